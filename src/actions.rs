@@ -1,0 +1,1 @@
+//! Proposed actions, safest first (PLAYBOOK.md §3). Pure.

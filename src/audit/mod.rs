@@ -1,0 +1,1 @@
+//! Audit entries, chain hashing and verification (CONTRACT.md audit log). Pure.

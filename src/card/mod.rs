@@ -1,0 +1,1 @@
+//! Case -> Block Kit, text and JSON (PLAYBOOK.md §5). Pure.

@@ -1,0 +1,244 @@
+//! A triaged case: the snapshot, the category with its evidence, and the
+//! proposed actions (PLAYBOOK.md §2–§5). Built by the core from plain data;
+//! rendered by `card`, drafted from by `followup`, acted on by the approve
+//! workflow.
+
+use super::{BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, Money, SlackUserId, SubscriptionId};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who did something: a Slack user, the command line, or the bot itself.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Actor {
+    Slack(SlackUserId),
+    /// A local operator at the command line (`$USER`, for the audit only).
+    Cli(String),
+    System,
+}
+
+/// The five playbook categories, spelled as in PLAYBOOK.md §2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    DuplicatePersonalSubscription,
+    GenuineMultiSeatIntent,
+    FailedPayment,
+    MissingSelfServeControl,
+    ProductFailure,
+}
+
+/// The classification outcome. Thin evidence is a value, never an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Triage {
+    Classified {
+        category: Category,
+        /// The facts that led there, one sentence each.
+        evidence: Vec<String>,
+    },
+    /// Signals do not support any category with confidence.
+    NeedsReview {
+        /// What was seen.
+        evidence: Vec<String>,
+        /// What would settle it.
+        missing: Vec<String>,
+    },
+    /// No customer matched the identifier.
+    NotFound,
+}
+
+/// What an action does once approved. Targets are ids from the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum ActionKind {
+    /// Give self-serve control back: a billing-portal session for the customer
+    /// (created only when approved, shown only to the approver).
+    PortalLink { customer: CustomerId },
+    /// Point the customer at an unpaid invoice's hosted page.
+    InvoiceLink { invoice: InvoiceId },
+    /// Cancel one subscription, now or at the end of its period.
+    CancelSubscription { subscription: SubscriptionId, at_period_end: bool },
+    /// The duplicate fix as one decision: cancel the extra subscription now
+    /// and refund what it charged, each step run exactly once.
+    CancelDuplicate { subscription: SubscriptionId, refunds: Vec<RefundTarget> },
+    /// Refund (part of) one charge; never more than is left on it.
+    Refund(RefundTarget),
+    /// No Stripe change: explain the billing model to the customer.
+    ClarifyBillingModel,
+    /// Close the case with no action.
+    CloseNoAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundTarget {
+    pub charge: ChargeId,
+    pub amount: Money,
+}
+
+/// One proposal on the card, safest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposedAction {
+    /// `a1`, `a2`, … in card order; with the case id it names the action.
+    pub key: String,
+    pub kind: ActionKind,
+    /// What the operator reads: "Cancel sub_… (created 4 min after sub_…)".
+    pub summary: String,
+    /// Why this is the right step.
+    pub rationale: String,
+}
+
+/// The product or website change that would stop the case recurring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductGap {
+    /// Countable across cases, e.g. `no_duplicate_guard`.
+    pub surface: String,
+    pub note: String,
+}
+
+/// Money moved and recurring revenue kept or lost if every proposal runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RevenueImpact {
+    pub refunded: Vec<Money>,
+    pub mrr_lost: Vec<Money>,
+    pub mrr_kept: Vec<Money>,
+}
+
+/// A draft message to the customer; never holds a portal session URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUp {
+    pub locale: String,
+    pub text: String,
+}
+
+/// Everything the card shows, as one value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    /// Format version of this record (CLI JSON and Redis).
+    pub version: u32,
+    pub id: CaseId,
+    pub requested_by: Actor,
+    /// The customer's own words, when the case came from a message.
+    pub message: Option<String>,
+    pub snapshot: BillingSnapshot,
+    pub triage: Triage,
+    pub actions: Vec<ProposedAction>,
+    pub revenue: RevenueImpact,
+    pub followup: FollowUp,
+    pub product_gap: Option<ProductGap>,
+}
+
+impl Case {
+    pub const VERSION: u32 = 1;
+}
+
+impl Category {
+    pub const ALL: [Category; 5] = [
+        Self::DuplicatePersonalSubscription,
+        Self::GenuineMultiSeatIntent,
+        Self::FailedPayment,
+        Self::MissingSelfServeControl,
+        Self::ProductFailure,
+    ];
+
+    /// The playbook's name.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::DuplicatePersonalSubscription => "Duplicate personal subscription",
+            Self::GenuineMultiSeatIntent => "Genuine multi-seat / team intent",
+            Self::FailedPayment => "Failed payment / incomplete checkout",
+            Self::MissingSelfServeControl => "Missing self-serve control",
+            Self::ProductFailure => "Product failure or broken trust",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Slack(id) => id.fmt(f),
+            Self::Cli(user) => write!(f, "cli:{user}"),
+            Self::System => f.write_str("system"),
+        }
+    }
+}
+
+impl ActionKind {
+    /// Moves money or ends a subscription: needs an approver other than the
+    /// requester (PLAYBOOK.md §3.4).
+    pub fn is_money_moving(&self) -> bool {
+        matches!(self, Self::CancelSubscription { .. } | Self::CancelDuplicate { .. } | Self::Refund(_))
+    }
+
+    /// Stable machine name, for audit entries and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::PortalLink { .. } => "portal_link",
+            Self::InvoiceLink { .. } => "invoice_link",
+            Self::CancelSubscription { .. } => "cancel_subscription",
+            Self::CancelDuplicate { .. } => "cancel_duplicate",
+            Self::Refund(_) => "refund",
+            Self::ClarifyBillingModel => "clarify_billing_model",
+            Self::CloseNoAction => "close_no_action",
+        }
+    }
+}
+
+impl Triage {
+    pub fn category(&self) -> Option<Category> {
+        match self {
+            Self::Classified { category, .. } => Some(*category),
+            _ => None,
+        }
+    }
+}
+
+/// A phrase family found in the customer's message (PLAYBOOK.md §2 signals).
+/// The phrase table lives in `triage::signals`; this is what it yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    AsksHowToCancel,
+    AsksForInvoice,
+    AsksToChangePlan,
+    AsksToUpdateCard,
+    ReportsOutage,
+    ReportsBug,
+    ChargedAfterCancelling,
+    SurpriseRenewal,
+    WantsRefund,
+    ChargedTwice,
+    MentionsTeamOrSeats,
+    PaymentFailed,
+}
+
+/// Where one proposed action stands. The approve workflow moves it through
+/// proposed → approved → executing → succeeded / failed, or to rejected /
+/// expired; the card renders whichever state it is given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum ActionStatus {
+    /// Awaiting approval; the card shows Approve / Reject buttons.
+    Proposed {
+        /// Approvals collected so far (refunds above the limit need two).
+        approvals: Vec<SlackUserId>,
+        /// Unix seconds after which it can no longer be approved.
+        expires_at: i64,
+    },
+    Executing { approved_by: Vec<SlackUserId>, at: i64 },
+    Succeeded {
+        approved_by: Vec<SlackUserId>,
+        at: i64,
+        /// Stripe object ids the action produced (`re_…`, `sub_…`).
+        stripe_ids: Vec<String>,
+    },
+    Failed { approved_by: Vec<SlackUserId>, at: i64, error: String },
+    Rejected { by: SlackUserId, at: i64, reason: String },
+    Expired { at: i64 },
+}

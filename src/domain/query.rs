@@ -1,0 +1,194 @@
+//! What an operator can look a customer up by, in the playbook's order of
+//! trust (PLAYBOOK.md §1), and the `/billing …` command grammar.
+//!
+//! # Format
+//!
+//! ```text
+//! /billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_… | cs_…>
+//! /billing audit <case id>
+//! /billing help
+//! ```
+//!
+//! Parsing is pure; a parse error's `Display` is the ephemeral reply.
+
+use super::{
+    CaseId, ChargeId, CheckoutSessionId, CustomerId, Email, InvoiceId, PaymentIntentId,
+    SubscriptionId,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One identifier, already checked. Variants are ordered by trust.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum LookupQuery {
+    Customer(CustomerId),
+    Subscription(SubscriptionId),
+    Invoice(InvoiceId),
+    Charge(ChargeId),
+    PaymentIntent(PaymentIntentId),
+    CheckoutSession(CheckoutSessionId),
+    /// Can match several customers: all of them are shown.
+    Email(Email),
+}
+
+/// Why a lookup text is not usable; `Display` is what the operator reads.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueryError {
+    #[error("Nothing to look up: give an email or a Stripe id (cus_, sub_, in_, ch_, pi_, cs_)")]
+    Empty,
+    #[error("`{0}` looks like a name or free text, which is too weak to find a customer: give their email or a Stripe id (cus_, sub_, in_, ch_, pi_, cs_)")]
+    FreeText(String),
+    #[error("{0}")]
+    BadId(#[from] super::IdError),
+    #[error("{0}")]
+    BadEmail(#[from] super::EmailError),
+}
+
+impl LookupQuery {
+    /// Parses one identifier. Stripe ids are recognised by prefix; anything
+    /// with an `@` is an email; the rest is free text and refused, because the
+    /// playbook says to ask for a better identifier rather than guess.
+    ///
+    /// # Errors
+    /// See [`QueryError`].
+    pub fn parse(raw: &str) -> Result<Self, QueryError> {
+        let text = raw.trim();
+        if text.is_empty() {
+            return Err(QueryError::Empty);
+        }
+        if text.split_whitespace().count() > 1 {
+            return Err(QueryError::FreeText(text.chars().take(60).collect()));
+        }
+        let q = match text.split_once('_').map(|(p, _)| p) {
+            Some("cus") => Self::Customer(CustomerId::parse(text)?),
+            Some("sub") => Self::Subscription(SubscriptionId::parse(text)?),
+            Some("in") => Self::Invoice(InvoiceId::parse(text)?),
+            Some("ch") => Self::Charge(ChargeId::parse(text)?),
+            Some("pi") => Self::PaymentIntent(PaymentIntentId::parse(text)?),
+            Some("cs") => Self::CheckoutSession(CheckoutSessionId::parse(text)?),
+            _ if text.contains('@') => Self::Email(Email::parse(text)?),
+            _ => return Err(QueryError::FreeText(text.chars().take(60).collect())),
+        };
+        Ok(q)
+    }
+
+    /// Which kind of identifier this is, as the card names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Customer(_) => "customer id",
+            Self::Subscription(_) => "subscription id",
+            Self::Invoice(_) => "invoice id",
+            Self::Charge(_) => "charge id",
+            Self::PaymentIntent(_) => "payment intent id",
+            Self::CheckoutSession(_) => "checkout session id",
+            Self::Email(_) => "email",
+        }
+    }
+
+    /// Exact identifiers lead to one customer; an email may lead to several.
+    pub fn is_exact(&self) -> bool {
+        !matches!(self, Self::Email(_))
+    }
+}
+
+impl fmt::Display for LookupQuery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Customer(id) => id.fmt(f),
+            Self::Subscription(id) => id.fmt(f),
+            Self::Invoice(id) => id.fmt(f),
+            Self::Charge(id) => id.fmt(f),
+            Self::PaymentIntent(id) => id.fmt(f),
+            Self::CheckoutSession(id) => id.fmt(f),
+            Self::Email(email) => email.fmt(f),
+        }
+    }
+}
+
+/// A parsed `/billing` command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BillingCommand {
+    Lookup(LookupQuery),
+    Audit(CaseId),
+    Help,
+}
+
+/// Why a `/billing` text is not a command; `Display` is the usage reply.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommandError {
+    #[error("{0}\n{USAGE}")]
+    Query(#[from] QueryError),
+    #[error("`{0}` is not a case id (they look like case_1a2b3c4d5e6f)\n{USAGE}")]
+    CaseId(String),
+    #[error("I don't know `{0}`.\n{USAGE}")]
+    Unknown(String),
+    #[error("{USAGE}")]
+    Empty,
+}
+
+/// The usage text every refusal ends with.
+pub const USAGE: &str = "Usage:\n\
+• `/billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_…>`: find the customer and triage the case\n\
+• `/billing audit <case id>`: show a case's audit trail\n\
+• `/billing help`: this text";
+
+impl BillingCommand {
+    /// # Errors
+    /// See [`CommandError`]; never panics on any text.
+    pub fn parse(text: &str) -> Result<Self, CommandError> {
+        let text = text.trim();
+        let (verb, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
+        match verb.to_ascii_lowercase().as_str() {
+            "" => Err(CommandError::Empty),
+            "help" | "?" => Ok(Self::Help),
+            "lookup" | "look" | "find" => Ok(Self::Lookup(LookupQuery::parse(rest)?)),
+            "audit" => CaseId::parse(rest.trim())
+                .map(Self::Audit)
+                .map_err(|_| CommandError::CaseId(rest.trim().chars().take(40).collect())),
+            other => Err(CommandError::Unknown(other.chars().take(40).collect())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_every_identifier_kind() {
+        let cases = [
+            ("cus_A1", "customer id"),
+            ("sub_A1", "subscription id"),
+            ("in_A1", "invoice id"),
+            ("ch_A1", "charge id"),
+            ("pi_A1", "payment intent id"),
+            ("cs_test_A1", "checkout session id"),
+            ("ana@example.com", "email"),
+        ];
+        for (text, kind) in cases {
+            assert_eq!(LookupQuery::parse(text).map(|q| q.kind()), Ok(kind), "{text}");
+        }
+    }
+
+    #[test]
+    fn refuses_free_text_and_empty() {
+        assert!(matches!(LookupQuery::parse("Ana from Acme"), Err(QueryError::FreeText(_))));
+        assert!(matches!(LookupQuery::parse("acme"), Err(QueryError::FreeText(_))));
+        assert_eq!(LookupQuery::parse("  "), Err(QueryError::Empty));
+        assert!(matches!(LookupQuery::parse("cus_"), Err(QueryError::BadId(_))));
+    }
+
+    #[test]
+    fn command_grammar() {
+        assert_eq!(BillingCommand::parse("help"), Ok(BillingCommand::Help));
+        assert!(matches!(BillingCommand::parse("lookup ana@example.com"), Ok(BillingCommand::Lookup(_))));
+        assert!(matches!(BillingCommand::parse("LOOKUP   cus_1 "), Ok(BillingCommand::Lookup(_))));
+        assert!(matches!(BillingCommand::parse("audit case_0123456789ab"), Ok(BillingCommand::Audit(_))));
+        assert!(matches!(BillingCommand::parse("audit nope"), Err(CommandError::CaseId(_))));
+        assert!(matches!(BillingCommand::parse("refund everything"), Err(CommandError::Unknown(_))));
+        assert_eq!(BillingCommand::parse(""), Err(CommandError::Empty));
+        assert!(BillingCommand::parse("lookup").is_err());
+        assert!(BillingCommand::parse("\u{0}\u{ffff} 💥").is_err());
+    }
+}

@@ -1,0 +1,285 @@
+//! The customer's billing state as the core sees it: plain data, already
+//! checked, with no Stripe client types. The `stripe` adapter builds it; the
+//! triage, card and follow-up read it. Only the fields the playbook needs are
+//! here; card data stops at brand, last four and expiry.
+//!
+//! Times are Unix seconds (Stripe's own unit).
+
+use super::{ChargeId, CustomerId, InvoiceId, LookupQuery, Money, RefundId, SubscriptionId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything fetched for one lookup.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BillingSnapshot {
+    /// The identifier the operator gave, which is also the one used.
+    pub query: LookupQuery,
+    /// Every customer found: one for an exact id, all sharing the email for an
+    /// email, plus any other customer sharing the resolved customer's email.
+    /// The customer the identifier named comes first.
+    pub customers: Vec<CustomerRecord>,
+    /// When the snapshot was taken (Unix seconds).
+    pub fetched_at: i64,
+}
+
+/// One Stripe customer and what hangs off it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerRecord {
+    pub id: CustomerId,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub created: i64,
+    /// Two-letter country of the billing address, if any.
+    pub country: Option<String>,
+    /// Stripe's `preferred_locales`, most preferred first (e.g. `zh-CN`).
+    pub preferred_locales: Vec<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// The card invoices are charged to, if one is set.
+    pub default_payment_method: Option<CardSummary>,
+    /// Every status, canceled included, newest first.
+    pub subscriptions: Vec<Subscription>,
+    /// Recent invoices, newest first.
+    pub invoices: Vec<Invoice>,
+    /// Recent charges with their refunds, newest first.
+    pub charges: Vec<Charge>,
+}
+
+/// What may be shown of a card: never the number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardSummary {
+    pub brand: String,
+    pub last4: String,
+    pub exp_month: u32,
+    pub exp_year: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Trialing,
+    Active,
+    PastDue,
+    Unpaid,
+    Incomplete,
+    IncompleteExpired,
+    Paused,
+    Canceled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub customer: CustomerId,
+    pub status: SubscriptionStatus,
+    pub created: i64,
+    pub current_period_end: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<i64>,
+    pub items: Vec<SubscriptionItem>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+/// One priced line of a subscription (Stripe "price", or "plan" on older
+/// API versions).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubscriptionItem {
+    /// `price_…` or `plan_…`/custom plan id: same product and price means same plan.
+    pub price_id: String,
+    pub product_id: Option<String>,
+    /// Plan nickname or product name, for people.
+    pub plan_name: Option<String>,
+    /// Price of one unit per interval.
+    pub unit_amount: Money,
+    pub interval: Interval,
+    pub interval_count: u32,
+    pub quantity: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceStatus {
+    Draft,
+    Open,
+    Paid,
+    Uncollectible,
+    Void,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub id: InvoiceId,
+    pub customer: CustomerId,
+    pub status: InvoiceStatus,
+    pub subscription: Option<SubscriptionId>,
+    pub amount_due: Money,
+    pub amount_paid: Money,
+    pub created: i64,
+    /// Failed and successful collection attempts so far.
+    pub attempt_count: u32,
+    /// The customer-facing invoice page; needs no login and does not expire
+    /// soon, so it is safe in a follow-up draft (PLAYBOOK.md §3).
+    pub hosted_invoice_url: Option<String>,
+    pub charge: Option<ChargeId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    Succeeded,
+    Pending,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Charge {
+    pub id: ChargeId,
+    pub customer: Option<CustomerId>,
+    pub amount: Money,
+    /// Already refunded, in the charge's currency.
+    pub amount_refunded: i64,
+    pub status: ChargeStatus,
+    pub created: i64,
+    pub invoice: Option<InvoiceId>,
+    pub description: Option<String>,
+    /// Stripe's decline text, for failed charges.
+    pub failure_message: Option<String>,
+    pub disputed: bool,
+    pub refunds: Vec<Refund>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refund {
+    pub id: RefundId,
+    pub amount: Money,
+    pub status: String,
+    pub created: i64,
+}
+
+impl CardSummary {
+    /// A card is expired after the last day of its expiry month.
+    pub fn is_expired(&self, now: i64) -> bool {
+        let (year, month) = year_month(now);
+        (self.exp_year, self.exp_month) < (year, month)
+    }
+}
+
+impl SubscriptionStatus {
+    /// Live subscriptions bill or will bill; canceled and expired ones do not
+    /// and never count as duplicates.
+    pub fn is_live(self) -> bool {
+        !matches!(self, Self::Canceled | Self::IncompleteExpired)
+    }
+
+    /// Payment trouble: the playbook's "failed payment / incomplete checkout".
+    pub fn is_failing(self) -> bool {
+        matches!(self, Self::PastDue | Self::Unpaid | Self::Incomplete)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trialing => "trialing",
+            Self::Active => "active",
+            Self::PastDue => "past_due",
+            Self::Unpaid => "unpaid",
+            Self::Incomplete => "incomplete",
+            Self::IncompleteExpired => "incomplete_expired",
+            Self::Paused => "paused",
+            Self::Canceled => "canceled",
+        }
+    }
+}
+
+impl Subscription {
+    /// Monthly recurring revenue of this subscription, in its currency;
+    /// `None` when it has no items. Yearly prices count a twelfth, weekly
+    /// 52/12, daily 365/12 (integer division, rounded down).
+    pub fn mrr(&self) -> Option<Money> {
+        let first = self.items.first()?;
+        let currency = first.unit_amount.currency;
+        let minor = self
+            .items
+            .iter()
+            .filter(|item| item.unit_amount.currency == currency)
+            .map(|item| {
+                let per_interval = item.unit_amount.minor.saturating_mul(item.quantity as i64);
+                let count = i64::from(item.interval_count.max(1));
+                match item.interval {
+                    Interval::Month => per_interval / count,
+                    Interval::Year => per_interval / (12 * count),
+                    Interval::Week => per_interval.saturating_mul(52) / (12 * count),
+                    Interval::Day => per_interval.saturating_mul(365) / (12 * count),
+                }
+            })
+            .sum();
+        Some(Money::new(minor, currency))
+    }
+
+    /// Total seats over all items.
+    pub fn seats(&self) -> u64 {
+        self.items.iter().map(|item| item.quantity).sum()
+    }
+}
+
+impl Charge {
+    /// What can still be refunded.
+    pub fn refundable(&self) -> Money {
+        self.amount.with_minor((self.amount.minor - self.amount_refunded).max(0))
+    }
+}
+
+impl BillingSnapshot {
+    /// All subscriptions of all customers found.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &Subscription> {
+        self.customers.iter().flat_map(|c| c.subscriptions.iter())
+    }
+
+    pub fn invoices(&self) -> impl Iterator<Item = &Invoice> {
+        self.customers.iter().flat_map(|c| c.invoices.iter())
+    }
+
+    pub fn charges(&self) -> impl Iterator<Item = &Charge> {
+        self.customers.iter().flat_map(|c| c.charges.iter())
+    }
+}
+
+/// Civil (year, month) of a Unix time, UTC. Howard Hinnant's days-to-civil.
+pub fn year_month(unix: i64) -> (i32, u32) {
+    let days = unix.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year as i32, month as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_month_of_known_dates() {
+        assert_eq!(year_month(0), (1970, 1));
+        assert_eq!(year_month(1_700_000_000), (2023, 11));
+        assert_eq!(year_month(951_782_400), (2000, 2)); // 2000-02-29
+    }
+
+    #[test]
+    fn card_expires_after_its_month() {
+        let card = CardSummary { brand: "visa".into(), last4: "4242".into(), exp_month: 11, exp_year: 2023 };
+        assert!(!card.is_expired(1_700_000_000));
+        assert!(card.is_expired(1_702_000_000)); // December 2023
+    }
+}

@@ -1,0 +1,1 @@
+//! Customer follow-up drafts and product-gap notes. Pure; templates are data.

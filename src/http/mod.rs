@@ -1,0 +1,1 @@
+//! HTTP adapter: the hyper server and its routes.

@@ -1,0 +1,26 @@
+//! billing-triage: a Slack bot that triages customer-billing cases on Stripe.
+//!
+//! Functional core, imperative shell (see ARCHITECTURE.md):
+//! - core, synchronous and I/O-free: `domain`, `triage`, `actions`, `policy`,
+//!   `card`, `followup`, `audit`;
+//! - shell: `workflow`, the only code that joins core and adapters;
+//! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`;
+//! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
+
+// core: no I/O, clock or randomness
+pub mod actions;
+pub mod audit;
+pub mod card;
+pub mod domain;
+pub mod followup;
+pub mod policy;
+pub mod triage;
+
+// shell
+pub mod workflow;
+
+// adapters
+pub mod http;
+pub mod slack;
+pub mod store;
+pub mod stripe;

@@ -1,0 +1,1 @@
+//! Approval policy: who may approve what (CONTRACT.md BILLING_APPROVERS). Pure.

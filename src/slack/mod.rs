@@ -1,0 +1,1 @@
+//! Slack adapter: request verification, payloads, Web API.

@@ -1,0 +1,1 @@
+//! Redis adapter: audit stream, cases, approvals.

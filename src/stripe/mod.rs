@@ -1,0 +1,1 @@
+//! Stripe adapter: the only code that talks to Stripe.

@@ -1,0 +1,1 @@
+//! Classification: snapshot + message -> Triage (PLAYBOOK.md §2). Pure.

@@ -1,0 +1,1 @@
+//! Workflows: the only code that joins the core and the adapters.
