@@ -6,6 +6,7 @@ mod email;
 mod ids;
 mod money;
 mod query;
+mod secret;
 mod snapshot;
 
 pub use case::*;
@@ -13,4 +14,5 @@ pub use email::{Email, EmailError};
 pub use ids::*;
 pub use money::{Currency, CurrencyError, Money};
 pub use query::*;
+pub use secret::*;
 pub use snapshot::*;

@@ -1,0 +1,134 @@
+//! Secrets as types: Stripe keys, Slack tokens and the signing secret. Each
+//! is checked once when configuration is read; `Debug` shows only the kind
+//! and length, never the value, and there is no `Display`, so a secret cannot
+//! reach a log line, an error or a Slack message by accident.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::fmt;
+
+/// Why a secret setting is unusable; names what was expected, never the value.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("expected {expected}")]
+pub struct SecretError {
+    pub expected: &'static str,
+}
+
+/// A Stripe `sk_…` secret key or `rk_…` restricted key.
+#[derive(Clone)]
+pub struct StripeKey(SecretString);
+
+/// A Slack bot token, `xoxb-…`.
+#[derive(Clone)]
+pub struct SlackBotToken(SecretString);
+
+/// A Slack app-level token, `xapp-…`, for Socket Mode.
+#[derive(Clone)]
+pub struct SlackAppToken(SecretString);
+
+/// The Slack app's signing secret.
+#[derive(Clone)]
+pub struct SigningSecret(SecretString);
+
+fn checked(raw: &str, prefixes: &[&str], expected: &'static str) -> Result<SecretString, SecretError> {
+    let raw = raw.trim();
+    let ok = prefixes.iter().any(|p| raw.starts_with(p) && raw.len() > p.len())
+        && raw.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(SecretString::from(raw.to_owned()))
+    } else {
+        Err(SecretError { expected })
+    }
+}
+
+impl StripeKey {
+    /// # Errors
+    /// When `raw` does not start with `sk_` or `rk_`.
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
+        checked(raw, &["sk_", "rk_"], "a Stripe secret key (sk_...) or restricted key (rk_...)").map(Self)
+    }
+
+    /// Live-mode keys move real money; the sandbox refuses them.
+    pub fn is_live(&self) -> bool {
+        let k = self.0.expose_secret();
+        k.starts_with("sk_live_") || k.starts_with("rk_live_")
+    }
+
+    /// For the HTTP client only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl SlackBotToken {
+    /// # Errors
+    /// When `raw` does not start with `xoxb-`.
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
+        checked(raw, &["xoxb-"], "a Slack bot token (xoxb-...)").map(Self)
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl SlackAppToken {
+    /// # Errors
+    /// When `raw` does not start with `xapp-`.
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
+        checked(raw, &["xapp-"], "a Slack app-level token (xapp-...)").map(Self)
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl SigningSecret {
+    /// # Errors
+    /// When `raw` is empty or has spaces or control characters.
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
+        let raw = raw.trim();
+        if raw.len() >= 8 && raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(SecretString::from(raw.to_owned())))
+        } else {
+            Err(SecretError { expected: "the Slack app's signing secret (Basic Information > App Credentials)" })
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+macro_rules! redacted_debug {
+    ($($name:ident),*) => {$(
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "([redacted; {} chars])"), self.0.expose_secret().len())
+            }
+        }
+    )*};
+}
+redacted_debug!(StripeKey, SlackBotToken, SlackAppToken, SigningSecret);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_the_value() {
+        let key = StripeKey::parse("sk_test_abcdef123456").expect("valid test key");
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("abcdef"), "{shown}");
+        assert!(!shown.contains("sk_"), "{shown}");
+    }
+
+    #[test]
+    fn live_keys_are_recognised() {
+        assert!(StripeKey::parse("sk_live_x1").expect("key").is_live());
+        assert!(StripeKey::parse("rk_live_x1").expect("key").is_live());
+        assert!(!StripeKey::parse("sk_test_x1").expect("key").is_live());
+        assert!(StripeKey::parse("pk_test_x1").is_err());
+        assert!(SlackBotToken::parse("xapp-1").is_err());
+    }
+}
