@@ -9,6 +9,7 @@
 
 // core: no I/O, clock or randomness
 pub mod actions;
+pub mod assess;
 pub mod audit;
 pub mod card;
 pub mod domain;
@@ -18,6 +19,13 @@ pub mod triage;
 
 // shell
 pub mod workflow;
+
+// process plumbing
+pub mod cli;
+pub mod config;
+pub mod startup;
+pub mod metrics;
+pub mod telemetry;
 
 // adapters
 pub mod http;

@@ -73,6 +73,30 @@ impl LookupQuery {
         Ok(q)
     }
 
+    /// Finds the most trusted identifier in free text such as a customer's
+    /// message (for the "Triage billing case" shortcut): Stripe ids by prefix
+    /// first, in the playbook's order, then an email. `None` when the text
+    /// holds neither.
+    pub fn find_in(text: &str) -> Option<Self> {
+        let tokens = text
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '\'' | '[' | ']' | '<' | '>' | '|'))
+            .map(|t| t.strip_prefix("mailto:").unwrap_or(t))
+            .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?')))
+            .filter(|t| !t.is_empty());
+        tokens
+            .filter_map(|t| Self::parse(t).ok())
+            .min_by_key(Self::trust_rank)
+    }
+
+    /// 0 is the most trusted (PLAYBOOK.md §1).
+    fn trust_rank(&self) -> u8 {
+        match self {
+            Self::Customer(_) => 0,
+            Self::Subscription(_) | Self::Invoice(_) | Self::Charge(_) | Self::PaymentIntent(_) | Self::CheckoutSession(_) => 1,
+            Self::Email(_) => 2,
+        }
+    }
+
     /// Which kind of identifier this is, as the card names it.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -177,6 +201,16 @@ mod tests {
         assert!(matches!(LookupQuery::parse("acme"), Err(QueryError::FreeText(_))));
         assert_eq!(LookupQuery::parse("  "), Err(QueryError::Empty));
         assert!(matches!(LookupQuery::parse("cus_"), Err(QueryError::BadId(_))));
+    }
+
+    #[test]
+    fn finds_the_most_trusted_identifier_in_a_message() {
+        let q = LookupQuery::find_in("Hi, I'm ana@example.com and I was charged twice (sub_9Xb2)!");
+        assert_eq!(q.map(|q| q.kind()), Some("subscription id"));
+        let q = LookupQuery::find_in("my email: <mailto:ana@example.com|ana@example.com>. thanks");
+        assert_eq!(q.map(|q| q.to_string()), Some("ana@example.com".to_owned()));
+        assert_eq!(LookupQuery::find_in("please cancel my plan"), None);
+        assert_eq!(LookupQuery::find_in("我被扣了两次款 cus_Q1"), LookupQuery::parse("cus_Q1").ok());
     }
 
     #[test]

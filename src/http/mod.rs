@@ -1,1 +1,176 @@
-//! HTTP adapter: the hyper server and its routes.
+//! HTTP adapter: the hyper 1 server and its routes (CONTRACT.md "HTTP
+//! endpoints"). Reads the raw body, verifies Slack's signature before any
+//! handler sees it (401 otherwise), parses the payload, and hands it to
+//! `workflow::commands`, whose `Ack` becomes the response. hyper types stop
+//! here.
+
+use crate::slack::payloads;
+use crate::slack::verify::{Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use crate::workflow::commands::{self, Ack};
+use crate::workflow::Deps;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+/// Slack payloads are small; anything larger is not from Slack.
+const MAX_BODY_BYTES: usize = 512 * 1024;
+/// How long in-flight requests get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every request handler shares.
+pub struct AppState {
+    pub deps: Arc<Deps>,
+    /// Present in HTTP mode; in Socket Mode the `/slack/*` routes are off.
+    pub verifier: Option<Verifier>,
+}
+
+type Resp = Response<Full<Bytes>>;
+
+/// Serves until `shutdown` completes, then drains open connections.
+pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let state = Arc::clone(&state);
+                let service = hyper::service::service_fn(move |req| {
+                    let state = Arc::clone(&state);
+                    async move { Ok::<_, std::convert::Infallible>(route(&state, req).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10))
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+        tracing::warn!("connections still open after the drain timeout");
+    }
+}
+
+async fn route(state: &AppState, req: Request<Incoming>) -> Resp {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let (endpoint, resp) = match (&method, path.as_str()) {
+        (&Method::GET, "/healthz") => ("healthz", text(StatusCode::OK, "ok")),
+        (&Method::GET, "/readyz") => ("readyz", readyz(state).await),
+        (&Method::GET, "/metrics") => ("metrics", metrics(state)),
+        (&Method::POST, "/slack/commands") => ("commands", slack(state, req, SlackRoute::Commands).await),
+        (&Method::POST, "/slack/interactions") => ("interactions", slack(state, req, SlackRoute::Interactions).await),
+        (&Method::POST, "/slack/events") => ("events", slack(state, req, SlackRoute::Events).await),
+        (_, "/healthz" | "/readyz" | "/metrics" | "/slack/commands" | "/slack/interactions" | "/slack/events") => {
+            ("other", text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
+        }
+        _ => ("other", text(StatusCode::NOT_FOUND, "not found")),
+    };
+    state
+        .deps
+        .metrics
+        .http_requests
+        .get_or_create(&crate::metrics::RequestLabels { endpoint, status: resp.status().as_u16() })
+        .inc();
+    resp
+}
+
+async fn readyz(state: &AppState) -> Resp {
+    match state.deps.store.ping().await {
+        Ok(()) => text(StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            text(StatusCode::SERVICE_UNAVAILABLE, "redis unavailable")
+        }
+    }
+}
+
+fn metrics(state: &AppState) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from(state.deps.metrics.encode())));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    resp
+}
+
+#[derive(Debug, Clone, Copy)]
+enum SlackRoute {
+    Commands,
+    Interactions,
+    Events,
+}
+
+async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> Resp {
+    let Some(verifier) = &state.verifier else {
+        return text(StatusCode::NOT_FOUND, "Slack HTTP endpoints are off in Socket Mode");
+    };
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+        Ok(body) => body.to_bytes(),
+        Err(e) => {
+            tracing::warn!(error = %e, "unreadable or oversized body");
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+        }
+    };
+    if let Err(e) = verifier.verify(signature.as_deref(), timestamp.as_deref(), &body) {
+        tracing::warn!(reason = %e, route = ?route, "refused an unverified request");
+        return text(StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let span = tracing::info_span!("slack", route = ?route);
+    let ack = async {
+        match route {
+            SlackRoute::Commands => payloads::slash_command(&body).map(|cmd| commands::on_slash_command(&state.deps, cmd)),
+            SlackRoute::Interactions => payloads::interaction(&body).map(|i| commands::on_interaction(&state.deps, i)),
+            SlackRoute::Events => payloads::event(&body).map(commands::on_event),
+        }
+    }
+    .instrument(span)
+    .await;
+    match ack {
+        Ok(Ack::Empty) => text(StatusCode::OK, ""),
+        Ok(Ack::Json(value)) => json(&value),
+        Err(e) => {
+            tracing::warn!(error = %e, route = ?route, "malformed Slack payload");
+            text(StatusCode::BAD_REQUEST, "malformed payload")
+        }
+    }
+}
+
+fn text(status: StatusCode, body: &'static str) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp
+}
+
+fn json(value: &serde_json::Value) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::from(value.to_string())));
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}

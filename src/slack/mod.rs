@@ -1,1 +1,9 @@
-//! Slack adapter: request verification, payloads, Web API.
+//! Slack adapter: request verification (`verify`), the shapes Slack sends us
+//! (`payloads`) and the Web API calls we make (`api`). slack-morphism's
+//! client and hyper types stop here; the rest of the crate sees plain data.
+
+pub mod api;
+pub mod payloads;
+pub mod verify;
+
+pub use api::{SlackApi, SlackError};

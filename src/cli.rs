@@ -1,0 +1,191 @@
+//! The command line (CONTRACT.md "Binary and commands"), parsed by clap.
+//! Each command reads its settings, runs one workflow and prints; errors are
+//! `anyhow` chains printed once by `main`.
+
+use crate::card::{self, CardView};
+use crate::config::Config;
+use crate::domain::{Actor, LookupQuery};
+use crate::startup::{self, App};
+use crate::telemetry::{self, LogFormat};
+use crate::workflow::{self, lookup};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Triage customer-billing cases on Stripe from Slack or the terminal.
+#[derive(Debug, Parser)]
+#[command(name = "billing-triage", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot: HTTP endpoints, or Slack Socket Mode when SLACK_APP_TOKEN is set
+    Serve,
+    /// Look a customer up and triage the case, printed (read-only on Stripe; audited)
+    Lookup {
+        /// Email, or a Stripe id: cus_, sub_, in_, ch_, pi_, cs_
+        query: String,
+        /// The customer's message, for its signals (cancel, refund, outage...)
+        #[arg(long)]
+        message: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Read or check the audit trail
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Demo data in a Stripe test-mode account or a local stand-in
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
+    /// Exit 0 when the local server answers GET /healthz (for the container HEALTHCHECK)
+    Healthcheck {
+        /// Port to probe on 127.0.0.1; defaults to BIND_ADDR's port
+        #[arg(long)]
+        port: Option<u16>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print one case's audit trail
+    Show {
+        /// Case id, e.g. case_1a2b3c4d5e6f
+        case_id: String,
+    },
+    /// Check the whole audit log's hash chain; exits non-zero on tampering
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Create one demo customer per playbook category (refuses a live key)
+    Seed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// What `main` does with a finished command.
+pub enum Exit {
+    Ok,
+    /// A checked failure already explained on stdout/stderr (e.g. tampering).
+    Failed(i32),
+}
+
+/// Runs one command.
+///
+/// # Errors
+/// Settings, Redis, Stripe or Slack failures, as one chain.
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Serve => serve().await,
+        Command::Lookup { query, message, format } => lookup_cmd(&query, message.as_deref(), format).await,
+        Command::Audit { command } => audit_cmd(command).await,
+        Command::Sandbox { command: SandboxCommand::Seed } => seed().await,
+        Command::Healthcheck { port } => healthcheck(port),
+    }
+}
+
+/// Reads settings; a bad one is a one-line error naming it.
+fn config(needs_slack: bool) -> anyhow::Result<Config> {
+    Ok(Config::from_env(needs_slack)?)
+}
+
+async fn serve() -> anyhow::Result<Exit> {
+    let config = config(true)?;
+    telemetry::init(LogFormat::Json, std::io::stdout);
+    let app = App::build(config).await?;
+    app.run_until(shutdown_signal()).await;
+    Ok(Exit::Ok)
+}
+
+/// Completes on SIGTERM (container stop) or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    tracing::info!("shutdown signal received");
+}
+
+/// The operator at the terminal, for the audit trail.
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".to_owned());
+    Actor::Cli(user.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(32).collect())
+}
+
+async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyhow::Result<Exit> {
+    let query = LookupQuery::parse(query)?;
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let case_id = workflow::new_case_id();
+    let case = lookup::open_case(&deps, case_id, cli_actor(), &query, message)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.user_message("see the log above")))?;
+    let now = workflow::now();
+    let statuses = lookup::initial_statuses(&case, now);
+    let view = CardView { case: &case, statuses: &statuses, now };
+    match format {
+        Format::Text => println!("{}", card::render_text(&view)),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&card::render_json(&view)).context("encoding the case as JSON")?),
+    }
+    Ok(Exit::Ok)
+}
+
+async fn audit_cmd(_command: AuditCommand) -> anyhow::Result<Exit> {
+    anyhow::bail!("audit commands are not wired yet")
+}
+
+async fn seed() -> anyhow::Result<Exit> {
+    anyhow::bail!("sandbox seed is not wired yet")
+}
+
+/// A plain HTTP/1.0 GET on loopback, so the distroless image (no shell, no
+/// curl) can check itself.
+fn healthcheck(port: Option<u16>) -> anyhow::Result<Exit> {
+    use std::io::{Read, Write};
+    let port = match port {
+        Some(p) => p,
+        None => std::env::var("BIND_ADDR")
+            .ok()
+            .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            .map_or(3000, |a| a.port()),
+    };
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let timeout = std::time::Duration::from_secs(3);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("connecting to {addr}"))?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut head = [0u8; 16];
+    let n = stream.read(&mut head)?;
+    let status_ok = head[..n].starts_with(b"HTTP/1.1 200") || head[..n].starts_with(b"HTTP/1.0 200");
+    if status_ok {
+        Ok(Exit::Ok)
+    } else {
+        eprintln!("billing-triage: /healthz on {addr} did not answer 200");
+        Ok(Exit::Failed(1))
+    }
+}

@@ -1,0 +1,176 @@
+//! The shapes Slack sends us, read leniently: only the fields we use, as
+//! plain strings checked into domain types by the caller. Slack documents
+//! them at <https://api.slack.com/interactivity/slash-commands>,
+//! <https://api.slack.com/reference/interaction-payloads> and
+//! <https://api.slack.com/events/url_verification>.
+
+use serde::Deserialize;
+
+/// A slash command (`application/x-www-form-urlencoded`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SlashCommand {
+    pub command: String,
+    #[serde(default)]
+    pub text: String,
+    pub user_id: String,
+    pub channel_id: String,
+    pub response_url: String,
+    #[serde(default)]
+    pub trigger_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Channel {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MessageRef {
+    pub ts: String,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BlockAction {
+    pub action_id: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct View {
+    #[serde(default)]
+    pub callback_id: String,
+    #[serde(default)]
+    pub private_metadata: String,
+    #[serde(default)]
+    pub state: ViewState,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ViewState {
+    /// `block_id → action_id → { type, value }`, kept as JSON and read by
+    /// [`ViewState::text`].
+    #[serde(default)]
+    pub values: serde_json::Value,
+}
+
+impl ViewState {
+    /// The text typed into the input `action_id` of block `block_id`.
+    pub fn text(&self, block_id: &str, action_id: &str) -> Option<&str> {
+        self.values.get(block_id)?.get(action_id)?.get("value")?.as_str()
+    }
+}
+
+/// The `payload` form field of `/slack/interactions`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Interaction {
+    /// A button on one of our messages.
+    BlockActions {
+        user: User,
+        #[serde(default)]
+        channel: Option<Channel>,
+        #[serde(default)]
+        message: Option<MessageRef>,
+        actions: Vec<BlockAction>,
+        #[serde(default)]
+        response_url: Option<String>,
+        trigger_id: String,
+    },
+    /// A modal we opened was submitted.
+    ViewSubmission { user: User, view: View },
+    /// A message shortcut ("Triage billing case").
+    MessageAction {
+        callback_id: String,
+        user: User,
+        channel: Channel,
+        message: MessageRef,
+        response_url: String,
+        trigger_id: String,
+    },
+    /// Anything else (global shortcuts, view closed, …): acknowledged, ignored.
+    #[serde(other)]
+    Other,
+}
+
+/// The JSON body of `/slack/events`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventEnvelope {
+    UrlVerification { challenge: String },
+    #[serde(other)]
+    Other,
+}
+
+/// Why a body could not be read; the caller answers 400 and logs it.
+#[derive(Debug, thiserror::Error)]
+pub enum PayloadError {
+    #[error("the form body is malformed: {0}")]
+    Form(#[from] serde_urlencoded::de::Error),
+    #[error("the JSON payload is malformed: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the interaction body has no `payload` field")]
+    NoPayload,
+}
+
+/// # Errors
+/// When the body is not a slash-command form.
+pub fn slash_command(body: &[u8]) -> Result<SlashCommand, PayloadError> {
+    Ok(serde_urlencoded::from_bytes(body)?)
+}
+
+/// # Errors
+/// When the body has no `payload` field or it is not an interaction.
+pub fn interaction(body: &[u8]) -> Result<Interaction, PayloadError> {
+    #[derive(Deserialize)]
+    struct Form {
+        payload: Option<String>,
+    }
+    let form: Form = serde_urlencoded::from_bytes(body)?;
+    let payload = form.payload.ok_or(PayloadError::NoPayload)?;
+    Ok(serde_json::from_str(&payload)?)
+}
+
+/// # Errors
+/// When the body is not JSON with a `type`.
+pub fn event(body: &[u8]) -> Result<EventEnvelope, PayloadError> {
+    Ok(serde_json::from_slice(body)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_a_real_slash_command_form() {
+        let body = b"token=x&team_id=T1&team_domain=acme&channel_id=C1&channel_name=billing&user_id=U1&user_name=ana&command=%2Fbilling&text=lookup+ana%40example.com&api_app_id=A1&is_enterprise_install=false&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1%2F2%2F3&trigger_id=1.2.3";
+        let cmd = slash_command(body).expect("form");
+        assert_eq!(cmd.text, "lookup ana@example.com");
+        assert_eq!(cmd.user_id, "U1");
+        assert_eq!(cmd.response_url, "https://hooks.slack.com/commands/1/2/3");
+    }
+
+    #[test]
+    fn reads_interactions_and_ignores_unknown_types() {
+        let json = r#"{"type":"block_actions","user":{"id":"U2"},"channel":{"id":"C1"},"message":{"ts":"1.2"},"trigger_id":"t","actions":[{"action_id":"approve_action","value":"case_0123456789ab/a1"}]}"#;
+        let body = serde_urlencoded::to_string([("payload", json)]).expect("encode");
+        assert!(matches!(interaction(body.as_bytes()), Ok(Interaction::BlockActions { .. })));
+        let body = serde_urlencoded::to_string([("payload", r#"{"type":"view_closed"}"#)]).expect("encode");
+        assert!(matches!(interaction(body.as_bytes()), Ok(Interaction::Other)));
+        assert!(matches!(interaction(b"nothing=here"), Err(PayloadError::NoPayload)));
+        assert!(interaction(b"payload=%7Bnot+json").is_err());
+    }
+
+    #[test]
+    fn reads_url_verification() {
+        let e = event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).expect("event");
+        assert!(matches!(e, EventEnvelope::UrlVerification { challenge } if challenge == "abc"));
+    }
+}

@@ -1,0 +1,91 @@
+//! Builds the running application from a `Config` value (z2p
+//! `src/startup.rs`): adapters, shared dependencies, the listener. Tests call
+//! `App::build` with their own config and stop it with `run_until`.
+
+use crate::config::{Config, SlackMode};
+use crate::followup::FollowUpSettings;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::slack::verify::Verifier;
+use crate::slack::{SlackApi, SlackError};
+use crate::store::{Store, StoreError};
+use crate::stripe::{StripeError, StripeGateway};
+use crate::workflow::Deps;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Why the app could not start; `Display` is the start-up error line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("BIND_ADDR: cannot listen on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("STRIPE_SECRET_KEY / STRIPE_API_BASE: {0}")]
+    Stripe(#[from] StripeError),
+    #[error("REDIS_URL: {0}")]
+    Store(#[from] StoreError),
+    #[error("Slack client: {0}")]
+    Slack(#[from] SlackError),
+    #[error("SLACK_BOT_TOKEN: required for `serve`")]
+    NoSlack,
+}
+
+/// A built, bound, not yet running app.
+pub struct App {
+    listener: TcpListener,
+    state: Arc<AppState>,
+    mode: Option<SlackMode>,
+}
+
+/// The shared dependencies, for `serve` and for command-line workflows.
+///
+/// # Errors
+/// When an adapter cannot be set up.
+pub fn deps(config: &Config) -> Result<Deps, StartupError> {
+    let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?;
+    let store = Store::new(&config.redis_url, &config.redis_prefix)?;
+    let slack = config.slack.as_ref().map(|s| SlackApi::new(&s.bot_token, &s.api_url)).transpose()?;
+    Ok(Deps {
+        stripe,
+        store,
+        slack,
+        followup: FollowUpSettings { portal_login_url: config.portal_login_url.clone() },
+        metrics: Metrics::new(),
+        policy: config.policy.clone(),
+    })
+}
+
+impl App {
+    /// # Errors
+    /// See [`StartupError`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let slack = config.slack.clone().ok_or(StartupError::NoSlack)?;
+        let deps = Arc::new(deps(&config)?);
+        let listener = TcpListener::bind(config.bind_addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr: config.bind_addr, source })?;
+        let verifier = match &slack.mode {
+            SlackMode::Http { signing_secret } => Some(Verifier::new(signing_secret)),
+            SlackMode::Socket { .. } => None,
+        };
+        Ok(Self { listener, state: Arc::new(AppState { deps, verifier }), mode: Some(slack.mode) })
+    }
+
+    /// The port actually bound (tests bind port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn deps(&self) -> Arc<Deps> {
+        Arc::clone(&self.state.deps)
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let addr = self.listener.local_addr().ok();
+        let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
+        tracing::info!(addr = ?addr, socket_mode, "serving");
+        http::serve(self.listener, self.state, shutdown).await;
+        tracing::info!("stopped");
+    }
+}

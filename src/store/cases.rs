@@ -1,0 +1,57 @@
+//! Cases in Redis: the `Case` record (versioned JSON) and where its card was
+//! posted, so that any replica can act on a button click. Records expire
+//! after [`CASE_TTL_SECS`]; the audit stream keeps the history for good.
+
+use super::{map_err, Store, StoreError};
+use crate::domain::{Case, CaseId};
+use redis::AsyncCommands;
+
+/// Cases stay actionable and viewable for 30 days.
+pub const CASE_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Where a case card lives in Slack.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CardLocation {
+    pub channel: String,
+    pub ts: String,
+}
+
+impl Store {
+    /// # Errors
+    /// Redis errors.
+    pub async fn save_case(&self, case: &Case) -> Result<(), StoreError> {
+        let json = serde_json::to_string(case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut conn = self.conn().await?;
+        conn.set_ex::<_, _, ()>(self.key(&format!("case:{}", case.id)), json, CASE_TTL_SECS)
+            .await
+            .map_err(map_err)
+    }
+
+    /// # Errors
+    /// Redis errors, or a record that no longer parses.
+    pub async fn load_case(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(self.key(&format!("case:{id}"))).await.map_err(map_err)?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("case {id}: {e}"))))
+            .transpose()
+    }
+
+    /// # Errors
+    /// Redis errors.
+    pub async fn save_card_location(&self, id: &CaseId, location: &CardLocation) -> Result<(), StoreError> {
+        let json = serde_json::to_string(location).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut conn = self.conn().await?;
+        conn.set_ex::<_, _, ()>(self.key(&format!("case:{id}:card")), json, CASE_TTL_SECS)
+            .await
+            .map_err(map_err)
+    }
+
+    /// # Errors
+    /// Redis errors, or a record that no longer parses.
+    pub async fn card_location(&self, id: &CaseId) -> Result<Option<CardLocation>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(self.key(&format!("case:{id}:card"))).await.map_err(map_err)?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("card of {id}: {e}"))))
+            .transpose()
+    }
+}

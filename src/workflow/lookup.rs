@@ -1,0 +1,172 @@
+//! The lookup workflow (STYLE.md §2 step 4): audit who asked → fetch the
+//! Stripe snapshot → `assess` → post the card → store the case → audit the
+//! outcome. The command line uses the first half (`open_case`) and prints
+//! instead of posting.
+
+use super::{log_error, new_reference, now, Deps, WorkflowError};
+use crate::assess::{assess, Intake};
+use crate::audit::{AuditKind, NewEntry};
+use crate::card::{self, CardView};
+use crate::domain::{ActionStatus, Actor, Case, CaseId, LookupQuery, Triage};
+use crate::slack::api::Message;
+use crate::store::cases::CardLocation;
+use serde_json::json;
+use std::sync::Arc;
+use tracing::Instrument;
+
+/// Pending actions can be approved for 24 h: inside Stripe's idempotency
+/// window, so a retried execution reuses a key Stripe still remembers.
+pub const APPROVAL_WINDOW_SECS: i64 = 24 * 3600;
+
+/// A lookup asked for in Slack.
+#[derive(Debug, Clone)]
+pub struct SlackLookup {
+    pub case_id: CaseId,
+    pub actor: Actor,
+    pub channel: String,
+    pub response_url: String,
+    pub query: LookupQuery,
+    pub message: Option<String>,
+}
+
+/// Audits the request, fetches and assesses. Returns the case (NotFound
+/// included) and audits its outcome.
+///
+/// # Errors
+/// Redis (the request could not be audited, so nothing was fetched) or Stripe.
+pub async fn open_case(
+    deps: &Deps,
+    case_id: CaseId,
+    actor: Actor,
+    query: &LookupQuery,
+    message: Option<&str>,
+) -> Result<Case, WorkflowError> {
+    let started = std::time::Instant::now();
+    deps.store
+        .append_audit(NewEntry {
+            case_id: Some(case_id.clone()),
+            action: None,
+            kind: AuditKind::LookupRequested,
+            actor: actor.clone(),
+            at: now(),
+            stripe_ids: query_stripe_ids(query),
+            detail: json!({ "identifier": query.kind() }),
+        })
+        .await?;
+    let snapshot = match deps.stripe.snapshot(query, now()).await {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            deps.metrics.lookups.get_or_create(&outcome("stripe_error")).inc();
+            // Best effort: the failure itself is worth a trace, but the
+            // operator's error is the Stripe one.
+            let _ = deps
+                .store
+                .append_audit(NewEntry {
+                    case_id: Some(case_id),
+                    action: None,
+                    kind: AuditKind::LookupFailed,
+                    actor,
+                    at: now(),
+                    stripe_ids: Vec::new(),
+                    detail: json!({ "reason": "stripe_error" }),
+                })
+                .await;
+            return Err(e.into());
+        }
+    };
+    let intake = Intake { id: case_id, requested_by: actor.clone(), message, now: now() };
+    let case = assess(intake, snapshot, &deps.followup);
+    let customer_ids: Vec<String> = case.snapshot.customers.iter().map(|c| c.id.to_string()).collect();
+    let (kind, label) = match &case.triage {
+        Triage::NotFound => (AuditKind::LookupFailed, "not_found".to_owned()),
+        Triage::NeedsReview { .. } => (AuditKind::CaseOpened, "needs_review".to_owned()),
+        Triage::Classified { category, .. } => (AuditKind::CaseOpened, format!("{category:?}")),
+    };
+    deps.store
+        .append_audit(NewEntry {
+            case_id: Some(case.id.clone()),
+            action: None,
+            kind,
+            actor,
+            at: now(),
+            stripe_ids: customer_ids,
+            detail: json!({ "triage": label, "n_actions": case.actions.len() }),
+        })
+        .await?;
+    deps.metrics.lookup_seconds.observe(started.elapsed().as_secs_f64());
+    deps.metrics.lookups.get_or_create(&outcome(if matches!(case.triage, Triage::NotFound) { "not_found" } else { "case" })).inc();
+    Ok(case)
+}
+
+/// The initial state of every proposed action.
+pub fn initial_statuses(case: &Case, now: i64) -> Vec<(String, ActionStatus)> {
+    case.actions
+        .iter()
+        .map(|a| (a.key.clone(), ActionStatus::Proposed { approvals: Vec::new(), expires_at: now + APPROVAL_WINDOW_SECS }))
+        .collect()
+}
+
+/// Runs a Slack lookup to the end in the background; every failure reaches
+/// the operator through the `response_url`.
+pub fn spawn_slack_lookup(deps: Arc<Deps>, req: SlackLookup) {
+    let span = tracing::info_span!("lookup", case_id = %req.case_id, actor = %req.actor, identifier = req.query.kind());
+    tokio::spawn(
+        async move {
+            let response_url = req.response_url.clone();
+            if let Err(e) = slack_lookup(&deps, req).await {
+                let reference = new_reference();
+                match &e {
+                    WorkflowError::User(_) => tracing::warn!(reference, "lookup refused"),
+                    _ => log_error(&e, &reference, "lookup failed"),
+                }
+                if let Some(slack) = &deps.slack {
+                    if let Err(e) = slack.respond(&response_url, &Message::text(e.user_message(&reference))).await {
+                        log_error(&e, &reference, "could not tell the operator");
+                    }
+                }
+            }
+        }
+        .instrument(span),
+    );
+}
+
+async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError> {
+    let slack = deps.slack.as_ref().ok_or_else(|| WorkflowError::User("Slack is not configured".into()))?;
+    let case = open_case(deps, req.case_id, req.actor, &req.query, req.message.as_deref()).await?;
+    if matches!(case.triage, Triage::NotFound) {
+        tracing::warn!("no customer found");
+        return Err(WorkflowError::User(format!(
+            "No Stripe customer matches `{}` ({}). Check the spelling, or try another identifier: a cus_ id is exact, an email may be stored differently",
+            case.snapshot.query,
+            case.snapshot.query.kind()
+        )));
+    }
+    deps.store.save_case(&case).await?;
+    let now = now();
+    let statuses = initial_statuses(&case, now);
+    let view = CardView { case: &case, statuses: &statuses, now };
+    let card = Message { text: card::fallback_text(&case), blocks: card::render_blocks(&view) };
+    let ts = slack.post_message(&req.channel, &card, None).await?;
+    deps.store.save_card_location(&case.id, &CardLocation { channel: req.channel.clone(), ts: ts.clone() }).await?;
+    // The drafts go in the card's thread (PLAYBOOK.md §5).
+    let mut thread = format!("*Customer follow-up (draft, {})*\n{}", case.followup.locale, case.followup.text);
+    if let Some(gap) = &case.product_gap {
+        thread.push_str(&format!("\n\n*Product gap* (`{}`)\n{}", gap.surface, gap.note));
+    }
+    slack.post_message(&req.channel, &Message::text(thread), Some(&ts)).await?;
+    tracing::info!(customers = case.snapshot.customers.len(), n_actions = case.actions.len(), "case card posted");
+    Ok(())
+}
+
+fn outcome(outcome: &'static str) -> crate::metrics::OutcomeLabels {
+    crate::metrics::OutcomeLabels { outcome }
+}
+
+/// The Stripe ids an identifier names, for the audit entry (never an email:
+/// the audit records which customer was looked at by id).
+fn query_stripe_ids(query: &LookupQuery) -> Vec<String> {
+    match query {
+        LookupQuery::Email(_) => Vec::new(),
+        other => vec![other.to_string()],
+    }
+}
