@@ -1,0 +1,330 @@
+//! Test harness (z2p `tests/api/helpers.rs`): `spawn_app` starts the real
+//! server in-process on a random port, with its own Redis key prefix, a local
+//! Slack Web API stand-in (`SlackStandIn`) behind `SLACK_API_URL`, and a
+//! Stripe base URL of the test's choosing (localstripe, or a stand-in that
+//! fails on purpose). Requests are signed exactly as Slack signs them.
+
+use billing_triage::config::Config;
+use billing_triage::startup::App;
+use billing_triage::store::Store;
+use billing_triage::workflow::Deps;
+use bytes::Bytes;
+use hmac::Mac;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+pub const SIGNING_SECRET: &str = "test-signing-secret-8f742231b10e";
+pub const REQUESTER: &str = "U0REQUEST1";
+pub const APPROVER_1: &str = "U0APPROVE1";
+pub const APPROVER_2: &str = "U0APPROVE2";
+pub const CHANNEL: &str = "C0BILLING1";
+
+/// The Redis every test uses, each under its own prefix.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A fresh, unique key prefix.
+pub fn unique_prefix() -> String {
+    format!("bt-test:{}:", uuid::Uuid::new_v4().simple())
+}
+
+/// A store on a fresh prefix; panics with how to start Redis if it is down.
+pub async fn test_store() -> Store {
+    let store = Store::new(&redis_url(), &unique_prefix()).expect("REDIS_URL is a redis:// URL");
+    if let Err(e) = store.ping().await {
+        panic!(
+            "Redis at {} does not answer ({e}). Start one with `redis-server --daemonize yes --port 6379 --save ''` \
+             or point REDIS_URL at one; `bash .ci/run` does this for you",
+            redis_url()
+        );
+    }
+    store
+}
+
+/// One call the bot made to the Slack stand-in.
+#[derive(Debug, Clone)]
+pub struct SlackCall {
+    /// `chat.postMessage`, `chat.update`, … or `response_url` for webhooks.
+    pub method: String,
+    pub body: serde_json::Value,
+}
+
+/// A local Slack Web API: records every call and answers like Slack.
+#[derive(Clone)]
+pub struct SlackStandIn {
+    pub base_url: String,
+    calls: Arc<Mutex<Vec<SlackCall>>>,
+    /// Method name → Slack error code to answer with instead of ok.
+    failures: Arc<Mutex<HashMap<String, String>>>,
+}
+
+impl SlackStandIn {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Slack stand-in");
+        let port = listener.local_addr().expect("local addr").port();
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let failures: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
+        let (c, f) = (Arc::clone(&calls), Arc::clone(&failures));
+        tokio::spawn(async move {
+            let mut ts_counter = 0u64;
+            let ts_counter = Arc::new(Mutex::new(std::mem::take(&mut ts_counter)));
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                let (c, f, counter) = (Arc::clone(&c), Arc::clone(&f), Arc::clone(&ts_counter));
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let (c, f, counter) = (Arc::clone(&c), Arc::clone(&f), Arc::clone(&counter));
+                        async move {
+                            let path = req.uri().path().to_owned();
+                            let is_json = req
+                                .headers()
+                                .get("content-type")
+                                .and_then(|v| v.to_str().ok())
+                                .is_some_and(|v| v.starts_with("application/json"));
+                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let body: serde_json::Value = if is_json {
+                                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
+                            } else {
+                                let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                                serde_json::to_value(form).unwrap_or(serde_json::Value::Null)
+                            };
+                            let method = if path.starts_with("/response/") {
+                                "response_url".to_owned()
+                            } else {
+                                path.trim_start_matches("/api/").to_owned()
+                            };
+                            c.lock().expect("calls lock").push(SlackCall { method: method.clone(), body: body.clone() });
+                            let answer = match f.lock().expect("failures lock").get(&method) {
+                                Some(code) => serde_json::json!({ "ok": false, "error": code }),
+                                None => {
+                                    let mut n = counter.lock().expect("counter lock");
+                                    *n += 1;
+                                    let channel = body.get("channel").cloned().unwrap_or(serde_json::json!(CHANNEL));
+                                    let ts = body.get("ts").cloned().unwrap_or(serde_json::json!(format!("1700000000.{:06}", *n)));
+                                    serde_json::json!({ "ok": true, "channel": channel, "ts": ts })
+                                }
+                            };
+                            let mut resp = Response::new(Full::new(Bytes::from(answer.to_string())));
+                            resp.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Self { base_url: format!("http://127.0.0.1:{port}"), calls, failures }
+    }
+
+    /// A `response_url` that lands in this stand-in.
+    pub fn response_url(&self) -> String {
+        format!("{}/response/T1/{}", self.base_url, uuid::Uuid::new_v4().simple())
+    }
+
+    pub fn fail(&self, method: &str, code: &str) {
+        self.failures.lock().expect("failures lock").insert(method.to_owned(), code.to_owned());
+    }
+
+    pub fn calls(&self) -> Vec<SlackCall> {
+        self.calls.lock().expect("calls lock").clone()
+    }
+
+    pub fn calls_to(&self, method: &str) -> Vec<SlackCall> {
+        self.calls().into_iter().filter(|c| c.method == method).collect()
+    }
+
+    /// Waits until `n` calls to `method` arrived (the bot works in the
+    /// background after acknowledging); panics after 15 s.
+    pub async fn wait_for(&self, method: &str, n: usize) -> Vec<SlackCall> {
+        for _ in 0..300 {
+            let calls = self.calls_to(method);
+            if calls.len() >= n {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("expected {n} call(s) to {method}; the bot made these: {:#?}", self.calls());
+    }
+}
+
+/// A stand-in Stripe that answers every request with one status and body.
+pub async fn failing_stripe(status: u16, body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the failing Stripe");
+    let port = listener.local_addr().expect("local addr").port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+                    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                    *resp.status_mut() = StatusCode::from_u16(status).expect("valid status");
+                    Ok::<_, std::convert::Infallible>(resp)
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// A base URL where nothing listens.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/")
+}
+
+/// The settings a test app runs with; tests change fields, not the env.
+pub fn test_config(stripe_base: &str, slack: &SlackStandIn, prefix: &str) -> Config {
+    let vars: HashMap<&str, String> = HashMap::from([
+        ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_owned()),
+        ("SLACK_BOT_TOKEN", "xoxb-test-token".to_owned()),
+        ("SLACK_API_URL", format!("{}/api/", slack.base_url)),
+        ("STRIPE_SECRET_KEY", "sk_test_localstripe".to_owned()),
+        ("STRIPE_API_BASE", stripe_base.to_owned()),
+        ("REDIS_URL", redis_url()),
+        ("REDIS_PREFIX", prefix.to_owned()),
+        ("BIND_ADDR", "127.0.0.1:0".to_owned()),
+        ("BILLING_APPROVERS", format!("{APPROVER_1},{APPROVER_2},{REQUESTER}")),
+        ("BILLING_REFUND_LIMIT", "10000".to_owned()),
+    ]);
+    Config::from_lookup(|name| vars.get(name).cloned(), true).expect("test config is valid")
+}
+
+pub struct TestApp {
+    pub addr: String,
+    pub slack: SlackStandIn,
+    pub store: Store,
+    pub deps: Arc<Deps>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the bot against `stripe_base` with a fresh Redis prefix.
+pub async fn spawn_app(stripe_base: &str) -> TestApp {
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let config = test_config(stripe_base, &slack, store.prefix());
+    spawn_with(config, slack, store).await
+}
+
+/// Starts the bot with a given config (e.g. a second replica on the same prefix).
+pub async fn spawn_with(config: Config, slack: SlackStandIn, store: Store) -> TestApp {
+    init_test_log();
+    let app = App::build(config).await.expect("the app builds");
+    let addr = format!("http://127.0.0.1:{}", app.port());
+    let deps = app.deps();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp { addr, slack, store, deps, shutdown: Some(tx) }
+}
+
+/// Logs only when TEST_LOG is set (z2p).
+fn init_test_log() {
+    if std::env::var("TEST_LOG").is_ok() {
+        billing_triage::telemetry::init(billing_triage::telemetry::LogFormat::Text, std::io::stderr);
+    } else {
+        billing_triage::telemetry::init(billing_triage::telemetry::LogFormat::Text, std::io::sink);
+    }
+}
+
+pub fn now_ts() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// `v0=` HMAC-SHA256 as Slack computes it.
+pub fn sign(secret: &str, ts: &str, body: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(format!("v0:{ts}:{body}").as_bytes());
+    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Sends one HTTP request; `headers` are added as given.
+pub async fn send(method: &str, url: &str, headers: &[(&str, String)], body: String) -> Reply {
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let mut req = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let req = req.body(Full::new(Bytes::from(body))).expect("valid request");
+    let resp = client.request(req).await.expect("the server answers");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    Reply { status, body: String::from_utf8_lossy(&body).into_owned() }
+}
+
+impl TestApp {
+    /// POSTs a body to a Slack route, signed now with the right secret.
+    pub async fn post_signed(&self, path: &str, content_type: &str, body: String) -> Reply {
+        let ts = now_ts().to_string();
+        let sig = sign(SIGNING_SECRET, &ts, &body);
+        send(
+            "POST",
+            &format!("{}{path}", self.addr),
+            &[("content-type", content_type.to_owned()), ("x-slack-request-timestamp", ts), ("x-slack-signature", sig)],
+            body,
+        )
+        .await
+    }
+
+    /// `/billing <text>` as `user`, in the real form shape Slack sends.
+    pub async fn slash(&self, text: &str, user: &str) -> (Reply, String) {
+        let response_url = self.slack.response_url();
+        let body = serde_urlencoded::to_string([
+            ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
+            ("team_id", "T0001"),
+            ("team_domain", "example"),
+            ("enterprise_id", "E0001"),
+            ("enterprise_name", "Globular%20Construct%20Inc"),
+            ("channel_id", CHANNEL),
+            ("channel_name", "billing-ops"),
+            ("user_id", user),
+            ("user_name", "operator"),
+            ("command", "/billing"),
+            ("text", text),
+            ("response_url", response_url.as_str()),
+            ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
+            ("api_app_id", "A123456"),
+        ])
+        .expect("form encodes");
+        (self.post_signed("/slack/commands", "application/x-www-form-urlencoded", body).await, response_url)
+    }
+
+    /// An interaction payload (`payload=<json>`), signed.
+    pub async fn interact(&self, payload: &serde_json::Value) -> Reply {
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form encodes");
+        self.post_signed("/slack/interactions", "application/x-www-form-urlencoded", body).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        send("GET", &format!("{}{path}", self.addr), &[], String::new()).await
+    }
+}
