@@ -1,1 +1,198 @@
-//! Approval policy: who may approve what (CONTRACT.md BILLING_APPROVERS). Pure.
+//! Approval policy (PLAYBOOK.md §3.4, CONTRACT.md `BILLING_APPROVERS`,
+//! `BILLING_REFUND_LIMIT`): who may approve or reject which action, and when
+//! an action has collected enough approvals to run. Pure: the caller passes
+//! the action's current state and the time.
+//!
+//! Rules:
+//! - only users in `BILLING_APPROVERS` may approve or reject; none set means
+//!   nobody can;
+//! - the person who requested the case never approves its money-moving
+//!   actions (refund, cancel): another approver must (four eyes);
+//! - a refund (or a duplicate fix that refunds) above the refund limit needs
+//!   two distinct approvers;
+//! - only a `Proposed` action before its expiry can be approved or rejected.
+
+use crate::config::PolicyConfig;
+use crate::domain::{ActionKind, ActionStatus, Actor, ProposedAction, SlackUserId};
+
+/// The outcome of one approval click.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Enough approvals: run it. `approved_by` includes the actor.
+    Execute { approved_by: Vec<SlackUserId> },
+    /// Recorded; `still_needed` more approvers must agree.
+    Recorded { approvals: Vec<SlackUserId>, still_needed: usize },
+    Refused(Refusal),
+}
+
+/// Why a click was refused; `Display` is the ephemeral answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("You are not in BILLING_APPROVERS, so you cannot approve or reject billing actions. Ask an approver")]
+    NotAnApprover,
+    #[error("You requested this case, so another approver must approve this action (four eyes)")]
+    SelfApproval,
+    #[error("You already approved this action; it needs another approver")]
+    AlreadyApprovedByYou,
+    #[error("This action expired; run the lookup again for a fresh card")]
+    Expired,
+    #[error("This action is already {0}; nothing more to do")]
+    AlreadyResolved(&'static str),
+}
+
+/// How many distinct approvers `action` needs.
+pub fn approvals_needed(action: &ProposedAction, policy: &PolicyConfig) -> usize {
+    let refunded: i64 = match &action.kind {
+        ActionKind::Refund(target) => target.amount.minor,
+        ActionKind::CancelDuplicate { refunds, .. } => refunds.iter().map(|r| r.amount.minor).max().unwrap_or(0),
+        _ => 0,
+    };
+    if refunded > policy.refund_limit_minor {
+        2
+    } else {
+        1
+    }
+}
+
+/// Decides one approval click by `actor` on `action`, in state `status`.
+pub fn may_approve(
+    actor: &SlackUserId,
+    action: &ProposedAction,
+    requested_by: &Actor,
+    status: &ActionStatus,
+    policy: &PolicyConfig,
+    now: i64,
+) -> Verdict {
+    if !policy.approvers.contains(actor) {
+        return Verdict::Refused(Refusal::NotAnApprover);
+    }
+    let (approvals, expires_at) = match status {
+        ActionStatus::Proposed { approvals, expires_at } => (approvals, *expires_at),
+        other => return Verdict::Refused(Refusal::AlreadyResolved(state_name(other))),
+    };
+    if now > expires_at {
+        return Verdict::Refused(Refusal::Expired);
+    }
+    if action.kind.is_money_moving() && matches!(requested_by, Actor::Slack(id) if id == actor) {
+        return Verdict::Refused(Refusal::SelfApproval);
+    }
+    if approvals.contains(actor) {
+        return Verdict::Refused(Refusal::AlreadyApprovedByYou);
+    }
+    let mut approvals = approvals.clone();
+    approvals.push(actor.clone());
+    let needed = approvals_needed(action, policy);
+    if approvals.len() >= needed {
+        Verdict::Execute { approved_by: approvals }
+    } else {
+        Verdict::Recorded { still_needed: needed - approvals.len(), approvals }
+    }
+}
+
+/// Decides a rejection. The requester may reject (that is the safe way).
+///
+/// # Errors
+/// The refusal to show.
+pub fn may_reject(actor: &SlackUserId, status: &ActionStatus, policy: &PolicyConfig, now: i64) -> Result<(), Refusal> {
+    if !policy.approvers.contains(actor) {
+        return Err(Refusal::NotAnApprover);
+    }
+    match status {
+        ActionStatus::Proposed { expires_at, .. } if now > *expires_at => Err(Refusal::Expired),
+        ActionStatus::Proposed { .. } => Ok(()),
+        other => Err(Refusal::AlreadyResolved(state_name(other))),
+    }
+}
+
+/// A state's name for people.
+pub fn state_name(status: &ActionStatus) -> &'static str {
+    match status {
+        ActionStatus::Proposed { .. } => "proposed",
+        ActionStatus::Executing { .. } => "executing",
+        ActionStatus::Succeeded { .. } => "done",
+        ActionStatus::Failed { .. } => "failed",
+        ActionStatus::Rejected { .. } => "rejected",
+        ActionStatus::Expired { .. } => "expired",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChargeId, Currency, Money, RefundTarget};
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).expect("test user id")
+    }
+
+    fn policy() -> PolicyConfig {
+        PolicyConfig { approvers: vec![user("UAPPROVER1"), user("UAPPROVER2"), user("UREQUESTER")], refund_limit_minor: 10_000 }
+    }
+
+    fn refund(minor: i64) -> ProposedAction {
+        let eur = Currency::parse("eur").expect("eur");
+        ProposedAction {
+            key: "a2".into(),
+            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse("ch_1").expect("id"), amount: Money::new(minor, eur) }),
+            summary: String::new(),
+            rationale: String::new(),
+        }
+    }
+
+    fn portal() -> ProposedAction {
+        ProposedAction {
+            key: "a1".into(),
+            kind: ActionKind::PortalLink { customer: crate::domain::CustomerId::parse("cus_1").expect("id") },
+            summary: String::new(),
+            rationale: String::new(),
+        }
+    }
+
+    fn proposed(approvals: &[&str]) -> ActionStatus {
+        ActionStatus::Proposed { approvals: approvals.iter().map(|a| user(a)).collect(), expires_at: NOW + 100 }
+    }
+
+    fn check(actor: &str, action: &ProposedAction, status: &ActionStatus, expected: &Verdict) {
+        let requester = Actor::Slack(user("UREQUESTER"));
+        assert_eq!(&may_approve(&user(actor), action, &requester, status, &policy(), NOW), expected, "{actor}");
+    }
+
+    #[test]
+    fn approval_rules() {
+        let small = refund(3_900);
+        let big = refund(25_000);
+        check("UAPPROVER1", &small, &proposed(&[]), &Verdict::Execute { approved_by: vec![user("UAPPROVER1")] });
+        check("UOUTSIDER1", &small, &proposed(&[]), &Verdict::Refused(Refusal::NotAnApprover));
+        check("UREQUESTER", &small, &proposed(&[]), &Verdict::Refused(Refusal::SelfApproval));
+        check("UREQUESTER", &portal(), &proposed(&[]), &Verdict::Execute { approved_by: vec![user("UREQUESTER")] });
+        check("UAPPROVER1", &big, &proposed(&[]), &Verdict::Recorded { approvals: vec![user("UAPPROVER1")], still_needed: 1 });
+        check("UAPPROVER1", &big, &proposed(&["UAPPROVER1"]), &Verdict::Refused(Refusal::AlreadyApprovedByYou));
+        check(
+            "UAPPROVER2",
+            &big,
+            &proposed(&["UAPPROVER1"]),
+            &Verdict::Execute { approved_by: vec![user("UAPPROVER1"), user("UAPPROVER2")] },
+        );
+        let expired = ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 };
+        check("UAPPROVER1", &small, &expired, &Verdict::Refused(Refusal::Expired));
+        let done = ActionStatus::Succeeded { approved_by: vec![user("UAPPROVER1")], at: NOW, stripe_ids: vec![] };
+        check("UAPPROVER2", &small, &done, &Verdict::Refused(Refusal::AlreadyResolved("done")));
+    }
+
+    #[test]
+    fn nobody_approves_when_no_approvers_are_set() {
+        let none = PolicyConfig { approvers: vec![], refund_limit_minor: 10_000 };
+        let v = may_approve(&user("UAPPROVER1"), &refund(100), &Actor::System, &proposed(&[]), &none, NOW);
+        assert_eq!(v, Verdict::Refused(Refusal::NotAnApprover));
+    }
+
+    #[test]
+    fn rejection_rules() {
+        assert_eq!(may_reject(&user("UREQUESTER"), &proposed(&[]), &policy(), NOW), Ok(()));
+        assert_eq!(may_reject(&user("UOUTSIDER1"), &proposed(&[]), &policy(), NOW), Err(Refusal::NotAnApprover));
+        let rejected = ActionStatus::Rejected { by: user("UAPPROVER1"), at: NOW, reason: "dup".into() };
+        assert_eq!(may_reject(&user("UAPPROVER2"), &rejected, &policy(), NOW), Err(Refusal::AlreadyResolved("rejected")));
+    }
+}

@@ -8,6 +8,7 @@
 //! by itself when Redis comes back.
 
 pub mod audit;
+pub mod actions;
 pub mod cases;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

@@ -5,6 +5,7 @@
 //! (shown as is, ephemeral) or an internal one (a short line with a reference
 //! id for the operator, the whole chain in the log).
 
+pub mod approve;
 pub mod commands;
 pub mod lookup;
 

@@ -1,0 +1,141 @@
+//! Action states in Redis: the approval state machine's single source of
+//! truth, shared by every replica. A state moves only by compare-and-set (a
+//! Lua script that swaps the stored JSON only if it is still the one the
+//! caller decided on), so double clicks, Slack retries and concurrent
+//! replicas produce exactly one transition into `Executing`, hence one
+//! Stripe call. Executed steps of multi-step actions are recorded so a
+//! retry skips what is already done.
+//!
+//! Keys: `{prefix}action:{case}:{key}` (state JSON),
+//! `{prefix}action:{case}:{key}:steps` (hash step → Stripe id),
+//! `{prefix}actions:executing` (set of `{case}/{key}`, for the reconciler).
+
+use super::cases::CASE_TTL_SECS;
+use super::{map_err, Store, StoreError};
+use crate::domain::{ActionStatus, CaseId};
+use redis::AsyncCommands;
+use std::collections::HashMap;
+
+/// Swap KEYS[1] from ARGV[1] to ARGV[2]; keep KEYS[2] (the executing set)
+/// in step: ARGV[3] is the member, ARGV[4] "1" to add it, "0" to remove.
+const CAS: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
+return 1
+";
+
+fn encode(status: &ActionStatus) -> Result<String, StoreError> {
+    serde_json::to_string(status).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl Store {
+    fn action_key(&self, case: &CaseId, key: &str) -> String {
+        self.key(&format!("action:{case}:{key}"))
+    }
+
+    /// Records the first state of each action; an existing state is kept.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn init_actions(&self, case: &CaseId, statuses: &[(String, ActionStatus)]) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        for (key, status) in statuses {
+            pipe.cmd("SET").arg(self.action_key(case, key)).arg(encode(status)?).arg("NX").arg("EX").arg(CASE_TTL_SECS).ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await.map_err(map_err)
+    }
+
+    /// # Errors
+    /// Redis errors, or a state that no longer parses.
+    pub async fn action_status(&self, case: &CaseId, key: &str) -> Result<Option<ActionStatus>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(self.action_key(case, key)).await.map_err(map_err)?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}"))))
+            .transpose()
+    }
+
+    /// The states of `keys`, in order; a missing one is left out.
+    ///
+    /// # Errors
+    /// Redis errors, or a state that no longer parses.
+    pub async fn action_statuses(&self, case: &CaseId, keys: &[String]) -> Result<Vec<(String, ActionStatus)>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        let redis_keys: Vec<String> = keys.iter().map(|k| self.action_key(case, k)).collect();
+        let values: Vec<Option<String>> = conn.mget(redis_keys).await.map_err(map_err)?;
+        let mut out = Vec::new();
+        for (key, json) in keys.iter().zip(values) {
+            if let Some(json) = json {
+                let status = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))?;
+                out.push((key.clone(), status));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves an action from `from` to `to` if it is still in `from`.
+    /// Returns whether this call made the move.
+    ///
+    /// # Errors
+    /// Redis errors: the move did not happen.
+    pub async fn transition(&self, case: &CaseId, key: &str, from: &ActionStatus, to: &ActionStatus) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let executing = matches!(to, ActionStatus::Executing { .. });
+        let moved: i64 = redis::Script::new(CAS)
+            .key(self.action_key(case, key))
+            .key(self.key("actions:executing"))
+            .arg(encode(from)?)
+            .arg(encode(to)?)
+            .arg(format!("{case}/{key}"))
+            .arg(if executing { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(moved == 1)
+    }
+
+    /// Actions some replica moved to `Executing` and has not finished.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn executing_actions(&self) -> Result<Vec<(CaseId, String)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let members: Vec<String> = conn.smembers(self.key("actions:executing")).await.map_err(map_err)?;
+        Ok(members
+            .iter()
+            .filter_map(|m| {
+                let (case, key) = m.split_once('/')?;
+                Some((CaseId::parse(case).ok()?, key.to_owned()))
+            })
+            .collect())
+    }
+
+    /// Records that `step` of an action ran, with what Stripe returned.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn record_step(&self, case: &CaseId, key: &str, step: &str, result: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let steps_key = format!("{}:steps", self.action_key(case, key));
+        redis::pipe()
+            .hset(&steps_key, step, result)
+            .ignore()
+            .expire(&steps_key, CASE_TTL_SECS as i64)
+            .ignore()
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(map_err)
+    }
+
+    /// # Errors
+    /// Redis errors.
+    pub async fn steps(&self, case: &CaseId, key: &str) -> Result<HashMap<String, String>, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.hgetall(format!("{}:steps", self.action_key(case, key))).await.map_err(map_err)
+    }
+}
