@@ -1,1 +1,0 @@
-//! Proposed actions, safest first (PLAYBOOK.md §3). Pure.
