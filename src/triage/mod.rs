@@ -47,8 +47,9 @@
 
 pub mod signals;
 
+/// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use signals::read_signals;
 
