@@ -29,7 +29,12 @@ use std::collections::{BTreeMap, BTreeSet};
 /// cancel at period end when asked, clarify when a plan change is asked,
 /// close; product failure → portal, refund of the affected charge only,
 /// close; needs review → portal, close; not found → nothing.
-pub fn propose(triage: &Triage, snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Vec<ProposedAction> {
+pub fn propose(
+    triage: &Triage,
+    snapshot: &BillingSnapshot,
+    signals: &[Signal],
+    now: i64,
+) -> Vec<ProposedAction> {
     let Some(first) = snapshot.customers.first() else {
         return Vec::new();
     };
@@ -37,12 +42,20 @@ pub fn propose(triage: &Triage, snapshot: &BillingSnapshot, signals: &[Signal], 
     match triage {
         Triage::NotFound => return Vec::new(),
         Triage::NeedsReview { .. } => {
-            drafts.push(portal(&first.id, "gives the customer control of their own billing while a person reviews the case"));
+            drafts.push(portal(
+                &first.id,
+                "gives the customer control of their own billing while a person reviews the case",
+            ));
         }
         Triage::Classified { category, .. } => match category {
-            Category::DuplicatePersonalSubscription => propose_duplicate(snapshot, &first.id, &mut drafts),
+            Category::DuplicatePersonalSubscription => {
+                propose_duplicate(snapshot, &first.id, &mut drafts)
+            }
             Category::GenuineMultiSeatIntent => {
-                drafts.push(portal(&first.id, "lets the customer add or remove seats themselves"));
+                drafts.push(portal(
+                    &first.id,
+                    "lets the customer add or remove seats themselves",
+                ));
                 drafts.push(Draft {
                     kind: ActionKind::ClarifyBillingModel,
                     summary: "Explain per-seat billing to the customer; keep the seats".to_owned(),
@@ -50,14 +63,19 @@ pub fn propose(triage: &Triage, snapshot: &BillingSnapshot, signals: &[Signal], 
                 });
             }
             Category::FailedPayment => propose_failed_payment(snapshot, &first.id, &mut drafts),
-            Category::MissingSelfServeControl => propose_self_serve(snapshot, signals, &first.id, &mut drafts),
-            Category::ProductFailure => propose_product_failure(snapshot, signals, &first.id, now, &mut drafts),
+            Category::MissingSelfServeControl => {
+                propose_self_serve(snapshot, signals, &first.id, &mut drafts)
+            }
+            Category::ProductFailure => {
+                propose_product_failure(snapshot, signals, &first.id, now, &mut drafts)
+            }
         },
     }
     drafts.push(Draft {
         kind: ActionKind::CloseNoAction,
         summary: "Close the case with no Stripe change".to_owned(),
-        rationale: "the operator may decide that the follow-up message alone settles the case".to_owned(),
+        rationale: "the operator may decide that the follow-up message alone settles the case"
+            .to_owned(),
     });
     drafts
         .into_iter()
@@ -81,7 +99,10 @@ pub fn revenue_impact(actions: &[ProposedAction], snapshot: &BillingSnapshot) ->
     for action in actions {
         match &action.kind {
             ActionKind::Refund(target) => refunded.add(target.amount),
-            ActionKind::CancelDuplicate { subscription, refunds } => {
+            ActionKind::CancelDuplicate {
+                subscription,
+                refunds,
+            } => {
                 canceled.insert(subscription);
                 refunds.iter().for_each(|r| refunded.add(r.amount));
             }
@@ -103,7 +124,11 @@ pub fn revenue_impact(actions: &[ProposedAction], snapshot: &BillingSnapshot) ->
             kept.add(mrr);
         }
     }
-    RevenueImpact { refunded: refunded.into_vec(), mrr_lost: lost.into_vec(), mrr_kept: kept.into_vec() }
+    RevenueImpact {
+        refunded: refunded.into_vec(),
+        mrr_lost: lost.into_vec(),
+        mrr_kept: kept.into_vec(),
+    }
 }
 
 /// An action before it gets its key.
@@ -123,13 +148,19 @@ impl Totals {
     }
 
     fn into_vec(self) -> Vec<Money> {
-        self.0.into_iter().filter(|&(_, minor)| minor != 0).map(|(c, minor)| Money::new(minor, c)).collect()
+        self.0
+            .into_iter()
+            .filter(|&(_, minor)| minor != 0)
+            .map(|(c, minor)| Money::new(minor, c))
+            .collect()
     }
 }
 
 fn portal(customer: &CustomerId, why: &str) -> Draft {
     Draft {
-        kind: ActionKind::PortalLink { customer: customer.clone() },
+        kind: ActionKind::PortalLink {
+            customer: customer.clone(),
+        },
         summary: format!("Create a billing-portal link for {customer}"),
         rationale: format!("A portal link is the smallest reversible step: it {why}"),
     }
@@ -138,11 +169,17 @@ fn portal(customer: &CustomerId, why: &str) -> Draft {
 fn propose_duplicate(snapshot: &BillingSnapshot, fallback: &CustomerId, drafts: &mut Vec<Draft>) {
     let duplicates = triage::duplicates(snapshot);
     let customer = duplicates.first().map_or(fallback, |d| &d.kept.customer);
-    drafts.push(portal(customer, "lets the customer see and manage the subscription they keep"));
+    drafts.push(portal(
+        customer,
+        "lets the customer see and manage the subscription they keep",
+    ));
     for duplicate in &duplicates {
         let extra = duplicate.extra;
         let refunds: Vec<RefundTarget> = charges_of(snapshot, extra)
-            .map(|c| RefundTarget { charge: c.id.clone(), amount: c.refundable() })
+            .map(|c| RefundTarget {
+                charge: c.id.clone(),
+                amount: c.refundable(),
+            })
             .collect();
         let what = match refunds.as_slice() {
             [] => " (it has no charge to refund)".to_owned(),
@@ -166,7 +203,11 @@ fn propose_duplicate(snapshot: &BillingSnapshot, fallback: &CustomerId, drafts: 
     }
 }
 
-fn propose_failed_payment(snapshot: &BillingSnapshot, fallback: &CustomerId, drafts: &mut Vec<Draft>) {
+fn propose_failed_payment(
+    snapshot: &BillingSnapshot,
+    fallback: &CustomerId,
+    drafts: &mut Vec<Draft>,
+) {
     let invoice = triage::open_invoice(snapshot);
     if let Some(invoice) = invoice {
         drafts.push(Draft {
@@ -176,11 +217,22 @@ fn propose_failed_payment(snapshot: &BillingSnapshot, fallback: &CustomerId, dra
         });
     }
     let customer = invoice.map_or(fallback, |i| &i.customer);
-    drafts.push(portal(customer, "lets the customer replace the failing payment method before the next attempt"));
+    drafts.push(portal(
+        customer,
+        "lets the customer replace the failing payment method before the next attempt",
+    ));
 }
 
-fn propose_self_serve(snapshot: &BillingSnapshot, signals: &[Signal], customer: &CustomerId, drafts: &mut Vec<Draft>) {
-    drafts.push(portal(customer, "gives the customer the control they asked for"));
+fn propose_self_serve(
+    snapshot: &BillingSnapshot,
+    signals: &[Signal],
+    customer: &CustomerId,
+    drafts: &mut Vec<Draft>,
+) {
+    drafts.push(portal(
+        customer,
+        "gives the customer the control they asked for",
+    ));
     if signals.contains(&Signal::AsksForInvoice) {
         let invoice = snapshot
             .invoices()
@@ -188,14 +240,23 @@ fn propose_self_serve(snapshot: &BillingSnapshot, signals: &[Signal], customer: 
             .max_by_key(|i| i.created);
         if let Some(invoice) = invoice {
             drafts.push(Draft {
-                kind: ActionKind::InvoiceLink { invoice: invoice.id.clone() },
-                summary: format!("Send the hosted page of {} ({})", invoice.id, invoice.amount_due),
-                rationale: "the customer asked for an invoice and the hosted page lets them download it".to_owned(),
+                kind: ActionKind::InvoiceLink {
+                    invoice: invoice.id.clone(),
+                },
+                summary: format!(
+                    "Send the hosted page of {} ({})",
+                    invoice.id, invoice.amount_due
+                ),
+                rationale:
+                    "the customer asked for an invoice and the hosted page lets them download it"
+                        .to_owned(),
             });
         }
     }
     if signals.contains(&Signal::AsksHowToCancel) {
-        let renewing = snapshot.subscriptions().filter(|s| s.status.is_live() && !s.cancel_at_period_end);
+        let renewing = snapshot
+            .subscriptions()
+            .filter(|s| s.status.is_live() && !s.cancel_at_period_end);
         for sub in renewing {
             drafts.push(Draft {
                 kind: ActionKind::CancelSubscription { subscription: sub.id.clone(), at_period_end: true },
@@ -220,12 +281,18 @@ fn propose_product_failure(
     now: i64,
     drafts: &mut Vec<Draft>,
 ) {
-    drafts.push(portal(customer, "lets the customer check their billing and cancel themselves if they choose"));
+    drafts.push(portal(
+        customer,
+        "lets the customer check their billing and cancel themselves if they choose",
+    ));
     let after_cancel = triage::charged_after_cancel(snapshot);
     if signals.contains(&Signal::ChargedAfterCancelling) && !after_cancel.is_empty() {
         for after in refunds_after_cancel(&after_cancel) {
             drafts.push(Draft {
-                kind: ActionKind::Refund(RefundTarget { charge: after.charge.id.clone(), amount: after.charge.refundable() }),
+                kind: ActionKind::Refund(RefundTarget {
+                    charge: after.charge.id.clone(),
+                    amount: after.charge.refundable(),
+                }),
                 summary: format!(
                     "Refund {} {}: charged {} after {} was canceled",
                     after.charge.id,
@@ -233,12 +300,18 @@ fn propose_product_failure(
                     triage::gap(after.charge.created - after.canceled_at),
                     after.canceled.id
                 ),
-                rationale: "the customer had cancelled, so this charge should not have happened".to_owned(),
+                rationale: "the customer had cancelled, so this charge should not have happened"
+                    .to_owned(),
             });
         }
         return;
     }
-    let complaint = [Signal::WantsRefund, Signal::SurpriseRenewal, Signal::ReportsOutage, Signal::ReportsBug];
+    let complaint = [
+        Signal::WantsRefund,
+        Signal::SurpriseRenewal,
+        Signal::ReportsOutage,
+        Signal::ReportsBug,
+    ];
     if !complaint.iter().any(|s| signals.contains(s)) {
         // A dispute alone: a disputed charge cannot be refunded, the dispute is
         // answered in Stripe instead, so no refund is proposed.
@@ -278,21 +351,33 @@ fn refunds_after_cancel<'a>(after_cancel: &[AfterCancel<'a>]) -> Vec<AfterCancel
 
 /// Succeeded, undisputed charges with something left to refund that paid an
 /// invoice of `sub`, oldest first.
-fn charges_of<'a>(snapshot: &'a BillingSnapshot, sub: &'a Subscription) -> impl Iterator<Item = &'a Charge> {
+fn charges_of<'a>(
+    snapshot: &'a BillingSnapshot,
+    sub: &'a Subscription,
+) -> impl Iterator<Item = &'a Charge> {
     let mut charges: Vec<&Charge> = snapshot
         .charges()
         .filter(|c| c.status == ChargeStatus::Succeeded && !c.disputed && c.refundable().minor > 0)
-        .filter(|c| triage::invoice_of(snapshot, c).is_some_and(|i| i.subscription.as_ref() == Some(&sub.id)))
+        .filter(|c| {
+            triage::invoice_of(snapshot, c)
+                .is_some_and(|i| i.subscription.as_ref() == Some(&sub.id))
+        })
         .collect();
     charges.sort_by_key(|c| (c.created, c.id.as_str()));
     charges.into_iter()
 }
 
 fn list_refunds(refunds: &[RefundTarget]) -> String {
-    refunds.iter().map(|r| format!("{} ({})", r.charge, r.amount)).collect::<Vec<_>>().join(", ")
+    refunds
+        .iter()
+        .map(|r| format!("{} ({})", r.charge, r.amount))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn period_end_note(sub: &Subscription) -> String {
-    let date = sub.current_period_end.and_then(|end| time::OffsetDateTime::from_unix_timestamp(end).ok());
+    let date = sub
+        .current_period_end
+        .and_then(|end| time::OffsetDateTime::from_unix_timestamp(end).ok());
     date.map_or_else(String::new, |d| format!(", {}", d.date()))
 }

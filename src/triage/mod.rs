@@ -133,7 +133,10 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
             None => {
                 return Triage::NeedsReview {
                     evidence,
-                    missing: vec!["the charge the customer wants back: no refundable charge is on record".to_owned()],
+                    missing: vec![
+                        "the charge the customer wants back: no refundable charge is on record"
+                            .to_owned(),
+                    ],
                 }
             }
         }
@@ -146,7 +149,9 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         Signal::AsksToUpdateCard,
     ];
     if asks.iter().any(|&s| has(s)) {
-        evidence.push("nothing in billing is broken: no duplicate, failed payment or dispute".to_owned());
+        evidence.push(
+            "nothing in billing is broken: no duplicate, failed payment or dispute".to_owned(),
+        );
         return classified(Category::MissingSelfServeControl, evidence);
     }
 
@@ -161,10 +166,15 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         missing.push("the failed charge or invoice id: no payment failure is on record".to_owned());
     }
     if signals.is_empty() {
-        missing.push("the customer's message or the charge they are asking about: the account looks healthy".to_owned());
+        missing.push(
+            "the customer's message or the charge they are asking about: the account looks healthy"
+                .to_owned(),
+        );
     }
     if missing.is_empty() {
-        missing.push("what the customer is asking for: the message matches no playbook category".to_owned());
+        missing.push(
+            "what the customer is asking for: the message matches no playbook category".to_owned(),
+        );
     }
     Triage::NeedsReview { evidence, missing }
 }
@@ -200,9 +210,16 @@ pub(crate) fn duplicates(snapshot: &BillingSnapshot) -> Vec<Duplicate<'_>> {
             .map(|(sub, _)| *sub)
             .collect();
         for (i, extra) in personal.iter().enumerate() {
-            let kept = personal[..i].iter().find_map(|kept| shared_plan(kept, extra).map(|s| (*kept, s)));
+            let kept = personal[..i]
+                .iter()
+                .find_map(|kept| shared_plan(kept, extra).map(|s| (*kept, s)));
             if let Some((kept, (shared, same_price))) = kept {
-                found.push(Duplicate { kept, extra, shared, same_price });
+                found.push(Duplicate {
+                    kept,
+                    extra,
+                    shared,
+                    same_price,
+                });
             }
         }
     }
@@ -214,14 +231,22 @@ pub(crate) fn charged_after_cancel(snapshot: &BillingSnapshot) -> Vec<AfterCance
     let mut found = Vec::new();
     for customer in &snapshot.customers {
         for canceled in &customer.subscriptions {
-            let Some(canceled_at) = canceled.canceled_at.filter(|_| canceled.status == SubscriptionStatus::Canceled)
+            let Some(canceled_at) = canceled
+                .canceled_at
+                .filter(|_| canceled.status == SubscriptionStatus::Canceled)
             else {
                 continue;
             };
             for charge in &customer.charges {
                 if charge.status == ChargeStatus::Succeeded && charge.created > canceled_at {
-                    let own = invoice_of(snapshot, charge).is_some_and(|i| i.subscription.as_ref() == Some(&canceled.id));
-                    found.push(AfterCancel { charge, canceled, canceled_at, own });
+                    let own = invoice_of(snapshot, charge)
+                        .is_some_and(|i| i.subscription.as_ref() == Some(&canceled.id));
+                    found.push(AfterCancel {
+                        charge,
+                        canceled,
+                        canceled_at,
+                        own,
+                    });
                 }
             }
         }
@@ -246,7 +271,10 @@ pub(crate) fn open_invoice(snapshot: &BillingSnapshot) -> Option<&Invoice> {
 }
 
 /// The invoice a charge paid, found from either side of the link.
-pub(crate) fn invoice_of<'a>(snapshot: &'a BillingSnapshot, charge: &Charge) -> Option<&'a Invoice> {
+pub(crate) fn invoice_of<'a>(
+    snapshot: &'a BillingSnapshot,
+    charge: &Charge,
+) -> Option<&'a Invoice> {
     snapshot
         .invoices()
         .find(|i| charge.invoice.as_ref() == Some(&i.id) || i.charge.as_ref() == Some(&charge.id))
@@ -302,7 +330,11 @@ impl Duplicate<'_> {
 
 impl AfterCancel<'_> {
     fn evidence(&self) -> String {
-        let on = if self.own { format!(" on {}'s own invoice", self.canceled.id) } else { String::new() };
+        let on = if self.own {
+            format!(" on {}'s own invoice", self.canceled.id)
+        } else {
+            String::new()
+        };
         format!(
             "{} ({}) was charged{on} {} after {} was canceled",
             self.charge.id,
@@ -331,15 +363,28 @@ fn trialing_note(sub: &Subscription) -> &'static str {
 }
 
 /// Live subscriptions with their customer, grouped by person, oldest first.
-fn live_subscriptions_by_person(snapshot: &BillingSnapshot) -> BTreeMap<String, Vec<(&Subscription, &CustomerRecord)>> {
+fn live_subscriptions_by_person(
+    snapshot: &BillingSnapshot,
+) -> BTreeMap<String, Vec<(&Subscription, &CustomerRecord)>> {
     let mut people: BTreeMap<String, Vec<(&Subscription, &CustomerRecord)>> = BTreeMap::new();
     for customer in &snapshot.customers {
-        let person = match customer.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+        let person = match customer
+            .email
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        {
             Some(email) => format!("email:{}", email.to_lowercase()),
             None => format!("customer:{}", customer.id),
         };
         let subs = people.entry(person).or_default();
-        subs.extend(customer.subscriptions.iter().filter(|s| s.status.is_live()).map(|s| (s, customer)));
+        subs.extend(
+            customer
+                .subscriptions
+                .iter()
+                .filter(|s| s.status.is_live())
+                .map(|s| (s, customer)),
+        );
     }
     for subs in people.values_mut() {
         subs.sort_by(|(a, _), (b, _)| (a.created, &a.id).cmp(&(b.created, &b.id)));
@@ -349,7 +394,10 @@ fn live_subscriptions_by_person(snapshot: &BillingSnapshot) -> BTreeMap<String, 
 
 /// The item two subscriptions share: by price first, else by product.
 fn shared_plan<'a>(a: &'a Subscription, b: &Subscription) -> Option<(&'a SubscriptionItem, bool)> {
-    let by_price = a.items.iter().find(|x| b.items.iter().any(|y| y.price_id == x.price_id));
+    let by_price = a
+        .items
+        .iter()
+        .find(|x| b.items.iter().any(|y| y.price_id == x.price_id));
     if let Some(item) = by_price {
         return Some((item, true));
     }
@@ -360,7 +408,14 @@ fn shared_plan<'a>(a: &'a Subscription, b: &Subscription) -> Option<(&'a Subscri
 }
 
 /// Words in a metadata key or value that say the account is a team's.
-const TEAM_WORDS: &[&str] = &["team", "company", "seat", "organization", "organisation", "org_id"];
+const TEAM_WORDS: &[&str] = &[
+    "team",
+    "company",
+    "seat",
+    "organization",
+    "organisation",
+    "org_id",
+];
 
 /// The first metadata entry naming a team, as "key=value".
 fn team_metadata(metadata: &BTreeMap<String, String>) -> Option<String> {
@@ -383,13 +438,21 @@ fn is_team_marked(sub: &Subscription, customer: &CustomerRecord) -> bool {
 /// Why a team-marked subscription is one, as an evidence line.
 fn team_reason(sub: &Subscription, customer: &CustomerRecord) -> String {
     if let Some(item) = sub.items.iter().find(|i| i.quantity > 1) {
-        return format!("{} has {} seats of {} each", sub.id, item.quantity, describe_price(item));
+        return format!(
+            "{} has {} seats of {} each",
+            sub.id,
+            item.quantity,
+            describe_price(item)
+        );
     }
     if let Some(entry) = team_metadata(&sub.metadata) {
         return format!("{} metadata names a team ({entry})", sub.id);
     }
     match team_metadata(&customer.metadata) {
-        Some(entry) => format!("{} belongs to {}, whose metadata names a team ({entry})", sub.id, customer.id),
+        Some(entry) => format!(
+            "{} belongs to {}, whose metadata names a team ({entry})",
+            sub.id, customer.id
+        ),
         None => format!("{} is held for a team", sub.id),
     }
 }
@@ -398,7 +461,11 @@ fn team_reason(sub: &Subscription, customer: &CustomerRecord) -> String {
 fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
     let mut evidence = Vec::new();
     for customer in &snapshot.customers {
-        for sub in customer.subscriptions.iter().filter(|s| s.status.is_failing()) {
+        for sub in customer
+            .subscriptions
+            .iter()
+            .filter(|s| s.status.is_failing())
+        {
             evidence.push(format!("{} is {}", sub.id, sub.status.as_str()));
         }
         for invoice in &customer.invoices {
@@ -419,13 +486,28 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
             .map(|c| c.created)
             .max();
         for charge in &customer.charges {
-            if charge.status == ChargeStatus::Failed && last_success.is_none_or(|t| charge.created > t) {
-                let reason = charge.failure_message.as_deref().unwrap_or("no reason given");
-                evidence.push(format!("{} for {} failed: {reason}", charge.id, charge.amount));
+            if charge.status == ChargeStatus::Failed
+                && last_success.is_none_or(|t| charge.created > t)
+            {
+                let reason = charge
+                    .failure_message
+                    .as_deref()
+                    .unwrap_or("no reason given");
+                evidence.push(format!(
+                    "{} for {} failed: {reason}",
+                    charge.id, charge.amount
+                ));
             }
         }
-        let renews = customer.subscriptions.iter().any(|s| s.status.is_live() && !s.cancel_at_period_end);
-        if let Some(card) = customer.default_payment_method.as_ref().filter(|c| renews && c.is_expired(now)) {
+        let renews = customer
+            .subscriptions
+            .iter()
+            .any(|s| s.status.is_live() && !s.cancel_at_period_end);
+        if let Some(card) = customer
+            .default_payment_method
+            .as_ref()
+            .filter(|c| renews && c.is_expired(now))
+        {
             evidence.push(format!(
                 "{}'s default card ({} ending {}) expired {:02}/{}",
                 customer.id, card.brand, card.last4, card.exp_month, card.exp_year
@@ -438,13 +520,17 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
 /// Rule 4's evidence, empty when nothing shows team intent.
 fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
     let mut evidence = Vec::new();
-    let asks_about_seats = signals.contains(&Signal::MentionsTeamOrSeats) || signals.contains(&Signal::ChargedTwice);
+    let asks_about_seats =
+        signals.contains(&Signal::MentionsTeamOrSeats) || signals.contains(&Signal::ChargedTwice);
     for subs in live_subscriptions_by_person(snapshot).values() {
         for (i, (sub, customer)) in subs.iter().enumerate() {
             if !is_team_marked(sub, customer) {
                 continue;
             }
-            let sibling = subs.iter().enumerate().find(|(j, (other, _))| *j != i && shared_plan(sub, other).is_some());
+            let sibling = subs
+                .iter()
+                .enumerate()
+                .find(|(j, (other, _))| *j != i && shared_plan(sub, other).is_some());
             if let Some((_, (other, _))) = sibling {
                 evidence.push(format!(
                     "{}; it shares a plan with {}, so these are seats, not a duplicate",
@@ -457,13 +543,23 @@ fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
         }
     }
     for customer in &snapshot.customers {
-        let n_live = customer.subscriptions.iter().filter(|s| s.status.is_live()).count();
+        let n_live = customer
+            .subscriptions
+            .iter()
+            .filter(|s| s.status.is_live())
+            .count();
         if let Some(entry) = team_metadata(&customer.metadata).filter(|_| n_live > 1) {
-            evidence.push(format!("{} holds {n_live} live subscriptions for a team ({entry})", customer.id));
+            evidence.push(format!(
+                "{} holds {n_live} live subscriptions for a team ({entry})",
+                customer.id
+            ));
         }
     }
     if evidence.is_empty() && signals.contains(&Signal::MentionsTeamOrSeats) {
-        evidence.push(format!("{}; nothing in billing is broken", state_summary(snapshot)));
+        evidence.push(format!(
+            "{}; nothing in billing is broken",
+            state_summary(snapshot)
+        ));
     }
     evidence.dedup();
     evidence
@@ -471,7 +567,10 @@ fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
 
 /// One line per message signal, in the signal order.
 fn signal_evidence(signals: &[Signal]) -> Vec<String> {
-    signals.iter().map(|&s| format!("the message {}", describe_signal(s))).collect()
+    signals
+        .iter()
+        .map(|&s| format!("the message {}", describe_signal(s)))
+        .collect()
 }
 
 fn describe_signal(signal: Signal) -> &'static str {
@@ -505,8 +604,16 @@ fn state_summary(snapshot: &BillingSnapshot) -> String {
                 .collect();
             match live.len() {
                 0 => format!("{} has no live subscription", customer.id),
-                1 => format!("{} has 1 live subscription ({})", customer.id, live.join(", ")),
-                n => format!("{} has {n} live subscriptions ({})", customer.id, live.join(", ")),
+                1 => format!(
+                    "{} has 1 live subscription ({})",
+                    customer.id,
+                    live.join(", ")
+                ),
+                n => format!(
+                    "{} has {n} live subscriptions ({})",
+                    customer.id,
+                    live.join(", ")
+                ),
             }
         })
         .collect();
