@@ -187,10 +187,9 @@ fn propose_duplicate(snapshot: &BillingSnapshot, fallback: &CustomerId, drafts: 
             many => format!(" and refund its charges {}", list_refunds(many)),
         };
         let summary = format!(
-            "Cancel {} now{what}: created {} after {}",
+            "Cancel {} now{what}: created {}",
             extra.id,
-            triage::gap(extra.created - duplicate.kept.created),
-            duplicate.kept.id
+            duplicate.timing()
         );
         drafts.push(Draft {
             kind: ActionKind::CancelDuplicate { subscription: extra.id.clone(), refunds },

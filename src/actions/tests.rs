@@ -312,3 +312,36 @@ fn no_actions_mean_no_impact() {
         RevenueImpact::default()
     );
 }
+
+#[test]
+fn an_older_incomplete_checkout_is_cancelled_not_the_paying_subscription() {
+    let mut snapshot = load("duplicate_same_customer");
+    let customer = &mut snapshot.customers[0];
+    // sub_1PqA3hLz9d1 (the older) never completed its checkout.
+    customer.subscriptions[1].status = crate::domain::SubscriptionStatus::Incomplete;
+    customer.invoices[1].status = InvoiceStatus::Open;
+    customer.charges[1].status = ChargeStatus::Failed;
+    let triage = classify(&snapshot, &[], NOW);
+    assert_eq!(
+        triage,
+        Triage::Classified {
+            category: Category::DuplicatePersonalSubscription,
+            evidence: vec![
+                "sub_1PqA3hLz9d1 (incomplete) was created 4 min before sub_1PqB7kLz9d2 on the same price (plan_pro_monthly, EUR 39.00/month)"
+                    .to_owned()
+            ],
+        }
+    );
+    let actions = propose(&triage, &snapshot, &[], NOW);
+    assert_eq!(
+        actions[1].kind,
+        ActionKind::CancelDuplicate {
+            subscription: SubscriptionId::parse("sub_1PqA3hLz9d1").expect("id"),
+            refunds: vec![]
+        }
+    );
+    assert_eq!(
+        actions[1].summary,
+        "Cancel sub_1PqA3hLz9d1 now (it has no charge to refund): created 4 min before sub_1PqB7kLz9d2"
+    );
+}

@@ -19,7 +19,11 @@
 //! 0. No customer → `NotFound`.
 //! 1. **Duplicate personal subscription**: one person holds two or more live
 //!    subscriptions sharing a price (or else a product), each one seat and not
-//!    team-marked. The oldest is kept; every newer one is an extra.
+//!    team-marked. The one in best standing is kept (active, then trialing,
+//!    then paused / past_due / unpaid, then incomplete; the oldest among
+//!    equals), so normally every newer one is an extra; but a checkout that
+//!    never completed is the extra even when it is older, since cancelling
+//!    the paying one would leave the customer with the broken one.
 //! 2. **Product failure or broken trust**, proven by state: a disputed charge,
 //!    or the message says "charged after cancelling" and a succeeded charge
 //!    on that customer came after a subscription's cancellation.
@@ -204,22 +208,35 @@ pub(crate) struct AfterCancel<'a> {
 pub(crate) fn duplicates(snapshot: &BillingSnapshot) -> Vec<Duplicate<'_>> {
     let mut found = Vec::new();
     for subs in live_subscriptions_by_person(snapshot).values() {
-        let personal: Vec<&Subscription> = subs
-            .iter()
-            .filter(|(sub, customer)| !is_team_marked(sub, customer))
-            .map(|(sub, _)| *sub)
-            .collect();
-        for (i, extra) in personal.iter().enumerate() {
-            let kept = personal[..i]
+        // Groups of one-seat subscriptions sharing a plan with the group's
+        // oldest member; `subs` is oldest first.
+        let mut groups: Vec<Vec<&Subscription>> = Vec::new();
+        for (sub, customer) in subs {
+            if is_team_marked(sub, customer) {
+                continue;
+            }
+            match groups.iter_mut().find(|g| shared_plan(g[0], sub).is_some()) {
+                Some(group) => group.push(sub),
+                None => groups.push(vec![sub]),
+            }
+        }
+        for group in groups.iter().filter(|g| g.len() > 1) {
+            let Some(&kept) = group
                 .iter()
-                .find_map(|kept| shared_plan(kept, extra).map(|s| (*kept, s)));
-            if let Some((kept, (shared, same_price))) = kept {
-                found.push(Duplicate {
-                    kept,
-                    extra,
-                    shared,
-                    same_price,
-                });
+                .min_by_key(|s| (standing(s.status), s.created, &s.id))
+            else {
+                continue;
+            };
+            for &extra in group.iter().filter(|s| s.id != kept.id) {
+                let shared = shared_plan(kept, extra).or_else(|| shared_plan(group[0], extra));
+                if let Some((shared, same_price)) = shared {
+                    found.push(Duplicate {
+                        kept,
+                        extra,
+                        shared,
+                        same_price,
+                    });
+                }
             }
         }
     }
@@ -305,17 +322,23 @@ pub(crate) fn gap(seconds: i64) -> String {
 }
 
 impl Duplicate<'_> {
+    /// "4 min after sub_A", or "before" when the extra is the older one.
+    pub(crate) fn timing(&self) -> String {
+        let delta = self.extra.created - self.kept.created;
+        let side = if delta >= 0 { "after" } else { "before" };
+        format!("{} {side} {}", gap(delta.abs()), self.kept.id)
+    }
+
     /// "sub_B was created 4 min after sub_A on the same price (plan_x, EUR 39.00/month)".
     pub(crate) fn evidence(&self) -> String {
         let (kept, extra) = (self.kept, self.extra);
         let what = if self.same_price { "price" } else { "product" };
         let mut line = format!(
-            "{}{} was created {} after {}{} on the same {what} ({})",
+            "{}{} was created {}{} on the same {what} ({})",
             extra.id,
-            trialing_note(extra),
-            gap(extra.created - kept.created),
-            kept.id,
-            trialing_note(kept),
+            status_note(extra),
+            self.timing(),
+            status_note(kept),
             describe_price(self.shared),
         );
         if kept.customer != extra.customer {
@@ -354,11 +377,22 @@ fn interval_word(interval: Interval) -> &'static str {
     }
 }
 
-fn trialing_note(sub: &Subscription) -> &'static str {
-    if sub.status == SubscriptionStatus::Trialing {
-        " (trialing)"
-    } else {
-        ""
+/// " (trialing)", " (incomplete)", …; nothing for an active subscription.
+fn status_note(sub: &Subscription) -> String {
+    match sub.status {
+        SubscriptionStatus::Active => String::new(),
+        status => format!(" ({})", status.as_str()),
+    }
+}
+
+/// Which of several duplicates to keep: the lowest rank.
+fn standing(status: SubscriptionStatus) -> u8 {
+    match status {
+        SubscriptionStatus::Active => 0,
+        SubscriptionStatus::Trialing => 1,
+        SubscriptionStatus::Paused | SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid => 2,
+        SubscriptionStatus::Incomplete => 3,
+        SubscriptionStatus::IncompleteExpired | SubscriptionStatus::Canceled => 4,
     }
 }
 
@@ -429,8 +463,7 @@ fn team_metadata(metadata: &BTreeMap<String, String>) -> Option<String> {
 }
 
 fn is_team_marked(sub: &Subscription, customer: &CustomerRecord) -> bool {
-    sub.seats() > 1
-        || sub.items.iter().any(|i| i.quantity > 1)
+    sub.items.iter().any(|i| i.quantity > 1)
         || team_metadata(&sub.metadata).is_some()
         || team_metadata(&customer.metadata).is_some()
 }

@@ -384,3 +384,13 @@ fn gaps_read_naturally() {
         assert_eq!(gap(seconds), expected);
     }
 }
+
+#[test]
+fn an_add_on_item_does_not_make_a_subscription_a_team() {
+    let mut snapshot = load("duplicate_same_customer");
+    let mut add_on = snapshot.customers[0].subscriptions[0].items[0].clone();
+    add_on.price_id = "price_storage".to_owned();
+    add_on.product_id = Some("prod_Storage".to_owned());
+    snapshot.customers[0].subscriptions[0].items.push(add_on);
+    assert_eq!(classify(&snapshot, &[], NOW).category(), Some(Category::DuplicatePersonalSubscription));
+}
