@@ -17,7 +17,7 @@ use crate::domain::{
     InvoiceStatus, Money, ProposedAction, RefundTarget, RevenueImpact, Signal, Subscription,
     SubscriptionId, Triage,
 };
-use crate::triage::{self, AfterCancel};
+use crate::triage;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The proposals for one case, in card order (see the module doc).
@@ -27,8 +27,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// clarify, close; failed payment → the open invoice's page, portal, close
 /// (never a refund); missing self-serve → portal, the invoice asked for,
 /// cancel at period end when asked, clarify when a plan change is asked,
-/// close; product failure → portal, refund of the affected charge only,
-/// close; needs review → portal, close; not found → nothing.
+/// close; product failure → portal, refund of the affected charge only (the
+/// charge after the cancellation, else the latest charge; none while a charge
+/// is disputed, since Stripe refuses those refunds), close; needs review → portal, close; not found → nothing.
 pub fn propose(
     triage: &Triage,
     snapshot: &BillingSnapshot,
@@ -59,7 +60,7 @@ pub fn propose(
                 drafts.push(Draft {
                     kind: ActionKind::ClarifyBillingModel,
                     summary: "Explain per-seat billing to the customer; keep the seats".to_owned(),
-                    rationale: "the seats were bought on purpose, so the fix is an explanation, not a cancellation".to_owned(),
+                    rationale: "The seats were bought on purpose, so the fix is an explanation, not a cancellation".to_owned(),
                 });
             }
             Category::FailedPayment => propose_failed_payment(snapshot, &first.id, &mut drafts),
@@ -71,11 +72,21 @@ pub fn propose(
             }
         },
     }
+    let disputed: Vec<String> = snapshot
+        .charges()
+        .filter(|c| c.disputed)
+        .map(|c| c.id.to_string())
+        .collect();
+    let close = if disputed.is_empty() || triage.category() != Some(Category::ProductFailure) {
+        "The operator may decide that the follow-up message alone settles the case".to_owned()
+    } else {
+        // Stripe refuses refunds on disputed charges: the dispute is answered instead.
+        format!("A disputed charge cannot be refunded, so answer the dispute on {} in the Stripe dashboard and close", disputed.join(", "))
+    };
     drafts.push(Draft {
         kind: ActionKind::CloseNoAction,
         summary: "Close the case with no Stripe change".to_owned(),
-        rationale: "the operator may decide that the follow-up message alone settles the case"
-            .to_owned(),
+        rationale: close,
     });
     drafts
         .into_iter()
@@ -191,11 +202,19 @@ fn propose_duplicate(snapshot: &BillingSnapshot, fallback: &CustomerId, drafts: 
             extra.id,
             duplicate.timing()
         );
+        let undo = if refunds.is_empty() {
+            "cancelling it"
+        } else {
+            "cancelling it and returning what it charged"
+        };
         drafts.push(Draft {
-            kind: ActionKind::CancelDuplicate { subscription: extra.id.clone(), refunds },
+            kind: ActionKind::CancelDuplicate {
+                subscription: extra.id.clone(),
+                refunds,
+            },
             summary,
             rationale: format!(
-                "{} duplicates {} for the same person, so cancelling it and returning what it charged undoes the double purchase",
+                "{} duplicates {} for the same person, so {undo} undoes the double purchase",
                 extra.id, duplicate.kept.id
             ),
         });
@@ -212,7 +231,7 @@ fn propose_failed_payment(
         drafts.push(Draft {
             kind: ActionKind::InvoiceLink { invoice: invoice.id.clone() },
             summary: format!("Send the hosted page of {} ({} due)", invoice.id, invoice.amount_due),
-            rationale: "the hosted invoice page lets the customer pay with a working card, needs no login and does not expire soon".to_owned(),
+            rationale: "The hosted invoice page lets the customer pay with a working card, needs no login and does not expire soon".to_owned(),
         });
     }
     let customer = invoice.map_or(fallback, |i| &i.customer);
@@ -247,7 +266,7 @@ fn propose_self_serve(
                     invoice.id, invoice.amount_due
                 ),
                 rationale:
-                    "the customer asked for an invoice and the hosted page lets them download it"
+                    "The customer asked for an invoice and the hosted page lets them download it"
                         .to_owned(),
             });
         }
@@ -260,7 +279,7 @@ fn propose_self_serve(
             drafts.push(Draft {
                 kind: ActionKind::CancelSubscription { subscription: sub.id.clone(), at_period_end: true },
                 summary: format!("Cancel {} at the end of its period{}", sub.id, period_end_note(sub)),
-                rationale: "the customer asked to cancel, and ending at the period's close keeps what they paid for and can still be undone".to_owned(),
+                rationale: "The customer asked to cancel, and ending at the period's close keeps what they paid for and can still be undone".to_owned(),
             });
         }
     }
@@ -268,7 +287,7 @@ fn propose_self_serve(
         drafts.push(Draft {
             kind: ActionKind::ClarifyBillingModel,
             summary: "Explain the plans and how a change is prorated".to_owned(),
-            rationale: "the customer asked to change plan, and knowing how proration works lets them choose".to_owned(),
+            rationale: "The customer asked to change plan, and knowing how proration works lets them choose".to_owned(),
         });
     }
 }
@@ -286,7 +305,10 @@ fn propose_product_failure(
     ));
     let after_cancel = triage::charged_after_cancel(snapshot);
     if signals.contains(&Signal::ChargedAfterCancelling) && !after_cancel.is_empty() {
-        for after in refunds_after_cancel(&after_cancel) {
+        for after in after_cancel
+            .iter()
+            .filter(|a| !a.charge.disputed && a.charge.refundable().minor > 0)
+        {
             drafts.push(Draft {
                 kind: ActionKind::Refund(RefundTarget {
                     charge: after.charge.id.clone(),
@@ -299,7 +321,7 @@ fn propose_product_failure(
                     triage::gap(after.charge.created - after.canceled_at),
                     after.canceled.id
                 ),
-                rationale: "the customer had cancelled, so this charge should not have happened"
+                rationale: "The customer had cancelled, so this charge should not have happened"
                     .to_owned(),
             });
         }
@@ -311,41 +333,20 @@ fn propose_product_failure(
         Signal::ReportsOutage,
         Signal::ReportsBug,
     ];
-    if !complaint.iter().any(|s| signals.contains(s)) {
-        // A dispute alone: a disputed charge cannot be refunded, the dispute is
-        // answered in Stripe instead, so no refund is proposed.
+    // A disputed charge is the one the complaint is about, and Stripe refuses
+    // refunds on it: the dispute is answered instead, and refunding some other
+    // charge would not be "only the affected charge".
+    let disputed = snapshot.charges().any(|c| c.disputed);
+    if disputed || !complaint.iter().any(|s| signals.contains(s)) {
         return;
     }
     if let Some(charge) = triage::latest_refundable_charge(snapshot) {
         drafts.push(Draft {
             kind: ActionKind::Refund(RefundTarget { charge: charge.id.clone(), amount: charge.refundable() }),
             summary: format!("Refund {} {}: the latest charge, {} ago", charge.id, charge.refundable(), triage::gap(now - charge.created)),
-            rationale: "refunding only the latest period repairs trust without giving back service already delivered".to_owned(),
+            rationale: "Refunding only the latest period repairs trust without giving back service already delivered".to_owned(),
         });
     }
-}
-
-/// The charges to refund for "charged after cancelling": those that paid the
-/// canceled subscription's own invoices, else only the newest one after it.
-fn refunds_after_cancel<'a>(after_cancel: &[AfterCancel<'a>]) -> Vec<AfterCancel<'a>> {
-    let refundable = |a: &&AfterCancel<'a>| !a.charge.disputed && a.charge.refundable().minor > 0;
-    let mut seen = BTreeSet::new();
-    let own: Vec<AfterCancel<'a>> = after_cancel
-        .iter()
-        .filter(refundable)
-        .filter(|a| a.own && seen.insert(&a.charge.id))
-        .copied()
-        .collect();
-    if !own.is_empty() {
-        return own;
-    }
-    after_cancel
-        .iter()
-        .filter(refundable)
-        .max_by_key(|a| (a.charge.created, a.charge.id.as_str()))
-        .into_iter()
-        .copied()
-        .collect()
 }
 
 /// Succeeded, undisputed charges with something left to refund that paid an

@@ -345,3 +345,20 @@ fn an_older_incomplete_checkout_is_cancelled_not_the_paying_subscription() {
         "Cancel sub_1PqA3hLz9d1 now (it has no charge to refund): created 4 min before sub_1PqB7kLz9d2"
     );
 }
+
+#[test]
+fn a_disputed_charge_is_answered_not_refunded() {
+    // Not even an older charge: the complaint is about the disputed one.
+    let (actions, _) = check(
+        "disputed_charge",
+        "I want a refund",
+        &["portal_link", "close_no_action"],
+    );
+    assert!(
+        actions[1]
+            .rationale
+            .contains("answer the dispute on ch_3DzMay00002"),
+        "{}",
+        actions[1].rationale
+    );
+}

@@ -61,7 +61,7 @@ use crate::domain::{
     BillingSnapshot, Category, Charge, ChargeStatus, CustomerRecord, Interval, Invoice,
     InvoiceStatus, Signal, Subscription, SubscriptionItem, SubscriptionStatus, Triage,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Classifies one case; see the module doc for the rules and their order.
 pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Triage {
@@ -243,9 +243,12 @@ pub(crate) fn duplicates(snapshot: &BillingSnapshot) -> Vec<Duplicate<'_>> {
     found
 }
 
-/// Succeeded charges after a cancellation on the same customer (rule 2).
+/// The charges a "charged after cancelling" complaint is about (rule 2):
+/// succeeded charges that paid a canceled subscription's own invoice after its
+/// cancellation; if there are none, only the newest succeeded charge made
+/// after any cancellation on that customer. Never the whole history.
 pub(crate) fn charged_after_cancel(snapshot: &BillingSnapshot) -> Vec<AfterCancel<'_>> {
-    let mut found = Vec::new();
+    let mut all = Vec::new();
     for customer in &snapshot.customers {
         for canceled in &customer.subscriptions {
             let Some(canceled_at) = canceled
@@ -258,7 +261,7 @@ pub(crate) fn charged_after_cancel(snapshot: &BillingSnapshot) -> Vec<AfterCance
                 if charge.status == ChargeStatus::Succeeded && charge.created > canceled_at {
                     let own = invoice_of(snapshot, charge)
                         .is_some_and(|i| i.subscription.as_ref() == Some(&canceled.id));
-                    found.push(AfterCancel {
+                    all.push(AfterCancel {
                         charge,
                         canceled,
                         canceled_at,
@@ -268,7 +271,19 @@ pub(crate) fn charged_after_cancel(snapshot: &BillingSnapshot) -> Vec<AfterCance
             }
         }
     }
-    found
+    let mut seen = BTreeSet::new();
+    let own: Vec<AfterCancel<'_>> = all
+        .iter()
+        .filter(|a| a.own && seen.insert(&a.charge.id))
+        .copied()
+        .collect();
+    if !own.is_empty() {
+        return own;
+    }
+    all.into_iter()
+        .max_by_key(|a| (a.charge.created, a.canceled_at))
+        .into_iter()
+        .collect()
 }
 
 /// The newest succeeded, undisputed charge with something left to refund.
@@ -459,7 +474,14 @@ fn team_metadata(metadata: &BTreeMap<String, String>) -> Option<String> {
             let (k, v) = (k.to_lowercase(), v.to_lowercase());
             TEAM_WORDS.iter().any(|w| k.contains(w) || v.contains(w))
         })
-        .map(|(k, v)| format!("{k}={v}"))
+        // Seat-holder entries often hold other people's emails: name the key only.
+        .map(|(k, v)| {
+            if v.contains('@') {
+                k.clone()
+            } else {
+                format!("{k}={v}")
+            }
+        })
 }
 
 fn is_team_marked(sub: &Subscription, customer: &CustomerRecord) -> bool {
@@ -553,11 +575,12 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
 /// Rule 4's evidence, empty when nothing shows team intent.
 fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
     let mut evidence = Vec::new();
+    let mut mentioned = BTreeSet::new();
     let asks_about_seats =
         signals.contains(&Signal::MentionsTeamOrSeats) || signals.contains(&Signal::ChargedTwice);
     for subs in live_subscriptions_by_person(snapshot).values() {
         for (i, (sub, customer)) in subs.iter().enumerate() {
-            if !is_team_marked(sub, customer) {
+            if !is_team_marked(sub, customer) || mentioned.contains(&sub.id) {
                 continue;
             }
             let sibling = subs
@@ -565,6 +588,7 @@ fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
                 .enumerate()
                 .find(|(j, (other, _))| *j != i && shared_plan(sub, other).is_some());
             if let Some((_, (other, _))) = sibling {
+                mentioned.insert(&other.id);
                 evidence.push(format!(
                     "{}; it shares a plan with {}, so these are seats, not a duplicate",
                     team_reason(sub, customer),
