@@ -10,3 +10,5 @@ pub fn render_text(v: &CardView) -> String { v.case.id.to_string() }
 pub fn render_json(v: &CardView) -> serde_json::Value { serde_json::json!({"id": v.case.id}) }
 pub fn button_value(case: &CaseId, key: &str) -> String { format!("{case}/{key}") }
 pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> { let (c, k) = value.split_once('/')?; Some((CaseId::parse(c).ok()?, k.to_owned())) }
+pub mod modals;
+pub mod trail;

@@ -12,7 +12,7 @@ mod snapshot;
 pub use case::*;
 pub use email::{Email, EmailError};
 pub use ids::*;
-pub use money::{Currency, CurrencyError, Money};
+pub use money::{AmountError, Currency, CurrencyError, Money};
 pub use query::*;
 pub use secret::*;
 pub use snapshot::*;

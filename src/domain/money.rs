@@ -25,6 +25,14 @@ pub struct Money {
 #[error("`{0}` is not a three-letter currency code: use an ISO 4217 code such as eur or jpy")]
 pub struct CurrencyError(String);
 
+/// A typed amount that cannot be read; `Display` is operator text.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("`{given}` is not an amount in {currency}: type a positive number such as 12.50 (or 500 for zero-decimal currencies)")]
+pub struct AmountError {
+    pub given: String,
+    pub currency: Currency,
+}
+
 /// Stripe's zero-decimal currencies: the amount is already in whole units.
 const ZERO_DECIMAL: &[&str] = &[
     "bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv",
@@ -90,6 +98,36 @@ impl Money {
         Self { minor, currency }
     }
 
+    /// Reads an amount typed by a person in major units ("12.50", "12",
+    /// "1 500" for JPY) into minor units of `currency`.
+    ///
+    /// # Errors
+    /// When the text is not a positive amount with at most as many decimals
+    /// as the currency has.
+    pub fn parse_major(text: &str, currency: Currency) -> Result<Self, AmountError> {
+        let cleaned: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '_' | '\u{a0}')).collect();
+        let cleaned = cleaned.replace(',', ".");
+        let err = || AmountError { given: text.chars().take(30).collect(), currency };
+        let exp = currency.exponent() as usize;
+        let (whole, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
+        if whole.is_empty() && frac.is_empty() || frac.len() > exp || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| err())? };
+        let frac_minor: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<exp$}").parse().map_err(|_| err())? };
+        let minor = whole.checked_mul(10i64.pow(exp as u32)).and_then(|m| m.checked_add(frac_minor)).ok_or_else(err)?;
+        if minor <= 0 {
+            return Err(err());
+        }
+        Ok(Self { minor, currency })
+    }
+
+    /// The amount in major units as a person types it ("39.00", "5000").
+    pub fn major_text(&self) -> String {
+        let shown = self.to_string();
+        shown.split_once(' ').map_or(shown.clone(), |(_, amount)| amount.to_owned())
+    }
+
     /// The same currency with another amount.
     pub fn with_minor(&self, minor: i64) -> Self {
         Self { minor, currency: self.currency }
@@ -134,6 +172,20 @@ mod tests {
         check(12000, "KRW", "KRW 12000");
         check(1500, "kwd", "KWD 1.500");
         check(-350, "eur", "EUR -3.50");
+    }
+
+    #[test]
+    fn parses_typed_amounts_per_currency() {
+        let eur = Currency::parse("eur").expect("eur");
+        let jpy = Currency::parse("jpy").expect("jpy");
+        assert_eq!(Money::parse_major("12.5", eur).map(|m| m.minor), Ok(1250));
+        assert_eq!(Money::parse_major(" 39,00 ", eur).map(|m| m.minor), Ok(3900));
+        assert_eq!(Money::parse_major("1 500", jpy).map(|m| m.minor), Ok(1500));
+        for bad in ["", "0", "-3", "1.234", "abc", "1.2.3", "99999999999999999999"] {
+            assert!(Money::parse_major(bad, eur).is_err(), "{bad}");
+        }
+        assert!(Money::parse_major("1.5", jpy).is_err());
+        assert_eq!(Money::new(3900, eur).major_text(), "39.00");
     }
 
     #[test]

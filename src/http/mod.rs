@@ -146,7 +146,10 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
     let ack = async {
         match route {
             SlackRoute::Commands => payloads::slash_command(&body).map(|cmd| commands::on_slash_command(&state.deps, cmd)),
-            SlackRoute::Interactions => payloads::interaction(&body).map(|i| commands::on_interaction(&state.deps, i)),
+            SlackRoute::Interactions => match payloads::interaction(&body) {
+                Ok(i) => Ok(commands::on_interaction(&state.deps, i).await),
+                Err(e) => Err(e),
+            },
             SlackRoute::Events => payloads::event(&body).map(commands::on_event),
         }
     }

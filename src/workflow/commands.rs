@@ -2,9 +2,13 @@
 //! once (Slack waits 3 s at most) with an `Ack`, and spawns the slow work,
 //! which reports back through the Web API or the `response_url`.
 
+use super::approve::{self, Click};
 use super::lookup::{spawn_slack_lookup, SlackLookup};
-use super::{new_case_id, Deps};
-use crate::domain::{Actor, BillingCommand, LookupQuery, SlackUserId, USAGE};
+use super::{log_error, new_case_id, new_reference, Deps, WorkflowError};
+use crate::card::{self, modals};
+use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};
+use crate::slack::api::Message;
+use tracing::Instrument;
 use crate::slack::payloads::{EventEnvelope, Interaction, SlashCommand};
 use serde_json::json;
 use std::sync::Arc;
@@ -50,9 +54,17 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
             ephemeral(ack)
         }
         Ok(BillingCommand::Audit(case_id)) => {
-            // Filled in by the approvals work (issue 3); until then say so
-            // rather than stay silent.
-            ephemeral(format!("The audit trail of `{case_id}` is printed by `billing-triage audit show {case_id}`"))
+            let deps = Arc::clone(deps);
+            let response_url = cmd.response_url;
+            let ack = ephemeral(format!("Fetching the audit trail of `{case_id}`…"));
+            tokio::spawn(async move {
+                let text = match deps.store.audit_trail(&case_id).await {
+                    Ok(entries) => card::trail::render_trail(&case_id, &entries),
+                    Err(e) => failure_text(&WorkflowError::Store(e)),
+                };
+                tell_now(&deps, Some(&response_url), &text).await;
+            });
+            ack
         }
         Err(e) => {
             tracing::warn!(error = %e, "unusable /billing text");
@@ -62,7 +74,7 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
 }
 
 /// `/slack/interactions`.
-pub fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
+pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
     match interaction {
         Interaction::MessageAction { callback_id, user, channel, message, response_url, .. } if callback_id == TRIAGE_SHORTCUT => {
             let Ok(user) = SlackUserId::parse(&user.id) else {
@@ -84,24 +96,194 @@ pub fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                 ),
                 None => {
                     tracing::warn!("shortcut message holds no identifier");
-                    let deps = Arc::clone(deps);
-                    tokio::spawn(async move {
-                        if let Some(slack) = &deps.slack {
-                            let text = "That message has no email or Stripe id (cus_, sub_, in_, ch_, pi_) to find the customer by. Use `/billing lookup <email or id>` instead";
-                            if let Err(e) = slack.respond(&response_url, &crate::slack::api::Message::text(text)).await {
-                                tracing::warn!(error = %e, "could not answer the shortcut");
-                            }
-                        }
-                    });
+                    tell(deps, Some(response_url), None, "That message has no email or Stripe id (cus_, sub_, in_, ch_, pi_) to find the customer by. Use `/billing lookup <email or id>` instead".to_owned());
                 }
             }
             Ack::Empty
+        }
+        Interaction::BlockActions { user, channel, actions, response_url, trigger_id, .. } => {
+            let Ok(actor) = SlackUserId::parse(&user.id) else {
+                tracing::warn!("button click from an unreadable user id");
+                return Ack::Empty;
+            };
+            for action in actions {
+                let Some((case_id, key)) = action.value.as_deref().and_then(card::parse_button_value) else {
+                    tracing::warn!(action_id = %action.action_id, "button without a readable case/action value");
+                    continue;
+                };
+                let click = Click { case_id, key, actor: actor.clone(), response_url: response_url.clone(), channel: channel.as_ref().map(|c| c.id.clone()) };
+                match action.action_id.as_str() {
+                    card::APPROVE_ACTION_ID => spawn_approval(deps, click, None),
+                    card::REJECT_ACTION_ID | modals::PARTIAL_REFUND_ACTION_ID => {
+                        let deps = Arc::clone(deps);
+                        let (trigger_id, action_id) = (trigger_id.clone(), action.action_id.clone());
+                        tokio::spawn(async move { open_modal(&deps, &click, &trigger_id, &action_id).await });
+                    }
+                    other => tracing::info!(action_id = other, "unknown button ignored"),
+                }
+            }
+            Ack::Empty
+        }
+        Interaction::ViewSubmission { user, view } => {
+            let Ok(actor) = SlackUserId::parse(&user.id) else {
+                tracing::warn!("modal from an unreadable user id");
+                return Ack::Empty;
+            };
+            let Some((case_id, key)) = card::parse_button_value(&view.private_metadata) else {
+                tracing::warn!("modal without a readable case/action");
+                return Ack::Empty;
+            };
+            let click = Click { case_id, key, actor, response_url: None, channel: None };
+            match view.callback_id.as_str() {
+                modals::REJECT_CALLBACK => {
+                    let reason = view.state.text(modals::REASON_BLOCK, modals::REASON_INPUT).unwrap_or_default().trim().to_owned();
+                    if reason.is_empty() {
+                        tracing::warn!("rejection without a reason refused");
+                        return field_error(modals::REASON_BLOCK, "Give a reason: it goes in the audit trail");
+                    }
+                    spawn_rejection(deps, click, reason);
+                    Ack::Empty
+                }
+                modals::REFUND_CALLBACK => {
+                    let typed = view.state.text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT).unwrap_or_default().to_owned();
+                    match partial_amount(deps, &click, &typed).await {
+                        Ok(amount) => {
+                            spawn_approval(deps, click, Some(amount));
+                            Ack::Empty
+                        }
+                        Err(message) => {
+                            tracing::warn!("partial refund amount refused");
+                            field_error(modals::AMOUNT_BLOCK, &message)
+                        }
+                    }
+                }
+                other => {
+                    tracing::info!(callback_id = other, "unknown modal ignored");
+                    Ack::Empty
+                }
+            }
         }
         other => {
             tracing::info!(kind = interaction_kind(&other), "interaction ignored");
             Ack::Empty
         }
     }
+}
+
+/// A modal answer that keeps it open with an error under one field.
+fn field_error(block: &str, message: &str) -> Ack {
+    Ack::Json(json!({ "response_action": "errors", "errors": { block: message } }))
+}
+
+/// Checks a typed partial-refund amount against the stored case: positive,
+/// in the charge's currency, at most what was left on it. Stripe's own
+/// state is checked again right before the refund.
+async fn partial_amount(deps: &Deps, click: &Click, typed: &str) -> Result<Money, String> {
+    let case = match deps.store.load_case(&click.case_id).await {
+        Ok(Some(case)) => case,
+        Ok(None) => return Err("This case is unknown or expired; run the lookup again".to_owned()),
+        Err(e) => return Err(format!("{e}; try again")),
+    };
+    let Some(ActionKind::Refund(target)) = case.actions.iter().find(|a| a.key == click.key).map(|a| &a.kind) else {
+        return Err("Only a refund can be partial".to_owned());
+    };
+    let amount = Money::parse_major(typed, target.amount.currency).map_err(|e| e.to_string())?;
+    let left = case.snapshot.charges().find(|c| c.id == target.charge).map_or(target.amount, |c| c.refundable());
+    if amount.minor > left.minor {
+        return Err(format!("At most {left} is left to refund on {}", target.charge));
+    }
+    Ok(amount)
+}
+
+async fn open_modal(deps: &Deps, click: &Click, trigger_id: &str, action_id: &str) {
+    let Some(slack) = &deps.slack else { return };
+    let loaded = deps.store.load_case(&click.case_id).await;
+    let action = match &loaded {
+        Ok(Some(case)) => case.actions.iter().find(|a| a.key == click.key),
+        _ => None,
+    };
+    let Some(action) = action else {
+        tell_now(deps, click.response_url.as_deref(), "This case or action is unknown, or Redis is unavailable; run the lookup again").await;
+        return;
+    };
+    let view = match (&action.kind, action_id) {
+        (ActionKind::Refund(target), modals::PARTIAL_REFUND_ACTION_ID) => modals::refund_modal(&click.case_id, &click.key, &action.summary, target.amount),
+        _ => modals::reject_modal(&click.case_id, &click.key, &action.summary),
+    };
+    if let Err(e) = slack.open_modal(trigger_id, view).await {
+        tracing::warn!(error = %e, "could not open the modal");
+        tell_now(deps, click.response_url.as_deref(), "Slack did not open the form in time; click again").await;
+    }
+}
+
+fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
+    let deps = Arc::clone(deps);
+    let span = tracing::info_span!("approve", case_id = %click.case_id, action = %click.key, actor = %click.actor);
+    tokio::spawn(
+        async move {
+            let answer = match approve::approve(&deps, &click, amount).await {
+                Ok(outcome) => outcome.0,
+                Err(e) => failure_text(&e),
+            };
+            tell_now(&deps, click.response_url.as_deref(), &answer).await;
+            if click.response_url.is_none() {
+                tell_user(&deps, &click, &answer).await;
+            }
+        }
+        .instrument(span),
+    );
+}
+
+fn spawn_rejection(deps: &Arc<Deps>, click: Click, reason: String) {
+    let deps = Arc::clone(deps);
+    let span = tracing::info_span!("reject", case_id = %click.case_id, action = %click.key, actor = %click.actor);
+    tokio::spawn(
+        async move {
+            let answer = match approve::reject(&deps, &click, &reason).await {
+                Ok(outcome) => outcome.0,
+                Err(e) => failure_text(&e),
+            };
+            tell_user(&deps, &click, &answer).await;
+        }
+        .instrument(span),
+    );
+}
+
+fn failure_text(e: &WorkflowError) -> String {
+    let reference = new_reference();
+    match e {
+        WorkflowError::User(_) => tracing::warn!(reference, "refused"),
+        other => log_error(other, &reference, "interaction failed"),
+    }
+    e.user_message(&reference)
+}
+
+/// Tells the clicker through the card's channel when there is no
+/// `response_url` (modal submissions have none).
+async fn tell_user(deps: &Deps, click: &Click, text: &str) {
+    let Some(slack) = &deps.slack else { return };
+    let channel = match &click.channel {
+        Some(channel) => Some(channel.clone()),
+        None => deps.store.card_location(&click.case_id).await.ok().flatten().map(|l| l.channel),
+    };
+    if let Some(channel) = channel {
+        if let Err(e) = slack.post_ephemeral(&channel, click.actor.as_str(), &Message::text(text)).await {
+            tracing::warn!(error = %e, "could not answer the user");
+        }
+    }
+}
+
+async fn tell_now(deps: &Deps, response_url: Option<&str>, text: &str) {
+    let (Some(slack), Some(url)) = (&deps.slack, response_url) else { return };
+    if let Err(e) = slack.respond(url, &Message::text(text)).await {
+        tracing::warn!(error = %e, "could not answer through response_url");
+    }
+}
+
+/// Fire-and-forget answer through a `response_url`.
+fn tell(deps: &Arc<Deps>, response_url: Option<String>, _channel: Option<String>, text: String) {
+    let deps = Arc::clone(deps);
+    tokio::spawn(async move { tell_now(&deps, response_url.as_deref(), &text).await });
 }
 
 /// `/slack/events`: answers the URL-verification challenge; nothing else is

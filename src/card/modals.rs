@@ -1,0 +1,99 @@
+//! The two modals of the approval flow, as Block Kit views: Reject asks for
+//! a reason (for the audit trail), Partial refund asks for an amount. Pure;
+//! `private_metadata` carries `{case_id}/{action_key}`, which the handler
+//! treats as a name to look up, never as the truth.
+
+use crate::domain::{CaseId, Money};
+use slack_morphism::prelude::*;
+
+pub const REJECT_CALLBACK: &str = "reject_reason";
+pub const REFUND_CALLBACK: &str = "refund_amount";
+pub const REASON_BLOCK: &str = "reason_block";
+pub const REASON_INPUT: &str = "reason";
+pub const AMOUNT_BLOCK: &str = "amount_block";
+pub const AMOUNT_INPUT: &str = "amount";
+/// The button that opens the partial-refund modal.
+pub const PARTIAL_REFUND_ACTION_ID: &str = "partial_refund";
+
+/// Slack's limits: modal title 24 characters, section text 3000.
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+fn modal(title: &str, submit: &str, callback: &str, case: &CaseId, key: &str, blocks: Vec<SlackBlock>) -> SlackView {
+    SlackView::Modal(
+        SlackModalView::new(pt!(clip(title, 24)), blocks)
+            .with_submit(pt!(submit))
+            .with_close(pt!("Cancel"))
+            .with_callback_id(SlackCallbackId::new(callback.to_owned()))
+            .with_private_metadata(format!("{case}/{key}")),
+    )
+}
+
+/// Asks why an action is rejected; an empty reason is refused on submit.
+pub fn reject_modal(case: &CaseId, key: &str, summary: &str) -> SlackView {
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(REASON_INPUT.to_owned()))
+        .with_multiline(true)
+        .with_max_length(500)
+        .with_placeholder(pt!("Why is this action wrong for this customer?"));
+    let blocks = slack_blocks![
+        some_into(SlackSectionBlock::new().with_text(md!("Reject *{}*?", clip(summary, 2800)))),
+        some_into(
+            SlackInputBlock::new(pt!("Reason (kept in the audit trail)"), SlackInputBlockElement::PlainTextInput(input))
+                .with_block_id(SlackBlockId::new(REASON_BLOCK.to_owned()))
+        )
+    ];
+    modal("Reject action", "Reject", REJECT_CALLBACK, case, key, blocks)
+}
+
+/// Asks how much to refund, prefilled with the proposed amount.
+pub fn refund_modal(case: &CaseId, key: &str, summary: &str, proposed: Money) -> SlackView {
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(AMOUNT_INPUT.to_owned()))
+        .with_initial_value(proposed.major_text());
+    let blocks = slack_blocks![
+        some_into(SlackSectionBlock::new().with_text(md!(
+            "*{}*\nEnter the amount to refund in {}. It cannot be more than is left on the charge; submitting approves it.",
+            clip(summary, 2700),
+            proposed.currency
+        ))),
+        some_into(
+            SlackInputBlock::new(pt!("Amount ({})", proposed.currency), SlackInputBlockElement::PlainTextInput(input))
+                .with_block_id(SlackBlockId::new(AMOUNT_BLOCK.to_owned()))
+        )
+    ];
+    modal("Partial refund", "Approve refund", REFUND_CALLBACK, case, key, blocks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Currency;
+
+    #[test]
+    fn reject_modal_carries_the_action_and_a_reason_input() {
+        let case = CaseId::from_random(1);
+        let json = serde_json::to_value(reject_modal(&case, "a2", "Refund ch_1 EUR 39.00")).expect("json");
+        assert_eq!(json["type"], "modal");
+        assert_eq!(json["callback_id"], REJECT_CALLBACK);
+        assert_eq!(json["private_metadata"], "case_000000000001/a2");
+        assert_eq!(json["blocks"][1]["block_id"], REASON_BLOCK);
+        assert_eq!(json["blocks"][1]["element"]["action_id"], REASON_INPUT);
+        assert!(json["title"]["text"].as_str().is_some_and(|t| t.chars().count() <= 24));
+    }
+
+    #[test]
+    fn refund_modal_is_prefilled_in_major_units() {
+        let jpy = Currency::parse("jpy").expect("jpy");
+        let json = serde_json::to_value(refund_modal(&CaseId::from_random(2), "a3", "Refund", Money::new(5000, jpy))).expect("json");
+        assert_eq!(json["callback_id"], REFUND_CALLBACK);
+        assert_eq!(json["blocks"][1]["element"]["initial_value"], "5000");
+    }
+}
