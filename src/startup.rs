@@ -85,7 +85,26 @@ impl App {
         let addr = self.listener.local_addr().ok();
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
         tracing::info!(addr = ?addr, socket_mode, "serving");
+        let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&self.state.deps)));
         http::serve(self.listener, self.state, shutdown).await;
+        reconciler.abort();
         tracing::info!("stopped");
+    }
+}
+
+/// How often a replica looks for actions another replica abandoned.
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Finishes interrupted actions at start-up, then every minute (a replica
+/// that died mid-action may never start again).
+async fn reconcile_forever(deps: Arc<Deps>) {
+    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+    loop {
+        tick.tick().await;
+        match crate::workflow::approve::reconcile(&deps).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "reconciled interrupted actions"),
+            Err(e) => tracing::warn!(error = %e, "reconciler could not run; will retry"),
+        }
     }
 }

@@ -144,6 +144,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
     deps.store.save_case(&case).await?;
     let now = now();
     let statuses = initial_statuses(&case, now);
+    deps.store.init_actions(&case.id, &statuses).await?;
     let view = CardView { case: &case, statuses: &statuses, now };
     let card = Message { text: card::fallback_text(&case), blocks: card::render_blocks(&view) };
     let ts = slack.post_message(&req.channel, &card, None).await?;
