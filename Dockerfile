@@ -12,8 +12,9 @@ RUN mkdir -p src benches \
  && echo 'fn main() {}' > src/main.rs \
  && echo '' > src/lib.rs \
  && echo 'fn main() {}' > benches/audit.rs \
+ && mkdir -p tests/it && echo '' > tests/it/main.rs \
  && cargo build --release --locked --bin billing-triage \
- && rm -rf src benches
+ && rm -rf src benches tests
 COPY src ./src
 COPY benches ./benches
 # Touch so cargo sees the real sources as newer than the stub build.
