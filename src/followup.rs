@@ -8,8 +8,8 @@
 //! Posting the draft in the card's thread is the workflow's job.
 
 use crate::domain::{
-    ActionKind, BillingSnapshot, Category, FollowUp, InvoiceStatus, Money, ProductGap,
-    ProposedAction, Signal, SubscriptionId, Triage,
+    ActionKind, BillingSnapshot, Category, FollowUp, InvoiceStatus, Money, ProductGap, ProposedAction,
+    Signal, SubscriptionId, Triage,
 };
 use std::collections::BTreeMap;
 
@@ -57,32 +57,32 @@ const TEMPLATES: &[(Topic, &str, &str)] = &[
     (
         Topic::Category(Category::GenuineMultiSeatIntent),
         "en",
-        "{greeting}\n\nYour account is billed for {seats} seat(s) on {plan}: each seat is one person on your team, charged at the plan's price per seat. Nothing was charged in error. If the number of seats should change, {link}\n\n{sign_off}",
+        "{greeting}\n\nYour account is billed for {seats} seat(s) on {plan}: each seat is one person on your team, charged at the plan's price per seat. Nothing was charged in error. If the number of seats should change, we are happy to help. {link}\n\n{sign_off}",
     ),
     (
         Topic::Category(Category::GenuineMultiSeatIntent),
         "zh",
-        "{greeting}\n\n您的账户按 {plan} 的 {seats} 个席位计费：每个席位对应团队中的一位成员，按每席位价格收费。本次扣费没有错误。如需调整席位数量，{link}\n\n{sign_off}",
+        "{greeting}\n\n您的账户按 {plan} 的 {seats} 个席位计费：每个席位对应团队中的一位成员，按每席位价格收费。本次扣费没有错误。如需调整席位数量，我们很乐意协助。{link}\n\n{sign_off}",
     ),
     (
         Topic::Category(Category::FailedPayment),
         "en",
-        "{greeting}\n\nYour latest payment for {plan} did not go through, so your subscription is at risk of being paused. To keep it running, please update your payment method: {link}\n\n{sign_off}",
+        "{greeting}\n\nYour latest payment for {plan} did not go through, so your subscription is at risk of being paused. To keep it running, please update your payment method or pay the open invoice. {link}\n\n{sign_off}",
     ),
     (
         Topic::Category(Category::FailedPayment),
         "zh",
-        "{greeting}\n\n您最近一次 {plan} 的付款未能成功，订阅可能会被暂停。为保证服务不中断，请更新您的付款方式：{link}\n\n{sign_off}",
+        "{greeting}\n\n您最近一次 {plan} 的付款未能成功，订阅可能会被暂停。为保证服务不中断，请更新您的付款方式或支付未结发票。{link}\n\n{sign_off}",
     ),
     (
         Topic::Category(Category::MissingSelfServeControl),
         "en",
-        "{greeting}\n\nYou can manage your subscription yourself (cancel, change plan, update your card or download invoices): {link}\n\n{sign_off}",
+        "{greeting}\n\nYou can manage your subscription yourself: cancel, change plan, update your card or download invoices. {link}\n\n{sign_off}",
     ),
     (
         Topic::Category(Category::MissingSelfServeControl),
         "zh",
-        "{greeting}\n\n您可以自行管理订阅（取消、更改方案、更新银行卡或下载发票）：{link}\n\n{sign_off}",
+        "{greeting}\n\n您可以自行管理订阅：取消、更改方案、更新银行卡或下载发票。{link}\n\n{sign_off}",
     ),
     (
         Topic::Category(Category::ProductFailure),
@@ -143,15 +143,23 @@ const PHRASES: &[(Phrase, &str, &str)] = &[
     (Phrase::GreetingNamed, "zh", "{name}，您好："),
     (Phrase::Greeting, "en", "Hi,"),
     (Phrase::Greeting, "zh", "您好："),
-    (Phrase::LinkPortal, "en", "sign in to your billing portal here: {url}"),
-    (Phrase::LinkPortal, "zh", "请通过以下链接登录账单管理页面：{url}"),
-    (Phrase::LinkInvoice, "en", "you can pay the open invoice here: {url}"),
+    (Phrase::LinkPortal, "en", "You can sign in to your billing portal here: {url}"),
+    (Phrase::LinkPortal, "zh", "您可以通过以下链接登录账单管理页面：{url}"),
+    (Phrase::LinkInvoice, "en", "You can pay the open invoice here: {url}"),
     (Phrase::LinkInvoice, "zh", "您可以通过以下链接支付未结发票：{url}"),
-    (Phrase::LinkReply, "en", "just reply to this message and we will take care of it."),
+    (Phrase::LinkReply, "en", "Just reply to this message and we will take care of it."),
     (Phrase::LinkReply, "zh", "请直接回复本邮件，我们会为您处理。"),
-    (Phrase::Refunded, "en", "We have refunded {amount}; it can take 5 to 10 business days to show on your statement."),
+    (
+        Phrase::Refunded,
+        "en",
+        "We have refunded {amount}; it can take 5 to 10 business days to show on your statement.",
+    ),
     (Phrase::Refunded, "zh", "我们已为您退款 {amount}，款项可能需要 5 至 10 个工作日到账。"),
-    (Phrase::Canceled, "en", "We have canceled the extra subscription, so you will not be charged for it again."),
+    (
+        Phrase::Canceled,
+        "en",
+        "We have canceled the extra subscription, so you will not be charged for it again.",
+    ),
     (Phrase::Canceled, "zh", "我们已取消多余的订阅，今后不会再因此扣费。"),
     (Phrase::WillCancelAndRefund, "en", "We are canceling the extra subscription and refunding {amount}."),
     (Phrase::WillCancelAndRefund, "zh", "我们正在为您取消多余的订阅，并退还 {amount}。"),
@@ -245,7 +253,10 @@ pub fn draft(
 
     let customer = snapshot.customers.first();
     // A name is outside text: keep it out of the draft if it looks like a link.
-    let name = customer.and_then(|c| c.name.as_deref()).map(str::trim).filter(|n| !n.is_empty() && !n.contains("://"));
+    let name = customer
+        .and_then(|c| c.name.as_deref())
+        .map(str::trim)
+        .filter(|n| !n.is_empty() && !n.contains("://"));
     let greeting = match name {
         Some(name) => fill(phrase(Phrase::GreetingNamed, locale), &[("name", name)]),
         None => phrase(Phrase::Greeting, locale).to_owned(),
@@ -259,7 +270,13 @@ pub fn draft(
         .and_then(|s| s.items.iter().find_map(|i| i.plan_name.clone()))
         .filter(|p| !p.contains("://"))
         .unwrap_or_else(|| phrase(Phrase::YourPlan, locale).to_owned());
-    let seats = snapshot.subscriptions().filter(|s| s.status.is_live()).map(|s| s.seats()).max().unwrap_or(1).to_string();
+    let seats = snapshot
+        .subscriptions()
+        .filter(|s| s.status.is_live())
+        .map(|s| s.seats())
+        .max()
+        .unwrap_or(1)
+        .to_string();
 
     let values = [
         ("greeting", greeting.as_str()),
@@ -393,7 +410,9 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 /// (`billing.stripe.com/p/session/…`, `/session/…`) and Checkout sessions.
 fn is_session_link(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    lower.contains("/p/session") || lower.contains("stripe.com/session") || lower.contains("checkout.stripe.com")
+    lower.contains("/p/session")
+        || lower.contains("stripe.com/session")
+        || lower.contains("checkout.stripe.com")
 }
 
 fn is_safe_link(url: &str) -> bool {

@@ -62,7 +62,10 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
     if let Some(summary) = &buttons.confirm {
         approve = approve.with_confirm(SlackBlockConfirmItem::new(
             pt!("Approve this action?"),
-            md!(truncate(&format!("{summary}\nThis moves money or ends a subscription, and runs once."), 300)),
+            md!(truncate(
+                &format!("{summary}\nThis moves money or ends a subscription, and runs once."),
+                300
+            )),
             pt!("Approve"),
             pt!("Cancel"),
         ));
@@ -76,7 +79,12 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
     ]
 }
 
-fn button(label: &str, action_id: &str, value: &str, style: SlackBlockButtonStyle) -> SlackBlockButtonElement {
+fn button(
+    label: &str,
+    action_id: &str,
+    value: &str,
+    style: SlackBlockButtonStyle,
+) -> SlackBlockButtonElement {
     SlackBlockButtonElement::new(pt!(truncate(label, MAX_BUTTON_TEXT)))
         .with_action_id(SlackActionId(action_id.to_owned()))
         .with_value(value.to_owned())

@@ -9,14 +9,13 @@
 //! updating and reading statuses are the workflow's job.
 
 mod blocks;
-mod text;
 #[cfg(test)]
 pub(crate) mod tests;
+mod text;
 
 use crate::domain::{
-    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus,
-    CustomerRecord, Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId,
-    Subscription, Triage,
+    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord, Interval,
+    InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
 };
 use std::collections::BTreeMap;
 
@@ -62,7 +61,9 @@ pub fn button_value(case: &CaseId, key: &str) -> String {
 pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> {
     let (case, key) = value.split_once('/')?;
     let case = CaseId::parse(case).ok()?;
-    let key_ok = !key.is_empty() && key.len() <= 32 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let key_ok = !key.is_empty()
+        && key.len() <= 32
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     key_ok.then(|| (case, key.to_owned()))
 }
 
@@ -228,12 +229,15 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     }
     sections.push(decision_section(case, m));
 
-    let statuses: BTreeMap<&str, &ActionStatus> = view.statuses.iter().map(|(k, s)| (k.as_str(), s)).collect();
+    let statuses: BTreeMap<&str, &ActionStatus> =
+        view.statuses.iter().map(|(k, s)| (k.as_str(), s)).collect();
     let actions = case
         .actions
         .iter()
         .take(MAX_ACTIONS_SHOWN)
-        .map(|action| action_outline(&case.id, action, statuses.get(action.key.as_str()).copied(), view.now, m))
+        .map(|action| {
+            action_outline(&case.id, action, statuses.get(action.key.as_str()).copied(), view.now, m)
+        })
         .collect();
 
     let mut closing = vec![Section { title: "Revenue impact", lines: revenue_lines(case) }];
@@ -418,10 +422,16 @@ fn billing_sections(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<Sect
                 ChargeStatus::Pending => "pending",
                 ChargeStatus::Failed => "failed",
             };
-            let mut parts = vec![format!("{} {} {status} {}", m.code(c.id.as_str()), c.amount, format_datetime(c.created))];
+            let mut parts = vec![format!(
+                "{} {} {status} {}",
+                m.code(c.id.as_str()),
+                c.amount,
+                format_datetime(c.created)
+            )];
             if c.amount_refunded > 0 {
                 let refunds: Vec<String> = c.refunds.iter().map(|r| m.code(r.id.as_str())).collect();
-                let ids = if refunds.is_empty() { String::new() } else { format!(" ({})", refunds.join(", ")) };
+                let ids =
+                    if refunds.is_empty() { String::new() } else { format!(" ({})", refunds.join(", ")) };
                 parts.push(format!("refunded {}{ids}", c.amount.with_minor(c.amount_refunded)));
             }
             if c.disputed {
@@ -520,7 +530,13 @@ fn decision_section(case: &Case, m: Markup) -> Section {
     Section { title: "Decision", lines }
 }
 
-fn action_outline(case: &CaseId, action: &ProposedAction, status: Option<&ActionStatus>, now: i64, m: Markup) -> ActionOutline {
+fn action_outline(
+    case: &CaseId,
+    action: &ProposedAction,
+    status: Option<&ActionStatus>,
+    now: i64,
+    m: Markup,
+) -> ActionOutline {
     let body = format!("{} {}\n{}", m.bold(&action.key), m.esc(&action.summary), m.esc(&action.rationale));
     let money = action.kind.is_money_moving();
     let mut buttons = None;

@@ -52,7 +52,13 @@ pub(crate) mod fixtures {
         }
     }
 
-    pub fn subscription(sub: &str, cus: &str, status: SubscriptionStatus, created: i64, quantity: u64) -> Subscription {
+    pub fn subscription(
+        sub: &str,
+        cus: &str,
+        status: SubscriptionStatus,
+        created: i64,
+        quantity: u64,
+    ) -> Subscription {
         Subscription {
             id: id(sub),
             customer: id(cus),
@@ -123,8 +129,20 @@ pub(crate) mod fixtures {
         first.charges.push(charge("ch_First", "cus_Ana1", Some("in_First"), t0));
         let mut second = customer("cus_Ana2", "Ana Lima", "ana@example.com", locale);
         second.created = t0 + 3 * MIN;
-        second.subscriptions.push(subscription("sub_Second", "cus_Ana2", SubscriptionStatus::Active, t0 + 4 * MIN, 1));
-        second.invoices.push(invoice("in_Second", "cus_Ana2", "sub_Second", InvoiceStatus::Paid, t0 + 4 * MIN));
+        second.subscriptions.push(subscription(
+            "sub_Second",
+            "cus_Ana2",
+            SubscriptionStatus::Active,
+            t0 + 4 * MIN,
+            1,
+        ));
+        second.invoices.push(invoice(
+            "in_Second",
+            "cus_Ana2",
+            "sub_Second",
+            InvoiceStatus::Paid,
+            t0 + 4 * MIN,
+        ));
         second.charges.push(charge("ch_Second", "cus_Ana2", Some("in_Second"), t0 + 4 * MIN));
         snapshot("ana@example.com", vec![first, second])
     }
@@ -136,8 +154,10 @@ pub(crate) mod fixtures {
                 subscription: id("sub_Second"),
                 refunds: vec![RefundTarget { charge: id("ch_Second"), amount: eur(3900) }],
             },
-            summary: "Cancel sub_Second (created 4 min after sub_First) and refund ch_Second EUR 39.00".to_owned(),
-            rationale: "Same price, same person, minutes apart: the second checkout was a mistake.".to_owned(),
+            summary: "Cancel sub_Second (created 4 min after sub_First) and refund ch_Second EUR 39.00"
+                .to_owned(),
+            rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
+                .to_owned(),
         }
     }
 
@@ -183,8 +203,10 @@ pub(crate) mod fixtures {
                 "sub_Second was created 4 min after sub_First".to_owned(),
             ],
         };
-        let mut case = case(duplicate_snapshot("en-US"), triage, vec![cancel_duplicate(), close_no_action("a2")]);
-        case.revenue = RevenueImpact { refunded: vec![eur(3900)], mrr_lost: vec![eur(3900)], mrr_kept: vec![eur(3900)] };
+        let mut case =
+            case(duplicate_snapshot("en-US"), triage, vec![cancel_duplicate(), close_no_action("a2")]);
+        case.revenue =
+            RevenueImpact { refunded: vec![eur(3900)], mrr_lost: vec![eur(3900)], mrr_kept: vec![eur(3900)] };
         case.product_gap = Some(ProductGap {
             surface: "no_duplicate_guard".to_owned(),
             note: "Checkout let the same person buy Pro twice.".to_owned(),
@@ -210,7 +232,8 @@ fn check(name: &str, view: &CardView) {
     let actual = serde_json::to_value(&blocks).expect("blocks serialise");
     let path = golden_path(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::create_dir_all(path.parent().expect("golden files have a folder")).expect("create golden folder");
+        std::fs::create_dir_all(path.parent().expect("golden files have a folder"))
+            .expect("create golden folder");
         let text = serde_json::to_string_pretty(&actual).expect("json prints");
         std::fs::write(&path, text + "\n").expect("write golden file");
         return;
@@ -229,7 +252,11 @@ fn check_limits(blocks: &[SlackBlock]) {
         match block["type"].as_str() {
             Some("section") => {
                 let text = block["text"]["text"].as_str().unwrap_or("");
-                assert!(text.chars().count() <= MAX_SECTION_TEXT, "section of {} chars", text.chars().count());
+                assert!(
+                    text.chars().count() <= MAX_SECTION_TEXT,
+                    "section of {} chars",
+                    text.chars().count()
+                );
             }
             Some("header") => {
                 let text = block["text"]["text"].as_str().unwrap_or("");
@@ -256,7 +283,13 @@ fn duplicate_case_shows_buttons_on_proposed_actions() {
 #[test]
 fn needs_review_case_says_what_is_missing() {
     let mut customer = customer("cus_Bo1", "Bo Chen", "bo@example.com", "zh-CN");
-    customer.subscriptions.push(subscription("sub_Bo", "cus_Bo1", SubscriptionStatus::Trialing, NOW - 5 * DAY, 1));
+    customer.subscriptions.push(subscription(
+        "sub_Bo",
+        "cus_Bo1",
+        SubscriptionStatus::Trialing,
+        NOW - 5 * DAY,
+        1,
+    ));
     customer.default_payment_method = Some(CardSummary {
         brand: "mastercard".to_owned(),
         last4: "4444".to_owned(),
@@ -324,8 +357,16 @@ fn past_expiry_rejected_and_failed_actions_have_no_buttons() {
     let ended = [
         ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 },
         ActionStatus::Expired { at: NOW - 1 },
-        ActionStatus::Rejected { by: id("U0APPROVER"), at: NOW, reason: "customer <wants> to keep both".to_owned() },
-        ActionStatus::Failed { approved_by: vec![id("U0APPROVER")], at: NOW, error: "card_declined".to_owned() },
+        ActionStatus::Rejected {
+            by: id("U0APPROVER"),
+            at: NOW,
+            reason: "customer <wants> to keep both".to_owned(),
+        },
+        ActionStatus::Failed {
+            approved_by: vec![id("U0APPROVER")],
+            at: NOW,
+            error: "card_declined".to_owned(),
+        },
         ActionStatus::Executing { approved_by: vec![id("U0APPROVER")], at: NOW },
     ];
     for status in ended {
@@ -350,7 +391,8 @@ fn long_cards_stay_within_slack_limits() {
         case.snapshot.customers[0].charges.push(charge(&format!("ch_Extra{i}"), "cus_Ana1", None, created));
     }
     case.triage = Triage::Classified { category: Category::ProductFailure, evidence: vec![long.clone(); 20] };
-    let statuses: Vec<(String, ActionStatus)> = case.actions.iter().map(|a| (a.key.clone(), proposed())).collect();
+    let statuses: Vec<(String, ActionStatus)> =
+        case.actions.iter().map(|a| (a.key.clone(), proposed())).collect();
     let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
     check_limits(&blocks);
     let json = serde_json::to_string(&blocks).expect("serialises");

@@ -24,7 +24,10 @@ pub fn render_text(view: &CardView) -> String {
             }
         }
         if outline.n_actions_hidden > 0 {
-            out.push_str(&format!("…and {} more proposed actions (see --format json)\n", outline.n_actions_hidden));
+            out.push_str(&format!(
+                "…and {} more proposed actions (see --format json)\n",
+                outline.n_actions_hidden
+            ));
         }
     }
     for section in &outline.closing {
