@@ -20,7 +20,7 @@ use crate::domain::{
 use std::collections::BTreeMap;
 
 pub use blocks::render_blocks;
-pub use text::{render_json, render_text};
+pub use text::{render_json, render_text, JSON_VERSION};
 
 /// One case as the card shows it, with each action's state.
 #[derive(Debug, Clone, Copy)]
@@ -88,7 +88,10 @@ pub fn fallback_text(case: &Case) -> String {
             return format!("Billing case {}: no customer found for {query}", case.id);
         }
     };
-    let ids = collapse(case.snapshot.customers.iter().map(|c| c.id.to_string()).collect(), 3, ", ");
+    let ids = match case.snapshot.customers.len() {
+        0 => "none".to_owned(),
+        _ => collapse(case.snapshot.customers.iter().map(|c| c.id.to_string()).collect(), 3, ", "),
+    };
     format!("Billing case {}: {decision}\nCustomer {ids} · {proposals}", case.id)
 }
 
