@@ -1,14 +1,607 @@
-//! STUB until the card branch lands.
-use crate::domain::*;
-use slack_morphism::prelude::*;
-pub const APPROVE_ACTION_ID: &str = "approve_action";
-pub const REJECT_ACTION_ID: &str = "reject_action";
-pub struct CardView<'a> { pub case: &'a Case, pub statuses: &'a [(String, ActionStatus)], pub now: i64 }
-pub fn render_blocks(_v: &CardView) -> Vec<SlackBlock> { Vec::new() }
-pub fn fallback_text(c: &Case) -> String { c.id.to_string() }
-pub fn render_text(v: &CardView) -> String { v.case.id.to_string() }
-pub fn render_json(v: &CardView) -> serde_json::Value { serde_json::json!({"id": v.case.id}) }
-pub fn button_value(case: &CaseId, key: &str) -> String { format!("{case}/{key}") }
-pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> { let (c, k) = value.split_once('/')?; Some((CaseId::parse(c).ok()?, k.to_owned())) }
+//! Case -> Block Kit, text and JSON (PLAYBOOK.md §5). Pure: the caller passes
+//! the action statuses it read from the store and the current time.
+//!
+//! `mod.rs` owns what the three renderings share: the card's content as an
+//! [`Outline`] (sections of lines, written once, marked up for Slack mrkdwn or
+//! for a terminal), the button ids and value format, the fallback text, time
+//! formatting and Slack's size limits. `blocks` turns the outline into Block
+//! Kit, `text` into a terminal page and a versioned JSON value. Posting,
+//! updating and reading statuses are the workflow's job.
+
+mod blocks;
+#[cfg(test)]
+pub(crate) mod tests;
+mod text;
 pub mod modals;
 pub mod trail;
+
+use crate::domain::{
+    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord, Interval,
+    InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
+};
+use std::collections::BTreeMap;
+
+pub use blocks::render_blocks;
+pub use text::{render_json, render_text, JSON_VERSION};
+
+/// One case as the card shows it, with each action's state.
+#[derive(Debug, Clone, Copy)]
+pub struct CardView<'a> {
+    pub case: &'a Case,
+    /// By `ProposedAction.key`. A missing key means the store does not track
+    /// the action yet: it shows as proposed, without buttons.
+    pub statuses: &'a [(String, ActionStatus)],
+    /// Unix seconds; a `Proposed` action past its `expires_at` shows as expired.
+    pub now: i64,
+}
+
+/// `action_id` of the Approve button (read by the interactions handler).
+pub const APPROVE_ACTION_ID: &str = "approve_action";
+/// `action_id` of the Reject button.
+pub const REJECT_ACTION_ID: &str = "reject_action";
+
+/// Slack's limits on what a message may hold
+/// (<https://docs.slack.dev/reference/block-kit/blocks>).
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_SECTION_TEXT: usize = 3000;
+pub const MAX_BUTTON_TEXT: usize = 75;
+pub const MAX_HEADER_TEXT: usize = 150;
+/// Longer lists (customers, subscriptions, invoices, charges, evidence,
+/// actions) collapse to "…and N more" so that the card stays readable.
+const MAX_LIST: usize = 8;
+/// Each action takes two blocks; past this many the rest collapse, which
+/// keeps the whole card under [`MAX_BLOCKS`].
+const MAX_ACTIONS_SHOWN: usize = 15;
+
+/// The Approve/Reject button value: `{case_id}/{action_key}`. The handler
+/// does not trust it: it re-reads the action's state from the store.
+pub fn button_value(case: &CaseId, key: &str) -> String {
+    format!("{case}/{key}")
+}
+
+/// Reads a value made by [`button_value`]; `None` for anything else.
+pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> {
+    let (case, key) = value.split_once('/')?;
+    let case = CaseId::parse(case).ok()?;
+    let key_ok = !key.is_empty()
+        && key.len() <= 32
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    key_ok.then(|| (case, key.to_owned()))
+}
+
+/// The message's top-level `text`: what notifications and screen readers
+/// read. Ids only, never an email or a name.
+pub fn fallback_text(case: &Case) -> String {
+    let n = case.actions.len();
+    let proposals = match n {
+        0 => "no proposed actions".to_owned(),
+        1 => "1 proposed action".to_owned(),
+        n => format!("{n} proposed actions"),
+    };
+    let decision = match &case.triage {
+        Triage::Classified { category, .. } => category.label().to_owned(),
+        Triage::NeedsReview { .. } => "Needs human review".to_owned(),
+        Triage::NotFound => {
+            // An email is personal data; an id is not.
+            let query = match &case.snapshot.query {
+                LookupQuery::Email(_) => "the email given".to_owned(),
+                other => format!("{} {other}", other.kind()),
+            };
+            return format!("Billing case {}: no customer found for {query}", case.id);
+        }
+    };
+    let ids = match case.snapshot.customers.len() {
+        0 => "none".to_owned(),
+        _ => collapse(case.snapshot.customers.iter().map(|c| c.id.to_string()).collect(), 3, ", "),
+    };
+    format!("Billing case {}: {decision}\nCustomer {ids} · {proposals}", case.id)
+}
+
+/// `2026-11-25` (UTC).
+pub fn format_date(unix: i64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]");
+    format_unix(unix, FORMAT)
+}
+
+/// `2026-11-25 14:03 UTC`.
+pub fn format_datetime(unix: i64) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    format_unix(unix, FORMAT)
+}
+
+fn format_unix(unix: i64, format: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        // Out of range only for corrupt data; show the raw number rather than fail.
+        .unwrap_or_else(|| format!("@{unix}"))
+}
+
+/// Cuts `text` to at most `max` characters, on a character boundary, ending
+/// in "…" when anything was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// `a, b, c, …and 2 more`.
+fn collapse(items: Vec<String>, max: usize, sep: &str) -> String {
+    let n = items.len();
+    let mut shown: Vec<String> = items.into_iter().take(max).collect();
+    if n > max {
+        shown.push(format!("…and {} more", n - max));
+    }
+    shown.join(sep)
+}
+
+/// How lines are marked up: Slack mrkdwn (escaped, mentions) or plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Markup {
+    Slack,
+    Plain,
+}
+
+impl Markup {
+    /// Text that came from outside (names, reasons, Stripe messages): Slack
+    /// reads `<`, `>` and `&` as control characters.
+    fn esc(self, text: &str) -> String {
+        match self {
+            Self::Slack => text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+            Self::Plain => text.to_owned(),
+        }
+    }
+
+    fn bold(self, text: &str) -> String {
+        match self {
+            Self::Slack => format!("*{}*", self.esc(text)),
+            Self::Plain => text.to_owned(),
+        }
+    }
+
+    fn code(self, text: &str) -> String {
+        match self {
+            Self::Slack => format!("`{}`", self.esc(text)),
+            Self::Plain => text.to_owned(),
+        }
+    }
+
+    fn user(self, user: &SlackUserId) -> String {
+        match self {
+            Self::Slack => format!("<@{user}>"),
+            Self::Plain => user.to_string(),
+        }
+    }
+
+    fn users(self, users: &[SlackUserId]) -> String {
+        if users.is_empty() {
+            return "nobody".to_owned();
+        }
+        users.iter().map(|u| self.user(u)).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The card's content, renderer-neutral.
+#[derive(Debug, Clone)]
+pub(crate) struct Outline {
+    pub header: String,
+    /// Titled sections before the actions: Customer, Billing state parts,
+    /// Decision.
+    pub sections: Vec<Section>,
+    pub actions: Vec<ActionOutline>,
+    /// Actions past [`MAX_ACTIONS_SHOWN`].
+    pub n_actions_hidden: usize,
+    /// Revenue impact, Follow-up and Product gap.
+    pub closing: Vec<Section>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Section {
+    pub title: &'static str,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ActionOutline {
+    pub key: String,
+    /// Summary and rationale, marked up.
+    pub body: String,
+    /// Where it stands, marked up.
+    pub state: String,
+    /// `Some` when the action can be approved now.
+    pub buttons: Option<Buttons>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Buttons {
+    pub value: String,
+    /// Money-moving approvals get a confirmation dialog.
+    pub confirm: Option<String>,
+}
+
+pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
+    let case = view.case;
+    let snapshot = &case.snapshot;
+    let mut sections = Vec::new();
+    sections.push(Section { title: "Customer", lines: customer_lines(snapshot, view.now, m) });
+    if !snapshot.customers.is_empty() {
+        sections.extend(billing_sections(snapshot, view.now, m));
+    }
+    sections.push(decision_section(case, m));
+
+    let statuses: BTreeMap<&str, &ActionStatus> =
+        view.statuses.iter().map(|(k, s)| (k.as_str(), s)).collect();
+    let actions = case
+        .actions
+        .iter()
+        .take(MAX_ACTIONS_SHOWN)
+        .map(|action| {
+            action_outline(&case.id, action, statuses.get(action.key.as_str()).copied(), view.now, m)
+        })
+        .collect();
+
+    let mut closing = vec![Section { title: "Revenue impact", lines: revenue_lines(case) }];
+    closing.push(Section {
+        title: "Follow-up",
+        lines: vec![format!("Customer message draft ({}) is in the thread.", case.followup.locale)],
+    });
+    closing.push(Section {
+        title: "Product gap",
+        lines: vec![match &case.product_gap {
+            Some(gap) => format!("{}: {}", m.code(&gap.surface), m.esc(&gap.note)),
+            None => "None identified.".to_owned(),
+        }],
+    });
+
+    Outline {
+        header: format!("Billing case {}", case.id),
+        sections,
+        actions,
+        n_actions_hidden: case.actions.len().saturating_sub(MAX_ACTIONS_SHOWN),
+        closing,
+    }
+}
+
+fn bullets(items: Vec<String>) -> Vec<String> {
+    let n = items.len();
+    let mut lines: Vec<String> = items.into_iter().take(MAX_LIST).map(|i| format!("• {i}")).collect();
+    if n > MAX_LIST {
+        lines.push(format!("…and {} more", n - MAX_LIST));
+    }
+    lines
+}
+
+fn customer_lines(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<String> {
+    let query = &snapshot.query;
+    if snapshot.customers.is_empty() {
+        return vec![format!("No customer found for {} {}.", query.kind(), m.code(&query.to_string()))];
+    }
+    let n = snapshot.customers.len();
+    let found = if n == 1 { "1 customer".to_owned() } else { format!("{n} customers") };
+    // The card can be re-rendered long after the lookup: say when Stripe was read.
+    let mut lines = vec![format!(
+        "Found by {} {}: {found} (Stripe as of {})",
+        query.kind(),
+        m.code(&query.to_string()),
+        format_datetime(snapshot.fetched_at)
+    )];
+    let items = snapshot
+        .customers
+        .iter()
+        .enumerate()
+        .map(|(i, customer)| {
+            // The identifier names the first customer; the others share its email.
+            let role = match (i, query.is_exact()) {
+                (0, _) | (_, false) => "",
+                _ => " · other customer with the same email",
+            };
+            format!("{}{role}", customer_line(customer, now, m))
+        })
+        .collect();
+    lines.extend(bullets(items));
+    lines
+}
+
+fn customer_line(customer: &CustomerRecord, now: i64, m: Markup) -> String {
+    let mut parts = vec![
+        m.bold(customer.name.as_deref().unwrap_or("(no name)")),
+        m.esc(customer.email.as_deref().unwrap_or("(no email)")),
+        m.code(customer.id.as_str()),
+        format!("created {}", format_date(customer.created)),
+    ];
+    let place: Vec<String> = customer
+        .country
+        .iter()
+        .cloned()
+        .chain(customer.preferred_locales.first().cloned())
+        .map(|p| m.esc(&p))
+        .collect();
+    if !place.is_empty() {
+        parts.push(place.join(" / "));
+    }
+    parts.push(match &customer.default_payment_method {
+        Some(card) => card_line(card, now, m),
+        None => "no default card".to_owned(),
+    });
+    parts.join(" · ")
+}
+
+/// `visa •••• 4242, exp 04/2027`, plus "expired" when it is; never more.
+pub(crate) fn card_line(card: &CardSummary, now: i64, m: Markup) -> String {
+    let expired = if card.is_expired(now) { " (expired)" } else { "" };
+    format!(
+        "{} •••• {}, exp {:02}/{}{expired}",
+        m.esc(&card.brand),
+        m.esc(&card.last4),
+        card.exp_month,
+        card.exp_year
+    )
+}
+
+fn per_interval(money: &Money, interval: Interval, count: u32) -> String {
+    let unit = match interval {
+        Interval::Day => "day",
+        Interval::Week => "week",
+        Interval::Month => "month",
+        Interval::Year => "year",
+    };
+    if count > 1 {
+        format!("{money}/{count} {unit}s")
+    } else {
+        format!("{money}/{unit}")
+    }
+}
+
+fn subscription_line(sub: &Subscription, several_customers: bool, m: Markup) -> String {
+    let mut parts = vec![format!("{} {}", m.code(sub.id.as_str()), m.bold(sub.status.as_str()))];
+    for item in &sub.items {
+        let plan = item.plan_name.as_deref().unwrap_or(&item.price_id);
+        parts.push(format!(
+            "{} × {} at {}",
+            m.esc(plan),
+            item.quantity,
+            per_interval(&item.unit_amount, item.interval, item.interval_count)
+        ));
+    }
+    parts.push(format!("created {}", format_datetime(sub.created)));
+    if let Some(end) = sub.current_period_end {
+        let what = match sub.status {
+            crate::domain::SubscriptionStatus::Trialing => "trial ends",
+            _ if sub.cancel_at_period_end => "cancels",
+            _ => "renews",
+        };
+        parts.push(format!("{what} {}", format_date(end)));
+    }
+    if several_customers {
+        parts.push(m.code(sub.customer.as_str()));
+    }
+    parts.join(" · ")
+}
+
+fn billing_sections(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<Section> {
+    let several = snapshot.customers.len() > 1;
+
+    let (live, ended): (Vec<&Subscription>, Vec<&Subscription>) =
+        snapshot.subscriptions().partition(|s| s.status.is_live());
+    let mut subs = bullets(live.iter().map(|s| subscription_line(s, several, m)).collect());
+    if subs.is_empty() {
+        subs.push("No live subscriptions.".to_owned());
+    }
+    if !ended.is_empty() {
+        subs.push(format!("{} canceled or expired subscription(s) not listed.", ended.len()));
+    }
+
+    let open: Vec<String> = snapshot
+        .invoices()
+        .filter(|i| matches!(i.status, InvoiceStatus::Open | InvoiceStatus::Uncollectible))
+        .map(|i| {
+            let mut line = format!(
+                "{} {} · due {} · {} attempt(s) · {}",
+                m.code(i.id.as_str()),
+                m.bold(invoice_status(i.status)),
+                i.amount_due,
+                i.attempt_count,
+                format_date(i.created)
+            );
+            if let Some(sub) = &i.subscription {
+                line.push_str(&format!(" · for {}", m.code(sub.as_str())));
+            }
+            line
+        })
+        .collect();
+    let mut invoices = bullets(open);
+    if invoices.is_empty() {
+        invoices.push("No open or failed invoices.".to_owned());
+    }
+
+    let charge_items: Vec<String> = snapshot
+        .charges()
+        .map(|c| {
+            let status = match c.status {
+                ChargeStatus::Succeeded => "succeeded",
+                ChargeStatus::Pending => "pending",
+                ChargeStatus::Failed => "failed",
+            };
+            let mut parts = vec![format!(
+                "{} {} {status} {}",
+                m.code(c.id.as_str()),
+                c.amount,
+                format_datetime(c.created)
+            )];
+            if c.amount_refunded > 0 {
+                let refunds: Vec<String> = c.refunds.iter().map(|r| m.code(r.id.as_str())).collect();
+                let ids =
+                    if refunds.is_empty() { String::new() } else { format!(" ({})", refunds.join(", ")) };
+                parts.push(format!("refunded {}{ids}", c.amount.with_minor(c.amount_refunded)));
+            }
+            if c.disputed {
+                parts.push(m.bold("disputed"));
+            }
+            if let Some(why) = &c.failure_message {
+                parts.push(format!("declined: {}", m.esc(why)));
+            }
+            parts.join(" · ")
+        })
+        .collect();
+    let mut charges = bullets(charge_items);
+    if charges.is_empty() {
+        charges.push("No recent charges.".to_owned());
+    }
+
+    let mut sections = vec![
+        Section { title: "Subscriptions", lines: subs },
+        Section { title: "Invoices", lines: invoices },
+        Section { title: "Charges", lines: charges },
+    ];
+    let anomalies = anomalies(snapshot, now, m);
+    if !anomalies.is_empty() {
+        sections.push(Section { title: "Anomalies", lines: bullets(anomalies) });
+    }
+    sections
+}
+
+fn invoice_status(status: InvoiceStatus) -> &'static str {
+    match status {
+        InvoiceStatus::Draft => "draft",
+        InvoiceStatus::Open => "open",
+        InvoiceStatus::Paid => "paid",
+        InvoiceStatus::Uncollectible => "uncollectible",
+        InvoiceStatus::Void => "void",
+    }
+}
+
+/// Facts an operator should not miss, whatever the category.
+fn anomalies(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut by_price: BTreeMap<&str, Vec<&Subscription>> = BTreeMap::new();
+    for sub in snapshot.subscriptions().filter(|s| s.status.is_live()) {
+        for item in &sub.items {
+            by_price.entry(item.price_id.as_str()).or_default().push(sub);
+        }
+    }
+    for (price, subs) in by_price.iter().filter(|(_, subs)| subs.len() > 1) {
+        let ids: Vec<String> = subs.iter().map(|s| m.code(s.id.as_str())).collect();
+        out.push(format!("{} live subscriptions on {}: {}", subs.len(), m.code(price), ids.join(", ")));
+    }
+    for sub in snapshot.subscriptions().filter(|s| s.status.is_failing()) {
+        out.push(format!("{} is {}", m.code(sub.id.as_str()), sub.status.as_str()));
+    }
+    for customer in &snapshot.customers {
+        if customer.default_payment_method.as_ref().is_some_and(|c| c.is_expired(now)) {
+            out.push(format!("default card of {} is expired", m.code(customer.id.as_str())));
+        }
+    }
+    for charge in snapshot.charges().filter(|c| c.disputed) {
+        out.push(format!("{} is disputed", m.code(charge.id.as_str())));
+    }
+    out
+}
+
+fn decision_section(case: &Case, m: Markup) -> Section {
+    let lines = match &case.triage {
+        Triage::Classified { category, evidence } => {
+            let mut lines = vec![m.bold(category.label())];
+            lines.extend(bullets(evidence.iter().map(|e| m.esc(e)).collect()));
+            lines
+        }
+        Triage::NeedsReview { evidence, missing } => {
+            let mut lines = vec![m.bold("Needs human review")];
+            if !evidence.is_empty() {
+                lines.push("Seen:".to_owned());
+                lines.extend(bullets(evidence.iter().map(|e| m.esc(e)).collect()));
+            }
+            if !missing.is_empty() {
+                lines.push("Missing:".to_owned());
+                lines.extend(bullets(missing.iter().map(|e| m.esc(e)).collect()));
+            }
+            lines
+        }
+        Triage::NotFound => {
+            let query = &case.snapshot.query;
+            vec![
+                m.bold(&format!("No customer found for {query}")),
+                format!(
+                    "Check the {} for typos, or look up by another identifier: the customer's email, or a Stripe id (cus_, sub_, in_, ch_, pi_) from their receipt.",
+                    query.kind()
+                ),
+            ]
+        }
+    };
+    Section { title: "Decision", lines }
+}
+
+fn action_outline(
+    case: &CaseId,
+    action: &ProposedAction,
+    status: Option<&ActionStatus>,
+    now: i64,
+    m: Markup,
+) -> ActionOutline {
+    let body = format!("{} {}\n{}", m.bold(&action.key), m.esc(&action.summary), m.esc(&action.rationale));
+    let money = action.kind.is_money_moving();
+    let mut buttons = None;
+    let state = match status {
+        None => "Proposed (not tracked yet: approve once the case is stored)".to_owned(),
+        Some(ActionStatus::Proposed { expires_at, .. }) if *expires_at <= now => {
+            format!("Expired {} without approval", format_datetime(*expires_at))
+        }
+        Some(ActionStatus::Proposed { approvals, expires_at }) => {
+            buttons = Some(Buttons {
+                value: button_value(case, &action.key),
+                confirm: money.then(|| m.esc(&action.summary)),
+            });
+            let mut state = format!("Awaiting approval until {}", format_datetime(*expires_at));
+            if !approvals.is_empty() {
+                state.push_str(&format!(" · approved so far by {}", m.users(approvals)));
+            }
+            if money {
+                state.push_str(" · moves money");
+            }
+            state
+        }
+        Some(ActionStatus::Executing { approved_by, at }) => {
+            format!("Executing since {} · approved by {}", format_datetime(*at), m.users(approved_by))
+        }
+        Some(ActionStatus::Succeeded { approved_by, at, stripe_ids }) => {
+            let mut state = format!("Done {} · approved by {}", format_datetime(*at), m.users(approved_by));
+            if !stripe_ids.is_empty() {
+                let ids: Vec<String> = stripe_ids.iter().map(|id| m.code(id)).collect();
+                state.push_str(&format!(" · Stripe {}", ids.join(", ")));
+            }
+            state
+        }
+        Some(ActionStatus::Failed { approved_by, at, error }) => format!(
+            "Failed {} · approved by {} · {}",
+            format_datetime(*at),
+            m.users(approved_by),
+            m.esc(error)
+        ),
+        Some(ActionStatus::Rejected { by, at, reason }) => {
+            format!("Rejected by {} {} · reason: {}", m.user(by), format_datetime(*at), m.esc(reason))
+        }
+        Some(ActionStatus::Expired { at }) => format!("Expired {} without approval", format_datetime(*at)),
+    };
+    ActionOutline { key: action.key.clone(), body, state, buttons }
+}
+
+fn revenue_lines(case: &Case) -> Vec<String> {
+    let list = |money: &[Money]| {
+        if money.is_empty() {
+            "none".to_owned()
+        } else {
+            money.iter().map(Money::to_string).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let revenue = &case.revenue;
+    vec![format!(
+        "Refunded: {} · MRR lost: {} · MRR kept: {}",
+        list(&revenue.refunded),
+        list(&revenue.mrr_lost),
+        list(&revenue.mrr_kept)
+    )]
+}

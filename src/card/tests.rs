@@ -1,0 +1,486 @@
+//! Card tests: golden Block Kit JSON per card state, Slack's limits, the
+//! button value round trip, text and JSON renderings. Also the hand-built
+//! fixtures (`fixtures`) the follow-up tests reuse: realistic snapshots and
+//! cases that depend on neither the classifier nor the action proposer.
+//!
+//! Golden files live in `tests/fixtures/cards/`; `UPDATE_GOLDEN=1 cargo test
+//! --lib card` rewrites them from the current output (then read the diff).
+
+use super::*;
+use crate::domain::*;
+use slack_morphism::blocks::SlackBlock;
+use std::path::PathBuf;
+
+pub(crate) mod fixtures {
+    use crate::domain::*;
+    use std::collections::BTreeMap;
+
+    /// 2026-11-25 14:03:20 UTC.
+    pub const NOW: i64 = 1_795_615_400;
+    pub const MIN: i64 = 60;
+    pub const DAY: i64 = 86_400;
+
+    pub fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("eur").expect("eur is a currency"))
+    }
+
+    pub fn id<T: TryFrom<String>>(raw: &str) -> T
+    where
+        T::Error: std::fmt::Debug,
+    {
+        T::try_from(raw.to_owned()).expect("fixture ids are well formed")
+    }
+
+    pub fn customer(cus: &str, name: &str, email: &str, locale: &str) -> CustomerRecord {
+        CustomerRecord {
+            id: id(cus),
+            name: Some(name.to_owned()),
+            email: Some(email.to_owned()),
+            created: NOW - 200 * DAY,
+            country: Some("DE".to_owned()),
+            preferred_locales: vec![locale.to_owned()],
+            metadata: BTreeMap::new(),
+            default_payment_method: Some(CardSummary {
+                brand: "visa".to_owned(),
+                last4: "4242".to_owned(),
+                exp_month: 4,
+                exp_year: 2027,
+            }),
+            subscriptions: vec![],
+            invoices: vec![],
+            charges: vec![],
+        }
+    }
+
+    pub fn subscription(
+        sub: &str,
+        cus: &str,
+        status: SubscriptionStatus,
+        created: i64,
+        quantity: u64,
+    ) -> Subscription {
+        Subscription {
+            id: id(sub),
+            customer: id(cus),
+            status,
+            created,
+            current_period_end: Some(created + 30 * DAY),
+            cancel_at_period_end: false,
+            canceled_at: None,
+            items: vec![SubscriptionItem {
+                price_id: "price_pro_monthly".to_owned(),
+                product_id: Some("prod_pro".to_owned()),
+                plan_name: Some("Pro".to_owned()),
+                unit_amount: eur(3900),
+                interval: Interval::Month,
+                interval_count: 1,
+                quantity,
+            }],
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    pub fn charge(ch: &str, cus: &str, inv: Option<&str>, created: i64) -> Charge {
+        Charge {
+            id: id(ch),
+            customer: Some(id(cus)),
+            amount: eur(3900),
+            amount_refunded: 0,
+            status: ChargeStatus::Succeeded,
+            created,
+            invoice: inv.map(id),
+            description: Some("Subscription creation".to_owned()),
+            failure_message: None,
+            disputed: false,
+            refunds: vec![],
+        }
+    }
+
+    pub fn invoice(inv: &str, cus: &str, sub: &str, status: InvoiceStatus, created: i64) -> Invoice {
+        Invoice {
+            id: id(inv),
+            customer: id(cus),
+            status,
+            subscription: Some(id(sub)),
+            amount_due: eur(3900),
+            amount_paid: if status == InvoiceStatus::Paid { eur(3900) } else { eur(0) },
+            created,
+            attempt_count: 1,
+            hosted_invoice_url: Some(format!("https://invoice.stripe.com/i/acct_1/{inv}")),
+            charge: None,
+        }
+    }
+
+    pub fn snapshot(query: &str, customers: Vec<CustomerRecord>) -> BillingSnapshot {
+        BillingSnapshot {
+            query: LookupQuery::parse(query).expect("fixture query parses"),
+            customers,
+            fetched_at: NOW,
+        }
+    }
+
+    /// Ana bought Pro twice, four minutes apart, under two customers that
+    /// share her email.
+    pub fn duplicate_snapshot(locale: &str) -> BillingSnapshot {
+        let t0 = NOW - 3 * DAY;
+        let mut first = customer("cus_Ana1", "Ana Lima", "ana@example.com", locale);
+        first.subscriptions.push(subscription("sub_First", "cus_Ana1", SubscriptionStatus::Active, t0, 1));
+        first.invoices.push(invoice("in_First", "cus_Ana1", "sub_First", InvoiceStatus::Paid, t0));
+        first.charges.push(charge("ch_First", "cus_Ana1", Some("in_First"), t0));
+        let mut second = customer("cus_Ana2", "Ana Lima", "ana@example.com", locale);
+        second.created = t0 + 3 * MIN;
+        second.subscriptions.push(subscription(
+            "sub_Second",
+            "cus_Ana2",
+            SubscriptionStatus::Active,
+            t0 + 4 * MIN,
+            1,
+        ));
+        second.invoices.push(invoice(
+            "in_Second",
+            "cus_Ana2",
+            "sub_Second",
+            InvoiceStatus::Paid,
+            t0 + 4 * MIN,
+        ));
+        second.charges.push(charge("ch_Second", "cus_Ana2", Some("in_Second"), t0 + 4 * MIN));
+        snapshot("ana@example.com", vec![first, second])
+    }
+
+    pub fn cancel_duplicate() -> ProposedAction {
+        ProposedAction {
+            key: "a1".to_owned(),
+            kind: ActionKind::CancelDuplicate {
+                subscription: id("sub_Second"),
+                refunds: vec![RefundTarget { charge: id("ch_Second"), amount: eur(3900) }],
+            },
+            summary: "Cancel sub_Second (created 4 min after sub_First) and refund ch_Second EUR 39.00"
+                .to_owned(),
+            rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
+                .to_owned(),
+        }
+    }
+
+    pub fn close_no_action(key: &str) -> ProposedAction {
+        ProposedAction {
+            key: key.to_owned(),
+            kind: ActionKind::CloseNoAction,
+            summary: "Close the case with no action".to_owned(),
+            rationale: "Nothing in billing needs to change.".to_owned(),
+        }
+    }
+
+    pub fn case(snapshot: BillingSnapshot, triage: Triage, actions: Vec<ProposedAction>) -> Case {
+        let locale = if snapshot
+            .customers
+            .first()
+            .and_then(|c| c.preferred_locales.first())
+            .is_some_and(|l| l.starts_with("zh"))
+        {
+            "zh"
+        } else {
+            "en"
+        };
+        Case {
+            version: Case::VERSION,
+            id: CaseId::from_random(0x1a2b_3c4d_5e6f),
+            requested_by: Actor::Slack(id("U0REQUEST")),
+            message: Some("I was charged twice for Pro".to_owned()),
+            snapshot,
+            triage,
+            actions,
+            revenue: RevenueImpact::default(),
+            followup: FollowUp { locale: locale.to_owned(), text: "Hi Ana,\n\n…".to_owned() },
+            product_gap: None,
+        }
+    }
+
+    pub fn duplicate_case() -> Case {
+        let triage = Triage::Classified {
+            category: Category::DuplicatePersonalSubscription,
+            evidence: vec![
+                "2 live subscriptions to price_pro_monthly for ana@example.com".to_owned(),
+                "sub_Second was created 4 min after sub_First".to_owned(),
+            ],
+        };
+        let mut case =
+            case(duplicate_snapshot("en-US"), triage, vec![cancel_duplicate(), close_no_action("a2")]);
+        case.revenue =
+            RevenueImpact { refunded: vec![eur(3900)], mrr_lost: vec![eur(3900)], mrr_kept: vec![eur(3900)] };
+        case.product_gap = Some(ProductGap {
+            surface: "no_duplicate_guard".to_owned(),
+            note: "Checkout let the same person buy Pro twice.".to_owned(),
+        });
+        case
+    }
+}
+
+use fixtures::*;
+
+fn proposed() -> ActionStatus {
+    ActionStatus::Proposed { approvals: vec![], expires_at: NOW + DAY }
+}
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cards").join(format!("{name}.json"))
+}
+
+/// Compares the card's blocks with `tests/fixtures/cards/{name}.json`.
+fn check(name: &str, view: &CardView) {
+    let blocks = render_blocks(view);
+    check_limits(&blocks);
+    let actual = serde_json::to_value(&blocks).expect("blocks serialise");
+    let path = golden_path(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("golden files have a folder"))
+            .expect("create golden folder");
+        let text = serde_json::to_string_pretty(&actual).expect("json prints");
+        std::fs::write(&path, text + "\n").expect("write golden file");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
+    let expected: serde_json::Value = serde_json::from_str(&expected).expect("golden file is JSON");
+    assert_eq!(actual, expected, "{name}: card differs from {}; UPDATE_GOLDEN=1 rewrites it", path.display());
+}
+
+/// Slack's limits, checked on the serialised JSON so nothing escapes them.
+fn check_limits(blocks: &[SlackBlock]) {
+    assert!(blocks.len() <= MAX_BLOCKS, "{} blocks", blocks.len());
+    let json = serde_json::to_value(blocks).expect("blocks serialise");
+    for block in json.as_array().expect("an array") {
+        match block["type"].as_str() {
+            Some("section") => {
+                let text = block["text"]["text"].as_str().unwrap_or("");
+                assert!(
+                    text.chars().count() <= MAX_SECTION_TEXT,
+                    "section of {} chars",
+                    text.chars().count()
+                );
+            }
+            Some("header") => {
+                let text = block["text"]["text"].as_str().unwrap_or("");
+                assert!(text.chars().count() <= MAX_HEADER_TEXT);
+            }
+            Some("actions") => {
+                for element in block["elements"].as_array().expect("elements") {
+                    let text = element["text"]["text"].as_str().unwrap_or("");
+                    assert!(text.chars().count() <= MAX_BUTTON_TEXT);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn duplicate_case_shows_buttons_on_proposed_actions() {
+    let case = duplicate_case();
+    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    check("duplicate_proposed", &CardView { case: &case, statuses: &statuses, now: NOW });
+}
+
+#[test]
+fn needs_review_case_says_what_is_missing() {
+    let mut customer = customer("cus_Bo1", "Bo Chen", "bo@example.com", "zh-CN");
+    customer.subscriptions.push(subscription(
+        "sub_Bo",
+        "cus_Bo1",
+        SubscriptionStatus::Trialing,
+        NOW - 5 * DAY,
+        1,
+    ));
+    customer.default_payment_method = Some(CardSummary {
+        brand: "mastercard".to_owned(),
+        last4: "4444".to_owned(),
+        exp_month: 10,
+        exp_year: 2026,
+    });
+    let triage = Triage::NeedsReview {
+        evidence: vec!["One trialing subscription, nothing charged yet".to_owned()],
+        missing: vec!["The customer's message, or a charge they dispute".to_owned()],
+    };
+    let case = fixtures::case(snapshot("cus_Bo1", vec![customer]), triage, vec![close_no_action("a1")]);
+    // Not stored yet: listed without buttons.
+    check("needs_review", &CardView { case: &case, statuses: &[], now: NOW });
+}
+
+#[test]
+fn not_found_case_names_the_query_and_hints() {
+    let case = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    check("not_found", &CardView { case: &case, statuses: &[], now: NOW });
+}
+
+#[test]
+fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
+    let mut case = duplicate_case();
+    // Found by an exact id: the second customer shows as sharing the email.
+    case.snapshot.query = LookupQuery::parse("sub_First").expect("a subscription id");
+    let statuses = [
+        (
+            "a1".to_owned(),
+            ActionStatus::Succeeded {
+                approved_by: vec![id("U0APPROVER")],
+                at: NOW + 10 * MIN,
+                stripe_ids: vec!["sub_Second".to_owned(), "re_Refund1".to_owned()],
+            },
+        ),
+        ("a2".to_owned(), proposed()),
+    ];
+    check("duplicate_after_cancel", &CardView { case: &case, statuses: &statuses, now: NOW + 11 * MIN });
+}
+
+fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
+    blocks
+        .iter()
+        .map(|b| serde_json::to_value(b).expect("block serialises"))
+        .filter(|b| b["type"] == "actions")
+        .collect()
+}
+
+#[test]
+fn only_money_moving_approvals_ask_for_confirmation() {
+    let case = duplicate_case();
+    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let blocks = actions_blocks(&render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW }));
+    assert_eq!(blocks.len(), 2);
+    assert!(blocks[0]["elements"][0]["confirm"].is_object(), "cancel + refund asks first");
+    assert!(blocks[1]["elements"][0]["confirm"].is_null(), "closing does not");
+    assert_eq!(blocks[0]["elements"][0]["action_id"], APPROVE_ACTION_ID);
+    assert_eq!(blocks[0]["elements"][1]["action_id"], REJECT_ACTION_ID);
+    assert_eq!(blocks[0]["elements"][0]["value"], "case_1a2b3c4d5e6f/a1");
+}
+
+#[test]
+fn past_expiry_rejected_and_failed_actions_have_no_buttons() {
+    let case = duplicate_case();
+    let ended = [
+        ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 },
+        ActionStatus::Expired { at: NOW - 1 },
+        ActionStatus::Rejected {
+            by: id("U0APPROVER"),
+            at: NOW,
+            reason: "customer <wants> to keep both".to_owned(),
+        },
+        ActionStatus::Failed {
+            approved_by: vec![id("U0APPROVER")],
+            at: NOW,
+            error: "card_declined".to_owned(),
+        },
+        ActionStatus::Executing { approved_by: vec![id("U0APPROVER")], at: NOW },
+    ];
+    for status in ended {
+        let statuses = [("a1".to_owned(), status.clone()), ("a2".to_owned(), status.clone())];
+        let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+        assert!(actions_blocks(&blocks).is_empty(), "{status:?}");
+        let json = serde_json::to_string(&blocks).expect("serialises");
+        assert!(!json.contains("<wants>"), "outside text is escaped");
+    }
+}
+
+#[test]
+fn long_cards_stay_within_slack_limits() {
+    let mut case = duplicate_case();
+    let long = "x".repeat(5000);
+    case.actions = (1..=40)
+        .map(|i| ProposedAction { summary: long.clone(), ..close_no_action(&format!("a{i}")) })
+        .collect();
+    case.snapshot.customers[0].name = Some("名".repeat(4000));
+    for i in 0..30 {
+        let created = NOW - i * DAY;
+        case.snapshot.customers[0].charges.push(charge(&format!("ch_Extra{i}"), "cus_Ana1", None, created));
+    }
+    case.triage = Triage::Classified { category: Category::ProductFailure, evidence: vec![long.clone(); 20] };
+    let statuses: Vec<(String, ActionStatus)> =
+        case.actions.iter().map(|a| (a.key.clone(), proposed())).collect();
+    let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+    check_limits(&blocks);
+    let json = serde_json::to_string(&blocks).expect("serialises");
+    assert!(json.contains("…and 25 more proposed actions"), "hidden actions are counted");
+    assert!(json.contains("…and 24 more"), "long charge list collapses");
+}
+
+#[test]
+fn truncate_cuts_on_char_boundaries() {
+    assert_eq!(truncate("abc", 3), "abc");
+    assert_eq!(truncate("abcd", 3), "ab…");
+    assert_eq!(truncate("名字很长", 3), "名字…");
+}
+
+#[test]
+fn button_values_round_trip_and_refuse_garbage() {
+    let case = CaseId::from_random(0xabc);
+    let value = button_value(&case, "a2");
+    assert_eq!(parse_button_value(&value), Some((case, "a2".to_owned())));
+    for bad in ["", "a1", "case_000000000abc", "case_000000000abc/", "case_XYZ/a1", "case_000000000abc/a 1"] {
+        assert_eq!(parse_button_value(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn fallback_text_names_category_ids_and_count_but_no_email() {
+    assert_eq!(
+        fallback_text(&duplicate_case()),
+        "Billing case case_1a2b3c4d5e6f: Duplicate personal subscription\nCustomer cus_Ana1, cus_Ana2 · 2 proposed actions"
+    );
+    let not_found = fixtures::case(snapshot("nobody@example.com", vec![]), Triage::NotFound, vec![]);
+    let text = fallback_text(&not_found);
+    assert_eq!(text, "Billing case case_1a2b3c4d5e6f: no customer found for the email given");
+}
+
+#[test]
+fn times_format_as_date_and_utc_minute() {
+    assert_eq!(format_date(NOW), "2026-11-25");
+    assert_eq!(format_datetime(NOW), "2026-11-25 14:03 UTC");
+    assert_eq!(format_datetime(i64::MAX), format!("@{}", i64::MAX));
+}
+
+#[test]
+fn card_line_shows_brand_last4_expiry_and_expired() {
+    let card = CardSummary { brand: "visa".into(), last4: "4242".into(), exp_month: 4, exp_year: 2027 };
+    assert_eq!(card_line(&card, NOW, Markup::Plain), "visa •••• 4242, exp 04/2027");
+    let old = CardSummary { exp_year: 2025, ..card };
+    assert_eq!(card_line(&old, NOW, Markup::Plain), "visa •••• 4242, exp 04/2025 (expired)");
+}
+
+#[test]
+fn text_rendering_has_every_part_and_the_draft() {
+    let case = duplicate_case();
+    let statuses = [("a1".to_owned(), proposed())];
+    let text = render_text(&CardView { case: &case, statuses: &statuses, now: NOW });
+    for part in [
+        "Billing case case_1a2b3c4d5e6f",
+        "Customer",
+        "Found by email ana@example.com: 2 customers (Stripe as of 2026-11-25 14:03 UTC)",
+        "cus_Ana2",
+        "Subscriptions",
+        "sub_Second active",
+        "Decision",
+        "Duplicate personal subscription",
+        "Proposed actions",
+        "a1 Cancel sub_Second",
+        "Awaiting approval",
+        "a2 Close the case",
+        "not tracked yet",
+        "Revenue impact",
+        "Refunded: EUR 39.00",
+        "Product gap",
+        "no_duplicate_guard",
+        "Follow-up draft (en)",
+        "Hi Ana,",
+    ] {
+        assert!(text.contains(part), "missing {part:?} in\n{text}");
+    }
+    assert!(!text.contains('*') && !text.contains('`'), "no Slack markup in\n{text}");
+}
+
+#[test]
+fn json_rendering_is_versioned_with_statuses_by_key() {
+    let case = duplicate_case();
+    let statuses = [("a1".to_owned(), proposed())];
+    let json = render_json(&CardView { case: &case, statuses: &statuses, now: NOW });
+    assert_eq!(json["version"], 1);
+    assert_eq!(json["case"]["id"], "case_1a2b3c4d5e6f");
+    assert_eq!(json["statuses"]["a1"]["state"], "proposed");
+    assert!(json["statuses"]["a2"].is_null());
+}
