@@ -15,6 +15,19 @@
 use crate::config::PolicyConfig;
 use crate::domain::{ActionKind, ActionStatus, Actor, ProposedAction, SlackUserId};
 
+/// A failed action may be approved again within this time: a retry then
+/// reuses idempotency keys Stripe still remembers (24 h).
+pub const RETRY_WINDOW_SECS: i64 = 23 * 3600;
+
+/// The state an approval is decided on: a failed action counts as proposed
+/// again, with no approvals, until the retry window closes.
+pub fn approvable(status: &ActionStatus) -> ActionStatus {
+    match status {
+        ActionStatus::Failed { at, .. } => ActionStatus::Proposed { approvals: Vec::new(), expires_at: at + RETRY_WINDOW_SECS },
+        other => other.clone(),
+    }
+}
+
 /// The outcome of one approval click.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -58,7 +58,8 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
     let Some(buttons) = &action.buttons else {
         return vec![body];
     };
-    let mut approve = button("Approve", APPROVE_ACTION_ID, &buttons.value, SlackBlockButtonStyle::Primary);
+    let label = if buttons.retry { "Retry" } else { "Approve" };
+    let mut approve = button(label, APPROVE_ACTION_ID, &buttons.value, SlackBlockButtonStyle::Primary);
     if let Some(summary) = &buttons.confirm {
         approve = approve.with_confirm(SlackBlockConfirmItem::new(
             pt!("Approve this action?"),
@@ -70,10 +71,21 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
             pt!("Cancel"),
         ));
     }
-    let reject = button("Reject", REJECT_ACTION_ID, &buttons.value, SlackBlockButtonStyle::Danger);
+    let mut elements: Vec<SlackActionBlockElement> = vec![approve.into()];
+    if buttons.partial {
+        elements.push(
+            SlackBlockButtonElement::new(pt!("Partial refund…"))
+                .with_action_id(SlackActionId(super::modals::PARTIAL_REFUND_ACTION_ID.to_owned()))
+                .with_value(buttons.value.clone())
+                .into(),
+        );
+    }
+    if !buttons.retry {
+        elements.push(button("Reject", REJECT_ACTION_ID, &buttons.value, SlackBlockButtonStyle::Danger).into());
+    }
     vec![
         body,
-        SlackActionsBlock::new(vec![approve.into(), reject.into()])
+        SlackActionsBlock::new(elements)
             .with_block_id(SlackBlockId(format!("buttons_{}", action.key)))
             .into(),
     ]

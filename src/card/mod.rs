@@ -222,6 +222,10 @@ pub(crate) struct Buttons {
     pub value: String,
     /// Money-moving approvals get a confirmation dialog.
     pub confirm: Option<String>,
+    /// A refund can also be approved for less, through a modal.
+    pub partial: bool,
+    /// A failed action: the approve button reads "Retry" (same idempotency keys).
+    pub retry: bool,
 }
 
 pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
@@ -554,6 +558,8 @@ fn action_outline(
             buttons = Some(Buttons {
                 value: button_value(case, &action.key),
                 confirm: money.then(|| m.esc(&action.summary)),
+                partial: matches!(action.kind, crate::domain::ActionKind::Refund(_)),
+                retry: false,
             });
             let mut state = format!("Awaiting approval until {}", format_datetime(*expires_at));
             if !approvals.is_empty() {
@@ -575,12 +581,17 @@ fn action_outline(
             }
             state
         }
-        Some(ActionStatus::Failed { approved_by, at, error }) => format!(
-            "Failed {} · approved by {} · {}",
-            format_datetime(*at),
-            m.users(approved_by),
-            m.esc(error)
-        ),
+        Some(ActionStatus::Failed { approved_by, at, error }) => {
+            if now <= at + crate::policy::RETRY_WINDOW_SECS {
+                buttons = Some(Buttons {
+                    value: button_value(case, &action.key),
+                    confirm: money.then(|| m.esc(&action.summary)),
+                    partial: false,
+                    retry: true,
+                });
+            }
+            format!("Failed {} · approved by {} · {}", format_datetime(*at), m.users(approved_by), m.esc(error))
+        }
         Some(ActionStatus::Rejected { by, at, reason }) => {
             format!("Rejected by {} {} · reason: {}", m.user(by), format_datetime(*at), m.esc(reason))
         }

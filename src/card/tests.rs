@@ -352,7 +352,7 @@ fn only_money_moving_approvals_ask_for_confirmation() {
 }
 
 #[test]
-fn past_expiry_rejected_and_failed_actions_have_no_buttons() {
+fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
     let case = duplicate_case();
     let ended = [
         ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 },
@@ -364,7 +364,7 @@ fn past_expiry_rejected_and_failed_actions_have_no_buttons() {
         },
         ActionStatus::Failed {
             approved_by: vec![id("U0APPROVER")],
-            at: NOW,
+            at: NOW - crate::policy::RETRY_WINDOW_SECS - 1,
             error: "card_declined".to_owned(),
         },
         ActionStatus::Executing { approved_by: vec![id("U0APPROVER")], at: NOW },
@@ -376,6 +376,40 @@ fn past_expiry_rejected_and_failed_actions_have_no_buttons() {
         let json = serde_json::to_string(&blocks).expect("serialises");
         assert!(!json.contains("<wants>"), "outside text is escaped");
     }
+}
+
+#[test]
+fn a_recently_failed_action_offers_only_a_retry() {
+    let case = duplicate_case();
+    let failed = ActionStatus::Failed { approved_by: vec![id("U0APPROVER")], at: NOW, error: "card_declined".to_owned() };
+    let statuses = [("a1".to_owned(), failed.clone()), ("a2".to_owned(), failed)];
+    let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+    let buttons = actions_blocks(&blocks);
+    assert!(!buttons.is_empty());
+    for block in buttons {
+        let elements = block["elements"].as_array().expect("elements");
+        assert_eq!(elements.len(), 1, "no Reject on a failed action: {block}");
+        assert_eq!(elements[0]["text"]["text"], "Retry");
+        assert_eq!(elements[0]["action_id"], APPROVE_ACTION_ID);
+    }
+}
+
+#[test]
+fn a_refund_can_also_be_approved_for_less() {
+    let mut case = duplicate_case();
+    let charge_id = crate::domain::ChargeId::parse("ch_Partial1").expect("id");
+    let eur = crate::domain::Currency::parse("eur").expect("eur");
+    case.actions = vec![ProposedAction {
+        key: "a1".to_owned(),
+        kind: crate::domain::ActionKind::Refund(crate::domain::RefundTarget { charge: charge_id, amount: Money::new(3900, eur) }),
+        summary: "Refund ch_Partial1 EUR 39.00".to_owned(),
+        rationale: "the bad period".to_owned(),
+    }];
+    let statuses = [("a1".to_owned(), proposed())];
+    let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+    let buttons = actions_blocks(&blocks);
+    let ids: Vec<&str> = buttons[0]["elements"].as_array().expect("elements").iter().filter_map(|e| e["action_id"].as_str()).collect();
+    assert_eq!(ids, [APPROVE_ACTION_ID, super::modals::PARTIAL_REFUND_ACTION_ID, REJECT_ACTION_ID]);
 }
 
 #[test]

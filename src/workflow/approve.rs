@@ -23,9 +23,6 @@ use crate::slack::api::Message;
 use crate::stripe::StripeError;
 use serde_json::json;
 
-/// A failed action may be approved again within this time: a retry then
-/// reuses idempotency keys Stripe still remembers (24 h).
-pub const RETRY_WINDOW_SECS: i64 = 23 * 3600;
 /// An `Executing` action older than this is taken to be abandoned by a
 /// replica that stopped, and is finished by the reconciler.
 pub const STALE_EXECUTION_SECS: i64 = 120;
@@ -75,14 +72,6 @@ async fn audit(deps: &Deps, case: &CaseId, key: &str, kind: AuditKind, actor: Ac
     Ok(())
 }
 
-/// A failed action counts as proposed again for a retry, within the window.
-fn approvable_view(status: &ActionStatus) -> ActionStatus {
-    match status {
-        ActionStatus::Failed { at, .. } => ActionStatus::Proposed { approvals: Vec::new(), expires_at: at + RETRY_WINDOW_SECS },
-        other => other.clone(),
-    }
-}
-
 /// Handles an Approve click. `amount` overrides a refund's amount (partial
 /// refund from the modal); it has been checked against the case already and
 /// is checked again against Stripe before the refund.
@@ -94,7 +83,7 @@ pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Resul
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
         let t = now();
-        let verdict = policy::may_approve(&click.actor, &action, &case.requested_by, &approvable_view(&stored), &deps.policy, t);
+        let verdict = policy::may_approve(&click.actor, &action, &case.requested_by, &policy::approvable(&stored), &deps.policy, t);
         match verdict {
             Verdict::Refused(refusal) => {
                 audit(deps, &case.id, &action.key, AuditKind::ApprovalRefused, Actor::Slack(click.actor.clone()), vec![], json!({ "reason": format!("{refusal:?}") })).await?;
