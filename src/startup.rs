@@ -86,7 +86,21 @@ impl App {
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
         tracing::info!(addr = ?addr, socket_mode, "serving");
         let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&self.state.deps)));
-        http::serve(self.listener, self.state, shutdown).await;
+        match self.mode {
+            Some(SlackMode::Socket { app_token }) => {
+                // Socket Mode still serves /healthz, /readyz and /metrics.
+                let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+                let http = tokio::spawn(http::serve(self.listener, Arc::clone(&self.state), async move {
+                    let _ = rx.await;
+                }));
+                if let Err(e) = crate::slack::socket::run(Arc::clone(&self.state.deps), &app_token, shutdown).await {
+                    tracing::error!(error = %e, "Socket Mode stopped");
+                }
+                let _ = tx.send(());
+                let _ = http.await;
+            }
+            _ => http::serve(self.listener, self.state, shutdown).await,
+        }
         reconciler.abort();
         tracing::info!("stopped");
     }

@@ -90,6 +90,11 @@ impl SlackApi {
         })
     }
 
+    /// The underlying client, for the Socket Mode listener.
+    pub fn client(&self) -> Arc<SlackHyperClient> {
+        Arc::clone(&self.client)
+    }
+
     /// `chat.postMessage`; returns the message `ts`.
     ///
     /// # Errors

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod payloads;
+pub mod socket;
 pub mod verify;
 
 pub use api::{SlackApi, SlackError};
