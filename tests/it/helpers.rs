@@ -52,6 +52,8 @@ pub async fn test_store() -> Store {
 pub struct SlackCall {
     /// `chat.postMessage`, `chat.update`, … or `response_url` for webhooks.
     pub method: String,
+    /// The request path (tells `response_url`s apart).
+    pub path: String,
     pub body: serde_json::Value,
 }
 
@@ -99,7 +101,7 @@ impl SlackStandIn {
                             } else {
                                 path.trim_start_matches("/api/").to_owned()
                             };
-                            c.lock().expect("calls lock").push(SlackCall { method: method.clone(), body: body.clone() });
+                            c.lock().expect("calls lock").push(SlackCall { method: method.clone(), path: path.clone(), body: body.clone() });
                             let answer = match f.lock().expect("failures lock").get(&method) {
                                 Some(code) => serde_json::json!({ "ok": false, "error": code }),
                                 None => {
@@ -326,5 +328,157 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> Reply {
         send("GET", &format!("{}{path}", self.addr), &[], String::new()).await
+    }
+}
+
+/// One request a recording Stripe stand-in received.
+#[derive(Debug, Clone)]
+pub struct StripeCall {
+    pub method: String,
+    pub path: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// How a scripted Stripe stand-in answers: (method, path) → (status, JSON body).
+pub type StripeScript = Arc<dyn Fn(&str, &str) -> (u16, String) + Send + Sync>;
+
+/// A Stripe stand-in that answers by `script` and records what it was sent
+/// (to check that no call happened, or that retries reuse their key).
+pub async fn scripted_stripe(script: StripeScript) -> (String, Arc<Mutex<Vec<StripeCall>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the scripted Stripe");
+    let port = listener.local_addr().expect("local addr").port();
+    let calls: Arc<Mutex<Vec<StripeCall>>> = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&calls);
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let (recorded, script) = (Arc::clone(&recorded), Arc::clone(&script));
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                    let (recorded, script) = (Arc::clone(&recorded), Arc::clone(&script));
+                    async move {
+                        let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
+                        recorded.lock().expect("calls lock").push(StripeCall {
+                            method: method.clone(),
+                            path: path.clone(),
+                            idempotency_key: req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
+                        });
+                        let (status, body) = script(&method, &path);
+                        let mut resp = Response::new(Full::new(Bytes::from(body)));
+                        *resp.status_mut() = StatusCode::from_u16(status).expect("valid status");
+                        resp.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
+                        Ok::<_, std::convert::Infallible>(resp)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (format!("http://127.0.0.1:{port}/"), calls)
+}
+
+/// A TCP proxy in front of Redis that a test can cut and restore, to see
+/// the bot with Redis unreachable and then back.
+#[derive(Clone)]
+pub struct RedisProxy {
+    pub url: String,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    generation: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl RedisProxy {
+    pub async fn start() -> Self {
+        let target = redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Redis proxy");
+        let port = listener.local_addr().expect("local addr").port();
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (up2, gen2) = (Arc::clone(&up), Arc::clone(&generation));
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                if !up2.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                let gen2 = Arc::clone(&gen2);
+                let born = gen2.load(std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
+                    let cut = async {
+                        while gen2.load(std::sync::atomic::Ordering::SeqCst) == born {
+                            tokio::time::sleep(Duration::from_millis(10)).await;
+                        }
+                    };
+                    tokio::select! { _ = copy => {}, () = cut => {} }
+                });
+            }
+        });
+        Self { url: format!("redis://127.0.0.1:{port}"), up, generation }
+    }
+
+    /// Drops every open connection and refuses new ones.
+    pub fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl TestApp {
+    /// A button click on a case card, in the real `block_actions` shape.
+    pub async fn click(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let response_url = self.slack.response_url();
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": "op", "team_id": "T0001"},
+            "api_app_id": "A123456",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": CHANNEL, "is_ephemeral": false},
+            "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+            "team": {"id": "T0001", "domain": "example"},
+            "channel": {"id": CHANNEL, "name": "billing-ops"},
+            "message": {"type": "message", "ts": "1700000000.000001", "text": "case card"},
+            "response_url": response_url,
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
+                         "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"}]
+        });
+        (self.interact(&payload).await, response_url)
+    }
+
+    /// A modal submission, in the real `view_submission` shape.
+    pub async fn submit_view(&self, callback_id: &str, private_metadata: &str, block: &str, input: &str, value: &str, user: &str) -> Reply {
+        let payload = serde_json::json!({
+            "type": "view_submission",
+            "team": {"id": "T0001", "domain": "example"},
+            "user": {"id": user, "username": "op", "team_id": "T0001"},
+            "api_app_id": "A123456",
+            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+            "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+            "view": {
+                "id": "V0001", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
+                "state": {"values": {block: {input: {"type": "plain_text_input", "value": value}}}},
+                "hash": "156772938.1827394"
+            }
+        });
+        self.interact(&payload).await
+    }
+
+    /// Waits until an answer arrived at this `response_url`; returns its text.
+    pub async fn answer_at(&self, url: &str) -> String {
+        let path = url.split_once("/response/").map(|(_, p)| format!("/response/{p}")).unwrap_or_default();
+        for _ in 0..300 {
+            let found = self.slack.calls_to("response_url").into_iter().find(|c| c.path == path);
+            if let Some(call) = found {
+                return call.body["text"].as_str().unwrap_or_default().to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no answer at {url}; the bot made these calls: {:#?}", self.slack.calls());
     }
 }

@@ -1,0 +1,274 @@
+//! Approve / reject on a case card: policy refusals, write-ahead execution,
+//! failures and retries, Redis outages, modal validation. The case is put
+//! in Redis as the lookup would leave it; Stripe is a scripted stand-in
+//! that records every request, so "no Stripe call" is checked, not assumed.
+
+use crate::helpers::*;
+use billing_triage::audit::AuditKind;
+use billing_triage::domain::*;
+use billing_triage::store::cases::CardLocation;
+use billing_triage::store::Store;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+const CHARGE: &str = "ch_Approve1";
+
+fn eur(minor: i64) -> Money {
+    Money::new(minor, Currency::parse("eur").expect("eur"))
+}
+
+/// A product-failure case with a portal link, a refund and a close.
+fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
+    let now = now_ts();
+    let customer = CustomerId::parse("cus_Approve1").expect("id");
+    let charge = Charge {
+        id: ChargeId::parse(CHARGE).expect("id"),
+        customer: Some(customer.clone()),
+        amount: eur(3900),
+        amount_refunded: 0,
+        status: ChargeStatus::Succeeded,
+        created: now - 3600,
+        invoice: None,
+        description: None,
+        failure_message: None,
+        disputed: false,
+        refunds: vec![],
+    };
+    let snapshot = BillingSnapshot {
+        query: LookupQuery::Customer(customer.clone()),
+        customers: vec![CustomerRecord {
+            id: customer.clone(),
+            name: Some("Ana".into()),
+            email: Some("ana@example.com".into()),
+            created: now - 86_400,
+            country: None,
+            preferred_locales: vec![],
+            metadata: BTreeMap::new(),
+            default_payment_method: None,
+            subscriptions: vec![],
+            invoices: vec![],
+            charges: vec![charge],
+        }],
+        fetched_at: now,
+    };
+    let actions = vec![
+        ProposedAction { key: "a1".into(), kind: ActionKind::PortalLink { customer }, summary: "Send a portal link".into(), rationale: "self-serve".into() },
+        ProposedAction {
+            key: "a2".into(),
+            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse(CHARGE).expect("id"), amount: eur(3900) }),
+            summary: format!("Refund {CHARGE} EUR 39.00"),
+            rationale: "the outage day".into(),
+        },
+        ProposedAction { key: "a3".into(), kind: ActionKind::CloseNoAction, summary: "Close".into(), rationale: "nothing to do".into() },
+    ];
+    let case = Case {
+        version: Case::VERSION,
+        id: CaseId::from_random(uuid::Uuid::new_v4().as_u128() as u64),
+        requested_by: Actor::Slack(SlackUserId::parse(REQUESTER).expect("id")),
+        message: Some("your service was down, I want a refund".into()),
+        snapshot,
+        triage: Triage::Classified { category: Category::ProductFailure, evidence: vec!["outage".into()] },
+        actions,
+        revenue: RevenueImpact::default(),
+        followup: FollowUp { locale: "en".into(), text: "Hi Ana".into() },
+        product_gap: None,
+    };
+    let statuses = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), ActionStatus::Proposed { approvals: vec![], expires_at: now + expires_in }))
+        .collect();
+    (case, statuses)
+}
+
+/// Stores the case as the lookup workflow does.
+async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
+    store.save_case(case).await.expect("save case");
+    store.init_actions(&case.id, statuses).await.expect("init actions");
+    store
+        .save_card_location(&case.id, &CardLocation { channel: CHANNEL.into(), ts: "1700000000.000001".into() })
+        .await
+        .expect("card location");
+}
+
+fn charge_json(refunded: i64) -> String {
+    serde_json::json!({
+        "id": CHARGE, "object": "charge", "amount": 3900, "amount_refunded": refunded, "currency": "eur",
+        "customer": "cus_Approve1", "status": "succeeded", "paid": true, "created": 1_700_000_000, "invoice": null,
+        "disputed": false, "failure_message": null, "refunds": {"object": "list", "data": [], "has_more": false}
+    })
+    .to_string()
+}
+
+/// Stripe that knows the charge and refunds it (or fails refunds with 500).
+fn stripe_script(refunds_fail: bool) -> StripeScript {
+    Arc::new(move |method: &str, path: &str| match (method, path) {
+        ("GET", p) if p.starts_with("/v1/charges/") => (200, charge_json(0)),
+        ("POST", "/v1/refunds") if refunds_fail => (500, r#"{"error":{"type":"api_error","message":"Something went wrong on Stripe's end"}}"#.to_owned()),
+        ("POST", "/v1/refunds") => (200, r#"{"id":"re_Scripted1","object":"refund","amount":3900,"currency":"eur","charge":"ch_Approve1","status":"succeeded","created":1700000000}"#.to_owned()),
+        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+    })
+}
+
+async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
+    store.action_status(&case.id, key).await.expect("redis").expect("state exists")
+}
+
+async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
+    store.audit_trail(&case.id).await.expect("trail").into_iter().map(|(_, e)| e.kind).collect()
+}
+
+fn value(case: &Case, key: &str) -> String {
+    format!("{}/{key}", case.id)
+}
+
+#[tokio::test]
+async fn refusals_are_answered_audited_and_never_reach_stripe() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let app = spawn_app(&base).await;
+    let (case, statuses) = refund_case(3600);
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), REQUESTER).await;
+    assert!(app.answer_at(&url).await.contains("another approver"), "self-approval refused");
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), "U0OUTSIDE1").await;
+    assert!(app.answer_at(&url).await.contains("BILLING_APPROVERS"), "non-approver refused");
+
+    // Already resolved: the close ran; approving it again is refused.
+    let (_, url) = app.click("approve_action", &value(&case, "a3"), APPROVER_1).await;
+    assert!(app.answer_at(&url).await.contains("Case closed"));
+    let (_, url) = app.click("approve_action", &value(&case, "a3"), APPROVER_2).await;
+    assert!(app.answer_at(&url).await.contains("already done"), "resolved action refused");
+
+    // Expired: a case whose actions expired a minute ago.
+    let (old, old_statuses) = refund_case(-60);
+    put_case(&app.store, &old, &old_statuses).await;
+    let (_, url) = app.click("approve_action", &value(&old, "a2"), APPROVER_1).await;
+    assert!(app.answer_at(&url).await.contains("expired"), "expired action refused");
+    assert!(matches!(status(&app.store, &old, "a2").await, ActionStatus::Expired { .. }));
+
+    let refusals = audit_kinds(&app.store, &case).await.into_iter().filter(|k| *k == AuditKind::ApprovalRefused).count();
+    assert_eq!(refusals, 3, "each refusal is audited");
+    assert!(audit_kinds(&app.store, &old).await.contains(&AuditKind::ApprovalRefused));
+    assert!(calls.lock().expect("calls").is_empty(), "no Stripe call: {:?}", calls.lock().expect("calls"));
+    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Proposed { .. }));
+}
+
+#[tokio::test]
+async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
+    let (base, calls) = scripted_stripe(stripe_script(true)).await;
+    let app = spawn_app(&base).await;
+    let (case, statuses) = refund_case(3600);
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("failed"), "{answer}");
+    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Failed { .. }));
+    let updates = app.slack.wait_for("chat.update", 1).await;
+    let card = updates.last().expect("an update").body.to_string();
+    assert!(card.contains("Failed") && card.contains("Retry"), "the card shows the failure and a retry: {card}");
+    let kinds = audit_kinds(&app.store, &case).await;
+    assert!(kinds.contains(&AuditKind::ExecutionIntent) && kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_2).await;
+    let _ = app.answer_at(&url).await;
+    let posts: Vec<StripeCall> = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").cloned().collect();
+    assert_eq!(posts.len(), 2, "one refund attempt per approval: {posts:?}");
+    assert!(posts[0].idempotency_key.is_some(), "mutations carry an idempotency key");
+    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key, "the retry reuses the key");
+}
+
+#[tokio::test]
+async fn redis_down_at_approval_means_no_stripe_call_and_the_next_click_works() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let proxy = RedisProxy::start().await;
+    let slack = SlackStandIn::start().await;
+    let prefix = unique_prefix();
+    let mut config = test_config(&base, &slack, &prefix);
+    config.redis_url = proxy.url.clone();
+    let direct = Store::new(&redis_url(), &prefix).expect("url");
+    let (case, statuses) = refund_case(3600);
+    put_case(&direct, &case, &statuses).await;
+    let app = spawn_with(config, slack, direct.clone()).await;
+
+    proxy.cut();
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("Redis"), "{answer}");
+    assert!(calls.lock().expect("calls").is_empty(), "no Stripe call while Redis is down");
+    assert!(matches!(status(&direct, &case, "a2").await, ActionStatus::Proposed { .. }));
+
+    proxy.restore();
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("Done"), "{answer}");
+    assert!(matches!(status(&direct, &case, "a2").await, ActionStatus::Succeeded { .. }));
+    let posts = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
+async fn partial_refund_over_what_is_left_and_empty_reasons_are_refused() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let app = spawn_app(&base).await;
+    let (case, statuses) = refund_case(3600);
+    put_case(&app.store, &case, &statuses).await;
+    let meta = value(&case, "a2");
+
+    let reply = app.submit_view("refund_amount", &meta, "amount_block", "amount", "100.00", APPROVER_1).await;
+    let json = reply.json();
+    assert_eq!(json["response_action"], "errors");
+    assert!(json["errors"]["amount_block"].as_str().unwrap_or_default().contains("EUR 39.00"), "{json}");
+    let reply = app.submit_view("refund_amount", &meta, "amount_block", "amount", "abc", APPROVER_1).await;
+    assert_eq!(reply.json()["response_action"], "errors");
+
+    let reply = app.submit_view("reject_reason", &meta, "reason_block", "reason", "   ", APPROVER_1).await;
+    let json = reply.json();
+    assert_eq!(json["response_action"], "errors");
+    assert!(json["errors"]["reason_block"].is_string());
+    assert!(calls.lock().expect("calls").is_empty());
+    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Proposed { .. }));
+
+    // A partial refund within what is left runs for that amount.
+    let reply = app.submit_view("refund_amount", &meta, "amount_block", "amount", "10.00", APPROVER_1).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "", "an empty answer closes the modal");
+    for _ in 0..200 {
+        if matches!(status(&app.store, &case, "a2").await, ActionStatus::Succeeded { .. }) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Succeeded { .. }));
+    let trail = app.store.audit_trail(&case.id).await.expect("trail");
+    let intent = trail.iter().find(|(_, e)| e.kind == AuditKind::ExecutionIntent).expect("intent entry");
+    assert_eq!(intent.1.detail["amount_minor"], 1000);
+}
+
+#[tokio::test]
+async fn a_rejection_with_a_reason_is_recorded_and_shown() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let app = spawn_app(&base).await;
+    let (case, statuses) = refund_case(3600);
+    put_case(&app.store, &case, &statuses).await;
+
+    // The Reject button opens the reason modal.
+    let _ = app.click("reject_action", &value(&case, "a2"), APPROVER_1).await;
+    let opened = app.slack.wait_for("views.open", 1).await;
+    assert_eq!(opened[0].body["view"]["callback_id"], "reject_reason");
+    assert_eq!(opened[0].body["view"]["private_metadata"], value(&case, "a2"));
+
+    let reply = app.submit_view("reject_reason", &value(&case, "a2"), "reason_block", "reason", "customer keeps the plan", APPROVER_1).await;
+    assert_eq!(reply.status, 200);
+    let _ = app.slack.wait_for("chat.update", 1).await;
+    match status(&app.store, &case, "a2").await {
+        ActionStatus::Rejected { reason, .. } => assert_eq!(reason, "customer keeps the plan"),
+        other => panic!("expected rejected, got {other:?}"),
+    }
+    assert!(audit_kinds(&app.store, &case).await.contains(&AuditKind::ActionRejected));
+    let ephemeral = app.slack.wait_for("chat.postEphemeral", 1).await;
+    assert!(ephemeral[0].body["text"].as_str().unwrap_or_default().contains("Rejected"));
+    assert!(calls.lock().expect("calls").is_empty());
+}
