@@ -382,7 +382,7 @@ impl StripeCharge {
             .into_iter()
             .map(StripeRefund::into_domain)
             .collect::<Result<Vec<_>, _>>()?;
-        refunds.sort_by(|a, b| b.created.cmp(&a.created));
+        refunds.sort_by_key(|r| std::cmp::Reverse(r.created));
         let from_refunds: i64 = refunds.iter().map(|r| r.amount.minor).sum();
         Ok(Charge {
             id: id(ChargeId::parse, &self.id)?,

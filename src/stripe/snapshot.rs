@@ -158,9 +158,9 @@ impl StripeGateway {
         record.charges =
             charges.data.into_iter().map(StripeCharge::into_domain).collect::<Result<_, _>>().map_err(unreadable(ch_what))?;
         // Stripe lists newest first; localstripe keeps insertion order.
-        record.subscriptions.sort_by(|a, b| b.created.cmp(&a.created));
-        record.invoices.sort_by(|a, b| b.created.cmp(&a.created));
-        record.charges.sort_by(|a, b| b.created.cmp(&a.created));
+        record.subscriptions.sort_by_key(|x| std::cmp::Reverse(x.created));
+        record.invoices.sort_by_key(|x| std::cmp::Reverse(x.created));
+        record.charges.sort_by_key(|x| std::cmp::Reverse(x.created));
         Ok(record)
     }
 }
