@@ -66,6 +66,8 @@ pub enum AuditCommand {
 pub enum SandboxCommand {
     /// Create one demo customer per playbook category (refuses a live key)
     Seed,
+    /// Seed, then print the case card of every seeded customer
+    Demo,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,7 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Serve => serve().await,
         Command::Lookup { query, message, format } => lookup_cmd(&query, message.as_deref(), format).await,
         Command::Audit { command } => audit_cmd(command).await,
-        Command::Sandbox { command: SandboxCommand::Seed } => seed().await,
+        Command::Sandbox { command } => sandbox(command).await,
         Command::Healthcheck { port } => healthcheck(port),
     }
 }
@@ -159,8 +161,29 @@ async fn audit_cmd(_command: AuditCommand) -> anyhow::Result<Exit> {
     anyhow::bail!("audit commands are not wired yet")
 }
 
-async fn seed() -> anyhow::Result<Exit> {
-    anyhow::bail!("sandbox seed is not wired yet")
+async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let seeded = crate::stripe::sandbox::seed(&deps.stripe, &config.stripe.key).await.context("seeding the sandbox")?;
+    println!("Seeded {} demo customers:", seeded.len());
+    for s in &seeded {
+        println!("  {:<45} {:<22} {}", s.scenario, s.customer, s.email);
+    }
+    if matches!(command, SandboxCommand::Seed) {
+        return Ok(Exit::Ok);
+    }
+    for s in &seeded {
+        let query = LookupQuery::Customer(s.customer.clone());
+        println!("\n━━━ {} ━━━ billing-triage lookup {}{}", s.scenario, s.customer, s.message.map(|m| format!(" --message {m:?}")).unwrap_or_default());
+        let case = lookup::open_case(&deps, workflow::new_case_id(), cli_actor(), &query, s.message)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.user_message("see the log above")))?;
+        let now = workflow::now();
+        let statuses = lookup::initial_statuses(&case, now);
+        println!("{}", card::render_text(&CardView { case: &case, statuses: &statuses, now }));
+    }
+    Ok(Exit::Ok)
 }
 
 /// A plain HTTP/1.0 GET on loopback, so the distroless image (no shell, no

@@ -1,14 +1,227 @@
-//! STUB until the stripe branch lands.
-use crate::domain::*;
-#[derive(Debug, thiserror::Error)]
-pub enum StripeError { #[error("Stripe could not be reached")] Unreachable, #[error("no portal")] PortalNotConfigured }
+//! Stripe adapter: the only code that talks to Stripe. Owns the gateway (one
+//! async-stripe client, one code path for production and the local stand-in),
+//! the error enum every Stripe failure is mapped into, and the lenient models
+//! responses are read into. Deciding what to do with the data is left to the
+//! core; checking whether an action is allowed is left to the caller.
+//!
+//! Requests go through async-stripe's client but are built by hand and read
+//! into our own [`models`], because its typed models follow the newest API
+//! while localstripe (and older pinned accounts) answer in an older shape
+//! (plans, not prices; refunds embedded in charges).
+
+mod models;
+mod mutations;
+pub mod sandbox;
+mod snapshot;
+
+use std::time::Duration;
+
+use ::stripe::{Client, ClientBuilder};
+use serde::de::DeserializeOwned;
+use stripe_client_core::{IdempotencyKey, RequestBuilder, RequestStrategy, StripeMethod};
+
+use crate::domain::StripeKey;
+
+pub use sandbox::{seed, SeededCustomer};
+
+/// A cloneable handle on Stripe (or a stand-in at another base URL).
 #[derive(Clone)]
-pub struct StripeGateway;
+pub struct StripeGateway {
+    client: Client,
+}
+
+/// What failed when talking to Stripe. `Display` is operator text and never
+/// holds the API key.
+#[derive(Debug, thiserror::Error)]
+pub enum StripeError {
+    #[error("Stripe could not be reached ({detail}): check STRIPE_API_BASE and the network, then retry")]
+    Unreachable {
+        detail: String,
+        #[source]
+        source: ::stripe::StripeError,
+    },
+    #[error("Stripe did not answer in time: retry in a moment")]
+    TimedOut {
+        #[source]
+        source: ::stripe::StripeError,
+    },
+    #[error("Stripe refused the API key (HTTP {status}): check STRIPE_SECRET_KEY and its permissions")]
+    KeyRefused {
+        status: u16,
+        #[source]
+        source: ::stripe::StripeError,
+    },
+    #[error("Stripe has no {what}: check the id")]
+    NotFound {
+        what: String,
+        #[source]
+        source: ::stripe::StripeError,
+    },
+    #[error("Stripe rejected the request for {what} (HTTP {status}): {message}")]
+    Rejected {
+        what: String,
+        status: u16,
+        message: String,
+        #[source]
+        source: ::stripe::StripeError,
+    },
+    #[error("Stripe's answer for {what} could not be read ({detail}): check that STRIPE_API_BASE points at Stripe")]
+    Unreadable {
+        what: String,
+        detail: String,
+        #[source]
+        source: Option<serde_json::Error>,
+    },
+    #[error("this Stripe account has no billing portal configured: send the hosted invoice link instead, or configure the portal in the Stripe dashboard")]
+    PortalNotConfigured {
+        #[source]
+        source: Box<StripeError>,
+    },
+    #[error("the sandbox refuses a live Stripe key: use a test-mode key (sk_test_...) or a local stand-in")]
+    LiveKeyRefused,
+    #[error("the Stripe client could not be configured ({detail}): check STRIPE_API_BASE")]
+    Config { detail: String },
+    #[error("idempotency key `{key}` is unusable ({detail}): it must be 1 to 255 characters")]
+    BadIdempotencyKey { key: String, detail: String },
+}
+
+/// How long one Stripe request may take before the operator is told.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
 impl StripeGateway {
-    pub fn new(_key: &StripeKey, _api_base: &str) -> Result<Self, StripeError> { Ok(Self) }
-    pub async fn snapshot(&self, query: &LookupQuery, now: i64) -> Result<BillingSnapshot, StripeError> { Ok(BillingSnapshot { query: query.clone(), customers: vec![], fetched_at: now }) }
-    pub async fn charge(&self, _id: &ChargeId) -> Result<Charge, StripeError> { Err(StripeError::Unreachable) }
-    pub async fn refund(&self, _charge: &ChargeId, _amount: Money, _key: &str, _metadata: &[(&str, &str)]) -> Result<RefundId, StripeError> { Err(StripeError::Unreachable) }
-    pub async fn cancel_subscription(&self, _sub: &SubscriptionId, _at_period_end: bool, _key: &str, _metadata: &[(&str, &str)]) -> Result<(), StripeError> { Err(StripeError::Unreachable) }
-    pub async fn portal_session(&self, _customer: &CustomerId, _key: &str) -> Result<String, StripeError> { Err(StripeError::Unreachable) }
+    /// A gateway on `api_base` (e.g. `https://api.stripe.com/`); a missing
+    /// trailing `/` is added, because the client appends `v1/...` directly.
+    ///
+    /// # Errors
+    /// [`StripeError::Config`] when the base URL or key cannot be used.
+    pub fn new(key: &StripeKey, api_base: &str) -> Result<Self, StripeError> {
+        let trimmed = api_base.trim();
+        if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
+            return Err(StripeError::Config { detail: format!("`{}` is not an http(s) URL", trimmed.chars().take(80).collect::<String>()) });
+        }
+        let base = if trimmed.ends_with('/') { trimmed.to_owned() } else { format!("{trimmed}/") };
+        let client = ClientBuilder::new(key.expose())
+            .url(base)
+            .request_strategy(RequestStrategy::Once)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            // The builder's error text could echo the key header: keep only its kind.
+            .map_err(|_| StripeError::Config { detail: "invalid key or base URL".into() })?;
+        Ok(Self { client })
+    }
+
+    /// GET `path` with `query`, read into `T`. `what` names the object for
+    /// error messages (an id, never an email).
+    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], what: &str) -> Result<T, StripeError> {
+        let mut req = RequestBuilder::new(StripeMethod::Get, path);
+        req.query = encode(query)?;
+        self.send(req, RequestStrategy::Once, what).await
+    }
+
+    /// POST a form, sent once with `key` so a retry with the same key replays
+    /// instead of acting twice.
+    async fn post<T: DeserializeOwned>(&self, path: &str, form: &[(&str, &str)], key: &str, what: &str) -> Result<T, StripeError> {
+        let mut req = RequestBuilder::new(StripeMethod::Post, path);
+        req.body = Some(encode(form)?.unwrap_or_default());
+        self.send(req, idempotent(key)?, what).await
+    }
+
+    async fn delete<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], key: &str, what: &str) -> Result<T, StripeError> {
+        let mut req = RequestBuilder::new(StripeMethod::Delete, path);
+        req.query = encode(query)?;
+        self.send(req, idempotent(key)?, what).await
+    }
+
+    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder, strategy: RequestStrategy, what: &str) -> Result<T, StripeError> {
+        let value: miniserde::json::Value = req
+            .customize::<miniserde::json::Value>()
+            .request_strategy(strategy)
+            .send(&self.client)
+            .await
+            .map_err(|e| classify(e, what))?;
+        let text = miniserde::json::to_string(&value);
+        serde_json::from_str(&text).map_err(|e| StripeError::Unreadable {
+            what: what.to_owned(),
+            detail: "unexpected shape".into(),
+            source: Some(e),
+        })
+    }
+}
+
+/// Form-encodes repeated pairs (`expand[]` twice, `metadata[k]`) as Stripe
+/// expects; async-stripe's own encoder wants a struct, not a pair list.
+fn encode(pairs: &[(&str, &str)]) -> Result<Option<String>, StripeError> {
+    if pairs.is_empty() {
+        return Ok(None);
+    }
+    serde_urlencoded::to_string(pairs)
+        .map(Some)
+        .map_err(|e| StripeError::Config { detail: format!("a request could not be encoded: {e}") })
+}
+
+fn idempotent(key: &str) -> Result<RequestStrategy, StripeError> {
+    IdempotencyKey::new(key)
+        .map(RequestStrategy::Idempotent)
+        .map_err(|e| StripeError::BadIdempotencyKey { key: key.chars().take(40).collect(), detail: e.to_string() })
+}
+
+/// Maps async-stripe's error into ours, by what failed.
+fn classify(error: ::stripe::StripeError, what: &str) -> StripeError {
+    use ::stripe::StripeError as E;
+    match &error {
+        E::Stripe(api, status) => {
+            let status = *status;
+            let message = redact(api.message.as_deref().unwrap_or("no message"));
+            match status {
+                401 | 403 => StripeError::KeyRefused { status, source: error },
+                404 => StripeError::NotFound { what: what.to_owned(), source: error },
+                _ => StripeError::Rejected { what: what.to_owned(), status, message, source: error },
+            }
+        }
+        E::ClientError(detail) => StripeError::Unreachable { detail: redact(detail), source: error },
+        E::Timeout => StripeError::TimedOut { source: error },
+        E::JSONDeserialize(detail) => StripeError::Unreadable { what: what.to_owned(), detail: redact(detail), source: None },
+        E::ConfigError(detail) => StripeError::Config { detail: redact(detail) },
+    }
+}
+
+/// Stripe's own messages can quote part of a key ("Invalid API Key provided:
+/// sk_test_****1234"); drop any word that looks like one.
+fn redact(text: &str) -> String {
+    text.split(' ')
+        .map(|word| {
+            let bare = word.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
+            if ["sk_", "rk_", "pk_", "whsec_"].iter().any(|p| bare.starts_with(p)) {
+                "[redacted key]"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl StripeError {
+    /// The error means the object does not exist (or is not visible to the key).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_drops_words_that_look_like_keys() {
+        assert_eq!(redact("Invalid API Key provided: sk_test_****1234"), "Invalid API Key provided: [redacted key]");
+        assert_eq!(redact("No such charge: 'ch_1'"), "No such charge: 'ch_1'");
+    }
+
+    #[test]
+    fn new_adds_the_trailing_slash_and_refuses_other_schemes() {
+        let key = StripeKey::parse("sk_test_x1").expect("test key");
+        assert!(StripeGateway::new(&key, "http://127.0.0.1:1").is_ok());
+        assert!(matches!(StripeGateway::new(&key, "localhost:1"), Err(StripeError::Config { .. })));
+    }
 }

@@ -289,7 +289,7 @@ async fn execute(deps: &Deps, case: &Case, action: &ProposedAction, approved_by:
                         })
                         .await;
                 }
-                Err(StripeError::PortalNotConfigured) => {
+                Err(StripeError::PortalNotConfigured { .. }) => {
                     let invoice = case.snapshot.invoices().find(|i| i.status == crate::domain::InvoiceStatus::Open && i.hosted_invoice_url.is_some());
                     done.private = Some(match invoice.and_then(|i| i.hosted_invoice_url.as_ref().map(|u| (i, u))) {
                         Some((invoice, url)) => format!(

@@ -109,7 +109,16 @@ impl SlackStandIn {
                                     *n += 1;
                                     let channel = body.get("channel").cloned().unwrap_or(serde_json::json!(CHANNEL));
                                     let ts = body.get("ts").cloned().unwrap_or(serde_json::json!(format!("1700000000.{:06}", *n)));
-                                    serde_json::json!({ "ok": true, "channel": channel, "ts": ts })
+                                    let text = body.get("text").cloned().unwrap_or(serde_json::json!(""));
+                                    // The shapes Slack answers with, as far as clients read them.
+                                    match method.as_str() {
+                                        "views.open" => serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() }),
+                                        "chat.postEphemeral" => serde_json::json!({ "ok": true, "message_ts": ts }),
+                                        _ => serde_json::json!({
+                                            "ok": true, "channel": channel, "ts": ts, "text": text,
+                                            "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
+                                        }),
+                                    }
                                 }
                             };
                             let mut resp = Response::new(Full::new(Bytes::from(answer.to_string())));

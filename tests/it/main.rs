@@ -1,5 +1,9 @@
 //! One integration-test binary (z2p `tests/api/main.rs`): real Redis, a
-//! Stripe stand-in (localstripe or a failing server), a Slack stand-in.
+//! Stripe stand-in (localstripe, or a scripted server), a Slack stand-in.
 
+// mod approvals; (enabled once the audit store lands)
 mod helpers;
+mod localstripe;
+mod lookup;
 mod slack;
+mod stripe;
