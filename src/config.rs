@@ -117,14 +117,7 @@ impl Config {
         let api_base = get("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.to_owned());
         let api_base = format!("{}/", http_base(&api_base, "STRIPE_API_BASE")?.trim_end_matches('/'));
 
-        let redis_url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
-        if !(redis_url.starts_with("redis://") || redis_url.starts_with("rediss://") || redis_url.starts_with("unix://")) {
-            return Err(err("REDIS_URL", "expected a redis://host:port URL"));
-        }
-        let redis_prefix = get("REDIS_PREFIX").unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned());
-        if redis_prefix.chars().any(char::is_whitespace) {
-            return Err(err("REDIS_PREFIX", "must not contain spaces"));
-        }
+        let RedisConfig { url: redis_url, prefix: redis_prefix } = RedisConfig::from_lookup(&get)?;
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned());
         let bind_addr = bind_addr
@@ -166,6 +159,35 @@ impl Config {
             policy: PolicyConfig { approvers, refund_limit_minor },
             portal_login_url,
         })
+    }
+}
+
+/// Just the Redis settings, for commands that need nothing else
+/// (`audit show`, `audit verify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisConfig {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl RedisConfig {
+    /// # Errors
+    /// A malformed `REDIS_URL` or `REDIS_PREFIX`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+    }
+
+    fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let err = |name: &'static str, problem: &str| ConfigError { name, problem: problem.to_owned() };
+        let url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
+        if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
+            return Err(err("REDIS_URL", "expected a redis://host:port URL"));
+        }
+        let prefix = get("REDIS_PREFIX").unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned());
+        if prefix.chars().any(char::is_whitespace) {
+            return Err(err("REDIS_PREFIX", "must not contain spaces"));
+        }
+        Ok(Self { url, prefix })
     }
 }
 
