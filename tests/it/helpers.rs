@@ -7,7 +7,6 @@
 use billing_triage::config::Config;
 use billing_triage::startup::App;
 use billing_triage::store::Store;
-use billing_triage::workflow::Deps;
 use bytes::Bytes;
 use hmac::Mac;
 use http_body_util::{BodyExt, Full};
@@ -213,7 +212,6 @@ pub struct TestApp {
     pub addr: String,
     pub slack: SlackStandIn,
     pub store: Store,
-    pub deps: Arc<Deps>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -238,12 +236,11 @@ pub async fn spawn_with(config: Config, slack: SlackStandIn, store: Store) -> Te
     init_test_log();
     let app = App::build(config).await.expect("the app builds");
     let addr = format!("http://127.0.0.1:{}", app.port());
-    let deps = app.deps();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    TestApp { addr, slack, store, deps, shutdown: Some(tx) }
+    TestApp { addr, slack, store, shutdown: Some(tx) }
 }
 
 /// Logs only when TEST_LOG is set (z2p).

@@ -113,3 +113,15 @@ async fn the_shortcut_triages_the_customer_named_in_a_message() {
     let card = card_of(&app.slack.wait_for("chat.postMessage", 1).await);
     assert!(card.to_string().contains("Product failure"), "{card}");
 }
+
+#[tokio::test]
+async fn a_card_slack_refuses_to_post_is_explained_to_the_operator() {
+    let stripe = localstripe::start().await;
+    let seeded = seeded(&stripe.base_url()).await;
+    let team = scenario(&seeded, "genuine multi-seat / team intent");
+    let app = spawn_app(&stripe.base_url()).await;
+    app.slack.fail("chat.postMessage", "not_in_channel");
+    let (_, url) = app.slash(&format!("lookup {}", team.customer), REQUESTER).await;
+    let text = app.answer_at(&url).await;
+    assert!(text.contains("not_in_channel") && text.contains("/invite"), "{text}");
+}
