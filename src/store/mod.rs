@@ -7,6 +7,8 @@
 //! `serve` starts and answers `/healthz` while Redis is down, and recovers
 //! by itself when Redis comes back.
 
+pub mod audit;
+
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
 use tokio::sync::Mutex;
