@@ -157,8 +157,28 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
     Ok(Exit::Ok)
 }
 
-async fn audit_cmd(_command: AuditCommand) -> anyhow::Result<Exit> {
-    anyhow::bail!("audit commands are not wired yet")
+async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
+    let redis = crate::config::RedisConfig::from_env()?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let store = crate::store::Store::new(&redis.url, &redis.prefix)?;
+    match command {
+        AuditCommand::Show { case_id } => {
+            let case_id = crate::domain::CaseId::parse(&case_id)?;
+            let entries = store.audit_trail(&case_id).await.context("reading the audit trail")?;
+            println!("{}", card::trail::render_trail(&case_id, &entries));
+            Ok(Exit::Ok)
+        }
+        AuditCommand::Verify => match store.verify_audit().await.context("reading the audit log")? {
+            Ok(n) => {
+                println!("audit log intact: {n} entries verified");
+                Ok(Exit::Ok)
+            }
+            Err(e) => {
+                eprintln!("audit log tampered: {e}");
+                Ok(Exit::Failed(1))
+            }
+        },
+    }
 }
 
 async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {

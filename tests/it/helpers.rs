@@ -35,11 +35,16 @@ pub fn unique_prefix() -> String {
 
 /// A store on a fresh prefix; panics with how to start Redis if it is down.
 pub async fn test_store() -> Store {
-    let store = Store::new(&redis_url(), &unique_prefix()).expect("REDIS_URL is a redis:// URL");
+    store_on(&unique_prefix()).await
+}
+
+/// Another store (its own connection, like another replica) on `prefix`.
+pub async fn store_on(prefix: &str) -> Store {
+    let store = Store::new(&redis_url(), prefix).expect("REDIS_URL is a redis:// URL");
     if let Err(e) = store.ping().await {
         panic!(
             "Redis at {} does not answer ({e}). Start one with `redis-server --daemonize yes --port 6379 --save ''` \
-             or point REDIS_URL at one; `bash .ci/run` does this for you",
+             or point REDIS_URL at one; `bash scripts/dev test` does this for you",
             redis_url()
         );
     }

@@ -1,7 +1,8 @@
 //! One integration-test binary (z2p `tests/api/main.rs`): real Redis, a
 //! Stripe stand-in (localstripe, or a scripted server), a Slack stand-in.
 
-// mod approvals; (enabled once the audit store lands)
+mod approvals;
+mod audit;
 mod helpers;
 mod localstripe;
 mod lookup;
