@@ -9,6 +9,9 @@ use billing_triage::domain::*;
 use billing_triage::store::cases::CardLocation;
 use billing_triage::store::Store;
 use std::collections::BTreeMap;
+use crate::localstripe;
+use billing_triage::stripe::sandbox::seed;
+use billing_triage::stripe::StripeGateway;
 use std::sync::Arc;
 
 const CHARGE: &str = "ch_Approve1";
@@ -19,12 +22,17 @@ fn eur(minor: i64) -> Money {
 
 /// A product-failure case with a portal link, a refund and a close.
 fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
+    refund_case_for("cus_Approve1", CHARGE, eur(3900), expires_in)
+}
+
+/// The same case, for a given customer and charge.
+fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
     let now = now_ts();
-    let customer = CustomerId::parse("cus_Approve1").expect("id");
+    let customer = CustomerId::parse(customer).expect("id");
     let charge = Charge {
-        id: ChargeId::parse(CHARGE).expect("id"),
+        id: ChargeId::parse(charge_id).expect("id"),
         customer: Some(customer.clone()),
-        amount: eur(3900),
+        amount,
         amount_refunded: 0,
         status: ChargeStatus::Succeeded,
         created: now - 3600,
@@ -55,8 +63,8 @@ fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
         ProposedAction { key: "a1".into(), kind: ActionKind::PortalLink { customer }, summary: "Send a portal link".into(), rationale: "self-serve".into() },
         ProposedAction {
             key: "a2".into(),
-            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse(CHARGE).expect("id"), amount: eur(3900) }),
-            summary: format!("Refund {CHARGE} EUR 39.00"),
+            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse(charge_id).expect("id"), amount }),
+            summary: format!("Refund {charge_id} {amount}"),
             rationale: "the outage day".into(),
         },
         ProposedAction { key: "a3".into(), kind: ActionKind::CloseNoAction, summary: "Close".into(), rationale: "nothing to do".into() },
@@ -271,4 +279,141 @@ async fn a_rejection_with_a_reason_is_recorded_and_shown() {
     let ephemeral = app.slack.wait_for("chat.postEphemeral", 1).await;
     assert!(ephemeral[0].body["text"].as_str().unwrap_or_default().contains("Rejected"));
     assert!(calls.lock().expect("calls").is_empty());
+}
+
+/// A succeeded charge of a seeded localstripe customer: (customer, charge, amount).
+async fn seeded_charge(base: &str) -> (String, String, Money) {
+    let key = StripeKey::parse("sk_test_localstripe").expect("test key");
+    let gateway = StripeGateway::new(&key, base).expect("gateway");
+    let seeded = seed(&gateway, &key).await.expect("seed");
+    let product = seeded.iter().find(|s| s.scenario == "product failure or broken trust").expect("product scenario");
+    let snapshot = gateway.snapshot(&LookupQuery::Customer(product.customer.clone()), now_ts()).await.expect("snapshot");
+    let charge = snapshot.charges().find(|c| c.status == ChargeStatus::Succeeded).expect("a paid charge").clone();
+    (product.customer.to_string(), charge.id.to_string(), charge.amount)
+}
+
+/// Refunds of a charge as localstripe itself stores them.
+async fn refunds_in_localstripe(stripe: &localstripe::LocalStripe, charge: &str) -> Vec<serde_json::Value> {
+    let json = stripe.get_json(&format!("/v1/refunds?charge={charge}&limit=100")).await;
+    json["data"].as_array().cloned().unwrap_or_default()
+}
+
+async fn wait_until_settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
+    for _ in 0..300 {
+        let s = status(store, case, key).await;
+        if !matches!(s, ActionStatus::Proposed { .. } | ActionStatus::Executing { .. }) {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("action {key} never settled");
+}
+
+#[tokio::test]
+async fn an_approved_refund_runs_once_updates_the_card_and_audits_intent_and_result() {
+    let stripe = localstripe::start().await;
+    let (customer, charge, amount) = seeded_charge(&stripe.base_url()).await;
+    // Straight to localstripe, without the harness's idempotency replay: a
+    // second refund would show.
+    let app = spawn_app(&stripe.direct_url()).await;
+    let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.starts_with("Done"), "{answer}");
+
+    let refunds = refunds_in_localstripe(&stripe, &charge).await;
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    assert_eq!(refunds[0]["amount"], amount.minor);
+    let refund_id = refunds[0]["id"].as_str().expect("refund id").to_owned();
+    assert_eq!(refunds[0]["metadata"]["case_id"], case.id.as_str(), "the refund names its case in Stripe");
+    assert_eq!(refunds[0]["metadata"]["approved_by"], APPROVER_1);
+
+    let updates = app.slack.wait_for("chat.update", 1).await;
+    let card = updates.last().expect("update").body.clone();
+    let shown = card.to_string();
+    assert!(shown.contains(&refund_id), "the card shows the Stripe refund id: {shown}");
+    assert!(!shown.contains(&format!("{}/a2", case.id)), "no buttons left on the done action");
+
+    let thread = app.slack.wait_for("chat.postMessage", 1).await;
+    let draft = thread.iter().find(|c| c.body.get("thread_ts").is_some()).expect("updated draft in the thread");
+    assert!(draft.body["text"].as_str().unwrap_or_default().contains(&amount.major_text()), "the draft states the amount refunded");
+
+    let kinds = audit_kinds(&app.store, &case).await;
+    let intent = kinds.iter().position(|k| *k == AuditKind::ExecutionIntent).expect("intent");
+    let done = kinds.iter().position(|k| *k == AuditKind::ExecutionSucceeded).expect("result");
+    assert!(intent < done, "the intent is written before the result: {kinds:?}");
+    assert_eq!(app.store.verify_audit().await.expect("redis"), Ok(kinds.len() as u64));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_approvals_on_two_replicas_make_one_refund() {
+    let stripe = localstripe::start().await;
+    let (customer, charge, amount) = seeded_charge(&stripe.base_url()).await;
+    let first = spawn_app(&stripe.direct_url()).await;
+    let slack = SlackStandIn::start().await;
+    let config = test_config(&stripe.direct_url(), &slack, first.store.prefix());
+    let second = spawn_with(config, slack, store_on(first.store.prefix()).await).await;
+    let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
+    put_case(&first.store, &case, &statuses).await;
+
+    let clicks = (0..20).map(|i| {
+        let (app, user) = match i % 4 {
+            0 => (&first, APPROVER_1),
+            1 => (&second, APPROVER_1),
+            2 => (&first, APPROVER_2),
+            _ => (&second, APPROVER_2),
+        };
+        let value = value(&case, "a2");
+        async move { app.click("approve_action", &value, user).await }
+    });
+    for (reply, _) in futures::future::join_all(clicks).await {
+        assert_eq!(reply.status, 200);
+    }
+    assert!(matches!(wait_until_settled(&first.store, &case, "a2").await, ActionStatus::Succeeded { .. }));
+    // Let any straggler finish before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(refunds_in_localstripe(&stripe, &charge).await.len(), 1, "exactly one refund");
+    let kinds = audit_kinds(&first.store, &case).await;
+    assert_eq!(kinds.iter().filter(|k| **k == AuditKind::ExecutionSucceeded).count(), 1, "{kinds:?}");
+    assert_eq!(kinds.iter().filter(|k| **k == AuditKind::ExecutionIntent).count(), 1, "{kinds:?}");
+    assert_eq!(first.store.verify_audit().await.expect("redis"), Ok(kinds.len() as u64));
+}
+
+#[tokio::test]
+async fn the_audit_commands_show_a_trail_and_name_a_tampered_entry() {
+    let (base, _) = scripted_stripe(stripe_script(false)).await;
+    let app = spawn_app(&base).await;
+    let (case, statuses) = refund_case(3600);
+    put_case(&app.store, &case, &statuses).await;
+    let (_, url) = app.click("approve_action", &value(&case, "a3"), APPROVER_1).await;
+    let _ = app.answer_at(&url).await;
+
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+            .args(args)
+            .env("REDIS_URL", redis_url())
+            .env("REDIS_PREFIX", app.store.prefix())
+            .output()
+            .expect("the binary runs")
+    };
+    let out = run(&["audit", "show", case.id.as_str()]);
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("execution_intent") && shown.contains("execution_succeeded"), "{shown}");
+
+    let out = run(&["audit", "verify"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Remove one entry from the middle of the stream.
+    let trail = app.store.audit_trail(&case.id).await.expect("trail");
+    let (victim, entry) = &trail[1];
+    let mut conn = app.store.conn().await.expect("redis");
+    let removed: i64 = redis::AsyncCommands::xdel(&mut conn, app.store.key("audit"), &[victim]).await.expect("XDEL");
+    assert_eq!(removed, 1);
+    let out = run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&(entry.seq + 1).to_string()), "names the first bad entry: {said}");
 }
