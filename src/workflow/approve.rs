@@ -26,6 +26,8 @@ use serde_json::json;
 /// An `Executing` action older than this is taken to be abandoned by a
 /// replica that stopped, and is finished by the reconciler.
 pub const STALE_EXECUTION_SECS: i64 = 120;
+/// Stripe's clock and ours may disagree by this much.
+const CLOCK_SKEW_SECS: i64 = 300;
 /// Compare-and-set retries when clicks race; each retry re-reads the state.
 const MAX_RACES: usize = 8;
 
@@ -149,7 +151,11 @@ async fn run(
     executing: &ActionStatus,
     actor: Actor,
 ) -> Result<String, WorkflowError> {
-    let result = execute(deps, case, action, approved_by).await;
+    let started = match executing {
+        ActionStatus::Executing { at, .. } => *at,
+        _ => now(),
+    };
+    let result = execute(deps, case, action, approved_by, started).await;
     let t = now();
     let (next, kind, ids, detail, private, done) = match result {
         Ok(done) => {
@@ -181,8 +187,19 @@ async fn run(
         .actions
         .get_or_create(&crate::metrics::ActionLabels { action: action.kind.name(), outcome: if done.is_some() { "succeeded" } else { "failed" } })
         .inc();
-    deps.store.transition(&case.id, &action.key, executing, &next).await?;
-    audit(deps, &case.id, &action.key, kind, actor, ids, detail).await?;
+    let recorded: Result<(), WorkflowError> = async {
+        deps.store.transition(&case.id, &action.key, executing, &next).await?;
+        audit(deps, &case.id, &action.key, kind, actor, ids.clone(), detail).await
+    }
+    .await;
+    if let Err(e) = recorded {
+        let reference = new_reference();
+        log_error(&e, &reference, "could not record an executed action");
+        let ran = if done.is_some() { format!("ran on Stripe ({})", ids.join(", ")) } else { "failed on Stripe".to_owned() };
+        return Err(WorkflowError::User(format!(
+            "The action {ran}, but the bot could not record it (Redis). It will finish the record by itself within a few minutes; do not run it again (ref {reference})"
+        )));
+    }
     refresh_card(deps, case).await;
     if let Some(done) = done {
         post_updated_draft(deps, case, &action.key, &done).await;
@@ -228,7 +245,13 @@ fn step_key(case: &CaseId, key: &str, step: &str) -> String {
     format!("billing-triage:{case}:{key}:{step}")
 }
 
-async fn execute(deps: &Deps, case: &Case, action: &ProposedAction, approved_by: &[SlackUserId]) -> Result<Done, ExecError> {
+async fn execute(
+    deps: &Deps,
+    case: &Case,
+    action: &ProposedAction,
+    approved_by: &[SlackUserId],
+    started: i64,
+) -> Result<Done, ExecError> {
     let approvers = approved_by.iter().map(SlackUserId::as_str).collect::<Vec<_>>().join(",");
     let metadata = [("case_id", case.id.as_str()), ("approved_by", approvers.as_str()), ("action", action.key.as_str())];
     let steps = deps.store.steps(&case.id, &action.key).await?;
@@ -239,7 +262,7 @@ async fn execute(deps: &Deps, case: &Case, action: &ProposedAction, approved_by:
                 Some(minor) => target.amount.with_minor(minor),
                 None => target.amount,
             };
-            let refund = refund_step(deps, case, &action.key, &target.charge, amount, &metadata, &steps).await?;
+            let refund = refund_step(deps, case, &action.key, &target.charge, amount, &metadata, &steps, started).await?;
             done.stripe_ids.push(refund);
             done.refunded = Some(amount);
         }
@@ -253,7 +276,7 @@ async fn execute(deps: &Deps, case: &Case, action: &ProposedAction, approved_by:
             done.canceled = Some(subscription.clone());
             let mut total: Option<Money> = None;
             for target in refunds {
-                let refund = refund_step(deps, case, &action.key, &target.charge, target.amount, &metadata, &steps).await?;
+                let refund = refund_step(deps, case, &action.key, &target.charge, target.amount, &metadata, &steps, started).await?;
                 done.stripe_ids.push(refund);
                 total = Some(match total {
                     Some(t) if t.currency == target.amount.currency => t.with_minor(t.minor + target.amount.minor),
@@ -336,6 +359,11 @@ async fn execute(deps: &Deps, case: &Case, action: &ProposedAction, approved_by:
 /// One refund, run once: skipped when already recorded; otherwise checked
 /// against what Stripe says is left on the charge (the bot never relies on
 /// Stripe refusing an over-refund), then sent with its own key.
+///
+/// A retry after a crash between Stripe's answer and the step's record finds
+/// the charge already refunded: a refund of exactly this amount made since
+/// the execution started is taken to be ours rather than refused.
+#[allow(clippy::too_many_arguments)]
 async fn refund_step(
     deps: &Deps,
     case: &Case,
@@ -344,6 +372,7 @@ async fn refund_step(
     amount: Money,
     metadata: &[(&str, &str)],
     steps: &std::collections::HashMap<String, String>,
+    started: i64,
 ) -> Result<String, ExecError> {
     let step = format!("refund:{charge}");
     if let Some(done) = steps.get(&step) {
@@ -351,6 +380,12 @@ async fn refund_step(
     }
     let current = deps.stripe.charge(charge).await?;
     let left = current.refundable();
+    if let Some(ours) = current.refunds.iter().find(|r| r.amount == amount && r.created >= started - CLOCK_SKEW_SECS) {
+        if amount.minor > left.minor {
+            deps.store.record_step(&case.id, key, &step, ours.id.as_str()).await?;
+            return Ok(ours.id.to_string());
+        }
+    }
     if amount.currency != left.currency || amount.minor <= 0 || amount.minor > left.minor {
         return Err(ExecError::Refused(format!(
             "refusing to refund {amount} on {charge}: only {left} is left to refund"

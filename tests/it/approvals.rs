@@ -417,3 +417,42 @@ async fn the_audit_commands_show_a_trail_and_name_a_tampered_entry() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains(&(entry.seq + 1).to_string()), "names the first bad entry: {said}");
 }
+
+#[tokio::test]
+async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_reached_stripe() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let (case, statuses) = refund_case(3600);
+    put_case(&store, &case, &statuses).await;
+    let approver = SlackUserId::parse(APPROVER_1).expect("id");
+    let stale = now_ts() - 200;
+    for key in ["a2", "a3"] {
+        let from = statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s.clone()).expect("status");
+        let to = ActionStatus::Executing { approved_by: vec![approver.clone()], at: stale };
+        assert!(store.transition(&case.id, key, &from, &to).await.expect("redis"));
+    }
+    // a2 got as far as its write-ahead intent; a3 did not.
+    store
+        .append_audit(billing_triage::audit::NewEntry {
+            case_id: Some(case.id.clone()),
+            action: Some("a2".into()),
+            kind: AuditKind::ExecutionIntent,
+            actor: Actor::Slack(approver.clone()),
+            at: stale,
+            stripe_ids: vec![CHARGE.into()],
+            detail: serde_json::json!({}),
+        })
+        .await
+        .expect("audit");
+
+    let config = test_config(&base, &slack, store.prefix());
+    let app = spawn_with(config, slack, store.clone()).await;
+    let a2 = wait_until_settled(&app.store, &case, "a2").await;
+    assert!(matches!(a2, ActionStatus::Succeeded { .. }), "{a2:?}");
+    let a3 = wait_until_settled(&app.store, &case, "a3").await;
+    assert!(matches!(&a3, ActionStatus::Failed { error, .. } if error.contains("interrupted")), "{a3:?}");
+    let posts = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").count();
+    assert_eq!(posts, 1, "only the action with an intent reaches Stripe");
+    assert!(audit_kinds(&app.store, &case).await.contains(&AuditKind::ExecutionReconciled));
+}
