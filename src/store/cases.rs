@@ -20,38 +20,37 @@ impl Store {
     /// # Errors
     /// Redis errors.
     pub async fn save_case(&self, case: &Case) -> Result<(), StoreError> {
-        let json = serde_json::to_string(case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut conn = self.conn().await?;
-        conn.set_ex::<_, _, ()>(self.key(&format!("case:{}", case.id)), json, CASE_TTL_SECS)
-            .await
-            .map_err(map_err)
+        self.set_json(&format!("case:{}", case.id), case).await
     }
 
     /// # Errors
     /// Redis errors, or a record that no longer parses.
     pub async fn load_case(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
-        let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(self.key(&format!("case:{id}"))).await.map_err(map_err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("case {id}: {e}"))))
-            .transpose()
+        self.get_json(&format!("case:{id}")).await
     }
 
     /// # Errors
     /// Redis errors.
     pub async fn save_card_location(&self, id: &CaseId, location: &CardLocation) -> Result<(), StoreError> {
-        let json = serde_json::to_string(location).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut conn = self.conn().await?;
-        conn.set_ex::<_, _, ()>(self.key(&format!("case:{id}:card")), json, CASE_TTL_SECS)
-            .await
-            .map_err(map_err)
+        self.set_json(&format!("case:{id}:card"), location).await
     }
 
     /// # Errors
     /// Redis errors, or a record that no longer parses.
     pub async fn card_location(&self, id: &CaseId) -> Result<Option<CardLocation>, StoreError> {
+        self.get_json(&format!("case:{id}:card")).await
+    }
+
+    /// Stores `value` as JSON under `{prefix}{suffix}` for [`CASE_TTL_SECS`].
+    async fn set_json<T: serde::Serialize>(&self, suffix: &str, value: &T) -> Result<(), StoreError> {
+        let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(self.key(&format!("case:{id}:card"))).await.map_err(map_err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("card of {id}: {e}"))))
-            .transpose()
+        conn.set_ex::<_, _, ()>(self.key(suffix), json, CASE_TTL_SECS).await.map_err(map_err)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, suffix: &str) -> Result<Option<T>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn.get(self.key(suffix)).await.map_err(map_err)?;
+        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("{suffix}: {e}")))).transpose()
     }
 }

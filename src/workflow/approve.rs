@@ -299,18 +299,9 @@ async fn execute(
                     ));
                     done.audit_note = Some("portal session created; URL not recorded".to_owned());
                     // A separate entry, as the contract asks: a link was created.
-                    let _ = deps
-                        .store
-                        .append_audit(NewEntry {
-                            case_id: Some(case.id.clone()),
-                            action: Some(action.key.clone()),
-                            kind: AuditKind::PortalLinkCreated,
-                            actor: Actor::System,
-                            at: now(),
-                            stripe_ids: vec![customer.to_string()],
-                            detail: json!({ "shown_to": approvers }),
-                        })
-                        .await;
+                    // Best effort: the result entry records it as well.
+                    let ids = vec![customer.to_string()];
+                    let _ = audit(deps, &case.id, &action.key, AuditKind::PortalLinkCreated, Actor::System, ids, json!({ "shown_to": approvers })).await;
                 }
                 Err(StripeError::PortalNotConfigured { .. }) => {
                     let invoice = case.snapshot.invoices().find(|i| i.status == crate::domain::InvoiceStatus::Open && i.hosted_invoice_url.is_some());
@@ -339,18 +330,7 @@ async fn execute(
         }
         ActionKind::CloseNoAction => {
             done.private = Some("Case closed with no action".to_owned());
-            let _ = deps
-                .store
-                .append_audit(NewEntry {
-                    case_id: Some(case.id.clone()),
-                    action: Some(action.key.clone()),
-                    kind: AuditKind::CaseClosed,
-                    actor: Actor::System,
-                    at: now(),
-                    stripe_ids: vec![],
-                    detail: json!({}),
-                })
-                .await;
+            let _ = audit(deps, &case.id, &action.key, AuditKind::CaseClosed, Actor::System, vec![], json!({})).await;
         }
     }
     Ok(done)
