@@ -146,7 +146,7 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
     let case_id = workflow::new_case_id();
     let case = lookup::open_case(&deps, case_id, cli_actor(), &query, message)
         .await
-        .map_err(|e| anyhow::anyhow!(e.user_message("see the log above")))?;
+        .map_err(explain)?;
     let now = workflow::now();
     let statuses = lookup::initial_statuses(&case, now);
     let view = CardView { case: &case, statuses: &statuses, now };
@@ -198,12 +198,19 @@ async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
         println!("\n━━━ {} ━━━ billing-triage lookup {}{}", s.scenario, s.customer, s.message.map(|m| format!(" --message {m:?}")).unwrap_or_default());
         let case = lookup::open_case(&deps, workflow::new_case_id(), cli_actor(), &query, s.message)
             .await
-            .map_err(|e| anyhow::anyhow!(e.user_message("see the log above")))?;
+            .map_err(explain)?;
         let now = workflow::now();
         let statuses = lookup::initial_statuses(&case, now);
         println!("{}", card::render_text(&CardView { case: &case, statuses: &statuses, now }));
     }
     Ok(Exit::Ok)
+}
+
+/// Logs a workflow error's chain once and turns it into the operator's line.
+fn explain(e: workflow::WorkflowError) -> anyhow::Error {
+    let reference = workflow::new_reference();
+    workflow::log_error(&e, &reference, "command failed");
+    anyhow::anyhow!(e.user_message(&reference))
 }
 
 /// A plain HTTP/1.0 GET on loopback, so the distroless image (no shell, no
