@@ -38,7 +38,7 @@ use crate::domain::CaseId;
 use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::AsyncCommands;
-use std::sync::{Arc, LazyLock, PoisonError, Weak};
+use std::sync::LazyLock;
 
 /// Key suffix of the stream.
 pub const STREAM_KEY: &str = "audit";
@@ -86,7 +86,7 @@ impl Store {
     /// start a second chain); [`StoreError::Command`] (kind `TryAgain`)
     /// after [`MAX_APPEND_TRIES`] lost races.
     pub async fn append_audit(&self, new: NewEntry) -> Result<AuditEntry, StoreError> {
-        let cache = self.audit_head_cache();
+        let cache = std::sync::Arc::clone(&self.audit_head);
         let mut cached_head = cache.lock().await;
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
@@ -250,30 +250,8 @@ impl Store {
         }
         Ok(verifier.finish(head_hash.as_deref()))
     }
-
-    /// This store's append lock and last written head (module doc). Kept
-    /// beside the `Store` rather than in it, keyed by the identity of its
-    /// shared connection slot, so that clones share it and separate
-    /// `Store`s (replicas, in tests) do not.
-    fn audit_head_cache(&self) -> HeadCache {
-        let mut caches = HEAD_CACHES.lock().unwrap_or_else(PoisonError::into_inner);
-        let identity = Arc::downgrade(&self.conn);
-        caches.retain(|(owner, _)| owner.strong_count() > 0);
-        if let Some((_, cache)) = caches.iter().find(|(owner, _)| owner.ptr_eq(&identity)) {
-            return Arc::clone(cache);
-        }
-        let cache = HeadCache::default();
-        caches.push((identity, Arc::clone(&cache)));
-        cache
-    }
 }
 
-/// The append lock of one `Store`, holding the head it last wrote.
-type HeadCache = Arc<tokio::sync::Mutex<Option<String>>>;
-type ConnSlot = tokio::sync::Mutex<Option<ConnectionManager>>;
-
-static HEAD_CACHES: LazyLock<std::sync::Mutex<Vec<(Weak<ConnSlot>, HeadCache)>>> =
-    LazyLock::new(|| std::sync::Mutex::new(Vec::new()));
 
 /// Replies of [`APPEND_SCRIPT`]: `{status, id or current head}`.
 const APPENDED: i64 = 1;

@@ -34,6 +34,9 @@ pub struct Store {
     prefix: String,
     /// The live connection, made lazily; `None` until the first success.
     conn: std::sync::Arc<Mutex<Option<ConnectionManager>>>,
+    /// The audit append lock of this replica, holding the head it last
+    /// wrote (see `audit.rs`): clones share it, separate stores do not.
+    audit_head: std::sync::Arc<Mutex<Option<String>>>,
 }
 
 /// Bounds on one Redis round trip: a slow Redis must not hold a Slack
@@ -52,6 +55,7 @@ impl Store {
             client,
             prefix: prefix.to_owned(),
             conn: std::sync::Arc::new(Mutex::new(None)),
+            audit_head: std::sync::Arc::new(Mutex::new(None)),
         })
     }
 

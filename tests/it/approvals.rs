@@ -184,6 +184,7 @@ async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
     let _ = app.answer_at(&url).await;
     let posts: Vec<StripeCall> = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").cloned().collect();
     assert_eq!(posts.len(), 2, "one refund attempt per approval: {posts:?}");
+    assert!(posts.iter().all(|p| p.path == "/v1/refunds"), "{posts:?}");
     assert!(posts[0].idempotency_key.is_some(), "mutations carry an idempotency key");
     assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key, "the retry reuses the key");
 }
