@@ -90,7 +90,7 @@ impl Store {
     /// [`StoreError::Unavailable`] when Redis cannot be reached;
     /// [`StoreError::Corrupt`] when the head is unreadable, or missing while
     /// the stream has entries (the log was tampered with: appending would
-    /// start a second chain); [`StoreError::Command`] (kind `TryAgain`)
+    /// start a second chain); [`StoreError::Contended`]
     /// after [`MAX_APPEND_TRIES`] lost races.
     pub async fn append_audit(&self, new: NewEntry) -> Result<AuditEntry, StoreError> {
         let cache = std::sync::Arc::clone(&self.audit_head);
@@ -146,11 +146,7 @@ impl Store {
                 }
             }
         }
-        Err(StoreError::Command(redis::RedisError::from((
-            redis::ErrorKind::TryAgain,
-            "audit append kept losing the race to other writers",
-            format!("{MAX_APPEND_TRIES} tries; retry the operation"),
-        ))))
+        Err(StoreError::Contended { tries: MAX_APPEND_TRIES })
     }
 
     /// A case's entries in order, each with its stream id.

@@ -24,6 +24,8 @@ pub enum StoreError {
     Command(#[source] redis::RedisError),
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
+    #[error("the audit log kept losing the race to other writers ({tries} tries); try again")]
+    Contended { tries: u32 },
 }
 
 /// Handle to Redis; cheap to clone, shared by all tasks of a replica.
