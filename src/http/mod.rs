@@ -145,6 +145,7 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
     let span = tracing::info_span!("slack", route = ?route);
     let ack = async {
         match route {
+            SlackRoute::Commands if payloads::is_ssl_check(&body) => Ok(Ack::Empty),
             SlackRoute::Commands => payloads::slash_command(&body).map(|cmd| commands::on_slash_command(&state.deps, cmd)),
             SlackRoute::Interactions => match payloads::interaction(&body) {
                 Ok(i) => Ok(commands::on_interaction(&state.deps, i).await),

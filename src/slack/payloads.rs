@@ -120,6 +120,16 @@ pub enum PayloadError {
     NoPayload,
 }
 
+/// Slack's periodic certificate check of a slash-command URL
+/// (`ssl_check=1`, no user or command): answered 200, nothing else.
+pub fn is_ssl_check(body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Form {
+        ssl_check: Option<String>,
+    }
+    serde_urlencoded::from_bytes::<Form>(body).is_ok_and(|f| f.ssl_check.as_deref() == Some("1"))
+}
+
 /// # Errors
 /// When the body is not a slash-command form.
 pub fn slash_command(body: &[u8]) -> Result<SlashCommand, PayloadError> {
@@ -155,6 +165,12 @@ mod tests {
         assert_eq!(cmd.text, "lookup ana@example.com");
         assert_eq!(cmd.user_id, "U1");
         assert_eq!(cmd.response_url, "https://hooks.slack.com/commands/1/2/3");
+    }
+
+    #[test]
+    fn recognises_slacks_ssl_check() {
+        assert!(is_ssl_check(b"ssl_check=1&token=x"));
+        assert!(!is_ssl_check(b"command=%2Fbilling&text=help"));
     }
 
     #[test]

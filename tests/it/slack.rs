@@ -59,6 +59,13 @@ async fn help_and_odd_text_get_an_ephemeral_usage_message() {
 }
 
 #[tokio::test]
+async fn slacks_certificate_check_gets_an_empty_200() {
+    let app = spawn_app(&closed_port_url()).await;
+    let reply = app.post_signed("/slack/commands", "application/x-www-form-urlencoded", "ssl_check=1&token=x".to_owned()).await;
+    assert_eq!((reply.status, reply.body.as_str()), (200, ""));
+}
+
+#[tokio::test]
 async fn malformed_bodies_get_400_without_a_panic() {
     let app = spawn_app(&closed_port_url()).await;
     let r = app.post_signed("/slack/commands", "application/x-www-form-urlencoded", "text=help".to_owned()).await;
