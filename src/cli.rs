@@ -208,9 +208,7 @@ async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
 
 /// Logs a workflow error's chain once and turns it into the operator's line.
 fn explain(e: workflow::WorkflowError) -> anyhow::Error {
-    let reference = workflow::new_reference();
-    workflow::log_error(&e, &reference, "command failed");
-    anyhow::anyhow!(e.user_message(&reference))
+    anyhow::anyhow!(e.report("command failed"))
 }
 
 /// A plain HTTP/1.0 GET on loopback, so the distroless image (no shell, no

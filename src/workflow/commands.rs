@@ -4,7 +4,7 @@
 
 use super::approve::{self, Click};
 use super::lookup::{spawn_slack_lookup, SlackLookup};
-use super::{log_error, new_case_id, new_reference, Deps, WorkflowError};
+use super::{new_case_id, Deps, WorkflowError};
 use crate::card::{self, modals};
 use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};
 use crate::slack::api::Message;
@@ -60,7 +60,7 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
             tokio::spawn(async move {
                 let text = match deps.store.audit_trail(&case_id).await {
                     Ok(entries) => card::trail::render_trail(&case_id, &entries),
-                    Err(e) => failure_text(&WorkflowError::Store(e)),
+                    Err(e) => WorkflowError::Store(e).report("audit trail failed"),
                 };
                 tell_now(&deps, Some(&response_url), &text).await;
             });
@@ -96,7 +96,7 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                 ),
                 None => {
                     tracing::warn!("shortcut message holds no identifier");
-                    tell(deps, Some(response_url), None, "That message has no email or Stripe id (cus_, sub_, in_, ch_, pi_) to find the customer by. Use `/billing lookup <email or id>` instead".to_owned());
+                    tell(deps, response_url, "That message has no email or Stripe id (cus_, sub_, in_, ch_, pi_) to find the customer by. Use `/billing lookup <email or id>` instead".to_owned());
                 }
             }
             Ack::Empty
@@ -223,7 +223,7 @@ fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
         async move {
             let answer = match approve::approve(&deps, &click, amount).await {
                 Ok(outcome) => outcome.0,
-                Err(e) => failure_text(&e),
+                Err(e) => e.report("interaction failed"),
             };
             tell_now(&deps, click.response_url.as_deref(), &answer).await;
             if click.response_url.is_none() {
@@ -241,21 +241,12 @@ fn spawn_rejection(deps: &Arc<Deps>, click: Click, reason: String) {
         async move {
             let answer = match approve::reject(&deps, &click, &reason).await {
                 Ok(outcome) => outcome.0,
-                Err(e) => failure_text(&e),
+                Err(e) => e.report("interaction failed"),
             };
             tell_user(&deps, &click, &answer).await;
         }
         .instrument(span),
     );
-}
-
-fn failure_text(e: &WorkflowError) -> String {
-    let reference = new_reference();
-    match e {
-        WorkflowError::User(_) => tracing::warn!(reference, "refused"),
-        other => log_error(other, &reference, "interaction failed"),
-    }
-    e.user_message(&reference)
 }
 
 /// Tells the clicker through the card's channel when there is no
@@ -281,9 +272,9 @@ async fn tell_now(deps: &Deps, response_url: Option<&str>, text: &str) {
 }
 
 /// Fire-and-forget answer through a `response_url`.
-fn tell(deps: &Arc<Deps>, response_url: Option<String>, _channel: Option<String>, text: String) {
+fn tell(deps: &Arc<Deps>, response_url: String, text: String) {
     let deps = Arc::clone(deps);
-    tokio::spawn(async move { tell_now(&deps, response_url.as_deref(), &text).await });
+    tokio::spawn(async move { tell_now(&deps, Some(&response_url), &text).await });
 }
 
 /// `/slack/events`: answers the URL-verification challenge; nothing else is

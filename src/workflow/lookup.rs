@@ -3,7 +3,7 @@
 //! outcome. The command line uses the first half (`open_case`) and prints
 //! instead of posting.
 
-use super::{log_error, new_reference, now, Deps, WorkflowError};
+use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, Intake};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, CardView};
@@ -114,14 +114,10 @@ pub fn spawn_slack_lookup(deps: Arc<Deps>, req: SlackLookup) {
         async move {
             let response_url = req.response_url.clone();
             if let Err(e) = slack_lookup(&deps, req).await {
-                let reference = new_reference();
-                match &e {
-                    WorkflowError::User(_) => tracing::warn!(reference, "lookup refused"),
-                    _ => log_error(&e, &reference, "lookup failed"),
-                }
+                let text = e.report("lookup failed");
                 if let Some(slack) = &deps.slack {
-                    if let Err(e) = slack.respond(&response_url, &Message::text(e.user_message(&reference))).await {
-                        log_error(&e, &reference, "could not tell the operator");
+                    if let Err(e) = slack.respond(&response_url, &Message::text(text)).await {
+                        tracing::warn!(error = %e, "could not tell the operator");
                     }
                 }
             }

@@ -57,6 +57,20 @@ impl WorkflowError {
     }
 }
 
+impl WorkflowError {
+    /// Handles the error where it ends: logs it once (a refusal as a warning,
+    /// anything else with its whole chain) under a fresh reference id, and
+    /// returns the operator's text, which carries that id.
+    pub fn report(&self, what: &str) -> String {
+        let reference = new_reference();
+        match self {
+            Self::User(_) => tracing::warn!(reference, "{what}: refused"),
+            other => log_error(other, &reference, what),
+        }
+        self.user_message(&reference)
+    }
+}
+
 /// Unix seconds now; the shell reads the clock, the core is handed it.
 pub fn now() -> i64 {
     std::time::SystemTime::now()
