@@ -28,6 +28,8 @@ use serde_json::json;
 pub const STALE_EXECUTION_SECS: i64 = 120;
 /// Stripe's clock and ours may disagree by this much.
 const CLOCK_SKEW_SECS: i64 = 300;
+/// Said when every compare-and-set lost to other clicks.
+const RACES_LOST: &str = "Several people acted on this at once; look at the card for where it stands";
 /// Compare-and-set retries when clicks race; each retry re-reads the state.
 const MAX_RACES: usize = 8;
 
@@ -87,14 +89,7 @@ pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Resul
         let t = now();
         let verdict = policy::may_approve(&click.actor, &action, &case.requested_by, &policy::approvable(&stored), &deps.policy, t);
         match verdict {
-            Verdict::Refused(refusal) => {
-                audit(deps, &case.id, &action.key, AuditKind::ApprovalRefused, Actor::Slack(click.actor.clone()), vec![], json!({ "reason": format!("{refusal:?}") })).await?;
-                if refusal == Refusal::Expired {
-                    expire(deps, &case, &action.key, &stored).await?;
-                }
-                tracing::warn!(case_id = %case.id, action = %action.key, reason = ?refusal, "approval refused");
-                return Ok(Outcome(refusal.to_string()));
-            }
+            Verdict::Refused(refusal) => return refuse(deps, &case, click, &stored, refusal, "approve").await,
             Verdict::Recorded { approvals, still_needed } => {
                 let expires_at = match &stored {
                     ActionStatus::Proposed { expires_at, .. } => *expires_at,
@@ -138,7 +133,7 @@ pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Resul
             }
         }
     }
-    Ok(Outcome("Several people acted on this at once; look at the card for where it stands".to_owned()))
+    Ok(Outcome(RACES_LOST.to_owned()))
 }
 
 /// Executes an action already moved to `Executing` and records the result.
@@ -386,11 +381,7 @@ pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome,
         let stored = status_of(deps, &case.id, &action.key).await?;
         let t = now();
         if let Err(refusal) = policy::may_reject(&click.actor, &stored, &deps.policy, t) {
-            audit(deps, &case.id, &action.key, AuditKind::ApprovalRefused, Actor::Slack(click.actor.clone()), vec![], json!({ "reason": format!("{refusal:?}"), "on": "reject" })).await?;
-            if refusal == Refusal::Expired {
-                expire(deps, &case, &action.key, &stored).await?;
-            }
-            return Ok(Outcome(refusal.to_string()));
+            return refuse(deps, &case, click, &stored, refusal, "reject").await;
         }
         let next = ActionStatus::Rejected { by: click.actor.clone(), at: t, reason: reason.to_owned() };
         if !deps.store.transition(&case.id, &action.key, &stored, &next).await? {
@@ -400,7 +391,26 @@ pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome,
         refresh_card(deps, &case).await;
         return Ok(Outcome(format!("Rejected: {}", action.summary)));
     }
-    Ok(Outcome("Several people acted on this at once; look at the card for where it stands".to_owned()))
+    Ok(Outcome(RACES_LOST.to_owned()))
+}
+
+/// A refused click: audited, an expired action marked so (and its card
+/// redrawn), and the refusal told to the clicker.
+async fn refuse(
+    deps: &Deps,
+    case: &Case,
+    click: &Click,
+    stored: &ActionStatus,
+    refusal: Refusal,
+    on: &str,
+) -> Result<Outcome, WorkflowError> {
+    let detail = json!({ "reason": format!("{refusal:?}"), "on": on });
+    audit(deps, &case.id, &click.key, AuditKind::ApprovalRefused, Actor::Slack(click.actor.clone()), vec![], detail).await?;
+    if refusal == Refusal::Expired {
+        expire(deps, case, &click.key, stored).await?;
+    }
+    tracing::warn!(case_id = %case.id, action = %click.key, reason = ?refusal, on, "click refused");
+    Ok(Outcome(refusal.to_string()))
 }
 
 async fn expire(deps: &Deps, case: &Case, key: &str, stored: &ActionStatus) -> Result<(), WorkflowError> {
