@@ -145,11 +145,14 @@ pub fn draft(
     if links {
         paragraphs.push(link_sentence(snapshot, settings, locale));
     }
-    let action = if done.is_empty() {
-        next_sentence(actions, locale)
-    } else {
-        done_sentence(actions, done, locale)
-    };
+    // What ran, else what is still to be reviewed (an action that moved no
+    // money, like a portal link, leaves the pending refund's review in place).
+    let pending: Vec<ProposedAction> = actions
+        .iter()
+        .filter(|a| !done.iter().any(|d| d.key == a.key))
+        .cloned()
+        .collect();
+    let action = done_sentence(actions, done, locale).or_else(|| next_sentence(&pending, locale));
     paragraphs.extend(action);
     paragraphs.push(say("sign-off", &args));
     let text = paragraphs

@@ -418,6 +418,54 @@ fn after_an_action_ran_the_redraft_states_amount_and_date_in_every_locale() {
 }
 
 #[test]
+fn an_action_that_moved_no_money_leaves_the_pending_review_in_the_redraft() {
+    let portal = ProposedAction {
+        key: "a1".to_owned(),
+        kind: ActionKind::PortalLink {
+            customer: id("cus_Li1"),
+        },
+        summary: "Billing-portal link".to_owned(),
+        rationale: "Self-serve first.".to_owned(),
+    };
+    let actions = [portal, refund_action()];
+    let done = [DoneAction {
+        key: "a1".to_owned(),
+        refunded: None,
+        canceled: None,
+        at: NOW,
+    }];
+    let text = draft(
+        &classified(Category::ProductFailure),
+        &failing_snapshot("en"),
+        &actions,
+        &done,
+        Locale::En,
+        &settings(None),
+    )
+    .text;
+    assert!(text.contains("will review a refund of EUR 39.00"), "{text}");
+    let done = [DoneAction {
+        key: "a2".to_owned(),
+        refunded: Some(eur(3900)),
+        canceled: None,
+        at: NOW,
+    }];
+    let text = draft(
+        &classified(Category::ProductFailure),
+        &failing_snapshot("en"),
+        &actions,
+        &done,
+        Locale::En,
+        &settings(None),
+    )
+    .text;
+    assert!(
+        text.contains("we refunded EUR 39.00") && !text.contains("will review"),
+        "{text}"
+    );
+}
+
+#[test]
 fn the_draft_before_approval_in_english_and_spanish() {
     let snapshot = duplicate_snapshot("en-US");
     let triage = classified(Category::DuplicatePersonalSubscription);
