@@ -3,11 +3,15 @@
 //! from standard input and from a file, and the draft that comes out of them
 //! in the customer's language, promising nothing before approval. Also the
 //! refusals: a missing file and both flags at once fail in one line before
-//! Stripe is called.
+//! Stripe is called. And in Slack: the first draft in the card's thread is
+//! marked safe to send, and the redraft after an approved action states the
+//! amount and the date.
 
-use crate::helpers::{redis_url, store_on, unique_prefix};
+use crate::helpers::{
+    now_ts, redis_url, spawn_app, store_on, unique_prefix, SlackCall, APPROVER_1, REQUESTER,
+};
 use crate::localstripe::{self, LocalStripe};
-use billing_triage::domain::StripeKey;
+use billing_triage::domain::{ActionKind, ActionStatus, CaseId, StripeKey};
 use billing_triage::stripe::sandbox::{seed, SeededCustomer};
 use billing_triage::stripe::StripeGateway;
 use std::process::{Output, Stdio};
@@ -281,4 +285,107 @@ async fn a_missing_message_file_or_both_flags_fail_in_one_line_before_stripe_is_
         Ok(0),
         "nothing was audited"
     );
+}
+
+/// The thread replies among the posts, oldest first.
+fn thread_texts(posts: &[SlackCall]) -> Vec<String> {
+    posts
+        .iter()
+        .filter(|c| c.body.get("thread_ts").is_some())
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn utc_date(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .expect("a valid time")
+        .format(format)
+        .expect("formats")
+}
+
+#[tokio::test]
+async fn in_slack_the_first_draft_promises_nothing_and_the_redraft_states_amount_and_date() {
+    let stripe = localstripe::start().await;
+    let seeded = seeded(&stripe).await;
+    let duplicate = customer(&seeded, "duplicate personal subscription");
+    let app = spawn_app(&stripe.base_url()).await;
+
+    let (reply, _) = app.slash(&format!("lookup {duplicate}"), REQUESTER).await;
+    assert_eq!(reply.status, 200);
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    let card = posts
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_none())
+        .expect("the card")
+        .body
+        .to_string();
+    let at = card.find("case_").expect("the card names its case");
+    let case_id = CaseId::parse(&card[at..at + 17]).expect("a case id");
+    let case = app
+        .store
+        .load_case(&case_id)
+        .await
+        .expect("redis")
+        .expect("the case is stored");
+    let (action, refunds) = case
+        .actions
+        .iter()
+        .find_map(|a| match &a.kind {
+            ActionKind::CancelDuplicate { refunds, .. } => Some((a, refunds)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("a duplicate fix is proposed: {:?}", case.actions));
+    let first = thread_texts(&posts).join("\n");
+    assert!(
+        first.contains("Safe to send now") && first.contains(&action.summary),
+        "{first}"
+    );
+    assert!(
+        first.contains("Next, our billing team will review cancelling the extra subscription"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("we canceled") && !first.contains("we refunded"),
+        "{first}"
+    );
+
+    let before = utc_date(now_ts());
+    let (_, url) = app
+        .click(
+            "approve_action",
+            &format!("{case_id}/{}", action.key),
+            APPROVER_1,
+        )
+        .await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.starts_with("Done"), "{answer}");
+    let status = app
+        .store
+        .action_status(&case_id, &action.key)
+        .await
+        .expect("redis");
+    assert!(
+        matches!(status, Some(ActionStatus::Succeeded { .. })),
+        "{status:?}"
+    );
+    let after = utc_date(now_ts());
+
+    let posts = app.slack.wait_for("chat.postMessage", 3).await;
+    let redraft = thread_texts(&posts)
+        .last()
+        .cloned()
+        .expect("a redraft in the thread");
+    assert!(redraft.contains("states what was done"), "{redraft}");
+    let refunded = refunds
+        .iter()
+        .map(|r| r.amount.to_string())
+        .next()
+        .expect("the duplicate's charge is refunded");
+    let said = [before, after].iter().any(|date| {
+        redraft.contains(&format!(
+            "On {date} we canceled the extra subscription and refunded {refunded}"
+        ))
+    });
+    assert!(said, "{redraft}");
 }
