@@ -577,7 +577,11 @@ fn the_locale_is_the_preferred_one_then_the_message_language_then_english() {
     assert_eq!(locale(&["pt"], None), Locale::PtBr);
     assert_eq!(locale(&["pt-BR"], None), Locale::PtBr);
     assert_eq!(locale(&["zh-CN"], None), Locale::ZhCn);
-    assert_eq!(locale(&["zh-TW"], None), Locale::ZhCn, "simplified Chinese reads better than English");
+    assert_eq!(
+        locale(&["zh-TW"], None),
+        Locale::ZhCn,
+        "simplified Chinese reads better than English"
+    );
     assert_eq!(locale(&["ja-JP"], None), Locale::Ja);
     assert_eq!(locale(&["not a tag"], None), Locale::En);
     assert_eq!(
