@@ -22,7 +22,8 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     let triage = triage::classify(&snapshot, &signals, intake.now);
     let actions = actions::propose(&triage, &snapshot, &signals, intake.now);
     let revenue = actions::revenue_impact(&actions, &snapshot);
-    let followup = followup::draft(&triage, &snapshot, &actions, &[], settings);
+    let locale = followup::locale::choose(&snapshot, intake.message);
+    let followup = followup::draft(&triage, &snapshot, &actions, &[], locale, settings);
     let product_gap = followup::product_gap(&triage, &signals);
     Case {
         version: Case::VERSION,

@@ -10,6 +10,8 @@ use crate::telemetry::{self, LogFormat};
 use crate::workflow::{self, lookup};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Read;
+use std::path::{Path, PathBuf};
 
 /// Triage customer-billing cases on Stripe from Slack or the terminal.
 #[derive(Debug, Parser)]
@@ -27,9 +29,14 @@ pub enum Command {
     Lookup {
         /// Email, or a Stripe id: cus_, sub_, in_, ch_, pi_, cs_
         query: String,
-        /// The customer's message, for its signals (cancel, refund, outage...)
-        #[arg(long)]
+        /// The customer's message, for its signals (cancel, refund, outage...); may begin
+        /// with '-', as a forwarded email's "---------- Forwarded message" does
+        #[arg(long, allow_hyphen_values = true, conflicts_with = "message_file")]
         message: Option<String>,
+        /// Read the customer's message from a file (a whole forwarded email, UTF-8); '-'
+        /// reads standard input
+        #[arg(long, value_name = "PATH")]
+        message_file: Option<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
@@ -93,8 +100,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Lookup {
             query,
             message,
+            message_file,
             format,
-        } => lookup_cmd(&query, message.as_deref(), format).await,
+        } => {
+            let message = match message_file {
+                Some(path) => Some(read_message(&path)?),
+                None => message,
+            };
+            lookup_cmd(&query, message.as_deref(), format).await
+        }
         Command::Audit { command } => audit_cmd(command).await,
         Command::Sandbox { command } => sandbox(command).await,
         Command::Healthcheck { port } => healthcheck(port),
@@ -175,6 +189,43 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
         ),
     }
     Ok(Exit::Ok)
+}
+
+/// A forwarded email is a few tens of KB; more is a wrong file, not a message.
+const MAX_MESSAGE_BYTES: u64 = 1024 * 1024;
+
+/// The message behind `--message-file`: a UTF-8 file, or standard input for
+/// `-`. Read before anything is looked up, so a wrong path costs no Stripe
+/// call and no audit entry.
+fn read_message(path: &Path) -> anyhow::Result<String> {
+    let (source, mut reader): (String, Box<dyn Read>) = if path == Path::new("-") {
+        (
+            "standard input".to_owned(),
+            Box::new(std::io::stdin().lock()),
+        )
+    } else {
+        let shown = format!("message file {}", path.display());
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open the {shown}"))?;
+        (shown, Box::new(file))
+    };
+    let mut bytes = Vec::new();
+    reader
+        .by_ref()
+        .take(MAX_MESSAGE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read the {source}"))?;
+    if bytes.len() as u64 > MAX_MESSAGE_BYTES {
+        anyhow::bail!(
+            "the {source} is larger than 1 MiB; pass the customer's email, not an archive"
+        );
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        anyhow::anyhow!("the {source} is not UTF-8 text; save the email as UTF-8 and try again")
+    })?;
+    if text.trim().is_empty() {
+        anyhow::bail!("the {source} is empty; it should hold the customer's message");
+    }
+    Ok(text)
 }
 
 async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {

@@ -1,9 +1,12 @@
 //! Customer follow-up drafts and product-gap notes (PLAYBOOK.md §3 "Recovery
-//! links are credentials", §4). Pure; the wording is data: [`TEMPLATES`] and
-//! [`PHRASES`] keyed by locale, [`GAP_RULES`] keyed by category and signal.
-//! Code only picks rows and fills placeholders (`{name}`, `{amount}`,
-//! `{link}`, …), once, so that a customer's name can never inject another
-//! placeholder.
+//! links are credentials", §4; issue 7 part 5). Pure. The wording is data:
+//! one Project Fluent file per locale (`templates`), [`GAP_RULES`] keyed by
+//! category and signal. Code only picks the messages and their values.
+//!
+//! A draft never promises what has not happened: before an action ran it
+//! says what was found and what the team will review next ("next-"
+//! messages); only after Stripe confirmed an action (a [`DoneAction`]) does
+//! the redraft say what was done, with the amount and the date ("done-").
 //!
 //! Posting the draft in the card's thread is the workflow's job.
 
@@ -11,7 +14,13 @@ use crate::domain::{
     ActionKind, BillingSnapshot, Category, FollowUp, InvoiceStatus, Money, ProductGap,
     ProposedAction, Signal, SubscriptionId, Triage,
 };
+use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::BTreeMap;
+
+pub mod locale;
+mod templates;
+
+pub use locale::Locale;
 
 #[cfg(test)]
 mod tests;
@@ -24,198 +33,15 @@ pub struct FollowUpSettings {
     pub portal_login_url: Option<String>,
 }
 
-/// An action that already ran, and what it did.
+/// An action that already ran, and what Stripe confirmed it did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoneAction {
     pub key: String,
     pub refunded: Option<Money>,
     pub canceled: Option<SubscriptionId>,
+    /// When it ran (Unix seconds): the draft states the date.
+    pub at: i64,
 }
-
-/// What a draft is about: a category, or an outcome without one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Topic {
-    Category(Category),
-    NeedsReview,
-    NotFound,
-}
-
-/// Message bodies per (topic, locale). Placeholders: `{greeting}`,
-/// `{plan}`, `{seats}`, `{link}` (a sentence), `{done}` (a sentence, may be
-/// empty), `{sign_off}`.
-const TEMPLATES: &[(Topic, &str, &str)] = &[
-    (
-        Topic::Category(Category::DuplicatePersonalSubscription),
-        "en",
-        "{greeting}\n\nThank you for letting us know. You were signed up for {plan} twice, which is our mistake to fix, not yours. {done}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::DuplicatePersonalSubscription),
-        "zh",
-        "{greeting}\n\n感谢您告知我们。您的 {plan} 订阅被重复创建了两次，这是我们需要处理的问题。{done}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::GenuineMultiSeatIntent),
-        "en",
-        "{greeting}\n\nYour account is billed for {seats} seat(s) on {plan}: each seat is one person on your team, charged at the plan's price per seat. Nothing was charged in error. If the number of seats should change, we are happy to help. {link}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::GenuineMultiSeatIntent),
-        "zh",
-        "{greeting}\n\n您的账户按 {plan} 的 {seats} 个席位计费：每个席位对应团队中的一位成员，按每席位价格收费。本次扣费没有错误。如需调整席位数量，我们很乐意协助。{link}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::FailedPayment),
-        "en",
-        "{greeting}\n\nYour latest payment for {plan} did not go through, so your subscription is at risk of being paused. To keep it running, please update your payment method or pay the open invoice. {link}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::FailedPayment),
-        "zh",
-        "{greeting}\n\n您最近一次 {plan} 的付款未能成功，订阅可能会被暂停。为保证服务不中断，请更新您的付款方式或支付未结发票。{link}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::MissingSelfServeControl),
-        "en",
-        "{greeting}\n\nYou can manage your subscription yourself: cancel, change plan, update your card or download invoices. {link}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::MissingSelfServeControl),
-        "zh",
-        "{greeting}\n\n您可以自行管理订阅：取消、更改方案、更新银行卡或下载发票。{link}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::ProductFailure),
-        "en",
-        "{greeting}\n\nWe are sorry: this should not have happened, and we have passed it to our product team. {done}\n\n{sign_off}",
-    ),
-    (
-        Topic::Category(Category::ProductFailure),
-        "zh",
-        "{greeting}\n\n非常抱歉给您带来不便，这本不应发生，我们已将问题反馈给产品团队。{done}\n\n{sign_off}",
-    ),
-    (
-        Topic::NeedsReview,
-        "en",
-        "{greeting}\n\nThank you for your message about your billing. We are looking into your account and will come back to you shortly. {done}\n\n{sign_off}",
-    ),
-    (
-        Topic::NeedsReview,
-        "zh",
-        "{greeting}\n\n感谢您就账单问题联系我们。我们正在核查您的账户，会尽快回复您。{done}\n\n{sign_off}",
-    ),
-    (
-        Topic::NotFound,
-        "en",
-        "{greeting}\n\nThank you for your message. We could not find a subscription with the details you gave. Could you reply with the email address you used at checkout, or the number on your receipt or invoice?\n\n{sign_off}",
-    ),
-    (
-        Topic::NotFound,
-        "zh",
-        "{greeting}\n\n感谢您的来信。我们未能根据您提供的信息找到相应的订阅。请回复您下单时使用的邮箱地址，或收据/发票上的编号。\n\n{sign_off}",
-    ),
-];
-
-/// The sentences that fill `{greeting}`, `{link}`, `{done}` and `{sign_off}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Phrase {
-    GreetingNamed,
-    Greeting,
-    /// `{url}` is the portal login link.
-    LinkPortal,
-    /// `{url}` is an unpaid invoice's hosted page.
-    LinkInvoice,
-    LinkReply,
-    /// `{amount}` refunded already.
-    Refunded,
-    Canceled,
-    /// Before anything ran: what we propose.
-    WillCancelAndRefund,
-    WillCancel,
-    WillRefund,
-    SignOff,
-    /// Stands in for a plan with no name.
-    YourPlan,
-}
-
-const PHRASES: &[(Phrase, &str, &str)] = &[
-    (Phrase::GreetingNamed, "en", "Hi {name},"),
-    (Phrase::GreetingNamed, "zh", "{name}，您好："),
-    (Phrase::Greeting, "en", "Hi,"),
-    (Phrase::Greeting, "zh", "您好："),
-    (
-        Phrase::LinkPortal,
-        "en",
-        "You can sign in to your billing portal here: {url}",
-    ),
-    (
-        Phrase::LinkPortal,
-        "zh",
-        "您可以通过以下链接登录账单管理页面：{url}",
-    ),
-    (
-        Phrase::LinkInvoice,
-        "en",
-        "You can pay the open invoice here: {url}",
-    ),
-    (
-        Phrase::LinkInvoice,
-        "zh",
-        "您可以通过以下链接支付未结发票：{url}",
-    ),
-    (
-        Phrase::LinkReply,
-        "en",
-        "Just reply to this message and we will take care of it.",
-    ),
-    (
-        Phrase::LinkReply,
-        "zh",
-        "请直接回复本邮件，我们会为您处理。",
-    ),
-    (
-        Phrase::Refunded,
-        "en",
-        "We have refunded {amount}; it can take 5 to 10 business days to show on your statement.",
-    ),
-    (
-        Phrase::Refunded,
-        "zh",
-        "我们已为您退款 {amount}，款项可能需要 5 至 10 个工作日到账。",
-    ),
-    (
-        Phrase::Canceled,
-        "en",
-        "We have canceled the extra subscription, so you will not be charged for it again.",
-    ),
-    (
-        Phrase::Canceled,
-        "zh",
-        "我们已取消多余的订阅，今后不会再因此扣费。",
-    ),
-    (
-        Phrase::WillCancelAndRefund,
-        "en",
-        "We are canceling the extra subscription and refunding {amount}.",
-    ),
-    (
-        Phrase::WillCancelAndRefund,
-        "zh",
-        "我们正在为您取消多余的订阅，并退还 {amount}。",
-    ),
-    (
-        Phrase::WillCancel,
-        "en",
-        "We are canceling the extra subscription.",
-    ),
-    (Phrase::WillCancel, "zh", "我们正在为您取消多余的订阅。"),
-    (Phrase::WillRefund, "en", "We are refunding {amount}."),
-    (Phrase::WillRefund, "zh", "我们正在为您退款 {amount}。"),
-    (Phrase::SignOff, "en", "Best regards,\nBilling support"),
-    (Phrase::SignOff, "zh", "祝好，\n账单支持团队"),
-    (Phrase::YourPlan, "en", "your plan"),
-    (Phrase::YourPlan, "zh", "您的方案"),
-];
 
 /// When a product-gap rule applies; rules are tried in order, first match wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,22 +88,11 @@ const GAP_RULES: &[(When, &str, &str)] = &[
         "Seat billing raised a question: explain seats and per-seat price on the pricing page and invoice."),
 ];
 
-/// "zh" when the first preferred locale of the first customer starts with
-/// "zh", else "en".
-pub fn locale_of(snapshot: &BillingSnapshot) -> &'static str {
-    let first = snapshot
-        .customers
-        .first()
-        .and_then(|c| c.preferred_locales.first());
-    match first {
-        Some(locale) if locale.to_ascii_lowercase().starts_with("zh") => "zh",
-        _ => "en",
-    }
-}
-
-/// The customer message draft for this case, in the customer's locale. After
-/// a refund ran (`done`) it states the amount refunded; before, it speaks of
-/// what is proposed. Never holds a billing-portal session URL: it links the
+/// The customer message draft for this case, in `locale` (see
+/// [`locale::choose`]). Before anything ran it says what was found and, when
+/// a refund or cancellation is proposed, that the team will review it next;
+/// with `done` (actions Stripe confirmed) it states what was done, the amount
+/// and the date. Never holds a billing-portal session URL: it links the
 /// portal login page, else an unpaid invoice's hosted page, else asks for a
 /// reply.
 pub fn draft(
@@ -285,19 +100,23 @@ pub fn draft(
     snapshot: &BillingSnapshot,
     actions: &[ProposedAction],
     done: &[DoneAction],
+    locale: Locale,
     settings: &FollowUpSettings,
 ) -> FollowUp {
-    let locale = locale_of(snapshot);
-    let topic = match case_triage {
-        Triage::Classified { category, .. } => Topic::Category(*category),
-        Triage::NeedsReview { .. } => Topic::NeedsReview,
-        Triage::NotFound => Topic::NotFound,
+    let (found, links) = match case_triage {
+        Triage::Classified { category, .. } => match category {
+            Category::DuplicatePersonalSubscription => ("found-duplicate", false),
+            Category::GenuineMultiSeatIntent => ("found-multi-seat", true),
+            Category::FailedPayment => ("found-failed-payment", true),
+            Category::MissingSelfServeControl => ("found-self-serve", true),
+            Category::ProductFailure => ("found-product-failure", false),
+        },
+        Triage::NeedsReview { .. } => ("found-needs-review", false),
+        Triage::NotFound => ("found-not-found", false),
     };
-    let template = TEMPLATES
-        .iter()
-        .find(|(t, l, _)| *t == topic && *l == locale)
-        .map_or("{greeting}\n\n{sign_off}", |(_, _, text)| text);
+    let say = |id: &str, args: &FluentArgs<'_>| templates::format(locale, id, args);
 
+    let mut args = FluentArgs::new();
     let customer = snapshot.customers.first();
     // A name is outside text: keep it out of the draft if it looks like a link.
     let name = customer
@@ -305,42 +124,66 @@ pub fn draft(
         .map(str::trim)
         .filter(|n| !n.is_empty() && !n.contains("://"));
     let greeting = match name {
-        Some(name) => fill(phrase(Phrase::GreetingNamed, locale), &[("name", name)]),
-        None => phrase(Phrase::Greeting, locale).to_owned(),
+        Some(name) => {
+            args.set("name", name);
+            say("greeting-named", &args)
+        }
+        None => say("greeting", &args),
     };
-
-    let plan_sub = snapshot
-        .subscriptions()
-        .filter(|s| s.status.is_live())
-        .find(|s| s.items.iter().any(|i| i.plan_name.is_some()));
-    let plan = plan_sub
-        .and_then(|s| s.items.iter().find_map(|i| i.plan_name.clone()))
-        .filter(|p| !p.contains("://"))
-        .unwrap_or_else(|| phrase(Phrase::YourPlan, locale).to_owned());
+    let plan = plan_name(snapshot);
+    args.set("named", if plan.is_some() { "yes" } else { "no" });
+    args.set("plan", plan.unwrap_or_default());
     let seats = snapshot
         .subscriptions()
         .filter(|s| s.status.is_live())
         .map(|s| s.seats())
         .max()
-        .unwrap_or(1)
-        .to_string();
+        .unwrap_or(1);
+    args.set("seats", FluentValue::from(seats));
 
-    let values = [
-        ("greeting", greeting.as_str()),
-        ("plan", plan.as_str()),
-        ("seats", seats.as_str()),
-        ("link", &link_sentence(snapshot, settings, locale)),
-        ("done", &done_sentence(actions, done, locale)),
-        ("sign_off", phrase(Phrase::SignOff, locale)),
-    ];
-    let text = fill(template, &values);
-    // An empty `{done}` leaves a trailing space before the paragraph break.
-    let text = text.replace(" \n", "\n");
+    let mut paragraphs = vec![greeting, say(found, &args)];
+    if links {
+        paragraphs.push(link_sentence(snapshot, settings, locale));
+    }
+    // What ran, else what is still to be reviewed (an action that moved no
+    // money, like a portal link, leaves the pending refund's review in place).
+    let pending: Vec<ProposedAction> = actions
+        .iter()
+        .filter(|a| !done.iter().any(|d| d.key == a.key))
+        .cloned()
+        .collect();
+    let action = done_sentence(actions, done, locale).or_else(|| next_sentence(&pending, locale));
+    paragraphs.extend(action);
+    paragraphs.push(say("sign-off", &args));
+    let text = paragraphs
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n");
     // Whatever went in, a session link never goes out.
     FollowUp {
-        locale: locale.to_owned(),
+        locale: locale.tag().to_owned(),
         text: strip_session_links(&text),
     }
+}
+
+/// For the operator, above the first draft in the card's thread: the draft
+/// is safe to send now, and which approvals bring the redraft that states
+/// what was done. `None` when nothing proposed moves money or ends a
+/// subscription.
+pub fn pending_note(actions: &[ProposedAction]) -> Option<String> {
+    let names: Vec<String> = actions
+        .iter()
+        .filter(|a| a.kind.is_money_moving())
+        .map(|a| format!("*{}*", a.summary))
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "Safe to send now: it says what was found and that the team reviews the next step; it promises no refund or cancellation. Once {} has run, an updated draft stating what was done follows here.",
+        names.join(" or ")
+    ))
 }
 
 /// The product or website change that would stop the case recurring, if the
@@ -364,75 +207,150 @@ pub fn product_gap(triage: &Triage, signals: &[Signal]) -> Option<ProductGap> {
         })
 }
 
-fn phrase(which: Phrase, locale: &str) -> &'static str {
-    PHRASES
-        .iter()
-        .find(|(p, l, _)| *p == which && *l == locale)
-        .or_else(|| PHRASES.iter().find(|(p, l, _)| *p == which && *l == "en"))
-        .map_or("", |(_, _, text)| text)
+/// The name of the plan of the first live subscription that has one; a name
+/// that looks like a link stays out.
+fn plan_name(snapshot: &BillingSnapshot) -> Option<String> {
+    snapshot
+        .subscriptions()
+        .filter(|s| s.status.is_live())
+        .find_map(|s| s.items.iter().find_map(|i| i.plan_name.clone()))
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty() && !p.contains("://"))
 }
 
 /// The link sentence, in the playbook's order of preference.
-fn link_sentence(snapshot: &BillingSnapshot, settings: &FollowUpSettings, locale: &str) -> String {
+fn link_sentence(
+    snapshot: &BillingSnapshot,
+    settings: &FollowUpSettings,
+    locale: Locale,
+) -> String {
+    let mut args = FluentArgs::new();
     if let Some(url) = settings
         .portal_login_url
         .as_deref()
         .filter(|u| is_safe_link(u))
     {
-        return fill(phrase(Phrase::LinkPortal, locale), &[("url", url)]);
+        args.set("url", url.trim());
+        return templates::format(locale, "link-portal", &args);
     }
     let invoice_url = snapshot
         .invoices()
         .filter(|i| i.status == InvoiceStatus::Open)
         .find_map(|i| i.hosted_invoice_url.as_deref().filter(|u| is_safe_link(u)));
     match invoice_url {
-        Some(url) => fill(phrase(Phrase::LinkInvoice, locale), &[("url", url)]),
-        None => phrase(Phrase::LinkReply, locale).to_owned(),
+        Some(url) => {
+            args.set("url", url.trim());
+            templates::format(locale, "link-invoice", &args)
+        }
+        None => templates::format(locale, "link-reply", &args),
     }
 }
 
-/// What ran, or else what is proposed.
-fn done_sentence(actions: &[ProposedAction], done: &[DoneAction], locale: &str) -> String {
-    let refunded = sum_by_currency(done.iter().filter_map(|d| d.refunded));
-    let mut sentences = Vec::new();
-    if done.iter().any(|d| d.canceled.is_some()) {
-        sentences.push(phrase(Phrase::Canceled, locale).to_owned());
-    }
-    if !refunded.is_empty() {
-        sentences.push(fill(
-            phrase(Phrase::Refunded, locale),
-            &[("amount", &refunded)],
-        ));
-    }
-    if !sentences.is_empty() {
-        return sentences.join(" ");
-    }
-    // Nothing ran yet: speak of the proposals.
-    let pending = |a: &&ProposedAction| !done.iter().any(|d| d.key == a.key);
-    let mut cancels = false;
+/// Which subscription a cancellation ends, as the draft names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    /// The extra one of a duplicate.
+    Extra,
+    /// The customer's subscription, now.
+    Now,
+    /// The customer's subscription, at the end of the period.
+    AtPeriodEnd,
+}
+
+/// Before anything ran: what the team reviews next, for the proposals that
+/// move money or end a subscription. Says nothing was done.
+fn next_sentence(actions: &[ProposedAction], locale: Locale) -> Option<String> {
+    let mut ends = None;
     let mut refunds = Vec::new();
-    for action in actions.iter().filter(pending) {
+    for action in actions {
         match &action.kind {
             ActionKind::CancelDuplicate {
                 refunds: targets, ..
             } => {
-                cancels = true;
+                ends = Some(Ends::Extra);
                 refunds.extend(targets.iter().map(|t| t.amount));
+            }
+            ActionKind::CancelSubscription { .. } => {
+                ends = ends.or(Some(Ends::Now));
             }
             ActionKind::Refund(target) => refunds.push(target.amount),
             _ => {}
         }
     }
     let amount = sum_by_currency(refunds.into_iter());
-    match (cancels, amount.is_empty()) {
-        (true, false) => fill(
-            phrase(Phrase::WillCancelAndRefund, locale),
-            &[("amount", &amount)],
-        ),
-        (true, true) => phrase(Phrase::WillCancel, locale).to_owned(),
-        (false, false) => fill(phrase(Phrase::WillRefund, locale), &[("amount", &amount)]),
-        (false, true) => String::new(),
+    let id = match (ends, amount.is_empty()) {
+        (Some(Ends::Extra), true) => "next-cancel-extra",
+        (Some(Ends::Extra), false) => "next-cancel-extra-refund",
+        (Some(_), true) => "next-cancel",
+        (Some(_), false) => "next-cancel-refund",
+        (None, false) => "next-refund",
+        (None, true) => return None,
+    };
+    let mut args = FluentArgs::new();
+    args.set("amount", amount);
+    Some(templates::format(locale, id, &args))
+}
+
+/// After Stripe confirmed: what was done, with the amount and the date.
+fn done_sentence(
+    actions: &[ProposedAction],
+    done: &[DoneAction],
+    locale: Locale,
+) -> Option<String> {
+    let refunded = sum_by_currency(done.iter().filter_map(|d| d.refunded));
+    let mut ended = Vec::new();
+    for d in done.iter().filter(|d| d.canceled.is_some()) {
+        let kind = actions.iter().find(|a| a.key == d.key).map(|a| &a.kind);
+        ended.push(match kind {
+            Some(ActionKind::CancelDuplicate { .. }) => Ends::Extra,
+            Some(ActionKind::CancelSubscription {
+                at_period_end: true,
+                ..
+            }) => Ends::AtPeriodEnd,
+            _ => Ends::Now,
+        });
     }
+    let mut args = FluentArgs::new();
+    args.set("amount", refunded.clone());
+    args.set(
+        "date",
+        iso_date(done.iter().map(|d| d.at).max().unwrap_or_default()),
+    );
+    let mut ids = Vec::new();
+    if ended.contains(&Ends::Extra) && !refunded.is_empty() {
+        ids.push("done-canceled-extra-refunded");
+    } else {
+        for (ends, id) in [
+            (Ends::Extra, "done-canceled-extra"),
+            (Ends::Now, "done-canceled"),
+            (Ends::AtPeriodEnd, "done-cancel-scheduled"),
+        ] {
+            if ended.contains(&ends) {
+                ids.push(id);
+            }
+        }
+        if !refunded.is_empty() {
+            ids.push("done-refunded");
+        }
+    }
+    if ids.is_empty() {
+        return None;
+    }
+    Some(
+        ids.into_iter()
+            .map(|id| templates::format(locale, id, &args))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// `2026-11-26`: unambiguous in every locale, unlike 11/26 or 26/11.
+fn iso_date(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
 }
 
 /// `EUR 39.00 and USD 5.00`: totals per currency, in a stable order.
@@ -449,35 +367,6 @@ fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> String {
         .map(Money::to_string)
         .collect::<Vec<_>>()
         .join(" + ")
-}
-
-/// Replaces each `{key}` in `template` by its value, in one pass: values are
-/// never scanned again, so a name holding `{link}` stays literal.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        let value = after.find('}').and_then(|end| {
-            values
-                .iter()
-                .find(|(k, _)| *k == &after[..end])
-                .map(|(_, v)| (end, *v))
-        });
-        match value {
-            Some((end, v)) => {
-                out.push_str(v);
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push('{');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
 }
 
 /// Links that log whoever holds them in: Stripe billing-portal sessions

@@ -1,12 +1,19 @@
-//! Follow-up drafts per category and locale, the link order of preference,
-//! drafts after a refund, product gaps, and that no session link ever leaks.
+//! Follow-up drafts in every locale and outcome: no placeholder or template
+//! id ever reaches the customer, the plan is named, nothing is promised
+//! before an action ran and the redraft states amount and date; the locale
+//! fallback chain; the link order of preference; product gaps; and that no
+//! session link ever leaks.
 
+use super::locale::{choose, message_language};
 use super::*;
 use crate::card::tests::fixtures::*;
 use crate::domain::*;
 
 const SESSION_URL: &str = "https://billing.stripe.com/p/session/test_YWNjdF8xTXNlc3Npb24";
 const LOGIN_URL: &str = "https://billing.stripe.com/p/login/test_14k5nA";
+/// A plan name made of two words no template uses, so finding it proves
+/// the draft names the plan.
+const PLAN: &str = "Acme Studio";
 
 fn classified(category: Category) -> Triage {
     Triage::Classified {
@@ -15,16 +22,34 @@ fn classified(category: Category) -> Triage {
     }
 }
 
-/// A failing customer: past-due subscription with an open invoice.
+fn needs_review() -> Triage {
+    Triage::NeedsReview {
+        evidence: vec![],
+        missing: vec![],
+    }
+}
+
+/// Every topic a draft can have.
+fn topics() -> Vec<Triage> {
+    Category::ALL
+        .map(classified)
+        .into_iter()
+        .chain([needs_review(), Triage::NotFound])
+        .collect()
+}
+
+/// A failing customer: past-due subscription to [`PLAN`] with an open invoice.
 fn failing_snapshot(locale: &str) -> BillingSnapshot {
     let mut customer = customer("cus_Li1", "Li Wei", "li@example.com", locale);
-    customer.subscriptions.push(subscription(
+    let mut sub = subscription(
         "sub_Li",
         "cus_Li1",
         SubscriptionStatus::PastDue,
         NOW - 40 * DAY,
         1,
-    ));
+    );
+    sub.items[0].plan_name = Some(PLAN.to_owned());
+    customer.subscriptions.push(sub);
     customer.invoices.push(invoice(
         "in_Open",
         "cus_Li1",
@@ -41,220 +66,437 @@ fn settings(login: Option<&str>) -> FollowUpSettings {
     }
 }
 
-/// Drafts `triage` over `snapshot` with no actions, and checks the locale and
-/// that every expected fragment is in the text.
-fn check(
-    triage: &Triage,
-    snapshot: &BillingSnapshot,
-    settings: &FollowUpSettings,
-    locale: &str,
-    expected: &[&str],
-) {
-    let followup = draft(triage, snapshot, &[], &[], settings);
-    assert_eq!(followup.locale, locale);
-    for part in expected {
+fn refund_action() -> ProposedAction {
+    ProposedAction {
+        key: "a2".to_owned(),
+        kind: ActionKind::Refund(RefundTarget {
+            charge: id("ch_Li"),
+            amount: eur(3900),
+        }),
+        summary: "Refund ch_Li EUR 39.00".to_owned(),
+        rationale: "The service failed the customer.".to_owned(),
+    }
+}
+
+fn cancel_action(at_period_end: bool) -> ProposedAction {
+    ProposedAction {
+        key: "a3".to_owned(),
+        kind: ActionKind::CancelSubscription {
+            subscription: id("sub_Li"),
+            at_period_end,
+        },
+        summary: "Cancel sub_Li".to_owned(),
+        rationale: "The customer asked to stop.".to_owned(),
+    }
+}
+
+/// Every way a template can leak into the customer's text: an unfilled
+/// placeable, a message id, an isolation mark, or a word said twice (the
+/// old Chinese "您的 您的方案" bug).
+fn assert_clean(text: &str, context: &str) {
+    for bad in ['{', '}', '$', '\u{2068}', '\u{2069}'] {
+        assert!(!text.contains(bad), "{context}: {bad:?} in\n{text}");
+    }
+    for id in [
+        "greeting", "sign-off", "found-", "link-", "next-", "done-", "-plan", "named",
+    ] {
         assert!(
-            followup.text.contains(part),
-            "missing {part:?} in\n{}",
-            followup.text
+            !text.contains(id),
+            "{context}: template id {id:?} in\n{text}"
         );
     }
     assert!(
-        !followup.text.contains('{'),
-        "unfilled placeholder in\n{}",
-        followup.text
-    );
-    assert!(
-        !followup.text.contains("/p/session"),
-        "session link in\n{}",
-        followup.text
+        doubled_word(text).is_none(),
+        "{context}: doubled {:?} in\n{text}",
+        doubled_word(text)
     );
 }
 
+/// A word repeated back to back ("the the"), or in scripts written without
+/// spaces, a run of two to four characters repeated back to back ("您的您的").
+fn doubled_word(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if let Some(pair) = words.windows(2).find(|w| w[0] == w[1]) {
+        return Some(pair[0].clone());
+    }
+    let cjk: Vec<char> = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let is_cjk =
+        |c: &char| ('\u{3040}'..='\u{9fff}').contains(c) || ('\u{ac00}'..='\u{d7af}').contains(c);
+    for n in 2..=4 {
+        for start in 0..cjk.len().saturating_sub(2 * n - 1) {
+            let (a, b) = (&cjk[start..start + n], &cjk[start + n..start + 2 * n]);
+            if a == b && a.iter().all(is_cjk) {
+                return Some(a.iter().collect());
+            }
+        }
+    }
+    None
+}
+
 #[test]
-fn every_category_and_outcome_has_an_english_and_a_chinese_draft() {
+fn every_locale_file_loads_cleanly_with_the_same_messages_as_english() {
+    let english = templates::message_ids(Locale::En);
+    assert!(english.len() >= 20, "{english:?}");
+    for locale in Locale::ALL {
+        assert_eq!(
+            templates::load_errors(locale),
+            Vec::<String>::new(),
+            "{locale:?}"
+        );
+        let mut ids = templates::message_ids(locale);
+        ids.sort();
+        let mut expected = english.clone();
+        expected.sort();
+        assert_eq!(
+            ids, expected,
+            "{locale:?} has other message ids than English"
+        );
+    }
+}
+
+#[test]
+fn every_topic_in_every_locale_is_translated_names_the_plan_and_leaks_no_template() {
     let login = settings(Some(LOGIN_URL));
-    for (triage, en, zh) in [
+    for locale in Locale::ALL {
+        for triage in topics() {
+            let snapshot = failing_snapshot(locale.tag());
+            let followup = draft(&triage, &snapshot, &[], &[], locale, &login);
+            let context = format!("{locale:?} {triage:?}");
+            assert_eq!(followup.locale, locale.tag(), "{context}");
+            assert_clean(&followup.text, &context);
+            assert!(
+                followup.text.contains("Li Wei"),
+                "{context}: no name in\n{}",
+                followup.text
+            );
+            if triage != Triage::NotFound {
+                assert!(
+                    followup.text.contains(PLAN),
+                    "{context}: no plan in\n{}",
+                    followup.text
+                );
+            }
+            if locale != Locale::En {
+                let english = draft(&triage, &snapshot, &[], &[], Locale::En, &login);
+                let first_line = |t: &str| t.split("\n\n").nth(1).unwrap_or_default().to_owned();
+                assert_ne!(
+                    first_line(&followup.text),
+                    first_line(&english.text),
+                    "{context}: not translated"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_plan_without_a_name_is_spoken_of_generically_in_every_locale() {
+    let mut snapshot = failing_snapshot("en");
+    snapshot.customers[0].subscriptions[0].items[0].plan_name = None;
+    snapshot.customers[0].name = None;
+    for locale in Locale::ALL {
+        for triage in topics() {
+            let followup = draft(&triage, &snapshot, &[], &[], locale, &settings(None));
+            assert_clean(&followup.text, &format!("{locale:?} {triage:?} unnamed"));
+        }
+    }
+}
+
+/// Every "done-" message of `locale`, formatted with the values a draft
+/// would use, so the test can look for any of them.
+fn done_sentences(locale: Locale, amount: &str, date: &str) -> Vec<String> {
+    let mut args = FluentArgs::new();
+    args.set("amount", amount.to_owned());
+    args.set("date", date.to_owned());
+    templates::message_ids(locale)
+        .into_iter()
+        .filter(|id| id.starts_with("done-"))
+        .map(|id| templates::format(locale, &id, &args))
+        .collect()
+}
+
+#[test]
+fn before_an_action_runs_no_draft_in_any_locale_says_it_was_done() {
+    let proposals: [Vec<ProposedAction>; 5] = [
+        vec![cancel_duplicate(), close_no_action("a2")],
+        vec![refund_action()],
+        vec![cancel_action(false)],
+        vec![cancel_action(true), refund_action()],
+        vec![],
+    ];
+    let date = iso_date(NOW);
+    for locale in Locale::ALL {
+        let done_said = done_sentences(locale, "EUR 39.00", &date);
+        assert_eq!(done_said.len(), 5, "{locale:?}");
+        for actions in &proposals {
+            for triage in topics() {
+                let followup = draft(
+                    &triage,
+                    &failing_snapshot("en"),
+                    actions,
+                    &[],
+                    locale,
+                    &settings(None),
+                );
+                let context = format!(
+                    "{locale:?} {triage:?} {:?}",
+                    actions.iter().map(|a| a.kind.name()).collect::<Vec<_>>()
+                );
+                assert_clean(&followup.text, &context);
+                assert!(
+                    !followup.text.contains(&date),
+                    "{context}: a date before anything ran\n{}",
+                    followup.text
+                );
+                for said in &done_said {
+                    // The first clause of each "done-" message ("On … we refunded …").
+                    let clause: String = said.chars().take(24).collect();
+                    assert!(
+                        !followup.text.contains(&clause),
+                        "{context}: says {clause:?} before it ran\n{}",
+                        followup.text
+                    );
+                }
+                let proposes_money = actions.iter().any(|a| a.kind.is_money_moving());
+                if proposes_money && locale == Locale::En {
+                    assert!(
+                        followup.text.contains("will review"),
+                        "{context}: no next step\n{}",
+                        followup.text
+                    );
+                    assert!(
+                        followup.text.contains("Nothing has been changed yet"),
+                        "{context}\n{}",
+                        followup.text
+                    );
+                }
+            }
+        }
+    }
+    let english = draft(
+        &classified(Category::ProductFailure),
+        &failing_snapshot("en"),
+        &[refund_action()],
+        &[],
+        Locale::En,
+        &settings(None),
+    );
+    for promise in [
+        "We are refunding",
+        "We have refunded",
+        "we refunded",
+        "We are cancel",
+        "we canceled",
+        "We have cancel",
+    ] {
+        assert!(
+            !english.text.contains(promise),
+            "{promise:?} in\n{}",
+            english.text
+        );
+    }
+}
+
+#[test]
+fn after_an_action_ran_the_redraft_states_amount_and_date_in_every_locale() {
+    let date = iso_date(NOW);
+    let duplicate = DoneAction {
+        key: "a1".to_owned(),
+        refunded: Some(eur(3900)),
+        canceled: Some(id("sub_Second")),
+        at: NOW,
+    };
+    let refund = DoneAction {
+        key: "a2".to_owned(),
+        refunded: Some(eur(3900)),
+        canceled: None,
+        at: NOW,
+    };
+    let cancel = DoneAction {
+        key: "a3".to_owned(),
+        refunded: None,
+        canceled: Some(id("sub_Li")),
+        at: NOW,
+    };
+    let cases: [(Triage, Vec<ProposedAction>, DoneAction, bool); 4] = [
         (
             classified(Category::DuplicatePersonalSubscription),
-            "twice",
-            "重复",
-        ),
-        (
-            classified(Category::GenuineMultiSeatIntent),
-            "1 seat(s) on Pro",
-            "1 个席位",
-        ),
-        (
-            classified(Category::FailedPayment),
-            "update your payment method",
-            "更新您的付款方式",
-        ),
-        (
-            classified(Category::MissingSelfServeControl),
-            "manage your subscription",
-            "自行管理订阅",
+            vec![cancel_duplicate()],
+            duplicate,
+            true,
         ),
         (
             classified(Category::ProductFailure),
-            "We are sorry",
-            "非常抱歉",
+            vec![refund_action()],
+            refund,
+            true,
         ),
         (
-            Triage::NeedsReview {
-                evidence: vec![],
-                missing: vec![],
-            },
-            "looking into your account",
-            "正在核查",
+            needs_review(),
+            vec![cancel_action(false)],
+            cancel.clone(),
+            false,
         ),
-        (Triage::NotFound, "email address you used", "邮箱地址"),
-    ] {
-        check(
-            &triage,
-            &failing_snapshot("en-GB"),
-            &login,
-            "en",
-            &["Hi Li Wei,", en, "Best regards"],
-        );
-        check(
-            &triage,
-            &failing_snapshot("zh-CN"),
-            &login,
-            "zh",
-            &["Li Wei，您好：", zh, "账单支持团队"],
-        );
-    }
-}
-
-#[test]
-fn locale_is_chinese_only_when_the_first_preference_is() {
-    assert_eq!(locale_of(&failing_snapshot("zh-TW")), "zh");
-    assert_eq!(locale_of(&failing_snapshot("ZH")), "zh");
-    assert_eq!(locale_of(&failing_snapshot("en-US")), "en");
-    let mut snapshot = failing_snapshot("fr-FR");
-    snapshot.customers[0]
-        .preferred_locales
-        .push("zh-CN".to_owned());
-    assert_eq!(locale_of(&snapshot), "en");
-    assert_eq!(locale_of(&snapshot_of(vec![])), "en");
-}
-
-fn snapshot_of(customers: Vec<CustomerRecord>) -> BillingSnapshot {
-    snapshot("li@example.com", customers)
-}
-
-#[test]
-fn links_prefer_portal_login_then_open_invoice_then_a_reply() {
-    let failed = classified(Category::FailedPayment);
-    check(
-        &failed,
-        &failing_snapshot("en"),
-        &settings(Some(LOGIN_URL)),
-        "en",
-        &[LOGIN_URL],
-    );
-    check(
-        &failed,
-        &failing_snapshot("en"),
-        &settings(None),
-        "en",
-        &["https://invoice.stripe.com/i/acct_1/in_Open"],
-    );
-    let mut paid = failing_snapshot("en");
-    paid.customers[0].invoices[0].status = InvoiceStatus::Paid;
-    check(
-        &failed,
-        &paid,
-        &settings(None),
-        "en",
-        &["Just reply to this message"],
-    );
-    let mut zh = paid.clone();
-    zh.customers[0].preferred_locales = vec!["zh-CN".to_owned()];
-    check(&failed, &zh, &settings(None), "zh", &["请直接回复"]);
-}
-
-#[test]
-fn drafts_never_hold_a_session_link_wherever_it_appears_in_the_input() {
-    let mut snapshot = failing_snapshot("en");
-    snapshot.customers[0].invoices[0].hosted_invoice_url = Some(SESSION_URL.to_owned());
-    snapshot.customers[0].name = Some(SESSION_URL.to_owned());
-    snapshot.customers[0].subscriptions[0].items[0].plan_name = Some(format!("Pro {SESSION_URL}"));
-    for category in Category::ALL {
-        for portal in [Some(SESSION_URL), None] {
-            let followup = draft(
-                &classified(category),
-                &snapshot,
+        (
+            classified(Category::MissingSelfServeControl),
+            vec![cancel_action(true)],
+            cancel,
+            false,
+        ),
+    ];
+    for locale in Locale::ALL {
+        for (triage, actions, done, refunded) in &cases {
+            let before = draft(
+                triage,
+                &failing_snapshot("en"),
+                actions,
                 &[],
-                &[],
-                &settings(portal),
+                locale,
+                &settings(None),
             );
+            let after = draft(
+                triage,
+                &failing_snapshot("en"),
+                actions,
+                std::slice::from_ref(done),
+                locale,
+                &settings(None),
+            );
+            let context = format!("{locale:?} {triage:?} {}", done.key);
+            assert_clean(&after.text, &context);
             assert!(
-                !followup.text.contains("billing.stripe.com/p/session"),
-                "{category:?}: {}",
-                followup.text
+                after.text.contains(&date),
+                "{context}: no date\n{}",
+                after.text
+            );
+            if *refunded {
+                assert!(
+                    after.text.contains("EUR 39.00"),
+                    "{context}: no amount\n{}",
+                    after.text
+                );
+            }
+            assert_ne!(before.text, after.text, "{context}");
+            let said = done_sentences(locale, "EUR 39.00", &date);
+            assert!(
+                said.iter().any(|s| after.text.contains(s.as_str())),
+                "{context}: no done- message\n{}",
+                after.text
             );
         }
     }
-    // A session URL given as the login link falls back to asking for a reply.
-    let followup = draft(
-        &classified(Category::FailedPayment),
-        &snapshot,
-        &[],
-        &[],
-        &settings(Some(SESSION_URL)),
-    );
-    assert!(
-        followup.text.contains("Just reply to this message"),
-        "{}",
-        followup.text
-    );
-}
-
-#[test]
-fn duplicate_draft_proposes_then_states_the_refund() {
     let snapshot = duplicate_snapshot("en-US");
-    let triage = classified(Category::DuplicatePersonalSubscription);
-    let actions = [cancel_duplicate(), close_no_action("a2")];
-
-    let before = draft(&triage, &snapshot, &actions, &[], &settings(None));
-    assert!(
-        before
-            .text
-            .contains("We are canceling the extra subscription and refunding EUR 39.00."),
-        "{}",
-        before.text
-    );
-
     let done = [DoneAction {
         key: "a1".to_owned(),
         refunded: Some(eur(3900)),
         canceled: Some(id("sub_Second")),
+        at: NOW,
     }];
-    let after = draft(&triage, &snapshot, &actions, &done, &settings(None));
-    assert!(
-        after.text.contains("We have refunded EUR 39.00"),
-        "{}",
-        after.text
-    );
-    assert!(
-        after
-            .text
-            .contains("We have canceled the extra subscription"),
-        "{}",
-        after.text
-    );
-    assert!(!after.text.contains("We are canceling"), "{}", after.text);
-
-    let zh = draft(
-        &triage,
-        &duplicate_snapshot("zh-CN"),
-        &actions,
+    let after = draft(
+        &classified(Category::DuplicatePersonalSubscription),
+        &snapshot,
+        &[cancel_duplicate()],
         &done,
+        Locale::En,
         &settings(None),
     );
-    assert!(zh.text.contains("我们已为您退款 EUR 39.00"), "{}", zh.text);
+    assert!(
+        after.text.contains(&format!(
+            "On {date} we canceled the extra subscription and refunded EUR 39.00"
+        )),
+        "{}",
+        after.text
+    );
+    assert!(!after.text.contains("will review"), "{}", after.text);
+}
+
+#[test]
+fn an_action_that_moved_no_money_leaves_the_pending_review_in_the_redraft() {
+    let portal = ProposedAction {
+        key: "a1".to_owned(),
+        kind: ActionKind::PortalLink {
+            customer: id("cus_Li1"),
+        },
+        summary: "Billing-portal link".to_owned(),
+        rationale: "Self-serve first.".to_owned(),
+    };
+    let actions = [portal, refund_action()];
+    let done = [DoneAction {
+        key: "a1".to_owned(),
+        refunded: None,
+        canceled: None,
+        at: NOW,
+    }];
+    let text = draft(
+        &classified(Category::ProductFailure),
+        &failing_snapshot("en"),
+        &actions,
+        &done,
+        Locale::En,
+        &settings(None),
+    )
+    .text;
+    assert!(text.contains("will review a refund of EUR 39.00"), "{text}");
+    let done = [DoneAction {
+        key: "a2".to_owned(),
+        refunded: Some(eur(3900)),
+        canceled: None,
+        at: NOW,
+    }];
+    let text = draft(
+        &classified(Category::ProductFailure),
+        &failing_snapshot("en"),
+        &actions,
+        &done,
+        Locale::En,
+        &settings(None),
+    )
+    .text;
+    assert!(
+        text.contains("we refunded EUR 39.00") && !text.contains("will review"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_draft_before_approval_in_english_and_spanish() {
+    let snapshot = duplicate_snapshot("en-US");
+    let triage = classified(Category::DuplicatePersonalSubscription);
+    let actions = [cancel_duplicate(), close_no_action("a2")];
+    let en = draft(
+        &triage,
+        &snapshot,
+        &actions,
+        &[],
+        Locale::En,
+        &settings(None),
+    );
+    assert!(
+        en.text.contains("Next, our billing team will review cancelling the extra subscription and refunding EUR 39.00. Nothing has been changed yet"),
+        "{}",
+        en.text
+    );
+    let es = draft(
+        &triage,
+        &snapshot,
+        &actions,
+        &[],
+        Locale::Es,
+        &settings(None),
+    );
+    assert!(es.text.starts_with("Hola, Ana Lima:"), "{}", es.text);
+    assert!(
+        es.text.contains("39.00") && es.text.contains("Pro"),
+        "{}",
+        es.text
+    );
 }
 
 #[test]
@@ -265,16 +507,19 @@ fn refunds_in_several_currencies_are_summed_per_currency() {
             key: "a1".to_owned(),
             refunded: Some(eur(1000)),
             canceled: None,
+            at: NOW - DAY,
         },
         DoneAction {
             key: "a2".to_owned(),
             refunded: Some(eur(2900)),
             canceled: None,
+            at: NOW,
         },
         DoneAction {
             key: "a3".to_owned(),
             refunded: Some(jpy),
             canceled: None,
+            at: NOW,
         },
     ];
     let followup = draft(
@@ -282,30 +527,185 @@ fn refunds_in_several_currencies_are_summed_per_currency() {
         &failing_snapshot("en"),
         &[],
         &done,
+        Locale::En,
         &settings(None),
     );
     assert!(
-        followup
-            .text
-            .contains("We have refunded EUR 39.00 + JPY 5000"),
+        followup.text.contains(&format!(
+            "On {} we refunded EUR 39.00 + JPY 5000",
+            iso_date(NOW)
+        )),
         "{}",
         followup.text
     );
 }
 
 #[test]
-fn a_name_holding_a_placeholder_stays_literal() {
+fn the_locale_is_the_preferred_one_then_the_message_language_then_english() {
+    let german = "Hallo, ich möchte wissen, warum mir diesen Monat zweimal etwas berechnet wurde. Können Sie das bitte prüfen?";
+    let locale = |preferred: &[&str], message: Option<&str>| {
+        let mut snapshot = failing_snapshot("en");
+        snapshot.customers[0].preferred_locales =
+            preferred.iter().map(|p| (*p).to_owned()).collect();
+        choose(&snapshot, message)
+    };
+    assert_eq!(locale(&["es"], None), Locale::Es);
+    assert_eq!(
+        locale(&["es"], Some(german)),
+        Locale::Es,
+        "Stripe's preference comes first"
+    );
+    assert_eq!(locale(&[], Some(german)), Locale::De);
+    assert_eq!(locale(&[], None), Locale::En);
+    assert_eq!(locale(&[], Some("ok")), Locale::En, "too short to tell");
+    assert_eq!(
+        locale(&["sv-SE"], Some("?? !!")),
+        Locale::En,
+        "unknown everything"
+    );
+    assert_eq!(
+        locale(&["sv-SE"], Some(german)),
+        Locale::De,
+        "an unsupported preference falls through"
+    );
+    assert_eq!(
+        locale(&["sv-SE", "fr-FR"], None),
+        Locale::Fr,
+        "the first supported preference"
+    );
+    assert_eq!(locale(&["es-MX"], None), Locale::Es);
+    assert_eq!(locale(&["pt"], None), Locale::PtBr);
+    assert_eq!(locale(&["pt-BR"], None), Locale::PtBr);
+    assert_eq!(locale(&["zh-CN"], None), Locale::ZhCn);
+    assert_eq!(
+        locale(&["zh-TW"], None),
+        Locale::ZhCn,
+        "simplified Chinese reads better than English"
+    );
+    assert_eq!(locale(&["ja-JP"], None), Locale::Ja);
+    assert_eq!(locale(&["not a tag"], None), Locale::En);
+    assert_eq!(
+        choose(&snapshot("li@example.com", vec![]), Some(german)),
+        Locale::De
+    );
+}
+
+#[test]
+fn message_language_recognises_each_supported_language() {
+    for (text, expected) in [
+        ("Hi, I was charged twice this month for the same plan, could you please check my account?", Locale::En),
+        ("你好，我这个月被重复扣款了两次，请帮我查一下我的账户，谢谢。", Locale::ZhCn),
+        ("Hola, me cobraron dos veces este mes por el mismo plan. ¿Pueden revisar mi cuenta, por favor?", Locale::Es),
+        ("Hallo, mir wurde diesen Monat zweimal derselbe Tarif berechnet. Können Sie bitte mein Konto prüfen?", Locale::De),
+        ("Bonjour, j'ai été débité deux fois ce mois-ci pour le même abonnement. Pouvez-vous vérifier mon compte ?", Locale::Fr),
+        ("Olá, fui cobrado duas vezes este mês pelo mesmo plano. Vocês podem verificar minha conta, por favor?", Locale::PtBr),
+        ("こんにちは。今月、同じプランの料金が二回請求されました。アカウントを確認していただけますか。", Locale::Ja),
+        ("안녕하세요, 이번 달에 같은 요금제로 두 번 결제되었습니다. 제 계정을 확인해 주시겠어요?", Locale::Ko),
+        ("Buongiorno, questo mese mi è stato addebitato due volte lo stesso piano. Potete controllare il mio account?", Locale::It),
+        ("Hallo, ik ben deze maand twee keer gefactureerd voor hetzelfde abonnement. Kunnen jullie mijn account controleren?", Locale::Nl),
+    ] {
+        assert_eq!(message_language(text), Some(expected), "{text}");
+    }
+    assert_eq!(message_language(""), None);
+}
+
+#[test]
+fn locale_tags_round_trip() {
+    for locale in Locale::ALL {
+        assert_eq!(Locale::from_tag(locale.tag()), Some(locale));
+    }
+    assert_eq!(Locale::from_tag("zh"), None);
+}
+
+#[test]
+fn links_prefer_portal_login_then_open_invoice_then_a_reply() {
+    let failed = classified(Category::FailedPayment);
+    let text = |snapshot: &BillingSnapshot, login: Option<&str>, locale: Locale| {
+        draft(&failed, snapshot, &[], &[], locale, &settings(login)).text
+    };
+    assert!(text(&failing_snapshot("en"), Some(LOGIN_URL), Locale::En).contains(LOGIN_URL));
+    assert!(text(&failing_snapshot("en"), None, Locale::En)
+        .contains("https://invoice.stripe.com/i/acct_1/in_Open"));
+    let mut paid = failing_snapshot("en");
+    paid.customers[0].invoices[0].status = InvoiceStatus::Paid;
+    assert!(text(&paid, None, Locale::En).contains("Just reply to this message"));
+    assert!(text(&paid, None, Locale::ZhCn).contains("请直接回复"));
+}
+
+#[test]
+fn drafts_never_hold_a_session_link_wherever_it_appears_in_the_input() {
     let mut snapshot = failing_snapshot("en");
-    snapshot.customers[0].name = Some("{link}".to_owned());
+    snapshot.customers[0].invoices[0].hosted_invoice_url = Some(SESSION_URL.to_owned());
+    snapshot.customers[0].name = Some(SESSION_URL.to_owned());
+    snapshot.customers[0].subscriptions[0].items[0].plan_name = Some(format!("Pro {SESSION_URL}"));
+    for locale in Locale::ALL {
+        for triage in topics() {
+            for portal in [Some(SESSION_URL), None] {
+                let followup = draft(&triage, &snapshot, &[], &[], locale, &settings(portal));
+                assert!(
+                    !followup.text.contains("billing.stripe.com/p/session"),
+                    "{locale:?} {triage:?}: {}",
+                    followup.text
+                );
+            }
+        }
+    }
+    // A session URL given as the login link falls back to asking for a reply.
+    let followup = draft(
+        &classified(Category::FailedPayment),
+        &snapshot,
+        &[],
+        &[],
+        Locale::En,
+        &settings(Some(SESSION_URL)),
+    );
+    assert!(
+        followup.text.contains("Just reply to this message"),
+        "{}",
+        followup.text
+    );
+}
+
+#[test]
+fn a_name_holding_fluent_syntax_stays_literal() {
+    let mut snapshot = failing_snapshot("en");
+    snapshot.customers[0].name = Some("{ $url }".to_owned());
     let followup = draft(
         &classified(Category::MissingSelfServeControl),
         &snapshot,
         &[],
         &[],
+        Locale::En,
         &settings(Some(LOGIN_URL)),
     );
-    assert!(followup.text.starts_with("Hi {link},"), "{}", followup.text);
+    assert!(
+        followup.text.starts_with("Hi { $url },"),
+        "{}",
+        followup.text
+    );
     assert_eq!(followup.text.matches(LOGIN_URL).count(), 1);
+}
+
+#[test]
+fn the_operator_note_names_the_actions_whose_approval_brings_the_redraft() {
+    let note = pending_note(&[cancel_duplicate(), close_no_action("a2")])
+        .expect("a money-moving proposal");
+    assert!(note.contains("*Cancel sub_Second"), "{note}");
+    assert!(note.contains("Safe to send now"), "{note}");
+    assert_eq!(pending_note(&[close_no_action("a1")]), None);
+}
+
+#[test]
+fn the_doubled_word_check_catches_the_old_chinese_bug() {
+    assert_eq!(
+        doubled_word("感谢您告知我们。您的 您的方案 订阅被重复创建了两次"),
+        Some("您的".to_owned())
+    );
+    assert_eq!(
+        doubled_word("You were signed up for for Pro"),
+        Some("for".to_owned())
+    );
+    assert_eq!(doubled_word("You were signed up for Pro twice."), None);
 }
 
 #[test]
@@ -382,38 +782,5 @@ fn product_gap_names_the_surface_per_category_and_signal() {
             "{triage:?} {signals:?}"
         );
         assert!(gap.is_none_or(|g| !g.note.is_empty()));
-    }
-}
-
-#[test]
-fn fill_replaces_known_placeholders_once() {
-    assert_eq!(
-        fill("{a} and {b} and {c}", &[("a", "{b}"), ("b", "2")]),
-        "{b} and 2 and {c}"
-    );
-    assert_eq!(fill("unclosed {a", &[("a", "1")]), "unclosed {a");
-}
-
-#[test]
-fn every_template_and_phrase_exists_in_both_locales() {
-    for locale in ["en", "zh"] {
-        for topic in Category::ALL
-            .map(Topic::Category)
-            .into_iter()
-            .chain([Topic::NeedsReview, Topic::NotFound])
-        {
-            assert!(
-                TEMPLATES
-                    .iter()
-                    .any(|(t, l, _)| *t == topic && *l == locale),
-                "{topic:?} {locale}"
-            );
-        }
-        for (which, _, _) in PHRASES {
-            assert!(
-                PHRASES.iter().any(|(p, l, _)| p == which && *l == locale),
-                "{which:?} {locale}"
-            );
-        }
     }
 }

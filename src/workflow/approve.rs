@@ -18,7 +18,7 @@ use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId,
     SubscriptionId,
 };
-use crate::followup::{self, DoneAction};
+use crate::followup::{self, DoneAction, Locale};
 use crate::policy::{self, Refusal, Verdict};
 use crate::slack::api::Message;
 use crate::stripe::StripeError;
@@ -310,7 +310,7 @@ async fn run(
     }
     refresh_card(deps, case).await;
     if let Some(done) = done {
-        post_updated_draft(deps, case, &action.key, &done).await;
+        post_updated_draft(deps, case, &action.key, &done, t).await;
     }
     Ok(private)
 }
@@ -707,8 +707,9 @@ pub async fn refresh_card(deps: &Deps, case: &Case) {
 }
 
 /// Posts the follow-up draft again in the card's thread, now stating what
-/// was done (the refund amount, the cancellation).
-async fn post_updated_draft(deps: &Deps, case: &Case, key: &str, done: &Done) {
+/// was done (the refund amount, the cancellation) and when (`at`, the time
+/// the result was recorded).
+async fn post_updated_draft(deps: &Deps, case: &Case, key: &str, done: &Done, at: i64) {
     let Some(slack) = &deps.slack else { return };
     let result: Result<(), WorkflowError> = async {
         let Some(location) = deps.store.card_location(&case.id).await? else {
@@ -718,16 +719,20 @@ async fn post_updated_draft(deps: &Deps, case: &Case, key: &str, done: &Done) {
             key: key.to_owned(),
             refunded: done.refunded,
             canceled: done.canceled.clone(),
+            at,
         }];
+        // The redraft keeps the first draft's language.
+        let locale = Locale::from_tag(&case.followup.locale).unwrap_or(Locale::En);
         let draft = followup::draft(
             &case.triage,
             &case.snapshot,
             &case.actions,
             &done,
+            locale,
             &deps.followup,
         );
         let text = format!(
-            "*Customer follow-up (updated after {key}, draft, {})*\n{}",
+            "*Customer follow-up (updated after {key} ran: states what was done; draft, {})*\n{}",
             draft.locale, draft.text
         );
         slack

@@ -201,10 +201,11 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         )
         .await?;
     // The drafts go in the card's thread (PLAYBOOK.md §5).
-    let mut thread = format!(
-        "*Customer follow-up (draft, {})*\n{}",
-        case.followup.locale, case.followup.text
-    );
+    let mut thread = format!("*Customer follow-up (draft, {})*\n", case.followup.locale);
+    if let Some(note) = crate::followup::pending_note(&case.actions) {
+        thread.push_str(&format!("_{note}_\n"));
+    }
+    thread.push_str(&case.followup.text);
     if let Some(gap) = &case.product_gap {
         thread.push_str(&format!(
             "\n\n*Product gap* (`{}`)\n{}",

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod drafts;
 mod helpers;
 mod localstripe;
 mod lookup;
