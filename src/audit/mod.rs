@@ -51,6 +51,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+pub mod text;
+
 #[cfg(test)]
 mod tests;
 
@@ -417,23 +419,55 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 const SECRET_MARKERS: [&str; 8] = ["xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_"];
 
 fn looks_secret(text: &str) -> bool {
-    SECRET_MARKERS.iter().any(|marker| text.contains(marker)) || has_card_number_run(text)
+    !secret_spans(text).is_empty()
 }
 
 /// Card numbers have 13 to 19 digits; longer runs are redacted as well,
 /// since one may hide inside.
 const CARD_DIGITS_MIN: usize = 13;
 
-/// A run of 13 or more digits, where single spaces or dashes between digits
+/// Where `text` holds something that must not be written: every token
+/// around a [`SECRET_MARKERS`] prefix (the marker and the letters, digits,
+/// `_` and `-` joined to it on either side) and every card-number-looking
+/// run, as sorted, non-overlapping byte ranges. [`scrub`] redacts a whole
+/// string when there is any; `text::scrub_text` redacts just these ranges.
+/// All boundaries fall on ASCII bytes, so they are char boundaries.
+pub(crate) fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut spans = card_number_runs(bytes);
+    for marker in SECRET_MARKERS {
+        for (at, _) in text.match_indices(marker) {
+            let start = bytes[..at].iter().rposition(|&b| !is_token(b)).map_or(0, |i| i + 1);
+            let end = bytes[at..].iter().position(|&b| !is_token(b)).map_or(bytes.len(), |i| at + i);
+            spans.push(start..end);
+        }
+    }
+    spans.sort_by_key(|span| span.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
+        }
+    }
+    merged
+}
+
+/// Runs of 13 or more digits, where single spaces or dashes between digits
 /// (`4242 4242 4242 4242`, `4242-4242-…`) do not end the run. No Luhn
 /// check: a mistyped card number is still one, and a redacted non-card
 /// number costs little in an audit log.
-fn has_card_number_run(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut digits = 0usize;
+fn card_number_runs(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut digits, mut start, mut end) = (0usize, 0usize, 0usize);
     for (i, &byte) in bytes.iter().enumerate() {
         if byte.is_ascii_digit() {
+            if digits == 0 {
+                start = i;
+            }
             digits += 1;
+            end = i + 1;
             continue;
         }
         let joins_digits = (byte == b' ' || byte == b'-')
@@ -443,11 +477,14 @@ fn has_card_number_run(text: &str) -> bool {
             continue;
         }
         if digits >= CARD_DIGITS_MIN {
-            return true;
+            runs.push(start..end);
         }
         digits = 0;
     }
-    digits >= CARD_DIGITS_MIN
+    if digits >= CARD_DIGITS_MIN {
+        runs.push(start..end);
+    }
+    runs
 }
 
 fn digit_count(mut n: u64) -> usize {

@@ -10,7 +10,9 @@
 //! - `audit:head`: `"<seq> <hash>"` of the last entry appended, so that
 //!   removing the last stream entry is detected too.
 //! - `audit:case:<case_id>`: a list of the stream ids of that case's
-//!   entries, in order, so that `audit show` reads only them.
+//!   entries, in order, so that `audit show` reads only them. It expires
+//!   with its case ([`CASE_TTL_SECS`] after its last entry); the entries
+//!   stay in the stream.
 //!
 //! # One chain, many writers
 //!
@@ -32,6 +34,7 @@
 //! All keys must live on one Redis node (no Cluster slot tags are used).
 //! Exclusive XRANGE starts (`(id`) need Redis 6.2 or newer.
 
+use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::audit::{chain, entry_hash, AuditEntry, NewEntry, Verifier, VerifyError};
 use crate::domain::CaseId;
@@ -130,7 +133,12 @@ impl Store {
             if let Some(index_key) = &index_key {
                 invocation.key(index_key);
             }
-            invocation.arg(head.as_deref().unwrap_or("")).arg(&new_head).arg(ENTRY_FIELD).arg(&json);
+            invocation
+                .arg(head.as_deref().unwrap_or(""))
+                .arg(&new_head)
+                .arg(ENTRY_FIELD)
+                .arg(&json)
+                .arg(CASE_TTL_SECS);
             let (status, reply): (i64, String) = invocation.invoke_async(&mut conn).await.map_err(map_err)?;
             match status {
                 APPENDED => {
@@ -261,7 +269,8 @@ const APPENDED: i64 = 1;
 const HEAD_MOVED: i64 = 0;
 
 /// KEYS: stream, head, [case index]. ARGV: the head the entry was chained on
-/// (`""` for none), the new head, the field name, the entry JSON.
+/// (`""` for none), the new head, the field name, the entry JSON, the case
+/// index's time to live in seconds.
 /// Returns `{1, stream id}`, `{0, current head}` when another writer moved
 /// the head, or `{2, ""}` when the head is missing but the stream is not
 /// empty.
@@ -282,6 +291,7 @@ local id = redis.call('XADD', KEYS[1], '*', ARGV[3], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2])
 if #KEYS == 3 then
   redis.call('RPUSH', KEYS[3], id)
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 return {1, id}
 ",

@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod actions;
 pub mod cases;
+pub mod deliveries;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;
