@@ -51,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+pub mod index;
 pub mod text;
 
 #[cfg(test)]
@@ -145,6 +146,9 @@ pub enum VerifyError {
     },
     /// The entry cannot be read as an audit entry of a known version.
     Unreadable { stream_id: String, reason: String },
+    /// No entry follows the anchor (the last trimmed entry), yet the head
+    /// names another entry, or no head is recorded.
+    AnchorMismatch { anchor_seq: u64, head_present: bool },
 }
 
 /// Verifies a log read in order, one entry at a time, so that a large log
@@ -153,6 +157,8 @@ pub enum VerifyError {
 pub struct Verifier {
     expected_seq: u64,
     prev_hash: String,
+    /// Seq of the anchor the walk started from, when the log was trimmed.
+    anchor_seq: Option<u64>,
     /// Stream id, seq and hash of the last entry checked.
     last: Option<(String, u64, String)>,
     checked: u64,
@@ -228,7 +234,15 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
 
 impl Verifier {
     pub fn new() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS.to_owned(), last: None, checked: 0 }
+        Self { expected_seq: 1, prev_hash: GENESIS.to_owned(), anchor_seq: None, last: None, checked: 0 }
+    }
+
+    /// A walk of a trimmed log: the first entry must be number `seq + 1`
+    /// and link to `hash`, the last trimmed entry's (`audit trim` keeps them
+    /// as the anchor). Removing entries right after the anchor, or moving
+    /// the anchor without trimming, breaks the walk like any other gap.
+    pub fn from_anchor(seq: u64, hash: &str) -> Self {
+        Self { expected_seq: seq + 1, prev_hash: hash.to_owned(), anchor_seq: Some(seq), last: None, checked: 0 }
     }
 
     /// Checks the next entry of the log.
@@ -270,6 +284,15 @@ impl Verifier {
     /// # Errors
     /// [`VerifyError::HeadMismatch`] naming the last entry read.
     pub fn finish(self, head: Option<&str>) -> Result<u64, VerifyError> {
+        if let (None, Some(anchor_seq)) = (&self.last, self.anchor_seq) {
+            // Everything up to the anchor was trimmed and nothing followed:
+            // the head must still be the anchor's entry.
+            return if head == Some(self.prev_hash.as_str()) {
+                Ok(0)
+            } else {
+                Err(VerifyError::AnchorMismatch { anchor_seq, head_present: head.is_some() })
+            };
+        }
         let last_hash = self.last.as_ref().map(|(_, _, hash)| hash.as_str());
         if last_hash == head {
             return Ok(self.checked);
@@ -326,6 +349,14 @@ impl fmt::Display for VerifyError {
             Self::Unreadable { stream_id, reason } => {
                 write!(f, "audit entry {stream_id} is unreadable ({reason}); {ADVICE}")
             }
+            Self::AnchorMismatch { anchor_seq, head_present: true } => write!(
+                f,
+                "no audit entry follows the anchor (seq {anchor_seq}, the last trimmed entry), but the recorded head names another: entries after the anchor were removed; {ADVICE}"
+            ),
+            Self::AnchorMismatch { anchor_seq, head_present: false } => write!(
+                f,
+                "no audit entry follows the anchor (seq {anchor_seq}, the last trimmed entry) and no head is recorded: the head key was removed; {ADVICE}"
+            ),
         }
     }
 }

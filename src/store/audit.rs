@@ -62,7 +62,7 @@ pub const ENTRY_FIELD: &str = "entry";
 pub const MAX_APPEND_TRIES: u32 = 500;
 /// Entries read per XRANGE while verifying: large enough that round trips do
 /// not dominate, small enough to keep memory flat.
-const VERIFY_PAGE: usize = 2000;
+pub(super) const VERIFY_PAGE: usize = 2000;
 
 /// The head key's value: seq and hash of the last entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,11 +207,13 @@ impl Store {
         let stream_key = self.key(STREAM_KEY);
         let head_key = self.key(HEAD_KEY);
 
-        // Head and last stream id read atomically: the append script writes
-        // both in one step, so at this instant they must agree.
-        let (head_raw, last): (Option<String>, StreamRangeReply) = redis::pipe()
+        // Head, anchor and last stream id read atomically: the append and
+        // trim scripts write them in one step each, so at this instant they
+        // must agree.
+        let (head_raw, anchor_raw, last): (Option<String>, Option<String>, StreamRangeReply) = redis::pipe()
             .atomic()
             .get(&head_key)
+            .get(self.key(super::archive::ANCHOR_KEY))
             .xrevrange_count(&stream_key, "+", "-", 1)
             .query_async(&mut conn)
             .await
@@ -226,7 +228,17 @@ impl Store {
                 }))
             }
         };
-        let mut verifier = Verifier::new();
+        // A trimmed log is walked from its anchor (`archive.rs`).
+        let mut verifier = match anchor_raw.as_deref().map(AuditHead::parse) {
+            None => Verifier::new(),
+            Some(Some(anchor)) => Verifier::from_anchor(anchor.seq, &anchor.hash),
+            Some(None) => {
+                return Ok(Err(VerifyError::Unreadable {
+                    stream_id: self.key(super::archive::ANCHOR_KEY),
+                    reason: "the anchor is not `<seq> <hash>`".to_owned(),
+                }))
+            }
+        };
         let Some(end_id) = last.ids.into_iter().next().map(|stream_entry| stream_entry.id) else {
             return Ok(verifier.finish(head_hash.as_deref()));
         };
@@ -298,7 +310,7 @@ return {1, id}
     )
 });
 
-async fn fetch_page(
+pub(super) async fn fetch_page(
     mut conn: ConnectionManager,
     stream_key: String,
     start: String,
@@ -308,7 +320,7 @@ async fn fetch_page(
 }
 
 /// The entry in a stream entry; `Err` says why it is not one.
-fn parse_stream_entry(stream_entry: &StreamId) -> Result<AuditEntry, String> {
+pub(super) fn parse_stream_entry(stream_entry: &StreamId) -> Result<AuditEntry, String> {
     if stream_entry.map.len() != 1 {
         return Err(format!("expected only the `{ENTRY_FIELD}` field, found {} fields", stream_entry.map.len()));
     }

@@ -8,6 +8,7 @@
 //! by itself when Redis comes back.
 
 pub mod audit;
+pub mod archive;
 pub mod actions;
 pub mod cases;
 pub mod deliveries;

@@ -332,3 +332,175 @@ async fn case_index_keys_expire_with_their_case() {
     assert!(index_ttl > ttl - 60 && index_ttl <= ttl, "index TTL {index_ttl}");
     assert!((index_ttl - case_ttl).abs() < 60, "index {index_ttl} s, case {case_ttl} s");
 }
+
+/// Runs `billing-triage` on `store`'s Redis prefix: (exit code, stdout, stderr).
+fn cli(store: &Store, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+        .args(args)
+        .env("REDIS_URL", redis_url())
+        .env("REDIS_PREFIX", store.prefix())
+        .output()
+        .expect("the binary runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// Ten entries: seq 1..=10 alternate between cases A and B, seq 5 belongs to no case.
+async fn ten_entries(store: &Store) -> (CaseId, CaseId) {
+    let (a, b) = (CaseId::from_random(0xa11), CaseId::from_random(0xb22));
+    for n in 1..=10u64 {
+        let case_id = match n {
+            5 => None,
+            n if n % 2 == 1 => Some(a.clone()),
+            _ => Some(b.clone()),
+        };
+        let entry = billing_triage::audit::NewEntry {
+            case_id,
+            action: None,
+            kind: AuditKind::CaseOpened,
+            actor: Actor::System,
+            at: 1_700_000_000 + n as i64,
+            stripe_ids: vec![],
+            detail: serde_json::json!({ "n": n }),
+        };
+        store.append_audit(entry).await.expect("append");
+    }
+    (a, b)
+}
+
+/// The stored `entry` text of every stream entry, in order.
+async fn stored_entries(store: &Store) -> Vec<(String, String)> {
+    let mut conn = store.conn().await.expect("connection");
+    let reply: redis::streams::StreamRangeReply = conn.xrange_all(store.key("audit")).await.expect("XRANGE");
+    reply
+        .ids
+        .into_iter()
+        .map(|id| {
+            let redis::Value::BulkString(bytes) = &id.map["entry"] else { panic!("entry is not a string") };
+            (id.id.clone(), String::from_utf8(bytes.clone()).expect("UTF-8"))
+        })
+        .collect()
+}
+
+fn seq_and_hash(line: &str) -> (u64, String, String) {
+    let entry: billing_triage::audit::AuditEntry = serde_json::from_str(line).expect("an exported line is an audit entry");
+    (entry.seq, entry.hash, entry.prev_hash)
+}
+
+#[tokio::test]
+async fn export_then_trim_then_verify_passes_and_export_resumes_at_the_anchor() {
+    let store = test_store().await;
+    let (a, b) = ten_entries(&store).await;
+    let stored = stored_entries(&store).await;
+
+    let (code, out, err) = cli(&store, &["audit", "export"]);
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, stored.iter().map(|(_, json)| json.as_str()).collect::<Vec<_>>(), "the stored entries, unchanged");
+    assert!(err.contains("exported 10 entries, seq 1 to 10"), "{err}");
+
+    let (code, out, _) = cli(&store, &["audit", "export", "--until", "6"]);
+    assert_eq!(code, Some(0));
+    let archived: Vec<&str> = out.lines().collect();
+    assert_eq!(archived, lines[..6]);
+
+    let (code, out, err) = cli(&store, &["audit", "trim", "--until", "6"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, hash6, _) = seq_and_hash(archived[5]);
+    assert!(out.contains("trimmed 6 entries, seq 1 to 6") && out.contains(&hash6), "{out}");
+    assert_eq!(stored_entries(&store).await.len(), 4);
+    let mut conn = store.conn().await.expect("connection");
+    let anchor: String = conn.get(store.key("audit:anchor")).await.expect("the anchor is kept");
+    assert_eq!(anchor, format!("6 {hash6}"));
+
+    let (code, out, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("4 entries verified after the anchor at seq 6"), "{out}");
+    assert!(out.contains("case indexes intact: 2 indexes list 4 entries"), "{out}");
+    // The trails keep only what is left.
+    let seqs = |trail: Vec<(String, billing_triage::audit::AuditEntry)>| trail.into_iter().map(|(_, e)| e.seq).collect::<Vec<_>>();
+    assert_eq!(seqs(store.audit_trail(&a).await.expect("trail")), [7, 9]);
+    assert_eq!(seqs(store.audit_trail(&b).await.expect("trail")), [8, 10]);
+
+    // The next export starts right after the anchor and joins the archive.
+    let (_, out, _) = cli(&store, &["audit", "export"]);
+    let (first_seq, _, prev_hash) = seq_and_hash(out.lines().next().expect("entries left"));
+    assert_eq!((first_seq, prev_hash), (7, hash6));
+
+    // New entries chain on as before, and trimming everything still verifies.
+    store
+        .append_audit(billing_triage::audit::NewEntry {
+            case_id: Some(a.clone()),
+            action: None,
+            kind: AuditKind::CaseClosed,
+            actor: Actor::System,
+            at: 1_700_000_100,
+            stripe_ids: vec![],
+            detail: serde_json::json!({}),
+        })
+        .await
+        .expect("append after a trim");
+    let (code, out, _) = cli(&store, &["audit", "trim", "--until", "11"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("trimmed 5 entries, seq 7 to 11"), "{out}");
+    let (code, out, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("0 entries verified after the anchor at seq 11"), "{out}");
+    let (_, out, _) = cli(&store, &["audit", "trim", "--until", "11"]);
+    assert!(out.contains("nothing to trim"), "{out}");
+}
+
+#[tokio::test]
+async fn after_a_trim_a_tampered_entry_or_a_removed_anchor_is_named() {
+    let store = test_store().await;
+    ten_entries(&store).await;
+    assert_eq!(cli(&store, &["audit", "trim", "--until", "4"]).0, Some(0));
+    let stored = stored_entries(&store).await;
+    let mut conn = store.conn().await.expect("connection");
+
+    // Rewrite seq 7: remove it and everything after, put them back with 7 edited.
+    let ids: Vec<&str> = stored.iter().map(|(id, _)| id.as_str()).collect();
+    let _: i64 = conn.xdel(store.key("audit"), &ids[2..]).await.expect("XDEL");
+    let mut new_ids = Vec::new();
+    for (_, json) in &stored[2..] {
+        let json = if json.contains("\"seq\":7,") { json.replace("\"n\":7", "\"n\":70") } else { json.clone() };
+        let id: String = conn.xadd(store.key("audit"), "*", &[("entry", json)]).await.expect("XADD");
+        new_ids.push(id);
+    }
+    let (code, _, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(&new_ids[0]) && err.contains("seq 7") && err.contains("altered"), "{err}");
+
+    // Put the log back as it was (fresh ids), then remove the anchor: the
+    // log now seems to start at seq 5.
+    let _: i64 = conn.xdel(store.key("audit"), &new_ids).await.expect("XDEL");
+    for (_, json) in &stored[2..] {
+        let _: String = conn.xadd(store.key("audit"), "*", &[("entry", json)]).await.expect("XADD");
+    }
+    let (code, _, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(1), "the re-added entries have new ids, so the case indexes no longer match: {err}");
+    assert!(err.contains("not in the audit stream"), "{err}");
+    let _: () = conn.del(store.key("audit:anchor")).await.expect("DEL");
+    let (code, _, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("seq 5 where seq 1 was expected"), "{err}");
+    // A tampered log is never trimmed.
+    let (code, _, err) = cli(&store, &["audit", "trim", "--until", "8"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("nothing trimmed"), "{err}");
+    assert_eq!(stored_entries(&store).await.len(), 6);
+}
+
+#[tokio::test]
+async fn verify_names_an_index_that_points_at_another_case() {
+    let store = test_store().await;
+    let (a, b) = ten_entries(&store).await;
+    let stored = stored_entries(&store).await;
+    let mut conn = store.conn().await.expect("connection");
+    // Entry 2 is B's; list it under A too.
+    let _: i64 = conn.rpush(store.key(&format!("audit:case:{a}")), &stored[1].0).await.expect("RPUSH");
+    let (code, out, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("10 entries verified"), "the chain itself is intact: {out}");
+    assert!(err.contains(&format!("the index of {a} lists {}, an entry of {b}", stored[1].0)), "{err}");
+    assert!(err.contains("1 of 10 ids in 2 indexes"), "{err}"); // nine indexed entries (seq 5 has no case) and the extra one
+}
