@@ -82,13 +82,21 @@ pub async fn on_slash_command_once(deps: &Arc<Deps>, delivery: &DeliveryId, cmd:
     }
 }
 
-/// `/slack/interactions`, run once per delivery (as for commands).
+/// `/slack/interactions`, run once per delivery (as for commands). A modal
+/// submission refused with a field error ran nothing and is forgotten: the
+/// same submission again is checked again and gets the same error, rather
+/// than an empty answer that would close the modal.
 pub async fn on_interaction_once(deps: &Arc<Deps>, delivery: &DeliveryId, interaction: Interaction) -> Ack {
-    if first_delivery(deps, delivery).await {
-        on_interaction(deps, interaction).await
-    } else {
-        Ack::Empty
+    if !first_delivery(deps, delivery).await {
+        return Ack::Empty;
     }
+    let ack = on_interaction(deps, interaction).await;
+    if matches!(&ack, Ack::Json(value) if value.get("response_action").and_then(|a| a.as_str()) == Some("errors")) {
+        if let Err(e) = deps.store.forget_delivery(delivery.as_str()).await {
+            tracing::warn!(error = %e, "could not forget a refused submission; the same text again will close the modal");
+        }
+    }
+    ack
 }
 
 /// `/billing …`.

@@ -293,6 +293,19 @@ async fn an_over_long_reason_gets_a_modal_error_and_nothing_is_stored() {
     assert!(app.store.audit_trail(&case.id).await.expect("trail").is_empty());
     assert!(!everything_in_redis(&app.store).await.contains("xxxxxxxxxx"));
 
+    // The same refused submission again is checked again, not taken as a
+    // duplicate (which would close the modal with nothing done).
+    let payload = serde_json::json!({
+        "type": "view_submission",
+        "user": {"id": APPROVER_1},
+        "trigger_id": "1.2.3",
+        "view": {"id": "V1", "callback_id": "reject_reason", "private_metadata": value,
+                 "state": {"values": {"reason_block": {"reason": {"type": "plain_text_input", "value": "z".repeat(501)}}}}}
+    });
+    for _ in 0..2 {
+        assert_eq!(app.interact(&payload).await.json()["response_action"], "errors");
+    }
+
     // 500 characters are accepted.
     let reply = app.submit_view("reject_reason", &value, "reason_block", "reason", &"y".repeat(500), APPROVER_1).await;
     assert_eq!(reply.body, "");
@@ -503,4 +516,38 @@ async fn verify_names_an_index_that_points_at_another_case() {
     assert!(out.contains("10 entries verified"), "the chain itself is intact: {out}");
     assert!(err.contains(&format!("the index of {a} lists {}, an entry of {b}", stored[1].0)), "{err}");
     assert!(err.contains("1 of 10 ids in 2 indexes"), "{err}"); // nine indexed entries (seq 5 has no case) and the extra one
+}
+
+#[tokio::test]
+async fn serve_warns_at_start_up_when_nobody_can_approve() {
+    use tokio::io::AsyncBufReadExt;
+    let store = test_store().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+        .arg("serve")
+        .env_clear()
+        .env("SLACK_SIGNING_SECRET", SIGNING_SECRET)
+        .env("SLACK_BOT_TOKEN", "xoxb-test-token")
+        .env("STRIPE_SECRET_KEY", "sk_test_localstripe")
+        .env("REDIS_URL", redis_url())
+        .env("REDIS_PREFIX", store.prefix())
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut seen = Vec::new();
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let done = line.contains("\"serving\"");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read).await.expect("serve logs `serving` at start-up");
+    let warning = seen.iter().find(|l| l.contains("read-only")).unwrap_or_else(|| panic!("no read-only warning in {seen:#?}"));
+    assert!(warning.contains("WARN") && warning.contains("BILLING_APPROVERS is unset"), "{warning}");
+    child.kill().await.expect("stop the server");
 }
