@@ -496,6 +496,10 @@ async fn after_a_trim_a_tampered_entry_or_a_removed_anchor_is_named() {
     let (code, _, err) = cli(&store, &["audit", "verify"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("seq 5 where seq 1 was expected"), "{err}");
+    let _: () = conn.set(store.key("audit:anchor"), "not an anchor").await.expect("SET");
+    let (code, _, err) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("audit:anchor") && err.contains("anchor is not"), "{err}");
     // A tampered log is never trimmed.
     let (code, _, err) = cli(&store, &["audit", "trim", "--until", "8"]);
     assert_eq!(code, Some(1));
