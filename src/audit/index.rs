@@ -51,11 +51,16 @@ impl IndexReport {
             Some(Err(reason)) => Some(IndexFault::Unreadable { reason }),
             Some(Ok(entry)) => {
                 let entry_case = entry.case_id.as_ref().map(|c| c.as_str().to_owned());
-                (entry_case.as_deref() != Some(case_id)).then_some(IndexFault::OtherCase { found: entry_case })
+                (entry_case.as_deref() != Some(case_id))
+                    .then_some(IndexFault::OtherCase { found: entry_case })
             }
         };
         if let Some(fault) = fault {
-            self.problems.push(IndexProblem { case_id: case_id.to_owned(), stream_id: stream_id.to_owned(), fault });
+            self.problems.push(IndexProblem {
+                case_id: case_id.to_owned(),
+                stream_id: stream_id.to_owned(),
+                fault,
+            });
         }
     }
 
@@ -66,19 +71,35 @@ impl IndexReport {
 
 impl fmt::Display for IndexProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { case_id, stream_id, fault } = self;
+        let Self {
+            case_id,
+            stream_id,
+            fault,
+        } = self;
         match fault {
             IndexFault::Missing => {
-                write!(f, "the index of {case_id} lists {stream_id}, which is not in the audit stream")
+                write!(
+                    f,
+                    "the index of {case_id} lists {stream_id}, which is not in the audit stream"
+                )
             }
             IndexFault::OtherCase { found: Some(other) } => {
-                write!(f, "the index of {case_id} lists {stream_id}, an entry of {other}")
+                write!(
+                    f,
+                    "the index of {case_id} lists {stream_id}, an entry of {other}"
+                )
             }
             IndexFault::OtherCase { found: None } => {
-                write!(f, "the index of {case_id} lists {stream_id}, an entry of no case")
+                write!(
+                    f,
+                    "the index of {case_id} lists {stream_id}, an entry of no case"
+                )
             }
             IndexFault::Unreadable { reason } => {
-                write!(f, "the index of {case_id} lists {stream_id}, which is unreadable ({reason})")
+                write!(
+                    f,
+                    "the index of {case_id} lists {stream_id}, which is unreadable ({reason})"
+                )
             }
         }
     }
@@ -86,11 +107,19 @@ impl fmt::Display for IndexProblem {
 
 impl fmt::Display for IndexReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Self { indexes, ids, problems } = self;
+        let Self {
+            indexes,
+            ids,
+            problems,
+        } = self;
         if problems.is_empty() {
             write!(f, "case indexes intact: {indexes} indexes list {ids} entries, each in the stream under its case")
         } else {
-            write!(f, "case indexes damaged: {} of {ids} ids in {indexes} indexes are wrong", problems.len())
+            write!(
+                f,
+                "case indexes damaged: {} of {ids} ids in {indexes} indexes are wrong",
+                problems.len()
+            )
         }
     }
 }
@@ -117,8 +146,15 @@ mod tests {
     #[test]
     fn names_each_kind_of_bad_id_and_counts_the_good_ones() {
         let (a, b) = (CaseId::from_random(0xa), CaseId::from_random(0xb));
-        let (of_a, of_b, system) = (entry_of(Some(a.clone())), entry_of(Some(b.clone())), entry_of(None));
-        let mut report = IndexReport { indexes: 1, ..IndexReport::default() };
+        let (of_a, of_b, system) = (
+            entry_of(Some(a.clone())),
+            entry_of(Some(b.clone())),
+            entry_of(None),
+        );
+        let mut report = IndexReport {
+            indexes: 1,
+            ..IndexReport::default()
+        };
         report.check(a.as_str(), "1-0", Some(Ok(&of_a)));
         assert!(report.is_clean());
         report.check(a.as_str(), "2-0", None);
@@ -136,6 +172,9 @@ mod tests {
                 format!("the index of {a} lists 5-0, which is unreadable (no `entry` field)"),
             ]
         );
-        assert_eq!(report.to_string(), "case indexes damaged: 4 of 5 ids in 1 indexes are wrong");
+        assert_eq!(
+            report.to_string(),
+            "case indexes damaged: 4 of 5 ids in 1 indexes are wrong"
+        );
     }
 }

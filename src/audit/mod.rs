@@ -136,7 +136,11 @@ pub enum VerifyError {
     /// The entry's `prev_hash` is not the previous entry's `hash`.
     BrokenLink { stream_id: String, seq: u64 },
     /// The entry's `seq` is not one more than the previous entry's.
-    SequenceGap { stream_id: String, seq: u64, expected: u64 },
+    SequenceGap {
+        stream_id: String,
+        seq: u64,
+        expected: u64,
+    },
     /// The last entry is not the one the head key records.
     HeadMismatch {
         /// The last entry read (stream id, seq); `None` when the log is empty.
@@ -170,7 +174,13 @@ pub fn chain(new: NewEntry, seq: u64, prev_hash: &str) -> AuditEntry {
     let stripe_ids = new
         .stripe_ids
         .into_iter()
-        .map(|id| if looks_secret(&id) { REDACTED.to_owned() } else { id })
+        .map(|id| {
+            if looks_secret(&id) {
+                REDACTED.to_owned()
+            } else {
+                id
+            }
+        })
         .collect();
     let mut entry = AuditEntry {
         v: FORMAT_VERSION,
@@ -223,18 +233,32 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match detail {
         Value::String(text) if looks_secret(&text) => Value::String(REDACTED.to_owned()),
-        Value::Number(number) if number.as_u64().is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) => {
+        Value::Number(number)
+            if number
+                .as_u64()
+                .is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) =>
+        {
             Value::String(REDACTED.to_owned())
         }
         Value::Array(items) => Value::Array(items.into_iter().map(scrub).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(key, value)| (key, scrub(value))).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, scrub(value)))
+                .collect(),
+        ),
         other => other,
     }
 }
 
 impl Verifier {
     pub fn new() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS.to_owned(), anchor_seq: None, last: None, checked: 0 }
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_owned(),
+            anchor_seq: None,
+            last: None,
+            checked: 0,
+        }
     }
 
     /// A walk of a trimmed log: the first entry must be number `seq + 1`
@@ -242,7 +266,13 @@ impl Verifier {
     /// as the anchor). Removing entries right after the anchor, or moving
     /// the anchor without trimming, breaks the walk like any other gap.
     pub fn from_anchor(seq: u64, hash: &str) -> Self {
-        Self { expected_seq: seq + 1, prev_hash: hash.to_owned(), anchor_seq: Some(seq), last: None, checked: 0 }
+        Self {
+            expected_seq: seq + 1,
+            prev_hash: hash.to_owned(),
+            anchor_seq: Some(seq),
+            last: None,
+            checked: 0,
+        }
     }
 
     /// Checks the next entry of the log.
@@ -257,7 +287,10 @@ impl Verifier {
             });
         }
         if entry_hash(entry) != entry.hash {
-            return Err(VerifyError::HashMismatch { stream_id: stream_id.to_owned(), seq: entry.seq });
+            return Err(VerifyError::HashMismatch {
+                stream_id: stream_id.to_owned(),
+                seq: entry.seq,
+            });
         }
         // The sequence is checked before the link: a removed entry breaks
         // both, and "expected seq 5" says more than "bad link".
@@ -269,7 +302,10 @@ impl Verifier {
             });
         }
         if entry.prev_hash != self.prev_hash {
-            return Err(VerifyError::BrokenLink { stream_id: stream_id.to_owned(), seq: entry.seq });
+            return Err(VerifyError::BrokenLink {
+                stream_id: stream_id.to_owned(),
+                seq: entry.seq,
+            });
         }
         self.expected_seq = entry.seq + 1;
         self.prev_hash.clone_from(&entry.hash);
@@ -290,7 +326,10 @@ impl Verifier {
             return if head == Some(self.prev_hash.as_str()) {
                 Ok(0)
             } else {
-                Err(VerifyError::AnchorMismatch { anchor_seq, head_present: head.is_some() })
+                Err(VerifyError::AnchorMismatch {
+                    anchor_seq,
+                    head_present: head.is_some(),
+                })
             };
         }
         let last_hash = self.last.as_ref().map(|(_, _, hash)| hash.as_str());
@@ -376,7 +415,10 @@ fn canonical_bytes(entry: &AuditEntry) -> Vec<u8> {
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"actor\":");
-    write_value(&mut out, &serde_json::to_value(&entry.actor).expect("an Actor always serialises to JSON"));
+    write_value(
+        &mut out,
+        &serde_json::to_value(&entry.actor).expect("an Actor always serialises to JSON"),
+    );
     out.extend_from_slice(b",\"at\":");
     out.extend_from_slice(entry.at.to_string().as_bytes());
     out.extend_from_slice(b",\"case_id\":");
@@ -387,7 +429,10 @@ fn canonical_bytes(entry: &AuditEntry) -> Vec<u8> {
     out.extend_from_slice(b",\"detail\":");
     write_value(&mut out, &entry.detail);
     out.extend_from_slice(b",\"kind\":");
-    write_value(&mut out, &serde_json::to_value(entry.kind).expect("an AuditKind always serialises to JSON"));
+    write_value(
+        &mut out,
+        &serde_json::to_value(entry.kind).expect("an AuditKind always serialises to JSON"),
+    );
     out.extend_from_slice(b",\"prev_hash\":");
     write_str(&mut out, &entry.prev_hash);
     out.extend_from_slice(b",\"seq\":");
@@ -447,7 +492,9 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Prefixes of tokens and keys that must never be written (CONTRACT.md).
-const SECRET_MARKERS: [&str; 8] = ["xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_"];
+const SECRET_MARKERS: [&str; 8] = [
+    "xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_",
+];
 
 fn looks_secret(text: &str) -> bool {
     !secret_spans(text).is_empty()
@@ -469,8 +516,14 @@ pub(crate) fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut spans = card_number_runs(bytes);
     for marker in SECRET_MARKERS {
         for (at, _) in text.match_indices(marker) {
-            let start = bytes[..at].iter().rposition(|&b| !is_token(b)).map_or(0, |i| i + 1);
-            let end = bytes[at..].iter().position(|&b| !is_token(b)).map_or(bytes.len(), |i| at + i);
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&b| !is_token(b))
+                .map_or(0, |i| i + 1);
+            let end = bytes[at..]
+                .iter()
+                .position(|&b| !is_token(b))
+                .map_or(bytes.len(), |i| at + i);
             spans.push(start..end);
         }
     }

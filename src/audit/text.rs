@@ -40,7 +40,10 @@ impl OperatorText {
         // refused without walking all of it.
         let given = text.chars().take(max + 1).count();
         if given > max {
-            return Err(TextError::TooLong { given: text.chars().count(), max });
+            return Err(TextError::TooLong {
+                given: text.chars().count(),
+                max,
+            });
         }
         Ok(Self(scrub_text(text)))
     }
@@ -107,12 +110,18 @@ mod tests {
     /// (typed, expected after scrubbing)
     const CASES: [(&str, &str); 9] = [
         ("customer keeps the plan", "customer keeps the plan"),
-        ("card 4242 4242 4242 4242 declined", "card [redacted] declined"),
+        (
+            "card 4242 4242 4242 4242 declined",
+            "card [redacted] declined",
+        ),
         ("card 4242-4242-4242-4242", "card [redacted]"),
         ("key sk_live_51Habc was pasted", "key [redacted] was pasted"),
         ("token=xoxb-123-456-abc, then", "token=[redacted], then"),
         ("mysk_test_abc.", "[redacted]."),
-        ("4242424242424242 and rk_live_x", "[redacted] and [redacted]"),
+        (
+            "4242424242424242 and rk_live_x",
+            "[redacted] and [redacted]",
+        ),
         // Twelve digits are an order number, not a card.
         ("order 123456789012", "order 123456789012"),
         ("日本語 4000056655665556 ok", "日本語 [redacted] ok"),
@@ -132,9 +141,13 @@ mod tests {
     fn agrees_with_the_audit_scrubber() {
         for (typed, _) in CASES {
             let scrubbed = scrub_text(typed);
-            let audit_redacts = crate::audit::scrub(serde_json::json!(typed)) != serde_json::json!(typed);
+            let audit_redacts =
+                crate::audit::scrub(serde_json::json!(typed)) != serde_json::json!(typed);
             assert_eq!(scrubbed != typed, audit_redacts, "{typed:?}");
-            assert_eq!(crate::audit::scrub(serde_json::json!(scrubbed.clone())), serde_json::json!(scrubbed));
+            assert_eq!(
+                crate::audit::scrub(serde_json::json!(scrubbed.clone())),
+                serde_json::json!(scrubbed)
+            );
         }
     }
 
@@ -143,22 +156,35 @@ mod tests {
         assert_eq!(OperatorText::parse("  \n ", 500), Err(TextError::Empty));
         let long = "4".repeat(400_000);
         let err = OperatorText::parse(&long, 500).expect_err("too long");
-        assert_eq!(err, TextError::TooLong { given: 400_000, max: 500 });
+        assert_eq!(
+            err,
+            TextError::TooLong {
+                given: 400_000,
+                max: 500
+            }
+        );
         assert!(!err.to_string().contains("4444"));
         let exact = "é".repeat(500);
-        assert_eq!(OperatorText::parse(&exact, 500).map(|t| t.as_str().chars().count()), Ok(500));
+        assert_eq!(
+            OperatorText::parse(&exact, 500).map(|t| t.as_str().chars().count()),
+            Ok(500)
+        );
     }
 
     #[test]
     fn parse_trims_and_scrubs() {
-        let text = OperatorText::parse("  refund 4242 4242 4242 4242 sk_live_x  ", 500).expect("fits");
+        let text =
+            OperatorText::parse("  refund 4242 4242 4242 4242 sk_live_x  ", 500).expect("fits");
         assert_eq!(text.as_str(), "refund [redacted] [redacted]");
     }
 
     #[test]
     fn clipped_cuts_then_scrubs() {
         assert_eq!(OperatorText::clipped("   ", 10), None);
-        assert_eq!(OperatorText::clipped("short", 10).map(OperatorText::into_string), Some("short".to_owned()));
+        assert_eq!(
+            OperatorText::clipped("short", 10).map(OperatorText::into_string),
+            Some("short".to_owned())
+        );
         let cut = OperatorText::clipped("abcdefghijkl", 5).expect("text");
         assert_eq!(cut.as_str(), "abcd…");
         let secret = OperatorText::clipped("pay sk_live_abcdefghijkl now", 12).expect("text");

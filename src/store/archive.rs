@@ -15,7 +15,9 @@
 //! trim prints next to the exported file, so that the archive and what is
 //! left in Redis can be joined and checked together.
 
-use super::audit::{fetch_page, parse_stream_entry, AuditHead, CASE_INDEX_KEY, ENTRY_FIELD, STREAM_KEY, VERIFY_PAGE};
+use super::audit::{
+    fetch_page, parse_stream_entry, AuditHead, CASE_INDEX_KEY, ENTRY_FIELD, STREAM_KEY, VERIFY_PAGE,
+};
 use super::{map_err, Store, StoreError};
 use crate::audit::index::IndexReport;
 use crate::audit::VerifyError;
@@ -42,7 +44,9 @@ pub enum ArchiveError {
     Unreadable { stream_id: String, reason: String },
     #[error("nothing was trimmed, because the audit log does not verify (trimming would destroy the evidence): {0}")]
     Tampered(VerifyError),
-    #[error("another trim moved the anchor meanwhile; nothing more was trimmed, run the trim again")]
+    #[error(
+        "another trim moved the anchor meanwhile; nothing more was trimmed, run the trim again"
+    )]
     AnchorMoved,
 }
 
@@ -59,7 +63,10 @@ impl Covered {
     fn add(&mut self, seq: u64, hash: &str) {
         self.entries += 1;
         self.first_seq.get_or_insert(seq);
-        self.last = Some(AuditHead { seq, hash: hash.to_owned() });
+        self.last = Some(AuditHead {
+            seq,
+            hash: hash.to_owned(),
+        });
     }
 }
 
@@ -81,8 +88,12 @@ impl Store {
         let mut conn = self.conn().await?;
         let raw: Option<String> = conn.get(self.key(ANCHOR_KEY)).await.map_err(map_err)?;
         raw.map(|raw| {
-            AuditHead::parse(&raw)
-                .ok_or_else(|| StoreError::Corrupt(format!("the audit anchor {} is not `<seq> <hash>`", self.key(ANCHOR_KEY))))
+            AuditHead::parse(&raw).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "the audit anchor {} is not `<seq> <hash>`",
+                    self.key(ANCHOR_KEY)
+                ))
+            })
         })
         .transpose()
     }
@@ -102,8 +113,16 @@ impl Store {
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
         let mut covered = Covered::default();
-        let last: StreamRangeReply = conn.xrevrange_count(&stream_key, "+", "-", 1).await.map_err(map_err)?;
-        let Some(end_id) = last.ids.into_iter().next().map(|stream_entry| stream_entry.id) else {
+        let last: StreamRangeReply = conn
+            .xrevrange_count(&stream_key, "+", "-", 1)
+            .await
+            .map_err(map_err)?;
+        let Some(end_id) = last
+            .ids
+            .into_iter()
+            .next()
+            .map(|stream_entry| stream_entry.id)
+        else {
             return Ok(covered);
         };
         let mut start = "-".to_owned();
@@ -118,7 +137,9 @@ impl Store {
                 covered.add(keys.seq, &keys.hash);
             }
             match page.ids.last() {
-                Some(last) if page.ids.len() == VERIFY_PAGE && last.id != end_id => start = format!("({}", last.id),
+                Some(last) if page.ids.len() == VERIFY_PAGE && last.id != end_id => {
+                    start = format!("({}", last.id)
+                }
                 _ => return Ok(covered),
             }
         }
@@ -142,7 +163,10 @@ impl Store {
         let mut anchor: Option<String> = conn.get(&anchor_key).await.map_err(map_err)?;
         let mut covered = Covered::default();
         loop {
-            let page: StreamRangeReply = conn.xrange_count(&stream_key, "-", "+", TRIM_BATCH).await.map_err(map_err)?;
+            let page: StreamRangeReply = conn
+                .xrange_count(&stream_key, "-", "+", TRIM_BATCH)
+                .await
+                .map_err(map_err)?;
             let mut batch: Vec<(&str, Keys)> = Vec::with_capacity(page.ids.len());
             for stream_entry in &page.ids {
                 let (_, keys) = read_keys(stream_entry)?;
@@ -151,13 +175,24 @@ impl Store {
                 }
                 batch.push((stream_entry.id.as_str(), keys));
             }
-            let Some((last_id, last)) = batch.last() else { return Ok(covered) };
-            let new_anchor = AuditHead { seq: last.seq, hash: last.hash.clone() }.encode();
-            let min_id = id_after(last_id)
-                .ok_or_else(|| ArchiveError::Unreadable { stream_id: (*last_id).to_owned(), reason: "not a stream id".to_owned() })?;
+            let Some((last_id, last)) = batch.last() else {
+                return Ok(covered);
+            };
+            let new_anchor = AuditHead {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            }
+            .encode();
+            let min_id = id_after(last_id).ok_or_else(|| ArchiveError::Unreadable {
+                stream_id: (*last_id).to_owned(),
+                reason: "not a stream id".to_owned(),
+            })?;
             let mut invocation = TRIM_SCRIPT.key(&stream_key);
             invocation.key(&anchor_key);
-            invocation.arg(anchor.as_deref().unwrap_or("")).arg(&new_anchor).arg(&min_id);
+            invocation
+                .arg(anchor.as_deref().unwrap_or(""))
+                .arg(&new_anchor)
+                .arg(&min_id);
             for (stream_id, keys) in &batch {
                 if let Some(case_id) = &keys.case_id {
                     invocation.key(self.key(&format!("{CASE_INDEX_KEY}{case_id}")));
@@ -207,7 +242,10 @@ impl Store {
             cursor = next;
         }
         let keys: Vec<String> = keys.into_iter().collect();
-        let mut report = IndexReport { indexes: keys.len() as u64, ..IndexReport::default() };
+        let mut report = IndexReport {
+            indexes: keys.len() as u64,
+            ..IndexReport::default()
+        };
         for chunk in keys.chunks(INDEX_BATCH) {
             let mut pipe = redis::pipe();
             for key in chunk {
@@ -226,7 +264,8 @@ impl Store {
             for (_, id) in listed.iter().filter(|(_, id)| is_stream_id(id)) {
                 pipe.xrange(&stream_key, id, id);
             }
-            let replies: Vec<StreamRangeReply> = pipe.query_async(&mut conn).await.map_err(map_err)?;
+            let replies: Vec<StreamRangeReply> =
+                pipe.query_async(&mut conn).await.map_err(map_err)?;
             let mut replies = replies.into_iter();
             for (case_id, id) in &listed {
                 if !is_stream_id(id) {
@@ -235,7 +274,11 @@ impl Store {
                 }
                 let reply = replies.next().unwrap_or_default();
                 let entry = reply.ids.first().map(parse_stream_entry);
-                report.check(case_id, id, entry.as_ref().map(|e| e.as_ref().map_err(Clone::clone)));
+                report.check(
+                    case_id,
+                    id,
+                    entry.as_ref().map(|e| e.as_ref().map_err(Clone::clone)),
+                );
             }
         }
         Ok(report)
@@ -244,12 +287,16 @@ impl Store {
 
 /// The stored JSON text of a stream entry and the fields export and trim read.
 fn read_keys(stream_entry: &StreamId) -> Result<(&str, Keys), ArchiveError> {
-    let unreadable = |reason: String| ArchiveError::Unreadable { stream_id: stream_entry.id.clone(), reason };
+    let unreadable = |reason: String| ArchiveError::Unreadable {
+        stream_id: stream_entry.id.clone(),
+        reason,
+    };
     let Some(redis::Value::BulkString(bytes)) = stream_entry.map.get(ENTRY_FIELD) else {
         return Err(unreadable(format!("no `{ENTRY_FIELD}` string")));
     };
     let raw = std::str::from_utf8(bytes).map_err(|_| unreadable("not UTF-8".to_owned()))?;
-    let keys = serde_json::from_str(raw).map_err(|e| unreadable(format!("not an audit entry: {e}")))?;
+    let keys =
+        serde_json::from_str(raw).map_err(|e| unreadable(format!("not an audit entry: {e}")))?;
     Ok((raw, keys))
 }
 
@@ -262,7 +309,8 @@ fn id_after(id: &str) -> Option<String> {
 }
 
 fn is_stream_id(id: &str) -> bool {
-    id.split_once('-').is_some_and(|(ms, n)| ms.parse::<u64>().is_ok() && n.parse::<u64>().is_ok())
+    id.split_once('-')
+        .is_some_and(|(ms, n)| ms.parse::<u64>().is_ok() && n.parse::<u64>().is_ok())
 }
 
 /// `text` with Redis glob characters escaped, for `SCAN MATCH`.
@@ -304,7 +352,10 @@ mod tests {
 
     #[test]
     fn the_id_after_a_stream_id_is_its_successor() {
-        assert_eq!(id_after("1700000000000-0").as_deref(), Some("1700000000000-1"));
+        assert_eq!(
+            id_after("1700000000000-0").as_deref(),
+            Some("1700000000000-1")
+        );
         assert_eq!(id_after("5-41").as_deref(), Some("5-42"));
         assert_eq!(id_after("nope"), None);
         assert!(is_stream_id("1-0") && !is_stream_id("1") && !is_stream_id("a-b"));

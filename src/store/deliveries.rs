@@ -36,6 +36,10 @@ impl Store {
     /// Redis errors.
     pub async fn forget_delivery(&self, digest: &str) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        redis::cmd("DEL").arg(self.key(&format!("{DELIVERY_KEY}{digest}"))).query_async::<()>(&mut conn).await.map_err(map_err)
+        redis::cmd("DEL")
+            .arg(self.key(&format!("{DELIVERY_KEY}{digest}")))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(map_err)
     }
 }
