@@ -6,5 +6,6 @@ mod audit;
 mod helpers;
 mod localstripe;
 mod lookup;
+mod ops;
 mod slack;
 mod stripe;
