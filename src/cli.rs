@@ -65,8 +65,20 @@ pub enum AuditCommand {
         /// Case id, e.g. case_1a2b3c4d5e6f
         case_id: String,
     },
-    /// Check the whole audit log's hash chain; exits non-zero on tampering
+    /// Check the audit log's hash chain (from the anchor, after a trim) and the per-case indexes; exits non-zero on tampering
     Verify,
+    /// Write the audit stream as JSON lines (the stored entries, unchanged) on stdout, for a SIEM or an archive
+    Export {
+        /// Stop after the entry with this seq
+        #[arg(long, value_name = "SEQ")]
+        until: Option<u64>,
+    },
+    /// Remove exported entries up to SEQ; the last one removed stays as the anchor the chain is verified from
+    Trim {
+        /// The last entry to remove (export up to it first)
+        #[arg(long, value_name = "SEQ")]
+        until: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -170,9 +182,19 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
     telemetry::init(LogFormat::Text, std::io::stderr);
     let deps = startup::deps(&config)?;
     let case_id = workflow::new_case_id();
-    let case = lookup::open_case(&deps, case_id, cli_actor(), &query, message)
-        .await
-        .map_err(explain)?;
+    // Context, like the shortcut's message: scrubbed and clipped the same way.
+    let message = message.and_then(|m| {
+        crate::audit::text::OperatorText::clipped(m, crate::workflow::commands::CONTEXT_MAX_CHARS)
+    });
+    let case = lookup::open_case(
+        &deps,
+        case_id,
+        cli_actor(),
+        &query,
+        message.as_ref().map(|m| m.as_str()),
+    )
+    .await
+    .map_err(explain)?;
     let now = workflow::now();
     let statuses = lookup::initial_statuses(&case, now);
     let view = CardView {
@@ -242,20 +264,81 @@ async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
             println!("{}", card::trail::render_trail(&case_id, &entries));
             Ok(Exit::Ok)
         }
-        AuditCommand::Verify => match store
-            .verify_audit()
-            .await
-            .context("reading the audit log")?
-        {
-            Ok(n) => {
-                println!("audit log intact: {n} entries verified");
-                Ok(Exit::Ok)
+        AuditCommand::Verify => {
+            match store
+                .verify_audit()
+                .await
+                .context("reading the audit log")?
+            {
+                Ok(n) => {
+                    // The walk has read the anchor already (an unreadable one is tampering).
+                    let anchor = store
+                        .audit_anchor()
+                        .await
+                        .context("reading the audit anchor")?;
+                    let from = anchor
+                        .map(|a| format!(" after the anchor at seq {}", a.seq))
+                        .unwrap_or_default();
+                    println!("audit log intact: {n} entries verified{from}");
+                }
+                Err(e) => {
+                    eprintln!("audit log tampered: {e}");
+                    return Ok(Exit::Failed(1));
+                }
             }
-            Err(e) => {
-                eprintln!("audit log tampered: {e}");
-                Ok(Exit::Failed(1))
+            let report = store
+                .verify_case_indexes()
+                .await
+                .context("reading the case indexes")?;
+            if report.is_clean() {
+                println!("{report}");
+                return Ok(Exit::Ok);
             }
-        },
+            eprintln!("{report}; find who wrote to Redis (`billing-triage audit show` reads these indexes):");
+            for problem in &report.problems {
+                eprintln!("  {problem}");
+            }
+            Ok(Exit::Failed(1))
+        }
+        AuditCommand::Export { until } => {
+            use std::io::Write;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let covered = store
+                .export_audit(until, &mut |line| writeln!(out, "{line}"))
+                .await
+                .context("exporting the audit log")?;
+            out.flush().context("writing the export")?;
+            match (covered.first_seq, &covered.last) {
+                (Some(first), Some(last)) => eprintln!(
+                    "exported {} entries, seq {first} to {}; the last hash is {}",
+                    covered.entries, last.seq, last.hash
+                ),
+                _ => eprintln!(
+                    "exported 0 entries: the audit log holds none{}",
+                    until.map(|u| format!(" up to seq {u}")).unwrap_or_default()
+                ),
+            }
+            Ok(Exit::Ok)
+        }
+        AuditCommand::Trim { until } => {
+            let covered = match store.trim_audit(until).await {
+                Ok(covered) => covered,
+                Err(crate::store::archive::ArchiveError::Tampered(e)) => {
+                    eprintln!("audit log tampered, nothing trimmed: {e}");
+                    return Ok(Exit::Failed(1));
+                }
+                Err(e) => return Err(e).context("trimming the audit log"),
+            };
+            match (covered.first_seq, covered.last) {
+                (Some(first), Some(anchor)) => println!(
+                    "trimmed {} entries, seq {first} to {}; the chain is now verified from the anchor seq {} hash {} (keep it with the export)",
+                    covered.entries, anchor.seq, anchor.seq, anchor.hash
+                ),
+                _ => println!("nothing to trim up to seq {until}"),
+            }
+            Ok(Exit::Ok)
+        }
     }
 }
 

@@ -47,6 +47,18 @@ pub struct PolicyConfig {
     pub refund_limit_minor: i64,
 }
 
+/// Said at start-up and under `/billing help` when `BILLING_APPROVERS` is
+/// unset: the bot then only looks cases up.
+pub const READ_ONLY_WARNING: &str =
+    "BILLING_APPROVERS is unset, so the bot is read-only: nobody can approve or reject actions. Set it to the Slack user ids (U...) of the approvers";
+
+impl PolicyConfig {
+    /// [`READ_ONLY_WARNING`] when nobody can approve.
+    pub fn read_only_warning(&self) -> Option<&'static str> {
+        self.approvers.is_empty().then_some(READ_ONLY_WARNING)
+    }
+}
+
 /// Everything the process needs; which parts are required depends on the
 /// command (the CLI lookup needs no Slack).
 #[derive(Debug, Clone)]
@@ -343,6 +355,16 @@ mod tests {
         assert_eq!(c.redis_prefix, DEFAULT_REDIS_PREFIX);
         assert_eq!(c.policy.refund_limit_minor, DEFAULT_REFUND_LIMIT_MINOR);
         assert!(c.policy.approvers.is_empty());
+        assert_eq!(c.policy.read_only_warning(), Some(READ_ONLY_WARNING));
+        let c = load(
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_1"),
+                ("BILLING_APPROVERS", "U1"),
+            ],
+            false,
+        )
+        .expect("config");
+        assert_eq!(c.policy.read_only_warning(), None);
     }
 
     #[test]

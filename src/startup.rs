@@ -69,6 +69,9 @@ impl App {
     /// See [`StartupError`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let slack = config.slack.clone().ok_or(StartupError::NoSlack)?;
+        if let Some(warning) = config.policy.read_only_warning() {
+            tracing::warn!(setting = "BILLING_APPROVERS", "{warning}");
+        }
         let deps = Arc::new(deps(&config)?);
         let listener = TcpListener::bind(config.bind_addr)
             .await

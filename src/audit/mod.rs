@@ -51,6 +51,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+pub mod index;
+pub mod text;
+
 #[cfg(test)]
 mod tests;
 
@@ -147,6 +150,9 @@ pub enum VerifyError {
     },
     /// The entry cannot be read as an audit entry of a known version.
     Unreadable { stream_id: String, reason: String },
+    /// No entry follows the anchor (the last trimmed entry), yet the head
+    /// names another entry, or no head is recorded.
+    AnchorMismatch { anchor_seq: u64, head_present: bool },
 }
 
 /// Verifies a log read in order, one entry at a time, so that a large log
@@ -155,6 +161,8 @@ pub enum VerifyError {
 pub struct Verifier {
     expected_seq: u64,
     prev_hash: String,
+    /// Seq of the anchor the walk started from, when the log was trimmed.
+    anchor_seq: Option<u64>,
     /// Stream id, seq and hash of the last entry checked.
     last: Option<(String, u64, String)>,
     checked: u64,
@@ -247,6 +255,21 @@ impl Verifier {
         Self {
             expected_seq: 1,
             prev_hash: GENESIS.to_owned(),
+            anchor_seq: None,
+            last: None,
+            checked: 0,
+        }
+    }
+
+    /// A walk of a trimmed log: the first entry must be number `seq + 1`
+    /// and link to `hash`, the last trimmed entry's (`audit trim` keeps them
+    /// as the anchor). Removing entries right after the anchor, or moving
+    /// the anchor without trimming, breaks the walk like any other gap.
+    pub fn from_anchor(seq: u64, hash: &str) -> Self {
+        Self {
+            expected_seq: seq + 1,
+            prev_hash: hash.to_owned(),
+            anchor_seq: Some(seq),
             last: None,
             checked: 0,
         }
@@ -297,6 +320,18 @@ impl Verifier {
     /// # Errors
     /// [`VerifyError::HeadMismatch`] naming the last entry read.
     pub fn finish(self, head: Option<&str>) -> Result<u64, VerifyError> {
+        if let (None, Some(anchor_seq)) = (&self.last, self.anchor_seq) {
+            // Everything up to the anchor was trimmed and nothing followed:
+            // the head must still be the anchor's entry.
+            return if head == Some(self.prev_hash.as_str()) {
+                Ok(0)
+            } else {
+                Err(VerifyError::AnchorMismatch {
+                    anchor_seq,
+                    head_present: head.is_some(),
+                })
+            };
+        }
         let last_hash = self.last.as_ref().map(|(_, _, hash)| hash.as_str());
         if last_hash == head {
             return Ok(self.checked);
@@ -353,6 +388,14 @@ impl fmt::Display for VerifyError {
             Self::Unreadable { stream_id, reason } => {
                 write!(f, "audit entry {stream_id} is unreadable ({reason}); {ADVICE}")
             }
+            Self::AnchorMismatch { anchor_seq, head_present: true } => write!(
+                f,
+                "no audit entry follows the anchor (seq {anchor_seq}, the last trimmed entry), but the recorded head names another: entries after the anchor were removed; {ADVICE}"
+            ),
+            Self::AnchorMismatch { anchor_seq, head_present: false } => write!(
+                f,
+                "no audit entry follows the anchor (seq {anchor_seq}, the last trimmed entry) and no head is recorded: the head key was removed; {ADVICE}"
+            ),
         }
     }
 }
@@ -454,23 +497,61 @@ const SECRET_MARKERS: [&str; 8] = [
 ];
 
 fn looks_secret(text: &str) -> bool {
-    SECRET_MARKERS.iter().any(|marker| text.contains(marker)) || has_card_number_run(text)
+    !secret_spans(text).is_empty()
 }
 
 /// Card numbers have 13 to 19 digits; longer runs are redacted as well,
 /// since one may hide inside.
 const CARD_DIGITS_MIN: usize = 13;
 
-/// A run of 13 or more digits, where single spaces or dashes between digits
+/// Where `text` holds something that must not be written: every token
+/// around a [`SECRET_MARKERS`] prefix (the marker and the letters, digits,
+/// `_` and `-` joined to it on either side) and every card-number-looking
+/// run, as sorted, non-overlapping byte ranges. [`scrub`] redacts a whole
+/// string when there is any; `text::scrub_text` redacts just these ranges.
+/// All boundaries fall on ASCII bytes, so they are char boundaries.
+pub(crate) fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut spans = card_number_runs(bytes);
+    for marker in SECRET_MARKERS {
+        for (at, _) in text.match_indices(marker) {
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&b| !is_token(b))
+                .map_or(0, |i| i + 1);
+            let end = bytes[at..]
+                .iter()
+                .position(|&b| !is_token(b))
+                .map_or(bytes.len(), |i| at + i);
+            spans.push(start..end);
+        }
+    }
+    spans.sort_by_key(|span| span.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
+        }
+    }
+    merged
+}
+
+/// Runs of 13 or more digits, where single spaces or dashes between digits
 /// (`4242 4242 4242 4242`, `4242-4242-…`) do not end the run. No Luhn
 /// check: a mistyped card number is still one, and a redacted non-card
 /// number costs little in an audit log.
-fn has_card_number_run(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut digits = 0usize;
+fn card_number_runs(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut digits, mut start, mut end) = (0usize, 0usize, 0usize);
     for (i, &byte) in bytes.iter().enumerate() {
         if byte.is_ascii_digit() {
+            if digits == 0 {
+                start = i;
+            }
             digits += 1;
+            end = i + 1;
             continue;
         }
         let joins_digits = (byte == b' ' || byte == b'-')
@@ -480,11 +561,14 @@ fn has_card_number_run(text: &str) -> bool {
             continue;
         }
         if digits >= CARD_DIGITS_MIN {
-            return true;
+            runs.push(start..end);
         }
         digits = 0;
     }
-    digits >= CARD_DIGITS_MIN
+    if digits >= CARD_DIGITS_MIN {
+        runs.push(start..end);
+    }
+    runs
 }
 
 fn digit_count(mut n: u64) -> usize {

@@ -418,3 +418,112 @@ fn chain_scrubs_detail_and_stripe_ids() {
     );
     assert_eq!(entry.hash, entry_hash(&entry));
 }
+
+/// A log of `n` entries with everything up to `trimmed` cut off, as
+/// `audit trim` leaves it, with the anchor it keeps: (rest, anchor seq, hash).
+fn trimmed_log(n: u64, trimmed: usize) -> (Vec<(String, AuditEntry)>, u64, String) {
+    let mut entries = log(n);
+    let rest = entries.split_off(trimmed);
+    let (_, last_trimmed) = entries.last().expect("something was trimmed");
+    (rest, last_trimmed.seq, last_trimmed.hash.clone())
+}
+
+fn check_anchored(
+    entries: &[(String, AuditEntry)],
+    anchor: (u64, &str),
+    head: Option<&str>,
+    expected: Result<u64, VerifyError>,
+) {
+    let mut verifier = Verifier::from_anchor(anchor.0, anchor.1);
+    let walked = entries
+        .iter()
+        .try_for_each(|(id, entry)| verifier.check(id, entry));
+    assert_eq!(walked.and_then(|()| verifier.finish(head)), expected);
+}
+
+#[test]
+fn a_trimmed_log_verifies_from_its_anchor() {
+    let (rest, seq, hash) = trimmed_log(5, 3);
+    let head = head_of(&rest);
+    check_anchored(&rest, (seq, &hash), head.as_deref(), Ok(2));
+    // Without the anchor, the same entries are a log whose start was removed.
+    check(
+        &rest,
+        head.as_deref(),
+        Err(VerifyError::SequenceGap {
+            stream_id: "4-0".to_owned(),
+            seq: 4,
+            expected: 1,
+        }),
+    );
+}
+
+#[test]
+fn an_anchor_that_does_not_match_the_first_entry_is_named() {
+    let (rest, seq, hash) = trimmed_log(5, 3);
+    let head = head_of(&rest);
+    // Entry 4 removed after the trim: the walk expects 4 after the anchor.
+    check_anchored(
+        &rest[1..],
+        (seq, &hash),
+        head.as_deref(),
+        Err(VerifyError::SequenceGap {
+            stream_id: "5-0".to_owned(),
+            seq: 5,
+            expected: 4,
+        }),
+    );
+    // An anchor hash that is not entry 3's: entry 4 does not link to it.
+    check_anchored(
+        &rest,
+        (seq, &"f".repeat(64)),
+        head.as_deref(),
+        Err(VerifyError::BrokenLink {
+            stream_id: "4-0".to_owned(),
+            seq: 4,
+        }),
+    );
+    // Entry 4 edited after the trim.
+    let mut edited = rest.clone();
+    edited[0].1.detail = json!({"n": 99});
+    check_anchored(
+        &edited,
+        (seq, &hash),
+        head.as_deref(),
+        Err(VerifyError::HashMismatch {
+            stream_id: "4-0".to_owned(),
+            seq: 4,
+        }),
+    );
+}
+
+#[test]
+fn a_log_trimmed_to_its_last_entry_verifies_against_the_head() {
+    let (rest, seq, hash) = trimmed_log(3, 3);
+    assert!(rest.is_empty());
+    check_anchored(&rest, (seq, &hash), Some(&hash), Ok(0));
+    check_anchored(
+        &rest,
+        (seq, &hash),
+        Some(&"a".repeat(64)),
+        Err(VerifyError::AnchorMismatch {
+            anchor_seq: 3,
+            head_present: true,
+        }),
+    );
+    check_anchored(
+        &rest,
+        (seq, &hash),
+        None,
+        Err(VerifyError::AnchorMismatch {
+            anchor_seq: 3,
+            head_present: false,
+        }),
+    );
+    let text = VerifyError::AnchorMismatch {
+        anchor_seq: 3,
+        head_present: true,
+    }
+    .to_string();
+    assert!(text.contains("seq 3") && text.contains("anchor"), "{text}");
+}

@@ -12,6 +12,9 @@ pub const REASON_BLOCK: &str = "reason_block";
 pub const REASON_INPUT: &str = "reason";
 pub const AMOUNT_BLOCK: &str = "amount_block";
 pub const AMOUNT_INPUT: &str = "amount";
+/// The longest reject reason kept: the modal's `max_length`, enforced
+/// again on submission since a request need not come from the modal.
+pub const REASON_MAX_CHARS: usize = 500;
 /// The button that opens the partial-refund modal.
 pub const PARTIAL_REFUND_ACTION_ID: &str = "partial_refund";
 
@@ -48,7 +51,7 @@ pub fn reject_modal(case: &CaseId, key: &str, summary: &str) -> SlackView {
     let input = SlackBlockPlainTextInputElement::new()
         .with_action_id(SlackActionId::new(REASON_INPUT.to_owned()))
         .with_multiline(true)
-        .with_max_length(500)
+        .with_max_length(REASON_MAX_CHARS as u64)
         .with_placeholder(pt!("Why is this action wrong for this customer?"));
     let blocks = slack_blocks![
         some_into(SlackSectionBlock::new().with_text(md!("Reject *{}*?", clip(summary, 2800)))),

@@ -178,13 +178,18 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
         return text(StatusCode::UNAUTHORIZED, "unauthorized");
     }
     let span = tracing::info_span!("slack", route = ?route);
+    // Commands and interactions run once per delivery; events only answer
+    // (the URL challenge must be answered every time).
+    let delivery = payloads::DeliveryId::of_body(&body);
     let ack = async {
         match route {
             SlackRoute::Commands if payloads::is_ssl_check(&body) => Ok(Ack::Empty),
-            SlackRoute::Commands => payloads::slash_command(&body)
-                .map(|cmd| commands::on_slash_command(&state.deps, cmd)),
+            SlackRoute::Commands => match payloads::slash_command(&body) {
+                Ok(cmd) => Ok(commands::on_slash_command_once(&state.deps, &delivery, cmd).await),
+                Err(e) => Err(e),
+            },
             SlackRoute::Interactions => match payloads::interaction(&body) {
-                Ok(i) => Ok(commands::on_interaction(&state.deps, i).await),
+                Ok(i) => Ok(commands::on_interaction_once(&state.deps, &delivery, i).await),
                 Err(e) => Err(e),
             },
             SlackRoute::Events => payloads::event(&body).map(commands::on_event),

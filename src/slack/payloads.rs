@@ -115,6 +115,31 @@ pub enum EventEnvelope {
     Other,
 }
 
+/// What identifies one delivery of a request: SHA-256 of the signed body
+/// (HTTP) or of the event as received (Socket Mode), lower-case hex. The
+/// signature timestamp is left out on purpose: a Slack retry may be signed
+/// anew, while its body is the same, and every real request's body differs
+/// from every other's (Slack puts a fresh `trigger_id` or `action_ts` in
+/// each), so equal bodies within the replay window are one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryId(String);
+
+impl DeliveryId {
+    pub fn of_body(body: &[u8]) -> Self {
+        use sha2::Digest;
+        Self(hex::encode(sha2::Sha256::digest(body)))
+    }
+
+    /// For Socket Mode, where the listener hands over the parsed event.
+    pub fn of_json(value: &serde_json::Value) -> Self {
+        Self::of_body(value.to_string().as_bytes())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Why a body could not be read; the caller answers 400 and logs it.
 #[derive(Debug, thiserror::Error)]
 pub enum PayloadError {
@@ -198,6 +223,19 @@ mod tests {
             Err(PayloadError::NoPayload)
         ));
         assert!(interaction(b"payload=%7Bnot+json").is_err());
+    }
+
+    #[test]
+    fn a_delivery_is_named_by_its_body() {
+        let a = DeliveryId::of_body(b"command=%2Fbilling&trigger_id=1");
+        assert_eq!(a, DeliveryId::of_body(b"command=%2Fbilling&trigger_id=1"));
+        assert_ne!(a, DeliveryId::of_body(b"command=%2Fbilling&trigger_id=2"));
+        assert_eq!(a.as_str().len(), 64);
+        let json = serde_json::json!({"type": "block_actions", "trigger_id": "t"});
+        assert_eq!(
+            DeliveryId::of_json(&json),
+            DeliveryId::of_json(&json.clone())
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! lenient payload types as the HTTP routes and handed to the same
 //! `workflow::commands` functions, so both modes behave alike.
 
-use super::payloads::{EventEnvelope, Interaction, SlashCommand};
+use super::payloads::{DeliveryId, EventEnvelope, Interaction, SlashCommand};
 use super::SlackError;
 use crate::domain::SlackAppToken;
 use crate::workflow::commands::{self, Ack};
@@ -30,8 +30,12 @@ async fn on_command(
     states: SlackClientEventsUserState,
 ) -> CallbackResult<SlackCommandEventResponse> {
     let deps = deps_of(&states).await?;
-    let command: SlashCommand = serde_json::from_value(serde_json::to_value(&event)?)?;
-    let ack = commands::on_slash_command(&deps, command);
+    // The listener acknowledges envelopes itself and hides their ids; a
+    // redelivered envelope carries the same event, so the event names it.
+    let value = serde_json::to_value(&event)?;
+    let delivery = DeliveryId::of_json(&value);
+    let command: SlashCommand = serde_json::from_value(value)?;
+    let ack = commands::on_slash_command_once(&deps, &delivery, command).await;
     Ok(match ack {
         Ack::Json(value) => serde_json::from_value(value)?,
         Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
@@ -44,14 +48,18 @@ async fn on_interaction(
     states: SlackClientEventsUserState,
 ) -> CallbackResult<SlackInteractionResponse> {
     let deps = deps_of(&states).await?;
-    let interaction: Interaction = serde_json::from_value(serde_json::to_value(&event)?)?;
-    Ok(match commands::on_interaction(&deps, interaction).await {
-        // Field errors of a modal submission.
-        Ack::Json(value) => serde_json::from_value::<SlackViewSubmissionResponse>(value)
-            .map(SlackInteractionResponse::from)
-            .unwrap_or(SlackInteractionResponse::Empty),
-        Ack::Empty => SlackInteractionResponse::Empty,
-    })
+    let value = serde_json::to_value(&event)?;
+    let delivery = DeliveryId::of_json(&value);
+    let interaction: Interaction = serde_json::from_value(value)?;
+    Ok(
+        match commands::on_interaction_once(&deps, &delivery, interaction).await {
+            // Field errors of a modal submission.
+            Ack::Json(value) => serde_json::from_value::<SlackViewSubmissionResponse>(value)
+                .map(SlackInteractionResponse::from)
+                .unwrap_or(SlackInteractionResponse::Empty),
+            Ack::Empty => SlackInteractionResponse::Empty,
+        },
+    )
 }
 
 async fn on_push(

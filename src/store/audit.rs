@@ -10,7 +10,9 @@
 //! - `audit:head`: `"<seq> <hash>"` of the last entry appended, so that
 //!   removing the last stream entry is detected too.
 //! - `audit:case:<case_id>`: a list of the stream ids of that case's
-//!   entries, in order, so that `audit show` reads only them.
+//!   entries, in order, so that `audit show` reads only them. It expires
+//!   with its case ([`CASE_TTL_SECS`] after its last entry); the entries
+//!   stay in the stream.
 //!
 //! # One chain, many writers
 //!
@@ -32,6 +34,7 @@
 //! All keys must live on one Redis node (no Cluster slot tags are used).
 //! Exclusive XRANGE starts (`(id`) need Redis 6.2 or newer.
 
+use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::audit::{chain, entry_hash, AuditEntry, NewEntry, Verifier, VerifyError};
 use crate::domain::CaseId;
@@ -59,7 +62,7 @@ pub const ENTRY_FIELD: &str = "entry";
 pub const MAX_APPEND_TRIES: u32 = 500;
 /// Entries read per XRANGE while verifying: large enough that round trips do
 /// not dominate, small enough to keep memory flat.
-const VERIFY_PAGE: usize = 2000;
+pub(super) const VERIFY_PAGE: usize = 2000;
 
 /// The head key's value: seq and hash of the last entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -151,7 +154,8 @@ impl Store {
                 .arg(head.as_deref().unwrap_or(""))
                 .arg(&new_head)
                 .arg(ENTRY_FIELD)
-                .arg(&json);
+                .arg(&json)
+                .arg(CASE_TTL_SECS);
             let (status, reply): (i64, String) =
                 invocation.invoke_async(&mut conn).await.map_err(map_err)?;
             match status {
@@ -228,15 +232,18 @@ impl Store {
         let stream_key = self.key(STREAM_KEY);
         let head_key = self.key(HEAD_KEY);
 
-        // Head and last stream id read atomically: the append script writes
-        // both in one step, so at this instant they must agree.
-        let (head_raw, last): (Option<String>, StreamRangeReply) = redis::pipe()
-            .atomic()
-            .get(&head_key)
-            .xrevrange_count(&stream_key, "+", "-", 1)
-            .query_async(&mut conn)
-            .await
-            .map_err(map_err)?;
+        // Head, anchor and last stream id read atomically: the append and
+        // trim scripts write them in one step each, so at this instant they
+        // must agree.
+        let (head_raw, anchor_raw, last): (Option<String>, Option<String>, StreamRangeReply) =
+            redis::pipe()
+                .atomic()
+                .get(&head_key)
+                .get(self.key(super::archive::ANCHOR_KEY))
+                .xrevrange_count(&stream_key, "+", "-", 1)
+                .query_async(&mut conn)
+                .await
+                .map_err(map_err)?;
         let head_hash = match head_raw.as_deref().map(AuditHead::parse) {
             None => None,
             Some(Some(head)) => Some(head.hash),
@@ -247,7 +254,17 @@ impl Store {
                 }))
             }
         };
-        let mut verifier = Verifier::new();
+        // A trimmed log is walked from its anchor (`archive.rs`).
+        let mut verifier = match anchor_raw.as_deref().map(AuditHead::parse) {
+            None => Verifier::new(),
+            Some(Some(anchor)) => Verifier::from_anchor(anchor.seq, &anchor.hash),
+            Some(None) => {
+                return Ok(Err(VerifyError::Unreadable {
+                    stream_id: self.key(super::archive::ANCHOR_KEY),
+                    reason: "the anchor is not `<seq> <hash>`".to_owned(),
+                }))
+            }
+        };
         let Some(end_id) = last
             .ids
             .into_iter()
@@ -305,7 +322,8 @@ const APPENDED: i64 = 1;
 const HEAD_MOVED: i64 = 0;
 
 /// KEYS: stream, head, [case index]. ARGV: the head the entry was chained on
-/// (`""` for none), the new head, the field name, the entry JSON.
+/// (`""` for none), the new head, the field name, the entry JSON, the case
+/// index's time to live in seconds.
 /// Returns `{1, stream id}`, `{0, current head}` when another writer moved
 /// the head, or `{2, ""}` when the head is missing but the stream is not
 /// empty.
@@ -326,13 +344,14 @@ local id = redis.call('XADD', KEYS[1], '*', ARGV[3], ARGV[4])
 redis.call('SET', KEYS[2], ARGV[2])
 if #KEYS == 3 then
   redis.call('RPUSH', KEYS[3], id)
+  redis.call('EXPIRE', KEYS[3], ARGV[5])
 end
 return {1, id}
 ",
     )
 });
 
-async fn fetch_page(
+pub(super) async fn fetch_page(
     mut conn: ConnectionManager,
     stream_key: String,
     start: String,
@@ -344,7 +363,7 @@ async fn fetch_page(
 }
 
 /// The entry in a stream entry; `Err` says why it is not one.
-fn parse_stream_entry(stream_entry: &StreamId) -> Result<AuditEntry, String> {
+pub(super) fn parse_stream_entry(stream_entry: &StreamId) -> Result<AuditEntry, String> {
     if stream_entry.map.len() != 1 {
         return Err(format!(
             "expected only the `{ENTRY_FIELD}` field, found {} fields",

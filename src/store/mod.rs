@@ -8,8 +8,10 @@
 //! by itself when Redis comes back.
 
 pub mod actions;
+pub mod archive;
 pub mod audit;
 pub mod cases;
+pub mod deliveries;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;

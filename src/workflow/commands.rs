@@ -5,16 +5,36 @@
 use super::approve::{self, Click};
 use super::lookup::{spawn_slack_lookup, SlackLookup};
 use super::{new_case_id, Deps, WorkflowError};
+use crate::audit::text::{scrub_text, OperatorText, TextError};
+use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, modals};
 use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};
 use crate::slack::api::Message;
-use crate::slack::payloads::{EventEnvelope, Interaction, SlashCommand};
+use crate::slack::payloads::{DeliveryId, EventEnvelope, Interaction, SlashCommand};
 use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
 pub const TRIAGE_SHORTCUT: &str = "triage_billing_case";
+
+/// The longest customer message kept as a case's context (the shortcut's
+/// message): enough for the signals triage reads, short enough for a
+/// Redis record and a card.
+pub const CONTEXT_MAX_CHARS: usize = 2000;
+/// How long a delivery is remembered: Slack's signature window is five
+/// minutes either side of the request's timestamp, so a replay accepted by
+/// the verifier arrives at most ten minutes after the first delivery.
+pub const DELIVERY_TTL_SECS: u64 = 600;
+/// The claim of a delivery is one Redis round trip before the
+/// acknowledgement; past this, the request is handled rather than keep Slack
+/// waiting (its own steps need Redis and say so when it is down).
+const DELIVERY_CLAIM_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// The acknowledgement of a slash command delivered again.
+const DUPLICATE_COMMAND: &str = "This request reached the bot already; it runs once, and its answer comes from the first delivery";
+/// A typed partial-refund amount longer than this is not an amount; it is
+/// refused without being echoed back.
+const AMOUNT_MAX_CHARS: usize = 32;
 
 /// The immediate HTTP answer to Slack.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +49,70 @@ fn ephemeral(text: impl Into<String>) -> Ack {
     Ack::Json(json!({ "response_type": "ephemeral", "text": text.into() }))
 }
 
+/// Whether this is the first delivery of a request (issue 8 part 8). When
+/// Redis cannot say in time, the request counts as new: a lost duplicate
+/// check must not lose the request.
+pub async fn first_delivery(deps: &Deps, delivery: &DeliveryId) -> bool {
+    let claim = deps
+        .store
+        .claim_delivery(delivery.as_str(), DELIVERY_TTL_SECS);
+    match tokio::time::timeout(DELIVERY_CLAIM_TIMEOUT, claim).await {
+        Ok(Ok(first)) => {
+            if !first {
+                tracing::info!(
+                    delivery = &delivery.as_str()[..12],
+                    "duplicate delivery acknowledged, not run"
+                );
+            }
+            first
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not check for a duplicate delivery; handling it");
+            true
+        }
+        Err(_) => {
+            tracing::warn!("duplicate check timed out; handling the delivery");
+            true
+        }
+    }
+}
+
+/// `/billing …`, run once per delivery: a second delivery gets an
+/// acknowledgement of the same kind and runs nothing.
+pub async fn on_slash_command_once(
+    deps: &Arc<Deps>,
+    delivery: &DeliveryId,
+    cmd: SlashCommand,
+) -> Ack {
+    if first_delivery(deps, delivery).await {
+        on_slash_command(deps, cmd)
+    } else {
+        ephemeral(DUPLICATE_COMMAND)
+    }
+}
+
+/// `/slack/interactions`, run once per delivery (as for commands). A modal
+/// submission refused with a field error ran nothing and is forgotten: the
+/// same submission again is checked again and gets the same error, rather
+/// than an empty answer that would close the modal.
+pub async fn on_interaction_once(
+    deps: &Arc<Deps>,
+    delivery: &DeliveryId,
+    interaction: Interaction,
+) -> Ack {
+    if !first_delivery(deps, delivery).await {
+        return Ack::Empty;
+    }
+    let ack = on_interaction(deps, interaction).await;
+    if matches!(&ack, Ack::Json(value) if value.get("response_action").and_then(|a| a.as_str()) == Some("errors"))
+    {
+        if let Err(e) = deps.store.forget_delivery(delivery.as_str()).await {
+            tracing::warn!(error = %e, "could not forget a refused submission; the same text again will close the modal");
+        }
+    }
+    ack
+}
+
 /// `/billing …`.
 pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
     let Ok(user) = SlackUserId::parse(&cmd.user_id) else {
@@ -36,7 +120,10 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
         return ephemeral("Slack sent a user id the bot cannot read; try again");
     };
     match BillingCommand::parse(&cmd.text) {
-        Ok(BillingCommand::Help) => ephemeral(USAGE),
+        Ok(BillingCommand::Help) => match deps.policy.read_only_warning() {
+            Some(warning) => ephemeral(format!("{USAGE}\n\n:warning: {warning}")),
+            None => ephemeral(USAGE),
+        },
         Ok(BillingCommand::Lookup(query)) => {
             let case_id = new_case_id();
             let ack = format!(
@@ -70,7 +157,8 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
             ack
         }
         Err(e) => {
-            tracing::warn!(error = %e, "unusable /billing text");
+            // The refusal quotes what was typed, which may hold a card number.
+            tracing::warn!(error = %scrub_text(&e.to_string()), "unusable /billing text");
             ephemeral(e.to_string())
         }
     }
@@ -92,6 +180,10 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                 return Ack::Empty;
             };
             let text = message.text.unwrap_or_default();
+            // The identifier is read from the message as written; the message
+            // itself is kept only scrubbed and clipped, as the case's context.
+            let context =
+                OperatorText::clipped(&text, CONTEXT_MAX_CHARS).map(OperatorText::into_string);
             match LookupQuery::find_in(&text) {
                 Some(query) => spawn_slack_lookup(
                     Arc::clone(deps),
@@ -101,7 +193,7 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                         channel: channel.id,
                         response_url,
                         query,
-                        message: Some(text),
+                        message: context,
                     },
                 ),
                 None => {
@@ -138,13 +230,23 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                     channel: channel.as_ref().map(|c| c.id.clone()),
                 };
                 match action.action_id.as_str() {
-                    card::APPROVE_ACTION_ID => spawn_approval(deps, click, None),
-                    card::REJECT_ACTION_ID | modals::PARTIAL_REFUND_ACTION_ID => {
+                    card::APPROVE_ACTION_ID
+                    | card::REJECT_ACTION_ID
+                    | modals::PARTIAL_REFUND_ACTION_ID => {
                         let deps = Arc::clone(deps);
                         let (trigger_id, action_id) =
                             (trigger_id.clone(), action.action_id.clone());
                         tokio::spawn(async move {
-                            open_modal(&deps, &click, &trigger_id, &action_id).await
+                            // Modal submissions carry no channel: the click
+                            // that opened the modal was checked here.
+                            if !from_card_channel(&deps, &click, &action_id).await {
+                                return;
+                            }
+                            if action_id == card::APPROVE_ACTION_ID {
+                                spawn_approval(&deps, click, None);
+                            } else {
+                                open_modal(&deps, &click, &trigger_id, &action_id).await;
+                            }
                         });
                     }
                     other => tracing::info!(action_id = other, "unknown button ignored"),
@@ -170,20 +272,26 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
             };
             match view.callback_id.as_str() {
                 modals::REJECT_CALLBACK => {
-                    let reason = view
+                    // Scrubbed here, before it reaches the card, Redis, the audit or a log.
+                    let typed = view
                         .state
                         .text(modals::REASON_BLOCK, modals::REASON_INPUT)
-                        .unwrap_or_default()
-                        .trim()
-                        .to_owned();
-                    if reason.is_empty() {
-                        tracing::warn!("rejection without a reason refused");
-                        return field_error(
-                            modals::REASON_BLOCK,
-                            "Give a reason: it goes in the audit trail",
-                        );
-                    }
-                    spawn_rejection(deps, click, reason);
+                        .unwrap_or_default();
+                    let reason = match OperatorText::parse(typed, modals::REASON_MAX_CHARS) {
+                        Ok(reason) => reason,
+                        Err(TextError::Empty) => {
+                            tracing::warn!("rejection without a reason refused");
+                            return field_error(
+                                modals::REASON_BLOCK,
+                                "Give a reason: it goes in the audit trail",
+                            );
+                        }
+                        Err(e) => {
+                            tracing::warn!(refusal = ?e, "over-long rejection reason refused");
+                            return field_error(modals::REASON_BLOCK, &e.to_string());
+                        }
+                    };
+                    spawn_rejection(deps, click, reason.into_string());
                     Ack::Empty
                 }
                 modals::REFUND_CALLBACK => {
@@ -216,6 +324,50 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
     }
 }
 
+/// A click counts only from the channel where its case card lives (issue 8
+/// part 8): a button's value only names a case, and the same value on a
+/// message elsewhere must not act on it. A click from anywhere else (or on
+/// a case with no card) is refused, audited and told to the clicker.
+async fn from_card_channel(deps: &Deps, click: &Click, action_id: &str) -> bool {
+    let location = match deps.store.card_location(&click.case_id).await {
+        Ok(location) => location,
+        Err(e) => {
+            let text = WorkflowError::Store(e).report("card location lookup failed");
+            tell_now(deps, click.response_url.as_deref(), &text).await;
+            return false;
+        }
+    };
+    let card_channel = location.map(|l| l.channel);
+    if card_channel.is_some() && click.channel == card_channel {
+        return true;
+    }
+    tracing::warn!(case_id = %click.case_id, action = %click.key, on = action_id, "click from outside the card's channel refused");
+    let entry = NewEntry {
+        case_id: Some(click.case_id.clone()),
+        action: Some(click.key.clone()),
+        kind: AuditKind::ApprovalRefused,
+        actor: Actor::Slack(click.actor.clone()),
+        at: super::now(),
+        stripe_ids: Vec::new(),
+        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": click.channel, "card_channel": card_channel }),
+    };
+    if let Err(e) = deps.store.append_audit(entry).await {
+        // The click is refused all the same; only its trace is missing.
+        WorkflowError::Store(e).report("could not audit a refused click");
+    }
+    let text = match card_channel {
+        Some(channel) => {
+            format!("This button acts only on the case card in <#{channel}>; click it there")
+        }
+        None => format!(
+            "Case `{}` has no card in Slack to act on; run the lookup again",
+            click.case_id
+        ),
+    };
+    tell_now(deps, click.response_url.as_deref(), &text).await;
+    false
+}
+
 /// A modal answer that keeps it open with an error under one field.
 fn field_error(block: &str, message: &str) -> Ack {
     Ack::Json(json!({ "response_action": "errors", "errors": { block: message } }))
@@ -225,6 +377,9 @@ fn field_error(block: &str, message: &str) -> Ack {
 /// in the charge's currency, at most what was left on it. Stripe's own
 /// state is checked again right before the refund.
 async fn partial_amount(deps: &Deps, click: &Click, typed: &str) -> Result<Money, String> {
+    if typed.trim().chars().take(AMOUNT_MAX_CHARS + 1).count() > AMOUNT_MAX_CHARS {
+        return Err("That is not an amount: type a positive number such as 12.50".to_owned());
+    }
     let case = match deps.store.load_case(&click.case_id).await {
         Ok(Some(case)) => case,
         Ok(None) => return Err("This case is unknown or expired; run the lookup again".to_owned()),

@@ -604,7 +604,9 @@ impl TestApp {
             "user": {"id": user, "username": "op", "team_id": "T0001"},
             "api_app_id": "A123456",
             "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+            // Slack gives every submission its own trigger id; the bot runs
+            // a delivery once, so two equal submissions must differ here too.
+            "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
             "view": {
                 "id": "V0001", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
                 "state": {"values": {block: {input: {"type": "plain_text_input", "value": value}}}},

@@ -7,5 +7,6 @@ mod drafts;
 mod helpers;
 mod localstripe;
 mod lookup;
+mod ops;
 mod slack;
 mod stripe;
