@@ -13,6 +13,7 @@ pub mod assess;
 pub mod audit;
 pub mod card;
 pub mod domain;
+pub mod execution;
 pub mod followup;
 pub mod policy;
 pub mod triage;

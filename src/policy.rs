@@ -122,6 +122,7 @@ pub fn state_name(status: &ActionStatus) -> &'static str {
     match status {
         ActionStatus::Proposed { .. } => "proposed",
         ActionStatus::Executing { .. } => "executing",
+        ActionStatus::Verifying { .. } => "being checked with Stripe",
         ActionStatus::Succeeded { .. } => "done",
         ActionStatus::Failed { .. } => "failed",
         ActionStatus::Rejected { .. } => "rejected",
@@ -190,7 +191,7 @@ mod tests {
         );
         let expired = ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 };
         check("UAPPROVER1", &small, &expired, &Verdict::Refused(Refusal::Expired));
-        let done = ActionStatus::Succeeded { approved_by: vec![user("UAPPROVER1")], at: NOW, stripe_ids: vec![] };
+        let done = ActionStatus::Succeeded { approved_by: vec![user("UAPPROVER1")], at: NOW, stripe_ids: vec![], notes: vec![] };
         check("UAPPROVER2", &small, &done, &Verdict::Refused(Refusal::AlreadyResolved("done")));
     }
 

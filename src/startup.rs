@@ -52,6 +52,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         followup: FollowUpSettings { portal_login_url: config.portal_login_url.clone() },
         metrics: Metrics::new(),
         policy: config.policy.clone(),
+        instance: crate::workflow::new_instance_id(),
     })
 }
 
@@ -85,7 +86,8 @@ impl App {
         let addr = self.listener.local_addr().ok();
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
         tracing::info!(addr = ?addr, socket_mode, "serving");
-        let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&self.state.deps)));
+        let deps = Arc::clone(&self.state.deps);
+        let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
         match self.mode {
             Some(SlackMode::Socket { app_token }) => {
                 // Socket Mode still serves /healthz, /readyz and /metrics.
@@ -102,6 +104,10 @@ impl App {
             _ => http::serve(self.listener, self.state, shutdown).await,
         }
         reconciler.abort();
+        // Unfinished actions of this process are taken over by the others at once.
+        if let Err(e) = crate::workflow::reconcile::hand_over(&deps).await {
+            tracing::warn!(error = %e, "could not announce the exit; other replicas wait for the leases");
+        }
         tracing::info!("stopped");
     }
 }
@@ -115,7 +121,7 @@ async fn reconcile_forever(deps: Arc<Deps>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     loop {
         tick.tick().await;
-        match crate::workflow::approve::reconcile(&deps).await {
+        match crate::workflow::reconcile::reconcile(&deps).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "reconciled interrupted actions"),
             Err(e) => tracing::warn!(error = %e, "reconciler could not run; will retry"),

@@ -323,6 +323,7 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
                 approved_by: vec![id("U0APPROVER")],
                 at: NOW + 10 * MIN,
                 stripe_ids: vec!["sub_Second".to_owned(), "re_Refund1".to_owned()],
+                notes: vec![],
             },
         ),
         ("a2".to_owned(), proposed()),
@@ -366,8 +367,10 @@ fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
             approved_by: vec![id("U0APPROVER")],
             at: NOW - crate::policy::RETRY_WINDOW_SECS - 1,
             error: "card_declined".to_owned(),
+            notes: vec![],
         },
-        ActionStatus::Executing { approved_by: vec![id("U0APPROVER")], at: NOW },
+        ActionStatus::Executing { approved_by: vec![id("U0APPROVER")], at: NOW, owner: None },
+        ActionStatus::Verifying { approved_by: vec![id("U0APPROVER")], at: NOW, owner: None, reason: "no answer".to_owned() },
     ];
     for status in ended {
         let statuses = [("a1".to_owned(), status.clone()), ("a2".to_owned(), status.clone())];
@@ -381,7 +384,7 @@ fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
 #[test]
 fn a_recently_failed_action_offers_only_a_retry() {
     let case = duplicate_case();
-    let failed = ActionStatus::Failed { approved_by: vec![id("U0APPROVER")], at: NOW, error: "card_declined".to_owned() };
+    let failed = ActionStatus::Failed { approved_by: vec![id("U0APPROVER")], at: NOW, error: "card_declined".to_owned(), notes: vec![] };
     let statuses = [("a1".to_owned(), failed.clone()), ("a2".to_owned(), failed)];
     let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
     let buttons = actions_blocks(&blocks);

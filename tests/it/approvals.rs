@@ -164,7 +164,9 @@ async fn refusals_are_answered_audited_and_never_reach_stripe() {
 }
 
 #[tokio::test]
-async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
+async fn a_stripe_500_is_checked_with_stripe_and_the_retry_runs_under_a_new_key() {
+    // Stripe replays a saved 500 for the same key, so after Stripe confirms
+    // that nothing happened the retry must use a new key (issue 8 part 3).
     let (base, calls) = scripted_stripe(stripe_script(true)).await;
     let app = spawn_app(&base).await;
     let (case, statuses) = refund_case(3600);
@@ -172,21 +174,28 @@ async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
 
     let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("failed"), "{answer}");
+    assert!(answer.contains("nothing happened") && answer.contains("Approve again"), "{answer}");
     assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Failed { .. }));
-    let updates = app.slack.wait_for("chat.update", 1).await;
+    let updates = app.slack.wait_for("chat.update", 2).await;
     let card = updates.last().expect("an update").body.to_string();
-    assert!(card.contains("Failed") && card.contains("Retry"), "the card shows the failure and a retry: {card}");
+    assert!(card.contains("nothing happened on Stripe") && card.contains("Retry"), "the card shows the failure and a retry: {card}");
     let kinds = audit_kinds(&app.store, &case).await;
-    assert!(kinds.contains(&AuditKind::ExecutionIntent) && kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
+    for kind in [AuditKind::ExecutionIntent, AuditKind::ExecutionVerifying, AuditKind::ExecutionConfirmed, AuditKind::ExecutionFailed] {
+        assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+    }
 
     let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_2).await;
     let _ = app.answer_at(&url).await;
     let posts: Vec<StripeCall> = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").cloned().collect();
     assert_eq!(posts.len(), 2, "one refund attempt per approval: {posts:?}");
     assert!(posts.iter().all(|p| p.path == "/v1/refunds"), "{posts:?}");
-    assert!(posts[0].idempotency_key.is_some(), "mutations carry an idempotency key");
-    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key, "the retry reuses the key");
+    let first = posts[0].idempotency_key.clone().expect("mutations carry an idempotency key");
+    let second = posts[1].idempotency_key.clone().expect("mutations carry an idempotency key");
+    assert_eq!(second, format!("{first}:attempt2"), "the retry uses the next attempt's key");
+    let trail = app.store.audit_trail(&case.id).await.expect("trail");
+    let intents: Vec<_> = trail.iter().filter(|(_, e)| e.kind == AuditKind::ExecutionIntent).collect();
+    assert_eq!(intents[1].1.detail["attempt"], 2, "the audit records the new key");
+    assert_eq!(intents[1].1.detail["steps"][0]["idempotency_key"], second);
 }
 
 #[tokio::test]
@@ -430,7 +439,7 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
     let stale = now_ts() - 200;
     for key in ["a2", "a3"] {
         let from = statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s.clone()).expect("status");
-        let to = ActionStatus::Executing { approved_by: vec![approver.clone()], at: stale };
+        let to = ActionStatus::Executing { approved_by: vec![approver.clone()], at: stale, owner: None };
         assert!(store.transition(&case.id, key, &from, &to).await.expect("redis"));
     }
     // a2 got as far as its write-ahead intent; a3 did not.
