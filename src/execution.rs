@@ -60,7 +60,11 @@ impl Plan {
 
     /// The same requests under the next attempt's keys.
     pub fn next_attempt(&self, case: &CaseId, action: &str) -> Plan {
-        let attempt = self.attempt + 1;
+        self.at_attempt(case, action, self.attempt + 1)
+    }
+
+    /// The same requests under the keys of `attempt`.
+    pub fn at_attempt(&self, case: &CaseId, action: &str, attempt: u32) -> Plan {
         let steps = self
             .steps
             .iter()

@@ -93,15 +93,13 @@ pub(super) async fn audit(deps: &Deps, case: &CaseId, key: &str, kind: AuditKind
 /// User-facing refusals are `Ok(Outcome)`; errors are Redis/Stripe/Slack.
 pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, &click.key).await?;
-    if let (Some(asked), Some(planned)) = (amount, deps.store.plan(&case.id, &action.key).await?.and_then(|p| p.refund_amount())) {
-        if asked != planned {
-            return Ok(Outcome(format!(
-                "This refund was first approved for {planned}, and its request to Stripe is fixed at that amount; approve it again without changing the amount, or run the lookup again for a new case"
-            )));
-        }
-    }
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
+        if let Some(planned) = fixed_amount(deps, &case, &action, &stored, amount).await? {
+            return Ok(Outcome(format!(
+                "This refund's request to Stripe was fixed at {planned} when it was first approved; approve it without changing the amount"
+            )));
+        }
         let t = now();
         let verdict = policy::may_approve(&click.actor, &action, &case.requested_by, &policy::approvable(&stored), &deps.policy, t);
         match verdict {
@@ -214,6 +212,23 @@ pub async fn refresh_card(deps: &Deps, case: &Case) {
     }
 }
 
+/// The amount a refund's current attempt is fixed at, when `amount` asks
+/// for another one: only a new attempt (after `Failed`) may change it.
+async fn fixed_amount(
+    deps: &Deps,
+    case: &Case,
+    action: &ProposedAction,
+    stored: &ActionStatus,
+    amount: Option<Money>,
+) -> Result<Option<Money>, WorkflowError> {
+    let Some(asked) = amount else { return Ok(None) };
+    if matches!(stored, ActionStatus::Failed { .. }) {
+        return Ok(None);
+    }
+    let planned = deps.store.plan(&case.id, &action.key).await?.and_then(|p| p.refund_amount());
+    Ok(planned.filter(|p| *p != asked))
+}
+
 /// Fixes the plan of this run and writes it with the intent (write-ahead:
 /// no Stripe call without both). The first run makes the plan; a run after
 /// `Failed` (Stripe confirmed the last attempt did nothing) sends the same
@@ -230,7 +245,13 @@ async fn fix_plan(
     clicker: &SlackUserId,
 ) -> Result<Plan, WorkflowError> {
     let plan = match (deps.store.plan(&case.id, &action.key).await?, stored) {
-        (Some(plan), ActionStatus::Failed { .. }) => plan.next_attempt(&case.id, &action.key),
+        // A new attempt has new keys, so it may carry a new (partial) amount.
+        (Some(plan), ActionStatus::Failed { .. }) => match amount {
+            Some(asked) if Some(asked) != plan.refund_amount() => {
+                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(&case.id, &action.key, plan.attempt + 1)
+            }
+            _ => plan.next_attempt(&case.id, &action.key),
+        },
         (Some(plan), _) => plan,
         (None, _) => execution::plan(&case.id, action, approved_by, amount),
     };

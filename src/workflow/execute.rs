@@ -74,9 +74,11 @@ enum End {
 enum Observed {
     /// Stripe has this step's work (by its metadata): the object id.
     Ours(String),
-    /// Not done (yet). `proceed` is false when the step must not be sent
-    /// (a refund larger than what Stripe says is left).
-    Absent { proceed: Result<(), String> },
+    /// Not done (yet). `proceed` is an error when the step must not be sent
+    /// (a refund larger than what Stripe says is left); `others` names work
+    /// someone else did on the same object (refunds from the dashboard or
+    /// another case).
+    Absent { proceed: Result<(), String>, others: Vec<String> },
     /// Already true on Stripe, done by someone else (a canceled subscription).
     DoneByOthers(String),
 }
@@ -91,6 +93,8 @@ struct Runner<'a> {
     current: ActionStatus,
     done: HashMap<String, String>,
     progress: Progress,
+    /// A write went to Stripe in this run (for what Redis trouble means).
+    sent: bool,
 }
 
 /// Runs `plan` for an action already claimed into `claimed`, records the
@@ -108,7 +112,7 @@ pub async fn run(
     actor: Actor,
     mode: Mode,
 ) -> Result<String, WorkflowError> {
-    let mut runner = Runner { deps, case, action, plan, current: claimed, done: HashMap::new(), progress: Progress::default() };
+    let mut runner = Runner { deps, case, action, plan, current: claimed, done: HashMap::new(), progress: Progress::default(), sent: false };
     let end = match deps.store.steps(&case.id, &action.key).await {
         Ok(done) => {
             runner.done = done;
@@ -150,7 +154,12 @@ impl Runner<'_> {
                 };
                 return self.record(planned, target).await.err();
             }
-            Ok(Observed::Absent { proceed }) => {
+            Ok(Observed::Absent { proceed, others }) => {
+                for other in others {
+                    if !self.progress.notes.contains(&other) {
+                        self.progress.notes.push(other);
+                    }
+                }
                 if mode == Mode::VerifyOnly {
                     return Some(End::NothingHappened { step: planned.name.clone(), why: "the earlier answer was unclear".into() });
                 }
@@ -205,10 +214,11 @@ impl Runner<'_> {
     /// A step Stripe confirmed: recorded, and the run goes on (back in
     /// `Executing` if it was being verified).
     async fn confirmed(&mut self, planned: &PlannedStep, id: String, how: &str) -> Option<End> {
-        if let Err(end) = self.record(planned, id.clone()).await {
+        // Noted first: even if Redis fails now, the approver hears what Stripe did.
+        self.note_done(planned, id.clone(), Some(how));
+        if let Err(end) = self.record(planned, id).await {
             return Some(end);
         }
-        self.note_done(planned, id, Some(how));
         if let ActionStatus::Verifying { approved_by, .. } = &self.current {
             let executing = ActionStatus::Executing { approved_by: approved_by.clone(), at: now(), owner: Some(self.deps.instance.clone()) };
             match self.deps.store.transition(&self.case.id, &self.action.key, &self.current, &executing).await {
@@ -261,30 +271,27 @@ impl Runner<'_> {
                 }
                 let others = check.others_text(charge);
                 let proceed = if amount.currency != check.left.currency || amount.minor <= 0 || amount.minor > check.left.minor {
-                    let mut why = format!("refusing to refund {amount} on {charge}: Stripe says only {} is left to refund", check.left);
-                    for other in &others {
-                        why.push_str(&format!("; {other}"));
-                    }
-                    Err(why)
+                    Err(format!("refusing to refund {amount} on {charge}: Stripe says only {} is left to refund", check.left))
                 } else {
                     Ok(())
                 };
-                Ok(Observed::Absent { proceed })
+                Ok(Observed::Absent { proceed, others })
             }
             Step::Cancel { subscription, at_period_end } => {
                 let sub = self.deps.stripe.subscription(subscription).await?;
                 Ok(match check_cancel(&sub, case, key, name, *at_period_end) {
                     CancelCheck::Ours => Observed::Ours(subscription.to_string()),
                     CancelCheck::ByOthers => Observed::DoneByOthers(format!("{subscription} was already canceled, not by this action")),
-                    CancelCheck::NotCanceled => Observed::Absent { proceed: Ok(()) },
+                    CancelCheck::NotCanceled => Observed::Absent { proceed: Ok(()), others: Vec::new() },
                 })
             }
-            Step::PortalSession { .. } => Ok(Observed::Absent { proceed: Ok(()) }),
+            Step::PortalSession { .. } => Ok(Observed::Absent { proceed: Ok(()), others: Vec::new() }),
         }
     }
 
     /// Sends one step exactly as planned.
-    async fn send(&self, planned: &PlannedStep) -> Result<String, StripeError> {
+    async fn send(&mut self, planned: &PlannedStep) -> Result<String, StripeError> {
+        self.sent = true;
         let metadata: Vec<(&str, &str)> = planned.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         match &planned.step {
             Step::Refund { charge, amount } => {
@@ -453,10 +460,12 @@ impl Runner<'_> {
     fn unrecorded(&self, error: &StoreError) -> WorkflowError {
         let reference = new_reference();
         log_error(error, &reference, "could not record an executed action");
-        let did = if self.progress.notes.is_empty() {
-            "Stripe may have acted (its answer could not be recorded)".to_owned()
-        } else {
+        let did = if !self.progress.notes.is_empty() {
             format!("Stripe: {}", self.progress.notes.join(" · "))
+        } else if !self.sent {
+            "Nothing was sent to Stripe in this run".to_owned()
+        } else {
+            "Stripe may have acted (its answer could not be recorded)".to_owned()
         };
         WorkflowError::User(format!(
             "{did}. The bot could not record it (Redis unavailable); it will confirm it with Stripe and finish the record by itself. Do not redo it by hand (ref {reference})"
@@ -501,7 +510,7 @@ fn approved_by(status: &ActionStatus) -> Vec<crate::domain::SlackUserId> {
 fn unclear_reason(error: &StripeError) -> String {
     match error {
         StripeError::TimedOut { .. } => "no answer in time".to_owned(),
-        StripeError::Unreachable { .. } => "the connection failed before an answer".to_owned(),
+        StripeError::Unreachable { .. } => "the connection closed before an answer".to_owned(),
         StripeError::Unreadable { .. } => "an unreadable answer".to_owned(),
         StripeError::Rejected { status, .. } => format!("HTTP {status}"),
         other => other.to_string(),

@@ -26,7 +26,7 @@ fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
 }
 
 /// The same case, for a given customer and charge.
-fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
+pub(crate) fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
     let now = now_ts();
     let customer = CustomerId::parse(customer).expect("id");
     let charge = Charge {
@@ -90,7 +90,7 @@ fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i
 }
 
 /// Stores the case as the lookup workflow does.
-async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
+pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
     store.save_case(case).await.expect("save case");
     store.init_actions(&case.id, statuses).await.expect("init actions");
     store
@@ -118,15 +118,15 @@ fn stripe_script(refunds_fail: bool) -> StripeScript {
     })
 }
 
-async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
+pub(crate) async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
     store.action_status(&case.id, key).await.expect("redis").expect("state exists")
 }
 
-async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
+pub(crate) async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
     store.audit_trail(&case.id).await.expect("trail").into_iter().map(|(_, e)| e.kind).collect()
 }
 
-fn value(case: &Case, key: &str) -> String {
+pub(crate) fn value(case: &Case, key: &str) -> String {
     format!("{}/{key}", case.id)
 }
 
@@ -292,7 +292,7 @@ async fn a_rejection_with_a_reason_is_recorded_and_shown() {
 }
 
 /// A succeeded charge of a seeded localstripe customer: (customer, charge, amount).
-async fn seeded_charge(base: &str) -> (String, String, Money) {
+pub(crate) async fn seeded_charge(base: &str) -> (String, String, Money) {
     let key = StripeKey::parse("sk_test_localstripe").expect("test key");
     let gateway = StripeGateway::new(&key, base).expect("gateway");
     let seeded = seed(&gateway, &key).await.expect("seed");
@@ -303,7 +303,7 @@ async fn seeded_charge(base: &str) -> (String, String, Money) {
 }
 
 /// Refunds of a charge as localstripe itself stores them.
-async fn refunds_in_localstripe(stripe: &localstripe::LocalStripe, charge: &str) -> Vec<serde_json::Value> {
+pub(crate) async fn refunds_in_localstripe(stripe: &localstripe::LocalStripe, charge: &str) -> Vec<serde_json::Value> {
     let json = stripe.get_json(&format!("/v1/refunds?charge={charge}&limit=100")).await;
     json["data"].as_array().cloned().unwrap_or_default()
 }
