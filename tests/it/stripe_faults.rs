@@ -26,6 +26,8 @@ pub type Hook = Arc<dyn Fn() + Send + Sync>;
 /// What happens to one matching request.
 #[derive(Clone)]
 pub enum Fault {
+    /// Forwarded and answered normally (to let earlier matching requests by).
+    Pass,
     /// Forwarded and committed upstream (its answer saved for its key); the
     /// connection is then closed without an answer.
     DropAnswer,
@@ -180,7 +182,7 @@ async fn handle(
             hook();
             settle().await;
         }
-        Some(Fault::DropAnswer | Fault::AfterCommit(_)) | None => {}
+        Some(Fault::Pass | Fault::DropAnswer | Fault::AfterCommit(_)) | None => {}
     }
     let uri = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
     let mut forward = Request::builder().method(parts.method.clone()).uri(uri);

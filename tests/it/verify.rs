@@ -332,3 +332,123 @@ async fn settled_after(store: &Store, case: &Case, done: impl Fn(&ActionStatus) 
     }
     panic!("never reached the expected state: {:?}", status(store, case, "a2").await);
 }
+
+#[tokio::test]
+async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_replica_confirms_it() {
+    let (stripe, faults, customer, charge, amount) = refund_setup().await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let first = spawn_with(test_config(&faults.url, &slack, store.prefix()), slack, store.clone()).await;
+    let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
+    put_case(&store, &case, &statuses).await;
+    // The check before the refund passes; the refund's answer is lost; every
+    // question to Stripe afterwards fails.
+    faults.next("GET", "/v1/charges/", Fault::Pass);
+    faults.next("POST", "/v1/refunds", Fault::DropAnswer);
+    for _ in 0..3 {
+        faults.next("GET", "/v1/charges/", Fault::ServerError);
+    }
+
+    let (_, url) = first.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = first.answer_at(&url).await;
+    assert!(answer.contains("did not answer clearly") && answer.contains("Do not redo it by hand"), "{answer}");
+    assert!(!answer.to_lowercase().contains("failed"), "nothing is called failed before Stripe says so: {answer}");
+    let ActionStatus::Verifying { owner: Some(owner), .. } = status(&store, &case, "a2").await else {
+        panic!("expected verifying: {:?}", status(&store, &case, "a2").await);
+    };
+    card_showing(&first.slack, "Checking with Stripe").await;
+
+    drop(first);
+    for _ in 0..200 {
+        if store.is_gone(&owner).await.expect("redis") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let slack = SlackStandIn::start().await;
+    let second = spawn_with(test_config(&faults.url, &slack, store.prefix()), slack, store.clone()).await;
+    let state = settled(&store, &case, "a2").await;
+    assert!(matches!(state, ActionStatus::Succeeded { .. }), "{state:?}");
+    assert_records_match_stripe(&store, &second.slack, &stripe, &charge, &case).await;
+    card_showing(&second.slack, "confirmed with Stripe").await;
+    assert_eq!(faults.seen("POST", "/v1/refunds").len(), 1, "verifying sends nothing");
+}
+
+/// A subscription as Stripe shows it: `status`, and metadata naming
+/// `case`'s cancel step when `ours`.
+fn subscription_json(status: &str, ours: Option<&Case>) -> String {
+    let metadata = match ours {
+        Some(case) => serde_json::json!({ "case_id": case.id.as_str(), "action": "a2", "step": "cancel", "approved_by": APPROVER_1 }),
+        None => serde_json::json!({}),
+    };
+    serde_json::json!({
+        "id": "sub_Cancel1", "object": "subscription", "customer": "cus_Approve1", "status": status,
+        "created": 1_700_000_000, "cancel_at_period_end": false, "items": {"object": "list", "data": []}, "metadata": metadata
+    })
+    .to_string()
+}
+
+/// A refund case whose `a2` cancels `sub_Cancel1` now.
+fn cancel_case() -> (Case, Vec<(String, ActionStatus)>) {
+    let (mut case, statuses) = refund_case_for("cus_Approve1", "ch_Unused1", Money::new(100, Currency::parse("eur").expect("eur")), 3600);
+    let subscription = SubscriptionId::parse("sub_Cancel1").expect("id");
+    case.actions[1].kind = ActionKind::CancelSubscription { subscription, at_period_end: false };
+    (case, statuses)
+}
+
+// localstripe drops metadata on subscription updates, so a cancellation's
+// metadata can only be shown with a scripted Stripe.
+#[tokio::test]
+async fn a_cancellation_answered_500_but_done_on_stripe_is_confirmed_by_its_metadata() {
+    let (case, statuses) = cancel_case();
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (script_case, script_reads) = (case.clone(), Arc::clone(&reads));
+    let script: StripeScript = Arc::new(move |method: &str, path: &str| match (method, path) {
+        // Active before the cancel; canceled with our metadata afterwards:
+        // Stripe acted although it answered 500.
+        ("GET", "/v1/subscriptions/sub_Cancel1") => match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => (200, subscription_json("active", None)),
+            _ => (200, subscription_json("canceled", Some(&script_case))),
+        },
+        ("POST", "/v1/subscriptions/sub_Cancel1") => (200, subscription_json("active", Some(&script_case))),
+        ("DELETE", "/v1/subscriptions/sub_Cancel1") => (500, r#"{"error":{"type":"api_error","message":"Something went wrong"}}"#.to_owned()),
+        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+    });
+    let (base, calls) = scripted_stripe(script).await;
+    let app = spawn_app(&base).await;
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("sub_Cancel1 canceled (confirmed with Stripe after HTTP 500)"), "{answer}");
+    match settled(&app.store, &case, "a2").await {
+        ActionStatus::Succeeded { stripe_ids, .. } => assert_eq!(stripe_ids, vec!["sub_Cancel1".to_owned()]),
+        other => panic!("{other:?}"),
+    }
+    let kinds = audit_kinds(&app.store, &case).await;
+    assert!(kinds.contains(&AuditKind::ExecutionConfirmed) && !kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
+    let deletes = calls.lock().expect("calls").iter().filter(|c| c.method == "DELETE").count();
+    assert_eq!(deletes, 1, "sent once");
+    card_showing(&app.slack, "confirmed with Stripe").await;
+    assert!(app.store.verify_audit().await.expect("redis").is_ok());
+}
+
+#[tokio::test]
+async fn a_subscription_someone_else_canceled_is_not_claimed_nor_canceled_again() {
+    let (case, statuses) = cancel_case();
+    let script: StripeScript = Arc::new(move |method: &str, path: &str| match (method, path) {
+        ("GET", "/v1/subscriptions/sub_Cancel1") => (200, subscription_json("canceled", None)),
+        _ => (500, r#"{"error":{"type":"api_error","message":"not expected"}}"#.to_owned()),
+    });
+    let (base, calls) = scripted_stripe(script).await;
+    let app = spawn_app(&base).await;
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("sub_Cancel1 was already canceled, not by this action"), "{answer}");
+    assert!(!answer.contains("sub_Cancel1 canceled"), "not claimed as ours: {answer}");
+    let writes = calls.lock().expect("calls").iter().filter(|c| c.method != "GET").count();
+    assert_eq!(writes, 0, "nothing sent to Stripe");
+    card_showing(&app.slack, "not by this action").await;
+}
