@@ -284,6 +284,29 @@ mod tests {
     }
 
     #[test]
+    fn a_cancellation_is_ours_only_with_our_metadata() {
+        let c = case();
+        let sub = |status: SubscriptionStatus, at_period_end: bool, metadata: &[(&str, &str)]| Subscription {
+            id: SubscriptionId::parse("sub_1").expect("id"),
+            customer: CustomerId::parse("cus_1").expect("id"),
+            status,
+            created: 0,
+            current_period_end: None,
+            cancel_at_period_end: at_period_end,
+            canceled_at: None,
+            items: vec![],
+            metadata: metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        };
+        let ours = [("case_id", c.as_str()), ("action", "a1"), ("step", "cancel")];
+        assert_eq!(check_cancel(&sub(SubscriptionStatus::Canceled, false, &ours), &c, "a1", "cancel", false), CancelCheck::Ours);
+        assert_eq!(check_cancel(&sub(SubscriptionStatus::Canceled, false, &[]), &c, "a1", "cancel", false), CancelCheck::ByOthers);
+        // Our metadata is set before the cancel: on an active one it proves nothing.
+        assert_eq!(check_cancel(&sub(SubscriptionStatus::Active, false, &ours), &c, "a1", "cancel", false), CancelCheck::NotCanceled);
+        assert_eq!(check_cancel(&sub(SubscriptionStatus::Active, true, &ours), &c, "a1", "cancel", true), CancelCheck::Ours);
+        assert_eq!(check_cancel(&sub(SubscriptionStatus::Active, true, &ours), &c, "a1", "cancel", false), CancelCheck::NotCanceled);
+    }
+
+    #[test]
     fn a_failed_refund_is_neither_ours_nor_someone_elses() {
         let c = case();
         let ours = [("case_id", c.as_str()), ("action", "a2"), ("step", "refund:ch_1")];

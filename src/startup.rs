@@ -112,10 +112,11 @@ impl App {
     }
 }
 
-/// How often a replica looks for actions another replica abandoned.
-const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a replica looks for actions another replica abandoned or
+/// handed over: a handed-over action waits at most this long (issue 8).
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Finishes interrupted actions at start-up, then every minute (a replica
+/// Finishes interrupted actions at start-up, then every 15 s (a replica
 /// that died mid-action may never start again).
 async fn reconcile_forever(deps: Arc<Deps>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);

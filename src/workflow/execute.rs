@@ -125,10 +125,15 @@ pub async fn run(
 
 impl Runner<'_> {
     async fn steps(&mut self, mode: Mode) -> End {
-        for planned in &self.plan.steps {
+        for (i, planned) in self.plan.steps.iter().enumerate() {
             if let Some(id) = self.done.get(&planned.name).cloned() {
                 self.note_done(planned, id, None);
                 continue;
+            }
+            if i > 0 {
+                if let Err(e) = self.renew_lease().await {
+                    return End::Unrecorded(e);
+                }
             }
             let end = match &planned.step {
                 Step::PortalSession { customer } => self.portal(planned, customer).await,
@@ -358,6 +363,24 @@ impl Runner<'_> {
         }
     }
 
+    /// Restarts the lease before a further step, so that a long multi-step
+    /// run is not taken over by another replica while it is still running.
+    async fn renew_lease(&mut self) -> Result<(), StoreError> {
+        let renewed = match &self.current {
+            ActionStatus::Executing { approved_by, owner, .. } => {
+                ActionStatus::Executing { approved_by: approved_by.clone(), at: now(), owner: owner.clone() }
+            }
+            ActionStatus::Verifying { approved_by, owner, reason, .. } => {
+                ActionStatus::Verifying { approved_by: approved_by.clone(), at: now(), owner: owner.clone(), reason: reason.clone() }
+            }
+            _ => return Ok(()),
+        };
+        if renewed != self.current && self.deps.store.transition(&self.case.id, &self.action.key, &self.current, &renewed).await? {
+            self.current = renewed;
+        }
+        Ok(())
+    }
+
     async fn enter_verifying(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
         let approved_by = approved_by(&self.current);
         let verifying = ActionStatus::Verifying { approved_by, at: now(), owner: Some(self.deps.instance.clone()), reason: why.to_owned() };
@@ -382,6 +405,7 @@ impl Runner<'_> {
 
     /// Records how the run ended and says it: card, audit, approver.
     async fn finish(mut self, end: End, actor: Actor) -> Result<String, WorkflowError> {
+        let actor_kind = actor.clone();
         let approved_by = approved_by(&self.current);
         let t = now();
         let summary = &self.action.summary;
@@ -448,7 +472,30 @@ impl Runner<'_> {
         if matches!(end, End::Done) {
             self.post_updated_draft().await;
         }
+        if matches!(actor_kind, Actor::System) {
+            // Finished by the reconciler: nobody is waiting for an answer, so
+            // the card's thread says what Stripe did (never a portal URL).
+            let public = match &end {
+                End::Done => format!("Done: {summary}{said}"),
+                _ => answer.clone(),
+            };
+            self.tell_thread(&format!("{} (finished after the replica running it stopped): {public}", self.action.key)).await;
+        }
         Ok(answer)
+    }
+
+    /// Posts `text` in the card's thread. Best effort: the state is recorded.
+    async fn tell_thread(&self, text: &str) {
+        let Some(slack) = &self.deps.slack else { return };
+        let result: Result<(), WorkflowError> = async {
+            let Some(location) = self.deps.store.card_location(&self.case.id).await? else { return Ok(()) };
+            slack.post_message(&location.channel, &Message::text(text.to_owned()), Some(&location.ts)).await?;
+            Ok(())
+        }
+        .await;
+        if let Err(e) = result {
+            log_error(&e, &new_reference(), "could not post the reconciled outcome");
+        }
     }
 
     fn count(&self, outcome: &'static str) {

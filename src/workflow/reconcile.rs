@@ -78,7 +78,9 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 None => execution::plan(&case_id, &action, approved_by, None),
             };
             audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "verifying": true, "owner": from })).await?;
-            let _ = execute::run(deps, &case, &action, &plan, taken, Actor::System, Mode::VerifyOnly).await?;
+            if let Err(e) = execute::run(deps, &case, &action, &plan, taken, Actor::System, Mode::VerifyOnly).await {
+                e.report("could not record a verified action; will retry");
+            }
             continue;
         }
         if intent_pending(deps, &case_id, &key).await? {
@@ -88,7 +90,9 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 None => execution::plan(&case_id, &action, approved_by, None),
             };
             audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "resumed": true, "owner": from })).await?;
-            let _ = execute::run(deps, &case, &action, &plan, taken, Actor::System, Mode::Resume).await?;
+            if let Err(e) = execute::run(deps, &case, &action, &plan, taken, Actor::System, Mode::Resume).await {
+                e.report("could not record a resumed action; will retry");
+            }
         } else {
             let failed = ActionStatus::Failed {
                 approved_by: approved_by.clone(),

@@ -109,7 +109,7 @@ fn charge_json(refunded: i64) -> String {
 }
 
 /// Stripe that knows the charge and refunds it (or fails refunds with 500).
-fn stripe_script(refunds_fail: bool) -> StripeScript {
+pub(crate) fn stripe_script(refunds_fail: bool) -> StripeScript {
     Arc::new(move |method: &str, path: &str| match (method, path) {
         ("GET", p) if p.starts_with("/v1/charges/") => (200, charge_json(0)),
         ("POST", "/v1/refunds") if refunds_fail => (500, r#"{"error":{"type":"api_error","message":"Something went wrong on Stripe's end"}}"#.to_owned()),

@@ -6,7 +6,7 @@
 //! refunds Stripe made for the case are recorded as made, on the action's
 //! state, the audit and the card, and that `audit verify` passes.
 
-use crate::approvals::{audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status, value};
+use crate::approvals::{audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status, stripe_script, value};
 use crate::helpers::*;
 use crate::localstripe::{self, LocalStripe};
 use crate::stripe_faults::{Fault, StripeFaults};
@@ -80,6 +80,23 @@ async fn card_showing(slack: &SlackStandIn, text: &str) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the card never showed {text:?}: {card}");
+}
+
+/// A message in the card's thread containing `text`; panics after 10 s.
+async fn thread_message_containing(slack: &SlackStandIn, text: &str) -> String {
+    for _ in 0..200 {
+        let found = slack
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|m| m.body.get("thread_ts").is_some())
+            .filter_map(|m| m.body["text"].as_str().map(str::to_owned))
+            .find(|t| t.contains(text));
+        if let Some(found) = found {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no thread message with {text:?}: {:#?}", slack.calls_to("chat.postMessage"));
 }
 
 /// localstripe with a seeded paid charge, the fault proxy in front, and a
@@ -253,6 +270,7 @@ async fn redis_cut_is_finished_by_the_next_replica(cut: Cut) {
     assert!(matches!(state, ActionStatus::Succeeded { .. }), "{cut:?}: {state:?}");
     assert_records_match_stripe(&direct, &second.slack, &stripe, &charge, &case).await;
     assert_eq!(faults.seen("POST", "/v1/refunds").len(), 1, "{cut:?}: the refund was not sent again");
+    thread_message_containing(&second.slack, &format!("refunded {}", made[0])).await;
     assert!(audit_kinds(&direct, &case).await.contains(&AuditKind::ExecutionReconciled));
 }
 
@@ -372,6 +390,8 @@ async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_
     assert_records_match_stripe(&store, &second.slack, &stripe, &charge, &case).await;
     card_showing(&second.slack, "confirmed with Stripe").await;
     assert_eq!(faults.seen("POST", "/v1/refunds").len(), 1, "verifying sends nothing");
+    let told = thread_message_containing(&second.slack, "finished after the replica running it stopped").await;
+    assert!(told.contains("confirmed with Stripe"), "{told}");
 }
 
 /// A subscription as Stripe shows it: `status`, and metadata naming
@@ -451,4 +471,50 @@ async fn a_subscription_someone_else_canceled_is_not_claimed_nor_canceled_again(
     let writes = calls.lock().expect("calls").iter().filter(|c| c.method != "GET").count();
     assert_eq!(writes, 0, "nothing sent to Stripe");
     card_showing(&app.slack, "not by this action").await;
+}
+
+#[tokio::test]
+async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_over_at_once() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let (case, statuses) = refund_case_for("cus_Approve1", "ch_Approve1", Money::new(3900, Currency::parse("eur").expect("eur")), 3600);
+    put_case(&store, &case, &statuses).await;
+    let approver = SlackUserId::parse(APPROVER_1).expect("id");
+    let proposed = statuses.iter().find(|(k, _)| k == "a2").map(|(_, s)| s.clone()).expect("a2");
+    let executing = ActionStatus::Executing { approved_by: vec![approver.clone()], at: now_ts(), owner: Some("inst_other".to_owned()) };
+    assert!(store.transition(&case.id, "a2", &proposed, &executing).await.expect("redis"));
+    store
+        .append_audit(billing_triage::audit::NewEntry {
+            case_id: Some(case.id.clone()),
+            action: Some("a2".into()),
+            kind: AuditKind::ExecutionIntent,
+            actor: Actor::Slack(approver),
+            at: now_ts(),
+            stripe_ids: vec!["ch_Approve1".into()],
+            detail: serde_json::json!({}),
+        })
+        .await
+        .expect("audit");
+    // The reconciler of another replica, called directly (no timing involved).
+    let deps = billing_triage::startup::deps(&test_config(&base, &slack, store.prefix())).expect("deps");
+
+    let n = billing_triage::workflow::reconcile::reconcile(&deps).await.expect("reconcile");
+    assert_eq!(n, 0, "the owner is alive and its lease runs");
+    assert_eq!(status(&store, &case, "a2").await, executing);
+    assert!(calls.lock().expect("calls").is_empty(), "Stripe untouched");
+
+    store.announce_gone("inst_other").await.expect("redis");
+    let n = billing_triage::workflow::reconcile::reconcile(&deps).await.expect("reconcile");
+    assert_eq!(n, 1, "taken over at once");
+    match status(&store, &case, "a2").await {
+        ActionStatus::Succeeded { stripe_ids, .. } => assert_eq!(stripe_ids, vec!["re_Scripted1".to_owned()]),
+        other => panic!("{other:?}"),
+    }
+    let posts = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").count();
+    assert_eq!(posts, 1);
+    let trail = store.audit_trail(&case.id).await.expect("trail");
+    let reconciled = trail.iter().find(|(_, e)| e.kind == AuditKind::ExecutionReconciled).expect("reconciled entry");
+    assert_eq!(reconciled.1.detail["owner"]["from_owner"], "inst_other");
+    assert_eq!(reconciled.1.detail["owner"]["owner_gone"], true);
 }
