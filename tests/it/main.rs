@@ -8,3 +8,5 @@ mod localstripe;
 mod lookup;
 mod slack;
 mod stripe;
+mod stripe_faults;
+mod verify;
