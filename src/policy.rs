@@ -145,6 +145,7 @@ pub fn state_name(status: &ActionStatus) -> &'static str {
     match status {
         ActionStatus::Proposed { .. } => "proposed",
         ActionStatus::Executing { .. } => "executing",
+        ActionStatus::Verifying { .. } => "being checked with Stripe",
         ActionStatus::Succeeded { .. } => "done",
         ActionStatus::Failed { .. } => "failed",
         ActionStatus::Rejected { .. } => "rejected",
@@ -279,6 +280,7 @@ mod tests {
             approved_by: vec![user("UAPPROVER1")],
             at: NOW,
             stripe_ids: vec![],
+            notes: vec![],
         };
         check(
             "UAPPROVER2",

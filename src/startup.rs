@@ -61,6 +61,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         },
         metrics: Metrics::new(),
         policy: config.policy.clone(),
+        instance: crate::workflow::new_instance_id(),
     })
 }
 
@@ -104,7 +105,8 @@ impl App {
         let addr = self.listener.local_addr().ok();
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
         tracing::info!(addr = ?addr, socket_mode, "serving");
-        let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&self.state.deps)));
+        let deps = Arc::clone(&self.state.deps);
+        let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
         match self.mode {
             Some(SlackMode::Socket { app_token }) => {
                 // Socket Mode still serves /healthz, /readyz and /metrics.
@@ -128,20 +130,25 @@ impl App {
             _ => http::serve(self.listener, self.state, shutdown).await,
         }
         reconciler.abort();
+        // Unfinished actions of this process are taken over by the others at once.
+        if let Err(e) = crate::workflow::reconcile::hand_over(&deps).await {
+            tracing::warn!(error = %e, "could not announce the exit; other replicas wait for the leases");
+        }
         tracing::info!("stopped");
     }
 }
 
-/// How often a replica looks for actions another replica abandoned.
-const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often a replica looks for actions another replica abandoned or
+/// handed over: a handed-over action waits at most this long (issue 8).
+const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// Finishes interrupted actions at start-up, then every minute (a replica
+/// Finishes interrupted actions at start-up, then every 15 s (a replica
 /// that died mid-action may never start again).
 async fn reconcile_forever(deps: Arc<Deps>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     loop {
         tick.tick().await;
-        match crate::workflow::approve::reconcile(&deps).await {
+        match crate::workflow::reconcile::reconcile(&deps).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "reconciled interrupted actions"),
             Err(e) => tracing::warn!(error = %e, "reconciler could not run; will retry"),

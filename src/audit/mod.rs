@@ -110,6 +110,10 @@ pub enum AuditKind {
     ExecutionFailed,
     /// The start-up reconciler finished an action left executing.
     ExecutionReconciled,
+    /// Stripe's answer was unclear; the bot asks Stripe what happened.
+    ExecutionVerifying,
+    /// What Stripe said when asked: the step's object, or nothing.
+    ExecutionConfirmed,
     PortalLinkCreated,
     FollowUpPosted,
     CaseClosed,

@@ -662,10 +662,7 @@ fn action_outline(
         Some(ActionStatus::Proposed { expires_at, .. }) if *expires_at <= now => {
             format!("Expired {} without approval", format_datetime(*expires_at))
         }
-        Some(ActionStatus::Proposed {
-            approvals,
-            expires_at,
-        }) => {
+        Some(ActionStatus::Proposed { approvals, expires_at }) => {
             buttons = Some(Buttons {
                 value: button_value(case, &action.key),
                 confirm: money.then(|| m.esc(&action.summary)),
@@ -681,34 +678,27 @@ fn action_outline(
             }
             state
         }
-        Some(ActionStatus::Executing { approved_by, at }) => {
-            format!(
-                "Executing since {} · approved by {}",
-                format_datetime(*at),
-                m.users(approved_by)
-            )
+        Some(ActionStatus::Executing { approved_by, at, .. }) => {
+            format!("Executing since {} · approved by {}", format_datetime(*at), m.users(approved_by))
         }
-        Some(ActionStatus::Succeeded {
-            approved_by,
-            at,
-            stripe_ids,
-        }) => {
-            let mut state = format!(
-                "Done {} · approved by {}",
-                format_datetime(*at),
-                m.users(approved_by)
-            );
+        Some(ActionStatus::Verifying { approved_by, at, reason, .. }) => format!(
+            "Checking with Stripe what happened ({}) since {} · approved by {} · do not redo it by hand",
+            m.esc(reason),
+            format_datetime(*at),
+            m.users(approved_by)
+        ),
+        Some(ActionStatus::Succeeded { approved_by, at, stripe_ids, notes }) => {
+            let mut state = format!("Done {} · approved by {}", format_datetime(*at), m.users(approved_by));
             if !stripe_ids.is_empty() {
                 let ids: Vec<String> = stripe_ids.iter().map(|id| m.code(id)).collect();
                 state.push_str(&format!(" · Stripe {}", ids.join(", ")));
             }
+            for note in notes {
+                state.push_str(&format!(" · {}", m.esc(note)));
+            }
             state
         }
-        Some(ActionStatus::Failed {
-            approved_by,
-            at,
-            error,
-        }) => {
+        Some(ActionStatus::Failed { approved_by, at, error, notes }) => {
             if now <= at + crate::policy::RETRY_WINDOW_SECS {
                 buttons = Some(Buttons {
                     value: button_value(case, &action.key),
@@ -717,24 +707,16 @@ fn action_outline(
                     retry: true,
                 });
             }
-            format!(
-                "Failed {} · approved by {} · {}",
-                format_datetime(*at),
-                m.users(approved_by),
-                m.esc(error)
-            )
+            let mut state = format!("Failed {} · approved by {} · {}", format_datetime(*at), m.users(approved_by), m.esc(error));
+            for note in notes {
+                state.push_str(&format!(" · {}", m.esc(note)));
+            }
+            state
         }
         Some(ActionStatus::Rejected { by, at, reason }) => {
-            format!(
-                "Rejected by {} {} · reason: {}",
-                m.user(by),
-                format_datetime(*at),
-                m.esc(reason)
-            )
+            format!("Rejected by {} {} · reason: {}", m.user(by), format_datetime(*at), m.esc(reason))
         }
-        Some(ActionStatus::Expired { at }) => {
-            format!("Expired {} without approval", format_datetime(*at))
-        }
+        Some(ActionStatus::Expired { at }) => format!("Expired {} without approval", format_datetime(*at)),
     };
     ActionOutline {
         key: action.key.clone(),

@@ -404,6 +404,7 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
                 approved_by: vec![id("U0APPROVER")],
                 at: NOW + 10 * MIN,
                 stripe_ids: vec!["sub_Second".to_owned(), "re_Refund1".to_owned()],
+                notes: vec![],
             },
         ),
         ("a2".to_owned(), proposed()),
@@ -467,10 +468,18 @@ fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
             approved_by: vec![id("U0APPROVER")],
             at: NOW - crate::policy::RETRY_WINDOW_SECS - 1,
             error: "card_declined".to_owned(),
+            notes: vec![],
         },
         ActionStatus::Executing {
             approved_by: vec![id("U0APPROVER")],
             at: NOW,
+            owner: None,
+        },
+        ActionStatus::Verifying {
+            approved_by: vec![id("U0APPROVER")],
+            at: NOW,
+            owner: None,
+            reason: "no answer".to_owned(),
         },
     ];
     for status in ended {
@@ -496,6 +505,7 @@ fn a_recently_failed_action_offers_only_a_retry() {
         approved_by: vec![id("U0APPROVER")],
         at: NOW,
         error: "card_declined".to_owned(),
+        notes: vec![],
     };
     let statuses = [("a1".to_owned(), failed.clone()), ("a2".to_owned(), failed)];
     let blocks = render_blocks(&CardView {
@@ -715,4 +725,45 @@ fn json_rendering_is_versioned_with_statuses_by_key() {
     assert_eq!(json["case"]["id"], "case_1a2b3c4d5e6f");
     assert_eq!(json["statuses"]["a1"]["state"], "proposed");
     assert!(json["statuses"]["a2"].is_null());
+}
+
+#[test]
+fn a_verifying_action_says_it_is_being_checked_and_a_done_one_what_stripe_confirmed() {
+    let case = duplicate_case();
+    let verifying = ActionStatus::Verifying {
+        approved_by: vec![id("U0APPROVER")],
+        at: NOW,
+        owner: Some("inst_1".to_owned()),
+        reason: "HTTP 500".to_owned(),
+    };
+    let done = ActionStatus::Succeeded {
+        approved_by: vec![id("U0APPROVER")],
+        at: NOW,
+        stripe_ids: vec!["re_1".to_owned()],
+        notes: vec![
+            "refunded re_1 (EUR 39.00 of ch_1) (confirmed with Stripe)".to_owned(),
+            "re_2 (EUR 1.00) on ch_1 was refunded outside this action (not by the bot for it)"
+                .to_owned(),
+        ],
+    };
+    let statuses = [("a1".to_owned(), verifying), ("a2".to_owned(), done)];
+    let blocks = render_blocks(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    });
+    assert!(
+        actions_blocks(&blocks).is_empty(),
+        "nothing to click while Stripe is asked or once done"
+    );
+    let json = serde_json::to_string(&blocks).expect("serialises");
+    assert!(
+        json.contains("Checking with Stripe what happened (HTTP 500)"),
+        "{json}"
+    );
+    assert!(
+        json.contains("(confirmed with Stripe)") && json.contains("refunded outside this action"),
+        "{json}"
+    );
+    assert!(!json.contains("inst_1"), "the owner is not shown");
 }

@@ -230,8 +230,9 @@ pub enum Signal {
 }
 
 /// Where one proposed action stands. The approve workflow moves it through
-/// proposed → approved → executing → succeeded / failed, or to rejected /
-/// expired; the card renders whichever state it is given.
+/// proposed → approved → executing (→ verifying) → succeeded / failed, or to
+/// rejected / expired; the card renders whichever state it is given.
+/// `Succeeded` and `Failed` state only what Stripe confirmed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum ActionStatus {
@@ -244,18 +245,41 @@ pub enum ActionStatus {
     },
     Executing {
         approved_by: Vec<SlackUserId>,
+        /// When this owner claimed it; its lease runs from here.
         at: i64,
+        /// The replica running it (its instance id), so that others take over
+        /// at once when it announces it is gone; absent in older records.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+    },
+    /// Stripe's answer did not say what happened (lost, 5xx, timeout, Redis
+    /// lost after the call): the bot asks Stripe before anyone is told.
+    Verifying {
+        approved_by: Vec<SlackUserId>,
+        at: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<String>,
+        /// Why the answer was unclear, for the card.
+        reason: String,
     },
     Succeeded {
         approved_by: Vec<SlackUserId>,
         at: i64,
         /// Stripe object ids the action produced (`re_…`, `sub_…`).
         stripe_ids: Vec<String>,
+        /// What Stripe confirmed, one line each ("refunded re_… (confirmed
+        /// with Stripe)", refunds someone else made).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     Failed {
         approved_by: Vec<SlackUserId>,
         at: i64,
         error: String,
+        /// What Stripe confirmed, as for `Succeeded` (a multi-step action
+        /// may have finished some steps).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        notes: Vec<String>,
     },
     Rejected {
         by: SlackUserId,

@@ -162,6 +162,9 @@ pub struct Refund {
     pub amount: Money,
     pub status: String,
     pub created: i64,
+    /// Stripe metadata: names the case, action and step when the bot made it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }
 
 impl CardSummary {

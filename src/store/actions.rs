@@ -8,13 +8,20 @@
 //!
 //! Keys: `{prefix}action:{case}:{key}` (state JSON),
 //! `{prefix}action:{case}:{key}:steps` (hash step → Stripe id),
-//! `{prefix}actions:executing` (set of `{case}/{key}`, for the reconciler).
+//! `{prefix}action:{case}:{key}:plan` (the execution plan fixed at the intent),
+//! `{prefix}actions:executing` (set of `{case}/{key}` executing or being
+//! verified, for the reconciler), `{prefix}instance:{id}:gone` (a replica
+//! announced its exit: its work may be taken over at once).
 
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::domain::{ActionStatus, CaseId};
+use crate::execution::Plan;
 use redis::AsyncCommands;
 use std::collections::HashMap;
+
+/// How long a "gone" marker is kept: longer than any lease.
+const GONE_TTL_SECS: u64 = 86_400;
 
 /// Swap KEYS[1] from ARGV[1] to ARGV[2]; keep KEYS[2] (the executing set)
 /// in step: ARGV[3] is the member, ARGV[4] "1" to add it, "0" to remove.
@@ -116,7 +123,10 @@ impl Store {
         to: &ActionStatus,
     ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        let executing = matches!(to, ActionStatus::Executing { .. });
+        let executing = matches!(
+            to,
+            ActionStatus::Executing { .. } | ActionStatus::Verifying { .. }
+        );
         let moved: i64 = redis::Script::new(CAS)
             .key(self.action_key(case, key))
             .key(self.key("actions:executing"))
@@ -130,7 +140,8 @@ impl Store {
         Ok(moved == 1)
     }
 
-    /// Actions some replica moved to `Executing` and has not finished.
+    /// Actions some replica moved to `Executing` or `Verifying` and has not
+    /// finished.
     ///
     /// # Errors
     /// Redis errors.
@@ -181,6 +192,63 @@ impl Store {
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut conn = self.conn().await?;
         conn.hgetall(format!("{}:steps", self.action_key(case, key)))
+            .await
+            .map_err(map_err)
+    }
+
+    /// Records the plan of an action's current attempt (before its intent).
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn save_plan(&self, case: &CaseId, key: &str, plan: &Plan) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let json = serde_json::to_string(plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let plan_key = format!("{}:plan", self.action_key(case, key));
+        conn.set_ex::<_, _, ()>(plan_key, json, CASE_TTL_SECS)
+            .await
+            .map_err(map_err)
+    }
+
+    /// The plan fixed at the action's intent, if it got that far.
+    ///
+    /// # Errors
+    /// Redis errors, or a plan that no longer parses.
+    pub async fn plan(&self, case: &CaseId, key: &str) -> Result<Option<Plan>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn
+            .get(format!("{}:plan", self.action_key(case, key)))
+            .await
+            .map_err(map_err)?;
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .map_err(|e| StoreError::Corrupt(format!("plan {case}/{key}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Announces that replica `instance` is gone: the actions it owns may
+    /// be taken over at once instead of after their lease.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn announce_gone(&self, instance: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.set_ex::<_, _, ()>(
+            self.key(&format!("instance:{instance}:gone")),
+            "1",
+            GONE_TTL_SECS,
+        )
+        .await
+        .map_err(map_err)
+    }
+
+    /// Whether replica `instance` announced that it is gone.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn is_gone(&self, instance: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        conn.exists(self.key(&format!("instance:{instance}:gone")))
             .await
             .map_err(map_err)
     }

@@ -271,11 +271,48 @@ impl StripeError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }
+
+    /// Stripe's answer does not say whether a write happened: no answer
+    /// (timeout, reset, refused), an unreadable one, a 5xx (Stripe may have
+    /// acted), 429 (left after the retries) or 409 (the same key is still in
+    /// flight). Only Stripe's state can tell; every other error is a clear
+    /// refusal of the request.
+    pub fn is_unclear(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } | Self::TimedOut { .. } | Self::Unreadable { .. } => true,
+            Self::Rejected { status, .. } => *status >= 500 || *status == 429 || *status == 409,
+            _ => false,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_answer_that_says_what_happened_is_clear() {
+        let source = || ::stripe::StripeError::Timeout;
+        let rejected = |status| StripeError::Rejected {
+            what: "refund".into(),
+            status,
+            message: "x".into(),
+            source: source(),
+        };
+        assert!(StripeError::TimedOut { source: source() }.is_unclear());
+        assert!(
+            rejected(500).is_unclear()
+                && rejected(503).is_unclear()
+                && rejected(429).is_unclear()
+                && rejected(409).is_unclear()
+        );
+        assert!(!rejected(400).is_unclear() && !rejected(402).is_unclear());
+        assert!(!StripeError::NotFound {
+            what: "ch_1".into(),
+            source: source()
+        }
+        .is_unclear());
+    }
 
     #[test]
     fn redact_drops_words_that_look_like_keys() {

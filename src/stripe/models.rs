@@ -198,6 +198,7 @@ pub(crate) struct StripeRefund {
     pub status: Option<String>,
     #[serde(default)]
     pub created: i64,
+    pub metadata: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -437,6 +438,7 @@ impl StripeRefund {
             amount: Money::new(self.amount, currency(&self.currency)?),
             status: self.status.unwrap_or_else(|| "succeeded".into()),
             created: self.created,
+            metadata: metadata(self.metadata),
         })
     }
 }

@@ -10,9 +10,9 @@
 
 use serde::Deserialize;
 
-use super::models::{HasId, StripeCharge, StripePortalSession};
+use super::models::{HasId, StripeCharge, StripePortalSession, StripeSubscription};
 use super::{StripeError, StripeGateway};
-use crate::domain::{Charge, ChargeId, CustomerId, Money, RefundId, SubscriptionId};
+use crate::domain::{Charge, ChargeId, CustomerId, Money, RefundId, Subscription, SubscriptionId};
 
 #[derive(Debug, Deserialize)]
 struct Ignored {}
@@ -29,6 +29,22 @@ impl StripeGateway {
                 &[("expand[]", "refunds")],
                 id.as_str(),
             )
+            .await?;
+        raw.into_domain().map_err(|bad| StripeError::Unreadable {
+            what: id.to_string(),
+            detail: bad.0,
+            source: None,
+        })
+    }
+
+    /// Current state of one subscription, metadata included: how a
+    /// cancellation whose answer was lost is verified.
+    ///
+    /// # Errors
+    /// [`StripeError::NotFound`] for an unknown subscription; any other failure.
+    pub async fn subscription(&self, id: &SubscriptionId) -> Result<Subscription, StripeError> {
+        let raw: StripeSubscription = self
+            .get(&format!("/subscriptions/{id}"), &[], id.as_str())
             .await?;
         raw.into_domain().map_err(|bad| StripeError::Unreadable {
             what: id.to_string(),

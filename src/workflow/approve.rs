@@ -1,34 +1,27 @@
-//! The approve / reject workflow (STYLE.md §2 step 5, issue 3): a click is
-//! decided by `policy`, the action's state moves by compare-and-set in Redis
-//! (`store::actions`), the intent is audited before Stripe is called
-//! (write-ahead), Stripe runs with keys derived from the case and action,
-//! the result is recorded and audited, and the card and the follow-up draft
-//! are updated. The button's value only names the action: its state and
-//! targets are always re-read from Redis.
-//!
-//! Exactly once: only the click whose compare-and-set moves the action into
-//! `Executing` calls Stripe; every step carries an idempotency key, and a
-//! multi-step action records each finished step, so a reconciled retry
-//! repeats nothing that already ran.
+//! Approval (STYLE.md §2 step 5, issues 3 and 8): a click is decided by
+//! `policy`; the action's state moves by compare-and-set in Redis
+//! (`store::actions`), and only the click whose move into `Executing` wins
+//! (a [`Claim`]) runs it. That click fixes the execution plan (amounts,
+//! Stripe metadata, idempotency keys) and writes it with the intent to the
+//! audit stream before Stripe is called (write-ahead); `execute` runs it.
+//! Reject, refusals and expiry live here too. The button's value only names
+//! the action: its state and targets are always re-read from Redis.
 
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, CardView};
 use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId,
-    SubscriptionId,
 };
-use crate::followup::{self, DoneAction, Locale};
+use crate::execution::{self, Plan};
 use crate::policy::{self, Refusal, Verdict};
 use crate::slack::api::Message;
-use crate::stripe::StripeError;
 use serde_json::json;
 
-/// An `Executing` action older than this is taken to be abandoned by a
-/// replica that stopped, and is finished by the reconciler.
-pub const STALE_EXECUTION_SECS: i64 = 120;
-/// Stripe's clock and ours may disagree by this much.
-const CLOCK_SKEW_SECS: i64 = 300;
+use super::execute::{self, Mode};
+
+/// The old name of the reconciler's entry point.
+pub use super::reconcile::reconcile;
 /// Said when every compare-and-set lost to other clicks.
 const RACES_LOST: &str =
     "Several people acted on this at once; look at the card for where it stands";
@@ -50,8 +43,35 @@ pub struct Click {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome(pub String);
 
+/// The result of a compare-and-set on an action's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This call moved the state: it alone acts on it.
+    Won,
+    /// Another click or replica moved it first; re-read and decide again.
+    Lost,
+}
+
+/// Moves `key` of `case` from `from` to `to` if it is still `from`.
+///
+/// # Errors
+/// Redis errors: the move did not happen.
+pub async fn claim(
+    deps: &Deps,
+    case: &CaseId,
+    key: &str,
+    from: &ActionStatus,
+    to: &ActionStatus,
+) -> Result<Claim, WorkflowError> {
+    Ok(if deps.store.transition(case, key, from, to).await? {
+        Claim::Won
+    } else {
+        Claim::Lost
+    })
+}
+
 /// Loads the case and the action, or says why not.
-async fn load(
+pub(super) async fn load(
     deps: &Deps,
     case_id: &CaseId,
     key: &str,
@@ -85,7 +105,7 @@ async fn status_of(
         })
 }
 
-async fn audit(
+pub(super) async fn audit(
     deps: &Deps,
     case: &CaseId,
     key: &str,
@@ -122,6 +142,11 @@ pub async fn approve(
     let (case, action) = load(deps, &click.case_id, &click.key).await?;
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
+        if let Some(planned) = fixed_amount(deps, &case, &action, &stored, amount).await? {
+            return Ok(Outcome(format!(
+                "This refund's request to Stripe was fixed at {planned} when it was first approved; approve it without changing the amount"
+            )));
+        }
         let t = now();
         let verdict = policy::may_approve(
             &click.actor,
@@ -171,46 +196,41 @@ pub async fn approve(
                 let executing = ActionStatus::Executing {
                     approved_by: approved_by.clone(),
                     at: t,
+                    owner: Some(deps.instance.clone()),
                 };
-                if !deps
-                    .store
-                    .transition(&case.id, &action.key, &stored, &executing)
-                    .await?
-                {
+                if claim(deps, &case.id, &action.key, &stored, &executing).await? == Claim::Lost {
                     continue;
                 }
-                if let Some(amount) = amount {
-                    deps.store
-                        .record_step(&case.id, &action.key, "amount", &amount.minor.to_string())
-                        .await?;
-                }
-                // Write-ahead: no Stripe call unless the intent is in the audit log.
-                let intent = audit(
-                    deps,
-                    &case.id,
-                    &action.key,
-                    AuditKind::ExecutionIntent,
-                    Actor::Slack(click.actor.clone()),
-                    target_ids(&action.kind),
-                    json!({ "action": action.kind.name(), "approved_by": approved_by, "amount_minor": amount.map(|m| m.minor) }),
-                )
-                .await;
-                if let Err(e) = intent {
-                    // Put it back so it can be approved again; if even that fails,
-                    // the reconciler finds no intent and marks it failed.
-                    let _ = deps
-                        .store
-                        .transition(&case.id, &action.key, &executing, &stored)
-                        .await;
-                    return Err(e);
-                }
-                let private = run(
+                let plan = match fix_plan(
                     deps,
                     &case,
                     &action,
+                    &stored,
                     &approved_by,
-                    &executing,
+                    amount,
+                    &click.actor,
+                )
+                .await
+                {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        // Put it back so it can be approved again; if even that fails,
+                        // the reconciler finds no intent and marks it failed.
+                        let _ = deps
+                            .store
+                            .transition(&case.id, &action.key, &executing, &stored)
+                            .await;
+                        return Err(e);
+                    }
+                };
+                let private = execute::run(
+                    deps,
+                    &case,
+                    &action,
+                    &plan,
+                    executing,
                     Actor::Slack(click.actor.clone()),
+                    Mode::Execute,
                 )
                 .await?;
                 return Ok(Outcome(private));
@@ -218,368 +238,6 @@ pub async fn approve(
         }
     }
     Ok(Outcome(RACES_LOST.to_owned()))
-}
-
-/// Executes an action already moved to `Executing` and records the result.
-/// Returns the text shown only to the approver (e.g. a portal link).
-async fn run(
-    deps: &Deps,
-    case: &Case,
-    action: &ProposedAction,
-    approved_by: &[SlackUserId],
-    executing: &ActionStatus,
-    actor: Actor,
-) -> Result<String, WorkflowError> {
-    let started = match executing {
-        ActionStatus::Executing { at, .. } => *at,
-        _ => now(),
-    };
-    let result = execute(deps, case, action, approved_by, started).await;
-    let t = now();
-    let (next, kind, ids, detail, private, done) = match result {
-        Ok(done) => {
-            let private = done
-                .private
-                .clone()
-                .unwrap_or_else(|| format!("Done: {}", action.summary));
-            (
-                ActionStatus::Succeeded {
-                    approved_by: approved_by.to_vec(),
-                    at: t,
-                    stripe_ids: done.stripe_ids.clone(),
-                },
-                AuditKind::ExecutionSucceeded,
-                done.stripe_ids.clone(),
-                json!({ "action": action.kind.name(), "refunded_minor": done.refunded.map(|m| m.minor), "note": done.audit_note }),
-                private,
-                Some(done),
-            )
-        }
-        Err(e) => {
-            let reference = new_reference();
-            log_error(&e, &reference, "action failed");
-            let shown = e.shown();
-            (
-                ActionStatus::Failed { approved_by: approved_by.to_vec(), at: t, error: format!("{shown} (ref {reference})") },
-                AuditKind::ExecutionFailed,
-                Vec::new(),
-                json!({ "action": action.kind.name(), "error": shown, "reference": reference }),
-                format!("The action failed: {shown}. The card shows it; approve again to retry with the same idempotency key (ref {reference})"),
-                None,
-            )
-        }
-    };
-    deps.metrics
-        .actions
-        .get_or_create(&crate::metrics::ActionLabels {
-            action: action.kind.name(),
-            outcome: if done.is_some() {
-                "succeeded"
-            } else {
-                "failed"
-            },
-        })
-        .inc();
-    let recorded: Result<(), WorkflowError> = async {
-        deps.store
-            .transition(&case.id, &action.key, executing, &next)
-            .await?;
-        audit(
-            deps,
-            &case.id,
-            &action.key,
-            kind,
-            actor,
-            ids.clone(),
-            detail,
-        )
-        .await
-    }
-    .await;
-    if let Err(e) = recorded {
-        let reference = new_reference();
-        log_error(&e, &reference, "could not record an executed action");
-        let ran = if done.is_some() {
-            format!("ran on Stripe ({})", ids.join(", "))
-        } else {
-            "failed on Stripe".to_owned()
-        };
-        return Err(WorkflowError::User(format!(
-            "The action {ran}, but the bot could not record it (Redis). It will finish the record by itself within a few minutes; do not run it again (ref {reference})"
-        )));
-    }
-    refresh_card(deps, case).await;
-    if let Some(done) = done {
-        post_updated_draft(deps, case, &action.key, &done, t).await;
-    }
-    Ok(private)
-}
-
-/// What an executed action produced.
-#[derive(Debug, Clone, Default)]
-struct Done {
-    stripe_ids: Vec<String>,
-    refunded: Option<Money>,
-    canceled: Option<SubscriptionId>,
-    /// Shown only to the approver (a portal session URL is a credential).
-    private: Option<String>,
-    /// Audit text; never a URL.
-    audit_note: Option<String>,
-}
-
-/// An execution failure, with what the operator is shown.
-#[derive(Debug, thiserror::Error)]
-enum ExecError {
-    #[error("Stripe call failed")]
-    Stripe(#[from] StripeError),
-    #[error("Redis call failed")]
-    Store(#[from] crate::store::StoreError),
-    #[error("{0}")]
-    Refused(String),
-}
-
-impl ExecError {
-    fn shown(&self) -> String {
-        match self {
-            Self::Stripe(e) => format!("Stripe: {e}"),
-            Self::Store(e) => format!("Redis: {e}"),
-            Self::Refused(text) => text.clone(),
-        }
-    }
-}
-
-/// The idempotency key of one step: stable across clicks, retries and replicas.
-fn step_key(case: &CaseId, key: &str, step: &str) -> String {
-    format!("billing-triage:{case}:{key}:{step}")
-}
-
-async fn execute(
-    deps: &Deps,
-    case: &Case,
-    action: &ProposedAction,
-    approved_by: &[SlackUserId],
-    started: i64,
-) -> Result<Done, ExecError> {
-    let approvers = approved_by
-        .iter()
-        .map(SlackUserId::as_str)
-        .collect::<Vec<_>>()
-        .join(",");
-    let metadata = [
-        ("case_id", case.id.as_str()),
-        ("approved_by", approvers.as_str()),
-        ("action", action.key.as_str()),
-    ];
-    let steps = deps.store.steps(&case.id, &action.key).await?;
-    let mut done = Done::default();
-    match &action.kind {
-        ActionKind::Refund(target) => {
-            let amount = match steps.get("amount").and_then(|m| m.parse::<i64>().ok()) {
-                Some(minor) => target.amount.with_minor(minor),
-                None => target.amount,
-            };
-            let refund = refund_step(
-                deps,
-                case,
-                &action.key,
-                &target.charge,
-                amount,
-                &metadata,
-                &steps,
-                started,
-            )
-            .await?;
-            done.stripe_ids.push(refund);
-            done.refunded = Some(amount);
-        }
-        ActionKind::CancelDuplicate {
-            subscription,
-            refunds,
-        } => {
-            let step = "cancel";
-            if !steps.contains_key(step) {
-                deps.stripe
-                    .cancel_subscription(
-                        subscription,
-                        false,
-                        &step_key(&case.id, &action.key, step),
-                        &metadata,
-                    )
-                    .await?;
-                deps.store
-                    .record_step(&case.id, &action.key, step, subscription.as_str())
-                    .await?;
-            }
-            done.stripe_ids.push(subscription.to_string());
-            done.canceled = Some(subscription.clone());
-            let mut total: Option<Money> = None;
-            for target in refunds {
-                let refund = refund_step(
-                    deps,
-                    case,
-                    &action.key,
-                    &target.charge,
-                    target.amount,
-                    &metadata,
-                    &steps,
-                    started,
-                )
-                .await?;
-                done.stripe_ids.push(refund);
-                total = Some(match total {
-                    Some(t) if t.currency == target.amount.currency => {
-                        t.with_minor(t.minor + target.amount.minor)
-                    }
-                    Some(t) => t,
-                    None => target.amount,
-                });
-            }
-            done.refunded = total;
-        }
-        ActionKind::CancelSubscription {
-            subscription,
-            at_period_end,
-        } => {
-            deps.stripe
-                .cancel_subscription(
-                    subscription,
-                    *at_period_end,
-                    &step_key(&case.id, &action.key, "cancel"),
-                    &metadata,
-                )
-                .await?;
-            done.stripe_ids.push(subscription.to_string());
-            done.canceled = Some(subscription.clone());
-        }
-        ActionKind::PortalLink { customer } => {
-            match deps
-                .stripe
-                .portal_session(customer, &step_key(&case.id, &action.key, "portal"))
-                .await
-            {
-                Ok(url) => {
-                    done.private = Some(format!(
-                        "Billing-portal link for {customer}, for you only and valid for a short time: {url}\nDo not paste it in a channel or a ticket; it logs whoever holds it into the customer's portal"
-                    ));
-                    done.audit_note = Some("portal session created; URL not recorded".to_owned());
-                    // A separate entry, as the contract asks: a link was created.
-                    // Best effort: the result entry records it as well.
-                    let ids = vec![customer.to_string()];
-                    let _ = audit(
-                        deps,
-                        &case.id,
-                        &action.key,
-                        AuditKind::PortalLinkCreated,
-                        Actor::System,
-                        ids,
-                        json!({ "shown_to": approvers }),
-                    )
-                    .await;
-                }
-                Err(StripeError::PortalNotConfigured { .. }) => {
-                    let invoice = case.snapshot.invoices().find(|i| {
-                        i.status == crate::domain::InvoiceStatus::Open
-                            && i.hosted_invoice_url.is_some()
-                    });
-                    done.private = Some(match invoice.and_then(|i| i.hosted_invoice_url.as_ref().map(|u| (i, u))) {
-                        Some((invoice, url)) => format!(
-                            "This Stripe account has no customer portal configured (Settings > Billing > Customer portal). Instead, the customer can pay open invoice {} on its hosted page: {url}",
-                            invoice.id
-                        ),
-                        None => "This Stripe account has no customer portal configured (Settings > Billing > Customer portal), and the customer has no open invoice to link to; ask them to reply with what they need".to_owned(),
-                    });
-                    done.audit_note =
-                        Some("no portal configured; offered the hosted invoice page".to_owned());
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        ActionKind::InvoiceLink { invoice } => {
-            let url = case
-                .snapshot
-                .invoices()
-                .find(|i| &i.id == invoice)
-                .and_then(|i| i.hosted_invoice_url.clone());
-            done.private = Some(match url {
-                Some(url) => {
-                    format!("Hosted page of {invoice} (safe to send to the customer): {url}")
-                }
-                None => format!("{invoice} has no hosted page; open it in the Stripe dashboard"),
-            });
-            done.stripe_ids.push(invoice.to_string());
-        }
-        ActionKind::ClarifyBillingModel => {
-            done.private = Some(
-                "Noted: explain the billing model to the customer; the draft is in the thread"
-                    .to_owned(),
-            );
-        }
-        ActionKind::CloseNoAction => {
-            done.private = Some("Case closed with no action".to_owned());
-            let _ = audit(
-                deps,
-                &case.id,
-                &action.key,
-                AuditKind::CaseClosed,
-                Actor::System,
-                vec![],
-                json!({}),
-            )
-            .await;
-        }
-    }
-    Ok(done)
-}
-
-/// One refund, run once: skipped when already recorded; otherwise checked
-/// against what Stripe says is left on the charge (the bot never relies on
-/// Stripe refusing an over-refund), then sent with its own key.
-///
-/// A retry after a crash between Stripe's answer and the step's record finds
-/// the charge already refunded: a refund of exactly this amount made since
-/// the execution started is taken to be ours rather than refused.
-#[allow(clippy::too_many_arguments)]
-async fn refund_step(
-    deps: &Deps,
-    case: &Case,
-    key: &str,
-    charge: &crate::domain::ChargeId,
-    amount: Money,
-    metadata: &[(&str, &str)],
-    steps: &std::collections::HashMap<String, String>,
-    started: i64,
-) -> Result<String, ExecError> {
-    let step = format!("refund:{charge}");
-    if let Some(done) = steps.get(&step) {
-        return Ok(done.clone());
-    }
-    let current = deps.stripe.charge(charge).await?;
-    let left = current.refundable();
-    if let Some(ours) = current
-        .refunds
-        .iter()
-        .find(|r| r.amount == amount && r.created >= started - CLOCK_SKEW_SECS)
-    {
-        if amount.minor > left.minor {
-            deps.store
-                .record_step(&case.id, key, &step, ours.id.as_str())
-                .await?;
-            return Ok(ours.id.to_string());
-        }
-    }
-    if amount.currency != left.currency || amount.minor <= 0 || amount.minor > left.minor {
-        return Err(ExecError::Refused(format!(
-            "refusing to refund {amount} on {charge}: only {left} is left to refund"
-        )));
-    }
-    let refund = deps
-        .stripe
-        .refund(charge, amount, &step_key(&case.id, key, &step), metadata)
-        .await?;
-    deps.store
-        .record_step(&case.id, key, &step, refund.as_str())
-        .await?;
-    Ok(refund.to_string())
 }
 
 /// Handles a Reject (after the modal gave a reason).
@@ -706,54 +364,89 @@ pub async fn refresh_card(deps: &Deps, case: &Case) {
     }
 }
 
-/// Posts the follow-up draft again in the card's thread, now stating what
-/// was done (the refund amount, the cancellation) and when (`at`, the time
-/// the result was recorded).
-async fn post_updated_draft(deps: &Deps, case: &Case, key: &str, done: &Done, at: i64) {
-    let Some(slack) = &deps.slack else { return };
-    let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else {
-            return Ok(());
-        };
-        let done = [DoneAction {
-            key: key.to_owned(),
-            refunded: done.refunded,
-            canceled: done.canceled.clone(),
-            at,
-        }];
-        // The redraft keeps the first draft's language.
-        let locale = Locale::from_tag(&case.followup.locale).unwrap_or(Locale::En);
-        let draft = followup::draft(
-            &case.triage,
-            &case.snapshot,
-            &case.actions,
-            &done,
-            locale,
-            &deps.followup,
-        );
-        let text = format!(
-            "*Customer follow-up (updated after {key} ran: states what was done; draft, {})*\n{}",
-            draft.locale, draft.text
-        );
-        slack
-            .post_message(&location.channel, &Message::text(text), Some(&location.ts))
-            .await?;
-        audit(
-            deps,
-            &case.id,
-            key,
-            AuditKind::FollowUpPosted,
-            Actor::System,
-            vec![],
-            json!({ "locale": draft.locale }),
-        )
-        .await?;
-        Ok(())
+/// The amount a refund's current attempt is fixed at, when `amount` asks
+/// for another one: only a new attempt (after `Failed`) may change it.
+async fn fixed_amount(
+    deps: &Deps,
+    case: &Case,
+    action: &ProposedAction,
+    stored: &ActionStatus,
+    amount: Option<Money>,
+) -> Result<Option<Money>, WorkflowError> {
+    let Some(asked) = amount else { return Ok(None) };
+    if matches!(stored, ActionStatus::Failed { .. }) {
+        return Ok(None);
     }
-    .await;
-    if let Err(e) = result {
-        log_error(&e, &new_reference(), "could not post the updated draft");
+    let planned = deps
+        .store
+        .plan(&case.id, &action.key)
+        .await?
+        .and_then(|p| p.refund_amount());
+    Ok(planned.filter(|p| *p != asked))
+}
+
+/// Fixes the plan of this run and writes it with the intent (write-ahead:
+/// no Stripe call without both). The first run makes the plan; a run after
+/// `Failed` (Stripe confirmed the last attempt did nothing) sends the same
+/// requests under the next attempt's keys, since Stripe would replay a saved
+/// answer for the old ones; a run after an interrupted claim reuses the plan
+/// as it is. Who clicked goes in the audit, never in Stripe's parameters.
+async fn fix_plan(
+    deps: &Deps,
+    case: &Case,
+    action: &ProposedAction,
+    stored: &ActionStatus,
+    approved_by: &[SlackUserId],
+    amount: Option<Money>,
+    clicker: &SlackUserId,
+) -> Result<Plan, WorkflowError> {
+    let plan = match (deps.store.plan(&case.id, &action.key).await?, stored) {
+        // A new attempt has new keys, so it may carry a new (partial) amount.
+        (Some(plan), ActionStatus::Failed { .. }) => match amount {
+            Some(asked) if Some(asked) != plan.refund_amount() => {
+                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(
+                    &case.id,
+                    &action.key,
+                    plan.attempt + 1,
+                )
+            }
+            _ => plan.next_attempt(&case.id, &action.key),
+        },
+        (Some(plan), _) => plan,
+        (None, _) => execution::plan(&case.id, action, approved_by, amount),
+    };
+    deps.store.save_plan(&case.id, &action.key, &plan).await?;
+    let steps: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .map(|s| json!({ "step": s.name, "request": s.step, "idempotency_key": s.idempotency_key, "metadata": s.metadata }))
+        .collect();
+    let detail = json!({
+        "action": action.kind.name(),
+        "approved_by": approved_by,
+        "amount_minor": plan.refund_amount().map(|m| m.minor),
+        "attempt": plan.attempt,
+        "new_keys": plan.attempt > 1,
+        "steps": steps,
+    });
+    let mut ids = target_ids(&action.kind);
+    for step in &plan.steps {
+        let target = execute::step_target(&step.step);
+        if !ids.contains(&target) {
+            ids.push(target);
+        }
     }
+    audit(
+        deps,
+        &case.id,
+        &action.key,
+        AuditKind::ExecutionIntent,
+        Actor::Slack(clicker.clone()),
+        ids,
+        detail,
+    )
+    .await?;
+    Ok(plan)
 }
 
 /// The Stripe objects an action will touch, for the intent entry.
@@ -771,74 +464,4 @@ fn target_ids(kind: &ActionKind) -> Vec<String> {
         ActionKind::Refund(target) => vec![target.charge.to_string()],
         ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
     }
-}
-
-/// Finishes actions a stopped replica left in `Executing`: with an intent in
-/// the audit log, Stripe may have run, so it runs again with the same keys
-/// (a no-op at Stripe if it had); without one, Stripe was never called, so
-/// the action is marked failed and can be approved again.
-///
-/// # Errors
-/// Redis errors.
-pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
-    let mut n = 0;
-    for (case_id, key) in deps.store.executing_actions().await? {
-        let Ok((case, action)) = load(deps, &case_id, &key).await else {
-            continue;
-        };
-        let Some(stored) = deps.store.action_status(&case_id, &key).await? else {
-            continue;
-        };
-        let ActionStatus::Executing { approved_by, at } = &stored else {
-            continue;
-        };
-        if now() - at < STALE_EXECUTION_SECS {
-            continue; // another replica may still be on it
-        }
-        let trail = deps.store.audit_trail(&case_id).await?;
-        let has_intent = trail.iter().any(|(_, e)| {
-            e.action.as_deref() == Some(key.as_str())
-                && e.kind == AuditKind::ExecutionIntent
-                && e.at >= *at
-        });
-        if has_intent {
-            tracing::info!(case_id = %case_id, action = %key, "re-running an interrupted action");
-            audit(
-                deps,
-                &case_id,
-                &key,
-                AuditKind::ExecutionReconciled,
-                Actor::System,
-                vec![],
-                json!({ "resumed": true }),
-            )
-            .await?;
-            let _ = run(deps, &case, &action, approved_by, &stored, Actor::System).await?;
-        } else {
-            let failed = ActionStatus::Failed {
-                approved_by: approved_by.clone(),
-                at: now(),
-                error: "interrupted before Stripe was called; approve again".to_owned(),
-            };
-            if deps
-                .store
-                .transition(&case_id, &key, &stored, &failed)
-                .await?
-            {
-                audit(
-                    deps,
-                    &case_id,
-                    &key,
-                    AuditKind::ExecutionReconciled,
-                    Actor::System,
-                    vec![],
-                    json!({ "resumed": false }),
-                )
-                .await?;
-                refresh_card(deps, &case).await;
-            }
-        }
-        n += 1;
-    }
-    Ok(n)
 }

@@ -7,7 +7,9 @@
 
 pub mod approve;
 pub mod commands;
+pub mod execute;
 pub mod lookup;
+pub mod reconcile;
 
 use crate::config::PolicyConfig;
 use crate::domain::CaseId;
@@ -26,6 +28,9 @@ pub struct Deps {
     pub followup: FollowUpSettings,
     pub metrics: Metrics,
     pub policy: PolicyConfig,
+    /// This process's id, made at start-up ([`new_instance_id`]): it owns
+    /// the actions it claims, and announces its exit under it.
+    pub instance: String,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.
@@ -83,6 +88,11 @@ pub fn now() -> i64 {
 pub fn new_case_id() -> CaseId {
     let bits = uuid::Uuid::new_v4().as_u128() as u64;
     CaseId::from_random(bits)
+}
+
+/// A fresh id for this process (`inst_…`), owner of the actions it runs.
+pub fn new_instance_id() -> String {
+    format!("inst_{}", uuid::Uuid::new_v4().simple())
 }
 
 /// A short id tying a user-facing error to its log line.

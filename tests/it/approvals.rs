@@ -26,7 +26,7 @@ fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
 }
 
 /// The same case, for a given customer and charge.
-fn refund_case_for(
+pub(crate) fn refund_case_for(
     customer: &str,
     charge_id: &str,
     amount: Money,
@@ -122,7 +122,7 @@ fn refund_case_for(
 }
 
 /// Stores the case as the lookup workflow does.
-async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
+pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
     store.save_case(case).await.expect("save case");
     store
         .init_actions(&case.id, statuses)
@@ -150,7 +150,7 @@ fn charge_json(refunded: i64) -> String {
 }
 
 /// Stripe that knows the charge and refunds it (or fails refunds with 500).
-fn stripe_script(refunds_fail: bool) -> StripeScript {
+pub(crate) fn stripe_script(refunds_fail: bool) -> StripeScript {
     Arc::new(move |method: &str, path: &str| {
         match (method, path) {
         ("GET", p) if p.starts_with("/v1/charges/") => (200, charge_json(0)),
@@ -161,7 +161,7 @@ fn stripe_script(refunds_fail: bool) -> StripeScript {
     })
 }
 
-async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
+pub(crate) async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
     store
         .action_status(&case.id, key)
         .await
@@ -169,7 +169,7 @@ async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
         .expect("state exists")
 }
 
-async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
+pub(crate) async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
     store
         .audit_trail(&case.id)
         .await
@@ -179,7 +179,7 @@ async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
         .collect()
 }
 
-fn value(case: &Case, key: &str) -> String {
+pub(crate) fn value(case: &Case, key: &str) -> String {
     format!("{}/{key}", case.id)
 }
 
@@ -255,7 +255,9 @@ async fn refusals_are_answered_audited_and_never_reach_stripe() {
 }
 
 #[tokio::test]
-async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
+async fn a_stripe_500_is_checked_with_stripe_and_the_retry_runs_under_a_new_key() {
+    // Stripe replays a saved 500 for the same key, so after Stripe confirms
+    // that nothing happened the retry must use a new key (issue 8 part 3).
     let (base, calls) = scripted_stripe(stripe_script(true)).await;
     let app = spawn_app(&base).await;
     let (case, statuses) = refund_case(3600);
@@ -265,22 +267,29 @@ async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
         .click("approve_action", &value(&case, "a2"), APPROVER_1)
         .await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("failed"), "{answer}");
+    assert!(
+        answer.contains("nothing happened") && answer.contains("Approve again"),
+        "{answer}"
+    );
     assert!(matches!(
         status(&app.store, &case, "a2").await,
         ActionStatus::Failed { .. }
     ));
-    let updates = app.slack.wait_for("chat.update", 1).await;
+    let updates = app.slack.wait_for("chat.update", 2).await;
     let card = updates.last().expect("an update").body.to_string();
     assert!(
-        card.contains("Failed") && card.contains("Retry"),
+        card.contains("nothing happened on Stripe") && card.contains("Retry"),
         "the card shows the failure and a retry: {card}"
     );
     let kinds = audit_kinds(&app.store, &case).await;
-    assert!(
-        kinds.contains(&AuditKind::ExecutionIntent) && kinds.contains(&AuditKind::ExecutionFailed),
-        "{kinds:?}"
-    );
+    for kind in [
+        AuditKind::ExecutionIntent,
+        AuditKind::ExecutionVerifying,
+        AuditKind::ExecutionConfirmed,
+        AuditKind::ExecutionFailed,
+    ] {
+        assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
+    }
 
     let (_, url) = app
         .click("approve_action", &value(&case, "a2"), APPROVER_2)
@@ -295,14 +304,29 @@ async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
         .collect();
     assert_eq!(posts.len(), 2, "one refund attempt per approval: {posts:?}");
     assert!(posts.iter().all(|p| p.path == "/v1/refunds"), "{posts:?}");
-    assert!(
-        posts[0].idempotency_key.is_some(),
-        "mutations carry an idempotency key"
-    );
+    let first = posts[0]
+        .idempotency_key
+        .clone()
+        .expect("mutations carry an idempotency key");
+    let second = posts[1]
+        .idempotency_key
+        .clone()
+        .expect("mutations carry an idempotency key");
     assert_eq!(
-        posts[0].idempotency_key, posts[1].idempotency_key,
-        "the retry reuses the key"
+        second,
+        format!("{first}:attempt2"),
+        "the retry uses the next attempt's key"
     );
+    let trail = app.store.audit_trail(&case.id).await.expect("trail");
+    let intents: Vec<_> = trail
+        .iter()
+        .filter(|(_, e)| e.kind == AuditKind::ExecutionIntent)
+        .collect();
+    assert_eq!(
+        intents[1].1.detail["attempt"], 2,
+        "the audit records the new key"
+    );
+    assert_eq!(intents[1].1.detail["steps"][0]["idempotency_key"], second);
 }
 
 #[tokio::test]
@@ -490,7 +514,7 @@ async fn a_rejection_with_a_reason_is_recorded_and_shown() {
 }
 
 /// A succeeded charge of a seeded localstripe customer: (customer, charge, amount).
-async fn seeded_charge(base: &str) -> (String, String, Money) {
+pub(crate) async fn seeded_charge(base: &str) -> (String, String, Money) {
     let key = StripeKey::parse("sk_test_localstripe").expect("test key");
     let gateway = StripeGateway::new(&key, base).expect("gateway");
     let seeded = seed(&gateway, &key).await.expect("seed");
@@ -515,7 +539,7 @@ async fn seeded_charge(base: &str) -> (String, String, Money) {
 }
 
 /// Refunds of a charge as localstripe itself stores them.
-async fn refunds_in_localstripe(
+pub(crate) async fn refunds_in_localstripe(
     stripe: &localstripe::LocalStripe,
     charge: &str,
 ) -> Vec<serde_json::Value> {
@@ -737,6 +761,7 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
         let to = ActionStatus::Executing {
             approved_by: vec![approver.clone()],
             at: stale,
+            owner: None,
         };
         assert!(store
             .transition(&case.id, key, &from, &to)

@@ -10,3 +10,5 @@ mod lookup;
 mod ops;
 mod slack;
 mod stripe;
+mod stripe_faults;
+mod verify;

@@ -1,0 +1,543 @@
+//! Execution plans and what Stripe's state says about them (issue 8 parts
+//! 1–3). Pure: the workflow fetches the charge or subscription, this module
+//! decides.
+//!
+//! - A [`Plan`] fixes every Stripe request of an approved action (amount,
+//!   metadata, idempotency key) when its write-ahead intent is written, so
+//!   every retry of that attempt sends the identical request under the same
+//!   key, whoever clicked. A new attempt (after Stripe confirmed the last one
+//!   did nothing) keeps the parameters and changes only the keys.
+//! - Work is ours only when its Stripe metadata names this case, action and
+//!   step ([`is_ours`]); never by amount or time. Refunds made by anyone else
+//!   are reported as such, and what is left to refund comes from Stripe.
+
+use crate::domain::{
+    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, SlackUserId,
+    Subscription, SubscriptionId, SubscriptionStatus,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Every Stripe request of one action, as fixed at its first intent.
+/// Stored in Redis beside the action and copied into the intent entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    /// Format version of this record.
+    pub v: u32,
+    /// 1 for the first run; raised only after Stripe confirmed that the
+    /// previous attempt did nothing, because Stripe replays a saved answer
+    /// (even a 500) for a key it has seen.
+    pub attempt: u32,
+    /// The approvers named in Stripe's metadata: those of the first intent.
+    pub approved_by: Vec<SlackUserId>,
+    pub steps: Vec<PlannedStep>,
+}
+
+/// One Stripe write of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    /// `refund:ch_…`, `cancel` or `portal`: names the step in Redis, in the
+    /// audit and in Stripe's metadata.
+    pub name: String,
+    pub step: Step,
+    /// The key of the current attempt.
+    pub idempotency_key: String,
+    /// Sent as Stripe `metadata`: `case_id`, `action`, `step`, `approved_by`.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What a step asks Stripe to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Step {
+    Refund {
+        charge: ChargeId,
+        amount: Money,
+    },
+    Cancel {
+        subscription: SubscriptionId,
+        at_period_end: bool,
+    },
+    PortalSession {
+        customer: CustomerId,
+    },
+}
+
+impl Plan {
+    pub const VERSION: u32 = 1;
+
+    /// The same requests under the next attempt's keys.
+    pub fn next_attempt(&self, case: &CaseId, action: &str) -> Plan {
+        self.at_attempt(case, action, self.attempt + 1)
+    }
+
+    /// The same requests under the keys of `attempt`.
+    pub fn at_attempt(&self, case: &CaseId, action: &str, attempt: u32) -> Plan {
+        let steps = self
+            .steps
+            .iter()
+            .map(|s| PlannedStep {
+                idempotency_key: idempotency_key(case, action, &s.name, attempt),
+                ..s.clone()
+            })
+            .collect();
+        Plan {
+            attempt,
+            steps,
+            ..self.clone()
+        }
+    }
+
+    /// The refund amount of a single-refund plan (the partial-refund check).
+    pub fn refund_amount(&self) -> Option<Money> {
+        match self.steps.as_slice() {
+            [PlannedStep {
+                step: Step::Refund { amount, .. },
+                ..
+            }] => Some(*amount),
+            _ => None,
+        }
+    }
+}
+
+/// The plan of an action's first attempt. `amount` overrides a refund's
+/// amount (a partial refund); actions with no Stripe write have no steps.
+pub fn plan(
+    case: &CaseId,
+    action: &ProposedAction,
+    approved_by: &[SlackUserId],
+    amount: Option<Money>,
+) -> Plan {
+    let approvers = approved_by
+        .iter()
+        .map(SlackUserId::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
+    let planned = |name: String, step: Step| {
+        let metadata = BTreeMap::from([
+            ("case_id".to_owned(), case.to_string()),
+            ("action".to_owned(), action.key.clone()),
+            ("step".to_owned(), name.clone()),
+            ("approved_by".to_owned(), approvers.clone()),
+        ]);
+        PlannedStep {
+            idempotency_key: idempotency_key(case, &action.key, &name, 1),
+            name,
+            step,
+            metadata,
+        }
+    };
+    let refund = |charge: &ChargeId, amount: Money| {
+        planned(
+            format!("refund:{charge}"),
+            Step::Refund {
+                charge: charge.clone(),
+                amount,
+            },
+        )
+    };
+    let steps = match &action.kind {
+        ActionKind::Refund(target) => vec![refund(&target.charge, amount.unwrap_or(target.amount))],
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => std::iter::once(planned(
+            "cancel".to_owned(),
+            Step::Cancel {
+                subscription: subscription.clone(),
+                at_period_end: false,
+            },
+        ))
+        .chain(refunds.iter().map(|t| refund(&t.charge, t.amount)))
+        .collect(),
+        ActionKind::CancelSubscription {
+            subscription,
+            at_period_end,
+        } => {
+            vec![planned(
+                "cancel".to_owned(),
+                Step::Cancel {
+                    subscription: subscription.clone(),
+                    at_period_end: *at_period_end,
+                },
+            )]
+        }
+        ActionKind::PortalLink { customer } => vec![planned(
+            "portal".to_owned(),
+            Step::PortalSession {
+                customer: customer.clone(),
+            },
+        )],
+        ActionKind::InvoiceLink { .. }
+        | ActionKind::ClarifyBillingModel
+        | ActionKind::CloseNoAction => Vec::new(),
+    };
+    Plan {
+        v: Plan::VERSION,
+        attempt: 1,
+        approved_by: approved_by.to_vec(),
+        steps,
+    }
+}
+
+/// The idempotency key of one step: stable across clicks, retries and
+/// replicas within an attempt; `…:attemptN` from the second attempt on.
+pub fn idempotency_key(case: &CaseId, action: &str, step: &str, attempt: u32) -> String {
+    if attempt <= 1 {
+        format!("billing-triage:{case}:{action}:{step}")
+    } else {
+        format!("billing-triage:{case}:{action}:{step}:attempt{attempt}")
+    }
+}
+
+/// Stripe metadata names this case, action and step: the only proof that
+/// a refund or cancellation is ours.
+pub fn is_ours(
+    metadata: &BTreeMap<String, String>,
+    case: &CaseId,
+    action: &str,
+    step: &str,
+) -> bool {
+    let is = |k: &str, v: &str| metadata.get(k).is_some_and(|m| m == v);
+    is("case_id", case.as_str()) && is("action", action) && is("step", step)
+}
+
+/// What a charge, read from Stripe, says about one refund step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundCheck {
+    /// The refund this step made, if Stripe has it.
+    pub ours: Option<Refund>,
+    /// Refunds on the charge that this step did not make (the dashboard,
+    /// another case, another step), newest first.
+    pub others: Vec<Refund>,
+    /// What Stripe says is left to refund.
+    pub left: Money,
+}
+
+/// Reads `charge` for the refund step `step` of `case`/`action`.
+pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &str) -> RefundCheck {
+    let live = |r: &&Refund| !matches!(r.status.as_str(), "failed" | "canceled");
+    let ours = charge
+        .refunds
+        .iter()
+        .filter(live)
+        .find(|r| is_ours(&r.metadata, case, action, step))
+        .cloned();
+    let others = charge
+        .refunds
+        .iter()
+        .filter(live)
+        .filter(|r| ours.as_ref().is_none_or(|o| o.id != r.id))
+        .cloned()
+        .collect();
+    RefundCheck {
+        ours,
+        others,
+        left: charge.refundable(),
+    }
+}
+
+impl RefundCheck {
+    /// One line per refund someone else made, for the card and the audit.
+    pub fn others_text(&self, charge: &ChargeId) -> Vec<String> {
+        self.others
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} ({}) on {charge} was refunded outside this action (not by the bot for it)",
+                    r.id, r.amount
+                )
+            })
+            .collect()
+    }
+}
+
+/// What a subscription, read from Stripe, says about one cancel step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelCheck {
+    /// Canceled (or set to cancel at period end) with our metadata on it.
+    Ours,
+    /// Canceled, but not by this step.
+    ByOthers,
+    /// Not canceled.
+    NotCanceled,
+}
+
+/// Reads `sub` for the cancel step `step` of `case`/`action`.
+pub fn check_cancel(
+    sub: &Subscription,
+    case: &CaseId,
+    action: &str,
+    step: &str,
+    at_period_end: bool,
+) -> CancelCheck {
+    let canceled =
+        sub.status == SubscriptionStatus::Canceled || (at_period_end && sub.cancel_at_period_end);
+    match (canceled, is_ours(&sub.metadata, case, action, step)) {
+        (false, _) => CancelCheck::NotCanceled,
+        (true, true) => CancelCheck::Ours,
+        (true, false) => CancelCheck::ByOthers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ChargeStatus, Currency, RefundId, RefundTarget};
+
+    fn case() -> CaseId {
+        CaseId::from_random(42)
+    }
+
+    fn user(id: &str) -> SlackUserId {
+        SlackUserId::parse(id).expect("test id")
+    }
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("eur").expect("eur"))
+    }
+
+    fn refund_action(minor: i64) -> ProposedAction {
+        ProposedAction {
+            key: "a2".into(),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: ChargeId::parse("ch_1").expect("id"),
+                amount: eur(minor),
+            }),
+            summary: "Refund".into(),
+            rationale: "outage".into(),
+        }
+    }
+
+    fn refund(id: &str, minor: i64, metadata: &[(&str, &str)]) -> Refund {
+        Refund {
+            id: RefundId::parse(id).expect("id"),
+            amount: eur(minor),
+            status: "succeeded".into(),
+            created: 1,
+            metadata: metadata
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        }
+    }
+
+    fn charge(refunds: Vec<Refund>) -> Charge {
+        Charge {
+            id: ChargeId::parse("ch_1").expect("id"),
+            customer: None,
+            amount: eur(3900),
+            amount_refunded: refunds.iter().map(|r| r.amount.minor).sum(),
+            status: ChargeStatus::Succeeded,
+            created: 0,
+            invoice: None,
+            description: None,
+            failure_message: None,
+            disputed: false,
+            refunds,
+        }
+    }
+
+    #[test]
+    fn a_plan_fixes_amount_metadata_and_key_at_the_intent() {
+        let plan = plan(
+            &case(),
+            &refund_action(3900),
+            &[user("U0APPROVE1")],
+            Some(eur(1000)),
+        );
+        assert_eq!(plan.attempt, 1);
+        let [step] = plan.steps.as_slice() else {
+            panic!("one step: {plan:?}")
+        };
+        assert_eq!(step.name, "refund:ch_1");
+        assert_eq!(
+            step.step,
+            Step::Refund {
+                charge: ChargeId::parse("ch_1").expect("id"),
+                amount: eur(1000)
+            }
+        );
+        assert_eq!(
+            step.idempotency_key,
+            format!("billing-triage:{}:a2:refund:ch_1", case())
+        );
+        assert_eq!(step.metadata["approved_by"], "U0APPROVE1");
+        assert_eq!(step.metadata["step"], "refund:ch_1");
+        assert_eq!(plan.refund_amount(), Some(eur(1000)));
+    }
+
+    #[test]
+    fn a_new_attempt_changes_only_the_keys() {
+        let first = plan(&case(), &refund_action(3900), &[user("U0APPROVE1")], None);
+        let second = first.next_attempt(&case(), "a2");
+        assert_eq!(second.attempt, 2);
+        assert_eq!(
+            second.steps[0].idempotency_key,
+            format!("billing-triage:{}:a2:refund:ch_1:attempt2", case())
+        );
+        assert_eq!(
+            second.steps[0].metadata, first.steps[0].metadata,
+            "same parameters, whoever retries"
+        );
+        assert_eq!(second.steps[0].step, first.steps[0].step);
+        assert_eq!(second.approved_by, first.approved_by);
+    }
+
+    #[test]
+    fn a_refund_is_ours_only_when_its_metadata_names_case_action_and_step() {
+        let c = case();
+        let ours = [
+            ("case_id", c.as_str()),
+            ("action", "a2"),
+            ("step", "refund:ch_1"),
+        ];
+        let other_case = [
+            ("case_id", "case_0000000000000001"),
+            ("action", "a2"),
+            ("step", "refund:ch_1"),
+        ];
+        // Same amount, same moment: still not ours without our metadata.
+        let check = check_refund(
+            &charge(vec![
+                refund("re_dash", 3900, &[]),
+                refund("re_other", 100, &other_case),
+            ]),
+            &c,
+            "a2",
+            "refund:ch_1",
+        );
+        assert_eq!(check.ours, None);
+        assert_eq!(check.others.len(), 2);
+        assert_eq!(check.left, eur(0));
+        assert_eq!(
+            check
+                .others_text(&ChargeId::parse("ch_1").expect("id"))
+                .len(),
+            2
+        );
+
+        let check = check_refund(
+            &charge(vec![
+                refund("re_ours", 1000, &ours),
+                refund("re_dash", 500, &[]),
+            ]),
+            &c,
+            "a2",
+            "refund:ch_1",
+        );
+        assert_eq!(
+            check.ours.map(|r| r.id.to_string()),
+            Some("re_ours".to_owned())
+        );
+        assert_eq!(
+            check
+                .others
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect::<Vec<_>>(),
+            ["re_dash"]
+        );
+        assert_eq!(check.left, eur(2400));
+
+        let wrong_step = check_refund(
+            &charge(vec![refund("re_x", 1000, &ours)]),
+            &c,
+            "a2",
+            "refund:ch_2",
+        );
+        assert_eq!(wrong_step.ours, None);
+    }
+
+    #[test]
+    fn a_cancellation_is_ours_only_with_our_metadata() {
+        let c = case();
+        let sub = |status: SubscriptionStatus, at_period_end: bool, metadata: &[(&str, &str)]| {
+            Subscription {
+                id: SubscriptionId::parse("sub_1").expect("id"),
+                customer: CustomerId::parse("cus_1").expect("id"),
+                status,
+                created: 0,
+                current_period_end: None,
+                cancel_at_period_end: at_period_end,
+                canceled_at: None,
+                items: vec![],
+                metadata: metadata
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            }
+        };
+        let ours = [
+            ("case_id", c.as_str()),
+            ("action", "a1"),
+            ("step", "cancel"),
+        ];
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Canceled, false, &ours),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::Ours
+        );
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Canceled, false, &[]),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::ByOthers
+        );
+        // Our metadata is set before the cancel: on an active one it proves nothing.
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Active, false, &ours),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::NotCanceled
+        );
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Active, true, &ours),
+                &c,
+                "a1",
+                "cancel",
+                true
+            ),
+            CancelCheck::Ours
+        );
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Active, true, &ours),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::NotCanceled
+        );
+    }
+
+    #[test]
+    fn a_failed_refund_is_neither_ours_nor_someone_elses() {
+        let c = case();
+        let ours = [
+            ("case_id", c.as_str()),
+            ("action", "a2"),
+            ("step", "refund:ch_1"),
+        ];
+        let mut failed = refund("re_failed", 3900, &ours);
+        failed.status = "failed".into();
+        let check = check_refund(&charge(vec![failed]), &c, "a2", "refund:ch_1");
+        assert_eq!(check.ours, None);
+        assert!(check.others.is_empty());
+    }
+}
