@@ -518,3 +518,37 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
     assert_eq!(reconciled.1.detail["owner"]["from_owner"], "inst_other");
     assert_eq!(reconciled.1.detail["owner"]["owner_gone"], true);
 }
+
+#[tokio::test]
+async fn an_idempotency_error_is_not_taken_as_a_refusal_but_checked_with_stripe() {
+    // Stripe's `idempotency_error` means the key was used before: that
+    // earlier request may have refunded, so only the charge can tell.
+    let (case, statuses) = refund_case_for("cus_Approve1", "ch_Approve1", Money::new(3900, Currency::parse("eur").expect("eur")), 3600);
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (case_id, script_reads) = (case.id.to_string(), Arc::clone(&reads));
+    let script: StripeScript = Arc::new(move |method: &str, path: &str| match (method, path) {
+        ("GET", "/v1/charges/ch_Approve1") => {
+            let refunds = match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => serde_json::json!([]),
+                _ => serde_json::json!([{ "id": "re_Earlier1", "object": "refund", "amount": 3900, "currency": "eur", "status": "succeeded",
+                    "created": 1_700_000_100, "metadata": { "case_id": case_id, "action": "a2", "step": "refund:ch_Approve1" } }]),
+            };
+            let refunded = if refunds.as_array().is_some_and(|r| r.is_empty()) { 0 } else { 3900 };
+            (200, serde_json::json!({
+                "id": "ch_Approve1", "object": "charge", "amount": 3900, "amount_refunded": refunded, "currency": "eur",
+                "customer": "cus_Approve1", "status": "succeeded", "paid": true, "created": 1_700_000_000, "invoice": null,
+                "disputed": false, "failure_message": null, "refunds": {"object": "list", "data": refunds, "has_more": false}
+            }).to_string())
+        }
+        ("POST", "/v1/refunds") => (400, r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with"}}"#.to_owned()),
+        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+    });
+    let (base, _) = scripted_stripe(script).await;
+    let app = spawn_app(&base).await;
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("refunded re_Earlier1") && answer.contains("confirmed with Stripe after HTTP 400"), "{answer}");
+    assert!(matches!(settled(&app.store, &case, "a2").await, ActionStatus::Succeeded { .. }));
+}
