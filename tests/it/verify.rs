@@ -447,7 +447,7 @@ async fn a_cancellation_answered_500_but_done_on_stripe_is_confirmed_by_its_meta
     }
     let kinds = audit_kinds(&app.store, &case).await;
     assert!(kinds.contains(&AuditKind::ExecutionConfirmed) && !kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
-    let deletes = calls.lock().expect("calls").iter().filter(|c| c.method == "DELETE").count();
+    let deletes = calls.lock().expect("calls").iter().filter(|c| c.method == "DELETE" && c.path.contains("sub_Cancel1")).count();
     assert_eq!(deletes, 1, "sent once");
     card_showing(&app.slack, "confirmed with Stripe").await;
     assert!(app.store.verify_audit().await.expect("redis").is_ok());
@@ -466,11 +466,14 @@ async fn a_subscription_someone_else_canceled_is_not_claimed_nor_canceled_again(
 
     let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("sub_Cancel1 was already canceled, not by this action"), "{answer}");
+    assert!(answer.contains("sub_Cancel1 is canceled on Stripe, but not with this action's metadata"), "{answer}");
     assert!(!answer.contains("sub_Cancel1 canceled"), "not claimed as ours: {answer}");
-    let writes = calls.lock().expect("calls").iter().filter(|c| c.method != "GET").count();
-    assert_eq!(writes, 0, "nothing sent to Stripe");
-    card_showing(&app.slack, "not by this action").await;
+    // Only this subscription's requests count: another test's "closed" port
+    // may be this stand-in's (helpers::closed_port_url frees its port).
+    let calls = calls.lock().expect("calls").clone();
+    let writes: Vec<_> = calls.iter().filter(|c| c.method != "GET" && c.path.contains("sub_Cancel1")).collect();
+    assert!(writes.is_empty(), "nothing sent to Stripe: {calls:?}");
+    card_showing(&app.slack, "canceled elsewhere").await;
 }
 
 #[tokio::test]
