@@ -490,7 +490,7 @@ impl Runner<'_> {
         .await;
         match recorded {
             Ok(true) => {}
-            Ok(false) => return Ok("Another replica took this action over and finished it; the card shows where it stands".to_owned()),
+            Ok(false) => return Ok(format!("Another replica took this action over; the card shows where it stands{said}")),
             Err(e) => return Err(self.unrecorded(&e)),
         }
         refresh_card(self.deps, self.case).await;
