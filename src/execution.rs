@@ -12,8 +12,8 @@
 //!   are reported as such, and what is left to refund comes from Stripe.
 
 use crate::domain::{
-    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, SlackUserId, Subscription,
-    SubscriptionId, SubscriptionStatus,
+    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, SlackUserId,
+    Subscription, SubscriptionId, SubscriptionStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,9 +50,17 @@ pub struct PlannedStep {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Step {
-    Refund { charge: ChargeId, amount: Money },
-    Cancel { subscription: SubscriptionId, at_period_end: bool },
-    PortalSession { customer: CustomerId },
+    Refund {
+        charge: ChargeId,
+        amount: Money,
+    },
+    Cancel {
+        subscription: SubscriptionId,
+        at_period_end: bool,
+    },
+    PortalSession {
+        customer: CustomerId,
+    },
 }
 
 impl Plan {
@@ -68,15 +76,25 @@ impl Plan {
         let steps = self
             .steps
             .iter()
-            .map(|s| PlannedStep { idempotency_key: idempotency_key(case, action, &s.name, attempt), ..s.clone() })
+            .map(|s| PlannedStep {
+                idempotency_key: idempotency_key(case, action, &s.name, attempt),
+                ..s.clone()
+            })
             .collect();
-        Plan { attempt, steps, ..self.clone() }
+        Plan {
+            attempt,
+            steps,
+            ..self.clone()
+        }
     }
 
     /// The refund amount of a single-refund plan (the partial-refund check).
     pub fn refund_amount(&self) -> Option<Money> {
         match self.steps.as_slice() {
-            [PlannedStep { step: Step::Refund { amount, .. }, .. }] => Some(*amount),
+            [PlannedStep {
+                step: Step::Refund { amount, .. },
+                ..
+            }] => Some(*amount),
             _ => None,
         }
     }
@@ -84,8 +102,17 @@ impl Plan {
 
 /// The plan of an action's first attempt. `amount` overrides a refund's
 /// amount (a partial refund); actions with no Stripe write have no steps.
-pub fn plan(case: &CaseId, action: &ProposedAction, approved_by: &[SlackUserId], amount: Option<Money>) -> Plan {
-    let approvers = approved_by.iter().map(SlackUserId::as_str).collect::<Vec<_>>().join(",");
+pub fn plan(
+    case: &CaseId,
+    action: &ProposedAction,
+    approved_by: &[SlackUserId],
+    amount: Option<Money>,
+) -> Plan {
+    let approvers = approved_by
+        .iter()
+        .map(SlackUserId::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
     let planned = |name: String, step: Step| {
         let metadata = BTreeMap::from([
             ("case_id".to_owned(), case.to_string()),
@@ -93,23 +120,64 @@ pub fn plan(case: &CaseId, action: &ProposedAction, approved_by: &[SlackUserId],
             ("step".to_owned(), name.clone()),
             ("approved_by".to_owned(), approvers.clone()),
         ]);
-        PlannedStep { idempotency_key: idempotency_key(case, &action.key, &name, 1), name, step, metadata }
+        PlannedStep {
+            idempotency_key: idempotency_key(case, &action.key, &name, 1),
+            name,
+            step,
+            metadata,
+        }
     };
-    let refund = |charge: &ChargeId, amount: Money| planned(format!("refund:{charge}"), Step::Refund { charge: charge.clone(), amount });
+    let refund = |charge: &ChargeId, amount: Money| {
+        planned(
+            format!("refund:{charge}"),
+            Step::Refund {
+                charge: charge.clone(),
+                amount,
+            },
+        )
+    };
     let steps = match &action.kind {
         ActionKind::Refund(target) => vec![refund(&target.charge, amount.unwrap_or(target.amount))],
-        ActionKind::CancelDuplicate { subscription, refunds } => {
-            std::iter::once(planned("cancel".to_owned(), Step::Cancel { subscription: subscription.clone(), at_period_end: false }))
-                .chain(refunds.iter().map(|t| refund(&t.charge, t.amount)))
-                .collect()
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => std::iter::once(planned(
+            "cancel".to_owned(),
+            Step::Cancel {
+                subscription: subscription.clone(),
+                at_period_end: false,
+            },
+        ))
+        .chain(refunds.iter().map(|t| refund(&t.charge, t.amount)))
+        .collect(),
+        ActionKind::CancelSubscription {
+            subscription,
+            at_period_end,
+        } => {
+            vec![planned(
+                "cancel".to_owned(),
+                Step::Cancel {
+                    subscription: subscription.clone(),
+                    at_period_end: *at_period_end,
+                },
+            )]
         }
-        ActionKind::CancelSubscription { subscription, at_period_end } => {
-            vec![planned("cancel".to_owned(), Step::Cancel { subscription: subscription.clone(), at_period_end: *at_period_end })]
-        }
-        ActionKind::PortalLink { customer } => vec![planned("portal".to_owned(), Step::PortalSession { customer: customer.clone() })],
-        ActionKind::InvoiceLink { .. } | ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
+        ActionKind::PortalLink { customer } => vec![planned(
+            "portal".to_owned(),
+            Step::PortalSession {
+                customer: customer.clone(),
+            },
+        )],
+        ActionKind::InvoiceLink { .. }
+        | ActionKind::ClarifyBillingModel
+        | ActionKind::CloseNoAction => Vec::new(),
     };
-    Plan { v: Plan::VERSION, attempt: 1, approved_by: approved_by.to_vec(), steps }
+    Plan {
+        v: Plan::VERSION,
+        attempt: 1,
+        approved_by: approved_by.to_vec(),
+        steps,
+    }
 }
 
 /// The idempotency key of one step: stable across clicks, retries and
@@ -124,7 +192,12 @@ pub fn idempotency_key(case: &CaseId, action: &str, step: &str, attempt: u32) ->
 
 /// Stripe metadata names this case, action and step: the only proof that
 /// a refund or cancellation is ours.
-pub fn is_ours(metadata: &BTreeMap<String, String>, case: &CaseId, action: &str, step: &str) -> bool {
+pub fn is_ours(
+    metadata: &BTreeMap<String, String>,
+    case: &CaseId,
+    action: &str,
+    step: &str,
+) -> bool {
     let is = |k: &str, v: &str| metadata.get(k).is_some_and(|m| m == v);
     is("case_id", case.as_str()) && is("action", action) && is("step", step)
 }
@@ -144,7 +217,12 @@ pub struct RefundCheck {
 /// Reads `charge` for the refund step `step` of `case`/`action`.
 pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &str) -> RefundCheck {
     let live = |r: &&Refund| !matches!(r.status.as_str(), "failed" | "canceled");
-    let ours = charge.refunds.iter().filter(live).find(|r| is_ours(&r.metadata, case, action, step)).cloned();
+    let ours = charge
+        .refunds
+        .iter()
+        .filter(live)
+        .find(|r| is_ours(&r.metadata, case, action, step))
+        .cloned();
     let others = charge
         .refunds
         .iter()
@@ -152,7 +230,11 @@ pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &str) ->
         .filter(|r| ours.as_ref().is_none_or(|o| o.id != r.id))
         .cloned()
         .collect();
-    RefundCheck { ours, others, left: charge.refundable() }
+    RefundCheck {
+        ours,
+        others,
+        left: charge.refundable(),
+    }
 }
 
 impl RefundCheck {
@@ -160,7 +242,12 @@ impl RefundCheck {
     pub fn others_text(&self, charge: &ChargeId) -> Vec<String> {
         self.others
             .iter()
-            .map(|r| format!("{} ({}) on {charge} was refunded outside this action (not by the bot for it)", r.id, r.amount))
+            .map(|r| {
+                format!(
+                    "{} ({}) on {charge} was refunded outside this action (not by the bot for it)",
+                    r.id, r.amount
+                )
+            })
             .collect()
     }
 }
@@ -177,8 +264,15 @@ pub enum CancelCheck {
 }
 
 /// Reads `sub` for the cancel step `step` of `case`/`action`.
-pub fn check_cancel(sub: &Subscription, case: &CaseId, action: &str, step: &str, at_period_end: bool) -> CancelCheck {
-    let canceled = sub.status == SubscriptionStatus::Canceled || (at_period_end && sub.cancel_at_period_end);
+pub fn check_cancel(
+    sub: &Subscription,
+    case: &CaseId,
+    action: &str,
+    step: &str,
+    at_period_end: bool,
+) -> CancelCheck {
+    let canceled =
+        sub.status == SubscriptionStatus::Canceled || (at_period_end && sub.cancel_at_period_end);
     match (canceled, is_ours(&sub.metadata, case, action, step)) {
         (false, _) => CancelCheck::NotCanceled,
         (true, true) => CancelCheck::Ours,
@@ -206,7 +300,10 @@ mod tests {
     fn refund_action(minor: i64) -> ProposedAction {
         ProposedAction {
             key: "a2".into(),
-            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse("ch_1").expect("id"), amount: eur(minor) }),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: ChargeId::parse("ch_1").expect("id"),
+                amount: eur(minor),
+            }),
             summary: "Refund".into(),
             rationale: "outage".into(),
         }
@@ -218,7 +315,10 @@ mod tests {
             amount: eur(minor),
             status: "succeeded".into(),
             created: 1,
-            metadata: metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            metadata: metadata
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
@@ -240,12 +340,28 @@ mod tests {
 
     #[test]
     fn a_plan_fixes_amount_metadata_and_key_at_the_intent() {
-        let plan = plan(&case(), &refund_action(3900), &[user("U0APPROVE1")], Some(eur(1000)));
+        let plan = plan(
+            &case(),
+            &refund_action(3900),
+            &[user("U0APPROVE1")],
+            Some(eur(1000)),
+        );
         assert_eq!(plan.attempt, 1);
-        let [step] = plan.steps.as_slice() else { panic!("one step: {plan:?}") };
+        let [step] = plan.steps.as_slice() else {
+            panic!("one step: {plan:?}")
+        };
         assert_eq!(step.name, "refund:ch_1");
-        assert_eq!(step.step, Step::Refund { charge: ChargeId::parse("ch_1").expect("id"), amount: eur(1000) });
-        assert_eq!(step.idempotency_key, format!("billing-triage:{}:a2:refund:ch_1", case()));
+        assert_eq!(
+            step.step,
+            Step::Refund {
+                charge: ChargeId::parse("ch_1").expect("id"),
+                amount: eur(1000)
+            }
+        );
+        assert_eq!(
+            step.idempotency_key,
+            format!("billing-triage:{}:a2:refund:ch_1", case())
+        );
         assert_eq!(step.metadata["approved_by"], "U0APPROVE1");
         assert_eq!(step.metadata["step"], "refund:ch_1");
         assert_eq!(plan.refund_amount(), Some(eur(1000)));
@@ -256,8 +372,14 @@ mod tests {
         let first = plan(&case(), &refund_action(3900), &[user("U0APPROVE1")], None);
         let second = first.next_attempt(&case(), "a2");
         assert_eq!(second.attempt, 2);
-        assert_eq!(second.steps[0].idempotency_key, format!("billing-triage:{}:a2:refund:ch_1:attempt2", case()));
-        assert_eq!(second.steps[0].metadata, first.steps[0].metadata, "same parameters, whoever retries");
+        assert_eq!(
+            second.steps[0].idempotency_key,
+            format!("billing-triage:{}:a2:refund:ch_1:attempt2", case())
+        );
+        assert_eq!(
+            second.steps[0].metadata, first.steps[0].metadata,
+            "same parameters, whoever retries"
+        );
         assert_eq!(second.steps[0].step, first.steps[0].step);
         assert_eq!(second.approved_by, first.approved_by);
     }
@@ -265,51 +387,153 @@ mod tests {
     #[test]
     fn a_refund_is_ours_only_when_its_metadata_names_case_action_and_step() {
         let c = case();
-        let ours = [("case_id", c.as_str()), ("action", "a2"), ("step", "refund:ch_1")];
-        let other_case = [("case_id", "case_0000000000000001"), ("action", "a2"), ("step", "refund:ch_1")];
+        let ours = [
+            ("case_id", c.as_str()),
+            ("action", "a2"),
+            ("step", "refund:ch_1"),
+        ];
+        let other_case = [
+            ("case_id", "case_0000000000000001"),
+            ("action", "a2"),
+            ("step", "refund:ch_1"),
+        ];
         // Same amount, same moment: still not ours without our metadata.
-        let check = check_refund(&charge(vec![refund("re_dash", 3900, &[]), refund("re_other", 100, &other_case)]), &c, "a2", "refund:ch_1");
+        let check = check_refund(
+            &charge(vec![
+                refund("re_dash", 3900, &[]),
+                refund("re_other", 100, &other_case),
+            ]),
+            &c,
+            "a2",
+            "refund:ch_1",
+        );
         assert_eq!(check.ours, None);
         assert_eq!(check.others.len(), 2);
         assert_eq!(check.left, eur(0));
-        assert_eq!(check.others_text(&ChargeId::parse("ch_1").expect("id")).len(), 2);
+        assert_eq!(
+            check
+                .others_text(&ChargeId::parse("ch_1").expect("id"))
+                .len(),
+            2
+        );
 
-        let check = check_refund(&charge(vec![refund("re_ours", 1000, &ours), refund("re_dash", 500, &[])]), &c, "a2", "refund:ch_1");
-        assert_eq!(check.ours.map(|r| r.id.to_string()), Some("re_ours".to_owned()));
-        assert_eq!(check.others.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(), ["re_dash"]);
+        let check = check_refund(
+            &charge(vec![
+                refund("re_ours", 1000, &ours),
+                refund("re_dash", 500, &[]),
+            ]),
+            &c,
+            "a2",
+            "refund:ch_1",
+        );
+        assert_eq!(
+            check.ours.map(|r| r.id.to_string()),
+            Some("re_ours".to_owned())
+        );
+        assert_eq!(
+            check
+                .others
+                .iter()
+                .map(|r| r.id.to_string())
+                .collect::<Vec<_>>(),
+            ["re_dash"]
+        );
         assert_eq!(check.left, eur(2400));
 
-        let wrong_step = check_refund(&charge(vec![refund("re_x", 1000, &ours)]), &c, "a2", "refund:ch_2");
+        let wrong_step = check_refund(
+            &charge(vec![refund("re_x", 1000, &ours)]),
+            &c,
+            "a2",
+            "refund:ch_2",
+        );
         assert_eq!(wrong_step.ours, None);
     }
 
     #[test]
     fn a_cancellation_is_ours_only_with_our_metadata() {
         let c = case();
-        let sub = |status: SubscriptionStatus, at_period_end: bool, metadata: &[(&str, &str)]| Subscription {
-            id: SubscriptionId::parse("sub_1").expect("id"),
-            customer: CustomerId::parse("cus_1").expect("id"),
-            status,
-            created: 0,
-            current_period_end: None,
-            cancel_at_period_end: at_period_end,
-            canceled_at: None,
-            items: vec![],
-            metadata: metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        let sub = |status: SubscriptionStatus, at_period_end: bool, metadata: &[(&str, &str)]| {
+            Subscription {
+                id: SubscriptionId::parse("sub_1").expect("id"),
+                customer: CustomerId::parse("cus_1").expect("id"),
+                status,
+                created: 0,
+                current_period_end: None,
+                cancel_at_period_end: at_period_end,
+                canceled_at: None,
+                items: vec![],
+                metadata: metadata
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            }
         };
-        let ours = [("case_id", c.as_str()), ("action", "a1"), ("step", "cancel")];
-        assert_eq!(check_cancel(&sub(SubscriptionStatus::Canceled, false, &ours), &c, "a1", "cancel", false), CancelCheck::Ours);
-        assert_eq!(check_cancel(&sub(SubscriptionStatus::Canceled, false, &[]), &c, "a1", "cancel", false), CancelCheck::ByOthers);
+        let ours = [
+            ("case_id", c.as_str()),
+            ("action", "a1"),
+            ("step", "cancel"),
+        ];
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Canceled, false, &ours),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::Ours
+        );
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Canceled, false, &[]),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::ByOthers
+        );
         // Our metadata is set before the cancel: on an active one it proves nothing.
-        assert_eq!(check_cancel(&sub(SubscriptionStatus::Active, false, &ours), &c, "a1", "cancel", false), CancelCheck::NotCanceled);
-        assert_eq!(check_cancel(&sub(SubscriptionStatus::Active, true, &ours), &c, "a1", "cancel", true), CancelCheck::Ours);
-        assert_eq!(check_cancel(&sub(SubscriptionStatus::Active, true, &ours), &c, "a1", "cancel", false), CancelCheck::NotCanceled);
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Active, false, &ours),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::NotCanceled
+        );
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Active, true, &ours),
+                &c,
+                "a1",
+                "cancel",
+                true
+            ),
+            CancelCheck::Ours
+        );
+        assert_eq!(
+            check_cancel(
+                &sub(SubscriptionStatus::Active, true, &ours),
+                &c,
+                "a1",
+                "cancel",
+                false
+            ),
+            CancelCheck::NotCanceled
+        );
     }
 
     #[test]
     fn a_failed_refund_is_neither_ours_nor_someone_elses() {
         let c = case();
-        let ours = [("case_id", c.as_str()), ("action", "a2"), ("step", "refund:ch_1")];
+        let ours = [
+            ("case_id", c.as_str()),
+            ("action", "a2"),
+            ("step", "refund:ch_1"),
+        ];
         let mut failed = refund("re_failed", 3900, &ours);
         failed.status = "failed".into();
         let check = check_refund(&charge(vec![failed]), &c, "a2", "refund:ch_1");

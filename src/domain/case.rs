@@ -3,7 +3,9 @@
 //! rendered by `card`, drafted from by `followup`, acted on by the approve
 //! workflow.
 
-use super::{BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, Money, SlackUserId, SubscriptionId};
+use super::{
+    BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, Money, SlackUserId, SubscriptionId,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -58,10 +60,16 @@ pub enum ActionKind {
     /// Point the customer at an unpaid invoice's hosted page.
     InvoiceLink { invoice: InvoiceId },
     /// Cancel one subscription, now or at the end of its period.
-    CancelSubscription { subscription: SubscriptionId, at_period_end: bool },
+    CancelSubscription {
+        subscription: SubscriptionId,
+        at_period_end: bool,
+    },
     /// The duplicate fix as one decision: cancel the extra subscription now
     /// and refund what it charged, each step run exactly once.
-    CancelDuplicate { subscription: SubscriptionId, refunds: Vec<RefundTarget> },
+    CancelDuplicate {
+        subscription: SubscriptionId,
+        refunds: Vec<RefundTarget>,
+    },
     /// Refund (part of) one charge; never more than is left on it.
     Refund(RefundTarget),
     /// No Stripe change: explain the billing model to the customer.
@@ -173,7 +181,10 @@ impl ActionKind {
     /// Moves money or ends a subscription: needs an approver other than the
     /// requester (PLAYBOOK.md §3.4).
     pub fn is_money_moving(&self) -> bool {
-        matches!(self, Self::CancelSubscription { .. } | Self::CancelDuplicate { .. } | Self::Refund(_))
+        matches!(
+            self,
+            Self::CancelSubscription { .. } | Self::CancelDuplicate { .. } | Self::Refund(_)
+        )
     }
 
     /// Stable machine name, for audit entries and metrics.
@@ -270,6 +281,12 @@ pub enum ActionStatus {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         notes: Vec<String>,
     },
-    Rejected { by: SlackUserId, at: i64, reason: String },
-    Expired { at: i64 },
+    Rejected {
+        by: SlackUserId,
+        at: i64,
+        reason: String,
+    },
+    Expired {
+        at: i64,
+    },
 }

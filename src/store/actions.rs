@@ -46,29 +46,53 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn init_actions(&self, case: &CaseId, statuses: &[(String, ActionStatus)]) -> Result<(), StoreError> {
+    pub async fn init_actions(
+        &self,
+        case: &CaseId,
+        statuses: &[(String, ActionStatus)],
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut pipe = redis::pipe();
         for (key, status) in statuses {
-            pipe.cmd("SET").arg(self.action_key(case, key)).arg(encode(status)?).arg("NX").arg("EX").arg(CASE_TTL_SECS).ignore();
+            pipe.cmd("SET")
+                .arg(self.action_key(case, key))
+                .arg(encode(status)?)
+                .arg("NX")
+                .arg("EX")
+                .arg(CASE_TTL_SECS)
+                .ignore();
         }
         pipe.query_async::<()>(&mut conn).await.map_err(map_err)
     }
 
     /// # Errors
     /// Redis errors, or a state that no longer parses.
-    pub async fn action_status(&self, case: &CaseId, key: &str) -> Result<Option<ActionStatus>, StoreError> {
+    pub async fn action_status(
+        &self,
+        case: &CaseId,
+        key: &str,
+    ) -> Result<Option<ActionStatus>, StoreError> {
         let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(self.action_key(case, key)).await.map_err(map_err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}"))))
-            .transpose()
+        let json: Option<String> = conn
+            .get(self.action_key(case, key))
+            .await
+            .map_err(map_err)?;
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))
+        })
+        .transpose()
     }
 
     /// The states of `keys`, in order; a missing one is left out.
     ///
     /// # Errors
     /// Redis errors, or a state that no longer parses.
-    pub async fn action_statuses(&self, case: &CaseId, keys: &[String]) -> Result<Vec<(String, ActionStatus)>, StoreError> {
+    pub async fn action_statuses(
+        &self,
+        case: &CaseId,
+        keys: &[String],
+    ) -> Result<Vec<(String, ActionStatus)>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -78,7 +102,8 @@ impl Store {
         let mut out = Vec::new();
         for (key, json) in keys.iter().zip(values) {
             if let Some(json) = json {
-                let status = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))?;
+                let status = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))?;
                 out.push((key.clone(), status));
             }
         }
@@ -90,9 +115,18 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors: the move did not happen.
-    pub async fn transition(&self, case: &CaseId, key: &str, from: &ActionStatus, to: &ActionStatus) -> Result<bool, StoreError> {
+    pub async fn transition(
+        &self,
+        case: &CaseId,
+        key: &str,
+        from: &ActionStatus,
+        to: &ActionStatus,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        let executing = matches!(to, ActionStatus::Executing { .. } | ActionStatus::Verifying { .. });
+        let executing = matches!(
+            to,
+            ActionStatus::Executing { .. } | ActionStatus::Verifying { .. }
+        );
         let moved: i64 = redis::Script::new(CAS)
             .key(self.action_key(case, key))
             .key(self.key("actions:executing"))
@@ -113,7 +147,10 @@ impl Store {
     /// Redis errors.
     pub async fn executing_actions(&self) -> Result<Vec<(CaseId, String)>, StoreError> {
         let mut conn = self.conn().await?;
-        let members: Vec<String> = conn.smembers(self.key("actions:executing")).await.map_err(map_err)?;
+        let members: Vec<String> = conn
+            .smembers(self.key("actions:executing"))
+            .await
+            .map_err(map_err)?;
         Ok(members
             .iter()
             .filter_map(|m| {
@@ -127,7 +164,13 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn record_step(&self, case: &CaseId, key: &str, step: &str, result: &str) -> Result<(), StoreError> {
+    pub async fn record_step(
+        &self,
+        case: &CaseId,
+        key: &str,
+        step: &str,
+        result: &str,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let steps_key = format!("{}:steps", self.action_key(case, key));
         redis::pipe()
@@ -142,9 +185,15 @@ impl Store {
 
     /// # Errors
     /// Redis errors.
-    pub async fn steps(&self, case: &CaseId, key: &str) -> Result<HashMap<String, String>, StoreError> {
+    pub async fn steps(
+        &self,
+        case: &CaseId,
+        key: &str,
+    ) -> Result<HashMap<String, String>, StoreError> {
         let mut conn = self.conn().await?;
-        conn.hgetall(format!("{}:steps", self.action_key(case, key))).await.map_err(map_err)
+        conn.hgetall(format!("{}:steps", self.action_key(case, key)))
+            .await
+            .map_err(map_err)
     }
 
     /// Records the plan of an action's current attempt (before its intent).
@@ -155,7 +204,9 @@ impl Store {
         let mut conn = self.conn().await?;
         let json = serde_json::to_string(plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let plan_key = format!("{}:plan", self.action_key(case, key));
-        conn.set_ex::<_, _, ()>(plan_key, json, CASE_TTL_SECS).await.map_err(map_err)
+        conn.set_ex::<_, _, ()>(plan_key, json, CASE_TTL_SECS)
+            .await
+            .map_err(map_err)
     }
 
     /// The plan fixed at the action's intent, if it got that far.
@@ -164,9 +215,15 @@ impl Store {
     /// Redis errors, or a plan that no longer parses.
     pub async fn plan(&self, case: &CaseId, key: &str) -> Result<Option<Plan>, StoreError> {
         let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(format!("{}:plan", self.action_key(case, key))).await.map_err(map_err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("plan {case}/{key}: {e}"))))
-            .transpose()
+        let json: Option<String> = conn
+            .get(format!("{}:plan", self.action_key(case, key)))
+            .await
+            .map_err(map_err)?;
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .map_err(|e| StoreError::Corrupt(format!("plan {case}/{key}: {e}")))
+        })
+        .transpose()
     }
 
     /// Announces that replica `instance` is gone: the actions it owns may
@@ -176,7 +233,13 @@ impl Store {
     /// Redis errors.
     pub async fn announce_gone(&self, instance: &str) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        conn.set_ex::<_, _, ()>(self.key(&format!("instance:{instance}:gone")), "1", GONE_TTL_SECS).await.map_err(map_err)
+        conn.set_ex::<_, _, ()>(
+            self.key(&format!("instance:{instance}:gone")),
+            "1",
+            GONE_TTL_SECS,
+        )
+        .await
+        .map_err(map_err)
     }
 
     /// Whether replica `instance` announced that it is gone.
@@ -185,6 +248,8 @@ impl Store {
     /// Redis errors.
     pub async fn is_gone(&self, instance: &str) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        conn.exists(self.key(&format!("instance:{instance}:gone"))).await.map_err(map_err)
+        conn.exists(self.key(&format!("instance:{instance}:gone")))
+            .await
+            .map_err(map_err)
     }
 }

@@ -10,7 +10,9 @@
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, CardView};
-use crate::domain::{ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId};
+use crate::domain::{
+    ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId,
+};
 use crate::execution::{self, Plan};
 use crate::policy::{self, Refusal, Verdict};
 use crate::slack::api::Message;
@@ -23,7 +25,8 @@ use super::execute::{self, Mode};
 pub use super::reconcile::reconcile;
 
 /// Said when every compare-and-set lost to other clicks.
-const RACES_LOST: &str = "Several people acted on this at once; look at the card for where it stands";
+const RACES_LOST: &str =
+    "Several people acted on this at once; look at the card for where it stands";
 /// Compare-and-set retries when clicks race; each retry re-reads the state.
 const MAX_RACES: usize = 8;
 
@@ -55,14 +58,30 @@ pub enum Claim {
 ///
 /// # Errors
 /// Redis errors: the move did not happen.
-pub async fn claim(deps: &Deps, case: &CaseId, key: &str, from: &ActionStatus, to: &ActionStatus) -> Result<Claim, WorkflowError> {
-    Ok(if deps.store.transition(case, key, from, to).await? { Claim::Won } else { Claim::Lost })
+pub async fn claim(
+    deps: &Deps,
+    case: &CaseId,
+    key: &str,
+    from: &ActionStatus,
+    to: &ActionStatus,
+) -> Result<Claim, WorkflowError> {
+    Ok(if deps.store.transition(case, key, from, to).await? {
+        Claim::Won
+    } else {
+        Claim::Lost
+    })
 }
 
 /// Loads the case and the action, or says why not.
-pub(super) async fn load(deps: &Deps, case_id: &CaseId, key: &str) -> Result<(Case, ProposedAction), WorkflowError> {
+pub(super) async fn load(
+    deps: &Deps,
+    case_id: &CaseId,
+    key: &str,
+) -> Result<(Case, ProposedAction), WorkflowError> {
     let case = deps.store.load_case(case_id).await?.ok_or_else(|| {
-        WorkflowError::User(format!("Case `{case_id}` is unknown or older than 30 days; run the lookup again"))
+        WorkflowError::User(format!(
+            "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
+        ))
     })?;
     let action = case
         .actions
@@ -73,16 +92,40 @@ pub(super) async fn load(deps: &Deps, case_id: &CaseId, key: &str) -> Result<(Ca
     Ok((case, action))
 }
 
-async fn status_of(deps: &Deps, case_id: &CaseId, key: &str) -> Result<ActionStatus, WorkflowError> {
+async fn status_of(
+    deps: &Deps,
+    case_id: &CaseId,
+    key: &str,
+) -> Result<ActionStatus, WorkflowError> {
     deps.store
         .action_status(case_id, key)
         .await?
-        .ok_or_else(|| WorkflowError::User(format!("Action `{key}` of `{case_id}` has no recorded state; run the lookup again")))
+        .ok_or_else(|| {
+            WorkflowError::User(format!(
+                "Action `{key}` of `{case_id}` has no recorded state; run the lookup again"
+            ))
+        })
 }
 
-pub(super) async fn audit(deps: &Deps, case: &CaseId, key: &str, kind: AuditKind, actor: Actor, stripe_ids: Vec<String>, detail: serde_json::Value) -> Result<(), WorkflowError> {
+pub(super) async fn audit(
+    deps: &Deps,
+    case: &CaseId,
+    key: &str,
+    kind: AuditKind,
+    actor: Actor,
+    stripe_ids: Vec<String>,
+    detail: serde_json::Value,
+) -> Result<(), WorkflowError> {
     deps.store
-        .append_audit(NewEntry { case_id: Some(case.clone()), action: Some(key.to_owned()), kind, actor, at: now(), stripe_ids, detail })
+        .append_audit(NewEntry {
+            case_id: Some(case.clone()),
+            action: Some(key.to_owned()),
+            kind,
+            actor,
+            at: now(),
+            stripe_ids,
+            detail,
+        })
         .await?;
     Ok(())
 }
@@ -93,7 +136,11 @@ pub(super) async fn audit(deps: &Deps, case: &CaseId, key: &str, kind: AuditKind
 ///
 /// # Errors
 /// User-facing refusals are `Ok(Outcome)`; errors are Redis/Stripe/Slack.
-pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Result<Outcome, WorkflowError> {
+pub async fn approve(
+    deps: &Deps,
+    click: &Click,
+    amount: Option<Money>,
+) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, &click.key).await?;
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
@@ -103,34 +150,81 @@ pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Resul
             )));
         }
         let t = now();
-        let verdict = policy::may_approve(&click.actor, &action, &case.requested_by, &policy::approvable(&stored), &deps.policy, t);
+        let verdict = policy::may_approve(
+            &click.actor,
+            &action,
+            &case.requested_by,
+            &policy::approvable(&stored),
+            &deps.policy,
+            t,
+        );
         match verdict {
-            Verdict::Refused(refusal) => return refuse(deps, &case, click, &stored, refusal, "approve").await,
-            Verdict::Recorded { approvals, still_needed } => {
+            Verdict::Refused(refusal) => {
+                return refuse(deps, &case, click, &stored, refusal, "approve").await
+            }
+            Verdict::Recorded {
+                approvals,
+                still_needed,
+            } => {
                 let expires_at = match &stored {
                     ActionStatus::Proposed { expires_at, .. } => *expires_at,
                     _ => t + super::lookup::APPROVAL_WINDOW_SECS,
                 };
-                let next = ActionStatus::Proposed { approvals, expires_at };
-                if !deps.store.transition(&case.id, &action.key, &stored, &next).await? {
+                let next = ActionStatus::Proposed {
+                    approvals,
+                    expires_at,
+                };
+                if !deps
+                    .store
+                    .transition(&case.id, &action.key, &stored, &next)
+                    .await?
+                {
                     continue;
                 }
-                audit(deps, &case.id, &action.key, AuditKind::ApprovalGranted, Actor::Slack(click.actor.clone()), vec![], json!({ "still_needed": still_needed })).await?;
+                audit(
+                    deps,
+                    &case.id,
+                    &action.key,
+                    AuditKind::ApprovalGranted,
+                    Actor::Slack(click.actor.clone()),
+                    vec![],
+                    json!({ "still_needed": still_needed }),
+                )
+                .await?;
                 refresh_card(deps, &case).await;
                 return Ok(Outcome(format!("Approval recorded. This action needs {still_needed} more approver(s) before it runs")));
             }
             Verdict::Execute { approved_by } => {
-                let executing = ActionStatus::Executing { approved_by: approved_by.clone(), at: t, owner: Some(deps.instance.clone()) };
+                let executing = ActionStatus::Executing {
+                    approved_by: approved_by.clone(),
+                    at: t,
+                    owner: Some(deps.instance.clone()),
+                };
                 if claim(deps, &case.id, &action.key, &stored, &executing).await? == Claim::Lost {
                     continue;
                 }
-                let plan = match fix_plan(deps, &case, &action, &stored, &approved_by, amount, &click.actor).await {
+                let plan = match fix_plan(
+                    deps,
+                    &case,
+                    &action,
+                    &stored,
+                    &approved_by,
+                    amount,
+                    &click.actor,
+                )
+                .await
+                {
                     Ok(plan) => plan,
                     Err(e) => {
                         // Put it back so it can be approved again. If even that
                         // fails, the intent may or may not be in the audit: the
                         // reconciler resumes it or marks it failed, so say that.
-                        if matches!(deps.store.transition(&case.id, &action.key, &executing, &stored).await, Ok(true)) {
+                        if matches!(
+                            deps.store
+                                .transition(&case.id, &action.key, &executing, &stored)
+                                .await,
+                            Ok(true)
+                        ) {
                             return Err(e);
                         }
                         let reference = new_reference();
@@ -140,7 +234,16 @@ pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Resul
                         )));
                     }
                 };
-                let private = execute::run(deps, &case, &action, &plan, executing, Actor::Slack(click.actor.clone()), Mode::Execute).await?;
+                let private = execute::run(
+                    deps,
+                    &case,
+                    &action,
+                    &plan,
+                    executing,
+                    Actor::Slack(click.actor.clone()),
+                    Mode::Execute,
+                )
+                .await?;
                 return Ok(Outcome(private));
             }
         }
@@ -160,11 +263,28 @@ pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome,
         if let Err(refusal) = policy::may_reject(&click.actor, &stored, &deps.policy, t) {
             return refuse(deps, &case, click, &stored, refusal, "reject").await;
         }
-        let next = ActionStatus::Rejected { by: click.actor.clone(), at: t, reason: reason.to_owned() };
-        if !deps.store.transition(&case.id, &action.key, &stored, &next).await? {
+        let next = ActionStatus::Rejected {
+            by: click.actor.clone(),
+            at: t,
+            reason: reason.to_owned(),
+        };
+        if !deps
+            .store
+            .transition(&case.id, &action.key, &stored, &next)
+            .await?
+        {
             continue;
         }
-        audit(deps, &case.id, &action.key, AuditKind::ActionRejected, Actor::Slack(click.actor.clone()), vec![], json!({ "reason": reason })).await?;
+        audit(
+            deps,
+            &case.id,
+            &action.key,
+            AuditKind::ActionRejected,
+            Actor::Slack(click.actor.clone()),
+            vec![],
+            json!({ "reason": reason }),
+        )
+        .await?;
         refresh_card(deps, &case).await;
         return Ok(Outcome(format!("Rejected: {}", action.summary)));
     }
@@ -182,7 +302,16 @@ async fn refuse(
     on: &str,
 ) -> Result<Outcome, WorkflowError> {
     let detail = json!({ "reason": format!("{refusal:?}"), "on": on });
-    audit(deps, &case.id, &click.key, AuditKind::ApprovalRefused, Actor::Slack(click.actor.clone()), vec![], detail).await?;
+    audit(
+        deps,
+        &case.id,
+        &click.key,
+        AuditKind::ApprovalRefused,
+        Actor::Slack(click.actor.clone()),
+        vec![],
+        detail,
+    )
+    .await?;
     if refusal == Refusal::Expired {
         expire(deps, case, &click.key, stored).await?;
     }
@@ -190,11 +319,25 @@ async fn refuse(
     Ok(Outcome(refusal.to_string()))
 }
 
-async fn expire(deps: &Deps, case: &Case, key: &str, stored: &ActionStatus) -> Result<(), WorkflowError> {
+async fn expire(
+    deps: &Deps,
+    case: &Case,
+    key: &str,
+    stored: &ActionStatus,
+) -> Result<(), WorkflowError> {
     if matches!(stored, ActionStatus::Proposed { .. }) {
         let next = ActionStatus::Expired { at: now() };
         if deps.store.transition(&case.id, key, stored, &next).await? {
-            audit(deps, &case.id, key, AuditKind::ActionExpired, Actor::System, vec![], json!({})).await?;
+            audit(
+                deps,
+                &case.id,
+                key,
+                AuditKind::ActionExpired,
+                Actor::System,
+                vec![],
+                json!({}),
+            )
+            .await?;
             refresh_card(deps, case).await;
         }
     }
@@ -206,13 +349,24 @@ async fn expire(deps: &Deps, case: &Case, key: &str, stored: &ActionStatus) -> R
 pub async fn refresh_card(deps: &Deps, case: &Case) {
     let Some(slack) = &deps.slack else { return };
     let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else { return Ok(()) };
+        let Some(location) = deps.store.card_location(&case.id).await? else {
+            return Ok(());
+        };
         let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
         let statuses = deps.store.action_statuses(&case.id, &keys).await?;
         let t = now();
-        let view = CardView { case, statuses: &statuses, now: t };
-        let message = Message { text: card::fallback_text(case), blocks: card::render_blocks(&view) };
-        slack.update_message(&location.channel, &location.ts, &message).await?;
+        let view = CardView {
+            case,
+            statuses: &statuses,
+            now: t,
+        };
+        let message = Message {
+            text: card::fallback_text(case),
+            blocks: card::render_blocks(&view),
+        };
+        slack
+            .update_message(&location.channel, &location.ts, &message)
+            .await?;
         Ok(())
     }
     .await;
@@ -234,7 +388,11 @@ async fn fixed_amount(
     if matches!(stored, ActionStatus::Failed { .. }) {
         return Ok(None);
     }
-    let planned = deps.store.plan(&case.id, &action.key).await?.and_then(|p| p.refund_amount());
+    let planned = deps
+        .store
+        .plan(&case.id, &action.key)
+        .await?
+        .and_then(|p| p.refund_amount());
     Ok(planned.filter(|p| *p != asked))
 }
 
@@ -257,7 +415,11 @@ async fn fix_plan(
         // A new attempt has new keys, so it may carry a new (partial) amount.
         (Some(plan), ActionStatus::Failed { .. }) => match amount {
             Some(asked) if Some(asked) != plan.refund_amount() => {
-                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(&case.id, &action.key, plan.attempt + 1)
+                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(
+                    &case.id,
+                    &action.key,
+                    plan.attempt + 1,
+                )
             }
             _ => plan.next_attempt(&case.id, &action.key),
         },
@@ -285,7 +447,16 @@ async fn fix_plan(
             ids.push(target);
         }
     }
-    audit(deps, &case.id, &action.key, AuditKind::ExecutionIntent, Actor::Slack(clicker.clone()), ids, detail).await?;
+    audit(
+        deps,
+        &case.id,
+        &action.key,
+        AuditKind::ExecutionIntent,
+        Actor::Slack(clicker.clone()),
+        ids,
+        detail,
+    )
+    .await?;
     Ok(plan)
 }
 
@@ -295,9 +466,12 @@ fn target_ids(kind: &ActionKind) -> Vec<String> {
         ActionKind::PortalLink { customer } => vec![customer.to_string()],
         ActionKind::InvoiceLink { invoice } => vec![invoice.to_string()],
         ActionKind::CancelSubscription { subscription, .. } => vec![subscription.to_string()],
-        ActionKind::CancelDuplicate { subscription, refunds } => {
-            std::iter::once(subscription.to_string()).chain(refunds.iter().map(|r| r.charge.to_string())).collect()
-        }
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => std::iter::once(subscription.to_string())
+            .chain(refunds.iter().map(|r| r.charge.to_string()))
+            .collect(),
         ActionKind::Refund(target) => vec![target.charge.to_string()],
         ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
     }

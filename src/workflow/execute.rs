@@ -38,7 +38,11 @@ pub enum Mode {
 
 /// Pauses between attempts to ask Stripe what happened after an unclear
 /// answer; when all fail, the action stays `Verifying` for the reconciler.
-const VERIFY_PAUSES: [Duration; 3] = [Duration::from_millis(200), Duration::from_secs(1), Duration::from_secs(3)];
+const VERIFY_PAUSES: [Duration; 3] = [
+    Duration::from_millis(200),
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+];
 
 /// What the steps of one run came to.
 #[derive(Debug, Clone, Default)]
@@ -79,7 +83,10 @@ enum Observed {
     /// (a refund larger than what Stripe says is left); `others` names work
     /// someone else did on the same object (refunds from the dashboard or
     /// another case).
-    Absent { proceed: Result<(), String>, others: Vec<String> },
+    Absent {
+        proceed: Result<(), String>,
+        others: Vec<String>,
+    },
     /// Already true on Stripe, done by someone else (a canceled subscription).
     DoneByOthers(String),
 }
@@ -113,7 +120,16 @@ pub async fn run(
     actor: Actor,
     mode: Mode,
 ) -> Result<String, WorkflowError> {
-    let mut runner = Runner { deps, case, action, plan, current: claimed, done: HashMap::new(), progress: Progress::default(), sent: false };
+    let mut runner = Runner {
+        deps,
+        case,
+        action,
+        plan,
+        current: claimed,
+        done: HashMap::new(),
+        progress: Progress::default(),
+        sent: false,
+    };
     let end = match deps.store.steps(&case.id, &action.key).await {
         Ok(done) => {
             runner.done = done;
@@ -151,7 +167,11 @@ impl Runner<'_> {
     /// One refund or cancellation; `None` when it is done and the run goes on.
     async fn money_step(&mut self, planned: &PlannedStep, mode: Mode) -> Option<End> {
         match self.observe(planned).await {
-            Ok(Observed::Ours(id, amount)) => return self.confirmed(planned, id, amount, "confirmed with Stripe").await,
+            Ok(Observed::Ours(id, amount)) => {
+                return self
+                    .confirmed(planned, id, amount, "confirmed with Stripe")
+                    .await
+            }
             Ok(Observed::DoneByOthers(note)) => return self.done_by_others(planned, note).await,
             Ok(Observed::Absent { proceed, others }) => {
                 for other in others {
@@ -160,21 +180,36 @@ impl Runner<'_> {
                     }
                 }
                 if mode == Mode::VerifyOnly {
-                    return Some(End::NothingHappened { step: planned.name.clone(), why: "the earlier answer was unclear".into() });
+                    return Some(End::NothingHappened {
+                        step: planned.name.clone(),
+                        why: "the earlier answer was unclear".into(),
+                    });
                 }
                 if let Err(why) = proceed {
                     return Some(End::Refused { why });
                 }
             }
             Err(e) if mode == Mode::Execute => {
-                return Some(End::Refused { why: format!("Stripe could not be read before {}, so nothing was sent ({e})", planned.name) });
+                return Some(End::Refused {
+                    why: format!(
+                        "Stripe could not be read before {}, so nothing was sent ({e})",
+                        planned.name
+                    ),
+                });
             }
-            Err(e) => return Some(End::Unknown { step: planned.name.clone(), why: e.to_string() }),
+            Err(e) => {
+                return Some(End::Unknown {
+                    step: planned.name.clone(),
+                    why: e.to_string(),
+                })
+            }
         }
         match self.send(planned).await {
             Ok(id) => self.confirmed(planned, id, None, "Stripe's answer").await,
             Err(e) if e.is_unclear() => self.verify(planned, &e).await,
-            Err(e) => Some(End::Refused { why: format!("Stripe refused {}: {e}", planned.name) }),
+            Err(e) => Some(End::Refused {
+                why: format!("Stripe refused {}: {e}", planned.name),
+            }),
         }
     }
 
@@ -191,37 +226,65 @@ impl Runner<'_> {
             match self.observe(planned).await {
                 Ok(Observed::Ours(id, amount)) => {
                     let detail = json!({ "step": planned.name, "found": id, "after": why });
-                    if let Err(e) = self.audit(AuditKind::ExecutionConfirmed, vec![id.clone()], detail).await {
+                    if let Err(e) = self
+                        .audit(AuditKind::ExecutionConfirmed, vec![id.clone()], detail)
+                        .await
+                    {
                         return Some(End::Unrecorded(e));
                     }
-                    return self.confirmed(planned, id, amount, &format!("confirmed with Stripe after {why}")).await;
+                    return self
+                        .confirmed(
+                            planned,
+                            id,
+                            amount,
+                            &format!("confirmed with Stripe after {why}"),
+                        )
+                        .await;
                 }
                 Ok(Observed::DoneByOthers(note)) => {
                     // Done on Stripe, but its metadata does not name this step:
                     // neither claimed nor called "nothing happened".
                     let detail = json!({ "step": planned.name, "found": null, "done_on_stripe": note, "after": why });
-                    if let Err(e) = self.audit(AuditKind::ExecutionConfirmed, vec![], detail).await {
+                    if let Err(e) = self
+                        .audit(AuditKind::ExecutionConfirmed, vec![], detail)
+                        .await
+                    {
                         return Some(End::Unrecorded(e));
                     }
                     return self.done_by_others(planned, note).await;
                 }
                 Ok(Observed::Absent { .. }) => {
                     let detail = json!({ "step": planned.name, "found": null, "after": why });
-                    if let Err(e) = self.audit(AuditKind::ExecutionConfirmed, vec![], detail).await {
+                    if let Err(e) = self
+                        .audit(AuditKind::ExecutionConfirmed, vec![], detail)
+                        .await
+                    {
                         return Some(End::Unrecorded(e));
                     }
-                    return Some(End::NothingHappened { step: planned.name.clone(), why });
+                    return Some(End::NothingHappened {
+                        step: planned.name.clone(),
+                        why,
+                    });
                 }
                 Err(e) => last = Some(e),
             }
         }
         let read = last.map(|e| e.to_string()).unwrap_or_default();
-        Some(End::Unknown { step: planned.name.clone(), why: format!("{why}; Stripe could not be asked yet: {read}") })
+        Some(End::Unknown {
+            step: planned.name.clone(),
+            why: format!("{why}; Stripe could not be asked yet: {read}"),
+        })
     }
 
     /// A step Stripe confirmed: recorded, and the run goes on (back in
     /// `Executing` if it was being verified).
-    async fn confirmed(&mut self, planned: &PlannedStep, id: String, amount: Option<Money>, how: &str) -> Option<End> {
+    async fn confirmed(
+        &mut self,
+        planned: &PlannedStep,
+        id: String,
+        amount: Option<Money>,
+        how: &str,
+    ) -> Option<End> {
         // Noted first: even if Redis fails now, the approver hears what Stripe did.
         self.note_done(planned, id.clone(), amount, Some(how));
         if let Err(end) = self.record(planned, id).await {
@@ -233,8 +296,17 @@ impl Runner<'_> {
     /// After a confirmed step, a `Verifying` action runs on as `Executing`.
     async fn back_to_executing(&mut self) -> Option<End> {
         if let ActionStatus::Verifying { approved_by, .. } = &self.current {
-            let executing = ActionStatus::Executing { approved_by: approved_by.clone(), at: now(), owner: Some(self.deps.instance.clone()) };
-            match self.deps.store.transition(&self.case.id, &self.action.key, &self.current, &executing).await {
+            let executing = ActionStatus::Executing {
+                approved_by: approved_by.clone(),
+                at: now(),
+                owner: Some(self.deps.instance.clone()),
+            };
+            match self
+                .deps
+                .store
+                .transition(&self.case.id, &self.action.key, &self.current, &executing)
+                .await
+            {
                 Ok(true) => self.current = executing,
                 Ok(false) => {}
                 Err(e) => return Some(End::Unrecorded(e)),
@@ -259,27 +331,50 @@ impl Runner<'_> {
     }
 
     async fn record(&mut self, planned: &PlannedStep, id: String) -> Result<(), End> {
-        self.deps.store.record_step(&self.case.id, &self.action.key, &planned.name, &id).await.map_err(End::Unrecorded)?;
+        self.deps
+            .store
+            .record_step(&self.case.id, &self.action.key, &planned.name, &id)
+            .await
+            .map_err(End::Unrecorded)?;
         self.done.insert(planned.name.clone(), id);
         Ok(())
     }
 
     /// Notes a step Stripe did; `refunded` is Stripe's own amount when known.
-    fn note_done(&mut self, planned: &PlannedStep, id: String, refunded: Option<Money>, how: Option<&str>) {
+    fn note_done(
+        &mut self,
+        planned: &PlannedStep,
+        id: String,
+        refunded: Option<Money>,
+        how: Option<&str>,
+    ) {
         let how = how.map(|h| format!(" ({h})")).unwrap_or_default();
         match &planned.step {
             Step::Refund { charge, amount } => {
                 let amount = &refunded.unwrap_or(*amount);
-                self.progress.notes.push(format!("refunded {id} ({amount} of {charge}){how}"));
+                self.progress
+                    .notes
+                    .push(format!("refunded {id} ({amount} of {charge}){how}"));
                 self.progress.refunded = Some(match self.progress.refunded {
-                    Some(t) if t.currency == amount.currency => t.with_minor(t.minor + amount.minor),
+                    Some(t) if t.currency == amount.currency => {
+                        t.with_minor(t.minor + amount.minor)
+                    }
                     Some(t) => t,
                     None => *amount,
                 });
             }
-            Step::Cancel { subscription, at_period_end } => {
-                let when = if *at_period_end { "set to cancel at period end" } else { "canceled" };
-                self.progress.notes.push(format!("{subscription} {when}{how}"));
+            Step::Cancel {
+                subscription,
+                at_period_end,
+            } => {
+                let when = if *at_period_end {
+                    "set to cancel at period end"
+                } else {
+                    "canceled"
+                };
+                self.progress
+                    .notes
+                    .push(format!("{subscription} {when}{how}"));
                 self.progress.canceled = Some(subscription.clone());
             }
             Step::PortalSession { .. } => {}
@@ -291,7 +386,11 @@ impl Runner<'_> {
 
     /// Asks Stripe about one step: ours by metadata only.
     async fn observe(&self, planned: &PlannedStep) -> Result<Observed, StripeError> {
-        let (case, key, name) = (&self.case.id, self.action.key.as_str(), planned.name.as_str());
+        let (case, key, name) = (
+            &self.case.id,
+            self.action.key.as_str(),
+            planned.name.as_str(),
+        );
         match &planned.step {
             Step::Refund { charge, amount } => {
                 let current = self.deps.stripe.charge(charge).await?;
@@ -300,14 +399,20 @@ impl Runner<'_> {
                     return Ok(Observed::Ours(ours.id.to_string(), Some(ours.amount)));
                 }
                 let others = check.others_text(charge);
-                let proceed = if amount.currency != check.left.currency || amount.minor <= 0 || amount.minor > check.left.minor {
+                let proceed = if amount.currency != check.left.currency
+                    || amount.minor <= 0
+                    || amount.minor > check.left.minor
+                {
                     Err(format!("refusing to refund {amount} on {charge}: Stripe says only {} is left to refund", check.left))
                 } else {
                     Ok(())
                 };
                 Ok(Observed::Absent { proceed, others })
             }
-            Step::Cancel { subscription, at_period_end } => {
+            Step::Cancel {
+                subscription,
+                at_period_end,
+            } => {
                 let sub = self.deps.stripe.subscription(subscription).await?;
                 Ok(match check_cancel(&sub, case, key, name, *at_period_end) {
                     CancelCheck::Ours => Observed::Ours(subscription.to_string(), None),
@@ -315,43 +420,89 @@ impl Runner<'_> {
                     CancelCheck::NotCanceled => Observed::Absent { proceed: Ok(()), others: Vec::new() },
                 })
             }
-            Step::PortalSession { .. } => Ok(Observed::Absent { proceed: Ok(()), others: Vec::new() }),
+            Step::PortalSession { .. } => Ok(Observed::Absent {
+                proceed: Ok(()),
+                others: Vec::new(),
+            }),
         }
     }
 
     /// Sends one step exactly as planned.
     async fn send(&mut self, planned: &PlannedStep) -> Result<String, StripeError> {
         self.sent = true;
-        let metadata: Vec<(&str, &str)> = planned.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let metadata: Vec<(&str, &str)> = planned
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         match &planned.step {
-            Step::Refund { charge, amount } => {
-                Ok(self.deps.stripe.refund(charge, *amount, &planned.idempotency_key, &metadata).await?.to_string())
-            }
-            Step::Cancel { subscription, at_period_end } => {
-                self.deps.stripe.cancel_subscription(subscription, *at_period_end, &planned.idempotency_key, &metadata).await?;
+            Step::Refund { charge, amount } => Ok(self
+                .deps
+                .stripe
+                .refund(charge, *amount, &planned.idempotency_key, &metadata)
+                .await?
+                .to_string()),
+            Step::Cancel {
+                subscription,
+                at_period_end,
+            } => {
+                self.deps
+                    .stripe
+                    .cancel_subscription(
+                        subscription,
+                        *at_period_end,
+                        &planned.idempotency_key,
+                        &metadata,
+                    )
+                    .await?;
                 Ok(subscription.to_string())
             }
-            Step::PortalSession { customer } => self.deps.stripe.portal_session(customer, &planned.idempotency_key).await,
+            Step::PortalSession { customer } => {
+                self.deps
+                    .stripe
+                    .portal_session(customer, &planned.idempotency_key)
+                    .await
+            }
         }
     }
 
     /// A portal session moves no money: any failure is shown as such and
     /// can be approved again.
-    async fn portal(&mut self, planned: &PlannedStep, customer: &crate::domain::CustomerId) -> Option<End> {
+    async fn portal(
+        &mut self,
+        planned: &PlannedStep,
+        customer: &crate::domain::CustomerId,
+    ) -> Option<End> {
         match self.send(planned).await {
             Ok(url) => {
                 self.progress.private = Some(format!(
                     "Billing-portal link for {customer}, for you only and valid for a short time: {url}\nDo not paste it in a channel or a ticket; it logs whoever holds it into the customer's portal"
                 ));
-                self.progress.audit_note = Some("portal session created; URL not recorded".to_owned());
+                self.progress.audit_note =
+                    Some("portal session created; URL not recorded".to_owned());
                 // A separate entry, as the contract asks: a link was created.
                 // Best effort: the result entry records it as well.
-                let shown_to = self.plan.approved_by.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(",");
-                let _ = self.audit_as(Actor::System, AuditKind::PortalLinkCreated, vec![customer.to_string()], json!({ "shown_to": shown_to })).await;
+                let shown_to = self
+                    .plan
+                    .approved_by
+                    .iter()
+                    .map(|u| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let _ = self
+                    .audit_as(
+                        Actor::System,
+                        AuditKind::PortalLinkCreated,
+                        vec![customer.to_string()],
+                        json!({ "shown_to": shown_to }),
+                    )
+                    .await;
                 None
             }
             Err(StripeError::PortalNotConfigured { .. }) => {
-                let invoice = self.case.snapshot.invoices().find(|i| i.status == crate::domain::InvoiceStatus::Open && i.hosted_invoice_url.is_some());
+                let invoice = self.case.snapshot.invoices().find(|i| {
+                    i.status == crate::domain::InvoiceStatus::Open && i.hosted_invoice_url.is_some()
+                });
                 self.progress.private = Some(match invoice.and_then(|i| i.hosted_invoice_url.as_ref().map(|u| (i, u))) {
                     Some((invoice, url)) => format!(
                         "This Stripe account has no customer portal configured (Settings > Billing > Customer portal). Instead, the customer can pay open invoice {} on its hosted page: {url}",
@@ -359,10 +510,13 @@ impl Runner<'_> {
                     ),
                     None => "This Stripe account has no customer portal configured (Settings > Billing > Customer portal), and the customer has no open invoice to link to; ask them to reply with what they need".to_owned(),
                 });
-                self.progress.audit_note = Some("no portal configured; offered the hosted invoice page".to_owned());
+                self.progress.audit_note =
+                    Some("no portal configured; offered the hosted invoice page".to_owned());
                 None
             }
-            Err(e) => Some(End::Refused { why: format!("Stripe: {e}") }),
+            Err(e) => Some(End::Refused {
+                why: format!("Stripe: {e}"),
+            }),
         }
     }
 
@@ -370,21 +524,38 @@ impl Runner<'_> {
     async fn local_action(&mut self) {
         match &self.action.kind {
             ActionKind::InvoiceLink { invoice } => {
-                let url = self.case.snapshot.invoices().find(|i| &i.id == invoice).and_then(|i| i.hosted_invoice_url.clone());
+                let url = self
+                    .case
+                    .snapshot
+                    .invoices()
+                    .find(|i| &i.id == invoice)
+                    .and_then(|i| i.hosted_invoice_url.clone());
                 self.progress.private = Some(match url {
-                    Some(url) => format!("Hosted page of {invoice} (safe to send to the customer): {url}"),
-                    None => format!("{invoice} has no hosted page; open it in the Stripe dashboard"),
+                    Some(url) => {
+                        format!("Hosted page of {invoice} (safe to send to the customer): {url}")
+                    }
+                    None => {
+                        format!("{invoice} has no hosted page; open it in the Stripe dashboard")
+                    }
                 });
                 self.progress.stripe_ids.push(invoice.to_string());
             }
             ActionKind::ClarifyBillingModel => {
-                self.progress.private = Some("Noted: explain the billing model to the customer; the draft is in the thread".to_owned());
+                self.progress.private = Some(
+                    "Noted: explain the billing model to the customer; the draft is in the thread"
+                        .to_owned(),
+                );
             }
             ActionKind::CloseNoAction => {
                 self.progress.private = Some("Case closed with no action".to_owned());
-                let _ = self.audit_as(Actor::System, AuditKind::CaseClosed, vec![], json!({})).await;
+                let _ = self
+                    .audit_as(Actor::System, AuditKind::CaseClosed, vec![], json!({}))
+                    .await;
             }
-            ActionKind::PortalLink { .. } | ActionKind::Refund(_) | ActionKind::CancelDuplicate { .. } | ActionKind::CancelSubscription { .. } => {}
+            ActionKind::PortalLink { .. }
+            | ActionKind::Refund(_)
+            | ActionKind::CancelDuplicate { .. }
+            | ActionKind::CancelSubscription { .. } => {}
         }
     }
 
@@ -392,15 +563,33 @@ impl Runner<'_> {
     /// run is not taken over by another replica while it is still running.
     async fn renew_lease(&mut self) -> Result<(), StoreError> {
         let renewed = match &self.current {
-            ActionStatus::Executing { approved_by, owner, .. } => {
-                ActionStatus::Executing { approved_by: approved_by.clone(), at: now(), owner: owner.clone() }
-            }
-            ActionStatus::Verifying { approved_by, owner, reason, .. } => {
-                ActionStatus::Verifying { approved_by: approved_by.clone(), at: now(), owner: owner.clone(), reason: reason.clone() }
-            }
+            ActionStatus::Executing {
+                approved_by, owner, ..
+            } => ActionStatus::Executing {
+                approved_by: approved_by.clone(),
+                at: now(),
+                owner: owner.clone(),
+            },
+            ActionStatus::Verifying {
+                approved_by,
+                owner,
+                reason,
+                ..
+            } => ActionStatus::Verifying {
+                approved_by: approved_by.clone(),
+                at: now(),
+                owner: owner.clone(),
+                reason: reason.clone(),
+            },
             _ => return Ok(()),
         };
-        if renewed != self.current && self.deps.store.transition(&self.case.id, &self.action.key, &self.current, &renewed).await? {
+        if renewed != self.current
+            && self
+                .deps
+                .store
+                .transition(&self.case.id, &self.action.key, &self.current, &renewed)
+                .await?
+        {
             self.current = renewed;
         }
         Ok(())
@@ -408,21 +597,57 @@ impl Runner<'_> {
 
     async fn enter_verifying(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
         let approved_by = approved_by(&self.current);
-        let verifying = ActionStatus::Verifying { approved_by, at: now(), owner: Some(self.deps.instance.clone()), reason: why.to_owned() };
-        if self.deps.store.transition(&self.case.id, &self.action.key, &self.current, &verifying).await? {
+        let verifying = ActionStatus::Verifying {
+            approved_by,
+            at: now(),
+            owner: Some(self.deps.instance.clone()),
+            reason: why.to_owned(),
+        };
+        if self
+            .deps
+            .store
+            .transition(&self.case.id, &self.action.key, &self.current, &verifying)
+            .await?
+        {
             self.current = verifying;
-            self.audit(AuditKind::ExecutionVerifying, vec![], json!({ "step": step, "reason": why })).await?;
+            self.audit(
+                AuditKind::ExecutionVerifying,
+                vec![],
+                json!({ "step": step, "reason": why }),
+            )
+            .await?;
             refresh_card(self.deps, self.case).await;
         }
         Ok(())
     }
 
-    async fn audit(&self, kind: AuditKind, ids: Vec<String>, detail: serde_json::Value) -> Result<(), StoreError> {
+    async fn audit(
+        &self,
+        kind: AuditKind,
+        ids: Vec<String>,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
         self.audit_as(Actor::System, kind, ids, detail).await
     }
 
-    async fn audit_as(&self, actor: Actor, kind: AuditKind, ids: Vec<String>, detail: serde_json::Value) -> Result<(), StoreError> {
-        audit(self.deps, &self.case.id, &self.action.key, kind, actor, ids, detail).await.map_err(|e| match e {
+    async fn audit_as(
+        &self,
+        actor: Actor,
+        kind: AuditKind,
+        ids: Vec<String>,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        audit(
+            self.deps,
+            &self.case.id,
+            &self.action.key,
+            kind,
+            actor,
+            ids,
+            detail,
+        )
+        .await
+        .map_err(|e| match e {
             WorkflowError::Store(e) => e,
             other => StoreError::Corrupt(other.to_string()),
         })
@@ -435,13 +660,25 @@ impl Runner<'_> {
         let t = now();
         let summary = &self.action.summary;
         let notes = self.progress.notes.clone();
-        let said = if notes.is_empty() { String::new() } else { format!(" · {}", notes.join(" · ")) };
+        let said = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", notes.join(" · "))
+        };
         let (next, kind, detail, answer, outcome) = match &end {
             End::Done => (
-                ActionStatus::Succeeded { approved_by, at: t, stripe_ids: self.progress.stripe_ids.clone(), notes: notes.clone() },
+                ActionStatus::Succeeded {
+                    approved_by,
+                    at: t,
+                    stripe_ids: self.progress.stripe_ids.clone(),
+                    notes: notes.clone(),
+                },
                 AuditKind::ExecutionSucceeded,
                 json!({ "action": self.action.kind.name(), "refunded_minor": self.progress.refunded.map(|m| m.minor), "note": self.progress.audit_note, "confirmed": notes }),
-                self.progress.private.clone().unwrap_or_else(|| format!("Done: {summary}{said}")),
+                self.progress
+                    .private
+                    .clone()
+                    .unwrap_or_else(|| format!("Done: {summary}{said}")),
                 "succeeded",
             ),
             End::Refused { why } => {
@@ -481,7 +718,12 @@ impl Runner<'_> {
         self.count(outcome);
         let ids = self.progress.stripe_ids.clone();
         let recorded: Result<bool, StoreError> = async {
-            if !self.deps.store.transition(&self.case.id, &self.action.key, &self.current, &next).await? {
+            if !self
+                .deps
+                .store
+                .transition(&self.case.id, &self.action.key, &self.current, &next)
+                .await?
+            {
                 return Ok(false);
             }
             self.audit_as(actor, kind, ids, detail).await?;
@@ -490,7 +732,11 @@ impl Runner<'_> {
         .await;
         match recorded {
             Ok(true) => {}
-            Ok(false) => return Ok(format!("Another replica took this action over; the card shows where it stands{said}")),
+            Ok(false) => {
+                return Ok(format!(
+                    "Another replica took this action over; the card shows where it stands{said}"
+                ))
+            }
             Err(e) => return Err(self.unrecorded(&e)),
         }
         refresh_card(self.deps, self.case).await;
@@ -504,27 +750,52 @@ impl Runner<'_> {
                 End::Done => format!("Done: {summary}{said}"),
                 _ => answer.clone(),
             };
-            self.tell_thread(&format!("{} (finished after the replica running it stopped): {public}", self.action.key)).await;
+            self.tell_thread(&format!(
+                "{} (finished after the replica running it stopped): {public}",
+                self.action.key
+            ))
+            .await;
         }
         Ok(answer)
     }
 
     /// Posts `text` in the card's thread. Best effort: the state is recorded.
     async fn tell_thread(&self, text: &str) {
-        let Some(slack) = &self.deps.slack else { return };
+        let Some(slack) = &self.deps.slack else {
+            return;
+        };
         let result: Result<(), WorkflowError> = async {
-            let Some(location) = self.deps.store.card_location(&self.case.id).await? else { return Ok(()) };
-            slack.post_message(&location.channel, &Message::text(text.to_owned()), Some(&location.ts)).await?;
+            let Some(location) = self.deps.store.card_location(&self.case.id).await? else {
+                return Ok(());
+            };
+            slack
+                .post_message(
+                    &location.channel,
+                    &Message::text(text.to_owned()),
+                    Some(&location.ts),
+                )
+                .await?;
             Ok(())
         }
         .await;
         if let Err(e) = result {
-            log_error(&e, &new_reference(), "could not post the reconciled outcome");
+            log_error(
+                &e,
+                &new_reference(),
+                "could not post the reconciled outcome",
+            );
         }
     }
 
     fn count(&self, outcome: &'static str) {
-        self.deps.metrics.actions.get_or_create(&crate::metrics::ActionLabels { action: self.action.kind.name(), outcome }).inc();
+        self.deps
+            .metrics
+            .actions
+            .get_or_create(&crate::metrics::ActionLabels {
+                action: self.action.kind.name(),
+                outcome,
+            })
+            .inc();
     }
 
     /// Redis failed after Stripe may have acted: say what Stripe did; the
@@ -547,15 +818,43 @@ impl Runner<'_> {
     /// Posts the follow-up draft again in the card's thread, now stating what
     /// was done (the refund amount, the cancellation).
     async fn post_updated_draft(&self) {
-        let Some(slack) = &self.deps.slack else { return };
+        let Some(slack) = &self.deps.slack else {
+            return;
+        };
         let (deps, case, key) = (self.deps, self.case, &self.action.key);
         let result: Result<(), WorkflowError> = async {
-            let Some(location) = deps.store.card_location(&case.id).await? else { return Ok(()) };
-            let done = [DoneAction { key: key.clone(), refunded: self.progress.refunded, canceled: self.progress.canceled.clone() }];
-            let draft = followup::draft(&case.triage, &case.snapshot, &case.actions, &done, &deps.followup);
-            let text = format!("*Customer follow-up (updated after {key}, draft, {})*\n{}", draft.locale, draft.text);
-            slack.post_message(&location.channel, &Message::text(text), Some(&location.ts)).await?;
-            audit(deps, &case.id, key, AuditKind::FollowUpPosted, Actor::System, vec![], json!({ "locale": draft.locale })).await?;
+            let Some(location) = deps.store.card_location(&case.id).await? else {
+                return Ok(());
+            };
+            let done = [DoneAction {
+                key: key.clone(),
+                refunded: self.progress.refunded,
+                canceled: self.progress.canceled.clone(),
+            }];
+            let draft = followup::draft(
+                &case.triage,
+                &case.snapshot,
+                &case.actions,
+                &done,
+                &deps.followup,
+            );
+            let text = format!(
+                "*Customer follow-up (updated after {key}, draft, {})*\n{}",
+                draft.locale, draft.text
+            );
+            slack
+                .post_message(&location.channel, &Message::text(text), Some(&location.ts))
+                .await?;
+            audit(
+                deps,
+                &case.id,
+                key,
+                AuditKind::FollowUpPosted,
+                Actor::System,
+                vec![],
+                json!({ "locale": draft.locale }),
+            )
+            .await?;
             Ok(())
         }
         .await;

@@ -47,11 +47,24 @@ pub async fn hand_over(deps: &Deps) -> Result<(), WorkflowError> {
 pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
     let mut n = 0;
     for (case_id, key) in deps.store.executing_actions().await? {
-        let Ok((case, action)) = load(deps, &case_id, &key).await else { continue };
-        let Some(stored) = deps.store.action_status(&case_id, &key).await? else { continue };
+        let Ok((case, action)) = load(deps, &case_id, &key).await else {
+            continue;
+        };
+        let Some(stored) = deps.store.action_status(&case_id, &key).await? else {
+            continue;
+        };
         let (approved_by, at, owner, verifying) = match &stored {
-            ActionStatus::Executing { approved_by, at, owner } => (approved_by, *at, owner, None),
-            ActionStatus::Verifying { approved_by, at, owner, reason } => (approved_by, *at, owner, Some(reason.clone())),
+            ActionStatus::Executing {
+                approved_by,
+                at,
+                owner,
+            } => (approved_by, *at, owner, None),
+            ActionStatus::Verifying {
+                approved_by,
+                at,
+                owner,
+                reason,
+            } => (approved_by, *at, owner, Some(reason.clone())),
             _ => continue,
         };
         let gone = match owner {
@@ -63,8 +76,17 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
         }
         let mine = Some(deps.instance.clone());
         let taken = match &verifying {
-            None => ActionStatus::Executing { approved_by: approved_by.clone(), at: now(), owner: mine },
-            Some(reason) => ActionStatus::Verifying { approved_by: approved_by.clone(), at: now(), owner: mine, reason: reason.clone() },
+            None => ActionStatus::Executing {
+                approved_by: approved_by.clone(),
+                at: now(),
+                owner: mine,
+            },
+            Some(reason) => ActionStatus::Verifying {
+                approved_by: approved_by.clone(),
+                at: now(),
+                owner: mine,
+                reason: reason.clone(),
+            },
         };
         if claim(deps, &case_id, &key, &stored, &taken).await? == Claim::Lost {
             continue;
@@ -77,8 +99,27 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 Some(plan) => plan,
                 None => execution::plan(&case_id, &action, approved_by, None),
             };
-            audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "verifying": true, "owner": from })).await?;
-            if let Err(e) = execute::run(deps, &case, &action, &plan, taken, Actor::System, Mode::VerifyOnly).await {
+            audit(
+                deps,
+                &case_id,
+                &key,
+                AuditKind::ExecutionReconciled,
+                Actor::System,
+                vec![],
+                json!({ "verifying": true, "owner": from }),
+            )
+            .await?;
+            if let Err(e) = execute::run(
+                deps,
+                &case,
+                &action,
+                &plan,
+                taken,
+                Actor::System,
+                Mode::VerifyOnly,
+            )
+            .await
+            {
                 e.report("could not record a verified action; will retry");
             }
             continue;
@@ -89,8 +130,27 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 Some(plan) => plan,
                 None => execution::plan(&case_id, &action, approved_by, None),
             };
-            audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "resumed": true, "owner": from })).await?;
-            if let Err(e) = execute::run(deps, &case, &action, &plan, taken, Actor::System, Mode::Resume).await {
+            audit(
+                deps,
+                &case_id,
+                &key,
+                AuditKind::ExecutionReconciled,
+                Actor::System,
+                vec![],
+                json!({ "resumed": true, "owner": from }),
+            )
+            .await?;
+            if let Err(e) = execute::run(
+                deps,
+                &case,
+                &action,
+                &plan,
+                taken,
+                Actor::System,
+                Mode::Resume,
+            )
+            .await
+            {
                 e.report("could not record a resumed action; will retry");
             }
         } else {
@@ -101,9 +161,27 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 notes: Vec::new(),
             };
             if claim(deps, &case_id, &key, &taken, &failed).await? == Claim::Won {
-                audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "resumed": false, "owner": from })).await?;
+                audit(
+                    deps,
+                    &case_id,
+                    &key,
+                    AuditKind::ExecutionReconciled,
+                    Actor::System,
+                    vec![],
+                    json!({ "resumed": false, "owner": from }),
+                )
+                .await?;
                 let detail = json!({ "action": action.kind.name(), "error": "interrupted before Stripe was called", "nothing_sent": true });
-                audit(deps, &case_id, &key, AuditKind::ExecutionFailed, Actor::System, vec![], detail).await?;
+                audit(
+                    deps,
+                    &case_id,
+                    &key,
+                    AuditKind::ExecutionFailed,
+                    Actor::System,
+                    vec![],
+                    detail,
+                )
+                .await?;
                 refresh_card(deps, &case).await;
             }
         }
@@ -113,13 +191,24 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
 
 /// The action's last intent has no result after it: Stripe may have been
 /// called and the outcome was never recorded.
-async fn intent_pending(deps: &Deps, case_id: &crate::domain::CaseId, key: &str) -> Result<bool, WorkflowError> {
+async fn intent_pending(
+    deps: &Deps,
+    case_id: &crate::domain::CaseId,
+    key: &str,
+) -> Result<bool, WorkflowError> {
     let trail = deps.store.audit_trail(case_id).await?;
     let last = trail
         .iter()
         .rev()
         .filter(|(_, e)| e.action.as_deref() == Some(key))
-        .find(|(_, e)| matches!(e.kind, AuditKind::ExecutionIntent | AuditKind::ExecutionSucceeded | AuditKind::ExecutionFailed));
+        .find(|(_, e)| {
+            matches!(
+                e.kind,
+                AuditKind::ExecutionIntent
+                    | AuditKind::ExecutionSucceeded
+                    | AuditKind::ExecutionFailed
+            )
+        });
     Ok(last.is_some_and(|(_, e)| e.kind == AuditKind::ExecutionIntent))
 }
 
@@ -130,8 +219,17 @@ mod tests {
     #[test]
     fn an_action_is_taken_over_at_once_when_its_owner_is_gone_and_otherwise_after_the_lease() {
         let claimed = 1_000;
-        assert!(takeover_due(claimed, true, claimed + 1), "owner announced its exit");
-        assert!(!takeover_due(claimed, false, claimed + LEASE_SECS - 1), "owner may still be on it");
-        assert!(takeover_due(claimed, false, claimed + LEASE_SECS), "lease ran out");
+        assert!(
+            takeover_due(claimed, true, claimed + 1),
+            "owner announced its exit"
+        );
+        assert!(
+            !takeover_due(claimed, false, claimed + LEASE_SECS - 1),
+            "owner may still be on it"
+        );
+        assert!(
+            takeover_due(claimed, false, claimed + LEASE_SECS),
+            "lease ran out"
+        );
     }
 }

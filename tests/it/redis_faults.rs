@@ -31,8 +31,13 @@ pub struct RedisTrip {
 
 impl RedisTrip {
     pub async fn start() -> Self {
-        let target = crate::helpers::redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Redis trip proxy");
+        let target = crate::helpers::redis_url()
+            .trim_start_matches("redis://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Redis trip proxy");
         let port = listener.local_addr().expect("local addr").port();
         let proxy = Self {
             url: format!("redis://127.0.0.1:{port}"),
@@ -43,12 +48,16 @@ impl RedisTrip {
         let shared = proxy.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((inbound, _)) = listener.accept().await else { continue };
+                let Ok((inbound, _)) = listener.accept().await else {
+                    continue;
+                };
                 if !shared.up.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let Ok(outbound) = TcpStream::connect(&target).await else { continue };
+                let Ok(outbound) = TcpStream::connect(&target).await else {
+                    continue;
+                };
                 tokio::spawn(shared.clone().pipe(inbound, outbound));
             }
         });
@@ -91,8 +100,14 @@ impl RedisTrip {
                 let chunk = &buf[..n];
                 let trip = {
                     let mut armed = self.armed.lock().expect("armed lock");
-                    let hit = armed.as_ref().is_some_and(|(marker, _)| chunk.windows(marker.len()).any(|w| w == marker.as_slice()));
-                    if hit { armed.take().map(|(_, trip)| trip) } else { None }
+                    let hit = armed.as_ref().is_some_and(|(marker, _)| {
+                        chunk.windows(marker.len()).any(|w| w == marker.as_slice())
+                    });
+                    if hit {
+                        armed.take().map(|(_, trip)| trip)
+                    } else {
+                        None
+                    }
                 };
                 if trip == Some(Trip::Before) {
                     self.cut();
@@ -123,7 +138,9 @@ impl RedisTrip {
                 if mute.load(Ordering::SeqCst) {
                     continue;
                 }
-                if self.generation.load(Ordering::SeqCst) != born || client_write.write_all(&buf[..n]).await.is_err() {
+                if self.generation.load(Ordering::SeqCst) != born
+                    || client_write.write_all(&buf[..n]).await.is_err()
+                {
                     return;
                 }
             }

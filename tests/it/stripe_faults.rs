@@ -88,7 +88,9 @@ impl std::error::Error for Dropped {}
 impl StripeFaults {
     /// A proxy forwarding to `upstream` (localstripe's own URL).
     pub async fn start(upstream: &str) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Stripe fault proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Stripe fault proxy");
         let port = listener.local_addr().expect("local addr").port();
         let state = Arc::new(Mutex::new(State::default()));
         let upstream = upstream.trim_end_matches('/').to_owned();
@@ -96,29 +98,47 @@ impl StripeFaults {
         tokio::spawn(async move {
             let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let (state, upstream, client) = (Arc::clone(&shared), upstream.clone(), client.clone());
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (state, upstream, client) =
+                    (Arc::clone(&shared), upstream.clone(), client.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                        let (state, upstream, client) = (Arc::clone(&state), upstream.clone(), client.clone());
+                        let (state, upstream, client) =
+                            (Arc::clone(&state), upstream.clone(), client.clone());
                         async move { handle(req, &state, &upstream, &client).await }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Self { url: format!("http://127.0.0.1:{port}/"), state }
+        Self {
+            url: format!("http://127.0.0.1:{port}/"),
+            state,
+        }
     }
 
     /// The next request `method` on a path starting with `path` meets `fault`.
     pub fn next(&self, method: &str, path: &str, fault: Fault) {
-        self.state.lock().expect("state lock").planned.push_back((method.to_owned(), path.to_owned(), fault));
+        self.state.lock().expect("state lock").planned.push_back((
+            method.to_owned(),
+            path.to_owned(),
+            fault,
+        ));
     }
 
     /// Requests `method` on paths starting with `path`, oldest first.
     pub fn seen(&self, method: &str, path: &str) -> Vec<Seen> {
         let state = self.state.lock().expect("state lock");
-        state.seen.iter().filter(|s| s.method == method && s.path.starts_with(path)).cloned().collect()
+        state
+            .seen
+            .iter()
+            .filter(|s| s.method == method && s.path.starts_with(path))
+            .cloned()
+            .collect()
     }
 }
 
@@ -132,12 +152,27 @@ async fn handle(
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
     let method = parts.method.to_string();
     let path = parts.uri.path().to_owned();
-    let key = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned).filter(|_| method != "GET");
+    let key = parts
+        .headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .filter(|_| method != "GET");
     let fingerprint = format!("{method} {path} {}", String::from_utf8_lossy(&body));
     let decoded: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let decoded = decoded.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let decoded = decoded
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
     let record = |outcome: &'static str| {
-        state.lock().expect("state lock").seen.push(Seen { method: method.clone(), path: path.clone(), idempotency_key: key.clone(), body: decoded.clone(), outcome });
+        state.lock().expect("state lock").seen.push(Seen {
+            method: method.clone(),
+            path: path.clone(),
+            idempotency_key: key.clone(),
+            body: decoded.clone(),
+            outcome,
+        });
     };
 
     // Stripe's idempotency: a key seen before replays its first answer.
@@ -155,12 +190,19 @@ async fn handle(
     }
     let fault = {
         let mut state = state.lock().expect("state lock");
-        let at = state.planned.iter().position(|(m, p, _)| *m == method && path.starts_with(p.as_str()));
+        let at = state
+            .planned
+            .iter()
+            .position(|(m, p, _)| *m == method && path.starts_with(p.as_str()));
         at.and_then(|i| state.planned.remove(i)).map(|(_, _, f)| f)
     };
     let save = |status: u16, answer: &Bytes| {
         if let Some(key) = &key {
-            state.lock().expect("state lock").saved.insert(key.clone(), (fingerprint.clone(), status, answer.clone()));
+            state
+                .lock()
+                .expect("state lock")
+                .saved
+                .insert(key.clone(), (fingerprint.clone(), status, answer.clone()));
         }
     };
     match &fault {
@@ -184,17 +226,27 @@ async fn handle(
         }
         Some(Fault::Pass | Fault::DropAnswer | Fault::AfterCommit(_)) | None => {}
     }
-    let uri = format!("{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let uri = format!(
+        "{upstream}{}",
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
     let mut forward = Request::builder().method(parts.method.clone()).uri(uri);
     for (name, value) in &parts.headers {
         if name != "host" {
             forward = forward.header(name, value);
         }
     }
-    let forward = forward.body(Full::new(body.clone())).expect("a copied request is valid");
+    let forward = forward
+        .body(Full::new(body.clone()))
+        .expect("a copied request is valid");
     let response = client.request(forward).await.map_err(|_| Dropped)?;
     let status = response.status().as_u16();
-    let answer = response.into_body().collect().await.map_err(|_| Dropped)?.to_bytes();
+    let answer = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|_| Dropped)?
+        .to_bytes();
     save(status, &answer);
     match fault {
         Some(Fault::DropAnswer) => {
@@ -221,5 +273,9 @@ async fn settle() {
 }
 
 fn json(status: u16, body: Bytes) -> Response<Full<Bytes>> {
-    Response::builder().status(status).header("content-type", "application/json").body(Full::new(body)).expect("a valid response")
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(body))
+        .expect("a valid response")
 }

@@ -9,7 +9,10 @@
 //! recorded as made, on the action's state, the audit and the card, and that
 //! `audit verify` passes.
 
-use crate::approvals::{audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status, stripe_script, value};
+use crate::approvals::{
+    audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status,
+    stripe_script, value,
+};
 use crate::helpers::*;
 use crate::localstripe::{self, LocalStripe};
 use crate::stripe_faults::{Fault, StripeFaults};
@@ -23,12 +26,18 @@ use std::time::Duration;
 async fn settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
     for _ in 0..400 {
         let s = status(store, case, key).await;
-        if matches!(s, ActionStatus::Succeeded { .. } | ActionStatus::Failed { .. }) {
+        if matches!(
+            s,
+            ActionStatus::Succeeded { .. } | ActionStatus::Failed { .. }
+        ) {
             return s;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("action {key} never settled: {:?}", status(store, case, key).await);
+    panic!(
+        "action {key} never settled: {:?}",
+        status(store, case, key).await
+    );
 }
 
 /// The refunds localstripe holds that name `case` in their metadata.
@@ -43,20 +52,40 @@ async fn refunds_of_case(stripe: &LocalStripe, charge: &str, case: &Case) -> Vec
 
 /// The records say what Stripe did: exactly the case's refunds on Stripe
 /// are recorded as made (state, audit, card), and the audit chain verifies.
-async fn assert_records_match_stripe(store: &Store, slack: &SlackStandIn, stripe: &LocalStripe, charge: &str, case: &Case) {
+async fn assert_records_match_stripe(
+    store: &Store,
+    slack: &SlackStandIn,
+    stripe: &LocalStripe,
+    charge: &str,
+    case: &Case,
+) {
     let made = refunds_of_case(stripe, charge, case).await;
     let state = settled(store, case, "a2").await;
     let trail = store.audit_trail(&case.id).await.expect("trail");
     let results: Vec<_> = trail
         .iter()
-        .filter(|(_, e)| e.action.as_deref() == Some("a2") && matches!(e.kind, AuditKind::ExecutionSucceeded | AuditKind::ExecutionFailed))
+        .filter(|(_, e)| {
+            e.action.as_deref() == Some("a2")
+                && matches!(
+                    e.kind,
+                    AuditKind::ExecutionSucceeded | AuditKind::ExecutionFailed
+                )
+        })
         .collect();
     let last = results.last().expect("a recorded result").1.clone();
     match (&state, made.as_slice()) {
         (ActionStatus::Succeeded { stripe_ids, .. }, [refund]) => {
-            assert_eq!(stripe_ids, &vec![refund.clone()], "the state names the refund Stripe made");
+            assert_eq!(
+                stripe_ids,
+                &vec![refund.clone()],
+                "the state names the refund Stripe made"
+            );
             assert_eq!(last.kind, AuditKind::ExecutionSucceeded);
-            assert_eq!(last.stripe_ids, vec![refund.clone()], "the audit names the refund Stripe made");
+            assert_eq!(
+                last.stripe_ids,
+                vec![refund.clone()],
+                "the audit names the refund Stripe made"
+            );
             let card = card_showing(slack, refund).await;
             assert!(card.contains("Done"), "the card says it is done: {card}");
         }
@@ -64,9 +93,18 @@ async fn assert_records_match_stripe(store: &Store, slack: &SlackStandIn, stripe
             assert_eq!(last.kind, AuditKind::ExecutionFailed);
             card_showing(slack, "Failed").await;
         }
-        (state, made) => panic!("records and Stripe disagree: state {state:?}, refunds on Stripe {made:?}"),
+        (state, made) => {
+            panic!("records and Stripe disagree: state {state:?}, refunds on Stripe {made:?}")
+        }
     }
-    assert_eq!(results.iter().filter(|(_, e)| e.kind == AuditKind::ExecutionSucceeded).count(), made.len(), "one success per refund made");
+    assert_eq!(
+        results
+            .iter()
+            .filter(|(_, e)| e.kind == AuditKind::ExecutionSucceeded)
+            .count(),
+        made.len(),
+        "one success per refund made"
+    );
     let n = store.verify_audit().await.expect("redis");
     assert!(n.is_ok(), "audit verify: {n:?}");
 }
@@ -76,7 +114,11 @@ async fn assert_records_match_stripe(store: &Store, slack: &SlackStandIn, stripe
 async fn card_showing(slack: &SlackStandIn, text: &str) -> String {
     let mut card = String::new();
     for _ in 0..200 {
-        card = slack.calls_to("chat.update").last().map(|c| c.body.to_string()).unwrap_or_default();
+        card = slack
+            .calls_to("chat.update")
+            .last()
+            .map(|c| c.body.to_string())
+            .unwrap_or_default();
         if card.contains(text) {
             return card;
         }
@@ -99,7 +141,10 @@ async fn thread_message_containing(slack: &SlackStandIn, text: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no thread message with {text:?}: {:#?}", slack.calls_to("chat.postMessage"));
+    panic!(
+        "no thread message with {text:?}: {:#?}",
+        slack.calls_to("chat.postMessage")
+    );
 }
 
 /// localstripe with a seeded paid charge, the fault proxy in front, and a
@@ -119,14 +164,23 @@ async fn a_lost_answer_after_stripe_refunded_is_confirmed_with_stripe_not_called
     put_case(&app.store, &case, &statuses).await;
     faults.next("POST", "/v1/refunds", Fault::DropAnswer);
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     let made = refunds_of_case(&stripe, &charge, &case).await;
     assert_eq!(made.len(), 1, "Stripe refunded once");
-    assert!(answer.contains(&made[0]) && answer.contains("confirmed with Stripe"), "{answer}");
+    assert!(
+        answer.contains(&made[0]) && answer.contains("confirmed with Stripe"),
+        "{answer}"
+    );
     assert!(!answer.to_lowercase().contains("failed"), "{answer}");
     let kinds = audit_kinds(&app.store, &case).await;
-    for kind in [AuditKind::ExecutionVerifying, AuditKind::ExecutionConfirmed, AuditKind::ExecutionSucceeded] {
+    for kind in [
+        AuditKind::ExecutionVerifying,
+        AuditKind::ExecutionConfirmed,
+        AuditKind::ExecutionSucceeded,
+    ] {
         assert!(kinds.contains(&kind), "{kind:?} in {kinds:?}");
     }
     assert!(!kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
@@ -136,7 +190,8 @@ async fn a_lost_answer_after_stripe_refunded_is_confirmed_with_stripe_not_called
 }
 
 #[tokio::test]
-async fn after_a_500_stripe_is_asked_and_a_retry_by_another_approver_sends_the_same_request_under_a_new_key() {
+async fn after_a_500_stripe_is_asked_and_a_retry_by_another_approver_sends_the_same_request_under_a_new_key(
+) {
     // Depends on the proxy's emulation of Stripe's idempotency: the saved 500
     // would be replayed for the first key, so only a new key can succeed.
     let (stripe, faults, customer, charge, amount) = refund_setup().await;
@@ -145,28 +200,65 @@ async fn after_a_500_stripe_is_asked_and_a_retry_by_another_approver_sends_the_s
     put_case(&app.store, &case, &statuses).await;
     faults.next("POST", "/v1/refunds", Fault::ServerError);
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("nothing happened") && answer.contains("Approve again"), "{answer}");
+    assert!(
+        answer.contains("nothing happened") && answer.contains("Approve again"),
+        "{answer}"
+    );
     assert!(refunds_of_case(&stripe, &charge, &case).await.is_empty());
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_2).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_2)
+        .await;
     let answer = app.answer_at(&url).await;
     assert!(answer.starts_with("Done"), "{answer}");
     let posts = faults.seen("POST", "/v1/refunds");
     assert_eq!(posts.len(), 2, "{posts:?}");
     let (first, second) = (&posts[0], &posts[1]);
-    assert_eq!((first.outcome, second.outcome), ("server_error", "forwarded"));
-    assert_eq!(first.body, second.body, "the retry sends the identical request");
-    assert!(second.body.contains(&format!("metadata[approved_by]={APPROVER_1}")), "approvers fixed at the intent: {}", second.body);
-    assert!(second.body.contains(&format!("metadata[case_id]={}", case.id)) && second.body.contains("metadata[step]=refund:"), "{}", second.body);
+    assert_eq!(
+        (first.outcome, second.outcome),
+        ("server_error", "forwarded")
+    );
+    assert_eq!(
+        first.body, second.body,
+        "the retry sends the identical request"
+    );
+    assert!(
+        second
+            .body
+            .contains(&format!("metadata[approved_by]={APPROVER_1}")),
+        "approvers fixed at the intent: {}",
+        second.body
+    );
+    assert!(
+        second
+            .body
+            .contains(&format!("metadata[case_id]={}", case.id))
+            && second.body.contains("metadata[step]=refund:"),
+        "{}",
+        second.body
+    );
     let first_key = first.idempotency_key.clone().expect("a key");
-    assert_eq!(second.idempotency_key, Some(format!("{first_key}:attempt2")), "a new key only after Stripe confirmed nothing happened");
+    assert_eq!(
+        second.idempotency_key,
+        Some(format!("{first_key}:attempt2")),
+        "a new key only after Stripe confirmed nothing happened"
+    );
     let trail = app.store.audit_trail(&case.id).await.expect("trail");
-    let intents: Vec<_> = trail.iter().filter(|(_, e)| e.kind == AuditKind::ExecutionIntent).collect();
+    let intents: Vec<_> = trail
+        .iter()
+        .filter(|(_, e)| e.kind == AuditKind::ExecutionIntent)
+        .collect();
     assert_eq!(intents.len(), 2);
-    assert_eq!(intents[1].1.actor, Actor::Slack(SlackUserId::parse(APPROVER_2).expect("id")), "who retried is in the audit");
+    assert_eq!(
+        intents[1].1.actor,
+        Actor::Slack(SlackUserId::parse(APPROVER_2).expect("id")),
+        "who retried is in the audit"
+    );
     assert_eq!(intents[1].1.detail["attempt"], 2);
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 }
@@ -179,12 +271,16 @@ async fn a_reset_connection_is_checked_with_stripe_and_the_next_approval_refunds
     put_case(&app.store, &case, &statuses).await;
     faults.next("POST", "/v1/refunds", Fault::Reset);
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     assert!(answer.contains("nothing happened"), "{answer}");
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     assert!(app.answer_at(&url).await.starts_with("Done"));
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 }
@@ -197,11 +293,17 @@ async fn a_hung_request_is_timed_out_checked_with_stripe_and_reported_as_nothing
     put_case(&app.store, &case, &statuses).await;
     faults.next("POST", "/v1/refunds", Fault::Hang);
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     // The bot's own Stripe timeout (20 s) ends the wait; answer_at waits 15 s.
     let mut answer = None;
     for _ in 0..4 {
-        let found = app.slack.calls_to("response_url").into_iter().find(|c| url.ends_with(&c.path));
+        let found = app
+            .slack
+            .calls_to("response_url")
+            .into_iter()
+            .find(|c| url.ends_with(&c.path));
         if let Some(call) = found {
             answer = call.body["text"].as_str().map(str::to_owned);
             break;
@@ -210,7 +312,9 @@ async fn a_hung_request_is_timed_out_checked_with_stripe_and_reported_as_nothing
     }
     let answer = answer.expect("the approver is told");
     assert!(answer.contains("nothing happened"), "{answer}");
-    assert!(audit_kinds(&app.store, &case).await.contains(&AuditKind::ExecutionVerifying));
+    assert!(audit_kinds(&app.store, &case)
+        .await
+        .contains(&AuditKind::ExecutionVerifying));
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 }
 
@@ -248,14 +352,21 @@ async fn redis_cut_is_finished_by_the_next_replica(cut: Cut) {
         Cut::BeforeTheRecord => proxy.arm("HSET", crate::redis_faults::Trip::Before),
     }
 
-    let (_, url) = first.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = first
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = first.answer_at(&url).await;
     let made = refunds_of_case(&stripe, &charge, &case).await;
     assert_eq!(made.len(), 1, "{cut:?}: Stripe refunded once");
-    assert!(answer.contains(&made[0]) && answer.contains("Do not redo it by hand"), "{cut:?}: the approver is told what Stripe did: {answer}");
+    assert!(
+        answer.contains(&made[0]) && answer.contains("Do not redo it by hand"),
+        "{cut:?}: the approver is told what Stripe did: {answer}"
+    );
     assert!(!answer.to_lowercase().contains("failed"), "{answer}");
     let owner = match status(&direct, &case, "a2").await {
-        ActionStatus::Executing { owner: Some(owner), .. } => owner,
+        ActionStatus::Executing {
+            owner: Some(owner), ..
+        } => owner,
         other => panic!("{cut:?}: expected executing with an owner, got {other:?}"),
     };
 
@@ -268,17 +379,34 @@ async fn redis_cut_is_finished_by_the_next_replica(cut: Cut) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(direct.is_gone(&owner).await.expect("redis"), "the stopped replica announced its exit");
+    assert!(
+        direct.is_gone(&owner).await.expect("redis"),
+        "the stopped replica announced its exit"
+    );
 
     // The next replica takes it over at once (no lease wait) from Stripe's state.
     let slack = SlackStandIn::start().await;
-    let second = spawn_with(test_config(&faults.url, &slack, &prefix), slack, direct.clone()).await;
+    let second = spawn_with(
+        test_config(&faults.url, &slack, &prefix),
+        slack,
+        direct.clone(),
+    )
+    .await;
     let state = settled(&direct, &case, "a2").await;
-    assert!(matches!(state, ActionStatus::Succeeded { .. }), "{cut:?}: {state:?}");
+    assert!(
+        matches!(state, ActionStatus::Succeeded { .. }),
+        "{cut:?}: {state:?}"
+    );
     assert_records_match_stripe(&direct, &second.slack, &stripe, &charge, &case).await;
-    assert_eq!(faults.seen("POST", "/v1/refunds").len(), 1, "{cut:?}: the refund was not sent again");
+    assert_eq!(
+        faults.seen("POST", "/v1/refunds").len(),
+        1,
+        "{cut:?}: the refund was not sent again"
+    );
     thread_message_containing(&second.slack, &format!("refunded {}", made[0])).await;
-    assert!(audit_kinds(&direct, &case).await.contains(&AuditKind::ExecutionReconciled));
+    assert!(audit_kinds(&direct, &case)
+        .await
+        .contains(&AuditKind::ExecutionReconciled));
 }
 
 #[tokio::test]
@@ -305,17 +433,38 @@ async fn two_cases_on_one_charge_do_not_claim_each_others_refund() {
     let (second, statuses) = refund_case_for(&customer, &charge, amount, 3600);
     put_case(&app.store, &second, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&first, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&first, "a2"), APPROVER_1)
+        .await;
     assert!(app.answer_at(&url).await.starts_with("Done"));
     let theirs = refunds_of_case(&stripe, &charge, &first).await;
     assert_eq!(theirs.len(), 1);
 
-    let (_, url) = app.click("approve_action", &value(&second, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&second, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("failed") && answer.contains(&theirs[0]) && answer.contains("outside this action"), "{answer}");
-    assert!(matches!(status(&app.store, &second, "a2").await, ActionStatus::Failed { .. }));
-    assert!(!audit_kinds(&app.store, &second).await.contains(&AuditKind::ExecutionSucceeded), "the second case claims nothing");
-    assert_eq!(refunds_in_localstripe(&stripe, &charge).await.len(), 1, "one refund in all");
+    assert!(
+        answer.contains("failed")
+            && answer.contains(&theirs[0])
+            && answer.contains("outside this action"),
+        "{answer}"
+    );
+    assert!(matches!(
+        status(&app.store, &second, "a2").await,
+        ActionStatus::Failed { .. }
+    ));
+    assert!(
+        !audit_kinds(&app.store, &second)
+            .await
+            .contains(&AuditKind::ExecutionSucceeded),
+        "the second case claims nothing"
+    );
+    assert_eq!(
+        refunds_in_localstripe(&stripe, &charge).await.len(),
+        1,
+        "one refund in all"
+    );
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &second).await;
 }
 
@@ -324,35 +473,77 @@ async fn a_dashboard_refund_is_shown_as_someone_elses_and_what_is_left_comes_fro
     let (stripe, faults, customer, charge, amount) = refund_setup().await;
     // Someone refunds part of the charge in the dashboard (straight on localstripe).
     let key = StripeKey::parse("sk_test_localstripe").expect("key");
-    let dashboard = billing_triage::stripe::StripeGateway::new(&key, &stripe.direct_url()).expect("gateway");
+    let dashboard =
+        billing_triage::stripe::StripeGateway::new(&key, &stripe.direct_url()).expect("gateway");
     let part = amount.with_minor(1000);
-    let theirs = dashboard.refund(&ChargeId::parse(&charge).expect("id"), part, "dashboard-refund-1", &[]).await.expect("dashboard refund");
+    let theirs = dashboard
+        .refund(
+            &ChargeId::parse(&charge).expect("id"),
+            part,
+            "dashboard-refund-1",
+            &[],
+        )
+        .await
+        .expect("dashboard refund");
 
     let app = spawn_app(&faults.url).await;
     let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
     put_case(&app.store, &case, &statuses).await;
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     let left = amount.with_minor(amount.minor - 1000);
-    assert!(answer.contains(&format!("only {left} is left")), "what is left comes from Stripe: {answer}");
-    assert!(answer.contains(&format!("{theirs} ({part})")) && answer.contains("outside this action"), "{answer}");
-    assert!(refunds_of_case(&stripe, &charge, &case).await.is_empty(), "the dashboard refund is not the case's");
+    assert!(
+        answer.contains(&format!("only {left} is left")),
+        "what is left comes from Stripe: {answer}"
+    );
+    assert!(
+        answer.contains(&format!("{theirs} ({part})")) && answer.contains("outside this action"),
+        "{answer}"
+    );
+    assert!(
+        refunds_of_case(&stripe, &charge, &case).await.is_empty(),
+        "the dashboard refund is not the case's"
+    );
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
     let card = card_showing(&app.slack, "outside this action").await;
-    assert!(card.contains(theirs.as_str()), "the card shows it as someone else's: {card}");
+    assert!(
+        card.contains(theirs.as_str()),
+        "the card shows it as someone else's: {card}"
+    );
 
     // The approver refunds what is left (a new attempt may change the amount).
-    let reply = app.submit_view("refund_amount", &value(&case, "a2"), "amount_block", "amount", &left.major_text(), APPROVER_2).await;
+    let reply = app
+        .submit_view(
+            "refund_amount",
+            &value(&case, "a2"),
+            "amount_block",
+            "amount",
+            &left.major_text(),
+            APPROVER_2,
+        )
+        .await;
     assert_eq!(reply.status, 200);
-    let state = settled_after(&app.store, &case, |s| matches!(s, ActionStatus::Succeeded { .. })).await;
+    let state = settled_after(&app.store, &case, |s| {
+        matches!(s, ActionStatus::Succeeded { .. })
+    })
+    .await;
     let shown = serde_json::to_string(&state).expect("state serialises");
-    assert!(shown.contains(theirs.as_str()), "the dashboard refund is still shown: {shown}");
+    assert!(
+        shown.contains(theirs.as_str()),
+        "the dashboard refund is still shown: {shown}"
+    );
     assert_eq!(refunds_in_localstripe(&stripe, &charge).await.len(), 2);
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 }
 
 /// Waits until the action's state satisfies `done`.
-async fn settled_after(store: &Store, case: &Case, done: impl Fn(&ActionStatus) -> bool) -> ActionStatus {
+async fn settled_after(
+    store: &Store,
+    case: &Case,
+    done: impl Fn(&ActionStatus) -> bool,
+) -> ActionStatus {
     for _ in 0..400 {
         let s = status(store, case, "a2").await;
         if done(&s) {
@@ -360,15 +551,24 @@ async fn settled_after(store: &Store, case: &Case, done: impl Fn(&ActionStatus) 
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("never reached the expected state: {:?}", status(store, case, "a2").await);
+    panic!(
+        "never reached the expected state: {:?}",
+        status(store, case, "a2").await
+    );
 }
 
 #[tokio::test]
-async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_replica_confirms_it() {
+async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_replica_confirms_it(
+) {
     let (stripe, faults, customer, charge, amount) = refund_setup().await;
     let slack = SlackStandIn::start().await;
     let store = test_store().await;
-    let first = spawn_with(test_config(&faults.url, &slack, store.prefix()), slack, store.clone()).await;
+    let first = spawn_with(
+        test_config(&faults.url, &slack, store.prefix()),
+        slack,
+        store.clone(),
+    )
+    .await;
     let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
     put_case(&store, &case, &statuses).await;
     // The check before the refund passes; the refund's answer is lost; every
@@ -379,12 +579,26 @@ async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_
         faults.next("GET", "/v1/charges/", Fault::ServerError);
     }
 
-    let (_, url) = first.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = first
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = first.answer_at(&url).await;
-    assert!(answer.contains("did not answer clearly") && answer.contains("Do not redo it by hand"), "{answer}");
-    assert!(!answer.to_lowercase().contains("failed"), "nothing is called failed before Stripe says so: {answer}");
-    let ActionStatus::Verifying { owner: Some(owner), .. } = status(&store, &case, "a2").await else {
-        panic!("expected verifying: {:?}", status(&store, &case, "a2").await);
+    assert!(
+        answer.contains("did not answer clearly") && answer.contains("Do not redo it by hand"),
+        "{answer}"
+    );
+    assert!(
+        !answer.to_lowercase().contains("failed"),
+        "nothing is called failed before Stripe says so: {answer}"
+    );
+    let ActionStatus::Verifying {
+        owner: Some(owner), ..
+    } = status(&store, &case, "a2").await
+    else {
+        panic!(
+            "expected verifying: {:?}",
+            status(&store, &case, "a2").await
+        );
     };
     card_showing(&first.slack, "Checking with Stripe").await;
 
@@ -396,13 +610,26 @@ async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let slack = SlackStandIn::start().await;
-    let second = spawn_with(test_config(&faults.url, &slack, store.prefix()), slack, store.clone()).await;
+    let second = spawn_with(
+        test_config(&faults.url, &slack, store.prefix()),
+        slack,
+        store.clone(),
+    )
+    .await;
     let state = settled(&store, &case, "a2").await;
     assert!(matches!(state, ActionStatus::Succeeded { .. }), "{state:?}");
     assert_records_match_stripe(&store, &second.slack, &stripe, &charge, &case).await;
     card_showing(&second.slack, "confirmed with Stripe").await;
-    assert_eq!(faults.seen("POST", "/v1/refunds").len(), 1, "verifying sends nothing");
-    let told = thread_message_containing(&second.slack, "finished after the replica running it stopped").await;
+    assert_eq!(
+        faults.seen("POST", "/v1/refunds").len(),
+        1,
+        "verifying sends nothing"
+    );
+    let told = thread_message_containing(
+        &second.slack,
+        "finished after the replica running it stopped",
+    )
+    .await;
     assert!(told.contains("confirmed with Stripe"), "{told}");
 }
 
@@ -410,7 +637,9 @@ async fn an_outcome_stripe_cannot_be_asked_about_stays_verifying_until_the_next_
 /// `case`'s cancel step when `ours`.
 fn subscription_json(status: &str, ours: Option<&Case>) -> String {
     let metadata = match ours {
-        Some(case) => serde_json::json!({ "case_id": case.id.as_str(), "action": "a2", "step": "cancel", "approved_by": APPROVER_1 }),
+        Some(case) => {
+            serde_json::json!({ "case_id": case.id.as_str(), "action": "a2", "step": "cancel", "approved_by": APPROVER_1 })
+        }
         None => serde_json::json!({}),
     };
     serde_json::json!({
@@ -422,9 +651,17 @@ fn subscription_json(status: &str, ours: Option<&Case>) -> String {
 
 /// A refund case whose `a2` cancels `sub_Cancel1` now.
 fn cancel_case() -> (Case, Vec<(String, ActionStatus)>) {
-    let (mut case, statuses) = refund_case_for("cus_Approve1", "ch_Unused1", Money::new(100, Currency::parse("eur").expect("eur")), 3600);
+    let (mut case, statuses) = refund_case_for(
+        "cus_Approve1",
+        "ch_Unused1",
+        Money::new(100, Currency::parse("eur").expect("eur")),
+        3600,
+    );
     let subscription = SubscriptionId::parse("sub_Cancel1").expect("id");
-    case.actions[1].kind = ActionKind::CancelSubscription { subscription, at_period_end: false };
+    case.actions[1].kind = ActionKind::CancelSubscription {
+        subscription,
+        at_period_end: false,
+    };
     (case, statuses)
 }
 
@@ -438,28 +675,54 @@ async fn a_cancellation_answered_500_but_done_on_stripe_is_confirmed_by_its_meta
     let script: StripeScript = Arc::new(move |method: &str, path: &str| match (method, path) {
         // Active before the cancel; canceled with our metadata afterwards:
         // Stripe acted although it answered 500.
-        ("GET", "/v1/subscriptions/sub_Cancel1") => match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-            0 => (200, subscription_json("active", None)),
-            _ => (200, subscription_json("canceled", Some(&script_case))),
-        },
-        ("POST", "/v1/subscriptions/sub_Cancel1") => (200, subscription_json("active", Some(&script_case))),
-        ("DELETE", "/v1/subscriptions/sub_Cancel1") => (500, r#"{"error":{"type":"api_error","message":"Something went wrong"}}"#.to_owned()),
-        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+        ("GET", "/v1/subscriptions/sub_Cancel1") => {
+            match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => (200, subscription_json("active", None)),
+                _ => (200, subscription_json("canceled", Some(&script_case))),
+            }
+        }
+        ("POST", "/v1/subscriptions/sub_Cancel1") => {
+            (200, subscription_json("active", Some(&script_case)))
+        }
+        ("DELETE", "/v1/subscriptions/sub_Cancel1") => (
+            500,
+            r#"{"error":{"type":"api_error","message":"Something went wrong"}}"#.to_owned(),
+        ),
+        _ => (
+            404,
+            r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned(),
+        ),
     });
     let (base, calls) = scripted_stripe(script).await;
     let app = spawn_app(&base).await;
     put_case(&app.store, &case, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("sub_Cancel1 canceled (confirmed with Stripe after HTTP 500)"), "{answer}");
+    assert!(
+        answer.contains("sub_Cancel1 canceled (confirmed with Stripe after HTTP 500)"),
+        "{answer}"
+    );
     match settled(&app.store, &case, "a2").await {
-        ActionStatus::Succeeded { stripe_ids, .. } => assert_eq!(stripe_ids, vec!["sub_Cancel1".to_owned()]),
+        ActionStatus::Succeeded { stripe_ids, .. } => {
+            assert_eq!(stripe_ids, vec!["sub_Cancel1".to_owned()])
+        }
         other => panic!("{other:?}"),
     }
     let kinds = audit_kinds(&app.store, &case).await;
-    assert!(kinds.contains(&AuditKind::ExecutionConfirmed) && !kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
-    let deletes = calls.lock().expect("calls").iter().filter(|c| c.method == "DELETE" && c.path.contains("sub_Cancel1")).count();
+    assert!(
+        kinds.contains(&AuditKind::ExecutionConfirmed)
+            && !kinds.contains(&AuditKind::ExecutionFailed),
+        "{kinds:?}"
+    );
+    let deletes = calls
+        .lock()
+        .expect("calls")
+        .iter()
+        .filter(|c| c.method == "DELETE" && c.path.contains("sub_Cancel1"))
+        .count();
     assert_eq!(deletes, 1, "sent once");
     card_showing(&app.slack, "confirmed with Stripe").await;
     assert!(app.store.verify_audit().await.expect("redis").is_ok());
@@ -470,20 +733,34 @@ async fn a_subscription_someone_else_canceled_is_not_claimed_nor_canceled_again(
     let (case, statuses) = cancel_case();
     let script: StripeScript = Arc::new(move |method: &str, path: &str| match (method, path) {
         ("GET", "/v1/subscriptions/sub_Cancel1") => (200, subscription_json("canceled", None)),
-        _ => (500, r#"{"error":{"type":"api_error","message":"not expected"}}"#.to_owned()),
+        _ => (
+            500,
+            r#"{"error":{"type":"api_error","message":"not expected"}}"#.to_owned(),
+        ),
     });
     let (base, calls) = scripted_stripe(script).await;
     let app = spawn_app(&base).await;
     put_case(&app.store, &case, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("sub_Cancel1 is canceled on Stripe, but not with this action's metadata"), "{answer}");
-    assert!(!answer.contains("sub_Cancel1 canceled"), "not claimed as ours: {answer}");
+    assert!(
+        answer.contains("sub_Cancel1 is canceled on Stripe, but not with this action's metadata"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("sub_Cancel1 canceled"),
+        "not claimed as ours: {answer}"
+    );
     // Only this subscription's requests count: another test's "closed" port
     // may be this stand-in's (helpers::closed_port_url frees its port).
     let calls = calls.lock().expect("calls").clone();
-    let writes: Vec<_> = calls.iter().filter(|c| c.method != "GET" && c.path.contains("sub_Cancel1")).collect();
+    let writes: Vec<_> = calls
+        .iter()
+        .filter(|c| c.method != "GET" && c.path.contains("sub_Cancel1"))
+        .collect();
     assert!(writes.is_empty(), "nothing sent to Stripe: {calls:?}");
     card_showing(&app.slack, "canceled elsewhere").await;
 }
@@ -493,12 +770,28 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
     let (base, calls) = scripted_stripe(stripe_script(false)).await;
     let slack = SlackStandIn::start().await;
     let store = test_store().await;
-    let (case, statuses) = refund_case_for("cus_Approve1", "ch_Approve1", Money::new(3900, Currency::parse("eur").expect("eur")), 3600);
+    let (case, statuses) = refund_case_for(
+        "cus_Approve1",
+        "ch_Approve1",
+        Money::new(3900, Currency::parse("eur").expect("eur")),
+        3600,
+    );
     put_case(&store, &case, &statuses).await;
     let approver = SlackUserId::parse(APPROVER_1).expect("id");
-    let proposed = statuses.iter().find(|(k, _)| k == "a2").map(|(_, s)| s.clone()).expect("a2");
-    let executing = ActionStatus::Executing { approved_by: vec![approver.clone()], at: now_ts(), owner: Some("inst_other".to_owned()) };
-    assert!(store.transition(&case.id, "a2", &proposed, &executing).await.expect("redis"));
+    let proposed = statuses
+        .iter()
+        .find(|(k, _)| k == "a2")
+        .map(|(_, s)| s.clone())
+        .expect("a2");
+    let executing = ActionStatus::Executing {
+        approved_by: vec![approver.clone()],
+        at: now_ts(),
+        owner: Some("inst_other".to_owned()),
+    };
+    assert!(store
+        .transition(&case.id, "a2", &proposed, &executing)
+        .await
+        .expect("redis"));
     store
         .append_audit(billing_triage::audit::NewEntry {
             case_id: Some(case.id.clone()),
@@ -512,24 +805,39 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
         .await
         .expect("audit");
     // The reconciler of another replica, called directly (no timing involved).
-    let deps = billing_triage::startup::deps(&test_config(&base, &slack, store.prefix())).expect("deps");
+    let deps =
+        billing_triage::startup::deps(&test_config(&base, &slack, store.prefix())).expect("deps");
 
-    let n = billing_triage::workflow::reconcile::reconcile(&deps).await.expect("reconcile");
+    let n = billing_triage::workflow::reconcile::reconcile(&deps)
+        .await
+        .expect("reconcile");
     assert_eq!(n, 0, "the owner is alive and its lease runs");
     assert_eq!(status(&store, &case, "a2").await, executing);
     assert!(calls.lock().expect("calls").is_empty(), "Stripe untouched");
 
     store.announce_gone("inst_other").await.expect("redis");
-    let n = billing_triage::workflow::reconcile::reconcile(&deps).await.expect("reconcile");
+    let n = billing_triage::workflow::reconcile::reconcile(&deps)
+        .await
+        .expect("reconcile");
     assert_eq!(n, 1, "taken over at once");
     match status(&store, &case, "a2").await {
-        ActionStatus::Succeeded { stripe_ids, .. } => assert_eq!(stripe_ids, vec!["re_Scripted1".to_owned()]),
+        ActionStatus::Succeeded { stripe_ids, .. } => {
+            assert_eq!(stripe_ids, vec!["re_Scripted1".to_owned()])
+        }
         other => panic!("{other:?}"),
     }
-    let posts = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").count();
+    let posts = calls
+        .lock()
+        .expect("calls")
+        .iter()
+        .filter(|c| c.method == "POST")
+        .count();
     assert_eq!(posts, 1);
     let trail = store.audit_trail(&case.id).await.expect("trail");
-    let reconciled = trail.iter().find(|(_, e)| e.kind == AuditKind::ExecutionReconciled).expect("reconciled entry");
+    let reconciled = trail
+        .iter()
+        .find(|(_, e)| e.kind == AuditKind::ExecutionReconciled)
+        .expect("reconciled entry");
     assert_eq!(reconciled.1.detail["owner"]["from_owner"], "inst_other");
     assert_eq!(reconciled.1.detail["owner"]["owner_gone"], true);
 }
@@ -538,10 +846,16 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
 async fn an_idempotency_error_is_not_taken_as_a_refusal_but_checked_with_stripe() {
     // Stripe's `idempotency_error` means the key was used before: that
     // earlier request may have refunded, so only the charge can tell.
-    let (case, statuses) = refund_case_for("cus_Approve1", "ch_Approve1", Money::new(3900, Currency::parse("eur").expect("eur")), 3600);
+    let (case, statuses) = refund_case_for(
+        "cus_Approve1",
+        "ch_Approve1",
+        Money::new(3900, Currency::parse("eur").expect("eur")),
+        3600,
+    );
     let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (case_id, script_reads) = (case.id.to_string(), Arc::clone(&reads));
-    let script: StripeScript = Arc::new(move |method: &str, path: &str| match (method, path) {
+    let script: StripeScript = Arc::new(move |method: &str, path: &str| {
+        match (method, path) {
         ("GET", "/v1/charges/ch_Approve1") => {
             let refunds = match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
                 0 => serde_json::json!([]),
@@ -557,15 +871,25 @@ async fn an_idempotency_error_is_not_taken_as_a_refusal_but_checked_with_stripe(
         }
         ("POST", "/v1/refunds") => (400, r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with"}}"#.to_owned()),
         _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+    }
     });
     let (base, _) = scripted_stripe(script).await;
     let app = spawn_app(&base).await;
     put_case(&app.store, &case, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
-    assert!(answer.contains("refunded re_Earlier1") && answer.contains("confirmed with Stripe after HTTP 400"), "{answer}");
-    assert!(matches!(settled(&app.store, &case, "a2").await, ActionStatus::Succeeded { .. }));
+    assert!(
+        answer.contains("refunded re_Earlier1")
+            && answer.contains("confirmed with Stripe after HTTP 400"),
+        "{answer}"
+    );
+    assert!(matches!(
+        settled(&app.store, &case, "a2").await,
+        ActionStatus::Succeeded { .. }
+    ));
 }
 
 /// Cuts Redis at the intent's audit append (before it reaches Redis, or
@@ -584,13 +908,30 @@ async fn redis_cut_at_the_intent(trip: crate::redis_faults::Trip) {
     let first = spawn_with(config, slack, direct.clone()).await;
     proxy.arm("execution_intent", trip);
 
-    let (_, url) = first.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = first
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = first.answer_at(&url).await;
-    assert!(proxy.tripped(), "{trip:?}: Redis was cut at the intent: {answer}");
-    assert!(answer.contains("nothing has been sent to Stripe yet"), "{trip:?}: {answer}");
-    assert!(faults.seen("POST", "/v1/refunds").is_empty(), "{trip:?}: no refund without a recorded intent");
-    let ActionStatus::Executing { owner: Some(owner), .. } = status(&direct, &case, "a2").await else {
-        panic!("{trip:?}: expected executing: {:?}", status(&direct, &case, "a2").await);
+    assert!(
+        proxy.tripped(),
+        "{trip:?}: Redis was cut at the intent: {answer}"
+    );
+    assert!(
+        answer.contains("nothing has been sent to Stripe yet"),
+        "{trip:?}: {answer}"
+    );
+    assert!(
+        faults.seen("POST", "/v1/refunds").is_empty(),
+        "{trip:?}: no refund without a recorded intent"
+    );
+    let ActionStatus::Executing {
+        owner: Some(owner), ..
+    } = status(&direct, &case, "a2").await
+    else {
+        panic!(
+            "{trip:?}: expected executing: {:?}",
+            status(&direct, &case, "a2").await
+        );
     };
 
     proxy.restore();
@@ -602,15 +943,25 @@ async fn redis_cut_at_the_intent(trip: crate::redis_faults::Trip) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let slack = SlackStandIn::start().await;
-    let second = spawn_with(test_config(&faults.url, &slack, &prefix), slack, direct.clone()).await;
+    let second = spawn_with(
+        test_config(&faults.url, &slack, &prefix),
+        slack,
+        direct.clone(),
+    )
+    .await;
     let state = settled(&direct, &case, "a2").await;
     match trip {
         // No intent in the audit: Stripe was never called; approve again.
         crate::redis_faults::Trip::Before => {
-            assert!(matches!(&state, ActionStatus::Failed { error, .. } if error.contains("interrupted before Stripe")), "{state:?}")
+            assert!(
+                matches!(&state, ActionStatus::Failed { error, .. } if error.contains("interrupted before Stripe")),
+                "{state:?}"
+            )
         }
         // The intent is in the audit: the approved refund is carried out once.
-        crate::redis_faults::Trip::After => assert!(matches!(state, ActionStatus::Succeeded { .. }), "{state:?}"),
+        crate::redis_faults::Trip::After => {
+            assert!(matches!(state, ActionStatus::Succeeded { .. }), "{state:?}")
+        }
     }
     assert_records_match_stripe(&direct, &second.slack, &stripe, &charge, &case).await;
     assert!(faults.seen("POST", "/v1/refunds").len() <= 1);
