@@ -6,6 +6,7 @@ mod audit;
 mod helpers;
 mod localstripe;
 mod lookup;
+mod redis_faults;
 mod slack;
 mod stripe;
 mod stripe_faults;
