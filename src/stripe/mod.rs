@@ -274,13 +274,17 @@ impl StripeError {
 
     /// Stripe's answer does not say whether a write happened: no answer
     /// (timeout, reset, refused), an unreadable one, a 5xx (Stripe may have
-    /// acted), 429 (left after the retries) or 409 (the same key is still in
-    /// flight). Only Stripe's state can tell; every other error is a clear
-    /// refusal of the request.
+    /// acted), 429 (left after the retries), 409 (the same key is still in
+    /// flight) or an `idempotency_error` (the key was used before, with other
+    /// parameters). Only Stripe's state can tell; every other error is a
+    /// clear refusal of the request.
     pub fn is_unclear(&self) -> bool {
         match self {
             Self::Unreachable { .. } | Self::TimedOut { .. } | Self::Unreadable { .. } => true,
-            Self::Rejected { status, .. } => *status >= 500 || *status == 429 || *status == 409,
+            Self::Rejected { status, source, .. } => {
+                let idempotency = matches!(source, ::stripe::StripeError::Stripe(api, _) if api.type_ == ::stripe::ApiErrorsType::IdempotencyError);
+                *status >= 500 || *status == 429 || *status == 409 || idempotency
+            }
             _ => false,
         }
     }

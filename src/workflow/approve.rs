@@ -20,8 +20,10 @@ use serde_json::json;
 
 use super::execute::{self, Mode};
 
-/// The old name of the reconciler's entry point.
+/// The reconciler's entry point under its former path (start-up called
+/// `approve::reconcile`); it lives in `reconcile` now.
 pub use super::reconcile::reconcile;
+
 /// Said when every compare-and-set lost to other clicks.
 const RACES_LOST: &str =
     "Several people acted on this at once; look at the card for where it stands";
@@ -214,13 +216,22 @@ pub async fn approve(
                 {
                     Ok(plan) => plan,
                     Err(e) => {
-                        // Put it back so it can be approved again; if even that fails,
-                        // the reconciler finds no intent and marks it failed.
-                        let _ = deps
-                            .store
-                            .transition(&case.id, &action.key, &executing, &stored)
-                            .await;
-                        return Err(e);
+                        // Put it back so it can be approved again. If even that
+                        // fails, the intent may or may not be in the audit: the
+                        // reconciler resumes it or marks it failed, so say that.
+                        if matches!(
+                            deps.store
+                                .transition(&case.id, &action.key, &executing, &stored)
+                                .await,
+                            Ok(true)
+                        ) {
+                            return Err(e);
+                        }
+                        let reference = new_reference();
+                        log_error(&e, &reference, "could not record the intent");
+                        return Err(WorkflowError::User(format!(
+                            "Redis failed while this approval was being recorded, and nothing has been sent to Stripe yet. The bot finishes it by itself (the card's thread will say what Stripe did) or marks it failed so it can be approved again; do not redo it by hand (ref {reference})"
+                        )));
                     }
                 };
                 let private = execute::run(

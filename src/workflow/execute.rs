@@ -76,8 +76,9 @@ enum End {
 
 /// A step's current state, read from Stripe.
 enum Observed {
-    /// Stripe has this step's work (by its metadata): the object id.
-    Ours(String),
+    /// Stripe has this step's work (by its metadata): the object id, and
+    /// for a refund the amount Stripe refunded.
+    Ours(String, Option<Money>),
     /// Not done (yet). `proceed` is an error when the step must not be sent
     /// (a refund larger than what Stripe says is left); `others` names work
     /// someone else did on the same object (refunds from the dashboard or
@@ -143,7 +144,7 @@ impl Runner<'_> {
     async fn steps(&mut self, mode: Mode) -> End {
         for (i, planned) in self.plan.steps.iter().enumerate() {
             if let Some(id) = self.done.get(&planned.name).cloned() {
-                self.note_done(planned, id, None);
+                self.note_done(planned, id, None, None);
                 continue;
             }
             if i > 0 {
@@ -166,17 +167,12 @@ impl Runner<'_> {
     /// One refund or cancellation; `None` when it is done and the run goes on.
     async fn money_step(&mut self, planned: &PlannedStep, mode: Mode) -> Option<End> {
         match self.observe(planned).await {
-            Ok(Observed::Ours(id)) => {
-                return self.confirmed(planned, id, "confirmed with Stripe").await
+            Ok(Observed::Ours(id, amount)) => {
+                return self
+                    .confirmed(planned, id, amount, "confirmed with Stripe")
+                    .await
             }
-            Ok(Observed::DoneByOthers(note)) => {
-                self.progress.notes.push(note);
-                let target = match &planned.step {
-                    Step::Cancel { subscription, .. } => subscription.to_string(),
-                    _ => String::new(),
-                };
-                return self.record(planned, target).await.err();
-            }
+            Ok(Observed::DoneByOthers(note)) => return self.done_by_others(planned, note).await,
             Ok(Observed::Absent { proceed, others }) => {
                 for other in others {
                     if !self.progress.notes.contains(&other) {
@@ -209,7 +205,7 @@ impl Runner<'_> {
             }
         }
         match self.send(planned).await {
-            Ok(id) => self.confirmed(planned, id, "Stripe's answer").await,
+            Ok(id) => self.confirmed(planned, id, None, "Stripe's answer").await,
             Err(e) if e.is_unclear() => self.verify(planned, &e).await,
             Err(e) => Some(End::Refused {
                 why: format!("Stripe refused {}: {e}", planned.name),
@@ -228,7 +224,7 @@ impl Runner<'_> {
         for pause in VERIFY_PAUSES {
             tokio::time::sleep(pause).await;
             match self.observe(planned).await {
-                Ok(Observed::Ours(id)) => {
+                Ok(Observed::Ours(id, amount)) => {
                     let detail = json!({ "step": planned.name, "found": id, "after": why });
                     if let Err(e) = self
                         .audit(AuditKind::ExecutionConfirmed, vec![id.clone()], detail)
@@ -237,10 +233,27 @@ impl Runner<'_> {
                         return Some(End::Unrecorded(e));
                     }
                     return self
-                        .confirmed(planned, id, &format!("confirmed with Stripe after {why}"))
+                        .confirmed(
+                            planned,
+                            id,
+                            amount,
+                            &format!("confirmed with Stripe after {why}"),
+                        )
                         .await;
                 }
-                Ok(Observed::Absent { .. } | Observed::DoneByOthers(_)) => {
+                Ok(Observed::DoneByOthers(note)) => {
+                    // Done on Stripe, but its metadata does not name this step:
+                    // neither claimed nor called "nothing happened".
+                    let detail = json!({ "step": planned.name, "found": null, "done_on_stripe": note, "after": why });
+                    if let Err(e) = self
+                        .audit(AuditKind::ExecutionConfirmed, vec![], detail)
+                        .await
+                    {
+                        return Some(End::Unrecorded(e));
+                    }
+                    return self.done_by_others(planned, note).await;
+                }
+                Ok(Observed::Absent { .. }) => {
                     let detail = json!({ "step": planned.name, "found": null, "after": why });
                     if let Err(e) = self
                         .audit(AuditKind::ExecutionConfirmed, vec![], detail)
@@ -265,12 +278,23 @@ impl Runner<'_> {
 
     /// A step Stripe confirmed: recorded, and the run goes on (back in
     /// `Executing` if it was being verified).
-    async fn confirmed(&mut self, planned: &PlannedStep, id: String, how: &str) -> Option<End> {
+    async fn confirmed(
+        &mut self,
+        planned: &PlannedStep,
+        id: String,
+        amount: Option<Money>,
+        how: &str,
+    ) -> Option<End> {
         // Noted first: even if Redis fails now, the approver hears what Stripe did.
-        self.note_done(planned, id.clone(), Some(how));
+        self.note_done(planned, id.clone(), amount, Some(how));
         if let Err(end) = self.record(planned, id).await {
             return Some(end);
         }
+        self.back_to_executing().await
+    }
+
+    /// After a confirmed step, a `Verifying` action runs on as `Executing`.
+    async fn back_to_executing(&mut self) -> Option<End> {
         if let ActionStatus::Verifying { approved_by, .. } = &self.current {
             let executing = ActionStatus::Executing {
                 approved_by: approved_by.clone(),
@@ -291,6 +315,21 @@ impl Runner<'_> {
         None
     }
 
+    /// A step whose effect is already on Stripe, not by this action: noted
+    /// as such and recorded, so the run goes on and never sends it.
+    async fn done_by_others(&mut self, planned: &PlannedStep, note: String) -> Option<End> {
+        self.progress.notes.push(note);
+        let target = match &planned.step {
+            Step::Cancel { subscription, .. } => subscription.to_string(),
+            Step::Refund { charge, .. } => charge.to_string(),
+            Step::PortalSession { customer } => customer.to_string(),
+        };
+        if let Err(end) = self.record(planned, target).await {
+            return Some(end);
+        }
+        self.back_to_executing().await
+    }
+
     async fn record(&mut self, planned: &PlannedStep, id: String) -> Result<(), End> {
         self.deps
             .store
@@ -301,10 +340,18 @@ impl Runner<'_> {
         Ok(())
     }
 
-    fn note_done(&mut self, planned: &PlannedStep, id: String, how: Option<&str>) {
+    /// Notes a step Stripe did; `refunded` is Stripe's own amount when known.
+    fn note_done(
+        &mut self,
+        planned: &PlannedStep,
+        id: String,
+        refunded: Option<Money>,
+        how: Option<&str>,
+    ) {
         let how = how.map(|h| format!(" ({h})")).unwrap_or_default();
         match &planned.step {
             Step::Refund { charge, amount } => {
+                let amount = &refunded.unwrap_or(*amount);
                 self.progress
                     .notes
                     .push(format!("refunded {id} ({amount} of {charge}){how}"));
@@ -349,7 +396,7 @@ impl Runner<'_> {
                 let current = self.deps.stripe.charge(charge).await?;
                 let check = check_refund(&current, case, key, name);
                 if let Some(ours) = check.ours {
-                    return Ok(Observed::Ours(ours.id.to_string()));
+                    return Ok(Observed::Ours(ours.id.to_string(), Some(ours.amount)));
                 }
                 let others = check.others_text(charge);
                 let proceed = if amount.currency != check.left.currency
@@ -368,14 +415,9 @@ impl Runner<'_> {
             } => {
                 let sub = self.deps.stripe.subscription(subscription).await?;
                 Ok(match check_cancel(&sub, case, key, name, *at_period_end) {
-                    CancelCheck::Ours => Observed::Ours(subscription.to_string()),
-                    CancelCheck::ByOthers => Observed::DoneByOthers(format!(
-                        "{subscription} was already canceled, not by this action"
-                    )),
-                    CancelCheck::NotCanceled => Observed::Absent {
-                        proceed: Ok(()),
-                        others: Vec::new(),
-                    },
+                    CancelCheck::Ours => Observed::Ours(subscription.to_string(), None),
+                    CancelCheck::ByOthers => Observed::DoneByOthers(format!("{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)")),
+                    CancelCheck::NotCanceled => Observed::Absent { proceed: Ok(()), others: Vec::new() },
                 })
             }
             Step::PortalSession { .. } => Ok(Observed::Absent {
@@ -690,7 +732,11 @@ impl Runner<'_> {
         .await;
         match recorded {
             Ok(true) => {}
-            Ok(false) => return Ok("Another replica took this action over and finished it; the card shows where it stands".to_owned()),
+            Ok(false) => {
+                return Ok(format!(
+                    "Another replica took this action over; the card shows where it stands{said}"
+                ))
+            }
             Err(e) => return Err(self.unrecorded(&e)),
         }
         refresh_card(self.deps, self.case).await;

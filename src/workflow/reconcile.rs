@@ -171,6 +171,17 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                     json!({ "resumed": false, "owner": from }),
                 )
                 .await?;
+                let detail = json!({ "action": action.kind.name(), "error": "interrupted before Stripe was called", "nothing_sent": true });
+                audit(
+                    deps,
+                    &case_id,
+                    &key,
+                    AuditKind::ExecutionFailed,
+                    Actor::System,
+                    vec![],
+                    detail,
+                )
+                .await?;
                 refresh_card(deps, &case).await;
             }
         }

@@ -8,6 +8,7 @@ mod helpers;
 mod localstripe;
 mod lookup;
 mod ops;
+mod redis_faults;
 mod slack;
 mod stripe;
 mod stripe_faults;

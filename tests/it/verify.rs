@@ -2,9 +2,12 @@
 //! the bot and Stripe or Redis, the records match what Stripe did. Stripe is
 //! localstripe behind the fault proxy (`stripe_faults`), which also emulates
 //! Stripe's idempotency keys since localstripe ignores them; Redis is cut
-//! through the `RedisProxy`. Each test ends by checking that exactly the
-//! refunds Stripe made for the case are recorded as made, on the action's
-//! state, the audit and the card, and that `audit verify` passes.
+//! at each step of an approval through `redis_faults` (before the intent,
+//! with the intent's answer lost, at the charge check, after the Stripe call,
+//! before the record; `approvals` covers a cut before the click). Each test
+//! ends by checking that exactly the refunds Stripe made for the case are
+//! recorded as made, on the action's state, the audit and the card, and that
+//! `audit verify` passes.
 
 use crate::approvals::{
     audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status,
@@ -315,13 +318,15 @@ async fn a_hung_request_is_timed_out_checked_with_stripe_and_reported_as_nothing
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 }
 
-/// Where Redis is cut during an approval.
+/// Where Redis is cut during an approval (see also `redis_cut_at_the_intent`).
 #[derive(Debug, Clone, Copy)]
 enum Cut {
     /// After the intent, when the bot reads the charge before refunding.
-    AfterIntent,
+    AtTheChargeCheck,
     /// After Stripe committed the refund, before its answer arrives.
     AfterStripeCall,
+    /// Stripe answered; the step's record is the command that is cut.
+    BeforeTheRecord,
 }
 
 /// Cuts Redis at `cut`; the approver is told what Stripe did; this replica
@@ -329,7 +334,7 @@ enum Cut {
 /// from what Stripe says.
 async fn redis_cut_is_finished_by_the_next_replica(cut: Cut) {
     let (stripe, faults, customer, charge, amount) = refund_setup().await;
-    let proxy = RedisProxy::start().await;
+    let proxy = crate::redis_faults::RedisTrip::start().await;
     let slack = SlackStandIn::start().await;
     let prefix = unique_prefix();
     let mut config = test_config(&faults.url, &slack, &prefix);
@@ -341,8 +346,10 @@ async fn redis_cut_is_finished_by_the_next_replica(cut: Cut) {
     let cutter = proxy.clone();
     let hook: crate::stripe_faults::Hook = Arc::new(move || cutter.cut());
     match cut {
-        Cut::AfterIntent => faults.next("GET", "/v1/charges/", Fault::Before(hook)),
+        Cut::AtTheChargeCheck => faults.next("GET", "/v1/charges/", Fault::Before(hook)),
         Cut::AfterStripeCall => faults.next("POST", "/v1/refunds", Fault::AfterCommit(hook)),
+        // The step's record is the first HSET (the plan and states use SET).
+        Cut::BeforeTheRecord => proxy.arm("HSET", crate::redis_faults::Trip::Before),
     }
 
     let (_, url) = first
@@ -403,8 +410,13 @@ async fn redis_cut_is_finished_by_the_next_replica(cut: Cut) {
 }
 
 #[tokio::test]
-async fn redis_cut_after_the_intent_is_finished_from_stripe_by_the_next_replica() {
-    redis_cut_is_finished_by_the_next_replica(Cut::AfterIntent).await;
+async fn redis_cut_at_the_charge_check_is_finished_from_stripe_by_the_next_replica() {
+    redis_cut_is_finished_by_the_next_replica(Cut::AtTheChargeCheck).await;
+}
+
+#[tokio::test]
+async fn redis_cut_before_the_record_is_finished_from_stripe_by_the_next_replica() {
+    redis_cut_is_finished_by_the_next_replica(Cut::BeforeTheRecord).await;
 }
 
 #[tokio::test]
@@ -709,7 +721,7 @@ async fn a_cancellation_answered_500_but_done_on_stripe_is_confirmed_by_its_meta
         .lock()
         .expect("calls")
         .iter()
-        .filter(|c| c.method == "DELETE")
+        .filter(|c| c.method == "DELETE" && c.path.contains("sub_Cancel1"))
         .count();
     assert_eq!(deletes, 1, "sent once");
     card_showing(&app.slack, "confirmed with Stripe").await;
@@ -735,21 +747,22 @@ async fn a_subscription_someone_else_canceled_is_not_claimed_nor_canceled_again(
         .await;
     let answer = app.answer_at(&url).await;
     assert!(
-        answer.contains("sub_Cancel1 was already canceled, not by this action"),
+        answer.contains("sub_Cancel1 is canceled on Stripe, but not with this action's metadata"),
         "{answer}"
     );
     assert!(
         !answer.contains("sub_Cancel1 canceled"),
         "not claimed as ours: {answer}"
     );
-    let writes = calls
-        .lock()
-        .expect("calls")
+    // Only this subscription's requests count: another test's "closed" port
+    // may be this stand-in's (helpers::closed_port_url frees its port).
+    let calls = calls.lock().expect("calls").clone();
+    let writes: Vec<_> = calls
         .iter()
-        .filter(|c| c.method != "GET")
-        .count();
-    assert_eq!(writes, 0, "nothing sent to Stripe");
-    card_showing(&app.slack, "not by this action").await;
+        .filter(|c| c.method != "GET" && c.path.contains("sub_Cancel1"))
+        .collect();
+    assert!(writes.is_empty(), "nothing sent to Stripe: {calls:?}");
+    card_showing(&app.slack, "canceled elsewhere").await;
 }
 
 #[tokio::test]
@@ -827,4 +840,139 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
         .expect("reconciled entry");
     assert_eq!(reconciled.1.detail["owner"]["from_owner"], "inst_other");
     assert_eq!(reconciled.1.detail["owner"]["owner_gone"], true);
+}
+
+#[tokio::test]
+async fn an_idempotency_error_is_not_taken_as_a_refusal_but_checked_with_stripe() {
+    // Stripe's `idempotency_error` means the key was used before: that
+    // earlier request may have refunded, so only the charge can tell.
+    let (case, statuses) = refund_case_for(
+        "cus_Approve1",
+        "ch_Approve1",
+        Money::new(3900, Currency::parse("eur").expect("eur")),
+        3600,
+    );
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (case_id, script_reads) = (case.id.to_string(), Arc::clone(&reads));
+    let script: StripeScript = Arc::new(move |method: &str, path: &str| {
+        match (method, path) {
+        ("GET", "/v1/charges/ch_Approve1") => {
+            let refunds = match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => serde_json::json!([]),
+                _ => serde_json::json!([{ "id": "re_Earlier1", "object": "refund", "amount": 3900, "currency": "eur", "status": "succeeded",
+                    "created": 1_700_000_100, "metadata": { "case_id": case_id, "action": "a2", "step": "refund:ch_Approve1" } }]),
+            };
+            let refunded = if refunds.as_array().is_some_and(|r| r.is_empty()) { 0 } else { 3900 };
+            (200, serde_json::json!({
+                "id": "ch_Approve1", "object": "charge", "amount": 3900, "amount_refunded": refunded, "currency": "eur",
+                "customer": "cus_Approve1", "status": "succeeded", "paid": true, "created": 1_700_000_000, "invoice": null,
+                "disputed": false, "failure_message": null, "refunds": {"object": "list", "data": refunds, "has_more": false}
+            }).to_string())
+        }
+        ("POST", "/v1/refunds") => (400, r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with"}}"#.to_owned()),
+        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+    }
+    });
+    let (base, _) = scripted_stripe(script).await;
+    let app = spawn_app(&base).await;
+    put_case(&app.store, &case, &statuses).await;
+
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
+    let answer = app.answer_at(&url).await;
+    assert!(
+        answer.contains("refunded re_Earlier1")
+            && answer.contains("confirmed with Stripe after HTTP 400"),
+        "{answer}"
+    );
+    assert!(matches!(
+        settled(&app.store, &case, "a2").await,
+        ActionStatus::Succeeded { .. }
+    ));
+}
+
+/// Cuts Redis at the intent's audit append (before it reaches Redis, or
+/// with its answer lost); the replica stops, and the next one settles it
+/// from the audit and Stripe.
+async fn redis_cut_at_the_intent(trip: crate::redis_faults::Trip) {
+    let (stripe, faults, customer, charge, amount) = refund_setup().await;
+    let proxy = crate::redis_faults::RedisTrip::start().await;
+    let slack = SlackStandIn::start().await;
+    let prefix = unique_prefix();
+    let mut config = test_config(&faults.url, &slack, &prefix);
+    config.redis_url = proxy.url.clone();
+    let direct = Store::new(&redis_url(), &prefix).expect("url");
+    let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
+    put_case(&direct, &case, &statuses).await;
+    let first = spawn_with(config, slack, direct.clone()).await;
+    proxy.arm("execution_intent", trip);
+
+    let (_, url) = first
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
+    let answer = first.answer_at(&url).await;
+    assert!(
+        proxy.tripped(),
+        "{trip:?}: Redis was cut at the intent: {answer}"
+    );
+    assert!(
+        answer.contains("nothing has been sent to Stripe yet"),
+        "{trip:?}: {answer}"
+    );
+    assert!(
+        faults.seen("POST", "/v1/refunds").is_empty(),
+        "{trip:?}: no refund without a recorded intent"
+    );
+    let ActionStatus::Executing {
+        owner: Some(owner), ..
+    } = status(&direct, &case, "a2").await
+    else {
+        panic!(
+            "{trip:?}: expected executing: {:?}",
+            status(&direct, &case, "a2").await
+        );
+    };
+
+    proxy.restore();
+    drop(first);
+    for _ in 0..200 {
+        if direct.is_gone(&owner).await.expect("redis") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let slack = SlackStandIn::start().await;
+    let second = spawn_with(
+        test_config(&faults.url, &slack, &prefix),
+        slack,
+        direct.clone(),
+    )
+    .await;
+    let state = settled(&direct, &case, "a2").await;
+    match trip {
+        // No intent in the audit: Stripe was never called; approve again.
+        crate::redis_faults::Trip::Before => {
+            assert!(
+                matches!(&state, ActionStatus::Failed { error, .. } if error.contains("interrupted before Stripe")),
+                "{state:?}"
+            )
+        }
+        // The intent is in the audit: the approved refund is carried out once.
+        crate::redis_faults::Trip::After => {
+            assert!(matches!(state, ActionStatus::Succeeded { .. }), "{state:?}")
+        }
+    }
+    assert_records_match_stripe(&direct, &second.slack, &stripe, &charge, &case).await;
+    assert!(faults.seen("POST", "/v1/refunds").len() <= 1);
+}
+
+#[tokio::test]
+async fn redis_cut_before_the_intent_is_written_fails_the_action_without_a_stripe_call() {
+    redis_cut_at_the_intent(crate::redis_faults::Trip::Before).await;
+}
+
+#[tokio::test]
+async fn redis_cut_after_the_intent_is_written_but_its_answer_lost_runs_the_refund_once() {
+    redis_cut_at_the_intent(crate::redis_faults::Trip::After).await;
 }
