@@ -61,12 +61,37 @@ struct Slot {
     /// One connection attempt at a time; the others wait (time-boxed).
     connecting: Mutex<()>,
     next_id: AtomicU64,
+    /// The last failed attempt: when, its I/O kind, its text. Callers that
+    /// waited for that attempt fail with it instead of trying again at once.
+    last_failure: std::sync::Mutex<Option<(std::time::Instant, std::io::ErrorKind, String)>>,
 }
 
 impl Slot {
     fn get(&self) -> Option<Conn> {
         let current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         current.as_ref().map(|(id, manager)| Conn { inner: manager.clone(), id: *id, slot: None })
+    }
+
+    fn record_failure(&self, error: &RedisError) {
+        let kind = if error.is_timeout() {
+            std::io::ErrorKind::TimedOut
+        } else if error.is_connection_refusal() {
+            std::io::ErrorKind::ConnectionRefused
+        } else {
+            std::io::ErrorKind::Other
+        };
+        let mut last = self.last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = Some((std::time::Instant::now(), kind, format!("{error} ({error:?})")));
+    }
+
+    /// The failure of an attempt that ended after `since` (one the caller
+    /// waited for), with its kind and text, so its cause is still named.
+    fn failure_since(&self, since: std::time::Instant) -> Option<RedisError> {
+        let last = self.last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, kind, text) = last.as_ref()?;
+        (*at >= since).then(|| {
+            RedisError::from(std::io::Error::new(*kind, format!("the connection attempt waited for failed: {text}")))
+        })
     }
 
     /// Drops connection `id` if it is still the current one.
@@ -165,12 +190,16 @@ impl Store {
         if let Some(conn) = self.conn.get() {
             return Ok(conn.with_slot(&self.conn));
         }
+        let waited_from = std::time::Instant::now();
         let _turn = tokio::time::timeout(CALL_TIMEOUT, self.conn.connecting.lock())
             .await
             .map_err(|_| StoreError::Unavailable(timed_out("waiting for the Redis connection")))?;
-        // Someone else may have connected while we waited.
+        // Someone else may have connected, or failed to, while we waited.
         if let Some(conn) = self.conn.get() {
             return Ok(conn.with_slot(&self.conn));
+        }
+        if let Some(error) = self.conn.failure_since(waited_from) {
+            return Err(StoreError::Unavailable(error));
         }
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(CALL_TIMEOUT)
@@ -184,7 +213,10 @@ impl Store {
             .await
             .unwrap_or_else(|_| Err(timed_out(step)))
             .map_err(|e| if tls && e.is_timeout() { timed_out(step) } else { e })
-            .map_err(StoreError::Unavailable)?;
+            .map_err(|e| {
+                self.conn.record_failure(&e);
+                StoreError::Unavailable(e)
+            })?;
         let id = self.conn.next_id.fetch_add(1, Ordering::Relaxed);
         *self.conn.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, manager.clone()));
         Ok(Conn { inner: manager, id, slot: Some(Arc::clone(&self.conn)) })
@@ -246,5 +278,28 @@ pub fn map_err(err: redis::RedisError) -> StoreError {
         StoreError::Unavailable(err)
     } else {
         StoreError::Command(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: std::io::ErrorKind, text: &str) -> RedisError {
+        RedisError::from(std::io::Error::new(kind, text.to_owned()))
+    }
+
+    #[test]
+    fn an_unavailable_redis_names_the_real_cause() {
+        let text = |e: RedisError| StoreError::Unavailable(e).to_string();
+        assert!(text(io(std::io::ErrorKind::ConnectionRefused, "Connection refused")).contains("refused the connection"));
+        assert!(text(timed_out("a command")).contains("did not answer within 1000 ms"));
+        assert!(text(timed_out("connecting over TLS (rediss://)")).contains("TLS"));
+        assert!(text(io(std::io::ErrorKind::InvalidData, "received corrupt message of type InvalidContentType")).contains("TLS"));
+        assert!(text(io(std::io::ErrorKind::InvalidData, "invalid peer certificate: UnknownIssuer")).contains("TLS"));
+        let auth = RedisError::from((redis::ErrorKind::AuthenticationFailed, "Password authentication failed"));
+        assert!(text(auth).contains("credentials"));
+        let none = text(io(std::io::ErrorKind::ConnectionReset, "reset"));
+        assert!(!none.contains("redis-server is running"), "{none}");
     }
 }

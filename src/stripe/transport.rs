@@ -68,8 +68,13 @@ impl Transport {
             .https_or_http()
             .enable_http1()
             .build();
+        // No idle keep-alive connections, as async-stripe's own client: a
+        // stand-in (localstripe) may drop them under us.
+        let http = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build(connector);
         Ok(Self {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http,
             base,
             auth,
             timeout,
