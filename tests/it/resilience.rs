@@ -267,6 +267,63 @@ async fn a_shutdown_during_a_slow_lookup_still_posts_the_card() {
 }
 
 #[tokio::test]
+async fn a_shutdown_during_a_slow_refund_records_it_and_tells_the_approver() {
+    let faults = Faults {
+        delay: Duration::from_millis(400),
+        ..Faults::default()
+    };
+    let (base, log) = throttling_stripe(1, faults).await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let case = stored_refund_case(&store).await;
+    let config = test_config(&base, &slack, store.prefix());
+    let (app, stop, running) = spawn_stoppable(config, slack, store).await;
+
+    let (reply, url) = app
+        .click("approve_action", &format!("{}/a1", case.id), APPROVER_1)
+        .await;
+    assert_eq!(reply.status, 200);
+    for _ in 0..200 {
+        if log.max_in_flight.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        log.max_in_flight.load(Ordering::SeqCst) > 0,
+        "the approval is talking to Stripe"
+    );
+
+    stop.send(()).expect("the app is running");
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the app stops")
+        .expect("no panic");
+    let status = app
+        .store
+        .action_status(&case.id, "a1")
+        .await
+        .expect("redis")
+        .expect("a state");
+    assert!(
+        matches!(status, billing_triage::domain::ActionStatus::Succeeded { .. }),
+        "recorded before exit: {status:?}"
+    );
+    let told = app
+        .slack
+        .calls_to("response_url")
+        .into_iter()
+        .find(|c| url.ends_with(&c.path))
+        .expect("the approver was told");
+    assert!(
+        told.body["text"].as_str().unwrap_or_default().starts_with("Done"),
+        "{told:?}"
+    );
+    let posts = log.seen().into_iter().filter(|s| s.method == "POST").count();
+    assert_eq!(posts, 1, "one refund");
+}
+
+#[tokio::test]
 async fn a_client_trickling_its_body_is_answered_408_and_closed() {
     let app = spawn_app(&closed_port_url()).await;
     let mut stream = tokio::net::TcpStream::connect(app.addr.trim_start_matches("http://"))
@@ -318,6 +375,7 @@ async fn while_redis_hangs_every_ack_is_prompt_and_the_first_request_after_it_re
         assert_eq!(reply.status, 200);
         assert!(reply.body.contains("Looking up"), "{}", reply.body);
     }
+    let modal_sent = Instant::now();
     let reply = app
         .submit_view(
             "refund_amount",
@@ -328,6 +386,10 @@ async fn while_redis_hangs_every_ack_is_prompt_and_the_first_request_after_it_re
             APPROVER_1,
         )
         .await;
+    println!(
+        "partial-refund modal answered after {:?} while Redis hangs",
+        modal_sent.elapsed()
+    );
     assert_eq!(reply.status, 200);
     let errors = reply.json();
     assert_eq!(

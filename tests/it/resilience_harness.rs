@@ -380,3 +380,87 @@ pub async fn spawn_stoppable(
         running,
     )
 }
+
+/// A case with one refund action (`a1`: EUR 39.00 of `ch_Throttled1`, the
+/// throttling Stripe's charge), stored as the lookup leaves it.
+pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
+    use billing_triage::domain::*;
+    let now = crate::helpers::now_ts();
+    let customer = CustomerId::parse("cus_Shared000").expect("id");
+    let charge_id = ChargeId::parse("ch_Throttled1").expect("id");
+    let amount = Money::new(3900, Currency::parse("eur").expect("eur"));
+    let charge = Charge {
+        id: charge_id.clone(),
+        customer: Some(customer.clone()),
+        amount,
+        amount_refunded: 0,
+        status: ChargeStatus::Succeeded,
+        created: now - 3600,
+        invoice: None,
+        description: None,
+        failure_message: None,
+        disputed: false,
+        refunds: vec![],
+    };
+    let record = CustomerRecord {
+        id: customer.clone(),
+        name: Some("Customer 0".into()),
+        email: Some(SHARED_EMAIL.into()),
+        created: now - 86_400,
+        country: None,
+        preferred_locales: vec![],
+        metadata: std::collections::BTreeMap::new(),
+        default_payment_method: None,
+        subscriptions: vec![],
+        invoices: vec![],
+        charges: vec![charge],
+    };
+    let case = Case {
+        version: Case::VERSION,
+        id: CaseId::from_random(uuid::Uuid::new_v4().as_u128() as u64),
+        requested_by: Actor::Slack(SlackUserId::parse(crate::helpers::REQUESTER).expect("id")),
+        message: Some("charged during the outage, please refund".into()),
+        snapshot: BillingSnapshot {
+            query: LookupQuery::Customer(customer),
+            customers: vec![record],
+            fetched_at: now,
+        },
+        triage: Triage::Classified {
+            category: Category::ProductFailure,
+            evidence: vec!["outage".into()],
+        },
+        actions: vec![ProposedAction {
+            key: "a1".into(),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: charge_id,
+                amount,
+            }),
+            summary: "Refund ch_Throttled1 EUR 39.00".into(),
+            rationale: "the outage day".into(),
+        }],
+        revenue: RevenueImpact::default(),
+        followup: FollowUp {
+            locale: "en".into(),
+            text: "Hi".into(),
+        },
+        product_gap: None,
+    };
+    let statuses = vec![(
+        "a1".to_owned(),
+        ActionStatus::Proposed {
+            approvals: vec![],
+            expires_at: now + 3600,
+        },
+    )];
+    store.save_case(&case).await.expect("save case");
+    store.init_actions(&case.id, &statuses).await.expect("init actions");
+    let location = billing_triage::store::cases::CardLocation {
+        channel: crate::helpers::CHANNEL.into(),
+        ts: "1700000000.000001".into(),
+    };
+    store
+        .save_card_location(&case.id, &location)
+        .await
+        .expect("card location");
+    case
+}
