@@ -67,9 +67,9 @@ struct Slot {
 }
 
 impl Slot {
-    fn get(&self) -> Option<Conn> {
+    fn get(self: &Arc<Self>) -> Option<Conn> {
         let current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        current.as_ref().map(|(id, manager)| Conn { inner: manager.clone(), id: *id, slot: None })
+        current.as_ref().map(|(id, manager)| Conn { inner: manager.clone(), id: *id, slot: Arc::clone(self) })
     }
 
     fn record_failure(&self, error: &RedisError) {
@@ -113,16 +113,16 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct Conn {
     inner: ConnectionManager,
     id: u64,
-    slot: Option<Arc<Slot>>,
+    slot: Arc<Slot>,
 }
 
 impl Conn {
     /// After a timeout or a broken connection, the next call reconnects.
     fn settle<T>(&self, result: Result<Result<T, RedisError>, tokio::time::error::Elapsed>) -> Result<T, RedisError> {
         let result = result.unwrap_or_else(|_| Err(timed_out("a command")));
-        if let (Err(e), Some(slot)) = (&result, &self.slot) {
+        if let Err(e) = &result {
             if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() {
-                slot.forget(self.id);
+                self.slot.forget(self.id);
             }
         }
         result
@@ -188,7 +188,7 @@ impl Store {
     /// [`StoreError::Unavailable`] when Redis cannot be reached in time.
     pub async fn conn(&self) -> Result<Conn, StoreError> {
         if let Some(conn) = self.conn.get() {
-            return Ok(conn.with_slot(&self.conn));
+            return Ok(conn);
         }
         let waited_from = std::time::Instant::now();
         let _turn = tokio::time::timeout(CALL_TIMEOUT, self.conn.connecting.lock())
@@ -196,7 +196,7 @@ impl Store {
             .map_err(|_| StoreError::Unavailable(timed_out("waiting for the Redis connection")))?;
         // Someone else may have connected, or failed to, while we waited.
         if let Some(conn) = self.conn.get() {
-            return Ok(conn.with_slot(&self.conn));
+            return Ok(conn);
         }
         if let Some(error) = self.conn.failure_since(waited_from) {
             return Err(StoreError::Unavailable(error));
@@ -219,7 +219,7 @@ impl Store {
             })?;
         let id = self.conn.next_id.fetch_add(1, Ordering::Relaxed);
         *self.conn.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, manager.clone()));
-        Ok(Conn { inner: manager, id, slot: Some(Arc::clone(&self.conn)) })
+        Ok(Conn { inner: manager, id, slot: Arc::clone(&self.conn) })
     }
 
     /// `PING`, for `/readyz`.
@@ -230,13 +230,6 @@ impl Store {
         let mut conn = self.conn().await?;
         redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(map_err)?;
         Ok(())
-    }
-}
-
-impl Conn {
-    fn with_slot(mut self, slot: &Arc<Slot>) -> Self {
-        self.slot = Some(Arc::clone(slot));
-        self
     }
 }
 
