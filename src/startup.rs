@@ -20,7 +20,10 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("BIND_ADDR: cannot listen on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("STRIPE_SECRET_KEY / STRIPE_API_BASE: {0}")]
     Stripe(#[from] StripeError),
     #[error("REDIS_URL: {0}")]
@@ -50,13 +53,17 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
     let slack = config
         .slack
         .as_ref()
-        .map(|s| SlackApi::new(&s.bot_token, &s.api_url).map(|api| api.with_metrics(metrics.clone())))
+        .map(|s| {
+            SlackApi::new(&s.bot_token, &s.api_url).map(|api| api.with_metrics(metrics.clone()))
+        })
         .transpose()?;
     Ok(Deps {
         stripe,
         store,
         slack,
-        followup: FollowUpSettings { portal_login_url: config.portal_login_url.clone() },
+        followup: FollowUpSettings {
+            portal_login_url: config.portal_login_url.clone(),
+        },
         metrics,
         policy: config.policy.clone(),
         tasks: tokio_util::task::TaskTracker::new(),
@@ -71,7 +78,10 @@ impl App {
         let deps = Arc::new(deps(&config)?);
         let listener = TcpListener::bind(config.bind_addr)
             .await
-            .map_err(|source| StartupError::Bind { addr: config.bind_addr, source })?;
+            .map_err(|source| StartupError::Bind {
+                addr: config.bind_addr,
+                source,
+            })?;
         let verifier = match &slack.mode {
             SlackMode::Http { signing_secret } => Some(Verifier::new(signing_secret)),
             SlackMode::Socket { .. } => None,
@@ -116,10 +126,16 @@ impl App {
             Some(SlackMode::Socket { app_token }) => {
                 // Socket Mode still serves /healthz, /readyz and /metrics.
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-                let http = tokio::spawn(http::serve(self.listener, Arc::clone(&self.state), async move {
-                    let _ = rx.await;
-                }));
-                if let Err(e) = crate::slack::socket::run(Arc::clone(&deps), &app_token, shutdown).await {
+                let http = tokio::spawn(http::serve(
+                    self.listener,
+                    Arc::clone(&self.state),
+                    async move {
+                        let _ = rx.await;
+                    },
+                ));
+                if let Err(e) =
+                    crate::slack::socket::run(Arc::clone(&deps), &app_token, shutdown).await
+                {
                     tracing::error!(error = %e, "Socket Mode stopped");
                 }
                 let _ = tx.send(());
@@ -145,8 +161,14 @@ async fn drain(deps: &Deps, deadline: Instant) {
     if in_flight > 0 {
         tracing::info!(in_flight, "waiting for work in flight to finish");
     }
-    if tokio::time::timeout_at(deadline.into(), deps.tasks.wait()).await.is_err() {
-        tracing::warn!(unfinished = deps.tasks.len(), "grace period over with work still in flight");
+    if tokio::time::timeout_at(deadline.into(), deps.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            unfinished = deps.tasks.len(),
+            "grace period over with work still in flight"
+        );
     }
 }
 

@@ -133,7 +133,11 @@ pub enum VerifyError {
     /// The entry's `prev_hash` is not the previous entry's `hash`.
     BrokenLink { stream_id: String, seq: u64 },
     /// The entry's `seq` is not one more than the previous entry's.
-    SequenceGap { stream_id: String, seq: u64, expected: u64 },
+    SequenceGap {
+        stream_id: String,
+        seq: u64,
+        expected: u64,
+    },
     /// The last entry is not the one the head key records.
     HeadMismatch {
         /// The last entry read (stream id, seq); `None` when the log is empty.
@@ -162,7 +166,13 @@ pub fn chain(new: NewEntry, seq: u64, prev_hash: &str) -> AuditEntry {
     let stripe_ids = new
         .stripe_ids
         .into_iter()
-        .map(|id| if looks_secret(&id) { REDACTED.to_owned() } else { id })
+        .map(|id| {
+            if looks_secret(&id) {
+                REDACTED.to_owned()
+            } else {
+                id
+            }
+        })
         .collect();
     let mut entry = AuditEntry {
         v: FORMAT_VERSION,
@@ -215,18 +225,31 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match detail {
         Value::String(text) if looks_secret(&text) => Value::String(REDACTED.to_owned()),
-        Value::Number(number) if number.as_u64().is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) => {
+        Value::Number(number)
+            if number
+                .as_u64()
+                .is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) =>
+        {
             Value::String(REDACTED.to_owned())
         }
         Value::Array(items) => Value::Array(items.into_iter().map(scrub).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(key, value)| (key, scrub(value))).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, scrub(value)))
+                .collect(),
+        ),
         other => other,
     }
 }
 
 impl Verifier {
     pub fn new() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS.to_owned(), last: None, checked: 0 }
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_owned(),
+            last: None,
+            checked: 0,
+        }
     }
 
     /// Checks the next entry of the log.
@@ -241,7 +264,10 @@ impl Verifier {
             });
         }
         if entry_hash(entry) != entry.hash {
-            return Err(VerifyError::HashMismatch { stream_id: stream_id.to_owned(), seq: entry.seq });
+            return Err(VerifyError::HashMismatch {
+                stream_id: stream_id.to_owned(),
+                seq: entry.seq,
+            });
         }
         // The sequence is checked before the link: a removed entry breaks
         // both, and "expected seq 5" says more than "bad link".
@@ -253,7 +279,10 @@ impl Verifier {
             });
         }
         if entry.prev_hash != self.prev_hash {
-            return Err(VerifyError::BrokenLink { stream_id: stream_id.to_owned(), seq: entry.seq });
+            return Err(VerifyError::BrokenLink {
+                stream_id: stream_id.to_owned(),
+                seq: entry.seq,
+            });
         }
         self.expected_seq = entry.seq + 1;
         self.prev_hash.clone_from(&entry.hash);
@@ -343,7 +372,10 @@ fn canonical_bytes(entry: &AuditEntry) -> Vec<u8> {
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"actor\":");
-    write_value(&mut out, &serde_json::to_value(&entry.actor).expect("an Actor always serialises to JSON"));
+    write_value(
+        &mut out,
+        &serde_json::to_value(&entry.actor).expect("an Actor always serialises to JSON"),
+    );
     out.extend_from_slice(b",\"at\":");
     out.extend_from_slice(entry.at.to_string().as_bytes());
     out.extend_from_slice(b",\"case_id\":");
@@ -354,7 +386,10 @@ fn canonical_bytes(entry: &AuditEntry) -> Vec<u8> {
     out.extend_from_slice(b",\"detail\":");
     write_value(&mut out, &entry.detail);
     out.extend_from_slice(b",\"kind\":");
-    write_value(&mut out, &serde_json::to_value(entry.kind).expect("an AuditKind always serialises to JSON"));
+    write_value(
+        &mut out,
+        &serde_json::to_value(entry.kind).expect("an AuditKind always serialises to JSON"),
+    );
     out.extend_from_slice(b",\"prev_hash\":");
     write_str(&mut out, &entry.prev_hash);
     out.extend_from_slice(b",\"seq\":");
@@ -414,7 +449,9 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Prefixes of tokens and keys that must never be written (CONTRACT.md).
-const SECRET_MARKERS: [&str; 8] = ["xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_"];
+const SECRET_MARKERS: [&str; 8] = [
+    "xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_",
+];
 
 fn looks_secret(text: &str) -> bool {
     SECRET_MARKERS.iter().any(|marker| text.contains(marker)) || has_card_number_run(text)

@@ -56,9 +56,13 @@ impl SlackError {
 impl From<SlackClientError> for SlackError {
     fn from(e: SlackClientError) -> Self {
         match e {
-            SlackClientError::ApiError(api) if api.code == "ratelimited" => Self::RateLimited { retry_after: None },
+            SlackClientError::ApiError(api) if api.code == "ratelimited" => {
+                Self::RateLimited { retry_after: None }
+            }
             SlackClientError::ApiError(api) => Self::Api { code: api.code },
-            SlackClientError::RateLimitError(limited) => Self::RateLimited { retry_after: limited.retry_after },
+            SlackClientError::RateLimitError(limited) => Self::RateLimited {
+                retry_after: limited.retry_after,
+            },
             other => Self::Unreachable(other.to_string()),
         }
     }
@@ -73,7 +77,10 @@ pub struct Message {
 
 impl Message {
     pub fn text(text: impl Into<String>) -> Self {
-        Self { text: text.into(), blocks: Vec::new() }
+        Self {
+            text: text.into(),
+            blocks: Vec::new(),
+        }
     }
 
     fn content(&self) -> SlackMessageContent {
@@ -105,7 +112,8 @@ impl SlackApi {
             .https_or_http()
             .enable_http1()
             .build();
-        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
+        let connector =
+            SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_owned())),
@@ -139,11 +147,20 @@ impl SlackApi {
             .retry(backoff)
             .when(|e| matches!(e, SlackError::RateLimited { .. }))
             .adjust(|e, backoff| rate_limit_wait(e, backoff, Instant::now(), deadline))
-            .notify(|_, wait| tracing::info!(method, wait_ms = wait.as_millis() as u64, "Slack rate-limited the call; retrying"))
+            .notify(|_, wait| {
+                tracing::info!(
+                    method,
+                    wait_ms = wait.as_millis() as u64,
+                    "Slack rate-limited the call; retrying"
+                )
+            })
             .await;
         if let Some(metrics) = &self.metrics {
             let outcome = if result.is_ok() { "posted" } else { "failed" };
-            metrics.slack_posts.get_or_create(&SlackPostLabels { method, outcome }).inc();
+            metrics
+                .slack_posts
+                .get_or_create(&SlackPostLabels { method, outcome })
+                .inc();
         }
         result
     }
@@ -157,13 +174,27 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn post_message(&self, channel: &str, message: &Message, thread_ts: Option<&str>) -> Result<String, SlackError> {
-        let mut req = SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), message.content());
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        message: &Message,
+        thread_ts: Option<&str>,
+    ) -> Result<String, SlackError> {
+        let mut req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(channel.to_owned()),
+            message.content(),
+        );
         if let Some(ts) = thread_ts {
             req = req.with_thread_ts(SlackTs::new(ts.to_owned()));
         }
         let resp = self
-            .call("chat.postMessage", || async { Ok(self.client.open_session(&self.token).chat_post_message(&req).await?) })
+            .call("chat.postMessage", || async {
+                Ok(self
+                    .client
+                    .open_session(&self.token)
+                    .chat_post_message(&req)
+                    .await?)
+            })
             .await?;
         Ok(resp.ts.0)
     }
@@ -172,13 +203,25 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn update_message(&self, channel: &str, ts: &str, message: &Message) -> Result<(), SlackError> {
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Message,
+    ) -> Result<(), SlackError> {
         let req = SlackApiChatUpdateRequest::new(
             SlackChannelId::new(channel.to_owned()),
             message.content(),
             SlackTs::new(ts.to_owned()),
         );
-        self.call("chat.update", || async { Ok(self.client.open_session(&self.token).chat_update(&req).await?) }).await?;
+        self.call("chat.update", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .chat_update(&req)
+                .await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -190,7 +233,10 @@ impl SlackApi {
     pub async fn respond(&self, response_url: &str, message: &Message) -> Result<(), SlackError> {
         let url = url::Url::parse(response_url).map_err(|_| SlackError::BadResponseUrl)?;
         let req = SlackApiPostWebhookMessageRequest::new(message.content());
-        self.call("response_url", || async { Ok(self.client.post_webhook_message(&url, &req).await?) }).await?;
+        self.call("response_url", || async {
+            Ok(self.client.post_webhook_message(&url, &req).await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -198,14 +244,25 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn post_ephemeral(&self, channel: &str, user: &str, message: &Message) -> Result<(), SlackError> {
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        message: &Message,
+    ) -> Result<(), SlackError> {
         let req = SlackApiChatPostEphemeralRequest::new(
             SlackChannelId::new(channel.to_owned()),
             SlackUserId::new(user.to_owned()),
             message.content(),
         );
-        self.call("chat.postEphemeral", || async { Ok(self.client.open_session(&self.token).chat_post_ephemeral(&req).await?) })
-            .await?;
+        self.call("chat.postEphemeral", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .chat_post_ephemeral(&req)
+                .await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -215,15 +272,29 @@ impl SlackApi {
     /// See [`SlackError`].
     pub async fn open_modal(&self, trigger_id: &str, view: SlackView) -> Result<(), SlackError> {
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_owned()), view);
-        self.call("views.open", || async { Ok(self.client.open_session(&self.token).views_open(&req).await?) }).await?;
+        self.call("views.open", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .views_open(&req)
+                .await?)
+        })
+        .await?;
         Ok(())
     }
 }
 
 /// The wait before retrying a rate-limited call: Slack's `Retry-After`, or
 /// the backoff's when it sent none; `None` (give up) past `deadline`.
-fn rate_limit_wait(error: &SlackError, backoff: Option<Duration>, now: Instant, deadline: Instant) -> Option<Duration> {
-    let SlackError::RateLimited { retry_after } = error else { return None };
+fn rate_limit_wait(
+    error: &SlackError,
+    backoff: Option<Duration>,
+    now: Instant,
+    deadline: Instant,
+) -> Option<Duration> {
+    let SlackError::RateLimited { retry_after } = error else {
+        return None;
+    };
     let wait = retry_after.or(backoff)?;
     (now + wait <= deadline).then_some(wait)
 }
@@ -236,11 +307,38 @@ mod tests {
     fn a_rate_limit_waits_retry_after_within_the_budget() {
         let now = Instant::now();
         let deadline = now + RATE_LIMIT_BUDGET;
-        let limited = |secs| SlackError::RateLimited { retry_after: Some(Duration::from_secs(secs)) };
+        let limited = |secs| SlackError::RateLimited {
+            retry_after: Some(Duration::from_secs(secs)),
+        };
         let backoff = Some(Duration::from_secs(1));
-        assert_eq!(rate_limit_wait(&limited(3), backoff, now, deadline), Some(Duration::from_secs(3)));
-        assert_eq!(rate_limit_wait(&SlackError::RateLimited { retry_after: None }, backoff, now, deadline), backoff);
-        assert_eq!(rate_limit_wait(&limited(60), backoff, now, deadline), None, "past the budget: lost now, not later");
-        assert_eq!(rate_limit_wait(&SlackError::Api { code: "not_in_channel".into() }, backoff, now, deadline), None);
+        assert_eq!(
+            rate_limit_wait(&limited(3), backoff, now, deadline),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_wait(
+                &SlackError::RateLimited { retry_after: None },
+                backoff,
+                now,
+                deadline
+            ),
+            backoff
+        );
+        assert_eq!(
+            rate_limit_wait(&limited(60), backoff, now, deadline),
+            None,
+            "past the budget: lost now, not later"
+        );
+        assert_eq!(
+            rate_limit_wait(
+                &SlackError::Api {
+                    code: "not_in_channel".into()
+                },
+                backoff,
+                now,
+                deadline
+            ),
+            None
+        );
     }
 }

@@ -14,8 +14,8 @@
 //! reused: the next call connects afresh, so the first request after Redis
 //! comes back succeeds. `rediss://` URLs use TLS (rustls, webpki roots).
 
-pub mod audit;
 pub mod actions;
+pub mod audit;
 pub mod cases;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
@@ -68,8 +68,15 @@ struct Slot {
 
 impl Slot {
     fn get(self: &Arc<Self>) -> Option<Conn> {
-        let current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        current.as_ref().map(|(id, manager)| Conn { inner: manager.clone(), id: *id, slot: Arc::clone(self) })
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current.as_ref().map(|(id, manager)| Conn {
+            inner: manager.clone(),
+            id: *id,
+            slot: Arc::clone(self),
+        })
     }
 
     fn record_failure(&self, error: &RedisError) {
@@ -80,23 +87,39 @@ impl Slot {
         } else {
             std::io::ErrorKind::Other
         };
-        let mut last = self.last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        *last = Some((std::time::Instant::now(), kind, format!("{error} ({error:?})")));
+        let mut last = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = Some((
+            std::time::Instant::now(),
+            kind,
+            format!("{error} ({error:?})"),
+        ));
     }
 
     /// The failure of an attempt that ended after `since` (one the caller
     /// waited for), with its kind and text, so its cause is still named.
     fn failure_since(&self, since: std::time::Instant) -> Option<RedisError> {
-        let last = self.last_failure.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, kind, text) = last.as_ref()?;
         (*at >= since).then(|| {
-            RedisError::from(std::io::Error::new(*kind, format!("the connection attempt waited for failed: {text}")))
+            RedisError::from(std::io::Error::new(
+                *kind,
+                format!("the connection attempt waited for failed: {text}"),
+            ))
         })
     }
 
     /// Drops connection `id` if it is still the current one.
     fn forget(&self, id: u64) {
-        let mut current = self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if current.as_ref().is_some_and(|(held, _)| *held == id) {
             *current = None;
         }
@@ -118,7 +141,10 @@ pub struct Conn {
 
 impl Conn {
     /// After a timeout or a broken connection, the next call reconnects.
-    fn settle<T>(&self, result: Result<Result<T, RedisError>, tokio::time::error::Elapsed>) -> Result<T, RedisError> {
+    fn settle<T>(
+        &self,
+        result: Result<Result<T, RedisError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, RedisError> {
         let result = result.unwrap_or_else(|_| Err(timed_out("a command")));
         if let Err(e) = &result {
             if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() {
@@ -132,14 +158,24 @@ impl Conn {
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         Box::pin(async move {
-            let result = tokio::time::timeout(CALL_TIMEOUT, self.inner.req_packed_command(cmd)).await;
+            let result =
+                tokio::time::timeout(CALL_TIMEOUT, self.inner.req_packed_command(cmd)).await;
             self.settle(result)
         })
     }
 
-    fn req_packed_commands<'a>(&'a mut self, cmd: &'a Pipeline, offset: usize, count: usize) -> RedisFuture<'a, Vec<Value>> {
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
         Box::pin(async move {
-            let result = tokio::time::timeout(CALL_TIMEOUT, self.inner.req_packed_commands(cmd, offset, count)).await;
+            let result = tokio::time::timeout(
+                CALL_TIMEOUT,
+                self.inner.req_packed_commands(cmd, offset, count),
+            )
+            .await;
             self.settle(result)
         })
     }
@@ -207,19 +243,43 @@ impl Store {
             .set_number_of_retries(0);
         // A TLS handshake with a server that does not speak TLS does not
         // fail: it waits. Say so rather than "timed out".
-        let tls = matches!(self.client.get_connection_info().addr, redis::ConnectionAddr::TcpTls { .. });
-        let step = if tls { "connecting over TLS (rediss://)" } else { "connecting" };
-        let manager = tokio::time::timeout(CALL_TIMEOUT, self.client.get_connection_manager_with_config(config))
-            .await
-            .unwrap_or_else(|_| Err(timed_out(step)))
-            .map_err(|e| if tls && e.is_timeout() { timed_out(step) } else { e })
-            .map_err(|e| {
-                self.conn.record_failure(&e);
-                StoreError::Unavailable(e)
-            })?;
+        let tls = matches!(
+            self.client.get_connection_info().addr,
+            redis::ConnectionAddr::TcpTls { .. }
+        );
+        let step = if tls {
+            "connecting over TLS (rediss://)"
+        } else {
+            "connecting"
+        };
+        let manager = tokio::time::timeout(
+            CALL_TIMEOUT,
+            self.client.get_connection_manager_with_config(config),
+        )
+        .await
+        .unwrap_or_else(|_| Err(timed_out(step)))
+        .map_err(|e| {
+            if tls && e.is_timeout() {
+                timed_out(step)
+            } else {
+                e
+            }
+        })
+        .map_err(|e| {
+            self.conn.record_failure(&e);
+            StoreError::Unavailable(e)
+        })?;
         let id = self.conn.next_id.fetch_add(1, Ordering::Relaxed);
-        *self.conn.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, manager.clone()));
-        Ok(Conn { inner: manager, id, slot: Arc::clone(&self.conn) })
+        *self
+            .conn
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, manager.clone()));
+        Ok(Conn {
+            inner: manager,
+            id,
+            slot: Arc::clone(&self.conn),
+        })
     }
 
     /// `PING`, for `/readyz`.
@@ -228,7 +288,10 @@ impl Store {
     /// When Redis does not answer.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(map_err)?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 }
@@ -237,7 +300,14 @@ impl Store {
 /// to check.
 fn unavailable_text(error: &RedisError) -> String {
     let detail = format!("{error} {error:?}").to_ascii_lowercase();
-    let tls_words = ["tls", "certificate", "corrupt message", "handshake", "peer is incompatible", "alert"];
+    let tls_words = [
+        "tls",
+        "certificate",
+        "corrupt message",
+        "handshake",
+        "peer is incompatible",
+        "alert",
+    ];
     if detail.contains("over tls") && error.is_timeout() {
         format!(
             "Redis TLS connection not completed within {} ms: check that the rediss:// REDIS_URL points at a port \
@@ -249,25 +319,33 @@ fn unavailable_text(error: &RedisError) -> String {
          and that the server's certificate is valid for its host"
             .to_owned()
     } else if error.kind() == redis::ErrorKind::AuthenticationFailed
-        || ["noauth", "wrongpass", "invalid password", "authentication"].iter().any(|w| detail.contains(w))
+        || ["noauth", "wrongpass", "invalid password", "authentication"]
+            .iter()
+            .any(|w| detail.contains(w))
     {
         "Redis refused the credentials: check the user and password in REDIS_URL".to_owned()
     } else if error.is_connection_refusal() {
-        "Redis refused the connection: check REDIS_URL's host and port, and that Redis is running".to_owned()
+        "Redis refused the connection: check REDIS_URL's host and port, and that Redis is running"
+            .to_owned()
     } else if error.is_timeout() {
         format!(
             "Redis did not answer within {} ms: it is overloaded or the network to it hangs; retry shortly",
             CALL_TIMEOUT.as_millis()
         )
     } else {
-        "Redis is unreachable (the connection failed or dropped): check REDIS_URL and the network".to_owned()
+        "Redis is unreachable (the connection failed or dropped): check REDIS_URL and the network"
+            .to_owned()
     }
 }
 
 /// Connection-level failures are "unavailable" (the user is told to retry);
 /// the rest are command errors.
 pub fn map_err(err: redis::RedisError) -> StoreError {
-    if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() || err.is_timeout() {
+    if err.is_io_error()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || err.is_timeout()
+    {
         StoreError::Unavailable(err)
     } else {
         StoreError::Command(err)
@@ -285,12 +363,27 @@ mod tests {
     #[test]
     fn an_unavailable_redis_names_the_real_cause() {
         let text = |e: RedisError| StoreError::Unavailable(e).to_string();
-        assert!(text(io(std::io::ErrorKind::ConnectionRefused, "Connection refused")).contains("refused the connection"));
+        assert!(text(io(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused"
+        ))
+        .contains("refused the connection"));
         assert!(text(timed_out("a command")).contains("did not answer within 1000 ms"));
         assert!(text(timed_out("connecting over TLS (rediss://)")).contains("TLS"));
-        assert!(text(io(std::io::ErrorKind::InvalidData, "received corrupt message of type InvalidContentType")).contains("TLS"));
-        assert!(text(io(std::io::ErrorKind::InvalidData, "invalid peer certificate: UnknownIssuer")).contains("TLS"));
-        let auth = RedisError::from((redis::ErrorKind::AuthenticationFailed, "Password authentication failed"));
+        assert!(text(io(
+            std::io::ErrorKind::InvalidData,
+            "received corrupt message of type InvalidContentType"
+        ))
+        .contains("TLS"));
+        assert!(text(io(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer"
+        ))
+        .contains("TLS"));
+        let auth = RedisError::from((
+            redis::ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
         assert!(text(auth).contains("credentials"));
         let none = text(io(std::io::ErrorKind::ConnectionReset, "reset"));
         assert!(!none.contains("redis-server is running"), "{none}");

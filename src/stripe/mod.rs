@@ -37,7 +37,9 @@ pub struct StripeGateway {
 /// holds the API key.
 #[derive(Debug, thiserror::Error)]
 pub enum StripeError {
-    #[error("Stripe could not be reached ({detail}): check STRIPE_API_BASE and the network, then retry")]
+    #[error(
+        "Stripe could not be reached ({detail}): check STRIPE_API_BASE and the network, then retry"
+    )]
     Unreachable {
         detail: String,
         #[source]
@@ -48,7 +50,9 @@ pub enum StripeError {
         #[source]
         source: ::stripe::StripeError,
     },
-    #[error("Stripe refused the API key (HTTP {status}): check STRIPE_SECRET_KEY and its permissions")]
+    #[error(
+        "Stripe refused the API key (HTTP {status}): check STRIPE_SECRET_KEY and its permissions"
+    )]
     KeyRefused {
         status: u16,
         #[source]
@@ -100,25 +104,47 @@ impl StripeGateway {
     pub fn new(key: &StripeKey, api_base: &str) -> Result<Self, StripeError> {
         let trimmed = api_base.trim();
         if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
-            return Err(StripeError::Config { detail: format!("`{}` is not an http(s) URL", trimmed.chars().take(80).collect::<String>()) });
+            return Err(StripeError::Config {
+                detail: format!(
+                    "`{}` is not an http(s) URL",
+                    trimmed.chars().take(80).collect::<String>()
+                ),
+            });
         }
-        let base = if trimmed.ends_with('/') { trimmed.to_owned() } else { format!("{trimmed}/") };
+        let base = if trimmed.ends_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("{trimmed}/")
+        };
         let transport = transport::Transport::new(key.expose(), base, REQUEST_TIMEOUT)
             // Keep only the kind: an error text could echo the key header.
-            .map_err(|_| StripeError::Config { detail: "invalid key or base URL".into() })?;
-        Ok(Self { transport, limits: retry::Limits::default() })
+            .map_err(|_| StripeError::Config {
+                detail: "invalid key or base URL".into(),
+            })?;
+        Ok(Self {
+            transport,
+            limits: retry::Limits::default(),
+        })
     }
 
     /// A copy for one lookup: its requests share the process-wide limit
     /// and have a few slots of their own, so one wide fan-out cannot
     /// trip Stripe's rate limit or starve other lookups.
     pub fn for_lookup(&self) -> Self {
-        Self { transport: self.transport.clone(), limits: self.limits.for_lookup() }
+        Self {
+            transport: self.transport.clone(),
+            limits: self.limits.for_lookup(),
+        }
     }
 
     /// GET `path` with `query`, read into `T`. `what` names the object for
     /// error messages (an id, never an email).
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], what: &str) -> Result<T, StripeError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Get, path);
         req.query = encode(query)?;
         self.send(req, None, what).await
@@ -126,20 +152,41 @@ impl StripeGateway {
 
     /// POST a form with `key`: every retry (throttling) sends the same key,
     /// so Stripe replays instead of acting twice.
-    async fn post<T: DeserializeOwned>(&self, path: &str, form: &[(&str, &str)], key: &str, what: &str) -> Result<T, StripeError> {
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        key: &str,
+        what: &str,
+    ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Post, path);
         req.body = Some(encode(form)?.unwrap_or_default());
         self.send(req, Some(idempotent(key)?), what).await
     }
 
-    async fn delete<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], key: &str, what: &str) -> Result<T, StripeError> {
+    async fn delete<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        key: &str,
+        what: &str,
+    ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Delete, path);
         req.query = encode(query)?;
         self.send(req, Some(idempotent(key)?), what).await
     }
 
-    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder, key: Option<IdempotencyKey>, what: &str) -> Result<T, StripeError> {
-        let budget = if key.is_some() { retry::WRITE_BUDGET } else { retry::READ_BUDGET };
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        key: Option<IdempotencyKey>,
+        what: &str,
+    ) -> Result<T, StripeError> {
+        let budget = if key.is_some() {
+            retry::WRITE_BUDGET
+        } else {
+            retry::READ_BUDGET
+        };
         let body = retry::send(&self.transport, &self.limits, &req, key.as_ref(), budget)
             .await
             .map_err(|failure| classify(failure.error, what))?;
@@ -159,12 +206,16 @@ fn encode(pairs: &[(&str, &str)]) -> Result<Option<String>, StripeError> {
     }
     serde_urlencoded::to_string(pairs)
         .map(Some)
-        .map_err(|e| StripeError::Config { detail: format!("a request could not be encoded: {e}") })
+        .map_err(|e| StripeError::Config {
+            detail: format!("a request could not be encoded: {e}"),
+        })
 }
 
 fn idempotent(key: &str) -> Result<IdempotencyKey, StripeError> {
-    IdempotencyKey::new(key)
-        .map_err(|e| StripeError::BadIdempotencyKey { key: key.chars().take(40).collect(), detail: e.to_string() })
+    IdempotencyKey::new(key).map_err(|e| StripeError::BadIdempotencyKey {
+        key: key.chars().take(40).collect(),
+        detail: e.to_string(),
+    })
 }
 
 /// Maps async-stripe's error into ours, by what failed.
@@ -175,15 +226,35 @@ fn classify(error: ::stripe::StripeError, what: &str) -> StripeError {
             let status = *status;
             let message = redact(api.message.as_deref().unwrap_or("no message"));
             match status {
-                401 | 403 => StripeError::KeyRefused { status, source: error },
-                404 => StripeError::NotFound { what: what.to_owned(), source: error },
-                _ => StripeError::Rejected { what: what.to_owned(), status, message, source: error },
+                401 | 403 => StripeError::KeyRefused {
+                    status,
+                    source: error,
+                },
+                404 => StripeError::NotFound {
+                    what: what.to_owned(),
+                    source: error,
+                },
+                _ => StripeError::Rejected {
+                    what: what.to_owned(),
+                    status,
+                    message,
+                    source: error,
+                },
             }
         }
-        E::ClientError(detail) => StripeError::Unreachable { detail: redact(detail), source: error },
+        E::ClientError(detail) => StripeError::Unreachable {
+            detail: redact(detail),
+            source: error,
+        },
         E::Timeout => StripeError::TimedOut { source: error },
-        E::JSONDeserialize(detail) => StripeError::Unreadable { what: what.to_owned(), detail: redact(detail), source: None },
-        E::ConfigError(detail) => StripeError::Config { detail: redact(detail) },
+        E::JSONDeserialize(detail) => StripeError::Unreadable {
+            what: what.to_owned(),
+            detail: redact(detail),
+            source: None,
+        },
+        E::ConfigError(detail) => StripeError::Config {
+            detail: redact(detail),
+        },
     }
 }
 
@@ -193,7 +264,10 @@ fn redact(text: &str) -> String {
     text.split(' ')
         .map(|word| {
             let bare = word.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-            if ["sk_", "rk_", "pk_", "whsec_"].iter().any(|p| bare.starts_with(p)) {
+            if ["sk_", "rk_", "pk_", "whsec_"]
+                .iter()
+                .any(|p| bare.starts_with(p))
+            {
                 "[redacted key]"
             } else {
                 word
@@ -216,7 +290,10 @@ mod tests {
 
     #[test]
     fn redact_drops_words_that_look_like_keys() {
-        assert_eq!(redact("Invalid API Key provided: sk_test_****1234"), "Invalid API Key provided: [redacted key]");
+        assert_eq!(
+            redact("Invalid API Key provided: sk_test_****1234"),
+            "Invalid API Key provided: [redacted key]"
+        );
         assert_eq!(redact("No such charge: 'ch_1'"), "No such charge: 'ch_1'");
     }
 
@@ -224,6 +301,9 @@ mod tests {
     fn new_adds_the_trailing_slash_and_refuses_other_schemes() {
         let key = StripeKey::parse("sk_test_x1").expect("test key");
         assert!(StripeGateway::new(&key, "http://127.0.0.1:1").is_ok());
-        assert!(matches!(StripeGateway::new(&key, "localhost:1"), Err(StripeError::Config { .. })));
+        assert!(matches!(
+            StripeGateway::new(&key, "localhost:1"),
+            Err(StripeError::Config { .. })
+        ));
     }
 }

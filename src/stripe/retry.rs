@@ -139,7 +139,12 @@ pub fn retryable(failure: &Failure) -> bool {
 /// The wait before the next attempt: the backoff's, or `Retry-After` when
 /// longer; `None` (give up) when the backoff is spent or the wait would end
 /// past `deadline`.
-pub fn next_wait(failure: &Failure, backoff: Option<Duration>, now: Instant, deadline: Instant) -> Option<Duration> {
+pub fn next_wait(
+    failure: &Failure,
+    backoff: Option<Duration>,
+    now: Instant,
+    deadline: Instant,
+) -> Option<Duration> {
     let wait = backoff?.max(failure.retry_after.unwrap_or_default());
     (now + wait <= deadline).then_some(wait)
 }
@@ -198,7 +203,10 @@ mod tests {
     fn throttling_is_retried_unless_stripe_says_no() {
         assert!(retryable(&failure(429, None, None)));
         assert!(!retryable(&failure(429, Some(false), None)));
-        assert!(retryable(&failure(409, Some(true), None)), "Stripe's word wins");
+        assert!(
+            retryable(&failure(409, Some(true), None)),
+            "Stripe's word wins"
+        );
         assert!(
             !retryable(&failure(500, None, None)),
             "a 5xx on a write may be replayed: not retried blindly"
@@ -211,7 +219,10 @@ mod tests {
         let now = Instant::now();
         let deadline = now + Duration::from_secs(5);
         let short = Some(Duration::from_millis(300));
-        assert_eq!(next_wait(&failure(429, None, None), short, now, deadline), short);
+        assert_eq!(
+            next_wait(&failure(429, None, None), short, now, deadline),
+            short
+        );
         assert_eq!(
             next_wait(&failure(429, None, Some(2)), short, now, deadline),
             Some(Duration::from_secs(2))
@@ -233,7 +244,10 @@ mod tests {
         use futures::FutureExt;
         let process = Limits::default();
         let (one, other) = (process.for_lookup(), process.for_lookup());
-        assert!(other.wait_out_pause().now_or_never().is_some(), "no pause: no wait");
+        assert!(
+            other.wait_out_pause().now_or_never().is_some(),
+            "no pause: no wait"
+        );
         one.pause(Duration::from_secs(60));
         assert!(
             other.wait_out_pause().now_or_never().is_none(),
@@ -259,7 +273,10 @@ mod tests {
             lookup.acquire().now_or_never().is_none(),
             "the next request of the lookup waits for a slot"
         );
-        assert!(process.acquire().now_or_never().is_some(), "other work still has room");
+        assert!(
+            process.acquire().now_or_never().is_some(),
+            "other work still has room"
+        );
         held.pop();
         assert!(lookup.acquire().now_or_never().is_some());
     }

@@ -59,8 +59,9 @@ impl Transport {
     /// # Errors
     /// When the key cannot be a header value (the error never holds it).
     pub fn new(key: &str, base: String, timeout: Duration) -> Result<Self, ::stripe::StripeError> {
-        let mut auth = HeaderValue::try_from(format!("Bearer {key}"))
-            .map_err(|_| ::stripe::StripeError::ConfigError("the key is not a valid header value".into()))?;
+        let mut auth = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
+            ::stripe::StripeError::ConfigError("the key is not a valid header value".into())
+        })?;
         auth.set_sensitive(true);
         // Stripe itself is only ever HTTPS; plain HTTP is for local stand-ins.
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
@@ -85,7 +86,11 @@ impl Transport {
     ///
     /// # Errors
     /// A [`Failure`] for a non-2xx answer, a timeout or a connection error.
-    pub async fn send(&self, req: &RequestBuilder, key: Option<&IdempotencyKey>) -> Result<Bytes, Failure> {
+    pub async fn send(
+        &self,
+        req: &RequestBuilder,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Bytes, Failure> {
         let mut uri = format!("{}v1{}", self.base, req.path);
         if let Some(query) = &req.query {
             uri.push('?');
@@ -109,10 +114,16 @@ impl Transport {
             builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let body = Bytes::from(req.body.clone().unwrap_or_default());
-        let request = builder.body(Full::new(body)).map_err(|e| Failure::local(e.into()))?;
+        let request = builder
+            .body(Full::new(body))
+            .map_err(|e| Failure::local(e.into()))?;
 
         let attempt = async {
-            let response = self.http.request(request).await.map_err(|e| Failure::local(e.into()))?;
+            let response = self
+                .http
+                .request(request)
+                .await
+                .map_err(|e| Failure::local(e.into()))?;
             let status = response.status();
             let headers = response.headers();
             let should_retry = headers
@@ -153,7 +164,11 @@ fn api_error(body: &[u8], status: u16) -> ::stripe::StripeError {
         .ok()
         .and_then(|text| miniserde::json::from_str::<stripe_shared::Error>(text).ok())
         .map_or_else(
-            || ::stripe::StripeError::JSONDeserialize(format!("HTTP {status} without a Stripe error body")),
+            || {
+                ::stripe::StripeError::JSONDeserialize(format!(
+                    "HTTP {status} without a Stripe error body"
+                ))
+            },
             |e| ::stripe::StripeError::Stripe(e.error, status),
         )
 }

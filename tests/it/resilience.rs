@@ -47,7 +47,11 @@ async fn a_lookup_throttled_with_retry_after_waits_and_posts_its_card() {
         "the card shows the customer: {card}"
     );
 
-    let searches: Vec<Seen> = log.seen().into_iter().filter(|s| s.path == "/v1/customers").collect();
+    let searches: Vec<Seen> = log
+        .seen()
+        .into_iter()
+        .filter(|s| s.path == "/v1/customers")
+        .collect();
     assert_eq!(
         searches.iter().map(|s| s.status).collect::<Vec<_>>(),
         vec![429, 200],
@@ -73,7 +77,10 @@ async fn thirty_customers_sharing_an_email_are_fetched_under_a_25_per_second_lim
     let (reply, response_url) = app.slash(&lookup_text(), REQUESTER).await;
     assert_eq!(reply.status, 200);
     let card = card_posted(&app).await.to_string();
-    println!("30-customer lookup under 25 req/s: card after {:?}", started.elapsed());
+    println!(
+        "30-customer lookup under 25 req/s: card after {:?}",
+        started.elapsed()
+    );
     assert!(
         card.contains("cus_Shared000") && card.contains("cus_Shared029"),
         "every customer is on the card"
@@ -114,7 +121,8 @@ async fn a_refund_that_meets_a_429_is_retried_with_the_same_idempotency_key() {
         ..Faults::default()
     };
     let (base, log) = throttling_stripe(1, faults).await;
-    let gateway = StripeGateway::new(&StripeKey::parse("sk_test_throttle").expect("key"), &base).expect("gateway");
+    let gateway = StripeGateway::new(&StripeKey::parse("sk_test_throttle").expect("key"), &base)
+        .expect("gateway");
     let amount = Money::new(3900, Currency::parse("eur").expect("eur"));
     let charge = ChargeId::parse("ch_Throttled1").expect("id");
 
@@ -127,11 +135,17 @@ async fn a_refund_that_meets_a_429_is_retried_with_the_same_idempotency_key() {
         )
         .await;
     assert_eq!(
-        refund.expect("the refund succeeds after the throttling").as_str(),
+        refund
+            .expect("the refund succeeds after the throttling")
+            .as_str(),
         "re_Throttled1"
     );
 
-    let posts: Vec<Seen> = log.seen().into_iter().filter(|s| s.method == "POST").collect();
+    let posts: Vec<Seen> = log
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .collect();
     assert_eq!(
         posts.iter().map(|s| s.status).collect::<Vec<_>>(),
         vec![429, 429, 200],
@@ -161,7 +175,9 @@ async fn a_card_post_slack_rate_limits_is_posted_after_the_wait() {
     assert!(card.to_string().contains("cus_Shared000"), "{card}");
     let metrics = app.get("/metrics").await.body;
     assert!(
-        metrics.contains(r#"billing_triage_slack_posts_total{method="chat.postMessage",outcome="posted"}"#),
+        metrics.contains(
+            r#"billing_triage_slack_posts_total{method="chat.postMessage",outcome="posted"}"#
+        ),
         "{metrics}"
     );
     assert!(
@@ -214,7 +230,9 @@ async fn a_card_lost_to_rate_limits_is_counted_failed_and_the_operator_told() {
     );
     let metrics = app.get("/metrics").await.body;
     assert!(
-        metrics.contains(r#"billing_triage_slack_posts_total{method="chat.postMessage",outcome="failed"} 1"#),
+        metrics.contains(
+            r#"billing_triage_slack_posts_total{method="chat.postMessage",outcome="failed"} 1"#
+        ),
         "{metrics}"
     );
     assert!(
@@ -238,7 +256,8 @@ async fn a_shutdown_during_a_slow_lookup_still_posts_the_card() {
     let (reply, _) = app.slash(&lookup_text(), REQUESTER).await;
     assert_eq!(reply.status, 200);
     for _ in 0..200 {
-        if !log.seen.lock().expect("log").is_empty() || log.max_in_flight.load(Ordering::SeqCst) > 0 {
+        if !log.seen.lock().expect("log").is_empty() || log.max_in_flight.load(Ordering::SeqCst) > 0
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -259,7 +278,8 @@ async fn a_shutdown_during_a_slow_lookup_still_posts_the_card() {
         .expect("no panic");
     let card = app.slack.calls_to("chat.postMessage");
     assert!(
-        card.iter().any(|c| c.body.to_string().contains("cus_Shared000")),
+        card.iter()
+            .any(|c| c.body.to_string().contains("cus_Shared000")),
         "the card was posted before exit: {card:?}"
     );
     let refused = tokio::net::TcpStream::connect(app.addr.trim_start_matches("http://")).await;
@@ -306,7 +326,10 @@ async fn a_shutdown_during_a_slow_refund_records_it_and_tells_the_approver() {
         .expect("redis")
         .expect("a state");
     assert!(
-        matches!(status, billing_triage::domain::ActionStatus::Succeeded { .. }),
+        matches!(
+            status,
+            billing_triage::domain::ActionStatus::Succeeded { .. }
+        ),
         "recorded before exit: {status:?}"
     );
     let told = app
@@ -316,10 +339,17 @@ async fn a_shutdown_during_a_slow_refund_records_it_and_tells_the_approver() {
         .find(|c| url.ends_with(&c.path))
         .expect("the approver was told");
     assert!(
-        told.body["text"].as_str().unwrap_or_default().starts_with("Done"),
+        told.body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Done"),
         "{told:?}"
     );
-    let posts = log.seen().into_iter().filter(|s| s.method == "POST").count();
+    let posts = log
+        .seen()
+        .into_iter()
+        .filter(|s| s.method == "POST")
+        .count();
     assert_eq!(posts, 1, "one refund");
 }
 
@@ -330,7 +360,10 @@ async fn a_client_trickling_its_body_is_answered_408_and_closed() {
         .await
         .expect("connect");
     let head = "POST /slack/commands HTTP/1.1\r\nhost: bot\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\ntext=";
-    stream.write_all(head.as_bytes()).await.expect("send the head");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("send the head");
     let started = Instant::now();
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(40), async {
@@ -364,7 +397,11 @@ async fn while_redis_hangs_every_ack_is_prompt_and_the_first_request_after_it_re
     let mut config = test_config(&base, &slack, &prefix);
     config.redis_url = redis.url.clone();
     let app = spawn_with(config, slack, store_on(&prefix).await).await;
-    assert_eq!(app.get("/readyz").await.status, 200, "connected through the proxy");
+    assert_eq!(
+        app.get("/readyz").await.status,
+        200,
+        "connected through the proxy"
+    );
 
     redis.hang();
     let started = Instant::now();
@@ -410,7 +447,10 @@ async fn while_redis_hangs_every_ack_is_prompt_and_the_first_request_after_it_re
             "each operator is told Redis is the problem: {answer}"
         );
     }
-    println!("10 lookups during a Redis hang: all told after {:?}", started.elapsed());
+    println!(
+        "10 lookups during a Redis hang: all told after {:?}",
+        started.elapsed()
+    );
 
     redis.resume();
     let (_, url) = app.slash(&lookup_text(), REQUESTER).await;

@@ -79,10 +79,15 @@ pub async fn throttling_stripe(customers: usize, faults: Faults) -> (String, Arc
             };
             let (log, faults) = (Arc::clone(&shared), faults.clone());
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (log, faults) = (Arc::clone(&log), faults.clone());
-                    async move { Ok::<_, std::convert::Infallible>(answer(&log, &faults, customers, req).await) }
-                });
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let (log, faults) = (Arc::clone(&log), faults.clone());
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                answer(&log, &faults, customers, req).await,
+                            )
+                        }
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -110,7 +115,8 @@ async fn answer(
 
     let label = format!("{method} {path}");
     let scripted_429 = faults.throttle_first.as_ref().is_some_and(|(prefix, n)| {
-        label.starts_with(prefix.as_str()) && log.throttled_so_far.fetch_add(1, Ordering::SeqCst) < *n
+        label.starts_with(prefix.as_str())
+            && log.throttled_so_far.fetch_add(1, Ordering::SeqCst) < *n
     });
     let over_rate = faults.rate_per_sec.is_some_and(|rate| {
         let mut admitted = log.admitted.lock().expect("rate lock");
@@ -144,12 +150,16 @@ async fn answer(
 
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = StatusCode::from_u16(status).expect("valid status");
-    resp.headers_mut()
-        .insert("content-type", "application/json".parse().expect("static header"));
+    resp.headers_mut().insert(
+        "content-type",
+        "application/json".parse().expect("static header"),
+    );
     if status == 429 {
         if let Some(secs) = faults.retry_after.filter(|_| scripted_429) {
-            resp.headers_mut()
-                .insert("retry-after", secs.to_string().parse().expect("number header"));
+            resp.headers_mut().insert(
+                "retry-after",
+                secs.to_string().parse().expect("number header"),
+            );
         }
     }
     resp
@@ -194,70 +204,101 @@ fn route(method: &str, path: &str, customers: usize) -> (u16, String) {
 /// A proxy in front of the Slack stand-in that answers the first `times`
 /// calls to `method` (e.g. `chat.postMessage`, or `response_url`) with
 /// Slack's rate-limit answer: HTTP 429, `Retry-After`, `ratelimited`.
-pub async fn rate_limiting_slack(upstream: &SlackStandIn, method: &str, times: usize, retry_after_secs: u64) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Slack proxy");
+pub async fn rate_limiting_slack(
+    upstream: &SlackStandIn,
+    method: &str,
+    times: usize,
+    retry_after_secs: u64,
+) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the Slack proxy");
     let port = listener.local_addr().expect("local addr").port();
     let (upstream, method) = (upstream.base_url.clone(), method.to_owned());
     let left = Arc::new(AtomicUsize::new(times));
-    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (upstream, method, left, client) =
-                (upstream.clone(), method.clone(), Arc::clone(&left), client.clone());
+            let (upstream, method, left, client) = (
+                upstream.clone(),
+                method.clone(),
+                Arc::clone(&left),
+                client.clone(),
+            );
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (upstream, method, left, client) =
-                        (upstream.clone(), method.clone(), Arc::clone(&left), client.clone());
-                    async move {
-                        let path = req.uri().path().to_owned();
-                        let called = if path.starts_with("/response/") {
-                            "response_url"
-                        } else {
-                            path.trim_start_matches("/api/")
-                        };
-                        let limited = called == method
-                            && left
-                                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                                .is_ok();
-                        if limited {
-                            let mut resp =
-                                Response::new(Full::new(Bytes::from_static(br#"{"ok":false,"error":"ratelimited"}"#)));
-                            *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                            resp.headers_mut()
-                                .insert("content-type", "application/json".parse().expect("static header"));
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let (upstream, method, left, client) = (
+                            upstream.clone(),
+                            method.clone(),
+                            Arc::clone(&left),
+                            client.clone(),
+                        );
+                        async move {
+                            let path = req.uri().path().to_owned();
+                            let called = if path.starts_with("/response/") {
+                                "response_url"
+                            } else {
+                                path.trim_start_matches("/api/")
+                            };
+                            let limited = called == method
+                                && left
+                                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                                        n.checked_sub(1)
+                                    })
+                                    .is_ok();
+                            if limited {
+                                let mut resp = Response::new(Full::new(Bytes::from_static(
+                                    br#"{"ok":false,"error":"ratelimited"}"#,
+                                )));
+                                *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                                resp.headers_mut().insert(
+                                    "content-type",
+                                    "application/json".parse().expect("static header"),
+                                );
+                                resp.headers_mut().insert(
+                                    "retry-after",
+                                    retry_after_secs.to_string().parse().expect("number header"),
+                                );
+                                return Ok::<_, std::convert::Infallible>(resp);
+                            }
+                            let (parts, body) = req.into_parts();
+                            let body = body
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let mut forward = Request::builder()
+                                .method(parts.method)
+                                .uri(format!("{upstream}{}", parts.uri));
+                            if let Some(ct) = parts.headers.get("content-type") {
+                                forward = forward.header("content-type", ct);
+                            }
+                            let forward = forward.body(Full::new(body)).expect("valid request");
+                            let answer = client
+                                .request(forward)
+                                .await
+                                .expect("the Slack stand-in answers");
+                            let status = answer.status();
+                            let body = answer
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let mut resp = Response::new(Full::new(body));
+                            *resp.status_mut() = status;
                             resp.headers_mut().insert(
-                                "retry-after",
-                                retry_after_secs.to_string().parse().expect("number header"),
+                                "content-type",
+                                "application/json".parse().expect("static header"),
                             );
-                            return Ok::<_, std::convert::Infallible>(resp);
+                            Ok(resp)
                         }
-                        let (parts, body) = req.into_parts();
-                        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                        let mut forward = Request::builder()
-                            .method(parts.method)
-                            .uri(format!("{upstream}{}", parts.uri));
-                        if let Some(ct) = parts.headers.get("content-type") {
-                            forward = forward.header("content-type", ct);
-                        }
-                        let forward = forward.body(Full::new(body)).expect("valid request");
-                        let answer = client.request(forward).await.expect("the Slack stand-in answers");
-                        let status = answer.status();
-                        let body = answer
-                            .into_body()
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let mut resp = Response::new(Full::new(body));
-                        *resp.status_mut() = status;
-                        resp.headers_mut()
-                            .insert("content-type", "application/json".parse().expect("static header"));
-                        Ok(resp)
-                    }
-                });
+                    });
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
@@ -284,7 +325,9 @@ impl HangingRedis {
             .trim_start_matches("redis://")
             .trim_end_matches('/')
             .to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Redis proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Redis proxy");
         let port = listener.local_addr().expect("local addr").port();
         let hanging = Arc::new(AtomicBool::new(false));
         let generation = Arc::new(AtomicU64::new(0));
@@ -361,7 +404,11 @@ pub async fn spawn_stoppable(
     config: Config,
     slack: SlackStandIn,
     store: Store,
-) -> (TestApp, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+) -> (
+    TestApp,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     init_test_log();
     let app = App::build(config).await.expect("the app builds");
     let addr = format!("http://127.0.0.1:{}", app.port());
@@ -453,7 +500,10 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         },
     )];
     store.save_case(&case).await.expect("save case");
-    store.init_actions(&case.id, &statuses).await.expect("init actions");
+    store
+        .init_actions(&case.id, &statuses)
+        .await
+        .expect("init actions");
     let location = billing_triage::store::cases::CardLocation {
         channel: crate::helpers::CHANNEL.into(),
         ts: "1700000000.000001".into(),
