@@ -26,6 +26,9 @@ pub struct Deps {
     pub followup: FollowUpSettings,
     pub metrics: Metrics,
     pub policy: PolicyConfig,
+    /// Every background task (lookups, approvals, answers) is spawned here,
+    /// so a shutdown can wait for them to finish.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

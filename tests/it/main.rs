@@ -6,5 +6,7 @@ mod audit;
 mod helpers;
 mod localstripe;
 mod lookup;
+mod resilience;
+mod resilience_harness;
 mod slack;
 mod stripe;
