@@ -5,6 +5,7 @@
 
 use crate::domain::{SigningSecret, SlackAppToken, SlackBotToken, SlackUserId, StripeKey};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 /// A missing or malformed setting; `Display` is the start-up error line.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Config {
     pub bind_addr: SocketAddr,
     pub policy: PolicyConfig,
     pub portal_login_url: Option<String>,
+    /// How long `serve` lets work in flight finish after SIGTERM.
+    pub shutdown_grace: Duration,
 }
 
 /// Default `BILLING_REFUND_LIMIT`: 100.00 in two-decimal currencies (EUR,
@@ -82,6 +85,8 @@ pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
 pub const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub const DEFAULT_REDIS_PREFIX: &str = "billing-triage:";
 pub const DEFAULT_BIND_ADDR: &str = "0.0.0.0:3000";
+/// Under common orchestrators' 30 s between SIGTERM and SIGKILL.
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 25;
 
 impl Config {
     /// Reads the process environment.
@@ -216,6 +221,21 @@ impl Config {
             }
         };
 
+        let shutdown_grace = match get("SHUTDOWN_GRACE_SECS") {
+            None => Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECS),
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 3600)
+                .map(Duration::from_secs)
+                .ok_or_else(|| {
+                    err(
+                        "SHUTDOWN_GRACE_SECS",
+                        "expected whole seconds, 0 to 3600 (default 25)",
+                    )
+                })?,
+        };
+
         Ok(Self {
             slack,
             stripe: StripeConfig { key, api_base },
@@ -227,6 +247,7 @@ impl Config {
                 refund_limit_minor,
             },
             portal_login_url,
+            shutdown_grace,
         })
     }
 }
@@ -365,6 +386,10 @@ mod tests {
         )
         .expect("config");
         assert_eq!(c.policy.read_only_warning(), None);
+        assert_eq!(
+            c.shutdown_grace,
+            Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECS)
+        );
     }
 
     #[test]
@@ -397,5 +422,14 @@ mod tests {
         )
         .expect_err("addr");
         assert_eq!(e.name, "BIND_ADDR");
+        let e = load(
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_1"),
+                ("SHUTDOWN_GRACE_SECS", "soon"),
+            ],
+            false,
+        )
+        .expect_err("grace");
+        assert_eq!(e.name, "SHUTDOWN_GRACE_SECS");
     }
 }

@@ -20,6 +20,13 @@ pub struct OutcomeLabels {
     pub outcome: &'static str,
 }
 
+/// A Slack call's final outcome, after rate-limit retries: `posted` or `failed`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SlackPostLabels {
+    pub method: &'static str,
+    pub outcome: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ActionLabels {
     pub action: &'static str,
@@ -34,6 +41,7 @@ pub struct Metrics {
     pub lookups: Family<OutcomeLabels, Counter>,
     pub lookup_seconds: Histogram,
     pub actions: Family<ActionLabels, Counter>,
+    pub slack_posts: Family<SlackPostLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -65,12 +73,19 @@ impl Metrics {
             "Approved actions by kind and outcome",
             actions.clone(),
         );
+        let slack_posts = Family::<SlackPostLabels, Counter>::default();
+        registry.register(
+            "slack_posts",
+            "Slack Web API calls and response_url posts by final outcome",
+            slack_posts.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             http_requests,
             lookups,
             lookup_seconds,
             actions,
+            slack_posts,
         }
     }
 

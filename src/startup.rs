@@ -12,7 +12,8 @@ use crate::store::{Store, StoreError};
 use crate::stripe::{StripeError, StripeGateway};
 use crate::workflow::Deps;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 
 /// Why the app could not start; `Display` is the start-up error line.
@@ -38,6 +39,7 @@ pub struct App {
     listener: TcpListener,
     state: Arc<AppState>,
     mode: Option<SlackMode>,
+    shutdown_grace: Duration,
 }
 
 /// The shared dependencies, for `serve` and for command-line workflows.
@@ -47,10 +49,13 @@ pub struct App {
 pub fn deps(config: &Config) -> Result<Deps, StartupError> {
     let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?;
     let store = Store::new(&config.redis_url, &config.redis_prefix)?;
+    let metrics = Metrics::new();
     let slack = config
         .slack
         .as_ref()
-        .map(|s| SlackApi::new(&s.bot_token, &s.api_url))
+        .map(|s| {
+            SlackApi::new(&s.bot_token, &s.api_url).map(|api| api.with_metrics(metrics.clone()))
+        })
         .transpose()?;
     Ok(Deps {
         stripe,
@@ -59,9 +64,10 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         followup: FollowUpSettings {
             portal_login_url: config.portal_login_url.clone(),
         },
-        metrics: Metrics::new(),
+        metrics,
         policy: config.policy.clone(),
         instance: crate::workflow::new_instance_id(),
+        tasks: tokio_util::task::TaskTracker::new(),
     })
 }
 
@@ -88,6 +94,7 @@ impl App {
             listener,
             state: Arc::new(AppState { deps, verifier }),
             mode: Some(slack.mode),
+            shutdown_grace: config.shutdown_grace,
         })
     }
 
@@ -100,13 +107,25 @@ impl App {
         Arc::clone(&self.state.deps)
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes, then shuts down gracefully: stops
+    /// accepting (HTTP connections and Socket Mode events), lets requests in
+    /// progress finish, and waits for every background task (lookups,
+    /// approvals, their answers to operators) until the grace period
+    /// (`SHUTDOWN_GRACE_SECS`, counted from the signal) runs out.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let addr = self.listener.local_addr().ok();
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
         tracing::info!(addr = ?addr, socket_mode, "serving");
         let deps = Arc::clone(&self.state.deps);
         let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
+        let signalled: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
+        let shutdown = {
+            let signalled = Arc::clone(&signalled);
+            async move {
+                shutdown.await;
+                let _ = signalled.set(Instant::now());
+            }
+        };
         match self.mode {
             Some(SlackMode::Socket { app_token }) => {
                 // Socket Mode still serves /healthz, /readyz and /metrics.
@@ -119,8 +138,7 @@ impl App {
                     },
                 ));
                 if let Err(e) =
-                    crate::slack::socket::run(Arc::clone(&self.state.deps), &app_token, shutdown)
-                        .await
+                    crate::slack::socket::run(Arc::clone(&deps), &app_token, shutdown).await
                 {
                     tracing::error!(error = %e, "Socket Mode stopped");
                 }
@@ -129,12 +147,34 @@ impl App {
             }
             _ => http::serve(self.listener, self.state, shutdown).await,
         }
+        let deadline = signalled.get().copied().unwrap_or_else(Instant::now) + self.shutdown_grace;
+        drain(&deps, deadline).await;
         reconciler.abort();
-        // Unfinished actions of this process are taken over by the others at once.
+        // Work still in flight after the drain is handed to the other
+        // replicas' reconcilers at once, not after its lease runs out.
         if let Err(e) = crate::workflow::reconcile::hand_over(&deps).await {
             tracing::warn!(error = %e, "could not announce the exit; other replicas wait for the leases");
         }
         tracing::info!("stopped");
+    }
+}
+
+/// Waits for the background tasks until `deadline`; says how many did not
+/// finish (their state stays in Redis for the reconciler).
+async fn drain(deps: &Deps, deadline: Instant) {
+    deps.tasks.close();
+    let in_flight = deps.tasks.len();
+    if in_flight > 0 {
+        tracing::info!(in_flight, "waiting for work in flight to finish");
+    }
+    if tokio::time::timeout_at(deadline.into(), deps.tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            unfinished = deps.tasks.len(),
+            "grace period over with work still in flight"
+        );
     }
 }
 

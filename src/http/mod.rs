@@ -2,7 +2,8 @@
 //! endpoints"). Reads the raw body, verifies Slack's signature before any
 //! handler sees it (401 otherwise), parses the payload, and hands it to
 //! `workflow::commands`, whose `Ack` becomes the response. hyper types stop
-//! here.
+//! here. Slow and numerous clients are bounded: [`READ_TIMEOUT`] for the
+//! headers and again for the body, [`MAX_CONNECTIONS`] open at once.
 
 use crate::slack::payloads;
 use crate::slack::verify::{Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
@@ -24,6 +25,12 @@ use tracing::Instrument;
 const MAX_BODY_BYTES: usize = 512 * 1024;
 /// How long in-flight requests get to finish after a shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client gets this long to send its headers, and again its body: a
+/// trickling client is answered 408 and closed before any signature check.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections at most; further clients wait in the kernel's accept
+/// queue. Each costs a task and buffers (tens of KB), so this bounds memory.
+pub const MAX_CONNECTIONS: usize = 1024;
 
 /// What every request handler shares.
 pub struct AppState {
@@ -41,8 +48,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::pin!(shutdown);
     loop {
+        // A slot first, then accept: at the cap, connections wait unaccepted.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, _) = match accepted {
@@ -61,13 +77,14 @@ pub async fn serve(
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(10))
+                    .header_read_timeout(READ_TIMEOUT)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -163,14 +180,23 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
             .map(str::to_owned)
     };
     let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
-        .collect()
-        .await
+    let body = match tokio::time::timeout(
+        READ_TIMEOUT,
+        Limited::new(req.into_body(), MAX_BODY_BYTES).collect(),
+    )
+    .await
     {
-        Ok(body) => body.to_bytes(),
-        Err(e) => {
+        Ok(Ok(body)) => body.to_bytes(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "unreadable or oversized body");
             return text(StatusCode::PAYLOAD_TOO_LARGE, "body too large");
+        }
+        Err(_) => {
+            tracing::warn!(route = ?route, "request body too slow; closing the connection");
+            let mut resp = text(StatusCode::REQUEST_TIMEOUT, "request body too slow");
+            resp.headers_mut()
+                .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+            return resp;
         }
     };
     if let Err(e) = verifier.verify(signature.as_deref(), timestamp.as_deref(), &body) {

@@ -2,11 +2,26 @@
 //! post and update the case card, post in its thread, answer a
 //! `response_url`, open a modal. `SLACK_API_URL` points it at a stand-in in
 //! tests; the connector then also speaks plain HTTP.
+//!
+//! Every call, `response_url` posts included, is retried when Slack answers
+//! `ratelimited` (HTTP 429), after its `Retry-After`, within
+//! [`RATE_LIMIT_BUDGET`]; its final outcome is counted in `/metrics`
+//! (`slack_posts`), so a lost post shows as failed.
 
 use crate::domain::SlackBotToken;
+use crate::metrics::{Metrics, SlackPostLabels};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long one call keeps waiting out rate limits before it is given up:
+/// long enough for Slack's usual `Retry-After` of a few seconds, short
+/// enough to finish inside the shutdown grace period.
+pub const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(20);
+/// Waits when Slack sends no `Retry-After`.
+const FIRST_DELAY: Duration = Duration::from_secs(1);
+const MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// A failed Web API call; `Display` is safe to log (no token, no body).
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +31,9 @@ pub enum SlackError {
     Api { code: String },
     #[error("Slack could not be reached: {0}")]
     Unreachable(String),
+    /// Still `ratelimited` after waiting out [`RATE_LIMIT_BUDGET`].
+    #[error("Slack kept rate-limiting the call (ratelimited)")]
+    RateLimited { retry_after: Option<Duration> },
     #[error("the response_url is not a URL")]
     BadResponseUrl,
     #[error("could not set up the HTTPS client: {0}")]
@@ -38,7 +56,13 @@ impl SlackError {
 impl From<SlackClientError> for SlackError {
     fn from(e: SlackClientError) -> Self {
         match e {
+            SlackClientError::ApiError(api) if api.code == "ratelimited" => {
+                Self::RateLimited { retry_after: None }
+            }
             SlackClientError::ApiError(api) => Self::Api { code: api.code },
+            SlackClientError::RateLimitError(limited) => Self::RateLimited {
+                retry_after: limited.retry_after,
+            },
             other => Self::Unreachable(other.to_string()),
         }
     }
@@ -74,6 +98,8 @@ impl Message {
 pub struct SlackApi {
     client: Arc<SlackHyperClient>,
     token: SlackApiToken,
+    /// Where final outcomes are counted; absent until `with_metrics`.
+    metrics: Option<Metrics>,
 }
 
 impl SlackApi {
@@ -91,7 +117,52 @@ impl SlackApi {
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_owned())),
+            metrics: None,
         })
+    }
+
+    /// Counts every call's final outcome in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Runs `call` until it is not rate-limited or [`RATE_LIMIT_BUDGET`]
+    /// would be passed, then counts the outcome under `method`.
+    async fn call<T, F, Fut>(&self, method: &'static str, call: F) -> Result<T, SlackError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SlackError>>,
+    {
+        use backon::{BackoffBuilder, Retryable};
+        let deadline = Instant::now() + RATE_LIMIT_BUDGET;
+        let backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(FIRST_DELAY)
+            .with_max_delay(MAX_DELAY)
+            .with_jitter()
+            .without_max_times()
+            .build();
+        let result = call
+            .retry(backoff)
+            .when(|e| matches!(e, SlackError::RateLimited { .. }))
+            .adjust(|e, backoff| rate_limit_wait(e, backoff, Instant::now(), deadline))
+            .notify(|_, wait| {
+                tracing::info!(
+                    method,
+                    wait_ms = wait.as_millis() as u64,
+                    "Slack rate-limited the call; retrying"
+                )
+            })
+            .await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = if result.is_ok() { "posted" } else { "failed" };
+            metrics
+                .slack_posts
+                .get_or_create(&SlackPostLabels { method, outcome })
+                .inc();
+        }
+        result
     }
 
     /// The underlying client, for the Socket Mode listener.
@@ -117,9 +188,13 @@ impl SlackApi {
             req = req.with_thread_ts(SlackTs::new(ts.to_owned()));
         }
         let resp = self
-            .client
-            .open_session(&self.token)
-            .chat_post_message(&req)
+            .call("chat.postMessage", || async {
+                Ok(self
+                    .client
+                    .open_session(&self.token)
+                    .chat_post_message(&req)
+                    .await?)
+            })
             .await?;
         Ok(resp.ts.0)
     }
@@ -139,10 +214,14 @@ impl SlackApi {
             message.content(),
             SlackTs::new(ts.to_owned()),
         );
-        self.client
-            .open_session(&self.token)
-            .chat_update(&req)
-            .await?;
+        self.call("chat.update", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .chat_update(&req)
+                .await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -154,7 +233,10 @@ impl SlackApi {
     pub async fn respond(&self, response_url: &str, message: &Message) -> Result<(), SlackError> {
         let url = url::Url::parse(response_url).map_err(|_| SlackError::BadResponseUrl)?;
         let req = SlackApiPostWebhookMessageRequest::new(message.content());
-        self.client.post_webhook_message(&url, &req).await?;
+        self.call("response_url", || async {
+            Ok(self.client.post_webhook_message(&url, &req).await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -173,10 +255,14 @@ impl SlackApi {
             SlackUserId::new(user.to_owned()),
             message.content(),
         );
-        self.client
-            .open_session(&self.token)
-            .chat_post_ephemeral(&req)
-            .await?;
+        self.call("chat.postEphemeral", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .chat_post_ephemeral(&req)
+                .await?)
+        })
+        .await?;
         Ok(())
     }
 
@@ -186,10 +272,73 @@ impl SlackApi {
     /// See [`SlackError`].
     pub async fn open_modal(&self, trigger_id: &str, view: SlackView) -> Result<(), SlackError> {
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_owned()), view);
-        self.client
-            .open_session(&self.token)
-            .views_open(&req)
-            .await?;
+        self.call("views.open", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .views_open(&req)
+                .await?)
+        })
+        .await?;
         Ok(())
+    }
+}
+
+/// The wait before retrying a rate-limited call: Slack's `Retry-After`, or
+/// the backoff's when it sent none; `None` (give up) past `deadline`.
+fn rate_limit_wait(
+    error: &SlackError,
+    backoff: Option<Duration>,
+    now: Instant,
+    deadline: Instant,
+) -> Option<Duration> {
+    let SlackError::RateLimited { retry_after } = error else {
+        return None;
+    };
+    let wait = retry_after.or(backoff)?;
+    (now + wait <= deadline).then_some(wait)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rate_limit_waits_retry_after_within_the_budget() {
+        let now = Instant::now();
+        let deadline = now + RATE_LIMIT_BUDGET;
+        let limited = |secs| SlackError::RateLimited {
+            retry_after: Some(Duration::from_secs(secs)),
+        };
+        let backoff = Some(Duration::from_secs(1));
+        assert_eq!(
+            rate_limit_wait(&limited(3), backoff, now, deadline),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            rate_limit_wait(
+                &SlackError::RateLimited { retry_after: None },
+                backoff,
+                now,
+                deadline
+            ),
+            backoff
+        );
+        assert_eq!(
+            rate_limit_wait(&limited(60), backoff, now, deadline),
+            None,
+            "past the budget: lost now, not later"
+        );
+        assert_eq!(
+            rate_limit_wait(
+                &SlackError::Api {
+                    code: "not_in_channel".into()
+                },
+                backoff,
+                now,
+                deadline
+            ),
+            None
+        );
     }
 }

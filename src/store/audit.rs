@@ -38,7 +38,6 @@ use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::audit::{chain, entry_hash, AuditEntry, NewEntry, Verifier, VerifyError};
 use crate::domain::CaseId;
-use redis::aio::ConnectionManager;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::AsyncCommands;
 use std::sync::LazyLock;
@@ -103,7 +102,13 @@ impl Store {
     /// after [`MAX_APPEND_TRIES`] lost races.
     pub async fn append_audit(&self, new: NewEntry) -> Result<AuditEntry, StoreError> {
         let cache = std::sync::Arc::clone(&self.audit_head);
-        let mut cached_head = cache.lock().await;
+        // Time-boxed: while Redis hangs, appends must not queue up behind
+        // each other (each would wait a full timeout in turn).
+        let mut cached_head = tokio::time::timeout(super::CALL_TIMEOUT, cache.lock())
+            .await
+            .map_err(|_| {
+                StoreError::Unavailable(super::timed_out("waiting for the audit append lock"))
+            })?;
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
         let head_key = self.key(HEAD_KEY);
@@ -352,7 +357,7 @@ return {1, id}
 });
 
 pub(super) async fn fetch_page(
-    mut conn: ConnectionManager,
+    mut conn: super::Conn,
     stream_key: String,
     start: String,
     end_id: String,

@@ -6,6 +6,13 @@
 //! The connection is made on first use and remade after a failure, so that
 //! `serve` starts and answers `/healthz` while Redis is down, and recovers
 //! by itself when Redis comes back.
+//!
+//! Every Redis call is time-boxed: connecting, waiting for this replica's
+//! turn to connect, and each command get [`CALL_TIMEOUT`] each, so a Redis
+//! that hangs costs a caller about a second (and a Slack acknowledgement
+//! stays inside its 3 s). A connection that timed out is dropped, not
+//! reused: the next call connects afresh, so the first request after Redis
+//! comes back succeeds. `rediss://` URLs use TLS (rustls, webpki roots).
 
 pub mod actions;
 pub mod archive;
@@ -13,14 +20,18 @@ pub mod audit;
 pub mod cases;
 pub mod deliveries;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// Everything that can go wrong talking to Redis.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("Redis is unreachable; check REDIS_URL and that redis-server is running")]
+    /// `Display` names the cause: TLS, refused, credentials, timeout.
+    #[error("{}", unavailable_text(.0))]
     Unavailable(#[source] redis::RedisError),
     #[error("a Redis command failed")]
     Command(#[source] redis::RedisError),
@@ -36,17 +47,153 @@ pub struct Store {
     client: redis::Client,
     /// Prefix of every key, ending in `:`.
     prefix: String,
-    /// The live connection, made lazily; `None` until the first success.
-    conn: std::sync::Arc<Mutex<Option<ConnectionManager>>>,
+    /// The live connection, made lazily.
+    conn: Arc<Slot>,
     /// The audit append lock of this replica, holding the head it last
     /// wrote (see `audit.rs`): clones share it, separate stores do not.
-    audit_head: std::sync::Arc<Mutex<Option<String>>>,
+    audit_head: Arc<Mutex<Option<String>>>,
 }
 
-/// Bounds on one Redis round trip: a slow Redis must not hold a Slack
-/// acknowledgement or an approval forever.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The shared connection and who is making it.
+#[derive(Default)]
+struct Slot {
+    /// The connection and its number; `None` until one succeeds, and again
+    /// after it timed out. Never held across an await.
+    current: std::sync::Mutex<Option<(u64, ConnectionManager)>>,
+    /// One connection attempt at a time; the others wait (time-boxed).
+    connecting: Mutex<()>,
+    next_id: AtomicU64,
+    /// The last failed attempt: when, its I/O kind, its text. Callers that
+    /// waited for that attempt fail with it instead of trying again at once.
+    last_failure: std::sync::Mutex<Option<(std::time::Instant, std::io::ErrorKind, String)>>,
+}
+
+impl Slot {
+    fn get(self: &Arc<Self>) -> Option<Conn> {
+        let current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        current.as_ref().map(|(id, manager)| Conn {
+            inner: manager.clone(),
+            id: *id,
+            slot: Arc::clone(self),
+        })
+    }
+
+    fn record_failure(&self, error: &RedisError) {
+        let kind = if error.is_timeout() {
+            std::io::ErrorKind::TimedOut
+        } else if error.is_connection_refusal() {
+            std::io::ErrorKind::ConnectionRefused
+        } else {
+            std::io::ErrorKind::Other
+        };
+        let mut last = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *last = Some((
+            std::time::Instant::now(),
+            kind,
+            format!("{error} ({error:?})"),
+        ));
+    }
+
+    /// The failure of an attempt that ended after `since` (one the caller
+    /// waited for), with its kind and text, so its cause is still named.
+    fn failure_since(&self, since: std::time::Instant) -> Option<RedisError> {
+        let last = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (at, kind, text) = last.as_ref()?;
+        (*at >= since).then(|| {
+            RedisError::from(std::io::Error::new(
+                *kind,
+                format!("the connection attempt waited for failed: {text}"),
+            ))
+        })
+    }
+
+    /// Drops connection `id` if it is still the current one.
+    fn forget(&self, id: u64) {
+        let mut current = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if current.as_ref().is_some_and(|(held, _)| *held == id) {
+            *current = None;
+        }
+    }
+}
+
+/// How long one Redis step (connecting, a turn to connect, a command) may
+/// take; "about a second" keeps two steps inside Slack's 3 s.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A connection whose every command is time-boxed by [`CALL_TIMEOUT`]; one
+/// that times out or breaks is dropped from the store.
+#[derive(Clone)]
+pub struct Conn {
+    inner: ConnectionManager,
+    id: u64,
+    slot: Arc<Slot>,
+}
+
+impl Conn {
+    /// After a timeout or a broken connection, the next call reconnects.
+    fn settle<T>(
+        &self,
+        result: Result<Result<T, RedisError>, tokio::time::error::Elapsed>,
+    ) -> Result<T, RedisError> {
+        let result = result.unwrap_or_else(|_| Err(timed_out("a command")));
+        if let Err(e) = &result {
+            if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() {
+                self.slot.forget(self.id);
+            }
+        }
+        result
+    }
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let result =
+                tokio::time::timeout(CALL_TIMEOUT, self.inner.req_packed_command(cmd)).await;
+            self.settle(result)
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        cmd: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let result = tokio::time::timeout(
+                CALL_TIMEOUT,
+                self.inner.req_packed_commands(cmd, offset, count),
+            )
+            .await;
+            self.settle(result)
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.inner.get_db()
+    }
+}
+
+/// The error of a step that took longer than [`CALL_TIMEOUT`].
+pub fn timed_out(step: &str) -> RedisError {
+    RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("{step} took longer than {} ms", CALL_TIMEOUT.as_millis()),
+    ))
+}
 
 impl Store {
     /// Prepares a store; does not connect yet.
@@ -58,8 +205,8 @@ impl Store {
         Ok(Self {
             client,
             prefix: prefix.to_owned(),
-            conn: std::sync::Arc::new(Mutex::new(None)),
-            audit_head: std::sync::Arc::new(Mutex::new(None)),
+            conn: Arc::new(Slot::default()),
+            audit_head: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -72,26 +219,69 @@ impl Store {
         &self.prefix
     }
 
-    /// A connection, made now if there is none yet.
+    /// A connection, made now if there is none; at most [`CALL_TIMEOUT`]
+    /// waiting for another caller's attempt plus [`CALL_TIMEOUT`] for ours.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when Redis cannot be reached.
-    pub async fn conn(&self) -> Result<ConnectionManager, StoreError> {
-        let mut slot = self.conn.lock().await;
-        if let Some(conn) = slot.as_ref() {
-            return Ok(conn.clone());
+    /// [`StoreError::Unavailable`] when Redis cannot be reached in time.
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        let waited_from = std::time::Instant::now();
+        let _turn = tokio::time::timeout(CALL_TIMEOUT, self.conn.connecting.lock())
+            .await
+            .map_err(|_| StoreError::Unavailable(timed_out("waiting for the Redis connection")))?;
+        // Someone else may have connected, or failed to, while we waited.
+        if let Some(conn) = self.conn.get() {
+            return Ok(conn);
+        }
+        if let Some(error) = self.conn.failure_since(waited_from) {
+            return Err(StoreError::Unavailable(error));
         }
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(CONNECT_TIMEOUT)
-            .set_response_timeout(RESPONSE_TIMEOUT)
-            .set_number_of_retries(1);
-        let conn = self
-            .client
-            .get_connection_manager_with_config(config)
-            .await
-            .map_err(StoreError::Unavailable)?;
-        *slot = Some(conn.clone());
-        Ok(conn)
+            .set_connection_timeout(CALL_TIMEOUT)
+            .set_response_timeout(CALL_TIMEOUT)
+            .set_number_of_retries(0);
+        // A TLS handshake with a server that does not speak TLS does not
+        // fail: it waits. Say so rather than "timed out".
+        let tls = matches!(
+            self.client.get_connection_info().addr,
+            redis::ConnectionAddr::TcpTls { .. }
+        );
+        let step = if tls {
+            "connecting over TLS (rediss://)"
+        } else {
+            "connecting"
+        };
+        let manager = tokio::time::timeout(
+            CALL_TIMEOUT,
+            self.client.get_connection_manager_with_config(config),
+        )
+        .await
+        .unwrap_or_else(|_| Err(timed_out(step)))
+        .map_err(|e| {
+            if tls && e.is_timeout() {
+                timed_out(step)
+            } else {
+                e
+            }
+        })
+        .map_err(|e| {
+            self.conn.record_failure(&e);
+            StoreError::Unavailable(e)
+        })?;
+        let id = self.conn.next_id.fetch_add(1, Ordering::Relaxed);
+        *self
+            .conn
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((id, manager.clone()));
+        Ok(Conn {
+            inner: manager,
+            id,
+            slot: Arc::clone(&self.conn),
+        })
     }
 
     /// `PING`, for `/readyz`.
@@ -108,6 +298,48 @@ impl Store {
     }
 }
 
+/// Why Redis could not be used, for the operator: the real cause, and what
+/// to check.
+fn unavailable_text(error: &RedisError) -> String {
+    let detail = format!("{error} {error:?}").to_ascii_lowercase();
+    let tls_words = [
+        "tls",
+        "certificate",
+        "corrupt message",
+        "handshake",
+        "peer is incompatible",
+        "alert",
+    ];
+    if detail.contains("over tls") && error.is_timeout() {
+        format!(
+            "Redis TLS connection not completed within {} ms: check that the rediss:// REDIS_URL points at a port \
+             that speaks TLS (a plain port never answers the handshake) and that the host is reachable",
+            CALL_TIMEOUT.as_millis()
+        )
+    } else if tls_words.iter().any(|w| detail.contains(w)) {
+        "Redis TLS failed (the TLS handshake did not complete): check that a rediss:// REDIS_URL points at a TLS port \
+         and that the server's certificate is valid for its host"
+            .to_owned()
+    } else if error.kind() == redis::ErrorKind::AuthenticationFailed
+        || ["noauth", "wrongpass", "invalid password", "authentication"]
+            .iter()
+            .any(|w| detail.contains(w))
+    {
+        "Redis refused the credentials: check the user and password in REDIS_URL".to_owned()
+    } else if error.is_connection_refusal() {
+        "Redis refused the connection: check REDIS_URL's host and port, and that Redis is running"
+            .to_owned()
+    } else if error.is_timeout() {
+        format!(
+            "Redis did not answer within {} ms: it is overloaded or the network to it hangs; retry shortly",
+            CALL_TIMEOUT.as_millis()
+        )
+    } else {
+        "Redis is unreachable (the connection failed or dropped): check REDIS_URL and the network"
+            .to_owned()
+    }
+}
+
 /// Connection-level failures are "unavailable" (the user is told to retry);
 /// the rest are command errors.
 pub fn map_err(err: redis::RedisError) -> StoreError {
@@ -119,5 +351,43 @@ pub fn map_err(err: redis::RedisError) -> StoreError {
         StoreError::Unavailable(err)
     } else {
         StoreError::Command(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: std::io::ErrorKind, text: &str) -> RedisError {
+        RedisError::from(std::io::Error::new(kind, text.to_owned()))
+    }
+
+    #[test]
+    fn an_unavailable_redis_names_the_real_cause() {
+        let text = |e: RedisError| StoreError::Unavailable(e).to_string();
+        assert!(text(io(
+            std::io::ErrorKind::ConnectionRefused,
+            "Connection refused"
+        ))
+        .contains("refused the connection"));
+        assert!(text(timed_out("a command")).contains("did not answer within 1000 ms"));
+        assert!(text(timed_out("connecting over TLS (rediss://)")).contains("TLS"));
+        assert!(text(io(
+            std::io::ErrorKind::InvalidData,
+            "received corrupt message of type InvalidContentType"
+        ))
+        .contains("TLS"));
+        assert!(text(io(
+            std::io::ErrorKind::InvalidData,
+            "invalid peer certificate: UnknownIssuer"
+        ))
+        .contains("TLS"));
+        let auth = RedisError::from((
+            redis::ErrorKind::AuthenticationFailed,
+            "Password authentication failed",
+        ));
+        assert!(text(auth).contains("credentials"));
+        let none = text(io(std::io::ErrorKind::ConnectionReset, "reset"));
+        assert!(!none.contains("redis-server is running"), "{none}");
     }
 }

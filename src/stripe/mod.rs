@@ -11,23 +11,26 @@
 
 mod models;
 mod mutations;
+pub mod retry;
 pub mod sandbox;
 mod snapshot;
+mod transport;
 
 use std::time::Duration;
 
-use ::stripe::{Client, ClientBuilder};
 use serde::de::DeserializeOwned;
-use stripe_client_core::{IdempotencyKey, RequestBuilder, RequestStrategy, StripeMethod};
+use stripe_client_core::{IdempotencyKey, RequestBuilder, StripeMethod};
 
 use crate::domain::StripeKey;
 
 pub use sandbox::{seed, SeededCustomer};
 
-/// A cloneable handle on Stripe (or a stand-in at another base URL).
+/// A cloneable handle on Stripe (or a stand-in at another base URL). Every
+/// request goes through [`retry`]: in-flight limits and throttling retries.
 #[derive(Clone)]
 pub struct StripeGateway {
-    client: Client,
+    transport: transport::Transport,
+    limits: retry::Limits,
 }
 
 /// What failed when talking to Stripe. `Display` is operator text and never
@@ -89,7 +92,7 @@ pub enum StripeError {
     BadIdempotencyKey { key: String, detail: String },
 }
 
-/// How long one Stripe request may take before the operator is told.
+/// How long one attempt of a Stripe request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 impl StripeGateway {
@@ -113,16 +116,25 @@ impl StripeGateway {
         } else {
             format!("{trimmed}/")
         };
-        let client = ClientBuilder::new(key.expose())
-            .url(base)
-            .request_strategy(RequestStrategy::Once)
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            // The builder's error text could echo the key header: keep only its kind.
+        let transport = transport::Transport::new(key.expose(), base, REQUEST_TIMEOUT)
+            // Keep only the kind: an error text could echo the key header.
             .map_err(|_| StripeError::Config {
                 detail: "invalid key or base URL".into(),
             })?;
-        Ok(Self { client })
+        Ok(Self {
+            transport,
+            limits: retry::Limits::default(),
+        })
+    }
+
+    /// A copy for one lookup: its requests share the process-wide limit
+    /// and have a few slots of their own, so one wide fan-out cannot
+    /// trip Stripe's rate limit or starve other lookups.
+    pub fn for_lookup(&self) -> Self {
+        Self {
+            transport: self.transport.clone(),
+            limits: self.limits.for_lookup(),
+        }
     }
 
     /// GET `path` with `query`, read into `T`. `what` names the object for
@@ -135,11 +147,11 @@ impl StripeGateway {
     ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Get, path);
         req.query = encode(query)?;
-        self.send(req, RequestStrategy::Once, what).await
+        self.send(req, None, what).await
     }
 
-    /// POST a form, sent once with `key` so a retry with the same key replays
-    /// instead of acting twice.
+    /// POST a form with `key`: every retry (throttling) sends the same key,
+    /// so Stripe replays instead of acting twice.
     async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -149,7 +161,7 @@ impl StripeGateway {
     ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Post, path);
         req.body = Some(encode(form)?.unwrap_or_default());
-        self.send(req, idempotent(key)?, what).await
+        self.send(req, Some(idempotent(key)?), what).await
     }
 
     async fn delete<T: DeserializeOwned>(
@@ -161,23 +173,24 @@ impl StripeGateway {
     ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Delete, path);
         req.query = encode(query)?;
-        self.send(req, idempotent(key)?, what).await
+        self.send(req, Some(idempotent(key)?), what).await
     }
 
     async fn send<T: DeserializeOwned>(
         &self,
         req: RequestBuilder,
-        strategy: RequestStrategy,
+        key: Option<IdempotencyKey>,
         what: &str,
     ) -> Result<T, StripeError> {
-        let value: miniserde::json::Value = req
-            .customize::<miniserde::json::Value>()
-            .request_strategy(strategy)
-            .send(&self.client)
+        let budget = if key.is_some() {
+            retry::WRITE_BUDGET
+        } else {
+            retry::READ_BUDGET
+        };
+        let body = retry::send(&self.transport, &self.limits, &req, key.as_ref(), budget)
             .await
-            .map_err(|e| classify(e, what))?;
-        let text = miniserde::json::to_string(&value);
-        serde_json::from_str(&text).map_err(|e| StripeError::Unreadable {
+            .map_err(|failure| classify(failure.error, what))?;
+        serde_json::from_slice(&body).map_err(|e| StripeError::Unreadable {
             what: what.to_owned(),
             detail: "unexpected shape".into(),
             source: Some(e),
@@ -198,13 +211,11 @@ fn encode(pairs: &[(&str, &str)]) -> Result<Option<String>, StripeError> {
         })
 }
 
-fn idempotent(key: &str) -> Result<RequestStrategy, StripeError> {
-    IdempotencyKey::new(key)
-        .map(RequestStrategy::Idempotent)
-        .map_err(|e| StripeError::BadIdempotencyKey {
-            key: key.chars().take(40).collect(),
-            detail: e.to_string(),
-        })
+fn idempotent(key: &str) -> Result<IdempotencyKey, StripeError> {
+    IdempotencyKey::new(key).map_err(|e| StripeError::BadIdempotencyKey {
+        key: key.chars().take(40).collect(),
+        detail: e.to_string(),
+    })
 }
 
 /// Maps async-stripe's error into ours, by what failed.

@@ -1,7 +1,8 @@
 //! Fetching a [`BillingSnapshot`]: resolve the identifier to customers in one
 //! round trip (the customer expanded, with its default payment method), then
 //! fetch every customer's subscriptions, invoices, charges and, when needed,
-//! cards in one concurrent fan-out. For an exact id, the same fan-out also
+//! cards in one concurrent fan-out (a few requests in flight at a time, see
+//! `retry.rs`). For an exact id, the same fan-out also
 //! lists other customers sharing the email; only those need a third round.
 //! What the snapshot means is left to `triage`.
 
@@ -34,6 +35,15 @@ impl StripeGateway {
     /// Any [`StripeError`] but "not found" on the identifier itself.
     #[tracing::instrument(skip_all, fields(query_kind = query.kind()))]
     pub async fn snapshot(
+        &self,
+        query: &LookupQuery,
+        now: i64,
+    ) -> Result<BillingSnapshot, StripeError> {
+        // The fan-out below may be wide; this lookup gets a few slots.
+        self.for_lookup().snapshot_in_slots(query, now).await
+    }
+
+    async fn snapshot_in_slots(
         &self,
         query: &LookupQuery,
         now: i64,

@@ -15,6 +15,10 @@ use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
 
+/// Redis work done before acknowledging Slack gets this long, so the
+/// answer stays inside Slack's 3 s even when Redis hangs.
+const BEFORE_ACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
 pub const TRIAGE_SHORTCUT: &str = "triage_billing_case";
 
@@ -147,7 +151,7 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
             let deps = Arc::clone(deps);
             let response_url = cmd.response_url;
             let ack = ephemeral(format!("Fetching the audit trail of `{case_id}`…"));
-            tokio::spawn(async move {
+            deps.tasks.clone().spawn(async move {
                 let text = match deps.store.audit_trail(&case_id).await {
                     Ok(entries) => card::trail::render_trail(&case_id, &entries),
                     Err(e) => WorkflowError::Store(e).report("audit trail failed"),
@@ -236,7 +240,7 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                         let deps = Arc::clone(deps);
                         let (trigger_id, action_id) =
                             (trigger_id.clone(), action.action_id.clone());
-                        tokio::spawn(async move {
+                        deps.tasks.clone().spawn(async move {
                             // Modal submissions carry no channel: the click
                             // that opened the modal was checked here.
                             if !from_card_channel(&deps, &click, &action_id).await {
@@ -300,7 +304,11 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                         .text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)
                         .unwrap_or_default()
                         .to_owned();
-                    match partial_amount(deps, &click, &typed).await {
+                    // Slack waits 3 s for this answer, Redis or not.
+                    let checked = tokio::time::timeout(BEFORE_ACK_BUDGET, partial_amount(deps, &click, &typed))
+                        .await
+                        .unwrap_or_else(|_| Err("Redis did not answer in time, so the amount could not be checked; submit again in a moment".to_owned()));
+                    match checked {
                         Ok(amount) => {
                             spawn_approval(deps, click, Some(amount));
                             Ack::Empty
@@ -444,7 +452,7 @@ async fn open_modal(deps: &Deps, click: &Click, trigger_id: &str, action_id: &st
 fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
     let deps = Arc::clone(deps);
     let span = tracing::info_span!("approve", case_id = %click.case_id, action = %click.key, actor = %click.actor);
-    tokio::spawn(
+    deps.tasks.clone().spawn(
         async move {
             let answer = match approve::approve(&deps, &click, amount).await {
                 Ok(outcome) => outcome.0,
@@ -462,7 +470,7 @@ fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
 fn spawn_rejection(deps: &Arc<Deps>, click: Click, reason: String) {
     let deps = Arc::clone(deps);
     let span = tracing::info_span!("reject", case_id = %click.case_id, action = %click.key, actor = %click.actor);
-    tokio::spawn(
+    deps.tasks.clone().spawn(
         async move {
             let answer = match approve::reject(&deps, &click, &reason).await {
                 Ok(outcome) => outcome.0,
@@ -510,7 +518,9 @@ async fn tell_now(deps: &Deps, response_url: Option<&str>, text: &str) {
 /// Fire-and-forget answer through a `response_url`.
 fn tell(deps: &Arc<Deps>, response_url: String, text: String) {
     let deps = Arc::clone(deps);
-    tokio::spawn(async move { tell_now(&deps, Some(&response_url), &text).await });
+    deps.tasks
+        .clone()
+        .spawn(async move { tell_now(&deps, Some(&response_url), &text).await });
 }
 
 /// `/slack/events`: answers the URL-verification challenge; nothing else is

@@ -140,7 +140,7 @@ pub fn initial_statuses(case: &Case, now: i64) -> Vec<(String, ActionStatus)> {
 /// the operator through the `response_url`.
 pub fn spawn_slack_lookup(deps: Arc<Deps>, req: SlackLookup) {
     let span = tracing::info_span!("lookup", case_id = %req.case_id, actor = %req.actor, identifier = req.query.kind());
-    tokio::spawn(
+    deps.tasks.clone().spawn(
         async move {
             let response_url = req.response_url.clone();
             if let Err(e) = slack_lookup(&deps, req).await {

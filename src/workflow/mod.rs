@@ -31,6 +31,9 @@ pub struct Deps {
     /// This process's id, made at start-up ([`new_instance_id`]): it owns
     /// the actions it claims, and announces its exit under it.
     pub instance: String,
+    /// Every background task (lookups, approvals, answers) is spawned here,
+    /// so a shutdown can wait for them to finish.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

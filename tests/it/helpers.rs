@@ -281,7 +281,7 @@ pub struct TestApp {
     pub addr: String,
     pub slack: SlackStandIn,
     pub store: Store,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    pub shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for TestApp {
@@ -318,7 +318,7 @@ pub async fn spawn_with(config: Config, slack: SlackStandIn, store: Store) -> Te
 }
 
 /// Logs only when TEST_LOG is set (z2p).
-fn init_test_log() {
+pub fn init_test_log() {
     if std::env::var("TEST_LOG").is_ok() {
         billing_triage::telemetry::init(
             billing_triage::telemetry::LogFormat::Text,

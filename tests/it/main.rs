@@ -9,6 +9,8 @@ mod localstripe;
 mod lookup;
 mod ops;
 mod redis_faults;
+mod resilience;
+mod resilience_harness;
 mod slack;
 mod stripe;
 mod stripe_faults;
