@@ -168,19 +168,9 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
     telemetry::init(LogFormat::Text, std::io::stderr);
     let deps = startup::deps(&config)?;
     let case_id = workflow::new_case_id();
-    // Context, like the shortcut's message: scrubbed and clipped the same way.
-    let message = message.and_then(|m| {
-        crate::audit::text::OperatorText::clipped(m, crate::workflow::commands::CONTEXT_MAX_CHARS)
-    });
-    let case = lookup::open_case(
-        &deps,
-        case_id,
-        cli_actor(),
-        &query,
-        message.as_ref().map(|m| m.as_str()),
-    )
-    .await
-    .map_err(explain)?;
+    let case = lookup::open_case(&deps, case_id, cli_actor(), &query, message)
+        .await
+        .map_err(explain)?;
     let now = workflow::now();
     let statuses = lookup::initial_statuses(&case, now);
     let view = CardView {

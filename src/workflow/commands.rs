@@ -18,10 +18,11 @@ use tracing::Instrument;
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
 pub const TRIAGE_SHORTCUT: &str = "triage_billing_case";
 
-/// The longest customer message kept as a case's context (the shortcut's
-/// message): enough for the signals triage reads, short enough for a
-/// Redis record and a card.
-pub const CONTEXT_MAX_CHARS: usize = 2000;
+/// The longest customer message kept as a case's context (the message a
+/// shortcut is run on): Slack allows 40 000 characters in a message, and a
+/// real customer's message, even a forwarded email, fits in half of that;
+/// the bound keeps the Redis record and the card from growing without end.
+pub const CONTEXT_MAX_CHARS: usize = 20_000;
 /// How long a delivery is remembered: Slack's signature window is five
 /// minutes either side of the request's timestamp, so a replay accepted by
 /// the verifier arrives at most ten minutes after the first delivery.

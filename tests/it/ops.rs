@@ -828,3 +828,50 @@ async fn serve_warns_at_start_up_when_nobody_can_approve() {
     );
     child.kill().await.expect("stop the server");
 }
+
+#[tokio::test]
+async fn the_message_a_shortcut_runs_on_is_kept_scrubbed() {
+    let stripe = localstripe::start().await;
+    let customer = localstripe_customer(&stripe).await;
+    let app = spawn_app(&stripe.base_url()).await;
+    let payload = serde_json::json!({
+        "type": "message_action",
+        "callback_id": "triage_billing_case",
+        "user": {"id": REQUESTER},
+        "channel": {"id": CHANNEL},
+        "message": {"ts": "1700000000.000100", "text": format!("{customer} says: charged twice on 4242 4242 4242 4242, my key is sk_live_51Zz")},
+        "response_url": app.slack.response_url(),
+        "trigger_id": format!("1.2.{}", uuid::Uuid::new_v4().simple()),
+    });
+    assert_eq!(app.interact(&payload).await.status, 200);
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    let card = posts
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_none())
+        .expect("a card")
+        .body
+        .to_string();
+    let at = card.find("case_").expect("the card names its case");
+    let case_id = CaseId::parse(&card[at..at + 17]).expect("a case id");
+    let case = app
+        .store
+        .load_case(&case_id)
+        .await
+        .expect("redis")
+        .expect("the case is stored");
+    assert_eq!(
+        case.message.as_deref(),
+        Some(
+            format!("{customer} says: charged twice on [redacted], my key is [redacted]").as_str()
+        )
+    );
+    let seen = format!(
+        "{}{:?}",
+        everything_in_redis(&app.store).await,
+        app.slack.calls()
+    );
+    assert!(
+        !seen.contains("4242 4242") && !seen.contains("sk_live"),
+        "nothing unscrubbed stored or posted"
+    );
+}
