@@ -875,3 +875,45 @@ async fn the_message_a_shortcut_runs_on_is_kept_scrubbed() {
         "nothing unscrubbed stored or posted"
     );
 }
+
+#[tokio::test]
+async fn with_redis_unreachable_commands_are_still_answered_and_replays_count_again_once_it_returns(
+) {
+    let (base, _) = recording_stripe().await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let proxy = RedisProxy::start().await;
+    let mut config = test_config(&base, &slack, store.prefix());
+    config.redis_url = proxy.url.clone();
+    let app = spawn_with(config, slack, store).await;
+    proxy.cut();
+
+    // The duplicate check fails open: the request is answered as usual.
+    let body = slash_body("help", &app.slack.response_url());
+    let ts = now_ts();
+    for _ in 0..2 {
+        let text = ack_text(&post_at(&app, "/slack/commands", &body, ts, &[]).await);
+        assert!(text.starts_with("Usage:"), "{text}");
+    }
+    // Once Redis is back, deliveries are counted again.
+    proxy.restore();
+    // Reconnecting is the store's business (and its own tests'); wait for it.
+    let mut ready = false;
+    for _ in 0..300 {
+        if app.get("/readyz").await.status == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "Redis never came back through the proxy");
+    let body = slash_body("help", &app.slack.response_url());
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        answers.push(ack_text(
+            &post_at(&app, "/slack/commands", &body, ts, &[]).await,
+        ));
+    }
+    assert!(answers[0].starts_with("Usage:"), "{answers:?}");
+    assert!(answers[1].contains("runs once"), "{answers:?}");
+}
