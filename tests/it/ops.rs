@@ -917,3 +917,47 @@ async fn with_redis_unreachable_commands_are_still_answered_and_replays_count_ag
     assert!(answers[0].starts_with("Usage:"), "{answers:?}");
     assert!(answers[1].contains("runs once"), "{answers:?}");
 }
+
+#[tokio::test]
+async fn trim_keeps_recent_entries_that_actions_in_flight_may_read() {
+    let store = test_store().await;
+    ten_entries(&store).await; // written "in 2023"
+    let case = CaseId::from_random(0xc33);
+    for kind in [AuditKind::ApprovalGranted, AuditKind::ExecutionIntent] {
+        let entry = billing_triage::audit::NewEntry {
+            case_id: Some(case.clone()),
+            action: Some("a1".into()),
+            kind,
+            actor: Actor::System,
+            at: now_ts(),
+            stripe_ids: vec![],
+            detail: serde_json::json!({}),
+        };
+        store.append_audit(entry).await.expect("append");
+    }
+    let (code, out, err) = cli(&store, &["audit", "trim", "--until", "12"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("trimmed 10 entries, seq 1 to 10"), "{out}");
+    assert!(
+        out.contains("kept seq 11 and after") && out.contains("48 hours"),
+        "{out}"
+    );
+    let kinds: Vec<AuditKind> = store
+        .audit_trail(&case)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|(_, e)| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::ApprovalGranted, AuditKind::ExecutionIntent],
+        "the intent is still there for the reconciler"
+    );
+    let (code, out, _) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("2 entries verified after the anchor at seq 10"),
+        "{out}"
+    );
+}
