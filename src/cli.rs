@@ -95,6 +95,11 @@ pub enum Format {
     Json,
 }
 
+/// `audit trim` keeps entries younger than this: two days covers an
+/// action's 24 h approval window and its 23 h retry window, so no trail a
+/// workflow may still read loses an entry.
+const TRIM_KEEP_SECS: i64 = 48 * 3600;
+
 /// What `main` does with a finished command.
 pub enum Exit {
     Ok,
@@ -182,19 +187,9 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
     telemetry::init(LogFormat::Text, std::io::stderr);
     let deps = startup::deps(&config)?;
     let case_id = workflow::new_case_id();
-    // Context, like the shortcut's message: scrubbed and clipped the same way.
-    let message = message.and_then(|m| {
-        crate::audit::text::OperatorText::clipped(m, crate::workflow::commands::CONTEXT_MAX_CHARS)
-    });
-    let case = lookup::open_case(
-        &deps,
-        case_id,
-        cli_actor(),
-        &query,
-        message.as_ref().map(|m| m.as_str()),
-    )
-    .await
-    .map_err(explain)?;
+    let case = lookup::open_case(&deps, case_id, cli_actor(), &query, message)
+        .await
+        .map_err(explain)?;
     let now = workflow::now();
     let statuses = lookup::initial_statuses(&case, now);
     let view = CardView {
@@ -322,7 +317,8 @@ async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         AuditCommand::Trim { until } => {
-            let covered = match store.trim_audit(until).await {
+            let keep_from = workflow::now() - TRIM_KEEP_SECS;
+            let covered = match store.trim_audit(until, keep_from).await {
                 Ok(covered) => covered,
                 Err(crate::store::archive::ArchiveError::Tampered(e)) => {
                     eprintln!("audit log tampered, nothing trimmed: {e}");
@@ -330,12 +326,18 @@ async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
                 }
                 Err(e) => return Err(e).context("trimming the audit log"),
             };
-            match (covered.first_seq, covered.last) {
+            match (covered.first_seq, &covered.last) {
                 (Some(first), Some(anchor)) => println!(
                     "trimmed {} entries, seq {first} to {}; the chain is now verified from the anchor seq {} hash {} (keep it with the export)",
                     covered.entries, anchor.seq, anchor.seq, anchor.hash
                 ),
                 _ => println!("nothing to trim up to seq {until}"),
+            }
+            if let Some(seq) = covered.held_back {
+                println!(
+                    "kept seq {seq} and after: entries less than {} hours old are never trimmed (actions in flight read them)",
+                    TRIM_KEEP_SECS / 3600
+                );
             }
             Ok(Exit::Ok)
         }

@@ -57,6 +57,9 @@ pub struct Covered {
     pub first_seq: Option<u64>,
     /// Seq and hash of the last entry covered (for a trim, the new anchor).
     pub last: Option<AuditHead>,
+    /// For a trim that stopped short of its `until`: the seq of the first
+    /// entry kept because it is too recent to trim.
+    pub held_back: Option<u64>,
 }
 
 impl Covered {
@@ -77,6 +80,7 @@ struct Keys {
     seq: u64,
     hash: String,
     case_id: Option<String>,
+    at: i64,
 }
 
 impl Store {
@@ -150,10 +154,16 @@ impl Store {
     /// makes its last entry the anchor (module doc). Refuses a log that does
     /// not verify. Trimming what is already trimmed removes nothing.
     ///
+    /// Entries written at or after `keep_from` (unix seconds) are never
+    /// removed, and the trim stops at the first one: the workflows read
+    /// recent trails (an action whose write-ahead intent is gone would be
+    /// taken for one that never reached Stripe), so only entries older than
+    /// any action still in flight may go.
+    ///
     /// # Errors
     /// Redis errors; [`ArchiveError::Tampered`] before anything is removed;
     /// [`ArchiveError::AnchorMoved`] when another trim ran at the same time.
-    pub async fn trim_audit(&self, until: u64) -> Result<Covered, ArchiveError> {
+    pub async fn trim_audit(&self, until: u64, keep_from: i64) -> Result<Covered, ArchiveError> {
         if let Err(e) = self.verify_audit().await? {
             return Err(ArchiveError::Tampered(e));
         }
@@ -171,6 +181,10 @@ impl Store {
             for stream_entry in &page.ids {
                 let (_, keys) = read_keys(stream_entry)?;
                 if keys.seq > until {
+                    break;
+                }
+                if keys.at >= keep_from {
+                    covered.held_back = Some(keys.seq);
                     break;
                 }
                 batch.push((stream_entry.id.as_str(), keys));

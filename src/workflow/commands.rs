@@ -22,18 +22,22 @@ const BEFORE_ACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2)
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
 pub const TRIAGE_SHORTCUT: &str = "triage_billing_case";
 
-/// The longest customer message kept as a case's context (the shortcut's
-/// message): enough for the signals triage reads, short enough for a
-/// Redis record and a card.
-pub const CONTEXT_MAX_CHARS: usize = 2000;
+/// The longest customer message kept as a case's context (the message a
+/// shortcut is run on): Slack allows 40 000 characters in a message, and a
+/// real customer's message, even a forwarded email, fits in half of that;
+/// the bound keeps the Redis record and the card from growing without end.
+pub const CONTEXT_MAX_CHARS: usize = 20_000;
 /// How long a delivery is remembered: Slack's signature window is five
 /// minutes either side of the request's timestamp, so a replay accepted by
 /// the verifier arrives at most ten minutes after the first delivery.
 pub const DELIVERY_TTL_SECS: u64 = 600;
-/// The claim of a delivery is one Redis round trip before the
-/// acknowledgement; past this, the request is handled rather than keep Slack
-/// waiting (its own steps need Redis and say so when it is down).
-const DELIVERY_CLAIM_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// The claim of a delivery (and forgetting a refused submission) is one
+/// Redis round trip each before the acknowledgement; past this, the request
+/// is handled rather than keep Slack waiting (its own steps need Redis and
+/// say so when it is down). A quarter second is a hundred times a round
+/// trip to a Redis in the same region, and leaves the rest of Slack's 3 s to
+/// the handler.
+const DELIVERY_CLAIM_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
 /// The acknowledgement of a slash command delivered again.
 const DUPLICATE_COMMAND: &str = "This request reached the bot already; it runs once, and its answer comes from the first delivery";
 /// A typed partial-refund amount longer than this is not an amount; it is
@@ -110,8 +114,12 @@ pub async fn on_interaction_once(
     let ack = on_interaction(deps, interaction).await;
     if matches!(&ack, Ack::Json(value) if value.get("response_action").and_then(|a| a.as_str()) == Some("errors"))
     {
-        if let Err(e) = deps.store.forget_delivery(delivery.as_str()).await {
-            tracing::warn!(error = %e, "could not forget a refused submission; the same text again will close the modal");
+        // Time-boxed like the claim: Slack's 3 s must not wait on Redis.
+        let forget = deps.store.forget_delivery(delivery.as_str());
+        match tokio::time::timeout(DELIVERY_CLAIM_TIMEOUT, forget).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not forget a refused submission; the same text again will close the modal"),
+            Err(_) => tracing::warn!("forgetting a refused submission timed out; the same text again will close the modal"),
         }
     }
     ack

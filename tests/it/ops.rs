@@ -828,3 +828,136 @@ async fn serve_warns_at_start_up_when_nobody_can_approve() {
     );
     child.kill().await.expect("stop the server");
 }
+
+#[tokio::test]
+async fn the_message_a_shortcut_runs_on_is_kept_scrubbed() {
+    let stripe = localstripe::start().await;
+    let customer = localstripe_customer(&stripe).await;
+    let app = spawn_app(&stripe.base_url()).await;
+    let payload = serde_json::json!({
+        "type": "message_action",
+        "callback_id": "triage_billing_case",
+        "user": {"id": REQUESTER},
+        "channel": {"id": CHANNEL},
+        "message": {"ts": "1700000000.000100", "text": format!("{customer} says: charged twice on 4242 4242 4242 4242, my key is sk_live_51Zz")},
+        "response_url": app.slack.response_url(),
+        "trigger_id": format!("1.2.{}", uuid::Uuid::new_v4().simple()),
+    });
+    assert_eq!(app.interact(&payload).await.status, 200);
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    let card = posts
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_none())
+        .expect("a card")
+        .body
+        .to_string();
+    let at = card.find("case_").expect("the card names its case");
+    let case_id = CaseId::parse(&card[at..at + 17]).expect("a case id");
+    let case = app
+        .store
+        .load_case(&case_id)
+        .await
+        .expect("redis")
+        .expect("the case is stored");
+    assert_eq!(
+        case.message.as_deref(),
+        Some(
+            format!("{customer} says: charged twice on [redacted], my key is [redacted]").as_str()
+        )
+    );
+    let seen = format!(
+        "{}{:?}",
+        everything_in_redis(&app.store).await,
+        app.slack.calls()
+    );
+    assert!(
+        !seen.contains("4242 4242") && !seen.contains("sk_live"),
+        "nothing unscrubbed stored or posted"
+    );
+}
+
+#[tokio::test]
+async fn with_redis_unreachable_commands_are_still_answered_and_replays_count_again_once_it_returns(
+) {
+    let (base, _) = recording_stripe().await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let proxy = RedisProxy::start().await;
+    let mut config = test_config(&base, &slack, store.prefix());
+    config.redis_url = proxy.url.clone();
+    let app = spawn_with(config, slack, store).await;
+    proxy.cut();
+
+    // The duplicate check fails open: the request is answered as usual.
+    let body = slash_body("help", &app.slack.response_url());
+    let ts = now_ts();
+    for _ in 0..2 {
+        let text = ack_text(&post_at(&app, "/slack/commands", &body, ts, &[]).await);
+        assert!(text.starts_with("Usage:"), "{text}");
+    }
+    // Once Redis is back, deliveries are counted again.
+    proxy.restore();
+    // Reconnecting is the store's business (and its own tests'); wait for it.
+    let mut ready = false;
+    for _ in 0..300 {
+        if app.get("/readyz").await.status == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "Redis never came back through the proxy");
+    let body = slash_body("help", &app.slack.response_url());
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        answers.push(ack_text(
+            &post_at(&app, "/slack/commands", &body, ts, &[]).await,
+        ));
+    }
+    assert!(answers[0].starts_with("Usage:"), "{answers:?}");
+    assert!(answers[1].contains("runs once"), "{answers:?}");
+}
+
+#[tokio::test]
+async fn trim_keeps_recent_entries_that_actions_in_flight_may_read() {
+    let store = test_store().await;
+    ten_entries(&store).await; // written "in 2023"
+    let case = CaseId::from_random(0xc33);
+    for kind in [AuditKind::ApprovalGranted, AuditKind::ExecutionIntent] {
+        let entry = billing_triage::audit::NewEntry {
+            case_id: Some(case.clone()),
+            action: Some("a1".into()),
+            kind,
+            actor: Actor::System,
+            at: now_ts(),
+            stripe_ids: vec![],
+            detail: serde_json::json!({}),
+        };
+        store.append_audit(entry).await.expect("append");
+    }
+    let (code, out, err) = cli(&store, &["audit", "trim", "--until", "12"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("trimmed 10 entries, seq 1 to 10"), "{out}");
+    assert!(
+        out.contains("kept seq 11 and after") && out.contains("48 hours"),
+        "{out}"
+    );
+    let kinds: Vec<AuditKind> = store
+        .audit_trail(&case)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|(_, e)| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [AuditKind::ApprovalGranted, AuditKind::ExecutionIntent],
+        "the intent is still there for the reconciler"
+    );
+    let (code, out, _) = cli(&store, &["audit", "verify"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains("2 entries verified after the anchor at seq 10"),
+        "{out}"
+    );
+}
