@@ -113,9 +113,12 @@ impl App {
     /// approvals, their answers to operators) until the grace period
     /// (`SHUTDOWN_GRACE_SECS`, counted from the signal) runs out.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) {
-        let addr = self.listener.local_addr().ok();
+        let addr = self
+            .listener
+            .local_addr()
+            .map_or_else(|_| "unknown".to_owned(), |a| a.to_string());
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
-        tracing::info!(addr = ?addr, socket_mode, "serving");
+        tracing::info!(addr = %addr, socket_mode, "serving");
         let deps = Arc::clone(&self.state.deps);
         let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
         let signalled: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());

@@ -11,6 +11,7 @@ mod ops;
 mod redis_faults;
 mod resilience;
 mod resilience_harness;
+mod sigterm;
 mod slack;
 mod stripe;
 mod stripe_faults;
