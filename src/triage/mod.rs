@@ -50,6 +50,7 @@
 //!    `NeedsReview`, saying what would settle it.
 
 pub mod signals;
+pub mod text;
 
 /// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
