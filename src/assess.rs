@@ -3,7 +3,7 @@
 //! follow-up draft → product gap). The lookup workflow and the CLI both call
 //! it, so Slack and the terminal always show the same decision.
 
-use crate::domain::{Actor, BillingSnapshot, Case, CaseId};
+use crate::domain::{Actor, BillingSnapshot, Case, CaseId, Signal};
 use crate::followup::{self, FollowUpSettings};
 use crate::{actions, triage};
 
@@ -22,7 +22,14 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     // anywhere: the case record (Redis), the card and the CLI's JSON all hold
     // this form only. Only what the customer wrote now is read for signals.
     let prepared = intake.message.map(triage::text::prepare);
-    let signals = prepared.as_ref().map(|p| triage::read_signals(&p.folded)).unwrap_or_default();
+    let mut signals = prepared.as_ref().map(triage::read_prepared).unwrap_or_default();
+    let named = prepared.as_ref().map(|p| triage::named_accounts(&p.current)).unwrap_or_default();
+    let others = triage::other_customers(&named, &snapshot, &signals);
+    if !others.is_empty() {
+        signals.push(Signal::NamesAnotherCustomer);
+        signals.sort();
+    }
+    let warnings = triage::warnings(&signals, &others, &snapshot);
     let triage = triage::classify(&snapshot, &signals, intake.now);
     let actions = actions::propose(&triage, &snapshot, &signals, intake.now);
     let revenue = actions::revenue_impact(&actions, &snapshot);
@@ -39,6 +46,7 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         revenue,
         followup,
         product_gap,
+        warnings,
     }
 }
 

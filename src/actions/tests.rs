@@ -197,10 +197,12 @@ fn charged_after_cancelling_refunds_only_the_charge_after_the_cancellation() {
 }
 
 #[test]
-fn refund_request_refunds_the_latest_charge_in_yen() {
+fn outage_refunds_only_the_latest_charge_in_yen() {
+    // A bare "refund" never moves money (issue 7): the outage does.
+    check("healthy_jpy", "退款", &["portal_link", "close_no_action"]);
     let (actions, _) = check(
         "healthy_jpy",
-        "退款",
+        "服务宕机了，请退款",
         &["portal_link", "refund", "close_no_action"],
     );
     assert_eq!(
@@ -281,7 +283,7 @@ fn revenue_impact_keeps_currencies_apart() {
 fn revenue_impact_of_refund_and_cancel_at_period_end() {
     let (actions, snapshot) = check(
         "healthy_jpy",
-        "how do I cancel? refund please",
+        "the app was down all week, refund please",
         &["portal_link", "refund", "close_no_action"],
     );
     let impact = revenue_impact(&actions, &snapshot);

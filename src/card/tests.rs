@@ -192,6 +192,7 @@ pub(crate) mod fixtures {
             revenue: RevenueImpact::default(),
             followup: FollowUp { locale: locale.to_owned(), text: "Hi Ana,\n\n…".to_owned() },
             product_gap: None,
+            warnings: Vec::new(),
         }
     }
 

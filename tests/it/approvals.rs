@@ -80,6 +80,7 @@ fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i
         revenue: RevenueImpact::default(),
         followup: FollowUp { locale: "en".into(), text: "Hi Ana".into() },
         product_gap: None,
+        warnings: Vec::new(),
     };
     let statuses = case
         .actions
