@@ -64,6 +64,8 @@ pub mod text;
 /// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod grounding_tests;
 
 pub use signals::{
     named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,
