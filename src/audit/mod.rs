@@ -234,8 +234,15 @@ pub fn scrub_text(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut hide = vec![false; chars.len()];
     mark_card_runs(&chars, &mut hide);
-    mark_verification_codes(&chars, &mut hide);
-    mark_secret_tokens(&chars, &mut hide);
+    // The scans below are skipped unless their names occur at all: a long
+    // forwarded thread rarely holds either.
+    let lower = text.to_lowercase();
+    if VERIFICATION_CODE_NAMES.iter().any(|name| lower.contains(name)) {
+        mark_verification_codes(&chars, &mut hide);
+    }
+    if SECRET_MARKERS.iter().any(|marker| text.contains(marker)) {
+        mark_secret_tokens(&chars, &mut hide);
+    }
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {

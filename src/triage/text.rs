@@ -42,23 +42,26 @@ pub struct Prepared {
     pub current: String,
     /// `current`, folded: phrases are matched against it.
     pub folded: String,
-    /// Quoted replies, forwarded mail and signatures, folded; they never
-    /// decide the case.
+    /// Quoted replies, forwarded mail and signatures (redacted, markup
+    /// resolved); they never decide the case.
     pub quoted: String,
 }
 
 /// Runs the steps of the module doc.
 pub fn prepare(message: &str) -> Prepared {
     let redacted = crate::audit::scrub_text(message);
-    let resolved: String = resolve_slack(&redacted).nfkc().collect();
-    let (mut current, quoted) = split(&resolved);
-    if current.trim().is_empty() {
-        current.clone_from(&quoted);
-    }
+    let resolved = resolve_slack(&redacted);
+    let (current, quoted) = split(&resolved);
+    // Only what is matched is normalised: a long quoted thread costs one pass.
+    let current: String = if current.trim().is_empty() {
+        quoted.nfkc().collect()
+    } else {
+        current.nfkc().collect()
+    };
     Prepared {
         folded: fold(&current),
-        quoted: fold(&quoted),
         current,
+        quoted,
         redacted,
     }
 }
@@ -152,7 +155,19 @@ pub fn split(text: &str) -> (String, String) {
     let (mut current, mut quoted) = (String::new(), String::new());
     let mut part = Part::Now;
     for line in text.lines() {
-        let folded = fold(line.trim());
+        // Everything after a reply header is quoted: no need to read it.
+        if part == Part::Reply {
+            quoted.push_str(line);
+            quoted.push('\n');
+            continue;
+        }
+        // Headers, markers and sign-offs are short lines; a long one is text.
+        let trimmed = line.trim();
+        let folded = if trimmed.len() <= MAX_MARKER_LINE {
+            fold(trimmed)
+        } else {
+            String::new()
+        };
         let starts_quote = if is_forward_marker(&folded) {
             Some(Part::Forward)
         } else if is_reply_header(&folded) {
@@ -161,7 +176,6 @@ pub fn split(text: &str) -> (String, String) {
             None
         };
         part = match (part, starts_quote) {
-            (Part::Reply, _) => Part::Reply,
             (_, Some(quote)) => quote,
             (Part::Forward, None) if is_separator(&folded) => {
                 quoted.push_str(line);
@@ -172,7 +186,7 @@ pub fn split(text: &str) -> (String, String) {
             (Part::Now, None) if folded == "--" || is_sign_off(&folded) => Part::Signature,
             (part, None) => part,
         };
-        let quoted_line = part != Part::Now || folded.starts_with('>');
+        let quoted_line = part != Part::Now || trimmed.starts_with('>');
         let into = if quoted_line {
             &mut quoted
         } else {
@@ -183,6 +197,9 @@ pub fn split(text: &str) -> (String, String) {
     }
     (current, quoted)
 }
+
+/// Longest line read for a reply header, forward marker or sign-off, in bytes.
+const MAX_MARKER_LINE: usize = 400;
 
 fn is_combining_mark(c: char) -> bool {
     matches!(c, '\u{0300}'..='\u{036f}' | '\u{1ab0}'..='\u{1aff}' | '\u{1dc0}'..='\u{1dff}' | '\u{20d0}'..='\u{20ff}')

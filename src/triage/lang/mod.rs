@@ -89,8 +89,12 @@ struct Hit {
 
 static MATCHER: LazyLock<Matcher> = LazyLock::new(Matcher::build);
 
-/// Signals whose meaning flips or vanishes under negation.
-const NEGATABLE: [Signal; 8] = [
+/// Signals whose meaning flips or vanishes under negation. A negated outage
+/// or bug matters most: it would otherwise propose a refund ("nothing is
+/// broken", "without losing anything").
+const NEGATABLE: [Signal; 10] = [
+    Signal::ReportsOutage,
+    Signal::ReportsBug,
     Signal::AsksHowToCancel,
     Signal::WantsRefund,
     Signal::AsksToChangePlan,
@@ -170,7 +174,16 @@ impl Matcher {
             if inside_longer {
                 continue;
             }
-            if !NEGATABLE.contains(&signal) || !negated(&text, hit, &cues) {
+            // The same phrase may sit in several tables ("crash" is English
+            // and Dutch): a cue of any of their languages negates it.
+            let negated = NEGATABLE.contains(&signal)
+                && phrases
+                    .iter()
+                    .filter(|o| {
+                        (o.start, o.end) == (hit.start, hit.end) && o.row.meaning == hit.row.meaning
+                    })
+                    .any(|o| negated(&text, o, &cues));
+            if !negated {
                 found.insert(signal);
                 continue;
             }

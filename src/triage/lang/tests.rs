@@ -51,6 +51,11 @@ fn english_with_inflections_typos_and_negation() {
             "It's not working and I want a refund",
             &[ReportsOutage, WantsRefund],
         ),
+        (
+            "Nothing is broken, I just need the May invoice",
+            &[AsksForInvoice],
+        ),
+        ("The app isn't crashing any more, thanks", &[]),
         ("thanks!", &[]),
     ]);
 }
@@ -116,5 +121,9 @@ fn japanese_korean_italian_dutch() {
         ("L'app non funziona da ieri", &[ReportsOutage]),
         ("opzeggen graag. hoe?", &[AsksHowToCancel]),
         ("De app crasht elke keer", &[ReportsBug]),
+        (
+            "Kan ik omzetten naar maandelijks zonder dat ik bestanden kwijtraak?",
+            &[AsksToChangePlan],
+        ),
     ]);
 }
