@@ -117,10 +117,18 @@ fn a_stated_problem_the_state_does_not_contradict_refunds_the_latest_charge_only
         true,
         false,
     );
+    // Words alone state the problem, so money moves only when asked for.
+    check(
+        "healthy_monthly",
+        "The export has been broken since Monday.",
+        Some(ProductFailure),
+        false,
+        false,
+    );
     // The latest period is already refunded: nothing older is proposed instead.
     check(
         "refunded_charge",
-        "the sync broke again this week",
+        "the sync broke again this week, refund it",
         Some(ProductFailure),
         false,
         false,
@@ -419,7 +427,7 @@ fn quoted_text_does_not_decide_the_case() {
         false,
     );
     // And the other way round: an old "how do I cancel" quoted under a new outage report.
-    let message = "The app has been down since yesterday.\n\n> how do I cancel?";
+    let message = "The app has been down since yesterday, refund this month.\n\n> how do I cancel?";
     check(
         "healthy_monthly",
         message,
