@@ -271,8 +271,13 @@ fn propose_self_serve(
             });
         }
     }
-    // "Cancel" proposed only when asked for and not refused in the same message.
-    if signals.contains(&Signal::AsksHowToCancel) && !signals.contains(&Signal::DeclinesCancel) {
+    // "Cancel" proposed only when asked for and not refused in the same
+    // message, and only when the lookup found one customer: with several
+    // sharing an email, which account the customer means is the operator's call.
+    if signals.contains(&Signal::AsksHowToCancel)
+        && !signals.contains(&Signal::DeclinesCancel)
+        && snapshot.customers.len() == 1
+    {
         let renewing = snapshot
             .subscriptions()
             .filter(|s| s.status.is_live() && !s.cancel_at_period_end);

@@ -235,7 +235,8 @@ pub enum Signal {
     SaysCancelled,
     /// Asks where a refund is, or says it arrived.
     AsksRefundStatus,
-    /// Asks for a refund again, or says one never came.
+    /// Asks for a refund again, says one never came, or says they never
+    /// asked for the one on record.
     RefundAgain,
     /// Asks about their account: renewal date, status, which account.
     AsksAboutAccount,

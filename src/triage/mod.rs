@@ -61,11 +61,11 @@ pub mod lang;
 pub mod signals;
 pub mod text;
 
+#[cfg(test)]
+mod grounding_tests;
 /// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
 pub(crate) mod tests;
-#[cfg(test)]
-mod grounding_tests;
 
 pub use signals::{
     named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,
@@ -189,8 +189,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     }
     if has(RefundAgain) {
         contradicted.push(if refund_on_record {
-            "why a second refund: a refund of this customer's charge is already on record"
-                .to_owned()
+            "what the customer wants: a refund is already on record, and the message asks for another, says it never came or says it was not asked for".to_owned()
         } else {
             "the refund the customer means: no refund is on record".to_owned()
         });
