@@ -242,6 +242,44 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Redacts free text in place of dropping it: every card-number-looking run
+/// (as [`scrub`] finds them), every card verification code written after its
+/// name ("cvc 737", "security code: 884", "安全码 456") and every token holding
+/// a secret become [`REDACTED`]; the rest of the text is kept, so a customer's
+/// message stays readable on the card, in Redis and in the CLI's JSON. Expiry
+/// dates and last fours stay: the playbook allows them.
+pub fn scrub_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut hide = vec![false; chars.len()];
+    mark_card_runs(&chars, &mut hide);
+    // The scans below are skipped unless their names occur at all: a long
+    // forwarded thread rarely holds either.
+    let lower = text.to_lowercase();
+    if VERIFICATION_CODE_NAMES
+        .iter()
+        .any(|name| lower.contains(name))
+    {
+        mark_verification_codes(&chars, &mut hide);
+    }
+    if SECRET_MARKERS.iter().any(|marker| text.contains(marker)) {
+        mark_secret_tokens(&chars, &mut hide);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if hide[i] {
+            out.push_str(REDACTED);
+            while i < chars.len() && hide[i] {
+                i += 1;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 impl Verifier {
     pub fn new() -> Self {
         Self {
@@ -494,4 +532,101 @@ fn digit_count(mut n: u64) -> usize {
         count += 1;
     }
     count
+}
+
+/// Marks runs of 13 or more digits joined by single spaces or dashes.
+fn mark_card_runs(chars: &[char], hide: &mut [bool]) {
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut digits = 0usize;
+        let mut end = i;
+        while i < chars.len() {
+            if chars[i].is_ascii_digit() {
+                digits += 1;
+                i += 1;
+                end = i;
+            } else if (chars[i] == ' ' || chars[i] == '-')
+                && chars.get(i + 1).is_some_and(char::is_ascii_digit)
+            {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if digits >= CARD_DIGITS_MIN {
+            hide[start..end].iter_mut().for_each(|h| *h = true);
+        }
+    }
+}
+
+/// Names customers give the 3-4 digit code on the back of a card, lower case.
+const VERIFICATION_CODE_NAMES: [&str; 12] = [
+    "cvc",
+    "cvv",
+    "cvv2",
+    "cid",
+    "csc",
+    "security code",
+    "card code",
+    "安全码",
+    "安全碼",
+    "セキュリティコード",
+    "보안코드",
+    "código de seguridad",
+];
+
+/// Marks the 3 or 4 digits that follow a verification-code name within a
+/// few separator characters ("CVC: 737", "cvv 321").
+fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
+    for name in VERIFICATION_CODE_NAMES {
+        let name: Vec<char> = name.chars().collect();
+        let mut at = 0;
+        while at + name.len() <= lower.len() {
+            if lower[at..at + name.len()] != name[..] {
+                at += 1;
+                continue;
+            }
+            let mut i = at + name.len();
+            let mut gap = 0;
+            while i < chars.len() && gap < 4 && !chars[i].is_ascii_digit() {
+                if chars[i].is_alphanumeric() && !matches!(lower[i], 'i' | 's' | 'o') {
+                    break;
+                }
+                i += 1;
+                gap += 1;
+            }
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if (3..=4).contains(&(i - start)) {
+                hide[start..i].iter_mut().for_each(|h| *h = true);
+            }
+            at += name.len();
+        }
+    }
+}
+
+/// Marks whole whitespace-separated tokens that hold a secret marker.
+fn mark_secret_tokens(chars: &[char], hide: &mut [bool]) {
+    let mut start = 0;
+    for end in 0..=chars.len() {
+        if end < chars.len() && !chars[end].is_whitespace() {
+            continue;
+        }
+        let token: String = chars[start..end].iter().collect();
+        if SECRET_MARKERS.iter().any(|marker| token.contains(marker)) {
+            hide[start..end].iter_mut().for_each(|h| *h = true);
+        }
+        start = end + 1;
+    }
 }

@@ -8,3 +8,4 @@ mod localstripe;
 mod lookup;
 mod slack;
 mod stripe;
+mod triage;
