@@ -3,7 +3,7 @@
 //! follow-up draft → product gap). The lookup workflow and the CLI both call
 //! it, so Slack and the terminal always show the same decision.
 
-use crate::domain::{Actor, BillingSnapshot, Case, CaseId};
+use crate::domain::{Actor, BillingSnapshot, Case, CaseId, Signal};
 use crate::followup::{self, FollowUpSettings};
 use crate::{actions, triage};
 
@@ -18,7 +18,24 @@ pub struct Intake<'a> {
 }
 
 pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUpSettings) -> Case {
-    let signals = intake.message.map(triage::read_signals).unwrap_or_default();
+    // Card numbers and codes are redacted here, before the message is kept
+    // anywhere: the case record (Redis), the card and the CLI's JSON all hold
+    // this form only. Only what the customer wrote now is read for signals.
+    let prepared = intake.message.map(triage::text::prepare);
+    let mut signals = prepared
+        .as_ref()
+        .map(triage::read_prepared)
+        .unwrap_or_default();
+    let named = prepared
+        .as_ref()
+        .map(|p| triage::named_accounts(&p.current))
+        .unwrap_or_default();
+    let others = triage::other_customers(&named, &snapshot, &signals);
+    if !others.is_empty() {
+        signals.push(Signal::NamesAnotherCustomer);
+        signals.sort();
+    }
+    let warnings = triage::warnings(&signals, &others, &snapshot);
     let triage = triage::classify(&snapshot, &signals, intake.now);
     let actions = actions::propose(&triage, &snapshot, &signals, intake.now);
     let revenue = actions::revenue_impact(&actions, &snapshot);
@@ -29,12 +46,43 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         version: Case::VERSION,
         id: intake.id,
         requested_by: intake.requested_by,
-        message: intake.message.map(str::to_owned),
+        message: prepared.map(|p| p.redacted),
         snapshot,
         triage,
         actions,
         revenue,
         followup,
         product_gap,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Actor, CaseId};
+
+    #[test]
+    fn the_case_keeps_the_message_redacted() {
+        let snapshot = crate::triage::tests::load("healthy_jpy");
+        let intake = Intake {
+            id: CaseId::from_random(1),
+            requested_by: Actor::System,
+            message: Some("new card 4111 1111 1111 1111 exp 09/29 cvc 737 please"),
+            now: crate::triage::tests::NOW,
+        };
+        let case = assess(
+            intake,
+            snapshot,
+            &FollowUpSettings {
+                portal_login_url: None,
+            },
+        );
+        let json = serde_json::to_string(&case).expect("a case serialises");
+        assert!(!json.contains("4111") && !json.contains("737"), "{json}");
+        assert_eq!(
+            case.message.as_deref(),
+            Some("new card [redacted] exp 09/29 cvc [redacted] please")
+        );
     }
 }

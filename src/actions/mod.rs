@@ -77,11 +77,11 @@ pub fn propose(
         .filter(|c| c.disputed)
         .map(|c| c.id.to_string())
         .collect();
-    let close = if disputed.is_empty() || triage.category() != Some(Category::ProductFailure) {
+    let close = if disputed.is_empty() {
         "The operator may decide that the follow-up message alone settles the case".to_owned()
     } else {
-        // Stripe refuses refunds on disputed charges: the dispute is answered instead.
-        format!("A disputed charge cannot be refunded, so answer the dispute on {} in the Stripe dashboard and close", disputed.join(", "))
+        // The dispute already returns the money; a refund would pay twice.
+        format!("No refund for a disputed charge: the dispute already returns the money, so answer the dispute on {} in the Stripe dashboard and close", disputed.join(", "))
     };
     drafts.push(Draft {
         kind: ActionKind::CloseNoAction,
@@ -271,7 +271,13 @@ fn propose_self_serve(
             });
         }
     }
-    if signals.contains(&Signal::AsksHowToCancel) {
+    // "Cancel" proposed only when asked for and not refused in the same
+    // message, and only when the lookup found one customer: with several
+    // sharing an email, which account the customer means is the operator's call.
+    if signals.contains(&Signal::AsksHowToCancel)
+        && !signals.contains(&Signal::DeclinesCancel)
+        && snapshot.customers.len() == 1
+    {
         let renewing = snapshot
             .subscriptions()
             .filter(|s| s.status.is_live() && !s.cancel_at_period_end);
@@ -303,8 +309,16 @@ fn propose_product_failure(
         customer,
         "lets the customer check their billing and cancel themselves if they choose",
     ));
-    let after_cancel = triage::charged_after_cancel(snapshot);
-    if signals.contains(&Signal::ChargedAfterCancelling) && !after_cancel.is_empty() {
+    // A refund needs the state's support (issue 7 part 4): the charge after
+    // the cancellation, the renewal the customer did not expect, or the
+    // latest period of a stated outage or bug. A disputed charge is never
+    // refunded (the dispute already returns the money), and a customer who
+    // says they want no refund gets none.
+    if signals.contains(&Signal::DeclinesRefund) {
+        return;
+    }
+    let after_cancel = triage::broken_trust_after_cancel(snapshot, signals);
+    if !after_cancel.is_empty() {
         for after in after_cancel
             .iter()
             .filter(|a| !a.charge.disputed && a.charge.refundable().minor > 0)
@@ -321,26 +335,37 @@ fn propose_product_failure(
                     triage::gap(after.charge.created - after.canceled_at),
                     after.canceled.id
                 ),
-                rationale: "The customer had cancelled, so this charge should not have happened"
+                rationale: "The subscription was canceled, so this charge should not have happened"
                     .to_owned(),
             });
         }
         return;
     }
-    let complaint = [
-        Signal::WantsRefund,
-        Signal::SurpriseRenewal,
-        Signal::ReportsOutage,
-        Signal::ReportsBug,
-    ];
-    // A disputed charge is the one the complaint is about, and Stripe refuses
-    // refunds on it: the dispute is answered instead, and refunding some other
-    // charge would not be "only the affected charge".
-    let disputed = snapshot.charges().any(|c| c.disputed);
-    if disputed || !complaint.iter().any(|s| signals.contains(s)) {
+    if snapshot.charges().any(|c| c.disputed) {
         return;
     }
-    if let Some(charge) = triage::latest_refundable_charge(snapshot) {
+    let renewal = triage::recent_annual_renewal(snapshot, now)
+        .filter(|_| signals.contains(&Signal::SurpriseRenewal));
+    if let Some(charge) = renewal.filter(|c| c.amount_refunded == 0) {
+        drafts.push(Draft {
+            kind: ActionKind::Refund(RefundTarget { charge: charge.id.clone(), amount: charge.refundable() }),
+            summary: format!("Refund {} {}: the yearly renewal charged {} ago", charge.id, charge.refundable(), triage::gap(now - charge.created)),
+            rationale: "The customer did not expect the renewal and it is days old: refunding it restores trust at the cost of service not yet delivered".to_owned(),
+        });
+        return;
+    }
+    // A stated outage or bug is read from words alone, so a refund also
+    // needs the customer to ask for money back.
+    let problem = (signals.contains(&Signal::ReportsOutage)
+        || signals.contains(&Signal::ReportsBug))
+        && signals.contains(&Signal::WantsRefund);
+    // Only the latest period: if it is already refunded, nothing older is.
+    let latest = snapshot
+        .charges()
+        .filter(|c| c.status == ChargeStatus::Succeeded)
+        .max_by_key(|c| (c.created, c.id.as_str()))
+        .filter(|c| problem && !c.disputed && c.amount_refunded == 0);
+    if let Some(charge) = latest {
         drafts.push(Draft {
             kind: ActionKind::Refund(RefundTarget { charge: charge.id.clone(), amount: charge.refundable() }),
             summary: format!("Refund {} {}: the latest charge, {} ago", charge.id, charge.refundable(), triage::gap(now - charge.created)),

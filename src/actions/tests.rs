@@ -74,8 +74,14 @@ fn each_category_proposes_safest_first_and_closes_last() {
         ),
         (
             "healthy_jpy",
-            "服务宕机",
+            "服务宕机，请退款",
             &["portal_link", "refund", "close_no_action"],
+        ),
+        // An outage read from words alone moves no money unless asked (issue 7).
+        (
+            "healthy_jpy",
+            "服务宕机",
+            &["portal_link", "close_no_action"],
         ),
         (
             "charged_after_cancel",
@@ -197,10 +203,12 @@ fn charged_after_cancelling_refunds_only_the_charge_after_the_cancellation() {
 }
 
 #[test]
-fn refund_request_refunds_the_latest_charge_in_yen() {
+fn outage_refunds_only_the_latest_charge_in_yen() {
+    // A bare "refund" never moves money (issue 7): the outage does.
+    check("healthy_jpy", "退款", &["portal_link", "close_no_action"]);
     let (actions, _) = check(
         "healthy_jpy",
-        "退款",
+        "服务宕机了，请退款",
         &["portal_link", "refund", "close_no_action"],
     );
     assert_eq!(
@@ -281,7 +289,7 @@ fn revenue_impact_keeps_currencies_apart() {
 fn revenue_impact_of_refund_and_cancel_at_period_end() {
     let (actions, snapshot) = check(
         "healthy_jpy",
-        "how do I cancel? refund please",
+        "the app was down all week, refund please",
         &["portal_link", "refund", "close_no_action"],
     );
     let impact = revenue_impact(&actions, &snapshot);

@@ -254,6 +254,51 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
     }
 }
 
+/// Redacts free text in place of dropping it: every card-number-looking run
+/// (as [`scrub`] finds them), every card verification code written after its
+/// name ("cvc 737", "security code: 884", "安全码 456") and every token holding
+/// a secret become [`REDACTED`]; the rest of the text is kept, so a customer's
+/// message stays readable on the card, in Redis and in the CLI's JSON. Expiry
+/// dates and last fours stay: the playbook allows them.
+pub fn scrub_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut hide = vec![false; chars.len()];
+    // Card-number runs and secret tokens: the audit's own detector, in bytes.
+    let spans = secret_spans(text);
+    if !spans.is_empty() {
+        let mut spans = spans.iter().peekable();
+        for (i, (at, _)) in text.char_indices().enumerate() {
+            while spans.peek().is_some_and(|span| span.end <= at) {
+                spans.next();
+            }
+            hide[i] = spans.peek().is_some_and(|span| span.contains(&at));
+        }
+    }
+    // The scan below is skipped unless a code's name occurs at all: a long
+    // forwarded thread rarely holds one.
+    let lower = text.to_lowercase();
+    if VERIFICATION_CODE_NAMES
+        .iter()
+        .any(|name| lower.contains(name))
+    {
+        mark_verification_codes(&chars, &mut hide);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if hide[i] {
+            out.push_str(REDACTED);
+            while i < chars.len() && hide[i] {
+                i += 1;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 impl Verifier {
     pub fn new() -> Self {
         Self {
@@ -582,4 +627,56 @@ fn digit_count(mut n: u64) -> usize {
         count += 1;
     }
     count
+}
+
+/// Names customers give the 3-4 digit code on the back of a card, lower case.
+const VERIFICATION_CODE_NAMES: [&str; 12] = [
+    "cvc",
+    "cvv",
+    "cvv2",
+    "cid",
+    "csc",
+    "security code",
+    "card code",
+    "安全码",
+    "安全碼",
+    "セキュリティコード",
+    "보안코드",
+    "código de seguridad",
+];
+
+/// Marks the 3 or 4 digits that follow a verification-code name within a
+/// few separator characters ("CVC: 737", "cvv 321").
+fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
+    for name in VERIFICATION_CODE_NAMES {
+        let name: Vec<char> = name.chars().collect();
+        let mut at = 0;
+        while at + name.len() <= lower.len() {
+            if lower[at..at + name.len()] != name[..] {
+                at += 1;
+                continue;
+            }
+            let mut i = at + name.len();
+            let mut gap = 0;
+            while i < chars.len() && gap < 4 && !chars[i].is_ascii_digit() {
+                if chars[i].is_alphanumeric() && !matches!(lower[i], 'i' | 's' | 'o') {
+                    break;
+                }
+                i += 1;
+                gap += 1;
+            }
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if (3..=4).contains(&(i - start)) {
+                hide[start..i].iter_mut().for_each(|h| *h = true);
+            }
+            at += name.len();
+        }
+    }
 }

@@ -527,3 +527,32 @@ fn a_log_trimmed_to_its_last_entry_verifies_against_the_head() {
     .to_string();
     assert!(text.contains("seq 3") && text.contains("anchor"), "{text}");
 }
+
+#[test]
+fn scrub_text_redacts_card_numbers_codes_and_secrets_but_keeps_the_message() {
+    let cases = [
+        (
+            "new card is 4111 1111 1111 1111 exp 09/29 cvc 737, please",
+            "new card is [redacted] exp 09/29 cvc [redacted], please",
+        ),
+        (
+            "Card is 4242-4242-4242-4242, 03/28, CVC: 123 ok",
+            "Card is [redacted], 03/28, CVC: [redacted] ok",
+        ),
+        (
+            "再试一下这张卡：6222 0212 3456 7890 123，有效期 08/28，安全码 456",
+            "再试一下这张卡：[redacted]，有效期 08/28，安全码 [redacted]",
+        ),
+        ("security code is 884.", "security code is [redacted]."),
+        ("my key sk_live_abc123 leaked", "my key [redacted] leaked"),
+        // Phone numbers, amounts, dates and last fours stay.
+        (
+            "手机号 138 0013 8000, visa ending 4242, $19.00 on 6/10",
+            "手机号 138 0013 8000, visa ending 4242, $19.00 on 6/10",
+        ),
+        ("the cvc field was empty", "the cvc field was empty"),
+    ];
+    for (input, expected) in cases {
+        assert_eq!(scrub_text(input), expected, "{input}");
+    }
+}

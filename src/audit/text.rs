@@ -6,7 +6,7 @@
 //! whole JSON string, only the offending tokens are replaced, so a reason
 //! stays readable ("card [redacted] declined twice"). Pure.
 
-use super::{secret_spans, REDACTED};
+use super::scrub_text;
 use std::fmt;
 
 /// Text from a person, trimmed, within a length limit and scrubbed. The only
@@ -83,24 +83,6 @@ impl fmt::Display for OperatorText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// `text` with every secret token and card-number-looking run replaced by
-/// [`REDACTED`], the rest kept as it was.
-pub fn scrub_text(text: &str) -> String {
-    let spans = secret_spans(text);
-    if spans.is_empty() {
-        return text.to_owned();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut from = 0;
-    for span in spans {
-        out.push_str(&text[from..span.start]);
-        out.push_str(REDACTED);
-        from = span.end;
-    }
-    out.push_str(&text[from..]);
-    out
 }
 
 #[cfg(test)]

@@ -252,6 +252,14 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     let case = view.case;
     let snapshot = &case.snapshot;
     let mut sections = Vec::new();
+    // Warnings come first: an operator must read them before any button.
+    if !case.warnings.is_empty() {
+        let lines = bullets(case.warnings.iter().map(|w| m.esc(w)).collect());
+        sections.push(Section {
+            title: "⚠️ Warnings",
+            lines,
+        });
+    }
     sections.push(Section {
         title: "Customer",
         lines: customer_lines(snapshot, view.now, m),

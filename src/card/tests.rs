@@ -228,6 +228,7 @@ pub(crate) mod fixtures {
                 text: "Hi Ana,\n\n…".to_owned(),
             },
             product_gap: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -766,4 +767,38 @@ fn a_verifying_action_says_it_is_being_checked_and_a_done_one_what_stripe_confir
         "{json}"
     );
     assert!(!json.contains("inst_1"), "the owner is not shown");
+}
+
+#[test]
+fn warnings_come_first_on_the_block_kit_card_and_in_text() {
+    let mut case = duplicate_case();
+    case.warnings = vec!["The message names cus_Other1 — look it up separately <now>".to_owned()];
+    let statuses = [("a1".to_owned(), proposed())];
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = serde_json::to_value(render_blocks(&view)).expect("blocks serialise");
+    let first_section = blocks[1]["text"]["text"]
+        .as_str()
+        .expect("a section after the header");
+    assert!(
+        first_section.starts_with("*⚠️ Warnings*\n• The message names cus_Other1"),
+        "{first_section}"
+    );
+    assert!(
+        first_section.contains("&lt;now&gt;"),
+        "escaped for Slack: {first_section}"
+    );
+    let text = render_text(&view);
+    let warning = text.find("⚠️ Warnings").expect("text card has the warning");
+    assert!(
+        warning < text.find("Customer").expect("customer section"),
+        "{text}"
+    );
+    assert!(
+        text.contains("• The message names cus_Other1 — look it up separately <now>"),
+        "{text}"
+    );
 }

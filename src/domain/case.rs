@@ -134,6 +134,11 @@ pub struct Case {
     pub revenue: RevenueImpact,
     pub followup: FollowUp,
     pub product_gap: Option<ProductGap>,
+    /// What the operator must not miss before approving anything: the
+    /// message addresses the bot or the approvers, names another customer,
+    /// or a charge is disputed (issue 7 part 4). Shown first on the card.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Case {
@@ -227,6 +232,29 @@ pub enum Signal {
     ChargedTwice,
     MentionsTeamOrSeats,
     PaymentFailed,
+    /// Instructions to the bot, the operator or the approvers: a claimed
+    /// approval, an override, a sender claiming to be Stripe, a bank or finance.
+    AddressesApprovers,
+    /// The message names a customer id or email outside this case (set by
+    /// `assess`, which knows the snapshot, not by the phrase tables).
+    NamesAnotherCustomer,
+    /// The extra subscription is used by a different person, on purpose.
+    ForSomeoneElse,
+    /// The sender says they are one person, not a team.
+    OnlyOnePerson,
+    /// The sender says they already cancelled.
+    SaysCancelled,
+    /// Asks where a refund is, or says it arrived.
+    AsksRefundStatus,
+    /// Asks for a refund again, says one never came, or says they never
+    /// asked for the one on record.
+    RefundAgain,
+    /// Asks about their account: renewal date, status, which account.
+    AsksAboutAccount,
+    /// Says they do not want a refund ("I'm not asking for a refund").
+    DeclinesRefund,
+    /// Says not to cancel ("I don't want to cancel", "不要取消").
+    DeclinesCancel,
 }
 
 /// Where one proposed action stands. The approve workflow moves it through

@@ -1,8 +1,9 @@
 //! Classification: billing snapshot + message signals → [`Triage`]
 //! (PLAYBOOK.md §2). Pure: no I/O, no clock (`now` is an argument). The
 //! targets `actions::propose` acts on are found by the same helpers, so the
-//! card's evidence and its proposals never disagree. Reading the message is
-//! `signals`' job; rendering is the card's.
+//! card's evidence and its proposals never disagree. Preparing the message
+//! is `text`'s job, reading its signals `signals`' and `lang`'s; rendering
+//! is the card's.
 //!
 //! # Rules
 //!
@@ -13,49 +14,62 @@
 //! customer's metadata key or value names a team, company, seats or
 //! organisation.
 //!
-//! The first rule that fires decides; billing state beats the message, and
-//! a message signal that the state contradicts is not trusted:
+//! The message tells what the customer says; the billing state tells what
+//! happened. The first rule that fires decides (the order of the triage
+//! corpus README, derived from the playbook):
 //!
-//! 0. No customer → `NotFound`.
-//! 1. **Duplicate personal subscription**: one person holds two or more live
-//!    subscriptions sharing a price (or else a product), each one seat and not
-//!    team-marked. The one in best standing is kept (active, then trialing,
-//!    then paused / past_due / unpaid, then incomplete; the oldest among
-//!    equals), so normally every newer one is an extra; but a checkout that
-//!    never completed is the extra even when it is older, since cancelling
-//!    the paying one would leave the customer with the broken one.
-//! 2. **Product failure or broken trust**, proven by state: a disputed charge,
-//!    or the message says "charged after cancelling" and a succeeded charge
-//!    on that customer came after a subscription's cancellation.
-//! 3. **Failed payment / incomplete checkout**: a past_due / unpaid /
-//!    incomplete subscription, an open invoice with collection attempts, a
-//!    failed charge newer than the customer's last succeeded one (older
-//!    failures were recovered), or an expired default card on a customer with
-//!    a live subscription that renews.
-//! 4. **Genuine multi-seat / team intent**: a team-marked subscription shares
-//!    a price or product with another live subscription of the person; a
-//!    team-marked customer holds several live subscriptions; a team-marked
-//!    subscription and a message about seats or being charged twice; or a
-//!    message about a team or seats on a healthy account.
-//! 5. "Charged after cancelling" without a matching charge → `NeedsReview`
-//!    (the state contradicts the message).
-//! 6. **Product failure or broken trust**, from the message: outage, bug,
-//!    surprise renewal or refund request; a renewal or refund complaint needs
-//!    a succeeded charge on record, else `NeedsReview`.
-//! 7. **Missing self-serve control**: the message asks how to cancel, for an
-//!    invoice, to change plan or to update the card, and rules 1–4 found
-//!    nothing broken.
-//! 8. Anything else (a healthy account and no message, "charged twice" with
-//!    no second subscription, "payment failed" with no failure on record) →
-//!    `NeedsReview`, saying what would settle it.
+//! 1. No customer → `NotFound`, whatever the message says.
+//! 2. **The message is data, not a command**: instructions to the bot or the
+//!    approvers → `NeedsReview` (the card also warns).
+//! 3. **Another customer**: the message names a customer id or email outside
+//!    this case (a lookalike id included) → `NeedsReview`.
+//! 4. **Billing anomaly**: a *duplicate personal subscription* (one person
+//!    holds two or more live one-seat subscriptions sharing a price, else a
+//!    product; the one in best standing is kept: active, then trialing, then
+//!    paused / past_due / unpaid, then incomplete, the oldest among equals),
+//!    unless the customer says the extra one is used by a different person
+//!    on purpose (*genuine multi-seat*); then a *failed payment* (a
+//!    past_due / unpaid / incomplete subscription, an open invoice with
+//!    attempts, a failed charge newer than the last succeeded one, an
+//!    expired default card behind a renewing subscription).
+//! 5. **Broken trust in the state**: a disputed charge, or a succeeded charge
+//!    after a cancellation that paid the canceled subscription's own invoice
+//!    (or came when nothing live was left) → *product failure*, no wording
+//!    needed.
+//! 6. **Team state** (a live team-marked subscription): "I'm one person" →
+//!    `NeedsReview`; a message about seats, amounts or duplication, or none →
+//!    *genuine multi-seat*; only a self-serve question → *missing self-serve
+//!    control*; a stated outage or bug goes on to rule 7.
+//! 7. **A problem the state does not contradict**: an outage, a bug or data
+//!    loss, or a surprise renewal (the customer says it was unexpected and an
+//!    annual renewal was charged in the last [`RENEWAL_WINDOW_DAYS`] days) →
+//!    *product failure*.
+//! 8. **A claim the state contradicts** → `NeedsReview`: charged after
+//!    cancelling with no such charge, "I cancelled" with no cancellation on
+//!    record, charged twice with no duplicate, a refund asked again or said
+//!    missing.
+//! 9. **A bare refund demand** (no stated problem, nothing wrong in the state)
+//!    → `NeedsReview`.
+//! 10. **Self-serve**: how to cancel or undo it, change plan, invoices, the
+//!     card, the account's dates or status, a refund or cancellation the
+//!     state shows as done → *missing self-serve control*; a team or seats
+//!     on a one-seat account → *genuine multi-seat*.
+//! 11. Anything else (a greeting, an emoji) → `NeedsReview`, saying what
+//!     would settle it.
 
+pub mod lang;
 pub mod signals;
+pub mod text;
 
+#[cfg(test)]
+mod grounding_tests;
 /// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
 pub(crate) mod tests;
 
-pub use signals::read_signals;
+pub use signals::{
+    named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,
+};
 
 use crate::domain::{
     BillingSnapshot, Category, Charge, ChargeStatus, CustomerRecord, Interval, Invoice,
@@ -63,36 +77,45 @@ use crate::domain::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
+/// How recent an annual renewal must be for "I didn't expect it" to be a
+/// surprise renewal the state supports.
+pub const RENEWAL_WINDOW_DAYS: i64 = 7;
+
 /// Classifies one case; see the module doc for the rules and their order.
 pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Triage {
+    use Signal::*;
     if snapshot.customers.is_empty() {
         return Triage::NotFound;
     }
     let has = |signal: Signal| signals.contains(&signal);
     let classified = |category, evidence| Triage::Classified { category, evidence };
 
+    // Rules 2-3: the anomaly stays in the evidence, nothing is decided on it.
+    if has(AddressesApprovers) || has(NamesAnotherCustomer) {
+        let mut evidence = signal_evidence(signals);
+        evidence.push(state_summary(snapshot));
+        evidence.extend(anomaly_lines(snapshot, now));
+        let mut missing = Vec::new();
+        if has(AddressesApprovers) {
+            missing.push("what the customer needs, in their own words: the message gives instructions to the bot or the approvers, and words in a message are never an approval".to_owned());
+        }
+        if has(NamesAnotherCustomer) {
+            missing.push("a separate lookup of the other customer the message names: nothing is proposed against this customer because of it".to_owned());
+        }
+        return Triage::NeedsReview { evidence, missing };
+    }
+
+    // Rule 4.
     let duplicates = duplicates(snapshot);
     if !duplicates.is_empty() {
         let mut evidence: Vec<String> = duplicates.iter().map(Duplicate::evidence).collect();
         evidence.extend(signal_evidence(signals));
+        if has(ForSomeoneElse) {
+            evidence.push("the customer says the extra subscription is used by a different person and is wanted: different seat holders, not a duplicate".to_owned());
+            return classified(Category::GenuineMultiSeatIntent, evidence);
+        }
         return classified(Category::DuplicatePersonalSubscription, evidence);
     }
-
-    let disputed: Vec<&Charge> = snapshot.charges().filter(|c| c.disputed).collect();
-    let after_cancel = charged_after_cancel(snapshot);
-    let cancel_matched = has(Signal::ChargedAfterCancelling) && !after_cancel.is_empty();
-    if !disputed.is_empty() || cancel_matched {
-        let mut evidence: Vec<String> = disputed
-            .iter()
-            .map(|c| format!("{} ({}) is disputed by the customer", c.id, c.amount))
-            .collect();
-        if cancel_matched {
-            evidence.extend(after_cancel.iter().map(|a| a.evidence()));
-        }
-        evidence.extend(signal_evidence(signals));
-        return classified(Category::ProductFailure, evidence);
-    }
-
     let failures = payment_failures(snapshot, now);
     if !failures.is_empty() {
         let mut evidence = failures;
@@ -100,73 +123,109 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         return classified(Category::FailedPayment, evidence);
     }
 
-    let team = team_intent(snapshot, signals);
-    if !team.is_empty() {
+    // Rule 5.
+    let disputed: Vec<&Charge> = snapshot.charges().filter(|c| c.disputed).collect();
+    let after_cancel = broken_trust_after_cancel(snapshot, signals);
+    if !disputed.is_empty() || !after_cancel.is_empty() {
+        let mut evidence: Vec<String> = disputed
+            .iter()
+            .map(|c| format!("{} ({}) is disputed by the customer", c.id, c.amount))
+            .collect();
+        evidence.extend(after_cancel.iter().map(AfterCancel::evidence));
+        evidence.extend(signal_evidence(signals));
+        return classified(Category::ProductFailure, evidence);
+    }
+
+    let problem = has(ReportsOutage) || has(ReportsBug);
+    let self_serve = self_serve_asks(snapshot, signals);
+
+    // Rule 6.
+    let team = team_intent(snapshot);
+    let team_topic = has(MentionsTeamOrSeats) || has(ChargedTwice);
+    if !team.is_empty() && (team_topic || !problem) {
         let mut evidence = team;
         evidence.extend(signal_evidence(signals));
+        if has(OnlyOnePerson) {
+            return Triage::NeedsReview {
+                evidence,
+                missing: vec!["who chose the seats: the sender says they are one person, so neither \"keep the seats\" nor a duplicate fits".to_owned()],
+            };
+        }
+        if !team_topic && self_serve {
+            return classified(Category::MissingSelfServeControl, evidence);
+        }
         return classified(Category::GenuineMultiSeatIntent, evidence);
     }
 
     let mut evidence = signal_evidence(signals);
     evidence.push(state_summary(snapshot));
+    evidence.extend(state_notes(snapshot, now));
 
-    if has(Signal::ChargedAfterCancelling) {
+    // Rule 7.
+    let renewal = recent_annual_renewal(snapshot, now);
+    if problem || (has(SurpriseRenewal) && renewal.is_some()) {
+        if let Some(charge) = renewal.filter(|_| has(SurpriseRenewal)) {
+            evidence.push(format!(
+                "{} ({}) renewed a yearly plan {} ago, and the customer did not expect it",
+                charge.id,
+                charge.amount,
+                gap(now - charge.created)
+            ));
+        }
+        return classified(Category::ProductFailure, evidence);
+    }
+
+    // Rule 8.
+    let refund_on_record = snapshot.charges().any(|c| c.amount_refunded > 0);
+    let mut contradicted = Vec::new();
+    if has(ChargedAfterCancelling) {
+        contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
+    }
+    if has(SaysCancelled) && !has_cancellation(snapshot) {
+        contradicted.push("when and how the customer cancelled: no subscription of this customer is canceled or set to cancel".to_owned());
+    }
+    if has(ChargedTwice) {
+        contradicted.push("the second charge's id or the other email the customer used: no duplicate subscription is on record".to_owned());
+    }
+    if has(RefundAgain) {
+        contradicted.push(if refund_on_record {
+            "what the customer wants: a refund is already on record, and the message asks for another, says it never came or says it was not asked for".to_owned()
+        } else {
+            "the refund the customer means: no refund is on record".to_owned()
+        });
+    } else if has(AsksRefundStatus) && !refund_on_record && has(WantsRefund) {
+        contradicted.push("the refund the customer means: no refund is on record".to_owned());
+    }
+    if !contradicted.is_empty() {
         return Triage::NeedsReview {
             evidence,
-            missing: vec![
-                "the charge the customer means and when they cancelled: no charge after a cancellation is on record"
-                    .to_owned(),
-            ],
+            missing: contradicted,
         };
     }
 
-    let outage_or_bug = has(Signal::ReportsOutage) || has(Signal::ReportsBug);
-    let money_complaint = has(Signal::SurpriseRenewal) || has(Signal::WantsRefund);
-    if outage_or_bug || money_complaint {
-        match latest_refundable_charge(snapshot) {
-            Some(charge) => {
-                evidence.push(format!(
-                    "the latest succeeded charge is {} ({}, {} ago)",
-                    charge.id,
-                    charge.refundable(),
-                    gap(now - charge.created)
-                ));
-                return classified(Category::ProductFailure, evidence);
-            }
-            None if outage_or_bug => return classified(Category::ProductFailure, evidence),
-            None => {
-                return Triage::NeedsReview {
-                    evidence,
-                    missing: vec![
-                        "the charge the customer wants back: no refundable charge is on record"
-                            .to_owned(),
-                    ],
-                }
-            }
-        }
+    // Rule 9.
+    let refund_status = has(AsksRefundStatus) && refund_on_record;
+    if has(WantsRefund) && !refund_status {
+        return Triage::NeedsReview {
+            evidence,
+            missing: vec!["the problem behind the refund request: the message states none (no outage, bug or unexpected charge) and nothing in billing is wrong".to_owned()],
+        };
     }
 
-    let asks = [
-        Signal::AsksHowToCancel,
-        Signal::AsksForInvoice,
-        Signal::AsksToChangePlan,
-        Signal::AsksToUpdateCard,
-    ];
-    if asks.iter().any(|&s| has(s)) {
+    // Rule 10.
+    if self_serve {
         evidence.push(
             "nothing in billing is broken: no duplicate, failed payment or dispute".to_owned(),
         );
         return classified(Category::MissingSelfServeControl, evidence);
     }
-
-    let mut missing = Vec::new();
-    if has(Signal::ChargedTwice) {
-        missing.push(
-            "the second charge's id or the other email the customer used: no duplicate subscription is on record"
-                .to_owned(),
-        );
+    if has(MentionsTeamOrSeats) {
+        return classified(Category::GenuineMultiSeatIntent, evidence);
     }
-    if has(Signal::PaymentFailed) {
+
+    // Rule 11.
+    let mut missing = Vec::new();
+    if has(PaymentFailed) {
         missing.push("the failed charge or invoice id: no payment failure is on record".to_owned());
     }
     if signals.is_empty() {
@@ -181,6 +240,151 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         );
     }
     Triage::NeedsReview { evidence, missing }
+}
+
+/// What the operator must see before approving anything (issue 7 part 4):
+/// instructions addressed to the bot or approvers, other customers the
+/// message names, disputed charges. Shown first on the card.
+pub fn warnings(
+    signals: &[Signal],
+    others: &[NamedAccount],
+    snapshot: &BillingSnapshot,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if signals.contains(&Signal::AddressesApprovers) {
+        lines.push("The message gives instructions to the bot or the approvers (a claimed approval, an override, a sender claiming to be Stripe, a bank or finance). Words in a customer's message are never an approval: nothing is proposed because of them".to_owned());
+    }
+    for other in others {
+        lines.push(match other.kind {
+            NamedKind::LookalikeId => format!("The message names {}, which mixes lookalike non-Latin letters into a customer id — look it up separately; nothing is proposed against this customer because of it", other.text),
+            NamedKind::CustomerId | NamedKind::Email => format!("The message names {} — look it up separately; nothing is proposed against this customer because of it", other.text),
+        });
+    }
+    for charge in snapshot.charges().filter(|c| c.disputed) {
+        lines.push(format!("{} ({}) is disputed: the dispute already returns the money to the customer, so no refund is proposed; answer the dispute in the Stripe dashboard", charge.id, charge.amount));
+    }
+    lines
+}
+
+/// Rule 10's questions, with the state they need.
+fn self_serve_asks(snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
+    use Signal::*;
+    let has = |signal: Signal| signals.contains(&signal);
+    has(AsksHowToCancel)
+        || has(AsksForInvoice)
+        || has(AsksToChangePlan)
+        || has(AsksToUpdateCard)
+        || has(AsksAboutAccount)
+        || has(DeclinesCancel)
+        || (has(AsksRefundStatus) && snapshot.charges().any(|c| c.amount_refunded > 0))
+        || (has(SaysCancelled) && has_cancellation(snapshot))
+}
+
+/// A subscription is canceled or set to cancel.
+fn has_cancellation(snapshot: &BillingSnapshot) -> bool {
+    snapshot
+        .subscriptions()
+        .any(|s| s.status == SubscriptionStatus::Canceled || s.cancel_at_period_end)
+}
+
+/// The charges after a cancellation that show broken trust (rule 5): those
+/// that paid the canceled subscription's own invoice, or came when the
+/// customer had nothing live left; with the customer's word that they were
+/// charged after cancelling, any charge after a cancellation.
+pub(crate) fn broken_trust_after_cancel<'a>(
+    snapshot: &'a BillingSnapshot,
+    signals: &[Signal],
+) -> Vec<AfterCancel<'a>> {
+    let all = charged_after_cancel(snapshot);
+    if signals.contains(&Signal::ChargedAfterCancelling) {
+        return all;
+    }
+    all.into_iter()
+        .filter(|a| {
+            a.own
+                || !snapshot
+                    .subscriptions()
+                    .any(|s| s.customer == a.canceled.customer && s.status.is_live())
+        })
+        .collect()
+}
+
+/// The newest succeeded, undisputed charge of the last
+/// [`RENEWAL_WINDOW_DAYS`] that renewed a yearly subscription (its
+/// invoice's subscription is older than the charge by most of a year).
+pub(crate) fn recent_annual_renewal(snapshot: &BillingSnapshot, now: i64) -> Option<&Charge> {
+    snapshot
+        .charges()
+        .filter(|c| c.status == ChargeStatus::Succeeded && !c.disputed)
+        .filter(|c| (0..RENEWAL_WINDOW_DAYS * 86_400).contains(&(now - c.created)))
+        .filter(|c| {
+            let sub = invoice_of(snapshot, c)
+                .and_then(|i| i.subscription.as_ref())
+                .and_then(|id| snapshot.subscriptions().find(|s| &s.id == id));
+            sub.is_some_and(|s| {
+                s.items.iter().any(|i| i.interval == Interval::Year)
+                    && c.created - s.created > 300 * 86_400
+            })
+        })
+        .max_by_key(|c| c.created)
+}
+
+/// Facts of the state worth a line even when they decide nothing: a pending
+/// cancellation, a card expiring this month, a refund already made.
+fn state_notes(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
+    let mut notes = Vec::new();
+    for sub in snapshot
+        .subscriptions()
+        .filter(|s| s.status.is_live() && s.cancel_at_period_end)
+    {
+        notes.push(format!(
+            "{} is set to cancel at the end of its period",
+            sub.id
+        ));
+    }
+    let this_month = crate::domain::year_month(now);
+    for customer in &snapshot.customers {
+        if let Some(card) = customer
+            .default_payment_method
+            .as_ref()
+            .filter(|c| (c.exp_year, c.exp_month) == this_month)
+        {
+            notes.push(format!(
+                "{}'s default card ({} ending {}) expires this month",
+                customer.id, card.brand, card.last4
+            ));
+        }
+    }
+    for charge in snapshot.charges().filter(|c| c.amount_refunded > 0) {
+        notes.push(format!(
+            "{} was already refunded ({})",
+            charge.id,
+            charge.amount.with_minor(charge.amount_refunded)
+        ));
+    }
+    notes
+}
+
+/// The anomalies rules 4-5 would have decided on, as evidence lines for a
+/// case that needs review instead.
+fn anomaly_lines(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
+    let mut lines: Vec<String> = duplicates(snapshot)
+        .iter()
+        .map(Duplicate::evidence)
+        .collect();
+    lines.extend(payment_failures(snapshot, now));
+    lines.extend(
+        snapshot
+            .charges()
+            .filter(|c| c.disputed)
+            .map(|c| format!("{} ({}) is disputed by the customer", c.id, c.amount)),
+    );
+    lines.extend(
+        broken_trust_after_cancel(snapshot, &[])
+            .iter()
+            .map(AfterCancel::evidence),
+    );
+    lines
 }
 
 /// A newer live subscription duplicating an older one of the same person.
@@ -286,14 +490,6 @@ pub(crate) fn charged_after_cancel(snapshot: &BillingSnapshot) -> Vec<AfterCance
         .collect()
 }
 
-/// The newest succeeded, undisputed charge with something left to refund.
-pub(crate) fn latest_refundable_charge(snapshot: &BillingSnapshot) -> Option<&Charge> {
-    snapshot
-        .charges()
-        .filter(|c| c.status == ChargeStatus::Succeeded && !c.disputed && c.refundable().minor > 0)
-        .max_by_key(|c| (c.created, c.id.as_str()))
-}
-
 /// The newest open invoice with something due: the one to pay.
 pub(crate) fn open_invoice(snapshot: &BillingSnapshot) -> Option<&Invoice> {
     snapshot
@@ -367,7 +563,7 @@ impl Duplicate<'_> {
 }
 
 impl AfterCancel<'_> {
-    fn evidence(&self) -> String {
+    pub(crate) fn evidence(&self) -> String {
         let on = if self.own {
             format!(" on {}'s own invoice", self.canceled.id)
         } else {
@@ -572,12 +768,10 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
     evidence
 }
 
-/// Rule 4's evidence, empty when nothing shows team intent.
-fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
+/// Rule 6's evidence, empty unless a live subscription is team-marked.
+fn team_intent(snapshot: &BillingSnapshot) -> Vec<String> {
     let mut evidence = Vec::new();
     let mut mentioned = BTreeSet::new();
-    let asks_about_seats =
-        signals.contains(&Signal::MentionsTeamOrSeats) || signals.contains(&Signal::ChargedTwice);
     for subs in live_subscriptions_by_person(snapshot).values() {
         for (i, (sub, customer)) in subs.iter().enumerate() {
             if !is_team_marked(sub, customer) || mentioned.contains(&sub.id) {
@@ -594,7 +788,7 @@ fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
                     team_reason(sub, customer),
                     other.id
                 ));
-            } else if asks_about_seats {
+            } else {
                 evidence.push(team_reason(sub, customer));
             }
         }
@@ -611,12 +805,6 @@ fn team_intent(snapshot: &BillingSnapshot, signals: &[Signal]) -> Vec<String> {
                 customer.id
             ));
         }
-    }
-    if evidence.is_empty() && signals.contains(&Signal::MentionsTeamOrSeats) {
-        evidence.push(format!(
-            "{}; nothing in billing is broken",
-            state_summary(snapshot)
-        ));
     }
     evidence.dedup();
     evidence
@@ -644,6 +832,16 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::ChargedTwice => "says they were charged twice",
         Signal::MentionsTeamOrSeats => "mentions a team or seats",
         Signal::PaymentFailed => "says a payment failed",
+        Signal::AddressesApprovers => "gives instructions to the bot or the approvers",
+        Signal::NamesAnotherCustomer => "names another customer",
+        Signal::ForSomeoneElse => "says the extra subscription is someone else's",
+        Signal::OnlyOnePerson => "says they are one person, not a team",
+        Signal::SaysCancelled => "says they cancelled",
+        Signal::AsksRefundStatus => "asks about a refund already made",
+        Signal::RefundAgain => "asks for a refund again",
+        Signal::AsksAboutAccount => "asks about the account's dates or status",
+        Signal::DeclinesRefund => "says they do not want a refund",
+        Signal::DeclinesCancel => "says not to cancel",
     }
 }
 

@@ -1,141 +1,172 @@
 //! Message signals: the customer's own words turned into [`Signal`]s
-//! (PLAYBOOK.md §2, "typical signals in … message"). The phrase table is data:
-//! one `(phrase, Signal)` row per phrase, English and Chinese at least. Adding
-//! a language or a phrasing is adding rows, never code.
-//!
-//! Matching is a case-insensitive substring test, so phrases are written in
-//! lower case and short enough to survive inflection ("cancel" matches
-//! "cancelled" and "cancelling"). What a signal *means* for the case is left to
-//! `triage::classify`, which weighs it against the billing state.
+//! (PLAYBOOK.md §2, "typical signals in … message"), and the accounts the
+//! message names. The text is prepared by `triage::text` (redacted, quotes
+//! and signatures split off, folded) and matched by `triage::lang` (one
+//! phrase table per language). What a signal *means* for the case is left
+//! to `triage::classify`, which weighs it against the billing state.
 
-use crate::domain::Signal;
-use std::collections::BTreeSet;
+use super::{lang, text};
+use crate::domain::{BillingSnapshot, Signal};
 
-/// Phrase table, lower case. Order does not matter: every matching row counts.
-pub static PHRASES: &[(&str, Signal)] = &[
-    // Asks how to cancel.
-    ("how do i cancel", Signal::AsksHowToCancel),
-    ("how to cancel", Signal::AsksHowToCancel),
-    ("how can i cancel", Signal::AsksHowToCancel),
-    ("want to cancel", Signal::AsksHowToCancel),
-    ("cancel my subscription", Signal::AsksHowToCancel),
-    ("cancel my plan", Signal::AsksHowToCancel),
-    ("cancel my account", Signal::AsksHowToCancel),
-    ("unsubscribe", Signal::AsksHowToCancel),
-    ("取消订阅", Signal::AsksHowToCancel),
-    ("我想取消", Signal::AsksHowToCancel),
-    ("怎么取消", Signal::AsksHowToCancel),
-    ("如何取消", Signal::AsksHowToCancel),
-    ("退订", Signal::AsksHowToCancel),
-    // Asks for an invoice or receipt.
-    ("invoice", Signal::AsksForInvoice),
-    ("receipt", Signal::AsksForInvoice),
-    ("发票", Signal::AsksForInvoice),
-    ("收据", Signal::AsksForInvoice),
-    // Asks to change plan.
-    ("change my plan", Signal::AsksToChangePlan),
-    ("change plan", Signal::AsksToChangePlan),
-    ("upgrade", Signal::AsksToChangePlan),
-    ("downgrade", Signal::AsksToChangePlan),
-    ("switch to annual", Signal::AsksToChangePlan),
-    ("switch to yearly", Signal::AsksToChangePlan),
-    ("switch to monthly", Signal::AsksToChangePlan),
-    ("更改套餐", Signal::AsksToChangePlan),
-    ("换套餐", Signal::AsksToChangePlan),
-    ("升级", Signal::AsksToChangePlan),
-    ("降级", Signal::AsksToChangePlan),
-    // Asks to update the card.
-    ("update my card", Signal::AsksToUpdateCard),
-    ("update card", Signal::AsksToUpdateCard),
-    ("change my card", Signal::AsksToUpdateCard),
-    ("new card", Signal::AsksToUpdateCard),
-    ("payment method", Signal::AsksToUpdateCard),
-    ("更新信用卡", Signal::AsksToUpdateCard),
-    ("换卡", Signal::AsksToUpdateCard),
-    ("更换银行卡", Signal::AsksToUpdateCard),
-    ("支付方式", Signal::AsksToUpdateCard),
-    // Outage.
-    ("outage", Signal::ReportsOutage),
-    ("is down", Signal::ReportsOutage),
-    ("was down", Signal::ReportsOutage),
-    ("can't log in", Signal::ReportsOutage),
-    ("cannot log in", Signal::ReportsOutage),
-    ("not working", Signal::ReportsOutage),
-    ("宕机", Signal::ReportsOutage),
-    ("无法访问", Signal::ReportsOutage),
-    ("用不了", Signal::ReportsOutage),
-    ("无法登录", Signal::ReportsOutage),
-    // Bug.
-    ("bug", Signal::ReportsBug),
-    ("broken", Signal::ReportsBug),
-    ("crash", Signal::ReportsBug),
-    ("故障", Signal::ReportsBug),
-    ("崩溃", Signal::ReportsBug),
-    ("出错", Signal::ReportsBug),
-    // Charged after cancelling.
-    ("charged after cancel", Signal::ChargedAfterCancelling),
-    ("charged me after i cancel", Signal::ChargedAfterCancelling),
-    ("cancelled but", Signal::ChargedAfterCancelling),
-    ("canceled but", Signal::ChargedAfterCancelling),
-    ("still charged", Signal::ChargedAfterCancelling),
-    ("still being charged", Signal::ChargedAfterCancelling),
-    ("取消后还被扣款", Signal::ChargedAfterCancelling),
-    ("取消后还扣", Signal::ChargedAfterCancelling),
-    ("取消了还扣", Signal::ChargedAfterCancelling),
-    // Surprise renewal.
-    ("renewed without", Signal::SurpriseRenewal),
-    ("didn't expect to be charged", Signal::SurpriseRenewal),
-    ("did not expect to be charged", Signal::SurpriseRenewal),
-    ("auto-renew", Signal::SurpriseRenewal),
-    ("auto renew", Signal::SurpriseRenewal),
-    ("automatically renewed", Signal::SurpriseRenewal),
-    ("自动续费", Signal::SurpriseRenewal),
-    ("自动续订", Signal::SurpriseRenewal),
-    // Wants money back.
-    ("refund", Signal::WantsRefund),
-    ("money back", Signal::WantsRefund),
-    ("退款", Signal::WantsRefund),
-    ("退钱", Signal::WantsRefund),
-    // Charged twice.
-    ("charged twice", Signal::ChargedTwice),
-    ("double charge", Signal::ChargedTwice),
-    ("double-charge", Signal::ChargedTwice),
-    ("two subscriptions", Signal::ChargedTwice),
-    ("billed twice", Signal::ChargedTwice),
-    ("pay twice", Signal::ChargedTwice),
-    ("paying twice", Signal::ChargedTwice),
-    ("付了两次", Signal::ChargedTwice),
-    ("扣了两次", Signal::ChargedTwice),
-    ("重复扣款", Signal::ChargedTwice),
-    ("两个订阅", Signal::ChargedTwice),
-    // Team or seats.
-    ("seat", Signal::MentionsTeamOrSeats),
-    ("my team", Signal::MentionsTeamOrSeats),
-    ("our team", Signal::MentionsTeamOrSeats),
-    ("colleague", Signal::MentionsTeamOrSeats),
-    ("团队", Signal::MentionsTeamOrSeats),
-    ("席位", Signal::MentionsTeamOrSeats),
-    ("同事", Signal::MentionsTeamOrSeats),
-    // Payment failed.
-    ("declined", Signal::PaymentFailed),
-    ("payment failed", Signal::PaymentFailed),
-    ("card was rejected", Signal::PaymentFailed),
-    ("couldn't pay", Signal::PaymentFailed),
-    ("can't pay", Signal::PaymentFailed),
-    ("支付失败", Signal::PaymentFailed),
-    ("付款失败", Signal::PaymentFailed),
-    ("扣款失败", Signal::PaymentFailed),
-    ("被拒", Signal::PaymentFailed),
-];
+/// A customer id or email written in the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedAccount {
+    /// As written (NFKC), e.g. `cus_HМ01` or `dana.k@example.com`.
+    pub text: String,
+    pub kind: NamedKind,
+}
 
-/// Every [`Signal`] whose phrase occurs in `message` (case-insensitive
-/// substring), each once, sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamedKind {
+    CustomerId,
+    /// A `cus_…` id with non-Latin letters that look like Latin ones.
+    LookalikeId,
+    Email,
+}
+
+/// Every [`Signal`] in what the customer wrote now, each once, sorted.
 pub fn read_signals(message: &str) -> Vec<Signal> {
-    let message = message.to_lowercase();
-    let found: BTreeSet<Signal> = PHRASES
+    read_prepared(&text::prepare(message))
+}
+
+/// [`read_signals`] for a message already prepared.
+pub fn read_prepared(prepared: &text::Prepared) -> Vec<Signal> {
+    lang::read(&prepared.folded)
+}
+
+/// The `cus_…` ids and emails in `current` (what the customer wrote now).
+pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
+    let mut named: Vec<NamedAccount> = Vec::new();
+    let tokens = current.split(|c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                ',' | ';'
+                    | '('
+                    | ')'
+                    | '['
+                    | ']'
+                    | '<'
+                    | '>'
+                    | '"'
+                    | '\''
+                    | '，'
+                    | '、'
+                    | '：'
+                    | '。'
+                    | '（'
+                    | '）'
+            )
+    });
+    for token in tokens {
+        let token = token.trim_matches(|c: char| !c.is_alphanumeric());
+        let found = if token.contains('@') {
+            let (local, domain) = token.split_once('@').unwrap_or_default();
+            (!local.is_empty() && domain.contains('.')).then(|| NamedAccount {
+                text: token.to_lowercase(),
+                kind: NamedKind::Email,
+            })
+        } else {
+            let id: String = token
+                .chars()
+                // Only Latin letters (or their lookalikes) make an id, so
+                // "cus_DX02那个" ends at the Chinese text.
+                .take_while(|&c| latin_lookalike(c).is_ascii_alphanumeric() || c == '_')
+                .collect();
+            let skeleton: String = id.chars().map(latin_lookalike).collect();
+            let is_id = skeleton.to_ascii_lowercase().starts_with("cus_") && skeleton.len() > 4;
+            is_id.then(|| NamedAccount {
+                kind: if id.is_ascii() {
+                    NamedKind::CustomerId
+                } else {
+                    NamedKind::LookalikeId
+                },
+                text: id,
+            })
+        };
+        if let Some(account) = found.filter(|a| !named.contains(a)) {
+            named.push(account);
+        }
+    }
+    named
+}
+
+/// The named accounts that are not this case's customer (PLAYBOOK.md §2:
+/// requests about another customer's account are shown as such). A
+/// lookalike id is always another; an exact id is when no customer in the
+/// snapshot has it; an email is when no customer or seat holder in the
+/// snapshot has it and the message asks to refund or cancel something
+/// (an address for receipts is not a request about another account).
+pub fn other_customers(
+    named: &[NamedAccount],
+    snapshot: &BillingSnapshot,
+    signals: &[Signal],
+) -> Vec<NamedAccount> {
+    let asks_money =
+        signals.contains(&Signal::WantsRefund) || signals.contains(&Signal::AsksHowToCancel);
+    named
         .iter()
-        .filter(|(phrase, _)| message.contains(phrase))
-        .map(|&(_, signal)| signal)
-        .collect();
-    found.into_iter().collect()
+        .filter(|account| match account.kind {
+            NamedKind::LookalikeId => true,
+            NamedKind::CustomerId => !snapshot
+                .customers
+                .iter()
+                .any(|c| c.id.as_str() == account.text),
+            NamedKind::Email => {
+                let known = snapshot.customers.iter().any(|c| {
+                    c.email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(&account.text))
+                        || c.metadata
+                            .values()
+                            .any(|v| v.eq_ignore_ascii_case(&account.text))
+                        || c.subscriptions.iter().any(|s| {
+                            s.metadata
+                                .values()
+                                .any(|v| v.eq_ignore_ascii_case(&account.text))
+                        })
+                });
+                asks_money && !known
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// The Latin letter a Cyrillic or Greek lookalike stands for; others as is.
+fn latin_lookalike(c: char) -> char {
+    match c {
+        'а' | 'α' => 'a',
+        'А' | 'Α' => 'A',
+        'В' | 'Β' => 'B',
+        'в' => 'b',
+        'с' | 'ϲ' => 'c',
+        'С' | 'Ϲ' => 'C',
+        'е' | 'ε' => 'e',
+        'Е' | 'Ε' => 'E',
+        'Н' | 'Η' => 'H',
+        'і' | 'ι' => 'i',
+        'І' | 'Ι' => 'I',
+        'ј' => 'j',
+        'Ј' => 'J',
+        'к' | 'κ' => 'k',
+        'К' | 'Κ' => 'K',
+        'М' | 'Μ' => 'M',
+        'м' => 'm',
+        'Ν' => 'N',
+        'о' | 'ο' => 'o',
+        'О' | 'Ο' => 'O',
+        'р' | 'ρ' => 'p',
+        'Р' | 'Ρ' => 'P',
+        'ѕ' => 's',
+        'Ѕ' => 'S',
+        'Т' | 'Τ' => 'T',
+        'т' => 't',
+        'у' => 'y',
+        'У' | 'Υ' => 'Y',
+        'х' | 'χ' => 'x',
+        'Х' | 'Χ' => 'X',
+        'Ζ' => 'Z',
+        other => other,
+    }
 }

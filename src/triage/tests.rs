@@ -250,13 +250,15 @@ fn message_signals_decide_on_a_healthy_account() {
         ),
         ("I need to update my card", Is(MissingSelfServeControl)),
         ("服务宕机了，请退款", Is(ProductFailure)),
-        ("退款", Is(ProductFailure)),
+        // A bare refund demand, or a surprise renewal the state does not
+        // show (this plan is monthly), moves nothing (issue 7).
+        ("退款", Review),
         ("Your app was down all weekend", Is(ProductFailure)),
         (
             "It renewed without any warning, I want my money back",
-            Is(ProductFailure),
+            Review,
         ),
-        ("How do I cancel? Also I want a refund", Is(ProductFailure)),
+        ("How do I cancel? Also I want a refund", Review),
         (
             "I want to add seats for my team",
             Is(GenuineMultiSeatIntent),
@@ -292,7 +294,8 @@ fn charged_after_cancelling_needs_a_matching_charge() {
         has_line(&lines, "no charge after a cancellation is on record"),
         "{lines:?}"
     );
-    check("charged_after_cancel", "", Review);
+    // The state alone shows it (issue 7): no wording needed.
+    check("charged_after_cancel", "", Is(Category::ProductFailure));
 }
 
 #[test]

@@ -5,7 +5,8 @@
 use super::approve::{self, Click};
 use super::lookup::{spawn_slack_lookup, SlackLookup};
 use super::{new_case_id, Deps, WorkflowError};
-use crate::audit::text::{scrub_text, OperatorText, TextError};
+use crate::audit::scrub_text;
+use crate::audit::text::{OperatorText, TextError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, modals};
 use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};

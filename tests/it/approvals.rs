@@ -104,6 +104,7 @@ pub(crate) fn refund_case_for(
             text: "Hi Ana".into(),
         },
         product_gap: None,
+        warnings: Vec::new(),
     };
     let statuses = case
         .actions

@@ -15,4 +15,5 @@ mod sigterm;
 mod slack;
 mod stripe;
 mod stripe_faults;
+mod triage;
 mod verify;

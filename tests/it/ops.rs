@@ -25,6 +25,7 @@ async fn put_refund_case(store: &Store) -> Case {
         id: CaseId::from_random(uuid::Uuid::new_v4().as_u128() as u64),
         requested_by: Actor::Slack(SlackUserId::parse(REQUESTER).expect("id")),
         message: None,
+        warnings: vec![],
         snapshot: BillingSnapshot {
             query: LookupQuery::Customer(customer.clone()),
             customers: vec![CustomerRecord {

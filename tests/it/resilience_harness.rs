@@ -467,6 +467,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         id: CaseId::from_random(uuid::Uuid::new_v4().as_u128() as u64),
         requested_by: Actor::Slack(SlackUserId::parse(crate::helpers::REQUESTER).expect("id")),
         message: Some("charged during the outage, please refund".into()),
+        warnings: vec![],
         snapshot: BillingSnapshot {
             query: LookupQuery::Customer(customer),
             customers: vec![record],
