@@ -93,39 +93,22 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
         }
         n += 1;
         let from = json!({ "from_owner": owner, "owner_gone": gone });
-        if verifying.is_some() {
-            tracing::info!(case_id = %case_id, action = %key, "verifying an unclear action with Stripe");
-            let plan = match deps.store.plan(&case_id, &key).await? {
-                Some(plan) => plan,
-                None => execution::plan(&case_id, &action, approved_by, None),
-            };
-            audit(
-                deps,
-                &case_id,
-                &key,
-                AuditKind::ExecutionReconciled,
-                Actor::System,
-                vec![],
-                json!({ "verifying": true, "owner": from }),
-            )
-            .await?;
-            if let Err(e) = execute::run(
-                deps,
-                &case,
-                &action,
-                &plan,
-                taken,
-                Actor::System,
+        // A Verifying action is settled by asking Stripe only; an Executing
+        // one whose intent is in the audit may have reached Stripe, so its run
+        // resumes (checking Stripe before each step).
+        let run_mode = if verifying.is_some() {
+            Some((
                 Mode::VerifyOnly,
-            )
-            .await
-            {
-                e.report("could not record a verified action; will retry");
-            }
-            continue;
-        }
-        if intent_pending(deps, &case_id, &key).await? {
-            tracing::info!(case_id = %case_id, action = %key, "resuming an interrupted action");
+                "verifying",
+                "verifying an unclear action with Stripe",
+            ))
+        } else if intent_pending(deps, &case_id, &key).await? {
+            Some((Mode::Resume, "resumed", "resuming an interrupted action"))
+        } else {
+            None
+        };
+        if let Some((mode, what, message)) = run_mode {
+            tracing::info!(case_id = %case_id, action = %key, "{message}");
             let plan = match deps.store.plan(&case_id, &key).await? {
                 Some(plan) => plan,
                 None => execution::plan(&case_id, &action, approved_by, None),
@@ -137,21 +120,13 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 AuditKind::ExecutionReconciled,
                 Actor::System,
                 vec![],
-                json!({ "resumed": true, "owner": from }),
+                json!({ what: true, "owner": from }),
             )
             .await?;
-            if let Err(e) = execute::run(
-                deps,
-                &case,
-                &action,
-                &plan,
-                taken,
-                Actor::System,
-                Mode::Resume,
-            )
-            .await
+            if let Err(e) =
+                execute::run(deps, &case, &action, &plan, taken, Actor::System, mode).await
             {
-                e.report("could not record a resumed action; will retry");
+                e.report(&format!("could not record a {what} action; will retry"));
             }
         } else {
             let failed = ActionStatus::Failed {
