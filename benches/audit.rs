@@ -47,10 +47,17 @@ async fn append_rate(base: &str, name: &str, writers: u64, separate: bool) -> f6
     let started = Instant::now();
     let mut tasks = Vec::new();
     for writer in 0..writers {
-        let store = if separate { store_on(&prefix) } else { shared.clone() };
+        let store = if separate {
+            store_on(&prefix)
+        } else {
+            shared.clone()
+        };
         tasks.push(tokio::spawn(async move {
             for i in 0..per_writer {
-                store.append_audit(new_entry(writer * per_writer + i)).await.expect("append");
+                store
+                    .append_audit(new_entry(writer * per_writer + i))
+                    .await
+                    .expect("append");
             }
         }));
     }
@@ -58,7 +65,11 @@ async fn append_rate(base: &str, name: &str, writers: u64, separate: bool) -> f6
         task.await.expect("writer ran");
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let checked = shared.verify_audit().await.expect("Redis answers").expect("the log verifies");
+    let checked = shared
+        .verify_audit()
+        .await
+        .expect("Redis answers")
+        .expect("the log verifies");
     assert_eq!(checked, per_writer * writers);
     (per_writer * writers) as f64 / elapsed
 }
@@ -84,11 +95,20 @@ async fn verify_time(base: &str) -> (u64, f64, f64) {
         let () = pipe.query_async(&mut conn).await.expect("pipeline");
     }
     let head = AuditHead { seq, hash: prev }.encode();
-    let () = redis::cmd("SET").arg(store.key(HEAD_KEY)).arg(head).query_async(&mut conn).await.expect("SET");
+    let () = redis::cmd("SET")
+        .arg(store.key(HEAD_KEY))
+        .arg(head)
+        .query_async(&mut conn)
+        .await
+        .expect("SET");
     let write_secs = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let checked = store.verify_audit().await.expect("Redis answers").expect("the log verifies");
+    let checked = store
+        .verify_audit()
+        .await
+        .expect("Redis answers")
+        .expect("the log verifies");
     (checked, started.elapsed().as_secs_f64(), write_secs)
 }
 
@@ -108,7 +128,11 @@ async fn clean_up(base: &str) {
             .await
             .expect("SCAN");
         if !keys.is_empty() {
-            let _: i64 = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await.expect("UNLINK");
+            let _: i64 = redis::cmd("UNLINK")
+                .arg(&keys)
+                .query_async(&mut conn)
+                .await
+                .expect("UNLINK");
         }
         if next == 0 {
             break;
@@ -118,7 +142,10 @@ async fn clean_up(base: &str) {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     runtime.block_on(async {
         if let Err(err) = store_on("bt-bench:").ping().await {
             panic!("Redis at {} does not answer ({err}); start one with `redis-server --daemonize yes`", redis_url());

@@ -39,7 +39,10 @@ const LOAD_SECS: u64 = 10;
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime starts");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
     runtime.block_on(run());
 }
 
@@ -70,15 +73,28 @@ async fn run() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let settled_rss = proc_status_kb(server.pid(), "VmRSS:");
     let peak_rss = proc_status_kb(server.pid(), "VmHWM:");
-    println!("peak RSS over the run (VmHWM): {} (goal <= 80 MB)", mb(peak_rss));
+    println!(
+        "peak RSS over the run (VmHWM): {} (goal <= 80 MB)",
+        mb(peak_rss)
+    );
     println!("RSS after the run, 1 s later: {}", mb(settled_rss));
 
     println!();
-    println!("Stripe requests served (path: count): {}", stripe.counts_line());
+    println!(
+        "Stripe requests served (path: count): {}",
+        stripe.counts_line()
+    );
     if stripe.unexpected.load(Ordering::Relaxed) > 0 {
-        println!("warning: {} unexpected Stripe request(s), answered 404", stripe.unexpected.load(Ordering::Relaxed));
+        println!(
+            "warning: {} unexpected Stripe request(s), answered 404",
+            stripe.unexpected.load(Ordering::Relaxed)
+        );
     }
-    println!("server log (RUST_LOG=warn): {} line(s) in {}", server.log_lines(), server.log_path.display());
+    println!(
+        "server log (RUST_LOG=warn): {} line(s) in {}",
+        server.log_lines(),
+        server.log_path.display()
+    );
     println!("server command: {}", server.command_line);
     drop(server);
     drop(redis);
@@ -88,7 +104,12 @@ async fn run() {
 
 /// Sequential lookups: from sending the signed command to the card's
 /// chat.postMessage reaching the Slack stand-in, with where the time went.
-async fn lookup_wall_time(client: &HttpClient, server: &Server, slack: &SlackStandIn, stripe: &StripeStandIn) {
+async fn lookup_wall_time(
+    client: &HttpClient,
+    server: &Server,
+    slack: &SlackStandIn,
+    stripe: &StripeStandIn,
+) {
     let mut walls = Vec::new();
     let mut phases: Vec<Phases> = Vec::new();
     // One unmeasured lookup first: it opens the server's connections to
@@ -98,14 +119,24 @@ async fn lookup_wall_time(client: &HttpClient, server: &Server, slack: &SlackSta
         let card = slack.expect_card(&channel);
         stripe.start_log();
         let started = Instant::now();
-        let reply = post_command(client, &server.addr, &format!("lookup {CUSTOMER}"), &channel, &slack.response_url()).await;
+        let reply = post_command(
+            client,
+            &server.addr,
+            &format!("lookup {CUSTOMER}"),
+            &channel,
+            &slack.response_url(),
+        )
+        .await;
         let acked = Instant::now();
         if !matches!(reply, Ok(200)) {
             println!("lookup {i}: the command was not acknowledged: {reply:?}");
             continue;
         }
         let Ok(Ok(posted)) = tokio::time::timeout(Duration::from_secs(15), card).await else {
-            println!("lookup {i}: no card within 15 s; last response_url answer: {:?}", slack.last_response());
+            println!(
+                "lookup {i}: no card within 15 s; last response_url answer: {:?}",
+                slack.last_response()
+            );
             continue;
         };
         let wall = posted.duration_since(started);
@@ -130,7 +161,8 @@ async fn lookup_wall_time(client: &HttpClient, server: &Server, slack: &SlackSta
         ms(goal),
     );
     if !phases.is_empty() {
-        let median = |f: fn(&Phases) -> Duration| ms(pct(&phases.iter().map(f).collect::<Vec<_>>(), 0.5));
+        let median =
+            |f: fn(&Phases) -> Duration| ms(pct(&phases.iter().map(f).collect::<Vec<_>>(), 0.5));
         println!(
             "  medians per phase: ack {}; command sent -> first Stripe request {}; round 1 (1 request) {}; \
              between rounds {}; round 2 ({} requests, first in -> last out) {}; last Stripe response -> card posted {}",
@@ -159,7 +191,12 @@ struct Phases {
 impl Phases {
     /// Splits a lookup by the Stripe stand-in's log: round 1 is the single
     /// resolve request; round 2 is every request that arrived after it.
-    fn from_log(started: Instant, acked: Instant, posted: Instant, log: &[StripeEvent]) -> Option<Self> {
+    fn from_log(
+        started: Instant,
+        acked: Instant,
+        posted: Instant,
+        log: &[StripeEvent],
+    ) -> Option<Self> {
         let first_in = log.iter().find(|e| !e.out)?.at;
         let first_out = log.iter().find(|e| e.out)?.at;
         let round2: Vec<&StripeEvent> = log.iter().filter(|e| e.at > first_out).collect();
@@ -183,19 +220,35 @@ impl Phases {
 /// keep-alive connections; each command also starts a background lookup.
 async fn acknowledgement_latency(client: &HttpClient, server: &Server, slack: &SlackStandIn) {
     let total = LOAD_RPS * LOAD_SECS;
-    let latencies: Arc<Mutex<Vec<Duration>>> = Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
+    let latencies: Arc<Mutex<Vec<Duration>>> =
+        Arc::new(Mutex::new(Vec::with_capacity(total as usize)));
     let errors = Arc::new(AtomicU64::new(0));
-    let cpu_before = (proc_cpu_secs(&server.pid().to_string()), proc_cpu_secs("self"));
+    let cpu_before = (
+        proc_cpu_secs(&server.pid().to_string()),
+        proc_cpu_secs("self"),
+    );
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / LOAD_RPS));
     let mut tasks = Vec::with_capacity(total as usize);
     let started = Instant::now();
     for _ in 0..total {
         tick.tick().await;
-        let (client, addr, latencies, errors) = (client.clone(), server.addr.clone(), Arc::clone(&latencies), Arc::clone(&errors));
+        let (client, addr, latencies, errors) = (
+            client.clone(),
+            server.addr.clone(),
+            Arc::clone(&latencies),
+            Arc::clone(&errors),
+        );
         let response_url = slack.response_url();
         tasks.push(tokio::spawn(async move {
             let sent = Instant::now();
-            let reply = post_command(&client, &addr, &format!("lookup {CUSTOMER}"), LOAD_CHANNEL, &response_url).await;
+            let reply = post_command(
+                &client,
+                &addr,
+                &format!("lookup {CUSTOMER}"),
+                LOAD_CHANNEL,
+                &response_url,
+            )
+            .await;
             let took = sent.elapsed();
             match reply {
                 Ok(200) => latencies.lock().expect("latencies lock").push(took),
@@ -210,7 +263,10 @@ async fn acknowledgement_latency(client: &HttpClient, server: &Server, slack: &S
         let _ = task.await;
     }
     let answered = started.elapsed();
-    let cpu_after = (proc_cpu_secs(&server.pid().to_string()), proc_cpu_secs("self"));
+    let cpu_after = (
+        proc_cpu_secs(&server.pid().to_string()),
+        proc_cpu_secs("self"),
+    );
     let latencies = latencies.lock().expect("latencies lock").clone();
     let n_errors = errors.load(Ordering::Relaxed);
     println!(
@@ -240,7 +296,11 @@ async fn acknowledgement_latency(client: &HttpClient, server: &Server, slack: &S
         answered.as_secs_f64(),
     );
     if let (Some(s0), Some(s1)) = (cpu_before.0, cpu_after.0) {
-        let b = cpu_before.1.zip(cpu_after.1).map(|(b0, b1)| b1 - b0).unwrap_or(0.0);
+        let b = cpu_before
+            .1
+            .zip(cpu_after.1)
+            .map(|(b0, b1)| b1 - b0)
+            .unwrap_or(0.0);
         println!(
             "  CPU used while sending: server {:.1} s, bench process (client + stand-ins) {:.1} s, over {:.1} s wall on {} cores",
             s1 - s0,
@@ -258,7 +318,13 @@ async fn acknowledgement_latency(client: &HttpClient, server: &Server, slack: &S
 
 /// `/billing <text>` in the form Slack sends, signed as Slack signs it.
 /// Returns the HTTP status.
-async fn post_command(client: &HttpClient, addr: &str, text: &str, channel: &str, response_url: &str) -> Result<u16, String> {
+async fn post_command(
+    client: &HttpClient,
+    addr: &str,
+    text: &str,
+    channel: &str,
+    response_url: &str,
+) -> Result<u16, String> {
     let body = serde_urlencoded::to_string([
         ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
         ("team_id", "T0001"),
@@ -275,7 +341,8 @@ async fn post_command(client: &HttpClient, addr: &str, text: &str, channel: &str
     ])
     .map_err(|e| e.to_string())?;
     let ts = unix_now().to_string();
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SIGNING_SECRET.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SIGNING_SECRET.as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(format!("v0:{ts}:{body}").as_bytes());
     let signature = format!("v0={}", hex::encode(mac.finalize().into_bytes()));
     let req = Request::post(format!("{addr}/slack/commands"))
@@ -287,12 +354,18 @@ async fn post_command(client: &HttpClient, addr: &str, text: &str, channel: &str
     let resp = client.request(req).await.map_err(|e| e.to_string())?;
     let status = resp.status().as_u16();
     // Read the body so that the connection goes back to the pool.
-    resp.into_body().collect().await.map_err(|e| e.to_string())?;
+    resp.into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(status)
 }
 
 fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 // ---------------------------------------------------------------- Slack
@@ -318,20 +391,31 @@ struct SlackState {
 
 impl SlackStandIn {
     async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Slack stand-in");
-        let port = listener.local_addr().expect("a bound listener has an address").port();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Slack stand-in");
+        let port = listener
+            .local_addr()
+            .expect("a bound listener has an address")
+            .port();
         let state = Arc::new(SlackState::default());
         let shared = Arc::clone(&state);
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let state = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let state = Arc::clone(&state);
-                        async move { Ok::<_, std::convert::Infallible>(state.answer(req).await) }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let service = hyper::service::service_fn(
+                        move |req: Request<hyper::body::Incoming>| {
+                            let state = Arc::clone(&state);
+                            async move { Ok::<_, std::convert::Infallible>(state.answer(req).await) }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -344,18 +428,30 @@ impl SlackStandIn {
     }
 
     fn response_url(&self) -> String {
-        format!("{}/response/T0001/{}", self.base_url, uuid::Uuid::new_v4().simple())
+        format!(
+            "{}/response/T0001/{}",
+            self.base_url,
+            uuid::Uuid::new_v4().simple()
+        )
     }
 
     /// Resolves with the arrival time of the next card posted in `channel`.
     fn expect_card(&self, channel: &str) -> oneshot::Receiver<Instant> {
         let (tx, rx) = oneshot::channel();
-        self.state.waiters.lock().expect("waiters lock").insert(channel.to_owned(), tx);
+        self.state
+            .waiters
+            .lock()
+            .expect("waiters lock")
+            .insert(channel.to_owned(), tx);
         rx
     }
 
     fn last_response(&self) -> Option<String> {
-        self.state.last_response.lock().expect("last response lock").clone()
+        self.state
+            .last_response
+            .lock()
+            .expect("last response lock")
+            .clone()
     }
 }
 
@@ -363,25 +459,45 @@ impl SlackState {
     async fn answer(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         let arrived = Instant::now();
         let path = req.uri().path().to_owned();
-        let bytes = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let bytes = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         // slack-morphism posts JSON; a form body is read too, as Slack accepts both.
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            serde_urlencoded::from_bytes::<HashMap<String, String>>(&bytes).ok().map(|f| json!(f)).unwrap_or(Value::Null)
+            serde_urlencoded::from_bytes::<HashMap<String, String>>(&bytes)
+                .ok()
+                .map(|f| json!(f))
+                .unwrap_or(Value::Null)
         });
         let answer = if path.starts_with("/response/") {
             self.load_responses.fetch_add(1, Ordering::Relaxed);
-            let text = body.get("text").and_then(Value::as_str).unwrap_or_default().chars().take(300).collect();
+            let text = body
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .chars()
+                .take(300)
+                .collect();
             *self.last_response.lock().expect("last response lock") = Some(text);
             json!({ "ok": true })
         } else {
             let method = path.trim_start_matches("/api/");
-            let channel = body.get("channel").and_then(Value::as_str).unwrap_or("C0UNKNOWN").to_owned();
+            let channel = body
+                .get("channel")
+                .and_then(Value::as_str)
+                .unwrap_or("C0UNKNOWN")
+                .to_owned();
             let n = self.ts.fetch_add(1, Ordering::Relaxed) + 1;
             let ts = format!("1700000000.{n:06}");
             if method == "chat.postMessage" && body.get("thread_ts").is_none() {
                 if channel == LOAD_CHANNEL {
                     self.load_cards.fetch_add(1, Ordering::Relaxed);
-                } else if let Some(waiter) = self.waiters.lock().expect("waiters lock").remove(&channel) {
+                } else if let Some(waiter) =
+                    self.waiters.lock().expect("waiters lock").remove(&channel)
+                {
                     let _ = waiter.send(arrived);
                 }
             }
@@ -401,7 +517,10 @@ impl SlackState {
 fn json_response(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("application/json"));
+    resp.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 
@@ -428,8 +547,13 @@ struct StripeEvent {
 
 impl StripeStandIn {
     async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Stripe stand-in");
-        let port = listener.local_addr().expect("a bound listener has an address").port();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Stripe stand-in");
+        let port = listener
+            .local_addr()
+            .expect("a bound listener has an address")
+            .port();
         let canned = Arc::new(canned_stripe(unix_now()));
         let this = Self {
             base_url: format!("http://127.0.0.1:{port}/"),
@@ -438,44 +562,79 @@ impl StripeStandIn {
             log_on: Arc::default(),
             log: Arc::default(),
         };
-        let (counts, unexpected, log_on, log) =
-            (Arc::clone(&this.counts), Arc::clone(&this.unexpected), Arc::clone(&this.log_on), Arc::clone(&this.log));
+        let (counts, unexpected, log_on, log) = (
+            Arc::clone(&this.counts),
+            Arc::clone(&this.unexpected),
+            Arc::clone(&this.log_on),
+            Arc::clone(&this.log),
+        );
         tokio::spawn(async move {
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
-                let (canned, counts, unexpected, log_on, log) =
-                    (Arc::clone(&canned), Arc::clone(&counts), Arc::clone(&unexpected), Arc::clone(&log_on), Arc::clone(&log));
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (canned, counts, unexpected, log_on, log) = (
+                    Arc::clone(&canned),
+                    Arc::clone(&counts),
+                    Arc::clone(&unexpected),
+                    Arc::clone(&log_on),
+                    Arc::clone(&log),
+                );
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let (canned, counts, unexpected, log_on, log) =
-                            (Arc::clone(&canned), Arc::clone(&counts), Arc::clone(&unexpected), Arc::clone(&log_on), Arc::clone(&log));
-                        async move {
-                            let logging = log_on.load(Ordering::Relaxed);
-                            if logging {
-                                log.lock().expect("log lock").push(StripeEvent { at: Instant::now(), out: false });
-                            }
-                            let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-                            *counts.lock().expect("counts lock").entry(format!("{method} {path}")).or_default() += 1;
-                            let body = if method == hyper::Method::GET { canned.get(path.as_str()).cloned() } else { None };
-                            tokio::time::sleep(STRIPE_DELAY).await;
-                            let resp = match body {
-                                Some(body) => json_response(StatusCode::OK, body),
-                                None => {
-                                    if unexpected.fetch_add(1, Ordering::Relaxed) < 5 {
-                                        eprintln!("warning: the Stripe stand-in got an unexpected request: {method} {path}");
-                                    }
-                                    let error = json!({ "error": { "type": "invalid_request_error", "code": "resource_missing",
-                                        "message": format!("No such path: {path}") } });
-                                    json_response(StatusCode::NOT_FOUND, error.to_string())
+                    let service = hyper::service::service_fn(
+                        move |req: Request<hyper::body::Incoming>| {
+                            let (canned, counts, unexpected, log_on, log) = (
+                                Arc::clone(&canned),
+                                Arc::clone(&counts),
+                                Arc::clone(&unexpected),
+                                Arc::clone(&log_on),
+                                Arc::clone(&log),
+                            );
+                            async move {
+                                let logging = log_on.load(Ordering::Relaxed);
+                                if logging {
+                                    log.lock().expect("log lock").push(StripeEvent {
+                                        at: Instant::now(),
+                                        out: false,
+                                    });
                                 }
-                            };
-                            if logging {
-                                log.lock().expect("log lock").push(StripeEvent { at: Instant::now(), out: true });
+                                let (method, path) =
+                                    (req.method().clone(), req.uri().path().to_owned());
+                                *counts
+                                    .lock()
+                                    .expect("counts lock")
+                                    .entry(format!("{method} {path}"))
+                                    .or_default() += 1;
+                                let body = if method == hyper::Method::GET {
+                                    canned.get(path.as_str()).cloned()
+                                } else {
+                                    None
+                                };
+                                tokio::time::sleep(STRIPE_DELAY).await;
+                                let resp = match body {
+                                    Some(body) => json_response(StatusCode::OK, body),
+                                    None => {
+                                        if unexpected.fetch_add(1, Ordering::Relaxed) < 5 {
+                                            eprintln!("warning: the Stripe stand-in got an unexpected request: {method} {path}");
+                                        }
+                                        let error = json!({ "error": { "type": "invalid_request_error", "code": "resource_missing",
+                                        "message": format!("No such path: {path}") } });
+                                        json_response(StatusCode::NOT_FOUND, error.to_string())
+                                    }
+                                };
+                                if logging {
+                                    log.lock().expect("log lock").push(StripeEvent {
+                                        at: Instant::now(),
+                                        out: true,
+                                    });
+                                }
+                                Ok::<_, std::convert::Infallible>(resp)
                             }
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -494,7 +653,11 @@ impl StripeStandIn {
 
     fn counts_line(&self) -> String {
         let counts = self.counts.lock().expect("counts lock");
-        counts.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
+        counts
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -542,7 +705,10 @@ fn canned_stripe(now: i64) -> HashMap<&'static str, String> {
         ("/v1/invoices", invoices.to_string()),
         ("/v1/charges", charges.to_string()),
         // Only asked for when no card comes expanded; served in case.
-        ("/v1/payment_methods", json!({ "object": "list", "has_more": false, "data": [] }).to_string()),
+        (
+            "/v1/payment_methods",
+            json!({ "object": "list", "has_more": false, "data": [] }).to_string(),
+        ),
     ])
 }
 
@@ -588,28 +754,47 @@ impl Redis {
                      macOS: `brew install redis`) or set REDIS_URL to a Redis this bench may write to"
                 )
             });
-        let guard = Guard { child, what: "redis-server" };
+        let guard = Guard {
+            child,
+            what: "redis-server",
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while !redis_pings(port) {
-            assert!(Instant::now() < deadline, "redis-server on port {port} did not answer PING within 10 s");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server on port {port} did not answer PING within 10 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
-        println!("Redis: redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no (pid {})", guard.child.id());
-        Self { url: format!("redis://127.0.0.1:{port}"), _child: Some(guard) }
+        println!(
+            "Redis: redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no (pid {})",
+            guard.child.id()
+        );
+        Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            _child: Some(guard),
+        }
     }
 }
 
 fn redis_pings(port: u16) -> bool {
     use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
     let mut buf = [0u8; 7];
-    stream.write_all(b"PING\r\n").is_ok() && stream.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    stream.write_all(b"PING\r\n").is_ok()
+        && stream.read_exact(&mut buf).is_ok()
+        && &buf == b"+PONG\r\n"
 }
 
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("a bound listener has an address").port()
+    listener
+        .local_addr()
+        .expect("a bound listener has an address")
+        .port()
 }
 
 /// The release server, `billing-triage serve`, as a child process.
@@ -635,8 +820,10 @@ impl Server {
             ("BIND_ADDR", bind.clone()),
             ("RUST_LOG", "warn".to_owned()),
         ];
-        let log_path = std::env::temp_dir().join(format!("billing-triage-bench-{}.log", std::process::id()));
-        let log = std::fs::File::create(&log_path).expect("create the server log file in the temp dir");
+        let log_path =
+            std::env::temp_dir().join(format!("billing-triage-bench-{}.log", std::process::id()));
+        let log =
+            std::fs::File::create(&log_path).expect("create the server log file in the temp dir");
         let child = Command::new(exe)
             .arg("serve")
             .env_remove("SLACK_APP_TOKEN")
@@ -649,12 +836,22 @@ impl Server {
         let shown: Vec<String> = env
             .iter()
             .map(|(k, v)| match *k {
-                "SLACK_SIGNING_SECRET" | "SLACK_BOT_TOKEN" | "STRIPE_SECRET_KEY" => format!("{k}=<{} chars>", v.len()),
+                "SLACK_SIGNING_SECRET" | "SLACK_BOT_TOKEN" | "STRIPE_SECRET_KEY" => {
+                    format!("{k}=<{} chars>", v.len())
+                }
                 _ => format!("{k}={v}"),
             })
             .collect();
         let command_line = format!("{} {exe} serve", shown.join(" "));
-        Self { addr: format!("http://{bind}"), log_path, command_line, guard: Guard { child, what: "billing-triage serve" } }
+        Self {
+            addr: format!("http://{bind}"),
+            log_path,
+            command_line,
+            guard: Guard {
+                child,
+                what: "billing-triage serve",
+            },
+        }
     }
 
     fn pid(&self) -> u32 {
@@ -664,21 +861,30 @@ impl Server {
     async fn wait_healthy(&self, client: &HttpClient) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            let req = Request::get(format!("{}/healthz", self.addr)).body(Full::new(Bytes::new())).expect("a valid request");
-            if let Ok(Ok(resp)) = tokio::time::timeout(Duration::from_secs(1), client.request(req)).await {
+            let req = Request::get(format!("{}/healthz", self.addr))
+                .body(Full::new(Bytes::new()))
+                .expect("a valid request");
+            if let Ok(Ok(resp)) =
+                tokio::time::timeout(Duration::from_secs(1), client.request(req)).await
+            {
                 if resp.status() == StatusCode::OK {
                     println!("server up at {} (pid {})", self.addr, self.pid());
                     return;
                 }
             }
             let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
-            assert!(Instant::now() < deadline, "the server did not answer /healthz within 20 s; its log:\n{log}");
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer /healthz within 20 s; its log:\n{log}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     fn log_lines(&self) -> usize {
-        std::fs::read_to_string(&self.log_path).map(|s| s.lines().count()).unwrap_or(0)
+        std::fs::read_to_string(&self.log_path)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
     }
 }
 
@@ -716,5 +922,8 @@ fn ms(d: Duration) -> String {
 }
 
 fn mb(kb: Option<u64>) -> String {
-    kb.map_or_else(|| "unknown (no /proc)".to_owned(), |kb| format!("{:.1} MB", kb as f64 / 1024.0))
+    kb.map_or_else(
+        || "unknown (no /proc)".to_owned(),
+        |kb| format!("{:.1} MB", kb as f64 / 1024.0),
+    )
 }

@@ -22,8 +22,14 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     // anywhere: the case record (Redis), the card and the CLI's JSON all hold
     // this form only. Only what the customer wrote now is read for signals.
     let prepared = intake.message.map(triage::text::prepare);
-    let mut signals = prepared.as_ref().map(triage::read_prepared).unwrap_or_default();
-    let named = prepared.as_ref().map(|p| triage::named_accounts(&p.current)).unwrap_or_default();
+    let mut signals = prepared
+        .as_ref()
+        .map(triage::read_prepared)
+        .unwrap_or_default();
+    let named = prepared
+        .as_ref()
+        .map(|p| triage::named_accounts(&p.current))
+        .unwrap_or_default();
     let others = triage::other_customers(&named, &snapshot, &signals);
     if !others.is_empty() {
         signals.push(Signal::NamesAnotherCustomer);
@@ -64,9 +70,18 @@ mod tests {
             message: Some("new card 4111 1111 1111 1111 exp 09/29 cvc 737 please"),
             now: crate::triage::tests::NOW,
         };
-        let case = assess(intake, snapshot, &FollowUpSettings { portal_login_url: None });
+        let case = assess(
+            intake,
+            snapshot,
+            &FollowUpSettings {
+                portal_login_url: None,
+            },
+        );
         let json = serde_json::to_string(&case).expect("a case serialises");
         assert!(!json.contains("4111") && !json.contains("737"), "{json}");
-        assert_eq!(case.message.as_deref(), Some("new card [redacted] exp 09/29 cvc [redacted] please"));
+        assert_eq!(
+            case.message.as_deref(),
+            Some("new card [redacted] exp 09/29 cvc [redacted] please")
+        );
     }
 }

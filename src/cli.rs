@@ -90,7 +90,11 @@ pub enum Exit {
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Serve => serve().await,
-        Command::Lookup { query, message, format } => lookup_cmd(&query, message.as_deref(), format).await,
+        Command::Lookup {
+            query,
+            message,
+            format,
+        } => lookup_cmd(&query, message.as_deref(), format).await,
         Command::Audit { command } => audit_cmd(command).await,
         Command::Sandbox { command } => sandbox(command).await,
         Command::Healthcheck { port } => healthcheck(port),
@@ -134,8 +138,16 @@ async fn shutdown_signal() {
 
 /// The operator at the terminal, for the audit trail.
 fn cli_actor() -> Actor {
-    let user = std::env::var("USER").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| "unknown".to_owned());
-    Actor::Cli(user.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')).take(32).collect())
+    let user = std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned());
+    Actor::Cli(
+        user.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .take(32)
+            .collect(),
+    )
 }
 
 async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyhow::Result<Exit> {
@@ -149,10 +161,18 @@ async fn lookup_cmd(query: &str, message: Option<&str>, format: Format) -> anyho
         .map_err(explain)?;
     let now = workflow::now();
     let statuses = lookup::initial_statuses(&case, now);
-    let view = CardView { case: &case, statuses: &statuses, now };
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now,
+    };
     match format {
         Format::Text => println!("{}", card::render_text(&view)),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&card::render_json(&view)).context("encoding the case as JSON")?),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&card::render_json(&view))
+                .context("encoding the case as JSON")?
+        ),
     }
     Ok(Exit::Ok)
 }
@@ -164,11 +184,18 @@ async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
     match command {
         AuditCommand::Show { case_id } => {
             let case_id = crate::domain::CaseId::parse(&case_id)?;
-            let entries = store.audit_trail(&case_id).await.context("reading the audit trail")?;
+            let entries = store
+                .audit_trail(&case_id)
+                .await
+                .context("reading the audit trail")?;
             println!("{}", card::trail::render_trail(&case_id, &entries));
             Ok(Exit::Ok)
         }
-        AuditCommand::Verify => match store.verify_audit().await.context("reading the audit log")? {
+        AuditCommand::Verify => match store
+            .verify_audit()
+            .await
+            .context("reading the audit log")?
+        {
             Ok(n) => {
                 println!("audit log intact: {n} entries verified");
                 Ok(Exit::Ok)
@@ -185,7 +212,9 @@ async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
     let config = config(false)?;
     telemetry::init(LogFormat::Text, std::io::stderr);
     let deps = startup::deps(&config)?;
-    let seeded = crate::stripe::sandbox::seed(&deps.stripe, &config.stripe.key).await.context("seeding the sandbox")?;
+    let seeded = crate::stripe::sandbox::seed(&deps.stripe, &config.stripe.key)
+        .await
+        .context("seeding the sandbox")?;
     println!("Seeded {} demo customers:", seeded.len());
     for s in &seeded {
         println!("  {:<45} {:<22} {}", s.scenario, s.customer, s.email);
@@ -195,13 +224,33 @@ async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
     }
     for s in &seeded {
         let query = LookupQuery::Customer(s.customer.clone());
-        println!("\n━━━ {} ━━━ billing-triage lookup {}{}", s.scenario, s.customer, s.message.map(|m| format!(" --message {m:?}")).unwrap_or_default());
-        let case = lookup::open_case(&deps, workflow::new_case_id(), cli_actor(), &query, s.message)
-            .await
-            .map_err(explain)?;
+        println!(
+            "\n━━━ {} ━━━ billing-triage lookup {}{}",
+            s.scenario,
+            s.customer,
+            s.message
+                .map(|m| format!(" --message {m:?}"))
+                .unwrap_or_default()
+        );
+        let case = lookup::open_case(
+            &deps,
+            workflow::new_case_id(),
+            cli_actor(),
+            &query,
+            s.message,
+        )
+        .await
+        .map_err(explain)?;
         let now = workflow::now();
         let statuses = lookup::initial_statuses(&case, now);
-        println!("{}", card::render_text(&CardView { case: &case, statuses: &statuses, now }));
+        println!(
+            "{}",
+            card::render_text(&CardView {
+                case: &case,
+                statuses: &statuses,
+                now
+            })
+        );
     }
     Ok(Exit::Ok)
 }
@@ -224,12 +273,14 @@ fn healthcheck(port: Option<u16>) -> anyhow::Result<Exit> {
     };
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let timeout = std::time::Duration::from_secs(3);
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("connecting to {addr}"))?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("connecting to {addr}"))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
     let mut head = [0u8; 16];
     let n = stream.read(&mut head)?;
-    let status_ok = head[..n].starts_with(b"HTTP/1.1 200") || head[..n].starts_with(b"HTTP/1.0 200");
+    let status_ok =
+        head[..n].starts_with(b"HTTP/1.1 200") || head[..n].starts_with(b"HTTP/1.0 200");
     if status_ok {
         Ok(Exit::Ok)
     } else {

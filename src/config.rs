@@ -84,45 +84,84 @@ impl Config {
     ///
     /// # Errors
     /// The first missing or malformed setting.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>, needs_slack: bool) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let err = |name: &'static str, problem: &str| ConfigError { name, problem: problem.to_owned() };
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        needs_slack: bool,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let err = |name: &'static str, problem: &str| ConfigError {
+            name,
+            problem: problem.to_owned(),
+        };
 
         let slack = if needs_slack {
-            let bot_token = get("SLACK_BOT_TOKEN")
-                .ok_or_else(|| err("SLACK_BOT_TOKEN", "required: the bot token (xoxb-...) from OAuth & Permissions"))?;
-            let bot_token = SlackBotToken::parse(&bot_token).map_err(|e| err("SLACK_BOT_TOKEN", &e.to_string()))?;
+            let bot_token = get("SLACK_BOT_TOKEN").ok_or_else(|| {
+                err(
+                    "SLACK_BOT_TOKEN",
+                    "required: the bot token (xoxb-...) from OAuth & Permissions",
+                )
+            })?;
+            let bot_token = SlackBotToken::parse(&bot_token)
+                .map_err(|e| err("SLACK_BOT_TOKEN", &e.to_string()))?;
             let mode = match get("SLACK_APP_TOKEN") {
                 Some(raw) => SlackMode::Socket {
-                    app_token: SlackAppToken::parse(&raw).map_err(|e| err("SLACK_APP_TOKEN", &e.to_string()))?,
+                    app_token: SlackAppToken::parse(&raw)
+                        .map_err(|e| err("SLACK_APP_TOKEN", &e.to_string()))?,
                 },
                 None => {
                     let raw = get("SLACK_SIGNING_SECRET").ok_or_else(|| {
-                        err("SLACK_SIGNING_SECRET", "required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+                        err(
+                            "SLACK_SIGNING_SECRET",
+                            "required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+                        )
                     })?;
                     SlackMode::Http {
-                        signing_secret: SigningSecret::parse(&raw).map_err(|e| err("SLACK_SIGNING_SECRET", &e.to_string()))?,
+                        signing_secret: SigningSecret::parse(&raw)
+                            .map_err(|e| err("SLACK_SIGNING_SECRET", &e.to_string()))?,
                     }
                 }
             };
             let api_url = get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned());
-            Some(SlackConfig { bot_token, api_url: http_base(&api_url, "SLACK_API_URL")?.trim_end_matches('/').to_owned(), mode })
+            Some(SlackConfig {
+                bot_token,
+                api_url: http_base(&api_url, "SLACK_API_URL")?
+                    .trim_end_matches('/')
+                    .to_owned(),
+                mode,
+            })
         } else {
             None
         };
 
-        let key = get("STRIPE_SECRET_KEY")
-            .ok_or_else(|| err("STRIPE_SECRET_KEY", "required: a Stripe secret key (sk_...) or restricted key (rk_...)"))?;
+        let key = get("STRIPE_SECRET_KEY").ok_or_else(|| {
+            err(
+                "STRIPE_SECRET_KEY",
+                "required: a Stripe secret key (sk_...) or restricted key (rk_...)",
+            )
+        })?;
         let key = StripeKey::parse(&key).map_err(|e| err("STRIPE_SECRET_KEY", &e.to_string()))?;
         let api_base = get("STRIPE_API_BASE").unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.to_owned());
-        let api_base = format!("{}/", http_base(&api_base, "STRIPE_API_BASE")?.trim_end_matches('/'));
+        let api_base = format!(
+            "{}/",
+            http_base(&api_base, "STRIPE_API_BASE")?.trim_end_matches('/')
+        );
 
-        let RedisConfig { url: redis_url, prefix: redis_prefix } = RedisConfig::from_lookup(&get)?;
+        let RedisConfig {
+            url: redis_url,
+            prefix: redis_prefix,
+        } = RedisConfig::from_lookup(&get)?;
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned());
-        let bind_addr = bind_addr
-            .parse()
-            .map_err(|_| err("BIND_ADDR", "expected an address and port such as 0.0.0.0:3000"))?;
+        let bind_addr = bind_addr.parse().map_err(|_| {
+            err(
+                "BIND_ADDR",
+                "expected an address and port such as 0.0.0.0:3000",
+            )
+        })?;
 
         let approvers = match get("BILLING_APPROVERS") {
             None => Vec::new(),
@@ -131,23 +170,38 @@ impl Config {
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(|id| {
-                    SlackUserId::parse(id)
-                        .map_err(|_| err("BILLING_APPROVERS", &format!("`{}` is not a Slack user id (U...)", id.chars().take(20).collect::<String>())))
+                    SlackUserId::parse(id).map_err(|_| {
+                        err(
+                            "BILLING_APPROVERS",
+                            &format!(
+                                "`{}` is not a Slack user id (U...)",
+                                id.chars().take(20).collect::<String>()
+                            ),
+                        )
+                    })
                 })
                 .collect::<Result<_, _>>()?,
         };
         let refund_limit_minor = match get("BILLING_REFUND_LIMIT") {
             None => DEFAULT_REFUND_LIMIT_MINOR,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| err("BILLING_REFUND_LIMIT", "expected a whole number of minor units (10000 = EUR 100.00)"))?,
+            Some(raw) => raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                err(
+                    "BILLING_REFUND_LIMIT",
+                    "expected a whole number of minor units (10000 = EUR 100.00)",
+                )
+            })?,
         };
         let portal_login_url = match get("BILLING_PORTAL_LOGIN_URL") {
             None => None,
-            Some(url) if url.starts_with("https://") && !url.contains(char::is_whitespace) => Some(url),
-            Some(_) => return Err(err("BILLING_PORTAL_LOGIN_URL", "expected an https:// link to the customer portal login page")),
+            Some(url) if url.starts_with("https://") && !url.contains(char::is_whitespace) => {
+                Some(url)
+            }
+            Some(_) => {
+                return Err(err(
+                    "BILLING_PORTAL_LOGIN_URL",
+                    "expected an https:// link to the customer portal login page",
+                ))
+            }
         };
 
         Ok(Self {
@@ -156,7 +210,10 @@ impl Config {
             redis_url,
             redis_prefix,
             bind_addr,
-            policy: PolicyConfig { approvers, refund_limit_minor },
+            policy: PolicyConfig {
+                approvers,
+                refund_limit_minor,
+            },
             portal_login_url,
         })
     }
@@ -174,13 +231,24 @@ impl RedisConfig {
     /// # Errors
     /// A malformed `REDIS_URL` or `REDIS_PREFIX`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name: &str| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+        Self::from_lookup(&|name: &str| {
+            std::env::var(name)
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        })
     }
 
     fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let err = |name: &'static str, problem: &str| ConfigError { name, problem: problem.to_owned() };
+        let err = |name: &'static str, problem: &str| ConfigError {
+            name,
+            problem: problem.to_owned(),
+        };
         let url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
-        if !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://")) {
+        if !(url.starts_with("redis://")
+            || url.starts_with("rediss://")
+            || url.starts_with("unix://"))
+        {
             return Err(err("REDIS_URL", "expected a redis://host:port URL"));
         }
         let prefix = get("REDIS_PREFIX").unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned());
@@ -192,10 +260,15 @@ impl RedisConfig {
 }
 
 fn http_base(url: &str, name: &'static str) -> Result<String, ConfigError> {
-    if (url.starts_with("https://") || url.starts_with("http://")) && !url.contains(char::is_whitespace) {
+    if (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains(char::is_whitespace)
+    {
         Ok(url.to_owned())
     } else {
-        Err(ConfigError { name, problem: "expected an http(s):// URL".to_owned() })
+        Err(ConfigError {
+            name,
+            problem: "expected an http(s):// URL".to_owned(),
+        })
     }
 }
 
@@ -205,7 +278,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn load(vars: &[(&str, &str)], needs_slack: bool) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned(), needs_slack)
     }
 
@@ -217,24 +293,53 @@ mod tests {
 
     #[test]
     fn slack_settings_choose_the_mode() {
-        let base = [("STRIPE_SECRET_KEY", "sk_test_1"), ("SLACK_BOT_TOKEN", "xoxb-1")];
-        assert_eq!(load(&base, true).expect_err("no secret").name, "SLACK_SIGNING_SECRET");
-        let http = load(&[base[0], base[1], ("SLACK_SIGNING_SECRET", "abcdef0123456789")], true).expect("http");
-        assert!(matches!(http.slack.as_ref().map(|s| &s.mode), Some(SlackMode::Http { .. })));
-        let socket = load(&[base[0], base[1], ("SLACK_APP_TOKEN", "xapp-1-abc")], true).expect("socket");
-        assert!(matches!(socket.slack.map(|s| s.mode), Some(SlackMode::Socket { .. })));
+        let base = [
+            ("STRIPE_SECRET_KEY", "sk_test_1"),
+            ("SLACK_BOT_TOKEN", "xoxb-1"),
+        ];
+        assert_eq!(
+            load(&base, true).expect_err("no secret").name,
+            "SLACK_SIGNING_SECRET"
+        );
+        let http = load(
+            &[
+                base[0],
+                base[1],
+                ("SLACK_SIGNING_SECRET", "abcdef0123456789"),
+            ],
+            true,
+        )
+        .expect("http");
+        assert!(matches!(
+            http.slack.as_ref().map(|s| &s.mode),
+            Some(SlackMode::Http { .. })
+        ));
+        let socket =
+            load(&[base[0], base[1], ("SLACK_APP_TOKEN", "xapp-1-abc")], true).expect("socket");
+        assert!(matches!(
+            socket.slack.map(|s| s.mode),
+            Some(SlackMode::Socket { .. })
+        ));
     }
 
     #[test]
     fn bases_are_normalised_and_defaults_apply() {
         let c = load(
-            &[("STRIPE_SECRET_KEY", "sk_test_1"), ("STRIPE_API_BASE", "http://127.0.0.1:8420"), ("SLACK_BOT_TOKEN", "xoxb-1"),
-              ("SLACK_SIGNING_SECRET", "abcdef0123456789"), ("SLACK_API_URL", "http://127.0.0.1:9/api/")],
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_1"),
+                ("STRIPE_API_BASE", "http://127.0.0.1:8420"),
+                ("SLACK_BOT_TOKEN", "xoxb-1"),
+                ("SLACK_SIGNING_SECRET", "abcdef0123456789"),
+                ("SLACK_API_URL", "http://127.0.0.1:9/api/"),
+            ],
             true,
         )
         .expect("config");
         assert_eq!(c.stripe.api_base, "http://127.0.0.1:8420/");
-        assert_eq!(c.slack.map(|s| s.api_url), Some("http://127.0.0.1:9/api".to_owned()));
+        assert_eq!(
+            c.slack.map(|s| s.api_url),
+            Some("http://127.0.0.1:9/api".to_owned())
+        );
         assert_eq!(c.redis_prefix, DEFAULT_REDIS_PREFIX);
         assert_eq!(c.policy.refund_limit_minor, DEFAULT_REFUND_LIMIT_MINOR);
         assert!(c.policy.approvers.is_empty());
@@ -242,14 +347,33 @@ mod tests {
 
     #[test]
     fn malformed_values_name_their_variable_without_echoing_secrets() {
-        let e = load(&[("STRIPE_SECRET_KEY", "pk_live_secretvalue")], false).expect_err("publishable key");
+        let e = load(&[("STRIPE_SECRET_KEY", "pk_live_secretvalue")], false)
+            .expect_err("publishable key");
         assert_eq!(e.name, "STRIPE_SECRET_KEY");
         assert!(!e.to_string().contains("secretvalue"));
-        let e = load(&[("STRIPE_SECRET_KEY", "sk_test_1"), ("BILLING_APPROVERS", "U1,bob")], false).expect_err("bad id");
+        let e = load(
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_1"),
+                ("BILLING_APPROVERS", "U1,bob"),
+            ],
+            false,
+        )
+        .expect_err("bad id");
         assert_eq!(e.name, "BILLING_APPROVERS");
-        let e = load(&[("STRIPE_SECRET_KEY", "sk_test_1"), ("BILLING_REFUND_LIMIT", "-5")], false).expect_err("negative");
+        let e = load(
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_1"),
+                ("BILLING_REFUND_LIMIT", "-5"),
+            ],
+            false,
+        )
+        .expect_err("negative");
         assert_eq!(e.name, "BILLING_REFUND_LIMIT");
-        let e = load(&[("STRIPE_SECRET_KEY", "sk_test_1"), ("BIND_ADDR", "nope")], false).expect_err("addr");
+        let e = load(
+            &[("STRIPE_SECRET_KEY", "sk_test_1"), ("BIND_ADDR", "nope")],
+            false,
+        )
+        .expect_err("addr");
         assert_eq!(e.name, "BIND_ADDR");
     }
 }

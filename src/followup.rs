@@ -8,8 +8,8 @@
 //! Posting the draft in the card's thread is the workflow's job.
 
 use crate::domain::{
-    ActionKind, BillingSnapshot, Category, FollowUp, InvoiceStatus, Money, ProductGap, ProposedAction,
-    Signal, SubscriptionId, Triage,
+    ActionKind, BillingSnapshot, Category, FollowUp, InvoiceStatus, Money, ProductGap,
+    ProposedAction, Signal, SubscriptionId, Triage,
 };
 use std::collections::BTreeMap;
 
@@ -143,27 +143,71 @@ const PHRASES: &[(Phrase, &str, &str)] = &[
     (Phrase::GreetingNamed, "zh", "{name}，您好："),
     (Phrase::Greeting, "en", "Hi,"),
     (Phrase::Greeting, "zh", "您好："),
-    (Phrase::LinkPortal, "en", "You can sign in to your billing portal here: {url}"),
-    (Phrase::LinkPortal, "zh", "您可以通过以下链接登录账单管理页面：{url}"),
-    (Phrase::LinkInvoice, "en", "You can pay the open invoice here: {url}"),
-    (Phrase::LinkInvoice, "zh", "您可以通过以下链接支付未结发票：{url}"),
-    (Phrase::LinkReply, "en", "Just reply to this message and we will take care of it."),
-    (Phrase::LinkReply, "zh", "请直接回复本邮件，我们会为您处理。"),
+    (
+        Phrase::LinkPortal,
+        "en",
+        "You can sign in to your billing portal here: {url}",
+    ),
+    (
+        Phrase::LinkPortal,
+        "zh",
+        "您可以通过以下链接登录账单管理页面：{url}",
+    ),
+    (
+        Phrase::LinkInvoice,
+        "en",
+        "You can pay the open invoice here: {url}",
+    ),
+    (
+        Phrase::LinkInvoice,
+        "zh",
+        "您可以通过以下链接支付未结发票：{url}",
+    ),
+    (
+        Phrase::LinkReply,
+        "en",
+        "Just reply to this message and we will take care of it.",
+    ),
+    (
+        Phrase::LinkReply,
+        "zh",
+        "请直接回复本邮件，我们会为您处理。",
+    ),
     (
         Phrase::Refunded,
         "en",
         "We have refunded {amount}; it can take 5 to 10 business days to show on your statement.",
     ),
-    (Phrase::Refunded, "zh", "我们已为您退款 {amount}，款项可能需要 5 至 10 个工作日到账。"),
+    (
+        Phrase::Refunded,
+        "zh",
+        "我们已为您退款 {amount}，款项可能需要 5 至 10 个工作日到账。",
+    ),
     (
         Phrase::Canceled,
         "en",
         "We have canceled the extra subscription, so you will not be charged for it again.",
     ),
-    (Phrase::Canceled, "zh", "我们已取消多余的订阅，今后不会再因此扣费。"),
-    (Phrase::WillCancelAndRefund, "en", "We are canceling the extra subscription and refunding {amount}."),
-    (Phrase::WillCancelAndRefund, "zh", "我们正在为您取消多余的订阅，并退还 {amount}。"),
-    (Phrase::WillCancel, "en", "We are canceling the extra subscription."),
+    (
+        Phrase::Canceled,
+        "zh",
+        "我们已取消多余的订阅，今后不会再因此扣费。",
+    ),
+    (
+        Phrase::WillCancelAndRefund,
+        "en",
+        "We are canceling the extra subscription and refunding {amount}.",
+    ),
+    (
+        Phrase::WillCancelAndRefund,
+        "zh",
+        "我们正在为您取消多余的订阅，并退还 {amount}。",
+    ),
+    (
+        Phrase::WillCancel,
+        "en",
+        "We are canceling the extra subscription.",
+    ),
     (Phrase::WillCancel, "zh", "我们正在为您取消多余的订阅。"),
     (Phrase::WillRefund, "en", "We are refunding {amount}."),
     (Phrase::WillRefund, "zh", "我们正在为您退款 {amount}。"),
@@ -221,7 +265,10 @@ const GAP_RULES: &[(When, &str, &str)] = &[
 /// "zh" when the first preferred locale of the first customer starts with
 /// "zh", else "en".
 pub fn locale_of(snapshot: &BillingSnapshot) -> &'static str {
-    let first = snapshot.customers.first().and_then(|c| c.preferred_locales.first());
+    let first = snapshot
+        .customers
+        .first()
+        .and_then(|c| c.preferred_locales.first());
     match first {
         Some(locale) if locale.to_ascii_lowercase().starts_with("zh") => "zh",
         _ => "en",
@@ -290,7 +337,10 @@ pub fn draft(
     // An empty `{done}` leaves a trailing space before the paragraph break.
     let text = text.replace(" \n", "\n");
     // Whatever went in, a session link never goes out.
-    FollowUp { locale: locale.to_owned(), text: strip_session_links(&text) }
+    FollowUp {
+        locale: locale.to_owned(),
+        text: strip_session_links(&text),
+    }
 }
 
 /// The product or website change that would stop the case recurring, if the
@@ -308,7 +358,10 @@ pub fn product_gap(triage: &Triage, signals: &[Signal]) -> Option<ProductGap> {
             When::Category(c) => category == Some(c),
             When::Signal(s) => signals.contains(&s),
         })
-        .map(|(_, surface, note)| ProductGap { surface: (*surface).to_owned(), note: (*note).to_owned() })
+        .map(|(_, surface, note)| ProductGap {
+            surface: (*surface).to_owned(),
+            note: (*note).to_owned(),
+        })
 }
 
 fn phrase(which: Phrase, locale: &str) -> &'static str {
@@ -321,7 +374,11 @@ fn phrase(which: Phrase, locale: &str) -> &'static str {
 
 /// The link sentence, in the playbook's order of preference.
 fn link_sentence(snapshot: &BillingSnapshot, settings: &FollowUpSettings, locale: &str) -> String {
-    if let Some(url) = settings.portal_login_url.as_deref().filter(|u| is_safe_link(u)) {
+    if let Some(url) = settings
+        .portal_login_url
+        .as_deref()
+        .filter(|u| is_safe_link(u))
+    {
         return fill(phrase(Phrase::LinkPortal, locale), &[("url", url)]);
     }
     let invoice_url = snapshot
@@ -342,7 +399,10 @@ fn done_sentence(actions: &[ProposedAction], done: &[DoneAction], locale: &str) 
         sentences.push(phrase(Phrase::Canceled, locale).to_owned());
     }
     if !refunded.is_empty() {
-        sentences.push(fill(phrase(Phrase::Refunded, locale), &[("amount", &refunded)]));
+        sentences.push(fill(
+            phrase(Phrase::Refunded, locale),
+            &[("amount", &refunded)],
+        ));
     }
     if !sentences.is_empty() {
         return sentences.join(" ");
@@ -353,7 +413,9 @@ fn done_sentence(actions: &[ProposedAction], done: &[DoneAction], locale: &str) 
     let mut refunds = Vec::new();
     for action in actions.iter().filter(pending) {
         match &action.kind {
-            ActionKind::CancelDuplicate { refunds: targets, .. } => {
+            ActionKind::CancelDuplicate {
+                refunds: targets, ..
+            } => {
                 cancels = true;
                 refunds.extend(targets.iter().map(|t| t.amount));
             }
@@ -363,7 +425,10 @@ fn done_sentence(actions: &[ProposedAction], done: &[DoneAction], locale: &str) 
     }
     let amount = sum_by_currency(refunds.into_iter());
     match (cancels, amount.is_empty()) {
-        (true, false) => fill(phrase(Phrase::WillCancelAndRefund, locale), &[("amount", &amount)]),
+        (true, false) => fill(
+            phrase(Phrase::WillCancelAndRefund, locale),
+            &[("amount", &amount)],
+        ),
         (true, true) => phrase(Phrase::WillCancel, locale).to_owned(),
         (false, false) => fill(phrase(Phrase::WillRefund, locale), &[("amount", &amount)]),
         (false, true) => String::new(),
@@ -374,10 +439,16 @@ fn done_sentence(actions: &[ProposedAction], done: &[DoneAction], locale: &str) 
 fn sum_by_currency(amounts: impl Iterator<Item = Money>) -> String {
     let mut totals: BTreeMap<_, Money> = BTreeMap::new();
     for money in amounts {
-        let total = totals.entry(money.currency).or_insert_with(|| money.with_minor(0));
+        let total = totals
+            .entry(money.currency)
+            .or_insert_with(|| money.with_minor(0));
         total.minor = total.minor.saturating_add(money.minor);
     }
-    totals.values().map(Money::to_string).collect::<Vec<_>>().join(" + ")
+    totals
+        .values()
+        .map(Money::to_string)
+        .collect::<Vec<_>>()
+        .join(" + ")
 }
 
 /// Replaces each `{key}` in `template` by its value, in one pass: values are
@@ -388,9 +459,12 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
         let after = &rest[start + 1..];
-        let value = after
-            .find('}')
-            .and_then(|end| values.iter().find(|(k, _)| *k == &after[..end]).map(|(_, v)| (end, *v)));
+        let value = after.find('}').and_then(|end| {
+            values
+                .iter()
+                .find(|(k, _)| *k == &after[..end])
+                .map(|(_, v)| (end, *v))
+        });
         match value {
             Some((end, v)) => {
                 out.push_str(v);

@@ -23,8 +23,8 @@ pub mod workflow;
 // process plumbing
 pub mod cli;
 pub mod config;
-pub mod startup;
 pub mod metrics;
+pub mod startup;
 pub mod telemetry;
 
 // adapters

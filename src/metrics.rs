@@ -49,11 +49,29 @@ impl Metrics {
         let lookups = Family::<OutcomeLabels, Counter>::default();
         let lookup_seconds = Histogram::new(exponential_buckets(0.025, 2.0, 10));
         let actions = Family::<ActionLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by endpoint and status", http_requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by endpoint and status",
+            http_requests.clone(),
+        );
         registry.register("lookups", "Customer lookups by outcome", lookups.clone());
-        registry.register("lookup_seconds", "Wall time of a lookup from request to card", lookup_seconds.clone());
-        registry.register("actions", "Approved actions by kind and outcome", actions.clone());
-        Self { registry: Arc::new(registry), http_requests, lookups, lookup_seconds, actions }
+        registry.register(
+            "lookup_seconds",
+            "Wall time of a lookup from request to card",
+            lookup_seconds.clone(),
+        );
+        registry.register(
+            "actions",
+            "Approved actions by kind and outcome",
+            actions.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            http_requests,
+            lookups,
+            lookup_seconds,
+            actions,
+        }
     }
 
     /// The text exposition format.

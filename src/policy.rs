@@ -23,7 +23,10 @@ pub const RETRY_WINDOW_SECS: i64 = 23 * 3600;
 /// again, with no approvals, until the retry window closes.
 pub fn approvable(status: &ActionStatus) -> ActionStatus {
     match status {
-        ActionStatus::Failed { at, .. } => ActionStatus::Proposed { approvals: Vec::new(), expires_at: at + RETRY_WINDOW_SECS },
+        ActionStatus::Failed { at, .. } => ActionStatus::Proposed {
+            approvals: Vec::new(),
+            expires_at: at + RETRY_WINDOW_SECS,
+        },
         other => other.clone(),
     }
 }
@@ -32,9 +35,14 @@ pub fn approvable(status: &ActionStatus) -> ActionStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
     /// Enough approvals: run it. `approved_by` includes the actor.
-    Execute { approved_by: Vec<SlackUserId> },
+    Execute {
+        approved_by: Vec<SlackUserId>,
+    },
     /// Recorded; `still_needed` more approvers must agree.
-    Recorded { approvals: Vec<SlackUserId>, still_needed: usize },
+    Recorded {
+        approvals: Vec<SlackUserId>,
+        still_needed: usize,
+    },
     Refused(Refusal),
 }
 
@@ -57,7 +65,9 @@ pub enum Refusal {
 pub fn approvals_needed(action: &ProposedAction, policy: &PolicyConfig) -> usize {
     let refunded: i64 = match &action.kind {
         ActionKind::Refund(target) => target.amount.minor,
-        ActionKind::CancelDuplicate { refunds, .. } => refunds.iter().map(|r| r.amount.minor).max().unwrap_or(0),
+        ActionKind::CancelDuplicate { refunds, .. } => {
+            refunds.iter().map(|r| r.amount.minor).max().unwrap_or(0)
+        }
         _ => 0,
     };
     if refunded > policy.refund_limit_minor {
@@ -80,7 +90,10 @@ pub fn may_approve(
         return Verdict::Refused(Refusal::NotAnApprover);
     }
     let (approvals, expires_at) = match status {
-        ActionStatus::Proposed { approvals, expires_at } => (approvals, *expires_at),
+        ActionStatus::Proposed {
+            approvals,
+            expires_at,
+        } => (approvals, *expires_at),
         other => return Verdict::Refused(Refusal::AlreadyResolved(state_name(other))),
     };
     if now > expires_at {
@@ -96,9 +109,14 @@ pub fn may_approve(
     approvals.push(actor.clone());
     let needed = approvals_needed(action, policy);
     if approvals.len() >= needed {
-        Verdict::Execute { approved_by: approvals }
+        Verdict::Execute {
+            approved_by: approvals,
+        }
     } else {
-        Verdict::Recorded { still_needed: needed - approvals.len(), approvals }
+        Verdict::Recorded {
+            still_needed: needed - approvals.len(),
+            approvals,
+        }
     }
 }
 
@@ -106,7 +124,12 @@ pub fn may_approve(
 ///
 /// # Errors
 /// The refusal to show.
-pub fn may_reject(actor: &SlackUserId, status: &ActionStatus, policy: &PolicyConfig, now: i64) -> Result<(), Refusal> {
+pub fn may_reject(
+    actor: &SlackUserId,
+    status: &ActionStatus,
+    policy: &PolicyConfig,
+    now: i64,
+) -> Result<(), Refusal> {
     if !policy.approvers.contains(actor) {
         return Err(Refusal::NotAnApprover);
     }
@@ -141,14 +164,20 @@ mod tests {
     }
 
     fn policy() -> PolicyConfig {
-        PolicyConfig { approvers: vec![user("UAPPROVER1"), user("UAPPROVER2"), user("UREQUESTER")], refund_limit_minor: 10_000 }
+        PolicyConfig {
+            approvers: vec![user("UAPPROVER1"), user("UAPPROVER2"), user("UREQUESTER")],
+            refund_limit_minor: 10_000,
+        }
     }
 
     fn refund(minor: i64) -> ProposedAction {
         let eur = Currency::parse("eur").expect("eur");
         ProposedAction {
             key: "a2".into(),
-            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse("ch_1").expect("id"), amount: Money::new(minor, eur) }),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: ChargeId::parse("ch_1").expect("id"),
+                amount: Money::new(minor, eur),
+            }),
             summary: String::new(),
             rationale: String::new(),
         }
@@ -157,55 +186,143 @@ mod tests {
     fn portal() -> ProposedAction {
         ProposedAction {
             key: "a1".into(),
-            kind: ActionKind::PortalLink { customer: crate::domain::CustomerId::parse("cus_1").expect("id") },
+            kind: ActionKind::PortalLink {
+                customer: crate::domain::CustomerId::parse("cus_1").expect("id"),
+            },
             summary: String::new(),
             rationale: String::new(),
         }
     }
 
     fn proposed(approvals: &[&str]) -> ActionStatus {
-        ActionStatus::Proposed { approvals: approvals.iter().map(|a| user(a)).collect(), expires_at: NOW + 100 }
+        ActionStatus::Proposed {
+            approvals: approvals.iter().map(|a| user(a)).collect(),
+            expires_at: NOW + 100,
+        }
     }
 
     fn check(actor: &str, action: &ProposedAction, status: &ActionStatus, expected: &Verdict) {
         let requester = Actor::Slack(user("UREQUESTER"));
-        assert_eq!(&may_approve(&user(actor), action, &requester, status, &policy(), NOW), expected, "{actor}");
+        assert_eq!(
+            &may_approve(&user(actor), action, &requester, status, &policy(), NOW),
+            expected,
+            "{actor}"
+        );
     }
 
     #[test]
     fn approval_rules() {
         let small = refund(3_900);
         let big = refund(25_000);
-        check("UAPPROVER1", &small, &proposed(&[]), &Verdict::Execute { approved_by: vec![user("UAPPROVER1")] });
-        check("UOUTSIDER1", &small, &proposed(&[]), &Verdict::Refused(Refusal::NotAnApprover));
-        check("UREQUESTER", &small, &proposed(&[]), &Verdict::Refused(Refusal::SelfApproval));
-        check("UREQUESTER", &portal(), &proposed(&[]), &Verdict::Execute { approved_by: vec![user("UREQUESTER")] });
-        check("UAPPROVER1", &big, &proposed(&[]), &Verdict::Recorded { approvals: vec![user("UAPPROVER1")], still_needed: 1 });
-        check("UAPPROVER1", &big, &proposed(&["UAPPROVER1"]), &Verdict::Refused(Refusal::AlreadyApprovedByYou));
+        check(
+            "UAPPROVER1",
+            &small,
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER1")],
+            },
+        );
+        check(
+            "UOUTSIDER1",
+            &small,
+            &proposed(&[]),
+            &Verdict::Refused(Refusal::NotAnApprover),
+        );
+        check(
+            "UREQUESTER",
+            &small,
+            &proposed(&[]),
+            &Verdict::Refused(Refusal::SelfApproval),
+        );
+        check(
+            "UREQUESTER",
+            &portal(),
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UREQUESTER")],
+            },
+        );
+        check(
+            "UAPPROVER1",
+            &big,
+            &proposed(&[]),
+            &Verdict::Recorded {
+                approvals: vec![user("UAPPROVER1")],
+                still_needed: 1,
+            },
+        );
+        check(
+            "UAPPROVER1",
+            &big,
+            &proposed(&["UAPPROVER1"]),
+            &Verdict::Refused(Refusal::AlreadyApprovedByYou),
+        );
         check(
             "UAPPROVER2",
             &big,
             &proposed(&["UAPPROVER1"]),
-            &Verdict::Execute { approved_by: vec![user("UAPPROVER1"), user("UAPPROVER2")] },
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER1"), user("UAPPROVER2")],
+            },
         );
-        let expired = ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 };
-        check("UAPPROVER1", &small, &expired, &Verdict::Refused(Refusal::Expired));
-        let done = ActionStatus::Succeeded { approved_by: vec![user("UAPPROVER1")], at: NOW, stripe_ids: vec![] };
-        check("UAPPROVER2", &small, &done, &Verdict::Refused(Refusal::AlreadyResolved("done")));
+        let expired = ActionStatus::Proposed {
+            approvals: vec![],
+            expires_at: NOW - 1,
+        };
+        check(
+            "UAPPROVER1",
+            &small,
+            &expired,
+            &Verdict::Refused(Refusal::Expired),
+        );
+        let done = ActionStatus::Succeeded {
+            approved_by: vec![user("UAPPROVER1")],
+            at: NOW,
+            stripe_ids: vec![],
+        };
+        check(
+            "UAPPROVER2",
+            &small,
+            &done,
+            &Verdict::Refused(Refusal::AlreadyResolved("done")),
+        );
     }
 
     #[test]
     fn nobody_approves_when_no_approvers_are_set() {
-        let none = PolicyConfig { approvers: vec![], refund_limit_minor: 10_000 };
-        let v = may_approve(&user("UAPPROVER1"), &refund(100), &Actor::System, &proposed(&[]), &none, NOW);
+        let none = PolicyConfig {
+            approvers: vec![],
+            refund_limit_minor: 10_000,
+        };
+        let v = may_approve(
+            &user("UAPPROVER1"),
+            &refund(100),
+            &Actor::System,
+            &proposed(&[]),
+            &none,
+            NOW,
+        );
         assert_eq!(v, Verdict::Refused(Refusal::NotAnApprover));
     }
 
     #[test]
     fn rejection_rules() {
-        assert_eq!(may_reject(&user("UREQUESTER"), &proposed(&[]), &policy(), NOW), Ok(()));
-        assert_eq!(may_reject(&user("UOUTSIDER1"), &proposed(&[]), &policy(), NOW), Err(Refusal::NotAnApprover));
-        let rejected = ActionStatus::Rejected { by: user("UAPPROVER1"), at: NOW, reason: "dup".into() };
-        assert_eq!(may_reject(&user("UAPPROVER2"), &rejected, &policy(), NOW), Err(Refusal::AlreadyResolved("rejected")));
+        assert_eq!(
+            may_reject(&user("UREQUESTER"), &proposed(&[]), &policy(), NOW),
+            Ok(())
+        );
+        assert_eq!(
+            may_reject(&user("UOUTSIDER1"), &proposed(&[]), &policy(), NOW),
+            Err(Refusal::NotAnApprover)
+        );
+        let rejected = ActionStatus::Rejected {
+            by: user("UAPPROVER1"),
+            at: NOW,
+            reason: "dup".into(),
+        };
+        assert_eq!(
+            may_reject(&user("UAPPROVER2"), &rejected, &policy(), NOW),
+            Err(Refusal::AlreadyResolved("rejected"))
+        );
     }
 }

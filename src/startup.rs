@@ -19,7 +19,10 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("BIND_ADDR: cannot listen on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("STRIPE_SECRET_KEY / STRIPE_API_BASE: {0}")]
     Stripe(#[from] StripeError),
     #[error("REDIS_URL: {0}")]
@@ -44,12 +47,18 @@ pub struct App {
 pub fn deps(config: &Config) -> Result<Deps, StartupError> {
     let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?;
     let store = Store::new(&config.redis_url, &config.redis_prefix)?;
-    let slack = config.slack.as_ref().map(|s| SlackApi::new(&s.bot_token, &s.api_url)).transpose()?;
+    let slack = config
+        .slack
+        .as_ref()
+        .map(|s| SlackApi::new(&s.bot_token, &s.api_url))
+        .transpose()?;
     Ok(Deps {
         stripe,
         store,
         slack,
-        followup: FollowUpSettings { portal_login_url: config.portal_login_url.clone() },
+        followup: FollowUpSettings {
+            portal_login_url: config.portal_login_url.clone(),
+        },
         metrics: Metrics::new(),
         policy: config.policy.clone(),
     })
@@ -63,12 +72,19 @@ impl App {
         let deps = Arc::new(deps(&config)?);
         let listener = TcpListener::bind(config.bind_addr)
             .await
-            .map_err(|source| StartupError::Bind { addr: config.bind_addr, source })?;
+            .map_err(|source| StartupError::Bind {
+                addr: config.bind_addr,
+                source,
+            })?;
         let verifier = match &slack.mode {
             SlackMode::Http { signing_secret } => Some(Verifier::new(signing_secret)),
             SlackMode::Socket { .. } => None,
         };
-        Ok(Self { listener, state: Arc::new(AppState { deps, verifier }), mode: Some(slack.mode) })
+        Ok(Self {
+            listener,
+            state: Arc::new(AppState { deps, verifier }),
+            mode: Some(slack.mode),
+        })
     }
 
     /// The port actually bound (tests bind port 0).
@@ -90,10 +106,17 @@ impl App {
             Some(SlackMode::Socket { app_token }) => {
                 // Socket Mode still serves /healthz, /readyz and /metrics.
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-                let http = tokio::spawn(http::serve(self.listener, Arc::clone(&self.state), async move {
-                    let _ = rx.await;
-                }));
-                if let Err(e) = crate::slack::socket::run(Arc::clone(&self.state.deps), &app_token, shutdown).await {
+                let http = tokio::spawn(http::serve(
+                    self.listener,
+                    Arc::clone(&self.state),
+                    async move {
+                        let _ = rx.await;
+                    },
+                ));
+                if let Err(e) =
+                    crate::slack::socket::run(Arc::clone(&self.state.deps), &app_token, shutdown)
+                        .await
+                {
                     tracing::error!(error = %e, "Socket Mode stopped");
                 }
                 let _ = tx.send(());

@@ -356,7 +356,8 @@ fn propose_product_failure(
     }
     // A stated outage or bug is read from words alone, so a refund also
     // needs the customer to ask for money back.
-    let problem = (signals.contains(&Signal::ReportsOutage) || signals.contains(&Signal::ReportsBug))
+    let problem = (signals.contains(&Signal::ReportsOutage)
+        || signals.contains(&Signal::ReportsBug))
         && signals.contains(&Signal::WantsRefund);
     // Only the latest period: if it is already refunded, nothing older is.
     let latest = snapshot

@@ -78,7 +78,11 @@ fn each_category_proposes_safest_first_and_closes_last() {
             &["portal_link", "refund", "close_no_action"],
         ),
         // An outage read from words alone moves no money unless asked (issue 7).
-        ("healthy_jpy", "服务宕机", &["portal_link", "close_no_action"]),
+        (
+            "healthy_jpy",
+            "服务宕机",
+            &["portal_link", "close_no_action"],
+        ),
         (
             "charged_after_cancel",
             "charged after cancelling!",

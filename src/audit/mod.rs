@@ -133,7 +133,11 @@ pub enum VerifyError {
     /// The entry's `prev_hash` is not the previous entry's `hash`.
     BrokenLink { stream_id: String, seq: u64 },
     /// The entry's `seq` is not one more than the previous entry's.
-    SequenceGap { stream_id: String, seq: u64, expected: u64 },
+    SequenceGap {
+        stream_id: String,
+        seq: u64,
+        expected: u64,
+    },
     /// The last entry is not the one the head key records.
     HeadMismatch {
         /// The last entry read (stream id, seq); `None` when the log is empty.
@@ -162,7 +166,13 @@ pub fn chain(new: NewEntry, seq: u64, prev_hash: &str) -> AuditEntry {
     let stripe_ids = new
         .stripe_ids
         .into_iter()
-        .map(|id| if looks_secret(&id) { REDACTED.to_owned() } else { id })
+        .map(|id| {
+            if looks_secret(&id) {
+                REDACTED.to_owned()
+            } else {
+                id
+            }
+        })
         .collect();
     let mut entry = AuditEntry {
         v: FORMAT_VERSION,
@@ -215,11 +225,19 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match detail {
         Value::String(text) if looks_secret(&text) => Value::String(REDACTED.to_owned()),
-        Value::Number(number) if number.as_u64().is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) => {
+        Value::Number(number)
+            if number
+                .as_u64()
+                .is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) =>
+        {
             Value::String(REDACTED.to_owned())
         }
         Value::Array(items) => Value::Array(items.into_iter().map(scrub).collect()),
-        Value::Object(map) => Value::Object(map.into_iter().map(|(key, value)| (key, scrub(value))).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, scrub(value)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -237,7 +255,10 @@ pub fn scrub_text(text: &str) -> String {
     // The scans below are skipped unless their names occur at all: a long
     // forwarded thread rarely holds either.
     let lower = text.to_lowercase();
-    if VERIFICATION_CODE_NAMES.iter().any(|name| lower.contains(name)) {
+    if VERIFICATION_CODE_NAMES
+        .iter()
+        .any(|name| lower.contains(name))
+    {
         mark_verification_codes(&chars, &mut hide);
     }
     if SECRET_MARKERS.iter().any(|marker| text.contains(marker)) {
@@ -261,7 +282,12 @@ pub fn scrub_text(text: &str) -> String {
 
 impl Verifier {
     pub fn new() -> Self {
-        Self { expected_seq: 1, prev_hash: GENESIS.to_owned(), last: None, checked: 0 }
+        Self {
+            expected_seq: 1,
+            prev_hash: GENESIS.to_owned(),
+            last: None,
+            checked: 0,
+        }
     }
 
     /// Checks the next entry of the log.
@@ -276,7 +302,10 @@ impl Verifier {
             });
         }
         if entry_hash(entry) != entry.hash {
-            return Err(VerifyError::HashMismatch { stream_id: stream_id.to_owned(), seq: entry.seq });
+            return Err(VerifyError::HashMismatch {
+                stream_id: stream_id.to_owned(),
+                seq: entry.seq,
+            });
         }
         // The sequence is checked before the link: a removed entry breaks
         // both, and "expected seq 5" says more than "bad link".
@@ -288,7 +317,10 @@ impl Verifier {
             });
         }
         if entry.prev_hash != self.prev_hash {
-            return Err(VerifyError::BrokenLink { stream_id: stream_id.to_owned(), seq: entry.seq });
+            return Err(VerifyError::BrokenLink {
+                stream_id: stream_id.to_owned(),
+                seq: entry.seq,
+            });
         }
         self.expected_seq = entry.seq + 1;
         self.prev_hash.clone_from(&entry.hash);
@@ -378,7 +410,10 @@ fn canonical_bytes(entry: &AuditEntry) -> Vec<u8> {
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"actor\":");
-    write_value(&mut out, &serde_json::to_value(&entry.actor).expect("an Actor always serialises to JSON"));
+    write_value(
+        &mut out,
+        &serde_json::to_value(&entry.actor).expect("an Actor always serialises to JSON"),
+    );
     out.extend_from_slice(b",\"at\":");
     out.extend_from_slice(entry.at.to_string().as_bytes());
     out.extend_from_slice(b",\"case_id\":");
@@ -389,7 +424,10 @@ fn canonical_bytes(entry: &AuditEntry) -> Vec<u8> {
     out.extend_from_slice(b",\"detail\":");
     write_value(&mut out, &entry.detail);
     out.extend_from_slice(b",\"kind\":");
-    write_value(&mut out, &serde_json::to_value(entry.kind).expect("an AuditKind always serialises to JSON"));
+    write_value(
+        &mut out,
+        &serde_json::to_value(entry.kind).expect("an AuditKind always serialises to JSON"),
+    );
     out.extend_from_slice(b",\"prev_hash\":");
     write_str(&mut out, &entry.prev_hash);
     out.extend_from_slice(b",\"seq\":");
@@ -449,7 +487,9 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
 }
 
 /// Prefixes of tokens and keys that must never be written (CONTRACT.md).
-const SECRET_MARKERS: [&str; 8] = ["xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_"];
+const SECRET_MARKERS: [&str; 8] = [
+    "xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_",
+];
 
 fn looks_secret(text: &str) -> bool {
     SECRET_MARKERS.iter().any(|marker| text.contains(marker)) || has_card_number_run(text)
@@ -526,14 +566,27 @@ fn mark_card_runs(chars: &[char], hide: &mut [bool]) {
 
 /// Names customers give the 3-4 digit code on the back of a card, lower case.
 const VERIFICATION_CODE_NAMES: [&str; 12] = [
-    "cvc", "cvv", "cvv2", "cid", "csc", "security code", "card code", "安全码", "安全碼",
-    "セキュリティコード", "보안코드", "código de seguridad",
+    "cvc",
+    "cvv",
+    "cvv2",
+    "cid",
+    "csc",
+    "security code",
+    "card code",
+    "安全码",
+    "安全碼",
+    "セキュリティコード",
+    "보안코드",
+    "código de seguridad",
 ];
 
 /// Marks the 3 or 4 digits that follow a verification-code name within a
 /// few separator characters ("CVC: 737", "cvv 321").
 fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
-    let lower: Vec<char> = chars.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
     for name in VERIFICATION_CODE_NAMES {
         let name: Vec<char> = name.chars().collect();
         let mut at = 0;

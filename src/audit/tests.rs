@@ -21,8 +21,18 @@ fn new_entry(kind: AuditKind, at: i64, detail: serde_json::Value) -> NewEntry {
 fn log(n: u64) -> Vec<(String, AuditEntry)> {
     let mut entries: Vec<(String, AuditEntry)> = Vec::new();
     for seq in 1..=n {
-        let prev = entries.last().map_or(GENESIS.to_owned(), |(_, entry)| entry.hash.clone());
-        let entry = chain(new_entry(AuditKind::ExecutionIntent, 1_700_000_000 + seq as i64, json!({"n": seq})), seq, &prev);
+        let prev = entries
+            .last()
+            .map_or(GENESIS.to_owned(), |(_, entry)| entry.hash.clone());
+        let entry = chain(
+            new_entry(
+                AuditKind::ExecutionIntent,
+                1_700_000_000 + seq as i64,
+                json!({"n": seq}),
+            ),
+            seq,
+            &prev,
+        );
         entries.push((format!("{seq}-0"), entry));
     }
     entries
@@ -64,7 +74,14 @@ fn changed_field_is_named_as_hash_mismatch() {
         let mut entries = log(3);
         edit(&mut entries[1].1);
         let head = head_of(&entries);
-        check(&entries, head.as_deref(), Err(VerifyError::HashMismatch { stream_id: "2-0".to_owned(), seq: 2 }));
+        check(
+            &entries,
+            head.as_deref(),
+            Err(VerifyError::HashMismatch {
+                stream_id: "2-0".to_owned(),
+                seq: 2,
+            }),
+        );
     }
 }
 
@@ -76,7 +93,11 @@ fn deleted_middle_entry_is_named_at_the_next() {
     check(
         &entries,
         head.as_deref(),
-        Err(VerifyError::SequenceGap { stream_id: "3-0".to_owned(), seq: 3, expected: 2 }),
+        Err(VerifyError::SequenceGap {
+            stream_id: "3-0".to_owned(),
+            seq: 3,
+            expected: 2,
+        }),
     );
 }
 
@@ -88,7 +109,11 @@ fn deleted_first_entry_is_named_at_the_next() {
     check(
         &entries,
         head.as_deref(),
-        Err(VerifyError::SequenceGap { stream_id: "2-0".to_owned(), seq: 2, expected: 1 }),
+        Err(VerifyError::SequenceGap {
+            stream_id: "2-0".to_owned(),
+            seq: 2,
+            expected: 1,
+        }),
     );
 }
 
@@ -107,21 +132,32 @@ fn deleted_entry_with_rechained_tail_is_caught_by_the_head() {
     check(
         &entries,
         head.as_deref(),
-        Err(VerifyError::HeadMismatch { last: Some(("3-0".to_owned(), 2)), head_present: true }),
+        Err(VerifyError::HeadMismatch {
+            last: Some(("3-0".to_owned(), 2)),
+            head_present: true,
+        }),
     );
 }
 
 #[test]
 fn inserted_forged_entry_is_detected() {
     let entries = log(3);
-    let forged = chain(new_entry(AuditKind::ApprovalGranted, 1, json!({})), 2, &entries[0].1.hash);
+    let forged = chain(
+        new_entry(AuditKind::ApprovalGranted, 1, json!({})),
+        2,
+        &entries[0].1.hash,
+    );
     let mut tampered = entries.clone();
     tampered.insert(1, ("1-5".to_owned(), forged.clone()));
     let head = head_of(&entries);
     check(
         &tampered,
         head.as_deref(),
-        Err(VerifyError::SequenceGap { stream_id: "2-0".to_owned(), seq: 2, expected: 3 }),
+        Err(VerifyError::SequenceGap {
+            stream_id: "2-0".to_owned(),
+            seq: 2,
+            expected: 3,
+        }),
     );
 
     // Forged with a made-up hash: named itself.
@@ -129,7 +165,14 @@ fn inserted_forged_entry_is_detected() {
     careless.hash = "f".repeat(64);
     let mut tampered = entries.clone();
     tampered.insert(1, ("1-5".to_owned(), careless));
-    check(&tampered, head.as_deref(), Err(VerifyError::HashMismatch { stream_id: "1-5".to_owned(), seq: 2 }));
+    check(
+        &tampered,
+        head.as_deref(),
+        Err(VerifyError::HashMismatch {
+            stream_id: "1-5".to_owned(),
+            seq: 2,
+        }),
+    );
 }
 
 #[test]
@@ -139,7 +182,14 @@ fn rewritten_entry_with_recomputed_hash_breaks_the_next_link() {
     rewritten.detail = json!({"n": 1000});
     rewritten.hash = entry_hash(rewritten);
     let head = head_of(&entries);
-    check(&entries, head.as_deref(), Err(VerifyError::BrokenLink { stream_id: "3-0".to_owned(), seq: 3 }));
+    check(
+        &entries,
+        head.as_deref(),
+        Err(VerifyError::BrokenLink {
+            stream_id: "3-0".to_owned(),
+            seq: 3,
+        }),
+    );
 }
 
 #[test]
@@ -147,12 +197,19 @@ fn appended_entry_without_head_update_is_a_head_mismatch() {
     let entries = log(3);
     let head = head_of(&entries);
     let mut tampered = entries.clone();
-    let forged = chain(new_entry(AuditKind::ApprovalGranted, 1, json!({})), 4, &entries[2].1.hash);
+    let forged = chain(
+        new_entry(AuditKind::ApprovalGranted, 1, json!({})),
+        4,
+        &entries[2].1.hash,
+    );
     tampered.push(("4-0".to_owned(), forged));
     check(
         &tampered,
         head.as_deref(),
-        Err(VerifyError::HeadMismatch { last: Some(("4-0".to_owned(), 4)), head_present: true }),
+        Err(VerifyError::HeadMismatch {
+            last: Some(("4-0".to_owned(), 4)),
+            head_present: true,
+        }),
     );
 }
 
@@ -164,15 +221,32 @@ fn deleted_last_entry_is_a_head_mismatch() {
     check(
         &entries,
         head.as_deref(),
-        Err(VerifyError::HeadMismatch { last: Some(("2-0".to_owned(), 2)), head_present: true }),
+        Err(VerifyError::HeadMismatch {
+            last: Some(("2-0".to_owned(), 2)),
+            head_present: true,
+        }),
     );
 }
 
 #[test]
 fn missing_head_or_missing_entries_is_a_head_mismatch() {
     let entries = log(2);
-    check(&entries, None, Err(VerifyError::HeadMismatch { last: Some(("2-0".to_owned(), 2)), head_present: false }));
-    check(&[], Some(&"a".repeat(64)), Err(VerifyError::HeadMismatch { last: None, head_present: true }));
+    check(
+        &entries,
+        None,
+        Err(VerifyError::HeadMismatch {
+            last: Some(("2-0".to_owned(), 2)),
+            head_present: false,
+        }),
+    );
+    check(
+        &[],
+        Some(&"a".repeat(64)),
+        Err(VerifyError::HeadMismatch {
+            last: None,
+            head_present: true,
+        }),
+    );
 }
 
 #[test]
@@ -184,17 +258,36 @@ fn unknown_format_version_is_unreadable() {
     check(
         &entries,
         head.as_deref(),
-        Err(VerifyError::Unreadable { stream_id: "1-0".to_owned(), reason: "format version 2 is unknown".to_owned() }),
+        Err(VerifyError::Unreadable {
+            stream_id: "1-0".to_owned(),
+            reason: "format version 2 is unknown".to_owned(),
+        }),
     );
 }
 
 #[test]
 fn errors_name_the_stream_id_and_seq() {
-    let text = VerifyError::HashMismatch { stream_id: "1700-3".to_owned(), seq: 7 }.to_string();
+    let text = VerifyError::HashMismatch {
+        stream_id: "1700-3".to_owned(),
+        seq: 7,
+    }
+    .to_string();
     assert!(text.contains("1700-3") && text.contains("seq 7"), "{text}");
-    let text = VerifyError::SequenceGap { stream_id: "9-0".to_owned(), seq: 9, expected: 8 }.to_string();
-    assert!(text.contains("9-0") && text.contains("seq 9") && text.contains("seq 8"), "{text}");
-    let text = VerifyError::HeadMismatch { last: Some(("5-1".to_owned(), 5)), head_present: true }.to_string();
+    let text = VerifyError::SequenceGap {
+        stream_id: "9-0".to_owned(),
+        seq: 9,
+        expected: 8,
+    }
+    .to_string();
+    assert!(
+        text.contains("9-0") && text.contains("seq 9") && text.contains("seq 8"),
+        "{text}"
+    );
+    let text = VerifyError::HeadMismatch {
+        last: Some(("5-1".to_owned(), 5)),
+        head_present: true,
+    }
+    .to_string();
     assert!(text.contains("5-1") && text.contains("seq 5"), "{text}");
 }
 
@@ -221,7 +314,10 @@ fn canonical_encoding_is_sorted_compact_json_without_hash() {
         ),
         GENESIS
     );
-    assert_eq!(String::from_utf8(canonical_bytes(&entry)).expect("canonical bytes are UTF-8"), expected);
+    assert_eq!(
+        String::from_utf8(canonical_bytes(&entry)).expect("canonical bytes are UTF-8"),
+        expected
+    );
     assert_eq!(entry.hash, hex::encode(Sha256::digest(expected.as_bytes())));
 }
 
@@ -236,7 +332,10 @@ fn canonical_encoding_matches_the_generic_sorted_writer() {
     entries.push(cli);
     for entry in entries {
         let mut value = serde_json::to_value(&entry).expect("an entry serialises");
-        value.as_object_mut().expect("an entry is an object").remove("hash");
+        value
+            .as_object_mut()
+            .expect("an entry is an object")
+            .remove("hash");
         let mut generic = Vec::new();
         write_value(&mut generic, &value);
         assert_eq!(canonical_bytes(&entry), generic);
@@ -305,11 +404,18 @@ fn scrub_keeps_ordinary_text_ids_and_short_numbers() {
 
 #[test]
 fn chain_scrubs_detail_and_stripe_ids() {
-    let mut new = new_entry(AuditKind::LookupRequested, 1, json!({"message": "my card is 4000 0566 5566 5556"}));
+    let mut new = new_entry(
+        AuditKind::LookupRequested,
+        1,
+        json!({"message": "my card is 4000 0566 5566 5556"}),
+    );
     new.stripe_ids.push("sk_live_oops".to_owned());
     let entry = chain(new, 1, GENESIS);
     assert_eq!(entry.detail, json!({"message": REDACTED}));
-    assert_eq!(entry.stripe_ids, vec!["ch_3Nx".to_owned(), REDACTED.to_owned()]);
+    assert_eq!(
+        entry.stripe_ids,
+        vec!["ch_3Nx".to_owned(), REDACTED.to_owned()]
+    );
     assert_eq!(entry.hash, entry_hash(&entry));
 }
 
@@ -331,7 +437,10 @@ fn scrub_text_redacts_card_numbers_codes_and_secrets_but_keeps_the_message() {
         ("security code is 884.", "security code is [redacted]."),
         ("my key sk_live_abc123 leaked", "my key [redacted] leaked"),
         // Phone numbers, amounts, dates and last fours stay.
-        ("手机号 138 0013 8000, visa ending 4242, $19.00 on 6/10", "手机号 138 0013 8000, visa ending 4242, $19.00 on 6/10"),
+        (
+            "手机号 138 0013 8000, visa ending 4242, $19.00 on 6/10",
+            "手机号 138 0013 8000, visa ending 4242, $19.00 on 6/10",
+        ),
         ("the cvc field was empty", "the cvc field was empty"),
     ];
     for (input, expected) in cases {

@@ -20,7 +20,11 @@ pub fn render_blocks(view: &CardView) -> Vec<SlackBlock> {
     }
     if !outline.actions.is_empty() {
         blocks.push(SlackDividerBlock::new().into());
-        blocks.push(SlackSectionBlock::new().with_text(md!("*Proposed actions*")).into());
+        blocks.push(
+            SlackSectionBlock::new()
+                .with_text(md!("*Proposed actions*"))
+                .into(),
+        );
         for action in &outline.actions {
             blocks.extend(action_blocks(action));
         }
@@ -40,7 +44,9 @@ pub fn render_blocks(view: &CardView) -> Vec<SlackBlock> {
 
 fn section_block(section: &Section) -> SlackBlock {
     let text = format!("*{}*\n{}", section.title, section.lines.join("\n"));
-    SlackSectionBlock::new().with_text(md!(truncate(&text, MAX_SECTION_TEXT))).into()
+    SlackSectionBlock::new()
+        .with_text(md!(truncate(&text, MAX_SECTION_TEXT)))
+        .into()
 }
 
 fn context(text: String) -> SlackBlock {
@@ -53,13 +59,21 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
     // two blocks (section + buttons) and fifteen of them fit the limit.
     let body: SlackBlock = SlackSectionBlock::new()
         .with_block_id(SlackBlockId(format!("action_{}", action.key)))
-        .with_text(md!(truncate(&format!("{}\n{}", action.body, action.state), MAX_SECTION_TEXT)))
+        .with_text(md!(truncate(
+            &format!("{}\n{}", action.body, action.state),
+            MAX_SECTION_TEXT
+        )))
         .into();
     let Some(buttons) = &action.buttons else {
         return vec![body];
     };
     let label = if buttons.retry { "Retry" } else { "Approve" };
-    let mut approve = button(label, APPROVE_ACTION_ID, &buttons.value, SlackBlockButtonStyle::Primary);
+    let mut approve = button(
+        label,
+        APPROVE_ACTION_ID,
+        &buttons.value,
+        SlackBlockButtonStyle::Primary,
+    );
     if let Some(summary) = &buttons.confirm {
         approve = approve.with_confirm(SlackBlockConfirmItem::new(
             pt!("Approve this action?"),
@@ -75,13 +89,23 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
     if buttons.partial {
         elements.push(
             SlackBlockButtonElement::new(pt!("Partial refund…"))
-                .with_action_id(SlackActionId(super::modals::PARTIAL_REFUND_ACTION_ID.to_owned()))
+                .with_action_id(SlackActionId(
+                    super::modals::PARTIAL_REFUND_ACTION_ID.to_owned(),
+                ))
                 .with_value(buttons.value.clone())
                 .into(),
         );
     }
     if !buttons.retry {
-        elements.push(button("Reject", REJECT_ACTION_ID, &buttons.value, SlackBlockButtonStyle::Danger).into());
+        elements.push(
+            button(
+                "Reject",
+                REJECT_ACTION_ID,
+                &buttons.value,
+                SlackBlockButtonStyle::Danger,
+            )
+            .into(),
+        );
     }
     vec![
         body,
@@ -111,6 +135,8 @@ fn fit(mut blocks: Vec<SlackBlock>) -> Vec<SlackBlock> {
     }
     let n_cut = blocks.len() - (MAX_BLOCKS - 1);
     blocks.truncate(MAX_BLOCKS - 1);
-    blocks.push(context(format!("…and {n_cut} more blocks: see `billing-triage lookup` for the whole case")));
+    blocks.push(context(format!(
+        "…and {n_cut} more blocks: see `billing-triage lookup` for the whole case"
+    )));
     blocks
 }

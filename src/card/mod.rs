@@ -9,15 +9,15 @@
 //! updating and reading statuses are the workflow's job.
 
 mod blocks;
+pub mod modals;
 #[cfg(test)]
 pub(crate) mod tests;
 mod text;
-pub mod modals;
 pub mod trail;
 
 use crate::domain::{
-    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord, Interval,
-    InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
+    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
+    Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
 };
 use std::collections::BTreeMap;
 
@@ -65,7 +65,9 @@ pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> {
     let case = CaseId::parse(case).ok()?;
     let key_ok = !key.is_empty()
         && key.len() <= 32
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
     key_ok.then(|| (case, key.to_owned()))
 }
 
@@ -92,9 +94,20 @@ pub fn fallback_text(case: &Case) -> String {
     };
     let ids = match case.snapshot.customers.len() {
         0 => "none".to_owned(),
-        _ => collapse(case.snapshot.customers.iter().map(|c| c.id.to_string()).collect(), 3, ", "),
+        _ => collapse(
+            case.snapshot
+                .customers
+                .iter()
+                .map(|c| c.id.to_string())
+                .collect(),
+            3,
+            ", ",
+        ),
     };
-    format!("Billing case {}: {decision}\nCustomer {ids} · {proposals}", case.id)
+    format!(
+        "Billing case {}: {decision}\nCustomer {ids} · {proposals}",
+        case.id
+    )
 }
 
 /// `2026-11-25` (UTC).
@@ -152,7 +165,10 @@ impl Markup {
     /// reads `<`, `>` and `&` as control characters.
     fn esc(self, text: &str) -> String {
         match self {
-            Self::Slack => text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"),
+            Self::Slack => text
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;"),
             Self::Plain => text.to_owned(),
         }
     }
@@ -182,7 +198,11 @@ impl Markup {
         if users.is_empty() {
             return "nobody".to_owned();
         }
-        users.iter().map(|u| self.user(u)).collect::<Vec<_>>().join(", ")
+        users
+            .iter()
+            .map(|u| self.user(u))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -235,9 +255,15 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     // Warnings come first: an operator must read them before any button.
     if !case.warnings.is_empty() {
         let lines = bullets(case.warnings.iter().map(|w| m.esc(w)).collect());
-        sections.push(Section { title: "⚠️ Warnings", lines });
+        sections.push(Section {
+            title: "⚠️ Warnings",
+            lines,
+        });
     }
-    sections.push(Section { title: "Customer", lines: customer_lines(snapshot, view.now, m) });
+    sections.push(Section {
+        title: "Customer",
+        lines: customer_lines(snapshot, view.now, m),
+    });
     if !snapshot.customers.is_empty() {
         sections.extend(billing_sections(snapshot, view.now, m));
     }
@@ -250,14 +276,26 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
         .iter()
         .take(MAX_ACTIONS_SHOWN)
         .map(|action| {
-            action_outline(&case.id, action, statuses.get(action.key.as_str()).copied(), view.now, m)
+            action_outline(
+                &case.id,
+                action,
+                statuses.get(action.key.as_str()).copied(),
+                view.now,
+                m,
+            )
         })
         .collect();
 
-    let mut closing = vec![Section { title: "Revenue impact", lines: revenue_lines(case) }];
+    let mut closing = vec![Section {
+        title: "Revenue impact",
+        lines: revenue_lines(case),
+    }];
     closing.push(Section {
         title: "Follow-up",
-        lines: vec![format!("Customer message draft ({}) is in the thread.", case.followup.locale)],
+        lines: vec![format!(
+            "Customer message draft ({}) is in the thread.",
+            case.followup.locale
+        )],
     });
     closing.push(Section {
         title: "Product gap",
@@ -278,7 +316,11 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
 
 fn bullets(items: Vec<String>) -> Vec<String> {
     let n = items.len();
-    let mut lines: Vec<String> = items.into_iter().take(MAX_LIST).map(|i| format!("• {i}")).collect();
+    let mut lines: Vec<String> = items
+        .into_iter()
+        .take(MAX_LIST)
+        .map(|i| format!("• {i}"))
+        .collect();
     if n > MAX_LIST {
         lines.push(format!("…and {} more", n - MAX_LIST));
     }
@@ -288,10 +330,18 @@ fn bullets(items: Vec<String>) -> Vec<String> {
 fn customer_lines(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<String> {
     let query = &snapshot.query;
     if snapshot.customers.is_empty() {
-        return vec![format!("No customer found for {} {}.", query.kind(), m.code(&query.to_string()))];
+        return vec![format!(
+            "No customer found for {} {}.",
+            query.kind(),
+            m.code(&query.to_string())
+        )];
     }
     let n = snapshot.customers.len();
-    let found = if n == 1 { "1 customer".to_owned() } else { format!("{n} customers") };
+    let found = if n == 1 {
+        "1 customer".to_owned()
+    } else {
+        format!("{n} customers")
+    };
     // The card can be re-rendered long after the lookup: say when Stripe was read.
     let mut lines = vec![format!(
         "Found by {} {}: {found} (Stripe as of {})",
@@ -342,7 +392,11 @@ fn customer_line(customer: &CustomerRecord, now: i64, m: Markup) -> String {
 
 /// `visa •••• 4242, exp 04/2027`, plus "expired" when it is; never more.
 pub(crate) fn card_line(card: &CardSummary, now: i64, m: Markup) -> String {
-    let expired = if card.is_expired(now) { " (expired)" } else { "" };
+    let expired = if card.is_expired(now) {
+        " (expired)"
+    } else {
+        ""
+    };
     format!(
         "{} •••• {}, exp {:02}/{}{expired}",
         m.esc(&card.brand),
@@ -367,7 +421,11 @@ fn per_interval(money: &Money, interval: Interval, count: u32) -> String {
 }
 
 fn subscription_line(sub: &Subscription, several_customers: bool, m: Markup) -> String {
-    let mut parts = vec![format!("{} {}", m.code(sub.id.as_str()), m.bold(sub.status.as_str()))];
+    let mut parts = vec![format!(
+        "{} {}",
+        m.code(sub.id.as_str()),
+        m.bold(sub.status.as_str())
+    )];
     for item in &sub.items {
         let plan = item.plan_name.as_deref().unwrap_or(&item.price_id);
         parts.push(format!(
@@ -397,12 +455,19 @@ fn billing_sections(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<Sect
 
     let (live, ended): (Vec<&Subscription>, Vec<&Subscription>) =
         snapshot.subscriptions().partition(|s| s.status.is_live());
-    let mut subs = bullets(live.iter().map(|s| subscription_line(s, several, m)).collect());
+    let mut subs = bullets(
+        live.iter()
+            .map(|s| subscription_line(s, several, m))
+            .collect(),
+    );
     if subs.is_empty() {
         subs.push("No live subscriptions.".to_owned());
     }
     if !ended.is_empty() {
-        subs.push(format!("{} canceled or expired subscription(s) not listed.", ended.len()));
+        subs.push(format!(
+            "{} canceled or expired subscription(s) not listed.",
+            ended.len()
+        ));
     }
 
     let open: Vec<String> = snapshot
@@ -443,10 +508,17 @@ fn billing_sections(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<Sect
                 format_datetime(c.created)
             )];
             if c.amount_refunded > 0 {
-                let refunds: Vec<String> = c.refunds.iter().map(|r| m.code(r.id.as_str())).collect();
-                let ids =
-                    if refunds.is_empty() { String::new() } else { format!(" ({})", refunds.join(", ")) };
-                parts.push(format!("refunded {}{ids}", c.amount.with_minor(c.amount_refunded)));
+                let refunds: Vec<String> =
+                    c.refunds.iter().map(|r| m.code(r.id.as_str())).collect();
+                let ids = if refunds.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", refunds.join(", "))
+                };
+                parts.push(format!(
+                    "refunded {}{ids}",
+                    c.amount.with_minor(c.amount_refunded)
+                ));
             }
             if c.disputed {
                 parts.push(m.bold("disputed"));
@@ -463,13 +535,25 @@ fn billing_sections(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<Sect
     }
 
     let mut sections = vec![
-        Section { title: "Subscriptions", lines: subs },
-        Section { title: "Invoices", lines: invoices },
-        Section { title: "Charges", lines: charges },
+        Section {
+            title: "Subscriptions",
+            lines: subs,
+        },
+        Section {
+            title: "Invoices",
+            lines: invoices,
+        },
+        Section {
+            title: "Charges",
+            lines: charges,
+        },
     ];
     let anomalies = anomalies(snapshot, now, m);
     if !anomalies.is_empty() {
-        sections.push(Section { title: "Anomalies", lines: bullets(anomalies) });
+        sections.push(Section {
+            title: "Anomalies",
+            lines: bullets(anomalies),
+        });
     }
     sections
 }
@@ -490,19 +574,38 @@ fn anomalies(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<String> {
     let mut by_price: BTreeMap<&str, Vec<&Subscription>> = BTreeMap::new();
     for sub in snapshot.subscriptions().filter(|s| s.status.is_live()) {
         for item in &sub.items {
-            by_price.entry(item.price_id.as_str()).or_default().push(sub);
+            by_price
+                .entry(item.price_id.as_str())
+                .or_default()
+                .push(sub);
         }
     }
     for (price, subs) in by_price.iter().filter(|(_, subs)| subs.len() > 1) {
         let ids: Vec<String> = subs.iter().map(|s| m.code(s.id.as_str())).collect();
-        out.push(format!("{} live subscriptions on {}: {}", subs.len(), m.code(price), ids.join(", ")));
+        out.push(format!(
+            "{} live subscriptions on {}: {}",
+            subs.len(),
+            m.code(price),
+            ids.join(", ")
+        ));
     }
     for sub in snapshot.subscriptions().filter(|s| s.status.is_failing()) {
-        out.push(format!("{} is {}", m.code(sub.id.as_str()), sub.status.as_str()));
+        out.push(format!(
+            "{} is {}",
+            m.code(sub.id.as_str()),
+            sub.status.as_str()
+        ));
     }
     for customer in &snapshot.customers {
-        if customer.default_payment_method.as_ref().is_some_and(|c| c.is_expired(now)) {
-            out.push(format!("default card of {} is expired", m.code(customer.id.as_str())));
+        if customer
+            .default_payment_method
+            .as_ref()
+            .is_some_and(|c| c.is_expired(now))
+        {
+            out.push(format!(
+                "default card of {} is expired",
+                m.code(customer.id.as_str())
+            ));
         }
     }
     for charge in snapshot.charges().filter(|c| c.disputed) {
@@ -541,7 +644,10 @@ fn decision_section(case: &Case, m: Markup) -> Section {
             ]
         }
     };
-    Section { title: "Decision", lines }
+    Section {
+        title: "Decision",
+        lines,
+    }
 }
 
 fn action_outline(
@@ -551,7 +657,12 @@ fn action_outline(
     now: i64,
     m: Markup,
 ) -> ActionOutline {
-    let body = format!("{} {}\n{}", m.bold(&action.key), m.esc(&action.summary), m.esc(&action.rationale));
+    let body = format!(
+        "{} {}\n{}",
+        m.bold(&action.key),
+        m.esc(&action.summary),
+        m.esc(&action.rationale)
+    );
     let money = action.kind.is_money_moving();
     let mut buttons = None;
     let state = match status {
@@ -559,7 +670,10 @@ fn action_outline(
         Some(ActionStatus::Proposed { expires_at, .. }) if *expires_at <= now => {
             format!("Expired {} without approval", format_datetime(*expires_at))
         }
-        Some(ActionStatus::Proposed { approvals, expires_at }) => {
+        Some(ActionStatus::Proposed {
+            approvals,
+            expires_at,
+        }) => {
             buttons = Some(Buttons {
                 value: button_value(case, &action.key),
                 confirm: money.then(|| m.esc(&action.summary)),
@@ -576,17 +690,33 @@ fn action_outline(
             state
         }
         Some(ActionStatus::Executing { approved_by, at }) => {
-            format!("Executing since {} · approved by {}", format_datetime(*at), m.users(approved_by))
+            format!(
+                "Executing since {} · approved by {}",
+                format_datetime(*at),
+                m.users(approved_by)
+            )
         }
-        Some(ActionStatus::Succeeded { approved_by, at, stripe_ids }) => {
-            let mut state = format!("Done {} · approved by {}", format_datetime(*at), m.users(approved_by));
+        Some(ActionStatus::Succeeded {
+            approved_by,
+            at,
+            stripe_ids,
+        }) => {
+            let mut state = format!(
+                "Done {} · approved by {}",
+                format_datetime(*at),
+                m.users(approved_by)
+            );
             if !stripe_ids.is_empty() {
                 let ids: Vec<String> = stripe_ids.iter().map(|id| m.code(id)).collect();
                 state.push_str(&format!(" · Stripe {}", ids.join(", ")));
             }
             state
         }
-        Some(ActionStatus::Failed { approved_by, at, error }) => {
+        Some(ActionStatus::Failed {
+            approved_by,
+            at,
+            error,
+        }) => {
             if now <= at + crate::policy::RETRY_WINDOW_SECS {
                 buttons = Some(Buttons {
                     value: button_value(case, &action.key),
@@ -595,14 +725,31 @@ fn action_outline(
                     retry: true,
                 });
             }
-            format!("Failed {} · approved by {} · {}", format_datetime(*at), m.users(approved_by), m.esc(error))
+            format!(
+                "Failed {} · approved by {} · {}",
+                format_datetime(*at),
+                m.users(approved_by),
+                m.esc(error)
+            )
         }
         Some(ActionStatus::Rejected { by, at, reason }) => {
-            format!("Rejected by {} {} · reason: {}", m.user(by), format_datetime(*at), m.esc(reason))
+            format!(
+                "Rejected by {} {} · reason: {}",
+                m.user(by),
+                format_datetime(*at),
+                m.esc(reason)
+            )
         }
-        Some(ActionStatus::Expired { at }) => format!("Expired {} without approval", format_datetime(*at)),
+        Some(ActionStatus::Expired { at }) => {
+            format!("Expired {} without approval", format_datetime(*at))
+        }
     };
-    ActionOutline { key: action.key.clone(), body, state, buttons }
+    ActionOutline {
+        key: action.key.clone(),
+        body,
+        state,
+        buttons,
+    }
 }
 
 fn revenue_lines(case: &Case) -> Vec<String> {
@@ -610,7 +757,11 @@ fn revenue_lines(case: &Case) -> Vec<String> {
         if money.is_empty() {
             "none".to_owned()
         } else {
-            money.iter().map(Money::to_string).collect::<Vec<_>>().join(", ")
+            money
+                .iter()
+                .map(Money::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
         }
     };
     let revenue = &case.revenue;

@@ -26,7 +26,14 @@ fn clip(text: &str, max: usize) -> String {
     }
 }
 
-fn modal(title: &str, submit: &str, callback: &str, case: &CaseId, key: &str, blocks: Vec<SlackBlock>) -> SlackView {
+fn modal(
+    title: &str,
+    submit: &str,
+    callback: &str,
+    case: &CaseId,
+    key: &str,
+    blocks: Vec<SlackBlock>,
+) -> SlackView {
     SlackView::Modal(
         SlackModalView::new(pt!(clip(title, 24)), blocks)
             .with_submit(pt!(submit))
@@ -46,11 +53,21 @@ pub fn reject_modal(case: &CaseId, key: &str, summary: &str) -> SlackView {
     let blocks = slack_blocks![
         some_into(SlackSectionBlock::new().with_text(md!("Reject *{}*?", clip(summary, 2800)))),
         some_into(
-            SlackInputBlock::new(pt!("Reason (kept in the audit trail)"), SlackInputBlockElement::PlainTextInput(input))
-                .with_block_id(SlackBlockId::new(REASON_BLOCK.to_owned()))
+            SlackInputBlock::new(
+                pt!("Reason (kept in the audit trail)"),
+                SlackInputBlockElement::PlainTextInput(input)
+            )
+            .with_block_id(SlackBlockId::new(REASON_BLOCK.to_owned()))
         )
     ];
-    modal("Reject action", "Reject", REJECT_CALLBACK, case, key, blocks)
+    modal(
+        "Reject action",
+        "Reject",
+        REJECT_CALLBACK,
+        case,
+        key,
+        blocks,
+    )
 }
 
 /// Asks how much to refund, prefilled with the proposed amount.
@@ -69,7 +86,14 @@ pub fn refund_modal(case: &CaseId, key: &str, summary: &str, proposed: Money) ->
                 .with_block_id(SlackBlockId::new(AMOUNT_BLOCK.to_owned()))
         )
     ];
-    modal("Partial refund", "Approve refund", REFUND_CALLBACK, case, key, blocks)
+    modal(
+        "Partial refund",
+        "Approve refund",
+        REFUND_CALLBACK,
+        case,
+        key,
+        blocks,
+    )
 }
 
 #[cfg(test)]
@@ -80,19 +104,28 @@ mod tests {
     #[test]
     fn reject_modal_carries_the_action_and_a_reason_input() {
         let case = CaseId::from_random(1);
-        let json = serde_json::to_value(reject_modal(&case, "a2", "Refund ch_1 EUR 39.00")).expect("json");
+        let json =
+            serde_json::to_value(reject_modal(&case, "a2", "Refund ch_1 EUR 39.00")).expect("json");
         assert_eq!(json["type"], "modal");
         assert_eq!(json["callback_id"], REJECT_CALLBACK);
         assert_eq!(json["private_metadata"], "case_000000000001/a2");
         assert_eq!(json["blocks"][1]["block_id"], REASON_BLOCK);
         assert_eq!(json["blocks"][1]["element"]["action_id"], REASON_INPUT);
-        assert!(json["title"]["text"].as_str().is_some_and(|t| t.chars().count() <= 24));
+        assert!(json["title"]["text"]
+            .as_str()
+            .is_some_and(|t| t.chars().count() <= 24));
     }
 
     #[test]
     fn refund_modal_is_prefilled_in_major_units() {
         let jpy = Currency::parse("jpy").expect("jpy");
-        let json = serde_json::to_value(refund_modal(&CaseId::from_random(2), "a3", "Refund", Money::new(5000, jpy))).expect("json");
+        let json = serde_json::to_value(refund_modal(
+            &CaseId::from_random(2),
+            "a3",
+            "Refund",
+            Money::new(5000, jpy),
+        ))
+        .expect("json");
         assert_eq!(json["callback_id"], REFUND_CALLBACK);
         assert_eq!(json["blocks"][1]["element"]["initial_value"], "5000");
     }

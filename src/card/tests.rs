@@ -96,14 +96,24 @@ pub(crate) mod fixtures {
         }
     }
 
-    pub fn invoice(inv: &str, cus: &str, sub: &str, status: InvoiceStatus, created: i64) -> Invoice {
+    pub fn invoice(
+        inv: &str,
+        cus: &str,
+        sub: &str,
+        status: InvoiceStatus,
+        created: i64,
+    ) -> Invoice {
         Invoice {
             id: id(inv),
             customer: id(cus),
             status,
             subscription: Some(id(sub)),
             amount_due: eur(3900),
-            amount_paid: if status == InvoiceStatus::Paid { eur(3900) } else { eur(0) },
+            amount_paid: if status == InvoiceStatus::Paid {
+                eur(3900)
+            } else {
+                eur(0)
+            },
             created,
             attempt_count: 1,
             hosted_invoice_url: Some(format!("https://invoice.stripe.com/i/acct_1/{inv}")),
@@ -124,9 +134,23 @@ pub(crate) mod fixtures {
     pub fn duplicate_snapshot(locale: &str) -> BillingSnapshot {
         let t0 = NOW - 3 * DAY;
         let mut first = customer("cus_Ana1", "Ana Lima", "ana@example.com", locale);
-        first.subscriptions.push(subscription("sub_First", "cus_Ana1", SubscriptionStatus::Active, t0, 1));
-        first.invoices.push(invoice("in_First", "cus_Ana1", "sub_First", InvoiceStatus::Paid, t0));
-        first.charges.push(charge("ch_First", "cus_Ana1", Some("in_First"), t0));
+        first.subscriptions.push(subscription(
+            "sub_First",
+            "cus_Ana1",
+            SubscriptionStatus::Active,
+            t0,
+            1,
+        ));
+        first.invoices.push(invoice(
+            "in_First",
+            "cus_Ana1",
+            "sub_First",
+            InvoiceStatus::Paid,
+            t0,
+        ));
+        first
+            .charges
+            .push(charge("ch_First", "cus_Ana1", Some("in_First"), t0));
         let mut second = customer("cus_Ana2", "Ana Lima", "ana@example.com", locale);
         second.created = t0 + 3 * MIN;
         second.subscriptions.push(subscription(
@@ -143,7 +167,12 @@ pub(crate) mod fixtures {
             InvoiceStatus::Paid,
             t0 + 4 * MIN,
         ));
-        second.charges.push(charge("ch_Second", "cus_Ana2", Some("in_Second"), t0 + 4 * MIN));
+        second.charges.push(charge(
+            "ch_Second",
+            "cus_Ana2",
+            Some("in_Second"),
+            t0 + 4 * MIN,
+        ));
         snapshot("ana@example.com", vec![first, second])
     }
 
@@ -152,10 +181,14 @@ pub(crate) mod fixtures {
             key: "a1".to_owned(),
             kind: ActionKind::CancelDuplicate {
                 subscription: id("sub_Second"),
-                refunds: vec![RefundTarget { charge: id("ch_Second"), amount: eur(3900) }],
+                refunds: vec![RefundTarget {
+                    charge: id("ch_Second"),
+                    amount: eur(3900),
+                }],
             },
-            summary: "Cancel sub_Second (created 4 min after sub_First) and refund ch_Second EUR 39.00"
-                .to_owned(),
+            summary:
+                "Cancel sub_Second (created 4 min after sub_First) and refund ch_Second EUR 39.00"
+                    .to_owned(),
             rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
                 .to_owned(),
         }
@@ -190,7 +223,10 @@ pub(crate) mod fixtures {
             triage,
             actions,
             revenue: RevenueImpact::default(),
-            followup: FollowUp { locale: locale.to_owned(), text: "Hi Ana,\n\n…".to_owned() },
+            followup: FollowUp {
+                locale: locale.to_owned(),
+                text: "Hi Ana,\n\n…".to_owned(),
+            },
             product_gap: None,
             warnings: Vec::new(),
         }
@@ -204,10 +240,16 @@ pub(crate) mod fixtures {
                 "sub_Second was created 4 min after sub_First".to_owned(),
             ],
         };
-        let mut case =
-            case(duplicate_snapshot("en-US"), triage, vec![cancel_duplicate(), close_no_action("a2")]);
-        case.revenue =
-            RevenueImpact { refunded: vec![eur(3900)], mrr_lost: vec![eur(3900)], mrr_kept: vec![eur(3900)] };
+        let mut case = case(
+            duplicate_snapshot("en-US"),
+            triage,
+            vec![cancel_duplicate(), close_no_action("a2")],
+        );
+        case.revenue = RevenueImpact {
+            refunded: vec![eur(3900)],
+            mrr_lost: vec![eur(3900)],
+            mrr_kept: vec![eur(3900)],
+        };
         case.product_gap = Some(ProductGap {
             surface: "no_duplicate_guard".to_owned(),
             note: "Checkout let the same person buy Pro twice.".to_owned(),
@@ -219,11 +261,16 @@ pub(crate) mod fixtures {
 use fixtures::*;
 
 fn proposed() -> ActionStatus {
-    ActionStatus::Proposed { approvals: vec![], expires_at: NOW + DAY }
+    ActionStatus::Proposed {
+        approvals: vec![],
+        expires_at: NOW + DAY,
+    }
 }
 
 fn golden_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cards").join(format!("{name}.json"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cards")
+        .join(format!("{name}.json"))
 }
 
 /// Compares the card's blocks with `tests/fixtures/cards/{name}.json`.
@@ -239,10 +286,19 @@ fn check(name: &str, view: &CardView) {
         std::fs::write(&path, text + "\n").expect("write golden file");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1 to create it", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
     let expected: serde_json::Value = serde_json::from_str(&expected).expect("golden file is JSON");
-    assert_eq!(actual, expected, "{name}: card differs from {}; UPDATE_GOLDEN=1 rewrites it", path.display());
+    assert_eq!(
+        actual,
+        expected,
+        "{name}: card differs from {}; UPDATE_GOLDEN=1 rewrites it",
+        path.display()
+    );
 }
 
 /// Slack's limits, checked on the serialised JSON so nothing escapes them.
@@ -278,7 +334,14 @@ fn check_limits(blocks: &[SlackBlock]) {
 fn duplicate_case_shows_buttons_on_proposed_actions() {
     let case = duplicate_case();
     let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
-    check("duplicate_proposed", &CardView { case: &case, statuses: &statuses, now: NOW });
+    check(
+        "duplicate_proposed",
+        &CardView {
+            case: &case,
+            statuses: &statuses,
+            now: NOW,
+        },
+    );
 }
 
 #[test]
@@ -301,15 +364,33 @@ fn needs_review_case_says_what_is_missing() {
         evidence: vec!["One trialing subscription, nothing charged yet".to_owned()],
         missing: vec!["The customer's message, or a charge they dispute".to_owned()],
     };
-    let case = fixtures::case(snapshot("cus_Bo1", vec![customer]), triage, vec![close_no_action("a1")]);
+    let case = fixtures::case(
+        snapshot("cus_Bo1", vec![customer]),
+        triage,
+        vec![close_no_action("a1")],
+    );
     // Not stored yet: listed without buttons.
-    check("needs_review", &CardView { case: &case, statuses: &[], now: NOW });
+    check(
+        "needs_review",
+        &CardView {
+            case: &case,
+            statuses: &[],
+            now: NOW,
+        },
+    );
 }
 
 #[test]
 fn not_found_case_names_the_query_and_hints() {
     let case = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
-    check("not_found", &CardView { case: &case, statuses: &[], now: NOW });
+    check(
+        "not_found",
+        &CardView {
+            case: &case,
+            statuses: &[],
+            now: NOW,
+        },
+    );
 }
 
 #[test]
@@ -328,7 +409,14 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
         ),
         ("a2".to_owned(), proposed()),
     ];
-    check("duplicate_after_cancel", &CardView { case: &case, statuses: &statuses, now: NOW + 11 * MIN });
+    check(
+        "duplicate_after_cancel",
+        &CardView {
+            case: &case,
+            statuses: &statuses,
+            now: NOW + 11 * MIN,
+        },
+    );
 }
 
 fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
@@ -343,10 +431,20 @@ fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
 fn only_money_moving_approvals_ask_for_confirmation() {
     let case = duplicate_case();
     let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
-    let blocks = actions_blocks(&render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW }));
+    let blocks = actions_blocks(&render_blocks(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    }));
     assert_eq!(blocks.len(), 2);
-    assert!(blocks[0]["elements"][0]["confirm"].is_object(), "cancel + refund asks first");
-    assert!(blocks[1]["elements"][0]["confirm"].is_null(), "closing does not");
+    assert!(
+        blocks[0]["elements"][0]["confirm"].is_object(),
+        "cancel + refund asks first"
+    );
+    assert!(
+        blocks[1]["elements"][0]["confirm"].is_null(),
+        "closing does not"
+    );
     assert_eq!(blocks[0]["elements"][0]["action_id"], APPROVE_ACTION_ID);
     assert_eq!(blocks[0]["elements"][1]["action_id"], REJECT_ACTION_ID);
     assert_eq!(blocks[0]["elements"][0]["value"], "case_1a2b3c4d5e6f/a1");
@@ -356,7 +454,10 @@ fn only_money_moving_approvals_ask_for_confirmation() {
 fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
     let case = duplicate_case();
     let ended = [
-        ActionStatus::Proposed { approvals: vec![], expires_at: NOW - 1 },
+        ActionStatus::Proposed {
+            approvals: vec![],
+            expires_at: NOW - 1,
+        },
         ActionStatus::Expired { at: NOW - 1 },
         ActionStatus::Rejected {
             by: id("U0APPROVER"),
@@ -368,11 +469,21 @@ fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
             at: NOW - crate::policy::RETRY_WINDOW_SECS - 1,
             error: "card_declined".to_owned(),
         },
-        ActionStatus::Executing { approved_by: vec![id("U0APPROVER")], at: NOW },
+        ActionStatus::Executing {
+            approved_by: vec![id("U0APPROVER")],
+            at: NOW,
+        },
     ];
     for status in ended {
-        let statuses = [("a1".to_owned(), status.clone()), ("a2".to_owned(), status.clone())];
-        let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+        let statuses = [
+            ("a1".to_owned(), status.clone()),
+            ("a2".to_owned(), status.clone()),
+        ];
+        let blocks = render_blocks(&CardView {
+            case: &case,
+            statuses: &statuses,
+            now: NOW,
+        });
         assert!(actions_blocks(&blocks).is_empty(), "{status:?}");
         let json = serde_json::to_string(&blocks).expect("serialises");
         assert!(!json.contains("<wants>"), "outside text is escaped");
@@ -382,9 +493,17 @@ fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
 #[test]
 fn a_recently_failed_action_offers_only_a_retry() {
     let case = duplicate_case();
-    let failed = ActionStatus::Failed { approved_by: vec![id("U0APPROVER")], at: NOW, error: "card_declined".to_owned() };
+    let failed = ActionStatus::Failed {
+        approved_by: vec![id("U0APPROVER")],
+        at: NOW,
+        error: "card_declined".to_owned(),
+    };
     let statuses = [("a1".to_owned(), failed.clone()), ("a2".to_owned(), failed)];
-    let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+    let blocks = render_blocks(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    });
     let buttons = actions_blocks(&blocks);
     assert!(!buttons.is_empty());
     for block in buttons {
@@ -402,15 +521,34 @@ fn a_refund_can_also_be_approved_for_less() {
     let eur = crate::domain::Currency::parse("eur").expect("eur");
     case.actions = vec![ProposedAction {
         key: "a1".to_owned(),
-        kind: crate::domain::ActionKind::Refund(crate::domain::RefundTarget { charge: charge_id, amount: Money::new(3900, eur) }),
+        kind: crate::domain::ActionKind::Refund(crate::domain::RefundTarget {
+            charge: charge_id,
+            amount: Money::new(3900, eur),
+        }),
         summary: "Refund ch_Partial1 EUR 39.00".to_owned(),
         rationale: "the bad period".to_owned(),
     }];
     let statuses = [("a1".to_owned(), proposed())];
-    let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+    let blocks = render_blocks(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    });
     let buttons = actions_blocks(&blocks);
-    let ids: Vec<&str> = buttons[0]["elements"].as_array().expect("elements").iter().filter_map(|e| e["action_id"].as_str()).collect();
-    assert_eq!(ids, [APPROVE_ACTION_ID, super::modals::PARTIAL_REFUND_ACTION_ID, REJECT_ACTION_ID]);
+    let ids: Vec<&str> = buttons[0]["elements"]
+        .as_array()
+        .expect("elements")
+        .iter()
+        .filter_map(|e| e["action_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            APPROVE_ACTION_ID,
+            super::modals::PARTIAL_REFUND_ACTION_ID,
+            REJECT_ACTION_ID
+        ]
+    );
 }
 
 #[test]
@@ -418,20 +556,41 @@ fn long_cards_stay_within_slack_limits() {
     let mut case = duplicate_case();
     let long = "x".repeat(5000);
     case.actions = (1..=40)
-        .map(|i| ProposedAction { summary: long.clone(), ..close_no_action(&format!("a{i}")) })
+        .map(|i| ProposedAction {
+            summary: long.clone(),
+            ..close_no_action(&format!("a{i}"))
+        })
         .collect();
     case.snapshot.customers[0].name = Some("名".repeat(4000));
     for i in 0..30 {
         let created = NOW - i * DAY;
-        case.snapshot.customers[0].charges.push(charge(&format!("ch_Extra{i}"), "cus_Ana1", None, created));
+        case.snapshot.customers[0].charges.push(charge(
+            &format!("ch_Extra{i}"),
+            "cus_Ana1",
+            None,
+            created,
+        ));
     }
-    case.triage = Triage::Classified { category: Category::ProductFailure, evidence: vec![long.clone(); 20] };
-    let statuses: Vec<(String, ActionStatus)> =
-        case.actions.iter().map(|a| (a.key.clone(), proposed())).collect();
-    let blocks = render_blocks(&CardView { case: &case, statuses: &statuses, now: NOW });
+    case.triage = Triage::Classified {
+        category: Category::ProductFailure,
+        evidence: vec![long.clone(); 20],
+    };
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect();
+    let blocks = render_blocks(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    });
     check_limits(&blocks);
     let json = serde_json::to_string(&blocks).expect("serialises");
-    assert!(json.contains("…and 25 more proposed actions"), "hidden actions are counted");
+    assert!(
+        json.contains("…and 25 more proposed actions"),
+        "hidden actions are counted"
+    );
     assert!(json.contains("…and 24 more"), "long charge list collapses");
 }
 
@@ -447,7 +606,14 @@ fn button_values_round_trip_and_refuse_garbage() {
     let case = CaseId::from_random(0xabc);
     let value = button_value(&case, "a2");
     assert_eq!(parse_button_value(&value), Some((case, "a2".to_owned())));
-    for bad in ["", "a1", "case_000000000abc", "case_000000000abc/", "case_XYZ/a1", "case_000000000abc/a 1"] {
+    for bad in [
+        "",
+        "a1",
+        "case_000000000abc",
+        "case_000000000abc/",
+        "case_XYZ/a1",
+        "case_000000000abc/a 1",
+    ] {
         assert_eq!(parse_button_value(bad), None, "{bad}");
     }
 }
@@ -458,9 +624,16 @@ fn fallback_text_names_category_ids_and_count_but_no_email() {
         fallback_text(&duplicate_case()),
         "Billing case case_1a2b3c4d5e6f: Duplicate personal subscription\nCustomer cus_Ana1, cus_Ana2 · 2 proposed actions"
     );
-    let not_found = fixtures::case(snapshot("nobody@example.com", vec![]), Triage::NotFound, vec![]);
+    let not_found = fixtures::case(
+        snapshot("nobody@example.com", vec![]),
+        Triage::NotFound,
+        vec![],
+    );
     let text = fallback_text(&not_found);
-    assert_eq!(text, "Billing case case_1a2b3c4d5e6f: no customer found for the email given");
+    assert_eq!(
+        text,
+        "Billing case case_1a2b3c4d5e6f: no customer found for the email given"
+    );
 }
 
 #[test]
@@ -472,17 +645,35 @@ fn times_format_as_date_and_utc_minute() {
 
 #[test]
 fn card_line_shows_brand_last4_expiry_and_expired() {
-    let card = CardSummary { brand: "visa".into(), last4: "4242".into(), exp_month: 4, exp_year: 2027 };
-    assert_eq!(card_line(&card, NOW, Markup::Plain), "visa •••• 4242, exp 04/2027");
-    let old = CardSummary { exp_year: 2025, ..card };
-    assert_eq!(card_line(&old, NOW, Markup::Plain), "visa •••• 4242, exp 04/2025 (expired)");
+    let card = CardSummary {
+        brand: "visa".into(),
+        last4: "4242".into(),
+        exp_month: 4,
+        exp_year: 2027,
+    };
+    assert_eq!(
+        card_line(&card, NOW, Markup::Plain),
+        "visa •••• 4242, exp 04/2027"
+    );
+    let old = CardSummary {
+        exp_year: 2025,
+        ..card
+    };
+    assert_eq!(
+        card_line(&old, NOW, Markup::Plain),
+        "visa •••• 4242, exp 04/2025 (expired)"
+    );
 }
 
 #[test]
 fn text_rendering_has_every_part_and_the_draft() {
     let case = duplicate_case();
     let statuses = [("a1".to_owned(), proposed())];
-    let text = render_text(&CardView { case: &case, statuses: &statuses, now: NOW });
+    let text = render_text(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    });
     for part in [
         "Billing case case_1a2b3c4d5e6f",
         "Customer",
@@ -506,14 +697,21 @@ fn text_rendering_has_every_part_and_the_draft() {
     ] {
         assert!(text.contains(part), "missing {part:?} in\n{text}");
     }
-    assert!(!text.contains('*') && !text.contains('`'), "no Slack markup in\n{text}");
+    assert!(
+        !text.contains('*') && !text.contains('`'),
+        "no Slack markup in\n{text}"
+    );
 }
 
 #[test]
 fn json_rendering_is_versioned_with_statuses_by_key() {
     let case = duplicate_case();
     let statuses = [("a1".to_owned(), proposed())];
-    let json = render_json(&CardView { case: &case, statuses: &statuses, now: NOW });
+    let json = render_json(&CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    });
     assert_eq!(json["version"], 1);
     assert_eq!(json["case"]["id"], "case_1a2b3c4d5e6f");
     assert_eq!(json["statuses"]["a1"]["state"], "proposed");
@@ -525,13 +723,31 @@ fn warnings_come_first_on_the_block_kit_card_and_in_text() {
     let mut case = duplicate_case();
     case.warnings = vec!["The message names cus_Other1 — look it up separately <now>".to_owned()];
     let statuses = [("a1".to_owned(), proposed())];
-    let view = CardView { case: &case, statuses: &statuses, now: NOW };
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
     let blocks = serde_json::to_value(render_blocks(&view)).expect("blocks serialise");
-    let first_section = blocks[1]["text"]["text"].as_str().expect("a section after the header");
-    assert!(first_section.starts_with("*⚠️ Warnings*\n• The message names cus_Other1"), "{first_section}");
-    assert!(first_section.contains("&lt;now&gt;"), "escaped for Slack: {first_section}");
+    let first_section = blocks[1]["text"]["text"]
+        .as_str()
+        .expect("a section after the header");
+    assert!(
+        first_section.starts_with("*⚠️ Warnings*\n• The message names cus_Other1"),
+        "{first_section}"
+    );
+    assert!(
+        first_section.contains("&lt;now&gt;"),
+        "escaped for Slack: {first_section}"
+    );
     let text = render_text(&view);
     let warning = text.find("⚠️ Warnings").expect("text card has the warning");
-    assert!(warning < text.find("Customer").expect("customer section"), "{text}");
-    assert!(text.contains("• The message names cus_Other1 — look it up separately <now>"), "{text}");
+    assert!(
+        warning < text.find("Customer").expect("customer section"),
+        "{text}"
+    );
+    assert!(
+        text.contains("• The message names cus_Other1 — look it up separately <now>"),
+        "{text}"
+    );
 }

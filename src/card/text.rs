@@ -11,14 +11,22 @@ pub const JSON_VERSION: u32 = 1;
 /// The card as plain text, same order and content as the Block Kit card.
 pub fn render_text(view: &CardView) -> String {
     let outline = outline(view, Markup::Plain);
-    let mut out = format!("{}\n{}\n", outline.header, "=".repeat(outline.header.chars().count()));
+    let mut out = format!(
+        "{}\n{}\n",
+        outline.header,
+        "=".repeat(outline.header.chars().count())
+    );
     for section in &outline.sections {
         push_section(&mut out, section);
     }
     if !outline.actions.is_empty() {
         out.push_str("\nProposed actions\n");
         for action in &outline.actions {
-            out.push_str(&format!("{}\n  {}\n", action.body.replace('\n', "\n  "), action.state));
+            out.push_str(&format!(
+                "{}\n  {}\n",
+                action.body.replace('\n', "\n  "),
+                action.state
+            ));
             if action.buttons.is_some() {
                 out.push_str("  (approve or reject on the Slack card)\n");
             }

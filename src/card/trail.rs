@@ -16,9 +16,17 @@ pub fn render_trail(case: &CaseId, entries: &[(String, AuditEntry)]) -> String {
     for (n, (stream_id, e)) in entries.iter().enumerate() {
         let when = time::OffsetDateTime::from_unix_timestamp(e.at)
             .ok()
-            .and_then(|t| t.format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]")).ok())
+            .and_then(|t| {
+                t.format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+                .ok()
+            })
             .unwrap_or_else(|| e.at.to_string());
-        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        let kind = serde_json::to_value(e.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
         let mut line = format!("{when} UTC  {kind}  by {}", e.actor);
         if let Some(action) = &e.action {
             line.push_str(&format!("  action {action}"));
@@ -31,7 +39,10 @@ pub fn render_trail(case: &CaseId, entries: &[(String, AuditEntry)]) -> String {
         }
         line.push_str(&format!("  (#{} {stream_id})\n", e.seq));
         if out.len() + line.len() > MAX_CHARS {
-            out.push_str(&format!("…and {} more; see `billing-triage audit show {case}`\n", entries.len() - n));
+            out.push_str(&format!(
+                "…and {} more; see `billing-triage audit show {case}`\n",
+                entries.len() - n
+            ));
             break;
         }
         out.push_str(&line);

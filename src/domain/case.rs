@@ -3,7 +3,9 @@
 //! rendered by `card`, drafted from by `followup`, acted on by the approve
 //! workflow.
 
-use super::{BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, Money, SlackUserId, SubscriptionId};
+use super::{
+    BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, Money, SlackUserId, SubscriptionId,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -58,10 +60,16 @@ pub enum ActionKind {
     /// Point the customer at an unpaid invoice's hosted page.
     InvoiceLink { invoice: InvoiceId },
     /// Cancel one subscription, now or at the end of its period.
-    CancelSubscription { subscription: SubscriptionId, at_period_end: bool },
+    CancelSubscription {
+        subscription: SubscriptionId,
+        at_period_end: bool,
+    },
     /// The duplicate fix as one decision: cancel the extra subscription now
     /// and refund what it charged, each step run exactly once.
-    CancelDuplicate { subscription: SubscriptionId, refunds: Vec<RefundTarget> },
+    CancelDuplicate {
+        subscription: SubscriptionId,
+        refunds: Vec<RefundTarget>,
+    },
     /// Refund (part of) one charge; never more than is left on it.
     Refund(RefundTarget),
     /// No Stripe change: explain the billing model to the customer.
@@ -178,7 +186,10 @@ impl ActionKind {
     /// Moves money or ends a subscription: needs an approver other than the
     /// requester (PLAYBOOK.md §3.4).
     pub fn is_money_moving(&self) -> bool {
-        matches!(self, Self::CancelSubscription { .. } | Self::CancelDuplicate { .. } | Self::Refund(_))
+        matches!(
+            self,
+            Self::CancelSubscription { .. } | Self::CancelDuplicate { .. } | Self::Refund(_)
+        )
     }
 
     /// Stable machine name, for audit entries and metrics.
@@ -259,14 +270,27 @@ pub enum ActionStatus {
         /// Unix seconds after which it can no longer be approved.
         expires_at: i64,
     },
-    Executing { approved_by: Vec<SlackUserId>, at: i64 },
+    Executing {
+        approved_by: Vec<SlackUserId>,
+        at: i64,
+    },
     Succeeded {
         approved_by: Vec<SlackUserId>,
         at: i64,
         /// Stripe object ids the action produced (`re_…`, `sub_…`).
         stripe_ids: Vec<String>,
     },
-    Failed { approved_by: Vec<SlackUserId>, at: i64, error: String },
-    Rejected { by: SlackUserId, at: i64, reason: String },
-    Expired { at: i64 },
+    Failed {
+        approved_by: Vec<SlackUserId>,
+        at: i64,
+        error: String,
+    },
+    Rejected {
+        by: SlackUserId,
+        at: i64,
+        reason: String,
+    },
+    Expired {
+        at: i64,
+    },
 }

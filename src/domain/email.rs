@@ -29,7 +29,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && raw.len() <= 254
-            && !raw.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
+            && !raw
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>');
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
@@ -74,7 +76,10 @@ mod tests {
 
     #[test]
     fn accepts_plain_and_slack_wrapped_addresses() {
-        assert_eq!(Email::parse("ana@example.com").map(|e| e.0), Ok("ana@example.com".into()));
+        assert_eq!(
+            Email::parse("ana@example.com").map(|e| e.0),
+            Ok("ana@example.com".into())
+        );
         assert_eq!(
             Email::parse("<mailto:ana@example.com|ana@example.com>").map(|e| e.0),
             Ok("ana@example.com".into())
@@ -83,7 +88,14 @@ mod tests {
 
     #[test]
     fn rejects_what_cannot_be_an_address() {
-        for bad in ["ana", "ana@", "@example.com", "ana@localhost", "a b@example.com", "a@b@c.com"] {
+        for bad in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@localhost",
+            "a b@example.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

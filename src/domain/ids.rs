@@ -19,12 +19,12 @@ pub struct IdError {
 /// Stripe ids are short ASCII tokens; anything longer is not one.
 const MAX_ID_LEN: usize = 255;
 
-fn check_stripe_id(
-    raw: &str,
-    prefix: &'static str,
-    what: &'static str,
-) -> Result<String, IdError> {
-    let err = || IdError { given: raw.chars().take(40).collect(), what, prefix };
+fn check_stripe_id(raw: &str, prefix: &'static str, what: &'static str) -> Result<String, IdError> {
+    let err = || IdError {
+        given: raw.chars().take(40).collect(),
+        what,
+        prefix,
+    };
     let rest = raw.strip_prefix(prefix).ok_or_else(err)?;
     if rest.is_empty()
         || raw.len() > MAX_ID_LEN
@@ -103,11 +103,17 @@ impl SlackUserId {
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         let ok = (raw.starts_with('U') || raw.starts_with('W'))
             && (2..=32).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(IdError { given: raw.chars().take(40).collect(), what: "Slack user", prefix: "U" })
+            Err(IdError {
+                given: raw.chars().take(40).collect(),
+                what: "Slack user",
+                prefix: "U",
+            })
         }
     }
 
@@ -148,12 +154,19 @@ impl CaseId {
     /// When `raw` is not `case_` followed by 12 lower-case hex digits.
     pub fn parse(raw: &str) -> Result<Self, IdError> {
         let ok = raw.strip_prefix(Self::PREFIX).is_some_and(|rest| {
-            rest.len() == 12 && rest.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            rest.len() == 12
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         });
         if ok {
             Ok(Self(raw.to_owned()))
         } else {
-            Err(IdError { given: raw.chars().take(40).collect(), what: "case", prefix: Self::PREFIX })
+            Err(IdError {
+                given: raw.chars().take(40).collect(),
+                what: "case",
+                prefix: Self::PREFIX,
+            })
         }
     }
 

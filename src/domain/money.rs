@@ -105,17 +105,41 @@ impl Money {
     /// When the text is not a positive amount with at most as many decimals
     /// as the currency has.
     pub fn parse_major(text: &str, currency: Currency) -> Result<Self, AmountError> {
-        let cleaned: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '_' | '\u{a0}')).collect();
+        let cleaned: String = text
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '_' | '\u{a0}'))
+            .collect();
         let cleaned = cleaned.replace(',', ".");
-        let err = || AmountError { given: text.chars().take(30).collect(), currency };
+        let err = || AmountError {
+            given: text.chars().take(30).collect(),
+            currency,
+        };
         let exp = currency.exponent() as usize;
         let (whole, frac) = cleaned.split_once('.').unwrap_or((&cleaned, ""));
-        if whole.is_empty() && frac.is_empty() || frac.len() > exp || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        if whole.is_empty() && frac.is_empty()
+            || frac.len() > exp
+            || !whole
+                .bytes()
+                .chain(frac.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
             return Err(err());
         }
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| err())? };
-        let frac_minor: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<exp$}").parse().map_err(|_| err())? };
-        let minor = whole.checked_mul(10i64.pow(exp as u32)).and_then(|m| m.checked_add(frac_minor)).ok_or_else(err)?;
+        let whole: i64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| err())?
+        };
+        let frac_minor: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<exp$}").parse().map_err(|_| err())?
+        };
+        let minor = whole
+            .checked_mul(10i64.pow(exp as u32))
+            .and_then(|m| m.checked_add(frac_minor))
+            .ok_or_else(err)?;
         if minor <= 0 {
             return Err(err());
         }
@@ -125,12 +149,17 @@ impl Money {
     /// The amount in major units as a person types it ("39.00", "5000").
     pub fn major_text(&self) -> String {
         let shown = self.to_string();
-        shown.split_once(' ').map_or(shown.clone(), |(_, amount)| amount.to_owned())
+        shown
+            .split_once(' ')
+            .map_or(shown.clone(), |(_, amount)| amount.to_owned())
     }
 
     /// The same currency with another amount.
     pub fn with_minor(&self, minor: i64) -> Self {
-        Self { minor, currency: self.currency }
+        Self {
+            minor,
+            currency: self.currency,
+        }
     }
 }
 
@@ -179,9 +208,20 @@ mod tests {
         let eur = Currency::parse("eur").expect("eur");
         let jpy = Currency::parse("jpy").expect("jpy");
         assert_eq!(Money::parse_major("12.5", eur).map(|m| m.minor), Ok(1250));
-        assert_eq!(Money::parse_major(" 39,00 ", eur).map(|m| m.minor), Ok(3900));
+        assert_eq!(
+            Money::parse_major(" 39,00 ", eur).map(|m| m.minor),
+            Ok(3900)
+        );
         assert_eq!(Money::parse_major("1 500", jpy).map(|m| m.minor), Ok(1500));
-        for bad in ["", "0", "-3", "1.234", "abc", "1.2.3", "99999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "-3",
+            "1.234",
+            "abc",
+            "1.2.3",
+            "99999999999999999999",
+        ] {
             assert!(Money::parse_major(bad, eur).is_err(), "{bad}");
         }
         assert!(Money::parse_major("1.5", jpy).is_err());

@@ -79,7 +79,13 @@ impl LookupQuery {
     /// holds neither.
     pub fn find_in(text: &str) -> Option<Self> {
         let tokens = text
-            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '\'' | '[' | ']' | '<' | '>' | '|'))
+            .split(|c: char| {
+                c.is_whitespace()
+                    || matches!(
+                        c,
+                        ',' | ';' | '(' | ')' | '"' | '\'' | '[' | ']' | '<' | '>' | '|'
+                    )
+            })
             .map(|t| t.strip_prefix("mailto:").unwrap_or(t))
             .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?')))
             .filter(|t| !t.is_empty());
@@ -92,7 +98,11 @@ impl LookupQuery {
     fn trust_rank(&self) -> u8 {
         match self {
             Self::Customer(_) => 0,
-            Self::Subscription(_) | Self::Invoice(_) | Self::Charge(_) | Self::PaymentIntent(_) | Self::CheckoutSession(_) => 1,
+            Self::Subscription(_)
+            | Self::Invoice(_)
+            | Self::Charge(_)
+            | Self::PaymentIntent(_)
+            | Self::CheckoutSession(_) => 1,
             Self::Email(_) => 2,
         }
     }
@@ -191,16 +201,29 @@ mod tests {
             ("ana@example.com", "email"),
         ];
         for (text, kind) in cases {
-            assert_eq!(LookupQuery::parse(text).map(|q| q.kind()), Ok(kind), "{text}");
+            assert_eq!(
+                LookupQuery::parse(text).map(|q| q.kind()),
+                Ok(kind),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn refuses_free_text_and_empty() {
-        assert!(matches!(LookupQuery::parse("Ana from Acme"), Err(QueryError::FreeText(_))));
-        assert!(matches!(LookupQuery::parse("acme"), Err(QueryError::FreeText(_))));
+        assert!(matches!(
+            LookupQuery::parse("Ana from Acme"),
+            Err(QueryError::FreeText(_))
+        ));
+        assert!(matches!(
+            LookupQuery::parse("acme"),
+            Err(QueryError::FreeText(_))
+        ));
         assert_eq!(LookupQuery::parse("  "), Err(QueryError::Empty));
-        assert!(matches!(LookupQuery::parse("cus_"), Err(QueryError::BadId(_))));
+        assert!(matches!(
+            LookupQuery::parse("cus_"),
+            Err(QueryError::BadId(_))
+        ));
     }
 
     #[test]
@@ -210,17 +233,35 @@ mod tests {
         let q = LookupQuery::find_in("my email: <mailto:ana@example.com|ana@example.com>. thanks");
         assert_eq!(q.map(|q| q.to_string()), Some("ana@example.com".to_owned()));
         assert_eq!(LookupQuery::find_in("please cancel my plan"), None);
-        assert_eq!(LookupQuery::find_in("我被扣了两次款 cus_Q1"), LookupQuery::parse("cus_Q1").ok());
+        assert_eq!(
+            LookupQuery::find_in("我被扣了两次款 cus_Q1"),
+            LookupQuery::parse("cus_Q1").ok()
+        );
     }
 
     #[test]
     fn command_grammar() {
         assert_eq!(BillingCommand::parse("help"), Ok(BillingCommand::Help));
-        assert!(matches!(BillingCommand::parse("lookup ana@example.com"), Ok(BillingCommand::Lookup(_))));
-        assert!(matches!(BillingCommand::parse("LOOKUP   cus_1 "), Ok(BillingCommand::Lookup(_))));
-        assert!(matches!(BillingCommand::parse("audit case_0123456789ab"), Ok(BillingCommand::Audit(_))));
-        assert!(matches!(BillingCommand::parse("audit nope"), Err(CommandError::CaseId(_))));
-        assert!(matches!(BillingCommand::parse("refund everything"), Err(CommandError::Unknown(_))));
+        assert!(matches!(
+            BillingCommand::parse("lookup ana@example.com"),
+            Ok(BillingCommand::Lookup(_))
+        ));
+        assert!(matches!(
+            BillingCommand::parse("LOOKUP   cus_1 "),
+            Ok(BillingCommand::Lookup(_))
+        ));
+        assert!(matches!(
+            BillingCommand::parse("audit case_0123456789ab"),
+            Ok(BillingCommand::Audit(_))
+        ));
+        assert!(matches!(
+            BillingCommand::parse("audit nope"),
+            Err(CommandError::CaseId(_))
+        ));
+        assert!(matches!(
+            BillingCommand::parse("refund everything"),
+            Err(CommandError::Unknown(_))
+        ));
         assert_eq!(BillingCommand::parse(""), Err(CommandError::Empty));
         assert!(BillingCommand::parse("lookup").is_err());
         assert!(BillingCommand::parse("\u{0}\u{ffff} 💥").is_err());

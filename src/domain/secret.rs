@@ -29,9 +29,15 @@ pub struct SlackAppToken(SecretString);
 #[derive(Clone)]
 pub struct SigningSecret(SecretString);
 
-fn checked(raw: &str, prefixes: &[&str], expected: &'static str) -> Result<SecretString, SecretError> {
+fn checked(
+    raw: &str,
+    prefixes: &[&str],
+    expected: &'static str,
+) -> Result<SecretString, SecretError> {
     let raw = raw.trim();
-    let ok = prefixes.iter().any(|p| raw.starts_with(p) && raw.len() > p.len())
+    let ok = prefixes
+        .iter()
+        .any(|p| raw.starts_with(p) && raw.len() > p.len())
         && raw.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(SecretString::from(raw.to_owned()))
@@ -44,7 +50,12 @@ impl StripeKey {
     /// # Errors
     /// When `raw` does not start with `sk_` or `rk_`.
     pub fn parse(raw: &str) -> Result<Self, SecretError> {
-        checked(raw, &["sk_", "rk_"], "a Stripe secret key (sk_...) or restricted key (rk_...)").map(Self)
+        checked(
+            raw,
+            &["sk_", "rk_"],
+            "a Stripe secret key (sk_...) or restricted key (rk_...)",
+        )
+        .map(Self)
     }
 
     /// Live-mode keys move real money; the sandbox refuses them.
@@ -91,7 +102,9 @@ impl SigningSecret {
         if raw.len() >= 8 && raw.bytes().all(|b| b.is_ascii_graphic()) {
             Ok(Self(SecretString::from(raw.to_owned())))
         } else {
-            Err(SecretError { expected: "the Slack app's signing secret (Basic Information > App Credentials)" })
+            Err(SecretError {
+                expected: "the Slack app's signing secret (Basic Information > App Credentials)",
+            })
         }
     }
 

@@ -232,7 +232,8 @@ impl Subscription {
 impl Charge {
     /// What can still be refunded.
     pub fn refundable(&self) -> Money {
-        self.amount.with_minor((self.amount.minor - self.amount_refunded).max(0))
+        self.amount
+            .with_minor((self.amount.minor - self.amount_refunded).max(0))
     }
 }
 
@@ -278,7 +279,12 @@ mod tests {
 
     #[test]
     fn card_expires_after_its_month() {
-        let card = CardSummary { brand: "visa".into(), last4: "4242".into(), exp_month: 11, exp_year: 2023 };
+        let card = CardSummary {
+            brand: "visa".into(),
+            last4: "4242".into(),
+            exp_month: 11,
+            exp_year: 2023,
+        };
         assert!(!card.is_expired(1_700_000_000));
         assert!(card.is_expired(1_702_000_000)); // December 2023
     }

@@ -35,7 +35,11 @@ pub struct AppState {
 type Resp = Response<Full<Bytes>>;
 
 /// Serves until `shutdown` completes, then drains open connections.
-pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -70,7 +74,10 @@ pub async fn serve(listener: TcpListener, state: Arc<AppState>, shutdown: impl F
         }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after the drain timeout");
     }
 }
@@ -82,19 +89,36 @@ async fn route(state: &AppState, req: Request<Incoming>) -> Resp {
         (&Method::GET, "/healthz") => ("healthz", text(StatusCode::OK, "ok")),
         (&Method::GET, "/readyz") => ("readyz", readyz(state).await),
         (&Method::GET, "/metrics") => ("metrics", metrics(state)),
-        (&Method::POST, "/slack/commands") => ("commands", slack(state, req, SlackRoute::Commands).await),
-        (&Method::POST, "/slack/interactions") => ("interactions", slack(state, req, SlackRoute::Interactions).await),
-        (&Method::POST, "/slack/events") => ("events", slack(state, req, SlackRoute::Events).await),
-        (_, "/healthz" | "/readyz" | "/metrics" | "/slack/commands" | "/slack/interactions" | "/slack/events") => {
-            ("other", text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
+        (&Method::POST, "/slack/commands") => {
+            ("commands", slack(state, req, SlackRoute::Commands).await)
         }
+        (&Method::POST, "/slack/interactions") => (
+            "interactions",
+            slack(state, req, SlackRoute::Interactions).await,
+        ),
+        (&Method::POST, "/slack/events") => ("events", slack(state, req, SlackRoute::Events).await),
+        (
+            _,
+            "/healthz"
+            | "/readyz"
+            | "/metrics"
+            | "/slack/commands"
+            | "/slack/interactions"
+            | "/slack/events",
+        ) => (
+            "other",
+            text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        ),
         _ => ("other", text(StatusCode::NOT_FOUND, "not found")),
     };
     state
         .deps
         .metrics
         .http_requests
-        .get_or_create(&crate::metrics::RequestLabels { endpoint, status: resp.status().as_u16() })
+        .get_or_create(&crate::metrics::RequestLabels {
+            endpoint,
+            status: resp.status().as_u16(),
+        })
         .inc();
     resp
 }
@@ -127,11 +151,22 @@ enum SlackRoute {
 
 async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> Resp {
     let Some(verifier) = &state.verifier else {
-        return text(StatusCode::NOT_FOUND, "Slack HTTP endpoints are off in Socket Mode");
+        return text(
+            StatusCode::NOT_FOUND,
+            "Slack HTTP endpoints are off in Socket Mode",
+        );
     };
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let (signature, timestamp) = (header(SIGNATURE_HEADER), header(TIMESTAMP_HEADER));
-    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES).collect().await {
+    let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
         Ok(body) => body.to_bytes(),
         Err(e) => {
             tracing::warn!(error = %e, "unreadable or oversized body");
@@ -146,7 +181,8 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
     let ack = async {
         match route {
             SlackRoute::Commands if payloads::is_ssl_check(&body) => Ok(Ack::Empty),
-            SlackRoute::Commands => payloads::slash_command(&body).map(|cmd| commands::on_slash_command(&state.deps, cmd)),
+            SlackRoute::Commands => payloads::slash_command(&body)
+                .map(|cmd| commands::on_slash_command(&state.deps, cmd)),
             SlackRoute::Interactions => match payloads::interaction(&body) {
                 Ok(i) => Ok(commands::on_interaction(&state.deps, i).await),
                 Err(e) => Err(e),
@@ -169,12 +205,16 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
 fn text(status: StatusCode, body: &'static str) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    resp.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     resp
 }
 
 fn json(value: &serde_json::Value) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::from(value.to_string())));
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }

@@ -53,7 +53,10 @@ pub struct Message {
 
 impl Message {
     pub fn text(text: impl Into<String>) -> Self {
-        Self { text: text.into(), blocks: Vec::new() }
+        Self {
+            text: text.into(),
+            blocks: Vec::new(),
+        }
     }
 
     fn content(&self) -> SlackMessageContent {
@@ -83,7 +86,8 @@ impl SlackApi {
             .https_or_http()
             .enable_http1()
             .build();
-        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
+        let connector =
+            SlackClientHyperConnector::with_connector(https).with_slack_api_url(api_url);
         Ok(Self {
             client: Arc::new(SlackClient::new(connector)),
             token: SlackApiToken::new(SlackApiTokenValue::new(bot_token.expose().to_owned())),
@@ -99,12 +103,24 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn post_message(&self, channel: &str, message: &Message, thread_ts: Option<&str>) -> Result<String, SlackError> {
-        let mut req = SlackApiChatPostMessageRequest::new(SlackChannelId::new(channel.to_owned()), message.content());
+    pub async fn post_message(
+        &self,
+        channel: &str,
+        message: &Message,
+        thread_ts: Option<&str>,
+    ) -> Result<String, SlackError> {
+        let mut req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(channel.to_owned()),
+            message.content(),
+        );
         if let Some(ts) = thread_ts {
             req = req.with_thread_ts(SlackTs::new(ts.to_owned()));
         }
-        let resp = self.client.open_session(&self.token).chat_post_message(&req).await?;
+        let resp = self
+            .client
+            .open_session(&self.token)
+            .chat_post_message(&req)
+            .await?;
         Ok(resp.ts.0)
     }
 
@@ -112,13 +128,21 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn update_message(&self, channel: &str, ts: &str, message: &Message) -> Result<(), SlackError> {
+    pub async fn update_message(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &Message,
+    ) -> Result<(), SlackError> {
         let req = SlackApiChatUpdateRequest::new(
             SlackChannelId::new(channel.to_owned()),
             message.content(),
             SlackTs::new(ts.to_owned()),
         );
-        self.client.open_session(&self.token).chat_update(&req).await?;
+        self.client
+            .open_session(&self.token)
+            .chat_update(&req)
+            .await?;
         Ok(())
     }
 
@@ -138,13 +162,21 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn post_ephemeral(&self, channel: &str, user: &str, message: &Message) -> Result<(), SlackError> {
+    pub async fn post_ephemeral(
+        &self,
+        channel: &str,
+        user: &str,
+        message: &Message,
+    ) -> Result<(), SlackError> {
         let req = SlackApiChatPostEphemeralRequest::new(
             SlackChannelId::new(channel.to_owned()),
             SlackUserId::new(user.to_owned()),
             message.content(),
         );
-        self.client.open_session(&self.token).chat_post_ephemeral(&req).await?;
+        self.client
+            .open_session(&self.token)
+            .chat_post_ephemeral(&req)
+            .await?;
         Ok(())
     }
 
@@ -154,7 +186,10 @@ impl SlackApi {
     /// See [`SlackError`].
     pub async fn open_modal(&self, trigger_id: &str, view: SlackView) -> Result<(), SlackError> {
         let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_owned()), view);
-        self.client.open_session(&self.token).views_open(&req).await?;
+        self.client
+            .open_session(&self.token)
+            .views_open(&req)
+            .await?;
         Ok(())
     }
 }

@@ -64,7 +64,11 @@ pub struct ViewState {
 impl ViewState {
     /// The text typed into the input `action_id` of block `block_id`.
     pub fn text(&self, block_id: &str, action_id: &str) -> Option<&str> {
-        self.values.get(block_id)?.get(action_id)?.get("value")?.as_str()
+        self.values
+            .get(block_id)?
+            .get(action_id)?
+            .get("value")?
+            .as_str()
     }
 }
 
@@ -104,7 +108,9 @@ pub enum Interaction {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventEnvelope {
-    UrlVerification { challenge: String },
+    UrlVerification {
+        challenge: String,
+    },
     #[serde(other)]
     Other,
 }
@@ -177,16 +183,27 @@ mod tests {
     fn reads_interactions_and_ignores_unknown_types() {
         let json = r#"{"type":"block_actions","user":{"id":"U2"},"channel":{"id":"C1"},"message":{"ts":"1.2"},"trigger_id":"t","actions":[{"action_id":"approve_action","value":"case_0123456789ab/a1"}]}"#;
         let body = serde_urlencoded::to_string([("payload", json)]).expect("encode");
-        assert!(matches!(interaction(body.as_bytes()), Ok(Interaction::BlockActions { .. })));
-        let body = serde_urlencoded::to_string([("payload", r#"{"type":"view_closed"}"#)]).expect("encode");
-        assert!(matches!(interaction(body.as_bytes()), Ok(Interaction::Other)));
-        assert!(matches!(interaction(b"nothing=here"), Err(PayloadError::NoPayload)));
+        assert!(matches!(
+            interaction(body.as_bytes()),
+            Ok(Interaction::BlockActions { .. })
+        ));
+        let body = serde_urlencoded::to_string([("payload", r#"{"type":"view_closed"}"#)])
+            .expect("encode");
+        assert!(matches!(
+            interaction(body.as_bytes()),
+            Ok(Interaction::Other)
+        ));
+        assert!(matches!(
+            interaction(b"nothing=here"),
+            Err(PayloadError::NoPayload)
+        ));
         assert!(interaction(b"payload=%7Bnot+json").is_err());
     }
 
     #[test]
     fn reads_url_verification() {
-        let e = event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).expect("event");
+        let e =
+            event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).expect("event");
         assert!(matches!(e, EventEnvelope::UrlVerification { challenge } if challenge == "abc"));
     }
 }

@@ -59,7 +59,8 @@ async fn on_push(
     _client: Arc<SlackHyperClient>,
     _states: SlackClientEventsUserState,
 ) -> CallbackResult<()> {
-    let envelope: EventEnvelope = serde_json::from_value(serde_json::to_value(&event)?).unwrap_or(EventEnvelope::Other);
+    let envelope: EventEnvelope =
+        serde_json::from_value(serde_json::to_value(&event)?).unwrap_or(EventEnvelope::Other);
     let _ = commands::on_event(envelope);
     Ok(())
 }
@@ -68,8 +69,15 @@ async fn on_push(
 ///
 /// # Errors
 /// When the first connection cannot be registered (bad app token).
-pub async fn run(deps: Arc<Deps>, app_token: &SlackAppToken, shutdown: impl Future<Output = ()>) -> Result<(), SlackError> {
-    let slack = deps.slack.as_ref().ok_or_else(|| SlackError::Setup("Socket Mode needs SLACK_BOT_TOKEN".to_owned()))?;
+pub async fn run(
+    deps: Arc<Deps>,
+    app_token: &SlackAppToken,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), SlackError> {
+    let slack = deps
+        .slack
+        .as_ref()
+        .ok_or_else(|| SlackError::Setup("Socket Mode needs SLACK_BOT_TOKEN".to_owned()))?;
     let environment = Arc::new(
         SlackClientEventsListenerEnvironment::new(slack.client())
             .with_error_handler(|err, _client, _states| {
@@ -82,7 +90,11 @@ pub async fn run(deps: Arc<Deps>, app_token: &SlackAppToken, shutdown: impl Futu
         .with_command_events(on_command)
         .with_interaction_events(on_interaction)
         .with_push_events(on_push);
-    let listener = SlackClientSocketModeListener::new(&SlackClientSocketModeConfig::new(), environment, callbacks);
+    let listener = SlackClientSocketModeListener::new(
+        &SlackClientSocketModeConfig::new(),
+        environment,
+        callbacks,
+    );
     let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.expose().to_owned()));
     listener.listen_for(&token).await?;
     listener.start().await;
@@ -105,7 +117,9 @@ mod tests {
             "text": "lookup ana@example.com", "response_url": "https://hooks.slack.com/commands/1/2/3", "trigger_id": "1.2.3"
         }))
         .expect("morphism reads a command");
-        let command: SlashCommand = serde_json::from_value(serde_json::to_value(&event).expect("to json")).expect("ours reads it");
+        let command: SlashCommand =
+            serde_json::from_value(serde_json::to_value(&event).expect("to json"))
+                .expect("ours reads it");
         assert_eq!(command.text, "lookup ana@example.com");
         assert_eq!(command.user_id, "U1");
 
@@ -116,11 +130,16 @@ mod tests {
             "actions": [{"type": "button", "action_id": "approve_action", "block_id": "b", "value": "case_0123456789ab/a1", "action_ts": "1"}]
         }))
         .expect("morphism reads block actions");
-        let interaction: Interaction = serde_json::from_value(serde_json::to_value(&event).expect("to json")).expect("ours reads it");
-        assert!(matches!(interaction, Interaction::BlockActions { actions, .. } if actions[0].value.as_deref() == Some("case_0123456789ab/a1")));
+        let interaction: Interaction =
+            serde_json::from_value(serde_json::to_value(&event).expect("to json"))
+                .expect("ours reads it");
+        assert!(
+            matches!(interaction, Interaction::BlockActions { actions, .. } if actions[0].value.as_deref() == Some("case_0123456789ab/a1"))
+        );
 
         let ack: SlackCommandEventResponse =
-            serde_json::from_value(serde_json::json!({"response_type": "ephemeral", "text": "hi"})).expect("ack converts");
+            serde_json::from_value(serde_json::json!({"response_type": "ephemeral", "text": "hi"}))
+                .expect("ack converts");
         assert_eq!(ack.content.text.as_deref(), Some("hi"));
     }
 }

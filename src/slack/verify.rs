@@ -31,12 +31,19 @@ pub struct Verifier(SlackEventSignatureVerifier);
 
 impl Verifier {
     pub fn new(secret: &SigningSecret) -> Self {
-        Self(SlackEventSignatureVerifier::new(&SlackSigningSecret::new(secret.expose().to_owned())))
+        Self(SlackEventSignatureVerifier::new(&SlackSigningSecret::new(
+            secret.expose().to_owned(),
+        )))
     }
 
     /// # Errors
     /// See [`VerifyError`].
-    pub fn verify(&self, signature: Option<&str>, timestamp: Option<&str>, body: &[u8]) -> Result<(), VerifyError> {
+    pub fn verify(
+        &self,
+        signature: Option<&str>,
+        timestamp: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), VerifyError> {
         let signature = signature.ok_or(VerifyError::MissingHeader(SIGNATURE_HEADER))?;
         let timestamp = timestamp.ok_or(VerifyError::MissingHeader(TIMESTAMP_HEADER))?;
         let body = std::str::from_utf8(body).map_err(|_| VerifyError::NotText)?;
@@ -57,7 +64,8 @@ mod tests {
     /// Signs as Slack does, with the `hmac` crate rather than the code under test.
     fn sign(secret: &str, ts: &str, body: &str) -> String {
         use hmac::Mac;
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+            .expect("HMAC takes any key length");
         mac.update(format!("v0:{ts}:{body}").as_bytes());
         format!("v0={}", hex::encode(mac.finalize().into_bytes()))
     }
@@ -74,7 +82,10 @@ mod tests {
         let secret = SigningSecret::parse("8f742231b10e8888abcd99yyyzzz85a5").expect("secret");
         let ts = now();
         let sig = sign(secret.expose(), &ts, "text=help");
-        assert_eq!(Verifier::new(&secret).verify(Some(&sig), Some(&ts), b"text=help"), Ok(()));
+        assert_eq!(
+            Verifier::new(&secret).verify(Some(&sig), Some(&ts), b"text=help"),
+            Ok(())
+        );
     }
 
     #[test]
@@ -83,12 +94,24 @@ mod tests {
         let v = Verifier::new(&secret);
         let ts = now();
         let forged = sign("another-secret-123", &ts, "text=help");
-        assert_eq!(v.verify(Some(&forged), Some(&ts), b"text=help"), Err(VerifyError::BadSignature));
+        assert_eq!(
+            v.verify(Some(&forged), Some(&ts), b"text=help"),
+            Err(VerifyError::BadSignature)
+        );
         let old = "1500000000";
         let stale = sign(secret.expose(), old, "text=help");
-        assert_eq!(v.verify(Some(&stale), Some(old), b"text=help"), Err(VerifyError::StaleTimestamp));
-        assert_eq!(v.verify(None, Some(&ts), b"x"), Err(VerifyError::MissingHeader(SIGNATURE_HEADER)));
+        assert_eq!(
+            v.verify(Some(&stale), Some(old), b"text=help"),
+            Err(VerifyError::StaleTimestamp)
+        );
+        assert_eq!(
+            v.verify(None, Some(&ts), b"x"),
+            Err(VerifyError::MissingHeader(SIGNATURE_HEADER))
+        );
         let sig = sign(secret.expose(), &ts, "text=help");
-        assert_eq!(v.verify(Some(&sig), Some(&ts), b"text=refund"), Err(VerifyError::BadSignature));
+        assert_eq!(
+            v.verify(Some(&sig), Some(&ts), b"text=refund"),
+            Err(VerifyError::BadSignature)
+        );
     }
 }

@@ -39,29 +39,53 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn init_actions(&self, case: &CaseId, statuses: &[(String, ActionStatus)]) -> Result<(), StoreError> {
+    pub async fn init_actions(
+        &self,
+        case: &CaseId,
+        statuses: &[(String, ActionStatus)],
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut pipe = redis::pipe();
         for (key, status) in statuses {
-            pipe.cmd("SET").arg(self.action_key(case, key)).arg(encode(status)?).arg("NX").arg("EX").arg(CASE_TTL_SECS).ignore();
+            pipe.cmd("SET")
+                .arg(self.action_key(case, key))
+                .arg(encode(status)?)
+                .arg("NX")
+                .arg("EX")
+                .arg(CASE_TTL_SECS)
+                .ignore();
         }
         pipe.query_async::<()>(&mut conn).await.map_err(map_err)
     }
 
     /// # Errors
     /// Redis errors, or a state that no longer parses.
-    pub async fn action_status(&self, case: &CaseId, key: &str) -> Result<Option<ActionStatus>, StoreError> {
+    pub async fn action_status(
+        &self,
+        case: &CaseId,
+        key: &str,
+    ) -> Result<Option<ActionStatus>, StoreError> {
         let mut conn = self.conn().await?;
-        let json: Option<String> = conn.get(self.action_key(case, key)).await.map_err(map_err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}"))))
-            .transpose()
+        let json: Option<String> = conn
+            .get(self.action_key(case, key))
+            .await
+            .map_err(map_err)?;
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))
+        })
+        .transpose()
     }
 
     /// The states of `keys`, in order; a missing one is left out.
     ///
     /// # Errors
     /// Redis errors, or a state that no longer parses.
-    pub async fn action_statuses(&self, case: &CaseId, keys: &[String]) -> Result<Vec<(String, ActionStatus)>, StoreError> {
+    pub async fn action_statuses(
+        &self,
+        case: &CaseId,
+        keys: &[String],
+    ) -> Result<Vec<(String, ActionStatus)>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -71,7 +95,8 @@ impl Store {
         let mut out = Vec::new();
         for (key, json) in keys.iter().zip(values) {
             if let Some(json) = json {
-                let status = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))?;
+                let status = serde_json::from_str(&json)
+                    .map_err(|e| StoreError::Corrupt(format!("action {case}/{key}: {e}")))?;
                 out.push((key.clone(), status));
             }
         }
@@ -83,7 +108,13 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors: the move did not happen.
-    pub async fn transition(&self, case: &CaseId, key: &str, from: &ActionStatus, to: &ActionStatus) -> Result<bool, StoreError> {
+    pub async fn transition(
+        &self,
+        case: &CaseId,
+        key: &str,
+        from: &ActionStatus,
+        to: &ActionStatus,
+    ) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
         let executing = matches!(to, ActionStatus::Executing { .. });
         let moved: i64 = redis::Script::new(CAS)
@@ -105,7 +136,10 @@ impl Store {
     /// Redis errors.
     pub async fn executing_actions(&self) -> Result<Vec<(CaseId, String)>, StoreError> {
         let mut conn = self.conn().await?;
-        let members: Vec<String> = conn.smembers(self.key("actions:executing")).await.map_err(map_err)?;
+        let members: Vec<String> = conn
+            .smembers(self.key("actions:executing"))
+            .await
+            .map_err(map_err)?;
         Ok(members
             .iter()
             .filter_map(|m| {
@@ -119,7 +153,13 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn record_step(&self, case: &CaseId, key: &str, step: &str, result: &str) -> Result<(), StoreError> {
+    pub async fn record_step(
+        &self,
+        case: &CaseId,
+        key: &str,
+        step: &str,
+        result: &str,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let steps_key = format!("{}:steps", self.action_key(case, key));
         redis::pipe()
@@ -134,8 +174,14 @@ impl Store {
 
     /// # Errors
     /// Redis errors.
-    pub async fn steps(&self, case: &CaseId, key: &str) -> Result<HashMap<String, String>, StoreError> {
+    pub async fn steps(
+        &self,
+        case: &CaseId,
+        key: &str,
+    ) -> Result<HashMap<String, String>, StoreError> {
         let mut conn = self.conn().await?;
-        conn.hgetall(format!("{}:steps", self.action_key(case, key))).await.map_err(map_err)
+        conn.hgetall(format!("{}:steps", self.action_key(case, key)))
+            .await
+            .map_err(map_err)
     }
 }

@@ -72,9 +72,15 @@ impl AuditHead {
     /// Reads `"<seq> <hash>"`; `None` when it is not that.
     pub fn parse(raw: &str) -> Option<Self> {
         let (seq, hash) = raw.split_once(' ')?;
-        let valid_hash = hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let valid_hash = hash.len() == 64
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         valid_hash.then_some(())?;
-        Some(Self { seq: seq.parse().ok()?, hash: hash.to_owned() })
+        Some(Self {
+            seq: seq.parse().ok()?,
+            hash: hash.to_owned(),
+        })
     }
 
     pub fn encode(&self) -> String {
@@ -98,13 +104,19 @@ impl Store {
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
         let head_key = self.key(HEAD_KEY);
-        let index_key = new.case_id.as_ref().map(|case_id| self.key(&format!("{CASE_INDEX_KEY}{case_id}")));
+        let index_key = new
+            .case_id
+            .as_ref()
+            .map(|case_id| self.key(&format!("{CASE_INDEX_KEY}{case_id}")));
 
         // Taken, not copied: after a failed round trip the head is unknown
         // (the script may have run) and is read again next time.
         let mut head = match cached_head.take() {
             Some(head) => Some(head),
-            None => conn.get::<_, Option<String>>(&head_key).await.map_err(map_err)?,
+            None => conn
+                .get::<_, Option<String>>(&head_key)
+                .await
+                .map_err(map_err)?,
         };
         let mut entry = chain(new, 0, "");
         for _ in 0..MAX_APPEND_TRIES {
@@ -122,16 +134,26 @@ impl Store {
             entry.seq = seq;
             entry.prev_hash = prev_hash;
             entry.hash = entry_hash(&entry);
-            let json = serde_json::to_string(&entry).expect("an AuditEntry always serialises to JSON");
-            let new_head = AuditHead { seq, hash: entry.hash.clone() }.encode();
+            let json =
+                serde_json::to_string(&entry).expect("an AuditEntry always serialises to JSON");
+            let new_head = AuditHead {
+                seq,
+                hash: entry.hash.clone(),
+            }
+            .encode();
 
             let mut invocation = APPEND_SCRIPT.key(&stream_key);
             invocation.key(&head_key);
             if let Some(index_key) = &index_key {
                 invocation.key(index_key);
             }
-            invocation.arg(head.as_deref().unwrap_or("")).arg(&new_head).arg(ENTRY_FIELD).arg(&json);
-            let (status, reply): (i64, String) = invocation.invoke_async(&mut conn).await.map_err(map_err)?;
+            invocation
+                .arg(head.as_deref().unwrap_or(""))
+                .arg(&new_head)
+                .arg(ENTRY_FIELD)
+                .arg(&json);
+            let (status, reply): (i64, String) =
+                invocation.invoke_async(&mut conn).await.map_err(map_err)?;
             match status {
                 APPENDED => {
                     *cached_head = Some(new_head);
@@ -146,7 +168,9 @@ impl Store {
                 }
             }
         }
-        Err(StoreError::Contended { tries: MAX_APPEND_TRIES })
+        Err(StoreError::Contended {
+            tries: MAX_APPEND_TRIES,
+        })
     }
 
     /// A case's entries in order, each with its stream id.
@@ -155,11 +179,16 @@ impl Store {
     /// [`StoreError::Unavailable`] when Redis cannot be reached;
     /// [`StoreError::Corrupt`] when an indexed entry is gone or unreadable
     /// (tampering: `audit verify` names it).
-    pub async fn audit_trail(&self, case: &CaseId) -> Result<Vec<(String, AuditEntry)>, StoreError> {
+    pub async fn audit_trail(
+        &self,
+        case: &CaseId,
+    ) -> Result<Vec<(String, AuditEntry)>, StoreError> {
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
-        let ids: Vec<String> =
-            conn.lrange(self.key(&format!("{CASE_INDEX_KEY}{case}")), 0, -1).await.map_err(map_err)?;
+        let ids: Vec<String> = conn
+            .lrange(self.key(&format!("{CASE_INDEX_KEY}{case}")), 0, -1)
+            .await
+            .map_err(map_err)?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -219,17 +248,28 @@ impl Store {
             }
         };
         let mut verifier = Verifier::new();
-        let Some(end_id) = last.ids.into_iter().next().map(|stream_entry| stream_entry.id) else {
+        let Some(end_id) = last
+            .ids
+            .into_iter()
+            .next()
+            .map(|stream_entry| stream_entry.id)
+        else {
             return Ok(verifier.finish(head_hash.as_deref()));
         };
 
-        let mut next_page = tokio::spawn(fetch_page(conn.clone(), stream_key.clone(), "-".to_owned(), end_id.clone()));
+        let mut next_page = tokio::spawn(fetch_page(
+            conn.clone(),
+            stream_key.clone(),
+            "-".to_owned(),
+            end_id.clone(),
+        ));
         loop {
-            let page = (&mut next_page)
-                .await
-                .map_err(|_| StoreError::Corrupt("the task reading the audit stream stopped".to_owned()))??;
+            let page = (&mut next_page).await.map_err(|_| {
+                StoreError::Corrupt("the task reading the audit stream stopped".to_owned())
+            })??;
             let page_last = page.ids.last().map(|stream_entry| stream_entry.id.clone());
-            let done = page.ids.len() < VERIFY_PAGE || page_last.as_deref().is_none_or(|id| id == end_id);
+            let done =
+                page.ids.len() < VERIFY_PAGE || page_last.as_deref().is_none_or(|id| id == end_id);
             if let (false, Some(page_last)) = (done, &page_last) {
                 next_page = tokio::spawn(fetch_page(
                     conn.clone(),
@@ -241,7 +281,12 @@ impl Store {
             for stream_entry in &page.ids {
                 let entry = match parse_stream_entry(stream_entry) {
                     Ok(entry) => entry,
-                    Err(reason) => return Ok(Err(VerifyError::Unreadable { stream_id: stream_entry.id.clone(), reason })),
+                    Err(reason) => {
+                        return Ok(Err(VerifyError::Unreadable {
+                            stream_id: stream_entry.id.clone(),
+                            reason,
+                        }))
+                    }
                 };
                 if let Err(err) = verifier.check(&stream_entry.id, &entry) {
                     return Ok(Err(err));
@@ -254,7 +299,6 @@ impl Store {
         Ok(verifier.finish(head_hash.as_deref()))
     }
 }
-
 
 /// Replies of [`APPEND_SCRIPT`]: `{status, id or current head}`.
 const APPENDED: i64 = 1;
@@ -294,13 +338,18 @@ async fn fetch_page(
     start: String,
     end_id: String,
 ) -> Result<StreamRangeReply, StoreError> {
-    conn.xrange_count(&stream_key, &start, &end_id, VERIFY_PAGE).await.map_err(map_err)
+    conn.xrange_count(&stream_key, &start, &end_id, VERIFY_PAGE)
+        .await
+        .map_err(map_err)
 }
 
 /// The entry in a stream entry; `Err` says why it is not one.
 fn parse_stream_entry(stream_entry: &StreamId) -> Result<AuditEntry, String> {
     if stream_entry.map.len() != 1 {
-        return Err(format!("expected only the `{ENTRY_FIELD}` field, found {} fields", stream_entry.map.len()));
+        return Err(format!(
+            "expected only the `{ENTRY_FIELD}` field, found {} fields",
+            stream_entry.map.len()
+        ));
     }
     match stream_entry.map.get(ENTRY_FIELD) {
         Some(redis::Value::BulkString(bytes)) => {

@@ -31,7 +31,11 @@ impl Store {
 
     /// # Errors
     /// Redis errors.
-    pub async fn save_card_location(&self, id: &CaseId, location: &CardLocation) -> Result<(), StoreError> {
+    pub async fn save_card_location(
+        &self,
+        id: &CaseId,
+        location: &CardLocation,
+    ) -> Result<(), StoreError> {
         self.set_json(&format!("case:{id}:card"), location).await
     }
 
@@ -42,15 +46,27 @@ impl Store {
     }
 
     /// Stores `value` as JSON under `{prefix}{suffix}` for [`CASE_TTL_SECS`].
-    async fn set_json<T: serde::Serialize>(&self, suffix: &str, value: &T) -> Result<(), StoreError> {
+    async fn set_json<T: serde::Serialize>(
+        &self,
+        suffix: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
         let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut conn = self.conn().await?;
-        conn.set_ex::<_, _, ()>(self.key(suffix), json, CASE_TTL_SECS).await.map_err(map_err)
+        conn.set_ex::<_, _, ()>(self.key(suffix), json, CASE_TTL_SECS)
+            .await
+            .map_err(map_err)
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, suffix: &str) -> Result<Option<T>, StoreError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        suffix: &str,
+    ) -> Result<Option<T>, StoreError> {
         let mut conn = self.conn().await?;
         let json: Option<String> = conn.get(self.key(suffix)).await.map_err(map_err)?;
-        json.map(|j| serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("{suffix}: {e}")))).transpose()
+        json.map(|j| {
+            serde_json::from_str(&j).map_err(|e| StoreError::Corrupt(format!("{suffix}: {e}")))
+        })
+        .transpose()
     }
 }

@@ -7,8 +7,8 @@
 //! `serve` starts and answers `/healthz` while Redis is down, and recovers
 //! by itself when Redis comes back.
 
-pub mod audit;
 pub mod actions;
+pub mod audit;
 pub mod cases;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -98,7 +98,10 @@ impl Store {
     /// When Redis does not answer.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map_err(map_err)?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 }
@@ -106,7 +109,11 @@ impl Store {
 /// Connection-level failures are "unavailable" (the user is told to retry);
 /// the rest are command errors.
 pub fn map_err(err: redis::RedisError) -> StoreError {
-    if err.is_io_error() || err.is_connection_dropped() || err.is_connection_refusal() || err.is_timeout() {
+    if err.is_io_error()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || err.is_timeout()
+    {
         StoreError::Unavailable(err)
     } else {
         StoreError::Command(err)

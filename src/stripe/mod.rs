@@ -34,7 +34,9 @@ pub struct StripeGateway {
 /// holds the API key.
 #[derive(Debug, thiserror::Error)]
 pub enum StripeError {
-    #[error("Stripe could not be reached ({detail}): check STRIPE_API_BASE and the network, then retry")]
+    #[error(
+        "Stripe could not be reached ({detail}): check STRIPE_API_BASE and the network, then retry"
+    )]
     Unreachable {
         detail: String,
         #[source]
@@ -45,7 +47,9 @@ pub enum StripeError {
         #[source]
         source: ::stripe::StripeError,
     },
-    #[error("Stripe refused the API key (HTTP {status}): check STRIPE_SECRET_KEY and its permissions")]
+    #[error(
+        "Stripe refused the API key (HTTP {status}): check STRIPE_SECRET_KEY and its permissions"
+    )]
     KeyRefused {
         status: u16,
         #[source]
@@ -97,22 +101,38 @@ impl StripeGateway {
     pub fn new(key: &StripeKey, api_base: &str) -> Result<Self, StripeError> {
         let trimmed = api_base.trim();
         if !(trimmed.starts_with("http://") || trimmed.starts_with("https://")) {
-            return Err(StripeError::Config { detail: format!("`{}` is not an http(s) URL", trimmed.chars().take(80).collect::<String>()) });
+            return Err(StripeError::Config {
+                detail: format!(
+                    "`{}` is not an http(s) URL",
+                    trimmed.chars().take(80).collect::<String>()
+                ),
+            });
         }
-        let base = if trimmed.ends_with('/') { trimmed.to_owned() } else { format!("{trimmed}/") };
+        let base = if trimmed.ends_with('/') {
+            trimmed.to_owned()
+        } else {
+            format!("{trimmed}/")
+        };
         let client = ClientBuilder::new(key.expose())
             .url(base)
             .request_strategy(RequestStrategy::Once)
             .timeout(REQUEST_TIMEOUT)
             .build()
             // The builder's error text could echo the key header: keep only its kind.
-            .map_err(|_| StripeError::Config { detail: "invalid key or base URL".into() })?;
+            .map_err(|_| StripeError::Config {
+                detail: "invalid key or base URL".into(),
+            })?;
         Ok(Self { client })
     }
 
     /// GET `path` with `query`, read into `T`. `what` names the object for
     /// error messages (an id, never an email).
-    async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], what: &str) -> Result<T, StripeError> {
+    async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Get, path);
         req.query = encode(query)?;
         self.send(req, RequestStrategy::Once, what).await
@@ -120,19 +140,36 @@ impl StripeGateway {
 
     /// POST a form, sent once with `key` so a retry with the same key replays
     /// instead of acting twice.
-    async fn post<T: DeserializeOwned>(&self, path: &str, form: &[(&str, &str)], key: &str, what: &str) -> Result<T, StripeError> {
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        key: &str,
+        what: &str,
+    ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Post, path);
         req.body = Some(encode(form)?.unwrap_or_default());
         self.send(req, idempotent(key)?, what).await
     }
 
-    async fn delete<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], key: &str, what: &str) -> Result<T, StripeError> {
+    async fn delete<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        key: &str,
+        what: &str,
+    ) -> Result<T, StripeError> {
         let mut req = RequestBuilder::new(StripeMethod::Delete, path);
         req.query = encode(query)?;
         self.send(req, idempotent(key)?, what).await
     }
 
-    async fn send<T: DeserializeOwned>(&self, req: RequestBuilder, strategy: RequestStrategy, what: &str) -> Result<T, StripeError> {
+    async fn send<T: DeserializeOwned>(
+        &self,
+        req: RequestBuilder,
+        strategy: RequestStrategy,
+        what: &str,
+    ) -> Result<T, StripeError> {
         let value: miniserde::json::Value = req
             .customize::<miniserde::json::Value>()
             .request_strategy(strategy)
@@ -156,13 +193,18 @@ fn encode(pairs: &[(&str, &str)]) -> Result<Option<String>, StripeError> {
     }
     serde_urlencoded::to_string(pairs)
         .map(Some)
-        .map_err(|e| StripeError::Config { detail: format!("a request could not be encoded: {e}") })
+        .map_err(|e| StripeError::Config {
+            detail: format!("a request could not be encoded: {e}"),
+        })
 }
 
 fn idempotent(key: &str) -> Result<RequestStrategy, StripeError> {
     IdempotencyKey::new(key)
         .map(RequestStrategy::Idempotent)
-        .map_err(|e| StripeError::BadIdempotencyKey { key: key.chars().take(40).collect(), detail: e.to_string() })
+        .map_err(|e| StripeError::BadIdempotencyKey {
+            key: key.chars().take(40).collect(),
+            detail: e.to_string(),
+        })
 }
 
 /// Maps async-stripe's error into ours, by what failed.
@@ -173,15 +215,35 @@ fn classify(error: ::stripe::StripeError, what: &str) -> StripeError {
             let status = *status;
             let message = redact(api.message.as_deref().unwrap_or("no message"));
             match status {
-                401 | 403 => StripeError::KeyRefused { status, source: error },
-                404 => StripeError::NotFound { what: what.to_owned(), source: error },
-                _ => StripeError::Rejected { what: what.to_owned(), status, message, source: error },
+                401 | 403 => StripeError::KeyRefused {
+                    status,
+                    source: error,
+                },
+                404 => StripeError::NotFound {
+                    what: what.to_owned(),
+                    source: error,
+                },
+                _ => StripeError::Rejected {
+                    what: what.to_owned(),
+                    status,
+                    message,
+                    source: error,
+                },
             }
         }
-        E::ClientError(detail) => StripeError::Unreachable { detail: redact(detail), source: error },
+        E::ClientError(detail) => StripeError::Unreachable {
+            detail: redact(detail),
+            source: error,
+        },
         E::Timeout => StripeError::TimedOut { source: error },
-        E::JSONDeserialize(detail) => StripeError::Unreadable { what: what.to_owned(), detail: redact(detail), source: None },
-        E::ConfigError(detail) => StripeError::Config { detail: redact(detail) },
+        E::JSONDeserialize(detail) => StripeError::Unreadable {
+            what: what.to_owned(),
+            detail: redact(detail),
+            source: None,
+        },
+        E::ConfigError(detail) => StripeError::Config {
+            detail: redact(detail),
+        },
     }
 }
 
@@ -191,7 +253,10 @@ fn redact(text: &str) -> String {
     text.split(' ')
         .map(|word| {
             let bare = word.trim_start_matches(|c: char| !c.is_ascii_alphanumeric());
-            if ["sk_", "rk_", "pk_", "whsec_"].iter().any(|p| bare.starts_with(p)) {
+            if ["sk_", "rk_", "pk_", "whsec_"]
+                .iter()
+                .any(|p| bare.starts_with(p))
+            {
                 "[redacted key]"
             } else {
                 word
@@ -214,7 +279,10 @@ mod tests {
 
     #[test]
     fn redact_drops_words_that_look_like_keys() {
-        assert_eq!(redact("Invalid API Key provided: sk_test_****1234"), "Invalid API Key provided: [redacted key]");
+        assert_eq!(
+            redact("Invalid API Key provided: sk_test_****1234"),
+            "Invalid API Key provided: [redacted key]"
+        );
         assert_eq!(redact("No such charge: 'ch_1'"), "No such charge: 'ch_1'");
     }
 
@@ -222,6 +290,9 @@ mod tests {
     fn new_adds_the_trailing_slash_and_refuses_other_schemes() {
         let key = StripeKey::parse("sk_test_x1").expect("test key");
         assert!(StripeGateway::new(&key, "http://127.0.0.1:1").is_ok());
-        assert!(matches!(StripeGateway::new(&key, "localhost:1"), Err(StripeError::Config { .. })));
+        assert!(matches!(
+            StripeGateway::new(&key, "localhost:1"),
+            Err(StripeError::Config { .. })
+        ));
     }
 }

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::domain::{
-    CardSummary, Charge, ChargeId, ChargeStatus, Currency, CustomerId, CustomerRecord, Interval, Invoice,
-    InvoiceId, InvoiceStatus, Money, Refund, RefundId, Subscription, SubscriptionId, SubscriptionItem,
-    SubscriptionStatus,
+    CardSummary, Charge, ChargeId, ChargeStatus, Currency, CustomerId, CustomerRecord, Interval,
+    Invoice, InvoiceId, InvoiceStatus, Money, Refund, RefundId, Subscription, SubscriptionId,
+    SubscriptionItem, SubscriptionStatus,
 };
 
 /// Why a Stripe object could not become a domain record: the field at fault.
@@ -265,7 +265,12 @@ impl StripeCustomer {
             .and_then(Expandable::object)
             .and_then(|pm| pm.card.as_ref())
             .and_then(StripeCard::summary);
-        from_pm.or_else(|| self.default_source.as_ref().and_then(Expandable::object).and_then(StripeCard::summary))
+        from_pm.or_else(|| {
+            self.default_source
+                .as_ref()
+                .and_then(Expandable::object)
+                .and_then(StripeCard::summary)
+        })
     }
 
     pub fn into_record(self, card: Option<CardSummary>) -> Result<CustomerRecord, Bad> {
@@ -287,8 +292,9 @@ impl StripeCustomer {
 
 impl StripeSubscription {
     pub fn into_domain(self) -> Result<Subscription, Bad> {
-        let status: SubscriptionStatus = serde_json::from_value(serde_json::Value::String(self.status.clone()))
-            .map_err(|_| Bad(format!("unknown subscription status `{}`", self.status)))?;
+        let status: SubscriptionStatus =
+            serde_json::from_value(serde_json::Value::String(self.status.clone()))
+                .map_err(|_| Bad(format!("unknown subscription status `{}`", self.status)))?;
         let raw_items = self.items.map(|l| l.data).unwrap_or_default();
         let period_from_items = raw_items.iter().filter_map(|i| i.current_period_end).max();
         let mut items = raw_items
@@ -319,11 +325,16 @@ impl StripeSubscriptionItem {
         let quantity = self.quantity.or(sub_quantity).unwrap_or(1);
         match (self.price, self.plan) {
             (Some(price), _) => {
-                let recurring = price.recurring.ok_or_else(|| Bad(format!("price {} is not recurring", price.id)))?;
+                let recurring = price
+                    .recurring
+                    .ok_or_else(|| Bad(format!("price {} is not recurring", price.id)))?;
                 Ok(SubscriptionItem {
                     product_id: price.product.as_ref().map(|p| p.id().to_owned()),
                     plan_name: price.nickname,
-                    unit_amount: Money::new(price.unit_amount.unwrap_or(0), currency(&price.currency)?),
+                    unit_amount: Money::new(
+                        price.unit_amount.unwrap_or(0),
+                        currency(&price.currency)?,
+                    ),
                     interval: recurring.interval,
                     interval_count: recurring.interval_count.unwrap_or(1),
                     quantity,
@@ -354,20 +365,31 @@ impl StripeInvoice {
     pub fn into_domain(self) -> Result<Invoice, Bad> {
         let currency = currency(&self.currency)?;
         let subscription = self.subscription.as_ref().or_else(|| {
-            self.parent.as_ref()?.subscription_details.as_ref()?.subscription.as_ref()
+            self.parent
+                .as_ref()?
+                .subscription_details
+                .as_ref()?
+                .subscription
+                .as_ref()
         });
         Ok(Invoice {
             id: id(InvoiceId::parse, &self.id)?,
             customer: id(CustomerId::parse, self.customer.id())?,
             // Only deleted drafts lack a status.
             status: self.status.unwrap_or(InvoiceStatus::Draft),
-            subscription: subscription.map(|s| id(SubscriptionId::parse, s.id())).transpose()?,
+            subscription: subscription
+                .map(|s| id(SubscriptionId::parse, s.id()))
+                .transpose()?,
             amount_due: Money::new(self.amount_due, currency),
             amount_paid: Money::new(self.amount_paid, currency),
             created: self.created,
             attempt_count: self.attempt_count.unwrap_or(0),
             hosted_invoice_url: self.hosted_invoice_url,
-            charge: self.charge.as_ref().map(|c| id(ChargeId::parse, c.id())).transpose()?,
+            charge: self
+                .charge
+                .as_ref()
+                .map(|c| id(ChargeId::parse, c.id()))
+                .transpose()?,
         })
     }
 }
@@ -386,13 +408,20 @@ impl StripeCharge {
         let from_refunds: i64 = refunds.iter().map(|r| r.amount.minor).sum();
         Ok(Charge {
             id: id(ChargeId::parse, &self.id)?,
-            customer: self.customer.as_ref().map(|c| id(CustomerId::parse, c.id())).transpose()?,
+            customer: self
+                .customer
+                .as_ref()
+                .map(|c| id(CustomerId::parse, c.id()))
+                .transpose()?,
             amount: Money::new(self.amount, currency),
             amount_refunded: self.amount_refunded.unwrap_or(from_refunds),
             status: self.status,
             created: self.created,
             // `py_…` or other non-charge ids are not linked.
-            invoice: self.invoice.as_ref().and_then(|i| InvoiceId::parse(i.id()).ok()),
+            invoice: self
+                .invoice
+                .as_ref()
+                .and_then(|i| InvoiceId::parse(i.id()).ok()),
             description: self.description,
             failure_message: self.failure_message,
             disputed: self.disputed.unwrap_or(false),
@@ -422,7 +451,10 @@ mod tests {
             "plan":{"id":"plan_1","amount":900,"currency":"eur","interval":"month","interval_count":1},
             "items":{"object":"list","data":[{"plan":{"id":"plan_1","amount":900,"currency":"eur","interval":"month"},"quantity":5}]},
             "metadata":{"team":"acme"}}"#;
-        let sub = serde_json::from_str::<StripeSubscription>(old).expect("old shape").into_domain().expect("domain");
+        let sub = serde_json::from_str::<StripeSubscription>(old)
+            .expect("old shape")
+            .into_domain()
+            .expect("domain");
         assert_eq!(sub.items[0].price_id, "plan_1");
         assert_eq!(sub.seats(), 5);
         assert_eq!(sub.current_period_end, Some(99));
@@ -430,7 +462,10 @@ mod tests {
         let new = r#"{"id":"sub_2","customer":{"id":"cus_1"},"status":"past_due","created":10,
             "items":{"data":[{"price":{"id":"price_1","product":"prod_1","unit_amount":500,"currency":"jpy",
             "recurring":{"interval":"year","interval_count":1}},"quantity":1,"current_period_end":77}]}}"#;
-        let sub = serde_json::from_str::<StripeSubscription>(new).expect("new shape").into_domain().expect("domain");
+        let sub = serde_json::from_str::<StripeSubscription>(new)
+            .expect("new shape")
+            .into_domain()
+            .expect("domain");
         assert_eq!(sub.items[0].product_id.as_deref(), Some("prod_1"));
         assert_eq!(sub.current_period_end, Some(77));
         assert_eq!(sub.status, SubscriptionStatus::PastDue);
@@ -440,22 +475,36 @@ mod tests {
     fn invoice_finds_its_subscription_under_parent() {
         let raw = r#"{"id":"in_1","customer":"cus_1","status":"paid","currency":"eur","amount_due":100,"amount_paid":100,
             "parent":{"subscription_details":{"subscription":"sub_9"}}}"#;
-        let invoice = serde_json::from_str::<StripeInvoice>(raw).expect("shape").into_domain().expect("domain");
-        assert_eq!(invoice.subscription.map(|s| s.to_string()).as_deref(), Some("sub_9"));
+        let invoice = serde_json::from_str::<StripeInvoice>(raw)
+            .expect("shape")
+            .into_domain()
+            .expect("domain");
+        assert_eq!(
+            invoice.subscription.map(|s| s.to_string()).as_deref(),
+            Some("sub_9")
+        );
     }
 
     #[test]
     fn charge_sums_refunds_when_amount_refunded_is_absent() {
         let raw = r#"{"id":"ch_1","customer":"cus_1","amount":1000,"currency":"eur","status":"succeeded",
             "refunds":{"data":[{"id":"re_1","amount":300,"currency":"eur","created":5}]}}"#;
-        let charge = serde_json::from_str::<StripeCharge>(raw).expect("shape").into_domain().expect("domain");
+        let charge = serde_json::from_str::<StripeCharge>(raw)
+            .expect("shape")
+            .into_domain()
+            .expect("domain");
         assert_eq!(charge.amount_refunded, 300);
         assert_eq!(charge.refundable().minor, 700);
     }
 
     #[test]
     fn card_summary_lowercases_legacy_brand() {
-        let card = StripeCard { brand: Some("Visa".into()), last4: Some("4242".into()), exp_month: Some(12), exp_year: Some(2030) };
+        let card = StripeCard {
+            brand: Some("Visa".into()),
+            last4: Some("4242".into()),
+            exp_month: Some(12),
+            exp_year: Some(2030),
+        };
         assert_eq!(card.summary().map(|c| c.brand), Some("visa".into()));
     }
 }

@@ -23,8 +23,18 @@ impl StripeGateway {
     /// # Errors
     /// [`StripeError::NotFound`] for an unknown charge; any other failure.
     pub async fn charge(&self, id: &ChargeId) -> Result<Charge, StripeError> {
-        let raw: StripeCharge = self.get(&format!("/charges/{id}"), &[("expand[]", "refunds")], id.as_str()).await?;
-        raw.into_domain().map_err(|bad| StripeError::Unreadable { what: id.to_string(), detail: bad.0, source: None })
+        let raw: StripeCharge = self
+            .get(
+                &format!("/charges/{id}"),
+                &[("expand[]", "refunds")],
+                id.as_str(),
+            )
+            .await?;
+        raw.into_domain().map_err(|bad| StripeError::Unreadable {
+            what: id.to_string(),
+            detail: bad.0,
+            source: None,
+        })
     }
 
     /// Refunds `amount` of `charge`, with `metadata` pairs (e.g. `case_id`,
@@ -42,12 +52,22 @@ impl StripeGateway {
     ) -> Result<RefundId, StripeError> {
         let amount_text = amount.minor.to_string();
         let keys = metadata_keys(metadata);
-        let mut form: Vec<(&str, &str)> = vec![("charge", charge.as_str()), ("amount", amount_text.as_str())];
-        form.extend(keys.iter().zip(metadata).map(|(k, (_, v))| (k.as_str(), *v)));
+        let mut form: Vec<(&str, &str)> = vec![
+            ("charge", charge.as_str()),
+            ("amount", amount_text.as_str()),
+        ];
+        form.extend(
+            keys.iter()
+                .zip(metadata)
+                .map(|(k, (_, v))| (k.as_str(), *v)),
+        );
         let what = format!("refund of {charge}");
         let refund: HasId = self.post("/refunds", &form, idempotency_key, &what).await?;
-        let id = RefundId::parse(&refund.id)
-            .map_err(|e| StripeError::Unreadable { what, detail: e.to_string(), source: None })?;
+        let id = RefundId::parse(&refund.id).map_err(|e| StripeError::Unreadable {
+            what,
+            detail: e.to_string(),
+            source: None,
+        })?;
         tracing::info!(refund_id = %id, "refund created");
         Ok(id)
     }
@@ -68,7 +88,11 @@ impl StripeGateway {
         let path = format!("/subscriptions/{sub}");
         let what = format!("cancellation of {sub}");
         let keys = metadata_keys(metadata);
-        let mut form: Vec<(&str, &str)> = keys.iter().zip(metadata).map(|(k, (_, v))| (k.as_str(), *v)).collect();
+        let mut form: Vec<(&str, &str)> = keys
+            .iter()
+            .zip(metadata)
+            .map(|(k, (_, v))| (k.as_str(), *v))
+            .collect();
         if at_period_end {
             form.push(("cancel_at_period_end", "true"));
             let _: Ignored = self.post(&path, &form, idempotency_key, &what).await?;
@@ -76,7 +100,9 @@ impl StripeGateway {
             // Stripe's cancel takes no metadata: set it first, so the
             // dashboard shows why even if the cancel is retried later.
             if !form.is_empty() {
-                let _: Ignored = self.post(&path, &form, &format!("{idempotency_key}-meta"), &what).await?;
+                let _: Ignored = self
+                    .post(&path, &form, &format!("{idempotency_key}-meta"), &what)
+                    .await?;
             }
             // `cancellation_details[comment]` would also work on Stripe, but
             // localstripe's DELETE reads no parameters; metadata carries it.
@@ -93,12 +119,21 @@ impl StripeGateway {
     /// [`StripeError::PortalNotConfigured`] when the account (or stand-in) has
     /// no portal; any other [`StripeError`].
     #[tracing::instrument(skip_all, fields(customer_id = %customer))]
-    pub async fn portal_session(&self, customer: &CustomerId, idempotency_key: &str) -> Result<String, StripeError> {
+    pub async fn portal_session(
+        &self,
+        customer: &CustomerId,
+        idempotency_key: &str,
+    ) -> Result<String, StripeError> {
         let what = format!("billing-portal session for {customer}");
         let form = [("customer", customer.as_str())];
-        match self.post::<StripePortalSession>("/billing_portal/sessions", &form, idempotency_key, &what).await {
+        match self
+            .post::<StripePortalSession>("/billing_portal/sessions", &form, idempotency_key, &what)
+            .await
+        {
             Ok(session) => Ok(session.url),
-            Err(e) if portal_missing(&e) => Err(StripeError::PortalNotConfigured { source: Box::new(e) }),
+            Err(e) if portal_missing(&e) => Err(StripeError::PortalNotConfigured {
+                source: Box::new(e),
+            }),
             Err(e) => Err(e),
         }
     }
@@ -106,7 +141,10 @@ impl StripeGateway {
 
 /// `metadata[name]` for each pair, kept alive for the borrowed form.
 fn metadata_keys(metadata: &[(&str, &str)]) -> Vec<String> {
-    metadata.iter().map(|(k, _)| format!("metadata[{k}]")).collect()
+    metadata
+        .iter()
+        .map(|(k, _)| format!("metadata[{k}]"))
+        .collect()
 }
 
 /// Stripe answers 400 "No configuration provided…" when no portal is set up;
@@ -115,7 +153,11 @@ fn portal_missing(error: &StripeError) -> bool {
     match error {
         StripeError::NotFound { .. } => true,
         StripeError::Unreadable { source: None, .. } => true,
-        StripeError::Rejected { status: 400, message, .. } => message.to_ascii_lowercase().contains("configuration"),
+        StripeError::Rejected {
+            status: 400,
+            message,
+            ..
+        } => message.to_ascii_lowercase().contains("configuration"),
         _ => false,
     }
 }

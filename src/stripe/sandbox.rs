@@ -123,7 +123,10 @@ const DEMOS: &[Demo] = &[
 /// # Errors
 /// [`StripeError::LiveKeyRefused`] for a live key, before any request;
 /// otherwise the first Stripe failure.
-pub async fn seed(gateway: &StripeGateway, key: &StripeKey) -> Result<Vec<SeededCustomer>, StripeError> {
+pub async fn seed(
+    gateway: &StripeGateway,
+    key: &StripeKey,
+) -> Result<Vec<SeededCustomer>, StripeError> {
     if key.is_live() {
         return Err(StripeError::LiveKeyRefused);
     }
@@ -145,17 +148,27 @@ pub async fn seed(gateway: &StripeGateway, key: &StripeKey) -> Result<Vec<Seeded
                 form.push(("metadata[team]", team));
             }
             let what = format!("demo subscription of {customer}");
-            let _: HasId = gateway.post("/subscriptions", &form, &format!("{step}-sub{i}"), &what).await?;
+            let _: HasId = gateway
+                .post("/subscriptions", &form, &format!("{step}-sub{i}"), &what)
+                .await?;
         }
         tracing::info!(customer_id = %customer, scenario = demo.scenario, "demo customer seeded");
-        seeded.push(SeededCustomer { scenario: demo.scenario, customer, email, message: demo.message });
+        seeded.push(SeededCustomer {
+            scenario: demo.scenario,
+            customer,
+            email,
+            message: demo.message,
+        });
     }
     Ok(seeded)
 }
 
 /// Distinct per run (milliseconds since the epoch, base 36).
 fn run_tag() -> String {
-    let mut millis = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let mut millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
     let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut tag = Vec::new();
     while millis > 0 {
@@ -175,28 +188,62 @@ async fn create_plan(gateway: &StripeGateway, tag: &str) -> Result<String, Strip
         ("nickname", "Personal monthly"),
         ("product[name]", "Triage demo: Personal"),
     ];
-    let plan: HasId = gateway.post("/plans", &form, &format!("seed-{tag}-plan"), "demo plan").await?;
+    let plan: HasId = gateway
+        .post("/plans", &form, &format!("seed-{tag}-plan"), "demo plan")
+        .await?;
     Ok(plan.id)
 }
 
-async fn create_customer(gateway: &StripeGateway, demo: &Demo, email: &str, step: &str) -> Result<CustomerId, StripeError> {
-    let mut form = vec![("email", email), ("name", demo.name), ("metadata[demo_scenario]", demo.scenario)];
+async fn create_customer(
+    gateway: &StripeGateway,
+    demo: &Demo,
+    email: &str,
+    step: &str,
+) -> Result<CustomerId, StripeError> {
+    let mut form = vec![
+        ("email", email),
+        ("name", demo.name),
+        ("metadata[demo_scenario]", demo.scenario),
+    ];
     if let Some(locale) = demo.locale {
         form.push(("preferred_locales[0]", locale));
     }
     if let Some(team) = demo.team {
         form.push(("metadata[team]", team));
     }
-    let created: HasId = gateway.post("/customers", &form, &format!("{step}-customer"), "demo customer").await?;
-    let customer = CustomerId::parse(&created.id)
-        .map_err(|e| StripeError::Unreadable { what: "demo customer".into(), detail: e.to_string(), source: None })?;
+    let created: HasId = gateway
+        .post(
+            "/customers",
+            &form,
+            &format!("{step}-customer"),
+            "demo customer",
+        )
+        .await?;
+    let customer = CustomerId::parse(&created.id).map_err(|e| StripeError::Unreadable {
+        what: "demo customer".into(),
+        detail: e.to_string(),
+        source: None,
+    })?;
     let what = format!("demo card of {customer}");
 
     // Attaching a test payment method returns a fresh `pm_…` owned by the customer.
     let attach = [("customer", customer.as_str())];
-    let pm: HasId =
-        gateway.post(&format!("/payment_methods/{}/attach", demo.card), &attach, &format!("{step}-attach"), &what).await?;
+    let pm: HasId = gateway
+        .post(
+            &format!("/payment_methods/{}/attach", demo.card),
+            &attach,
+            &format!("{step}-attach"),
+            &what,
+        )
+        .await?;
     let default = [("invoice_settings[default_payment_method]", pm.id.as_str())];
-    let _: HasId = gateway.post(&format!("/customers/{customer}"), &default, &format!("{step}-default"), &what).await?;
+    let _: HasId = gateway
+        .post(
+            &format!("/customers/{customer}"),
+            &default,
+            &format!("{step}-default"),
+            &what,
+        )
+        .await?;
     Ok(customer)
 }

@@ -8,8 +8,8 @@
 use futures::future::{join_all, try_join4};
 
 use super::models::{
-    Bad, List, OwnedByCustomer, StripeCard, StripeCharge, StripeCustomer, StripeInvoice, StripePaymentMethod,
-    StripeSubscription,
+    Bad, List, OwnedByCustomer, StripeCard, StripeCharge, StripeCustomer, StripeInvoice,
+    StripePaymentMethod, StripeSubscription,
 };
 use super::{StripeError, StripeGateway};
 use crate::domain::{BillingSnapshot, CardSummary, CustomerRecord, LookupQuery};
@@ -33,16 +33,27 @@ impl StripeGateway {
     /// # Errors
     /// Any [`StripeError`] but "not found" on the identifier itself.
     #[tracing::instrument(skip_all, fields(query_kind = query.kind()))]
-    pub async fn snapshot(&self, query: &LookupQuery, now: i64) -> Result<BillingSnapshot, StripeError> {
+    pub async fn snapshot(
+        &self,
+        query: &LookupQuery,
+        now: i64,
+    ) -> Result<BillingSnapshot, StripeError> {
         let resolved = self.resolve(query).await?;
         let primary: Vec<StripeCustomer> = resolved.into_iter().filter(|c| !c.deleted).collect();
         if primary.is_empty() {
-            return Ok(BillingSnapshot { query: query.clone(), customers: Vec::new(), fetched_at: now });
+            return Ok(BillingSnapshot {
+                query: query.clone(),
+                customers: Vec::new(),
+                fetched_at: now,
+            });
         }
 
         // Round 2: every known customer's lists, and (exact ids only) who
         // else shares the email, all at once.
-        let sibling_email = match (query.is_exact(), primary.first().and_then(|c| c.email.clone())) {
+        let sibling_email = match (
+            query.is_exact(),
+            primary.first().and_then(|c| c.email.clone()),
+        ) {
             (true, Some(email)) if !email.is_empty() => Some(email),
             _ => None,
         };
@@ -58,12 +69,18 @@ impl StripeGateway {
 
         // Round 3, only for customers first seen in round 2.
         if let Some(siblings) = siblings? {
-            let fresh = siblings.into_iter().filter(|s| !s.deleted && !customers.iter().any(|c| c.id.as_str() == s.id));
+            let fresh = siblings
+                .into_iter()
+                .filter(|s| !s.deleted && !customers.iter().any(|c| c.id.as_str() == s.id));
             let more = join_all(fresh.map(|c| self.details(c))).await;
             customers.extend(more.into_iter().collect::<Result<Vec<_>, _>>()?);
         }
         tracing::info!(n_customers = customers.len(), "snapshot fetched");
-        Ok(BillingSnapshot { query: query.clone(), customers, fetched_at: now })
+        Ok(BillingSnapshot {
+            query: query.clone(),
+            customers,
+            fetched_at: now,
+        })
     }
 
     /// Round 1: the customers the identifier names.
@@ -72,7 +89,9 @@ impl StripeGateway {
             LookupQuery::Email(email) => return self.customers_by_email(email.as_str()).await,
             LookupQuery::Customer(id) => {
                 let expand = [("expand[]", EXPAND_CARD[0]), ("expand[]", EXPAND_CARD[1])];
-                let found = self.get::<StripeCustomer>(&format!("/customers/{id}"), &expand, id.as_str()).await;
+                let found = self
+                    .get::<StripeCustomer>(&format!("/customers/{id}"), &expand, id.as_str())
+                    .await;
                 return not_found_as_none(found).map(|c| c.into_iter().collect());
             }
             LookupQuery::Subscription(id) => (format!("/subscriptions/{id}"), id.as_str()),
@@ -84,7 +103,10 @@ impl StripeGateway {
         let (path, what) = owner_path;
         let expand = [
             ("expand[]", "customer"),
-            ("expand[]", "customer.invoice_settings.default_payment_method"),
+            (
+                "expand[]",
+                "customer.invoice_settings.default_payment_method",
+            ),
             ("expand[]", "customer.default_source"),
         ];
         let owner = not_found_as_none(self.get::<OwnedByCustomer>(&path, &expand, what).await)?;
@@ -108,7 +130,9 @@ impl StripeGateway {
             ("expand[]", "data.default_source"),
         ];
         // The error names the filter, not the address: emails stay out of logs.
-        let list = self.get::<List<StripeCustomer>>("/customers", &query, "customers with that email").await?;
+        let list = self
+            .get::<List<StripeCustomer>>("/customers", &query, "customers with that email")
+            .await?;
         Ok(list.data)
     }
 
@@ -116,10 +140,19 @@ impl StripeGateway {
     async fn details(&self, customer: StripeCustomer) -> Result<CustomerRecord, StripeError> {
         let id = customer.id.clone();
         let what = |kind: &str| format!("{kind} of {id}");
-        let subs_q = [("customer", id.as_str()), ("status", "all"), ("limit", MAX_SUBSCRIPTIONS)];
+        let subs_q = [
+            ("customer", id.as_str()),
+            ("status", "all"),
+            ("limit", MAX_SUBSCRIPTIONS),
+        ];
         let inv_q = [("customer", id.as_str()), ("limit", RECENT)];
-        let ch_q = [("customer", id.as_str()), ("limit", RECENT), ("expand[]", "data.refunds")];
-        let (subs_what, inv_what, ch_what) = (what("subscriptions"), what("invoices"), what("charges"));
+        let ch_q = [
+            ("customer", id.as_str()),
+            ("limit", RECENT),
+            ("expand[]", "data.refunds"),
+        ];
+        let (subs_what, inv_what, ch_what) =
+            (what("subscriptions"), what("invoices"), what("charges"));
 
         let expanded = customer.expanded_card();
         // Only when nothing usable came expanded: the first attached card.
@@ -128,10 +161,15 @@ impl StripeGateway {
                 return Ok(None);
             }
             let q = [("customer", id.as_str()), ("type", "card"), ("limit", "1")];
-            let list = self.get::<List<StripePaymentMethod>>("/payment_methods", &q, &what("payment methods")).await;
+            let list = self
+                .get::<List<StripePaymentMethod>>("/payment_methods", &q, &what("payment methods"))
+                .await;
             // A customer without cards, or a stand-in without this list, is "no card".
             match list {
-                Ok(list) => Ok(list.data.into_iter().find_map(|pm| pm.card.as_ref().and_then(StripeCard::summary))),
+                Ok(list) => Ok(list
+                    .data
+                    .into_iter()
+                    .find_map(|pm| pm.card.as_ref().and_then(StripeCard::summary))),
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(e) => Err(e),
             }
@@ -145,21 +183,41 @@ impl StripeGateway {
         .await?;
 
         let card: Option<CardSummary> = expanded.or(fallback);
-        let unreadable = |what: String| move |bad: Bad| StripeError::Unreadable { what: what.clone(), detail: bad.0, source: None };
-        let mut record = customer.into_record(card).map_err(unreadable(format!("customer {id}")))?;
+        let unreadable = |what: String| {
+            move |bad: Bad| StripeError::Unreadable {
+                what: what.clone(),
+                detail: bad.0,
+                source: None,
+            }
+        };
+        let mut record = customer
+            .into_record(card)
+            .map_err(unreadable(format!("customer {id}")))?;
         record.subscriptions = subs
             .data
             .into_iter()
             .map(StripeSubscription::into_domain)
             .collect::<Result<_, _>>()
             .map_err(unreadable(subs_what))?;
-        record.invoices =
-            invoices.data.into_iter().map(StripeInvoice::into_domain).collect::<Result<_, _>>().map_err(unreadable(inv_what))?;
-        record.charges =
-            charges.data.into_iter().map(StripeCharge::into_domain).collect::<Result<_, _>>().map_err(unreadable(ch_what))?;
+        record.invoices = invoices
+            .data
+            .into_iter()
+            .map(StripeInvoice::into_domain)
+            .collect::<Result<_, _>>()
+            .map_err(unreadable(inv_what))?;
+        record.charges = charges
+            .data
+            .into_iter()
+            .map(StripeCharge::into_domain)
+            .collect::<Result<_, _>>()
+            .map_err(unreadable(ch_what))?;
         // Stripe lists newest first; localstripe keeps insertion order.
-        record.subscriptions.sort_by_key(|x| std::cmp::Reverse(x.created));
-        record.invoices.sort_by_key(|x| std::cmp::Reverse(x.created));
+        record
+            .subscriptions
+            .sort_by_key(|x| std::cmp::Reverse(x.created));
+        record
+            .invoices
+            .sort_by_key(|x| std::cmp::Reverse(x.created));
         record.charges.sort_by_key(|x| std::cmp::Reverse(x.created));
         Ok(record)
     }

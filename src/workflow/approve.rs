@@ -15,7 +15,8 @@ use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, CardView};
 use crate::domain::{
-    ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId, SubscriptionId,
+    ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId,
+    SubscriptionId,
 };
 use crate::followup::{self, DoneAction};
 use crate::policy::{self, Refusal, Verdict};
@@ -29,7 +30,8 @@ pub const STALE_EXECUTION_SECS: i64 = 120;
 /// Stripe's clock and ours may disagree by this much.
 const CLOCK_SKEW_SECS: i64 = 300;
 /// Said when every compare-and-set lost to other clicks.
-const RACES_LOST: &str = "Several people acted on this at once; look at the card for where it stands";
+const RACES_LOST: &str =
+    "Several people acted on this at once; look at the card for where it stands";
 /// Compare-and-set retries when clicks race; each retry re-reads the state.
 const MAX_RACES: usize = 8;
 
@@ -49,9 +51,15 @@ pub struct Click {
 pub struct Outcome(pub String);
 
 /// Loads the case and the action, or says why not.
-async fn load(deps: &Deps, case_id: &CaseId, key: &str) -> Result<(Case, ProposedAction), WorkflowError> {
+async fn load(
+    deps: &Deps,
+    case_id: &CaseId,
+    key: &str,
+) -> Result<(Case, ProposedAction), WorkflowError> {
     let case = deps.store.load_case(case_id).await?.ok_or_else(|| {
-        WorkflowError::User(format!("Case `{case_id}` is unknown or older than 30 days; run the lookup again"))
+        WorkflowError::User(format!(
+            "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
+        ))
     })?;
     let action = case
         .actions
@@ -62,16 +70,40 @@ async fn load(deps: &Deps, case_id: &CaseId, key: &str) -> Result<(Case, Propose
     Ok((case, action))
 }
 
-async fn status_of(deps: &Deps, case_id: &CaseId, key: &str) -> Result<ActionStatus, WorkflowError> {
+async fn status_of(
+    deps: &Deps,
+    case_id: &CaseId,
+    key: &str,
+) -> Result<ActionStatus, WorkflowError> {
     deps.store
         .action_status(case_id, key)
         .await?
-        .ok_or_else(|| WorkflowError::User(format!("Action `{key}` of `{case_id}` has no recorded state; run the lookup again")))
+        .ok_or_else(|| {
+            WorkflowError::User(format!(
+                "Action `{key}` of `{case_id}` has no recorded state; run the lookup again"
+            ))
+        })
 }
 
-async fn audit(deps: &Deps, case: &CaseId, key: &str, kind: AuditKind, actor: Actor, stripe_ids: Vec<String>, detail: serde_json::Value) -> Result<(), WorkflowError> {
+async fn audit(
+    deps: &Deps,
+    case: &CaseId,
+    key: &str,
+    kind: AuditKind,
+    actor: Actor,
+    stripe_ids: Vec<String>,
+    detail: serde_json::Value,
+) -> Result<(), WorkflowError> {
     deps.store
-        .append_audit(NewEntry { case_id: Some(case.clone()), action: Some(key.to_owned()), kind, actor, at: now(), stripe_ids, detail })
+        .append_audit(NewEntry {
+            case_id: Some(case.clone()),
+            action: Some(key.to_owned()),
+            kind,
+            actor,
+            at: now(),
+            stripe_ids,
+            detail,
+        })
         .await?;
     Ok(())
 }
@@ -82,34 +114,75 @@ async fn audit(deps: &Deps, case: &CaseId, key: &str, kind: AuditKind, actor: Ac
 ///
 /// # Errors
 /// User-facing refusals are `Ok(Outcome)`; errors are Redis/Stripe/Slack.
-pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Result<Outcome, WorkflowError> {
+pub async fn approve(
+    deps: &Deps,
+    click: &Click,
+    amount: Option<Money>,
+) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, &click.key).await?;
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
         let t = now();
-        let verdict = policy::may_approve(&click.actor, &action, &case.requested_by, &policy::approvable(&stored), &deps.policy, t);
+        let verdict = policy::may_approve(
+            &click.actor,
+            &action,
+            &case.requested_by,
+            &policy::approvable(&stored),
+            &deps.policy,
+            t,
+        );
         match verdict {
-            Verdict::Refused(refusal) => return refuse(deps, &case, click, &stored, refusal, "approve").await,
-            Verdict::Recorded { approvals, still_needed } => {
+            Verdict::Refused(refusal) => {
+                return refuse(deps, &case, click, &stored, refusal, "approve").await
+            }
+            Verdict::Recorded {
+                approvals,
+                still_needed,
+            } => {
                 let expires_at = match &stored {
                     ActionStatus::Proposed { expires_at, .. } => *expires_at,
                     _ => t + super::lookup::APPROVAL_WINDOW_SECS,
                 };
-                let next = ActionStatus::Proposed { approvals, expires_at };
-                if !deps.store.transition(&case.id, &action.key, &stored, &next).await? {
+                let next = ActionStatus::Proposed {
+                    approvals,
+                    expires_at,
+                };
+                if !deps
+                    .store
+                    .transition(&case.id, &action.key, &stored, &next)
+                    .await?
+                {
                     continue;
                 }
-                audit(deps, &case.id, &action.key, AuditKind::ApprovalGranted, Actor::Slack(click.actor.clone()), vec![], json!({ "still_needed": still_needed })).await?;
+                audit(
+                    deps,
+                    &case.id,
+                    &action.key,
+                    AuditKind::ApprovalGranted,
+                    Actor::Slack(click.actor.clone()),
+                    vec![],
+                    json!({ "still_needed": still_needed }),
+                )
+                .await?;
                 refresh_card(deps, &case).await;
                 return Ok(Outcome(format!("Approval recorded. This action needs {still_needed} more approver(s) before it runs")));
             }
             Verdict::Execute { approved_by } => {
-                let executing = ActionStatus::Executing { approved_by: approved_by.clone(), at: t };
-                if !deps.store.transition(&case.id, &action.key, &stored, &executing).await? {
+                let executing = ActionStatus::Executing {
+                    approved_by: approved_by.clone(),
+                    at: t,
+                };
+                if !deps
+                    .store
+                    .transition(&case.id, &action.key, &stored, &executing)
+                    .await?
+                {
                     continue;
                 }
                 if let Some(amount) = amount {
-                    deps.store.record_step(&case.id, &action.key, "amount", &amount.minor.to_string()).await?;
+                    deps.store
+                        .record_step(&case.id, &action.key, "amount", &amount.minor.to_string())
+                        .await?;
                 }
                 // Write-ahead: no Stripe call unless the intent is in the audit log.
                 let intent = audit(
@@ -125,10 +198,21 @@ pub async fn approve(deps: &Deps, click: &Click, amount: Option<Money>) -> Resul
                 if let Err(e) = intent {
                     // Put it back so it can be approved again; if even that fails,
                     // the reconciler finds no intent and marks it failed.
-                    let _ = deps.store.transition(&case.id, &action.key, &executing, &stored).await;
+                    let _ = deps
+                        .store
+                        .transition(&case.id, &action.key, &executing, &stored)
+                        .await;
                     return Err(e);
                 }
-                let private = run(deps, &case, &action, &approved_by, &executing, Actor::Slack(click.actor.clone())).await?;
+                let private = run(
+                    deps,
+                    &case,
+                    &action,
+                    &approved_by,
+                    &executing,
+                    Actor::Slack(click.actor.clone()),
+                )
+                .await?;
                 return Ok(Outcome(private));
             }
         }
@@ -154,9 +238,16 @@ async fn run(
     let t = now();
     let (next, kind, ids, detail, private, done) = match result {
         Ok(done) => {
-            let private = done.private.clone().unwrap_or_else(|| format!("Done: {}", action.summary));
+            let private = done
+                .private
+                .clone()
+                .unwrap_or_else(|| format!("Done: {}", action.summary));
             (
-                ActionStatus::Succeeded { approved_by: approved_by.to_vec(), at: t, stripe_ids: done.stripe_ids.clone() },
+                ActionStatus::Succeeded {
+                    approved_by: approved_by.to_vec(),
+                    at: t,
+                    stripe_ids: done.stripe_ids.clone(),
+                },
                 AuditKind::ExecutionSucceeded,
                 done.stripe_ids.clone(),
                 json!({ "action": action.kind.name(), "refunded_minor": done.refunded.map(|m| m.minor), "note": done.audit_note }),
@@ -180,17 +271,39 @@ async fn run(
     };
     deps.metrics
         .actions
-        .get_or_create(&crate::metrics::ActionLabels { action: action.kind.name(), outcome: if done.is_some() { "succeeded" } else { "failed" } })
+        .get_or_create(&crate::metrics::ActionLabels {
+            action: action.kind.name(),
+            outcome: if done.is_some() {
+                "succeeded"
+            } else {
+                "failed"
+            },
+        })
         .inc();
     let recorded: Result<(), WorkflowError> = async {
-        deps.store.transition(&case.id, &action.key, executing, &next).await?;
-        audit(deps, &case.id, &action.key, kind, actor, ids.clone(), detail).await
+        deps.store
+            .transition(&case.id, &action.key, executing, &next)
+            .await?;
+        audit(
+            deps,
+            &case.id,
+            &action.key,
+            kind,
+            actor,
+            ids.clone(),
+            detail,
+        )
+        .await
     }
     .await;
     if let Err(e) = recorded {
         let reference = new_reference();
         log_error(&e, &reference, "could not record an executed action");
-        let ran = if done.is_some() { format!("ran on Stripe ({})", ids.join(", ")) } else { "failed on Stripe".to_owned() };
+        let ran = if done.is_some() {
+            format!("ran on Stripe ({})", ids.join(", "))
+        } else {
+            "failed on Stripe".to_owned()
+        };
         return Err(WorkflowError::User(format!(
             "The action {ran}, but the bot could not record it (Redis). It will finish the record by itself within a few minutes; do not run it again (ref {reference})"
         )));
@@ -247,8 +360,16 @@ async fn execute(
     approved_by: &[SlackUserId],
     started: i64,
 ) -> Result<Done, ExecError> {
-    let approvers = approved_by.iter().map(SlackUserId::as_str).collect::<Vec<_>>().join(",");
-    let metadata = [("case_id", case.id.as_str()), ("approved_by", approvers.as_str()), ("action", action.key.as_str())];
+    let approvers = approved_by
+        .iter()
+        .map(SlackUserId::as_str)
+        .collect::<Vec<_>>()
+        .join(",");
+    let metadata = [
+        ("case_id", case.id.as_str()),
+        ("approved_by", approvers.as_str()),
+        ("action", action.key.as_str()),
+    ];
     let steps = deps.store.steps(&case.id, &action.key).await?;
     let mut done = Done::default();
     match &action.kind {
@@ -257,37 +378,85 @@ async fn execute(
                 Some(minor) => target.amount.with_minor(minor),
                 None => target.amount,
             };
-            let refund = refund_step(deps, case, &action.key, &target.charge, amount, &metadata, &steps, started).await?;
+            let refund = refund_step(
+                deps,
+                case,
+                &action.key,
+                &target.charge,
+                amount,
+                &metadata,
+                &steps,
+                started,
+            )
+            .await?;
             done.stripe_ids.push(refund);
             done.refunded = Some(amount);
         }
-        ActionKind::CancelDuplicate { subscription, refunds } => {
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => {
             let step = "cancel";
             if !steps.contains_key(step) {
-                deps.stripe.cancel_subscription(subscription, false, &step_key(&case.id, &action.key, step), &metadata).await?;
-                deps.store.record_step(&case.id, &action.key, step, subscription.as_str()).await?;
+                deps.stripe
+                    .cancel_subscription(
+                        subscription,
+                        false,
+                        &step_key(&case.id, &action.key, step),
+                        &metadata,
+                    )
+                    .await?;
+                deps.store
+                    .record_step(&case.id, &action.key, step, subscription.as_str())
+                    .await?;
             }
             done.stripe_ids.push(subscription.to_string());
             done.canceled = Some(subscription.clone());
             let mut total: Option<Money> = None;
             for target in refunds {
-                let refund = refund_step(deps, case, &action.key, &target.charge, target.amount, &metadata, &steps, started).await?;
+                let refund = refund_step(
+                    deps,
+                    case,
+                    &action.key,
+                    &target.charge,
+                    target.amount,
+                    &metadata,
+                    &steps,
+                    started,
+                )
+                .await?;
                 done.stripe_ids.push(refund);
                 total = Some(match total {
-                    Some(t) if t.currency == target.amount.currency => t.with_minor(t.minor + target.amount.minor),
+                    Some(t) if t.currency == target.amount.currency => {
+                        t.with_minor(t.minor + target.amount.minor)
+                    }
                     Some(t) => t,
                     None => target.amount,
                 });
             }
             done.refunded = total;
         }
-        ActionKind::CancelSubscription { subscription, at_period_end } => {
-            deps.stripe.cancel_subscription(subscription, *at_period_end, &step_key(&case.id, &action.key, "cancel"), &metadata).await?;
+        ActionKind::CancelSubscription {
+            subscription,
+            at_period_end,
+        } => {
+            deps.stripe
+                .cancel_subscription(
+                    subscription,
+                    *at_period_end,
+                    &step_key(&case.id, &action.key, "cancel"),
+                    &metadata,
+                )
+                .await?;
             done.stripe_ids.push(subscription.to_string());
             done.canceled = Some(subscription.clone());
         }
         ActionKind::PortalLink { customer } => {
-            match deps.stripe.portal_session(customer, &step_key(&case.id, &action.key, "portal")).await {
+            match deps
+                .stripe
+                .portal_session(customer, &step_key(&case.id, &action.key, "portal"))
+                .await
+            {
                 Ok(url) => {
                     done.private = Some(format!(
                         "Billing-portal link for {customer}, for you only and valid for a short time: {url}\nDo not paste it in a channel or a ticket; it logs whoever holds it into the customer's portal"
@@ -296,10 +465,22 @@ async fn execute(
                     // A separate entry, as the contract asks: a link was created.
                     // Best effort: the result entry records it as well.
                     let ids = vec![customer.to_string()];
-                    let _ = audit(deps, &case.id, &action.key, AuditKind::PortalLinkCreated, Actor::System, ids, json!({ "shown_to": approvers })).await;
+                    let _ = audit(
+                        deps,
+                        &case.id,
+                        &action.key,
+                        AuditKind::PortalLinkCreated,
+                        Actor::System,
+                        ids,
+                        json!({ "shown_to": approvers }),
+                    )
+                    .await;
                 }
                 Err(StripeError::PortalNotConfigured { .. }) => {
-                    let invoice = case.snapshot.invoices().find(|i| i.status == crate::domain::InvoiceStatus::Open && i.hosted_invoice_url.is_some());
+                    let invoice = case.snapshot.invoices().find(|i| {
+                        i.status == crate::domain::InvoiceStatus::Open
+                            && i.hosted_invoice_url.is_some()
+                    });
                     done.private = Some(match invoice.and_then(|i| i.hosted_invoice_url.as_ref().map(|u| (i, u))) {
                         Some((invoice, url)) => format!(
                             "This Stripe account has no customer portal configured (Settings > Billing > Customer portal). Instead, the customer can pay open invoice {} on its hosted page: {url}",
@@ -307,25 +488,44 @@ async fn execute(
                         ),
                         None => "This Stripe account has no customer portal configured (Settings > Billing > Customer portal), and the customer has no open invoice to link to; ask them to reply with what they need".to_owned(),
                     });
-                    done.audit_note = Some("no portal configured; offered the hosted invoice page".to_owned());
+                    done.audit_note =
+                        Some("no portal configured; offered the hosted invoice page".to_owned());
                 }
                 Err(e) => return Err(e.into()),
             }
         }
         ActionKind::InvoiceLink { invoice } => {
-            let url = case.snapshot.invoices().find(|i| &i.id == invoice).and_then(|i| i.hosted_invoice_url.clone());
+            let url = case
+                .snapshot
+                .invoices()
+                .find(|i| &i.id == invoice)
+                .and_then(|i| i.hosted_invoice_url.clone());
             done.private = Some(match url {
-                Some(url) => format!("Hosted page of {invoice} (safe to send to the customer): {url}"),
+                Some(url) => {
+                    format!("Hosted page of {invoice} (safe to send to the customer): {url}")
+                }
                 None => format!("{invoice} has no hosted page; open it in the Stripe dashboard"),
             });
             done.stripe_ids.push(invoice.to_string());
         }
         ActionKind::ClarifyBillingModel => {
-            done.private = Some("Noted: explain the billing model to the customer; the draft is in the thread".to_owned());
+            done.private = Some(
+                "Noted: explain the billing model to the customer; the draft is in the thread"
+                    .to_owned(),
+            );
         }
         ActionKind::CloseNoAction => {
             done.private = Some("Case closed with no action".to_owned());
-            let _ = audit(deps, &case.id, &action.key, AuditKind::CaseClosed, Actor::System, vec![], json!({})).await;
+            let _ = audit(
+                deps,
+                &case.id,
+                &action.key,
+                AuditKind::CaseClosed,
+                Actor::System,
+                vec![],
+                json!({}),
+            )
+            .await;
         }
     }
     Ok(done)
@@ -355,9 +555,15 @@ async fn refund_step(
     }
     let current = deps.stripe.charge(charge).await?;
     let left = current.refundable();
-    if let Some(ours) = current.refunds.iter().find(|r| r.amount == amount && r.created >= started - CLOCK_SKEW_SECS) {
+    if let Some(ours) = current
+        .refunds
+        .iter()
+        .find(|r| r.amount == amount && r.created >= started - CLOCK_SKEW_SECS)
+    {
         if amount.minor > left.minor {
-            deps.store.record_step(&case.id, key, &step, ours.id.as_str()).await?;
+            deps.store
+                .record_step(&case.id, key, &step, ours.id.as_str())
+                .await?;
             return Ok(ours.id.to_string());
         }
     }
@@ -366,8 +572,13 @@ async fn refund_step(
             "refusing to refund {amount} on {charge}: only {left} is left to refund"
         )));
     }
-    let refund = deps.stripe.refund(charge, amount, &step_key(&case.id, key, &step), metadata).await?;
-    deps.store.record_step(&case.id, key, &step, refund.as_str()).await?;
+    let refund = deps
+        .stripe
+        .refund(charge, amount, &step_key(&case.id, key, &step), metadata)
+        .await?;
+    deps.store
+        .record_step(&case.id, key, &step, refund.as_str())
+        .await?;
     Ok(refund.to_string())
 }
 
@@ -383,11 +594,28 @@ pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome,
         if let Err(refusal) = policy::may_reject(&click.actor, &stored, &deps.policy, t) {
             return refuse(deps, &case, click, &stored, refusal, "reject").await;
         }
-        let next = ActionStatus::Rejected { by: click.actor.clone(), at: t, reason: reason.to_owned() };
-        if !deps.store.transition(&case.id, &action.key, &stored, &next).await? {
+        let next = ActionStatus::Rejected {
+            by: click.actor.clone(),
+            at: t,
+            reason: reason.to_owned(),
+        };
+        if !deps
+            .store
+            .transition(&case.id, &action.key, &stored, &next)
+            .await?
+        {
             continue;
         }
-        audit(deps, &case.id, &action.key, AuditKind::ActionRejected, Actor::Slack(click.actor.clone()), vec![], json!({ "reason": reason })).await?;
+        audit(
+            deps,
+            &case.id,
+            &action.key,
+            AuditKind::ActionRejected,
+            Actor::Slack(click.actor.clone()),
+            vec![],
+            json!({ "reason": reason }),
+        )
+        .await?;
         refresh_card(deps, &case).await;
         return Ok(Outcome(format!("Rejected: {}", action.summary)));
     }
@@ -405,7 +633,16 @@ async fn refuse(
     on: &str,
 ) -> Result<Outcome, WorkflowError> {
     let detail = json!({ "reason": format!("{refusal:?}"), "on": on });
-    audit(deps, &case.id, &click.key, AuditKind::ApprovalRefused, Actor::Slack(click.actor.clone()), vec![], detail).await?;
+    audit(
+        deps,
+        &case.id,
+        &click.key,
+        AuditKind::ApprovalRefused,
+        Actor::Slack(click.actor.clone()),
+        vec![],
+        detail,
+    )
+    .await?;
     if refusal == Refusal::Expired {
         expire(deps, case, &click.key, stored).await?;
     }
@@ -413,11 +650,25 @@ async fn refuse(
     Ok(Outcome(refusal.to_string()))
 }
 
-async fn expire(deps: &Deps, case: &Case, key: &str, stored: &ActionStatus) -> Result<(), WorkflowError> {
+async fn expire(
+    deps: &Deps,
+    case: &Case,
+    key: &str,
+    stored: &ActionStatus,
+) -> Result<(), WorkflowError> {
     if matches!(stored, ActionStatus::Proposed { .. }) {
         let next = ActionStatus::Expired { at: now() };
         if deps.store.transition(&case.id, key, stored, &next).await? {
-            audit(deps, &case.id, key, AuditKind::ActionExpired, Actor::System, vec![], json!({})).await?;
+            audit(
+                deps,
+                &case.id,
+                key,
+                AuditKind::ActionExpired,
+                Actor::System,
+                vec![],
+                json!({}),
+            )
+            .await?;
             refresh_card(deps, case).await;
         }
     }
@@ -429,13 +680,24 @@ async fn expire(deps: &Deps, case: &Case, key: &str, stored: &ActionStatus) -> R
 pub async fn refresh_card(deps: &Deps, case: &Case) {
     let Some(slack) = &deps.slack else { return };
     let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else { return Ok(()) };
+        let Some(location) = deps.store.card_location(&case.id).await? else {
+            return Ok(());
+        };
         let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
         let statuses = deps.store.action_statuses(&case.id, &keys).await?;
         let t = now();
-        let view = CardView { case, statuses: &statuses, now: t };
-        let message = Message { text: card::fallback_text(case), blocks: card::render_blocks(&view) };
-        slack.update_message(&location.channel, &location.ts, &message).await?;
+        let view = CardView {
+            case,
+            statuses: &statuses,
+            now: t,
+        };
+        let message = Message {
+            text: card::fallback_text(case),
+            blocks: card::render_blocks(&view),
+        };
+        slack
+            .update_message(&location.channel, &location.ts, &message)
+            .await?;
         Ok(())
     }
     .await;
@@ -449,12 +711,38 @@ pub async fn refresh_card(deps: &Deps, case: &Case) {
 async fn post_updated_draft(deps: &Deps, case: &Case, key: &str, done: &Done) {
     let Some(slack) = &deps.slack else { return };
     let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else { return Ok(()) };
-        let done = [DoneAction { key: key.to_owned(), refunded: done.refunded, canceled: done.canceled.clone() }];
-        let draft = followup::draft(&case.triage, &case.snapshot, &case.actions, &done, &deps.followup);
-        let text = format!("*Customer follow-up (updated after {key}, draft, {})*\n{}", draft.locale, draft.text);
-        slack.post_message(&location.channel, &Message::text(text), Some(&location.ts)).await?;
-        audit(deps, &case.id, key, AuditKind::FollowUpPosted, Actor::System, vec![], json!({ "locale": draft.locale })).await?;
+        let Some(location) = deps.store.card_location(&case.id).await? else {
+            return Ok(());
+        };
+        let done = [DoneAction {
+            key: key.to_owned(),
+            refunded: done.refunded,
+            canceled: done.canceled.clone(),
+        }];
+        let draft = followup::draft(
+            &case.triage,
+            &case.snapshot,
+            &case.actions,
+            &done,
+            &deps.followup,
+        );
+        let text = format!(
+            "*Customer follow-up (updated after {key}, draft, {})*\n{}",
+            draft.locale, draft.text
+        );
+        slack
+            .post_message(&location.channel, &Message::text(text), Some(&location.ts))
+            .await?;
+        audit(
+            deps,
+            &case.id,
+            key,
+            AuditKind::FollowUpPosted,
+            Actor::System,
+            vec![],
+            json!({ "locale": draft.locale }),
+        )
+        .await?;
         Ok(())
     }
     .await;
@@ -469,9 +757,12 @@ fn target_ids(kind: &ActionKind) -> Vec<String> {
         ActionKind::PortalLink { customer } => vec![customer.to_string()],
         ActionKind::InvoiceLink { invoice } => vec![invoice.to_string()],
         ActionKind::CancelSubscription { subscription, .. } => vec![subscription.to_string()],
-        ActionKind::CancelDuplicate { subscription, refunds } => {
-            std::iter::once(subscription.to_string()).chain(refunds.iter().map(|r| r.charge.to_string())).collect()
-        }
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => std::iter::once(subscription.to_string())
+            .chain(refunds.iter().map(|r| r.charge.to_string()))
+            .collect(),
         ActionKind::Refund(target) => vec![target.charge.to_string()],
         ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
     }
@@ -487,22 +778,58 @@ fn target_ids(kind: &ActionKind) -> Vec<String> {
 pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
     let mut n = 0;
     for (case_id, key) in deps.store.executing_actions().await? {
-        let Ok((case, action)) = load(deps, &case_id, &key).await else { continue };
-        let Some(stored) = deps.store.action_status(&case_id, &key).await? else { continue };
-        let ActionStatus::Executing { approved_by, at } = &stored else { continue };
+        let Ok((case, action)) = load(deps, &case_id, &key).await else {
+            continue;
+        };
+        let Some(stored) = deps.store.action_status(&case_id, &key).await? else {
+            continue;
+        };
+        let ActionStatus::Executing { approved_by, at } = &stored else {
+            continue;
+        };
         if now() - at < STALE_EXECUTION_SECS {
             continue; // another replica may still be on it
         }
         let trail = deps.store.audit_trail(&case_id).await?;
-        let has_intent = trail.iter().any(|(_, e)| e.action.as_deref() == Some(key.as_str()) && e.kind == AuditKind::ExecutionIntent && e.at >= *at);
+        let has_intent = trail.iter().any(|(_, e)| {
+            e.action.as_deref() == Some(key.as_str())
+                && e.kind == AuditKind::ExecutionIntent
+                && e.at >= *at
+        });
         if has_intent {
             tracing::info!(case_id = %case_id, action = %key, "re-running an interrupted action");
-            audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "resumed": true })).await?;
+            audit(
+                deps,
+                &case_id,
+                &key,
+                AuditKind::ExecutionReconciled,
+                Actor::System,
+                vec![],
+                json!({ "resumed": true }),
+            )
+            .await?;
             let _ = run(deps, &case, &action, approved_by, &stored, Actor::System).await?;
         } else {
-            let failed = ActionStatus::Failed { approved_by: approved_by.clone(), at: now(), error: "interrupted before Stripe was called; approve again".to_owned() };
-            if deps.store.transition(&case_id, &key, &stored, &failed).await? {
-                audit(deps, &case_id, &key, AuditKind::ExecutionReconciled, Actor::System, vec![], json!({ "resumed": false })).await?;
+            let failed = ActionStatus::Failed {
+                approved_by: approved_by.clone(),
+                at: now(),
+                error: "interrupted before Stripe was called; approve again".to_owned(),
+            };
+            if deps
+                .store
+                .transition(&case_id, &key, &stored, &failed)
+                .await?
+            {
+                audit(
+                    deps,
+                    &case_id,
+                    &key,
+                    AuditKind::ExecutionReconciled,
+                    Actor::System,
+                    vec![],
+                    json!({ "resumed": false }),
+                )
+                .await?;
                 refresh_card(deps, &case).await;
             }
         }

@@ -8,10 +8,10 @@ use super::{new_case_id, Deps, WorkflowError};
 use crate::card::{self, modals};
 use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};
 use crate::slack::api::Message;
-use tracing::Instrument;
 use crate::slack::payloads::{EventEnvelope, Interaction, SlashCommand};
 use serde_json::json;
 use std::sync::Arc;
+use tracing::Instrument;
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
 pub const TRIAGE_SHORTCUT: &str = "triage_billing_case";
@@ -39,7 +39,10 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
         Ok(BillingCommand::Help) => ephemeral(USAGE),
         Ok(BillingCommand::Lookup(query)) => {
             let case_id = new_case_id();
-            let ack = format!("Looking up `{query}` ({}) as case `{case_id}`…", query.kind());
+            let ack = format!(
+                "Looking up `{query}` ({}) as case `{case_id}`…",
+                query.kind()
+            );
             spawn_slack_lookup(
                 Arc::clone(deps),
                 SlackLookup {
@@ -76,7 +79,14 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
 /// `/slack/interactions`.
 pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
     match interaction {
-        Interaction::MessageAction { callback_id, user, channel, message, response_url, .. } if callback_id == TRIAGE_SHORTCUT => {
+        Interaction::MessageAction {
+            callback_id,
+            user,
+            channel,
+            message,
+            response_url,
+            ..
+        } if callback_id == TRIAGE_SHORTCUT => {
             let Ok(user) = SlackUserId::parse(&user.id) else {
                 tracing::warn!("shortcut from an unreadable user id");
                 return Ack::Empty;
@@ -101,23 +111,41 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
             }
             Ack::Empty
         }
-        Interaction::BlockActions { user, channel, actions, response_url, trigger_id, .. } => {
+        Interaction::BlockActions {
+            user,
+            channel,
+            actions,
+            response_url,
+            trigger_id,
+            ..
+        } => {
             let Ok(actor) = SlackUserId::parse(&user.id) else {
                 tracing::warn!("button click from an unreadable user id");
                 return Ack::Empty;
             };
             for action in actions {
-                let Some((case_id, key)) = action.value.as_deref().and_then(card::parse_button_value) else {
+                let Some((case_id, key)) =
+                    action.value.as_deref().and_then(card::parse_button_value)
+                else {
                     tracing::warn!(action_id = %action.action_id, "button without a readable case/action value");
                     continue;
                 };
-                let click = Click { case_id, key, actor: actor.clone(), response_url: response_url.clone(), channel: channel.as_ref().map(|c| c.id.clone()) };
+                let click = Click {
+                    case_id,
+                    key,
+                    actor: actor.clone(),
+                    response_url: response_url.clone(),
+                    channel: channel.as_ref().map(|c| c.id.clone()),
+                };
                 match action.action_id.as_str() {
                     card::APPROVE_ACTION_ID => spawn_approval(deps, click, None),
                     card::REJECT_ACTION_ID | modals::PARTIAL_REFUND_ACTION_ID => {
                         let deps = Arc::clone(deps);
-                        let (trigger_id, action_id) = (trigger_id.clone(), action.action_id.clone());
-                        tokio::spawn(async move { open_modal(&deps, &click, &trigger_id, &action_id).await });
+                        let (trigger_id, action_id) =
+                            (trigger_id.clone(), action.action_id.clone());
+                        tokio::spawn(async move {
+                            open_modal(&deps, &click, &trigger_id, &action_id).await
+                        });
                     }
                     other => tracing::info!(action_id = other, "unknown button ignored"),
                 }
@@ -133,19 +161,37 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                 tracing::warn!("modal without a readable case/action");
                 return Ack::Empty;
             };
-            let click = Click { case_id, key, actor, response_url: None, channel: None };
+            let click = Click {
+                case_id,
+                key,
+                actor,
+                response_url: None,
+                channel: None,
+            };
             match view.callback_id.as_str() {
                 modals::REJECT_CALLBACK => {
-                    let reason = view.state.text(modals::REASON_BLOCK, modals::REASON_INPUT).unwrap_or_default().trim().to_owned();
+                    let reason = view
+                        .state
+                        .text(modals::REASON_BLOCK, modals::REASON_INPUT)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned();
                     if reason.is_empty() {
                         tracing::warn!("rejection without a reason refused");
-                        return field_error(modals::REASON_BLOCK, "Give a reason: it goes in the audit trail");
+                        return field_error(
+                            modals::REASON_BLOCK,
+                            "Give a reason: it goes in the audit trail",
+                        );
                     }
                     spawn_rejection(deps, click, reason);
                     Ack::Empty
                 }
                 modals::REFUND_CALLBACK => {
-                    let typed = view.state.text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT).unwrap_or_default().to_owned();
+                    let typed = view
+                        .state
+                        .text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)
+                        .unwrap_or_default()
+                        .to_owned();
                     match partial_amount(deps, &click, &typed).await {
                         Ok(amount) => {
                             spawn_approval(deps, click, Some(amount));
@@ -184,13 +230,25 @@ async fn partial_amount(deps: &Deps, click: &Click, typed: &str) -> Result<Money
         Ok(None) => return Err("This case is unknown or expired; run the lookup again".to_owned()),
         Err(e) => return Err(format!("{e}; try again")),
     };
-    let Some(ActionKind::Refund(target)) = case.actions.iter().find(|a| a.key == click.key).map(|a| &a.kind) else {
+    let Some(ActionKind::Refund(target)) = case
+        .actions
+        .iter()
+        .find(|a| a.key == click.key)
+        .map(|a| &a.kind)
+    else {
         return Err("Only a refund can be partial".to_owned());
     };
     let amount = Money::parse_major(typed, target.amount.currency).map_err(|e| e.to_string())?;
-    let left = case.snapshot.charges().find(|c| c.id == target.charge).map_or(target.amount, |c| c.refundable());
+    let left = case
+        .snapshot
+        .charges()
+        .find(|c| c.id == target.charge)
+        .map_or(target.amount, |c| c.refundable());
     if amount.minor > left.minor {
-        return Err(format!("At most {left} is left to refund on {}", target.charge));
+        return Err(format!(
+            "At most {left} is left to refund on {}",
+            target.charge
+        ));
     }
     Ok(amount)
 }
@@ -203,16 +261,28 @@ async fn open_modal(deps: &Deps, click: &Click, trigger_id: &str, action_id: &st
         _ => None,
     };
     let Some(action) = action else {
-        tell_now(deps, click.response_url.as_deref(), "This case or action is unknown, or Redis is unavailable; run the lookup again").await;
+        tell_now(
+            deps,
+            click.response_url.as_deref(),
+            "This case or action is unknown, or Redis is unavailable; run the lookup again",
+        )
+        .await;
         return;
     };
     let view = match (&action.kind, action_id) {
-        (ActionKind::Refund(target), modals::PARTIAL_REFUND_ACTION_ID) => modals::refund_modal(&click.case_id, &click.key, &action.summary, target.amount),
+        (ActionKind::Refund(target), modals::PARTIAL_REFUND_ACTION_ID) => {
+            modals::refund_modal(&click.case_id, &click.key, &action.summary, target.amount)
+        }
         _ => modals::reject_modal(&click.case_id, &click.key, &action.summary),
     };
     if let Err(e) = slack.open_modal(trigger_id, view).await {
         tracing::warn!(error = %e, "could not open the modal");
-        tell_now(deps, click.response_url.as_deref(), "Slack did not open the form in time; click again").await;
+        tell_now(
+            deps,
+            click.response_url.as_deref(),
+            "Slack did not open the form in time; click again",
+        )
+        .await;
     }
 }
 
@@ -255,17 +325,28 @@ async fn tell_user(deps: &Deps, click: &Click, text: &str) {
     let Some(slack) = &deps.slack else { return };
     let channel = match &click.channel {
         Some(channel) => Some(channel.clone()),
-        None => deps.store.card_location(&click.case_id).await.ok().flatten().map(|l| l.channel),
+        None => deps
+            .store
+            .card_location(&click.case_id)
+            .await
+            .ok()
+            .flatten()
+            .map(|l| l.channel),
     };
     if let Some(channel) = channel {
-        if let Err(e) = slack.post_ephemeral(&channel, click.actor.as_str(), &Message::text(text)).await {
+        if let Err(e) = slack
+            .post_ephemeral(&channel, click.actor.as_str(), &Message::text(text))
+            .await
+        {
             tracing::warn!(error = %e, "could not answer the user");
         }
     }
 }
 
 async fn tell_now(deps: &Deps, response_url: Option<&str>, text: &str) {
-    let (Some(slack), Some(url)) = (&deps.slack, response_url) else { return };
+    let (Some(slack), Some(url)) = (&deps.slack, response_url) else {
+        return;
+    };
     if let Err(e) = slack.respond(url, &Message::text(text)).await {
         tracing::warn!(error = %e, "could not answer through response_url");
     }
@@ -281,7 +362,9 @@ fn tell(deps: &Arc<Deps>, response_url: String, text: String) {
 /// subscribed yet.
 pub fn on_event(event: EventEnvelope) -> Ack {
     match event {
-        EventEnvelope::UrlVerification { challenge } => Ack::Json(json!({ "challenge": challenge })),
+        EventEnvelope::UrlVerification { challenge } => {
+            Ack::Json(json!({ "challenge": challenge }))
+        }
         EventEnvelope::Other => Ack::Empty,
     }
 }

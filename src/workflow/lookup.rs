@@ -56,7 +56,10 @@ pub async fn open_case(
     let snapshot = match deps.stripe.snapshot(query, now()).await {
         Ok(snapshot) => snapshot,
         Err(e) => {
-            deps.metrics.lookups.get_or_create(&outcome("stripe_error")).inc();
+            deps.metrics
+                .lookups
+                .get_or_create(&outcome("stripe_error"))
+                .inc();
             // Best effort: the failure itself is worth a trace, but the
             // operator's error is the Stripe one.
             let _ = deps
@@ -74,9 +77,19 @@ pub async fn open_case(
             return Err(e.into());
         }
     };
-    let intake = Intake { id: case_id, requested_by: actor.clone(), message, now: now() };
+    let intake = Intake {
+        id: case_id,
+        requested_by: actor.clone(),
+        message,
+        now: now(),
+    };
     let case = assess(intake, snapshot, &deps.followup);
-    let customer_ids: Vec<String> = case.snapshot.customers.iter().map(|c| c.id.to_string()).collect();
+    let customer_ids: Vec<String> = case
+        .snapshot
+        .customers
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
     let (kind, label) = match &case.triage {
         Triage::NotFound => (AuditKind::LookupFailed, "not_found".to_owned()),
         Triage::NeedsReview { .. } => (AuditKind::CaseOpened, "needs_review".to_owned()),
@@ -93,8 +106,17 @@ pub async fn open_case(
             detail: json!({ "triage": label, "n_actions": case.actions.len() }),
         })
         .await?;
-    deps.metrics.lookup_seconds.observe(started.elapsed().as_secs_f64());
-    deps.metrics.lookups.get_or_create(&outcome(if matches!(case.triage, Triage::NotFound) { "not_found" } else { "case" })).inc();
+    deps.metrics
+        .lookup_seconds
+        .observe(started.elapsed().as_secs_f64());
+    deps.metrics
+        .lookups
+        .get_or_create(&outcome(if matches!(case.triage, Triage::NotFound) {
+            "not_found"
+        } else {
+            "case"
+        }))
+        .inc();
     Ok(case)
 }
 
@@ -102,7 +124,15 @@ pub async fn open_case(
 pub fn initial_statuses(case: &Case, now: i64) -> Vec<(String, ActionStatus)> {
     case.actions
         .iter()
-        .map(|a| (a.key.clone(), ActionStatus::Proposed { approvals: Vec::new(), expires_at: now + APPROVAL_WINDOW_SECS }))
+        .map(|a| {
+            (
+                a.key.clone(),
+                ActionStatus::Proposed {
+                    approvals: Vec::new(),
+                    expires_at: now + APPROVAL_WINDOW_SECS,
+                },
+            )
+        })
         .collect()
 }
 
@@ -127,8 +157,18 @@ pub fn spawn_slack_lookup(deps: Arc<Deps>, req: SlackLookup) {
 }
 
 async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError> {
-    let slack = deps.slack.as_ref().ok_or_else(|| WorkflowError::User("Slack is not configured".into()))?;
-    let case = open_case(deps, req.case_id, req.actor, &req.query, req.message.as_deref()).await?;
+    let slack = deps
+        .slack
+        .as_ref()
+        .ok_or_else(|| WorkflowError::User("Slack is not configured".into()))?;
+    let case = open_case(
+        deps,
+        req.case_id,
+        req.actor,
+        &req.query,
+        req.message.as_deref(),
+    )
+    .await?;
     if matches!(case.triage, Triage::NotFound) {
         tracing::warn!("no customer found");
         return Err(WorkflowError::User(format!(
@@ -141,17 +181,44 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
     let now = now();
     let statuses = initial_statuses(&case, now);
     deps.store.init_actions(&case.id, &statuses).await?;
-    let view = CardView { case: &case, statuses: &statuses, now };
-    let card = Message { text: card::fallback_text(&case), blocks: card::render_blocks(&view) };
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now,
+    };
+    let card = Message {
+        text: card::fallback_text(&case),
+        blocks: card::render_blocks(&view),
+    };
     let ts = slack.post_message(&req.channel, &card, None).await?;
-    deps.store.save_card_location(&case.id, &CardLocation { channel: req.channel.clone(), ts: ts.clone() }).await?;
+    deps.store
+        .save_card_location(
+            &case.id,
+            &CardLocation {
+                channel: req.channel.clone(),
+                ts: ts.clone(),
+            },
+        )
+        .await?;
     // The drafts go in the card's thread (PLAYBOOK.md §5).
-    let mut thread = format!("*Customer follow-up (draft, {})*\n{}", case.followup.locale, case.followup.text);
+    let mut thread = format!(
+        "*Customer follow-up (draft, {})*\n{}",
+        case.followup.locale, case.followup.text
+    );
     if let Some(gap) = &case.product_gap {
-        thread.push_str(&format!("\n\n*Product gap* (`{}`)\n{}", gap.surface, gap.note));
+        thread.push_str(&format!(
+            "\n\n*Product gap* (`{}`)\n{}",
+            gap.surface, gap.note
+        ));
     }
-    slack.post_message(&req.channel, &Message::text(thread), Some(&ts)).await?;
-    tracing::info!(customers = case.snapshot.customers.len(), n_actions = case.actions.len(), "case card posted");
+    slack
+        .post_message(&req.channel, &Message::text(thread), Some(&ts))
+        .await?;
+    tracing::info!(
+        customers = case.snapshot.customers.len(),
+        n_actions = case.actions.len(),
+        "case card posted"
+    );
     Ok(())
 }
 

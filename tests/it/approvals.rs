@@ -4,14 +4,14 @@
 //! that records every request, so "no Stripe call" is checked, not assumed.
 
 use crate::helpers::*;
+use crate::localstripe;
 use billing_triage::audit::AuditKind;
 use billing_triage::domain::*;
 use billing_triage::store::cases::CardLocation;
 use billing_triage::store::Store;
-use std::collections::BTreeMap;
-use crate::localstripe;
 use billing_triage::stripe::sandbox::seed;
 use billing_triage::stripe::StripeGateway;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 const CHARGE: &str = "ch_Approve1";
@@ -26,7 +26,12 @@ fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
 }
 
 /// The same case, for a given customer and charge.
-fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
+fn refund_case_for(
+    customer: &str,
+    charge_id: &str,
+    amount: Money,
+    expires_in: i64,
+) -> (Case, Vec<(String, ActionStatus)>) {
     let now = now_ts();
     let customer = CustomerId::parse(customer).expect("id");
     let charge = Charge {
@@ -60,14 +65,27 @@ fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i
         fetched_at: now,
     };
     let actions = vec![
-        ProposedAction { key: "a1".into(), kind: ActionKind::PortalLink { customer }, summary: "Send a portal link".into(), rationale: "self-serve".into() },
+        ProposedAction {
+            key: "a1".into(),
+            kind: ActionKind::PortalLink { customer },
+            summary: "Send a portal link".into(),
+            rationale: "self-serve".into(),
+        },
         ProposedAction {
             key: "a2".into(),
-            kind: ActionKind::Refund(RefundTarget { charge: ChargeId::parse(charge_id).expect("id"), amount }),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: ChargeId::parse(charge_id).expect("id"),
+                amount,
+            }),
             summary: format!("Refund {charge_id} {amount}"),
             rationale: "the outage day".into(),
         },
-        ProposedAction { key: "a3".into(), kind: ActionKind::CloseNoAction, summary: "Close".into(), rationale: "nothing to do".into() },
+        ProposedAction {
+            key: "a3".into(),
+            kind: ActionKind::CloseNoAction,
+            summary: "Close".into(),
+            rationale: "nothing to do".into(),
+        },
     ];
     let case = Case {
         version: Case::VERSION,
@@ -75,17 +93,31 @@ fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i
         requested_by: Actor::Slack(SlackUserId::parse(REQUESTER).expect("id")),
         message: Some("your service was down, I want a refund".into()),
         snapshot,
-        triage: Triage::Classified { category: Category::ProductFailure, evidence: vec!["outage".into()] },
+        triage: Triage::Classified {
+            category: Category::ProductFailure,
+            evidence: vec!["outage".into()],
+        },
         actions,
         revenue: RevenueImpact::default(),
-        followup: FollowUp { locale: "en".into(), text: "Hi Ana".into() },
+        followup: FollowUp {
+            locale: "en".into(),
+            text: "Hi Ana".into(),
+        },
         product_gap: None,
         warnings: Vec::new(),
     };
     let statuses = case
         .actions
         .iter()
-        .map(|a| (a.key.clone(), ActionStatus::Proposed { approvals: vec![], expires_at: now + expires_in }))
+        .map(|a| {
+            (
+                a.key.clone(),
+                ActionStatus::Proposed {
+                    approvals: vec![],
+                    expires_at: now + expires_in,
+                },
+            )
+        })
         .collect();
     (case, statuses)
 }
@@ -93,9 +125,18 @@ fn refund_case_for(customer: &str, charge_id: &str, amount: Money, expires_in: i
 /// Stores the case as the lookup workflow does.
 async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
     store.save_case(case).await.expect("save case");
-    store.init_actions(&case.id, statuses).await.expect("init actions");
     store
-        .save_card_location(&case.id, &CardLocation { channel: CHANNEL.into(), ts: "1700000000.000001".into() })
+        .init_actions(&case.id, statuses)
+        .await
+        .expect("init actions");
+    store
+        .save_card_location(
+            &case.id,
+            &CardLocation {
+                channel: CHANNEL.into(),
+                ts: "1700000000.000001".into(),
+            },
+        )
         .await
         .expect("card location");
 }
@@ -111,20 +152,32 @@ fn charge_json(refunded: i64) -> String {
 
 /// Stripe that knows the charge and refunds it (or fails refunds with 500).
 fn stripe_script(refunds_fail: bool) -> StripeScript {
-    Arc::new(move |method: &str, path: &str| match (method, path) {
+    Arc::new(move |method: &str, path: &str| {
+        match (method, path) {
         ("GET", p) if p.starts_with("/v1/charges/") => (200, charge_json(0)),
         ("POST", "/v1/refunds") if refunds_fail => (500, r#"{"error":{"type":"api_error","message":"Something went wrong on Stripe's end"}}"#.to_owned()),
         ("POST", "/v1/refunds") => (200, r#"{"id":"re_Scripted1","object":"refund","amount":3900,"currency":"eur","charge":"ch_Approve1","status":"succeeded","created":1700000000}"#.to_owned()),
         _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+    }
     })
 }
 
 async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
-    store.action_status(&case.id, key).await.expect("redis").expect("state exists")
+    store
+        .action_status(&case.id, key)
+        .await
+        .expect("redis")
+        .expect("state exists")
 }
 
 async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
-    store.audit_trail(&case.id).await.expect("trail").into_iter().map(|(_, e)| e.kind).collect()
+    store
+        .audit_trail(&case.id)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|(_, e)| e.kind)
+        .collect()
 }
 
 fn value(case: &Case, key: &str) -> String {
@@ -138,30 +191,68 @@ async fn refusals_are_answered_audited_and_never_reach_stripe() {
     let (case, statuses) = refund_case(3600);
     put_case(&app.store, &case, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), REQUESTER).await;
-    assert!(app.answer_at(&url).await.contains("another approver"), "self-approval refused");
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), REQUESTER)
+        .await;
+    assert!(
+        app.answer_at(&url).await.contains("another approver"),
+        "self-approval refused"
+    );
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), "U0OUTSIDE1").await;
-    assert!(app.answer_at(&url).await.contains("BILLING_APPROVERS"), "non-approver refused");
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), "U0OUTSIDE1")
+        .await;
+    assert!(
+        app.answer_at(&url).await.contains("BILLING_APPROVERS"),
+        "non-approver refused"
+    );
 
     // Already resolved: the close ran; approving it again is refused.
-    let (_, url) = app.click("approve_action", &value(&case, "a3"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a3"), APPROVER_1)
+        .await;
     assert!(app.answer_at(&url).await.contains("Case closed"));
-    let (_, url) = app.click("approve_action", &value(&case, "a3"), APPROVER_2).await;
-    assert!(app.answer_at(&url).await.contains("already done"), "resolved action refused");
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a3"), APPROVER_2)
+        .await;
+    assert!(
+        app.answer_at(&url).await.contains("already done"),
+        "resolved action refused"
+    );
 
     // Expired: a case whose actions expired a minute ago.
     let (old, old_statuses) = refund_case(-60);
     put_case(&app.store, &old, &old_statuses).await;
-    let (_, url) = app.click("approve_action", &value(&old, "a2"), APPROVER_1).await;
-    assert!(app.answer_at(&url).await.contains("expired"), "expired action refused");
-    assert!(matches!(status(&app.store, &old, "a2").await, ActionStatus::Expired { .. }));
+    let (_, url) = app
+        .click("approve_action", &value(&old, "a2"), APPROVER_1)
+        .await;
+    assert!(
+        app.answer_at(&url).await.contains("expired"),
+        "expired action refused"
+    );
+    assert!(matches!(
+        status(&app.store, &old, "a2").await,
+        ActionStatus::Expired { .. }
+    ));
 
-    let refusals = audit_kinds(&app.store, &case).await.into_iter().filter(|k| *k == AuditKind::ApprovalRefused).count();
+    let refusals = audit_kinds(&app.store, &case)
+        .await
+        .into_iter()
+        .filter(|k| *k == AuditKind::ApprovalRefused)
+        .count();
     assert_eq!(refusals, 3, "each refusal is audited");
-    assert!(audit_kinds(&app.store, &old).await.contains(&AuditKind::ApprovalRefused));
-    assert!(calls.lock().expect("calls").is_empty(), "no Stripe call: {:?}", calls.lock().expect("calls"));
-    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Proposed { .. }));
+    assert!(audit_kinds(&app.store, &old)
+        .await
+        .contains(&AuditKind::ApprovalRefused));
+    assert!(
+        calls.lock().expect("calls").is_empty(),
+        "no Stripe call: {:?}",
+        calls.lock().expect("calls")
+    );
+    assert!(matches!(
+        status(&app.store, &case, "a2").await,
+        ActionStatus::Proposed { .. }
+    ));
 }
 
 #[tokio::test]
@@ -171,23 +262,48 @@ async fn a_stripe_error_is_shown_and_a_retry_reuses_the_idempotency_key() {
     let (case, statuses) = refund_case(3600);
     put_case(&app.store, &case, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     assert!(answer.contains("failed"), "{answer}");
-    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Failed { .. }));
+    assert!(matches!(
+        status(&app.store, &case, "a2").await,
+        ActionStatus::Failed { .. }
+    ));
     let updates = app.slack.wait_for("chat.update", 1).await;
     let card = updates.last().expect("an update").body.to_string();
-    assert!(card.contains("Failed") && card.contains("Retry"), "the card shows the failure and a retry: {card}");
+    assert!(
+        card.contains("Failed") && card.contains("Retry"),
+        "the card shows the failure and a retry: {card}"
+    );
     let kinds = audit_kinds(&app.store, &case).await;
-    assert!(kinds.contains(&AuditKind::ExecutionIntent) && kinds.contains(&AuditKind::ExecutionFailed), "{kinds:?}");
+    assert!(
+        kinds.contains(&AuditKind::ExecutionIntent) && kinds.contains(&AuditKind::ExecutionFailed),
+        "{kinds:?}"
+    );
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_2).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_2)
+        .await;
     let _ = app.answer_at(&url).await;
-    let posts: Vec<StripeCall> = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").cloned().collect();
+    let posts: Vec<StripeCall> = calls
+        .lock()
+        .expect("calls")
+        .iter()
+        .filter(|c| c.method == "POST")
+        .cloned()
+        .collect();
     assert_eq!(posts.len(), 2, "one refund attempt per approval: {posts:?}");
     assert!(posts.iter().all(|p| p.path == "/v1/refunds"), "{posts:?}");
-    assert!(posts[0].idempotency_key.is_some(), "mutations carry an idempotency key");
-    assert_eq!(posts[0].idempotency_key, posts[1].idempotency_key, "the retry reuses the key");
+    assert!(
+        posts[0].idempotency_key.is_some(),
+        "mutations carry an idempotency key"
+    );
+    assert_eq!(
+        posts[0].idempotency_key, posts[1].idempotency_key,
+        "the retry reuses the key"
+    );
 }
 
 #[tokio::test]
@@ -204,18 +320,36 @@ async fn redis_down_at_approval_means_no_stripe_call_and_the_next_click_works() 
     let app = spawn_with(config, slack, direct.clone()).await;
 
     proxy.cut();
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     assert!(answer.contains("Redis"), "{answer}");
-    assert!(calls.lock().expect("calls").is_empty(), "no Stripe call while Redis is down");
-    assert!(matches!(status(&direct, &case, "a2").await, ActionStatus::Proposed { .. }));
+    assert!(
+        calls.lock().expect("calls").is_empty(),
+        "no Stripe call while Redis is down"
+    );
+    assert!(matches!(
+        status(&direct, &case, "a2").await,
+        ActionStatus::Proposed { .. }
+    ));
 
     proxy.restore();
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     assert!(answer.contains("Done"), "{answer}");
-    assert!(matches!(status(&direct, &case, "a2").await, ActionStatus::Succeeded { .. }));
-    let posts = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").count();
+    assert!(matches!(
+        status(&direct, &case, "a2").await,
+        ActionStatus::Succeeded { .. }
+    ));
+    let posts = calls
+        .lock()
+        .expect("calls")
+        .iter()
+        .filter(|c| c.method == "POST")
+        .count();
     assert_eq!(posts, 1);
 }
 
@@ -227,33 +361,87 @@ async fn partial_refund_over_what_is_left_and_empty_reasons_are_refused() {
     put_case(&app.store, &case, &statuses).await;
     let meta = value(&case, "a2");
 
-    let reply = app.submit_view("refund_amount", &meta, "amount_block", "amount", "100.00", APPROVER_1).await;
+    let reply = app
+        .submit_view(
+            "refund_amount",
+            &meta,
+            "amount_block",
+            "amount",
+            "100.00",
+            APPROVER_1,
+        )
+        .await;
     let json = reply.json();
     assert_eq!(json["response_action"], "errors");
-    assert!(json["errors"]["amount_block"].as_str().unwrap_or_default().contains("EUR 39.00"), "{json}");
-    let reply = app.submit_view("refund_amount", &meta, "amount_block", "amount", "abc", APPROVER_1).await;
+    assert!(
+        json["errors"]["amount_block"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("EUR 39.00"),
+        "{json}"
+    );
+    let reply = app
+        .submit_view(
+            "refund_amount",
+            &meta,
+            "amount_block",
+            "amount",
+            "abc",
+            APPROVER_1,
+        )
+        .await;
     assert_eq!(reply.json()["response_action"], "errors");
 
-    let reply = app.submit_view("reject_reason", &meta, "reason_block", "reason", "   ", APPROVER_1).await;
+    let reply = app
+        .submit_view(
+            "reject_reason",
+            &meta,
+            "reason_block",
+            "reason",
+            "   ",
+            APPROVER_1,
+        )
+        .await;
     let json = reply.json();
     assert_eq!(json["response_action"], "errors");
     assert!(json["errors"]["reason_block"].is_string());
     assert!(calls.lock().expect("calls").is_empty());
-    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Proposed { .. }));
+    assert!(matches!(
+        status(&app.store, &case, "a2").await,
+        ActionStatus::Proposed { .. }
+    ));
 
     // A partial refund within what is left runs for that amount.
-    let reply = app.submit_view("refund_amount", &meta, "amount_block", "amount", "10.00", APPROVER_1).await;
+    let reply = app
+        .submit_view(
+            "refund_amount",
+            &meta,
+            "amount_block",
+            "amount",
+            "10.00",
+            APPROVER_1,
+        )
+        .await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, "", "an empty answer closes the modal");
     for _ in 0..200 {
-        if matches!(status(&app.store, &case, "a2").await, ActionStatus::Succeeded { .. }) {
+        if matches!(
+            status(&app.store, &case, "a2").await,
+            ActionStatus::Succeeded { .. }
+        ) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(matches!(status(&app.store, &case, "a2").await, ActionStatus::Succeeded { .. }));
+    assert!(matches!(
+        status(&app.store, &case, "a2").await,
+        ActionStatus::Succeeded { .. }
+    ));
     let trail = app.store.audit_trail(&case.id).await.expect("trail");
-    let intent = trail.iter().find(|(_, e)| e.kind == AuditKind::ExecutionIntent).expect("intent entry");
+    let intent = trail
+        .iter()
+        .find(|(_, e)| e.kind == AuditKind::ExecutionIntent)
+        .expect("intent entry");
     assert_eq!(intent.1.detail["amount_minor"], 1000);
 }
 
@@ -265,21 +453,40 @@ async fn a_rejection_with_a_reason_is_recorded_and_shown() {
     put_case(&app.store, &case, &statuses).await;
 
     // The Reject button opens the reason modal.
-    let _ = app.click("reject_action", &value(&case, "a2"), APPROVER_1).await;
+    let _ = app
+        .click("reject_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let opened = app.slack.wait_for("views.open", 1).await;
     assert_eq!(opened[0].body["view"]["callback_id"], "reject_reason");
-    assert_eq!(opened[0].body["view"]["private_metadata"], value(&case, "a2"));
+    assert_eq!(
+        opened[0].body["view"]["private_metadata"],
+        value(&case, "a2")
+    );
 
-    let reply = app.submit_view("reject_reason", &value(&case, "a2"), "reason_block", "reason", "customer keeps the plan", APPROVER_1).await;
+    let reply = app
+        .submit_view(
+            "reject_reason",
+            &value(&case, "a2"),
+            "reason_block",
+            "reason",
+            "customer keeps the plan",
+            APPROVER_1,
+        )
+        .await;
     assert_eq!(reply.status, 200);
     let _ = app.slack.wait_for("chat.update", 1).await;
     match status(&app.store, &case, "a2").await {
         ActionStatus::Rejected { reason, .. } => assert_eq!(reason, "customer keeps the plan"),
         other => panic!("expected rejected, got {other:?}"),
     }
-    assert!(audit_kinds(&app.store, &case).await.contains(&AuditKind::ActionRejected));
+    assert!(audit_kinds(&app.store, &case)
+        .await
+        .contains(&AuditKind::ActionRejected));
     let ephemeral = app.slack.wait_for("chat.postEphemeral", 1).await;
-    assert!(ephemeral[0].body["text"].as_str().unwrap_or_default().contains("Rejected"));
+    assert!(ephemeral[0].body["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Rejected"));
     assert!(calls.lock().expect("calls").is_empty());
 }
 
@@ -288,22 +495,44 @@ async fn seeded_charge(base: &str) -> (String, String, Money) {
     let key = StripeKey::parse("sk_test_localstripe").expect("test key");
     let gateway = StripeGateway::new(&key, base).expect("gateway");
     let seeded = seed(&gateway, &key).await.expect("seed");
-    let product = seeded.iter().find(|s| s.scenario == "product failure or broken trust").expect("product scenario");
-    let snapshot = gateway.snapshot(&LookupQuery::Customer(product.customer.clone()), now_ts()).await.expect("snapshot");
-    let charge = snapshot.charges().find(|c| c.status == ChargeStatus::Succeeded).expect("a paid charge").clone();
-    (product.customer.to_string(), charge.id.to_string(), charge.amount)
+    let product = seeded
+        .iter()
+        .find(|s| s.scenario == "product failure or broken trust")
+        .expect("product scenario");
+    let snapshot = gateway
+        .snapshot(&LookupQuery::Customer(product.customer.clone()), now_ts())
+        .await
+        .expect("snapshot");
+    let charge = snapshot
+        .charges()
+        .find(|c| c.status == ChargeStatus::Succeeded)
+        .expect("a paid charge")
+        .clone();
+    (
+        product.customer.to_string(),
+        charge.id.to_string(),
+        charge.amount,
+    )
 }
 
 /// Refunds of a charge as localstripe itself stores them.
-async fn refunds_in_localstripe(stripe: &localstripe::LocalStripe, charge: &str) -> Vec<serde_json::Value> {
-    let json = stripe.get_json(&format!("/v1/refunds?charge={charge}&limit=100")).await;
+async fn refunds_in_localstripe(
+    stripe: &localstripe::LocalStripe,
+    charge: &str,
+) -> Vec<serde_json::Value> {
+    let json = stripe
+        .get_json(&format!("/v1/refunds?charge={charge}&limit=100"))
+        .await;
     json["data"].as_array().cloned().unwrap_or_default()
 }
 
 async fn wait_until_settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
     for _ in 0..300 {
         let s = status(store, case, key).await;
-        if !matches!(s, ActionStatus::Proposed { .. } | ActionStatus::Executing { .. }) {
+        if !matches!(
+            s,
+            ActionStatus::Proposed { .. } | ActionStatus::Executing { .. }
+        ) {
             return s;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -321,7 +550,9 @@ async fn an_approved_refund_runs_once_updates_the_card_and_audits_intent_and_res
     let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
     put_case(&app.store, &case, &statuses).await;
 
-    let (_, url) = app.click("approve_action", &value(&case, "a2"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a2"), APPROVER_1)
+        .await;
     let answer = app.answer_at(&url).await;
     assert!(answer.starts_with("Done"), "{answer}");
 
@@ -329,24 +560,55 @@ async fn an_approved_refund_runs_once_updates_the_card_and_audits_intent_and_res
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert_eq!(refunds[0]["amount"], amount.minor);
     let refund_id = refunds[0]["id"].as_str().expect("refund id").to_owned();
-    assert_eq!(refunds[0]["metadata"]["case_id"], case.id.as_str(), "the refund names its case in Stripe");
+    assert_eq!(
+        refunds[0]["metadata"]["case_id"],
+        case.id.as_str(),
+        "the refund names its case in Stripe"
+    );
     assert_eq!(refunds[0]["metadata"]["approved_by"], APPROVER_1);
 
     let updates = app.slack.wait_for("chat.update", 1).await;
     let card = updates.last().expect("update").body.clone();
     let shown = card.to_string();
-    assert!(shown.contains(&refund_id), "the card shows the Stripe refund id: {shown}");
-    assert!(!shown.contains(&format!("{}/a2", case.id)), "no buttons left on the done action");
+    assert!(
+        shown.contains(&refund_id),
+        "the card shows the Stripe refund id: {shown}"
+    );
+    assert!(
+        !shown.contains(&format!("{}/a2", case.id)),
+        "no buttons left on the done action"
+    );
 
     let thread = app.slack.wait_for("chat.postMessage", 1).await;
-    let draft = thread.iter().find(|c| c.body.get("thread_ts").is_some()).expect("updated draft in the thread");
-    assert!(draft.body["text"].as_str().unwrap_or_default().contains(&amount.major_text()), "the draft states the amount refunded");
+    let draft = thread
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_some())
+        .expect("updated draft in the thread");
+    assert!(
+        draft.body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&amount.major_text()),
+        "the draft states the amount refunded"
+    );
 
     let kinds = audit_kinds(&app.store, &case).await;
-    let intent = kinds.iter().position(|k| *k == AuditKind::ExecutionIntent).expect("intent");
-    let done = kinds.iter().position(|k| *k == AuditKind::ExecutionSucceeded).expect("result");
-    assert!(intent < done, "the intent is written before the result: {kinds:?}");
-    assert_eq!(app.store.verify_audit().await.expect("redis"), Ok(kinds.len() as u64));
+    let intent = kinds
+        .iter()
+        .position(|k| *k == AuditKind::ExecutionIntent)
+        .expect("intent");
+    let done = kinds
+        .iter()
+        .position(|k| *k == AuditKind::ExecutionSucceeded)
+        .expect("result");
+    assert!(
+        intent < done,
+        "the intent is written before the result: {kinds:?}"
+    );
+    assert_eq!(
+        app.store.verify_audit().await.expect("redis"),
+        Ok(kinds.len() as u64)
+    );
 }
 
 #[tokio::test]
@@ -373,14 +635,38 @@ async fn twenty_concurrent_approvals_on_two_replicas_make_one_refund() {
     for (reply, _) in futures::future::join_all(clicks).await {
         assert_eq!(reply.status, 200);
     }
-    assert!(matches!(wait_until_settled(&first.store, &case, "a2").await, ActionStatus::Succeeded { .. }));
+    assert!(matches!(
+        wait_until_settled(&first.store, &case, "a2").await,
+        ActionStatus::Succeeded { .. }
+    ));
     // Let any straggler finish before counting.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(refunds_in_localstripe(&stripe, &charge).await.len(), 1, "exactly one refund");
+    assert_eq!(
+        refunds_in_localstripe(&stripe, &charge).await.len(),
+        1,
+        "exactly one refund"
+    );
     let kinds = audit_kinds(&first.store, &case).await;
-    assert_eq!(kinds.iter().filter(|k| **k == AuditKind::ExecutionSucceeded).count(), 1, "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| **k == AuditKind::ExecutionIntent).count(), 1, "{kinds:?}");
-    assert_eq!(first.store.verify_audit().await.expect("redis"), Ok(kinds.len() as u64));
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::ExecutionSucceeded)
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::ExecutionIntent)
+            .count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        first.store.verify_audit().await.expect("redis"),
+        Ok(kinds.len() as u64)
+    );
 }
 
 #[tokio::test]
@@ -389,7 +675,9 @@ async fn the_audit_commands_show_a_trail_and_name_a_tampered_entry() {
     let app = spawn_app(&base).await;
     let (case, statuses) = refund_case(3600);
     put_case(&app.store, &case, &statuses).await;
-    let (_, url) = app.click("approve_action", &value(&case, "a3"), APPROVER_1).await;
+    let (_, url) = app
+        .click("approve_action", &value(&case, "a3"), APPROVER_1)
+        .await;
     let _ = app.answer_at(&url).await;
 
     let run = |args: &[&str]| {
@@ -403,21 +691,33 @@ async fn the_audit_commands_show_a_trail_and_name_a_tampered_entry() {
     let out = run(&["audit", "show", case.id.as_str()]);
     assert!(out.status.success());
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(shown.contains("execution_intent") && shown.contains("execution_succeeded"), "{shown}");
+    assert!(
+        shown.contains("execution_intent") && shown.contains("execution_succeeded"),
+        "{shown}"
+    );
 
     let out = run(&["audit", "verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // Remove one entry from the middle of the stream.
     let trail = app.store.audit_trail(&case.id).await.expect("trail");
     let (victim, entry) = &trail[1];
     let mut conn = app.store.conn().await.expect("redis");
-    let removed: i64 = redis::AsyncCommands::xdel(&mut conn, app.store.key("audit"), &[victim]).await.expect("XDEL");
+    let removed: i64 = redis::AsyncCommands::xdel(&mut conn, app.store.key("audit"), &[victim])
+        .await
+        .expect("XDEL");
     assert_eq!(removed, 1);
     let out = run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains(&(entry.seq + 1).to_string()), "names the first bad entry: {said}");
+    assert!(
+        said.contains(&(entry.seq + 1).to_string()),
+        "names the first bad entry: {said}"
+    );
 }
 
 #[tokio::test]
@@ -430,9 +730,19 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
     let approver = SlackUserId::parse(APPROVER_1).expect("id");
     let stale = now_ts() - 200;
     for key in ["a2", "a3"] {
-        let from = statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s.clone()).expect("status");
-        let to = ActionStatus::Executing { approved_by: vec![approver.clone()], at: stale };
-        assert!(store.transition(&case.id, key, &from, &to).await.expect("redis"));
+        let from = statuses
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, s)| s.clone())
+            .expect("status");
+        let to = ActionStatus::Executing {
+            approved_by: vec![approver.clone()],
+            at: stale,
+        };
+        assert!(store
+            .transition(&case.id, key, &from, &to)
+            .await
+            .expect("redis"));
     }
     // a2 got as far as its write-ahead intent; a3 did not.
     store
@@ -453,8 +763,18 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
     let a2 = wait_until_settled(&app.store, &case, "a2").await;
     assert!(matches!(a2, ActionStatus::Succeeded { .. }), "{a2:?}");
     let a3 = wait_until_settled(&app.store, &case, "a3").await;
-    assert!(matches!(&a3, ActionStatus::Failed { error, .. } if error.contains("interrupted")), "{a3:?}");
-    let posts = calls.lock().expect("calls").iter().filter(|c| c.method == "POST").count();
+    assert!(
+        matches!(&a3, ActionStatus::Failed { error, .. } if error.contains("interrupted")),
+        "{a3:?}"
+    );
+    let posts = calls
+        .lock()
+        .expect("calls")
+        .iter()
+        .filter(|c| c.method == "POST")
+        .count();
     assert_eq!(posts, 1, "only the action with an intent reaches Stripe");
-    assert!(audit_kinds(&app.store, &case).await.contains(&AuditKind::ExecutionReconciled));
+    assert!(audit_kinds(&app.store, &case)
+        .await
+        .contains(&AuditKind::ExecutionReconciled));
 }

@@ -26,9 +26,18 @@ fn new_entry(case_id: Option<&CaseId>, kind: AuditKind, n: u64) -> NewEntry {
 async fn write_log(store: &Store, n: u64) -> Vec<String> {
     let case = CaseId::from_random(1);
     for i in 1..=n {
-        store.append_audit(new_entry(Some(&case), AuditKind::ExecutionIntent, i)).await.expect("append");
+        store
+            .append_audit(new_entry(Some(&case), AuditKind::ExecutionIntent, i))
+            .await
+            .expect("append");
     }
-    store.audit_trail(&case).await.expect("trail").into_iter().map(|(id, _)| id).collect()
+    store
+        .audit_trail(&case)
+        .await
+        .expect("trail")
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect()
 }
 
 async fn verdict(store: &Store) -> Result<u64, VerifyError> {
@@ -37,16 +46,22 @@ async fn verdict(store: &Store) -> Result<u64, VerifyError> {
 
 async fn raw_entry(store: &Store, id: &str) -> AuditEntry {
     let mut conn = store.conn().await.expect("connection");
-    let reply: redis::streams::StreamRangeReply =
-        conn.xrange(store.key(STREAM_KEY), id, id).await.expect("XRANGE");
+    let reply: redis::streams::StreamRangeReply = conn
+        .xrange(store.key(STREAM_KEY), id, id)
+        .await
+        .expect("XRANGE");
     let value = reply.ids[0].map.get(ENTRY_FIELD).expect("entry field");
-    let redis::Value::BulkString(bytes) = value else { panic!("entry field is not a string") };
+    let redis::Value::BulkString(bytes) = value else {
+        panic!("entry field is not a string")
+    };
     serde_json::from_slice(bytes).expect("entry JSON")
 }
 
 async fn raw_xadd(store: &Store, json: &str) -> String {
     let mut conn = store.conn().await.expect("connection");
-    conn.xadd(store.key(STREAM_KEY), "*", &[(ENTRY_FIELD, json)]).await.expect("XADD")
+    conn.xadd(store.key(STREAM_KEY), "*", &[(ENTRY_FIELD, json)])
+        .await
+        .expect("XADD")
 }
 
 async fn raw_xdel(store: &Store, id: &str) {
@@ -60,18 +75,40 @@ async fn appended_entries_form_a_case_trail_and_verify() {
     let store = test_store().await;
     let case_a = CaseId::from_random(0xa);
     let case_b = CaseId::from_random(0xb);
-    let first = store.append_audit(new_entry(Some(&case_a), AuditKind::LookupRequested, 1)).await.expect("append");
-    store.append_audit(new_entry(Some(&case_b), AuditKind::LookupRequested, 2)).await.expect("append");
-    store.append_audit(new_entry(None, AuditKind::ExecutionReconciled, 3)).await.expect("append");
-    let last = store.append_audit(new_entry(Some(&case_a), AuditKind::CaseOpened, 4)).await.expect("append");
+    let first = store
+        .append_audit(new_entry(Some(&case_a), AuditKind::LookupRequested, 1))
+        .await
+        .expect("append");
+    store
+        .append_audit(new_entry(Some(&case_b), AuditKind::LookupRequested, 2))
+        .await
+        .expect("append");
+    store
+        .append_audit(new_entry(None, AuditKind::ExecutionReconciled, 3))
+        .await
+        .expect("append");
+    let last = store
+        .append_audit(new_entry(Some(&case_a), AuditKind::CaseOpened, 4))
+        .await
+        .expect("append");
     assert_eq!((first.seq, last.seq), (1, 4));
     assert_eq!(last.prev_hash.len(), 64);
 
     let trail = store.audit_trail(&case_a).await.expect("trail");
-    let kinds: Vec<_> = trail.iter().map(|(_, entry)| (entry.seq, entry.kind)).collect();
-    assert_eq!(kinds, vec![(1, AuditKind::LookupRequested), (4, AuditKind::CaseOpened)]);
+    let kinds: Vec<_> = trail
+        .iter()
+        .map(|(_, entry)| (entry.seq, entry.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![(1, AuditKind::LookupRequested), (4, AuditKind::CaseOpened)]
+    );
     assert_eq!(trail[1].1, last);
-    assert!(store.audit_trail(&CaseId::from_random(0xc)).await.expect("trail").is_empty());
+    assert!(store
+        .audit_trail(&CaseId::from_random(0xc))
+        .await
+        .expect("trail")
+        .is_empty());
 
     assert_eq!(verdict(&store).await, Ok(4));
 }
@@ -89,10 +126,16 @@ async fn concurrent_appends_from_two_stores_keep_one_chain() {
     let case = CaseId::from_random(7);
     let mut tasks = Vec::new();
     for i in 0..20u64 {
-        let store = if i % 2 == 0 { first.clone() } else { second.clone() };
+        let store = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
         let case = case.clone();
         tasks.push(tokio::spawn(async move {
-            store.append_audit(new_entry(Some(&case), AuditKind::ApprovalGranted, i)).await
+            store
+                .append_audit(new_entry(Some(&case), AuditKind::ApprovalGranted, i))
+                .await
         }));
     }
     let mut seqs = Vec::new();
@@ -111,11 +154,18 @@ async fn forged_appended_entry_is_named() {
     let ids = write_log(&store, 3).await;
     let last = raw_entry(&store, &ids[2]).await;
     // A well-formed continuation of the chain, but the head was not moved.
-    let forged = chain(new_entry(None, AuditKind::ApprovalGranted, 99), 4, &last.hash);
+    let forged = chain(
+        new_entry(None, AuditKind::ApprovalGranted, 99),
+        4,
+        &last.hash,
+    );
     let forged_id = raw_xadd(&store, &serde_json::to_string(&forged).expect("JSON")).await;
     assert_eq!(
         verdict(&store).await,
-        Err(VerifyError::HeadMismatch { last: Some((forged_id, 4)), head_present: true })
+        Err(VerifyError::HeadMismatch {
+            last: Some((forged_id, 4)),
+            head_present: true
+        })
     );
 }
 
@@ -137,7 +187,11 @@ async fn deleted_middle_entry_is_named_at_the_next() {
     raw_xdel(&store, &ids[1]).await;
     assert_eq!(
         verdict(&store).await,
-        Err(VerifyError::SequenceGap { stream_id: ids[2].clone(), seq: 3, expected: 2 })
+        Err(VerifyError::SequenceGap {
+            stream_id: ids[2].clone(),
+            seq: 3,
+            expected: 2
+        })
     );
 }
 
@@ -148,7 +202,10 @@ async fn deleted_last_entry_is_named_by_the_head_check() {
     raw_xdel(&store, &ids[2]).await;
     assert_eq!(
         verdict(&store).await,
-        Err(VerifyError::HeadMismatch { last: Some((ids[1].clone(), 2)), head_present: true })
+        Err(VerifyError::HeadMismatch {
+            last: Some((ids[1].clone(), 2)),
+            head_present: true
+        })
     );
 }
 
@@ -162,7 +219,13 @@ async fn rewritten_last_entry_is_named() {
     entry.detail = json!({"n": 1000});
     raw_xdel(&store, &ids[2]).await;
     let new_id = raw_xadd(&store, &serde_json::to_string(&entry).expect("JSON")).await;
-    assert_eq!(verdict(&store).await, Err(VerifyError::HashMismatch { stream_id: new_id, seq: 3 }));
+    assert_eq!(
+        verdict(&store).await,
+        Err(VerifyError::HashMismatch {
+            stream_id: new_id,
+            seq: 3
+        })
+    );
 }
 
 #[tokio::test]
@@ -175,7 +238,11 @@ async fn rewritten_middle_entry_is_named() {
     raw_xadd(&store, &serde_json::to_string(&entry).expect("JSON")).await;
     assert_eq!(
         verdict(&store).await,
-        Err(VerifyError::SequenceGap { stream_id: ids[2].clone(), seq: 3, expected: 2 })
+        Err(VerifyError::SequenceGap {
+            stream_id: ids[2].clone(),
+            seq: 3,
+            expected: 2
+        })
     );
 }
 
@@ -187,9 +254,18 @@ async fn append_refuses_to_start_a_second_chain_when_the_head_is_gone() {
     let _: i64 = conn.del(store.key(HEAD_KEY)).await.expect("DEL");
     // A fresh store, so no head is remembered from the appends above.
     let other = store_on(store.prefix()).await;
-    let err = other.append_audit(new_entry(None, AuditKind::CaseClosed, 3)).await.expect_err("refused");
+    let err = other
+        .append_audit(new_entry(None, AuditKind::CaseClosed, 3))
+        .await
+        .expect_err("refused");
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
-    assert!(matches!(verdict(&store).await, Err(VerifyError::HeadMismatch { head_present: false, .. })));
+    assert!(matches!(
+        verdict(&store).await,
+        Err(VerifyError::HeadMismatch {
+            head_present: false,
+            ..
+        })
+    ));
 }
 
 #[tokio::test]
@@ -197,7 +273,12 @@ async fn verify_walks_several_pages() {
     let store = test_store().await;
     let mut last = None;
     for _ in 0..4500u64 {
-        last = Some(store.append_audit(new_entry(None, AuditKind::LookupRequested, 0)).await.expect("append"));
+        last = Some(
+            store
+                .append_audit(new_entry(None, AuditKind::LookupRequested, 0))
+                .await
+                .expect("append"),
+        );
     }
     assert_eq!(last.map(|entry| entry.seq), Some(4500));
     assert_eq!(verdict(&store).await, Ok(4500));

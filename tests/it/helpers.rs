@@ -72,7 +72,9 @@ pub struct SlackStandIn {
 
 impl SlackStandIn {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Slack stand-in");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Slack stand-in");
         let port = listener.local_addr().expect("local addr").port();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let failures: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
@@ -81,69 +83,113 @@ impl SlackStandIn {
             let mut ts_counter = 0u64;
             let ts_counter = Arc::new(Mutex::new(std::mem::take(&mut ts_counter)));
             loop {
-                let Ok((stream, _)) = listener.accept().await else { continue };
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
                 let (c, f, counter) = (Arc::clone(&c), Arc::clone(&f), Arc::clone(&ts_counter));
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                        let (c, f, counter) = (Arc::clone(&c), Arc::clone(&f), Arc::clone(&counter));
-                        async move {
-                            let path = req.uri().path().to_owned();
-                            let is_json = req
-                                .headers()
-                                .get("content-type")
-                                .and_then(|v| v.to_str().ok())
-                                .is_some_and(|v| v.starts_with("application/json"));
-                            let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                            let body: serde_json::Value = if is_json {
-                                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
-                            } else {
-                                let form: HashMap<String, String> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-                                serde_json::to_value(form).unwrap_or(serde_json::Value::Null)
-                            };
-                            let method = if path.starts_with("/response/") {
-                                "response_url".to_owned()
-                            } else {
-                                path.trim_start_matches("/api/").to_owned()
-                            };
-                            c.lock().expect("calls lock").push(SlackCall { method: method.clone(), path: path.clone(), body: body.clone() });
-                            let answer = match f.lock().expect("failures lock").get(&method) {
-                                Some(code) => serde_json::json!({ "ok": false, "error": code }),
-                                None => {
-                                    let mut n = counter.lock().expect("counter lock");
-                                    *n += 1;
-                                    let channel = body.get("channel").cloned().unwrap_or(serde_json::json!(CHANNEL));
-                                    let ts = body.get("ts").cloned().unwrap_or(serde_json::json!(format!("1700000000.{:06}", *n)));
-                                    let text = body.get("text").cloned().unwrap_or(serde_json::json!(""));
-                                    // The shapes Slack answers with, as far as clients read them.
-                                    match method.as_str() {
-                                        "views.open" => serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() }),
-                                        "chat.postEphemeral" => serde_json::json!({ "ok": true, "message_ts": ts }),
-                                        _ => serde_json::json!({
-                                            "ok": true, "channel": channel, "ts": ts, "text": text,
-                                            "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
-                                        }),
+                    let service = hyper::service::service_fn(
+                        move |req: Request<hyper::body::Incoming>| {
+                            let (c, f, counter) =
+                                (Arc::clone(&c), Arc::clone(&f), Arc::clone(&counter));
+                            async move {
+                                let path = req.uri().path().to_owned();
+                                let is_json = req
+                                    .headers()
+                                    .get("content-type")
+                                    .and_then(|v| v.to_str().ok())
+                                    .is_some_and(|v| v.starts_with("application/json"));
+                                let body = req
+                                    .into_body()
+                                    .collect()
+                                    .await
+                                    .map(|b| b.to_bytes())
+                                    .unwrap_or_default();
+                                let body: serde_json::Value = if is_json {
+                                    serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
+                                } else {
+                                    let form: HashMap<String, String> =
+                                        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                                    serde_json::to_value(form).unwrap_or(serde_json::Value::Null)
+                                };
+                                let method = if path.starts_with("/response/") {
+                                    "response_url".to_owned()
+                                } else {
+                                    path.trim_start_matches("/api/").to_owned()
+                                };
+                                c.lock().expect("calls lock").push(SlackCall {
+                                    method: method.clone(),
+                                    path: path.clone(),
+                                    body: body.clone(),
+                                });
+                                let answer = match f.lock().expect("failures lock").get(&method) {
+                                    Some(code) => serde_json::json!({ "ok": false, "error": code }),
+                                    None => {
+                                        let mut n = counter.lock().expect("counter lock");
+                                        *n += 1;
+                                        let channel = body
+                                            .get("channel")
+                                            .cloned()
+                                            .unwrap_or(serde_json::json!(CHANNEL));
+                                        let ts = body.get("ts").cloned().unwrap_or(
+                                            serde_json::json!(format!("1700000000.{:06}", *n)),
+                                        );
+                                        let text = body
+                                            .get("text")
+                                            .cloned()
+                                            .unwrap_or(serde_json::json!(""));
+                                        // The shapes Slack answers with, as far as clients read them.
+                                        match method.as_str() {
+                                            "views.open" => {
+                                                serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() })
+                                            }
+                                            "chat.postEphemeral" => {
+                                                serde_json::json!({ "ok": true, "message_ts": ts })
+                                            }
+                                            _ => serde_json::json!({
+                                                "ok": true, "channel": channel, "ts": ts, "text": text,
+                                                "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
+                                            }),
+                                        }
                                     }
-                                }
-                            };
-                            let mut resp = Response::new(Full::new(Bytes::from(answer.to_string())));
-                            resp.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
-                            Ok::<_, std::convert::Infallible>(resp)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                                };
+                                let mut resp =
+                                    Response::new(Full::new(Bytes::from(answer.to_string())));
+                                resp.headers_mut().insert(
+                                    "content-type",
+                                    "application/json".parse().expect("static header"),
+                                );
+                                Ok::<_, std::convert::Infallible>(resp)
+                            }
+                        },
+                    );
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Self { base_url: format!("http://127.0.0.1:{port}"), calls, failures }
+        Self {
+            base_url: format!("http://127.0.0.1:{port}"),
+            calls,
+            failures,
+        }
     }
 
     /// A `response_url` that lands in this stand-in.
     pub fn response_url(&self) -> String {
-        format!("{}/response/T1/{}", self.base_url, uuid::Uuid::new_v4().simple())
+        format!(
+            "{}/response/T1/{}",
+            self.base_url,
+            uuid::Uuid::new_v4().simple()
+        )
     }
 
     pub fn fail(&self, method: &str, code: &str) {
-        self.failures.lock().expect("failures lock").insert(method.to_owned(), code.to_owned());
+        self.failures
+            .lock()
+            .expect("failures lock")
+            .insert(method.to_owned(), code.to_owned());
     }
 
     pub fn calls(&self) -> Vec<SlackCall> {
@@ -151,7 +197,10 @@ impl SlackStandIn {
     }
 
     pub fn calls_to(&self, method: &str) -> Vec<SlackCall> {
-        self.calls().into_iter().filter(|c| c.method == method).collect()
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == method)
+            .collect()
     }
 
     /// Waits until `n` calls to `method` arrived (the bot works in the
@@ -164,24 +213,36 @@ impl SlackStandIn {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("expected {n} call(s) to {method}; the bot made these: {:#?}", self.calls());
+        panic!(
+            "expected {n} call(s) to {method}; the bot made these: {:#?}",
+            self.calls()
+        );
     }
 }
 
 /// A stand-in Stripe that answers every request with one status and body.
 pub async fn failing_stripe(status: u16, body: &'static str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the failing Stripe");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the failing Stripe");
     let port = listener.local_addr().expect("local addr").port();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |_req: Request<hyper::body::Incoming>| async move {
-                    let mut resp = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-                    *resp.status_mut() = StatusCode::from_u16(status).expect("valid status");
-                    Ok::<_, std::convert::Infallible>(resp)
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let service = hyper::service::service_fn(
+                    move |_req: Request<hyper::body::Incoming>| async move {
+                        let mut resp =
+                            Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                        *resp.status_mut() = StatusCode::from_u16(status).expect("valid status");
+                        Ok::<_, std::convert::Infallible>(resp)
+                    },
+                );
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -207,7 +268,10 @@ pub fn test_config(stripe_base: &str, slack: &SlackStandIn, prefix: &str) -> Con
         ("REDIS_URL", redis_url()),
         ("REDIS_PREFIX", prefix.to_owned()),
         ("BIND_ADDR", "127.0.0.1:0".to_owned()),
-        ("BILLING_APPROVERS", format!("{APPROVER_1},{APPROVER_2},{REQUESTER}")),
+        (
+            "BILLING_APPROVERS",
+            format!("{APPROVER_1},{APPROVER_2},{REQUESTER}"),
+        ),
         ("BILLING_REFUND_LIMIT", "10000".to_owned()),
     ]);
     Config::from_lookup(|name| vars.get(name).cloned(), true).expect("test config is valid")
@@ -245,25 +309,37 @@ pub async fn spawn_with(config: Config, slack: SlackStandIn, store: Store) -> Te
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
-    TestApp { addr, slack, store, shutdown: Some(tx) }
+    TestApp {
+        addr,
+        slack,
+        store,
+        shutdown: Some(tx),
+    }
 }
 
 /// Logs only when TEST_LOG is set (z2p).
 fn init_test_log() {
     if std::env::var("TEST_LOG").is_ok() {
-        billing_triage::telemetry::init(billing_triage::telemetry::LogFormat::Text, std::io::stderr);
+        billing_triage::telemetry::init(
+            billing_triage::telemetry::LogFormat::Text,
+            std::io::stderr,
+        );
     } else {
         billing_triage::telemetry::init(billing_triage::telemetry::LogFormat::Text, std::io::sink);
     }
 }
 
 pub fn now_ts() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// `v0=` HMAC-SHA256 as Slack computes it.
 pub fn sign(secret: &str, ts: &str, body: &str) -> String {
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes())
+        .expect("HMAC takes any key length");
     mac.update(format!("v0:{ts}:{body}").as_bytes());
     format!("v0={}", hex::encode(mac.finalize().into_bytes()))
 }
@@ -275,7 +351,8 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("reply is not JSON ({e}): {}", self.body))
     }
 }
 
@@ -287,11 +364,16 @@ pub async fn send(method: &str, url: &str, headers: &[(&str, String)], body: Str
     for (k, v) in headers {
         req = req.header(*k, v);
     }
-    let req = req.body(Full::new(Bytes::from(body))).expect("valid request");
+    let req = req
+        .body(Full::new(Bytes::from(body)))
+        .expect("valid request");
     let resp = client.request(req).await.expect("the server answers");
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await.expect("body").to_bytes();
-    Reply { status, body: String::from_utf8_lossy(&body).into_owned() }
+    Reply {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
 }
 
 impl TestApp {
@@ -302,7 +384,11 @@ impl TestApp {
         send(
             "POST",
             &format!("{}{path}", self.addr),
-            &[("content-type", content_type.to_owned()), ("x-slack-request-timestamp", ts), ("x-slack-signature", sig)],
+            &[
+                ("content-type", content_type.to_owned()),
+                ("x-slack-request-timestamp", ts),
+                ("x-slack-signature", sig),
+            ],
             body,
         )
         .await
@@ -328,13 +414,23 @@ impl TestApp {
             ("api_app_id", "A123456"),
         ])
         .expect("form encodes");
-        (self.post_signed("/slack/commands", "application/x-www-form-urlencoded", body).await, response_url)
+        (
+            self.post_signed("/slack/commands", "application/x-www-form-urlencoded", body)
+                .await,
+            response_url,
+        )
     }
 
     /// An interaction payload (`payload=<json>`), signed.
     pub async fn interact(&self, payload: &serde_json::Value) -> Reply {
-        let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form encodes");
-        self.post_signed("/slack/interactions", "application/x-www-form-urlencoded", body).await
+        let body =
+            serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form encodes");
+        self.post_signed(
+            "/slack/interactions",
+            "application/x-www-form-urlencoded",
+            body,
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -356,32 +452,48 @@ pub type StripeScript = Arc<dyn Fn(&str, &str) -> (u16, String) + Send + Sync>;
 /// A Stripe stand-in that answers by `script` and records what it was sent
 /// (to check that no call happened, or that retries reuse their key).
 pub async fn scripted_stripe(script: StripeScript) -> (String, Arc<Mutex<Vec<StripeCall>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the scripted Stripe");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the scripted Stripe");
     let port = listener.local_addr().expect("local addr").port();
     let calls: Arc<Mutex<Vec<StripeCall>>> = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&calls);
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
             let (recorded, script) = (Arc::clone(&recorded), Arc::clone(&script));
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (recorded, script) = (Arc::clone(&recorded), Arc::clone(&script));
-                    async move {
-                        let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
-                        recorded.lock().expect("calls lock").push(StripeCall {
-                            method: method.clone(),
-                            path: path.clone(),
-                            idempotency_key: req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
-                        });
-                        let (status, body) = script(&method, &path);
-                        let mut resp = Response::new(Full::new(Bytes::from(body)));
-                        *resp.status_mut() = StatusCode::from_u16(status).expect("valid status");
-                        resp.headers_mut().insert("content-type", "application/json".parse().expect("static header"));
-                        Ok::<_, std::convert::Infallible>(resp)
-                    }
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                let service =
+                    hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                        let (recorded, script) = (Arc::clone(&recorded), Arc::clone(&script));
+                        async move {
+                            let (method, path) =
+                                (req.method().to_string(), req.uri().path().to_owned());
+                            recorded.lock().expect("calls lock").push(StripeCall {
+                                method: method.clone(),
+                                path: path.clone(),
+                                idempotency_key: req
+                                    .headers()
+                                    .get("idempotency-key")
+                                    .and_then(|v| v.to_str().ok())
+                                    .map(str::to_owned),
+                            });
+                            let (status, body) = script(&method, &path);
+                            let mut resp = Response::new(Full::new(Bytes::from(body)));
+                            *resp.status_mut() =
+                                StatusCode::from_u16(status).expect("valid status");
+                            resp.headers_mut().insert(
+                                "content-type",
+                                "application/json".parse().expect("static header"),
+                            );
+                            Ok::<_, std::convert::Infallible>(resp)
+                        }
+                    });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
             });
         }
     });
@@ -399,15 +511,22 @@ pub struct RedisProxy {
 
 impl RedisProxy {
     pub async fn start() -> Self {
-        let target = redis_url().trim_start_matches("redis://").trim_end_matches('/').to_owned();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the Redis proxy");
+        let target = redis_url()
+            .trim_start_matches("redis://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Redis proxy");
         let port = listener.local_addr().expect("local addr").port();
         let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (up2, gen2) = (Arc::clone(&up), Arc::clone(&generation));
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else { continue };
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
                 if !up2.load(std::sync::atomic::Ordering::SeqCst) {
                     drop(inbound);
                     continue;
@@ -416,7 +535,9 @@ impl RedisProxy {
                 let gen2 = Arc::clone(&gen2);
                 let born = gen2.load(std::sync::atomic::Ordering::SeqCst);
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else { return };
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
+                        return;
+                    };
                     let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
                     let cut = async {
                         while gen2.load(std::sync::atomic::Ordering::SeqCst) == born {
@@ -427,13 +548,18 @@ impl RedisProxy {
                 });
             }
         });
-        Self { url: format!("redis://127.0.0.1:{port}"), up, generation }
+        Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            up,
+            generation,
+        }
     }
 
     /// Drops every open connection and refuses new ones.
     pub fn cut(&self) {
         self.up.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn restore(&self) {
@@ -463,7 +589,15 @@ impl TestApp {
     }
 
     /// A modal submission, in the real `view_submission` shape.
-    pub async fn submit_view(&self, callback_id: &str, private_metadata: &str, block: &str, input: &str, value: &str, user: &str) -> Reply {
+    pub async fn submit_view(
+        &self,
+        callback_id: &str,
+        private_metadata: &str,
+        block: &str,
+        input: &str,
+        value: &str,
+        user: &str,
+    ) -> Reply {
         let payload = serde_json::json!({
             "type": "view_submission",
             "team": {"id": "T0001", "domain": "example"},
@@ -482,14 +616,24 @@ impl TestApp {
 
     /// Waits until an answer arrived at this `response_url`; returns its text.
     pub async fn answer_at(&self, url: &str) -> String {
-        let path = url.split_once("/response/").map(|(_, p)| format!("/response/{p}")).unwrap_or_default();
+        let path = url
+            .split_once("/response/")
+            .map(|(_, p)| format!("/response/{p}"))
+            .unwrap_or_default();
         for _ in 0..300 {
-            let found = self.slack.calls_to("response_url").into_iter().find(|c| c.path == path);
+            let found = self
+                .slack
+                .calls_to("response_url")
+                .into_iter()
+                .find(|c| c.path == path);
             if let Some(call) = found {
                 return call.body["text"].as_str().unwrap_or_default().to_owned();
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no answer at {url}; the bot made these calls: {:#?}", self.slack.calls());
+        panic!(
+            "no answer at {url}; the bot made these calls: {:#?}",
+            self.slack.calls()
+        );
     }
 }

@@ -64,12 +64,23 @@ pub async fn start() -> LocalStripe {
     let direct = SocketAddr::from(([127, 0, 0, 1], port));
     wait_until_answering(direct).await;
 
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the proxy on loopback");
-    let proxy = listener.local_addr().expect("bound listener has an address");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding the proxy on loopback");
+    let proxy = listener
+        .local_addr()
+        .expect("bound listener has an address");
     let requests = Arc::new(AtomicUsize::new(0));
     let log = Log::default();
     let proxy_task = tokio::spawn(serve_proxy(listener, direct, requests.clone(), log.clone()));
-    LocalStripe { _child: child, proxy, direct, requests, log, _proxy_task: proxy_task }
+    LocalStripe {
+        _child: child,
+        proxy,
+        direct,
+        requests,
+        log,
+        _proxy_task: proxy_task,
+    }
 }
 
 impl LocalStripe {
@@ -92,19 +103,31 @@ impl LocalStripe {
     /// localstripe (replays excluded), oldest first.
     pub fn bodies_sent(&self, method: &str, path: &str) -> Vec<String> {
         let log = self.log.lock().expect("request log lock");
-        log.iter().filter(|(m, p, _)| m == method && p == path).map(|(_, _, body)| body.clone()).collect()
+        log.iter()
+            .filter(|(m, p, _)| m == method && p == path)
+            .map(|(_, _, body)| body.clone())
+            .collect()
     }
 
     /// GET `path` (e.g. `v1/refunds?charge=ch_1`) straight from localstripe,
     /// without the code under test, as JSON.
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-        let request = Request::get(format!("{}{}", self.direct_url(), path.trim_start_matches('/')))
-            .header("authorization", "Bearer sk_test_harness")
-            .body(Full::new(Bytes::new()))
-            .expect("a valid request");
+        let request = Request::get(format!(
+            "{}{}",
+            self.direct_url(),
+            path.trim_start_matches('/')
+        ))
+        .header("authorization", "Bearer sk_test_harness")
+        .body(Full::new(Bytes::new()))
+        .expect("a valid request");
         let response = client.request(request).await.expect("localstripe answers");
-        let body = response.into_body().collect().await.expect("localstripe sends a body").to_bytes();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("localstripe sends a body")
+            .to_bytes();
         serde_json::from_slice(&body).expect("localstripe answers JSON")
     }
 }
@@ -112,7 +135,10 @@ impl LocalStripe {
 /// A port nothing listens on right now.
 pub fn free_port() -> u16 {
     let listener = StdListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
-    listener.local_addr().expect("bound listener has an address").port()
+    listener
+        .local_addr()
+        .expect("bound listener has an address")
+        .port()
 }
 
 async fn wait_until_answering(addr: SocketAddr) {
@@ -126,19 +152,33 @@ async fn wait_until_answering(addr: SocketAddr) {
     panic!("localstripe did not answer on {addr} within 20 s: run it by hand to see why");
 }
 
-async fn serve_proxy(listener: TcpListener, upstream: SocketAddr, requests: Arc<AtomicUsize>, log: Log) {
+async fn serve_proxy(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    requests: Arc<AtomicUsize>,
+    log: Log,
+) {
     let replays: Replays = Arc::default();
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     loop {
-        let Ok((stream, _)) = listener.accept().await else { return };
-        let (replays, client, requests, log) = (replays.clone(), client.clone(), requests.clone(), log.clone());
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let (replays, client, requests, log) = (
+            replays.clone(),
+            client.clone(),
+            requests.clone(),
+            log.clone(),
+        );
         tokio::spawn(async move {
             let service = service_fn(move |req: Request<Incoming>| {
                 let (replays, client, log) = (replays.clone(), client.clone(), log.clone());
                 requests.fetch_add(1, Ordering::SeqCst);
                 async move { forward(req, upstream, replays, client, log).await }
             });
-            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }
@@ -165,24 +205,39 @@ async fn forward(
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     let decoded = form_urlencoded_decode(&body);
-    log.lock().expect("request log lock").push((parts.method.to_string(), parts.uri.path().to_owned(), decoded));
-    let uri = format!("http://{upstream}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    log.lock().expect("request log lock").push((
+        parts.method.to_string(),
+        parts.uri.path().to_owned(),
+        decoded,
+    ));
+    let uri = format!(
+        "http://{upstream}{}",
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
     let mut upstream_req = Request::builder().method(parts.method).uri(uri);
     for (name, value) in &parts.headers {
         if name != "host" {
             upstream_req = upstream_req.header(name, value);
         }
     }
-    let upstream_req = upstream_req.body(Full::new(body)).expect("a copied request is valid");
+    let upstream_req = upstream_req
+        .body(Full::new(body))
+        .expect("a copied request is valid");
     let Ok(response) = client.request(upstream_req).await else {
-        return Ok(json_response(502, Bytes::from_static(b"proxy: localstripe unreachable")));
+        return Ok(json_response(
+            502,
+            Bytes::from_static(b"proxy: localstripe unreachable"),
+        ));
     };
     let status = response.status().as_u16();
     let content_type = response.headers().get("content-type").cloned();
     let body = response.into_body().collect().await?.to_bytes();
     // Stripe replays any answer but 5xx for the same key.
     if let (Some(key), true) = (key, status < 500) {
-        replays.lock().expect("replay map lock").insert(key, (status, body.clone()));
+        replays
+            .lock()
+            .expect("replay map lock")
+            .insert(key, (status, body.clone()));
     }
     let mut out = json_response(status, body);
     if let Some(ct) = content_type {
@@ -202,5 +257,9 @@ fn json_response(status: u16, body: Bytes) -> Response<Full<Bytes>> {
 /// `a%5Bb%5D=c+d` -> `a[b]=c d`, for readable assertions.
 fn form_urlencoded_decode(body: &[u8]) -> String {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }

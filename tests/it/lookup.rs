@@ -15,12 +15,19 @@ async fn seeded(base: &str) -> Vec<SeededCustomer> {
 }
 
 fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
-    seeded.iter().find(|s| s.scenario == name).unwrap_or_else(|| panic!("no {name} in {seeded:?}"))
+    seeded
+        .iter()
+        .find(|s| s.scenario == name)
+        .unwrap_or_else(|| panic!("no {name} in {seeded:?}"))
 }
 
 /// The card message (not a thread reply) among the posts.
 fn card_of(calls: &[SlackCall]) -> serde_json::Value {
-    calls.iter().find(|c| c.body.get("thread_ts").is_none()).map(|c| c.body.clone()).expect("a card was posted")
+    calls
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_none())
+        .map(|c| c.body.clone())
+        .expect("a card was posted")
 }
 
 fn case_id_of(card: &serde_json::Value) -> CaseId {
@@ -40,31 +47,63 @@ async fn an_email_lookup_posts_a_duplicate_card_with_every_customer_and_a_thread
     let (reply, _) = app.slash(&format!("lookup {}", dup.email), REQUESTER).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["response_type"], "ephemeral");
-    assert!(reply.json()["text"].as_str().unwrap_or_default().starts_with("Looking up"));
+    assert!(reply.json()["text"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("Looking up"));
 
     let posts = app.slack.wait_for("chat.postMessage", 2).await;
     let card = card_of(&posts);
     assert_eq!(card["channel"], CHANNEL);
-    assert!(card["text"].as_str().is_some_and(|t| !t.is_empty()), "a text fallback");
+    assert!(
+        card["text"].as_str().is_some_and(|t| !t.is_empty()),
+        "a text fallback"
+    );
     let blocks = card["blocks"].as_array().expect("Block Kit blocks");
     assert!(blocks.len() <= 50);
     assert_eq!(blocks[0]["type"], "header");
     let shown = card.to_string();
     assert!(shown.contains("Duplicate personal subscription"), "{shown}");
-    assert!(shown.contains(dup.customer.as_str()) && shown.contains(twin.customer.as_str()), "every customer sharing the email");
-    assert!(shown.contains("approve_action") && shown.contains("reject_action"), "Approve / Reject buttons");
+    assert!(
+        shown.contains(dup.customer.as_str()) && shown.contains(twin.customer.as_str()),
+        "every customer sharing the email"
+    );
+    assert!(
+        shown.contains("approve_action") && shown.contains("reject_action"),
+        "Approve / Reject buttons"
+    );
     assert!(!shown.contains("4242424242424242"), "no card numbers");
 
     let case_id = case_id_of(&card);
-    let thread = posts.iter().find(|c| c.body.get("thread_ts").is_some()).expect("a thread reply");
-    assert!(thread.body["text"].as_str().unwrap_or_default().contains("follow-up"), "the draft goes in the thread");
+    let thread = posts
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_some())
+        .expect("a thread reply");
+    assert!(
+        thread.body["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("follow-up"),
+        "the draft goes in the thread"
+    );
 
-    let case = app.store.load_case(&case_id).await.expect("redis").expect("the case is stored");
+    let case = app
+        .store
+        .load_case(&case_id)
+        .await
+        .expect("redis")
+        .expect("the case is stored");
     assert_eq!(case.snapshot.customers.len(), 2);
     let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
-    let statuses = app.store.action_statuses(&case_id, &keys).await.expect("redis");
+    let statuses = app
+        .store
+        .action_statuses(&case_id, &keys)
+        .await
+        .expect("redis");
     assert_eq!(statuses.len(), keys.len(), "every action has a state");
-    assert!(statuses.iter().all(|(_, s)| matches!(s, ActionStatus::Proposed { .. })));
+    assert!(statuses
+        .iter()
+        .all(|(_, s)| matches!(s, ActionStatus::Proposed { .. })));
 }
 
 #[tokio::test]
@@ -74,7 +113,9 @@ async fn each_exact_identifier_finds_its_customer() {
     let failed = scenario(&seeded, "failed payment / incomplete checkout");
     let app = spawn_app(&stripe.base_url()).await;
 
-    let (reply, _) = app.slash(&format!("lookup {}", failed.customer), REQUESTER).await;
+    let (reply, _) = app
+        .slash(&format!("lookup {}", failed.customer), REQUESTER)
+        .await;
     assert_eq!(reply.status, 200);
     let card = card_of(&app.slack.wait_for("chat.postMessage", 1).await);
     assert!(card.to_string().contains("Failed payment"), "{card}");
@@ -86,10 +127,19 @@ async fn an_unknown_customer_gets_a_clear_ephemeral_message() {
     let app = spawn_app(&stripe.base_url()).await;
     let (_, url) = app.slash("lookup cus_DoesNotExist9", REQUESTER).await;
     let text = app.answer_at(&url).await;
-    assert!(text.contains("No Stripe customer matches `cus_DoesNotExist9`"), "{text}");
+    assert!(
+        text.contains("No Stripe customer matches `cus_DoesNotExist9`"),
+        "{text}"
+    );
     let (_, url) = app.slash("lookup nobody@example.com", REQUESTER).await;
-    assert!(app.answer_at(&url).await.contains("No Stripe customer matches"));
-    assert!(app.slack.calls_to("chat.postMessage").is_empty(), "no card for nobody");
+    assert!(app
+        .answer_at(&url)
+        .await
+        .contains("No Stripe customer matches"));
+    assert!(
+        app.slack.calls_to("chat.postMessage").is_empty(),
+        "no card for nobody"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +151,9 @@ async fn the_shortcut_triages_the_customer_named_in_a_message() {
     let text = format!(
         "Hi, this is {}. {}",
         product.email,
-        product.message.unwrap_or("Your service was down all day and I want a refund")
+        product
+            .message
+            .unwrap_or("Your service was down all day and I want a refund")
     );
     let payload = serde_json::json!({
         "type": "message_action", "callback_id": "triage_billing_case", "trigger_id": "1.2.3",
@@ -121,7 +173,12 @@ async fn a_card_slack_refuses_to_post_is_explained_to_the_operator() {
     let team = scenario(&seeded, "genuine multi-seat / team intent");
     let app = spawn_app(&stripe.base_url()).await;
     app.slack.fail("chat.postMessage", "not_in_channel");
-    let (_, url) = app.slash(&format!("lookup {}", team.customer), REQUESTER).await;
+    let (_, url) = app
+        .slash(&format!("lookup {}", team.customer), REQUESTER)
+        .await;
     let text = app.answer_at(&url).await;
-    assert!(text.contains("not_in_channel") && text.contains("/invite"), "{text}");
+    assert!(
+        text.contains("not_in_channel") && text.contains("/invite"),
+        "{text}"
+    );
 }
