@@ -201,8 +201,9 @@ impl Matcher {
     }
 }
 
-/// Phrases start a word where their language asks for it; negation cues in
-/// languages with spaces are whole words.
+/// Phrases start a word where their language asks for it; negation cues
+/// written in Latin letters are whole words in every language (German
+/// "nie" is not in "Linie").
 fn on_boundaries(text: &str, hit: &Hit) -> bool {
     let before = text[..hit.start].chars().next_back();
     let after = text[hit.end..].chars().next();
@@ -214,8 +215,12 @@ fn on_boundaries(text: &str, hit: &Hit) -> bool {
         .is_some_and(char::is_alphanumeric);
     let word_before = before.is_some_and(char::is_alphanumeric);
     let word_after = after.is_some_and(char::is_alphanumeric);
+    let latin = phrase
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
     match hit.row.meaning {
-        Meaning::NegationBefore | Meaning::NegationAfter if hit.row.word_start => {
+        Meaning::NegationBefore | Meaning::NegationAfter if hit.row.word_start || latin => {
             !((starts_alnum && word_before) || (ends_alnum && word_after))
         }
         _ if hit.row.word_start => !(starts_alnum && word_before),

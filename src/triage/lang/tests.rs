@@ -92,6 +92,8 @@ fn spanish_german_french_portuguese() {
             &[SaysCancelled, ChargedAfterCancelling],
         ),
         ("Die App stürzt ab", &[ReportsBug]),
+        ("In erster Linie möchte ich kündigen", &[AsksHowToCancel]),
+        ("Bitte nicht kündigen", &[DeclinesCancel]),
         ("Je voudrais résilier mon abonnement", &[AsksHowToCancel]),
         ("J'ai résilié le 5 juin", &[SaysCancelled]),
         ("ne l'annulez pas s'il vous plaît", &[DeclinesCancel]),
