@@ -50,6 +50,12 @@ pub enum Command {
         #[command(subcommand)]
         command: SandboxCommand,
     },
+    /// Plan analysis over every subscription: per price, subscriptions, seats, MRR;
+    /// totals per currency (read-only on Stripe; audited)
+    Plans {
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Exit 0 when the local server answers GET /healthz (for the container HEALTHCHECK)
     Healthcheck {
         /// Port to probe on 127.0.0.1; defaults to BIND_ADDR's port
@@ -83,6 +89,14 @@ pub enum Format {
     Json,
 }
 
+/// How a report is printed on standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+}
+
 /// What `main` does with a finished command.
 pub enum Exit {
     Ok,
@@ -111,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Audit { command } => audit_cmd(command).await,
         Command::Sandbox { command } => sandbox(command).await,
+        Command::Plans { format } => plans_cmd(format).await,
         Command::Healthcheck { port } => healthcheck(port),
     }
 }
@@ -304,6 +319,57 @@ async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Ok)
+}
+
+async fn plans_cmd(format: ReportFormat) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let bar = progress_bar();
+    let finished = workflow::reports::plans(&deps, cli_actor(), |p| show_progress(&bar, p))
+        .await
+        .map_err(explain)?;
+    bar.finish_and_clear();
+    scan_summary(&finished.stats, config.stripe.read_rate);
+    let report = &finished.report;
+    match format {
+        ReportFormat::Text => println!("{}", report.to_text()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
+        ),
+        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
+    }
+    Ok(Exit::Ok)
+}
+
+/// A bar on standard error; hidden by indicatif when stderr is not a terminal.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanned {pos} of about {len} subscriptions [{elapsed}] {wide_bar}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn show_progress(bar: &indicatif::ProgressBar, p: workflow::reports::Progress) {
+    if let Some(total) = p.estimated_total {
+        bar.set_length(total);
+    }
+    bar.set_position(p.scanned);
+}
+
+fn scan_summary(stats: &crate::stripe::scan::ScanStats, rate: u32) {
+    eprintln!(
+        "scanned {} subscriptions in {} pages: {} Stripe requests at up to {rate}/s (STRIPE_READ_RATE), {} answered 429 and retried",
+        stats.subscriptions, stats.pages, stats.requests, stats.throttled
+    );
 }
 
 /// Logs a workflow error's chain once and turns it into the operator's line.

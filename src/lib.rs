@@ -2,7 +2,7 @@
 //!
 //! Functional core, imperative shell (see ARCHITECTURE.md):
 //! - core, synchronous and I/O-free: `domain`, `triage`, `actions`, `policy`,
-//!   `card`, `followup`, `audit`;
+//!   `card`, `followup`, `audit`, `reports`;
 //! - shell: `workflow`, the only code that joins core and adapters;
 //! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`;
 //! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
@@ -15,6 +15,7 @@ pub mod card;
 pub mod domain;
 pub mod followup;
 pub mod policy;
+pub mod reports;
 pub mod triage;
 
 // shell

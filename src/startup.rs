@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::slack::verify::Verifier;
 use crate::slack::{SlackApi, SlackError};
 use crate::store::{Store, StoreError};
+use crate::stripe::scan::{ReadLimiter, StripeScanner};
 use crate::stripe::{StripeError, StripeGateway};
 use crate::workflow::Deps;
 use std::future::Future;
@@ -61,6 +62,11 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         },
         metrics: Metrics::new(),
         policy: config.policy.clone(),
+        scanner: StripeScanner::new(
+            &config.stripe.key,
+            &config.stripe.api_base,
+            Arc::new(ReadLimiter::new(config.stripe.read_rate)),
+        )?,
     })
 }
 

@@ -12,6 +12,7 @@
 mod models;
 mod mutations;
 pub mod sandbox;
+pub mod scan;
 mod snapshot;
 
 use std::time::Duration;

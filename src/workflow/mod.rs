@@ -8,6 +8,7 @@
 pub mod approve;
 pub mod commands;
 pub mod lookup;
+pub mod reports;
 
 use crate::config::PolicyConfig;
 use crate::domain::CaseId;
@@ -15,6 +16,7 @@ use crate::followup::FollowUpSettings;
 use crate::metrics::Metrics;
 use crate::slack::{SlackApi, SlackError};
 use crate::store::{Store, StoreError};
+use crate::stripe::scan::StripeScanner;
 use crate::stripe::{StripeError, StripeGateway};
 
 /// What the workflows need, built once at start-up and shared by all tasks.
@@ -26,6 +28,8 @@ pub struct Deps {
     pub followup: FollowUpSettings,
     pub metrics: Metrics,
     pub policy: PolicyConfig,
+    /// Account-wide list scans for the reports, paced by `STRIPE_READ_RATE`.
+    pub scanner: StripeScanner,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

@@ -7,5 +7,7 @@ mod drafts;
 mod helpers;
 mod localstripe;
 mod lookup;
+mod reports;
+mod reports_harness;
 mod slack;
 mod stripe;
