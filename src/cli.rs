@@ -56,6 +56,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Churn triage: canceled (voluntary / involuntary), pending cancellations, at risk
+    /// (soft / hard declines), recoverable first (read-only on Stripe; audited)
+    Churn {
+        /// The period, in days back from now
+        #[arg(long, default_value_t = workflow::reports::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Exit 0 when the local server answers GET /healthz (for the container HEALTHCHECK)
     Healthcheck {
         /// Port to probe on 127.0.0.1; defaults to BIND_ADDR's port
@@ -126,6 +135,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Audit { command } => audit_cmd(command).await,
         Command::Sandbox { command } => sandbox(command).await,
         Command::Plans { format } => plans_cmd(format).await,
+        Command::Churn { days, format } => churn_cmd(days, format).await,
         Command::Healthcheck { port } => healthcheck(port),
     }
 }
@@ -327,6 +337,28 @@ async fn plans_cmd(format: ReportFormat) -> anyhow::Result<Exit> {
     let deps = startup::deps(&config)?;
     let bar = progress_bar();
     let finished = workflow::reports::plans(&deps, cli_actor(), |p| show_progress(&bar, p))
+        .await
+        .map_err(explain)?;
+    bar.finish_and_clear();
+    scan_summary(&finished.stats, config.stripe.read_rate);
+    let report = &finished.report;
+    match format {
+        ReportFormat::Text => println!("{}", report.to_text()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
+        ),
+        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
+    }
+    Ok(Exit::Ok)
+}
+
+async fn churn_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let bar = progress_bar();
+    let finished = workflow::reports::churn(&deps, cli_actor(), days, |p| show_progress(&bar, p))
         .await
         .map_err(explain)?;
     bar.finish_and_clear();

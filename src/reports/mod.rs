@@ -5,6 +5,7 @@
 //! rendered as text, JSON or CSV. Fetching, rate limiting and auditing are the
 //! scan's and the workflow's; `now` and the period are arguments.
 
+pub mod churn;
 pub mod plans;
 
 #[cfg(test)]
@@ -30,6 +31,8 @@ pub struct ScannedSubscription {
     pub current_period_end: Option<i64>,
     /// Stripe's `cancellation_details`, when the API version has it.
     pub cancellation: Option<Cancellation>,
+    /// The `in_…` id of the latest invoice, for at-risk details.
+    pub latest_invoice: Option<String>,
     pub items: Vec<ScannedItem>,
     /// Subscription-level discounts (coupons), applied to every item.
     pub discounts: Vec<Discount>,
@@ -82,6 +85,19 @@ pub enum CouponDuration {
     Forever,
     Once,
     Repeating,
+}
+
+/// What Stripe says about an at-risk subscription's latest failed payment,
+/// read after the scan for each past_due / unpaid subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedPayment {
+    pub decline_code: Option<String>,
+    /// Collection attempts of the latest invoice so far.
+    pub attempts: u32,
+    /// When Stripe retries next (Unix seconds), if it will.
+    pub next_retry: Option<i64>,
+    /// The customer has an email, so they can be asked for a new card.
+    pub reachable: bool,
 }
 
 /// Which statuses bring in recurring revenue (the MRR rules in README.md):

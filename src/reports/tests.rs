@@ -40,6 +40,7 @@ fn sub(id: &str, customer: &str, status: &str, items: Vec<ScannedItem>) -> Scann
         cancel_at: None,
         current_period_end: Some(NOW + 10 * DAY),
         cancellation: None,
+        latest_invoice: None,
         items,
         discounts: Vec::new(),
     }
@@ -373,4 +374,180 @@ fn json_and_csv_carry_the_contract_fields() {
         "{csv}"
     );
     assert!(r.to_text().ends_with(MRR_RULES));
+}
+
+mod churn_rules {
+    use super::super::churn::{classify_decline, ChurnTally, Decline};
+    use super::*;
+
+    fn canceled(id: &str, reason: Option<&str>, ended_days_ago: i64) -> ScannedSubscription {
+        let mut s = sub(
+            id,
+            &format!("cus_{id}"),
+            "canceled",
+            vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+        );
+        s.ended_at = Some(NOW - ended_days_ago * DAY);
+        s.cancellation = Some(Cancellation {
+            reason: reason.map(str::to_owned),
+            feedback: Some("too_expensive".into()),
+            comment: Some("we moved to a cheaper tool".into()),
+        });
+        s
+    }
+
+    fn failed(code: Option<&str>, reachable: bool) -> FailedPayment {
+        FailedPayment {
+            decline_code: code.map(str::to_owned),
+            attempts: 2,
+            next_retry: Some(NOW + DAY),
+            reachable,
+        }
+    }
+
+    #[test]
+    fn declines_split_soft_and_hard() {
+        for code in ["insufficient_funds", "do_not_honor", "try_again_later"] {
+            assert_eq!(classify_decline(Some(code)), Decline::Soft, "{code}");
+        }
+        for code in [
+            "stolen_card",
+            "lost_card",
+            "incorrect_number",
+            "expired_card",
+        ] {
+            assert_eq!(classify_decline(Some(code)), Decline::Hard, "{code}");
+        }
+        assert_eq!(classify_decline(Some("something_new")), Decline::Unknown);
+        assert_eq!(classify_decline(None), Decline::Unknown);
+    }
+
+    #[test]
+    fn canceled_in_the_period_split_voluntary_and_involuntary() {
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        for s in [
+            canceled("v1", Some("cancellation_requested"), 3),
+            canceled("v2", None, 10),
+            canceled("i1", Some("payment_failed"), 5),
+            canceled("i2", Some("payment_disputed"), 6),
+            canceled("old", Some("payment_failed"), 45),
+        ] {
+            tally.add(&s);
+        }
+        let r = tally.finish(&[], NOW, 30);
+        assert_eq!((r.voluntary, r.involuntary), (2, 2));
+        let ids: Vec<_> = r
+            .canceled
+            .iter()
+            .map(|c| (c.subscription.as_str(), c.voluntary))
+            .collect();
+        // Newest first; the one from 45 days ago is out of the period.
+        assert_eq!(
+            ids,
+            vec![("v1", true), ("i1", false), ("i2", false), ("v2", true)]
+        );
+        assert_eq!(
+            r.canceled[0].comment.as_deref(),
+            Some("we moved to a cheaper tool")
+        );
+        assert_eq!(r.totals[0].canceled_mrr_minor, 4000);
+    }
+
+    #[test]
+    fn pending_cancellations_carry_their_date_and_mrr() {
+        let mut at_end = sub(
+            "p1",
+            "c1",
+            "active",
+            vec![item("y", 24_000, "eur", Interval::Year, 1, 1)],
+        );
+        at_end.cancel_at_period_end = true;
+        let mut at_date = sub(
+            "p2",
+            "c2",
+            "trialing",
+            vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+        );
+        at_date.cancel_at = Some(NOW + 3 * DAY);
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        tally.add(&at_end);
+        tally.add(&at_date);
+        tally.add(&sub(
+            "x",
+            "c3",
+            "active",
+            vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+        ));
+        let r = tally.finish(&[], NOW, 30);
+        let rows: Vec<_> = r
+            .pending_cancellations
+            .iter()
+            .map(|p| (p.subscription.as_str(), p.cancels_at, p.mrr_minor))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("p2", Some(NOW + 3 * DAY), 1000),
+                ("p1", Some(NOW + 10 * DAY), 2000)
+            ]
+        );
+    }
+
+    #[test]
+    fn at_risk_ranks_recoverable_first_then_by_mrr() {
+        let mk = |id: &str, status: &str, amount: i64| {
+            sub(
+                id,
+                &format!("cus_{id}"),
+                status,
+                vec![item("m", amount, "eur", Interval::Month, 1, 1)],
+            )
+        };
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        let subs = [
+            mk("hard_big", "past_due", 9000),
+            mk("soft_small", "past_due", 1000),
+            mk("expired_reachable", "unpaid", 2000),
+            mk("expired_unreachable", "past_due", 5000),
+            mk("soft_big", "past_due", 3000),
+        ];
+        for s in &subs {
+            tally.add(s);
+        }
+        assert_eq!(tally.at_risk().len(), 5);
+        let details = [
+            failed(Some("stolen_card"), true),
+            failed(Some("insufficient_funds"), true),
+            failed(Some("expired_card"), true),
+            failed(Some("expired_card"), false),
+            failed(Some("do_not_honor"), false),
+        ];
+        let r = tally.finish(&details, NOW, 30);
+        let order: Vec<_> = r
+            .at_risk
+            .iter()
+            .map(|a| (a.subscription.as_str(), a.recoverable))
+            .collect();
+        assert_eq!(
+            order,
+            vec![
+                ("soft_big", true),
+                ("expired_reachable", true),
+                ("soft_small", true),
+                ("hard_big", false),
+                ("expired_unreachable", false),
+            ]
+        );
+        assert_eq!(r.at_risk[3].decline, Decline::Hard);
+        assert_eq!(r.at_risk[0].attempts, 2);
+        let json = r.to_json();
+        assert_eq!(json["at_risk"][0]["subscription"], "soft_big");
+        assert_eq!(json["at_risk"][0]["decline_code"], "do_not_honor");
+        assert!(r
+            .to_csv()
+            .expect("csv")
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("at_risk,soft_big")));
+    }
 }

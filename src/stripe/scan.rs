@@ -29,7 +29,9 @@ use tokio::time::Instant;
 
 use super::StripeError;
 use crate::domain::{Currency, Interval, StripeKey};
-use crate::reports::{Cancellation, CouponDuration, Discount, ScannedItem, ScannedSubscription};
+use crate::reports::{
+    Cancellation, CouponDuration, Discount, FailedPayment, ScannedItem, ScannedSubscription,
+};
 
 /// Stripe's largest page.
 const PAGE_SIZE: u32 = 100;
@@ -308,11 +310,24 @@ impl StripeScanner {
         query: &[(&str, &str)],
         stats: &Mutex<ScanStats>,
     ) -> Result<Page, StripeError> {
+        self.get("v1/subscriptions", query, "the subscription list", stats)
+            .await
+    }
+
+    /// One paced, retried GET of `path`, read into `T`. `what` names the
+    /// object for errors (an id, never an email).
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+        what: &str,
+        stats: &Mutex<ScanStats>,
+    ) -> Result<T, StripeError> {
         let encoded = serde_urlencoded::to_string(query).map_err(|e| StripeError::Config {
             detail: format!("a request could not be encoded: {e}"),
         })?;
-        let uri = format!("{}v1/subscriptions?{encoded}", self.base);
-        let what = "the subscription list".to_owned();
+        let uri = format!("{}{path}?{encoded}", self.base);
+        let what = what.to_owned();
         let mut attempt = 0u32;
         loop {
             self.limiter.acquire().await;
@@ -320,9 +335,17 @@ impl StripeScanner {
                 .lock()
                 .expect("scan stats lock is never poisoned")
                 .requests += 1;
-            let outcome = self.get_once(&uri).await;
+            let outcome = self.get_once(&uri, &what).await;
             let retry_after = match outcome {
-                Ok(Answer::Page(page)) => return Ok(page),
+                Ok(Answer::Body(body)) => {
+                    return serde_json::from_slice::<T>(&body).map_err(|e| {
+                        StripeError::Unreadable {
+                            what,
+                            detail: "unexpected shape".into(),
+                            source: Some(e),
+                        }
+                    })
+                }
                 Ok(Answer::Retry {
                     status,
                     retry_after,
@@ -368,7 +391,7 @@ impl StripeScanner {
         }
     }
 
-    async fn get_once(&self, uri: &str) -> Result<Answer, StripeError> {
+    async fn get_once(&self, uri: &str, what: &str) -> Result<Answer, StripeError> {
         let request = hyper::Request::get(uri)
             .header("authorization", &self.auth)
             .header("accept", "application/json")
@@ -407,13 +430,7 @@ impl StripeScanner {
                 .map(str::to_owned)
         };
         if status == 200 {
-            return serde_json::from_slice::<Page>(&body)
-                .map(Answer::Page)
-                .map_err(|e| StripeError::Unreadable {
-                    what: "the subscription list".into(),
-                    detail: "unexpected shape".into(),
-                    source: Some(e),
-                });
+            return Ok(Answer::Body(body));
         }
         let message = serde_json::from_slice::<ErrorBody>(&body)
             .ok()
@@ -436,13 +453,86 @@ impl StripeScanner {
         let source = ::stripe::StripeError::ClientError(format!("HTTP {status}"));
         Ok(Answer::Final(match status {
             401 | 403 => StripeError::KeyRefused { status, source },
+            404 => StripeError::NotFound {
+                what: what.to_owned(),
+                source,
+            },
             _ => StripeError::Rejected {
-                what: "the subscription list".into(),
+                what: what.to_owned(),
                 status,
                 message,
                 source,
             },
         }))
+    }
+}
+
+impl StripeScanner {
+    /// What the latest failed payment of an at-risk subscription says: the
+    /// decline code (the payment intent's `last_payment_error.decline_code`,
+    /// else the charge's `failure_code`), the invoice's attempts and next
+    /// retry, and whether the customer has an email to be reached at. Each
+    /// read is paced and retried like the scan's; a missing object is an
+    /// unknown field, not an error.
+    ///
+    /// # Errors
+    /// A request that failed for good.
+    pub async fn failed_payment(
+        &self,
+        customer: &str,
+        latest_invoice: Option<&str>,
+        stats: &Mutex<ScanStats>,
+    ) -> Result<FailedPayment, StripeError> {
+        let mut found = FailedPayment::default();
+        if let Some(invoice) = latest_invoice {
+            let path = format!("v1/invoices/{invoice}");
+            if let Some(inv) = soft_404(self.get::<RawInvoice>(&path, &[], invoice, stats).await)? {
+                found.attempts = inv.attempt_count.unwrap_or(0);
+                found.next_retry = inv.next_payment_attempt;
+            }
+        }
+        let charges: Option<ChargeList> = soft_404(
+            self.get(
+                "v1/charges",
+                &[("customer", customer), ("limit", "10")],
+                customer,
+                stats,
+            )
+            .await,
+        )?;
+        let failed = charges.and_then(|l| {
+            l.data
+                .into_iter()
+                .find(|c| c.status.as_deref() == Some("failed"))
+        });
+        if let Some(charge) = failed {
+            found.decline_code = charge.failure_code.clone();
+            if let Some(pi) = charge.payment_intent.as_ref().and_then(id_of) {
+                let path = format!("v1/payment_intents/{pi}");
+                let intent: Option<RawIntent> = soft_404(self.get(&path, &[], &pi, stats).await)?;
+                if let Some(code) = intent
+                    .and_then(|i| i.last_payment_error)
+                    .and_then(|e| e.decline_code.or(e.code))
+                {
+                    found.decline_code = Some(code);
+                }
+            }
+        }
+        let path = format!("v1/customers/{customer}");
+        let person: Option<RawCustomer> = soft_404(self.get(&path, &[], customer, stats).await)?;
+        found.reachable = person
+            .and_then(|c| c.email)
+            .is_some_and(|e| e.contains('@'));
+        Ok(found)
+    }
+}
+
+/// "Not found" as `None`: an object deleted since the scan is unknown data.
+fn soft_404<T>(result: Result<T, StripeError>) -> Result<Option<T>, StripeError> {
+    match result {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -461,7 +551,7 @@ pub fn backoff(attempt: u32, retry_after: Option<Duration>, jitter: f64) -> Dura
 }
 
 enum Answer {
-    Page(Page),
+    Body(Bytes),
     Retry {
         status: u16,
         retry_after: Option<Duration>,
@@ -597,6 +687,41 @@ struct Page {
 }
 
 #[derive(Debug, Deserialize)]
+struct RawInvoice {
+    attempt_count: Option<u32>,
+    next_payment_attempt: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ChargeList {
+    #[serde(default)]
+    data: Vec<RawCharge>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCharge {
+    status: Option<String>,
+    failure_code: Option<String>,
+    payment_intent: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawIntent {
+    last_payment_error: Option<RawPaymentError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPaymentError {
+    decline_code: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawCustomer {
+    email: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct ErrorBody {
     error: ErrorDetail,
 }
@@ -619,6 +744,7 @@ struct RawSubscription {
     cancel_at: Option<i64>,
     current_period_end: Option<i64>,
     cancellation_details: Option<RawCancellation>,
+    latest_invoice: Option<serde_json::Value>,
     items: Option<RawItems>,
     plan: Option<RawPrice>,
     quantity: Option<u64>,
@@ -753,6 +879,7 @@ impl RawSubscription {
                 feedback: c.feedback,
                 comment: c.comment,
             }),
+            latest_invoice: self.latest_invoice.as_ref().and_then(id_of),
             items,
             discounts,
         })

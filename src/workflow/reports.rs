@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::domain::Actor;
+use crate::reports::churn::{ChurnReport, ChurnTally};
 use crate::reports::plans::{PlansReport, PlansTally};
 use crate::reports::ScannedSubscription;
 use crate::stripe::scan::{ScanStats, ScanStatus};
@@ -47,6 +48,48 @@ pub async fn plans(
     let stats = scan(deps, started, progress, |s| tally.add(s)).await?;
     Ok(Finished {
         report: tally.finish(now(), DEFAULT_DAYS),
+        stats,
+    })
+}
+
+/// Churn triage over the last `days` days: one scan of every subscription,
+/// then the failed-payment details of each at-risk one, read at the same
+/// rate.
+///
+/// # Errors
+/// Redis (the run could not be audited, so nothing was read) or Stripe.
+#[tracing::instrument(skip_all, fields(report = "churn", days))]
+pub async fn churn(
+    deps: &Deps,
+    actor: Actor,
+    days: u32,
+    progress: impl FnMut(Progress),
+) -> Result<Finished<ChurnReport>, WorkflowError> {
+    audit_run(deps, actor, "churn", days).await?;
+    let started = now();
+    let mut tally = ChurnTally::new(started - i64::from(days) * 86_400);
+    let mut stats = scan(deps, started, progress, |s| tally.add(s)).await?;
+    let detail_stats = std::sync::Mutex::new(ScanStats::default());
+    let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;
+    let details = {
+        use futures::StreamExt;
+        futures::stream::iter(tally.at_risk().iter().map(|c| {
+            deps.scanner
+                .failed_payment(&c.customer, c.latest_invoice.as_deref(), &detail_stats)
+        }))
+        .buffered(workers)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+    };
+    let extra = *detail_stats
+        .lock()
+        .expect("detail stats lock is never poisoned");
+    stats.requests += extra.requests;
+    stats.throttled += extra.throttled;
+    Ok(Finished {
+        report: tally.finish(&details, now(), days),
         stats,
     })
 }

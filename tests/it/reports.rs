@@ -324,3 +324,112 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     assert_eq!(entry["detail"]["report"], "plans");
     assert_eq!(entry["actor"]["kind"], "cli");
 }
+
+/// Runs `billing-triage ARGS` against the proxy; returns (stdout JSON, stderr).
+async fn run_report(
+    proxy: &reports_harness::ListProxy,
+    prefix: &str,
+    args: &[&str],
+) -> (Value, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+        .args(args)
+        .env("STRIPE_SECRET_KEY", KEY)
+        .env("STRIPE_API_BASE", &proxy.base_url)
+        .env("STRIPE_READ_RATE", "50")
+        .env("REDIS_URL", redis_url())
+        .env("REDIS_PREFIX", prefix)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{args:?} failed: {stderr}");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (json, stderr)
+}
+
+#[tokio::test]
+async fn churn_report_lists_canceled_pending_and_a_recoverable_decline_on_localstripe() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let (m, y) = (format!("m_{tag}"), format!("y_{tag}"));
+    plan(&base, &m, "2000", "eur", "month", &[]).await;
+    plan(&base, &y, "24000", "eur", "year", &[]).await;
+    let ok = "pm_card_visa";
+
+    let (_, gone) = subscribe(&base, ok, &m, 1, &[]).await;
+    delete(&base, &format!("subscriptions/{gone}")).await;
+    let (_, leaving) = subscribe(&base, ok, &m, 2, &[]).await;
+    post(
+        &base,
+        &format!("subscriptions/{leaving}"),
+        &[("cancel_at_period_end", "true")],
+    )
+    .await;
+    // A paying customer whose new card declines when the plan changes: past_due.
+    let (failing_customer, failing) = subscribe(&base, ok, &m, 1, &[]).await;
+    let bad = post(
+        &base,
+        "payment_methods/pm_card_chargeCustomerFail/attach",
+        &[("customer", failing_customer.as_str())],
+    )
+    .await;
+    post(
+        &base,
+        &format!("customers/{failing_customer}"),
+        &[(
+            "invoice_settings[default_payment_method]",
+            bad["id"].as_str().expect("pm"),
+        )],
+    )
+    .await;
+    post(
+        &base,
+        &format!("subscriptions/{failing}"),
+        &[("items[0][plan]", y.as_str())],
+    )
+    .await;
+    subscribe(&base, ok, &m, 1, &[]).await; // healthy: in no list
+
+    let proxy = reports_harness::start(base.clone(), 4).await;
+    let (report, _) = run_report(
+        &proxy,
+        &unique_prefix(),
+        &["churn", "--days", "7", "--format", "json"],
+    )
+    .await;
+
+    let canceled = report["canceled"].as_array().expect("canceled");
+    assert_eq!(canceled.len(), 1, "{report}");
+    assert_eq!(canceled[0]["subscription"], gone.as_str());
+    assert_eq!(canceled[0]["voluntary"], true);
+    assert_eq!(
+        (report["voluntary"].as_u64(), report["involuntary"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    let pending = report["pending_cancellations"].as_array().expect("pending");
+    assert_eq!(pending.len(), 1, "{report}");
+    assert_eq!(pending[0]["subscription"], leaving.as_str());
+    assert_eq!(pending[0]["mrr_minor"], 4000);
+    assert!(pending[0]["cancels_at"].as_i64().is_some());
+
+    let at_risk = report["at_risk"].as_array().expect("at_risk");
+    assert_eq!(at_risk.len(), 1, "{report}");
+    assert_eq!(at_risk[0]["subscription"], failing.as_str());
+    assert_eq!(at_risk[0]["status"], "past_due");
+    // localstripe declines with `card_declined`: a generic, soft decline.
+    assert_eq!(at_risk[0]["decline_code"], "card_declined");
+    assert_eq!(at_risk[0]["decline"], "soft");
+    assert_eq!(at_risk[0]["recoverable"], true);
+    assert_eq!(at_risk[0]["mrr_minor"], 2000);
+    assert_eq!(report["scanned_subscriptions"], 4);
+}

@@ -3,7 +3,7 @@
 //! lists newest first and filters on `created[gte|gt|lt|lte]`. The proxy
 //! reads localstripe's whole (small) list and answers each
 //! `GET /v1/subscriptions` as Stripe would: filtered, newest first, cut at
-//! `limit` after `starting_after`. It can also answer every `n`-th request
+//! `limit` after `starting_after`; other GETs pass through. It can also answer every `n`-th request
 //! with HTTP 429 (`Retry-After: 0`, `Stripe-Should-Retry: true`), and counts
 //! requests and 429s.
 
@@ -66,11 +66,16 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
                                 let query = req.uri().query().unwrap_or("").to_owned();
                                 (200, answer(&direct, &query).await, false)
                             } else {
-                                (
-                                    404,
-                                    r#"{"error":{"message":"not proxied"}}"#.to_owned(),
-                                    false,
-                                )
+                                // Anything else (invoices, charges, customers)
+                                // as localstripe answers it.
+                                let path = req
+                                    .uri()
+                                    .path_and_query()
+                                    .map_or("/", |p| p.as_str())
+                                    .trim_start_matches('/')
+                                    .to_owned();
+                                let (status, body) = forward(&format!("{direct}{path}")).await;
+                                (status, body, false)
                             };
                         let mut resp = Response::new(Full::new(Bytes::from(body)));
                         *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
@@ -149,6 +154,23 @@ async fn answer(direct: &str, query: &str) -> String {
     let has_more = all.len() > start + limit;
     serde_json::json!({"object": "list", "url": "/v1/subscriptions", "has_more": has_more, "data": page})
         .to_string()
+}
+
+async fn forward(url: &str) -> (u16, String) {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let request = Request::get(url)
+        .header("authorization", "Bearer sk_test_harness")
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = client.request(request).await.expect("localstripe answers");
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 async fn get_json(url: &str) -> serde_json::Value {
