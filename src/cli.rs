@@ -65,6 +65,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Product-gap surfaces counted over the period's cases, with example case ids
+    /// (from the case records the bot keeps for 30 days; audited)
+    Gaps {
+        /// The period, in days back from now (cases are kept 30 days)
+        #[arg(long, default_value_t = workflow::reports::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Exit 0 when the local server answers GET /healthz (for the container HEALTHCHECK)
     Healthcheck {
         /// Port to probe on 127.0.0.1; defaults to BIND_ADDR's port
@@ -136,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sandbox { command } => sandbox(command).await,
         Command::Plans { format } => plans_cmd(format).await,
         Command::Churn { days, format } => churn_cmd(days, format).await,
+        Command::Gaps { days, format } => gaps_cmd(days, format).await,
         Command::Healthcheck { port } => healthcheck(port),
     }
 }
@@ -364,6 +374,24 @@ async fn churn_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
     bar.finish_and_clear();
     scan_summary(&finished.stats, config.stripe.read_rate);
     let report = &finished.report;
+    match format {
+        ReportFormat::Text => println!("{}", report.to_text()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
+        ),
+        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
+    }
+    Ok(Exit::Ok)
+}
+
+async fn gaps_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let report = workflow::reports::gaps(&deps, cli_actor(), days)
+        .await
+        .map_err(explain)?;
     match format {
         ReportFormat::Text => println!("{}", report.to_text()),
         ReportFormat::Json => println!(

@@ -6,6 +6,7 @@
 //! scan's and the workflow's; `now` and the period are arguments.
 
 pub mod churn;
+pub mod gaps;
 pub mod plans;
 
 #[cfg(test)]

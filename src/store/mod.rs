@@ -9,6 +9,7 @@
 
 pub mod actions;
 pub mod audit;
+pub mod case_scan;
 pub mod cases;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};

@@ -11,6 +11,7 @@ use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::domain::Actor;
 use crate::reports::churn::{ChurnReport, ChurnTally};
+use crate::reports::gaps::{GapsReport, GapsTally, ANSWERABLE_DAYS};
 use crate::reports::plans::{PlansReport, PlansTally};
 use crate::reports::ScannedSubscription;
 use crate::stripe::scan::{ScanStats, ScanStatus};
@@ -92,6 +93,36 @@ pub async fn churn(
         report: tally.finish(&details, now(), days),
         stats,
     })
+}
+
+/// Product-gap surfaces over the cases opened in the last `days` days, from
+/// the case records in Redis (kept 30 days: a longer period counts 30).
+///
+/// # Errors
+/// Redis.
+#[tracing::instrument(skip_all, fields(report = "gaps", days))]
+pub async fn gaps(deps: &Deps, actor: Actor, days: u32) -> Result<GapsReport, WorkflowError> {
+    audit_run(deps, actor, "gaps", days).await?;
+    let started = now();
+    let counted = days.min(ANSWERABLE_DAYS);
+    let mut tally = GapsTally::new(started - i64::from(counted) * 86_400);
+    let unreadable = deps
+        .store
+        .for_each_case(|case| {
+            tally.add(
+                case.id.as_str(),
+                case.snapshot.fetched_at,
+                case.product_gap.as_ref(),
+            );
+        })
+        .await?;
+    if unreadable > 0 {
+        tracing::warn!(
+            unreadable,
+            "stored cases skipped: not readable as this version's Case"
+        );
+    }
+    Ok(tally.finish(now(), days))
 }
 
 /// Writes the `report_run` audit entry before anything is read.

@@ -433,3 +433,69 @@ async fn churn_report_lists_canceled_pending_and_a_recoverable_decline_on_locals
     assert_eq!(at_risk[0]["mrr_minor"], 2000);
     assert_eq!(report["scanned_subscriptions"], 4);
 }
+
+#[tokio::test]
+async fn gaps_report_counts_the_surfaces_of_stored_cases() {
+    use billing_triage::config::Config;
+    use billing_triage::domain::{Actor, LookupQuery};
+    use billing_triage::{startup, workflow};
+
+    let stripe = localstripe::start().await;
+    let prefix = unique_prefix();
+    let vars = [
+        ("STRIPE_SECRET_KEY", KEY.to_owned()),
+        ("STRIPE_API_BASE", stripe.base_url()),
+        ("REDIS_URL", redis_url()),
+        ("REDIS_PREFIX", prefix.clone()),
+    ];
+    let config = Config::from_lookup(
+        |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        },
+        false,
+    )
+    .expect("config");
+    let deps = startup::deps(&config).expect("deps");
+    let key = billing_triage::domain::StripeKey::parse(KEY).expect("key");
+    let seeded = billing_triage::stripe::sandbox::seed(&deps.stripe, &key)
+        .await
+        .expect("seed");
+    // Open and store one case per seeded customer, as the Slack lookup does.
+    let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut n_cases = 0;
+    for s in &seeded {
+        let case = workflow::lookup::open_case(
+            &deps,
+            workflow::new_case_id(),
+            Actor::System,
+            &LookupQuery::Customer(s.customer.clone()),
+            s.message,
+        )
+        .await
+        .expect("case");
+        if let Some(gap) = &case.product_gap {
+            *expected.entry(gap.surface.clone()).or_default() += 1;
+        }
+        deps.store.save_case(&case).await.expect("saved");
+        n_cases += 1;
+    }
+    assert!(!expected.is_empty(), "the seeded cases note product gaps");
+
+    let proxy = reports_harness::start(stripe.direct_url(), 0).await;
+    let (report, _) = run_report(&proxy, &prefix, &["gaps", "--format", "json"]).await;
+    assert_eq!(report["cases_in_period"], n_cases);
+    let counted: std::collections::BTreeMap<String, u64> = report["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .map(|g| {
+            let examples = g["examples"].as_array().expect("examples").len() as u64;
+            let cases = g["cases"].as_u64().expect("count");
+            assert_eq!(examples, cases.min(3), "{g}");
+            (g["surface"].as_str().expect("surface").to_owned(), cases)
+        })
+        .collect();
+    assert_eq!(counted, expected);
+}
