@@ -35,6 +35,8 @@ use crate::reports::{
 
 /// Stripe's largest page.
 const PAGE_SIZE: u32 = 100;
+/// A range is split only when about this many pages are left in it.
+const MIN_SPLIT_PAGES: u32 = 4;
 /// How many times one request is retried after a 429 or a retryable failure.
 const MAX_RETRIES: u32 = 8;
 /// First backoff; doubled per attempt up to [`MAX_BACKOFF`].
@@ -274,6 +276,7 @@ impl StripeScanner {
                         .filter_map(|s| s.into_scanned())
                         .collect();
                     plan.scanned += kept.len() as u64;
+                    plan.ranges[range].read += kept.len() as u64;
                     match last {
                         Some((id, created)) if has_more && !below => {
                             plan.advance(range, id, created)
@@ -518,11 +521,16 @@ impl StripeScanner {
                 }
             }
         }
-        let path = format!("v1/customers/{customer}");
-        let person: Option<RawCustomer> = soft_404(self.get(&path, &[], customer, stats).await)?;
-        found.reachable = person
-            .and_then(|c| c.email)
-            .is_some_and(|e| e.contains('@'));
+        // Reachability decides only whether an expired card is recoverable,
+        // so the customer is read only then.
+        if found.decline_code.as_deref() == Some("expired_card") {
+            let path = format!("v1/customers/{customer}");
+            let person: Option<RawCustomer> =
+                soft_404(self.get(&path, &[], customer, stats).await)?;
+            found.reachable = person
+                .and_then(|c| c.email)
+                .is_some_and(|e| e.contains('@'));
+        }
         Ok(found)
     }
 }
@@ -579,6 +587,8 @@ struct Range {
     hi: i64,
     /// `created` of the last subscription read (the cursor's position).
     pos: i64,
+    /// Subscriptions read from this range, to estimate what is left.
+    read: u64,
     cursor: Option<String>,
     claimed: bool,
     done: bool,
@@ -597,6 +607,7 @@ impl Timeline {
                     lo,
                     hi,
                     pos: hi,
+                    read: 0,
                     cursor: None,
                     claimed: false,
                     done: false,
@@ -618,15 +629,28 @@ impl Timeline {
             self.ranges[i].claimed = true;
             return Some(i);
         }
-        let (victim, width) = self
+        // What is left in a range, estimated from the density read so far
+        // in it (else in the whole scan): a split only pays when several
+        // pages are left, since every range ends on a partial page.
+        let covered: i64 = self.ranges.iter().map(|r| r.hi - r.pos).sum();
+        let global = self.scanned as f64 / covered.max(1) as f64;
+        let (victim, width, left) = self
             .ranges
             .iter()
             .enumerate()
             .filter(|(_, r)| !r.done)
-            .map(|(i, r)| (i, r.pos - r.lo))
-            .max_by_key(|(_, w)| *w)?;
-        // Splitting a second or less would only add round trips.
-        if width < 2 {
+            .map(|(i, r)| {
+                let seen = r.hi - r.pos;
+                let density = if r.read > 0 && seen > 0 {
+                    r.read as f64 / seen as f64
+                } else {
+                    global
+                };
+                (i, r.pos - r.lo, density * (r.pos - r.lo) as f64)
+            })
+            .max_by(|a, b| a.2.total_cmp(&b.2).then(a.1.cmp(&b.1)))?;
+        let worth = self.scanned == 0 || left >= f64::from(MIN_SPLIT_PAGES * PAGE_SIZE);
+        if width < 2 || !worth {
             return None;
         }
         let lo = self.ranges[victim].lo;
@@ -636,6 +660,7 @@ impl Timeline {
             lo,
             hi: mid,
             pos: mid,
+            read: 0,
             cursor: None,
             claimed: true,
             done: false,
