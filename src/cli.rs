@@ -50,6 +50,30 @@ pub enum Command {
         #[command(subcommand)]
         command: SandboxCommand,
     },
+    /// Plan analysis over every subscription: per price, subscriptions, seats, MRR;
+    /// totals per currency (read-only on Stripe; audited)
+    Plans {
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Churn triage: canceled (voluntary / involuntary), pending cancellations, at risk
+    /// (soft / hard declines), recoverable first (read-only on Stripe; audited)
+    Churn {
+        /// The period, in days back from now
+        #[arg(long, default_value_t = workflow::reports::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Product-gap surfaces counted over the period's cases, with example case ids
+    /// (from the case records the bot keeps for 30 days; audited)
+    Gaps {
+        /// The period, in days back from now (cases are kept 30 days)
+        #[arg(long, default_value_t = workflow::reports::DEFAULT_DAYS, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
     /// Exit 0 when the local server answers GET /healthz (for the container HEALTHCHECK)
     Healthcheck {
         /// Port to probe on 127.0.0.1; defaults to BIND_ADDR's port
@@ -99,6 +123,13 @@ pub enum Format {
 /// action's 24 h approval window and its 23 h retry window, so no trail a
 /// workflow may still read loses an entry.
 const TRIM_KEEP_SECS: i64 = 48 * 3600;
+/// How a report is printed on standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Csv,
+}
 
 /// What `main` does with a finished command.
 pub enum Exit {
@@ -128,6 +159,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         }
         Command::Audit { command } => audit_cmd(command).await,
         Command::Sandbox { command } => sandbox(command).await,
+        Command::Plans { format } => plans_cmd(format).await,
+        Command::Churn { days, format } => churn_cmd(days, format).await,
+        Command::Gaps { days, format } => gaps_cmd(days, format).await,
         Command::Healthcheck { port } => healthcheck(port),
     }
 }
@@ -389,6 +423,97 @@ async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Ok)
+}
+
+async fn plans_cmd(format: ReportFormat) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let bar = progress_bar();
+    let finished = workflow::reports::plans(&deps, cli_actor(), |p| show_progress(&bar, p))
+        .await
+        .map_err(explain)?;
+    bar.finish_and_clear();
+    scan_summary(&finished.stats, config.stripe.read_rate);
+    let report = &finished.report;
+    match format {
+        ReportFormat::Text => println!("{}", report.to_text()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
+        ),
+        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
+    }
+    Ok(Exit::Ok)
+}
+
+async fn churn_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let bar = progress_bar();
+    let finished = workflow::reports::churn(&deps, cli_actor(), days, |p| show_progress(&bar, p))
+        .await
+        .map_err(explain)?;
+    bar.finish_and_clear();
+    scan_summary(&finished.stats, config.stripe.read_rate);
+    let report = &finished.report;
+    match format {
+        ReportFormat::Text => println!("{}", report.to_text()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
+        ),
+        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
+    }
+    Ok(Exit::Ok)
+}
+
+async fn gaps_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
+    let config = config(false)?;
+    telemetry::init(LogFormat::Text, std::io::stderr);
+    let deps = startup::deps(&config)?;
+    let report = workflow::reports::gaps(&deps, cli_actor(), days)
+        .await
+        .map_err(explain)?;
+    match format {
+        ReportFormat::Text => println!("{}", report.to_text()),
+        ReportFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
+        ),
+        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
+    }
+    Ok(Exit::Ok)
+}
+
+/// A bar on standard error; hidden by indicatif when stderr is not a terminal.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        None,
+        indicatif::ProgressDrawTarget::stderr_with_hz(4),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} scanned {pos} of about {len} subscriptions [{elapsed}] {wide_bar}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+fn show_progress(bar: &indicatif::ProgressBar, p: workflow::reports::Progress) {
+    if let Some(total) = p.estimated_total {
+        bar.set_length(total);
+    }
+    bar.set_position(p.scanned);
+}
+
+fn scan_summary(stats: &crate::stripe::scan::ScanStats, rate: u32) {
+    eprintln!(
+        "scanned {} subscriptions in {} pages: {} Stripe requests at up to {rate}/s (STRIPE_READ_RATE), {} answered 429 and retried",
+        stats.subscriptions, stats.pages, stats.requests, stats.throttled
+    );
 }
 
 /// Logs a workflow error's chain once and turns it into the operator's line.

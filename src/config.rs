@@ -37,6 +37,9 @@ pub struct StripeConfig {
     pub key: StripeKey,
     /// API base ending in `/`.
     pub api_base: String,
+    /// `STRIPE_READ_RATE`: requests per second the reports' scans allow
+    /// themselves, leaving the rest of Stripe's limit to the company.
+    pub read_rate: u32,
 }
 
 /// Approval policy settings (CONTRACT.md).
@@ -87,6 +90,13 @@ pub const DEFAULT_REDIS_PREFIX: &str = "billing-triage:";
 pub const DEFAULT_BIND_ADDR: &str = "0.0.0.0:3000";
 /// Under common orchestrators' 30 s between SIGTERM and SIGKILL.
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 25;
+/// Default `STRIPE_READ_RATE` for a live key: a fifth of Stripe's 100/s, the
+/// rest left to the company's own integration.
+pub const DEFAULT_READ_RATE_LIVE: u32 = 20;
+/// Default `STRIPE_READ_RATE` in test mode, where Stripe allows 25/s.
+pub const DEFAULT_READ_RATE_TEST: u32 = 10;
+/// No account's limit is anywhere near this; a larger value is a typo.
+pub const MAX_READ_RATE: u32 = 1000;
 
 impl Config {
     /// Reads the process environment.
@@ -167,6 +177,21 @@ impl Config {
             http_base(&api_base, "STRIPE_API_BASE")?.trim_end_matches('/')
         );
 
+        let read_rate = match get("STRIPE_READ_RATE") {
+            None if key.is_live() => DEFAULT_READ_RATE_LIVE,
+            None => DEFAULT_READ_RATE_TEST,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=MAX_READ_RATE).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "STRIPE_READ_RATE",
+                        "expected requests per second, a whole number from 1 to 1000",
+                    )
+                })?,
+        };
+
         let RedisConfig {
             url: redis_url,
             prefix: redis_prefix,
@@ -238,7 +263,11 @@ impl Config {
 
         Ok(Self {
             slack,
-            stripe: StripeConfig { key, api_base },
+            stripe: StripeConfig {
+                key,
+                api_base,
+                read_rate,
+            },
             redis_url,
             redis_prefix,
             bind_addr,
@@ -390,6 +419,18 @@ mod tests {
             c.shutdown_grace,
             Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECS)
         );
+        assert_eq!(c.stripe.read_rate, DEFAULT_READ_RATE_TEST);
+        let live = load(&[("STRIPE_SECRET_KEY", "rk_live_1")], false).expect("live");
+        assert_eq!(live.stripe.read_rate, DEFAULT_READ_RATE_LIVE);
+        let set = load(
+            &[
+                ("STRIPE_SECRET_KEY", "rk_live_1"),
+                ("STRIPE_READ_RATE", "90"),
+            ],
+            false,
+        )
+        .expect("set");
+        assert_eq!(set.stripe.read_rate, 90);
     }
 
     #[test]
@@ -416,6 +457,15 @@ mod tests {
         )
         .expect_err("negative");
         assert_eq!(e.name, "BILLING_REFUND_LIMIT");
+        let e = load(
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_1"),
+                ("STRIPE_READ_RATE", "0"),
+            ],
+            false,
+        )
+        .expect_err("zero rate");
+        assert_eq!(e.name, "STRIPE_READ_RATE");
         let e = load(
             &[("STRIPE_SECRET_KEY", "sk_test_1"), ("BIND_ADDR", "nope")],
             false,

@@ -2,7 +2,7 @@
 //!
 //! Functional core, imperative shell (see ARCHITECTURE.md):
 //! - core, synchronous and I/O-free: `domain`, `triage`, `actions`, `policy`,
-//!   `card`, `followup`, `audit`, `execution`;
+//!   `card`, `followup`, `audit`, `execution`, `reports`;
 //! - shell: `workflow`, the only code that joins core and adapters;
 //! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`;
 //! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
@@ -16,6 +16,7 @@ pub mod domain;
 pub mod execution;
 pub mod followup;
 pub mod policy;
+pub mod reports;
 pub mod triage;
 
 // shell

@@ -9,6 +9,7 @@ use crate::metrics::Metrics;
 use crate::slack::verify::Verifier;
 use crate::slack::{SlackApi, SlackError};
 use crate::store::{Store, StoreError};
+use crate::stripe::scan::{ReadLimiter, StripeScanner};
 use crate::stripe::{StripeError, StripeGateway};
 use crate::workflow::Deps;
 use std::future::Future;
@@ -68,6 +69,11 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         policy: config.policy.clone(),
         instance: crate::workflow::new_instance_id(),
         tasks: tokio_util::task::TaskTracker::new(),
+        scanner: StripeScanner::new(
+            &config.stripe.key,
+            &config.stripe.api_base,
+            Arc::new(ReadLimiter::new(config.stripe.read_rate)),
+        )?,
     })
 }
 

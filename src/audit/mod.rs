@@ -117,6 +117,8 @@ pub enum AuditKind {
     PortalLinkCreated,
     FollowUpPosted,
     CaseClosed,
+    /// Someone ran an account-wide report (`plans`, `churn`, `gaps`); read-only.
+    ReportRun,
 }
 
 /// The fields of an entry before it is chained.

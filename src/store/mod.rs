@@ -17,6 +17,7 @@
 pub mod actions;
 pub mod archive;
 pub mod audit;
+pub mod case_scan;
 pub mod cases;
 pub mod deliveries;
 

@@ -13,6 +13,7 @@ mod models;
 mod mutations;
 pub mod retry;
 pub mod sandbox;
+pub mod scan;
 mod snapshot;
 mod transport;
 

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod execute;
 pub mod lookup;
 pub mod reconcile;
+pub mod reports;
 
 use crate::config::PolicyConfig;
 use crate::domain::CaseId;
@@ -17,6 +18,7 @@ use crate::followup::FollowUpSettings;
 use crate::metrics::Metrics;
 use crate::slack::{SlackApi, SlackError};
 use crate::store::{Store, StoreError};
+use crate::stripe::scan::StripeScanner;
 use crate::stripe::{StripeError, StripeGateway};
 
 /// What the workflows need, built once at start-up and shared by all tasks.
@@ -34,6 +36,8 @@ pub struct Deps {
     /// Every background task (lookups, approvals, answers) is spawned here,
     /// so a shutdown can wait for them to finish.
     pub tasks: tokio_util::task::TaskTracker,
+    /// Account-wide list scans for the reports, paced by `STRIPE_READ_RATE`.
+    pub scanner: StripeScanner,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

@@ -9,6 +9,8 @@ mod localstripe;
 mod lookup;
 mod ops;
 mod redis_faults;
+mod reports;
+mod reports_harness;
 mod resilience;
 mod resilience_harness;
 mod sigterm;

@@ -1,0 +1,378 @@
+//! Speed figures for issue 10 ("Speed"): the reports' subscription scan
+//! against a Stripe list stand-in with 100 000 synthetic subscriptions,
+//! 300 ms per page and HTTP 429 above 100 requests/s, at
+//! `STRIPE_READ_RATE=90`. Prints wall time, requests, 429s, peak RSS and
+//! the ratio to one sequential cursor; asserts nothing (a slow machine must
+//! not break a build), but says whether the results were exact.
+//!
+//! The stand-in runs as a child process (this binary again, with
+//! `BENCH_STANDIN` set), so the peak RSS printed is the scanner's alone.
+//!
+//! Run with `cargo bench --bench reports` (add `--profile dev` for a quick
+//! build; the scan waits on the network, not the CPU).
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use billing_triage::domain::StripeKey;
+use billing_triage::reports::churn::ChurnTally;
+use billing_triage::reports::plans::PlansTally;
+use billing_triage::stripe::scan::{ReadLimiter, ScanStats, ScanStatus, StripeScanner};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// The stand-in's subscriptions, newest first as (created, id, JSON), and
+/// each id's position.
+type Listing = (Vec<(i64, String, String)>, HashMap<String, usize>);
+
+const N_SUBSCRIPTIONS: usize = 100_000;
+const N_SEQUENTIAL: usize = 10_000;
+const PAGE_DELAY: Duration = Duration::from_millis(300);
+const STRIPE_LIMIT: usize = 100;
+const READ_RATE: u32 = 90;
+/// The synthetic account's clock: subscriptions over the three years before.
+const NOW: i64 = 1_790_000_000;
+const SPAN: i64 = 3 * 365 * 86_400;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    if let Ok(n) = std::env::var("BENCH_STANDIN") {
+        let n = n.parse().expect("BENCH_STANDIN is a count");
+        runtime.block_on(stand_in(n));
+        return;
+    }
+    runtime.block_on(run());
+}
+
+/// One synthetic subscription: (created, id, status, JSON).
+fn synthetic(i: usize, n: usize) -> (i64, String, &'static str, String) {
+    // More subscriptions recently, as a growing business has.
+    let share = ((i as f64 + 0.5) / n as f64).sqrt();
+    let created = NOW - SPAN + (share * SPAN as f64) as i64;
+    let id = format!("sub_{i:07}");
+    let status = match i % 100 {
+        0..=2 => "past_due",
+        3..=7 => "canceled",
+        8..=11 => "trialing",
+        12..=13 => "unpaid",
+        14 => "incomplete_expired",
+        _ => "active",
+    };
+    let (price, amount, currency, interval) = match i % 7 {
+        0 => ("price_team_m", 1500, "eur", "month"),
+        1 => ("price_team_y", 15000, "eur", "year"),
+        2 => ("price_personal_m", 900, "usd", "month"),
+        3 => ("price_personal_y", 9000, "usd", "year"),
+        4 => ("price_jp_m", 1200, "jpy", "month"),
+        5 => ("price_week", 300, "eur", "week"),
+        _ => ("price_pro_m", 4900, "usd", "month"),
+    };
+    let json = serde_json::json!({
+        "id": id, "object": "subscription", "customer": format!("cus_{:07}", i / 2),
+        "status": status, "created": created,
+        "ended_at": if status == "canceled" { Some(NOW - (i as i64 % 40) * 86_400) } else { None },
+        "cancel_at_period_end": i % 50 == 20,
+        "current_period_end": NOW + 86_400 * (i as i64 % 30),
+        "latest_invoice": format!("in_{i:07}"),
+        "cancellation_details": {"reason": if i % 2 == 0 { "cancellation_requested" } else { "payment_failed" }},
+        "items": {"object": "list", "data": [{"quantity": 1 + (i % 4) as u64,
+            "price": {"id": price, "product": format!("prod_{}", &price[6..]), "unit_amount": amount,
+                      "currency": currency, "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"}}}]}
+    })
+    .to_string();
+    (created, id, status, json)
+}
+
+/// The stand-in: Stripe's list semantics (newest first, `created` filters,
+/// `starting_after`, `limit`), a fixed delay per response, and 429 for any
+/// request beyond 100 in the last second. Prints its port, then serves.
+async fn stand_in(n: usize) {
+    let mut subs: Vec<(i64, String, String)> = (0..n)
+        .map(|i| {
+            let (c, id, _, json) = synthetic(i, n);
+            (c, id, json)
+        })
+        .collect();
+    subs.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+    let index: HashMap<String, usize> = subs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.1.clone(), i))
+        .collect();
+    let data = Arc::new((subs, index));
+    let window: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    println!("{}", listener.local_addr().expect("addr").port());
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let (data, window) = (Arc::clone(&data), Arc::clone(&window));
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
+                let (data, window) = (Arc::clone(&data), Arc::clone(&window));
+                async move {
+                    let throttled = {
+                        let mut w = window.lock().expect("window");
+                        let now = Instant::now();
+                        while w
+                            .front()
+                            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+                        {
+                            w.pop_front();
+                        }
+                        if w.len() >= STRIPE_LIMIT {
+                            true
+                        } else {
+                            w.push_back(now);
+                            false
+                        }
+                    };
+                    let (status, body) = if throttled {
+                        (429, r#"{"error":{"type":"rate_limit_error","message":"Too many requests"}}"#.to_owned())
+                    } else {
+                        tokio::time::sleep(PAGE_DELAY).await;
+                        (
+                            200,
+                            answer(&data, req.uri().path(), req.uri().query().unwrap_or("")),
+                        )
+                    };
+                    let mut resp = Response::new(Full::new(Bytes::from(body)));
+                    *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
+                    if throttled {
+                        resp.headers_mut()
+                            .insert("stripe-should-retry", "true".parse().expect("header"));
+                    }
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+fn answer(data: &Listing, path: &str, query: &str) -> String {
+    let (subs, index) = data;
+    if path.starts_with("/v1/invoices/") {
+        return format!(
+            r#"{{"attempt_count":2,"next_payment_attempt":{}}}"#,
+            NOW + 86_400
+        );
+    }
+    if path == "/v1/charges" {
+        return r#"{"data":[{"status":"failed","failure_code":"card_declined","payment_intent":null}]}"#.to_owned();
+    }
+    if path.starts_with("/v1/customers/") {
+        return r#"{"email":"someone@example.com"}"#.to_owned();
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    let num = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
+    // Sorted newest first: the range [gte, lt) is a slice.
+    let lt = num("created[lt]").unwrap_or(i64::MAX);
+    let gte = num("created[gte]").unwrap_or(i64::MIN);
+    let first = subs.partition_point(|s| s.0 >= lt);
+    let end = subs.partition_point(|s| s.0 >= gte);
+    let start = match get("starting_after").and_then(|id| index.get(id)) {
+        Some(i) => (*i + 1).max(first),
+        None => first,
+    };
+    let limit = num("limit").unwrap_or(10).clamp(1, 100) as usize;
+    let stop = (start + limit).min(end.max(start));
+    let page: Vec<&str> = subs[start.min(stop)..stop]
+        .iter()
+        .map(|s| s.2.as_str())
+        .collect();
+    format!(
+        r#"{{"object":"list","has_more":{},"data":[{}]}}"#,
+        stop < end,
+        page.join(",")
+    )
+}
+
+struct StandIn {
+    child: std::process::Child,
+    base: String,
+}
+
+impl StandIn {
+    fn start(n: usize) -> Self {
+        let mut child = Command::new(std::env::current_exe().expect("own path"))
+            .env("BENCH_STANDIN", n.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the stand-in starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the stand-in prints its port");
+        Self {
+            child,
+            base: format!("http://127.0.0.1:{}/", line.trim()),
+        }
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Scans with `workers` cursors, folding into `fold`; returns stats and wall time.
+async fn scan(
+    scanner: &StripeScanner,
+    workers: usize,
+    mut fold: impl FnMut(&billing_triage::reports::ScannedSubscription),
+) -> (ScanStats, Duration) {
+    let started = Instant::now();
+    let (tx, mut rx) = mpsc::channel(workers * 2);
+    let scanning = scanner.scan_subscriptions(ScanStatus::All, workers, NOW, tx);
+    let folding = async {
+        while let Some(page) = rx.recv().await {
+            for s in &page.subscriptions {
+                fold(s);
+            }
+        }
+    };
+    let (stats, ()) = tokio::join!(scanning, folding);
+    (stats.expect("the scan finishes"), started.elapsed())
+}
+
+async fn run() {
+    println!(
+        "billing-triage reports bench (issue 10, \"Speed\"): figures only, nothing is asserted"
+    );
+    println!("command: cargo bench --bench reports");
+    println!(
+        "stand-in: {N_SUBSCRIPTIONS} subscriptions, {} ms per page, 429 above {STRIPE_LIMIT}/s; STRIPE_READ_RATE={READ_RATE}",
+        PAGE_DELAY.as_millis()
+    );
+    let key = StripeKey::parse("sk_test_bench").expect("key");
+    let expected_live = (0..N_SUBSCRIPTIONS)
+        .filter(|i| matches!(synthetic(*i, N_SUBSCRIPTIONS).2, "active" | "past_due"))
+        .count() as u64;
+    let stand_in = StandIn::start(N_SUBSCRIPTIONS);
+    let scanner = StripeScanner::new(&key, &stand_in.base, Arc::new(ReadLimiter::new(READ_RATE)))
+        .expect("scanner");
+    let workers = READ_RATE as usize;
+    let pages = N_SUBSCRIPTIONS.div_ceil(100);
+    let ideal = pages as f64 / f64::from(READ_RATE);
+
+    let mut plans = PlansTally::new(NOW - 30 * 86_400);
+    let (stats, wall) = scan(&scanner, workers, |s| plans.add(s)).await;
+    let report = plans.finish(NOW, 30);
+    let in_mrr: u64 = report.totals.iter().map(|t| t.active_subscriptions).sum();
+    println!(
+        "plans: {:.1} s wall (goal <= {:.1} s = 1.2 x {pages} pages / {READ_RATE}/s), {} requests, {} pages, {} answered 429 (all retried), {} subscriptions scanned (exact: {}), {} in MRR (exact: {})",
+        wall.as_secs_f64(),
+        1.2 * ideal,
+        stats.requests,
+        stats.pages,
+        stats.throttled,
+        report.scanned_subscriptions,
+        report.scanned_subscriptions == N_SUBSCRIPTIONS as u64,
+        in_mrr,
+        in_mrr == expected_live
+    );
+    let concurrent_per_page = wall.as_secs_f64() / stats.pages.max(1) as f64;
+
+    let mut churn = ChurnTally::new(NOW - 30 * 86_400);
+    let (mut cstats, mut cwall) = scan(&scanner, workers, |s| churn.add(s)).await;
+    let detail_started = Instant::now();
+    let detail_stats = Mutex::new(ScanStats::default());
+    let details = {
+        use futures::StreamExt;
+        futures::stream::iter(churn.at_risk().iter().map(|c| {
+            scanner.failed_payment(&c.customer, c.latest_invoice.as_deref(), &detail_stats)
+        }))
+        .buffered(workers)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .expect("details")
+    };
+    cwall += detail_started.elapsed();
+    let extra = *detail_stats.lock().expect("stats");
+    cstats.requests += extra.requests;
+    cstats.throttled += extra.throttled;
+    let churn = churn.finish(&details, NOW, 30);
+    println!(
+        "churn: {:.1} s wall ({} scan pages + {} at-risk subscriptions x 2 detail reads: invoice, charges), {} requests, {} answered 429 (all retried); {} canceled, {} pending, {} at risk",
+        cwall.as_secs_f64(),
+        cstats.pages,
+        churn.at_risk.len(),
+        cstats.requests,
+        cstats.throttled,
+        churn.canceled.len(),
+        churn.pending_cancellations.len(),
+        churn.at_risk.len()
+    );
+    // Above the stand-in's limit on purpose: the 429 path, still exact.
+    let fast =
+        StripeScanner::new(&key, &stand_in.base, Arc::new(ReadLimiter::new(130))).expect("scanner");
+    let mut over = PlansTally::new(NOW - 30 * 86_400);
+    let (ostats, owall) = scan(&fast, 130, |s| over.add(s)).await;
+    let over = over.finish(NOW, 30);
+    println!(
+        "plans at 130/s (above the stand-in's 100/s): {:.1} s wall, {} requests, {} answered 429 and retried, results identical to the 90/s run: {}",
+        owall.as_secs_f64(),
+        ostats.requests,
+        ostats.throttled,
+        over.plans == report.plans && over.totals == report.totals
+    );
+    println!(
+        "peak RSS of the scanning process (VmHWM, stand-in excluded): {:.1} MB (goal <= 30 MB)",
+        peak_rss_mb()
+    );
+    drop(stand_in);
+
+    // One sequential cursor, on a tenth of the account (a full one would
+    // take pages x 300 ms, about five minutes).
+    let small = StandIn::start(N_SEQUENTIAL);
+    let scanner = StripeScanner::new(&key, &small.base, Arc::new(ReadLimiter::new(READ_RATE)))
+        .expect("scanner");
+    let mut n = 0u64;
+    let (sstats, swall) = scan(&scanner, 1, |_| n += 1).await;
+    let sequential_per_page = swall.as_secs_f64() / sstats.pages.max(1) as f64;
+    println!(
+        "one sequential cursor on {N_SEQUENTIAL} subscriptions: {:.1} s for {} pages ({:.0} ms/page, {n} scanned); extrapolated to {pages} pages: {:.0} s, i.e. {:.1}x the concurrent scan",
+        swall.as_secs_f64(),
+        sstats.pages,
+        sequential_per_page * 1000.0,
+        sequential_per_page * pages as f64,
+        sequential_per_page / concurrent_per_page
+    );
+}

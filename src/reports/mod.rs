@@ -1,0 +1,151 @@
+//! Reports over the whole account (PLAYBOOK.md §6, issue 10): plan analysis
+//! and churn triage. Pure: the records arrive one page at a time from the
+//! Stripe scan (`stripe::scan`), are folded into a tally whose size grows with
+//! the number of prices, not of subscriptions, and the tally becomes a report
+//! rendered as text, JSON or CSV. Fetching, rate limiting and auditing are the
+//! scan's and the workflow's; `now` and the period are arguments.
+
+pub mod churn;
+pub mod gaps;
+pub mod plans;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Currency, Interval};
+
+/// One subscription as a report reads it: plain data, already checked by the
+/// scan. Statuses stay strings so that a status Stripe adds later is counted
+/// as "other" instead of failing a whole scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScannedSubscription {
+    pub id: String,
+    pub customer: String,
+    pub status: String,
+    pub created: i64,
+    pub canceled_at: Option<i64>,
+    pub ended_at: Option<i64>,
+    pub cancel_at_period_end: bool,
+    pub cancel_at: Option<i64>,
+    pub current_period_end: Option<i64>,
+    /// Stripe's `cancellation_details`, when the API version has it.
+    pub cancellation: Option<Cancellation>,
+    /// The `in_…` id of the latest invoice, for at-risk details.
+    pub latest_invoice: Option<String>,
+    pub items: Vec<ScannedItem>,
+    /// Subscription-level discounts (coupons), applied to every item.
+    pub discounts: Vec<Discount>,
+}
+
+/// Stripe `cancellation_details`: why a subscription ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Cancellation {
+    /// `cancellation_requested`, `payment_failed`, `payment_disputed`.
+    pub reason: Option<String>,
+    /// The customer's pick in the portal (`too_expensive`, `missing_features`…).
+    pub feedback: Option<String>,
+    /// The customer's own words.
+    pub comment: Option<String>,
+}
+
+/// One priced line of a subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScannedItem {
+    pub price: String,
+    pub product: Option<String>,
+    /// Price nickname (or plan nickname), for people and for the team /
+    /// personal reading of seat confusion.
+    pub nickname: Option<String>,
+    /// Per unit and per interval, in the currency's minor units; `None` for
+    /// tiered prices, which have no single unit amount.
+    pub unit_amount: Option<i64>,
+    pub currency: Currency,
+    pub interval: Interval,
+    pub interval_count: u32,
+    pub quantity: u64,
+    /// `usage_type=metered`: billed on reported usage, so it has no MRR.
+    pub metered: bool,
+}
+
+/// A coupon applied to a subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Discount {
+    pub duration: CouponDuration,
+    /// Percent off, in hundredths of a percent (Stripe allows two decimals).
+    pub percent_off_bp: Option<u32>,
+    /// Amount off per invoice, in `currency`'s minor units.
+    pub amount_off: Option<i64>,
+    pub currency: Option<Currency>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponDuration {
+    Forever,
+    Once,
+    Repeating,
+}
+
+/// What Stripe says about an at-risk subscription's latest failed payment,
+/// read after the scan for each past_due / unpaid subscription.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedPayment {
+    pub decline_code: Option<String>,
+    /// Collection attempts of the latest invoice so far.
+    pub attempts: u32,
+    /// When Stripe retries next (Unix seconds), if it will.
+    pub next_retry: Option<i64>,
+    /// The customer has an email, so they can be asked for a new card.
+    pub reachable: bool,
+}
+
+/// Which statuses bring in recurring revenue (the MRR rules in README.md):
+/// `active`, and `past_due`, which is also shown as at risk.
+pub fn counts_for_mrr(status: &str) -> bool {
+    matches!(status, "active" | "past_due")
+}
+
+/// How many of `interval` make a year, the factor that brings a per-interval
+/// amount to twelve months (yearly ÷ 12, weekly × 52 ÷ 12, daily × 365 ÷ 12).
+pub fn per_year(interval: Interval) -> i128 {
+    match interval {
+        Interval::Day => 365,
+        Interval::Week => 52,
+        Interval::Month => 12,
+        Interval::Year => 1,
+    }
+}
+
+/// `amount` per `interval_count` × `interval`, as a monthly figure, rounded
+/// half away from zero once, at the end (so a plan's MRR is rounded once, not
+/// per subscription).
+pub fn monthly(amount: i128, interval: Interval, interval_count: u32) -> i64 {
+    let num = amount * per_year(interval);
+    let den = 12 * i128::from(interval_count.max(1));
+    let rounded = if num >= 0 {
+        (num + den / 2) / den
+    } else {
+        (num - den / 2) / den
+    };
+    i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN })
+}
+
+/// `interval` as the report spells it.
+pub fn interval_name(interval: Interval) -> &'static str {
+    match interval {
+        Interval::Day => "day",
+        Interval::Week => "week",
+        Interval::Month => "month",
+        Interval::Year => "year",
+    }
+}
+
+/// The MRR rules, for README.md and every report's footer.
+pub const MRR_RULES: &str = "MRR: per item unit_amount × quantity, normalised to a month \
+(yearly ÷ 12, weekly × 52 ÷ 12, daily × 365 ÷ 12, divided by interval_count); \
+active and past_due subscriptions only (trialing, incomplete, incomplete_expired, canceled, unpaid and paused excluded; \
+past_due also shown as at risk); metered prices excluded and counted apart; \
+only forever coupons reduce MRR, \"after all discounts\" also applies once and repeating coupons; tax excluded; \
+totals are per currency, never summed across currencies";

@@ -1,0 +1,501 @@
+//! The reports against localstripe (issue 10): `billing-triage plans` run as
+//! a binary, its scan going through the list proxy (`reports_harness`),
+//! which answers as Stripe does and throttles some requests with 429.
+
+use std::process::Stdio;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use redis::AsyncCommands;
+use serde_json::Value;
+
+use crate::helpers::{redis_url, unique_prefix};
+use crate::localstripe;
+use crate::reports_harness;
+
+const KEY: &str = "sk_test_localstripe";
+
+/// POSTs a form straight to localstripe and returns the created object.
+async fn post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let body = serde_urlencoded::to_string(form).expect("form");
+    let request = Request::post(format!("{base}v1/{path}"))
+        .header("authorization", format!("Bearer {KEY}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+        .expect("request");
+    let response = client.request(request).await.expect("localstripe answers");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    let json: Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert!(status.is_success(), "POST {path} {form:?}: {status} {json}");
+    json
+}
+
+async fn delete(base: &str, path: &str) {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let request = Request::delete(format!("{base}v1/{path}"))
+        .header("authorization", format!("Bearer {KEY}"))
+        .body(Full::new(Bytes::new()))
+        .expect("request");
+    let response = client.request(request).await.expect("localstripe answers");
+    assert!(response.status().is_success(), "DELETE {path}");
+}
+
+async fn plan(
+    base: &str,
+    id: &str,
+    amount: &str,
+    currency: &str,
+    interval: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let product = format!("Product {id}");
+    let mut form = vec![
+        ("id", id),
+        ("amount", amount),
+        ("currency", currency),
+        ("interval", interval),
+        ("product[name]", product.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    post(base, "plans", &form).await["id"]
+        .as_str()
+        .expect("plan id")
+        .to_owned()
+}
+
+/// A customer with a card (`pm_card_visa`, or one that declines) and one
+/// subscription to `plan`; returns (customer, subscription).
+async fn subscribe(
+    base: &str,
+    card: &str,
+    plan: &str,
+    quantity: u32,
+    extra: &[(&str, &str)],
+) -> (String, String) {
+    let customer = post(base, "customers", &[("email", "r@example.com")]).await["id"]
+        .as_str()
+        .expect("customer id")
+        .to_owned();
+    subscribe_again(base, &customer, card, plan, quantity, extra).await
+}
+
+async fn subscribe_again(
+    base: &str,
+    customer: &str,
+    card: &str,
+    plan: &str,
+    quantity: u32,
+    extra: &[(&str, &str)],
+) -> (String, String) {
+    let pm = post(
+        base,
+        &format!("payment_methods/{card}/attach"),
+        &[("customer", customer)],
+    )
+    .await["id"]
+        .as_str()
+        .expect("pm id")
+        .to_owned();
+    post(
+        base,
+        &format!("customers/{customer}"),
+        &[("invoice_settings[default_payment_method]", pm.as_str())],
+    )
+    .await;
+    let qty = quantity.to_string();
+    let mut form = vec![
+        ("customer", customer),
+        ("items[0][plan]", plan),
+        ("items[0][quantity]", qty.as_str()),
+    ];
+    form.extend_from_slice(extra);
+    let sub = post(base, "subscriptions", &form).await;
+    (
+        customer.to_owned(),
+        sub["id"].as_str().expect("sub id").to_owned(),
+    )
+}
+
+fn plan_row<'a>(report: &'a Value, price: &str) -> &'a Value {
+    report["plans"]
+        .as_array()
+        .expect("plans")
+        .iter()
+        .find(|p| p["price"] == price)
+        .unwrap_or_else(|| panic!("no row for {price} in {}", report["plans"]))
+}
+
+fn total<'a>(report: &'a Value, currency: &str) -> &'a Value {
+    report["totals"]
+        .as_array()
+        .expect("totals")
+        .iter()
+        .find(|t| t["currency"] == currency)
+        .unwrap_or_else(|| panic!("no total for {currency} in {}", report["totals"]))
+}
+
+#[tokio::test]
+async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let id = |name: &str| format!("{name}_{tag}");
+    let (m, y, w, d, q, jpy, meter) = (
+        id("team_m"),
+        id("personal_y"),
+        id("w"),
+        id("d"),
+        id("q"),
+        id("jpy"),
+        id("meter"),
+    );
+    plan(
+        &base,
+        &m,
+        "1000",
+        "eur",
+        "month",
+        &[("nickname", "Team monthly")],
+    )
+    .await;
+    plan(
+        &base,
+        &y,
+        "12000",
+        "eur",
+        "year",
+        &[("nickname", "Personal yearly")],
+    )
+    .await;
+    plan(&base, &w, "700", "eur", "week", &[]).await;
+    plan(&base, &d, "50", "eur", "day", &[]).await;
+    plan(
+        &base,
+        &q,
+        "3000",
+        "eur",
+        "month",
+        &[("interval_count", "3")],
+    )
+    .await;
+    plan(&base, &jpy, "1200", "jpy", "month", &[]).await;
+    plan(
+        &base,
+        &meter,
+        "5",
+        "eur",
+        "month",
+        &[("usage_type", "metered")],
+    )
+    .await;
+
+    let ok = "pm_card_visa";
+    subscribe(&base, ok, &m, 4, &[]).await; // 4 seats: 4000
+    let (twice, _) = subscribe(&base, ok, &m, 1, &[]).await; // team price, one seat
+    subscribe_again(&base, &twice, ok, &m, 1, &[]).await; // and again: two one-seat subs
+    subscribe(&base, ok, &y, 1, &[]).await; // 12000 a year: 1000
+    let (several, _) = subscribe(&base, ok, &y, 3, &[]).await; // personal, 3 seats: 3000
+    subscribe(&base, ok, &w, 1, &[]).await; // 700 × 52 ÷ 12 = 3033.3
+    subscribe(&base, ok, &d, 2, &[]).await; // 100 × 365 ÷ 12 = 3041.7
+    subscribe(&base, ok, &q, 1, &[]).await; // 3000 per 3 months: 1000
+    subscribe(&base, ok, &jpy, 3, &[]).await; // ¥3600, zero-decimal
+    subscribe(&base, ok, &meter, 1, &[]).await; // metered: counted apart
+    subscribe(&base, ok, &m, 1, &[("trial_period_days", "14")]).await; // trial
+    let (_, gone) = subscribe(&base, ok, &m, 1, &[]).await;
+    delete(&base, &format!("subscriptions/{gone}")).await; // canceled
+    subscribe(&base, "pm_card_chargeCustomerFail", &m, 1, &[]).await; // incomplete
+
+    let proxy = reports_harness::start(base.clone(), 3).await;
+    let prefix = unique_prefix();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+        .args(["plans", "--format", "json"])
+        .env("STRIPE_SECRET_KEY", KEY)
+        .env("STRIPE_API_BASE", &proxy.base_url)
+        .env("STRIPE_READ_RATE", "50")
+        .env("REDIS_URL", redis_url())
+        .env("REDIS_PREFIX", &prefix)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "plans failed: {stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+
+    let row = plan_row(&report, &m);
+    assert_eq!(
+        (row["active_subscriptions"].as_u64(), row["seats"].as_u64()),
+        (Some(3), Some(6))
+    );
+    assert_eq!(row["mrr_minor"], 6000);
+    assert_eq!(plan_row(&report, &y)["mrr_minor"], 4000);
+    assert_eq!(plan_row(&report, &y)["seats"], 4);
+    assert_eq!(plan_row(&report, &w)["mrr_minor"], 3033);
+    assert_eq!(plan_row(&report, &d)["mrr_minor"], 3042);
+    let quarterly = plan_row(&report, &q);
+    assert_eq!(
+        (
+            quarterly["interval"].as_str(),
+            quarterly["interval_count"].as_u64()
+        ),
+        (Some("month"), Some(3))
+    );
+    assert_eq!(quarterly["mrr_minor"], 1000);
+    assert_eq!(plan_row(&report, &jpy)["mrr_minor"], 3600);
+
+    // Two currencies, two totals; nothing summed across them.
+    assert_eq!(report["totals"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        total(&report, "eur")["mrr_minor"],
+        6000 + 4000 + 3033 + 3042 + 1000
+    );
+    assert_eq!(
+        total(&report, "eur")["active_subscriptions"],
+        3 + 2 + 1 + 1 + 1 + 1
+    );
+    assert_eq!(total(&report, "jpy")["mrr_minor"], 3600);
+
+    assert_eq!(report["not_in_mrr"][0]["price"], meter.as_str());
+    assert_eq!(report["not_in_mrr"][0]["reason"], "metered");
+    // localstripe never invoices a trial, so it leaves the trial subscription
+    // `incomplete` where Stripe says `trialing`: both are excluded
+    // (the unit tests cover `trialing` by name).
+    assert_eq!(report["excluded"]["canceled"], 1, "{}", report["excluded"]);
+    assert_eq!(
+        report["excluded"]["incomplete"], 2,
+        "{}",
+        report["excluded"]
+    );
+    let sc = &report["seat_confusion"];
+    assert_eq!(sc["team_price_one_seat"]["count"], 2);
+    assert_eq!(
+        sc["personal_price_several_seats"]["examples"][0]["customer"],
+        several.as_str()
+    );
+    assert_eq!(
+        sc["several_one_seat_subscriptions"]["examples"][0]["customer"],
+        twice.as_str()
+    );
+    assert!(report["mrr_rules"]
+        .as_str()
+        .is_some_and(|r| r.contains("yearly ÷ 12")));
+
+    // Every third request was throttled, and the scan still read everything.
+    let throttled = proxy.throttled.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(throttled >= 1);
+    assert!(proxy.requests.load(std::sync::atomic::Ordering::SeqCst) > throttled);
+    assert_eq!(report["scanned_subscriptions"], 13);
+    assert!(stderr.contains("answered 429 and retried"), "{stderr}");
+
+    // Audited: who ran which report.
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let entries: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{prefix}audit"))
+        .await
+        .expect("audit stream");
+    let entry: Value = entries
+        .ids
+        .first()
+        .and_then(|e| e.get::<String>("entry"))
+        .map(|s| serde_json::from_str(&s).expect("entry JSON"))
+        .expect("one audit entry");
+    assert_eq!(entry["kind"], "report_run");
+    assert_eq!(entry["detail"]["report"], "plans");
+    assert_eq!(entry["actor"]["kind"], "cli");
+}
+
+/// Runs `billing-triage ARGS` against the proxy; returns (stdout JSON, stderr).
+async fn run_report(
+    proxy: &reports_harness::ListProxy,
+    prefix: &str,
+    args: &[&str],
+) -> (Value, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+        .args(args)
+        .env("STRIPE_SECRET_KEY", KEY)
+        .env("STRIPE_API_BASE", &proxy.base_url)
+        .env("STRIPE_READ_RATE", "50")
+        .env("REDIS_URL", redis_url())
+        .env("REDIS_PREFIX", prefix)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .await
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{args:?} failed: {stderr}");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    });
+    (json, stderr)
+}
+
+#[tokio::test]
+async fn churn_report_lists_canceled_pending_and_a_recoverable_decline_on_localstripe() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let (m, y) = (format!("m_{tag}"), format!("y_{tag}"));
+    plan(&base, &m, "2000", "eur", "month", &[]).await;
+    plan(&base, &y, "24000", "eur", "year", &[]).await;
+    let ok = "pm_card_visa";
+
+    let (_, gone) = subscribe(&base, ok, &m, 1, &[]).await;
+    delete(&base, &format!("subscriptions/{gone}")).await;
+    let (_, leaving) = subscribe(&base, ok, &m, 2, &[]).await;
+    post(
+        &base,
+        &format!("subscriptions/{leaving}"),
+        &[("cancel_at_period_end", "true")],
+    )
+    .await;
+    // A paying customer whose new card declines when the plan changes: past_due.
+    let (failing_customer, failing) = subscribe(&base, ok, &m, 1, &[]).await;
+    let bad = post(
+        &base,
+        "payment_methods/pm_card_chargeCustomerFail/attach",
+        &[("customer", failing_customer.as_str())],
+    )
+    .await;
+    post(
+        &base,
+        &format!("customers/{failing_customer}"),
+        &[(
+            "invoice_settings[default_payment_method]",
+            bad["id"].as_str().expect("pm"),
+        )],
+    )
+    .await;
+    post(
+        &base,
+        &format!("subscriptions/{failing}"),
+        &[("items[0][plan]", y.as_str())],
+    )
+    .await;
+    subscribe(&base, ok, &m, 1, &[]).await; // healthy: in no list
+
+    let proxy = reports_harness::start(base.clone(), 4).await;
+    let (report, _) = run_report(
+        &proxy,
+        &unique_prefix(),
+        &["churn", "--days", "7", "--format", "json"],
+    )
+    .await;
+
+    let canceled = report["canceled"].as_array().expect("canceled");
+    assert_eq!(canceled.len(), 1, "{report}");
+    assert_eq!(canceled[0]["subscription"], gone.as_str());
+    assert_eq!(canceled[0]["voluntary"], true);
+    assert_eq!(
+        (report["voluntary"].as_u64(), report["involuntary"].as_u64()),
+        (Some(1), Some(0))
+    );
+
+    let pending = report["pending_cancellations"].as_array().expect("pending");
+    assert_eq!(pending.len(), 1, "{report}");
+    assert_eq!(pending[0]["subscription"], leaving.as_str());
+    assert_eq!(pending[0]["mrr_minor"], 4000);
+    assert!(pending[0]["cancels_at"].as_i64().is_some());
+
+    let at_risk = report["at_risk"].as_array().expect("at_risk");
+    assert_eq!(at_risk.len(), 1, "{report}");
+    assert_eq!(at_risk[0]["subscription"], failing.as_str());
+    assert_eq!(at_risk[0]["status"], "past_due");
+    // localstripe declines with `card_declined`: a generic, soft decline.
+    assert_eq!(at_risk[0]["decline_code"], "card_declined");
+    assert_eq!(at_risk[0]["decline"], "soft");
+    assert_eq!(at_risk[0]["recoverable"], true);
+    assert_eq!(at_risk[0]["mrr_minor"], 2000);
+    assert_eq!(report["scanned_subscriptions"], 4);
+}
+
+#[tokio::test]
+async fn gaps_report_counts_the_surfaces_of_stored_cases() {
+    use billing_triage::config::Config;
+    use billing_triage::domain::{Actor, LookupQuery};
+    use billing_triage::{startup, workflow};
+
+    let stripe = localstripe::start().await;
+    let prefix = unique_prefix();
+    let vars = [
+        ("STRIPE_SECRET_KEY", KEY.to_owned()),
+        ("STRIPE_API_BASE", stripe.base_url()),
+        ("REDIS_URL", redis_url()),
+        ("REDIS_PREFIX", prefix.clone()),
+    ];
+    let config = Config::from_lookup(
+        |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        },
+        false,
+    )
+    .expect("config");
+    let deps = startup::deps(&config).expect("deps");
+    let key = billing_triage::domain::StripeKey::parse(KEY).expect("key");
+    let seeded = billing_triage::stripe::sandbox::seed(&deps.stripe, &key)
+        .await
+        .expect("seed");
+    // Open and store one case per seeded customer, as the Slack lookup does.
+    let mut expected: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut n_cases = 0;
+    for s in &seeded {
+        let case = workflow::lookup::open_case(
+            &deps,
+            workflow::new_case_id(),
+            Actor::System,
+            &LookupQuery::Customer(s.customer.clone()),
+            s.message,
+        )
+        .await
+        .expect("case");
+        if let Some(gap) = &case.product_gap {
+            *expected.entry(gap.surface.clone()).or_default() += 1;
+        }
+        deps.store.save_case(&case).await.expect("saved");
+        n_cases += 1;
+    }
+    assert!(!expected.is_empty(), "the seeded cases note product gaps");
+
+    let proxy = reports_harness::start(stripe.direct_url(), 0).await;
+    let (report, _) = run_report(&proxy, &prefix, &["gaps", "--format", "json"]).await;
+    assert_eq!(report["cases_in_period"], n_cases);
+    let counted: std::collections::BTreeMap<String, u64> = report["gaps"]
+        .as_array()
+        .expect("gaps")
+        .iter()
+        .map(|g| {
+            let examples = g["examples"].as_array().expect("examples").len() as u64;
+            let cases = g["cases"].as_u64().expect("count");
+            assert_eq!(examples, cases.min(3), "{g}");
+            (g["surface"].as_str().expect("surface").to_owned(), cases)
+        })
+        .collect();
+    assert_eq!(counted, expected);
+}
