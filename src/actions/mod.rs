@@ -72,6 +72,11 @@ pub fn propose(
             }
         },
     }
+    // The customer's word that they keep their subscriptions outranks every
+    // other phrase in the message: nothing of them is cancelled or refunded.
+    if signals.contains(&Signal::KeepsSubscriptions) {
+        drafts.retain(|d| !moves_money(&d.kind));
+    }
     let disputed: Vec<String> = snapshot
         .charges()
         .filter(|c| c.disputed)
@@ -139,6 +144,19 @@ pub fn revenue_impact(actions: &[ProposedAction], snapshot: &BillingSnapshot) ->
         refunded: refunded.into_vec(),
         mrr_lost: lost.into_vec(),
         mrr_kept: kept.into_vec(),
+    }
+}
+
+/// Whether an action cancels a subscription or refunds a charge.
+fn moves_money(kind: &ActionKind) -> bool {
+    match kind {
+        ActionKind::Refund(_)
+        | ActionKind::CancelDuplicate { .. }
+        | ActionKind::CancelSubscription { .. } => true,
+        ActionKind::PortalLink { .. }
+        | ActionKind::InvoiceLink { .. }
+        | ActionKind::ClarifyBillingModel
+        | ActionKind::CloseNoAction => false,
     }
 }
 

@@ -528,3 +528,78 @@ impl Case {
         }
     }
 }
+
+/// [`check`] over many messages, reporting every one that fails at once
+/// (with its signals), so a kind of wording is seen whole.
+fn check_all(
+    states: &[&str],
+    messages: &[&str],
+    expected: Option<Category>,
+    refund: bool,
+    cancel: bool,
+) {
+    let mut failures = Vec::new();
+    for state in states {
+        for message in messages {
+            let case = run(state, message);
+            let got = (category(&case), moves_money(&case));
+            if got != (expected, (refund, cancel)) {
+                let signals = crate::triage::read_signals(message);
+                failures.push(format!(
+                    "{state} {message:?}: got {got:?}, signals {signals:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// Issue 7 follow-up: kinds of wording a held-out set found, each written
+// anew here in several languages (none of these sentences is in the corpus).
+
+/// Rule 6: the extra subscription is another person's and is wanted.
+#[test]
+fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language() {
+    let messages = [
+        "Oi! A segunda assinatura é da minha esposa, ela usa no notebook dela. Queremos manter as duas, não é engano.",
+        "The second subscription is my wife's account. We want both, it's not a mistake.",
+        "One of these is my daughter's, she uses it for school. Please keep both.",
+        "the other sub belongs to my coworker, we share the card. keep both please",
+        "I set up the second one for my team.",
+        "La otra suscripción es de mi esposo, queremos mantener las dos.",
+        "Das zweite Abo gehört meiner Tochter, wir wollen beide behalten.",
+        "Le deuxième abonnement est celui de mon fils, on garde les deux, ce n'est pas une erreur.",
+        "Il secondo abbonamento è di mia madre, vogliamo tenerli entrambi.",
+        "Het tweede abonnement is van mijn dochter, we willen ze allebei houden.",
+        "2つ目のサブスクは娘のものです。両方とも残したいです。",
+        "두 번째 구독은 제 딸 것입니다. 둘 다 유지하고 싶어요.",
+        "第二个订阅是我女儿的，我们两个都要保留。",
+    ];
+    check_all(
+        &["duplicate_same_customer"],
+        &messages,
+        Some(GenuineMultiSeatIntent),
+        false,
+        false,
+    );
+}
+
+/// Whatever else the message says, "keep them" never proposes cancelling
+/// or refunding them.
+#[test]
+fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them() {
+    for message in [
+        "We want to keep both subscriptions, but how do I cancel the auto-renewal emails and get a refund of the tax?",
+        "Queremos manter as duas assinaturas. Como cancelo o recibo por e-mail?",
+    ] {
+        for state in ["duplicate_same_customer", "healthy_monthly"] {
+            let case = run(state, message);
+            assert_eq!(moves_money(&case), (false, false), "{state} {message:?}: {:#?}", case.actions);
+        }
+    }
+}
