@@ -603,3 +603,62 @@ fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them
         }
     }
 }
+
+/// Rule 11: the state shows the refund or the cancellation done.
+#[test]
+fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
+    let messages = [
+        "When will the refund reach my account?",
+        "Could you send me a credit note for the refund?",
+        "¿Cuándo llegará el reembolso a mi cuenta?",
+        "Wann kommt die Erstattung auf meinem Konto an?",
+        "Quand est-ce que le remboursement arrivera sur mon compte ?",
+        "Quando o reembolso vai cair na minha conta?",
+        "Quando arriverà il rimborso sul mio conto?",
+        "Wanneer staat de terugbetaling op mijn rekening?",
+        "返金はいつ口座に届きますか？",
+        "환불은 언제 계좌로 들어오나요?",
+        "退款什么时候到账？",
+    ];
+    check_all(
+        &["refunded_charge"],
+        &messages,
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+    let messages = [
+        "Is my cancellation really confirmed? I don't want to be charged again.",
+        "Just checking the cancellation is complete.",
+        "¿Mi cancelación está confirmada? No quiero que me cobren otra vez.",
+        "Ist meine Kündigung wirklich abgeschlossen? Ich möchte nicht noch einmal belastet werden.",
+        "Ma résiliation est-elle bien confirmée ? Je ne veux pas être prélevé à nouveau.",
+        "Meu cancelamento está mesmo confirmado? Não quero ser cobrado de novo.",
+        "La mia disdetta è davvero confermata? Non voglio essere addebitato di nuovo.",
+        "Is mijn opzegging echt bevestigd? Ik wil niet opnieuw betalen.",
+        "解約は本当に完了していますか？もう請求されたくないです。",
+        "해지가 정말 완료된 건가요? 다시 청구되고 싶지 않아요.",
+        "我的取消真的完成了吗？我不想再被扣费。",
+    ];
+    check_all(
+        &["canceled_clean", "pending_cancellation"],
+        &messages,
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+    // The same questions on an account with no cancellation or refund on
+    // record are claims the state contradicts (rule 9).
+    check_all(
+        &["healthy_monthly"],
+        &[
+            "Is my cancellation really confirmed?",
+            "When will my refund reach my account?",
+            "Meu cancelamento está mesmo confirmado?",
+            "退款什么时候到账？",
+        ],
+        None,
+        false,
+        false,
+    );
+}
