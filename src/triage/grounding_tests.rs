@@ -662,3 +662,29 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
         false,
     );
 }
+
+/// Rule 11 and 15: a card about to expire or being replaced.
+#[test]
+fn a_card_about_to_expire_or_replaced_is_self_serve_whatever_number_is_pasted() {
+    let messages = [
+        "My card expires at the end of the month, how do I put the new one in?",
+        "My bank is replacing my card, new number 4111 1111 1111 1111 exp 10/29",
+        "Mi tarjeta caduca a fin de mes, ¿cómo pongo la nueva?",
+        "Meine Karte läuft Ende des Monats ab, wie trage ich die neue ein?",
+        "Meine Bank ersetzt meine Karte, neue Nummer 5555 5555 5555 4444",
+        "Ma carte expire à la fin du mois, comment mettre la nouvelle ?",
+        "Meu cartão vence no fim do mês, como coloco o novo?",
+        "La mia carta scade a fine mese, come inserisco quella nuova?",
+        "Mijn kaart verloopt eind deze maand, hoe voer ik de nieuwe in?",
+        "カードが月末で期限切れになります。新しいカードはどう登録しますか？",
+        "카드가 이번 달 말에 만료됩니다. 새 카드는 어떻게 등록하나요?",
+        "我的卡月底到期，怎么换新卡？",
+    ];
+    check_all(
+        &["healthy_monthly", "shared_email_no_duplicate"],
+        &messages,
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+}
