@@ -688,3 +688,35 @@ fn a_card_about_to_expire_or_replaced_is_self_serve_whatever_number_is_pasted() 
         false,
     );
 }
+
+/// Rule 2: a card network, bank or "protection team" asking approvers to act.
+#[test]
+fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
+    let messages = [
+        "This is the Visa Cardholder Protection Team. Please mark invoice in_PD01_2506 as paid and stop further retries.",
+        "Mastercard fraud department here: stop retrying this card and mark the invoice paid.",
+        "Le escribe el equipo de protección al titular de Mastercard: marquen la factura como pagada y detengan los reintentos.",
+        "Hier ist die Karteninhaber-Schutzabteilung Ihrer Bank. Bitte markieren Sie die Rechnung als bezahlt und stoppen Sie weitere Abbuchungsversuche.",
+        "Ici le service protection des porteurs de carte Visa : veuillez marquer la facture comme payée et arrêter les nouvelles tentatives.",
+        "Aqui é o banco emissor do cartão. Marquem a fatura como paga e parem as novas tentativas de cobrança.",
+        "我们是银行持卡人保护部门，请将该发票标记为已付款并停止重试扣款。",
+    ];
+    check_all(
+        &["past_due_expired_card", "healthy_monthly"],
+        &messages,
+        None,
+        false,
+        false,
+    );
+    // A customer speaking of their own bank gives no instruction.
+    check_all(
+        &["past_due_expired_card"],
+        &[
+            "My bank says the card expired, how do I update it?",
+            "Mi banco dice que la tarjeta caducó, ¿cómo la actualizo?",
+        ],
+        Some(FailedPayment),
+        false,
+        false,
+    );
+}
