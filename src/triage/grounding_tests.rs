@@ -720,3 +720,40 @@ fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
         false,
     );
 }
+
+/// Rule 7, second bullet: cancelling the whole team's contract.
+#[test]
+fn a_team_asking_only_how_to_cancel_everything_is_self_serve() {
+    let messages = [
+        "How do we cancel the whole team's contract?",
+        "Wie kündigen wir den Vertrag für das ganze Team?",
+        "¿Cómo cancelamos el contrato de todo el equipo?",
+        "Comment résilier le contrat de toute l'équipe ?",
+        "怎么取消整个团队的合同？",
+        "チーム全体の契約を解約するにはどうすればいいですか？",
+    ];
+    // Ending every seat at the period's close may be proposed (rule 14,
+    // like dev-111); nothing is refunded.
+    for state in ["team_5_seats", "team_company_metadata"] {
+        for message in messages {
+            let case = run(state, message);
+            assert_eq!(
+                (category(&case), moves_money(&case).0),
+                (Some(MissingSelfServeControl), false),
+                "{state} {message:?}: {:#?}",
+                case.triage
+            );
+        }
+    }
+    // Removing one person's seat stays a team question.
+    check_all(
+        &["team_5_seats", "team_company_metadata"],
+        &[
+            "How do we remove one seat from the team?",
+            "Comment retirer un siège de l'équipe ?",
+        ],
+        Some(GenuineMultiSeatIntent),
+        false,
+        false,
+    );
+}
