@@ -757,3 +757,37 @@ fn a_team_asking_only_how_to_cancel_everything_is_self_serve() {
         false,
     );
 }
+
+/// Rules 8 and 11 read from the new text above a forwarded or quoted thread.
+#[test]
+fn the_new_text_above_a_thread_decides() {
+    let messages = [
+        "The sync stopped working this morning, my files don't update anymore.\n\n________________________________\nFrom: Acme Billing\nSent: Tuesday, June 10, 2025 4:20 PM\nSubject: RE: refund\n\nWe've refunded your payment of $19.",
+        "Die Synchronisierung funktioniert seit heute nicht mehr.\n\nAm 10.06.2025 um 16:20 schrieb Acme Billing <billing@acme.example>:\n> wir haben Ihre Zahlung erstattet",
+        "A sincronização parou de funcionar hoje.\n\n-----Mensagem original-----\nDe: Acme\nAssunto: reembolso\nReembolsamos o seu pagamento.",
+        "La synchronisation ne marche plus depuis ce matin.\n\n________________________________\nDe : Acme Billing\nEnvoyé : mardi 10 juin 2025 16:20\nObjet : RE: remboursement\n\nNous avons remboursé votre paiement.",
+        "La sincronización dejó de funcionar hoy.\n\nDe: Equipo de facturación\nEnviado: martes, 10 de junio de 2025\nAsunto: reembolso\n\nHemos reembolsado su pago.",
+        "同步从今天早上开始就坏了，文件都不更新。\n\n发件人: Acme Billing\n发送时间: 2025年6月10日\n主题: 退款\n\n我们已经退款给您。",
+        "De synchronisatie werkt sinds vanochtend niet meer.\n\nVan: Acme Billing\nVerzonden: dinsdag 10 juni 2025\nOnderwerp: terugbetaling\n\nWe hebben uw betaling terugbetaald.",
+    ];
+    check_all(
+        &["healthy_monthly", "refunded_charge"],
+        &messages,
+        Some(ProductFailure),
+        false,
+        false,
+    );
+    let messages = [
+        "How do I update my card?\n\n________________________________\nFrom: Maya\nSent: Monday\nSubject: seats\n\nCan we add two more seats for the new hires?",
+        "Wie aktualisiere ich meine Kreditkarte?\n\n---------- Weitergeleitete Nachricht ---------\nVon: Omar <omar@example.com>\nKönnen wir zwei Plätze hinzufügen?",
+        "¿Cómo cambio la tarjeta?\n\nDe: Maya\nEnviado: lunes\nAsunto: licencias\n\n¿Podemos añadir dos puestos más al equipo?",
+        "カードを変更したいです。\n\n差出人: Maya\n件名: 席\n\nチームに2席追加できますか？",
+    ];
+    check_all(
+        &["healthy_monthly", "team_5_seats"],
+        &messages,
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+}
