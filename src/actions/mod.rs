@@ -77,6 +77,16 @@ pub fn propose(
     if signals.contains(&Signal::KeepsSubscriptions) {
         drafts.retain(|d| !moves_money(&d.kind));
     }
+    // "Don't cancel" forbids every cancellation, a duplicate's included
+    // (corpus rule 14); the refund that comes with one goes with it.
+    if signals.contains(&Signal::DeclinesCancel) {
+        drafts.retain(|d| {
+            !matches!(
+                d.kind,
+                ActionKind::CancelDuplicate { .. } | ActionKind::CancelSubscription { .. }
+            )
+        });
+    }
     let disputed: Vec<String> = snapshot
         .charges()
         .filter(|c| c.disputed)

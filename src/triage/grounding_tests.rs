@@ -579,6 +579,13 @@ fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language
         "2つ目のサブスクは娘のものです。両方とも残したいです。",
         "두 번째 구독은 제 딸 것입니다. 둘 다 유지하고 싶어요.",
         "第二个订阅是我女儿的，我们两个都要保留。",
+        "the 2nd account is my assistant's",
+        "Minha esposa também usa, não cancelem nada.",
+        "Das andere Abo nutzt meine Frau, bitte nicht kündigen.",
+        "L'autre abonnement, c'est ma femme qui l'utilise.",
+        "もう一つは夫が使っています。",
+        "하나는 남편이 쓰는 거예요.",
+        "另一个是我老公在用，不要取消。",
     ];
     check_all(
         &["duplicate_same_customer"],
@@ -593,6 +600,14 @@ fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language
 /// or refunding them.
 #[test]
 fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them() {
+    // "Don't cancel" forbids cancelling a duplicate too (rule 14).
+    check_all(
+        &["duplicate_same_customer"],
+        &["Please don't cancel either of them.", "不要取消任何一个。"],
+        Some(DuplicatePersonalSubscription),
+        false,
+        false,
+    );
     for message in [
         "We want to keep both subscriptions, but how do I cancel the auto-renewal emails and get a refund of the tax?",
         "Queremos manter as duas assinaturas. Como cancelo o recibo por e-mail?",
@@ -639,6 +654,9 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
         "解約は本当に完了していますか？もう請求されたくないです。",
         "해지가 정말 완료된 건가요? 다시 청구되고 싶지 않아요.",
         "我的取消真的完成了吗？我不想再被扣费。",
+        "Can you confirm I won't be billed anymore?",
+        "Ich will sichergehen, dass nichts mehr abgebucht wird.",
+        "Quero ter certeza que não vou ser cobrado mais.",
     ];
     check_all(
         &["canceled_clean", "pending_cancellation"],
