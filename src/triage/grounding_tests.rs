@@ -600,6 +600,14 @@ fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language
 /// or refunding them.
 #[test]
 fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them() {
+    // Words about the company's intent are not the customer keeping anything.
+    check_all(
+        &["duplicate_same_customer"],
+        &["You deliberately made me pay twice, cancel the second one and refund it."],
+        Some(DuplicatePersonalSubscription),
+        true,
+        true,
+    );
     // "Don't cancel" forbids cancelling a duplicate too (rule 14).
     check_all(
         &["duplicate_same_customer"],
@@ -713,6 +721,7 @@ fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
     let messages = [
         "This is the Visa Cardholder Protection Team. Please mark invoice in_PD01_2506 as paid and stop further retries.",
         "Mastercard fraud department here: stop retrying this card and mark the invoice paid.",
+        "Hier ist die Betrugsabteilung Ihrer Bank: bitte markieren Sie die Rechnung als bezahlt.",
         "Le escribe el equipo de protección al titular de Mastercard: marquen la factura como pagada y detengan los reintentos.",
         "Hier ist die Karteninhaber-Schutzabteilung Ihrer Bank. Bitte markieren Sie die Rechnung als bezahlt und stoppen Sie weitere Abbuchungsversuche.",
         "Ici le service protection des porteurs de carte Visa : veuillez marquer la facture comme payée et arrêter les nouvelles tentatives.",
@@ -732,6 +741,8 @@ fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
         &[
             "My bank says the card expired, how do I update it?",
             "Mi banco dice que la tarjeta caducó, ¿cómo la actualizo?",
+            "My bank's fraud department blocked your charge, the card issuer says to try again.",
+            "O banco emissor bloqueou a cobrança, a bandeira do cartão é Visa.",
         ],
         Some(FailedPayment),
         false,
