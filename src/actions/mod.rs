@@ -30,6 +30,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// close; product failure → portal, refund of the affected charge only (the
 /// charge after the cancellation, else the latest charge; none while a charge
 /// is disputed, since Stripe refuses those refunds), close; needs review → portal, close; not found → nothing.
+/// Whatever the category, a customer who says they keep their subscriptions
+/// gets no cancellation or refund, and one who says not to cancel gets no
+/// cancellation.
 pub fn propose(
     triage: &Triage,
     snapshot: &BillingSnapshot,

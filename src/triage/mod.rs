@@ -28,7 +28,8 @@
 //!    product; the one in best standing is kept: active, then trialing, then
 //!    paused / past_due / unpaid, then incomplete, the oldest among equals),
 //!    unless the customer says the extra one is used by a different person
-//!    on purpose (*genuine multi-seat*); then a *failed payment* (a
+//!    (named by relation, "my team", "for my wife") or that they keep both
+//!    (*genuine multi-seat*); then a *failed payment* (a
 //!    past_due / unpaid / incomplete subscription, an open invoice with
 //!    attempts, a failed charge newer than the last succeeded one, an
 //!    expired default card behind a renewing subscription).
