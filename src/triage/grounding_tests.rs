@@ -642,6 +642,10 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
         "返金はいつ口座に届きますか？",
         "환불은 언제 계좌로 들어오나요?",
         "退款什么时候到账？",
+        "Podem me enviar a nota de crédito do estorno?",
+        "Kunnen jullie een creditnota sturen voor de terugbetaling?",
+        "返金のクレジットノートを送ってください。",
+        "请给我退款的凭证。",
     ];
     check_all(
         &["refunded_charge"],
@@ -665,6 +669,8 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
         "Can you confirm I won't be billed anymore?",
         "Ich will sichergehen, dass nichts mehr abgebucht wird.",
         "Quero ter certeza que não vou ser cobrado mais.",
+        "Can I get a confirmation of the cancellation?",
+        "구독이 제대로 해지되었는지 확인하고 싶어요.",
     ];
     check_all(
         &["canceled_clean", "pending_cancellation"],
