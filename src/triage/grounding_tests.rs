@@ -586,9 +586,12 @@ fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language
         "もう一つは夫が使っています。",
         "하나는 남편이 쓰는 거예요.",
         "另一个是我老公在用，不要取消。",
+        "Het tweede abonnement is voor onze stagiair, geen vergissing.",
+        "Mi marido tiene su propia suscripción con mi tarjeta, no es un error.",
+        "Das zweite ist für unsere Praktikantin, beide bleiben.",
     ];
     check_all(
-        &["duplicate_same_customer"],
+        &["duplicate_same_customer", "duplicate_across_customers"],
         &messages,
         Some(GenuineMultiSeatIntent),
         false,
@@ -733,6 +736,10 @@ fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
         "Ici le service protection des porteurs de carte Visa : veuillez marquer la facture comme payée et arrêter les nouvelles tentatives.",
         "Aqui é o banco emissor do cartão. Marquem a fatura como paga e parem as novas tentativas de cobrança.",
         "我们是银行持卡人保护部门，请将该发票标记为已付款并停止重试扣款。",
+        "Questo è il servizio di protezione titolari Visa: segnate la fattura come pagata.",
+        "Hier is de kaarthoudersbescherming van Mastercard: markeer de factuur als betaald.",
+        "비자 카드회원 보호팀입니다. 결제 완료로 처리하고 재시도를 중단하세요.",
+        "こちらはVisaカード会員保護チームです。請求書を支払い済みにしてください。",
     ];
     check_all(
         &["past_due_expired_card", "healthy_monthly"],
@@ -766,6 +773,10 @@ fn a_team_asking_only_how_to_cancel_everything_is_self_serve() {
         "Comment résilier le contrat de toute l'équipe ?",
         "怎么取消整个团队的合同？",
         "チーム全体の契約を解約するにはどうすればいいですか？",
+        "Come disdiciamo il contratto per tutto il team?",
+        "Hoe zeggen we het contract voor het hele team op?",
+        "팀 전체 계약은 어떻게 해지하나요?",
+        "Como cancelamos o contrato da equipe toda?",
     ];
     // Ending every seat at the period's close may be proposed (rule 14,
     // like dev-111); nothing is refunded.
