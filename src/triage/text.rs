@@ -18,9 +18,9 @@
 //!    or any line ending in `>:` that holds an email) or a forward marker
 //!    ("Forwarded message", "Original Message", "Fwd:", a `From:` line with
 //!    an email or followed by a `Sent:` / `Subject:` header line, in the
-//!    corpus languages) starts quoted text; after a forward,
-//!    a line of only dashes or underscores hands back to the customer (the
-//!    "forwarded alert, then my question" layout). A line that is only `--`
+//!    corpus languages) starts quoted text; after a forward with nothing
+//!    written above it, a line of only dashes or underscores hands back to
+//!    the customer (the "forwarded alert, then my question" layout). A line that is only `--`
 //!    or a sign-off ("Best regards", "Mit freundlichen Grüßen", …) starts
 //!    the signature. When nothing is left for "now", the quoted text is all
 //!    the customer sent and is used instead.
@@ -181,7 +181,10 @@ pub fn split(text: &str) -> (String, String) {
         };
         part = match (part, starts_quote) {
             (_, Some(quote)) => quote,
-            (Part::Forward, None) if is_separator(&folded) => {
+            // A separator ends the forward only when the customer wrote
+            // nothing above it ("forwarded alert, then my question"); under
+            // new text, the whole forward is the old thread.
+            (Part::Forward, None) if is_separator(&folded) && current.trim().is_empty() => {
                 quoted.push_str(line);
                 quoted.push('\n');
                 part = Part::Now;
@@ -474,6 +477,14 @@ mod tests {
         // A sender named in the customer's own sentence is not a header.
         let (now, _) = split("From: me, the owner\nplease send the invoice");
         assert!(now.contains("please send the invoice"), "{now:?}");
+    }
+
+    #[test]
+    fn under_new_text_a_separator_inside_the_forward_stays_quoted() {
+        let message = "The export is broken since today.\n\n---------- Forwarded message ---------\nFrom: Billing <billing@example.com>\n\nWe've refunded your payment.\n-----\nNeed help? Reply to cancel or ask for a refund.";
+        let (now, quoted) = split(message);
+        assert_eq!(now, "The export is broken since today.\n\n", "{now:?}");
+        assert!(quoted.contains("ask for a refund"), "{quoted:?}");
     }
 
     #[test]
