@@ -589,6 +589,11 @@ fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language
         "Het tweede abonnement is voor onze stagiair, geen vergissing.",
         "Mi marido tiene su propia suscripción con mi tarjeta, no es un error.",
         "Das zweite ist für unsere Praktikantin, beide bleiben.",
+        "Minha esposa assinou com o meu e-mail.",
+        "My husband signed up with my email on his laptop.",
+        "Mi hija se registró con mi correo.",
+        "Ma femme s'est abonnée avec mon adresse.",
+        "我老婆注册的时候用了我的邮箱。",
     ];
     check_all(
         &["duplicate_same_customer", "duplicate_across_customers"],
@@ -603,10 +608,15 @@ fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language
 /// or refunding them.
 #[test]
 fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them() {
-    // Words about the company's intent are not the customer keeping anything.
+    // Words about the company's intent, or a relative who only noticed the
+    // double charge, are not the customer keeping anything.
     check_all(
         &["duplicate_same_customer"],
-        &["You deliberately made me pay twice, cancel the second one and refund it."],
+        &[
+            "You deliberately made me pay twice, cancel the second one and refund it.",
+            "My wife also noticed we were charged twice. Please cancel the extra one.",
+            "Minha esposa também viu a cobrança duplicada, cancelem a segunda.",
+        ],
         Some(DuplicatePersonalSubscription),
         true,
         true,
