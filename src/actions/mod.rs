@@ -30,6 +30,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// close; product failure → portal, refund of the affected charge only (the
 /// charge after the cancellation, else the latest charge; none while a charge
 /// is disputed, since Stripe refuses those refunds), close; needs review → portal, close; not found → nothing.
+/// Whatever the category, a customer who says they keep their subscriptions
+/// gets no cancellation or refund, and one who says not to cancel gets no
+/// cancellation.
 pub fn propose(
     triage: &Triage,
     snapshot: &BillingSnapshot,
@@ -71,6 +74,21 @@ pub fn propose(
                 propose_product_failure(snapshot, signals, &first.id, now, &mut drafts)
             }
         },
+    }
+    // The customer's word that they keep their subscriptions outranks every
+    // other phrase in the message: nothing of them is cancelled or refunded.
+    if signals.contains(&Signal::KeepsSubscriptions) {
+        drafts.retain(|d| !moves_money(&d.kind));
+    }
+    // "Don't cancel" forbids every cancellation, a duplicate's included
+    // (corpus rule 14); the refund that comes with one goes with it.
+    if signals.contains(&Signal::DeclinesCancel) {
+        drafts.retain(|d| {
+            !matches!(
+                d.kind,
+                ActionKind::CancelDuplicate { .. } | ActionKind::CancelSubscription { .. }
+            )
+        });
     }
     let disputed: Vec<String> = snapshot
         .charges()
@@ -139,6 +157,19 @@ pub fn revenue_impact(actions: &[ProposedAction], snapshot: &BillingSnapshot) ->
         refunded: refunded.into_vec(),
         mrr_lost: lost.into_vec(),
         mrr_kept: kept.into_vec(),
+    }
+}
+
+/// Whether an action cancels a subscription or refunds a charge.
+fn moves_money(kind: &ActionKind) -> bool {
+    match kind {
+        ActionKind::Refund(_)
+        | ActionKind::CancelDuplicate { .. }
+        | ActionKind::CancelSubscription { .. } => true,
+        ActionKind::PortalLink { .. }
+        | ActionKind::InvoiceLink { .. }
+        | ActionKind::ClarifyBillingModel
+        | ActionKind::CloseNoAction => false,
     }
 }
 

@@ -255,6 +255,9 @@ pub enum Signal {
     DeclinesRefund,
     /// Says not to cancel ("I don't want to cancel", "不要取消").
     DeclinesCancel,
+    /// Wants to keep the subscriptions ("keep both", "it is not a
+    /// mistake"): nothing of them is cancelled or refunded.
+    KeepsSubscriptions,
 }
 
 /// Where one proposed action stands. The approve workflow moves it through

@@ -28,7 +28,8 @@
 //!    product; the one in best standing is kept: active, then trialing, then
 //!    paused / past_due / unpaid, then incomplete, the oldest among equals),
 //!    unless the customer says the extra one is used by a different person
-//!    on purpose (*genuine multi-seat*); then a *failed payment* (a
+//!    (named by relation, "my team", "for my wife") or that they keep both
+//!    (*genuine multi-seat*); then a *failed payment* (a
 //!    past_due / unpaid / incomplete subscription, an open invoice with
 //!    attempts, a failed charge newer than the last succeeded one, an
 //!    expired default card behind a renewing subscription).
@@ -110,8 +111,10 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     if !duplicates.is_empty() {
         let mut evidence: Vec<String> = duplicates.iter().map(Duplicate::evidence).collect();
         evidence.extend(signal_evidence(signals));
-        if has(ForSomeoneElse) {
-            evidence.push("the customer says the extra subscription is used by a different person and is wanted: different seat holders, not a duplicate".to_owned());
+        // Saying they keep both is the customer's choice even without naming
+        // who uses the other one: cancelling it would go against their word.
+        if has(ForSomeoneElse) || has(KeepsSubscriptions) {
+            evidence.push("the customer says the extra subscription is used by a different person or is wanted: different seat holders, not a duplicate".to_owned());
             return classified(Category::GenuineMultiSeatIntent, evidence);
         }
         return classified(Category::DuplicatePersonalSubscription, evidence);
@@ -842,6 +845,7 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::AsksAboutAccount => "asks about the account's dates or status",
         Signal::DeclinesRefund => "says they do not want a refund",
         Signal::DeclinesCancel => "says not to cancel",
+        Signal::KeepsSubscriptions => "says to keep the subscriptions",
     }
 }
 

@@ -370,7 +370,11 @@ fn reads_english_and_chinese_phrases_case_insensitively() {
             &[WantsRefund, ChargedTwice],
         ),
         ("my card was declined", &[PaymentFailed]),
-        ("we need 3 more seats for our team", &[MentionsTeamOrSeats]),
+        // Seats "for our team" are for other people (rule 6 when the state shows a duplicate).
+        (
+            "we need 3 more seats for our team",
+            &[MentionsTeamOrSeats, ForSomeoneElse],
+        ),
         ("thanks!", &[]),
         ("", &[]),
     ];

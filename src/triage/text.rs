@@ -17,9 +17,10 @@
 //!    header ("On … wrote:", "Le … a écrit :", "Am … schrieb …:", "…写道：",
 //!    or any line ending in `>:` that holds an email) or a forward marker
 //!    ("Forwarded message", "Original Message", "Fwd:", a `From:` line with
-//!    an email, in the corpus languages) starts quoted text; after a forward,
-//!    a line of only dashes or underscores hands back to the customer (the
-//!    "forwarded alert, then my question" layout). A line that is only `--`
+//!    an email or followed by a `Sent:` / `Subject:` header line, in the
+//!    corpus languages) starts quoted text; after a forward with nothing
+//!    written above it, a line of only dashes or underscores hands back to
+//!    the customer (the "forwarded alert, then my question" layout). A line that is only `--`
 //!    or a sign-off ("Best regards", "Mit freundlichen Grüßen", …) starts
 //!    the signature. When nothing is left for "now", the quoted text is all
 //!    the customer sent and is used instead.
@@ -154,7 +155,8 @@ pub fn split(text: &str) -> (String, String) {
     }
     let (mut current, mut quoted) = (String::new(), String::new());
     let mut part = Part::Now;
-    for line in text.lines() {
+    let lines: Vec<&str> = text.lines().collect();
+    for (n, &line) in lines.iter().enumerate() {
         // Everything after a reply header is quoted: no need to read it.
         if part == Part::Reply {
             quoted.push_str(line);
@@ -168,7 +170,9 @@ pub fn split(text: &str) -> (String, String) {
         } else {
             String::new()
         };
-        let starts_quote = if is_forward_marker(&folded) {
+        let starts_quote = if is_forward_marker(&folded)
+            || (is_sender_line(&folded) && next_is_header(&lines[n + 1..]))
+        {
             Some(Part::Forward)
         } else if is_reply_header(&folded) {
             Some(Part::Reply)
@@ -177,7 +181,10 @@ pub fn split(text: &str) -> (String, String) {
         };
         part = match (part, starts_quote) {
             (_, Some(quote)) => quote,
-            (Part::Forward, None) if is_separator(&folded) => {
+            // A separator ends the forward only when the customer wrote
+            // nothing above it ("forwarded alert, then my question"); under
+            // new text, the whole forward is the old thread.
+            (Part::Forward, None) if is_separator(&folded) && current.trim().is_empty() => {
                 quoted.push_str(line);
                 quoted.push('\n');
                 part = Part::Now;
@@ -271,6 +278,67 @@ fn is_forward_marker(folded: &str) -> bool {
     FORWARD_MARKERS.iter().any(|m| folded.contains(m))
         || FORWARD_PREFIXES.iter().any(|p| folded.starts_with(p))
         || (SENDER_PREFIXES.iter().any(|p| folded.starts_with(p)) && folded.contains('@'))
+}
+
+/// Header prefixes that follow a sender line in a mail client's quoted
+/// header block (Outlook names the sender without an address), folded.
+const HEADER_PREFIXES: &[&str] = &[
+    "sent:",
+    "date:",
+    "to:",
+    "subject:",
+    "cc:",
+    "envoye :",
+    "envoye:",
+    "date :",
+    "a :",
+    "objet :",
+    "objet:",
+    "gesendet:",
+    "datum:",
+    "an:",
+    "betreff:",
+    "enviado:",
+    "enviado el:",
+    "fecha:",
+    "para:",
+    "asunto:",
+    "assunto:",
+    "data:",
+    "inviato:",
+    "oggetto:",
+    "a:",
+    "verzonden:",
+    "aan:",
+    "onderwerp:",
+    "发送时间:",
+    "日期:",
+    "收件人:",
+    "主题:",
+    "送信日時:",
+    "宛先:",
+    "件名:",
+    "보낸 날짜:",
+    "받는 사람:",
+    "제목:",
+];
+
+fn is_sender_line(folded: &str) -> bool {
+    SENDER_PREFIXES.iter().any(|p| folded.starts_with(p))
+}
+
+/// Whether the next non-blank line opens a mail header ("Sent:", "Objet :"…):
+/// a sender line followed by one starts a quoted header block even when it
+/// holds no address.
+fn next_is_header(rest: &[&str]) -> bool {
+    rest.iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty())
+        .filter(|l| l.len() <= MAX_MARKER_LINE)
+        .is_some_and(|l| {
+            let folded = fold(l);
+            HEADER_PREFIXES.iter().any(|p| folded.starts_with(p))
+        })
 }
 
 /// A line of only dashes, underscores or equals signs, three or more.
@@ -392,6 +460,31 @@ mod tests {
             assert_eq!(now, "my words\n", "{header}");
             assert!(quoted.contains("old words"), "{header}");
         }
+    }
+
+    #[test]
+    fn an_outlook_header_block_without_an_address_starts_quoted_text() {
+        for header in [
+            "From: Acme Billing\nSent: Tuesday, June 10, 2025 4:20 PM",
+            "De : Acme Billing\nEnvoyé : mardi 10 juin 2025 16:20",
+            "Von: Acme Billing\n\nBetreff: Erstattung",
+            "发件人: Acme Billing\n发送时间: 2025年6月10日",
+        ] {
+            let (now, quoted) = split(&format!("my words\n{header}\nold words"));
+            assert_eq!(now, "my words\n", "{header}");
+            assert!(quoted.contains("old words"), "{header}");
+        }
+        // A sender named in the customer's own sentence is not a header.
+        let (now, _) = split("From: me, the owner\nplease send the invoice");
+        assert!(now.contains("please send the invoice"), "{now:?}");
+    }
+
+    #[test]
+    fn under_new_text_a_separator_inside_the_forward_stays_quoted() {
+        let message = "The export is broken since today.\n\n---------- Forwarded message ---------\nFrom: Billing <billing@example.com>\n\nWe've refunded your payment.\n-----\nNeed help? Reply to cancel or ask for a refund.";
+        let (now, quoted) = split(message);
+        assert_eq!(now, "The export is broken since today.\n\n", "{now:?}");
+        assert!(quoted.contains("ask for a refund"), "{quoted:?}");
     }
 
     #[test]

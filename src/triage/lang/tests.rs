@@ -129,3 +129,74 @@ fn japanese_korean_italian_dutch() {
         ),
     ]);
 }
+
+#[test]
+fn another_person_and_keeping_both_in_every_language() {
+    check(&[
+        (
+            "it's my husband's, we want both",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "é da minha esposa, não é engano",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "es de mi hijo, queremos las dos",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "gehört meiner Tochter, wir wollen beide behalten",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "c'est celui de ma fille, on garde les deux",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "è di mia madre, vogliamo tenerli entrambi",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "is van mijn collega, we willen ze allebei houden",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "娘のものです。両方とも残したい",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "남편 것입니다. 둘 다 유지할게요",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+        (
+            "是我同事的，两个都要",
+            &[ForSomeoneElse, KeepsSubscriptions],
+        ),
+    ]);
+}
+
+#[test]
+fn a_future_charge_not_wanted_is_no_charge_after_cancelling() {
+    check(&[
+        ("I don't want to be charged again", &[]),
+        ("Je ne veux pas être prélevé à nouveau", &[]),
+        (
+            "you charged me again after I cancelled",
+            &[ChargedAfterCancelling],
+        ),
+        (
+            "can you confirm I won't be billed anymore?",
+            &[SaysCancelled],
+        ),
+    ]);
+}
+
+#[test]
+fn the_whole_team_is_not_a_seat_topic() {
+    check(&[
+        ("how do we cancel for the whole team?", &[AsksHowToCancel]),
+        ("整个团队怎么取消", &[AsksHowToCancel]),
+        ("we need two more seats", &[MentionsTeamOrSeats]),
+    ]);
+}
