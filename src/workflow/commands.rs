@@ -69,6 +69,22 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
             });
             ack
         }
+        Ok(BillingCommand::Report(request)) => {
+            let ack = ephemeral(format!(
+                "Running the {} report; progress and the result follow in this channel…",
+                super::reports::name(request)
+            ));
+            super::reports::spawn_slack_report(
+                Arc::clone(deps),
+                super::reports::SlackReport {
+                    actor: Actor::Slack(user),
+                    channel: cmd.channel_id,
+                    response_url: cmd.response_url,
+                    request,
+                },
+            );
+            ack
+        }
         Err(e) => {
             tracing::warn!(error = %e, "unusable /billing text");
             ephemeral(e.to_string())

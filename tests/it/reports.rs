@@ -499,3 +499,66 @@ async fn gaps_report_counts_the_surfaces_of_stored_cases() {
         .collect();
     assert_eq!(counted, expected);
 }
+
+#[tokio::test]
+async fn slash_plans_acknowledges_at_once_then_replaces_its_progress_message_with_the_report() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let m = format!("slack_m_{tag}");
+    plan(
+        &base,
+        &m,
+        "1500",
+        "eur",
+        "month",
+        &[("nickname", "Team monthly")],
+    )
+    .await;
+    subscribe(&base, "pm_card_visa", &m, 3, &[]).await;
+    let proxy = reports_harness::start(base, 0).await;
+    let app = crate::helpers::spawn_app(&proxy.base_url).await;
+
+    let (reply, _) = app.slash("plans", "U0OPS00001").await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.json()["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("plans report")),
+        "{}",
+        reply.body
+    );
+    let posted = app.slack.wait_for("chat.postMessage", 1).await;
+    assert!(posted[0].body["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("Plans report")));
+
+    // The progress message is edited into the report: a header and the
+    // text table in sections, every block within Slack's limits.
+    let mut report = None;
+    for _ in 0..300 {
+        report = app
+            .slack
+            .calls_to("chat.update")
+            .into_iter()
+            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
+        if report.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let report = report.expect("the report replaced the progress message");
+    let blocks = report.body["blocks"].as_array().expect("blocks");
+    assert!(blocks.len() <= 50);
+    let text: String = blocks
+        .iter()
+        .filter_map(|b| b["text"]["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(blocks.iter().all(|b| b["text"]["text"]
+        .as_str()
+        .is_some_and(|t| t.chars().count() <= 3000)));
+    assert!(text.contains("Team monthly"), "{text}");
+    assert!(text.contains("EUR 45.00"), "{text}");
+    assert!(text.contains("never summed across currencies"), "{text}");
+}
