@@ -6,7 +6,9 @@ use super::approve::{self, Click};
 use super::lookup::{spawn_slack_lookup, SlackLookup};
 use super::{new_case_id, Deps, WorkflowError};
 use crate::card::{self, modals};
-use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};
+use crate::domain::{
+    ActionKind, Actor, BillingCommand, CustomerId, LookupQuery, Money, SlackUserId, USAGE,
+};
 use crate::slack::api::Message;
 use crate::slack::payloads::{EventEnvelope, Interaction, SlashCommand};
 use serde_json::json;
@@ -140,6 +142,24 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                 return Ack::Empty;
             };
             for action in actions {
+                if action.action_id == super::reports::TRIAGE_ACTION_ID {
+                    // A churn report row: look the customer up as `/billing lookup` does.
+                    match action.value.as_deref().map(CustomerId::parse) {
+                        Some(Ok(customer)) => spawn_slack_lookup(
+                            Arc::clone(deps),
+                            SlackLookup {
+                                case_id: new_case_id(),
+                                actor: Actor::Slack(actor.clone()),
+                                channel: channel.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+                                response_url: response_url.clone().unwrap_or_default(),
+                                query: LookupQuery::Customer(customer),
+                                message: None,
+                            },
+                        ),
+                        _ => tracing::warn!("Triage button without a readable customer id"),
+                    }
+                    continue;
+                }
                 let Some((case_id, key)) =
                     action.value.as_deref().and_then(card::parse_button_value)
                 else {

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use serde_json::json;
-use slack_morphism::blocks::{SlackBlock, SlackSectionBlock};
-use slack_morphism::md;
+use slack_morphism::blocks::{SlackBlock, SlackBlockButtonElement, SlackSectionBlock};
+use slack_morphism::{md, pt, SlackActionId};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
@@ -42,6 +42,10 @@ const SECTIONS_PER_MESSAGE: usize = 45;
 /// How often the progress message is edited (Slack allows about one
 /// `chat.update` per second per channel).
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The action id of a churn row's **Triage** button; its value is the
+/// customer id, and the click opens a case card through the usual lookup.
+pub const TRIAGE_ACTION_ID: &str = "report_triage";
 
 /// The report's name, as the command spells it.
 pub fn name(request: ReportRequest) -> &'static str {
@@ -121,19 +125,47 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
     let report = move |p: Progress| {
         let _ = tx.send(Some(p));
     };
+    // Churn rows a person can act on: (what the row says, customer id),
+    // recoverable first, as the report ranks them.
     let result = match job.request {
         ReportRequest::Plans => plans(deps, job.actor.clone(), report)
             .await
-            .map(|f| f.report.to_text()),
-        ReportRequest::Churn { days } => churn(deps, job.actor.clone(), days, report)
-            .await
-            .map(|f| f.report.to_text()),
+            .map(|f| (f.report.to_text(), Vec::new())),
+        ReportRequest::Churn { days } => {
+            churn(deps, job.actor.clone(), days, report).await.map(|f| {
+                let rows: Vec<(String, String)> = f
+                    .report
+                    .at_risk
+                    .iter()
+                    .map(|r| {
+                        (
+                            format!(
+                                "{}`{}` {} · {} · {}",
+                                if r.recoverable { "*recoverable* " } else { "" },
+                                r.customer,
+                                r.status,
+                                r.decline_code.as_deref().unwrap_or("no decline code"),
+                                r.subscription
+                            ),
+                            r.customer.clone(),
+                        )
+                    })
+                    .chain(f.report.pending_cancellations.iter().map(|r| {
+                        (
+                            format!("`{}` pending cancellation · {}", r.customer, r.subscription),
+                            r.customer.clone(),
+                        )
+                    }))
+                    .collect();
+                (f.report.to_text(), rows)
+            })
+        }
         ReportRequest::Gaps { days } => gaps(deps, job.actor.clone(), days)
             .await
-            .map(|r| r.to_text()),
+            .map(|r| (r.to_text(), Vec::new())),
     };
     updater.abort();
-    let text = match result {
+    let (text, triage_rows) = match result {
         Ok(text) => text,
         Err(e) => {
             let failed = format!("{title}: failed, nothing was changed");
@@ -172,6 +204,37 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
                 .post_message(&job.channel, &message, Some(&ts))
                 .await?;
         }
+    }
+    // A Triage button per actionable row, in the thread, paged so that no
+    // message passes Slack's 50 blocks and no row is dropped.
+    let n_pages = triage_rows.len().div_ceil(SECTIONS_PER_MESSAGE);
+    for (i, page) in triage_rows.chunks(SECTIONS_PER_MESSAGE).enumerate() {
+        let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new()
+            .with_text(md!(format!(
+                "*Triage* opens the customer's case card; every fix goes through the usual approvals ({} of {n_pages})",
+                i + 1
+            )))
+            .into()];
+        for (label, customer) in page {
+            blocks.push(
+                SlackSectionBlock::new()
+                    .with_text(md!(label.clone()))
+                    .with_accessory(
+                        SlackBlockButtonElement::new(pt!("Triage"))
+                            .with_action_id(SlackActionId(TRIAGE_ACTION_ID.into()))
+                            .with_value(customer.clone())
+                            .into(),
+                    )
+                    .into(),
+            );
+        }
+        let message = Message {
+            text: format!("{title}: customers to triage"),
+            blocks,
+        };
+        slack
+            .post_message(&job.channel, &message, Some(&ts))
+            .await?;
     }
     Ok(())
 }

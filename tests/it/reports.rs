@@ -562,3 +562,60 @@ async fn slash_plans_acknowledges_at_once_then_replaces_its_progress_message_wit
     assert!(text.contains("EUR 45.00"), "{text}");
     assert!(text.contains("never summed across currencies"), "{text}");
 }
+
+#[tokio::test]
+async fn slash_churn_posts_triage_buttons_that_open_the_customers_case_card() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let (m, y) = (format!("sm_{tag}"), format!("sy_{tag}"));
+    plan(&base, &m, "2000", "eur", "month", &[]).await;
+    plan(&base, &y, "24000", "eur", "year", &[]).await;
+    // Past due, as in the churn test: a declining card meets a plan change.
+    let (customer, failing) = subscribe(&base, "pm_card_visa", &m, 1, &[]).await;
+    let bad = post(
+        &base,
+        "payment_methods/pm_card_chargeCustomerFail/attach",
+        &[("customer", customer.as_str())],
+    )
+    .await;
+    post(
+        &base,
+        &format!("customers/{customer}"),
+        &[(
+            "invoice_settings[default_payment_method]",
+            bad["id"].as_str().expect("pm"),
+        )],
+    )
+    .await;
+    post(
+        &base,
+        &format!("subscriptions/{failing}"),
+        &[("items[0][plan]", y.as_str())],
+    )
+    .await;
+    let proxy = reports_harness::start(base, 0).await;
+    let app = crate::helpers::spawn_app(&proxy.base_url).await;
+
+    let (reply, _) = app.slash("churn 7d", "U0OPS00001").await;
+    assert_eq!(reply.status, 200);
+    // The report, then the thread message with one Triage button per row.
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    let buttons = &posts[1].body;
+    assert!(buttons["thread_ts"].is_string(), "{buttons}");
+    let row = &buttons["blocks"][1];
+    assert!(row["text"]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("recoverable") && t.contains(&failing)));
+    let button = &row["accessory"];
+    assert_eq!(button["action_id"], "report_triage");
+    assert_eq!(button["value"], customer.as_str());
+
+    // The click opens the customer's case card, as /billing lookup would.
+    let (reply, _) = app.click("report_triage", &customer, "U0OPS00002").await;
+    assert_eq!(reply.status, 200);
+    let posts = app.slack.wait_for("chat.postMessage", 3).await;
+    let card = serde_json::to_string(&posts[2].body).expect("card JSON");
+    assert!(card.contains(&customer), "{card}");
+    assert!(card.contains("Failed payment"), "{card}");
+}
