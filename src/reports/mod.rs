@@ -5,6 +5,7 @@
 //! rendered as text, JSON or CSV. Fetching, rate limiting and auditing are the
 //! scan's and the workflow's; `now` and the period are arguments.
 
+pub mod change;
 pub mod churn;
 pub mod gaps;
 pub mod plans;

@@ -11,6 +11,7 @@ pub mod actions;
 pub mod audit;
 pub mod case_scan;
 pub mod cases;
+pub mod report_figures;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::time::Duration;

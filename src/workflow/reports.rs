@@ -15,6 +15,7 @@ use tracing::Instrument;
 use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::domain::{Actor, ReportRequest};
+use crate::reports::change::{since_last, Figures};
 use crate::reports::chunk_lines;
 use crate::reports::churn::{ChurnReport, ChurnTally};
 use crate::reports::gaps::{GapsReport, GapsTally, ANSWERABLE_DAYS};
@@ -130,7 +131,7 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
     let result = match job.request {
         ReportRequest::Plans => plans(deps, job.actor.clone(), report)
             .await
-            .map(|f| (f.report.to_text(), Vec::new())),
+            .map(|f| (with_change(f.report.to_text(), f.since_last), Vec::new())),
         ReportRequest::Churn { days } => {
             churn(deps, job.actor.clone(), days, report).await.map(|f| {
                 let rows: Vec<(String, String)> = f
@@ -157,7 +158,7 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
                         )
                     }))
                     .collect();
-                (f.report.to_text(), rows)
+                (with_change(f.report.to_text(), f.since_last), rows)
             })
         }
         ReportRequest::Gaps { days } => gaps(deps, job.actor.clone(), days)
@@ -239,6 +240,14 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
     Ok(())
 }
 
+/// The report's text with the period-over-period line first.
+fn with_change(text: String, since_last: Option<String>) -> String {
+    match since_last {
+        Some(line) => format!("{line}\n\n{text}"),
+        None => text,
+    }
+}
+
 /// How far a scan has come, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
@@ -251,6 +260,24 @@ pub struct Progress {
 pub struct Finished<R> {
     pub report: R,
     pub stats: ScanStats,
+    /// What changed since the previous run of the same report, if any.
+    pub since_last: Option<String>,
+}
+
+/// Keeps this run's figures and says what changed since the last run.
+/// Best effort: the report stands without it.
+async fn compare(deps: &Deps, name: &str, figures: &Figures, label: &str) -> Option<String> {
+    let json = serde_json::to_string(figures).ok()?;
+    match deps.store.swap_report_figures(name, &json).await {
+        Ok(previous) => {
+            let previous: Option<Figures> = previous.and_then(|p| serde_json::from_str(&p).ok());
+            since_last(previous.as_ref(), figures, label)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "report figures not kept: no period-over-period line");
+            None
+        }
+    }
 }
 
 /// The plan analysis over every subscription.
@@ -267,9 +294,12 @@ pub async fn plans(
     let started = now();
     let mut tally = PlansTally::new(started - i64::from(DEFAULT_DAYS) * 86_400);
     let stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
+    let report = tally.finish(now(), DEFAULT_DAYS);
+    let since_last = compare(deps, "plans", &Figures::of_plans(&report), "MRR").await;
     Ok(Finished {
-        report: tally.finish(now(), DEFAULT_DAYS),
+        report,
         stats,
+        since_last,
     })
 }
 
@@ -318,9 +348,18 @@ pub async fn churn(
         .expect("detail stats lock is never poisoned");
     stats.requests += extra.requests;
     stats.throttled += extra.throttled;
+    let report = tally.finish(&details, now(), days);
+    let since_last = compare(
+        deps,
+        &format!("churn:{days}"),
+        &Figures::of_churn(&report),
+        "MRR at risk",
+    )
+    .await;
     Ok(Finished {
-        report: tally.finish(&details, now(), days),
+        report,
         stats,
+        since_last,
     })
 }
 

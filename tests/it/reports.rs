@@ -323,6 +323,15 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     assert_eq!(entry["kind"], "report_run");
     assert_eq!(entry["detail"]["report"], "plans");
     assert_eq!(entry["actor"]["kind"], "cli");
+    assert!(!stderr.contains("Since the last run"), "{stderr}");
+
+    // Period over period: the second run says what changed since the first.
+    let (again, stderr) = run_report(&proxy, &prefix, &["plans", "--format", "json"]).await;
+    assert_eq!(again["totals"], report["totals"]);
+    assert!(
+        stderr.contains("Since the last run (0 h ago): MRR EUR 170.75 (+0.00), MRR JPY 3600 (+0)"),
+        "{stderr}"
+    );
 }
 
 /// Runs `billing-triage ARGS` against the proxy; returns (stdout JSON, stderr).
