@@ -435,6 +435,9 @@ async fn plans_cmd(format: ReportFormat) -> anyhow::Result<Exit> {
         .map_err(explain)?;
     bar.finish_and_clear();
     scan_summary(&finished.stats, config.stripe.read_rate);
+    if let Some(line) = &finished.since_last {
+        eprintln!("{line}");
+    }
     let report = &finished.report;
     match format {
         ReportFormat::Text => println!("{}", report.to_text()),
@@ -457,6 +460,9 @@ async fn churn_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
         .map_err(explain)?;
     bar.finish_and_clear();
     scan_summary(&finished.stats, config.stripe.read_rate);
+    if let Some(line) = &finished.since_last {
+        eprintln!("{line}");
+    }
     let report = &finished.report;
     match format {
         ReportFormat::Text => println!("{}", report.to_text()),

@@ -6,6 +6,9 @@
 //! ```text
 //! /billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_… | cs_…>
 //! /billing audit <case id>
+//! /billing churn [7d | 30d | 90d]      (any 1d to 365d)
+//! /billing plans
+//! /billing gaps [30d]
 //! /billing help
 //! ```
 //!
@@ -145,7 +148,17 @@ impl fmt::Display for LookupQuery {
 pub enum BillingCommand {
     Lookup(LookupQuery),
     Audit(CaseId),
+    /// An account-wide report (`plans`, `churn [Nd]`, `gaps [Nd]`).
+    Report(ReportRequest),
     Help,
+}
+
+/// Which report, over how many days (issue 10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportRequest {
+    Plans,
+    Churn { days: u32 },
+    Gaps { days: u32 },
 }
 
 /// Why a `/billing` text is not a command; `Display` is the usage reply.
@@ -155,6 +168,8 @@ pub enum CommandError {
     Query(#[from] QueryError),
     #[error("`{0}` is not a case id (they look like case_1a2b3c4d5e6f)\n{USAGE}")]
     CaseId(String),
+    #[error("`{0}` is not a period: give days such as 7d, 30d or 90d\n{USAGE}")]
+    Days(String),
     #[error("I don't know `{0}`.\n{USAGE}")]
     Unknown(String),
     #[error("{USAGE}")]
@@ -165,6 +180,9 @@ pub enum CommandError {
 pub const USAGE: &str = "Usage:\n\
 • `/billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_…>`: find the customer and triage the case\n\
 • `/billing audit <case id>`: show a case's audit trail\n\
+• `/billing churn [7d | 30d | 90d]`: who churned and who is about to, recoverable first\n\
+• `/billing plans`: plan mix, seats and MRR per plan\n\
+• `/billing gaps [30d]`: product gaps counted over the period's cases\n\
 • `/billing help`: this text";
 
 impl BillingCommand {
@@ -180,10 +198,30 @@ impl BillingCommand {
             "audit" => CaseId::parse(rest.trim())
                 .map(Self::Audit)
                 .map_err(|_| CommandError::CaseId(rest.trim().chars().take(40).collect())),
+            "plans" => Ok(Self::Report(ReportRequest::Plans)),
+            "churn" => Ok(Self::Report(ReportRequest::Churn { days: days(rest)? })),
+            "gaps" => Ok(Self::Report(ReportRequest::Gaps { days: days(rest)? })),
             other => Err(CommandError::Unknown(other.chars().take(40).collect())),
         }
     }
 }
+
+/// A period: `30d` or `30` (1 to 365 days); empty is the default 30.
+fn days(text: &str) -> Result<u32, CommandError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(DEFAULT_REPORT_DAYS);
+    }
+    text.strip_suffix(['d', 'D'])
+        .unwrap_or(text)
+        .parse::<u32>()
+        .ok()
+        .filter(|d| (1..=365).contains(d))
+        .ok_or_else(|| CommandError::Days(text.chars().take(20).collect()))
+}
+
+/// The reports' default period, in days.
+pub const DEFAULT_REPORT_DAYS: u32 = 30;
 
 #[cfg(test)]
 mod tests {
@@ -261,6 +299,22 @@ mod tests {
         assert!(matches!(
             BillingCommand::parse("refund everything"),
             Err(CommandError::Unknown(_))
+        ));
+        assert_eq!(
+            BillingCommand::parse("churn 7d"),
+            Ok(BillingCommand::Report(ReportRequest::Churn { days: 7 }))
+        );
+        assert_eq!(
+            BillingCommand::parse("gaps"),
+            Ok(BillingCommand::Report(ReportRequest::Gaps { days: 30 }))
+        );
+        assert_eq!(
+            BillingCommand::parse("plans"),
+            Ok(BillingCommand::Report(ReportRequest::Plans))
+        );
+        assert!(matches!(
+            BillingCommand::parse("churn forever"),
+            Err(CommandError::Days(_))
         ));
         assert_eq!(BillingCommand::parse(""), Err(CommandError::Empty));
         assert!(BillingCommand::parse("lookup").is_err());

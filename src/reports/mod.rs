@@ -5,6 +5,7 @@
 //! rendered as text, JSON or CSV. Fetching, rate limiting and auditing are the
 //! scan's and the workflow's; `now` and the period are arguments.
 
+pub mod change;
 pub mod churn;
 pub mod gaps;
 pub mod plans;
@@ -140,6 +141,35 @@ pub fn interval_name(interval: Interval) -> &'static str {
         Interval::Month => "month",
         Interval::Year => "year",
     }
+}
+
+/// `text` cut into pieces of at most `max` characters, at line ends when
+/// a line fits, so a long report is paged rather than truncated.
+pub fn chunk_lines(text: &str, max: usize) -> Vec<String> {
+    let mut chunks: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for line in text.lines() {
+        let mut line: String = line.to_owned();
+        while line.chars().count() > max {
+            let head: String = line.chars().take(max).collect();
+            line = line.chars().skip(max).collect();
+            if !current.is_empty() {
+                chunks.push(std::mem::take(&mut current));
+            }
+            chunks.push(head);
+        }
+        if current.chars().count() + line.chars().count() + 1 > max && !current.is_empty() {
+            chunks.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&line);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
 }
 
 /// The MRR rules, for README.md and every report's footer.

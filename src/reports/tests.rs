@@ -551,3 +551,15 @@ mod churn_rules {
             .is_some_and(|l| l.starts_with("at_risk,soft_big")));
     }
 }
+
+#[test]
+fn long_text_is_paged_at_line_ends_and_nothing_is_lost() {
+    let text: String = (0..500)
+        .map(|i| format!("line {i:04} {}\n", "x".repeat(20)))
+        .collect();
+    let chunks = chunk_lines(&text, 300);
+    assert!(chunks.iter().all(|c| c.chars().count() <= 300));
+    assert_eq!(chunks.join("\n"), text.trim_end());
+    let long = "y".repeat(700);
+    assert_eq!(chunk_lines(&long, 300).concat(), long);
+}

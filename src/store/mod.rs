@@ -20,6 +20,7 @@ pub mod audit;
 pub mod case_scan;
 pub mod cases;
 pub mod deliveries;
+pub mod report_figures;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};

@@ -9,7 +9,9 @@ use crate::audit::scrub_text;
 use crate::audit::text::{OperatorText, TextError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, modals};
-use crate::domain::{ActionKind, Actor, BillingCommand, LookupQuery, Money, SlackUserId, USAGE};
+use crate::domain::{
+    ActionKind, Actor, BillingCommand, CustomerId, LookupQuery, Money, SlackUserId, USAGE,
+};
 use crate::slack::api::Message;
 use crate::slack::payloads::{DeliveryId, EventEnvelope, Interaction, SlashCommand};
 use serde_json::json;
@@ -169,6 +171,22 @@ pub fn on_slash_command(deps: &Arc<Deps>, cmd: SlashCommand) -> Ack {
             });
             ack
         }
+        Ok(BillingCommand::Report(request)) => {
+            let ack = ephemeral(format!(
+                "Running the {} report; progress and the result follow in this channel…",
+                super::reports::name(request)
+            ));
+            super::reports::spawn_slack_report(
+                Arc::clone(deps),
+                super::reports::SlackReport {
+                    actor: Actor::Slack(user),
+                    channel: cmd.channel_id,
+                    response_url: cmd.response_url,
+                    request,
+                },
+            );
+            ack
+        }
         Err(e) => {
             // The refusal quotes what was typed, which may hold a card number.
             tracing::warn!(error = %scrub_text(&e.to_string()), "unusable /billing text");
@@ -229,6 +247,24 @@ pub async fn on_interaction(deps: &Arc<Deps>, interaction: Interaction) -> Ack {
                 return Ack::Empty;
             };
             for action in actions {
+                if action.action_id == super::reports::TRIAGE_ACTION_ID {
+                    // A churn report row: look the customer up as `/billing lookup` does.
+                    match action.value.as_deref().map(CustomerId::parse) {
+                        Some(Ok(customer)) => spawn_slack_lookup(
+                            Arc::clone(deps),
+                            SlackLookup {
+                                case_id: new_case_id(),
+                                actor: Actor::Slack(actor.clone()),
+                                channel: channel.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+                                response_url: response_url.clone().unwrap_or_default(),
+                                query: LookupQuery::Customer(customer),
+                                message: None,
+                            },
+                        ),
+                        _ => tracing::warn!("Triage button without a readable customer id"),
+                    }
+                    continue;
+                }
                 let Some((case_id, key)) =
                     action.value.as_deref().and_then(card::parse_button_value)
                 else {

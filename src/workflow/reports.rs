@@ -4,20 +4,249 @@
 //! (the CLI's bar on standard error, the Slack message's updates). Nothing
 //! here writes to Stripe.
 
+use std::sync::Arc;
+
 use serde_json::json;
-use tokio::sync::mpsc;
+use slack_morphism::blocks::{SlackBlock, SlackBlockButtonElement, SlackSectionBlock};
+use slack_morphism::{md, pt, SlackActionId};
+use tokio::sync::{mpsc, watch};
+use tracing::Instrument;
 
 use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
-use crate::domain::Actor;
+use crate::domain::{Actor, ReportRequest};
+use crate::reports::change::{since_last, Figures};
+use crate::reports::chunk_lines;
 use crate::reports::churn::{ChurnReport, ChurnTally};
 use crate::reports::gaps::{GapsReport, GapsTally, ANSWERABLE_DAYS};
 use crate::reports::plans::{PlansReport, PlansTally};
 use crate::reports::ScannedSubscription;
+use crate::slack::api::Message;
 use crate::stripe::scan::{ScanStats, ScanStatus};
 
 /// Default period of the reports, in days (issue 10).
-pub const DEFAULT_DAYS: u32 = 30;
+pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
+
+/// A report asked for in Slack.
+#[derive(Debug, Clone)]
+pub struct SlackReport {
+    pub actor: Actor,
+    pub channel: String,
+    pub response_url: String,
+    pub request: ReportRequest,
+}
+
+/// A Slack section's text limit is 3000 characters; the code fence takes 6.
+const SECTION_CHARS: usize = 2900;
+/// Slack allows 50 blocks per message; the header takes one.
+const SECTIONS_PER_MESSAGE: usize = 45;
+/// How often the progress message is edited (Slack allows about one
+/// `chat.update` per second per channel).
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The action id of a churn row's **Triage** button; its value is the
+/// customer id, and the click opens a case card through the usual lookup.
+pub const TRIAGE_ACTION_ID: &str = "report_triage";
+
+/// The report's name, as the command spells it.
+pub fn name(request: ReportRequest) -> &'static str {
+    match request {
+        ReportRequest::Plans => "plans",
+        ReportRequest::Churn { .. } => "churn",
+        ReportRequest::Gaps { .. } => "gaps",
+    }
+}
+
+/// Runs a report for Slack in its own task: a progress message in the
+/// channel, edited as pages arrive, then replaced by the report as a text
+/// table; a report longer than one message goes on in the thread, never
+/// cut. Failures are told to the requester alone (ephemeral).
+pub fn spawn_slack_report(deps: Arc<Deps>, job: SlackReport) {
+    let span = tracing::info_span!("slack_report", report = name(job.request));
+    tokio::spawn(
+        async move {
+            if let Err(e) = run_slack_report(&deps, &job).await {
+                let text = e.report("report failed");
+                if let Some(slack) = &deps.slack {
+                    if let Err(e) = slack.respond(&job.response_url, &Message::text(text)).await {
+                        tracing::warn!(error = %e, "could not answer through response_url");
+                    }
+                }
+            }
+        }
+        .instrument(span),
+    );
+}
+
+async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), WorkflowError> {
+    let slack = deps
+        .slack
+        .as_ref()
+        .ok_or_else(|| WorkflowError::User("Slack is not configured".into()))?;
+    let title = match job.request {
+        ReportRequest::Plans => "Plans report".to_owned(),
+        ReportRequest::Churn { days } => format!("Churn report, last {days} days"),
+        ReportRequest::Gaps { days } => format!("Product gaps, last {days} days"),
+    };
+    let ts = slack
+        .post_message(
+            &job.channel,
+            &Message::text(format!("{title}: starting the scan…")),
+            None,
+        )
+        .await?;
+    let (tx, mut rx) = watch::channel(None::<Progress>);
+    let updater = {
+        let (deps, channel, ts, title) = (
+            Arc::clone(deps),
+            job.channel.clone(),
+            ts.clone(),
+            title.clone(),
+        );
+        tokio::spawn(async move {
+            while rx.changed().await.is_ok() {
+                let progress = *rx.borrow_and_update();
+                if let (Some(p), Some(slack)) = (progress, &deps.slack) {
+                    let about = p
+                        .estimated_total
+                        .map(|t| format!(" of about {t}"))
+                        .unwrap_or_default();
+                    let text = format!("{title}: scanned {}{about} subscriptions…", p.scanned);
+                    if let Err(e) = slack
+                        .update_message(&channel, &ts, &Message::text(text))
+                        .await
+                    {
+                        tracing::warn!(error = %e, "progress update failed");
+                    }
+                }
+                tokio::time::sleep(PROGRESS_EVERY).await;
+            }
+        })
+    };
+    let report = move |p: Progress| {
+        let _ = tx.send(Some(p));
+    };
+    // Churn rows a person can act on: (what the row says, customer id),
+    // recoverable first, as the report ranks them.
+    let result = match job.request {
+        ReportRequest::Plans => plans(deps, job.actor.clone(), report)
+            .await
+            .map(|f| (with_change(f.report.to_text(), f.since_last), Vec::new())),
+        ReportRequest::Churn { days } => {
+            churn(deps, job.actor.clone(), days, report).await.map(|f| {
+                let rows: Vec<(String, String)> = f
+                    .report
+                    .at_risk
+                    .iter()
+                    .map(|r| {
+                        (
+                            format!(
+                                "{}`{}` {} · {} · {}",
+                                if r.recoverable { "*recoverable* " } else { "" },
+                                r.customer,
+                                r.status,
+                                r.decline_code.as_deref().unwrap_or("no decline code"),
+                                r.subscription
+                            ),
+                            r.customer.clone(),
+                        )
+                    })
+                    .chain(f.report.pending_cancellations.iter().map(|r| {
+                        (
+                            format!("`{}` pending cancellation · {}", r.customer, r.subscription),
+                            r.customer.clone(),
+                        )
+                    }))
+                    .collect();
+                (with_change(f.report.to_text(), f.since_last), rows)
+            })
+        }
+        ReportRequest::Gaps { days } => gaps(deps, job.actor.clone(), days)
+            .await
+            .map(|r| (r.to_text(), Vec::new())),
+    };
+    updater.abort();
+    let (text, triage_rows) = match result {
+        Ok(text) => text,
+        Err(e) => {
+            let failed = format!("{title}: failed, nothing was changed");
+            let _ = slack
+                .update_message(&job.channel, &ts, &Message::text(failed))
+                .await;
+            return Err(e);
+        }
+    };
+    let chunks = chunk_lines(&text, SECTION_CHARS);
+    let groups: Vec<&[String]> = chunks.chunks(SECTIONS_PER_MESSAGE).collect();
+    let n_groups = groups.len();
+    for (i, group) in groups.into_iter().enumerate() {
+        let mut blocks: Vec<SlackBlock> = Vec::with_capacity(group.len() + 1);
+        let header = if n_groups > 1 {
+            format!("*{title}* (part {} of {n_groups})", i + 1)
+        } else {
+            format!("*{title}*")
+        };
+        blocks.push(SlackSectionBlock::new().with_text(md!(header)).into());
+        for chunk in group {
+            blocks.push(
+                SlackSectionBlock::new()
+                    .with_text(md!(format!("```{chunk}```")))
+                    .into(),
+            );
+        }
+        let message = Message {
+            text: format!("{title}: {}", text.lines().next().unwrap_or_default()),
+            blocks,
+        };
+        if i == 0 {
+            slack.update_message(&job.channel, &ts, &message).await?;
+        } else {
+            slack
+                .post_message(&job.channel, &message, Some(&ts))
+                .await?;
+        }
+    }
+    // A Triage button per actionable row, in the thread, paged so that no
+    // message passes Slack's 50 blocks and no row is dropped.
+    let n_pages = triage_rows.len().div_ceil(SECTIONS_PER_MESSAGE);
+    for (i, page) in triage_rows.chunks(SECTIONS_PER_MESSAGE).enumerate() {
+        let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new()
+            .with_text(md!(format!(
+                "*Triage* opens the customer's case card; every fix goes through the usual approvals ({} of {n_pages})",
+                i + 1
+            )))
+            .into()];
+        for (label, customer) in page {
+            blocks.push(
+                SlackSectionBlock::new()
+                    .with_text(md!(label.clone()))
+                    .with_accessory(
+                        SlackBlockButtonElement::new(pt!("Triage"))
+                            .with_action_id(SlackActionId(TRIAGE_ACTION_ID.into()))
+                            .with_value(customer.clone())
+                            .into(),
+                    )
+                    .into(),
+            );
+        }
+        let message = Message {
+            text: format!("{title}: customers to triage"),
+            blocks,
+        };
+        slack
+            .post_message(&job.channel, &message, Some(&ts))
+            .await?;
+    }
+    Ok(())
+}
+
+/// The report's text with the period-over-period line first.
+fn with_change(text: String, since_last: Option<String>) -> String {
+    match since_last {
+        Some(line) => format!("{line}\n\n{text}"),
+        None => text,
+    }
+}
 
 /// How far a scan has come, for a progress display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +260,24 @@ pub struct Progress {
 pub struct Finished<R> {
     pub report: R,
     pub stats: ScanStats,
+    /// What changed since the previous run of the same report, if any.
+    pub since_last: Option<String>,
+}
+
+/// Keeps this run's figures and says what changed since the last run.
+/// Best effort: the report stands without it.
+async fn compare(deps: &Deps, name: &str, figures: &Figures, label: &str) -> Option<String> {
+    let json = serde_json::to_string(figures).ok()?;
+    match deps.store.swap_report_figures(name, &json).await {
+        Ok(previous) => {
+            let previous: Option<Figures> = previous.and_then(|p| serde_json::from_str(&p).ok());
+            since_last(previous.as_ref(), figures, label)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "report figures not kept: no period-over-period line");
+            None
+        }
+    }
 }
 
 /// The plan analysis over every subscription.
@@ -41,15 +288,18 @@ pub struct Finished<R> {
 pub async fn plans(
     deps: &Deps,
     actor: Actor,
-    progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress) + Send,
 ) -> Result<Finished<PlansReport>, WorkflowError> {
     audit_run(deps, actor, "plans", DEFAULT_DAYS).await?;
     let started = now();
     let mut tally = PlansTally::new(started - i64::from(DEFAULT_DAYS) * 86_400);
-    let stats = scan(deps, started, progress, |s| tally.add(s)).await?;
+    let stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
+    let report = tally.finish(now(), DEFAULT_DAYS);
+    let since_last = compare(deps, "plans", &Figures::of_plans(&report), "MRR").await;
     Ok(Finished {
-        report: tally.finish(now(), DEFAULT_DAYS),
+        report,
         stats,
+        since_last,
     })
 }
 
@@ -64,34 +314,52 @@ pub async fn churn(
     deps: &Deps,
     actor: Actor,
     days: u32,
-    progress: impl FnMut(Progress),
+    mut progress: impl FnMut(Progress) + Send,
 ) -> Result<Finished<ChurnReport>, WorkflowError> {
     audit_run(deps, actor, "churn", days).await?;
     let started = now();
     let mut tally = ChurnTally::new(started - i64::from(days) * 86_400);
-    let mut stats = scan(deps, started, progress, |s| tally.add(s)).await?;
+    let mut stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
     let detail_stats = std::sync::Mutex::new(ScanStats::default());
     let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;
-    let details = {
-        use futures::StreamExt;
-        futures::stream::iter(tally.at_risk().iter().map(|c| {
-            deps.scanner
-                .failed_payment(&c.customer, c.latest_invoice.as_deref(), &detail_stats)
-        }))
-        .buffered(workers)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?
-    };
+    // Owned inputs: futures borrowing the tally would not be `Send` for
+    // every lifetime, which a spawned Slack report needs.
+    let wanted: Vec<(String, Option<String>)> = tally
+        .at_risk()
+        .iter()
+        .map(|c| (c.customer.clone(), c.latest_invoice.clone()))
+        .collect();
+    let mut details = Vec::with_capacity(wanted.len());
+    for batch in wanted.chunks(workers) {
+        let reads = batch.iter().cloned().map(|(customer, invoice)| {
+            let (scanner, stats) = (&deps.scanner, &detail_stats);
+            async move {
+                scanner
+                    .failed_payment(&customer, invoice.as_deref(), stats)
+                    .await
+            }
+        });
+        for found in futures::future::join_all(reads).await {
+            details.push(found?);
+        }
+    }
     let extra = *detail_stats
         .lock()
         .expect("detail stats lock is never poisoned");
     stats.requests += extra.requests;
     stats.throttled += extra.throttled;
+    let report = tally.finish(&details, now(), days);
+    let since_last = compare(
+        deps,
+        &format!("churn:{days}"),
+        &Figures::of_churn(&report),
+        "MRR at risk",
+    )
+    .await;
     Ok(Finished {
-        report: tally.finish(&details, now(), days),
+        report,
         stats,
+        since_last,
     })
 }
 
@@ -152,8 +420,8 @@ async fn audit_run(
 async fn scan(
     deps: &Deps,
     now: i64,
-    mut progress: impl FnMut(Progress),
-    mut fold: impl FnMut(&ScannedSubscription),
+    progress: &mut (dyn FnMut(Progress) + Send),
+    fold: &mut (dyn FnMut(&ScannedSubscription) + Send),
 ) -> Result<ScanStats, WorkflowError> {
     // Enough cursors to keep the rate busy while pages take up to a second.
     let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;

@@ -323,6 +323,15 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     assert_eq!(entry["kind"], "report_run");
     assert_eq!(entry["detail"]["report"], "plans");
     assert_eq!(entry["actor"]["kind"], "cli");
+    assert!(!stderr.contains("Since the last run"), "{stderr}");
+
+    // Period over period: the second run says what changed since the first.
+    let (again, stderr) = run_report(&proxy, &prefix, &["plans", "--format", "json"]).await;
+    assert_eq!(again["totals"], report["totals"]);
+    assert!(
+        stderr.contains("Since the last run (0 h ago): MRR EUR 170.75 (+0.00), MRR JPY 3600 (+0)"),
+        "{stderr}"
+    );
 }
 
 /// Runs `billing-triage ARGS` against the proxy; returns (stdout JSON, stderr).
@@ -498,4 +507,124 @@ async fn gaps_report_counts_the_surfaces_of_stored_cases() {
         })
         .collect();
     assert_eq!(counted, expected);
+}
+
+#[tokio::test]
+async fn slash_plans_acknowledges_at_once_then_replaces_its_progress_message_with_the_report() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let m = format!("slack_m_{tag}");
+    plan(
+        &base,
+        &m,
+        "1500",
+        "eur",
+        "month",
+        &[("nickname", "Team monthly")],
+    )
+    .await;
+    subscribe(&base, "pm_card_visa", &m, 3, &[]).await;
+    let proxy = reports_harness::start(base, 0).await;
+    let app = crate::helpers::spawn_app(&proxy.base_url).await;
+
+    let (reply, _) = app.slash("plans", "U0OPS00001").await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.json()["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("plans report")),
+        "{}",
+        reply.body
+    );
+    let posted = app.slack.wait_for("chat.postMessage", 1).await;
+    assert!(posted[0].body["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("Plans report")));
+
+    // The progress message is edited into the report: a header and the
+    // text table in sections, every block within Slack's limits.
+    let mut report = None;
+    for _ in 0..300 {
+        report = app
+            .slack
+            .calls_to("chat.update")
+            .into_iter()
+            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
+        if report.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let report = report.expect("the report replaced the progress message");
+    let blocks = report.body["blocks"].as_array().expect("blocks");
+    assert!(blocks.len() <= 50);
+    let text: String = blocks
+        .iter()
+        .filter_map(|b| b["text"]["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(blocks.iter().all(|b| b["text"]["text"]
+        .as_str()
+        .is_some_and(|t| t.chars().count() <= 3000)));
+    assert!(text.contains("Team monthly"), "{text}");
+    assert!(text.contains("EUR 45.00"), "{text}");
+    assert!(text.contains("never summed across currencies"), "{text}");
+}
+
+#[tokio::test]
+async fn slash_churn_posts_triage_buttons_that_open_the_customers_case_card() {
+    let stripe = localstripe::start().await;
+    let base = stripe.direct_url();
+    let tag = unique_prefix().replace(':', "");
+    let (m, y) = (format!("sm_{tag}"), format!("sy_{tag}"));
+    plan(&base, &m, "2000", "eur", "month", &[]).await;
+    plan(&base, &y, "24000", "eur", "year", &[]).await;
+    // Past due, as in the churn test: a declining card meets a plan change.
+    let (customer, failing) = subscribe(&base, "pm_card_visa", &m, 1, &[]).await;
+    let bad = post(
+        &base,
+        "payment_methods/pm_card_chargeCustomerFail/attach",
+        &[("customer", customer.as_str())],
+    )
+    .await;
+    post(
+        &base,
+        &format!("customers/{customer}"),
+        &[(
+            "invoice_settings[default_payment_method]",
+            bad["id"].as_str().expect("pm"),
+        )],
+    )
+    .await;
+    post(
+        &base,
+        &format!("subscriptions/{failing}"),
+        &[("items[0][plan]", y.as_str())],
+    )
+    .await;
+    let proxy = reports_harness::start(base, 0).await;
+    let app = crate::helpers::spawn_app(&proxy.base_url).await;
+
+    let (reply, _) = app.slash("churn 7d", "U0OPS00001").await;
+    assert_eq!(reply.status, 200);
+    // The report, then the thread message with one Triage button per row.
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    let buttons = &posts[1].body;
+    assert!(buttons["thread_ts"].is_string(), "{buttons}");
+    let row = &buttons["blocks"][1];
+    assert!(row["text"]["text"]
+        .as_str()
+        .is_some_and(|t| t.contains("recoverable") && t.contains(&failing)));
+    let button = &row["accessory"];
+    assert_eq!(button["action_id"], "report_triage");
+    assert_eq!(button["value"], customer.as_str());
+
+    // The click opens the customer's case card, as /billing lookup would.
+    let (reply, _) = app.click("report_triage", &customer, "U0OPS00002").await;
+    assert_eq!(reply.status, 200);
+    let posts = app.slack.wait_for("chat.postMessage", 3).await;
+    let card = serde_json::to_string(&posts[2].body).expect("card JSON");
+    assert!(card.contains(&customer), "{card}");
+    assert!(card.contains("Failed payment"), "{card}");
 }
