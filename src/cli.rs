@@ -5,6 +5,7 @@
 use crate::card::{self, CardView};
 use crate::config::Config;
 use crate::domain::{Actor, LookupQuery};
+use crate::reports::Report;
 use crate::startup::{self, App};
 use crate::telemetry::{self, LogFormat};
 use crate::workflow::{self, lookup};
@@ -438,16 +439,7 @@ async fn plans_cmd(format: ReportFormat) -> anyhow::Result<Exit> {
     if let Some(line) = &finished.since_last {
         eprintln!("{line}");
     }
-    let report = &finished.report;
-    match format {
-        ReportFormat::Text => println!("{}", report.to_text()),
-        ReportFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
-        ),
-        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
-    }
-    Ok(Exit::Ok)
+    print_report(&finished.report, format)
 }
 
 async fn churn_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
@@ -463,16 +455,7 @@ async fn churn_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
     if let Some(line) = &finished.since_last {
         eprintln!("{line}");
     }
-    let report = &finished.report;
-    match format {
-        ReportFormat::Text => println!("{}", report.to_text()),
-        ReportFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&report.to_json()).context("encoding the report")?
-        ),
-        ReportFormat::Csv => print!("{}", report.to_csv().context("encoding the report")?),
-    }
-    Ok(Exit::Ok)
+    print_report(&finished.report, format)
 }
 
 async fn gaps_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
@@ -482,6 +465,11 @@ async fn gaps_cmd(days: u32, format: ReportFormat) -> anyhow::Result<Exit> {
     let report = workflow::reports::gaps(&deps, cli_actor(), days)
         .await
         .map_err(explain)?;
+    print_report(&report, format)
+}
+
+/// Prints a report on standard output in the chosen format.
+fn print_report(report: &impl Report, format: ReportFormat) -> anyhow::Result<Exit> {
     match format {
         ReportFormat::Text => println!("{}", report.to_text()),
         ReportFormat::Json => println!(

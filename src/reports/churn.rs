@@ -358,8 +358,8 @@ fn date(ts: Option<i64>) -> String {
         .unwrap_or_else(|| ts.to_string())
 }
 
-impl ChurnReport {
-    pub fn to_json(&self) -> serde_json::Value {
+impl super::Report for ChurnReport {
+    fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
 
@@ -367,7 +367,7 @@ impl ChurnReport {
     ///
     /// # Errors
     /// Only if the CSV writer fails, which it does not on a `Vec`.
-    pub fn to_csv(&self) -> Result<String, csv::Error> {
+    fn to_csv(&self) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "section",
@@ -446,7 +446,7 @@ impl ChurnReport {
     }
 
     /// The text report: at risk (recoverable first), pending, canceled.
-    pub fn to_text(&self) -> String {
+    fn to_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let _ = writeln!(

@@ -103,14 +103,14 @@ impl GapsTally {
     }
 }
 
-impl GapsReport {
-    pub fn to_json(&self) -> serde_json::Value {
+impl super::Report for GapsReport {
+    fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
     }
 
     /// # Errors
     /// Only if the CSV writer fails, which it does not on a `Vec`.
-    pub fn to_csv(&self) -> Result<String, csv::Error> {
+    fn to_csv(&self) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record(["surface", "cases", "examples", "note"])?;
         for g in &self.gaps {
@@ -125,7 +125,7 @@ impl GapsReport {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    pub fn to_text(&self) -> String {
+    fn to_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let _ = writeln!(
@@ -157,6 +157,7 @@ impl GapsReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reports::Report;
 
     fn gap(surface: &str) -> ProductGap {
         ProductGap {

@@ -17,6 +17,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Currency, Interval};
 
+/// What every report prints as: text (the CLI's default and Slack's
+/// tables), JSON and CSV (`--format`).
+pub trait Report {
+    fn to_text(&self) -> String;
+    fn to_json(&self) -> serde_json::Value;
+    /// # Errors
+    /// When the CSV writer fails (it writes to memory, so in practice never).
+    fn to_csv(&self) -> Result<String, csv::Error>;
+}
+
 /// One subscription as a report reads it: plain data, already checked by the
 /// scan. Statuses stay strings so that a status Stripe adds later is counted
 /// as "other" instead of failing a whole scan.

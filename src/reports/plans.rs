@@ -503,9 +503,9 @@ fn apply_discount(amounts: &mut [i128], items: &[ScannedItem], discount: &Discou
     }
 }
 
-impl PlansReport {
+impl super::Report for PlansReport {
     /// The report as JSON.
-    pub fn to_json(&self) -> serde_json::Value {
+    fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or_else(|e| {
             // Every field is plain data with string keys; this cannot fail.
             serde_json::json!({ "error": e.to_string() })
@@ -516,7 +516,7 @@ impl PlansReport {
     ///
     /// # Errors
     /// Only if the CSV writer fails, which it does not on a `Vec`.
-    pub fn to_csv(&self) -> Result<String, csv::Error> {
+    fn to_csv(&self) -> Result<String, csv::Error> {
         let mut w = csv::Writer::from_writer(Vec::new());
         w.write_record([
             "row",
@@ -572,7 +572,7 @@ impl PlansReport {
     }
 
     /// A fixed-width text report (terminal, and the Slack fallback table).
-    pub fn to_text(&self) -> String {
+    fn to_text(&self) -> String {
         use std::fmt::Write;
         let mut out = String::new();
         let _ = writeln!(

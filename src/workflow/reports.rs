@@ -20,6 +20,7 @@ use crate::reports::chunk_lines;
 use crate::reports::churn::{ChurnReport, ChurnTally};
 use crate::reports::gaps::{GapsReport, GapsTally, ANSWERABLE_DAYS};
 use crate::reports::plans::{PlansReport, PlansTally};
+use crate::reports::Report;
 use crate::reports::ScannedSubscription;
 use crate::slack::api::Message;
 use crate::stripe::scan::{ScanStats, ScanStatus};
