@@ -6,6 +6,7 @@
 //! scan's and the workflow's; `now` and the period are arguments.
 
 pub mod change;
+pub mod charts;
 pub mod churn;
 pub mod gaps;
 pub mod plans;

@@ -563,3 +563,136 @@ fn long_text_is_paged_at_line_ends_and_nothing_is_lost() {
     let long = "y".repeat(700);
     assert_eq!(chunk_lines(&long, 300).concat(), long);
 }
+
+mod chart_rules {
+    use slack_morphism::blocks::SlackChart;
+
+    use super::super::charts::{churn_reasons, mrr_by_plan, MAX_SEGMENTS, MAX_TITLE_CHARS, OTHER};
+    use super::super::churn::ChurnTally;
+    use super::*;
+
+    #[test]
+    fn mrr_chart_shows_one_currency_top_eleven_and_other() {
+        // 15 EUR plans (EUR 10.00 … 150.00 a month, EUR 1 200 in all) and a
+        // JPY plan of JPY 900: JPY must not share the EUR chart.
+        let mut subs: Vec<ScannedSubscription> = (1..=15)
+            .map(|i| {
+                sub(
+                    &format!("sub_{i}"),
+                    &format!("cus_{i}"),
+                    "active",
+                    vec![item(
+                        &format!("eur_{i:02}"),
+                        i * 1000,
+                        "eur",
+                        Interval::Month,
+                        1,
+                        1,
+                    )],
+                )
+            })
+            .collect();
+        subs.push(sub(
+            "sub_jpy",
+            "cus_jpy",
+            "active",
+            vec![item("jpy", 900, "jpy", Interval::Month, 1, 1)],
+        ));
+        let chart = mrr_by_plan(&report(&subs)).expect("a chart");
+        assert!(
+            chart.title.chars().count() <= MAX_TITLE_CHARS,
+            "{}",
+            chart.title
+        );
+        assert!(chart.title.contains("EUR"), "{}", chart.title);
+        let SlackChart::Bar(bar) = chart.chart else {
+            panic!("a bar chart: {:?}", chart.chart);
+        };
+        assert_eq!(bar.series.len(), 1);
+        let data = &bar.series[0].data;
+        assert_eq!(data.len(), MAX_SEGMENTS);
+        assert_eq!(bar.axis_config.categories.len(), data.len());
+        // Largest first, labelled by product, in major units.
+        assert_eq!(data[0].label, "prod_eur_15");
+        assert_eq!(
+            data[0].value,
+            serde_json::Number::from_f64(150.0).expect("n")
+        );
+        assert!(data.iter().all(|d| !d.label.starts_with("prod_jpy")));
+        // "other" holds plans 1 to 4: 10 + 20 + 30 + 40.
+        let other = data.last().expect("other");
+        assert_eq!(other.label, OTHER);
+        assert_eq!(other.value, serde_json::Number::from_f64(100.0).expect("n"));
+    }
+
+    #[test]
+    fn mrr_chart_of_a_zero_decimal_currency_is_whole_and_none_without_mrr() {
+        let r = report(&[sub(
+            "sub_jpy",
+            "cus_jpy",
+            "active",
+            vec![item("jpy", 4_500, "jpy", Interval::Month, 1, 2)],
+        )]);
+        let chart = mrr_by_plan(&r).expect("a chart");
+        let SlackChart::Bar(bar) = chart.chart else {
+            panic!("a bar chart");
+        };
+        assert_eq!(bar.series[0].data[0].value, 9_000.into());
+        assert!(chart.title.contains("JPY"));
+        let trialing = report(&[sub(
+            "sub_t",
+            "cus_t",
+            "trialing",
+            vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+        )]);
+        assert!(mrr_by_plan(&trialing).is_none());
+    }
+
+    #[test]
+    fn churn_chart_splits_voluntary_reasons_from_involuntary_ones() {
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        let ended = |id: &str, reason: Option<&str>, feedback: Option<&str>| {
+            let mut s = sub(
+                id,
+                &format!("cus_{id}"),
+                "canceled",
+                vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+            );
+            s.ended_at = Some(NOW - DAY);
+            s.cancellation = Some(Cancellation {
+                reason: reason.map(str::to_owned),
+                feedback: feedback.map(str::to_owned),
+                comment: None,
+            });
+            s
+        };
+        for s in [
+            ended("a", Some("cancellation_requested"), Some("too_expensive")),
+            ended("b", Some("cancellation_requested"), Some("too_expensive")),
+            ended("c", None, None),
+            ended("d", Some("payment_failed"), None),
+        ] {
+            tally.add(&s);
+        }
+        let r = tally.finish(&[], NOW, 30);
+        let chart = churn_reasons(&r).expect("a chart");
+        assert!(chart.title.chars().count() <= MAX_TITLE_CHARS);
+        let SlackChart::Pie(pie) = chart.chart else {
+            panic!("a pie chart");
+        };
+        let segments: Vec<(&str, serde_json::Number)> = pie
+            .segments
+            .iter()
+            .map(|s| (s.label.as_str(), s.value.clone()))
+            .collect();
+        assert_eq!(
+            segments,
+            vec![
+                ("voluntary: too_expensive", 2.into()),
+                ("involuntary: payment_failed", 1.into()),
+                ("voluntary, no reason given", 1.into()),
+            ]
+        );
+        assert!(churn_reasons(&ChurnTally::new(NOW).finish(&[], NOW, 30)).is_none());
+    }
+}

@@ -16,13 +16,14 @@ use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::domain::{Actor, ReportRequest};
 use crate::reports::change::{since_last, Figures};
+use crate::reports::charts;
 use crate::reports::chunk_lines;
 use crate::reports::churn::{ChurnReport, ChurnTally};
 use crate::reports::gaps::{GapsReport, GapsTally, ANSWERABLE_DAYS};
 use crate::reports::plans::{PlansReport, PlansTally};
 use crate::reports::Report;
 use crate::reports::ScannedSubscription;
-use crate::slack::api::Message;
+use crate::slack::api::{Message, SlackError};
 use crate::stripe::scan::{ScanStats, ScanStatus};
 
 /// Default period of the reports, in days (issue 10).
@@ -39,7 +40,8 @@ pub struct SlackReport {
 
 /// A Slack section's text limit is 3000 characters; the code fence takes 6.
 const SECTION_CHARS: usize = 2900;
-/// Slack allows 50 blocks per message; the header takes one.
+/// Slack allows 50 blocks per message; the header takes one and the chart
+/// one more.
 const SECTIONS_PER_MESSAGE: usize = 45;
 /// How often the progress message is edited (Slack allows about one
 /// `chat.update` per second per channel).
@@ -60,8 +62,9 @@ pub fn name(request: ReportRequest) -> &'static str {
 
 /// Runs a report for Slack in its own task: a progress message in the
 /// channel, edited as pages arrive, then replaced by the report as a text
-/// table; a report longer than one message goes on in the thread, never
-/// cut. Failures are told to the requester alone (ephemeral).
+/// table under a native chart (MRR by plan, churn reasons), posted without
+/// the chart when the workspace refuses it; a report longer than one
+/// message goes on in the thread, never cut. Failures are told to the requester alone (ephemeral).
 pub fn spawn_slack_report(deps: Arc<Deps>, job: SlackReport) {
     let span = tracing::info_span!("slack_report", report = name(job.request));
     tokio::spawn(
@@ -130,9 +133,14 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
     // Churn rows a person can act on: (what the row says, customer id),
     // recoverable first, as the report ranks them.
     let result = match job.request {
-        ReportRequest::Plans => plans(deps, job.actor.clone(), report)
-            .await
-            .map(|f| (with_change(f.report.to_text(), f.since_last), Vec::new())),
+        ReportRequest::Plans => plans(deps, job.actor.clone(), report).await.map(|f| {
+            let chart = charts::mrr_by_plan(&f.report);
+            (
+                with_change(f.report.to_text(), f.since_last),
+                Vec::new(),
+                chart,
+            )
+        }),
         ReportRequest::Churn { days } => {
             churn(deps, job.actor.clone(), days, report).await.map(|f| {
                 let rows: Vec<(String, String)> = f
@@ -159,15 +167,16 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
                         )
                     }))
                     .collect();
-                (with_change(f.report.to_text(), f.since_last), rows)
+                let chart = charts::churn_reasons(&f.report);
+                (with_change(f.report.to_text(), f.since_last), rows, chart)
             })
         }
         ReportRequest::Gaps { days } => gaps(deps, job.actor.clone(), days)
             .await
-            .map(|r| (r.to_text(), Vec::new())),
+            .map(|r| (r.to_text(), Vec::new(), None)),
     };
     updater.abort();
-    let (text, triage_rows) = match result {
+    let (text, triage_rows, chart) = match result {
         Ok(text) => text,
         Err(e) => {
             let failed = format!("{title}: failed, nothing was changed");
@@ -195,12 +204,29 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
                     .into(),
             );
         }
-        let message = Message {
+        let mut message = Message {
             text: format!("{title}: {}", text.lines().next().unwrap_or_default()),
             blocks,
         };
         if i == 0 {
-            slack.update_message(&job.channel, &ts, &message).await?;
+            // The chart goes above the text table it pictures; the table
+            // stays, as the fallback a workspace without charts shows.
+            let Some(chart) = &chart else {
+                slack.update_message(&job.channel, &ts, &message).await?;
+                continue;
+            };
+            let fallback = message.clone();
+            message.blocks.insert(1, chart.clone().into());
+            match slack.update_message(&job.channel, &ts, &message).await {
+                Err(SlackError::Api { code }) if refuses_blocks(&code) => {
+                    tracing::warn!(
+                        code = %code,
+                        "Slack refused the chart block: the report goes out as text alone"
+                    );
+                    slack.update_message(&job.channel, &ts, &fallback).await?;
+                }
+                other => other?,
+            }
         } else {
             slack
                 .post_message(&job.channel, &message, Some(&ts))
@@ -239,6 +265,12 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
             .await?;
     }
     Ok(())
+}
+
+/// Slack's answers to a message whose blocks it cannot take, as a workspace
+/// without the `data_visualization` block answers the chart.
+fn refuses_blocks(code: &str) -> bool {
+    matches!(code, "invalid_blocks" | "invalid_arguments")
 }
 
 /// The report's text with the period-over-period line first.

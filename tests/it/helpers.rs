@@ -122,7 +122,18 @@ impl SlackStandIn {
                                     path: path.clone(),
                                     body: body.clone(),
                                 });
-                                let answer = match f.lock().expect("failures lock").get(&method) {
+                                let refused = {
+                                    let f = f.lock().expect("failures lock");
+                                    f.get(&method).cloned().or_else(|| {
+                                        body["blocks"]
+                                            .as_array()
+                                            .into_iter()
+                                            .flatten()
+                                            .filter_map(|b| b["type"].as_str())
+                                            .find_map(|t| f.get(&format!("{method}:{t}")).cloned())
+                                    })
+                                };
+                                let answer = match refused {
                                     Some(code) => serde_json::json!({ "ok": false, "error": code }),
                                     None => {
                                         let mut n = counter.lock().expect("counter lock");
@@ -185,6 +196,9 @@ impl SlackStandIn {
         )
     }
 
+    /// Makes the stand-in refuse `method` with `code`; `method:block_type`
+    /// (e.g. `chat.update:data_visualization`) refuses only the calls whose
+    /// blocks hold that type, as a workspace without the block does.
     pub fn fail(&self, method: &str, code: &str) {
         self.failures
             .lock()

@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod charts;
 mod drafts;
 mod helpers;
 mod localstripe;
