@@ -9,7 +9,8 @@ use crate::metrics::Metrics;
 use crate::slack::verify::Verifier;
 use crate::slack::{SlackApi, SlackError};
 use crate::store::{Store, StoreError};
-use crate::stripe::scan::{ReadLimiter, StripeScanner};
+use crate::stripe::retry::Limits;
+use crate::stripe::scan::{in_flight_for, ReadLimiter, StripeScanner};
 use crate::stripe::{StripeError, StripeGateway};
 use crate::workflow::Deps;
 use std::future::Future;
@@ -48,7 +49,12 @@ pub struct App {
 /// # Errors
 /// When an adapter cannot be set up.
 pub fn deps(config: &Config) -> Result<Deps, StartupError> {
-    let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?;
+    // One limiter for the process (issue 10 part 6): the gateway and the
+    // report scans share the in-flight slots and the 429 pause; only the
+    // scans are also paced by STRIPE_READ_RATE.
+    let limits = Limits::new(in_flight_for(config.stripe.read_rate));
+    let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?
+        .with_limits(limits.clone());
     let store = Store::new(&config.redis_url, &config.redis_prefix)?;
     let metrics = Metrics::new();
     let slack = config
@@ -73,7 +79,8 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
             &config.stripe.key,
             &config.stripe.api_base,
             Arc::new(ReadLimiter::new(config.stripe.read_rate)),
-        )?,
+        )?
+        .with_limits(limits),
     })
 }
 

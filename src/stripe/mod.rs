@@ -128,6 +128,15 @@ impl StripeGateway {
         })
     }
 
+    /// The same gateway under `limits`, shared with the report scans
+    /// ([`scan::StripeScanner::with_limits`]), so a 429 met by either
+    /// pauses both.
+    #[must_use]
+    pub fn with_limits(mut self, limits: retry::Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// A copy for one lookup: its requests share the process-wide limit
     /// and have a few slots of their own, so one wide fan-out cannot
     /// trip Stripe's rate limit or starve other lookups.

@@ -76,6 +76,17 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Limits allowing `in_flight` requests across the process (at least
+    /// [`PROCESS_IN_FLIGHT`]). `startup::deps` builds one for the gateway and
+    /// the report scans together, so both share the slots and the pause.
+    pub fn new(in_flight: usize) -> Self {
+        Self {
+            process: Arc::new(Semaphore::new(in_flight.max(PROCESS_IN_FLIGHT))),
+            lookup: None,
+            paused_until: Arc::default(),
+        }
+    }
+
     /// The same process-wide limit plus a fresh per-lookup one.
     pub fn for_lookup(&self) -> Self {
         Self {
@@ -96,6 +107,14 @@ impl Limits {
         if paused.is_none_or(|current| current < until) {
             *paused = Some(until);
         }
+    }
+
+    /// Whether a pause is in force now (for diagnostics and tests).
+    pub fn is_paused(&self) -> bool {
+        self.paused_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some_and(|u| u > Instant::now())
     }
 
     /// Waits until no pause is in force.

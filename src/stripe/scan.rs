@@ -13,8 +13,12 @@
 //! honouring `Stripe-Should-Retry` and `Retry-After`, with exponential
 //! backoff and full jitter. These list calls use a plain hyper client rather
 //! than async-stripe's, because retrying needs the response headers. The
-//! limiter is one value shared by every scan of the process; a process-wide
-//! limiter for all gateway calls can replace it behind [`ReadLimiter::acquire`].
+//! pacing is one value shared by every scan of the process. On top of it,
+//! the scans go through the gateway's process-wide [`Limits`] (built
+//! together in `startup::deps`): a request holds one of the process's
+//! in-flight slots for its round trip, and a 429 met by a scan pauses the
+//! lookups as well, and a lookup's 429 pauses the scans. Lookups are not
+//! paced by the rate: they have an operator waiting.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,6 +31,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::retry::Limits;
 use super::StripeError;
 use crate::domain::{Currency, Interval, StripeKey};
 use crate::reports::{
@@ -80,6 +85,14 @@ impl ReadLimiter {
     }
 }
 
+/// Requests in flight the process allows when scans run at `rate` per
+/// second: a second's worth of scan pages (so pages up to a second long do
+/// not hold a scan under its rate) plus the gateway's own limit, so a scan
+/// at full rate leaves the lookups their slots.
+pub fn in_flight_for(rate: u32) -> usize {
+    (rate as usize).saturating_add(super::retry::PROCESS_IN_FLIGHT)
+}
+
 /// The list-scanning client: base URL, key, and the shared limiter.
 #[derive(Clone)]
 pub struct StripeScanner {
@@ -87,6 +100,8 @@ pub struct StripeScanner {
     base: String,
     auth: String,
     limiter: Arc<ReadLimiter>,
+    /// The process-wide in-flight slots and 429 pause.
+    limits: Limits,
 }
 
 impl std::fmt::Debug for StripeScanner {
@@ -148,8 +163,17 @@ impl StripeScanner {
                 .build(https),
             base,
             auth: format!("Bearer {}", key.expose()),
+            limits: Limits::new(in_flight_for(limiter.rate())),
             limiter,
         })
+    }
+
+    /// The same scanner under the process's `limits`, shared with the
+    /// gateway ([`super::StripeGateway::with_limits`]).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// The shared limiter.
@@ -333,12 +357,18 @@ impl StripeScanner {
         let what = what.to_owned();
         let mut attempt = 0u32;
         loop {
+            self.limits.wait_out_pause().await;
             self.limiter.acquire().await;
+            // The process's slot is taken after the pacing and held for
+            // the round trip only: a worker waiting for its turn at the
+            // rate must not keep a slot a lookup could use.
+            let permit = self.limits.acquire().await;
             stats
                 .lock()
                 .expect("scan stats lock is never poisoned")
                 .requests += 1;
             let outcome = self.get_once(&uri, &what).await;
+            drop(permit);
             let retry_after = match outcome {
                 Ok(Answer::Body(body)) => {
                     return serde_json::from_slice::<T>(&body).map_err(|e| {
@@ -384,6 +414,9 @@ impl StripeScanner {
                 Err(e) => return Err(e),
             };
             let wait = backoff(attempt, retry_after, fastrand::f64());
+            // Stripe's limit is per account: hold back every request of the
+            // process, lookups too, until this one retries.
+            self.limits.pause(wait);
             tracing::debug!(
                 attempt,
                 wait_ms = wait.as_millis() as u64,
@@ -957,6 +990,56 @@ impl RawCoupon {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A scan that meets a 429 pauses the process's shared limits, so the
+    /// gateway's lookups (which share them) hold back too.
+    #[tokio::test]
+    async fn a_throttled_scan_pauses_the_lookups_sharing_its_limits() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (seen_tx, mut seen) = mpsc::channel(4);
+        let server = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream
+                    .write_all(
+                        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 60\r\n\
+                          content-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+                    )
+                    .await;
+                let _ = seen_tx.send(()).await;
+            }
+        });
+        let limits = Limits::new(4);
+        let lookup = limits.for_lookup();
+        assert!(!lookup.is_paused());
+        let key = StripeKey::parse("sk_test_abcdef123456").expect("key");
+        let scanner = StripeScanner::new(&key, &base, Arc::new(ReadLimiter::new(10)))
+            .expect("scanner")
+            .with_limits(limits);
+        let stats = Mutex::new(ScanStats::default());
+        let scan = tokio::spawn(async move {
+            let _ = scanner
+                .get::<serde_json::Value>("v1/subscriptions", &[], "subscriptions", &stats)
+                .await;
+        });
+        seen.recv().await.expect("the scan sent its request");
+        // The pause is set when the 429 is read; give the scan its turn.
+        // (Bounded: without the pause the scan would sleep out its backoff.)
+        for _ in 0..100_000 {
+            if lookup.is_paused() || scan.is_finished() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(lookup.is_paused(), "the lookup's limits were not paused");
+        scan.abort();
+        server.abort();
+    }
 
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {
