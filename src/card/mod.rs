@@ -330,7 +330,7 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     parts.push(Part::Actions(actions_outline(view, &statuses, m)));
     parts.push(Part::Section(Section {
         title: FOLLOW_UP,
-        lines: followup_lines(case, &statuses, m),
+        lines: followup_lines(view, &statuses, m),
     }));
     parts.push(Part::Section(Section {
         title: PRODUCT_GAP,
@@ -382,7 +382,12 @@ fn actions_outline(
 /// What the draft in the thread is: its language, that it is safe to send
 /// now, and when an updated one (stating what was done) follows or has
 /// followed. The terminal page prints the draft itself after these lines.
-fn followup_lines(case: &Case, statuses: &BTreeMap<&str, &ActionStatus>, m: Markup) -> Vec<String> {
+fn followup_lines(
+    view: &CardView,
+    statuses: &BTreeMap<&str, &ActionStatus>,
+    m: Markup,
+) -> Vec<String> {
+    let case = view.case;
     let followup = &case.followup;
     let language = match crate::followup::Locale::from_tag(&followup.locale) {
         Some(locale) => format!("{} ({})", locale.english_name(), followup.locale),
@@ -395,22 +400,21 @@ fn followup_lines(case: &Case, statuses: &BTreeMap<&str, &ActionStatus>, m: Mark
         .filter(|a| matches!(status(a), Some(ActionStatus::Succeeded { .. })))
         .map(|a| m.bold(&a.key))
         .collect();
-    let pending: Vec<String> = case
-        .actions
-        .iter()
-        .filter(|a| a.kind.is_money_moving())
-        .filter(|a| {
-            matches!(
-                status(a),
-                None | Some(
-                    ActionStatus::Proposed { .. }
-                        | ActionStatus::Executing { .. }
-                        | ActionStatus::Verifying { .. }
-                )
-            )
-        })
-        .map(|a| m.bold(&a.key))
-        .collect();
+    let pending: Vec<String> =
+        case.actions
+            .iter()
+            .filter(|a| a.kind.is_money_moving())
+            .filter(|a| {
+                // Still able to run: not rejected, expired, failed or done.
+                match status(a) {
+                    None
+                    | Some(ActionStatus::Executing { .. } | ActionStatus::Verifying { .. }) => true,
+                    Some(ActionStatus::Proposed { expires_at, .. }) => *expires_at > view.now,
+                    Some(_) => false,
+                }
+            })
+            .map(|a| m.bold(&a.key))
+            .collect();
     let mut lines = vec![format!(
         "Customer message draft in {language}: safe to send now, it says what was found and promises nothing that has not happened."
     )];

@@ -1058,6 +1058,16 @@ fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
     );
     assert!(!after.contains("Once *a1* has run"), "{after}");
 
+    let expired = ActionStatus::Proposed {
+        approvals: vec![],
+        expires_at: NOW - 1,
+    };
+    let lapsed = slack(&[("a1".to_owned(), expired), ("a2".to_owned(), proposed())]);
+    assert!(
+        !lapsed.contains("updated draft"),
+        "an expired proposal brings no redraft: {lapsed}"
+    );
+
     let mut chinese = duplicate_case();
     chinese.followup.locale = "zh-CN".to_owned();
     chinese.actions = vec![close_no_action("a1")];
