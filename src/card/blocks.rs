@@ -31,6 +31,8 @@ pub fn render_blocks(view: &CardView) -> Vec<SlackBlock> {
             Part::Actions(_) => None,
         })
         .collect();
+    // The header, the parts and the actions' frame; a block added beside the
+    // parts (say, a row of card-wide buttons) must be counted here too.
     let fixed = 1 + ACTIONS_FRAME + rendered.iter().flatten().map(Vec::len).sum::<usize>();
     let budget = MAX_BLOCKS.saturating_sub(fixed);
     let mut blocks: Vec<SlackBlock> =
@@ -65,7 +67,7 @@ fn group_blocks(title: &str, parts: &[Section]) -> Vec<SlackBlock> {
         .collect()
 }
 
-fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<SlackBlock> {
+pub(super) fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<SlackBlock> {
     let mut blocks = vec![
         SlackDividerBlock::new().into(),
         section_block(&Section {

@@ -1104,3 +1104,43 @@ fn the_actions_part_counts_where_each_action_stands_as_it_runs() {
         "{text}"
     );
 }
+
+#[test]
+fn the_actions_take_only_the_blocks_the_other_parts_leave() {
+    let mut case = duplicate_case();
+    case.actions = (1..=6).map(|i| close_no_action(&format!("a{i}"))).collect();
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect();
+    let outline = outline(
+        &CardView {
+            case: &case,
+            statuses: &statuses,
+            now: NOW,
+        },
+        Markup::Slack,
+    );
+    let Some(Part::Actions(actions)) = outline.parts.iter().find(|p| matches!(p, Part::Actions(_)))
+    else {
+        panic!("the card has an Actions part");
+    };
+    // Room for two actions (section + buttons each) and half of a third.
+    let blocks =
+        serde_json::to_value(super::blocks::actions_blocks(actions, 5)).expect("blocks serialise");
+    let blocks = blocks.as_array().expect("an array");
+    let shown = blocks.iter().filter(|b| b["type"] == "actions").count();
+    assert_eq!(shown, 2, "{blocks:?}");
+    assert_eq!(
+        blocks.len(),
+        2 + 4 + 2,
+        "frame, two actions, note and divider"
+    );
+    assert!(
+        blocks[blocks.len() - 2]["elements"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("…and 4 more actions")),
+        "{blocks:?}"
+    );
+}
