@@ -6,6 +6,7 @@
 //! headers and again for the body, [`MAX_CONNECTIONS`] open at once.
 
 use crate::slack::payloads;
+use crate::slack::socket::SocketHealth;
 use crate::slack::verify::{Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::workflow::commands::{self, Ack};
 use crate::workflow::Deps;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub deps: Arc<Deps>,
     /// Present in HTTP mode; in Socket Mode the `/slack/*` routes are off.
     pub verifier: Option<Verifier>,
+    /// Present in Socket Mode: `/readyz` is 503 while it is not connected.
+    pub socket: Option<SocketHealth>,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -140,7 +143,17 @@ async fn route(state: &AppState, req: Request<Incoming>) -> Resp {
     resp
 }
 
+/// Ready when Redis answers and, in Socket Mode, a connection is
+/// established (Slack said `hello`); `/healthz` is liveness only. Why the
+/// socket is down is logged when it goes down (`socket::SocketHealth`).
 async fn readyz(state: &AppState) -> Resp {
+    if let Some(Err(link)) = state.socket.as_ref().map(SocketHealth::ready) {
+        tracing::debug!(reason = %link, "not ready");
+        return text_owned(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {link}"),
+        );
+    }
     match state.deps.store.ping().await {
         Ok(()) => text(StatusCode::OK, "ready"),
         Err(e) => {
@@ -240,6 +253,12 @@ fn text(status: StatusCode, body: &'static str) -> Resp {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    resp
+}
+
+fn text_owned(status: StatusCode, body: String) -> Resp {
+    let mut resp = text(status, "");
+    *resp.body_mut() = Full::new(Bytes::from(body));
     resp
 }
 

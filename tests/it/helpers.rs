@@ -68,6 +68,8 @@ pub struct SlackStandIn {
     calls: Arc<Mutex<Vec<SlackCall>>>,
     /// Method name → Slack error code to answer with instead of ok.
     failures: Arc<Mutex<HashMap<String, String>>>,
+    /// What `apps.connections.open` answers (a Socket Mode stand-in's URL).
+    socket_url: Arc<Mutex<String>>,
 }
 
 impl SlackStandIn {
@@ -78,7 +80,12 @@ impl SlackStandIn {
         let port = listener.local_addr().expect("local addr").port();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let failures: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
-        let (c, f) = (Arc::clone(&calls), Arc::clone(&failures));
+        let socket_url = Arc::new(Mutex::new(String::new()));
+        let (c, f, s) = (
+            Arc::clone(&calls),
+            Arc::clone(&failures),
+            Arc::clone(&socket_url),
+        );
         tokio::spawn(async move {
             let mut ts_counter = 0u64;
             let ts_counter = Arc::new(Mutex::new(std::mem::take(&mut ts_counter)));
@@ -86,12 +93,21 @@ impl SlackStandIn {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (c, f, counter) = (Arc::clone(&c), Arc::clone(&f), Arc::clone(&ts_counter));
+                let (c, f, s, counter) = (
+                    Arc::clone(&c),
+                    Arc::clone(&f),
+                    Arc::clone(&s),
+                    Arc::clone(&ts_counter),
+                );
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |req: Request<hyper::body::Incoming>| {
-                            let (c, f, counter) =
-                                (Arc::clone(&c), Arc::clone(&f), Arc::clone(&counter));
+                            let (c, f, s, counter) = (
+                                Arc::clone(&c),
+                                Arc::clone(&f),
+                                Arc::clone(&s),
+                                Arc::clone(&counter),
+                            );
                             async move {
                                 let path = req.uri().path().to_owned();
                                 let is_json = req
@@ -157,6 +173,11 @@ impl SlackStandIn {
                                             "chat.postEphemeral" => {
                                                 serde_json::json!({ "ok": true, "message_ts": ts })
                                             }
+                                            "apps.connections.open" => {
+                                                let url =
+                                                    s.lock().expect("socket url lock").clone();
+                                                serde_json::json!({ "ok": true, "url": url })
+                                            }
                                             _ => serde_json::json!({
                                                 "ok": true, "channel": channel, "ts": ts, "text": text,
                                                 "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
@@ -184,7 +205,13 @@ impl SlackStandIn {
             base_url: format!("http://127.0.0.1:{port}"),
             calls,
             failures,
+            socket_url,
         }
+    }
+
+    /// Makes `apps.connections.open` hand out `url` (Socket Mode tests).
+    pub fn serve_socket_at(&self, url: &str) {
+        *self.socket_url.lock().expect("socket url lock") = url.to_owned();
     }
 
     /// A `response_url` that lands in this stand-in.
