@@ -69,7 +69,7 @@ pub enum Link {
     Refused { code: String },
     /// The connection could not be opened, or was lost; retrying.
     Reconnecting { reason: String },
-    /// Shut down (signal received).
+    /// Shutting down (signal received).
     Stopped,
 }
 
@@ -83,7 +83,7 @@ impl fmt::Display for Link {
                 write!(f, "app token refused by apps.connections.open: {code}")
             }
             Self::Reconnecting { reason } => write!(f, "reconnecting: {reason}"),
-            Self::Stopped => f.write_str("Socket Mode stopped"),
+            Self::Stopped => f.write_str("Socket Mode shut down"),
         }
     }
 }
@@ -140,7 +140,7 @@ impl SocketHealth {
             Link::Starting | Link::Reconnecting { .. } => {
                 tracing::warn!(reason = %link, "Socket Mode not connected; /readyz answers 503");
             }
-            Link::Stopped => tracing::info!("Socket Mode stopped"),
+            Link::Stopped => tracing::info!("Socket Mode shutting down; /readyz answers 503"),
         }
     }
 }

@@ -153,12 +153,13 @@ impl SocketStandIn {
     }
 }
 
-/// The test app in Socket Mode, its Web API stand-in serving `socket`.
-async fn spawn_socket_app(stripe_base: &str, socket: Option<&SocketStandIn>) -> TestApp {
-    let slack = SlackStandIn::start().await;
-    if let Some(socket) = socket {
-        slack.serve_socket_at(&socket.url);
-    }
+/// The test app in Socket Mode; `slack` hands out `socket`'s URL.
+async fn spawn_socket_app_with(
+    stripe_base: &str,
+    slack: SlackStandIn,
+    socket: &SocketStandIn,
+) -> TestApp {
+    slack.serve_socket_at(&socket.url);
     let store = test_store().await;
     let mut config = test_config(stripe_base, &slack, store.prefix());
     if let Some(s) = config.slack.as_mut() {
@@ -167,6 +168,10 @@ async fn spawn_socket_app(stripe_base: &str, socket: Option<&SocketStandIn>) -> 
         };
     }
     spawn_with(config, slack, store).await
+}
+
+async fn spawn_socket_app(stripe_base: &str, socket: &SocketStandIn) -> TestApp {
+    spawn_socket_app_with(stripe_base, SlackStandIn::start().await, socket).await
 }
 
 /// Polls `/readyz` until it answers `status`; returns the last body.
@@ -210,7 +215,7 @@ async fn ready_only_after_hello_and_a_lookup_through_the_socket_posts_the_card()
     let seeded = seeded(&stripe.base_url()).await;
     let dup = scenario(&seeded, "duplicate personal subscription");
     let socket = SocketStandIn::start().await;
-    let app = spawn_socket_app(&stripe.base_url(), Some(&socket)).await;
+    let app = spawn_socket_app(&stripe.base_url(), &socket).await;
 
     socket.wait_connections(1).await;
     let opens = app.slack.calls_to("apps.connections.open");
@@ -255,7 +260,7 @@ async fn ready_only_after_hello_and_a_lookup_through_the_socket_posts_the_card()
 async fn a_click_through_the_socket_approves_and_a_redelivery_runs_nothing_again() {
     let (base, calls) = scripted_stripe(stripe_script(false)).await;
     let socket = SocketStandIn::start().await;
-    let app = spawn_socket_app(&base, Some(&socket)).await;
+    let app = spawn_socket_app(&base, &socket).await;
     let amount = Money::new(3900, Currency::parse("eur").expect("eur"));
     let (case, statuses) = refund_case_for("cus_Approve1", "ch_Approve1", amount, 3600);
     put_case(&app.store, &case, &statuses).await;
@@ -266,20 +271,8 @@ async fn a_click_through_the_socket_approves_and_a_redelivery_runs_nothing_again
     let response_url = app.slack.response_url();
     let click = serde_json::json!({
         "envelope_id": "env-click-1", "type": "interactive", "accepts_response_payload": false,
-        "payload": {
-            "type": "block_actions",
-            "user": {"id": APPROVER_1, "username": "op", "team_id": "T0001"},
-            "api_app_id": "A123456", "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": CHANNEL, "is_ephemeral": false},
-            "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
-            "team": {"id": "T0001", "domain": "example"},
-            "channel": {"id": CHANNEL, "name": "billing-ops"},
-            "message": {"type": "message", "ts": "1700000000.000001", "text": "case card"},
-            "response_url": response_url,
-            "actions": [{"type": "button", "action_id": "approve_action", "block_id": "buttons_x",
-                         "value": value(&case, "a2"), "text": {"type": "plain_text", "text": "Approve"},
-                         "action_ts": "1700000001.000001"}]
-        }
+        "retry_attempt": 0, "retry_reason": "",
+        "payload": click_payload("approve_action", &value(&case, "a2"), APPROVER_1, &response_url)
     });
     socket.send_json(&click);
     let ack = socket.ack_of("env-click-1").await;
@@ -319,16 +312,8 @@ async fn a_click_through_the_socket_approves_and_a_redelivery_runs_nothing_again
 async fn a_refused_app_token_keeps_readyz_at_503_and_healthz_at_200() {
     let socket = SocketStandIn::start().await;
     let slack = SlackStandIn::start().await;
-    slack.serve_socket_at(&socket.url);
     slack.fail("apps.connections.open", "invalid_auth");
-    let store = test_store().await;
-    let mut config = test_config(&closed_port_url(), &slack, store.prefix());
-    if let Some(s) = config.slack.as_mut() {
-        s.mode = SlackMode::Socket {
-            app_token: SlackAppToken::parse(APP_TOKEN).expect("an app token"),
-        };
-    }
-    let app = spawn_with(config, slack, store).await;
+    let app = spawn_socket_app_with(&closed_port_url(), slack, &socket).await;
 
     // It keeps trying (the token may be replaced), and stays not ready.
     app.slack.wait_for("apps.connections.open", 2).await;
@@ -352,7 +337,7 @@ async fn a_refused_app_token_keeps_readyz_at_503_and_healthz_at_200() {
 #[tokio::test]
 async fn a_lost_connection_is_not_ready_until_the_new_one_says_hello() {
     let socket = SocketStandIn::start().await;
-    let app = spawn_socket_app(&closed_port_url(), Some(&socket)).await;
+    let app = spawn_socket_app(&closed_port_url(), &socket).await;
     socket.wait_connections(1).await;
     socket.hello();
     readyz_becomes(&app, 200).await;
@@ -407,22 +392,10 @@ async fn serve_socket_mode(
     });
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            log.lock().expect("log lock").push(line.clone());
-            if !line.contains("\"serving\"") {
-                continue;
-            }
-            let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-            return json["addr"]
-                .as_str()
-                .expect("the serving line names its address")
-                .to_owned();
-        }
-        panic!("serve exited before it was serving");
+    let addr = serving_addr(&mut lines, |line| {
+        log.lock().expect("log lock").push(line.to_owned());
     })
-    .await
-    .expect("serve starts within 30 s");
+    .await;
     let out_log = Arc::clone(&log);
     let out_reader = tokio::spawn(async move {
         while let Ok(Some(line)) = lines.next_line().await {
@@ -492,17 +465,7 @@ async fn a_malformed_envelope_is_acked_by_id_and_none_of_it_is_logged_and_sigter
     ));
     socket.ack_of("env-help-1").await;
 
-    let pid = child.id().expect("the child runs").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success(), "SIGTERM delivered");
-    let status = tokio::time::timeout(Duration::from_secs(25), child.wait())
-        .await
-        .expect("the process exits")
-        .expect("wait works");
-    assert!(status.success(), "a clean exit after SIGTERM: {status:?}");
+    terminate(&mut child).await;
     let log = readers.all().await;
     assert_eq!(
         socket.close_frames.load(Ordering::SeqCst),
