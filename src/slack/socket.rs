@@ -173,13 +173,18 @@ pub async fn run(
                 health.set(Link::Opened);
                 match serve(&deps, &health, socket, shutdown.as_mut()).await {
                     End::Shutdown => break,
-                    // Slack asked for a new connection: open it at once.
-                    End::Refresh { reason } => (
-                        Link::Reconnecting {
-                            reason: format!("Slack asked to reconnect ({reason})"),
-                        },
-                        Duration::ZERO,
-                    ),
+                    // Slack asked for a new connection: opened at once when
+                    // it is a routine refresh, else (e.g. `link_disabled`)
+                    // after the backoff, so a refusing app is not hammered.
+                    End::Refresh { reason } => {
+                        let wait = if matches!(reason.as_str(), "refresh_requested" | "warning") {
+                            Duration::ZERO
+                        } else {
+                            backoff.next().unwrap_or(RETRY_MAX)
+                        };
+                        let reason = format!("Slack asked to reconnect ({reason})");
+                        (Link::Reconnecting { reason }, wait)
+                    }
                     End::Lost { reason, had_hello } => {
                         if had_hello {
                             backoff = retry_delays();

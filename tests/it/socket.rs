@@ -489,3 +489,28 @@ async fn a_malformed_envelope_is_acked_by_id_and_none_of_it_is_logged_and_sigter
         assert!(!log.contains(secret), "{secret:?} reached the log:\n{log}");
     }
 }
+
+#[tokio::test]
+async fn slacks_disconnect_closes_the_old_socket_and_opens_a_new_one() {
+    let socket = SocketStandIn::start().await;
+    let app = spawn_socket_app(&closed_port_url(), &socket).await;
+    socket.wait_connections(1).await;
+    socket.hello();
+    readyz_becomes(&app, 200).await;
+
+    socket.send_json(&serde_json::json!({
+        "type": "disconnect", "reason": "refresh_requested",
+        "debug_info": {"host": "applink-test"}
+    }));
+    socket.wait_connections(2).await;
+    assert_eq!(
+        socket.close_frames.load(Ordering::SeqCst),
+        1,
+        "the old socket was closed with a close frame"
+    );
+    assert_eq!(app.slack.calls_to("apps.connections.open").len(), 2);
+    let between = app.get("/readyz").await;
+    assert_eq!(between.status, 503, "{}", between.body);
+    socket.hello();
+    readyz_becomes(&app, 200).await;
+}
