@@ -10,13 +10,13 @@ use billing_triage::stripe::sandbox::{seed, SeededCustomer};
 use billing_triage::stripe::StripeGateway;
 use std::process::Stdio;
 
-async fn seeded(base: &str) -> Vec<SeededCustomer> {
+pub(crate) async fn seeded(base: &str) -> Vec<SeededCustomer> {
     let key = StripeKey::parse("sk_test_localstripe").expect("test key");
     let gateway = StripeGateway::new(&key, base).expect("gateway");
     seed(&gateway, &key).await.expect("seed localstripe")
 }
 
-fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
+pub(crate) fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
     seeded
         .iter()
         .find(|s| s.scenario == name)

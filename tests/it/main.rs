@@ -16,6 +16,7 @@ mod resilience;
 mod resilience_harness;
 mod sigterm;
 mod slack;
+mod socket;
 mod stripe;
 mod stripe_faults;
 mod triage;
