@@ -19,6 +19,7 @@
 
 use super::api::SocketUrl;
 use super::payloads::{DeliveryId, EventEnvelope, Interaction, SlashCommand};
+use super::request::Request as SlackRequest;
 use super::{SlackApi, SlackError};
 use crate::domain::SlackAppToken;
 use crate::workflow::commands::{self, Ack};
@@ -290,7 +291,7 @@ async fn serve(
                     Incoming::Disconnect { reason } => break End::Refresh { reason },
                     Incoming::Envelope(envelope) => {
                         let deps = Arc::clone(deps);
-                        in_flight.spawn(async move { answer(&deps, envelope).await });
+                        in_flight.spawn(async move { answer(&deps, *envelope).await });
                     }
                     Incoming::Unreadable(unreadable) => {
                         unreadable.log();
@@ -413,7 +414,9 @@ async fn answer(deps: &Arc<Deps>, envelope: Envelope) -> Option<String> {
     } = envelope;
     let payload = match request {
         Request::Command(command) => {
-            match commands::on_slash_command_once(deps, &delivery, command).await {
+            match commands::on_request_once(deps, &delivery, SlackRequest::from_command(command))
+                .await
+            {
                 Ack::Json(value) => Some(value),
                 Ack::Empty => None,
             }
@@ -421,7 +424,13 @@ async fn answer(deps: &Arc<Deps>, envelope: Envelope) -> Option<String> {
         Request::Interaction {
             interaction,
             accepts_response_payload,
-        } => match commands::on_interaction_once(deps, &delivery, interaction).await {
+        } => match commands::on_request_once(
+            deps,
+            &delivery,
+            SlackRequest::from_interaction(interaction),
+        )
+        .await
+        {
             // Field errors of a modal submission, where Slack takes them.
             Ack::Json(value) if accepts_response_payload => Some(value),
             Ack::Json(_) | Ack::Empty => None,
@@ -471,7 +480,8 @@ pub struct Envelope {
     pub request: Request,
 }
 
-/// What an envelope carries, as the HTTP routes read it.
+/// What an envelope carries, in the payload types the HTTP routes read;
+/// typed into a [`SlackRequest`] when it is answered.
 #[derive(Debug)]
 pub enum Request {
     Command(SlashCommand),
@@ -509,7 +519,8 @@ pub enum Incoming {
     Disconnect {
         reason: String,
     },
-    Envelope(Envelope),
+    /// Boxed: a block action's payload is far larger than the control frames.
+    Envelope(Box<Envelope>),
     Unreadable(Unreadable),
     /// A frame type we do not handle; its type, if it is a plain word.
     Other {
@@ -599,11 +610,11 @@ pub fn read_frame(text: &str) -> Incoming {
         _ => serde_json::from_value(frame.payload).map(Request::Event),
     };
     match request {
-        Ok(request) => Incoming::Envelope(Envelope {
+        Ok(request) => Incoming::Envelope(Box::new(Envelope {
             id,
             delivery,
             request,
-        }),
+        })),
         Err(e) => unreadable(e.classify()),
     }
 }
@@ -662,14 +673,13 @@ mod tests {
                 "channel": {"id": "C1"}, "message": {"ts": "1.2"},
                 "actions": [{"action_id": "approve_action", "value": "case_0123456789ab/a1"}]}
         });
-        let Incoming::Envelope(Envelope {
-            request:
-                Request::Interaction {
-                    interaction: Interaction::BlockActions { actions, .. },
-                    accepts_response_payload: false,
-                },
-            ..
-        }) = read_frame(&frame.to_string())
+        let Incoming::Envelope(envelope) = read_frame(&frame.to_string()) else {
+            panic!("a readable envelope");
+        };
+        let Request::Interaction {
+            interaction: Interaction::BlockActions { actions, .. },
+            accepts_response_payload: false,
+        } = envelope.request
         else {
             panic!("a block action");
         };

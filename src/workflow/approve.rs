@@ -11,7 +11,8 @@ use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, CardView};
 use crate::domain::{
-    ActionKind, ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId,
+    ActionKey, ActionKind, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction,
+    ResponseUrl, SlackUserId,
 };
 use crate::execution::{self, Plan};
 use crate::policy::{self, Refusal, Verdict};
@@ -34,11 +35,11 @@ const MAX_RACES: usize = 8;
 #[derive(Debug, Clone)]
 pub struct Click {
     pub case_id: CaseId,
-    pub key: String,
+    pub key: ActionKey,
     pub actor: SlackUserId,
     /// For an ephemeral answer to the clicker only.
-    pub response_url: Option<String>,
-    pub channel: Option<String>,
+    pub response_url: Option<ResponseUrl>,
+    pub channel: Option<ChannelId>,
 }
 
 /// What the clicker is told.
@@ -141,7 +142,7 @@ pub async fn approve(
     click: &Click,
     amount: Option<Money>,
 ) -> Result<Outcome, WorkflowError> {
-    let (case, action) = load(deps, &click.case_id, &click.key).await?;
+    let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
         if let Some(planned) = fixed_amount(deps, &case, &action, &stored, amount).await? {
@@ -256,7 +257,7 @@ pub async fn approve(
 /// # Errors
 /// Redis errors; refusals are `Ok(Outcome)`.
 pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome, WorkflowError> {
-    let (case, action) = load(deps, &click.case_id, &click.key).await?;
+    let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
     for _ in 0..MAX_RACES {
         let stored = status_of(deps, &case.id, &action.key).await?;
         let t = now();
@@ -305,7 +306,7 @@ async fn refuse(
     audit(
         deps,
         &case.id,
-        &click.key,
+        click.key.as_str(),
         AuditKind::ApprovalRefused,
         Actor::Slack(click.actor.clone()),
         vec![],
@@ -313,7 +314,7 @@ async fn refuse(
     )
     .await?;
     if refusal == Refusal::Expired {
-        expire(deps, case, &click.key, stored).await?;
+        expire(deps, case, click.key.as_str(), stored).await?;
     }
     tracing::warn!(case_id = %case.id, action = %click.key, reason = ?refusal, on, "click refused");
     Ok(Outcome(refusal.to_string()))
