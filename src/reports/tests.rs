@@ -396,12 +396,18 @@ mod churn_rules {
         s
     }
 
-    fn failed(code: Option<&str>, reachable: bool) -> FailedPayment {
-        FailedPayment {
-            decline_code: code.map(str::to_owned),
-            attempts: 2,
-            next_retry: Some(NOW + DAY),
-            reachable,
+    /// The open invoice payment of subscription `sub` (invoice `in_sub`).
+    fn failed(sub: &str, code: Option<&str>, reachable: bool) -> OpenPayment {
+        OpenPayment {
+            invoice: format!("in_{sub}"),
+            subscription: Some(sub.to_owned()),
+            created: NOW - DAY,
+            details: FailedPayment {
+                decline_code: code.map(str::to_owned),
+                attempts: 2,
+                next_retry: Some(NOW + DAY),
+                reachable,
+            },
         }
     }
 
@@ -434,7 +440,7 @@ mod churn_rules {
         ] {
             tally.add(&s);
         }
-        let r = tally.finish(&[], NOW, 30);
+        let r = tally.finish(NOW, 30);
         assert_eq!((r.voluntary, r.involuntary), (2, 2));
         let ids: Vec<_> = r
             .canceled
@@ -478,7 +484,7 @@ mod churn_rules {
             "active",
             vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
         ));
-        let r = tally.finish(&[], NOW, 30);
+        let r = tally.finish(NOW, 30);
         let rows: Vec<_> = r
             .pending_cancellations
             .iter()
@@ -515,14 +521,18 @@ mod churn_rules {
             tally.add(s);
         }
         assert_eq!(tally.at_risk().len(), 5);
-        let details = [
-            failed(Some("stolen_card"), true),
-            failed(Some("insufficient_funds"), true),
-            failed(Some("expired_card"), true),
-            failed(Some("expired_card"), false),
-            failed(Some("do_not_honor"), false),
-        ];
-        let r = tally.finish(&details, NOW, 30);
+        for p in [
+            failed("hard_big", Some("stolen_card"), true),
+            failed("soft_small", Some("insufficient_funds"), true),
+            failed("expired_reachable", Some("expired_card"), true),
+            failed("expired_unreachable", Some("expired_card"), false),
+            failed("soft_big", Some("do_not_honor"), false),
+            // Another subscription's payment changes nothing here.
+            failed("healthy", Some("stolen_card"), true),
+        ] {
+            tally.add_open_payment(p);
+        }
+        let r = tally.finish(NOW, 30);
         let order: Vec<_> = r
             .at_risk
             .iter()
@@ -549,6 +559,62 @@ mod churn_rules {
             .lines()
             .nth(1)
             .is_some_and(|l| l.starts_with("at_risk,soft_big")));
+    }
+
+    /// The scan meets payments in any order: of one subscription's open
+    /// payments the one with a decline code counts, the newest of those;
+    /// a payment without a subscription is matched by the latest invoice;
+    /// an at-risk subscription with no open payment is unknown, not dropped.
+    #[test]
+    fn at_risk_rows_join_their_most_telling_open_payment() {
+        let mk = |id: &str, invoice: Option<&str>| {
+            let mut s = sub(
+                id,
+                &format!("cus_{id}"),
+                "past_due",
+                vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+            );
+            s.latest_invoice = invoice.map(str::to_owned);
+            s
+        };
+        let at = |sub: &str, code: Option<&str>, days_ago: i64| {
+            let mut p = failed(sub, code, true);
+            p.created = NOW - days_ago * DAY;
+            p.details.attempts = days_ago as u32;
+            p
+        };
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        tally.add_open_payment(at("a", Some("do_not_honor"), 9));
+        tally.add(&mk("a", Some("in_new")));
+        tally.add_open_payment(at("a", None, 1));
+        tally.add_open_payment(at("a", Some("stolen_card"), 3));
+        tally.add_open_payment(at("a", Some("lost_card"), 5));
+        let mut by_invoice = at("b", Some("insufficient_funds"), 2);
+        by_invoice.subscription = None;
+        by_invoice.invoice = "in_b_latest".into();
+        tally.add_open_payment(by_invoice);
+        tally.add(&mk("b", Some("in_b_latest")));
+        tally.add(&mk("c", Some("in_c")));
+        let r = tally.finish(NOW, 30);
+        let rows: Vec<_> = r
+            .at_risk
+            .iter()
+            .map(|a| {
+                (
+                    a.subscription.as_str(),
+                    a.decline_code.as_deref(),
+                    a.attempts,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("b", Some("insufficient_funds"), 2),
+                ("a", Some("stolen_card"), 3),
+                ("c", None, 0),
+            ]
+        );
     }
 }
 
@@ -674,7 +740,7 @@ mod chart_rules {
         ] {
             tally.add(&s);
         }
-        let r = tally.finish(&[], NOW, 30);
+        let r = tally.finish(NOW, 30);
         let chart = churn_reasons(&r).expect("a chart");
         assert!(chart.title.chars().count() <= MAX_TITLE_CHARS);
         let SlackChart::Pie(pie) = chart.chart else {
@@ -693,6 +759,6 @@ mod chart_rules {
                 ("voluntary, no reason given", 1.into()),
             ]
         );
-        assert!(churn_reasons(&ChurnTally::new(NOW).finish(&[], NOW, 30)).is_none());
+        assert!(churn_reasons(&ChurnTally::new(NOW).finish(NOW, 30)).is_none());
     }
 }

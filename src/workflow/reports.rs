@@ -24,7 +24,8 @@ use crate::reports::plans::{PlansReport, PlansTally};
 use crate::reports::Report;
 use crate::reports::ScannedSubscription;
 use crate::slack::api::{Message, SlackError};
-use crate::stripe::scan::{ScanStats, ScanStatus};
+use crate::stripe::scan::{ScanStats, ScanStatus, StripeScanner};
+use crate::stripe::StripeError;
 
 /// Default period of the reports, in days (issue 10).
 pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
@@ -326,7 +327,14 @@ pub async fn plans(
     audit_run(deps, actor, "plans", DEFAULT_DAYS).await?;
     let started = now();
     let mut tally = PlansTally::new(started - i64::from(DEFAULT_DAYS) * 86_400);
-    let stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
+    let stats = scan_subscriptions(
+        &deps.scanner,
+        workers_for(&deps.scanner),
+        started,
+        &mut progress,
+        &mut |s| tally.add(s),
+    )
+    .await?;
     let report = tally.finish(now(), DEFAULT_DAYS);
     let since_last = compare(deps, "plans", &Figures::of_plans(&report), "MRR").await;
     Ok(Finished {
@@ -336,9 +344,10 @@ pub async fn plans(
     })
 }
 
-/// Churn triage over the last `days` days: one scan of every subscription,
-/// then the failed-payment details of each at-risk one, read at the same
-/// rate.
+/// Churn triage over the last `days` days: one scan of every subscription
+/// and, alongside it at the same rate, one of the open invoice payments
+/// (each at-risk subscription's decline, attempts and next retry), so no
+/// subscription costs a read of its own.
 ///
 /// # Errors
 /// Redis (the run could not be audited, so nothing was read) or Stripe.
@@ -352,36 +361,9 @@ pub async fn churn(
     audit_run(deps, actor, "churn", days).await?;
     let started = now();
     let mut tally = ChurnTally::new(started - i64::from(days) * 86_400);
-    let mut stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
-    let detail_stats = std::sync::Mutex::new(ScanStats::default());
-    let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;
-    // Owned inputs: futures borrowing the tally would not be `Send` for
-    // every lifetime, which a spawned Slack report needs.
-    let wanted: Vec<(String, Option<String>)> = tally
-        .at_risk()
-        .iter()
-        .map(|c| (c.customer.clone(), c.latest_invoice.clone()))
-        .collect();
-    let mut details = Vec::with_capacity(wanted.len());
-    for batch in wanted.chunks(workers) {
-        let reads = batch.iter().cloned().map(|(customer, invoice)| {
-            let (scanner, stats) = (&deps.scanner, &detail_stats);
-            async move {
-                scanner
-                    .failed_payment(&customer, invoice.as_deref(), stats)
-                    .await
-            }
-        });
-        for found in futures::future::join_all(reads).await {
-            details.push(found?);
-        }
-    }
-    let extra = *detail_stats
-        .lock()
-        .expect("detail stats lock is never poisoned");
-    stats.requests += extra.requests;
-    stats.throttled += extra.throttled;
-    let report = tally.finish(&details, now(), days);
+    let workers = workers_for(&deps.scanner);
+    let stats = scan_churn(&deps.scanner, workers, started, &mut progress, &mut tally).await?;
+    let report = tally.finish(now(), days);
     let since_last = compare(
         deps,
         &format!("churn:{days}"),
@@ -447,24 +429,30 @@ async fn audit_run(
     Ok(())
 }
 
+/// Cursors per scan: enough to keep the rate busy while pages take up to
+/// a second.
+pub fn workers_for(scanner: &StripeScanner) -> usize {
+    scanner.limiter().rate().clamp(1, 128) as usize
+}
+
 /// Runs a scan of every subscription and feeds each one to `fold` as its
 /// page arrives; the channel is bounded, so a slow fold slows the scan
 /// instead of piling pages up in memory.
-async fn scan(
-    deps: &Deps,
+///
+/// # Errors
+/// The scan's first request that failed for good.
+pub async fn scan_subscriptions(
+    scanner: &StripeScanner,
+    workers: usize,
     now: i64,
     progress: &mut (dyn FnMut(Progress) + Send),
     fold: &mut (dyn FnMut(&ScannedSubscription) + Send),
-) -> Result<ScanStats, WorkflowError> {
-    // Enough cursors to keep the rate busy while pages take up to a second.
-    let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;
-    let (tx, mut rx) = mpsc::channel(workers * 2);
-    let scanning = deps
-        .scanner
-        .scan_subscriptions(ScanStatus::All, workers, now, tx);
+) -> Result<ScanStats, StripeError> {
+    let (tx, mut rx) = mpsc::channel(workers.max(1) * 2);
+    let scanning = scanner.scan_subscriptions(ScanStatus::All, workers, now, tx);
     let folding = async {
         while let Some(page) = rx.recv().await {
-            for sub in &page.subscriptions {
+            for sub in &page.items {
                 fold(sub);
             }
             progress(Progress {
@@ -474,5 +462,57 @@ async fn scan(
         }
     };
     let (stats, ()) = tokio::join!(scanning, folding);
-    Ok(stats?)
+    stats
+}
+
+/// Cursors for the open-payment scan beside `workers` for the subscriptions.
+fn payment_workers(workers: usize) -> usize {
+    (workers / 8).max(2)
+}
+
+/// The churn report's two scans at once, sharing the rate: every
+/// subscription, and the open invoice payments, both folded into `tally`
+/// as their pages arrive. Progress counts subscriptions.
+///
+/// # Errors
+/// The first request of either scan that failed for good.
+pub async fn scan_churn(
+    scanner: &StripeScanner,
+    workers: usize,
+    now: i64,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    tally: &mut ChurnTally,
+) -> Result<ScanStats, StripeError> {
+    let (tx, mut subs) = mpsc::channel(workers.max(1) * 2);
+    let (ptx, mut payments) = mpsc::channel(workers.max(1) * 2);
+    let scanning = scanner.scan_subscriptions(ScanStatus::All, workers, now, tx);
+    // The open payments are a small list read alongside a large one: a
+    // few cursors finish it within the subscription scan, and fewer
+    // ranges mean fewer part-filled pages.
+    let paying = scanner.scan_open_payments(payment_workers(workers), now, ptx);
+    let folding = async {
+        let (mut subs_open, mut payments_open) = (true, true);
+        while subs_open || payments_open {
+            tokio::select! {
+                page = subs.recv(), if subs_open => match page {
+                    Some(page) => {
+                        for sub in &page.items {
+                            tally.add(sub);
+                        }
+                        progress(Progress {
+                            scanned: page.scanned,
+                            estimated_total: page.estimated_total,
+                        });
+                    }
+                    None => subs_open = false,
+                },
+                page = payments.recv(), if payments_open => match page {
+                    Some(page) => page.items.into_iter().for_each(|p| tally.add_open_payment(p)),
+                    None => payments_open = false,
+                },
+            }
+        }
+    };
+    let (subs_stats, payment_stats, ()) = tokio::join!(scanning, paying, folding);
+    Ok(subs_stats?.plus(payment_stats?))
 }

@@ -440,7 +440,23 @@ async fn churn_report_lists_canceled_pending_and_a_recoverable_decline_on_locals
     assert_eq!(at_risk[0]["decline"], "soft");
     assert_eq!(at_risk[0]["recoverable"], true);
     assert_eq!(at_risk[0]["mrr_minor"], 2000);
+    // From the invoice's open payment: localstripe's one attempt, and the
+    // customer's email makes it reachable.
+    assert_eq!(at_risk[0]["attempts"], 1);
+    assert_eq!(at_risk[0]["reachable"], true);
     assert_eq!(report["scanned_subscriptions"], 4);
+    // Two lists read, nothing per row, every request on the pinned version.
+    let paths = proxy.paths.lock().expect("path counts").clone();
+    assert_eq!(
+        paths.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["/v1/invoice_payments", "/v1/subscriptions"],
+        "{paths:?}"
+    );
+    assert_eq!(
+        proxy.unpinned.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a scan request named no Stripe-Version"
+    );
 }
 
 #[tokio::test]

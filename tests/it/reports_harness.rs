@@ -1,11 +1,18 @@
-//! A list proxy for the reports' scan, in front of localstripe. localstripe
+//! A list proxy for the reports' scans, in front of localstripe. localstripe
 //! lists subscriptions oldest first and knows no `created` filter; Stripe
 //! lists newest first and filters on `created[gte|gt|lt|lte]`. The proxy
 //! reads localstripe's whole (small) list and answers each
 //! `GET /v1/subscriptions` as Stripe would: filtered, newest first, cut at
-//! `limit` after `starting_after`; other GETs pass through. It can also answer every `n`-th request
-//! with HTTP 429 (`Retry-After: 0`, `Stripe-Should-Retry: true`), and counts
-//! requests and 429s.
+//! `limit` after `starting_after`, in the pinned API version's shape
+//! (`discounts`, expanded down to `source.coupon` when asked, instead of
+//! localstripe's older `discount`). localstripe has no invoice payments
+//! (API 2025-03-31 on): the proxy makes `GET /v1/invoice_payments` from
+//! localstripe's invoices (one default payment per invoice with a payment
+//! intent; `status` open / paid / canceled from the invoice's), expanding
+//! the payment intent and the invoice (with its customer) as asked. Other
+//! GETs pass through. It can also answer every `n`-th request with HTTP 429
+//! (`Retry-After: 0`, `Stripe-Should-Retry: true`), and counts requests,
+//! 429s and requests that named no `Stripe-Version`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,6 +30,10 @@ pub struct ListProxy {
     pub base_url: String,
     pub requests: Arc<AtomicU64>,
     pub throttled: Arc<AtomicU64>,
+    /// Requests without a `Stripe-Version` header.
+    pub unpinned: Arc<AtomicU64>,
+    /// Requests per path (`/v1/subscriptions`, `/v1/invoice_payments`…).
+    pub paths: Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
 }
 
 /// Starts a proxy to localstripe at `direct` (its own URL, ending in `/`);
@@ -34,26 +45,41 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
     let port = listener.local_addr().expect("local addr").port();
     let requests = Arc::new(AtomicU64::new(0));
     let throttled = Arc::new(AtomicU64::new(0));
+    let unpinned = Arc::new(AtomicU64::new(0));
+    let paths: Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>> = Arc::default();
     let (req_count, thr_count) = (Arc::clone(&requests), Arc::clone(&throttled));
+    let (unpinned_count, path_count) = (Arc::clone(&unpinned), Arc::clone(&paths));
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (direct, req_count, thr_count) = (
+            let (direct, req_count, thr_count, unpinned_count, path_count) = (
                 direct.clone(),
                 Arc::clone(&req_count),
                 Arc::clone(&thr_count),
+                Arc::clone(&unpinned_count),
+                Arc::clone(&path_count),
             );
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (direct, req_count, thr_count) = (
+                    let (direct, req_count, thr_count, unpinned_count, path_count) = (
                         direct.clone(),
                         Arc::clone(&req_count),
                         Arc::clone(&thr_count),
+                        Arc::clone(&unpinned_count),
+                        Arc::clone(&path_count),
                     );
                     async move {
                         let n = req_count.fetch_add(1, Ordering::SeqCst) + 1;
+                        if !req.headers().contains_key("stripe-version") {
+                            unpinned_count.fetch_add(1, Ordering::SeqCst);
+                        }
+                        *path_count
+                            .lock()
+                            .expect("path counts")
+                            .entry(req.uri().path().to_owned())
+                            .or_default() += 1;
                         let (status, body, throttle) =
                             if throttle_every > 0 && n % throttle_every == 0 {
                                 thr_count.fetch_add(1, Ordering::SeqCst);
@@ -65,6 +91,9 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
                             } else if req.uri().path() == "/v1/subscriptions" {
                                 let query = req.uri().query().unwrap_or("").to_owned();
                                 (200, answer(&direct, &query).await, false)
+                            } else if req.uri().path() == "/v1/invoice_payments" {
+                                let query = req.uri().query().unwrap_or("").to_owned();
+                                (200, answer_payments(&direct, &query).await, false)
                             } else {
                                 // Anything else (invoices, charges, customers)
                                 // as localstripe answers it.
@@ -98,28 +127,33 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
         base_url: format!("http://127.0.0.1:{port}/"),
         requests,
         throttled,
+        unpinned,
+        paths,
     }
 }
 
-/// Stripe's answer to one list request, computed from localstripe's list.
-async fn answer(direct: &str, query: &str) -> String {
+/// The query's pairs and its `expand[]` entries.
+fn parse_query(query: &str) -> (Vec<(String, String)>, Vec<String>) {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
-    let get = |k: &str| {
-        pairs
-            .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.clone())
-    };
-    let num = |k: &str| get(k).map(|v| v.parse::<i64>().expect("numeric filter"));
-    let status = get("status").unwrap_or_else(|| "all".into());
+    let expand = pairs
+        .iter()
+        .filter(|(k, _)| k == "expand[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    (pairs, expand)
+}
+
+/// Every item of localstripe's list at `path` (a query may follow).
+async fn read_all(direct: &str, path: &str) -> Vec<serde_json::Value> {
     let mut all = Vec::new();
     let mut after: Option<String> = None;
+    let sep = if path.contains('?') { '&' } else { '?' };
     loop {
-        let mut path = format!("{direct}v1/subscriptions?status={status}&limit=100");
+        let mut url = format!("{direct}{path}{sep}limit=100");
         if let Some(a) = &after {
-            path.push_str(&format!("&starting_after={a}"));
+            url.push_str(&format!("&starting_after={a}"));
         }
-        let page = get_json(&path).await;
+        let page = get_json(&url).await;
         let data = page["data"].as_array().cloned().unwrap_or_default();
         after = data
             .last()
@@ -130,6 +164,23 @@ async fn answer(direct: &str, query: &str) -> String {
             break;
         }
     }
+    all
+}
+
+/// `all` as Stripe pages it: `created` filters, newest first, `limit`
+/// after `starting_after`.
+fn stripe_page(
+    mut all: Vec<serde_json::Value>,
+    pairs: &[(String, String)],
+    url: &str,
+) -> serde_json::Value {
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let num = |k: &str| get(k).map(|v| v.parse::<i64>().expect("numeric filter"));
     let created = |s: &serde_json::Value| s["created"].as_i64().unwrap_or(0);
     all.retain(|s| {
         let c = created(s);
@@ -152,8 +203,103 @@ async fn answer(direct: &str, query: &str) -> String {
     let limit = num("limit").unwrap_or(10).max(1) as usize;
     let page: Vec<_> = all.iter().skip(start).take(limit).cloned().collect();
     let has_more = all.len() > start + limit;
-    serde_json::json!({"object": "list", "url": "/v1/subscriptions", "has_more": has_more, "data": page})
-        .to_string()
+    serde_json::json!({"object": "list", "url": url, "has_more": has_more, "data": page})
+}
+
+/// Stripe's answer to one subscription list request, computed from
+/// localstripe's list.
+async fn answer(direct: &str, query: &str) -> String {
+    let (pairs, expand) = parse_query(query);
+    let status = pairs
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map_or_else(|| "all".to_owned(), |(_, v)| v.clone());
+    let all = read_all(direct, &format!("v1/subscriptions?status={status}"))
+        .await
+        .into_iter()
+        .map(|s| pinned_discounts(s, &expand))
+        .collect();
+    stripe_page(all, &pairs, "/v1/subscriptions").to_string()
+}
+
+/// localstripe's `discount` as the pinned version's `discounts`: ids, or
+/// discounts (with `source.coupon` an id, or the coupon) when expanded.
+fn pinned_discounts(mut sub: serde_json::Value, expand: &[String]) -> serde_json::Value {
+    let discount = sub
+        .as_object_mut()
+        .and_then(|o| o.remove("discount"))
+        .filter(|d| !d.is_null());
+    let discounts: Vec<serde_json::Value> = discount
+        .map(|d| {
+            let id = format!("di_{}", sub["id"].as_str().unwrap_or_default());
+            let coupon = &d["coupon"];
+            if expand.iter().any(|e| e == "data.discounts.source.coupon") {
+                serde_json::json!({"id": id, "object": "discount",
+                    "source": {"type": "coupon", "coupon": coupon}})
+            } else if expand.iter().any(|e| e == "data.discounts") {
+                serde_json::json!({"id": id, "object": "discount",
+                    "source": {"type": "coupon", "coupon": coupon["id"]}})
+            } else {
+                serde_json::json!(id)
+            }
+        })
+        .into_iter()
+        .collect();
+    sub["discounts"] = serde_json::json!(discounts);
+    sub
+}
+
+/// Stripe's answer to one invoice payment list request, made from
+/// localstripe's invoices.
+async fn answer_payments(direct: &str, query: &str) -> String {
+    let (pairs, expand) = parse_query(query);
+    let status = pairs
+        .iter()
+        .find(|(k, _)| k == "status")
+        .map(|(_, v)| v.clone());
+    let all: Vec<serde_json::Value> = read_all(direct, "v1/invoices")
+        .await
+        .into_iter()
+        .filter_map(|inv| {
+            let intent = inv["payment_intent"].as_str()?.to_owned();
+            let paid = match inv["status"].as_str()? {
+                "open" => "open",
+                "paid" => "paid",
+                "void" => "canceled",
+                _ => return None,
+            };
+            let id = inv["id"].as_str()?.to_owned();
+            let created = inv["created"].as_i64().or(inv["date"].as_i64())?;
+            Some(serde_json::json!({
+                "id": format!("inpay_{}", id.trim_start_matches("in_")),
+                "object": "invoice_payment", "created": created, "status": paid,
+                "is_default": true, "invoice": id,
+                "payment": {"type": "payment_intent", "payment_intent": intent, "charge": null}
+            }))
+        })
+        .filter(|p| status.as_deref().is_none_or(|s| p["status"] == s))
+        .collect();
+    let mut page = stripe_page(all, &pairs, "/v1/invoice_payments");
+    let has = |p: &str| expand.iter().any(|e| e == p);
+    if let Some(items) = page["data"].as_array_mut() {
+        for p in items {
+            if has("data.payment.payment_intent") {
+                let id = p["payment"]["payment_intent"].as_str().unwrap_or_default();
+                p["payment"]["payment_intent"] =
+                    get_json(&format!("{direct}v1/payment_intents/{id}")).await;
+            }
+            if expand.iter().any(|e| e.starts_with("data.invoice")) {
+                let id = p["invoice"].as_str().unwrap_or_default();
+                let customer = if has("data.invoice.customer") {
+                    "?expand%5B%5D=customer"
+                } else {
+                    ""
+                };
+                p["invoice"] = get_json(&format!("{direct}v1/invoices/{id}{customer}")).await;
+            }
+        }
+    }
+    page.to_string()
 }
 
 async fn forward(url: &str) -> (u16, String) {
