@@ -648,3 +648,253 @@ async fn slash_churn_posts_triage_buttons_that_open_the_customers_case_card() {
     assert!(card.contains(&customer), "{card}");
     assert!(card.contains("Failed payment"), "{card}");
 }
+
+/// A subscription in the pinned API version's shape: one item of `amount`
+/// per `interval` (EUR unless it says), `discounts` fully expanded.
+fn stripe_sub(id: &str, status: &str, amount: i64, interval: &str, extra: Value) -> Value {
+    let now = now_unix();
+    let mut sub = serde_json::json!({
+        "id": id, "object": "subscription", "customer": format!("cus_{id}"),
+        "status": status, "created": now - 200 * 86_400,
+        "canceled_at": null, "ended_at": null, "cancel_at_period_end": false, "cancel_at": null,
+        "cancellation_details": {"reason": null, "feedback": null, "comment": null},
+        "latest_invoice": format!("in_{id}"), "discounts": [],
+        "items": {"object": "list", "data": [{"id": format!("si_{id}"), "quantity": 1,
+            "current_period_end": now + 10 * 86_400,
+            "price": {"id": format!("price_{interval}"), "product": "prod_rules",
+                      "unit_amount": amount, "currency": "eur",
+                      "recurring": {"interval": interval, "interval_count": 1,
+                                    "usage_type": "licensed"}}}]}
+    });
+    if let (Some(s), Some(e)) = (sub.as_object_mut(), extra.as_object()) {
+        s.extend(e.clone());
+    }
+    sub
+}
+
+/// An invoice payment in the pinned version's shape, fully expanded.
+fn stripe_payment(
+    sub: &str,
+    status: &str,
+    created: i64,
+    error: Value,
+    email: Option<&str>,
+    next_retry: Option<i64>,
+) -> Value {
+    serde_json::json!({
+        "id": format!("inpay_{sub}_{created}"), "object": "invoice_payment",
+        "created": created, "status": status, "is_default": true,
+        "invoice": {"id": format!("in_{sub}"), "object": "invoice", "status": "open",
+            "attempt_count": 3, "next_payment_attempt": next_retry,
+            "customer": {"id": format!("cus_{sub}"), "object": "customer", "email": email},
+            "customer_email": email,
+            "parent": {"type": "subscription_details",
+                       "subscription_details": {"subscription": sub}}},
+        "payment": {"type": "payment_intent", "charge": null,
+            "payment_intent": {"id": format!("pi_{sub}_{created}"), "object": "payment_intent",
+                               "status": "requires_payment_method", "last_payment_error": error}}
+    })
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The churn rules localstripe cannot exercise (it has no cancellation
+/// reasons, one decline code, and no coupons on the pinned version's
+/// `discounts`), end to end through the binary, on a Stripe-shaped stand-in
+/// that expands only what the scan asks for and throttles every fifth
+/// request.
+#[tokio::test]
+async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
+    let now = now_unix();
+    let day = 86_400;
+    let canceled = |id: &str, days_ago: i64, reason: Value| {
+        stripe_sub(
+            id,
+            "canceled",
+            1000,
+            "month",
+            serde_json::json!({"canceled_at": now - days_ago * day, "ended_at": now - days_ago * day,
+                "cancellation_details": {"reason": reason, "feedback": "too_expensive",
+                                         "comment": "we moved"}}),
+        )
+    };
+    let coupon = |id: &str, duration: &str, percent: f64| {
+        serde_json::json!({"discounts": [{"id": format!("di_{id}"), "object": "discount",
+            "source": {"type": "coupon", "coupon": {"id": format!("co_{id}"), "object": "coupon",
+                "duration": duration, "percent_off": percent}}}]})
+    };
+    let subscriptions = vec![
+        canceled("sub_req", 2, serde_json::json!("cancellation_requested")),
+        canceled("sub_none", 3, Value::Null),
+        canceled("sub_failed", 4, serde_json::json!("payment_failed")),
+        canceled("sub_disputed", 5, serde_json::json!("payment_disputed")),
+        canceled("sub_old", 60, serde_json::json!("payment_failed")),
+        // A once coupon does not reduce MRR; a forever one does.
+        stripe_sub(
+            "sub_soft",
+            "past_due",
+            3000,
+            "month",
+            coupon("soft", "once", 50.0),
+        ),
+        stripe_sub(
+            "sub_hard",
+            "past_due",
+            9000,
+            "month",
+            coupon("hard", "forever", 10.0),
+        ),
+        stripe_sub(
+            "sub_exp_reach",
+            "unpaid",
+            24_000,
+            "year",
+            serde_json::json!({}),
+        ),
+        stripe_sub(
+            "sub_exp_gone",
+            "past_due",
+            5000,
+            "month",
+            serde_json::json!({}),
+        ),
+        stripe_sub("sub_fine", "active", 1000, "month", serde_json::json!({})),
+    ];
+    let declined = |code: &str, decline: Value| serde_json::json!({"type": "card_error", "code": code, "decline_code": decline});
+    let card = |decline: &str| declined("card_declined", serde_json::json!(decline));
+    let expired = declined("expired_card", Value::Null);
+    let payments = vec![
+        stripe_payment(
+            "sub_soft",
+            "open",
+            now - day,
+            card("insufficient_funds"),
+            Some("s@example.com"),
+            Some(now + day),
+        ),
+        // Paid since: the `status` filter leaves it out.
+        stripe_payment(
+            "sub_soft",
+            "paid",
+            now - 3600,
+            card("fraudulent"),
+            Some("s@example.com"),
+            None,
+        ),
+        stripe_payment(
+            "sub_hard",
+            "open",
+            now - 9 * day,
+            card("do_not_honor"),
+            Some("h@example.com"),
+            None,
+        ),
+        stripe_payment(
+            "sub_hard",
+            "open",
+            now - 2 * day,
+            card("stolen_card"),
+            Some("h@example.com"),
+            Some(now + 2 * day),
+        ),
+        stripe_payment(
+            "sub_exp_reach",
+            "open",
+            now - 40 * day,
+            expired.clone(),
+            Some("e@example.com"),
+            None,
+        ),
+        stripe_payment(
+            "sub_exp_gone",
+            "open",
+            now - day,
+            expired,
+            None,
+            Some(now + day),
+        ),
+        // A fresh invoice of a healthy subscription, not yet attempted.
+        stripe_payment(
+            "sub_fine",
+            "open",
+            now - 60,
+            Value::Null,
+            Some("f@example.com"),
+            Some(now + 3600),
+        ),
+    ];
+    let stand_in = reports_harness::start_canned(subscriptions, payments, 5).await;
+    let (report, _) = run_report(
+        &stand_in,
+        &unique_prefix(),
+        &["churn", "--days", "30", "--format", "json"],
+    )
+    .await;
+
+    let canceled: Vec<(&str, bool)> = report["canceled"]
+        .as_array()
+        .expect("canceled")
+        .iter()
+        .map(|c| {
+            (
+                c["subscription"].as_str().expect("id"),
+                c["voluntary"].as_bool().expect("voluntary"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        canceled,
+        vec![
+            ("sub_req", true),
+            ("sub_none", true),
+            ("sub_failed", false),
+            ("sub_disputed", false)
+        ],
+        "{report}"
+    );
+    assert_eq!(report["canceled"][0]["comment"], "we moved");
+    assert_eq!(
+        (report["voluntary"].as_u64(), report["involuntary"].as_u64()),
+        (Some(2), Some(2))
+    );
+
+    let rows: Vec<(&str, &str, &str, bool, i64)> = report["at_risk"]
+        .as_array()
+        .expect("at_risk")
+        .iter()
+        .map(|r| {
+            (
+                r["subscription"].as_str().expect("id"),
+                r["decline_code"].as_str().unwrap_or("-"),
+                r["decline"].as_str().expect("decline"),
+                r["recoverable"].as_bool().expect("recoverable"),
+                r["mrr_minor"].as_i64().expect("mrr"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            // Recoverable first (a soft decline; an expired card on a
+            // customer with an email), then by MRR.
+            ("sub_soft", "insufficient_funds", "soft", true, 3000),
+            ("sub_exp_reach", "expired_card", "hard", true, 2000),
+            // The forever coupon: 90.00 less 10 %.
+            ("sub_hard", "stolen_card", "hard", false, 8100),
+            ("sub_exp_gone", "expired_card", "hard", false, 5000),
+        ],
+        "{report}"
+    );
+    let hard = &report["at_risk"][2];
+    assert_eq!(hard["attempts"], 3);
+    assert_eq!(hard["next_retry"], now + 2 * day);
+    assert!(stand_in.throttled.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(
+        stand_in.unpinned.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}

@@ -10,7 +10,11 @@
 //! localstripe's invoices (one default payment per invoice with a payment
 //! intent; `status` open / paid / canceled from the invoice's), expanding
 //! the payment intent and the invoice (with its customer) as asked. Other
-//! GETs pass through. It can also answer every `n`-th request with HTTP 429
+//! GETs pass through. [`start_canned`] serves the same two lists from
+//! given objects instead, for the rules localstripe cannot produce
+//! (cancellation reasons, decline codes, coupons on the pinned version),
+//! collapsing to ids what the request did not expand, as Stripe does.
+//! Either can also answer every `n`-th request with HTTP 429
 //! (`Retry-After: 0`, `Stripe-Should-Retry: true`), and counts requests,
 //! 429s and requests that named no `Stripe-Version`.
 
@@ -36,9 +40,36 @@ pub struct ListProxy {
     pub paths: Arc<std::sync::Mutex<std::collections::BTreeMap<String, u64>>>,
 }
 
+/// What answers behind the proxy.
+#[derive(Clone)]
+enum Backend {
+    /// localstripe's own URL, ending in `/`.
+    Local(String),
+    /// Fully expanded subscriptions and invoice payments.
+    Canned(Arc<(Vec<serde_json::Value>, Vec<serde_json::Value>)>),
+}
+
 /// Starts a proxy to localstripe at `direct` (its own URL, ending in `/`);
 /// `throttle_every` = n answers every n-th request with 429 (0: never).
 pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
+    serve(Backend::Local(direct), throttle_every).await
+}
+
+/// Starts a Stripe stand-in serving `subscriptions` and invoice `payments`
+/// (written fully expanded) as the two lists, and 404 for anything else.
+pub async fn start_canned(
+    subscriptions: Vec<serde_json::Value>,
+    payments: Vec<serde_json::Value>,
+    throttle_every: u64,
+) -> ListProxy {
+    serve(
+        Backend::Canned(Arc::new((subscriptions, payments))),
+        throttle_every,
+    )
+    .await
+}
+
+async fn serve(backend: Backend, throttle_every: u64) -> ListProxy {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind the list proxy");
@@ -54,8 +85,8 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (direct, req_count, thr_count, unpinned_count, path_count) = (
-                direct.clone(),
+            let (backend, req_count, thr_count, unpinned_count, path_count) = (
+                backend.clone(),
                 Arc::clone(&req_count),
                 Arc::clone(&thr_count),
                 Arc::clone(&unpinned_count),
@@ -63,8 +94,8 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
             );
             tokio::spawn(async move {
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
-                    let (direct, req_count, thr_count, unpinned_count, path_count) = (
-                        direct.clone(),
+                    let (backend, req_count, thr_count, unpinned_count, path_count) = (
+                        backend.clone(),
                         Arc::clone(&req_count),
                         Arc::clone(&thr_count),
                         Arc::clone(&unpinned_count),
@@ -88,22 +119,9 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
                                     r#"{"error":{"message":"Too many requests"}}"#.to_owned(),
                                     true,
                                 )
-                            } else if req.uri().path() == "/v1/subscriptions" {
-                                let query = req.uri().query().unwrap_or("").to_owned();
-                                (200, answer(&direct, &query).await, false)
-                            } else if req.uri().path() == "/v1/invoice_payments" {
-                                let query = req.uri().query().unwrap_or("").to_owned();
-                                (200, answer_payments(&direct, &query).await, false)
                             } else {
-                                // Anything else (invoices, charges, customers)
-                                // as localstripe answers it.
-                                let path = req
-                                    .uri()
-                                    .path_and_query()
-                                    .map_or("/", |p| p.as_str())
-                                    .trim_start_matches('/')
-                                    .to_owned();
-                                let (status, body) = forward(&format!("{direct}{path}")).await;
+                                let uri = req.uri().clone();
+                                let (status, body) = respond(&backend, &uri).await;
                                 (status, body, false)
                             };
                         let mut resp = Response::new(Full::new(Bytes::from(body)));
@@ -129,6 +147,92 @@ pub async fn start(direct: String, throttle_every: u64) -> ListProxy {
         throttled,
         unpinned,
         paths,
+    }
+}
+
+/// Takes out of an item the expansions a request did not ask for.
+type Collapse = fn(&mut serde_json::Value, &[String]);
+
+/// One non-throttled answer.
+async fn respond(backend: &Backend, uri: &hyper::Uri) -> (u16, String) {
+    let query = uri.query().unwrap_or("");
+    match (backend, uri.path()) {
+        (Backend::Local(direct), "/v1/subscriptions") => (200, answer(direct, query).await),
+        (Backend::Local(direct), "/v1/invoice_payments") => {
+            (200, answer_payments(direct, query).await)
+        }
+        (Backend::Local(direct), _) => {
+            // Anything else (invoices, customers…) as localstripe answers it.
+            let path = uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .trim_start_matches('/')
+                .to_owned();
+            forward(&format!("{direct}{path}")).await
+        }
+        (Backend::Canned(lists), path) => {
+            let (pairs, expand) = parse_query(query);
+            let status = pairs
+                .iter()
+                .find(|(k, _)| k == "status")
+                .map(|(_, v)| v.as_str());
+            let (items, collapse): (&Vec<serde_json::Value>, Collapse) = match path {
+                "/v1/subscriptions" => (&lists.0, collapse_subscription),
+                "/v1/invoice_payments" => (&lists.1, collapse_payment),
+                _ => return (404, r#"{"error":{"message":"no such list"}}"#.to_owned()),
+            };
+            let all: Vec<serde_json::Value> = items
+                .iter()
+                .filter(|i| match (path, status) {
+                    ("/v1/subscriptions", Some("all")) | (_, None) => true,
+                    (_, Some(s)) => i["status"] == s,
+                })
+                .cloned()
+                .map(|mut i| {
+                    collapse(&mut i, &expand);
+                    i
+                })
+                .collect();
+            (200, stripe_page(all, &pairs, path).to_string())
+        }
+    }
+}
+
+/// `value` replaced by its id (an expandable field not expanded).
+fn to_id(value: &mut serde_json::Value) {
+    if let Some(id) = value.get("id").cloned() {
+        *value = id;
+    }
+}
+
+/// A subscription as Stripe sends it without the expansions not asked for.
+fn collapse_subscription(sub: &mut serde_json::Value, expand: &[String]) {
+    let has = |p: &str| expand.iter().any(|e| e == p);
+    if let Some(discounts) = sub["discounts"].as_array_mut() {
+        for d in discounts {
+            if !has("data.discounts.source.coupon") {
+                to_id(&mut d["source"]["coupon"]);
+            }
+            if !has("data.discounts") && !has("data.discounts.source.coupon") {
+                to_id(d);
+            }
+        }
+    }
+}
+
+/// An invoice payment as Stripe sends it without the expansions not asked for.
+fn collapse_payment(payment: &mut serde_json::Value, expand: &[String]) {
+    let has = |p: &str| expand.iter().any(|e| e == p);
+    for field in ["payment_intent", "charge"] {
+        if !has(&format!("data.payment.{field}")) {
+            to_id(&mut payment["payment"][field]);
+        }
+    }
+    if !has("data.invoice.customer") {
+        to_id(&mut payment["invoice"]["customer"]);
+    }
+    if !expand.iter().any(|e| e.starts_with("data.invoice")) {
+        to_id(&mut payment["invoice"]);
     }
 }
 
