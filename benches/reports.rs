@@ -489,17 +489,17 @@ async fn run() {
     let churn = churn.finish(NOW, 30);
     let cideal = (cstats.pages as f64) / f64::from(READ_RATE);
     println!(
-        "churn: {:.1} s wall (goal <= {:.1} s = 1.2 x {} pages / {READ_RATE}/s: {} subscription pages and the open invoice payments' pages, no read per row), {} requests, {} answered 429 (all retried); {} canceled, {} pending, {} at risk from {} open payments (decline, attempts, next retry, reachable exact: {})",
+        "churn: {:.1} s wall (goal <= {:.1} s = 1.2 x {} pages / {READ_RATE}/s; {} subscriptions and {} open invoice payments, both lists read at once, no read per row), {} requests, {} answered 429 (all retried); {} canceled, {} pending, {} at risk (decline, attempts, next retry, reachable exact: {})",
         cwall.as_secs_f64(),
         1.2 * cideal,
         cstats.pages,
-        stats.pages,
+        cstats.subscriptions,
+        cstats.payments,
         cstats.requests,
         cstats.throttled,
         churn.canceled.len(),
         churn.pending_cancellations.len(),
         churn.at_risk.len(),
-        cstats.payments,
         churn_exact(&churn, N_SUBSCRIPTIONS)
     );
     println!(
