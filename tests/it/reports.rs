@@ -898,3 +898,60 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
         0
     );
 }
+
+/// `/billing gaps 30d` in Slack: acknowledged, the progress message
+/// replaced by the report, and the run audited under the Slack user who
+/// asked.
+#[tokio::test]
+async fn slash_gaps_posts_the_report_and_audits_the_slack_user_who_ran_it() {
+    let stripe = localstripe::start().await;
+    let proxy = reports_harness::start(stripe.direct_url(), 0).await;
+    let app = crate::helpers::spawn_app(&proxy.base_url).await;
+
+    let (reply, _) = app.slash("gaps 30d", "U0OPS00007").await;
+    assert_eq!(reply.status, 200);
+    let mut report = None;
+    for _ in 0..300 {
+        report = app
+            .slack
+            .calls_to("chat.update")
+            .into_iter()
+            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
+        if report.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let report = report.expect("the report replaced the progress message");
+    let header = report.body["blocks"][0]["text"]["text"]
+        .as_str()
+        .expect("header");
+    assert!(header.contains("Product gaps, last 30 days"), "{header}");
+
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let entries: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{}audit", app.store.prefix()))
+        .await
+        .expect("audit stream");
+    let runs: Vec<Value> = entries
+        .ids
+        .iter()
+        .filter_map(|e| e.get::<String>("entry"))
+        .filter_map(|s| serde_json::from_str::<Value>(&s).ok())
+        .filter(|e| e["kind"] == "report_run")
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["detail"]["report"], "gaps");
+    assert_eq!(runs[0]["detail"]["days"], 30);
+    assert!(
+        serde_json::to_string(&runs[0]["actor"])
+            .expect("actor")
+            .contains("U0OPS00007"),
+        "{}",
+        runs[0]["actor"]
+    );
+}
