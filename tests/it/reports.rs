@@ -305,20 +305,10 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     assert!(stderr.contains("answered 429 and retried"), "{stderr}");
 
     // Audited: who ran which report.
-    let client = redis::Client::open(redis_url()).expect("redis url");
-    let mut conn = client
-        .get_multiplexed_async_connection()
+    let entry = audit_entries(&prefix)
         .await
-        .expect("redis");
-    let entries: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{prefix}audit"))
-        .await
-        .expect("audit stream");
-    let entry: Value = entries
-        .ids
-        .first()
-        .and_then(|e| e.get::<String>("entry"))
-        .map(|s| serde_json::from_str(&s).expect("entry JSON"))
+        .into_iter()
+        .next()
         .expect("one audit entry");
     assert_eq!(entry["kind"], "report_run");
     assert_eq!(entry["detail"]["report"], "plans");
@@ -332,6 +322,42 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
         stderr.contains("Since the last run (0 h ago): MRR EUR 170.75 (+0.00), MRR JPY 3600 (+0)"),
         "{stderr}"
     );
+}
+
+/// The audit stream under `prefix`, oldest first.
+async fn audit_entries(prefix: &str) -> Vec<Value> {
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let entries: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{prefix}audit"))
+        .await
+        .expect("audit stream");
+    entries
+        .ids
+        .iter()
+        .filter_map(|e| e.get::<String>("entry"))
+        .map(|s| serde_json::from_str(&s).expect("entry JSON"))
+        .collect()
+}
+
+/// The `chat.update` that replaced the progress message with the report
+/// (a header and at least one section), waited for up to 15 s.
+async fn report_update(app: &crate::helpers::TestApp) -> crate::helpers::SlackCall {
+    for _ in 0..300 {
+        let report = app
+            .slack
+            .calls_to("chat.update")
+            .into_iter()
+            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
+        if let Some(report) = report {
+            return report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the report did not replace the progress message");
 }
 
 /// Runs `billing-triage ARGS` against the proxy; returns (stdout JSON, stderr).
@@ -560,19 +586,7 @@ async fn slash_plans_acknowledges_at_once_then_replaces_its_progress_message_wit
 
     // The progress message is edited into the report: a header and the
     // text table in sections, every block within Slack's limits.
-    let mut report = None;
-    for _ in 0..300 {
-        report = app
-            .slack
-            .calls_to("chat.update")
-            .into_iter()
-            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
-        if report.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let report = report.expect("the report replaced the progress message");
+    let report = report_update(&app).await;
     let blocks = report.body["blocks"].as_array().expect("blocks");
     assert!(blocks.len() <= 50);
     let text: String = blocks
@@ -910,38 +924,15 @@ async fn slash_gaps_posts_the_report_and_audits_the_slack_user_who_ran_it() {
 
     let (reply, _) = app.slash("gaps 30d", "U0OPS00007").await;
     assert_eq!(reply.status, 200);
-    let mut report = None;
-    for _ in 0..300 {
-        report = app
-            .slack
-            .calls_to("chat.update")
-            .into_iter()
-            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
-        if report.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let report = report.expect("the report replaced the progress message");
+    let report = report_update(&app).await;
     let header = report.body["blocks"][0]["text"]["text"]
         .as_str()
         .expect("header");
     assert!(header.contains("Product gaps, last 30 days"), "{header}");
 
-    let client = redis::Client::open(redis_url()).expect("redis url");
-    let mut conn = client
-        .get_multiplexed_async_connection()
+    let runs: Vec<Value> = audit_entries(app.store.prefix())
         .await
-        .expect("redis");
-    let entries: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{}audit", app.store.prefix()))
-        .await
-        .expect("audit stream");
-    let runs: Vec<Value> = entries
-        .ids
-        .iter()
-        .filter_map(|e| e.get::<String>("entry"))
-        .filter_map(|s| serde_json::from_str::<Value>(&s).ok())
+        .into_iter()
         .filter(|e| e["kind"] == "report_run")
         .collect();
     assert_eq!(runs.len(), 1, "{runs:?}");
