@@ -12,7 +12,9 @@
 //! - *Canceled in the period*: status `canceled`, ended (`ended_at`, else
 //!   `canceled_at`) at or after `now − N days`. **Voluntary** when
 //!   `cancellation_details.reason` is `cancellation_requested` or absent;
-//!   **involuntary** when it is `payment_failed` or `payment_disputed`.
+//!   **involuntary** when it is `payment_failed` or `payment_disputed`, or
+//!   when it **ended unpaid**: its invoice's payment is still open with a
+//!   failed attempt (a decline code, or attempts made), whatever the reason.
 //! - *Pending*: a live subscription (active, trialing, past_due) with
 //!   `cancel_at_period_end` (ends at `current_period_end`) or `cancel_at`.
 //! - *At risk*: `past_due` or `unpaid`. Its failed payment is the open
@@ -124,6 +126,8 @@ pub struct CanceledRow {
     pub customer: String,
     pub ended_at: Option<i64>,
     pub voluntary: bool,
+    /// Ended with a failed payment still open (so involuntary).
+    pub ended_unpaid: bool,
     pub reason: Option<String>,
     pub feedback: Option<String>,
     pub comment: Option<String>,
@@ -228,6 +232,7 @@ impl ChurnTally {
                     customer: sub.customer.clone(),
                     ended_at: ended,
                     voluntary,
+                    ended_unpaid: false,
                     reason: c.reason,
                     feedback: c.feedback,
                     comment: c.comment,
@@ -324,6 +329,15 @@ impl ChurnTally {
                 ))
         });
         let mut canceled = self.canceled;
+        for row in &mut canceled {
+            let unpaid = payments
+                .get(&row.subscription)
+                .is_some_and(|p| p.details.decline_code.is_some() || p.details.attempts > 0);
+            if unpaid {
+                row.ended_unpaid = true;
+                row.voluntary = false;
+            }
+        }
         canceled.sort_by(|a, b| (b.ended_at, &a.subscription).cmp(&(a.ended_at, &b.subscription)));
         let mut pending = self.pending;
         pending
@@ -533,7 +547,11 @@ impl super::Report for ChurnReport {
                 } else {
                     "involuntary"
                 },
-                r.reason.as_deref().unwrap_or("-"),
+                match (r.ended_unpaid, r.reason.as_deref()) {
+                    (true, Some("payment_failed" | "payment_disputed")) | (false, _) =>
+                        r.reason.as_deref().unwrap_or("-"),
+                    (true, _) => "ended unpaid",
+                },
                 money(r.mrr_minor, r.currency),
                 r.feedback
                     .iter()

@@ -459,6 +459,40 @@ mod churn_rules {
         assert_eq!(r.totals[0].canceled_mrr_minor, 4000);
     }
 
+    /// Ended unpaid: a failed payment still open makes the end
+    /// involuntary whatever the reason says; an open payment never
+    /// attempted does not.
+    #[test]
+    fn a_subscription_that_ended_unpaid_is_involuntary() {
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        tally.add(&canceled("left_owing", Some("cancellation_requested"), 2));
+        tally.add(&canceled("no_reason", None, 3));
+        tally.add(&canceled("fresh_invoice", None, 4));
+        tally.add_open_payment(failed("left_owing", Some("expired_card"), true));
+        let mut attempted = failed("no_reason", None, true);
+        attempted.details.attempts = 1;
+        tally.add_open_payment(attempted);
+        let mut untried = failed("fresh_invoice", None, true);
+        untried.details.attempts = 0;
+        tally.add_open_payment(untried);
+        let r = tally.finish(NOW, 30);
+        let rows: Vec<_> = r
+            .canceled
+            .iter()
+            .map(|c| (c.subscription.as_str(), c.voluntary, c.ended_unpaid))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("left_owing", false, true),
+                ("no_reason", false, true),
+                ("fresh_invoice", true, false)
+            ]
+        );
+        assert_eq!((r.voluntary, r.involuntary), (1, 2));
+        assert!(r.to_text().contains("ended unpaid"));
+    }
+
     #[test]
     fn pending_cancellations_carry_their_date_and_mrr() {
         let mut at_end = sub(

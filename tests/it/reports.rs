@@ -747,6 +747,8 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
         canceled("sub_failed", 4, serde_json::json!("payment_failed")),
         canceled("sub_disputed", 5, serde_json::json!("payment_disputed")),
         canceled("sub_old", 60, serde_json::json!("payment_failed")),
+        // Asked to cancel with a declined invoice still open: ended unpaid.
+        canceled("sub_owing", 6, serde_json::json!("cancellation_requested")),
         // A once coupon does not reduce MRR; a forever one does.
         stripe_sub(
             "sub_soft",
@@ -831,6 +833,14 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
             None,
             Some(now + day),
         ),
+        stripe_payment(
+            "sub_owing",
+            "open",
+            now - 20 * day,
+            card("insufficient_funds"),
+            Some("o@example.com"),
+            None,
+        ),
         // A fresh invoice of a healthy subscription, not yet attempted.
         stripe_payment(
             "sub_fine",
@@ -866,14 +876,16 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
             ("sub_req", true),
             ("sub_none", true),
             ("sub_failed", false),
-            ("sub_disputed", false)
+            ("sub_disputed", false),
+            ("sub_owing", false)
         ],
         "{report}"
     );
     assert_eq!(report["canceled"][0]["comment"], "we moved");
+    assert_eq!(report["canceled"][4]["ended_unpaid"], true);
     assert_eq!(
         (report["voluntary"].as_u64(), report["involuntary"].as_u64()),
-        (Some(2), Some(2))
+        (Some(2), Some(3))
     );
 
     let rows: Vec<(&str, &str, &str, bool, i64)> = report["at_risk"]
