@@ -260,11 +260,14 @@ impl StripeScanner {
             .await
     }
 
-    /// Reads every open invoice payment (an invoice's payment not yet made:
+    /// Reads every open invoice payment (an invoice's payment not yet made;
     /// the failing ones of past_due and unpaid subscriptions among them),
     /// with its payment intent, invoice and customer expanded, so the churn
     /// report needs no read per at-risk subscription. Same pacing, cursors
-    /// and errors as [`Self::scan_subscriptions`].
+    /// and errors as [`Self::scan_subscriptions`]. The list's `created`
+    /// filter, which the ranges need, exists from API version
+    /// 2025-11-17.clover on: one more reason every request names the
+    /// pinned version.
     ///
     /// # Errors
     /// The first request that failed for good (after its retries).
