@@ -356,7 +356,7 @@ pub fn check_cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChargeStatus, Currency, RefundId};
+    use crate::domain::{ChargeStatus, Currency, Origin, RefundId};
 
     fn case() -> CaseId {
         CaseId::from_random(42)
@@ -383,6 +383,7 @@ mod tests {
             }),
             summary: "Refund".into(),
             rationale: "outage".into(),
+            origin: Origin::Proposed,
         }
     }
 

@@ -191,6 +191,7 @@ pub(crate) mod fixtures {
                     .to_owned(),
             rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
                 .to_owned(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -200,6 +201,7 @@ pub(crate) mod fixtures {
             kind: ActionKind::CloseNoAction,
             summary: "Close the case with no action".to_owned(),
             rationale: "Nothing in billing needs to change.".to_owned(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -537,6 +539,7 @@ fn a_refund_can_also_be_approved_for_less() {
         }),
         summary: "Refund ch_Partial1 EUR 39.00".to_owned(),
         rationale: "the bad period".to_owned(),
+        origin: Origin::Proposed,
     }];
     let statuses = [("a1".to_owned(), proposed())];
     let blocks = render_blocks(&CardView {

@@ -38,7 +38,7 @@ fn encode(status: &ActionStatus) -> Result<String, StoreError> {
 }
 
 impl Store {
-    fn action_key(&self, case: &CaseId, key: &str) -> String {
+    pub(super) fn action_key(&self, case: &CaseId, key: &str) -> String {
         self.key(&format!("action:{case}:{key}"))
     }
 

@@ -16,10 +16,10 @@ use crate::policy::{self, Refusal, Verdict};
 use serde_json::json;
 
 /// Said when every compare-and-set lost to other clicks.
-const RACES_LOST: &str =
+pub(super) const RACES_LOST: &str =
     "Several people acted on this at once; look at the card for where it stands";
 /// Compare-and-set retries when clicks race; each retry re-reads the state.
-const MAX_RACES: usize = 8;
+pub(super) const MAX_RACES: usize = 8;
 
 /// Who clicked what, and where to answer them.
 #[derive(Debug, Clone)]

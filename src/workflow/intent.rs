@@ -78,7 +78,7 @@ pub async fn fix_plan(
 }
 
 /// The Stripe objects an action will touch, for the intent entry.
-fn target_ids(kind: &ActionKind) -> Vec<String> {
+pub(super) fn target_ids(kind: &ActionKind) -> Vec<String> {
     match kind {
         ActionKind::PortalLink { customer } => vec![customer.to_string()],
         ActionKind::InvoiceLink { invoice } => vec![invoice.to_string()],

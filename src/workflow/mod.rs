@@ -7,6 +7,7 @@
 
 pub mod action_state;
 pub mod approve;
+pub mod choose;
 pub mod commands;
 pub mod execute;
 pub mod intent;

@@ -70,6 +70,7 @@ pub(crate) fn refund_case_for(
             kind: ActionKind::PortalLink { customer },
             summary: "Send a portal link".into(),
             rationale: "self-serve".into(),
+            origin: Origin::Proposed,
         },
         ProposedAction {
             key: "a2".into(),
@@ -79,12 +80,14 @@ pub(crate) fn refund_case_for(
             }),
             summary: format!("Refund {charge_id} {amount}"),
             rationale: "the outage day".into(),
+            origin: Origin::Proposed,
         },
         ProposedAction {
             key: "a3".into(),
             kind: ActionKind::CloseNoAction,
             summary: "Close".into(),
             rationale: "nothing to do".into(),
+            origin: Origin::Proposed,
         },
     ];
     let case = Case {
