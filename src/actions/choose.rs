@@ -40,6 +40,70 @@ pub enum Choice {
     },
 }
 
+impl Choice {
+    /// The choice as a short code for a menu option or a modal's metadata:
+    /// `refund:ch_…`, `cancel:sub_…`, `cancel_at_period_end:sub_…`,
+    /// `portal:cus_…`, `invoice:in_…`. A refund's amount is not in it: it
+    /// is typed in the modal.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Refund { charge, .. } => format!("refund:{charge}"),
+            Self::Cancel {
+                subscription,
+                at_period_end: false,
+            } => format!("cancel:{subscription}"),
+            Self::Cancel { subscription, .. } => format!("cancel_at_period_end:{subscription}"),
+            Self::PortalLink { customer } => format!("portal:{customer}"),
+            Self::InvoiceLink { invoice } => format!("invoice:{invoice}"),
+        }
+    }
+
+    /// Reads a [`Choice::code`]; a refund reads as "all that is left".
+    pub fn parse_code(code: &str) -> Option<Self> {
+        let (what, id) = code.split_once(':')?;
+        Some(match what {
+            "refund" => Self::Refund {
+                charge: ChargeId::parse(id).ok()?,
+                amount: None,
+            },
+            "cancel" | "cancel_at_period_end" => Self::Cancel {
+                subscription: SubscriptionId::parse(id).ok()?,
+                at_period_end: what == "cancel_at_period_end",
+            },
+            "portal" => Self::PortalLink {
+                customer: CustomerId::parse(id).ok()?,
+            },
+            "invoice" => Self::InvoiceLink {
+                invoice: InvoiceId::parse(id).ok()?,
+            },
+            _ => return None,
+        })
+    }
+
+    /// What the menu says: the target and what is left or due.
+    pub fn label(&self, case: &Case, statuses: &[(String, ActionStatus)]) -> String {
+        match self {
+            Self::Refund { charge, .. } => {
+                match case.snapshot.charges().find(|c| &c.id == charge) {
+                    Some(c) => format!(
+                        "Refund {charge} ({} left)…",
+                        left_to_refund(case, statuses, c)
+                    ),
+                    None => format!("Refund {charge}…"),
+                }
+            }
+            Self::Cancel { subscription, .. } => format!("Cancel {subscription}…"),
+            Self::PortalLink { customer } => format!("Billing-portal link for {customer}"),
+            Self::InvoiceLink { invoice } => {
+                match case.snapshot.invoices().find(|i| &i.id == invoice) {
+                    Some(i) => format!("Hosted page of {invoice} ({} due)", i.amount_due),
+                    None => format!("Hosted page of {invoice}"),
+                }
+            }
+        }
+    }
+}
+
 /// Why a choice is not put on the card; `Display` is the operator's answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChoiceRefusal {
@@ -200,7 +264,7 @@ pub fn validate(
 /// snapshot's figure, less what this case's actions have refunded since
 /// (their full amounts: an upper bound). Stripe's own figure is checked
 /// again right before the refund.
-fn left_to_refund(case: &Case, statuses: &[(String, ActionStatus)], charge: &Charge) -> Money {
+pub fn left_to_refund(case: &Case, statuses: &[(String, ActionStatus)], charge: &Charge) -> Money {
     let refunded_since: i64 = case
         .actions
         .iter()

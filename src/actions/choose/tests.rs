@@ -418,3 +418,40 @@ fn the_menu_offers_what_would_be_accepted() {
         ]
     );
 }
+
+#[test]
+fn a_choice_reads_back_from_its_code() {
+    let case = case();
+    for choice in [
+        refund("ch_paid", None),
+        Choice::Cancel {
+            subscription: sub_id("sub_active"),
+            at_period_end: false,
+        },
+        Choice::Cancel {
+            subscription: sub_id("sub_active"),
+            at_period_end: true,
+        },
+        Choice::PortalLink {
+            customer: CustomerId::parse("cus_1").expect("id"),
+        },
+        Choice::InvoiceLink {
+            invoice: InvoiceId::parse("in_open").expect("id"),
+        },
+    ] {
+        assert_eq!(Choice::parse_code(&choice.code()), Some(choice.clone()));
+        assert!(choice.label(&case, &[]).chars().count() <= 75);
+    }
+    assert_eq!(
+        Choice::parse_code("refund:ch_paid"),
+        Some(refund("ch_paid", None)),
+        "a refund's amount is typed in the modal, never read from a code"
+    );
+    for bad in ["", "refund:sub_1", "refund", "delete:cus_1", "portal:ch_1"] {
+        assert_eq!(Choice::parse_code(bad), None, "{bad}");
+    }
+    assert_eq!(
+        refund("ch_half", None).label(&case, &[]),
+        "Refund ch_half (EUR 19.50 left)…"
+    );
+}
