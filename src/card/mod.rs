@@ -70,14 +70,7 @@ pub fn button_value(case: &CaseId, key: &str) -> String {
 
 /// Reads a value made by [`button_value`]; `None` for anything else.
 pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> {
-    let (case, key) = value.split_once('/')?;
-    let case = CaseId::parse(case).ok()?;
-    let key_ok = !key.is_empty()
-        && key.len() <= 32
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    key_ok.then(|| (case, key.to_owned()))
+    crate::domain::CaseAction::parse(value).map(|t| (t.case_id, t.key.into()))
 }
 
 /// The message's top-level `text`: what notifications and screen readers

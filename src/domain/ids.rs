@@ -35,22 +35,11 @@ fn check_stripe_id(raw: &str, prefix: &'static str, what: &'static str) -> Resul
     Ok(raw.to_owned())
 }
 
-macro_rules! stripe_id {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
+/// `as_str`, `TryFrom<String>` (through `parse`), `Into<String>` and
+/// `Display` for a checked string id.
+macro_rules! string_id {
+    ($name:ident) => {
         impl $name {
-            pub const PREFIX: &'static str = $prefix;
-
-            /// # Errors
-            /// When `raw` lacks the prefix or holds other characters.
-            pub fn parse(raw: &str) -> Result<Self, IdError> {
-                check_stripe_id(raw, $prefix, $what).map(Self)
-            }
-
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -74,6 +63,27 @@ macro_rules! stripe_id {
                 f.write_str(&self.0)
             }
         }
+    };
+}
+pub(super) use string_id;
+
+macro_rules! stripe_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// # Errors
+            /// When `raw` lacks the prefix or holds other characters.
+            pub fn parse(raw: &str) -> Result<Self, IdError> {
+                check_stripe_id(raw, $prefix, $what).map(Self)
+            }
+        }
+        string_id!($name);
     };
 }
 
@@ -116,30 +126,8 @@ impl SlackUserId {
             })
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-
-impl TryFrom<String> for SlackUserId {
-    type Error = IdError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<SlackUserId> for String {
-    fn from(value: SlackUserId) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for SlackUserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(SlackUserId);
 
 /// A case id, `case_` and 12 lower-case hex digits. The shell makes new ones
 /// (randomness is I/O); the core only carries them.
@@ -174,30 +162,8 @@ impl CaseId {
     pub fn from_random(bits: u64) -> Self {
         Self(format!("{}{:012x}", Self::PREFIX, bits & 0xffff_ffff_ffff))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-
-impl TryFrom<String> for CaseId {
-    type Error = IdError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<CaseId> for String {
-    fn from(value: CaseId) -> Self {
-        value.0
-    }
-}
-
-impl fmt::Display for CaseId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+string_id!(CaseId);
 
 #[cfg(test)]
 mod tests {

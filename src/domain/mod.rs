@@ -7,6 +7,7 @@ mod ids;
 mod money;
 mod query;
 mod secret;
+mod slack;
 mod snapshot;
 
 pub use case::*;
@@ -15,4 +16,5 @@ pub use ids::*;
 pub use money::{AmountError, Currency, CurrencyError, Money};
 pub use query::*;
 pub use secret::*;
+pub use slack::*;
 pub use snapshot::*;

@@ -113,6 +113,25 @@ impl SigningSecret {
     }
 }
 
+/// A billing-portal session URL: it logs whoever holds it into the
+/// customer's portal, so it is a credential. Shown only to the approver who
+/// asked for it, through [`PortalSessionUrl::expose`]; never logged, audited
+/// or posted in a channel.
+#[derive(Clone)]
+pub struct PortalSessionUrl(SecretString);
+
+impl PortalSessionUrl {
+    /// Wraps what Stripe answered.
+    pub fn new(url: String) -> Self {
+        Self(SecretString::from(url))
+    }
+
+    /// For the private message to the approver only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
 macro_rules! redacted_debug {
     ($($name:ident),*) => {$(
         impl fmt::Debug for $name {
@@ -122,7 +141,13 @@ macro_rules! redacted_debug {
         }
     )*};
 }
-redacted_debug!(StripeKey, SlackBotToken, SlackAppToken, SigningSecret);
+redacted_debug!(
+    StripeKey,
+    SlackBotToken,
+    SlackAppToken,
+    SigningSecret,
+    PortalSessionUrl
+);
 
 #[cfg(test)]
 mod tests {
@@ -134,6 +159,18 @@ mod tests {
         let shown = format!("{key:?}");
         assert!(!shown.contains("abcdef"), "{shown}");
         assert!(!shown.contains("sk_"), "{shown}");
+    }
+
+    #[test]
+    fn a_portal_session_url_shows_only_its_length() {
+        let url = PortalSessionUrl::new("https://billing.stripe.com/p/session/test_secret".into());
+        let shown = format!("{url:?}");
+        assert!(!shown.contains("billing.stripe.com"), "{shown}");
+        assert!(shown.contains("48 chars"), "{shown}");
+        assert_eq!(
+            url.expose(),
+            "https://billing.stripe.com/p/session/test_secret"
+        );
     }
 
     #[test]

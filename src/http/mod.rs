@@ -1,11 +1,12 @@
 //! HTTP adapter: the hyper 1 server and its routes (CONTRACT.md "HTTP
 //! endpoints"). Reads the raw body, verifies Slack's signature before any
-//! handler sees it (401 otherwise), parses the payload, and hands it to
-//! `workflow::commands`, whose `Ack` becomes the response. hyper types stop
+//! handler sees it (401 otherwise), reads the payload once into a typed
+//! `slack::request::Request`, and hands it to `workflow::commands`, whose `Ack` becomes the response. hyper types stop
 //! here. Slow and numerous clients are bounded: [`READ_TIMEOUT`] for the
 //! headers and again for the body, [`MAX_CONNECTIONS`] open at once.
 
 use crate::slack::payloads;
+use crate::slack::request::Request as SlackRequest;
 use crate::slack::verify::{Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::workflow::commands::{self, Ack};
 use crate::workflow::Deps;
@@ -210,12 +211,12 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
     let ack = async {
         match route {
             SlackRoute::Commands if payloads::is_ssl_check(&body) => Ok(Ack::Empty),
-            SlackRoute::Commands => match payloads::slash_command(&body) {
-                Ok(cmd) => Ok(commands::on_slash_command_once(&state.deps, &delivery, cmd).await),
+            SlackRoute::Commands => match SlackRequest::command_body(&body) {
+                Ok(request) => Ok(commands::on_request_once(&state.deps, &delivery, request).await),
                 Err(e) => Err(e),
             },
-            SlackRoute::Interactions => match payloads::interaction(&body) {
-                Ok(i) => Ok(commands::on_interaction_once(&state.deps, &delivery, i).await),
+            SlackRoute::Interactions => match SlackRequest::interaction_body(&body) {
+                Ok(request) => Ok(commands::on_request_once(&state.deps, &delivery, request).await),
                 Err(e) => Err(e),
             },
             SlackRoute::Events => payloads::event(&body).map(commands::on_event),

@@ -1,9 +1,11 @@
 //! Slack adapter: request verification (`verify`), the shapes Slack sends us
-//! (`payloads`) and the Web API calls we make (`api`). slack-morphism's
+//! (`payloads`), read once into one typed `request`, and the Web API calls
+//! we make (`api`). slack-morphism's
 //! client and hyper types stop here; the rest of the crate sees plain data.
 
 pub mod api;
 pub mod payloads;
+pub mod request;
 pub mod socket;
 pub mod verify;
 

@@ -32,6 +32,9 @@ pub struct Channel {
 #[derive(Debug, Clone, Deserialize)]
 pub struct MessageRef {
     pub ts: String,
+    /// The parent's ts when the message is a reply in a thread.
+    #[serde(default)]
+    pub thread_ts: Option<String>,
     #[serde(default)]
     pub text: Option<String>,
 }

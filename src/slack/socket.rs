@@ -1,11 +1,12 @@
 //! Slack Socket Mode (`SLACK_APP_TOKEN` set): slack-morphism's websocket
 //! listener. Its callbacks are plain `fn`s, so the workflows' dependencies
 //! ride in the listener's user state (morphism `examples/state_management.rs`).
-//! Each callback only translates: the event is re-read through the same
-//! lenient payload types as the HTTP routes and handed to the same
-//! `workflow::commands` functions, so both modes behave alike.
+//! Each callback only translates: the event is read into the same typed
+//! `slack::request::Request` as the HTTP routes and handed to the same
+//! `workflow::commands` function, so both modes behave alike.
 
-use super::payloads::{DeliveryId, EventEnvelope, Interaction, SlashCommand};
+use super::payloads::{DeliveryId, EventEnvelope};
+use super::request::Request;
 use super::SlackError;
 use crate::domain::SlackAppToken;
 use crate::workflow::commands::{self, Ack};
@@ -34,8 +35,8 @@ async fn on_command(
     // redelivered envelope carries the same event, so the event names it.
     let value = serde_json::to_value(&event)?;
     let delivery = DeliveryId::of_json(&value);
-    let command: SlashCommand = serde_json::from_value(value)?;
-    let ack = commands::on_slash_command_once(&deps, &delivery, command).await;
+    let request = Request::command_json(value)?;
+    let ack = commands::on_request_once(&deps, &delivery, request).await;
     Ok(match ack {
         Ack::Json(value) => serde_json::from_value(value)?,
         Ack::Empty => SlackCommandEventResponse::new(SlackMessageContent::new()),
@@ -50,9 +51,9 @@ async fn on_interaction(
     let deps = deps_of(&states).await?;
     let value = serde_json::to_value(&event)?;
     let delivery = DeliveryId::of_json(&value);
-    let interaction: Interaction = serde_json::from_value(value)?;
+    let request = Request::interaction_json(value)?;
     Ok(
-        match commands::on_interaction_once(&deps, &delivery, interaction).await {
+        match commands::on_request_once(&deps, &delivery, request).await {
             // Field errors of a modal submission.
             Ack::Json(value) => serde_json::from_value::<SlackViewSubmissionResponse>(value)
                 .map(SlackInteractionResponse::from)
@@ -117,7 +118,7 @@ mod tests {
     use super::*;
 
     /// Socket Mode events arrive as slack-morphism's typed events; they must
-    /// read back as the same payloads the HTTP routes use.
+    /// read back as the same typed requests the HTTP routes make.
     #[test]
     fn socket_events_translate_to_the_http_payloads() {
         let event: SlackCommandEvent = serde_json::from_value(serde_json::json!({
@@ -125,11 +126,12 @@ mod tests {
             "text": "lookup ana@example.com", "response_url": "https://hooks.slack.com/commands/1/2/3", "trigger_id": "1.2.3"
         }))
         .expect("morphism reads a command");
-        let command: SlashCommand =
-            serde_json::from_value(serde_json::to_value(&event).expect("to json"))
-                .expect("ours reads it");
-        assert_eq!(command.text, "lookup ana@example.com");
-        assert_eq!(command.user_id, "U1");
+        let request = Request::command_json(serde_json::to_value(&event).expect("to json"))
+            .expect("ours reads it");
+        assert!(
+            matches!(&request, Request::Command(cmd) if cmd.user.as_str() == "U1" && cmd.command.is_ok()),
+            "{request:?}"
+        );
 
         let event: SlackInteractionEvent = serde_json::from_value(serde_json::json!({
             "type": "block_actions", "team": {"id": "T1"}, "user": {"id": "U2"}, "api_app_id": "A1",
@@ -138,11 +140,11 @@ mod tests {
             "actions": [{"type": "button", "action_id": "approve_action", "block_id": "b", "value": "case_0123456789ab/a1", "action_ts": "1"}]
         }))
         .expect("morphism reads block actions");
-        let interaction: Interaction =
-            serde_json::from_value(serde_json::to_value(&event).expect("to json"))
-                .expect("ours reads it");
+        let request = Request::interaction_json(serde_json::to_value(&event).expect("to json"))
+            .expect("ours reads it");
         assert!(
-            matches!(interaction, Interaction::BlockActions { actions, .. } if actions[0].value.as_deref() == Some("case_0123456789ab/a1"))
+            matches!(&request, Request::Buttons(clicks) if matches!(&clicks.buttons[..], [super::super::request::Button::Approve(t)] if t.to_string() == "case_0123456789ab/a1")),
+            "{request:?}"
         );
 
         let ack: SlackCommandEventResponse =

@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use super::models::{HasId, StripeCharge, StripePortalSession, StripeSubscription};
 use super::{StripeError, StripeGateway};
-use crate::domain::{Charge, ChargeId, CustomerId, Money, RefundId, Subscription, SubscriptionId};
+use crate::domain::{
+    Charge, ChargeId, CustomerId, Money, PortalSessionUrl, RefundId, Subscription, SubscriptionId,
+};
 
 #[derive(Debug, Deserialize)]
 struct Ignored {}
@@ -139,14 +141,14 @@ impl StripeGateway {
         &self,
         customer: &CustomerId,
         idempotency_key: &str,
-    ) -> Result<String, StripeError> {
+    ) -> Result<PortalSessionUrl, StripeError> {
         let what = format!("billing-portal session for {customer}");
         let form = [("customer", customer.as_str())];
         match self
             .post::<StripePortalSession>("/billing_portal/sessions", &form, idempotency_key, &what)
             .await
         {
-            Ok(session) => Ok(session.url),
+            Ok(session) => Ok(PortalSessionUrl::new(session.url)),
             Err(e) if portal_missing(&e) => Err(StripeError::PortalNotConfigured {
                 source: Box::new(e),
             }),

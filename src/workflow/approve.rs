@@ -11,7 +11,10 @@ use super::execute::{self, Mode};
 use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::AuditKind;
-use crate::domain::{ActionStatus, Actor, Case, CaseId, Money, ProposedAction, SlackUserId};
+use crate::domain::{
+    ActionKey, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction, ResponseUrl,
+    SlackUserId,
+};
 use crate::policy::{self, Refusal, Verdict};
 use serde_json::json;
 
@@ -25,11 +28,11 @@ pub(super) const MAX_RACES: usize = 8;
 #[derive(Debug, Clone)]
 pub struct Click {
     pub case_id: CaseId,
-    pub key: String,
+    pub key: ActionKey,
     pub actor: SlackUserId,
     /// For an ephemeral answer to the clicker only.
-    pub response_url: Option<String>,
-    pub channel: Option<String>,
+    pub response_url: Option<ResponseUrl>,
+    pub channel: Option<ChannelId>,
 }
 
 /// What the clicker is told.
@@ -55,7 +58,7 @@ pub async fn approve(
     click: &Click,
     amount: Option<Money>,
 ) -> Result<Outcome, WorkflowError> {
-    let (case, action) = load(deps, &click.case_id, &click.key).await?;
+    let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
     for _ in 0..MAX_RACES {
         if let Decided::Answer(outcome) =
             decide_approval(deps, click, &case, &action, amount).await?
@@ -183,7 +186,7 @@ async fn run_approved(
 /// # Errors
 /// Redis errors; refusals are `Ok(Outcome)`.
 pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome, WorkflowError> {
-    let (case, action) = load(deps, &click.case_id, &click.key).await?;
+    let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
     for _ in 0..MAX_RACES {
         if let Decided::Answer(outcome) =
             decide_rejection(deps, click, &case, &action, reason).await?
@@ -241,14 +244,23 @@ impl Move {
         case: &Case,
         stored: &ActionStatus,
     ) -> Result<Decided, WorkflowError> {
-        if claim(&deps.store, &case.id, &click.key, stored, &self.next).await? == Claim::Lost {
+        if claim(
+            &deps.store,
+            &case.id,
+            click.key.as_str(),
+            stored,
+            &self.next,
+        )
+        .await?
+            == Claim::Lost
+        {
             return Ok(Decided::Lost);
         }
         let actor = Actor::Slack(click.actor.clone());
         audit(
             deps,
             &case.id,
-            &click.key,
+            click.key.as_str(),
             self.kind,
             actor,
             vec![],
@@ -274,7 +286,7 @@ async fn refuse(
     audit(
         deps,
         &case.id,
-        &click.key,
+        click.key.as_str(),
         AuditKind::ApprovalRefused,
         Actor::Slack(click.actor.clone()),
         vec![],
@@ -282,7 +294,7 @@ async fn refuse(
     )
     .await?;
     if refusal == Refusal::Expired {
-        expire(deps, case, &click.key, stored).await?;
+        expire(deps, case, click.key.as_str(), stored).await?;
     }
     tracing::warn!(case_id = %case.id, action = %click.key, reason = ?refusal, on, "click refused");
     Ok(Outcome(refusal.to_string()))

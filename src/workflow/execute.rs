@@ -492,6 +492,8 @@ impl Runner<'_> {
                     .stripe
                     .portal_session(customer, &planned.idempotency_key)
                     .await
+                    // Into the approver's private message only (`portal`).
+                    .map(|url| url.expose().to_owned())
             }
         }
     }

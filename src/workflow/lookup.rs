@@ -7,7 +7,9 @@ use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, Intake};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::{self, CardView};
-use crate::domain::{ActionStatus, Actor, Case, CaseId, LookupQuery, Triage};
+use crate::domain::{
+    ActionStatus, Actor, Case, CaseId, ChannelId, LookupQuery, MessageTs, ResponseUrl, Triage,
+};
 use crate::slack::api::Message;
 use crate::store::cases::CardLocation;
 use serde_json::json;
@@ -23,8 +25,13 @@ pub const APPROVAL_WINDOW_SECS: i64 = 24 * 3600;
 pub struct SlackLookup {
     pub case_id: CaseId,
     pub actor: Actor,
-    pub channel: String,
-    pub response_url: String,
+    /// Where the card goes.
+    pub channel: ChannelId,
+    /// The thread the card goes in, if any; else it starts its own.
+    pub thread: Option<MessageTs>,
+    /// Where failures are told to the operator (none for a click on a
+    /// message outside a conversation).
+    pub response_url: Option<ResponseUrl>,
     pub query: LookupQuery,
     pub message: Option<String>,
 }
@@ -145,8 +152,8 @@ pub fn spawn_slack_lookup(deps: Arc<Deps>, req: SlackLookup) {
             let response_url = req.response_url.clone();
             if let Err(e) = slack_lookup(&deps, req).await {
                 let text = e.report("lookup failed");
-                if let Some(slack) = &deps.slack {
-                    if let Err(e) = slack.respond(&response_url, &Message::text(text)).await {
+                if let (Some(slack), Some(url)) = (&deps.slack, &response_url) {
+                    if let Err(e) = slack.respond(url.as_str(), &Message::text(text)).await {
                         tracing::warn!(error = %e, "could not tell the operator");
                     }
                 }
@@ -190,17 +197,25 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         text: card::fallback_text(&case),
         blocks: card::render_blocks(&view),
     };
-    let ts = slack.post_message(&req.channel, &card, None).await?;
+    let ts = slack
+        .post_message(
+            req.channel.as_str(),
+            &card,
+            req.thread.as_ref().map(MessageTs::as_str),
+        )
+        .await?;
     deps.store
         .save_card_location(
             &case.id,
             &CardLocation {
-                channel: req.channel.clone(),
+                channel: req.channel.to_string(),
                 ts: ts.clone(),
             },
         )
         .await?;
-    // The drafts go in the card's thread (PLAYBOOK.md §5).
+    // The drafts go in the card's thread (PLAYBOOK.md §5): the one it was
+    // posted in, or the one it starts.
+    let card_thread = req.thread.as_ref().map_or(ts.as_str(), MessageTs::as_str);
     let mut thread = format!("*Customer follow-up (draft, {})*\n", case.followup.locale);
     if let Some(note) = crate::followup::pending_note(&case.actions) {
         thread.push_str(&format!("_{note}_\n"));
@@ -213,7 +228,11 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         ));
     }
     slack
-        .post_message(&req.channel, &Message::text(thread), Some(&ts))
+        .post_message(
+            req.channel.as_str(),
+            &Message::text(thread),
+            Some(card_thread),
+        )
         .await?;
     tracing::info!(
         customers = case.snapshot.customers.len(),

@@ -1,0 +1,523 @@
+//! One typed request per Slack delivery, read once at the edge. The HTTP
+//! routes (a form body) and Socket Mode (slack-morphism's event, as JSON)
+//! both read Slack's shapes through the lenient [`payloads`](super::payloads)
+//! types and then through [`Request::from_command`] /
+//! [`Request::from_interaction`], so `workflow::commands` receives the same
+//! [`Request`] either way: Slack ids, timestamps, the `response_url`, the
+//! trigger, the case and action a button names, and what was typed into a
+//! modal are types here, and the workflow only dispatches on them.
+//!
+//! Adding a button: a constant for its `action_id` beside the code that
+//! renders it, a [`Button`] variant and its arm in [`Button::parse`], and
+//! its handler in `workflow::commands`.
+
+use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand, View};
+use crate::audit::text::{OperatorText, TextError};
+use crate::card::{self, modals};
+use crate::domain::{
+    BillingCommand, CaseAction, ChannelId, CommandError, CustomerId, MessageTs, ResponseUrl,
+    SlackUserId, TriggerId,
+};
+
+/// The callback id of the "Triage billing case" message shortcut (manifest.yml).
+pub const TRIAGE_SHORTCUT: &str = "triage_billing_case";
+/// How an unreadable slash command is named in [`Unreadable::kind`].
+pub const COMMAND_KIND: &str = "slash command";
+/// A typed partial-refund amount longer than this is not an amount; it is
+/// refused without being echoed back.
+pub const AMOUNT_MAX_CHARS: usize = 32;
+
+/// Every request Slack sends us that the bot acts on, typed.
+#[derive(Debug)]
+pub enum Request {
+    /// `/billing …`.
+    Command(CommandRequest),
+    /// The "Triage billing case" message shortcut.
+    Shortcut(ShortcutRequest),
+    /// One or more buttons clicked on one of our messages.
+    Buttons(ButtonsRequest),
+    /// A modal we opened was submitted.
+    Submission(SubmissionRequest),
+    /// Read, and not ours to act on (global shortcuts, view closed…).
+    Ignored { kind: &'static str },
+    /// A field Slack always sends could not be read; nothing can run.
+    Unreadable(Unreadable),
+}
+
+/// Which field of which kind of request could not be read. Names the field,
+/// never its value (a `response_url` is a credential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Slack sent a {field} the bot cannot read in a {kind}")]
+pub struct Unreadable {
+    pub kind: &'static str,
+    pub field: &'static str,
+}
+
+/// `/billing <text>`.
+#[derive(Debug)]
+pub struct CommandRequest {
+    pub user: SlackUserId,
+    pub channel: ChannelId,
+    pub response_url: ResponseUrl,
+    pub trigger_id: Option<TriggerId>,
+    /// The typed text, read as a command; its error is the usage reply.
+    pub command: Result<BillingCommand, CommandError>,
+}
+
+/// The message shortcut, run on one message.
+#[derive(Debug, Clone)]
+pub struct ShortcutRequest {
+    pub user: SlackUserId,
+    pub channel: ChannelId,
+    pub message: MessageRef,
+    pub response_url: ResponseUrl,
+    pub trigger_id: TriggerId,
+}
+
+/// A message as an interaction names it.
+#[derive(Debug, Clone)]
+pub struct MessageRef {
+    pub ts: MessageTs,
+    /// Set when the message is itself a reply in a thread.
+    pub thread_ts: Option<MessageTs>,
+    /// As written (not yet scrubbed): the caller reads identifiers from it
+    /// and keeps only a scrubbed copy.
+    pub text: String,
+}
+
+impl MessageRef {
+    /// The thread this message belongs to: its parent's ts, or its own.
+    pub fn thread(&self) -> &MessageTs {
+        self.thread_ts.as_ref().unwrap_or(&self.ts)
+    }
+}
+
+/// Buttons clicked on one message.
+#[derive(Debug, Clone)]
+pub struct ButtonsRequest {
+    pub user: SlackUserId,
+    /// Where the clicked message is; absent on messages outside channels.
+    pub channel: Option<ChannelId>,
+    pub message: Option<MessageRef>,
+    pub response_url: Option<ResponseUrl>,
+    pub trigger_id: TriggerId,
+    pub buttons: Vec<Button>,
+}
+
+/// One clicked button, by its `action_id`, with its value read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Button {
+    /// Approve an action of a case card.
+    Approve(CaseAction),
+    /// Reject one (opens the reason modal).
+    Reject(CaseAction),
+    /// Refund part of a proposed refund (opens the amount modal).
+    PartialRefund(CaseAction),
+    /// A churn report row's **Triage**: look the customer up.
+    TriageCustomer(CustomerId),
+    /// One of ours whose value is not what we put there.
+    Unreadable { action_id: String },
+    /// Not one of ours.
+    Unknown { action_id: String },
+}
+
+impl Button {
+    /// Reads one clicked button by its `action_id`.
+    pub fn parse(action: &BlockAction) -> Self {
+        let id = action.action_id.as_str();
+        let value = action.value.as_deref().unwrap_or_default();
+        let on_case = |make: fn(CaseAction) -> Button| match CaseAction::parse(value) {
+            Some(target) => make(target),
+            None => Button::Unreadable {
+                action_id: id.to_owned(),
+            },
+        };
+        match id {
+            card::APPROVE_ACTION_ID => on_case(Button::Approve),
+            card::REJECT_ACTION_ID => on_case(Button::Reject),
+            modals::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
+            crate::workflow::reports::TRIAGE_ACTION_ID => match CustomerId::parse(value) {
+                Ok(customer) => Button::TriageCustomer(customer),
+                Err(_) => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
+            _ => Button::Unknown {
+                action_id: id.chars().take(64).collect(),
+            },
+        }
+    }
+}
+
+/// A submitted modal.
+#[derive(Debug, Clone)]
+pub struct SubmissionRequest {
+    pub user: SlackUserId,
+    pub form: Submission,
+}
+
+/// What a modal's fields said, read.
+#[derive(Debug, Clone)]
+pub enum Submission {
+    /// The reject modal: why (scrubbed here, before it reaches the card,
+    /// Redis, the audit or a log).
+    Reject {
+        target: CaseAction,
+        reason: Result<OperatorText, TextError>,
+    },
+    /// The partial-refund modal: the amount typed.
+    PartialRefund {
+        target: CaseAction,
+        amount: Result<TypedAmount, AmountTooLong>,
+    },
+    /// One of ours whose `private_metadata` is not what we put there.
+    Unreadable { callback_id: String },
+    /// Not one of ours.
+    Unknown { callback_id: String },
+}
+
+/// An amount as typed in major units ("12.50"), not yet in a currency: the
+/// currency is the charge's, known from the stored case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedAmount(String);
+
+/// The typed amount is longer than any amount.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("That is not an amount: type a positive number such as 12.50")]
+pub struct AmountTooLong;
+
+impl TypedAmount {
+    /// # Errors
+    /// When the text is longer than [`AMOUNT_MAX_CHARS`] (not echoed back).
+    pub fn parse(typed: &str) -> Result<Self, AmountTooLong> {
+        if typed.trim().chars().take(AMOUNT_MAX_CHARS + 1).count() > AMOUNT_MAX_CHARS {
+            Err(AmountTooLong)
+        } else {
+            Ok(Self(typed.to_owned()))
+        }
+    }
+
+    /// In `currency`'s minor units.
+    ///
+    /// # Errors
+    /// When it is not a positive amount with at most the currency's decimals.
+    pub fn in_currency(
+        &self,
+        currency: crate::domain::Currency,
+    ) -> Result<crate::domain::Money, crate::domain::AmountError> {
+        crate::domain::Money::parse_major(&self.0, currency)
+    }
+}
+
+impl Submission {
+    fn read(view: &View) -> Self {
+        let target = CaseAction::parse(&view.private_metadata);
+        let text = |block, input| view.state.text(block, input).unwrap_or_default();
+        let callback_id = view.callback_id.clone();
+        match (view.callback_id.as_str(), target) {
+            (modals::REJECT_CALLBACK, Some(target)) => Self::Reject {
+                target,
+                reason: OperatorText::parse(
+                    text(modals::REASON_BLOCK, modals::REASON_INPUT),
+                    modals::REASON_MAX_CHARS,
+                ),
+            },
+            (modals::REFUND_CALLBACK, Some(target)) => Self::PartialRefund {
+                target,
+                amount: TypedAmount::parse(text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)),
+            },
+            (modals::REJECT_CALLBACK | modals::REFUND_CALLBACK, None) => {
+                Self::Unreadable { callback_id }
+            }
+            _ => Self::Unknown {
+                callback_id: callback_id.chars().take(64).collect(),
+            },
+        }
+    }
+}
+
+fn field<T, E>(
+    kind: &'static str,
+    field: &'static str,
+    read: Result<T, E>,
+) -> Result<T, Unreadable> {
+    read.map_err(|_| Unreadable { kind, field })
+}
+
+fn optional<T, E>(raw: Option<&str>, parse: impl Fn(&str) -> Result<T, E>) -> Option<T> {
+    raw.filter(|s| !s.is_empty()).and_then(|s| parse(s).ok())
+}
+
+impl Request {
+    /// A slash command's form, typed.
+    pub fn from_command(raw: SlashCommand) -> Self {
+        let read = || -> Result<CommandRequest, Unreadable> {
+            const KIND: &str = COMMAND_KIND;
+            Ok(CommandRequest {
+                user: field(KIND, "user id", SlackUserId::parse(&raw.user_id))?,
+                channel: field(KIND, "channel id", ChannelId::parse(&raw.channel_id))?,
+                response_url: field(KIND, "response_url", ResponseUrl::parse(&raw.response_url))?,
+                trigger_id: optional(raw.trigger_id.as_deref(), TriggerId::parse),
+                command: BillingCommand::parse(&raw.text),
+            })
+        };
+        read().map_or_else(Self::Unreadable, Self::Command)
+    }
+
+    /// An interaction payload, typed.
+    pub fn from_interaction(raw: Interaction) -> Self {
+        let read = || -> Result<Self, Unreadable> {
+            Ok(match raw {
+                Interaction::MessageAction {
+                    callback_id,
+                    user,
+                    channel,
+                    message,
+                    response_url,
+                    trigger_id,
+                } if callback_id == TRIAGE_SHORTCUT => {
+                    const KIND: &str = "message shortcut";
+                    Self::Shortcut(ShortcutRequest {
+                        user: field(KIND, "user id", SlackUserId::parse(&user.id))?,
+                        channel: field(KIND, "channel id", ChannelId::parse(&channel.id))?,
+                        message: field(KIND, "message ts", message_ref(message))?,
+                        response_url: field(
+                            KIND,
+                            "response_url",
+                            ResponseUrl::parse(&response_url),
+                        )?,
+                        trigger_id: field(KIND, "trigger id", TriggerId::parse(&trigger_id))?,
+                    })
+                }
+                Interaction::MessageAction { .. } => Self::Ignored {
+                    kind: "message_action",
+                },
+                Interaction::BlockActions {
+                    user,
+                    channel,
+                    message,
+                    actions,
+                    response_url,
+                    trigger_id,
+                } => {
+                    const KIND: &str = "button click";
+                    Self::Buttons(ButtonsRequest {
+                        user: field(KIND, "user id", SlackUserId::parse(&user.id))?,
+                        channel: optional(
+                            channel.as_ref().map(|c| c.id.as_str()),
+                            ChannelId::parse,
+                        ),
+                        message: message.and_then(|m| message_ref(m).ok()),
+                        response_url: optional(response_url.as_deref(), ResponseUrl::parse),
+                        trigger_id: field(KIND, "trigger id", TriggerId::parse(&trigger_id))?,
+                        buttons: actions.iter().map(Button::parse).collect(),
+                    })
+                }
+                Interaction::ViewSubmission { user, view } => Self::Submission(SubmissionRequest {
+                    user: field("modal", "user id", SlackUserId::parse(&user.id))?,
+                    form: Submission::read(&view),
+                }),
+                Interaction::Other => Self::Ignored { kind: "other" },
+            })
+        };
+        read().unwrap_or_else(Self::Unreadable)
+    }
+
+    /// A form body of `/slack/commands`, typed.
+    ///
+    /// # Errors
+    /// When the body is not a slash-command form.
+    pub fn command_body(body: &[u8]) -> Result<Self, PayloadError> {
+        payloads::slash_command(body).map(Self::from_command)
+    }
+
+    /// A form body of `/slack/interactions`, typed.
+    ///
+    /// # Errors
+    /// When the body has no `payload` field or it is not an interaction.
+    pub fn interaction_body(body: &[u8]) -> Result<Self, PayloadError> {
+        payloads::interaction(body).map(Self::from_interaction)
+    }
+
+    /// A Socket Mode slash command (slack-morphism's event as JSON), typed.
+    ///
+    /// # Errors
+    /// When the JSON is not a slash command.
+    pub fn command_json(value: serde_json::Value) -> Result<Self, PayloadError> {
+        Ok(Self::from_command(serde_json::from_value(value)?))
+    }
+
+    /// A Socket Mode interaction (slack-morphism's event as JSON), typed.
+    ///
+    /// # Errors
+    /// When the JSON is not an interaction.
+    pub fn interaction_json(value: serde_json::Value) -> Result<Self, PayloadError> {
+        Ok(Self::from_interaction(serde_json::from_value(value)?))
+    }
+}
+
+fn message_ref(raw: payloads::MessageRef) -> Result<MessageRef, crate::domain::IdError> {
+    Ok(MessageRef {
+        ts: MessageTs::parse(&raw.ts)?,
+        thread_ts: optional(raw.thread_ts.as_deref(), MessageTs::parse),
+        text: raw.text.unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn interaction(json: serde_json::Value) -> Request {
+        Request::interaction_json(json).expect("an interaction")
+    }
+
+    #[test]
+    fn a_slash_command_is_typed_once() {
+        let body = b"token=x&team_id=T1&channel_id=C1&user_id=U1&command=%2Fbilling&text=lookup+ana%40example.com&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2F1%2F2%2F3&trigger_id=1.2.3";
+        let Ok(Request::Command(cmd)) = Request::command_body(body) else {
+            panic!("a command");
+        };
+        assert_eq!(cmd.user.as_str(), "U1");
+        assert_eq!(cmd.channel.as_str(), "C1");
+        assert_eq!(
+            cmd.response_url.as_str(),
+            "https://hooks.slack.com/commands/1/2/3"
+        );
+        assert!(matches!(cmd.command, Ok(BillingCommand::Lookup(_))));
+
+        let body = b"channel_id=C1&user_id=nobody&command=%2Fbilling&text=help&response_url=https%3A%2F%2Fhooks.slack.com%2Fx";
+        assert!(matches!(
+            Request::command_body(body),
+            Ok(Request::Unreadable(Unreadable {
+                field: "user id",
+                ..
+            }))
+        ));
+        let body = b"channel_id=C1&user_id=U1&command=%2Fbilling&text=help&response_url=nope";
+        assert!(matches!(
+            Request::command_body(body),
+            Ok(Request::Unreadable(Unreadable {
+                field: "response_url",
+                ..
+            }))
+        ));
+        assert!(
+            Request::command_body(b"text=help").is_err(),
+            "no user at all"
+        );
+    }
+
+    use crate::domain::{ActionKey, CaseId};
+
+    #[test]
+    fn buttons_are_read_by_their_action_id() {
+        let request = interaction(serde_json::json!({
+            "type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"},
+            "message": {"ts": "1.2", "thread_ts": "1.1"}, "trigger_id": "t",
+            "response_url": "https://hooks.slack.com/actions/1",
+            "actions": [
+                {"action_id": "approve_action", "value": "case_0123456789ab/a1"},
+                {"action_id": "partial_refund", "value": "case_0123456789ab/a2"},
+                {"action_id": "approve_action", "value": "case_0123456789ab/../x"},
+                {"action_id": "report_triage", "value": "cus_A1"},
+                {"action_id": "someone_elses", "value": "x"}
+            ]
+        }));
+        let Request::Buttons(clicks) = request else {
+            panic!("buttons");
+        };
+        let target = |key: &str| CaseAction {
+            case_id: CaseId::parse("case_0123456789ab").expect("case"),
+            key: ActionKey::parse(key).expect("key"),
+        };
+        assert_eq!(
+            clicks.buttons,
+            vec![
+                Button::Approve(target("a1")),
+                Button::PartialRefund(target("a2")),
+                Button::Unreadable {
+                    action_id: "approve_action".into()
+                },
+                Button::TriageCustomer(CustomerId::parse("cus_A1").expect("id")),
+                Button::Unknown {
+                    action_id: "someone_elses".into()
+                },
+            ]
+        );
+        assert_eq!(clicks.channel.map(String::from).as_deref(), Some("C1"));
+        assert_eq!(
+            clicks.message.as_ref().map(|m| m.thread().as_str()),
+            Some("1.1")
+        );
+    }
+
+    #[test]
+    fn shortcuts_and_submissions() {
+        let request = interaction(serde_json::json!({
+            "type": "message_action", "callback_id": TRIAGE_SHORTCUT, "user": {"id": "U2"},
+            "channel": {"id": "C1"}, "message": {"ts": "1.2", "text": "cus_A1 was charged twice"},
+            "response_url": "https://hooks.slack.com/app/1", "trigger_id": "t"
+        }));
+        let Request::Shortcut(shortcut) = request else {
+            panic!("the triage shortcut");
+        };
+        assert_eq!(shortcut.message.thread().as_str(), "1.2");
+        let other = interaction(serde_json::json!({
+            "type": "message_action", "callback_id": "another", "user": {"id": "U2"},
+            "channel": {"id": "C1"}, "message": {"ts": "1.2"},
+            "response_url": "https://hooks.slack.com/app/1", "trigger_id": "t"
+        }));
+        assert!(matches!(other, Request::Ignored { .. }));
+
+        let submitted = |callback: &str, metadata: &str, value: &str| {
+            interaction(serde_json::json!({
+                "type": "view_submission", "user": {"id": "U2"},
+                "view": {"callback_id": callback, "private_metadata": metadata, "state": {"values": {
+                    modals::REASON_BLOCK: {modals::REASON_INPUT: {"value": value}},
+                    modals::AMOUNT_BLOCK: {modals::AMOUNT_INPUT: {"value": value}}
+                }}}
+            }))
+        };
+        let Request::Submission(s) = submitted(modals::REJECT_CALLBACK, "case_0123456789ab/a1", "")
+        else {
+            panic!("a submission");
+        };
+        assert!(matches!(
+            s.form,
+            Submission::Reject {
+                reason: Err(TextError::Empty),
+                ..
+            }
+        ));
+        let Request::Submission(s) = submitted(
+            modals::REFUND_CALLBACK,
+            "case_0123456789ab/a1",
+            &"9".repeat(40),
+        ) else {
+            panic!("a submission");
+        };
+        assert!(matches!(
+            s.form,
+            Submission::PartialRefund {
+                amount: Err(AmountTooLong),
+                ..
+            }
+        ));
+        let Request::Submission(s) = submitted(modals::REFUND_CALLBACK, "nonsense", "1") else {
+            panic!("a submission");
+        };
+        assert!(matches!(s.form, Submission::Unreadable { .. }));
+    }
+
+    #[test]
+    fn typed_amounts_take_the_charges_currency() {
+        let usd = crate::domain::Currency::parse("usd").expect("usd");
+        let amount = TypedAmount::parse("12.50").expect("short");
+        assert_eq!(amount.in_currency(usd).map(|m| m.minor), Ok(1250));
+        assert!(TypedAmount::parse("1.234")
+            .expect("short")
+            .in_currency(usd)
+            .is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! Clicks on our messages: one handler per [`Button`]. A button on a case
+//! card acts only from the card's channel; its value only names the case
+//! and action, whose state is always re-read from Redis.
+
+use super::submissions::spawn_approval;
+use super::{tell_now, Ack};
+use crate::audit::{AuditKind, NewEntry};
+use crate::card::modals;
+use crate::domain::{ActionKind, Actor, CaseAction, CustomerId, LookupQuery, TriggerId};
+use crate::slack::request::{Button, ButtonsRequest};
+use crate::workflow::approve::Click;
+use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
+use crate::workflow::{new_case_id, now, Deps, WorkflowError};
+use serde_json::json;
+use std::sync::Arc;
+
+/// What a case-card button asks for, once its click is known to come from
+/// the card's channel.
+#[derive(Debug, Clone, Copy)]
+enum OnCard {
+    Approve,
+    /// Opens the reject modal.
+    Reject,
+    /// Opens the partial-refund modal.
+    PartialRefund,
+}
+
+impl OnCard {
+    fn action_id(self) -> &'static str {
+        match self {
+            Self::Approve => crate::card::APPROVE_ACTION_ID,
+            Self::Reject => crate::card::REJECT_ACTION_ID,
+            Self::PartialRefund => modals::PARTIAL_REFUND_ACTION_ID,
+        }
+    }
+}
+
+pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
+    for button in &clicks.buttons {
+        match button {
+            Button::Approve(target) => on_card(deps, &clicks, target, OnCard::Approve),
+            Button::Reject(target) => on_card(deps, &clicks, target, OnCard::Reject),
+            Button::PartialRefund(target) => {
+                on_card(deps, &clicks, target, OnCard::PartialRefund);
+            }
+            Button::TriageCustomer(customer) => triage_customer(deps, &clicks, customer),
+            Button::Unreadable { action_id } => {
+                tracing::warn!(%action_id, "button without a readable value");
+            }
+            Button::Unknown { action_id } => {
+                tracing::info!(%action_id, "unknown button ignored");
+            }
+        }
+    }
+    Ack::Empty
+}
+
+/// A churn report row: look the customer up as `/billing lookup` does.
+fn triage_customer(deps: &Arc<Deps>, clicks: &ButtonsRequest, customer: &CustomerId) {
+    let Some(channel) = clicks.channel.clone() else {
+        tracing::warn!("Triage button outside a channel ignored");
+        return;
+    };
+    spawn_slack_lookup(
+        Arc::clone(deps),
+        SlackLookup {
+            case_id: new_case_id(),
+            actor: Actor::Slack(clicks.user.clone()),
+            channel,
+            thread: None,
+            response_url: clicks.response_url.clone(),
+            query: LookupQuery::Customer(customer.clone()),
+            message: None,
+        },
+    );
+}
+
+fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: OnCard) {
+    let click = Click {
+        case_id: target.case_id.clone(),
+        key: target.key.clone(),
+        actor: clicks.user.clone(),
+        response_url: clicks.response_url.clone(),
+        channel: clicks.channel.clone(),
+    };
+    let deps = Arc::clone(deps);
+    let trigger_id = clicks.trigger_id.clone();
+    deps.tasks.clone().spawn(async move {
+        // Modal submissions carry no channel: the click that opened the
+        // modal was checked here.
+        if !from_card_channel(&deps, &click, on.action_id()).await {
+            return;
+        }
+        match on {
+            OnCard::Approve => spawn_approval(&deps, click, None),
+            OnCard::Reject | OnCard::PartialRefund => {
+                open_modal(&deps, &click, &trigger_id, on).await;
+            }
+        }
+    });
+}
+
+/// A click counts only from the channel where its case card lives (issue 8
+/// part 8): a button's value only names a case, and the same value on a
+/// message elsewhere must not act on it. A click from anywhere else (or on
+/// a case with no card) is refused, audited and told to the clicker.
+async fn from_card_channel(deps: &Deps, click: &Click, action_id: &str) -> bool {
+    let location = match deps.store.card_location(&click.case_id).await {
+        Ok(location) => location,
+        Err(e) => {
+            let text = WorkflowError::Store(e).report("card location lookup failed");
+            tell_now(deps, click.response_url.as_ref(), &text).await;
+            return false;
+        }
+    };
+    let card_channel = location.map(|l| l.channel);
+    if card_channel.is_some()
+        && click.channel.as_ref().map(|c| c.as_str()) == card_channel.as_deref()
+    {
+        return true;
+    }
+    tracing::warn!(case_id = %click.case_id, action = %click.key, on = action_id, "click from outside the card's channel refused");
+    let entry = NewEntry {
+        case_id: Some(click.case_id.clone()),
+        action: Some(click.key.to_string()),
+        kind: AuditKind::ApprovalRefused,
+        actor: Actor::Slack(click.actor.clone()),
+        at: now(),
+        stripe_ids: Vec::new(),
+        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": click.channel, "card_channel": card_channel }),
+    };
+    if let Err(e) = deps.store.append_audit(entry).await {
+        // The click is refused all the same; only its trace is missing.
+        WorkflowError::Store(e).report("could not audit a refused click");
+    }
+    let text = match card_channel {
+        Some(channel) => {
+            format!("This button acts only on the case card in <#{channel}>; click it there")
+        }
+        None => format!(
+            "Case `{}` has no card in Slack to act on; run the lookup again",
+            click.case_id
+        ),
+    };
+    tell_now(deps, click.response_url.as_ref(), &text).await;
+    false
+}
+
+async fn open_modal(deps: &Deps, click: &Click, trigger_id: &TriggerId, on: OnCard) {
+    let Some(slack) = &deps.slack else { return };
+    let loaded = deps.store.load_case(&click.case_id).await;
+    let action = match &loaded {
+        Ok(Some(case)) => case.actions.iter().find(|a| click.key == a.key),
+        _ => None,
+    };
+    let Some(action) = action else {
+        tell_now(
+            deps,
+            click.response_url.as_ref(),
+            "This case or action is unknown, or Redis is unavailable; run the lookup again",
+        )
+        .await;
+        return;
+    };
+    let view = match (&action.kind, on) {
+        (ActionKind::Refund(target), OnCard::PartialRefund) => {
+            modals::refund_modal(&click.case_id, &action.key, &action.summary, target.amount)
+        }
+        _ => modals::reject_modal(&click.case_id, &action.key, &action.summary),
+    };
+    if let Err(e) = slack.open_modal(trigger_id.as_str(), view).await {
+        tracing::warn!(error = %e, "could not open the modal");
+        tell_now(
+            deps,
+            click.response_url.as_ref(),
+            "Slack did not open the form in time; click again",
+        )
+        .await;
+    }
+}

@@ -1,0 +1,82 @@
+//! `/billing …`: one handler per command of the grammar (`BillingCommand`).
+
+use super::{ephemeral, tell_now, Ack};
+use crate::audit::scrub_text;
+use crate::card;
+use crate::domain::{Actor, BillingCommand, CaseId, LookupQuery, ReportRequest, USAGE};
+use crate::slack::request::CommandRequest;
+use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
+use crate::workflow::{new_case_id, reports, Deps, WorkflowError};
+use std::sync::Arc;
+
+pub(super) fn on_command(deps: &Arc<Deps>, cmd: CommandRequest) -> Ack {
+    match &cmd.command {
+        Ok(BillingCommand::Help) => help(deps),
+        Ok(BillingCommand::Lookup(query)) => lookup(deps, &cmd, query.clone()),
+        Ok(BillingCommand::Audit(case_id)) => audit(deps, &cmd, case_id.clone()),
+        Ok(BillingCommand::Report(request)) => report(deps, &cmd, *request),
+        Err(e) => {
+            // The refusal quotes what was typed, which may hold a card number.
+            tracing::warn!(error = %scrub_text(&e.to_string()), "unusable /billing text");
+            ephemeral(e.to_string())
+        }
+    }
+}
+
+fn help(deps: &Deps) -> Ack {
+    match deps.policy.read_only_warning() {
+        Some(warning) => ephemeral(format!("{USAGE}\n\n:warning: {warning}")),
+        None => ephemeral(USAGE),
+    }
+}
+
+fn lookup(deps: &Arc<Deps>, cmd: &CommandRequest, query: LookupQuery) -> Ack {
+    let case_id = new_case_id();
+    let ack = format!(
+        "Looking up `{query}` ({}) as case `{case_id}`…",
+        query.kind()
+    );
+    spawn_slack_lookup(
+        Arc::clone(deps),
+        SlackLookup {
+            case_id,
+            actor: Actor::Slack(cmd.user.clone()),
+            channel: cmd.channel.clone(),
+            thread: None,
+            response_url: Some(cmd.response_url.clone()),
+            query,
+            message: None,
+        },
+    );
+    ephemeral(ack)
+}
+
+fn audit(deps: &Arc<Deps>, cmd: &CommandRequest, case_id: CaseId) -> Ack {
+    let ack = ephemeral(format!("Fetching the audit trail of `{case_id}`…"));
+    let (deps, response_url) = (Arc::clone(deps), cmd.response_url.clone());
+    deps.tasks.clone().spawn(async move {
+        let text = match deps.store.audit_trail(&case_id).await {
+            Ok(entries) => card::trail::render_trail(&case_id, &entries),
+            Err(e) => WorkflowError::Store(e).report("audit trail failed"),
+        };
+        tell_now(&deps, Some(&response_url), &text).await;
+    });
+    ack
+}
+
+fn report(deps: &Arc<Deps>, cmd: &CommandRequest, request: ReportRequest) -> Ack {
+    let ack = ephemeral(format!(
+        "Running the {} report; progress and the result follow in this channel…",
+        reports::name(request)
+    ));
+    reports::spawn_slack_report(
+        Arc::clone(deps),
+        reports::SlackReport {
+            actor: Actor::Slack(cmd.user.clone()),
+            channel: cmd.channel.to_string(),
+            response_url: cmd.response_url.as_str().to_owned(),
+            request,
+        },
+    );
+    ack
+}

@@ -1,0 +1,156 @@
+//! Our modals, submitted: one handler per [`Submission`]. A refused field
+//! keeps the modal open with the reason under it.
+
+use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
+use crate::audit::text::TextError;
+use crate::card::modals;
+use crate::domain::{ActionKind, CaseAction, Money};
+use crate::slack::request::{AmountTooLong, Submission, SubmissionRequest, TypedAmount};
+use crate::workflow::approve::{self, Click};
+use crate::workflow::Deps;
+use std::sync::Arc;
+use tracing::Instrument;
+
+pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionRequest) -> Ack {
+    let click = |target: CaseAction| Click {
+        case_id: target.case_id,
+        key: target.key,
+        actor: submission.user.clone(),
+        response_url: None,
+        channel: None,
+    };
+    match submission.form {
+        Submission::Reject { target, reason } => match reason {
+            Ok(reason) => {
+                spawn_rejection(deps, click(target), reason.into_string());
+                Ack::Empty
+            }
+            Err(TextError::Empty) => {
+                tracing::warn!("rejection without a reason refused");
+                field_error(
+                    modals::REASON_BLOCK,
+                    "Give a reason: it goes in the audit trail",
+                )
+            }
+            Err(e) => {
+                tracing::warn!(refusal = ?e, "over-long rejection reason refused");
+                field_error(modals::REASON_BLOCK, &e.to_string())
+            }
+        },
+        Submission::PartialRefund { target, amount } => {
+            let click = click(target);
+            // Slack waits 3 s for this answer, Redis or not.
+            let checked = tokio::time::timeout(BEFORE_ACK_BUDGET, partial_amount(deps, &click, amount))
+                .await
+                .unwrap_or_else(|_| Err("Redis did not answer in time, so the amount could not be checked; submit again in a moment".to_owned()));
+            match checked {
+                Ok(amount) => {
+                    spawn_approval(deps, click, Some(amount));
+                    Ack::Empty
+                }
+                Err(message) => {
+                    tracing::warn!("partial refund amount refused");
+                    field_error(modals::AMOUNT_BLOCK, &message)
+                }
+            }
+        }
+        Submission::Unreadable { callback_id } => {
+            tracing::warn!(%callback_id, "modal without a readable case/action");
+            Ack::Empty
+        }
+        Submission::Unknown { callback_id } => {
+            tracing::info!(%callback_id, "unknown modal ignored");
+            Ack::Empty
+        }
+    }
+}
+
+/// Checks a typed partial-refund amount against the stored case: positive,
+/// in the charge's currency, at most what was left on it. Stripe's own
+/// state is checked again right before the refund.
+async fn partial_amount(
+    deps: &Deps,
+    click: &Click,
+    typed: Result<TypedAmount, AmountTooLong>,
+) -> Result<Money, String> {
+    let typed = typed.map_err(|e| e.to_string())?;
+    let case = match deps.store.load_case(&click.case_id).await {
+        Ok(Some(case)) => case,
+        Ok(None) => return Err("This case is unknown or expired; run the lookup again".to_owned()),
+        Err(e) => return Err(format!("{e}; try again")),
+    };
+    let Some(ActionKind::Refund(target)) = case
+        .actions
+        .iter()
+        .find(|a| click.key == a.key)
+        .map(|a| &a.kind)
+    else {
+        return Err("Only a refund can be partial".to_owned());
+    };
+    let amount = typed
+        .in_currency(target.amount.currency)
+        .map_err(|e| e.to_string())?;
+    let left = case
+        .snapshot
+        .charges()
+        .find(|c| c.id == target.charge)
+        .map_or(target.amount, |c| c.refundable());
+    if amount.minor > left.minor {
+        return Err(format!(
+            "At most {left} is left to refund on {}",
+            target.charge
+        ));
+    }
+    Ok(amount)
+}
+
+pub(super) fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
+    let deps = Arc::clone(deps);
+    let span = tracing::info_span!("approve", case_id = %click.case_id, action = %click.key, actor = %click.actor);
+    deps.tasks.clone().spawn(
+        async move {
+            let answer = match approve::approve(&deps, &click, amount).await {
+                Ok(outcome) => outcome.0,
+                Err(e) => e.report("interaction failed"),
+            };
+            tell_now(&deps, click.response_url.as_ref(), &answer).await;
+            if click.response_url.is_none() {
+                tell_user(&deps, &click, &answer).await;
+            }
+        }
+        .instrument(span),
+    );
+}
+
+fn spawn_rejection(deps: &Arc<Deps>, click: Click, reason: String) {
+    let deps = Arc::clone(deps);
+    let span = tracing::info_span!("reject", case_id = %click.case_id, action = %click.key, actor = %click.actor);
+    deps.tasks.clone().spawn(
+        async move {
+            let answer = match approve::reject(&deps, &click, &reason).await {
+                Ok(outcome) => outcome.0,
+                Err(e) => e.report("interaction failed"),
+            };
+            tell_user(&deps, &click, &answer).await;
+        }
+        .instrument(span),
+    );
+}
+
+/// Tells the clicker through the card's channel when there is no
+/// `response_url` (modal submissions have none).
+async fn tell_user(deps: &Deps, click: &Click, text: &str) {
+    let channel = match &click.channel {
+        Some(channel) => Some(channel.clone()),
+        None => deps
+            .store
+            .card_location(&click.case_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|l| crate::domain::ChannelId::parse(&l.channel).ok()),
+    };
+    if let Some(channel) = channel {
+        tell_in_channel(deps, &channel, &click.actor, text).await;
+    }
+}
