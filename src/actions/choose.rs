@@ -14,7 +14,7 @@
 //! action still pending on the same target.
 
 use crate::domain::{
-    ActionKind, ActionStatus, Case, Charge, ChargeId, ChargeStatus, Currency, CustomerId,
+    ActionKind, ActionStatus, Case, CaseId, Charge, ChargeId, ChargeStatus, Currency, CustomerId,
     InvoiceId, Money, Origin, ProposedAction, RefundTarget, SlackUserId, SubscriptionId,
 };
 use crate::policy::RETRY_WINDOW_SECS;
@@ -101,6 +101,31 @@ impl Choice {
                 }
             }
         }
+    }
+}
+
+/// A choice on a case: the value of a "More actions…" option and the
+/// `private_metadata` of the modal that asks for the rest,
+/// `{case_id}/{choice code}`. A name to look up, never the truth: the
+/// choice is validated against the stored case before anything is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseChoice {
+    pub case_id: CaseId,
+    pub choice: Choice,
+}
+
+impl CaseChoice {
+    /// Reads `{case_id}/{choice code}`; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (case, code) = value.split_once('/')?;
+        Some(Self {
+            case_id: CaseId::parse(case).ok()?,
+            choice: Choice::parse_code(code)?,
+        })
+    }
+
+    pub fn value(&self) -> String {
+        format!("{}/{}", self.case_id, self.choice.code())
     }
 }
 

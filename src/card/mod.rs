@@ -389,7 +389,11 @@ fn actions_outline(
             .iter()
             .map(|choice| MenuOption {
                 label: choice.label(case, view.statuses),
-                value: format!("{}/{}", case.id, choice.code()),
+                value: choose::CaseChoice {
+                    case_id: case.id.clone(),
+                    choice: choice.clone(),
+                }
+                .value(),
             })
             .filter(|o| o.value.len() <= MAX_OPTION_VALUE)
             .take(MAX_MENU_OPTIONS)

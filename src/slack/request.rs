@@ -12,6 +12,7 @@
 //! its handler in `workflow::commands`.
 
 use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand, View};
+use crate::actions::choose::CaseChoice;
 use crate::audit::text::{OperatorText, TextError};
 use crate::card::{self, modals};
 use crate::domain::{
@@ -115,6 +116,8 @@ pub enum Button {
     PartialRefund(CaseAction),
     /// A churn report row's **Triage**: look the customer up.
     TriageCustomer(CustomerId),
+    /// An option of a card's "More actions…" menu.
+    MoreActions(CaseChoice),
     /// One of ours whose value is not what we put there.
     Unreadable { action_id: String },
     /// Not one of ours.
@@ -136,6 +139,16 @@ impl Button {
             card::APPROVE_ACTION_ID => on_case(Button::Approve),
             card::REJECT_ACTION_ID => on_case(Button::Reject),
             modals::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
+            card::MORE_ACTIONS_ACTION_ID => match action
+                .selected_option
+                .as_ref()
+                .and_then(|o| CaseChoice::parse(&o.value))
+            {
+                Some(target) => Button::MoreActions(target),
+                None => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
             crate::workflow::reports::TRIAGE_ACTION_ID => match CustomerId::parse(value) {
                 Ok(customer) => Button::TriageCustomer(customer),
                 Err(_) => Button::Unreadable {
@@ -169,6 +182,17 @@ pub enum Submission {
     PartialRefund {
         target: CaseAction,
         amount: Result<TypedAmount, AmountTooLong>,
+    },
+    /// "More actions…": how much of the chosen charge to refund.
+    ChooseRefund {
+        target: CaseChoice,
+        amount: Result<TypedAmount, AmountTooLong>,
+    },
+    /// "More actions…": cancel the chosen subscription now (`Some(false)`)
+    /// or at the end of its period (`Some(true)`); `None` when neither was picked.
+    ChooseCancel {
+        target: CaseChoice,
+        at_period_end: Option<bool>,
     },
     /// One of ours whose `private_metadata` is not what we put there.
     Unreadable { callback_id: String },
@@ -214,6 +238,26 @@ impl Submission {
         let target = CaseAction::parse(&view.private_metadata);
         let text = |block, input| view.state.text(block, input).unwrap_or_default();
         let callback_id = view.callback_id.clone();
+        let chosen = CaseChoice::parse(&view.private_metadata);
+        match (view.callback_id.as_str(), chosen) {
+            (modals::CHOOSE_REFUND_CALLBACK, Some(target)) => {
+                return Self::ChooseRefund {
+                    target,
+                    amount: TypedAmount::parse(text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)),
+                }
+            }
+            (modals::CHOOSE_CANCEL_CALLBACK, Some(target)) => {
+                let picked = view.state.selected(modals::WHEN_BLOCK, modals::WHEN_INPUT);
+                return Self::ChooseCancel {
+                    target,
+                    at_period_end: picked.and_then(modals::when_at_period_end),
+                };
+            }
+            (modals::CHOOSE_REFUND_CALLBACK | modals::CHOOSE_CANCEL_CALLBACK, None) => {
+                return Self::Unreadable { callback_id }
+            }
+            _ => {}
+        }
         match (view.callback_id.as_str(), target) {
             (modals::REJECT_CALLBACK, Some(target)) => Self::Reject {
                 target,

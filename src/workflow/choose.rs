@@ -10,10 +10,67 @@ use super::approve::{Outcome, MAX_RACES, RACES_LOST};
 use super::intent::target_ids;
 use super::lookup::APPROVAL_WINDOW_SECS;
 use super::{now, Deps, WorkflowError};
-use crate::actions::choose::{self, Choice};
+use crate::actions::choose::{self, Choice, ChoiceRefusal};
 use crate::audit::{AuditKind, NewEntry};
 use crate::domain::{ActionKind, ActionStatus, Actor, CaseId, SlackUserId};
+use crate::store::cases::StoredCase;
 use serde_json::json;
+
+/// A case as stored now, with its actions' states, and what a choice comes
+/// to on it.
+pub struct Checked {
+    pub stored: StoredCase,
+    pub statuses: Vec<(String, ActionStatus)>,
+    pub kind: Result<ActionKind, ChoiceRefusal>,
+}
+
+/// Reads the case and checks `choice` on it (nothing is stored).
+///
+/// # Errors
+/// Redis errors; an unknown case is a [`WorkflowError::User`].
+pub async fn check(
+    deps: &Deps,
+    case_id: &CaseId,
+    choice: &Choice,
+) -> Result<Checked, WorkflowError> {
+    let stored = deps.store.load_case_stored(case_id).await?.ok_or_else(|| {
+        WorkflowError::User(format!(
+            "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
+        ))
+    })?;
+    let keys: Vec<String> = stored.case.actions.iter().map(|a| a.key.clone()).collect();
+    let statuses = deps.store.action_statuses(case_id, &keys).await?;
+    let kind = choose::validate(&stored.case, &statuses, choice, now());
+    Ok(Checked {
+        stored,
+        statuses,
+        kind,
+    })
+}
+
+/// A refused choice: audited, and its reason told.
+///
+/// # Errors
+/// Redis errors (the refusal could not be audited).
+pub async fn refused(
+    deps: &Deps,
+    case_id: &CaseId,
+    chooser: &SlackUserId,
+    refusal: &ChoiceRefusal,
+) -> Result<Outcome, WorkflowError> {
+    let entry = NewEntry {
+        case_id: Some(case_id.clone()),
+        action: None,
+        kind: AuditKind::ApprovalRefused,
+        actor: Actor::Slack(chooser.clone()),
+        at: now(),
+        stripe_ids: Vec::new(),
+        detail: json!({ "on": "choose", "reason": refusal.to_string() }),
+    };
+    deps.store.append_audit(entry).await?;
+    tracing::warn!(case_id = %case_id, reason = ?refusal, "choice refused");
+    Ok(Outcome(format!("Not added: {refusal}")))
+}
 
 /// Puts `choice` on case `case_id` as chosen by `chooser`, or says why not.
 ///
@@ -26,37 +83,17 @@ pub async fn choose(
     choice: &Choice,
 ) -> Result<Outcome, WorkflowError> {
     for _ in 0..MAX_RACES {
-        let stored = deps.store.load_case_stored(case_id).await?.ok_or_else(|| {
-            WorkflowError::User(format!(
-                "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
-            ))
-        })?;
-        let keys: Vec<String> = stored.case.actions.iter().map(|a| a.key.clone()).collect();
-        let statuses = deps.store.action_statuses(case_id, &keys).await?;
-        let t = now();
-        let kind = match choose::validate(&stored.case, &statuses, choice, t) {
+        let Checked { stored, kind, .. } = check(deps, case_id, choice).await?;
+        let kind = match kind {
             Ok(kind) => kind,
-            Err(refusal) => {
-                let entry = NewEntry {
-                    case_id: Some(case_id.clone()),
-                    action: None,
-                    kind: AuditKind::ApprovalRefused,
-                    actor: Actor::Slack(chooser.clone()),
-                    at: t,
-                    stripe_ids: Vec::new(),
-                    detail: json!({ "on": "choose", "reason": refusal.to_string() }),
-                };
-                deps.store.append_audit(entry).await?;
-                tracing::warn!(case_id = %case_id, reason = ?refusal, "choice refused");
-                return Ok(Outcome(format!("Not added: {refusal}")));
-            }
+            Err(refusal) => return refused(deps, case_id, chooser, &refusal).await,
         };
         let action = choose::chosen_action(&stored.case, kind, chooser);
         let mut updated = stored.case.clone();
         updated.actions.push(action.clone());
         let first = ActionStatus::Proposed {
             approvals: Vec::new(),
-            expires_at: t + APPROVAL_WINDOW_SECS,
+            expires_at: now() + APPROVAL_WINDOW_SECS,
         };
         if !deps
             .store

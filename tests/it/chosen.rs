@@ -3,9 +3,15 @@
 //! through the same approvals, exactly-once execution and audit as a
 //! proposal.
 
-use crate::approvals::{put_case, refund_case_for};
+use crate::approvals::{
+    audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, stripe_script,
+    twenty_approvals, value,
+};
 use crate::helpers::*;
+use crate::localstripe;
 use billing_triage::actions::choose::{chosen_action, validate, Choice};
+use billing_triage::audit::AuditKind;
+use billing_triage::card::modals;
 use billing_triage::domain::*;
 
 fn eur(minor: i64) -> Money {
@@ -72,5 +78,232 @@ async fn a_chosen_action_is_added_with_its_state_only_to_the_case_as_read() {
     assert_eq!(
         store.action_status(&case.id, "c1").await.expect("redis"),
         Some(first)
+    );
+}
+
+/// The case of `refund_case_for` without the bot's refund proposal: the
+/// card offers a portal link and a close, and the charge only in "More actions…".
+fn case_without_refund(
+    customer: &str,
+    charge: &str,
+    amount: Money,
+) -> (Case, Vec<(String, ActionStatus)>) {
+    let (mut case, mut statuses) = refund_case_for(customer, charge, amount, 3600);
+    case.actions.retain(|a| a.key != "a2");
+    statuses.retain(|(k, _)| k != "a2");
+    (case, statuses)
+}
+
+async fn wait_for_action(
+    store: &billing_triage::store::Store,
+    case: &Case,
+    key: &str,
+) -> ProposedAction {
+    for _ in 0..200 {
+        let stored = store
+            .load_case(&case.id)
+            .await
+            .expect("redis")
+            .expect("case");
+        if let Some(action) = stored.actions.into_iter().find(|a| a.key == key) {
+            return action;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("action {key} never added");
+}
+
+#[tokio::test]
+async fn a_chosen_refund_the_bot_did_not_propose_needs_the_same_approvals_and_runs_once_under_20_concurrent_clicks(
+) {
+    let stripe = localstripe::start().await;
+    let (customer, charge, amount) = seeded_charge(&stripe.base_url()).await;
+    let first = spawn_app(&stripe.direct_url()).await;
+    let slack = SlackStandIn::start().await;
+    let config = test_config(&stripe.direct_url(), &slack, first.store.prefix());
+    let second = spawn_with(config, slack, store_on(first.store.prefix()).await).await;
+    let (case, statuses) = case_without_refund(&customer, &charge, amount);
+    put_case(&first.store, &case, &statuses).await;
+
+    // The menu: the refund asks for an amount in a modal.
+    let (reply, _) = first
+        .select(
+            "more_actions",
+            &format!("{}/refund:{charge}", case.id),
+            APPROVER_1,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let opened = first.slack.wait_for("views.open", 1).await;
+    let modal = &opened[0].body["view"];
+    assert_eq!(modal["callback_id"], modals::CHOOSE_REFUND_CALLBACK);
+    assert_eq!(
+        modal["private_metadata"],
+        format!("{}/refund:{charge}", case.id)
+    );
+
+    // Part of the charge, within the refund limit: one approver suffices.
+    let chosen = amount.with_minor((amount.minor / 2).min(5000));
+    let reply = first
+        .submit_view(
+            modals::CHOOSE_REFUND_CALLBACK,
+            &format!("{}/refund:{charge}", case.id),
+            modals::AMOUNT_BLOCK,
+            modals::AMOUNT_INPUT,
+            &chosen.major_text(),
+            APPROVER_1,
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.is_empty(), "the modal closes: {}", reply.body);
+    let action = wait_for_action(&first.store, &case, "c1").await;
+    assert_eq!(
+        action.origin,
+        Origin::ChosenBy(SlackUserId::parse(APPROVER_1).expect("id"))
+    );
+    assert_eq!(
+        action.kind,
+        ActionKind::Refund(RefundTarget {
+            charge: ChargeId::parse(&charge).expect("id"),
+            amount: chosen
+        })
+    );
+    let updates = first.slack.wait_for("chat.update", 1).await;
+    let card = updates.last().expect("an update").body.to_string();
+    assert!(
+        card.contains(&format!("chosen by <@{APPROVER_1}>")),
+        "{card}"
+    );
+    assert!(
+        card.contains(&format!("{}/c1", case.id)),
+        "Approve / Reject: {card}"
+    );
+
+    // The chooser cannot approve it, nor can the case's requester.
+    let (_, url) = first
+        .click("approve_action", &value(&case, "c1"), APPROVER_1)
+        .await;
+    assert!(first
+        .answer_at(&url)
+        .await
+        .contains("You chose this action"));
+    let (_, url) = first
+        .click("approve_action", &value(&case, "c1"), REQUESTER)
+        .await;
+    assert!(first.answer_at(&url).await.contains("another approver"));
+    assert!(refunds_in_localstripe(&stripe, &charge).await.is_empty());
+
+    // Another approver can; twenty clicks on two replicas make one refund.
+    // (The chooser's clicks among them are refused.)
+    let settled = twenty_approvals([&first, &second], &case, "c1", [APPROVER_2, APPROVER_1]).await;
+    assert!(
+        matches!(settled, ActionStatus::Succeeded { .. }),
+        "{settled:?}"
+    );
+    let refunds = refunds_in_localstripe(&stripe, &charge).await;
+    assert_eq!(refunds.len(), 1, "exactly one refund: {refunds:?}");
+    assert_eq!(refunds[0]["amount"], chosen.minor);
+    assert_eq!(refunds[0]["metadata"]["case_id"], case.id.as_str());
+    assert_eq!(refunds[0]["metadata"]["action"], "c1");
+    assert_eq!(refunds[0]["metadata"]["approved_by"], APPROVER_2);
+
+    let kinds = audit_kinds(&first.store, &case).await;
+    let count = |kind: AuditKind| kinds.iter().filter(|k| **k == kind).count();
+    assert_eq!(count(AuditKind::ActionChosen), 1, "{kinds:?}");
+    assert_eq!(count(AuditKind::ExecutionIntent), 1, "{kinds:?}");
+    assert_eq!(count(AuditKind::ExecutionSucceeded), 1, "{kinds:?}");
+    assert!(
+        kinds.iter().position(|k| *k == AuditKind::ActionChosen)
+            < kinds.iter().position(|k| *k == AuditKind::ExecutionIntent)
+    );
+    assert_eq!(
+        first.store.verify_audit().await.expect("redis"),
+        Ok(kinds.len() as u64)
+    );
+}
+
+#[tokio::test]
+async fn a_chosen_refund_above_what_is_left_or_of_a_disputed_charge_is_refused_with_the_reason() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let app = spawn_app(&base).await;
+    let (mut case, statuses) = case_without_refund("cus_Chosen2", "ch_Chosen2", eur(3900));
+    let mut disputed = case.snapshot.customers[0].charges[0].clone();
+    disputed.id = ChargeId::parse("ch_Disputed2").expect("id");
+    disputed.disputed = true;
+    case.snapshot.customers[0].charges.push(disputed);
+    put_case(&app.store, &case, &statuses).await;
+
+    // More than is left: refused under the amount, with the reason.
+    let (_, _) = app
+        .select(
+            "more_actions",
+            &format!("{}/refund:ch_Chosen2", case.id),
+            APPROVER_1,
+        )
+        .await;
+    app.slack.wait_for("views.open", 1).await;
+    let reply = app
+        .submit_view(
+            modals::CHOOSE_REFUND_CALLBACK,
+            &format!("{}/refund:ch_Chosen2", case.id),
+            modals::AMOUNT_BLOCK,
+            modals::AMOUNT_INPUT,
+            "39.01",
+            APPROVER_1,
+        )
+        .await;
+    let json = reply.json();
+    assert_eq!(json["response_action"], "errors");
+    let reason = json["errors"][modals::AMOUNT_BLOCK]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        reason.contains("EUR 39.00 left to refund") && reason.contains("EUR 39.01"),
+        "{reason}"
+    );
+
+    // A disputed charge: the menu does not offer it, and a crafted option is refused.
+    let (_, url) = app
+        .select(
+            "more_actions",
+            &format!("{}/refund:ch_Disputed2", case.id),
+            APPROVER_1,
+        )
+        .await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("ch_Disputed2 is disputed"), "{answer}");
+    assert_eq!(app.slack.calls_to("views.open").len(), 1, "no modal for it");
+
+    for _ in 0..100 {
+        let refused = audit_kinds(&app.store, &case)
+            .await
+            .into_iter()
+            .filter(|k| *k == AuditKind::ApprovalRefused)
+            .count();
+        if refused == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let kinds = audit_kinds(&app.store, &case).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == AuditKind::ApprovalRefused)
+            .count(),
+        2,
+        "both refusals audited: {kinds:?}"
+    );
+    assert!(!kinds.contains(&AuditKind::ActionChosen));
+    let stored = app
+        .store
+        .load_case(&case.id)
+        .await
+        .expect("redis")
+        .expect("case");
+    assert_eq!(stored.actions.len(), case.actions.len(), "nothing added");
+    assert!(
+        calls.lock().expect("calls").is_empty(),
+        "Stripe never called"
     );
 }

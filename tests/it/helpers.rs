@@ -584,6 +584,21 @@ impl RedisProxy {
 impl TestApp {
     /// A button click on a case card, in the real `block_actions` shape.
     pub async fn click(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let action = serde_json::json!({"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
+                     "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"});
+        self.block_action(action, user).await
+    }
+
+    /// An option chosen in a card's "More actions…" menu (a static select).
+    pub async fn select(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let action = serde_json::json!({"type": "static_select", "action_id": action_id, "block_id": action_id,
+                     "selected_option": {"text": {"type": "plain_text", "text": "More actions…"}, "value": value},
+                     "action_ts": "1700000001.000001"});
+        self.block_action(action, user).await
+    }
+
+    /// One `block_actions` delivery on a case card; returns its `response_url`.
+    async fn block_action(&self, action: serde_json::Value, user: &str) -> (Reply, String) {
         let response_url = self.slack.response_url();
         let payload = serde_json::json!({
             "type": "block_actions",
@@ -596,8 +611,7 @@ impl TestApp {
             "channel": {"id": CHANNEL, "name": "billing-ops"},
             "message": {"type": "message", "ts": "1700000000.000001", "text": "case card"},
             "response_url": response_url,
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
-                         "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"}]
+            "actions": [action]
         });
         (self.interact(&payload).await, response_url)
     }
