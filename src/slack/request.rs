@@ -555,6 +555,83 @@ mod tests {
     }
 
     #[test]
+    fn the_more_actions_menu_and_its_modals_are_typed() {
+        use crate::actions::choose::Choice;
+        let request = interaction(serde_json::json!({
+            "type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"}, "trigger_id": "t",
+            "actions": [
+                {"action_id": card::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/refund:ch_1"}},
+                {"action_id": card::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/drop:ch_1"}},
+                {"action_id": card::MORE_ACTIONS_ACTION_ID}
+            ]
+        }));
+        let Request::Buttons(clicks) = request else {
+            panic!("buttons");
+        };
+        let case_id = crate::domain::CaseId::parse("case_0123456789ab").expect("case");
+        let unreadable = Button::Unreadable {
+            action_id: card::MORE_ACTIONS_ACTION_ID.into(),
+        };
+        assert_eq!(
+            clicks.buttons,
+            vec![
+                Button::MoreActions(CaseChoice {
+                    case_id: case_id.clone(),
+                    choice: Choice::Refund {
+                        charge: crate::domain::ChargeId::parse("ch_1").expect("id"),
+                        amount: None
+                    }
+                }),
+                unreadable.clone(),
+                unreadable,
+            ]
+        );
+
+        let submitted = |callback: &str, values: serde_json::Value| {
+            interaction(serde_json::json!({
+                "type": "view_submission", "user": {"id": "U2"},
+                "view": {"callback_id": callback, "private_metadata": "case_0123456789ab/cancel:sub_1",
+                         "state": {"values": values}}
+            }))
+        };
+        let Request::Submission(s) = submitted(
+            modals::CHOOSE_CANCEL_CALLBACK,
+            serde_json::json!({ modals::WHEN_BLOCK: { modals::WHEN_INPUT: { "selected_option": { "value": "period_end" } } } }),
+        ) else {
+            panic!("a submission");
+        };
+        assert!(matches!(
+            s.form,
+            Submission::ChooseCancel {
+                at_period_end: Some(true),
+                ..
+            }
+        ));
+        let Request::Submission(s) =
+            submitted(modals::CHOOSE_CANCEL_CALLBACK, serde_json::json!({}))
+        else {
+            panic!("a submission");
+        };
+        assert!(matches!(
+            s.form,
+            Submission::ChooseCancel {
+                at_period_end: None,
+                ..
+            }
+        ));
+        let Request::Submission(s) = interaction(serde_json::json!({
+            "type": "view_submission", "user": {"id": "U2"},
+            "view": {"callback_id": modals::CHOOSE_REFUND_CALLBACK, "private_metadata": "case_0123456789ab/a1"}
+        })) else {
+            panic!("a submission");
+        };
+        assert!(
+            matches!(s.form, Submission::Unreadable { .. }),
+            "an action key is not a choice"
+        );
+    }
+
+    #[test]
     fn typed_amounts_take_the_charges_currency() {
         let usd = crate::domain::Currency::parse("usd").expect("usd");
         let amount = TypedAmount::parse("12.50").expect("short");

@@ -307,3 +307,81 @@ async fn a_chosen_refund_above_what_is_left_or_of_a_disputed_charge_is_refused_w
         "Stripe never called"
     );
 }
+
+#[tokio::test]
+async fn a_chosen_cancellation_asks_now_or_at_period_end_and_lands_on_the_card() {
+    let (base, calls) = scripted_stripe(stripe_script(false)).await;
+    let app = spawn_app(&base).await;
+    let (mut case, statuses) = case_without_refund("cus_Chosen3", "ch_Chosen3", eur(3900));
+    let customer = case.snapshot.customers[0].id.clone();
+    case.snapshot.customers[0].subscriptions.push(Subscription {
+        id: SubscriptionId::parse("sub_Chosen3").expect("id"),
+        customer,
+        status: SubscriptionStatus::Active,
+        created: now_ts() - 86_400,
+        current_period_end: Some(now_ts() + 86_400),
+        cancel_at_period_end: false,
+        canceled_at: None,
+        items: vec![],
+        metadata: Default::default(),
+    });
+    put_case(&app.store, &case, &statuses).await;
+    let metadata = format!("{}/cancel:sub_Chosen3", case.id);
+
+    app.select("more_actions", &metadata, REQUESTER).await;
+    let opened = app.slack.wait_for("views.open", 1).await;
+    let radio = &opened[0].body["view"]["blocks"][1]["element"];
+    assert_eq!(radio["type"], "radio_buttons");
+    assert_eq!(radio["initial_option"]["value"], "period_end");
+
+    let submit = |when: Option<&str>| {
+        let state = match when {
+            Some(when) => serde_json::json!({ modals::WHEN_BLOCK: { modals::WHEN_INPUT: {
+                "type": "radio_buttons", "selected_option": {"text": {"type": "plain_text", "text": when}, "value": when}
+            }}}),
+            None => serde_json::json!({ modals::WHEN_BLOCK: { modals::WHEN_INPUT: {
+                "type": "radio_buttons", "selected_option": null
+            }}}),
+        };
+        serde_json::json!({
+            "type": "view_submission",
+            "team": {"id": "T0001", "domain": "example"},
+            "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
+            "api_app_id": "A123456",
+            "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
+            "view": {"id": "V0002", "type": "modal", "callback_id": modals::CHOOSE_CANCEL_CALLBACK,
+                     "private_metadata": metadata, "state": {"values": state}, "hash": "156772938.1827395"}
+        })
+    };
+    let reply = app.interact(&submit(None)).await;
+    assert_eq!(
+        reply.json()["errors"][modals::WHEN_BLOCK],
+        "Pick now or at the end of the period"
+    );
+    let reply = app.interact(&submit(Some("period_end"))).await;
+    assert_eq!(reply.status, 200);
+    let action = wait_for_action(&app.store, &case, "c1").await;
+    assert_eq!(
+        action.kind,
+        ActionKind::CancelSubscription {
+            subscription: SubscriptionId::parse("sub_Chosen3").expect("id"),
+            at_period_end: true
+        }
+    );
+    assert_eq!(
+        action.origin,
+        Origin::ChosenBy(SlackUserId::parse(REQUESTER).expect("id"))
+    );
+    let told = app.slack.wait_for("chat.postEphemeral", 1).await;
+    let text = told[0].body["text"].as_str().unwrap_or_default().to_owned();
+    assert!(text.contains("Added to the card as c1"), "{text}");
+
+    // The same cancellation again is a duplicate of the pending one.
+    let (_, url) = app.select("more_actions", &metadata, APPROVER_1).await;
+    let answer = app.answer_at(&url).await;
+    assert!(answer.contains("c1 is already pending"), "{answer}");
+    assert!(
+        calls.lock().expect("calls").is_empty(),
+        "nothing sent to Stripe"
+    );
+}
