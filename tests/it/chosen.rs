@@ -37,8 +37,8 @@ async fn a_chosen_action_is_added_with_its_state_only_to_the_case_as_read() {
         validate(&read.case, &statuses, &choice, now_ts()).is_err(),
         "not this case's subscription"
     );
-    // The case's own portal link is pending (a1): a refund is what is left to choose,
-    // but a2 refunds that very charge, so a partial refund is a duplicate too.
+    // The bot's a2 already refunds this charge and is pending, so even a
+    // partial refund of it is refused as a duplicate.
     let partial = Choice::Refund {
         charge: ChargeId::parse("ch_Chosen1").expect("id"),
         amount: Some(eur(1000)),
