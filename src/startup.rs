@@ -213,7 +213,7 @@ async fn reconcile_forever(deps: Arc<Deps>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     loop {
         tick.tick().await;
-        match crate::workflow::approve::reconcile(&deps).await {
+        match crate::workflow::reconcile::reconcile(&deps).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "reconciled interrupted actions"),
             Err(e) => tracing::warn!(error = %e, "reconciler could not run; will retry"),

@@ -15,6 +15,7 @@ pub(crate) mod tests;
 mod text;
 pub mod trail;
 
+use crate::actions::choose;
 use crate::domain::{
     ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
     Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
@@ -39,6 +40,13 @@ pub struct CardView<'a> {
 pub const APPROVE_ACTION_ID: &str = "approve_action";
 /// `action_id` of the Reject button.
 pub const REJECT_ACTION_ID: &str = "reject_action";
+/// `action_id` of the "More actions…" menu; each option's value is
+/// `{case_id}/{choice code}` (`actions::choose::Choice::code`).
+pub const MORE_ACTIONS_ACTION_ID: &str = "more_actions";
+/// Slack's limits on a select menu: 100 options, 75 characters of text and
+/// 150 of value each.
+pub const MAX_MENU_OPTIONS: usize = 100;
+pub const MAX_OPTION_VALUE: usize = 150;
 
 /// Slack's limits on what a message may hold
 /// (<https://docs.slack.dev/reference/block-kit/blocks>).
@@ -264,6 +272,15 @@ pub(crate) struct ActionsOutline {
     pub actions: Vec<ActionOutline>,
     /// Actions past [`MAX_ACTIONS_SHOWN`].
     pub n_hidden: usize,
+    /// "More actions…": what an operator may choose beyond the proposals.
+    pub more: Vec<MenuOption>,
+}
+
+/// One option of the "More actions…" menu.
+#[derive(Debug, Clone)]
+pub(crate) struct MenuOption {
+    pub label: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone)]
@@ -365,10 +382,28 @@ fn actions_outline(
             ]
         }
     };
+    let more = if case.snapshot.customers.is_empty() {
+        Vec::new()
+    } else {
+        choose::menu(case, view.statuses, view.now)
+            .iter()
+            .map(|choice| MenuOption {
+                label: choice.label(case, view.statuses),
+                value: choose::CaseChoice {
+                    case_id: case.id.clone(),
+                    choice: choice.clone(),
+                }
+                .value(),
+            })
+            .filter(|o| o.value.len() <= MAX_OPTION_VALUE)
+            .take(MAX_MENU_OPTIONS)
+            .collect()
+    };
     ActionsOutline {
         summary,
         actions,
         n_hidden: case.actions.len().saturating_sub(MAX_ACTIONS_SHOWN),
+        more,
     }
 }
 
@@ -780,8 +815,12 @@ fn action_outline(
     now: i64,
     m: Markup,
 ) -> (ActionOutline, &'static str) {
+    let chosen = match action.origin.chooser() {
+        Some(user) => format!(" · chosen by {}", m.user(user)),
+        None => String::new(),
+    };
     let body = format!(
-        "{} {}\n{}",
+        "{} {}{chosen}\n{}",
         m.bold(&action.key),
         m.esc(&action.summary),
         m.esc(&action.rationale)

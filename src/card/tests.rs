@@ -191,6 +191,7 @@ pub(crate) mod fixtures {
                     .to_owned(),
             rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
                 .to_owned(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -200,6 +201,7 @@ pub(crate) mod fixtures {
             kind: ActionKind::CloseNoAction,
             summary: "Close the case with no action".to_owned(),
             rationale: "Nothing in billing needs to change.".to_owned(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -323,6 +325,14 @@ fn check_limits(blocks: &[SlackBlock]) {
                 for element in block["elements"].as_array().expect("elements") {
                     let text = element["text"]["text"].as_str().unwrap_or("");
                     assert!(text.chars().count() <= MAX_BUTTON_TEXT);
+                    let options = element["options"].as_array().cloned().unwrap_or_default();
+                    assert!(options.len() <= MAX_MENU_OPTIONS);
+                    for option in options {
+                        let text = option["text"]["text"].as_str().unwrap_or("");
+                        assert!(text.chars().count() <= MAX_BUTTON_TEXT, "{text}");
+                        let value = option["value"].as_str().unwrap_or("");
+                        assert!(value.len() <= MAX_OPTION_VALUE, "{value}");
+                    }
                 }
             }
             _ => {}
@@ -424,7 +434,7 @@ fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
     blocks
         .iter()
         .map(|b| serde_json::to_value(b).expect("block serialises"))
-        .filter(|b| b["type"] == "actions")
+        .filter(|b| b["type"] == "actions" && b["block_id"] != "more_actions")
         .collect()
 }
 
@@ -537,6 +547,7 @@ fn a_refund_can_also_be_approved_for_less() {
         }),
         summary: "Refund ch_Partial1 EUR 39.00".to_owned(),
         rationale: "the bad period".to_owned(),
+        origin: Origin::Proposed,
     }];
     let statuses = [("a1".to_owned(), proposed())];
     let blocks = render_blocks(&CardView {
@@ -602,6 +613,100 @@ fn long_cards_stay_within_slack_limits() {
         "hidden actions are counted"
     );
     assert!(json.contains("…and 24 more"), "long charge list collapses");
+}
+
+/// The "More actions…" menu's options as (label, value).
+fn menu_options(blocks: &[SlackBlock]) -> Vec<(String, String)> {
+    let json = serde_json::to_value(blocks).expect("json");
+    json.as_array()
+        .expect("array")
+        .iter()
+        .filter(|b| b["block_id"] == "more_actions")
+        .flat_map(|b| {
+            b["elements"][0]["options"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|o| {
+            (
+                o["text"]["text"].as_str().unwrap_or_default().to_owned(),
+                o["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_its_chooser() {
+    let mut case = duplicate_case();
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect();
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    check_limits(&blocks);
+    let options = menu_options(&blocks);
+    assert!(!options.is_empty(), "a menu on a card with customers");
+    for (label, value) in &options {
+        let (case_id, code) = value.split_once('/').expect("case/code");
+        assert_eq!(case_id, case.id.as_str());
+        assert!(
+            crate::actions::choose::Choice::parse_code(code).is_some(),
+            "{label}: {code}"
+        );
+    }
+    assert!(
+        options.iter().any(|(_, v)| v.ends_with("/refund:ch_First")),
+        "a charge the bot did not propose to refund: {options:?}"
+    );
+    assert!(
+        !options
+            .iter()
+            .any(|(_, v)| v.ends_with("/refund:ch_Second")),
+        "not one a pending proposal already refunds: {options:?}"
+    );
+
+    let chooser: SlackUserId = id("U0CHOOSER1");
+    let kind = ActionKind::Refund(RefundTarget {
+        charge: id("ch_First"),
+        amount: eur(1000),
+    });
+    let chosen = crate::actions::choose::chosen_action(&case, kind, &chooser);
+    case.actions.push(chosen);
+    let mut statuses = statuses;
+    statuses.push(("c1".to_owned(), proposed()));
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    let shown = serde_json::to_string(&blocks).expect("json");
+    assert!(shown.contains("chosen by <@U0CHOOSER1>"), "{shown}");
+    assert!(
+        shown.contains(&format!("{}/c1", case.id)),
+        "Approve / Reject on the chosen action"
+    );
+    let text = render_text(&view);
+    assert!(text.contains("chosen by U0CHOOSER1"), "{text}");
+
+    let not_found = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    let blocks = render_blocks(&CardView {
+        case: &not_found,
+        statuses: &[],
+        now: NOW,
+    });
+    assert!(
+        menu_options(&blocks).is_empty(),
+        "nothing to choose without a customer"
+    );
 }
 
 #[test]

@@ -616,6 +616,18 @@ pub fn click_payload(
     user: &str,
     response_url: &str,
 ) -> serde_json::Value {
+    let action = serde_json::json!({"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
+                 "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"});
+    block_actions_payload(action, user, response_url)
+}
+
+/// A `block_actions` interaction on the case card in [`CHANNEL`] carrying
+/// one action (a button, a select…), in the shape Slack sends.
+pub fn block_actions_payload(
+    action: serde_json::Value,
+    user: &str,
+    response_url: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "type": "block_actions",
         "user": {"id": user, "username": "op", "team_id": "T0001"},
@@ -627,8 +639,7 @@ pub fn click_payload(
         "channel": {"id": CHANNEL, "name": "billing-ops"},
         "message": {"type": "message", "ts": "1700000000.000001", "text": "case card"},
         "response_url": response_url,
-        "actions": [{"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
-                     "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"}]
+        "actions": [action]
     })
 }
 
@@ -676,8 +687,23 @@ pub async fn terminate(child: &mut tokio::process::Child) {
 impl TestApp {
     /// A button click on a case card, in the real `block_actions` shape.
     pub async fn click(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let action = serde_json::json!({"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
+                     "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"});
+        self.block_action(action, user).await
+    }
+
+    /// An option chosen in a card's "More actions…" menu (a static select).
+    pub async fn select(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let action = serde_json::json!({"type": "static_select", "action_id": action_id, "block_id": action_id,
+                     "selected_option": {"text": {"type": "plain_text", "text": "More actions…"}, "value": value},
+                     "action_ts": "1700000001.000001"});
+        self.block_action(action, user).await
+    }
+
+    /// One `block_actions` delivery on a case card; returns its `response_url`.
+    async fn block_action(&self, action: serde_json::Value, user: &str) -> (Reply, String) {
         let response_url = self.slack.response_url();
-        let payload = click_payload(action_id, value, user, &response_url);
+        let payload = block_actions_payload(action, user, &response_url);
         (self.interact(&payload).await, response_url)
     }
 

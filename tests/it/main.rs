@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod charts;
+mod chosen;
 mod drafts;
 mod helpers;
 mod localstripe;

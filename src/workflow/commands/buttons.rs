@@ -6,7 +6,10 @@ use super::submissions::spawn_approval;
 use super::{tell_now, Ack};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::modals;
-use crate::domain::{ActionKind, Actor, CaseAction, CustomerId, LookupQuery, TriggerId};
+use crate::domain::{
+    ActionKind, Actor, CaseAction, CaseId, ChannelId, CustomerId, LookupQuery, ResponseUrl,
+    SlackUserId, TriggerId,
+};
 use crate::slack::request::{Button, ButtonsRequest};
 use crate::workflow::approve::Click;
 use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
@@ -44,6 +47,7 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
                 on_card(deps, &clicks, target, OnCard::PartialRefund);
             }
             Button::TriageCustomer(customer) => triage_customer(deps, &clicks, customer),
+            Button::MoreActions(target) => super::more_actions::on_menu(deps, &clicks, target),
             Button::Unreadable { action_id } => {
                 tracing::warn!(%action_id, "button without a readable value");
             }
@@ -88,7 +92,7 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     deps.tasks.clone().spawn(async move {
         // Modal submissions carry no channel: the click that opened the
         // modal was checked here.
-        if !from_card_channel(&deps, &click, on.action_id()).await {
+        if !from_card_channel(&deps, &CardClick::of(&click), on.action_id()).await {
             return;
         }
         match on {
@@ -100,29 +104,49 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     });
 }
 
+/// A click on a case card, for the channel check: the case, the action it
+/// names (none for the "More actions…" menu), who clicked and from where.
+pub(super) struct CardClick<'a> {
+    pub case_id: &'a CaseId,
+    pub key: Option<&'a str>,
+    pub actor: &'a SlackUserId,
+    pub channel: Option<&'a ChannelId>,
+    pub response_url: Option<&'a ResponseUrl>,
+}
+
+impl<'a> CardClick<'a> {
+    fn of(click: &'a Click) -> Self {
+        Self {
+            case_id: &click.case_id,
+            key: Some(click.key.as_str()),
+            actor: &click.actor,
+            channel: click.channel.as_ref(),
+            response_url: click.response_url.as_ref(),
+        }
+    }
+}
+
 /// A click counts only from the channel where its case card lives (issue 8
 /// part 8): a button's value only names a case, and the same value on a
 /// message elsewhere must not act on it. A click from anywhere else (or on
 /// a case with no card) is refused, audited and told to the clicker.
-async fn from_card_channel(deps: &Deps, click: &Click, action_id: &str) -> bool {
-    let location = match deps.store.card_location(&click.case_id).await {
+pub(super) async fn from_card_channel(deps: &Deps, click: &CardClick<'_>, action_id: &str) -> bool {
+    let location = match deps.store.card_location(click.case_id).await {
         Ok(location) => location,
         Err(e) => {
             let text = WorkflowError::Store(e).report("card location lookup failed");
-            tell_now(deps, click.response_url.as_ref(), &text).await;
+            tell_now(deps, click.response_url, &text).await;
             return false;
         }
     };
     let card_channel = location.map(|l| l.channel);
-    if card_channel.is_some()
-        && click.channel.as_ref().map(|c| c.as_str()) == card_channel.as_deref()
-    {
+    if card_channel.is_some() && click.channel.map(|c| c.as_str()) == card_channel.as_deref() {
         return true;
     }
-    tracing::warn!(case_id = %click.case_id, action = %click.key, on = action_id, "click from outside the card's channel refused");
+    tracing::warn!(case_id = %click.case_id, action = ?click.key, on = action_id, "click from outside the card's channel refused");
     let entry = NewEntry {
         case_id: Some(click.case_id.clone()),
-        action: Some(click.key.to_string()),
+        action: click.key.map(str::to_owned),
         kind: AuditKind::ApprovalRefused,
         actor: Actor::Slack(click.actor.clone()),
         at: now(),
@@ -142,7 +166,7 @@ async fn from_card_channel(deps: &Deps, click: &Click, action_id: &str) -> bool 
             click.case_id
         ),
     };
-    tell_now(deps, click.response_url.as_ref(), &text).await;
+    tell_now(deps, click.response_url, &text).await;
     false
 }
 
