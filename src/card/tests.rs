@@ -1235,15 +1235,27 @@ fn the_actions_take_only_the_blocks_the_other_parts_leave() {
     let blocks =
         serde_json::to_value(super::blocks::actions_blocks(actions, 5)).expect("blocks serialise");
     let blocks = blocks.as_array().expect("an array");
-    let shown = blocks.iter().filter(|b| b["type"] == "actions").count();
+    let shown = blocks
+        .iter()
+        .filter(|b| {
+            b["block_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("buttons_"))
+        })
+        .count();
     assert_eq!(shown, 2, "{blocks:?}");
     assert_eq!(
         blocks.len(),
-        2 + 4 + 2,
-        "frame, two actions, note and divider"
+        2 + 4 + 3,
+        "frame, two actions, note, the More actions… menu and divider"
+    );
+    assert_eq!(
+        blocks[blocks.len() - 2]["block_id"],
+        "more_actions",
+        "{blocks:?}"
     );
     assert!(
-        blocks[blocks.len() - 2]["elements"][0]["text"]
+        blocks[blocks.len() - 3]["elements"][0]["text"]
             .as_str()
             .is_some_and(|t| t.starts_with("…and 4 more actions")),
         "{blocks:?}"
