@@ -12,8 +12,8 @@
 //!   are reported as such, and what is left to refund comes from Stripe.
 
 use crate::domain::{
-    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, RefundTarget,
-    SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
+    ActionKind, CaseId, Charge, ChargeId, ChargeStatus, CustomerId, Money, ProposedAction, Refund,
+    RefundTarget, SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -310,6 +310,32 @@ pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &StepNam
     }
 }
 
+/// Why a refund of `amount` on `charge` must not be sent, from Stripe's
+/// state read right before it: a disputed charge (the dispute already
+/// returns the money, and a refund would pay it twice), a charge that was
+/// not paid, or more than is left on it. `None` when it may go. The bot
+/// checks this itself rather than rely on Stripe refusing.
+pub fn refund_refusal(charge: &Charge, amount: Money) -> Option<String> {
+    let id = &charge.id;
+    if charge.disputed {
+        return Some(format!(
+            "refusing to refund {amount} on {id}: it is disputed, and the dispute already returns the money to the customer"
+        ));
+    }
+    if charge.status != ChargeStatus::Succeeded {
+        return Some(format!(
+            "refusing to refund {amount} on {id}: Stripe says it was not paid"
+        ));
+    }
+    let left = charge.refundable();
+    if amount.currency != left.currency || amount.minor <= 0 || amount.minor > left.minor {
+        return Some(format!(
+            "refusing to refund {amount} on {id}: Stripe says only {left} is left to refund"
+        ));
+    }
+    None
+}
+
 impl RefundCheck {
     /// One line per refund someone else made, for the card and the audit.
     pub fn others_text(&self, charge: &ChargeId) -> Vec<String> {
@@ -356,7 +382,7 @@ pub fn check_cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChargeStatus, Currency, Origin, RefundId};
+    use crate::domain::{Currency, Origin, RefundId};
 
     fn case() -> CaseId {
         CaseId::from_random(42)
@@ -414,6 +440,30 @@ mod tests {
             disputed: false,
             refunds,
         }
+    }
+
+    #[test]
+    fn a_refund_is_refused_on_a_disputed_or_unpaid_charge_or_beyond_what_is_left() {
+        let paid = charge(vec![refund("re_1", 900, &[])]);
+        assert_eq!(refund_refusal(&paid, eur(3000)), None);
+        let beyond = refund_refusal(&paid, eur(3001)).expect("refused");
+        assert!(beyond.contains("only EUR 30.00 is left"), "{beyond}");
+        assert!(refund_refusal(&paid, eur(0)).is_some());
+        assert!(
+            refund_refusal(&paid, Money::new(100, Currency::parse("usd").expect("usd"))).is_some()
+        );
+        let disputed = Charge {
+            disputed: true,
+            ..paid.clone()
+        };
+        let why = refund_refusal(&disputed, eur(100)).expect("refused");
+        assert!(why.contains("disputed"), "{why}");
+        let unpaid = Charge {
+            status: ChargeStatus::Pending,
+            ..paid
+        };
+        let why = refund_refusal(&unpaid, eur(100)).expect("refused");
+        assert!(why.contains("not paid"), "{why}");
     }
 
     #[test]

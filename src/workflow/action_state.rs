@@ -105,14 +105,25 @@ pub async fn audit(
     Ok(())
 }
 
-/// Re-renders the card from the stored states (chat.update). Best effort:
-/// the action's outcome is already recorded; a stale card is logged.
+/// Re-renders the card from the stored case and states (chat.update). The
+/// case is read again: an action chosen (or context added) while this click
+/// ran stays on the card; `case` is used only when that read fails. Best
+/// effort: the action's outcome is already recorded; a stale card is logged.
 pub async fn refresh_card(deps: &Deps, case: &Case) {
     let Some(slack) = &deps.slack else { return };
     let result: Result<(), WorkflowError> = async {
         let Some(location) = deps.store.card_location(&case.id).await? else {
             return Ok(());
         };
+        let stored = match deps.store.load_case(&case.id).await {
+            Ok(Some(stored)) => Some(stored),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not re-read the case; the card is drawn from the copy at hand");
+                None
+            }
+        };
+        let case = stored.as_ref().unwrap_or(case);
         let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
         let statuses = deps.store.action_statuses(&case.id, &keys).await?;
         let t = now();

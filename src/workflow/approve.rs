@@ -12,8 +12,8 @@ use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::AuditKind;
 use crate::domain::{
-    ActionKey, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction, ResponseUrl,
-    SlackUserId,
+    ActionKey, ActionKind, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction,
+    ResponseUrl, SlackUserId,
 };
 use crate::policy::{self, Refusal, Verdict};
 use serde_json::json;
@@ -83,6 +83,9 @@ async fn decide_approval(
             "This refund's request to Stripe was fixed at {planned} when it was first approved; approve it without changing the amount"
         ))));
     }
+    if let Some(refusal) = partial_refusal(action, amount) {
+        return Ok(Decided::Answer(Outcome(refusal)));
+    }
     let t = now();
     let verdict = policy::may_approve(
         &click.actor,
@@ -96,6 +99,11 @@ async fn decide_approval(
         Verdict::Refused(refusal) => refuse(deps, case, click, &stored, refusal, "approve")
             .await
             .map(Decided::Answer),
+        // Every approver of a refund agrees to one amount: a partial amount
+        // counts only from the approval that runs it.
+        Verdict::Recorded { still_needed, .. } if amount.is_some() => Ok(Decided::Answer(Outcome(format!(
+            "This refund needs {still_needed} more approver(s), and every approver agrees to the same amount: approve it as proposed, or reject it and choose the refund you want under More actions…"
+        )))),
         Verdict::Recorded {
             approvals,
             still_needed,
@@ -120,6 +128,26 @@ async fn decide_approval(
             run_approved(deps, click, case, action, stored, approved_by, amount).await
         }
     }
+}
+
+/// Why a typed partial amount cannot be used on `action`: only a refund
+/// can be partial, in its own currency, for more than nothing and at most
+/// the amount its approvers (and its chooser) agreed to. The modal checks
+/// this before Slack is answered; this holds it for every path.
+fn partial_refusal(action: &ProposedAction, amount: Option<Money>) -> Option<String> {
+    let amount = amount?;
+    let ActionKind::Refund(target) = &action.kind else {
+        return Some("Only a refund can be partial".to_owned());
+    };
+    let fits = amount.currency == target.amount.currency
+        && amount.minor > 0
+        && amount.minor <= target.amount.minor;
+    (!fits).then(|| {
+        format!(
+            "A partial refund is more than nothing and at most {}; approve it as proposed or reject it and choose the refund under More actions…",
+            target.amount
+        )
+    })
 }
 
 /// The last approval: claim the move into `Executing`, fix the plan with
@@ -345,4 +373,46 @@ async fn fixed_amount(
         .await?
         .and_then(|p| p.refund_amount());
     Ok(planned.filter(|p| *p != asked))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial_refusal;
+    use crate::domain::{
+        ActionKind, ChargeId, Currency, Money, Origin, ProposedAction, RefundTarget,
+    };
+
+    fn eur(minor: i64) -> Money {
+        Money::new(minor, Currency::parse("eur").expect("eur"))
+    }
+
+    fn refund_of(minor: i64) -> ProposedAction {
+        ProposedAction {
+            key: "c1".into(),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: ChargeId::parse("ch_1").expect("id"),
+                amount: eur(minor),
+            }),
+            summary: "Refund".into(),
+            rationale: "chosen".into(),
+            origin: Origin::Proposed,
+        }
+    }
+
+    #[test]
+    fn a_partial_amount_is_at_most_what_the_approvers_agreed_to() {
+        assert_eq!(partial_refusal(&refund_of(1000), None), None);
+        assert_eq!(partial_refusal(&refund_of(1000), Some(eur(400))), None);
+        assert_eq!(partial_refusal(&refund_of(1000), Some(eur(1000))), None);
+        let more = partial_refusal(&refund_of(1000), Some(eur(500_000))).expect("refused");
+        assert!(more.contains("at most EUR 10.00"), "{more}");
+        assert!(partial_refusal(&refund_of(1000), Some(eur(0))).is_some());
+        let usd = Money::new(400, Currency::parse("usd").expect("usd"));
+        assert!(partial_refusal(&refund_of(1000), Some(usd)).is_some());
+        let close = ProposedAction {
+            kind: ActionKind::CloseNoAction,
+            ..refund_of(1000)
+        };
+        assert!(partial_refusal(&close, Some(eur(100))).is_some());
+    }
 }

@@ -19,7 +19,7 @@ use crate::domain::{
     SubscriptionId,
 };
 use crate::execution::{
-    check_cancel, check_refund, CancelCheck, Plan, PlannedStep, Step, StepName,
+    check_cancel, check_refund, refund_refusal, CancelCheck, Plan, PlannedStep, Step, StepName,
 };
 use crate::followup::{self, DoneAction, Locale};
 use crate::slack::api::Message;
@@ -423,16 +423,9 @@ impl Runner<'_> {
             return Ok(Observed::Ours(ours.id.to_string(), Some(ours.amount)));
         }
         let others = check.others_text(charge);
-        let proceed = if amount.currency != check.left.currency
-            || amount.minor <= 0
-            || amount.minor > check.left.minor
-        {
-            Err(format!(
-                "refusing to refund {amount} on {charge}: Stripe says only {} is left to refund",
-                check.left
-            ))
-        } else {
-            Ok(())
+        let proceed = match refund_refusal(&current, amount) {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
         };
         Ok(Observed::Absent { proceed, others })
     }

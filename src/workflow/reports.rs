@@ -68,7 +68,8 @@ pub fn name(request: ReportRequest) -> &'static str {
 /// message goes on in the thread, never cut. Failures are told to the requester alone (ephemeral).
 pub fn spawn_slack_report(deps: Arc<Deps>, job: SlackReport) {
     let span = tracing::info_span!("slack_report", report = name(job.request));
-    tokio::spawn(
+    // On `Deps::tasks`, so a shutdown lets a running report finish (it only reads).
+    deps.tasks.clone().spawn(
         async move {
             if let Err(e) = run_slack_report(&deps, &job).await {
                 let text = e.report("report failed");
@@ -108,7 +109,7 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
             ts.clone(),
             title.clone(),
         );
-        tokio::spawn(async move {
+        deps.tasks.clone().spawn(async move {
             while rx.changed().await.is_ok() {
                 let progress = *rx.borrow_and_update();
                 if let (Some(p), Some(slack)) = (progress, &deps.slack) {

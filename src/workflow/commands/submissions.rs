@@ -108,6 +108,12 @@ async fn partial_amount(
             target.charge
         ));
     }
+    if amount.minor > target.amount.minor {
+        return Err(format!(
+            "At most {}: a partial refund is less than the action's own amount. For more, reject this one and choose the refund under More actions…",
+            target.amount
+        ));
+    }
     Ok(amount)
 }
 
