@@ -1,49 +1,103 @@
 //! The case card as Block Kit (slack-morphism's block models only, no
 //! client). Lays out the shared outline and enforces Slack's size limits:
-//! at most 50 blocks, 3000 characters per section, 150 per header and 75 per
-//! button label.
+//! at most 50 blocks (every heading kept: the actions give way), 3000
+//! characters per section, 150 per header and 75 per button label.
 
 use super::{
-    outline, truncate, ActionOutline, CardView, Markup, Section, APPROVE_ACTION_ID, MAX_BLOCKS,
-    MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT, REJECT_ACTION_ID,
+    outline, truncate, ActionOutline, ActionsOutline, CardView, Markup, Part, Section,
+    APPROVE_ACTION_ID, MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT,
+    REJECT_ACTION_ID,
 };
 use slack_morphism::blocks::*;
 use slack_morphism::{md, pt, SlackActionId};
 
-/// The card's blocks, in the playbook's order (PLAYBOOK.md §5).
+/// Blocks of the Actions part besides the actions themselves: a divider
+/// before and after, its heading, and the "…and N more" note.
+const ACTIONS_FRAME: usize = 4;
+
+/// The card's blocks, in the playbook's order (PLAYBOOK.md §5). Every part
+/// keeps its heading whatever the account's size: long lists collapse inside
+/// their section, and the actions take only the blocks the other parts leave
+/// under [`MAX_BLOCKS`], the rest counted in a note.
 pub fn render_blocks(view: &CardView) -> Vec<SlackBlock> {
     let outline = outline(view, Markup::Slack);
+    // Every part but the actions first, to know what room the actions have.
+    let rendered: Vec<Option<Vec<SlackBlock>>> = outline
+        .parts
+        .iter()
+        .map(|part| match part {
+            Part::Section(section) => Some(vec![section_block(section)]),
+            Part::Group { title, parts } => Some(group_blocks(title, parts)),
+            Part::Actions(_) => None,
+        })
+        .collect();
+    let fixed = 1 + ACTIONS_FRAME + rendered.iter().flatten().map(Vec::len).sum::<usize>();
+    let budget = MAX_BLOCKS.saturating_sub(fixed);
     let mut blocks: Vec<SlackBlock> =
         vec![SlackHeaderBlock::new(pt!(truncate(&outline.header, MAX_HEADER_TEXT))).into()];
-    for section in &outline.sections {
-        blocks.push(section_block(section));
+    for (part, rendered) in outline.parts.iter().zip(rendered) {
+        match part {
+            Part::Actions(actions) => blocks.extend(actions_blocks(actions, budget)),
+            _ => blocks.extend(rendered.into_iter().flatten()),
+        }
     }
-    if !outline.actions.is_empty() {
-        blocks.push(SlackDividerBlock::new().into());
-        blocks.push(
-            SlackSectionBlock::new()
-                .with_text(md!("*Proposed actions*"))
-                .into(),
-        );
-        for action in &outline.actions {
-            blocks.extend(action_blocks(action));
+    blocks
+}
+
+/// One block per sub-part, each within the section limit; the group's
+/// heading rides on the first.
+fn group_blocks(title: &str, parts: &[Section]) -> Vec<SlackBlock> {
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, sub)| {
+            let heading = if i == 0 {
+                format!("*{title}*\n")
+            } else {
+                String::new()
+            };
+            text_block(format!(
+                "{heading}_{}_\n{}",
+                sub.title,
+                sub.lines.join("\n")
+            ))
+        })
+        .collect()
+}
+
+fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<SlackBlock> {
+    let mut blocks = vec![
+        SlackDividerBlock::new().into(),
+        section_block(&Section {
+            title: super::ACTIONS,
+            lines: actions.summary.clone(),
+        }),
+    ];
+    let mut used = 0;
+    let mut n_hidden = actions.n_hidden;
+    for (i, action) in actions.actions.iter().enumerate() {
+        let action = action_blocks(action);
+        if used + action.len() > budget {
+            n_hidden += actions.actions.len() - i;
+            break;
         }
-        if outline.n_actions_hidden > 0 {
-            blocks.push(context(format!(
-                "…and {} more proposed actions: see `billing-triage lookup` for the full list",
-                outline.n_actions_hidden
-            )));
-        }
+        used += action.len();
+        blocks.extend(action);
+    }
+    if n_hidden > 0 {
+        blocks.push(context(format!(
+            "…and {n_hidden} more actions: see `billing-triage lookup` for the full list"
+        )));
     }
     blocks.push(SlackDividerBlock::new().into());
-    for section in &outline.closing {
-        blocks.push(section_block(section));
-    }
-    fit(blocks)
+    blocks
 }
 
 fn section_block(section: &Section) -> SlackBlock {
-    let text = format!("*{}*\n{}", section.title, section.lines.join("\n"));
+    text_block(format!("*{}*\n{}", section.title, section.lines.join("\n")))
+}
+
+fn text_block(text: String) -> SlackBlock {
     SlackSectionBlock::new()
         .with_text(md!(truncate(&text, MAX_SECTION_TEXT)))
         .into()
@@ -125,18 +179,4 @@ fn button(
         .with_action_id(SlackActionId(action_id.to_owned()))
         .with_value(value.to_owned())
         .with_style(style)
-}
-
-/// Keeps the message within Slack's block limit whatever the input: the
-/// tail gives way to a note, since the header and customer come first.
-fn fit(mut blocks: Vec<SlackBlock>) -> Vec<SlackBlock> {
-    if blocks.len() <= MAX_BLOCKS {
-        return blocks;
-    }
-    let n_cut = blocks.len() - (MAX_BLOCKS - 1);
-    blocks.truncate(MAX_BLOCKS - 1);
-    blocks.push(context(format!(
-        "…and {n_cut} more blocks: see `billing-triage lookup` for the whole case"
-    )));
-    blocks
 }

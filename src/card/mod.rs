@@ -49,8 +49,9 @@ pub const MAX_HEADER_TEXT: usize = 150;
 /// Longer lists (customers, subscriptions, invoices, charges, evidence,
 /// actions) collapse to "…and N more" so that the card stays readable.
 const MAX_LIST: usize = 8;
-/// Each action takes two blocks; past this many the rest collapse, which
-/// keeps the whole card under [`MAX_BLOCKS`].
+/// Past this many actions the rest collapse to a count. Each action takes
+/// up to two blocks; Block Kit shows fewer if the other parts leave less
+/// room under [`MAX_BLOCKS`].
 const MAX_ACTIONS_SHOWN: usize = 15;
 
 /// The Approve/Reject button value: `{case_id}/{action_key}`. The handler
@@ -65,13 +66,13 @@ pub fn parse_button_value(value: &str) -> Option<(CaseId, String)> {
 }
 
 /// The message's top-level `text`: what notifications and screen readers
-/// read. Ids only, never an email or a name.
+/// read, in the card's order (warnings, customer, decision, actions). Ids
+/// only, never an email or a name.
 pub fn fallback_text(case: &Case) -> String {
-    let n = case.actions.len();
-    let proposals = match n {
-        0 => "no proposed actions".to_owned(),
-        1 => "1 proposed action".to_owned(),
-        n => format!("{n} proposed actions"),
+    let warnings = match case.warnings.len() {
+        0 => String::new(),
+        1 => "⚠️ 1 warning · ".to_owned(),
+        n => format!("⚠️ {n} warnings · "),
     };
     let decision = match &case.triage {
         Triage::Classified { category, .. } => category.label().to_owned(),
@@ -82,7 +83,10 @@ pub fn fallback_text(case: &Case) -> String {
                 LookupQuery::Email(_) => "the email given".to_owned(),
                 other => format!("{} {other}", other.kind()),
             };
-            return format!("Billing case {}: no customer found for {query}", case.id);
+            return format!(
+                "Billing case {}: {warnings}no customer found for {query}",
+                case.id
+            );
         }
     };
     let ids = match case.snapshot.customers.len() {
@@ -97,8 +101,13 @@ pub fn fallback_text(case: &Case) -> String {
             ", ",
         ),
     };
+    let actions = match case.actions.len() {
+        0 => "no proposed actions".to_owned(),
+        1 => "1 proposed action".to_owned(),
+        n => format!("{n} proposed actions"),
+    };
     format!(
-        "Billing case {}: {decision}\nCustomer {ids} · {proposals}",
+        "Billing case {}: {warnings}Customer {ids} · Decision: {decision} · Actions: {actions}",
         case.id
     )
 }
@@ -199,18 +208,46 @@ impl Markup {
     }
 }
 
-/// The card's content, renderer-neutral.
+/// The card's headings, in the playbook's order (PLAYBOOK.md §5), the
+/// warnings first when there are any (issue 7: an operator reads them before
+/// any button). Block Kit and text both print them from [`Outline::parts`].
+pub(crate) const WARNINGS: &str = "⚠️ Warnings";
+pub(crate) const CUSTOMER: &str = "Customer";
+pub(crate) const BILLING_STATE: &str = "Billing state";
+pub(crate) const DECISION: &str = "Decision";
+pub(crate) const ACTIONS: &str = "Actions";
+pub(crate) const FOLLOW_UP: &str = "Follow-up";
+pub(crate) const PRODUCT_GAP: &str = "Product gap";
+
+/// The card's content, renderer-neutral: the header, then its parts in the
+/// order both renderings print them.
 #[derive(Debug, Clone)]
 pub(crate) struct Outline {
     pub header: String,
-    /// Titled sections before the actions: Customer, Billing state parts,
-    /// Decision.
-    pub sections: Vec<Section>,
-    pub actions: Vec<ActionOutline>,
-    /// Actions past [`MAX_ACTIONS_SHOWN`].
-    pub n_actions_hidden: usize,
-    /// Revenue impact, Follow-up and Product gap.
-    pub closing: Vec<Section>,
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Part {
+    /// Warnings, Customer, Decision, Follow-up, Product gap.
+    Section(Section),
+    /// Billing state: subscriptions, invoices, charges, anomalies under one
+    /// heading.
+    Group {
+        title: &'static str,
+        parts: Vec<Section>,
+    },
+    Actions(ActionsOutline),
+}
+
+impl Part {
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::Section(section) => section.title,
+            Self::Group { title, .. } => title,
+            Self::Actions(_) => ACTIONS,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -219,12 +256,22 @@ pub(crate) struct Section {
     pub lines: Vec<String>,
 }
 
+/// The Actions part: what is proposed and, as they run, where each stands.
+#[derive(Debug, Clone)]
+pub(crate) struct ActionsOutline {
+    /// How many actions stand where, and the revenue impact.
+    pub summary: Vec<String>,
+    pub actions: Vec<ActionOutline>,
+    /// Actions past [`MAX_ACTIONS_SHOWN`].
+    pub n_hidden: usize,
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct ActionOutline {
     pub key: String,
     /// Summary and rationale, marked up.
     pub body: String,
-    /// Where it stands, marked up.
+    /// Where it stands, marked up: the status line that moves as it runs.
     pub state: String,
     /// `Some` when the action can be approved now.
     pub buttons: Option<Buttons>,
@@ -241,70 +288,149 @@ pub(crate) struct Buttons {
     pub retry: bool,
 }
 
+/// The card's content. `Markup::Plain` is the terminal page: it has no
+/// thread, so its Follow-up part carries the whole draft; on Slack the draft
+/// is in the card's thread and the card says what it is in a line or two.
 pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     let case = view.case;
     let snapshot = &case.snapshot;
-    let mut sections = Vec::new();
-    // Warnings come first: an operator must read them before any button.
-    if !case.warnings.is_empty() {
-        let lines = bullets(case.warnings.iter().map(|w| m.esc(w)).collect());
-        sections.push(Section {
-            title: "⚠️ Warnings",
-            lines,
-        });
-    }
-    sections.push(Section {
-        title: "Customer",
-        lines: customer_lines(snapshot, view.now, m),
-    });
-    if !snapshot.customers.is_empty() {
-        sections.extend(billing_sections(snapshot, view.now, m));
-    }
-    sections.push(decision_section(case, m));
-
     let statuses: BTreeMap<&str, &ActionStatus> =
         view.statuses.iter().map(|(k, s)| (k.as_str(), s)).collect();
-    let actions = case
-        .actions
-        .iter()
-        .take(MAX_ACTIONS_SHOWN)
-        .map(|action| {
-            action_outline(
-                &case.id,
-                action,
-                statuses.get(action.key.as_str()).copied(),
-                view.now,
-                m,
-            )
+    let mut parts = Vec::new();
+    if !case.warnings.is_empty() {
+        let lines = bullets(case.warnings.iter().map(|w| m.esc(w)).collect());
+        parts.push(Part::Section(Section {
+            title: WARNINGS,
+            lines,
+        }));
+    }
+    parts.push(Part::Section(Section {
+        title: CUSTOMER,
+        lines: customer_lines(snapshot, view.now, m),
+    }));
+    parts.push(if snapshot.customers.is_empty() {
+        Part::Section(Section {
+            title: BILLING_STATE,
+            lines: vec!["None: no customer found.".to_owned()],
         })
-        .collect();
-
-    let mut closing = vec![Section {
-        title: "Revenue impact",
-        lines: revenue_lines(case),
-    }];
-    closing.push(Section {
-        title: "Follow-up",
-        lines: vec![format!(
-            "Customer message draft ({}) is in the thread.",
-            case.followup.locale
-        )],
+    } else {
+        Part::Group {
+            title: BILLING_STATE,
+            parts: billing_sections(snapshot, view.now, m),
+        }
     });
-    closing.push(Section {
-        title: "Product gap",
+    parts.push(Part::Section(decision_section(case, m)));
+    parts.push(Part::Actions(actions_outline(view, &statuses, m)));
+    parts.push(Part::Section(Section {
+        title: FOLLOW_UP,
+        lines: followup_lines(case, &statuses, m),
+    }));
+    parts.push(Part::Section(Section {
+        title: PRODUCT_GAP,
         lines: vec![match &case.product_gap {
             Some(gap) => format!("{}: {}", m.code(&gap.surface), m.esc(&gap.note)),
             None => "None identified.".to_owned(),
         }],
-    });
-
+    }));
     Outline {
         header: format!("Billing case {}", case.id),
-        sections,
-        actions,
-        n_actions_hidden: case.actions.len().saturating_sub(MAX_ACTIONS_SHOWN),
-        closing,
+        parts,
     }
+}
+
+fn actions_outline(
+    view: &CardView,
+    statuses: &BTreeMap<&str, &ActionStatus>,
+    m: Markup,
+) -> ActionsOutline {
+    let case = view.case;
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut actions = Vec::new();
+    for (i, action) in case.actions.iter().enumerate() {
+        let status = statuses.get(action.key.as_str()).copied();
+        let (outline, stage) = action_outline(&case.id, action, status, view.now, m);
+        *counts.entry(stage).or_default() += 1;
+        if i < MAX_ACTIONS_SHOWN {
+            actions.push(outline);
+        }
+    }
+    let summary = match case.actions.len() {
+        0 => vec!["No actions proposed.".to_owned()],
+        n => {
+            let stages: Vec<String> = counts.iter().map(|(s, k)| format!("{k} {s}")).collect();
+            let noun = if n == 1 { "action" } else { "actions" };
+            vec![
+                format!("{n} {noun}: {}", stages.join(" · ")),
+                revenue_line(case),
+            ]
+        }
+    };
+    ActionsOutline {
+        summary,
+        actions,
+        n_hidden: case.actions.len().saturating_sub(MAX_ACTIONS_SHOWN),
+    }
+}
+
+/// What the draft in the thread is: its language, that it is safe to send
+/// now, and when an updated one (stating what was done) follows or has
+/// followed. The terminal page prints the draft itself after these lines.
+fn followup_lines(case: &Case, statuses: &BTreeMap<&str, &ActionStatus>, m: Markup) -> Vec<String> {
+    let followup = &case.followup;
+    let language = match crate::followup::Locale::from_tag(&followup.locale) {
+        Some(locale) => format!("{} ({})", locale.english_name(), followup.locale),
+        None => m.esc(&followup.locale),
+    };
+    let status = |a: &&ProposedAction| statuses.get(a.key.as_str()).copied();
+    let done: Vec<String> = case
+        .actions
+        .iter()
+        .filter(|a| matches!(status(a), Some(ActionStatus::Succeeded { .. })))
+        .map(|a| m.bold(&a.key))
+        .collect();
+    let pending: Vec<String> = case
+        .actions
+        .iter()
+        .filter(|a| a.kind.is_money_moving())
+        .filter(|a| {
+            matches!(
+                status(a),
+                None | Some(
+                    ActionStatus::Proposed { .. }
+                        | ActionStatus::Executing { .. }
+                        | ActionStatus::Verifying { .. }
+                )
+            )
+        })
+        .map(|a| m.bold(&a.key))
+        .collect();
+    let mut lines = vec![format!(
+        "Customer message draft in {language}: safe to send now, it says what was found and promises nothing that has not happened."
+    )];
+    match m {
+        Markup::Plain => {
+            lines.push("Full draft:".to_owned());
+            lines.extend(followup.text.lines().map(|l| match l {
+                "" => String::new(),
+                l => format!("  {l}"),
+            }));
+        }
+        Markup::Slack => {
+            if !done.is_empty() {
+                lines.push(format!(
+                    "Updated after {} ran: the latest draft in the thread states what was done.",
+                    done.join(", ")
+                ));
+            } else if !pending.is_empty() {
+                lines.push(format!(
+                    "Once {} has run, an updated draft stating what was done follows in the thread.",
+                    pending.join(" or ")
+                ));
+            }
+            lines.push("Full draft in the thread.".to_owned());
+        }
+    }
+    lines
 }
 
 fn bullets(items: Vec<String>) -> Vec<String> {
@@ -638,7 +764,7 @@ fn decision_section(case: &Case, m: Markup) -> Section {
         }
     };
     Section {
-        title: "Decision",
+        title: DECISION,
         lines,
     }
 }
@@ -649,7 +775,7 @@ fn action_outline(
     status: Option<&ActionStatus>,
     now: i64,
     m: Markup,
-) -> ActionOutline {
+) -> (ActionOutline, &'static str) {
     let body = format!(
         "{} {}\n{}",
         m.bold(&action.key),
@@ -719,15 +845,28 @@ fn action_outline(
         }
         Some(ActionStatus::Expired { at }) => format!("Expired {} without approval", format_datetime(*at)),
     };
-    ActionOutline {
+    let stage = match status {
+        None => "not tracked yet",
+        Some(ActionStatus::Proposed { expires_at, .. }) if *expires_at <= now => "expired",
+        Some(ActionStatus::Proposed { .. }) => "awaiting approval",
+        Some(ActionStatus::Executing { .. }) => "running",
+        Some(ActionStatus::Verifying { .. }) => "being checked with Stripe",
+        Some(ActionStatus::Succeeded { .. }) => "done",
+        Some(ActionStatus::Failed { .. }) => "failed",
+        Some(ActionStatus::Rejected { .. }) => "rejected",
+        Some(ActionStatus::Expired { .. }) => "expired",
+    };
+    let outline = ActionOutline {
         key: action.key.clone(),
         body,
         state,
         buttons,
-    }
+    };
+    (outline, stage)
 }
 
-fn revenue_lines(case: &Case) -> Vec<String> {
+/// The revenue impact (PLAYBOOK.md §5) if every proposal runs.
+fn revenue_line(case: &Case) -> String {
     let list = |money: &[Money]| {
         if money.is_empty() {
             "none".to_owned()
@@ -740,10 +879,10 @@ fn revenue_lines(case: &Case) -> Vec<String> {
         }
     };
     let revenue = &case.revenue;
-    vec![format!(
-        "Refunded: {} · MRR lost: {} · MRR kept: {}",
+    format!(
+        "Revenue impact if every proposal runs: refunded {} · MRR lost {} · MRR kept {}",
         list(&revenue.refunded),
         list(&revenue.mrr_lost),
         list(&revenue.mrr_kept)
-    )]
+    )
 }

@@ -598,7 +598,7 @@ fn long_cards_stay_within_slack_limits() {
     check_limits(&blocks);
     let json = serde_json::to_string(&blocks).expect("serialises");
     assert!(
-        json.contains("…and 25 more proposed actions"),
+        json.contains("…and 25 more actions"),
         "hidden actions are counted"
     );
     assert!(json.contains("…and 24 more"), "long charge list collapses");
@@ -632,7 +632,14 @@ fn button_values_round_trip_and_refuse_garbage() {
 fn fallback_text_names_category_ids_and_count_but_no_email() {
     assert_eq!(
         fallback_text(&duplicate_case()),
-        "Billing case case_1a2b3c4d5e6f: Duplicate personal subscription\nCustomer cus_Ana1, cus_Ana2 · 2 proposed actions"
+        "Billing case case_1a2b3c4d5e6f: Customer cus_Ana1, cus_Ana2 · Decision: Duplicate personal subscription · Actions: 2 proposed actions"
+    );
+    let mut warned = duplicate_case();
+    warned.warnings = vec!["The message names cus_Other1".to_owned()];
+    assert_eq!(
+        fallback_text(&warned),
+        "Billing case case_1a2b3c4d5e6f: ⚠️ 1 warning · Customer cus_Ana1, cus_Ana2 · Decision: Duplicate personal subscription · Actions: 2 proposed actions",
+        "warnings first, as on the card"
     );
     let not_found = fixtures::case(
         snapshot("nobody@example.com", vec![]),
@@ -689,21 +696,20 @@ fn text_rendering_has_every_part_and_the_draft() {
         "Customer",
         "Found by email ana@example.com: 2 customers (Stripe as of 2026-11-25 14:03 UTC)",
         "cus_Ana2",
-        "Subscriptions",
+        "Billing state\n  Subscriptions\n    • sub_First active",
         "sub_Second active",
         "Decision",
         "Duplicate personal subscription",
-        "Proposed actions",
+        "Actions\n  2 actions: 1 awaiting approval · 1 not tracked yet",
         "a1 Cancel sub_Second",
         "Awaiting approval",
         "a2 Close the case",
         "not tracked yet",
-        "Revenue impact",
-        "Refunded: EUR 39.00",
+        "Revenue impact if every proposal runs: refunded EUR 39.00",
         "Product gap",
         "no_duplicate_guard",
-        "Follow-up draft (en)",
-        "Hi Ana,",
+        "Follow-up\n  Customer message draft in English (en): safe to send now",
+        "Full draft:\n    Hi Ana,",
     ] {
         assert!(text.contains(part), "missing {part:?} in\n{text}");
     }
@@ -799,6 +805,292 @@ fn warnings_come_first_on_the_block_kit_card_and_in_text() {
     );
     assert!(
         text.contains("• The message names cus_Other1 — look it up separately <now>"),
+        "{text}"
+    );
+}
+
+/// The playbook's headings (PLAYBOOK.md §5) in the card's order.
+const PLAYBOOK_ORDER: [&str; 6] = [
+    CUSTOMER,
+    BILLING_STATE,
+    DECISION,
+    ACTIONS,
+    FOLLOW_UP,
+    PRODUCT_GAP,
+];
+
+/// The headings of the Block Kit card in order: a section whose first line
+/// is a bold or italic title alone (an action's first line is its bold key
+/// and its summary), and an italic sub-part title right under a bold one
+/// (Billing state's first sub-part).
+fn block_headings(blocks: &[SlackBlock]) -> Vec<String> {
+    let title = |line: &str, mark: char| {
+        line.strip_prefix(mark)
+            .and_then(|l| l.strip_suffix(mark))
+            .filter(|t| !t.contains(['*', '_']))
+            .map(str::to_owned)
+    };
+    let json = serde_json::to_value(blocks).expect("blocks serialise");
+    let mut headings = Vec::new();
+    for block in json.as_array().expect("an array") {
+        if block["type"] != "section" {
+            continue;
+        }
+        let text = block["text"]["text"].as_str().unwrap_or_default();
+        let mut lines = text.lines();
+        let first = lines.next().unwrap_or_default();
+        if let Some(bold) = title(first, '*') {
+            headings.push(bold);
+            headings.extend(lines.next().and_then(|l| title(l, '_')));
+        } else {
+            headings.extend(title(first, '_'));
+        }
+    }
+    headings
+}
+
+/// The headings of the text card in order: unindented lines after the
+/// header (top level), and under Billing state the lines indented by two
+/// that have lines indented by four under them.
+fn text_headings(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().skip(2).filter(|l| !l.is_empty()).collect();
+    let mut headings = Vec::new();
+    let mut in_billing = false;
+    for (i, line) in lines.iter().enumerate() {
+        let next = lines.get(i + 1).copied().unwrap_or_default();
+        if !line.starts_with(' ') {
+            in_billing = *line == BILLING_STATE;
+            headings.push((*line).to_owned());
+        } else if in_billing && !line.starts_with("   ") && next.starts_with("    ") {
+            headings.push(line.trim().to_owned());
+        }
+    }
+    headings
+}
+
+fn with_subparts(top: &[&str], subparts: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for heading in top {
+        out.push((*heading).to_owned());
+        if *heading == BILLING_STATE {
+            out.extend(subparts.iter().map(|s| (*s).to_owned()));
+        }
+    }
+    out
+}
+
+#[test]
+fn block_kit_and_text_read_the_playbooks_headings_in_order() {
+    let case = duplicate_case();
+    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let expected = with_subparts(
+        &PLAYBOOK_ORDER,
+        &["Subscriptions", "Invoices", "Charges", "Anomalies"],
+    );
+    assert_eq!(block_headings(&render_blocks(&view)), expected);
+    let text = render_text(&view);
+    assert_eq!(text_headings(&text), expected, "{text}");
+
+    // Warnings stay first, before the customer.
+    let mut warned = duplicate_case();
+    warned.warnings = vec!["The message addresses the approvers".to_owned()];
+    let view = CardView {
+        case: &warned,
+        ..view
+    };
+    let mut with_warning = vec![WARNINGS.to_owned()];
+    with_warning.extend(expected.iter().cloned());
+    assert_eq!(block_headings(&render_blocks(&view)), with_warning);
+    assert_eq!(text_headings(&render_text(&view)), with_warning);
+}
+
+#[test]
+fn a_card_without_customer_or_actions_still_has_every_heading() {
+    let case = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    let view = CardView {
+        case: &case,
+        statuses: &[],
+        now: NOW,
+    };
+    let expected: Vec<String> = PLAYBOOK_ORDER.iter().map(|h| (*h).to_owned()).collect();
+    let blocks = render_blocks(&view);
+    assert_eq!(block_headings(&blocks), expected);
+    let text = render_text(&view);
+    assert_eq!(text_headings(&text), expected, "{text}");
+    assert!(
+        text.contains("Billing state\n  None: no customer found."),
+        "{text}"
+    );
+    assert!(text.contains("Actions\n  No actions proposed."), "{text}");
+}
+
+#[test]
+fn a_large_account_keeps_every_heading_within_slack_limits() {
+    // Five customers sharing an email, each with twelve live subscriptions,
+    // twelve open invoices and twenty charges, forty proposals, warnings.
+    let t0 = NOW - 90 * DAY;
+    let customers = (0..5)
+        .map(|c| {
+            let cus = format!("cus_Big{c}");
+            let mut customer = customer(&cus, "Big Co", "ops@big.example", "en");
+            for i in 0..12 {
+                let sub = format!("sub_Big{c}x{i}");
+                customer.subscriptions.push(subscription(
+                    &sub,
+                    &cus,
+                    SubscriptionStatus::PastDue,
+                    t0 + i * DAY,
+                    3,
+                ));
+                customer.invoices.push(invoice(
+                    &format!("in_Big{c}x{i}"),
+                    &cus,
+                    &sub,
+                    InvoiceStatus::Open,
+                    t0 + i * DAY,
+                ));
+            }
+            for i in 0..20 {
+                let mut charge = charge(&format!("ch_Big{c}x{i}"), &cus, None, t0 + i * DAY);
+                charge.disputed = i % 3 == 0;
+                customer.charges.push(charge);
+            }
+            customer
+        })
+        .collect();
+    let mut case = fixtures::case(
+        snapshot("ops@big.example", customers),
+        Triage::Classified {
+            category: Category::FailedPayment,
+            evidence: vec!["x".repeat(400); 30],
+        },
+        (1..=40)
+            .map(|i| ProposedAction {
+                rationale: "r".repeat(3000),
+                ..close_no_action(&format!("a{i}"))
+            })
+            .collect(),
+    );
+    case.warnings = vec!["w".repeat(200); 30];
+    case.product_gap = Some(ProductGap {
+        surface: "payment_recovery".to_owned(),
+        note: "n".repeat(5000),
+    });
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect();
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    check_limits(&blocks);
+    let mut expected = vec![WARNINGS.to_owned()];
+    expected.extend(with_subparts(
+        &PLAYBOOK_ORDER,
+        &["Subscriptions", "Invoices", "Charges", "Anomalies"],
+    ));
+    assert_eq!(block_headings(&blocks), expected);
+    let json = serde_json::to_string(&blocks).expect("serialises");
+    let shown = actions_blocks(&blocks).len();
+    assert!(
+        shown >= 10,
+        "the actions still get most of the card: {shown}"
+    );
+    assert!(
+        json.contains(&format!("…and {} more actions", 40 - shown)),
+        "hidden actions are counted: {json}"
+    );
+    assert!(
+        json.contains("…and 52 more"),
+        "60 live subscriptions collapse"
+    );
+}
+
+#[test]
+fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
+    let case = duplicate_case();
+    let slack = |statuses: &[(String, ActionStatus)]| {
+        let blocks = render_blocks(&CardView {
+            case: &case,
+            statuses,
+            now: NOW,
+        });
+        let json = serde_json::to_value(&blocks).expect("serialises");
+        json.as_array()
+            .expect("an array")
+            .iter()
+            .filter_map(|b| b["text"]["text"].as_str())
+            .find(|t| t.starts_with("*Follow-up*"))
+            .expect("a Follow-up section")
+            .to_owned()
+    };
+    let before = slack(&[("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())]);
+    assert_eq!(
+        before,
+        "*Follow-up*\nCustomer message draft in English (en): safe to send now, it says what was found and promises nothing that has not happened.\nOnce *a1* has run, an updated draft stating what was done follows in the thread.\nFull draft in the thread."
+    );
+    assert!(
+        !before.contains("Hi Ana"),
+        "the draft itself is in the thread"
+    );
+
+    let done = ActionStatus::Succeeded {
+        approved_by: vec![id("U0APPROVER")],
+        at: NOW,
+        stripe_ids: vec!["re_1".to_owned()],
+        notes: vec![],
+    };
+    let after = slack(&[("a1".to_owned(), done), ("a2".to_owned(), proposed())]);
+    assert!(
+        after.contains(
+            "Updated after *a1* ran: the latest draft in the thread states what was done."
+        ),
+        "{after}"
+    );
+    assert!(!after.contains("Once *a1* has run"), "{after}");
+
+    let mut chinese = duplicate_case();
+    chinese.followup.locale = "zh-CN".to_owned();
+    chinese.actions = vec![close_no_action("a1")];
+    let text = render_text(&CardView {
+        case: &chinese,
+        statuses: &[],
+        now: NOW,
+    });
+    assert!(
+        text.contains("Customer message draft in Chinese (Simplified) (zh-CN)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_actions_part_counts_where_each_action_stands_as_it_runs() {
+    let case = duplicate_case();
+    let running = ActionStatus::Executing {
+        approved_by: vec![id("U0APPROVER")],
+        at: NOW,
+        owner: None,
+    };
+    let text = render_text(&CardView {
+        case: &case,
+        statuses: &[("a1".to_owned(), running), ("a2".to_owned(), proposed())],
+        now: NOW,
+    });
+    assert!(
+        text.contains("Actions\n  2 actions: 1 awaiting approval · 1 running\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Executing since 2026-11-25 14:03 UTC"),
         "{text}"
     );
 }

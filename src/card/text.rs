@@ -1,8 +1,8 @@
 //! The case card for a terminal (`billing-triage lookup --format text`) and
 //! as versioned JSON (`--format json`). A terminal has no thread, so the text
-//! page also prints the follow-up draft.
+//! page's Follow-up part prints the draft itself.
 
-use super::{outline, CardView, Markup, Section};
+use super::{outline, CardView, Markup, Part, Section};
 use serde_json::json;
 
 /// Format version of [`render_json`]'s output.
@@ -16,43 +16,46 @@ pub fn render_text(view: &CardView) -> String {
         outline.header,
         "=".repeat(outline.header.chars().count())
     );
-    for section in &outline.sections {
-        push_section(&mut out, section);
-    }
-    if !outline.actions.is_empty() {
-        out.push_str("\nProposed actions\n");
-        for action in &outline.actions {
-            out.push_str(&format!(
-                "{}\n  {}\n",
-                action.body.replace('\n', "\n  "),
-                action.state
-            ));
-            if action.buttons.is_some() {
-                out.push_str("  (approve or reject on the Slack card)\n");
+    for part in &outline.parts {
+        out.push_str(&format!("\n{}\n", part.title()));
+        match part {
+            Part::Section(section) => push_lines(&mut out, "  ", &section.lines),
+            Part::Group { parts, .. } => {
+                for Section { title, lines } in parts {
+                    out.push_str(&format!("  {title}\n"));
+                    push_lines(&mut out, "    ", lines);
+                }
+            }
+            Part::Actions(actions) => {
+                push_lines(&mut out, "  ", &actions.summary);
+                for action in &actions.actions {
+                    out.push_str(&format!(
+                        "  {}\n    {}\n",
+                        action.body.replace('\n', "\n    "),
+                        action.state
+                    ));
+                    if action.buttons.is_some() {
+                        out.push_str("    (approve or reject on the Slack card)\n");
+                    }
+                }
+                if actions.n_hidden > 0 {
+                    out.push_str(&format!(
+                        "  …and {} more actions (see --format json)\n",
+                        actions.n_hidden
+                    ));
+                }
             }
         }
-        if outline.n_actions_hidden > 0 {
-            out.push_str(&format!(
-                "…and {} more proposed actions (see --format json)\n",
-                outline.n_actions_hidden
-            ));
-        }
-    }
-    for section in &outline.closing {
-        push_section(&mut out, section);
-    }
-    let followup = &view.case.followup;
-    out.push_str(&format!("\nFollow-up draft ({})\n", followup.locale));
-    for line in followup.text.lines() {
-        out.push_str(&format!("  {line}\n"));
     }
     out
 }
 
-fn push_section(out: &mut String, section: &Section) {
-    out.push_str(&format!("\n{}\n", section.title));
-    for line in &section.lines {
-        out.push_str(&format!("  {line}\n"));
+fn push_lines(out: &mut String, indent: &str, lines: &[String]) {
+    for line in lines {
+        match line.as_str() {
+            "" => out.push('\n'),
+            line => out.push_str(&format!("{indent}{line}\n")),
+        }
     }
 }
 

@@ -55,6 +55,22 @@ impl Locale {
         }
     }
 
+    /// The language's name in English, as the card names the draft's language.
+    pub fn english_name(self) -> &'static str {
+        match self {
+            Self::En => "English",
+            Self::ZhCn => "Chinese (Simplified)",
+            Self::Es => "Spanish",
+            Self::De => "German",
+            Self::Fr => "French",
+            Self::PtBr => "Portuguese (Brazil)",
+            Self::Ja => "Japanese",
+            Self::Ko => "Korean",
+            Self::It => "Italian",
+            Self::Nl => "Dutch",
+        }
+    }
+
     /// The locale a tag names exactly (`"zh-CN"`), as stored in a case.
     pub fn from_tag(tag: &str) -> Option<Locale> {
         Self::ALL
