@@ -54,6 +54,7 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         followup,
         product_gap,
         warnings,
+        context: crate::domain::CaseContext::default(),
     }
 }
 

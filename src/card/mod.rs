@@ -39,6 +39,11 @@ pub struct CardView<'a> {
 pub const APPROVE_ACTION_ID: &str = "approve_action";
 /// `action_id` of the Reject button.
 pub const REJECT_ACTION_ID: &str = "reject_action";
+/// `action_id` of a **Look up** button: another identifier the triaged
+/// message named; its value is the identifier.
+pub const LOOK_UP_ACTION_ID: &str = "look_up_named";
+/// At most this many **Look up** buttons; the rest are named only.
+const MAX_LOOK_UPS: usize = 5;
 
 /// Slack's limits on what a message may hold
 /// (<https://docs.slack.dev/reference/block-kit/blocks>).
@@ -225,6 +230,8 @@ pub(crate) const PRODUCT_GAP: &str = "Product gap";
 pub(crate) struct Outline {
     pub header: String,
     pub parts: Vec<Part>,
+    /// Identifiers to offer a **Look up** button for, under Customer.
+    pub look_ups: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -304,9 +311,27 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
             lines,
         }));
     }
+    let mut customer = customer_lines(snapshot, view.now, m);
+    let also_named: Vec<String> = case
+        .context
+        .also_named
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !also_named.is_empty() {
+        let shown: Vec<String> = also_named.iter().map(|q| m.code(q)).collect();
+        let how = match m {
+            Markup::Slack => "look each up with its button below",
+            Markup::Plain => "look each up separately",
+        };
+        customer.push(format!(
+            "The message also names {}: {how}.",
+            collapse(shown, MAX_LIST, ", ")
+        ));
+    }
     parts.push(Part::Section(Section {
         title: CUSTOMER,
-        lines: customer_lines(snapshot, view.now, m),
+        lines: customer,
     }));
     parts.push(if snapshot.customers.is_empty() {
         Part::Section(Section {
@@ -335,6 +360,7 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     Outline {
         header: format!("Billing case {}", case.id),
         parts,
+        look_ups: also_named.into_iter().take(MAX_LOOK_UPS).collect(),
     }
 }
 

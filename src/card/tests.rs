@@ -229,6 +229,7 @@ pub(crate) mod fixtures {
             },
             product_gap: None,
             warnings: Vec::new(),
+            context: Default::default(),
         }
     }
 

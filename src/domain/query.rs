@@ -81,6 +81,13 @@ impl LookupQuery {
     /// first, in the playbook's order, then an email. `None` when the text
     /// holds neither.
     pub fn find_in(text: &str) -> Option<Self> {
+        Self::all_in(text).into_iter().next()
+    }
+
+    /// Every identifier in free text, each once, most trusted first
+    /// (PLAYBOOK.md §1: a `cus_` id, then another Stripe id, then an email);
+    /// among equally trusted ones, in the order written.
+    pub fn all_in(text: &str) -> Vec<Self> {
         let tokens = text
             .split(|c: char| {
                 c.is_whitespace()
@@ -92,9 +99,15 @@ impl LookupQuery {
             .map(|t| t.strip_prefix("mailto:").unwrap_or(t))
             .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?')))
             .filter(|t| !t.is_empty());
-        tokens
-            .filter_map(|t| Self::parse(t).ok())
-            .min_by_key(Self::trust_rank)
+        let mut found: Vec<Self> = Vec::new();
+        for query in tokens.filter_map(|t| Self::parse(t).ok()) {
+            if !found.contains(&query) {
+                found.push(query);
+            }
+        }
+        // A stable sort: equal ranks keep the order they were written in.
+        found.sort_by_key(Self::trust_rank);
+        found
     }
 
     /// 0 is the most trusted (PLAYBOOK.md §1).
@@ -226,6 +239,23 @@ pub const DEFAULT_REPORT_DAYS: u32 = 30;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_identifier_in_a_message_most_trusted_first() {
+        let found = LookupQuery::all_in(
+            "Both bob@example.com and ana@example.com pay twice: see ch_B2, cus_A1 and ch_B2 again",
+        );
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["cus_A1", "ch_B2", "bob@example.com", "ana@example.com"]
+        );
+        assert_eq!(
+            LookupQuery::find_in("ana@example.com, cus_A1").map(|q| q.to_string()),
+            Some("cus_A1".to_owned())
+        );
+        assert!(LookupQuery::all_in("no identifier here").is_empty());
+    }
 
     #[test]
     fn recognises_every_identifier_kind() {

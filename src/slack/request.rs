@@ -15,8 +15,8 @@ use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand
 use crate::audit::text::{OperatorText, TextError};
 use crate::card::{self, modals};
 use crate::domain::{
-    BillingCommand, CaseAction, ChannelId, CommandError, CustomerId, MessageTs, ResponseUrl,
-    SlackUserId, TriggerId,
+    BillingCommand, CaseAction, ChannelId, CommandError, CustomerId, LookupQuery, MessageTs,
+    ResponseUrl, SlackUserId, TriggerId,
 };
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
@@ -115,6 +115,9 @@ pub enum Button {
     PartialRefund(CaseAction),
     /// A churn report row's **Triage**: look the customer up.
     TriageCustomer(CustomerId),
+    /// A card's **Look up** of another identifier its message named: look
+    /// it up in the card's thread.
+    LookUp(LookupQuery),
     /// One of ours whose value is not what we put there.
     Unreadable { action_id: String },
     /// Not one of ours.
@@ -136,6 +139,12 @@ impl Button {
             card::APPROVE_ACTION_ID => on_case(Button::Approve),
             card::REJECT_ACTION_ID => on_case(Button::Reject),
             modals::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
+            card::LOOK_UP_ACTION_ID => match LookupQuery::parse(value) {
+                Ok(query) => Button::LookUp(query),
+                Err(_) => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
             crate::workflow::reports::TRIAGE_ACTION_ID => match CustomerId::parse(value) {
                 Ok(customer) => Button::TriageCustomer(customer),
                 Err(_) => Button::Unreadable {

@@ -34,6 +34,9 @@ pub struct SlackLookup {
     pub response_url: Option<ResponseUrl>,
     pub query: LookupQuery,
     pub message: Option<String>,
+    /// Other identifiers the message named: each gets a button on the card
+    /// that looks it up (those that are this case's customers are dropped).
+    pub also_named: Vec<LookupQuery>,
 }
 
 /// Audits the request, fetches and assesses. Returns the case (NotFound
@@ -168,7 +171,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         .slack
         .as_ref()
         .ok_or_else(|| WorkflowError::User("Slack is not configured".into()))?;
-    let case = open_case(
+    let mut case = open_case(
         deps,
         req.case_id,
         req.actor,
@@ -184,6 +187,11 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
             case.snapshot.query.kind()
         )));
     }
+    case.context.also_named = req
+        .also_named
+        .into_iter()
+        .filter(|q| !case.snapshot.names(q))
+        .collect();
     deps.store.save_case(&case).await?;
     let now = now();
     let statuses = initial_statuses(&case, now);

@@ -105,6 +105,7 @@ pub(crate) fn refund_case_for(
         },
         product_gap: None,
         warnings: Vec::new(),
+        context: Default::default(),
     };
     let statuses = case
         .actions

@@ -8,13 +8,13 @@ use billing_triage::domain::{ActionStatus, CaseId, StripeKey};
 use billing_triage::stripe::sandbox::{seed, SeededCustomer};
 use billing_triage::stripe::StripeGateway;
 
-async fn seeded(base: &str) -> Vec<SeededCustomer> {
+pub(crate) async fn seeded(base: &str) -> Vec<SeededCustomer> {
     let key = StripeKey::parse("sk_test_localstripe").expect("test key");
     let gateway = StripeGateway::new(&key, base).expect("gateway");
     seed(&gateway, &key).await.expect("seed localstripe")
 }
 
-fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
+pub(crate) fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
     seeded
         .iter()
         .find(|s| s.scenario == name)
@@ -30,7 +30,7 @@ fn card_of(calls: &[SlackCall]) -> serde_json::Value {
         .expect("a card was posted")
 }
 
-fn case_id_of(card: &serde_json::Value) -> CaseId {
+pub(crate) fn case_id_of(card: &serde_json::Value) -> CaseId {
     let text = card.to_string();
     let at = text.find("case_").expect("the card names its case");
     CaseId::parse(&text[at..at + 17]).expect("a case id")
@@ -162,7 +162,9 @@ async fn the_shortcut_triages_the_customer_named_in_a_message() {
         "message": {"type": "message", "user": "U0CUSTOMER", "ts": "1700000000.000200", "text": text}
     });
     assert_eq!(app.interact(&payload).await.status, 200);
-    let card = card_of(&app.slack.wait_for("chat.postMessage", 1).await);
+    let card = app.slack.wait_for("chat.postMessage", 1).await[0]
+        .body
+        .clone();
     assert!(card.to_string().contains("Product failure"), "{card}");
 }
 

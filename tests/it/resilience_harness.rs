@@ -468,6 +468,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         requested_by: Actor::Slack(SlackUserId::parse(crate::helpers::REQUESTER).expect("id")),
         message: Some("charged during the outage, please refund".into()),
         warnings: vec![],
+        context: Default::default(),
         snapshot: BillingSnapshot {
             query: LookupQuery::Customer(customer),
             customers: vec![record],

@@ -6,7 +6,7 @@ use super::submissions::spawn_approval;
 use super::{tell_now, Ack};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::modals;
-use crate::domain::{ActionKind, Actor, CaseAction, CustomerId, LookupQuery, TriggerId};
+use crate::domain::{ActionKind, Actor, CaseAction, LookupQuery, TriggerId};
 use crate::slack::request::{Button, ButtonsRequest};
 use crate::workflow::approve::Click;
 use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
@@ -43,7 +43,15 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
             Button::PartialRefund(target) => {
                 on_card(deps, &clicks, target, OnCard::PartialRefund);
             }
-            Button::TriageCustomer(customer) => triage_customer(deps, &clicks, customer),
+            Button::TriageCustomer(customer) => {
+                look_up(
+                    deps,
+                    &clicks,
+                    LookupQuery::Customer(customer.clone()),
+                    false,
+                );
+            }
+            Button::LookUp(query) => look_up(deps, &clicks, query.clone(), true),
             Button::Unreadable { action_id } => {
                 tracing::warn!(%action_id, "button without a readable value");
             }
@@ -55,11 +63,18 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
     Ack::Empty
 }
 
-/// A churn report row: look the customer up as `/billing lookup` does.
-fn triage_customer(deps: &Arc<Deps>, clicks: &ButtonsRequest, customer: &CustomerId) {
+/// A churn report row's **Triage** (a new card in the channel) or a card's
+/// **Look up** of another customer its message named (a new card in the
+/// same thread): looks the customer up as `/billing lookup` does.
+fn look_up(deps: &Arc<Deps>, clicks: &ButtonsRequest, query: LookupQuery, in_thread: bool) {
     let Some(channel) = clicks.channel.clone() else {
-        tracing::warn!("Triage button outside a channel ignored");
+        tracing::warn!("lookup button outside a channel ignored");
         return;
+    };
+    let thread = if in_thread {
+        clicks.message.as_ref().map(|m| m.thread().clone())
+    } else {
+        None
     };
     spawn_slack_lookup(
         Arc::clone(deps),
@@ -67,10 +82,11 @@ fn triage_customer(deps: &Arc<Deps>, clicks: &ButtonsRequest, customer: &Custome
             case_id: new_case_id(),
             actor: Actor::Slack(clicks.user.clone()),
             channel,
-            thread: None,
+            thread,
             response_url: clicks.response_url.clone(),
-            query: LookupQuery::Customer(customer.clone()),
+            query,
             message: None,
+            also_named: Vec::new(),
         },
     );
 }

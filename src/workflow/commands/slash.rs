@@ -46,6 +46,7 @@ fn lookup(deps: &Arc<Deps>, cmd: &CommandRequest, query: LookupQuery) -> Ack {
             response_url: Some(cmd.response_url.clone()),
             query,
             message: None,
+            also_named: Vec::new(),
         },
     );
     ephemeral(ack)
