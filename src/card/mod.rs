@@ -16,7 +16,7 @@ mod text;
 pub mod trail;
 
 use crate::domain::{
-    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
+    ActionStatus, Actor, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
     Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
 };
 use std::collections::BTreeMap;
@@ -42,6 +42,11 @@ pub const REJECT_ACTION_ID: &str = "reject_action";
 /// `action_id` of a **Look up** button: another identifier the triaged
 /// message named; its value is the identifier.
 pub const LOOK_UP_ACTION_ID: &str = "look_up_named";
+/// `action_id` of the **Add context** button; its value is the case id.
+pub const ADD_CONTEXT_ACTION_ID: &str = "add_context";
+/// How much of the operator-given message and of each note the card quotes
+/// (the whole is in the case record and the CLI's JSON).
+const CONTEXT_SHOWN_CHARS: usize = 600;
 /// At most this many **Look up** buttons; the rest are named only.
 const MAX_LOOK_UPS: usize = 5;
 
@@ -232,6 +237,9 @@ pub(crate) struct Outline {
     pub parts: Vec<Part>,
     /// Identifiers to offer a **Look up** button for, under Customer.
     pub look_ups: Vec<String>,
+    /// The case id, for the **Add context** button under Decision; `None`
+    /// when there is no customer to triage again.
+    pub add_context: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -361,6 +369,7 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
         header: format!("Billing case {}", case.id),
         parts,
         look_ups: also_named.into_iter().take(MAX_LOOK_UPS).collect(),
+        add_context: (!snapshot.customers.is_empty()).then(|| case.id.to_string()),
     }
 }
 
@@ -789,10 +798,46 @@ fn decision_section(case: &Case, m: Markup) -> Section {
             ]
         }
     };
+    let mut context = context_lines(case, m);
+    context.extend(lines);
     Section {
         title: DECISION,
-        lines,
+        lines: context,
     }
+}
+
+/// What the decision read besides Stripe: the customer's message when an
+/// operator gave it, and the operators' notes (each clipped; scrubbed when
+/// they came in).
+fn context_lines(case: &Case, m: Markup) -> Vec<String> {
+    let who = |actor: &Actor| match actor {
+        Actor::Slack(user) => m.user(user),
+        other => m.esc(&other.to_string()),
+    };
+    let mut lines = Vec::new();
+    if let (Some(by), Some(message)) = (&case.context.message_given_by, &case.message) {
+        lines.push(format!(
+            "Context given by {}, the customer's message: “{}”",
+            who(by),
+            m.esc(&truncate(message, CONTEXT_SHOWN_CHARS))
+        ));
+    }
+    let notes: Vec<String> = case
+        .context
+        .notes
+        .iter()
+        .map(|note| {
+            format!(
+                "Note from {}: {}",
+                who(&note.by),
+                m.esc(&truncate(&note.text, CONTEXT_SHOWN_CHARS))
+            )
+        })
+        .collect();
+    if !notes.is_empty() {
+        lines.push(collapse(notes, MAX_LIST, "\n"));
+    }
+    lines
 }
 
 fn action_outline(

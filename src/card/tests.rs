@@ -421,11 +421,17 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
     );
 }
 
+/// The actions' button rows (not the card's own Add context / Look up).
 fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
     blocks
         .iter()
         .map(|b| serde_json::to_value(b).expect("block serialises"))
-        .filter(|b| b["type"] == "actions")
+        .filter(|b| {
+            b["type"] == "actions"
+                && b["block_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("buttons_"))
+        })
         .collect()
 }
 

@@ -73,6 +73,17 @@ impl ViewState {
             .get("value")?
             .as_str()
     }
+
+    /// The value of the option chosen in `action_id` (radio buttons, a
+    /// select) of block `block_id`.
+    pub fn selected(&self, block_id: &str, action_id: &str) -> Option<&str> {
+        self.values
+            .get(block_id)?
+            .get(action_id)?
+            .get("selected_option")?
+            .get("value")?
+            .as_str()
+    }
 }
 
 /// The `payload` form field of `/slack/interactions`.

@@ -15,8 +15,8 @@ use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand
 use crate::audit::text::{OperatorText, TextError};
 use crate::card::{self, modals};
 use crate::domain::{
-    BillingCommand, CaseAction, ChannelId, CommandError, CustomerId, LookupQuery, MessageTs,
-    ResponseUrl, SlackUserId, TriggerId,
+    BillingCommand, CaseAction, CaseId, ChannelId, CommandError, CustomerId, LookupQuery,
+    MessageTs, ResponseUrl, SlackUserId, TriggerId,
 };
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
@@ -115,6 +115,8 @@ pub enum Button {
     PartialRefund(CaseAction),
     /// A churn report row's **Triage**: look the customer up.
     TriageCustomer(CustomerId),
+    /// A card's **Add context**: opens the context modal for this case.
+    AddContext(CaseId),
     /// A card's **Look up** of another identifier its message named: look
     /// it up in the card's thread.
     LookUp(LookupQuery),
@@ -139,6 +141,12 @@ impl Button {
             card::APPROVE_ACTION_ID => on_case(Button::Approve),
             card::REJECT_ACTION_ID => on_case(Button::Reject),
             modals::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
+            card::ADD_CONTEXT_ACTION_ID => match CaseId::parse(value) {
+                Ok(case_id) => Button::AddContext(case_id),
+                Err(_) => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
             card::LOOK_UP_ACTION_ID => match LookupQuery::parse(value) {
                 Ok(query) => Button::LookUp(query),
                 Err(_) => Button::Unreadable {
@@ -179,10 +187,44 @@ pub enum Submission {
         target: CaseAction,
         amount: Result<TypedAmount, AmountTooLong>,
     },
-    /// One of ours whose `private_metadata` is not what we put there.
+    /// The context modal: the customer's message or an operator note
+    /// (scrubbed here), for this case.
+    AddContext {
+        case_id: CaseId,
+        kind: ContextKind,
+        text: Result<OperatorText, TextError>,
+    },
+    /// One of ours whose `private_metadata` (or choice) is not what we put there.
     Unreadable { callback_id: String },
     /// Not one of ours.
     Unknown { callback_id: String },
+}
+
+/// What an operator adds to a case through **Add context**.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextKind {
+    /// What the customer wrote: the case is triaged again with it.
+    CustomerMessage,
+    /// The operator's own note: shown on the card and audited.
+    OperatorNote,
+}
+
+impl ContextKind {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            modals::CUSTOMER_MESSAGE => Some(Self::CustomerMessage),
+            modals::OPERATOR_NOTE => Some(Self::OperatorNote),
+            _ => None,
+        }
+    }
+
+    /// As the audit names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CustomerMessage => modals::CUSTOMER_MESSAGE,
+            Self::OperatorNote => modals::OPERATOR_NOTE,
+        }
+    }
 }
 
 /// An amount as typed in major units ("12.50"), not yet in a currency: the
@@ -237,6 +279,24 @@ impl Submission {
             },
             (modals::REJECT_CALLBACK | modals::REFUND_CALLBACK, None) => {
                 Self::Unreadable { callback_id }
+            }
+            (modals::CONTEXT_CALLBACK, _) => {
+                let case_id = CaseId::parse(&view.private_metadata).ok();
+                let kind = view
+                    .state
+                    .selected(modals::CONTEXT_KIND_BLOCK, modals::CONTEXT_KIND_INPUT)
+                    .and_then(ContextKind::parse);
+                match (case_id, kind) {
+                    (Some(case_id), Some(kind)) => Self::AddContext {
+                        case_id,
+                        kind,
+                        text: OperatorText::parse(
+                            text(modals::CONTEXT_TEXT_BLOCK, modals::CONTEXT_TEXT_INPUT),
+                            modals::CONTEXT_MAX_CHARS,
+                        ),
+                    },
+                    _ => Self::Unreadable { callback_id },
+                }
             }
             _ => Self::Unknown {
                 callback_id: callback_id.chars().take(64).collect(),
@@ -393,7 +453,7 @@ mod tests {
             cmd.response_url.as_str(),
             "https://hooks.slack.com/commands/1/2/3"
         );
-        assert!(matches!(cmd.command, Ok(BillingCommand::Lookup(_))));
+        assert!(matches!(cmd.command, Ok(BillingCommand::Lookup { .. })));
 
         let body = b"channel_id=C1&user_id=nobody&command=%2Fbilling&text=help&response_url=https%3A%2F%2Fhooks.slack.com%2Fx";
         assert!(matches!(
@@ -417,7 +477,7 @@ mod tests {
         );
     }
 
-    use crate::domain::{ActionKey, CaseId};
+    use crate::domain::ActionKey;
 
     #[test]
     fn buttons_are_read_by_their_action_id() {

@@ -13,7 +13,20 @@ pub const CASE_TTL_SECS: u64 = 30 * 24 * 3600;
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardLocation {
     pub channel: String,
+    /// The card's own ts (for chat.update).
     pub ts: String,
+    /// The thread the card was posted in, when it is a reply (the
+    /// shortcut's card, in the triaged message's thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<String>,
+}
+
+impl CardLocation {
+    /// Where replies about the card go: its thread, or the one it starts
+    /// (Slack asks for the parent's ts, never a reply's).
+    pub fn thread(&self) -> &str {
+        self.thread_ts.as_deref().unwrap_or(&self.ts)
+    }
 }
 
 impl Store {

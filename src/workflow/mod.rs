@@ -7,6 +7,7 @@
 
 pub mod approve;
 pub mod commands;
+pub mod context;
 pub mod execute;
 pub mod lookup;
 pub mod reconcile;

@@ -136,6 +136,7 @@ pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(String, Ac
             &CardLocation {
                 channel: CHANNEL.into(),
                 ts: "1700000000.000001".into(),
+                thread_ts: None,
             },
         )
         .await

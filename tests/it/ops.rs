@@ -79,6 +79,7 @@ async fn put_refund_case(store: &Store) -> Case {
             &CardLocation {
                 channel: CHANNEL.into(),
                 ts: "1700000000.000001".into(),
+                thread_ts: None,
             },
         )
         .await

@@ -509,6 +509,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
     let location = billing_triage::store::cases::CardLocation {
         channel: crate::helpers::CHANNEL.into(),
         ts: "1700000000.000001".into(),
+        thread_ts: None,
     };
     store
         .save_card_location(&case.id, &location)

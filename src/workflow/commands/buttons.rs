@@ -6,7 +6,10 @@ use super::submissions::spawn_approval;
 use super::{tell_now, Ack};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::modals;
-use crate::domain::{ActionKind, Actor, CaseAction, LookupQuery, TriggerId};
+use crate::domain::{
+    ActionKey, ActionKind, Actor, CaseAction, CaseId, ChannelId, LookupQuery, ResponseUrl,
+    SlackUserId, TriggerId,
+};
 use crate::slack::request::{Button, ButtonsRequest};
 use crate::workflow::approve::Click;
 use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
@@ -52,6 +55,7 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
                 );
             }
             Button::LookUp(query) => look_up(deps, &clicks, query.clone(), true),
+            Button::AddContext(case_id) => add_context(deps, &clicks, case_id),
             Button::Unreadable { action_id } => {
                 tracing::warn!(%action_id, "button without a readable value");
             }
@@ -86,6 +90,7 @@ fn look_up(deps: &Arc<Deps>, clicks: &ButtonsRequest, query: LookupQuery, in_thr
             response_url: clicks.response_url.clone(),
             query,
             message: None,
+            message_given_by: None,
             also_named: Vec::new(),
         },
     );
@@ -104,7 +109,14 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     deps.tasks.clone().spawn(async move {
         // Modal submissions carry no channel: the click that opened the
         // modal was checked here.
-        if !from_card_channel(&deps, &click, on.action_id()).await {
+        let on_card = from_card_channel(
+            &deps,
+            Clicker::from(&click),
+            &click.case_id,
+            Some(&click.key),
+            on.action_id(),
+        );
+        if !on_card.await {
             return;
         }
         match on {
@@ -116,34 +128,55 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     });
 }
 
+/// Who clicked, and where: what the channel check and its answers need.
+struct Clicker<'a> {
+    actor: &'a SlackUserId,
+    channel: Option<&'a ChannelId>,
+    response_url: Option<&'a ResponseUrl>,
+}
+
+impl<'a> From<&'a Click> for Clicker<'a> {
+    fn from(click: &'a Click) -> Self {
+        Self {
+            actor: &click.actor,
+            channel: click.channel.as_ref(),
+            response_url: click.response_url.as_ref(),
+        }
+    }
+}
+
 /// A click counts only from the channel where its case card lives (issue 8
 /// part 8): a button's value only names a case, and the same value on a
 /// message elsewhere must not act on it. A click from anywhere else (or on
 /// a case with no card) is refused, audited and told to the clicker.
-async fn from_card_channel(deps: &Deps, click: &Click, action_id: &str) -> bool {
-    let location = match deps.store.card_location(&click.case_id).await {
+async fn from_card_channel(
+    deps: &Deps,
+    who: Clicker<'_>,
+    case_id: &CaseId,
+    key: Option<&ActionKey>,
+    action_id: &str,
+) -> bool {
+    let location = match deps.store.card_location(case_id).await {
         Ok(location) => location,
         Err(e) => {
             let text = WorkflowError::Store(e).report("card location lookup failed");
-            tell_now(deps, click.response_url.as_ref(), &text).await;
+            tell_now(deps, who.response_url, &text).await;
             return false;
         }
     };
     let card_channel = location.map(|l| l.channel);
-    if card_channel.is_some()
-        && click.channel.as_ref().map(|c| c.as_str()) == card_channel.as_deref()
-    {
+    if card_channel.is_some() && who.channel.map(ChannelId::as_str) == card_channel.as_deref() {
         return true;
     }
-    tracing::warn!(case_id = %click.case_id, action = %click.key, on = action_id, "click from outside the card's channel refused");
+    tracing::warn!(%case_id, action = ?key.map(ActionKey::as_str), on = action_id, "click from outside the card's channel refused");
     let entry = NewEntry {
-        case_id: Some(click.case_id.clone()),
-        action: Some(click.key.to_string()),
+        case_id: Some(case_id.clone()),
+        action: key.map(ToString::to_string),
         kind: AuditKind::ApprovalRefused,
-        actor: Actor::Slack(click.actor.clone()),
+        actor: Actor::Slack(who.actor.clone()),
         at: now(),
         stripe_ids: Vec::new(),
-        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": click.channel, "card_channel": card_channel }),
+        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": who.channel, "card_channel": card_channel }),
     };
     if let Err(e) = deps.store.append_audit(entry).await {
         // The click is refused all the same; only its trace is missing.
@@ -153,13 +186,37 @@ async fn from_card_channel(deps: &Deps, click: &Click, action_id: &str) -> bool 
         Some(channel) => {
             format!("This button acts only on the case card in <#{channel}>; click it there")
         }
-        None => format!(
-            "Case `{}` has no card in Slack to act on; run the lookup again",
-            click.case_id
-        ),
+        None => format!("Case `{case_id}` has no card in Slack to act on; run the lookup again"),
     };
-    tell_now(deps, click.response_url.as_ref(), &text).await;
+    tell_now(deps, who.response_url, &text).await;
     false
+}
+
+/// **Add context** on a card: the context modal, from the card's channel only.
+fn add_context(deps: &Arc<Deps>, clicks: &ButtonsRequest, case_id: &CaseId) {
+    let (deps, clicks, case_id) = (Arc::clone(deps), clicks.clone(), case_id.clone());
+    deps.tasks.clone().spawn(async move {
+        let who = Clicker {
+            actor: &clicks.user,
+            channel: clicks.channel.as_ref(),
+            response_url: clicks.response_url.as_ref(),
+        };
+        let action_id = crate::card::ADD_CONTEXT_ACTION_ID;
+        if !from_card_channel(&deps, who, &case_id, None, action_id).await {
+            return;
+        }
+        let Some(slack) = &deps.slack else { return };
+        let view = modals::context_modal(&case_id);
+        if let Err(e) = slack.open_modal(clicks.trigger_id.as_str(), view).await {
+            tracing::warn!(error = %e, "could not open the context modal");
+            tell_now(
+                &deps,
+                clicks.response_url.as_ref(),
+                "Slack did not open the form in time; click again",
+            )
+            .await;
+        }
+    });
 }
 
 async fn open_modal(deps: &Deps, click: &Click, trigger_id: &TriggerId, on: OnCard) {

@@ -31,6 +31,7 @@ pub(super) fn on_shortcut(deps: &Arc<Deps>, shortcut: ShortcutRequest) -> Ack {
                 response_url: Some(shortcut.response_url),
                 query,
                 message: context,
+                message_given_by: None,
                 also_named: named.collect(),
             },
         ),
