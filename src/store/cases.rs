@@ -29,6 +29,16 @@ impl CardLocation {
     }
 }
 
+/// A case record's exact text when it was read (see [`Store::replace_case`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseVersion(String);
+
+const REPLACE: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+";
+
 impl Store {
     /// # Errors
     /// Redis errors.
@@ -40,6 +50,52 @@ impl Store {
     /// Redis errors, or a record that no longer parses.
     pub async fn load_case(&self, id: &CaseId) -> Result<Option<Case>, StoreError> {
         self.get_json(&format!("case:{id}")).await
+    }
+
+    /// The case as stored, with the record's exact text: the version a
+    /// [`Store::replace_case`] checks it still holds.
+    ///
+    /// # Errors
+    /// Redis errors, or a record that no longer parses.
+    pub async fn load_case_version(
+        &self,
+        id: &CaseId,
+    ) -> Result<Option<(Case, CaseVersion)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let json: Option<String> = conn
+            .get(self.key(&format!("case:{id}")))
+            .await
+            .map_err(map_err)?;
+        json.map(|j| {
+            serde_json::from_str(&j)
+                .map(|case| (case, CaseVersion(j)))
+                .map_err(|e| StoreError::Corrupt(format!("case:{id}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Replaces the case record with `case` if it is still `version`
+    /// (compare-and-set, so a concurrent change of the record is not lost).
+    /// Returns whether this call replaced it.
+    ///
+    /// # Errors
+    /// Redis errors: nothing was replaced.
+    pub async fn replace_case(
+        &self,
+        version: &CaseVersion,
+        case: &Case,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut conn = self.conn().await?;
+        let replaced: i64 = redis::Script::new(REPLACE)
+            .key(self.key(&format!("case:{}", case.id)))
+            .arg(&version.0)
+            .arg(json)
+            .arg(CASE_TTL_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(replaced == 1)
     }
 
     /// # Errors

@@ -10,9 +10,10 @@ use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, retriage, Intake};
 use crate::audit::text::OperatorText;
 use crate::audit::{AuditKind, NewEntry};
-use crate::domain::{ActionStatus, Actor, CaseId, OperatorNote, Triage};
+use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
 use crate::slack::api::Message;
 use crate::slack::request::ContextKind;
+use crate::store::cases::CaseVersion;
 use serde_json::json;
 
 /// How much of the added text the audit entry keeps (it is scrubbed; the
@@ -35,16 +36,7 @@ pub struct Addition {
 /// Redis (nothing was changed unless the audit says so) or Stripe (the
 /// context is audited but the case is unchanged; adding it again is safe).
 pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, WorkflowError> {
-    let old = deps
-        .store
-        .load_case(&addition.case_id)
-        .await?
-        .ok_or_else(|| {
-            WorkflowError::User(format!(
-                "Case `{}` is unknown or older than 30 days; run the lookup again",
-                addition.case_id
-            ))
-        })?;
+    let (old, _) = load(deps, &addition.case_id).await?;
     let text = addition.text.as_str();
     deps.store
         .append_audit(NewEntry {
@@ -61,6 +53,64 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
             }),
         })
         .await?;
+    let t = now();
+    let snapshot = deps.stripe.snapshot(&old.snapshot.query, t).await?;
+    // The record is replaced only if nobody changed it meanwhile (another
+    // addition, an action chosen on the card): else read it and merge again.
+    for _ in 0..MAX_RACES {
+        let (old, version) = load(deps, &addition.case_id).await?;
+        let case = merged(deps, &old, &addition, snapshot.clone(), t);
+        if !deps.store.replace_case(&version, &case).await? {
+            continue;
+        }
+        let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
+            .iter()
+            .map(|a| {
+                let status = ActionStatus::Proposed {
+                    approvals: Vec::new(),
+                    expires_at: t + APPROVAL_WINDOW_SECS,
+                };
+                (a.key.clone(), status)
+            })
+            .collect();
+        // SET NX: a key already tracked keeps its state.
+        deps.store.init_actions(&case.id, &added).await?;
+        let keys: Vec<&str> = added.iter().map(|(k, _)| k.as_str()).collect();
+        deps.store
+            .append_audit(NewEntry {
+                case_id: Some(case.id.clone()),
+                action: None,
+                kind: AuditKind::CaseRetriaged,
+                actor: addition.actor.clone(),
+                at: now(),
+                stripe_ids: Vec::new(),
+                detail: json!({ "triage": triage_label(&case.triage), "added_actions": keys }),
+            })
+            .await?;
+        super::approve::refresh_card(deps, &case).await;
+        post_draft(deps, &case).await;
+        return Ok(answer(addition.kind, &case, &keys));
+    }
+    Err(WorkflowError::User(
+        "The case changed several times while the context was being added; the context is in the audit trail, add it again to triage the case with it".to_owned(),
+    ))
+}
+
+/// Compare-and-set attempts when the case record changes under us.
+const MAX_RACES: usize = 5;
+
+async fn load(deps: &Deps, case_id: &CaseId) -> Result<(Case, CaseVersion), WorkflowError> {
+    deps.store.load_case_version(case_id).await?.ok_or_else(|| {
+        WorkflowError::User(format!(
+            "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
+        ))
+    })
+}
+
+/// The case assessed again over `snapshot` with its words now, merged with
+/// `old` (pure).
+fn merged(deps: &Deps, old: &Case, addition: &Addition, snapshot: BillingSnapshot, t: i64) -> Case {
+    let text = addition.text.as_str();
     let message = match addition.kind {
         // The customer's words so far, then the new ones.
         ContextKind::CustomerMessage => Some(match &old.message {
@@ -69,8 +119,6 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         }),
         ContextKind::OperatorNote => old.message.clone(),
     };
-    let t = now();
-    let snapshot = deps.stripe.snapshot(&old.snapshot.query, t).await?;
     let fresh = assess(
         Intake {
             id: old.id.clone(),
@@ -81,7 +129,7 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         snapshot,
         &deps.followup,
     );
-    let mut case = retriage(&old, fresh);
+    let mut case = retriage(old, fresh);
     match addition.kind {
         ContextKind::CustomerMessage => {
             case.context.message_given_by = Some(addition.actor.clone());
@@ -92,36 +140,12 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
             text: text.to_owned(),
         }),
     }
-    let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
-        .iter()
-        .map(|a| {
-            (
-                a.key.clone(),
-                ActionStatus::Proposed {
-                    approvals: Vec::new(),
-                    expires_at: t + APPROVAL_WINDOW_SECS,
-                },
-            )
-        })
-        .collect();
-    deps.store.save_case(&case).await?;
-    // SET NX: a key already tracked keeps its state.
-    deps.store.init_actions(&case.id, &added).await?;
-    let keys: Vec<&str> = added.iter().map(|(k, _)| k.as_str()).collect();
-    deps.store
-        .append_audit(NewEntry {
-            case_id: Some(case.id.clone()),
-            action: None,
-            kind: AuditKind::CaseRetriaged,
-            actor: addition.actor.clone(),
-            at: now(),
-            stripe_ids: Vec::new(),
-            detail: json!({ "triage": triage_label(&case.triage), "added_actions": keys }),
-        })
-        .await?;
-    super::approve::refresh_card(deps, &case).await;
-    post_draft(deps, &case).await;
-    Ok(match (addition.kind, keys.len()) {
+    case
+}
+
+/// What the operator is told.
+fn answer(kind: ContextKind, case: &Case, added: &[&str]) -> String {
+    match (kind, added.len()) {
         (ContextKind::OperatorNote, 0) => {
             "Note added to the card and the audit trail; the case was triaged again, with no new proposals".to_owned()
         }
@@ -132,9 +156,9 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         (_, n) => format!(
             "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged",
             triage_label(&case.triage),
-            keys.join(", ")
+            added.join(", ")
         ),
-    })
+    }
 }
 
 fn triage_label(triage: &Triage) -> String {
@@ -146,7 +170,7 @@ fn triage_label(triage: &Triage) -> String {
 }
 
 /// The new draft, in the card's thread. Best effort: the case is stored.
-async fn post_draft(deps: &Deps, case: &crate::domain::Case) {
+async fn post_draft(deps: &Deps, case: &Case) {
     let Some(slack) = &deps.slack else { return };
     let result: Result<(), WorkflowError> = async {
         let Some(location) = deps.store.card_location(&case.id).await? else {

@@ -8,7 +8,7 @@ use crate::localstripe;
 use crate::lookup::{case_id_of, scenario, seeded};
 use billing_triage::audit::AuditKind;
 use billing_triage::domain::{
-    ActionKind, ActionStatus, Actor, Case, Category, ProposedAction, SlackUserId, Triage,
+    ActionKind, ActionStatus, Actor, Case, CaseId, Category, ProposedAction, SlackUserId, Triage,
 };
 use billing_triage::stripe::sandbox::SeededCustomer;
 
@@ -290,17 +290,11 @@ async fn add_context_triages_again_in_place_and_keeps_an_action_already_run() {
     assert_eq!(opened[0].body["view"]["callback_id"], "add_context");
     // …and its submission triages the case again.
     let updates_before = app.slack.calls_to("chat.update").len();
-    let submission = serde_json::json!({
-        "type": "view_submission", "team": {"id": "T0001"},
-        "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
-        "trigger_id": "12321423423.333649436676.ctx",
-        "view": {"id": "V0002", "type": "modal", "callback_id": "add_context",
-                 "private_metadata": before.id.as_str(),
-                 "state": {"values": {
-                     "context_kind_block": {"context_kind": {"type": "radio_buttons", "selected_option": {"value": "customer_message"}}},
-                     "context_text_block": {"context_text": {"type": "plain_text_input", "value": format!("{OUTAGE} Card 4242 4242 4242 4242")}}
-                 }}}
-    });
+    let submission = context_submission(
+        &before.id,
+        "customer_message",
+        &format!("{OUTAGE} Card 4242 4242 4242 4242"),
+    );
     let reply = app.interact(&submission).await;
     assert_eq!((reply.status, reply.body.as_str()), (200, ""));
     let updates = app.slack.wait_for("chat.update", updates_before + 1).await;
@@ -391,4 +385,55 @@ async fn add_context_triages_again_in_place_and_keeps_an_action_already_run() {
         Actor::Slack(SlackUserId::parse(REQUESTER).expect("user"))
     );
     assert!(!added_entry.1.detail.to_string().contains("4242 4242"));
+}
+
+/// The context modal, submitted.
+fn context_submission(case: &CaseId, kind: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "view_submission", "team": {"id": "T0001"},
+        "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
+        "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
+        "view": {"id": "V0003", "type": "modal", "callback_id": "add_context",
+                 "private_metadata": case.as_str(),
+                 "state": {"values": {
+                     "context_kind_block": {"context_kind": {"type": "radio_buttons", "selected_option": {"value": kind}}},
+                     "context_text_block": {"context_text": {"type": "plain_text_input", "value": text}}
+                 }}}
+    })
+}
+
+#[tokio::test]
+async fn notes_added_at_once_are_all_kept() {
+    let (_stripe, seeded, app) = start().await;
+    let product = scenario(&seeded, "product failure or broken trust");
+    let case = lookup_case(&app, &format!("lookup {}", product.customer), 0).await;
+    let notes: Vec<String> = (1..=4).map(|n| format!("note {n}")).collect();
+    let replies = futures::future::join_all(notes.iter().map(|note| {
+        let payload = context_submission(&case.id, "operator_note", note);
+        let app = &app;
+        async move { app.interact(&payload).await }
+    }))
+    .await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    let mut kept = Vec::new();
+    for _ in 0..300 {
+        let stored = app
+            .store
+            .load_case(&case.id)
+            .await
+            .expect("redis")
+            .expect("stored");
+        kept = stored
+            .context
+            .notes
+            .iter()
+            .map(|n| n.text.clone())
+            .collect();
+        if kept.len() == notes.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    kept.sort();
+    assert_eq!(kept, notes, "no addition overwrote another");
 }
