@@ -579,6 +579,27 @@ mod tests {
         assert!(matches!(s.form, Submission::Unreadable { .. }));
     }
 
+    /// Socket Mode hands over slack-morphism's events: re-read as JSON they
+    /// make the same typed request, thread included.
+    #[test]
+    fn a_socket_mode_shortcut_in_a_thread_keeps_its_thread() {
+        use slack_morphism::prelude::SlackInteractionEvent;
+        let event: SlackInteractionEvent = serde_json::from_value(serde_json::json!({
+            "type": "message_action", "callback_id": TRIAGE_SHORTCUT, "trigger_id": "1.2.3",
+            "team": {"id": "T1"}, "user": {"id": "U2"}, "channel": {"id": "C1", "name": "billing"},
+            "response_url": "https://hooks.slack.com/app/1",
+            "message": {"type": "message", "ts": "1700000000.000400", "thread_ts": "1700000000.000300", "text": "cus_A1"}
+        }))
+        .expect("morphism reads a shortcut");
+        let request = Request::interaction_json(serde_json::to_value(&event).expect("to json"))
+            .expect("ours");
+        let Request::Shortcut(shortcut) = request else {
+            panic!("a shortcut: {request:?}");
+        };
+        assert_eq!(shortcut.message.thread().as_str(), "1700000000.000300");
+        assert_eq!(shortcut.message.text, "cus_A1");
+    }
+
     #[test]
     fn typed_amounts_take_the_charges_currency() {
         let usd = crate::domain::Currency::parse("usd").expect("usd");
