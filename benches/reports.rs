@@ -5,6 +5,13 @@
 //! the ratio to one sequential cursor; asserts nothing (a slow machine must
 //! not break a build), but says whether the results were exact.
 //!
+//! The churn report reads a second list alongside the subscriptions: the
+//! open invoice payments, whose expanded payment intent, invoice and
+//! customer give each at-risk subscription its decline, attempts, next
+//! retry and reachability. The stand-in serves both lists as Stripe does
+//! (the pinned API version's shapes, expansions only when asked for), and
+//! the churn rows are checked against what the synthetic account says.
+//!
 //! The stand-in runs as a child process (this binary again, with
 //! `BENCH_STANDIN` set), so the peak RSS printed is the scanner's alone.
 //!
@@ -18,19 +25,43 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use billing_triage::domain::StripeKey;
-use billing_triage::reports::churn::ChurnTally;
+use billing_triage::reports::churn::{ChurnReport, ChurnTally};
 use billing_triage::reports::plans::PlansTally;
-use billing_triage::stripe::scan::{ReadLimiter, ScanStats, ScanStatus, StripeScanner};
+use billing_triage::stripe::scan::{ReadLimiter, ScanStats, StripeScanner};
+use billing_triage::workflow::reports::{scan_churn, scan_subscriptions, Progress};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 
-/// The stand-in's subscriptions, newest first as (created, id, JSON), and
-/// each id's position.
-type Listing = (Vec<(i64, String, String)>, HashMap<String, usize>);
+/// One list of the stand-in, newest first as (created, id, body), and each
+/// id's position. The body is the item's JSON (subscriptions) or its index
+/// in the synthetic account (invoice payments, rendered per request with
+/// the expansions asked for).
+struct Listing {
+    items: Vec<(i64, String, String)>,
+    index: HashMap<String, usize>,
+}
+
+impl Listing {
+    fn new(mut items: Vec<(i64, String, String)>) -> Self {
+        items.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+        let index = items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.1.clone(), i))
+            .collect();
+        Self { items, index }
+    }
+}
+
+/// The stand-in's lists: subscriptions, and invoice payments by status.
+struct Account {
+    subscriptions: Listing,
+    open_payments: Listing,
+    paid_payments: Listing,
+}
 
 const N_SUBSCRIPTIONS: usize = 100_000;
 const N_SEQUENTIAL: usize = 10_000;
@@ -60,14 +91,7 @@ fn synthetic(i: usize, n: usize) -> (i64, String, &'static str, String) {
     let share = ((i as f64 + 0.5) / n as f64).sqrt();
     let created = NOW - SPAN + (share * SPAN as f64) as i64;
     let id = format!("sub_{i:07}");
-    let status = match i % 100 {
-        0..=2 => "past_due",
-        3..=7 => "canceled",
-        8..=11 => "trialing",
-        12..=13 => "unpaid",
-        14 => "incomplete_expired",
-        _ => "active",
-    };
+    let status = synthetic_status(i);
     let (price, amount, currency, interval) = match i % 7 {
         0 => ("price_team_m", 1500, "eur", "month"),
         1 => ("price_team_y", 15000, "eur", "year"),
@@ -84,6 +108,7 @@ fn synthetic(i: usize, n: usize) -> (i64, String, &'static str, String) {
         "cancel_at_period_end": i % 50 == 20,
         "current_period_end": NOW + 86_400 * (i as i64 % 30),
         "latest_invoice": format!("in_{i:07}"),
+        "discounts": [],
         "cancellation_details": {"reason": if i % 2 == 0 { "cancellation_requested" } else { "payment_failed" }},
         "items": {"object": "list", "data": [{"quantity": 1 + (i % 4) as u64,
             "price": {"id": price, "product": format!("prod_{}", &price[6..]), "unit_amount": amount,
@@ -93,23 +118,131 @@ fn synthetic(i: usize, n: usize) -> (i64, String, &'static str, String) {
     (created, id, status, json)
 }
 
+/// What the synthetic account says about subscription `i`'s failing
+/// payment: (decline code, attempts, next retry, reachable).
+fn failure(i: usize) -> (&'static str, u32, Option<i64>, bool) {
+    let code = [
+        "insufficient_funds",
+        "do_not_honor",
+        "expired_card",
+        "stolen_card",
+        "card_declined",
+        "try_again_later",
+    ][i % 6];
+    let unpaid = synthetic_status(i) == "unpaid";
+    (
+        code,
+        1 + (i % 4) as u32,
+        (!unpaid).then_some(NOW + 86_400 * (1 + (i % 3) as i64)),
+        i % 5 != 0,
+    )
+}
+
+fn synthetic_status(i: usize) -> &'static str {
+    match i % 100 {
+        0..=2 => "past_due",
+        3..=7 => "canceled",
+        8..=11 => "trialing",
+        12..=13 => "unpaid",
+        14 => "incomplete_expired",
+        _ => "active",
+    }
+}
+
+/// The invoice payments of the synthetic account: (created, id, status, i).
+/// An open one per at-risk subscription, an open one without a failure for
+/// a fresh invoice of some active ones, and paid ones the `status` filter
+/// must leave out.
+fn synthetic_payments(n: usize) -> Vec<(i64, String, &'static str, usize)> {
+    (0..n)
+        .filter_map(|i| {
+            let status = match (synthetic_status(i), i % 100) {
+                ("past_due" | "unpaid", _) => "open",
+                (_, 15) => "open",
+                (_, 16) => "paid",
+                _ => return None,
+            };
+            // Unpaid ones failed long ago; the others within the month.
+            let age = if synthetic_status(i) == "unpaid" {
+                60 * 86_400 + (i as i64 * 7919) % (300 * 86_400)
+            } else {
+                (i as i64 * 7919) % (30 * 86_400)
+            };
+            Some((NOW - age, format!("inpay_{i:07}"), status, i))
+        })
+        .collect()
+}
+
+/// Invoice payment `i` as Stripe renders it, with `expand`'s objects.
+fn payment_json(i: usize, created: i64, status: &str, expand: &[String]) -> serde_json::Value {
+    let has = |p: &str| expand.iter().any(|e| e == p);
+    let failing = matches!(synthetic_status(i), "past_due" | "unpaid");
+    let (code, attempts, next_retry, reachable) = failure(i);
+    let customer_id = format!("cus_{:07}", i / 2);
+    let email = reachable.then(|| format!("c{i}@example.com"));
+    let intent_id = format!("pi_{i:07}");
+    let intent = if has("data.payment.payment_intent") {
+        let error = failing.then(|| {
+            // An expired card is Stripe's `code`, with no `decline_code`.
+            if code == "expired_card" {
+                serde_json::json!({"type": "card_error", "code": "expired_card", "decline_code": null})
+            } else {
+                serde_json::json!({"type": "card_error", "code": "card_declined", "decline_code": code})
+            }
+        });
+        serde_json::json!({"id": intent_id, "object": "payment_intent",
+            "status": "requires_payment_method", "last_payment_error": error})
+    } else {
+        serde_json::json!(intent_id)
+    };
+    let invoice_id = format!("in_{i:07}");
+    let invoice = if expand.iter().any(|e| e.starts_with("data.invoice")) {
+        let customer = if has("data.invoice.customer") {
+            serde_json::json!({"id": customer_id, "object": "customer", "email": email})
+        } else {
+            serde_json::json!(customer_id)
+        };
+        serde_json::json!({"id": invoice_id, "object": "invoice", "status": "open",
+            "attempt_count": if failing { attempts } else { 0 },
+            "next_payment_attempt": if failing { next_retry } else { Some(NOW + 3600) },
+            "customer": customer, "customer_email": email,
+            "parent": {"type": "subscription_details",
+                       "subscription_details": {"subscription": format!("sub_{i:07}")}}})
+    } else {
+        serde_json::json!(invoice_id)
+    };
+    serde_json::json!({"id": format!("inpay_{i:07}"), "object": "invoice_payment",
+        "created": created, "status": status, "is_default": true, "invoice": invoice,
+        "payment": {"type": "payment_intent", "payment_intent": intent}})
+}
+
 /// The stand-in: Stripe's list semantics (newest first, `created` filters,
 /// `starting_after`, `limit`), a fixed delay per response, and 429 for any
 /// request beyond 100 in the last second. Prints its port, then serves.
 async fn stand_in(n: usize) {
-    let mut subs: Vec<(i64, String, String)> = (0..n)
-        .map(|i| {
-            let (c, id, _, json) = synthetic(i, n);
-            (c, id, json)
-        })
-        .collect();
-    subs.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
-    let index: HashMap<String, usize> = subs
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.1.clone(), i))
-        .collect();
-    let data = Arc::new((subs, index));
+    let subscriptions = Listing::new(
+        (0..n)
+            .map(|i| {
+                let (c, id, _, json) = synthetic(i, n);
+                (c, id, json)
+            })
+            .collect(),
+    );
+    let payments = synthetic_payments(n);
+    let by_status = |status: &str| {
+        Listing::new(
+            payments
+                .iter()
+                .filter(|p| p.2 == status)
+                .map(|(c, id, _, i)| (*c, id.clone(), i.to_string()))
+                .collect(),
+        )
+    };
+    let data = Arc::new(Account {
+        subscriptions,
+        open_payments: by_status("open"),
+        paid_payments: by_status("paid"),
+    });
     let window: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     println!("{}", listener.local_addr().expect("addr").port());
@@ -142,10 +275,7 @@ async fn stand_in(n: usize) {
                         (429, r#"{"error":{"type":"rate_limit_error","message":"Too many requests"}}"#.to_owned())
                     } else {
                         tokio::time::sleep(PAGE_DELAY).await;
-                        (
-                            200,
-                            answer(&data, req.uri().path(), req.uri().query().unwrap_or("")),
-                        )
+                        answer(&data, req.uri().path(), req.uri().query().unwrap_or(""))
                     };
                     let mut resp = Response::new(Full::new(Bytes::from(body)));
                     *resp.status_mut() = hyper::StatusCode::from_u16(status).expect("status");
@@ -163,20 +293,7 @@ async fn stand_in(n: usize) {
     }
 }
 
-fn answer(data: &Listing, path: &str, query: &str) -> String {
-    let (subs, index) = data;
-    if path.starts_with("/v1/invoices/") {
-        return format!(
-            r#"{{"attempt_count":2,"next_payment_attempt":{}}}"#,
-            NOW + 86_400
-        );
-    }
-    if path == "/v1/charges" {
-        return r#"{"data":[{"status":"failed","failure_code":"card_declined","payment_intent":null}]}"#.to_owned();
-    }
-    if path.starts_with("/v1/customers/") {
-        return r#"{"email":"someone@example.com"}"#.to_owned();
-    }
+fn answer(data: &Account, path: &str, query: &str) -> (u16, String) {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let get = |k: &str| {
         pairs
@@ -184,26 +301,61 @@ fn answer(data: &Listing, path: &str, query: &str) -> String {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
+    let expand: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "expand[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    // Stripe's limit: four levels, `data` counted.
+    if expand.iter().any(|e| e.split('.').count() > 4) {
+        return (
+            400,
+            r#"{"error":{"message":"You cannot expand more than 4 levels of a property"}}"#.into(),
+        );
+    }
+    let (list, payments) = match (path, get("status")) {
+        ("/v1/subscriptions", _) => (&data.subscriptions, false),
+        ("/v1/invoice_payments", Some("open")) => (&data.open_payments, true),
+        ("/v1/invoice_payments", Some("paid")) => (&data.paid_payments, true),
+        _ => {
+            return (
+                404,
+                r#"{"error":{"message":"the stand-in serves the two scanned lists only"}}"#.into(),
+            )
+        }
+    };
     let num = |k: &str| get(k).and_then(|v| v.parse::<i64>().ok());
     // Sorted newest first: the range [gte, lt) is a slice.
+    let items = &list.items;
     let lt = num("created[lt]").unwrap_or(i64::MAX);
     let gte = num("created[gte]").unwrap_or(i64::MIN);
-    let first = subs.partition_point(|s| s.0 >= lt);
-    let end = subs.partition_point(|s| s.0 >= gte);
-    let start = match get("starting_after").and_then(|id| index.get(id)) {
+    let first = items.partition_point(|s| s.0 >= lt);
+    let end = items.partition_point(|s| s.0 >= gte);
+    let start = match get("starting_after").and_then(|id| list.index.get(id)) {
         Some(i) => (*i + 1).max(first),
         None => first,
     };
     let limit = num("limit").unwrap_or(10).clamp(1, 100) as usize;
     let stop = (start + limit).min(end.max(start));
-    let page: Vec<&str> = subs[start.min(stop)..stop]
+    let page: Vec<String> = items[start.min(stop)..stop]
         .iter()
-        .map(|s| s.2.as_str())
+        .map(|(created, _, body)| {
+            if payments {
+                let i: usize = body.parse().unwrap_or_default();
+                let status = get("status").unwrap_or("open");
+                payment_json(i, *created, status, &expand).to_string()
+            } else {
+                body.clone()
+            }
+        })
         .collect();
-    format!(
-        r#"{{"object":"list","has_more":{},"data":[{}]}}"#,
-        stop < end,
-        page.join(",")
+    (
+        200,
+        format!(
+            r#"{{"object":"list","has_more":{},"data":[{}]}}"#,
+            stop < end,
+            page.join(",")
+        ),
     )
 }
 
@@ -250,24 +402,40 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Scans with `workers` cursors, folding into `fold`; returns stats and wall time.
+/// Scans every subscription with `workers` cursors, as `/billing plans`
+/// does, folding into `fold`; returns stats and wall time.
 async fn scan(
     scanner: &StripeScanner,
     workers: usize,
-    mut fold: impl FnMut(&billing_triage::reports::ScannedSubscription),
+    mut fold: impl FnMut(&billing_triage::reports::ScannedSubscription) + Send,
 ) -> (ScanStats, Duration) {
     let started = Instant::now();
-    let (tx, mut rx) = mpsc::channel(workers * 2);
-    let scanning = scanner.scan_subscriptions(ScanStatus::All, workers, NOW, tx);
-    let folding = async {
-        while let Some(page) = rx.recv().await {
-            for s in &page.subscriptions {
-                fold(s);
-            }
-        }
-    };
-    let (stats, ()) = tokio::join!(scanning, folding);
-    (stats.expect("the scan finishes"), started.elapsed())
+    let stats = scan_subscriptions(scanner, workers, NOW, &mut |_: Progress| {}, &mut fold)
+        .await
+        .expect("the scan finishes");
+    (stats, started.elapsed())
+}
+
+/// Whether every at-risk row says what the synthetic account says.
+fn churn_exact(churn: &ChurnReport, n: usize) -> bool {
+    let at_risk = (0..n)
+        .filter(|i| matches!(synthetic_status(*i), "past_due" | "unpaid"))
+        .count();
+    churn.at_risk.len() == at_risk
+        && churn.at_risk.iter().all(|row| {
+            let Some(i) = row
+                .subscription
+                .strip_prefix("sub_")
+                .and_then(|d| d.parse::<usize>().ok())
+            else {
+                return false;
+            };
+            let (code, attempts, next_retry, reachable) = failure(i);
+            row.decline_code.as_deref() == Some(code)
+                && row.attempts == attempts
+                && row.next_retry == next_retry
+                && row.reachable == reachable
+        })
 }
 
 async fn run() {
@@ -307,38 +475,36 @@ async fn run() {
         in_mrr == expected_live
     );
     let concurrent_per_page = wall.as_secs_f64() / stats.pages.max(1) as f64;
+    println!(
+        "peak RSS after plans (VmHWM, stand-in excluded): {:.1} MB",
+        peak_rss_mb()
+    );
 
     let mut churn = ChurnTally::new(NOW - 30 * 86_400);
-    let (mut cstats, mut cwall) = scan(&scanner, workers, |s| churn.add(s)).await;
-    let detail_started = Instant::now();
-    let detail_stats = Mutex::new(ScanStats::default());
-    let details = {
-        use futures::StreamExt;
-        futures::stream::iter(churn.at_risk().iter().map(|c| {
-            scanner.failed_payment(&c.customer, c.latest_invoice.as_deref(), &detail_stats)
-        }))
-        .buffered(workers)
-        .collect::<Vec<_>>()
+    let started = Instant::now();
+    let cstats = scan_churn(&scanner, workers, NOW, &mut |_: Progress| {}, &mut churn)
         .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()
-        .expect("details")
-    };
-    cwall += detail_started.elapsed();
-    let extra = *detail_stats.lock().expect("stats");
-    cstats.requests += extra.requests;
-    cstats.throttled += extra.throttled;
-    let churn = churn.finish(&details, NOW, 30);
+        .expect("the churn scans finish");
+    let cwall = started.elapsed();
+    let churn = churn.finish(NOW, 30);
+    let cideal = (cstats.pages as f64) / f64::from(READ_RATE);
     println!(
-        "churn: {:.1} s wall ({} scan pages + {} at-risk subscriptions x 2 detail reads: invoice, charges), {} requests, {} answered 429 (all retried); {} canceled, {} pending, {} at risk",
+        "churn: {:.1} s wall (goal <= {:.1} s = 1.2 x {} pages / {READ_RATE}/s; {} subscriptions and {} open invoice payments, both lists read at once, no read per row), {} requests, {} answered 429 (all retried); {} canceled, {} pending, {} at risk (decline, attempts, next retry, reachable exact: {})",
         cwall.as_secs_f64(),
+        1.2 * cideal,
         cstats.pages,
-        churn.at_risk.len(),
+        cstats.subscriptions,
+        cstats.payments,
         cstats.requests,
         cstats.throttled,
         churn.canceled.len(),
         churn.pending_cancellations.len(),
-        churn.at_risk.len()
+        churn.at_risk.len(),
+        churn_exact(&churn, N_SUBSCRIPTIONS)
+    );
+    println!(
+        "peak RSS after churn (its report holds every row it lists): {:.1} MB",
+        peak_rss_mb()
     );
     // Above the stand-in's limit on purpose: the 429 path, still exact.
     let fast =

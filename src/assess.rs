@@ -61,10 +61,11 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
 /// A case triaged again with more context (issue 9 part 2): `fresh` is
 /// [`assess`] of the current Stripe state with the case's words now. The new
 /// triage, snapshot, draft and product gap replace the old ones; the old
-/// actions are kept exactly (keys, kinds, summaries), whatever state they are
-/// in, since someone may have approved or run them; a fresh proposal is
-/// added, with a key after the last, only when no kept action already does
-/// the same thing. The caller keeps the old states and gives the added
+/// actions are kept exactly (keys, kinds, summaries, origins), whatever state
+/// they are in, since someone may have approved, chosen or run them; a fresh
+/// proposal is added, with a key after the last `aN`, only when no kept
+/// action already does the same thing or acts on the same object (a refund
+/// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
 /// actions theirs.
 pub fn retriage(old: &Case, fresh: Case) -> Case {
     let mut actions = old.actions.clone();
@@ -74,7 +75,14 @@ pub fn retriage(old: &Case, fresh: Case) -> Case {
         .max()
         .unwrap_or(0);
     for mut proposal in fresh.actions {
-        if actions.iter().any(|a| a.kind == proposal.kind) {
+        let targets = actions::choose::targets(&proposal.kind);
+        let taken = actions.iter().any(|a| {
+            a.kind == proposal.kind
+                || actions::choose::targets(&a.kind)
+                    .iter()
+                    .any(|t| targets.contains(t))
+        });
+        if taken {
             continue;
         }
         next += 1;

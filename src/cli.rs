@@ -504,8 +504,13 @@ fn show_progress(bar: &indicatif::ProgressBar, p: workflow::reports::Progress) {
 }
 
 fn scan_summary(stats: &crate::stripe::scan::ScanStats, rate: u32) {
+    let payments = if stats.payments > 0 {
+        format!(" and {} open invoice payments", stats.payments)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "scanned {} subscriptions in {} pages: {} Stripe requests at up to {rate}/s (STRIPE_READ_RATE), {} answered 429 and retried",
+        "scanned {} subscriptions{payments} in {} pages: {} Stripe requests at up to {rate}/s (STRIPE_READ_RATE), {} answered 429 and retried",
         stats.subscriptions, stats.pages, stats.requests, stats.throttled
     );
 }

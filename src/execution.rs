@@ -12,8 +12,8 @@
 //!   are reported as such, and what is left to refund comes from Stripe.
 
 use crate::domain::{
-    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, SlackUserId,
-    Subscription, SubscriptionId, SubscriptionStatus,
+    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, RefundTarget,
+    SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -36,9 +36,9 @@ pub struct Plan {
 /// One Stripe write of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlannedStep {
-    /// `refund:ch_…`, `cancel` or `portal`: names the step in Redis, in the
-    /// audit and in Stripe's metadata.
-    pub name: String,
+    /// Names the step in Redis, in the audit and in Stripe's metadata;
+    /// always `step.name()` (kept in the record so its format stays as it was).
+    pub name: StepName,
     pub step: Step,
     /// The key of the current attempt.
     pub idempotency_key: String,
@@ -61,6 +61,80 @@ pub enum Step {
     PortalSession {
         customer: CustomerId,
     },
+}
+
+/// The name of a step: `refund:ch_…`, `cancel` or `portal` in Redis, the
+/// audit, idempotency keys and Stripe's metadata; a value everywhere else.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum StepName {
+    Refund(ChargeId),
+    Cancel,
+    Portal,
+}
+
+/// A stored step name that is none of [`StepName`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a step name (refund:ch_…, cancel, portal)")]
+pub struct StepNameError(String);
+
+impl StepName {
+    /// # Errors
+    /// When `raw` is not a step name this code writes.
+    pub fn parse(raw: &str) -> Result<Self, StepNameError> {
+        match raw {
+            "cancel" => Ok(Self::Cancel),
+            "portal" => Ok(Self::Portal),
+            other => other
+                .strip_prefix("refund:")
+                .and_then(|charge| ChargeId::parse(charge).ok())
+                .map(Self::Refund)
+                .ok_or_else(|| StepNameError(other.chars().take(40).collect())),
+        }
+    }
+}
+
+impl std::fmt::Display for StepName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Refund(charge) => write!(f, "refund:{charge}"),
+            Self::Cancel => f.write_str("cancel"),
+            Self::Portal => f.write_str("portal"),
+        }
+    }
+}
+
+impl TryFrom<String> for StepName {
+    type Error = StepNameError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<StepName> for String {
+    fn from(name: StepName) -> Self {
+        name.to_string()
+    }
+}
+
+impl Step {
+    /// This step's name.
+    pub fn name(&self) -> StepName {
+        match self {
+            Self::Refund { charge, .. } => StepName::Refund(charge.clone()),
+            Self::Cancel { .. } => StepName::Cancel,
+            Self::PortalSession { .. } => StepName::Portal,
+        }
+    }
+
+    /// The Stripe object the step acts on (for the intent's Stripe ids).
+    pub fn target(&self) -> String {
+        match self {
+            Self::Refund { charge, .. } => charge.to_string(),
+            Self::Cancel { subscription, .. } => subscription.to_string(),
+            Self::PortalSession { customer } => customer.to_string(),
+        }
+    }
 }
 
 impl Plan {
@@ -108,70 +182,48 @@ pub fn plan(
     approved_by: &[SlackUserId],
     amount: Option<Money>,
 ) -> Plan {
+    let steps = match &action.kind {
+        ActionKind::Refund(target) => {
+            vec![refund_step(&target.charge, amount.unwrap_or(target.amount))]
+        }
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => cancel_duplicate_steps(subscription, refunds),
+        ActionKind::CancelSubscription {
+            subscription,
+            at_period_end,
+        } => vec![cancel_step(subscription, *at_period_end)],
+        ActionKind::PortalLink { customer } => vec![Step::PortalSession {
+            customer: customer.clone(),
+        }],
+        ActionKind::InvoiceLink { .. }
+        | ActionKind::ClarifyBillingModel
+        | ActionKind::CloseNoAction => Vec::new(),
+    };
     let approvers = approved_by
         .iter()
         .map(SlackUserId::as_str)
         .collect::<Vec<_>>()
         .join(",");
-    let planned = |name: String, step: Step| {
-        let metadata = BTreeMap::from([
-            ("case_id".to_owned(), case.to_string()),
-            ("action".to_owned(), action.key.clone()),
-            ("step".to_owned(), name.clone()),
-            ("approved_by".to_owned(), approvers.clone()),
-        ]);
-        PlannedStep {
-            idempotency_key: idempotency_key(case, &action.key, &name, 1),
-            name,
-            step,
-            metadata,
-        }
-    };
-    let refund = |charge: &ChargeId, amount: Money| {
-        planned(
-            format!("refund:{charge}"),
-            Step::Refund {
-                charge: charge.clone(),
-                amount,
-            },
-        )
-    };
-    let steps = match &action.kind {
-        ActionKind::Refund(target) => vec![refund(&target.charge, amount.unwrap_or(target.amount))],
-        ActionKind::CancelDuplicate {
-            subscription,
-            refunds,
-        } => std::iter::once(planned(
-            "cancel".to_owned(),
-            Step::Cancel {
-                subscription: subscription.clone(),
-                at_period_end: false,
-            },
-        ))
-        .chain(refunds.iter().map(|t| refund(&t.charge, t.amount)))
-        .collect(),
-        ActionKind::CancelSubscription {
-            subscription,
-            at_period_end,
-        } => {
-            vec![planned(
-                "cancel".to_owned(),
-                Step::Cancel {
-                    subscription: subscription.clone(),
-                    at_period_end: *at_period_end,
-                },
-            )]
-        }
-        ActionKind::PortalLink { customer } => vec![planned(
-            "portal".to_owned(),
-            Step::PortalSession {
-                customer: customer.clone(),
-            },
-        )],
-        ActionKind::InvoiceLink { .. }
-        | ActionKind::ClarifyBillingModel
-        | ActionKind::CloseNoAction => Vec::new(),
-    };
+    let steps = steps
+        .into_iter()
+        .map(|step| {
+            let name = step.name();
+            let metadata = BTreeMap::from([
+                ("case_id".to_owned(), case.to_string()),
+                ("action".to_owned(), action.key.clone()),
+                ("step".to_owned(), name.to_string()),
+                ("approved_by".to_owned(), approvers.clone()),
+            ]);
+            PlannedStep {
+                idempotency_key: idempotency_key(case, &action.key, &name, 1),
+                name,
+                step,
+                metadata,
+            }
+        })
+        .collect();
     Plan {
         v: Plan::VERSION,
         attempt: 1,
@@ -180,9 +232,30 @@ pub fn plan(
     }
 }
 
+fn refund_step(charge: &ChargeId, amount: Money) -> Step {
+    Step::Refund {
+        charge: charge.clone(),
+        amount,
+    }
+}
+
+fn cancel_step(subscription: &SubscriptionId, at_period_end: bool) -> Step {
+    Step::Cancel {
+        subscription: subscription.clone(),
+        at_period_end,
+    }
+}
+
+/// The duplicate fix: the cancellation first, then each refund.
+fn cancel_duplicate_steps(subscription: &SubscriptionId, refunds: &[RefundTarget]) -> Vec<Step> {
+    std::iter::once(cancel_step(subscription, false))
+        .chain(refunds.iter().map(|t| refund_step(&t.charge, t.amount)))
+        .collect()
+}
+
 /// The idempotency key of one step: stable across clicks, retries and
 /// replicas within an attempt; `…:attemptN` from the second attempt on.
-pub fn idempotency_key(case: &CaseId, action: &str, step: &str, attempt: u32) -> String {
+pub fn idempotency_key(case: &CaseId, action: &str, step: &StepName, attempt: u32) -> String {
     if attempt <= 1 {
         format!("billing-triage:{case}:{action}:{step}")
     } else {
@@ -196,10 +269,10 @@ pub fn is_ours(
     metadata: &BTreeMap<String, String>,
     case: &CaseId,
     action: &str,
-    step: &str,
+    step: &StepName,
 ) -> bool {
     let is = |k: &str, v: &str| metadata.get(k).is_some_and(|m| m == v);
-    is("case_id", case.as_str()) && is("action", action) && is("step", step)
+    is("case_id", case.as_str()) && is("action", action) && is("step", &step.to_string())
 }
 
 /// What a charge, read from Stripe, says about one refund step.
@@ -215,7 +288,7 @@ pub struct RefundCheck {
 }
 
 /// Reads `charge` for the refund step `step` of `case`/`action`.
-pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &str) -> RefundCheck {
+pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &StepName) -> RefundCheck {
     let live = |r: &&Refund| !matches!(r.status.as_str(), "failed" | "canceled");
     let ours = charge
         .refunds
@@ -268,7 +341,7 @@ pub fn check_cancel(
     sub: &Subscription,
     case: &CaseId,
     action: &str,
-    step: &str,
+    step: &StepName,
     at_period_end: bool,
 ) -> CancelCheck {
     let canceled =
@@ -283,7 +356,7 @@ pub fn check_cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChargeStatus, Currency, RefundId, RefundTarget};
+    use crate::domain::{ChargeStatus, Currency, Origin, RefundId};
 
     fn case() -> CaseId {
         CaseId::from_random(42)
@@ -291,6 +364,10 @@ mod tests {
 
     fn user(id: &str) -> SlackUserId {
         SlackUserId::parse(id).expect("test id")
+    }
+
+    fn refund_step_name(charge: &str) -> StepName {
+        StepName::Refund(ChargeId::parse(charge).expect("id"))
     }
 
     fn eur(minor: i64) -> Money {
@@ -306,6 +383,7 @@ mod tests {
             }),
             summary: "Refund".into(),
             rationale: "outage".into(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -350,7 +428,8 @@ mod tests {
         let [step] = plan.steps.as_slice() else {
             panic!("one step: {plan:?}")
         };
-        assert_eq!(step.name, "refund:ch_1");
+        assert_eq!(step.name.to_string(), "refund:ch_1");
+        assert_eq!(step.name, step.step.name());
         assert_eq!(
             step.step,
             Step::Refund {
@@ -405,7 +484,7 @@ mod tests {
             ]),
             &c,
             "a2",
-            "refund:ch_1",
+            &refund_step_name("ch_1"),
         );
         assert_eq!(check.ours, None);
         assert_eq!(check.others.len(), 2);
@@ -424,7 +503,7 @@ mod tests {
             ]),
             &c,
             "a2",
-            "refund:ch_1",
+            &refund_step_name("ch_1"),
         );
         assert_eq!(
             check.ours.map(|r| r.id.to_string()),
@@ -444,7 +523,7 @@ mod tests {
             &charge(vec![refund("re_x", 1000, &ours)]),
             &c,
             "a2",
-            "refund:ch_2",
+            &refund_step_name("ch_2"),
         );
         assert_eq!(wrong_step.ours, None);
     }
@@ -478,7 +557,7 @@ mod tests {
                 &sub(SubscriptionStatus::Canceled, false, &ours),
                 &c,
                 "a1",
-                "cancel",
+                &StepName::Cancel,
                 false
             ),
             CancelCheck::Ours
@@ -488,7 +567,7 @@ mod tests {
                 &sub(SubscriptionStatus::Canceled, false, &[]),
                 &c,
                 "a1",
-                "cancel",
+                &StepName::Cancel,
                 false
             ),
             CancelCheck::ByOthers
@@ -499,7 +578,7 @@ mod tests {
                 &sub(SubscriptionStatus::Active, false, &ours),
                 &c,
                 "a1",
-                "cancel",
+                &StepName::Cancel,
                 false
             ),
             CancelCheck::NotCanceled
@@ -509,7 +588,7 @@ mod tests {
                 &sub(SubscriptionStatus::Active, true, &ours),
                 &c,
                 "a1",
-                "cancel",
+                &StepName::Cancel,
                 true
             ),
             CancelCheck::Ours
@@ -519,7 +598,7 @@ mod tests {
                 &sub(SubscriptionStatus::Active, true, &ours),
                 &c,
                 "a1",
-                "cancel",
+                &StepName::Cancel,
                 false
             ),
             CancelCheck::NotCanceled
@@ -536,8 +615,25 @@ mod tests {
         ];
         let mut failed = refund("re_failed", 3900, &ours);
         failed.status = "failed".into();
-        let check = check_refund(&charge(vec![failed]), &c, "a2", "refund:ch_1");
+        let check = check_refund(&charge(vec![failed]), &c, "a2", &refund_step_name("ch_1"));
         assert_eq!(check.ours, None);
         assert!(check.others.is_empty());
+    }
+
+    #[test]
+    fn step_names_read_back_as_written_and_refuse_anything_else() {
+        for name in [StepName::Cancel, StepName::Portal, refund_step_name("ch_1")] {
+            assert_eq!(StepName::parse(&name.to_string()), Ok(name.clone()));
+            let json = serde_json::to_string(&name).expect("json");
+            assert_eq!(serde_json::from_str::<StepName>(&json).expect("back"), name);
+        }
+        assert_eq!(
+            serde_json::to_string(&refund_step_name("ch_1")).expect("json"),
+            "\"refund:ch_1\"",
+            "stored plans keep their format"
+        );
+        for bad in ["", "refund:", "refund:sub_1", "cancel2", "Portal"] {
+            assert!(StepName::parse(bad).is_err(), "{bad}");
+        }
     }
 }

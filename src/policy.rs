@@ -7,7 +7,9 @@
 //! - only users in `BILLING_APPROVERS` may approve or reject; none set means
 //!   nobody can;
 //! - the person who requested the case never approves its money-moving
-//!   actions (refund, cancel): another approver must (four eyes);
+//!   actions (refund, cancel): another approver must (four eyes); an action
+//!   an operator chose from "More actions…" has them as its requester too, so
+//!   neither the case's requester nor its chooser approves it;
 //! - a refund (or a duplicate fix that refunds) above the refund limit needs
 //!   two distinct approvers;
 //! - only a `Proposed` action before its expiry can be approved or rejected.
@@ -53,6 +55,8 @@ pub enum Refusal {
     NotAnApprover,
     #[error("You requested this case, so another approver must approve this action (four eyes)")]
     SelfApproval,
+    #[error("You chose this action, so another approver must approve it (four eyes)")]
+    ChoseIt,
     #[error("You already approved this action; it needs another approver")]
     AlreadyApprovedByYou,
     #[error("This action expired; run the lookup again for a fresh card")]
@@ -101,6 +105,9 @@ pub fn may_approve(
     }
     if action.kind.is_money_moving() && matches!(requested_by, Actor::Slack(id) if id == actor) {
         return Verdict::Refused(Refusal::SelfApproval);
+    }
+    if action.kind.is_money_moving() && action.origin.chooser() == Some(actor) {
+        return Verdict::Refused(Refusal::ChoseIt);
     }
     if approvals.contains(actor) {
         return Verdict::Refused(Refusal::AlreadyApprovedByYou);
@@ -156,7 +163,7 @@ pub fn state_name(status: &ActionStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChargeId, Currency, Money, RefundTarget};
+    use crate::domain::{ChargeId, Currency, Money, Origin, RefundTarget};
 
     const NOW: i64 = 1_700_000_000;
 
@@ -181,6 +188,7 @@ mod tests {
             }),
             summary: String::new(),
             rationale: String::new(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -192,6 +200,7 @@ mod tests {
             },
             summary: String::new(),
             rationale: String::new(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -287,6 +296,60 @@ mod tests {
             &small,
             &done,
             &Verdict::Refused(Refusal::AlreadyResolved("done")),
+        );
+    }
+
+    #[test]
+    fn a_chosen_action_is_never_approved_by_its_chooser_alone() {
+        let chosen = |mut action: ProposedAction| {
+            action.origin = Origin::ChosenBy(user("UAPPROVER1"));
+            action
+        };
+        check(
+            "UAPPROVER1",
+            &chosen(refund(3_900)),
+            &proposed(&[]),
+            &Verdict::Refused(Refusal::ChoseIt),
+        );
+        check(
+            "UAPPROVER2",
+            &chosen(refund(3_900)),
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER2")],
+            },
+        );
+        // The case's requester is still the requester of every action.
+        check(
+            "UREQUESTER",
+            &chosen(refund(3_900)),
+            &proposed(&[]),
+            &Verdict::Refused(Refusal::SelfApproval),
+        );
+        // Above the refund limit: two approvers, neither of them the chooser.
+        check(
+            "UAPPROVER2",
+            &chosen(refund(25_000)),
+            &proposed(&[]),
+            &Verdict::Recorded {
+                approvals: vec![user("UAPPROVER2")],
+                still_needed: 1,
+            },
+        );
+        check(
+            "UAPPROVER1",
+            &chosen(refund(25_000)),
+            &proposed(&["UAPPROVER2"]),
+            &Verdict::Refused(Refusal::ChoseIt),
+        );
+        // A link moves no money: its chooser may approve it, as a requester may.
+        check(
+            "UAPPROVER1",
+            &chosen(portal()),
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER1")],
+            },
         );
     }
 

@@ -6,6 +6,7 @@ use crate::config::{Config, SlackMode};
 use crate::followup::FollowUpSettings;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::slack::socket::SocketHealth;
 use crate::slack::verify::Verifier;
 use crate::slack::{SlackApi, SlackError};
 use crate::store::{Store, StoreError};
@@ -99,13 +100,17 @@ impl App {
                 addr: config.bind_addr,
                 source,
             })?;
-        let verifier = match &slack.mode {
-            SlackMode::Http { signing_secret } => Some(Verifier::new(signing_secret)),
-            SlackMode::Socket { .. } => None,
+        let (verifier, socket) = match &slack.mode {
+            SlackMode::Http { signing_secret } => (Some(Verifier::new(signing_secret)), None),
+            SlackMode::Socket { .. } => (None, Some(SocketHealth::new())),
         };
         Ok(Self {
             listener,
-            state: Arc::new(AppState { deps, verifier }),
+            state: Arc::new(AppState {
+                deps,
+                verifier,
+                socket,
+            }),
             mode: Some(slack.mode),
             shutdown_grace: config.shutdown_grace,
         })
@@ -144,7 +149,9 @@ impl App {
         };
         match self.mode {
             Some(SlackMode::Socket { app_token }) => {
-                // Socket Mode still serves /healthz, /readyz and /metrics.
+                // Socket Mode still serves /healthz, /readyz (503 until
+                // Slack's hello) and /metrics.
+                let health = self.state.socket.clone().unwrap_or_default();
                 let (tx, rx) = tokio::sync::oneshot::channel::<()>();
                 let http = tokio::spawn(http::serve(
                     self.listener,
@@ -153,8 +160,10 @@ impl App {
                         let _ = rx.await;
                     },
                 ));
+                // Returns once its close frames are written (at most
+                // `socket::CLOSE_WAIT` after the signal).
                 if let Err(e) =
-                    crate::slack::socket::run(Arc::clone(&deps), &app_token, shutdown).await
+                    crate::slack::socket::run(Arc::clone(&deps), &app_token, health, shutdown).await
                 {
                     tracing::error!(error = %e, "Socket Mode stopped");
                 }
@@ -204,7 +213,7 @@ async fn reconcile_forever(deps: Arc<Deps>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     loop {
         tick.tick().await;
-        match crate::workflow::approve::reconcile(&deps).await {
+        match crate::workflow::reconcile::reconcile(&deps).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "reconciled interrupted actions"),
             Err(e) => tracing::warn!(error = %e, "reconciler could not run; will retry"),

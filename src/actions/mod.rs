@@ -9,13 +9,14 @@
 //! charge (`Refund`) → `ClarifyBillingModel` where it fits → always a final
 //! `CloseNoAction`. Keys are `a1`, `a2`, … in that order.
 
+pub mod choose;
 #[cfg(test)]
 mod tests;
 
 use crate::domain::{
     ActionKind, BillingSnapshot, Category, Charge, ChargeStatus, Currency, CustomerId,
-    InvoiceStatus, Money, ProposedAction, RefundTarget, RevenueImpact, Signal, Subscription,
-    SubscriptionId, Triage,
+    InvoiceStatus, Money, Origin, ProposedAction, RefundTarget, RevenueImpact, Signal,
+    Subscription, SubscriptionId, Triage,
 };
 use crate::triage;
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,6 +115,7 @@ pub fn propose(
             kind: d.kind,
             summary: d.summary,
             rationale: d.rationale,
+            origin: Origin::Proposed,
         })
         .collect()
 }

@@ -100,6 +100,8 @@ pub enum AuditKind {
     LookupRequested,
     CaseOpened,
     LookupFailed,
+    /// An operator chose an action from "More actions…" (not proposed by the bot).
+    ActionChosen,
     ApprovalGranted,
     ApprovalRefused,
     ActionRejected,

@@ -4,16 +4,17 @@
 //! characters per section, 150 per header and 75 per button label.
 
 use super::{
-    outline, truncate, ActionOutline, ActionsOutline, CardView, Markup, Part, Section,
+    outline, truncate, ActionOutline, ActionsOutline, CardView, Markup, MenuOption, Part, Section,
     ADD_CONTEXT_ACTION_ID, APPROVE_ACTION_ID, CUSTOMER, DECISION, LOOK_UP_ACTION_ID, MAX_BLOCKS,
-    MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT, REJECT_ACTION_ID,
+    MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT, MORE_ACTIONS_ACTION_ID, REJECT_ACTION_ID,
 };
 use slack_morphism::blocks::*;
 use slack_morphism::{md, pt, SlackActionId};
 
 /// Blocks of the Actions part besides the actions themselves: a divider
-/// before and after, its heading, and the "…and N more" note.
-const ACTIONS_FRAME: usize = 4;
+/// before and after, its heading, the "…and N more" note and the
+/// "More actions…" menu.
+const ACTIONS_FRAME: usize = 5;
 
 /// The card's blocks, in the playbook's order (PLAYBOOK.md §5). Every part
 /// keeps its heading whatever the account's size: long lists collapse inside
@@ -41,6 +42,8 @@ pub fn render_blocks(view: &CardView) -> Vec<SlackBlock> {
             Part::Actions(_) => None,
         })
         .collect();
+    // The header, the parts and the actions' frame; a block added beside the
+    // parts (say, a row of card-wide buttons) must be counted here too.
     let fixed = 1 + ACTIONS_FRAME + rendered.iter().flatten().map(Vec::len).sum::<usize>();
     let budget = MAX_BLOCKS.saturating_sub(fixed);
     let mut blocks: Vec<SlackBlock> =
@@ -75,7 +78,7 @@ fn group_blocks(title: &str, parts: &[Section]) -> Vec<SlackBlock> {
         .collect()
 }
 
-fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<SlackBlock> {
+pub(super) fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<SlackBlock> {
     let mut blocks = vec![
         SlackDividerBlock::new().into(),
         section_block(&Section {
@@ -99,8 +102,30 @@ fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<SlackBlock> {
             "…and {n_hidden} more actions: see `billing-triage lookup` for the full list"
         )));
     }
+    if !actions.more.is_empty() {
+        blocks.push(more_actions(&actions.more));
+    }
     blocks.push(SlackDividerBlock::new().into());
     blocks
+}
+
+/// The "More actions…" menu: choosing an option adds that action to the
+/// card (after a modal for a refund's amount or a cancellation's timing),
+/// to be approved like a proposal.
+fn more_actions(options: &[MenuOption]) -> SlackBlock {
+    let options = options
+        .iter()
+        .map(|o| {
+            SlackBlockChoiceItem::new(pt!(truncate(&o.label, MAX_BUTTON_TEXT)), o.value.clone())
+        })
+        .collect();
+    let select = SlackBlockStaticSelectElement::new()
+        .with_action_id(SlackActionId(MORE_ACTIONS_ACTION_ID.to_owned()))
+        .with_placeholder(pt!("More actions…"))
+        .with_options(options);
+    SlackActionsBlock::new(vec![select.into()])
+        .with_block_id(SlackBlockId("more_actions".to_owned()))
+        .into()
 }
 
 fn section_block(section: &Section) -> SlackBlock {

@@ -15,6 +15,7 @@ pub(crate) mod tests;
 mod text;
 pub mod trail;
 
+use crate::actions::choose;
 use crate::domain::{
     ActionStatus, Actor, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
     Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
@@ -49,6 +50,13 @@ pub const ADD_CONTEXT_ACTION_ID: &str = "add_context";
 const CONTEXT_SHOWN_CHARS: usize = 600;
 /// At most this many **Look up** buttons; the rest are named only.
 const MAX_LOOK_UPS: usize = 5;
+/// `action_id` of the "More actions…" menu; each option's value is
+/// `{case_id}/{choice code}` (`actions::choose::Choice::code`).
+pub const MORE_ACTIONS_ACTION_ID: &str = "more_actions";
+/// Slack's limits on a select menu: 100 options, 75 characters of text and
+/// 150 of value each.
+pub const MAX_MENU_OPTIONS: usize = 100;
+pub const MAX_OPTION_VALUE: usize = 150;
 
 /// Slack's limits on what a message may hold
 /// (<https://docs.slack.dev/reference/block-kit/blocks>).
@@ -279,6 +287,15 @@ pub(crate) struct ActionsOutline {
     pub actions: Vec<ActionOutline>,
     /// Actions past [`MAX_ACTIONS_SHOWN`].
     pub n_hidden: usize,
+    /// "More actions…": what an operator may choose beyond the proposals.
+    pub more: Vec<MenuOption>,
+}
+
+/// One option of the "More actions…" menu.
+#[derive(Debug, Clone)]
+pub(crate) struct MenuOption {
+    pub label: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone)]
@@ -356,7 +373,7 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     parts.push(Part::Actions(actions_outline(view, &statuses, m)));
     parts.push(Part::Section(Section {
         title: FOLLOW_UP,
-        lines: followup_lines(case, &statuses, m),
+        lines: followup_lines(view, &statuses, m),
     }));
     parts.push(Part::Section(Section {
         title: PRODUCT_GAP,
@@ -400,17 +417,40 @@ fn actions_outline(
             ]
         }
     };
+    let more = if case.snapshot.customers.is_empty() {
+        Vec::new()
+    } else {
+        choose::menu(case, view.statuses, view.now)
+            .iter()
+            .map(|choice| MenuOption {
+                label: choice.label(case, view.statuses),
+                value: choose::CaseChoice {
+                    case_id: case.id.clone(),
+                    choice: choice.clone(),
+                }
+                .value(),
+            })
+            .filter(|o| o.value.len() <= MAX_OPTION_VALUE)
+            .take(MAX_MENU_OPTIONS)
+            .collect()
+    };
     ActionsOutline {
         summary,
         actions,
         n_hidden: case.actions.len().saturating_sub(MAX_ACTIONS_SHOWN),
+        more,
     }
 }
 
 /// What the draft in the thread is: its language, that it is safe to send
 /// now, and when an updated one (stating what was done) follows or has
 /// followed. The terminal page prints the draft itself after these lines.
-fn followup_lines(case: &Case, statuses: &BTreeMap<&str, &ActionStatus>, m: Markup) -> Vec<String> {
+fn followup_lines(
+    view: &CardView,
+    statuses: &BTreeMap<&str, &ActionStatus>,
+    m: Markup,
+) -> Vec<String> {
+    let case = view.case;
     let followup = &case.followup;
     let language = match crate::followup::Locale::from_tag(&followup.locale) {
         Some(locale) => format!("{} ({})", locale.english_name(), followup.locale),
@@ -423,22 +463,21 @@ fn followup_lines(case: &Case, statuses: &BTreeMap<&str, &ActionStatus>, m: Mark
         .filter(|a| matches!(status(a), Some(ActionStatus::Succeeded { .. })))
         .map(|a| m.bold(&a.key))
         .collect();
-    let pending: Vec<String> = case
-        .actions
-        .iter()
-        .filter(|a| a.kind.is_money_moving())
-        .filter(|a| {
-            matches!(
-                status(a),
-                None | Some(
-                    ActionStatus::Proposed { .. }
-                        | ActionStatus::Executing { .. }
-                        | ActionStatus::Verifying { .. }
-                )
-            )
-        })
-        .map(|a| m.bold(&a.key))
-        .collect();
+    let pending: Vec<String> =
+        case.actions
+            .iter()
+            .filter(|a| a.kind.is_money_moving())
+            .filter(|a| {
+                // Still able to run: not rejected, expired, failed or done.
+                match status(a) {
+                    None
+                    | Some(ActionStatus::Executing { .. } | ActionStatus::Verifying { .. }) => true,
+                    Some(ActionStatus::Proposed { expires_at, .. }) => *expires_at > view.now,
+                    Some(_) => false,
+                }
+            })
+            .map(|a| m.bold(&a.key))
+            .collect();
     let mut lines = vec![format!(
         "Customer message draft in {language}: safe to send now, it says what was found and promises nothing that has not happened."
     )];
@@ -847,8 +886,12 @@ fn action_outline(
     now: i64,
     m: Markup,
 ) -> (ActionOutline, &'static str) {
+    let chosen = match action.origin.chooser() {
+        Some(user) => format!(" · chosen by {}", m.user(user)),
+        None => String::new(),
+    };
     let body = format!(
-        "{} {}\n{}",
+        "{} {}{chosen}\n{}",
         m.bold(&action.key),
         m.esc(&action.summary),
         m.esc(&action.rationale)

@@ -1,9 +1,11 @@
-//! The two modals of the approval flow, as Block Kit views: Reject asks for
-//! a reason (for the audit trail), Partial refund asks for an amount. Pure;
-//! `private_metadata` carries `{case_id}/{action_key}`, which the handler
-//! treats as a name to look up, never as the truth.
+//! The modals of the approval flow, as Block Kit views: Reject asks for a
+//! reason (for the audit trail), Partial refund asks for an amount; and of
+//! "More actions…": how much of a chosen charge to refund, and whether a
+//! chosen cancellation is now or at the period's end. Pure;
+//! `private_metadata` carries `{case_id}/{action_key}` (or the choice's
+//! code), which the handler treats as a name to look up, never as the truth.
 
-use crate::domain::{CaseId, Money};
+use crate::domain::{CaseId, ChargeId, Money, SubscriptionId};
 use slack_morphism::prelude::*;
 
 pub const REJECT_CALLBACK: &str = "reject_reason";
@@ -27,6 +29,23 @@ pub const CUSTOMER_MESSAGE: &str = "customer_message";
 pub const OPERATOR_NOTE: &str = "operator_note";
 /// Slack's limit on a plain-text input.
 pub const CONTEXT_MAX_CHARS: usize = 3000;
+/// "More actions…": the refund modal (its amount input is [`AMOUNT_BLOCK`]).
+pub const CHOOSE_REFUND_CALLBACK: &str = "choose_refund";
+/// "More actions…": the cancellation modal, with its now / period-end choice.
+pub const CHOOSE_CANCEL_CALLBACK: &str = "choose_cancel";
+pub const WHEN_BLOCK: &str = "when_block";
+pub const WHEN_INPUT: &str = "when";
+const WHEN_NOW: &str = "now";
+const WHEN_PERIOD_END: &str = "period_end";
+
+/// Reads the cancellation modal's choice: at the period's end or not.
+pub fn when_at_period_end(value: &str) -> Option<bool> {
+    match value {
+        WHEN_NOW => Some(false),
+        WHEN_PERIOD_END => Some(true),
+        _ => None,
+    }
+}
 
 /// Slack's limits: modal title 24 characters, section text 3000.
 fn clip(text: &str, max: usize) -> String {
@@ -150,6 +169,74 @@ pub fn context_modal(case: &CaseId) -> SlackView {
     )
 }
 
+/// "More actions…", a refund: how much of `charge`, prefilled with all
+/// that is left. `code` is the choice's code, kept in `private_metadata`.
+pub fn choose_refund_modal(case: &CaseId, code: &str, charge: &ChargeId, left: Money) -> SlackView {
+    let input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(AMOUNT_INPUT.to_owned()))
+        .with_initial_value(left.major_text());
+    let blocks = slack_blocks![
+        some_into(SlackSectionBlock::new().with_text(md!(
+            "*Refund {charge}*\n{left} is left to refund. Enter all of it or part, in {}. Submitting adds the refund to the card as chosen by you; it runs only when another approver approves it.",
+            left.currency
+        ))),
+        some_into(
+            SlackInputBlock::new(pt!("Amount ({})", left.currency), SlackInputBlockElement::PlainTextInput(input))
+                .with_block_id(SlackBlockId::new(AMOUNT_BLOCK.to_owned()))
+        )
+    ];
+    modal(
+        "Choose a refund",
+        "Add to the card",
+        CHOOSE_REFUND_CALLBACK,
+        case,
+        code,
+        blocks,
+    )
+}
+
+/// "More actions…", a cancellation: now, or at the end of the period (the
+/// default, being reversible; not offered when it is already set).
+pub fn choose_cancel_modal(
+    case: &CaseId,
+    code: &str,
+    subscription: &SubscriptionId,
+    offer_period_end: bool,
+) -> SlackView {
+    let option = |value: &str, label: &str| {
+        SlackBlockChoiceItem::new(SlackBlockText::Plain(pt!(label)), value.to_owned())
+    };
+    let now = option(WHEN_NOW, "Now: ends it and its billing today");
+    let mut options = vec![now.clone()];
+    let mut initial = now;
+    if offer_period_end {
+        let end = option(WHEN_PERIOD_END, "At the end of the period (can be undone)");
+        options.push(end.clone());
+        initial = end;
+    }
+    let radio = SlackBlockRadioButtonsElement::new(options)
+        .with_action_id(SlackActionId::new(WHEN_INPUT.to_owned()))
+        .with_initial_option(initial);
+    let blocks = slack_blocks![
+        some_into(SlackSectionBlock::new().with_text(md!(
+            "*Cancel {}*\nSubmitting adds the cancellation to the card as chosen by you; it runs only when another approver approves it.",
+            subscription
+        ))),
+        some_into(
+            SlackInputBlock::new(pt!("When"), SlackInputBlockElement::RadioButtons(radio))
+                .with_block_id(SlackBlockId::new(WHEN_BLOCK.to_owned()))
+        )
+    ];
+    modal(
+        "Choose a cancellation",
+        "Add to the card",
+        CHOOSE_CANCEL_CALLBACK,
+        case,
+        code,
+        blocks,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +270,62 @@ mod tests {
         assert_eq!(
             json["blocks"][1]["element"]["action_id"],
             CONTEXT_TEXT_INPUT
+        );
+    }
+
+    #[test]
+    fn the_more_actions_modals_carry_the_choice_and_ask_for_the_rest() {
+        let case = CaseId::from_random(3);
+        let eur = Currency::parse("eur").expect("eur");
+        let charge = ChargeId::parse("ch_1").expect("id");
+        let json = serde_json::to_value(choose_refund_modal(
+            &case,
+            "refund:ch_1",
+            &charge,
+            Money::new(1950, eur),
+        ))
+        .expect("json");
+        assert_eq!(json["callback_id"], CHOOSE_REFUND_CALLBACK);
+        assert_eq!(json["private_metadata"], "case_000000000003/refund:ch_1");
+        assert_eq!(json["blocks"][1]["block_id"], AMOUNT_BLOCK);
+        assert_eq!(json["blocks"][1]["element"]["initial_value"], "19.50");
+        assert!(json["title"]["text"]
+            .as_str()
+            .is_some_and(|t| t.chars().count() <= 24));
+
+        let sub = SubscriptionId::parse("sub_1").expect("id");
+        let json = serde_json::to_value(choose_cancel_modal(&case, "cancel:sub_1", &sub, true))
+            .expect("json");
+        assert_eq!(json["callback_id"], CHOOSE_CANCEL_CALLBACK);
+        assert!(json["title"]["text"]
+            .as_str()
+            .is_some_and(|t| t.chars().count() <= 24));
+        let radio = &json["blocks"][1]["element"];
+        assert_eq!(json["blocks"][1]["block_id"], WHEN_BLOCK);
+        assert_eq!(radio["action_id"], WHEN_INPUT);
+        let values: Vec<&str> = radio["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .filter_map(|o| o["value"].as_str())
+            .collect();
+        assert_eq!(values, [WHEN_NOW, WHEN_PERIOD_END]);
+        assert_eq!(radio["initial_option"]["value"], WHEN_PERIOD_END);
+        assert_eq!(
+            values
+                .iter()
+                .map(|v| when_at_period_end(v))
+                .collect::<Vec<_>>(),
+            [Some(false), Some(true)]
+        );
+        assert_eq!(when_at_period_end("tomorrow"), None);
+        let json = serde_json::to_value(choose_cancel_modal(&case, "cancel:sub_1", &sub, false))
+            .expect("json");
+        assert_eq!(
+            json["blocks"][1]["element"]["options"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
         );
     }
 

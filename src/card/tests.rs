@@ -191,6 +191,7 @@ pub(crate) mod fixtures {
                     .to_owned(),
             rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
                 .to_owned(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -200,6 +201,7 @@ pub(crate) mod fixtures {
             kind: ActionKind::CloseNoAction,
             summary: "Close the case with no action".to_owned(),
             rationale: "Nothing in billing needs to change.".to_owned(),
+            origin: Origin::Proposed,
         }
     }
 
@@ -324,6 +326,14 @@ fn check_limits(blocks: &[SlackBlock]) {
                 for element in block["elements"].as_array().expect("elements") {
                     let text = element["text"]["text"].as_str().unwrap_or("");
                     assert!(text.chars().count() <= MAX_BUTTON_TEXT);
+                    let options = element["options"].as_array().cloned().unwrap_or_default();
+                    assert!(options.len() <= MAX_MENU_OPTIONS);
+                    for option in options {
+                        let text = option["text"]["text"].as_str().unwrap_or("");
+                        assert!(text.chars().count() <= MAX_BUTTON_TEXT, "{text}");
+                        let value = option["value"].as_str().unwrap_or("");
+                        assert!(value.len() <= MAX_OPTION_VALUE, "{value}");
+                    }
                 }
             }
             _ => {}
@@ -544,6 +554,7 @@ fn a_refund_can_also_be_approved_for_less() {
         }),
         summary: "Refund ch_Partial1 EUR 39.00".to_owned(),
         rationale: "the bad period".to_owned(),
+        origin: Origin::Proposed,
     }];
     let statuses = [("a1".to_owned(), proposed())];
     let blocks = render_blocks(&CardView {
@@ -609,6 +620,100 @@ fn long_cards_stay_within_slack_limits() {
         "hidden actions are counted"
     );
     assert!(json.contains("…and 24 more"), "long charge list collapses");
+}
+
+/// The "More actions…" menu's options as (label, value).
+fn menu_options(blocks: &[SlackBlock]) -> Vec<(String, String)> {
+    let json = serde_json::to_value(blocks).expect("json");
+    json.as_array()
+        .expect("array")
+        .iter()
+        .filter(|b| b["block_id"] == "more_actions")
+        .flat_map(|b| {
+            b["elements"][0]["options"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|o| {
+            (
+                o["text"]["text"].as_str().unwrap_or_default().to_owned(),
+                o["value"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_its_chooser() {
+    let mut case = duplicate_case();
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect();
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    check_limits(&blocks);
+    let options = menu_options(&blocks);
+    assert!(!options.is_empty(), "a menu on a card with customers");
+    for (label, value) in &options {
+        let (case_id, code) = value.split_once('/').expect("case/code");
+        assert_eq!(case_id, case.id.as_str());
+        assert!(
+            crate::actions::choose::Choice::parse_code(code).is_some(),
+            "{label}: {code}"
+        );
+    }
+    assert!(
+        options.iter().any(|(_, v)| v.ends_with("/refund:ch_First")),
+        "a charge the bot did not propose to refund: {options:?}"
+    );
+    assert!(
+        !options
+            .iter()
+            .any(|(_, v)| v.ends_with("/refund:ch_Second")),
+        "not one a pending proposal already refunds: {options:?}"
+    );
+
+    let chooser: SlackUserId = id("U0CHOOSER1");
+    let kind = ActionKind::Refund(RefundTarget {
+        charge: id("ch_First"),
+        amount: eur(1000),
+    });
+    let chosen = crate::actions::choose::chosen_action(&case, kind, &chooser);
+    case.actions.push(chosen);
+    let mut statuses = statuses;
+    statuses.push(("c1".to_owned(), proposed()));
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    let shown = serde_json::to_string(&blocks).expect("json");
+    assert!(shown.contains("chosen by <@U0CHOOSER1>"), "{shown}");
+    assert!(
+        shown.contains(&format!("{}/c1", case.id)),
+        "Approve / Reject on the chosen action"
+    );
+    let text = render_text(&view);
+    assert!(text.contains("chosen by U0CHOOSER1"), "{text}");
+
+    let not_found = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    let blocks = render_blocks(&CardView {
+        case: &not_found,
+        statuses: &[],
+        now: NOW,
+    });
+    assert!(
+        menu_options(&blocks).is_empty(),
+        "nothing to choose without a customer"
+    );
 }
 
 #[test]
@@ -1065,6 +1170,16 @@ fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
     );
     assert!(!after.contains("Once *a1* has run"), "{after}");
 
+    let expired = ActionStatus::Proposed {
+        approvals: vec![],
+        expires_at: NOW - 1,
+    };
+    let lapsed = slack(&[("a1".to_owned(), expired), ("a2".to_owned(), proposed())]);
+    assert!(
+        !lapsed.contains("updated draft"),
+        "an expired proposal brings no redraft: {lapsed}"
+    );
+
     let mut chinese = duplicate_case();
     chinese.followup.locale = "zh-CN".to_owned();
     chinese.actions = vec![close_no_action("a1")];
@@ -1179,5 +1294,52 @@ fn context_other_customers_and_add_context_sit_under_their_headings() {
             &["Subscriptions", "Invoices", "Charges", "Anomalies"],
         ),
         "the buttons add no heading"
+    );
+}
+
+#[test]
+fn the_actions_take_only_the_blocks_the_other_parts_leave() {
+    let mut case = duplicate_case();
+    case.actions = (1..=6).map(|i| close_no_action(&format!("a{i}"))).collect();
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect();
+    let outline = outline(
+        &CardView {
+            case: &case,
+            statuses: &statuses,
+            now: NOW,
+        },
+        Markup::Slack,
+    );
+    let Some(Part::Actions(actions)) = outline.parts.iter().find(|p| matches!(p, Part::Actions(_)))
+    else {
+        panic!("the card has an Actions part");
+    };
+    // Room for two actions (section + buttons each) and half of a third.
+    let blocks =
+        serde_json::to_value(super::blocks::actions_blocks(actions, 5)).expect("blocks serialise");
+    let blocks = blocks.as_array().expect("an array");
+    let shown = blocks
+        .iter()
+        .filter(|b| {
+            b["block_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("buttons_"))
+        })
+        .count();
+    assert_eq!(shown, 2, "{blocks:?}");
+    assert_eq!(
+        blocks.len(),
+        2 + 4 + 3,
+        "frame, two actions, note, the More actions menu and divider"
+    );
+    assert!(
+        blocks[blocks.len() - 3]["elements"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("…and 4 more actions")),
+        "{blocks:?}"
     );
 }

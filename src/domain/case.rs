@@ -95,6 +95,36 @@ pub struct ProposedAction {
     pub summary: String,
     /// Why this is the right step.
     pub rationale: String,
+    /// Proposed by the bot, or chosen by an operator from "More actions…".
+    /// Either way it goes through the same policy, execution and audit.
+    #[serde(default, skip_serializing_if = "Origin::is_proposed")]
+    pub origin: Origin,
+}
+
+/// Where an action on the card came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "by")]
+pub enum Origin {
+    /// Proposed by the bot from the triage.
+    #[default]
+    Proposed,
+    /// Chosen by this operator; for the four-eyes rule they count as its
+    /// requester, so they never approve it alone.
+    ChosenBy(SlackUserId),
+}
+
+impl Origin {
+    pub fn is_proposed(&self) -> bool {
+        matches!(self, Self::Proposed)
+    }
+
+    /// The operator who chose the action, if one did.
+    pub fn chooser(&self) -> Option<&SlackUserId> {
+        match self {
+            Self::Proposed => None,
+            Self::ChosenBy(user) => Some(user),
+        }
+    }
 }
 
 /// The product or website change that would stop the case recurring.

@@ -75,6 +75,7 @@ fn refund_action() -> ProposedAction {
         }),
         summary: "Refund ch_Li EUR 39.00".to_owned(),
         rationale: "The service failed the customer.".to_owned(),
+        origin: Origin::Proposed,
     }
 }
 
@@ -87,6 +88,7 @@ fn cancel_action(at_period_end: bool) -> ProposedAction {
         },
         summary: "Cancel sub_Li".to_owned(),
         rationale: "The customer asked to stop.".to_owned(),
+        origin: Origin::Proposed,
     }
 }
 
@@ -426,6 +428,7 @@ fn an_action_that_moved_no_money_leaves_the_pending_review_in_the_redraft() {
         },
         summary: "Billing-portal link".to_owned(),
         rationale: "Self-serve first.".to_owned(),
+        origin: Origin::Proposed,
     };
     let actions = [portal, refund_action()];
     let done = [DoneAction {

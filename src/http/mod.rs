@@ -7,6 +7,7 @@
 
 use crate::slack::payloads;
 use crate::slack::request::Request as SlackRequest;
+use crate::slack::socket::SocketHealth;
 use crate::slack::verify::{Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use crate::workflow::commands::{self, Ack};
 use crate::workflow::Deps;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub deps: Arc<Deps>,
     /// Present in HTTP mode; in Socket Mode the `/slack/*` routes are off.
     pub verifier: Option<Verifier>,
+    /// Present in Socket Mode: `/readyz` is 503 while it is not connected.
+    pub socket: Option<SocketHealth>,
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -141,7 +144,17 @@ async fn route(state: &AppState, req: Request<Incoming>) -> Resp {
     resp
 }
 
+/// Ready when Redis answers and, in Socket Mode, a connection is
+/// established (Slack said `hello`); `/healthz` is liveness only. Why the
+/// socket is down is logged when it goes down (`socket::SocketHealth`).
 async fn readyz(state: &AppState) -> Resp {
+    if let Some(Err(link)) = state.socket.as_ref().map(SocketHealth::ready) {
+        tracing::debug!(reason = %link, "not ready");
+        return text_owned(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {link}"),
+        );
+    }
     match state.deps.store.ping().await {
         Ok(()) => text(StatusCode::OK, "ready"),
         Err(e) => {
@@ -228,9 +241,24 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
         Ok(Ack::Empty) => text(StatusCode::OK, ""),
         Ok(Ack::Json(value)) => json(&value),
         Err(e) => {
-            tracing::warn!(error = %e, route = ?route, "malformed Slack payload");
+            // serde's messages quote the offending value (an email, a
+            // response_url): only the error's kind is logged.
+            tracing::warn!(error_kind = payload_error_kind(&e), route = ?route, "malformed Slack payload");
             text(StatusCode::BAD_REQUEST, "malformed payload")
         }
+    }
+}
+
+/// What kind of malformed payload, without any of its content.
+fn payload_error_kind(e: &payloads::PayloadError) -> &'static str {
+    use serde_json::error::Category;
+    match e {
+        payloads::PayloadError::Form(_) => "form: unreadable or missing fields",
+        payloads::PayloadError::Json(j) => match j.classify() {
+            Category::Data => "JSON: unexpected fields or types",
+            Category::Syntax | Category::Eof | Category::Io => "JSON: not valid JSON",
+        },
+        payloads::PayloadError::NoPayload => "no payload field",
     }
 }
 
@@ -244,9 +272,36 @@ fn text(status: StatusCode, body: &'static str) -> Resp {
     resp
 }
 
+fn text_owned(status: StatusCode, body: String) -> Resp {
+    let mut resp = text(status, "");
+    *resp.body_mut() = Full::new(Bytes::from(body));
+    resp
+}
+
 fn json(value: &serde_json::Value) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::from(value.to_string())));
     resp.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_malformed_payload_is_logged_by_kind_not_content() {
+        let payload = r#"{"type":"block_actions","user":{"id":"U1"},"trigger_id":"t","actions":"ana@example.com"}"#;
+        let body = serde_urlencoded::to_string([("payload", payload)]).expect("form");
+        let e = payloads::interaction(body.as_bytes()).expect_err("actions is no list");
+        assert!(
+            e.to_string().contains("ana@example.com"),
+            "serde's message quotes the value, which is why it is not logged: {e}"
+        );
+        assert_eq!(payload_error_kind(&e), "JSON: unexpected fields or types");
+
+        let e = payloads::slash_command(b"text=refund+ana%40example.com")
+            .expect_err("no user, channel or command");
+        assert_eq!(payload_error_kind(&e), "form: unreadable or missing fields");
+    }
 }

@@ -93,10 +93,10 @@ pub fn churn_reasons(report: &ChurnReport) -> Option<SlackDataVisualizationBlock
                 |f| format!("voluntary: {f}"),
             )
         } else {
-            row.reason.as_ref().map_or_else(
-                || "involuntary: unpaid".to_owned(),
-                |r| format!("involuntary: {r}"),
-            )
+            match row.reason.as_deref() {
+                Some(r @ ("payment_failed" | "payment_disputed")) => format!("involuntary: {r}"),
+                _ => "involuntary: ended unpaid".to_owned(),
+            }
         };
         *counts.entry(label).or_default() += 1;
     }

@@ -2,18 +2,24 @@
 //! subscriptions split voluntary / involuntary, the pending cancellations,
 //! and the at-risk ones (past_due, unpaid) with their decline split soft /
 //! hard, ranked recoverable first, then by MRR at risk. [`ChurnTally`] keeps
-//! only rows the report shows; the at-risk rows wait for their failed-payment
-//! details ([`FailedPayment`]), which the workflow reads after the scan.
+//! only rows the report shows, and the account's open invoice payments
+//! ([`OpenPayment`], read by a second scan alongside the first), which
+//! [`ChurnTally::finish`] joins to the at-risk rows for their decline,
+//! attempts and next retry.
 //!
 //! # Rules
 //!
 //! - *Canceled in the period*: status `canceled`, ended (`ended_at`, else
 //!   `canceled_at`) at or after `now − N days`. **Voluntary** when
 //!   `cancellation_details.reason` is `cancellation_requested` or absent;
-//!   **involuntary** when it is `payment_failed` or `payment_disputed`.
+//!   **involuntary** when it is `payment_failed` or `payment_disputed`, or
+//!   when it **ended unpaid**: its invoice's payment is still open with a
+//!   failed attempt (a decline code, or attempts made), whatever the reason.
 //! - *Pending*: a live subscription (active, trialing, past_due) with
 //!   `cancel_at_period_end` (ends at `current_period_end`) or `cancel_at`.
-//! - *At risk*: `past_due` or `unpaid`. A decline is **soft** when retrying
+//! - *At risk*: `past_due` or `unpaid`. Its failed payment is the open
+//!   invoice payment of its subscription (else of its latest invoice): the
+//!   one with a decline code, the newest first. A decline is **soft** when retrying
 //!   can work ([`SOFT_DECLINES`]), **hard** when only a new payment method
 //!   helps ([`HARD_DECLINES`]), else unknown.
 //! - *Recoverable now*: a soft decline, or an expired card on a customer
@@ -23,7 +29,9 @@
 use serde::Serialize;
 
 use super::plans::{cut, discounted_amounts};
-use super::{monthly, FailedPayment, ScannedSubscription};
+use std::collections::HashMap;
+
+use super::{monthly, OpenPayment, ScannedSubscription};
 use crate::domain::{Currency, Money};
 
 /// Declines worth retrying (Stripe decline codes).
@@ -96,6 +104,9 @@ pub struct ChurnTally {
     canceled: Vec<CanceledRow>,
     pending: Vec<PendingRow>,
     at_risk: Vec<AtRiskCandidate>,
+    /// Open invoice payments by subscription id (else invoice id), the
+    /// most telling one each.
+    payments: HashMap<String, OpenPayment>,
 }
 
 /// An at-risk subscription waiting for its failed-payment details.
@@ -115,6 +126,8 @@ pub struct CanceledRow {
     pub customer: String,
     pub ended_at: Option<i64>,
     pub voluntary: bool,
+    /// Ended with a failed payment still open (so involuntary).
+    pub ended_unpaid: bool,
     pub reason: Option<String>,
     pub feedback: Option<String>,
     pub comment: Option<String>,
@@ -193,6 +206,7 @@ impl ChurnTally {
             canceled: Vec::new(),
             pending: Vec::new(),
             at_risk: Vec::new(),
+            payments: HashMap::new(),
         }
     }
 
@@ -218,6 +232,7 @@ impl ChurnTally {
                     customer: sub.customer.clone(),
                     ended_at: ended,
                     voluntary,
+                    ended_unpaid: false,
                     reason: c.reason,
                     feedback: c.feedback,
                     comment: c.comment,
@@ -249,21 +264,40 @@ impl ChurnTally {
         }
     }
 
-    /// The at-risk subscriptions whose failed payments should be read.
+    /// The at-risk subscriptions found so far.
     pub fn at_risk(&self) -> &[AtRiskCandidate] {
         &self.at_risk
     }
 
-    /// The report; `details` is what Stripe said about each at-risk
-    /// subscription's failed payment, in the order of [`Self::at_risk`]
-    /// (missing entries are unknown).
-    pub fn finish(self, details: &[FailedPayment], now: i64, period_days: u32) -> ChurnReport {
+    /// Folds one open invoice payment in; of several for one subscription
+    /// (or invoice) the one with a decline code wins, then the newest.
+    pub fn add_open_payment(&mut self, payment: OpenPayment) {
+        let key = payment
+            .subscription
+            .clone()
+            .unwrap_or_else(|| payment.invoice.clone());
+        let rank = |p: &OpenPayment| (p.details.decline_code.is_some(), p.created);
+        match self.payments.get(&key) {
+            Some(kept) if rank(kept) >= rank(&payment) => {}
+            _ => {
+                self.payments.insert(key, payment);
+            }
+        }
+    }
+
+    /// The report: each at-risk row with the failed payment of its
+    /// subscription, else of its latest invoice (unknown when neither).
+    pub fn finish(self, now: i64, period_days: u32) -> ChurnReport {
+        let payments = self.payments;
         let mut at_risk: Vec<AtRiskRow> = self
             .at_risk
             .into_iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let d = details.get(i).cloned().unwrap_or_default();
+            .map(|c| {
+                let d = payments
+                    .get(&c.subscription)
+                    .or_else(|| c.latest_invoice.as_ref().and_then(|i| payments.get(i)))
+                    .map(|p| p.details.clone())
+                    .unwrap_or_default();
                 let decline = classify_decline(d.decline_code.as_deref());
                 let recoverable = decline == Decline::Soft
                     || (d.decline_code.as_deref() == Some("expired_card") && d.reachable);
@@ -295,6 +329,15 @@ impl ChurnTally {
                 ))
         });
         let mut canceled = self.canceled;
+        for row in &mut canceled {
+            let unpaid = payments
+                .get(&row.subscription)
+                .is_some_and(|p| p.details.decline_code.is_some() || p.details.attempts > 0);
+            if unpaid {
+                row.ended_unpaid = true;
+                row.voluntary = false;
+            }
+        }
         canceled.sort_by(|a, b| (b.ended_at, &a.subscription).cmp(&(a.ended_at, &b.subscription)));
         let mut pending = self.pending;
         pending
@@ -504,7 +547,11 @@ impl super::Report for ChurnReport {
                 } else {
                     "involuntary"
                 },
-                r.reason.as_deref().unwrap_or("-"),
+                match (r.ended_unpaid, r.reason.as_deref()) {
+                    (true, Some("payment_failed" | "payment_disputed")) | (false, _) =>
+                        r.reason.as_deref().unwrap_or("-"),
+                    (true, _) => "ended unpaid",
+                },
                 money(r.mrr_minor, r.currency),
                 r.feedback
                     .iter()

@@ -100,8 +100,9 @@ pub enum CouponDuration {
     Repeating,
 }
 
-/// What Stripe says about an at-risk subscription's latest failed payment,
-/// read after the scan for each past_due / unpaid subscription.
+/// What Stripe says about an at-risk subscription's latest failed payment:
+/// from its open invoice payment (the payment intent's decline, the
+/// invoice's attempts and next retry, the customer's email).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailedPayment {
     pub decline_code: Option<String>,
@@ -111,6 +112,18 @@ pub struct FailedPayment {
     pub next_retry: Option<i64>,
     /// The customer has an email, so they can be asked for a new card.
     pub reachable: bool,
+}
+
+/// An open invoice payment, as the churn scan reads it: which invoice (and
+/// subscription) it pays and what its failure says. The churn report joins
+/// these to its at-risk subscriptions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenPayment {
+    pub invoice: String,
+    /// The invoice's subscription, when it has one.
+    pub subscription: Option<String>,
+    pub created: i64,
+    pub details: FailedPayment,
 }
 
 /// Which statuses bring in recurring revenue (the MRR rules in README.md):

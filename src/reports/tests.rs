@@ -396,12 +396,18 @@ mod churn_rules {
         s
     }
 
-    fn failed(code: Option<&str>, reachable: bool) -> FailedPayment {
-        FailedPayment {
-            decline_code: code.map(str::to_owned),
-            attempts: 2,
-            next_retry: Some(NOW + DAY),
-            reachable,
+    /// The open invoice payment of subscription `sub` (invoice `in_sub`).
+    fn failed(sub: &str, code: Option<&str>, reachable: bool) -> OpenPayment {
+        OpenPayment {
+            invoice: format!("in_{sub}"),
+            subscription: Some(sub.to_owned()),
+            created: NOW - DAY,
+            details: FailedPayment {
+                decline_code: code.map(str::to_owned),
+                attempts: 2,
+                next_retry: Some(NOW + DAY),
+                reachable,
+            },
         }
     }
 
@@ -434,7 +440,7 @@ mod churn_rules {
         ] {
             tally.add(&s);
         }
-        let r = tally.finish(&[], NOW, 30);
+        let r = tally.finish(NOW, 30);
         assert_eq!((r.voluntary, r.involuntary), (2, 2));
         let ids: Vec<_> = r
             .canceled
@@ -451,6 +457,40 @@ mod churn_rules {
             Some("we moved to a cheaper tool")
         );
         assert_eq!(r.totals[0].canceled_mrr_minor, 4000);
+    }
+
+    /// Ended unpaid: a failed payment still open makes the end
+    /// involuntary whatever the reason says; an open payment never
+    /// attempted does not.
+    #[test]
+    fn a_subscription_that_ended_unpaid_is_involuntary() {
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        tally.add(&canceled("left_owing", Some("cancellation_requested"), 2));
+        tally.add(&canceled("no_reason", None, 3));
+        tally.add(&canceled("fresh_invoice", None, 4));
+        tally.add_open_payment(failed("left_owing", Some("expired_card"), true));
+        let mut attempted = failed("no_reason", None, true);
+        attempted.details.attempts = 1;
+        tally.add_open_payment(attempted);
+        let mut untried = failed("fresh_invoice", None, true);
+        untried.details.attempts = 0;
+        tally.add_open_payment(untried);
+        let r = tally.finish(NOW, 30);
+        let rows: Vec<_> = r
+            .canceled
+            .iter()
+            .map(|c| (c.subscription.as_str(), c.voluntary, c.ended_unpaid))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("left_owing", false, true),
+                ("no_reason", false, true),
+                ("fresh_invoice", true, false)
+            ]
+        );
+        assert_eq!((r.voluntary, r.involuntary), (1, 2));
+        assert!(r.to_text().contains("ended unpaid"));
     }
 
     #[test]
@@ -478,7 +518,7 @@ mod churn_rules {
             "active",
             vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
         ));
-        let r = tally.finish(&[], NOW, 30);
+        let r = tally.finish(NOW, 30);
         let rows: Vec<_> = r
             .pending_cancellations
             .iter()
@@ -515,14 +555,18 @@ mod churn_rules {
             tally.add(s);
         }
         assert_eq!(tally.at_risk().len(), 5);
-        let details = [
-            failed(Some("stolen_card"), true),
-            failed(Some("insufficient_funds"), true),
-            failed(Some("expired_card"), true),
-            failed(Some("expired_card"), false),
-            failed(Some("do_not_honor"), false),
-        ];
-        let r = tally.finish(&details, NOW, 30);
+        for p in [
+            failed("hard_big", Some("stolen_card"), true),
+            failed("soft_small", Some("insufficient_funds"), true),
+            failed("expired_reachable", Some("expired_card"), true),
+            failed("expired_unreachable", Some("expired_card"), false),
+            failed("soft_big", Some("do_not_honor"), false),
+            // Another subscription's payment changes nothing here.
+            failed("healthy", Some("stolen_card"), true),
+        ] {
+            tally.add_open_payment(p);
+        }
+        let r = tally.finish(NOW, 30);
         let order: Vec<_> = r
             .at_risk
             .iter()
@@ -549,6 +593,62 @@ mod churn_rules {
             .lines()
             .nth(1)
             .is_some_and(|l| l.starts_with("at_risk,soft_big")));
+    }
+
+    /// The scan meets payments in any order: of one subscription's open
+    /// payments the one with a decline code counts, the newest of those;
+    /// a payment without a subscription is matched by the latest invoice;
+    /// an at-risk subscription with no open payment is unknown, not dropped.
+    #[test]
+    fn at_risk_rows_join_their_most_telling_open_payment() {
+        let mk = |id: &str, invoice: Option<&str>| {
+            let mut s = sub(
+                id,
+                &format!("cus_{id}"),
+                "past_due",
+                vec![item("m", 1000, "eur", Interval::Month, 1, 1)],
+            );
+            s.latest_invoice = invoice.map(str::to_owned);
+            s
+        };
+        let at = |sub: &str, code: Option<&str>, days_ago: i64| {
+            let mut p = failed(sub, code, true);
+            p.created = NOW - days_ago * DAY;
+            p.details.attempts = days_ago as u32;
+            p
+        };
+        let mut tally = ChurnTally::new(NOW - 30 * DAY);
+        tally.add_open_payment(at("a", Some("do_not_honor"), 9));
+        tally.add(&mk("a", Some("in_new")));
+        tally.add_open_payment(at("a", None, 1));
+        tally.add_open_payment(at("a", Some("stolen_card"), 3));
+        tally.add_open_payment(at("a", Some("lost_card"), 5));
+        let mut by_invoice = at("b", Some("insufficient_funds"), 2);
+        by_invoice.subscription = None;
+        by_invoice.invoice = "in_b_latest".into();
+        tally.add_open_payment(by_invoice);
+        tally.add(&mk("b", Some("in_b_latest")));
+        tally.add(&mk("c", Some("in_c")));
+        let r = tally.finish(NOW, 30);
+        let rows: Vec<_> = r
+            .at_risk
+            .iter()
+            .map(|a| {
+                (
+                    a.subscription.as_str(),
+                    a.decline_code.as_deref(),
+                    a.attempts,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("b", Some("insufficient_funds"), 2),
+                ("a", Some("stolen_card"), 3),
+                ("c", None, 0),
+            ]
+        );
     }
 }
 
@@ -674,7 +774,7 @@ mod chart_rules {
         ] {
             tally.add(&s);
         }
-        let r = tally.finish(&[], NOW, 30);
+        let r = tally.finish(NOW, 30);
         let chart = churn_reasons(&r).expect("a chart");
         assert!(chart.title.chars().count() <= MAX_TITLE_CHARS);
         let SlackChart::Pie(pie) = chart.chart else {
@@ -693,6 +793,6 @@ mod chart_rules {
                 ("voluntary, no reason given", 1.into()),
             ]
         );
-        assert!(churn_reasons(&ChurnTally::new(NOW).finish(&[], NOW, 30)).is_none());
+        assert!(churn_reasons(&ChurnTally::new(NOW).finish(NOW, 30)).is_none());
     }
 }

@@ -8,7 +8,7 @@
 //! [`RATE_LIMIT_BUDGET`]; its final outcome is counted in `/metrics`
 //! (`slack_posts`), so a lost post shows as failed.
 
-use crate::domain::SlackBotToken;
+use crate::domain::{SlackAppToken, SlackBotToken};
 use crate::metrics::{Metrics, SlackPostLabels};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -63,8 +63,33 @@ impl From<SlackClientError> for SlackError {
             SlackClientError::RateLimitError(limited) => Self::RateLimited {
                 retry_after: limited.retry_after,
             },
+            // Their `Display` carries the answer's body (a Socket Mode URL,
+            // say): only the status or the JSON error's category is kept.
+            SlackClientError::HttpError(http) => {
+                Self::Unreachable(format!("HTTP status {}", http.status_code))
+            }
+            SlackClientError::ProtocolError(protocol) => Self::Unreachable(format!(
+                "unreadable answer (JSON {:?} error)",
+                protocol.json_error.classify()
+            )),
             other => Self::Unreachable(other.to_string()),
         }
+    }
+}
+
+/// The `wss://` URL `apps.connections.open` hands out: it carries a
+/// connection ticket, so it has no `Display` and its `Debug` hides it.
+pub struct SocketUrl(String);
+
+impl SocketUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SocketUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SocketUrl([redacted])")
     }
 }
 
@@ -165,9 +190,25 @@ impl SlackApi {
         result
     }
 
-    /// The underlying client, for the Socket Mode listener.
-    pub fn client(&self) -> Arc<SlackHyperClient> {
-        Arc::clone(&self.client)
+    /// `apps.connections.open` with the app-level token: the URL of a new
+    /// Socket Mode websocket. A refused token is `SlackError::Api` with
+    /// Slack's code (`invalid_auth`, `token_revoked`, …).
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn open_socket(&self, app_token: &SlackAppToken) -> Result<SocketUrl, SlackError> {
+        let token = SlackApiToken::new(SlackApiTokenValue::new(app_token.expose().to_owned()));
+        let req = SlackApiAppsConnectionOpenRequest::new();
+        let resp = self
+            .call("apps.connections.open", || async {
+                Ok(self
+                    .client
+                    .open_session(&token)
+                    .apps_connections_open(&req)
+                    .await?)
+            })
+            .await?;
+        Ok(SocketUrl(String::from(resp.url.0)))
     }
 
     /// `chat.postMessage`; returns the message `ts`.

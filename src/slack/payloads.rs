@@ -44,6 +44,14 @@ pub struct BlockAction {
     pub action_id: String,
     #[serde(default)]
     pub value: Option<String>,
+    /// A select menu's choice (a button has `value` instead).
+    #[serde(default)]
+    pub selected_option: Option<SelectedOption>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SelectedOption {
+    pub value: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,22 +73,22 @@ pub struct ViewState {
 }
 
 impl ViewState {
-    /// The text typed into the input `action_id` of block `block_id`.
-    pub fn text(&self, block_id: &str, action_id: &str) -> Option<&str> {
-        self.values
-            .get(block_id)?
-            .get(action_id)?
-            .get("value")?
-            .as_str()
-    }
-
-    /// The value of the option chosen in `action_id` (radio buttons, a
-    /// select) of block `block_id`.
+    /// The option chosen in the select or radio input `action_id` of block
+    /// `block_id`.
     pub fn selected(&self, block_id: &str, action_id: &str) -> Option<&str> {
         self.values
             .get(block_id)?
             .get(action_id)?
             .get("selected_option")?
+            .get("value")?
+            .as_str()
+    }
+
+    /// The text typed into the input `action_id` of block `block_id`.
+    pub fn text(&self, block_id: &str, action_id: &str) -> Option<&str> {
+        self.values
+            .get(block_id)?
+            .get(action_id)?
             .get("value")?
             .as_str()
     }

@@ -12,6 +12,7 @@
 //! its handler in `workflow::commands`.
 
 use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand, View};
+use crate::actions::choose::CaseChoice;
 use crate::audit::text::{OperatorText, TextError};
 use crate::card::{self, modals};
 use crate::domain::{
@@ -120,6 +121,8 @@ pub enum Button {
     /// A card's **Look up** of another identifier its message named: look
     /// it up in the card's thread.
     LookUp(LookupQuery),
+    /// An option of a card's "More actions…" menu.
+    MoreActions(CaseChoice),
     /// One of ours whose value is not what we put there.
     Unreadable { action_id: String },
     /// Not one of ours.
@@ -150,6 +153,16 @@ impl Button {
             card::LOOK_UP_ACTION_ID => match LookupQuery::parse(value) {
                 Ok(query) => Button::LookUp(query),
                 Err(_) => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
+            card::MORE_ACTIONS_ACTION_ID => match action
+                .selected_option
+                .as_ref()
+                .and_then(|o| CaseChoice::parse(&o.value))
+            {
+                Some(target) => Button::MoreActions(target),
+                None => Button::Unreadable {
                     action_id: id.to_owned(),
                 },
             },
@@ -194,7 +207,18 @@ pub enum Submission {
         kind: ContextKind,
         text: Result<OperatorText, TextError>,
     },
-    /// One of ours whose `private_metadata` (or choice) is not what we put there.
+    /// "More actions…": how much of the chosen charge to refund.
+    ChooseRefund {
+        target: CaseChoice,
+        amount: Result<TypedAmount, AmountTooLong>,
+    },
+    /// "More actions…": cancel the chosen subscription now (`Some(false)`)
+    /// or at the end of its period (`Some(true)`); `None` when neither was picked.
+    ChooseCancel {
+        target: CaseChoice,
+        at_period_end: Option<bool>,
+    },
+    /// One of ours whose `private_metadata` is not what we put there.
     Unreadable { callback_id: String },
     /// Not one of ours.
     Unknown { callback_id: String },
@@ -265,6 +289,26 @@ impl Submission {
         let target = CaseAction::parse(&view.private_metadata);
         let text = |block, input| view.state.text(block, input).unwrap_or_default();
         let callback_id = view.callback_id.clone();
+        let chosen = CaseChoice::parse(&view.private_metadata);
+        match (view.callback_id.as_str(), chosen) {
+            (modals::CHOOSE_REFUND_CALLBACK, Some(target)) => {
+                return Self::ChooseRefund {
+                    target,
+                    amount: TypedAmount::parse(text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)),
+                }
+            }
+            (modals::CHOOSE_CANCEL_CALLBACK, Some(target)) => {
+                let picked = view.state.selected(modals::WHEN_BLOCK, modals::WHEN_INPUT);
+                return Self::ChooseCancel {
+                    target,
+                    at_period_end: picked.and_then(modals::when_at_period_end),
+                };
+            }
+            (modals::CHOOSE_REFUND_CALLBACK | modals::CHOOSE_CANCEL_CALLBACK, None) => {
+                return Self::Unreadable { callback_id }
+            }
+            _ => {}
+        }
         match (view.callback_id.as_str(), target) {
             (modals::REJECT_CALLBACK, Some(target)) => Self::Reject {
                 target,
@@ -598,6 +642,83 @@ mod tests {
         };
         assert_eq!(shortcut.message.thread().as_str(), "1700000000.000300");
         assert_eq!(shortcut.message.text, "cus_A1");
+    }
+
+    #[test]
+    fn the_more_actions_menu_and_its_modals_are_typed() {
+        use crate::actions::choose::Choice;
+        let request = interaction(serde_json::json!({
+            "type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"}, "trigger_id": "t",
+            "actions": [
+                {"action_id": card::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/refund:ch_1"}},
+                {"action_id": card::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/drop:ch_1"}},
+                {"action_id": card::MORE_ACTIONS_ACTION_ID}
+            ]
+        }));
+        let Request::Buttons(clicks) = request else {
+            panic!("buttons");
+        };
+        let case_id = crate::domain::CaseId::parse("case_0123456789ab").expect("case");
+        let unreadable = Button::Unreadable {
+            action_id: card::MORE_ACTIONS_ACTION_ID.into(),
+        };
+        assert_eq!(
+            clicks.buttons,
+            vec![
+                Button::MoreActions(CaseChoice {
+                    case_id: case_id.clone(),
+                    choice: Choice::Refund {
+                        charge: crate::domain::ChargeId::parse("ch_1").expect("id"),
+                        amount: None
+                    }
+                }),
+                unreadable.clone(),
+                unreadable,
+            ]
+        );
+
+        let submitted = |callback: &str, values: serde_json::Value| {
+            interaction(serde_json::json!({
+                "type": "view_submission", "user": {"id": "U2"},
+                "view": {"callback_id": callback, "private_metadata": "case_0123456789ab/cancel:sub_1",
+                         "state": {"values": values}}
+            }))
+        };
+        let Request::Submission(s) = submitted(
+            modals::CHOOSE_CANCEL_CALLBACK,
+            serde_json::json!({ modals::WHEN_BLOCK: { modals::WHEN_INPUT: { "selected_option": { "value": "period_end" } } } }),
+        ) else {
+            panic!("a submission");
+        };
+        assert!(matches!(
+            s.form,
+            Submission::ChooseCancel {
+                at_period_end: Some(true),
+                ..
+            }
+        ));
+        let Request::Submission(s) =
+            submitted(modals::CHOOSE_CANCEL_CALLBACK, serde_json::json!({}))
+        else {
+            panic!("a submission");
+        };
+        assert!(matches!(
+            s.form,
+            Submission::ChooseCancel {
+                at_period_end: None,
+                ..
+            }
+        ));
+        let Request::Submission(s) = interaction(serde_json::json!({
+            "type": "view_submission", "user": {"id": "U2"},
+            "view": {"callback_id": modals::CHOOSE_REFUND_CALLBACK, "private_metadata": "case_0123456789ab/a1"}
+        })) else {
+            panic!("a submission");
+        };
+        assert!(
+            matches!(s.form, Submission::Unreadable { .. }),
+            "an action key is not a choice"
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::domain::{ActionStatus, CaseId};
-use crate::execution::Plan;
+use crate::execution::{Plan, StepName};
 use redis::AsyncCommands;
 use std::collections::HashMap;
 
@@ -38,7 +38,7 @@ fn encode(status: &ActionStatus) -> Result<String, StoreError> {
 }
 
 impl Store {
-    fn action_key(&self, case: &CaseId, key: &str) -> String {
+    pub(super) fn action_key(&self, case: &CaseId, key: &str) -> String {
         self.key(&format!("action:{case}:{key}"))
     }
 
@@ -168,13 +168,13 @@ impl Store {
         &self,
         case: &CaseId,
         key: &str,
-        step: &str,
+        step: &StepName,
         result: &str,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let steps_key = format!("{}:steps", self.action_key(case, key));
         redis::pipe()
-            .hset(&steps_key, step, result)
+            .hset(&steps_key, step.to_string(), result)
             .ignore()
             .expire(&steps_key, CASE_TTL_SECS as i64)
             .ignore()
@@ -183,17 +183,27 @@ impl Store {
             .map_err(map_err)
     }
 
+    /// The steps of an action recorded as done, with what Stripe returned.
+    ///
     /// # Errors
-    /// Redis errors.
+    /// Redis errors, or a step name this code never writes.
     pub async fn steps(
         &self,
         case: &CaseId,
         key: &str,
-    ) -> Result<HashMap<String, String>, StoreError> {
+    ) -> Result<HashMap<StepName, String>, StoreError> {
         let mut conn = self.conn().await?;
-        conn.hgetall(format!("{}:steps", self.action_key(case, key)))
+        let raw: HashMap<String, String> = conn
+            .hgetall(format!("{}:steps", self.action_key(case, key)))
             .await
-            .map_err(map_err)
+            .map_err(map_err)?;
+        raw.into_iter()
+            .map(|(name, id)| {
+                StepName::parse(&name)
+                    .map(|name| (name, id))
+                    .map_err(|e| StoreError::Corrupt(format!("steps of {case}/{key}: {e}")))
+            })
+            .collect()
     }
 
     /// Records the plan of an action's current attempt (before its intent).

@@ -3,11 +3,31 @@
 //! after [`CASE_TTL_SECS`]; the audit stream keeps the history for good.
 
 use super::{map_err, Store, StoreError};
-use crate::domain::{Case, CaseId};
+use crate::domain::{ActionStatus, Case, CaseId};
 use redis::AsyncCommands;
 
 /// Cases stay actionable and viewable for 30 days.
 pub const CASE_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Adds an action to a case record and its first state, together: KEYS[1]
+/// (the case) is swapped from ARGV[1] to ARGV[2] only if it is still
+/// ARGV[1] and KEYS[2] (the new action's state) does not exist yet; then
+/// KEYS[2] is set to ARGV[3] for ARGV[4] seconds.
+const ADD_ACTION: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+return 1
+";
+
+/// A case as stored: the record, and its JSON exactly as read, which
+/// [`Store::add_action`] compares against.
+#[derive(Debug, Clone)]
+pub struct StoredCase {
+    pub case: Case,
+    pub raw: String,
+}
 
 /// Where a case card lives in Slack.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -29,10 +49,6 @@ impl CardLocation {
     }
 }
 
-/// A case record's exact text when it was read (see [`Store::replace_case`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CaseVersion(String);
-
 const REPLACE: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
@@ -52,44 +68,67 @@ impl Store {
         self.get_json(&format!("case:{id}")).await
     }
 
-    /// The case as stored, with the record's exact text: the version a
-    /// [`Store::replace_case`] checks it still holds.
+    /// The case with its stored JSON, for a compare-and-set of the record.
     ///
     /// # Errors
     /// Redis errors, or a record that no longer parses.
-    pub async fn load_case_version(
-        &self,
-        id: &CaseId,
-    ) -> Result<Option<(Case, CaseVersion)>, StoreError> {
+    pub async fn load_case_stored(&self, id: &CaseId) -> Result<Option<StoredCase>, StoreError> {
         let mut conn = self.conn().await?;
-        let json: Option<String> = conn
+        let raw: Option<String> = conn
             .get(self.key(&format!("case:{id}")))
             .await
             .map_err(map_err)?;
-        json.map(|j| {
-            serde_json::from_str(&j)
-                .map(|case| (case, CaseVersion(j)))
+        raw.map(|raw| {
+            serde_json::from_str(&raw)
+                .map(|case| StoredCase { case, raw })
                 .map_err(|e| StoreError::Corrupt(format!("case:{id}: {e}")))
         })
         .transpose()
     }
 
-    /// Replaces the case record with `case` if it is still `version`
-    /// (compare-and-set, so a concurrent change of the record is not lost).
-    /// Returns whether this call replaced it.
+    /// Stores `updated` (the read case plus one action, `key`) with that
+    /// action's first state, atomically, if the case is still as read and
+    /// `key` has no state yet. Returns whether this call made the change.
+    ///
+    /// # Errors
+    /// Redis errors: nothing was changed.
+    pub async fn add_action(
+        &self,
+        read: &StoredCase,
+        updated: &Case,
+        key: &str,
+        status: &ActionStatus,
+    ) -> Result<bool, StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let case_json = serde_json::to_string(updated).map_err(corrupt)?;
+        let status_json = serde_json::to_string(status).map_err(corrupt)?;
+        let mut conn = self.conn().await?;
+        let added: i64 = redis::Script::new(ADD_ACTION)
+            .key(self.key(&format!("case:{}", updated.id)))
+            .key(self.action_key(&updated.id, key))
+            .arg(&read.raw)
+            .arg(case_json)
+            .arg(status_json)
+            .arg(CASE_TTL_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(added == 1)
+    }
+
+    /// Replaces the case record with `case` if it is still as `read`
+    /// (compare-and-set, so a concurrent change of the record, such as an
+    /// action chosen meanwhile, is not lost). Returns whether this call
+    /// replaced it.
     ///
     /// # Errors
     /// Redis errors: nothing was replaced.
-    pub async fn replace_case(
-        &self,
-        version: &CaseVersion,
-        case: &Case,
-    ) -> Result<bool, StoreError> {
+    pub async fn replace_case(&self, read: &StoredCase, case: &Case) -> Result<bool, StoreError> {
         let json = serde_json::to_string(case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut conn = self.conn().await?;
         let replaced: i64 = redis::Script::new(REPLACE)
             .key(self.key(&format!("case:{}", case.id)))
-            .arg(&version.0)
+            .arg(&read.raw)
             .arg(json)
             .arg(CASE_TTL_SECS)
             .invoke_async(&mut conn)

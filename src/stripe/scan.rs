@@ -35,7 +35,8 @@ use super::retry::Limits;
 use super::StripeError;
 use crate::domain::{Currency, Interval, StripeKey};
 use crate::reports::{
-    Cancellation, CouponDuration, Discount, FailedPayment, ScannedItem, ScannedSubscription,
+    Cancellation, CouponDuration, Discount, FailedPayment, OpenPayment, ScannedItem,
+    ScannedSubscription,
 };
 
 /// Stripe's largest page.
@@ -120,17 +121,73 @@ pub struct ScanStats {
     pub throttled: u64,
     pub pages: u64,
     pub subscriptions: u64,
+    /// Open invoice payments read (the churn report's second list).
+    pub payments: u64,
 }
 
-/// One page's worth of subscriptions, with how far the scan has come.
+impl ScanStats {
+    /// The cost of two scans together.
+    #[must_use]
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            requests: self.requests + other.requests,
+            throttled: self.throttled + other.throttled,
+            pages: self.pages + other.pages,
+            subscriptions: self.subscriptions + other.subscriptions,
+            payments: self.payments + other.payments,
+        }
+    }
+}
+
+/// One page's worth of a list, with how far the scan has come.
 #[derive(Debug)]
-pub struct ScanPage {
-    pub subscriptions: Vec<ScannedSubscription>,
-    /// Subscriptions sent so far, this page included.
+pub struct ListPage<T> {
+    pub items: Vec<T>,
+    /// Items sent so far, this page included.
     pub scanned: u64,
-    /// An estimate of the account's total, from how much of the timeline
+    /// An estimate of the list's total, from how much of the timeline
     /// has been read; `None` before the first page.
     pub estimated_total: Option<u64>,
+}
+
+/// A page of the subscription scan.
+pub type ScanPage = ListPage<ScannedSubscription>;
+
+/// The API version every scan request names: the one async-stripe (and so
+/// the gateway) pins, so that the shapes read here do not follow the
+/// account's default version.
+fn api_version() -> &'static str {
+    stripe_shared::version::VERSION.as_str()
+}
+
+/// What the subscription scan expands: subscription discounts are ids
+/// unless expanded, and a discount's coupon (`source.coupon`) too; the
+/// forever coupons reduce MRR. Four levels, Stripe's deepest.
+const SUBSCRIPTION_EXPAND: &[&str] = &["data.discounts.source.coupon"];
+
+/// What the open-payment scan expands: the payment intent (its
+/// `last_payment_error` holds the decline code), a charge made without one
+/// (its `failure_code`), and the invoice with its customer (attempts, next
+/// retry, the subscription, an email to reach). At most three levels.
+const OPEN_PAYMENT_EXPAND: &[&str] = &[
+    "data.payment.payment_intent",
+    "data.payment.charge",
+    "data.invoice.customer",
+];
+
+/// One Stripe list a scan reads: where, with which fixed filters and
+/// expansions, and what one item of it becomes.
+trait Listed: serde::de::DeserializeOwned + Send {
+    type Out: Send;
+    const PATH: &'static str;
+    /// Names the list in errors.
+    const WHAT: &'static str;
+    fn id(&self) -> &str;
+    fn created(&self) -> i64;
+    /// The report's record; `None` (logged) when it cannot be read.
+    fn into_out(self) -> Option<Self::Out>;
+    /// Counts `n` records read into `stats`.
+    fn count(stats: &mut ScanStats, n: u64);
 }
 
 /// Which subscriptions a scan reads (Stripe's `status` filter).
@@ -197,34 +254,73 @@ impl StripeScanner {
         let status = match status {
             ScanStatus::All => "all",
         };
+        let mut filters = vec![("status", status)];
+        filters.extend(SUBSCRIPTION_EXPAND.iter().map(|e| ("expand[]", *e)));
+        self.scan::<RawSubscription>(&filters, workers, now, pages)
+            .await
+    }
+
+    /// Reads every open invoice payment (an invoice's payment not yet made;
+    /// the failing ones of past_due and unpaid subscriptions among them),
+    /// with its payment intent, invoice and customer expanded, so the churn
+    /// report needs no read per at-risk subscription. Same pacing, cursors
+    /// and errors as [`Self::scan_subscriptions`]. The list's `created`
+    /// filter, which the ranges need, exists from API version
+    /// 2025-11-17.clover on: one more reason every request names the
+    /// pinned version.
+    ///
+    /// # Errors
+    /// The first request that failed for good (after its retries).
+    pub async fn scan_open_payments(
+        &self,
+        workers: usize,
+        now: i64,
+        pages: mpsc::Sender<ListPage<OpenPayment>>,
+    ) -> Result<ScanStats, StripeError> {
+        let mut filters = vec![("status", "open")];
+        filters.extend(OPEN_PAYMENT_EXPAND.iter().map(|e| ("expand[]", *e)));
+        self.scan::<RawInvoicePayment>(&filters, workers, now, pages)
+            .await
+    }
+
+    /// Reads the whole list `L` (with `filters`) into `pages`.
+    async fn scan<L: Listed>(
+        &self,
+        filters: &[(&str, &str)],
+        workers: usize,
+        now: i64,
+        pages: mpsc::Sender<ListPage<L::Out>>,
+    ) -> Result<ScanStats, StripeError> {
         let stats = Arc::new(Mutex::new(ScanStats::default()));
-        let start = self.oldest_bound(status, now, &stats).await?;
+        let start = self.oldest_bound::<L>(filters, now, &stats).await?;
         let end = now + 1;
         let workers = workers.max(1);
         let plan = Arc::new(Mutex::new(Timeline::new(start, end, workers)));
         let runs = (0..workers).map(|_| {
             let (plan, stats, pages) = (Arc::clone(&plan), Arc::clone(&stats), pages.clone());
-            async move { self.worker(status, plan, stats, pages).await }
+            async move { self.worker::<L>(filters, plan, stats, pages).await }
         });
         let results = futures::future::join_all(runs).await;
         results.into_iter().collect::<Result<Vec<()>, _>>()?;
         let stats = *stats.lock().expect("scan stats lock is never poisoned");
         tracing::info!(
+            list = L::WHAT,
             requests = stats.requests,
             throttled = stats.throttled,
             pages = stats.pages,
             subscriptions = stats.subscriptions,
-            "subscription scan finished"
+            payments = stats.payments,
+            "list scan finished"
         );
         Ok(stats)
     }
 
     /// The start of the timeline: concurrent one-item probes "anything older
-    /// than now − 2^k hours?" find the oldest subscription within a factor
-    /// of two in one round trip.
-    async fn oldest_bound(
+    /// than now − 2^k hours?" find the oldest item within a factor of two
+    /// in one round trip.
+    async fn oldest_bound<L: Listed>(
         &self,
-        status: &str,
+        filters: &[(&str, &str)],
         now: i64,
         stats: &Mutex<ScanStats>,
     ) -> Result<i64, StripeError> {
@@ -234,19 +330,20 @@ impl StripeScanner {
             cutoffs.push(now - age);
             age *= 2;
         }
+        // The probes need the filters, not the expansions.
+        let filters: Vec<(&str, &str)> = filters
+            .iter()
+            .filter(|(k, _)| *k != "expand[]")
+            .copied()
+            .collect();
         let probes = cutoffs.iter().map(|cutoff| {
             let lt = cutoff.to_string();
+            let filters = &filters;
             async move {
-                let page = self
-                    .list(
-                        &[
-                            ("status", status),
-                            ("limit", "1"),
-                            ("created[lt]", lt.as_str()),
-                        ],
-                        stats,
-                    )
-                    .await?;
+                let mut query = filters.clone();
+                query.extend([("limit", "1"), ("created[lt]", lt.as_str())]);
+                let page: Page<serde::de::IgnoredAny> =
+                    self.get(L::PATH, &query, L::WHAT, stats).await?;
                 Ok::<bool, StripeError>(!page.data.is_empty())
             }
         });
@@ -258,12 +355,12 @@ impl StripeScanner {
         })
     }
 
-    async fn worker(
+    async fn worker<L: Listed>(
         &self,
-        status: &str,
+        filters: &[(&str, &str)],
         plan: Arc<Mutex<Timeline>>,
         stats: Arc<Mutex<ScanStats>>,
-        pages: mpsc::Sender<ScanPage>,
+        pages: mpsc::Sender<ListPage<L::Out>>,
     ) -> Result<(), StripeError> {
         let lock = || plan.lock().expect("scan plan lock is never poisoned");
         loop {
@@ -277,27 +374,27 @@ impl StripeScanner {
                 let (lo, hi, cursor) = lock().request_of(range);
                 let (lo_s, hi_s) = (lo.to_string(), hi.to_string());
                 let limit = PAGE_SIZE.to_string();
-                let mut query = vec![
-                    ("status", status),
+                let mut query = filters.to_vec();
+                query.extend([
                     ("limit", limit.as_str()),
                     ("created[gte]", lo_s.as_str()),
                     ("created[lt]", hi_s.as_str()),
-                ];
+                ]);
                 if let Some(c) = cursor.as_deref() {
                     query.push(("starting_after", c));
                 }
-                let page = self.list(&query, &stats).await?;
+                let page: Page<L> = self.get(L::PATH, &query, L::WHAT, &stats).await?;
                 let has_more = page.has_more;
                 let raw = page.data;
                 let (kept, scanned, estimate) = {
                     let mut plan = lock();
                     let lo_now = plan.ranges[range].lo;
-                    let last = raw.last().map(|s| (s.id.clone(), s.created));
-                    let below = raw.iter().any(|s| s.created < lo_now);
-                    let kept: Vec<ScannedSubscription> = raw
+                    let last = raw.last().map(|s| (s.id().to_owned(), s.created()));
+                    let below = raw.iter().any(|s| s.created() < lo_now);
+                    let kept: Vec<L::Out> = raw
                         .into_iter()
-                        .filter(|s| s.created >= lo_now && s.created < hi)
-                        .filter_map(|s| s.into_scanned())
+                        .filter(|s| s.created() >= lo_now && s.created() < hi)
+                        .filter_map(Listed::into_out)
                         .collect();
                     plan.scanned += kept.len() as u64;
                     plan.ranges[range].read += kept.len() as u64;
@@ -313,10 +410,10 @@ impl StripeScanner {
                 {
                     let mut s = stats.lock().expect("scan stats lock is never poisoned");
                     s.pages += 1;
-                    s.subscriptions += kept.len() as u64;
+                    L::count(&mut s, kept.len() as u64);
                 }
-                let page = ScanPage {
-                    subscriptions: kept,
+                let page = ListPage {
+                    items: kept,
                     scanned,
                     estimated_total: estimate,
                 };
@@ -329,16 +426,6 @@ impl StripeScanner {
             }
         }
         Ok(())
-    }
-
-    /// One GET of `/v1/subscriptions`, paced and retried.
-    async fn list(
-        &self,
-        query: &[(&str, &str)],
-        stats: &Mutex<ScanStats>,
-    ) -> Result<Page, StripeError> {
-        self.get("v1/subscriptions", query, "the subscription list", stats)
-            .await
     }
 
     /// One paced, retried GET of `path`, read into `T`. `what` names the
@@ -431,6 +518,7 @@ impl StripeScanner {
         let request = hyper::Request::get(uri)
             .header("authorization", &self.auth)
             .header("accept", "application/json")
+            .header("stripe-version", api_version())
             .body(Empty::<Bytes>::new())
             .map_err(|_| StripeError::Config {
                 detail: "STRIPE_API_BASE does not make a valid request URL".into(),
@@ -500,80 +588,6 @@ impl StripeScanner {
                 source,
             },
         }))
-    }
-}
-
-impl StripeScanner {
-    /// What the latest failed payment of an at-risk subscription says: the
-    /// decline code (the payment intent's `last_payment_error.decline_code`,
-    /// else the charge's `failure_code`), the invoice's attempts and next
-    /// retry, and whether the customer has an email to be reached at. Each
-    /// read is paced and retried like the scan's; a missing object is an
-    /// unknown field, not an error.
-    ///
-    /// # Errors
-    /// A request that failed for good.
-    pub async fn failed_payment(
-        &self,
-        customer: &str,
-        latest_invoice: Option<&str>,
-        stats: &Mutex<ScanStats>,
-    ) -> Result<FailedPayment, StripeError> {
-        let mut found = FailedPayment::default();
-        if let Some(invoice) = latest_invoice {
-            let path = format!("v1/invoices/{invoice}");
-            if let Some(inv) = soft_404(self.get::<RawInvoice>(&path, &[], invoice, stats).await)? {
-                found.attempts = inv.attempt_count.unwrap_or(0);
-                found.next_retry = inv.next_payment_attempt;
-            }
-        }
-        let charges: Option<ChargeList> = soft_404(
-            self.get(
-                "v1/charges",
-                &[("customer", customer), ("limit", "10")],
-                customer,
-                stats,
-            )
-            .await,
-        )?;
-        let failed = charges.and_then(|l| {
-            l.data
-                .into_iter()
-                .find(|c| c.status.as_deref() == Some("failed"))
-        });
-        if let Some(charge) = failed {
-            found.decline_code = charge.failure_code.clone();
-            if let Some(pi) = charge.payment_intent.as_ref().and_then(id_of) {
-                let path = format!("v1/payment_intents/{pi}");
-                let intent: Option<RawIntent> = soft_404(self.get(&path, &[], &pi, stats).await)?;
-                if let Some(code) = intent
-                    .and_then(|i| i.last_payment_error)
-                    .and_then(|e| e.decline_code.or(e.code))
-                {
-                    found.decline_code = Some(code);
-                }
-            }
-        }
-        // Reachability decides only whether an expired card is recoverable,
-        // so the customer is read only then.
-        if found.decline_code.as_deref() == Some("expired_card") {
-            let path = format!("v1/customers/{customer}");
-            let person: Option<RawCustomer> =
-                soft_404(self.get(&path, &[], customer, stats).await)?;
-            found.reachable = person
-                .and_then(|c| c.email)
-                .is_some_and(|e| e.contains('@'));
-        }
-        Ok(found)
-    }
-}
-
-/// "Not found" as `None`: an object deleted since the scan is unknown data.
-fn soft_404<T>(result: Result<T, StripeError>) -> Result<Option<T>, StripeError> {
-    match result {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.is_not_found() => Ok(None),
-        Err(e) => Err(e),
     }
 }
 
@@ -737,30 +751,54 @@ pub fn estimate_total(scanned: u64, covered_secs: i64, span_secs: i64) -> Option
 // ---- lenient reading of the list (fields as in https://docs.stripe.com/api/subscriptions/object)
 
 #[derive(Debug, Deserialize)]
-struct Page {
-    #[serde(default)]
-    data: Vec<RawSubscription>,
+struct Page<T> {
+    #[serde(default = "Vec::new")]
+    data: Vec<T>,
     #[serde(default)]
     has_more: bool,
+}
+
+/// An invoice payment (`GET /v1/invoice_payments`), fields as in
+/// https://docs.stripe.com/api/invoice-payment/object.
+#[derive(Debug, Deserialize)]
+struct RawInvoicePayment {
+    id: String,
+    #[serde(default)]
+    created: i64,
+    /// The invoice, expanded (an id when not).
+    invoice: Option<serde_json::Value>,
+    payment: Option<RawPaymentRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawPaymentRef {
+    /// Expanded: `last_payment_error`.
+    payment_intent: Option<serde_json::Value>,
+    /// Expanded: `failure_code` (a charge made without a payment intent).
+    charge: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
 struct RawInvoice {
     attempt_count: Option<u32>,
     next_payment_attempt: Option<i64>,
+    /// Expanded: the customer's current email.
+    customer: Option<serde_json::Value>,
+    customer_email: Option<String>,
+    /// Since 2025-03-31: `parent.subscription_details.subscription`.
+    parent: Option<RawInvoiceParent>,
+    /// Before: the subscription at the top.
+    subscription: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
-struct ChargeList {
-    #[serde(default)]
-    data: Vec<RawCharge>,
+struct RawInvoiceParent {
+    subscription_details: Option<RawSubscriptionDetails>,
 }
 
 #[derive(Debug, Deserialize)]
-struct RawCharge {
-    status: Option<String>,
-    failure_code: Option<String>,
-    payment_intent: Option<serde_json::Value>,
+struct RawSubscriptionDetails {
+    subscription: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -775,8 +813,15 @@ struct RawPaymentError {
 }
 
 #[derive(Debug, Deserialize)]
+struct RawCharge {
+    failure_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct RawCustomer {
     email: Option<String>,
+    #[serde(default)]
+    deleted: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -855,9 +900,29 @@ struct RawRecurring {
     usage_type: Option<String>,
 }
 
+/// A discount: `source.coupon` on the pinned API version, `coupon` on
+/// older ones (and on localstripe).
 #[derive(Debug, Deserialize)]
 struct RawDiscount {
     coupon: Option<RawCoupon>,
+    source: Option<RawDiscountSource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawDiscountSource {
+    /// Expanded by [`SUBSCRIPTION_EXPAND`]; an id (unreadable) when not.
+    coupon: Option<serde_json::Value>,
+}
+
+impl RawDiscount {
+    fn into_discount(self) -> Option<Discount> {
+        let coupon = self.coupon.or_else(|| {
+            self.source
+                .and_then(|s| s.coupon)
+                .and_then(|c| serde_json::from_value::<RawCoupon>(c).ok())
+        })?;
+        coupon.into_discount()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -909,8 +974,7 @@ impl RawSubscription {
         };
         let mut discounts: Vec<Discount> = self
             .discount
-            .and_then(|d| d.coupon)
-            .and_then(RawCoupon::into_discount)
+            .and_then(RawDiscount::into_discount)
             .into_iter()
             .collect();
         if discounts.is_empty() {
@@ -919,7 +983,7 @@ impl RawSubscription {
                 .discounts
                 .into_iter()
                 .filter_map(|v| serde_json::from_value::<RawDiscount>(v).ok())
-                .filter_map(|d| d.coupon.and_then(RawCoupon::into_discount))
+                .filter_map(RawDiscount::into_discount)
                 .collect();
         }
         Some(ScannedSubscription {
@@ -940,6 +1004,93 @@ impl RawSubscription {
             latest_invoice: self.latest_invoice.as_ref().and_then(id_of),
             items,
             discounts,
+        })
+    }
+}
+
+impl Listed for RawSubscription {
+    type Out = ScannedSubscription;
+    const PATH: &'static str = "v1/subscriptions";
+    const WHAT: &'static str = "the subscription list";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> i64 {
+        self.created
+    }
+    fn into_out(self) -> Option<ScannedSubscription> {
+        self.into_scanned()
+    }
+    fn count(stats: &mut ScanStats, n: u64) {
+        stats.subscriptions += n;
+    }
+}
+
+impl Listed for RawInvoicePayment {
+    type Out = OpenPayment;
+    const PATH: &'static str = "v1/invoice_payments";
+    const WHAT: &'static str = "the invoice payment list";
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn created(&self) -> i64 {
+        self.created
+    }
+    fn count(stats: &mut ScanStats, n: u64) {
+        stats.payments += n;
+    }
+
+    /// What the payment says about its invoice's failure. Unexpanded
+    /// objects (ids) leave their fields unknown; a payment whose invoice
+    /// is not even an id is left out (logged).
+    fn into_out(self) -> Option<OpenPayment> {
+        let object = |v: Option<serde_json::Value>| v.filter(serde_json::Value::is_object);
+        let invoice_ref = self.invoice?;
+        let Some(invoice_id) = id_of(&invoice_ref) else {
+            tracing::warn!(payment = %self.id, "invoice payment without an invoice; left out");
+            return None;
+        };
+        let invoice: Option<RawInvoice> =
+            object(Some(invoice_ref)).and_then(|v| serde_json::from_value(v).ok());
+        let payment = self.payment;
+        let intent: Option<RawIntent> =
+            object(payment.as_ref().and_then(|p| p.payment_intent.clone()))
+                .and_then(|v| serde_json::from_value(v).ok());
+        let charge: Option<RawCharge> =
+            object(payment.and_then(|p| p.charge)).and_then(|v| serde_json::from_value(v).ok());
+        let decline_code = intent
+            .and_then(|i| i.last_payment_error)
+            .and_then(|e| e.decline_code.or(e.code))
+            .or_else(|| charge.and_then(|c| c.failure_code));
+        let mut details = FailedPayment {
+            decline_code,
+            ..FailedPayment::default()
+        };
+        let mut subscription = None;
+        if let Some(inv) = invoice {
+            details.attempts = inv.attempt_count.unwrap_or(0);
+            details.next_retry = inv.next_payment_attempt;
+            let email = match object(inv.customer) {
+                Some(c) => serde_json::from_value::<RawCustomer>(c)
+                    .ok()
+                    .filter(|c| !c.deleted)
+                    .and_then(|c| c.email),
+                None => inv.customer_email,
+            };
+            details.reachable = email.is_some_and(|e| e.contains('@'));
+            subscription = inv
+                .parent
+                .and_then(|p| p.subscription_details)
+                .and_then(|d| d.subscription)
+                .or(inv.subscription)
+                .as_ref()
+                .and_then(id_of);
+        }
+        Some(OpenPayment {
+            invoice: invoice_id,
+            subscription,
+            created: self.created,
+            details,
         })
     }
 }
@@ -1073,6 +1224,66 @@ mod tests {
         assert_eq!(estimate_total(120, 10, 100), Some(1200));
         assert_eq!(estimate_total(5, 0, 100), None);
         assert_eq!(estimate_total(50, 100, 100), Some(50));
+    }
+
+    /// The pinned version's shape, expanded as [`OPEN_PAYMENT_EXPAND`] asks.
+    #[test]
+    fn an_open_invoice_payment_reads_its_decline_attempts_retry_and_customer() {
+        let raw: RawInvoicePayment = serde_json::from_value(serde_json::json!({
+            "id": "inpay_1", "object": "invoice_payment", "created": 7, "status": "open",
+            "is_default": true,
+            "invoice": {"id": "in_1", "object": "invoice", "attempt_count": 3,
+                        "next_payment_attempt": 99, "customer_email": null,
+                        "customer": {"id": "cus_1", "object": "customer", "email": "a@example.com"},
+                        "parent": {"type": "subscription_details",
+                                   "subscription_details": {"subscription": "sub_1"}}},
+            "payment": {"type": "payment_intent", "charge": null,
+                        "payment_intent": {"id": "pi_1", "object": "payment_intent",
+                            "last_payment_error": {"code": "card_declined",
+                                                   "decline_code": "insufficient_funds"}}}
+        }))
+        .expect("endive shape");
+        let p = raw.into_out().expect("readable");
+        assert_eq!(p.invoice, "in_1");
+        assert_eq!(p.subscription.as_deref(), Some("sub_1"));
+        assert_eq!(
+            p.details,
+            FailedPayment {
+                decline_code: Some("insufficient_funds".into()),
+                attempts: 3,
+                next_retry: Some(99),
+                reachable: true,
+            }
+        );
+        // Unexpanded, the ids alone: the invoice is known, nothing else.
+        let bare: RawInvoicePayment = serde_json::from_value(serde_json::json!({
+            "id": "inpay_2", "created": 8, "invoice": "in_2",
+            "payment": {"type": "payment_intent", "payment_intent": "pi_2"}
+        }))
+        .expect("ids");
+        let p = bare.into_out().expect("readable");
+        assert_eq!((p.invoice.as_str(), p.subscription), ("in_2", None));
+        assert_eq!(p.details, FailedPayment::default());
+    }
+
+    #[test]
+    fn a_discount_reads_its_coupon_from_source_on_the_pinned_version() {
+        let raw: RawSubscription = serde_json::from_value(serde_json::json!({
+            "id": "sub_1", "customer": "cus_1", "status": "active", "created": 5,
+            "items": {"data": [{"quantity": 1, "current_period_end": 50,
+                "price": {"id": "price_1", "unit_amount": 1000, "currency": "eur",
+                          "recurring": {"interval": "month", "interval_count": 1}}}]},
+            "discounts": [{"id": "di_1", "object": "discount",
+                "source": {"type": "coupon",
+                           "coupon": {"id": "c1", "duration": "forever", "percent_off": 10.0}}},
+                "di_unexpanded"]
+        }))
+        .expect("endive shape");
+        let s = raw.into_scanned().expect("readable");
+        assert_eq!(s.discounts.len(), 1);
+        assert_eq!(s.discounts[0].duration, CouponDuration::Forever);
+        assert_eq!(s.discounts[0].percent_off_bp, Some(1000));
+        assert_eq!(s.current_period_end, Some(50));
     }
 
     #[test]

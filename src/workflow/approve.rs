@@ -1,35 +1,28 @@
 //! Approval (STYLE.md §2 step 5, issues 3 and 8): a click is decided by
-//! `policy`; the action's state moves by compare-and-set in Redis
-//! (`store::actions`), and only the click whose move into `Executing` wins
-//! (a [`Claim`]) runs it. That click fixes the execution plan (amounts,
-//! Stripe metadata, idempotency keys) and writes it with the intent to the
-//! audit stream before Stripe is called (write-ahead); `execute` runs it.
-//! Reject, refusals and expiry live here too. The button's value only names
-//! the action: its state and targets are always re-read from Redis.
+//! `policy`; the action's state moves by compare-and-set in Redis, and only
+//! the click whose move into `Executing` is a won [`Claim`] runs it: it
+//! fixes the plan with the write-ahead intent (`intent`) and hands it to
+//! `execute`. A lost claim is re-read and decided again. Reject, refusals
+//! and expiry live here too. The button's value only names the action: its
+//! state and targets are always re-read from Redis.
 
+use super::action_state::{audit, claim, load, refresh_card, status_of, Claim};
+use super::execute::{self, Mode};
+use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
-use crate::audit::{AuditKind, NewEntry};
-use crate::card::{self, CardView};
+use crate::audit::AuditKind;
 use crate::domain::{
-    ActionKey, ActionKind, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction,
-    ResponseUrl, SlackUserId,
+    ActionKey, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction, ResponseUrl,
+    SlackUserId,
 };
-use crate::execution::{self, Plan};
 use crate::policy::{self, Refusal, Verdict};
-use crate::slack::api::Message;
 use serde_json::json;
 
-use super::execute::{self, Mode};
-
-/// The reconciler's entry point under its former path (start-up called
-/// `approve::reconcile`); it lives in `reconcile` now.
-pub use super::reconcile::reconcile;
-
 /// Said when every compare-and-set lost to other clicks.
-const RACES_LOST: &str =
+pub(super) const RACES_LOST: &str =
     "Several people acted on this at once; look at the card for where it stands";
 /// Compare-and-set retries when clicks race; each retry re-reads the state.
-const MAX_RACES: usize = 8;
+pub(super) const MAX_RACES: usize = 8;
 
 /// Who clicked what, and where to answer them.
 #[derive(Debug, Clone)]
@@ -46,89 +39,12 @@ pub struct Click {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome(pub String);
 
-/// The result of a compare-and-set on an action's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Claim {
-    /// This call moved the state: it alone acts on it.
-    Won,
-    /// Another click or replica moved it first; re-read and decide again.
+/// What one decision on a click came to: an answer, or a lost claim (the
+/// state moved under it), after which the click is decided again (at most
+/// [`MAX_RACES`] times).
+enum Decided {
+    Answer(Outcome),
     Lost,
-}
-
-/// Moves `key` of `case` from `from` to `to` if it is still `from`.
-///
-/// # Errors
-/// Redis errors: the move did not happen.
-pub async fn claim(
-    deps: &Deps,
-    case: &CaseId,
-    key: &str,
-    from: &ActionStatus,
-    to: &ActionStatus,
-) -> Result<Claim, WorkflowError> {
-    Ok(if deps.store.transition(case, key, from, to).await? {
-        Claim::Won
-    } else {
-        Claim::Lost
-    })
-}
-
-/// Loads the case and the action, or says why not.
-pub(super) async fn load(
-    deps: &Deps,
-    case_id: &CaseId,
-    key: &str,
-) -> Result<(Case, ProposedAction), WorkflowError> {
-    let case = deps.store.load_case(case_id).await?.ok_or_else(|| {
-        WorkflowError::User(format!(
-            "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
-        ))
-    })?;
-    let action = case
-        .actions
-        .iter()
-        .find(|a| a.key == key)
-        .cloned()
-        .ok_or_else(|| WorkflowError::User(format!("Case `{case_id}` has no action `{key}`")))?;
-    Ok((case, action))
-}
-
-async fn status_of(
-    deps: &Deps,
-    case_id: &CaseId,
-    key: &str,
-) -> Result<ActionStatus, WorkflowError> {
-    deps.store
-        .action_status(case_id, key)
-        .await?
-        .ok_or_else(|| {
-            WorkflowError::User(format!(
-                "Action `{key}` of `{case_id}` has no recorded state; run the lookup again"
-            ))
-        })
-}
-
-pub(super) async fn audit(
-    deps: &Deps,
-    case: &CaseId,
-    key: &str,
-    kind: AuditKind,
-    actor: Actor,
-    stripe_ids: Vec<String>,
-    detail: serde_json::Value,
-) -> Result<(), WorkflowError> {
-    deps.store
-        .append_audit(NewEntry {
-            case_id: Some(case.clone()),
-            action: Some(key.to_owned()),
-            kind,
-            actor,
-            at: now(),
-            stripe_ids,
-            detail,
-        })
-        .await?;
-    Ok(())
 }
 
 /// Handles an Approve click. `amount` overrides a refund's amount (partial
@@ -144,112 +60,125 @@ pub async fn approve(
 ) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
     for _ in 0..MAX_RACES {
-        let stored = status_of(deps, &case.id, &action.key).await?;
-        if let Some(planned) = fixed_amount(deps, &case, &action, &stored, amount).await? {
-            return Ok(Outcome(format!(
-                "This refund's request to Stripe was fixed at {planned} when it was first approved; approve it without changing the amount"
-            )));
-        }
-        let t = now();
-        let verdict = policy::may_approve(
-            &click.actor,
-            &action,
-            &case.requested_by,
-            &policy::approvable(&stored),
-            &deps.policy,
-            t,
-        );
-        match verdict {
-            Verdict::Refused(refusal) => {
-                return refuse(deps, &case, click, &stored, refusal, "approve").await
-            }
-            Verdict::Recorded {
-                approvals,
-                still_needed,
-            } => {
-                let expires_at = match &stored {
-                    ActionStatus::Proposed { expires_at, .. } => *expires_at,
-                    _ => t + super::lookup::APPROVAL_WINDOW_SECS,
-                };
-                let next = ActionStatus::Proposed {
-                    approvals,
-                    expires_at,
-                };
-                if !deps
-                    .store
-                    .transition(&case.id, &action.key, &stored, &next)
-                    .await?
-                {
-                    continue;
-                }
-                audit(
-                    deps,
-                    &case.id,
-                    &action.key,
-                    AuditKind::ApprovalGranted,
-                    Actor::Slack(click.actor.clone()),
-                    vec![],
-                    json!({ "still_needed": still_needed }),
-                )
-                .await?;
-                refresh_card(deps, &case).await;
-                return Ok(Outcome(format!("Approval recorded. This action needs {still_needed} more approver(s) before it runs")));
-            }
-            Verdict::Execute { approved_by } => {
-                let executing = ActionStatus::Executing {
-                    approved_by: approved_by.clone(),
-                    at: t,
-                    owner: Some(deps.instance.clone()),
-                };
-                if claim(deps, &case.id, &action.key, &stored, &executing).await? == Claim::Lost {
-                    continue;
-                }
-                let plan = match fix_plan(
-                    deps,
-                    &case,
-                    &action,
-                    &stored,
-                    &approved_by,
-                    amount,
-                    &click.actor,
-                )
-                .await
-                {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        // Put it back so it can be approved again. If even that
-                        // fails, the intent may or may not be in the audit: the
-                        // reconciler resumes it or marks it failed, so say that.
-                        if matches!(
-                            deps.store
-                                .transition(&case.id, &action.key, &executing, &stored)
-                                .await,
-                            Ok(true)
-                        ) {
-                            return Err(e);
-                        }
-                        let reference = new_reference();
-                        log_error(&e, &reference, "could not record the intent");
-                        return Err(WorkflowError::User(format!(
-                            "Redis failed while this approval was being recorded, and nothing has been sent to Stripe yet. The bot finishes it by itself (the card's thread will say what Stripe did) or marks it failed so it can be approved again; do not redo it by hand (ref {reference})"
-                        )));
-                    }
-                };
-                let private = execute::run(
-                    deps,
-                    &case,
-                    &action,
-                    &plan,
-                    executing,
-                    Actor::Slack(click.actor.clone()),
-                    Mode::Execute,
-                )
-                .await?;
-                return Ok(Outcome(private));
-            }
+        if let Decided::Answer(outcome) =
+            decide_approval(deps, click, &case, &action, amount).await?
+        {
+            return Ok(outcome);
         }
     }
     Ok(Outcome(RACES_LOST.to_owned()))
+}
+
+/// One decision on an Approve click, from the state as stored now.
+async fn decide_approval(
+    deps: &Deps,
+    click: &Click,
+    case: &Case,
+    action: &ProposedAction,
+    amount: Option<Money>,
+) -> Result<Decided, WorkflowError> {
+    let stored = status_of(deps, &case.id, &action.key).await?;
+    if let Some(planned) = fixed_amount(deps, case, action, &stored, amount).await? {
+        return Ok(Decided::Answer(Outcome(format!(
+            "This refund's request to Stripe was fixed at {planned} when it was first approved; approve it without changing the amount"
+        ))));
+    }
+    let t = now();
+    let verdict = policy::may_approve(
+        &click.actor,
+        action,
+        &case.requested_by,
+        &policy::approvable(&stored),
+        &deps.policy,
+        t,
+    );
+    match verdict {
+        Verdict::Refused(refusal) => refuse(deps, case, click, &stored, refusal, "approve")
+            .await
+            .map(Decided::Answer),
+        Verdict::Recorded {
+            approvals,
+            still_needed,
+        } => {
+            let expires_at = match &stored {
+                ActionStatus::Proposed { expires_at, .. } => *expires_at,
+                _ => t + super::lookup::APPROVAL_WINDOW_SECS,
+            };
+            let next = ActionStatus::Proposed {
+                approvals,
+                expires_at,
+            };
+            let recorded = Move {
+                next,
+                kind: AuditKind::ApprovalGranted,
+                detail: json!({ "still_needed": still_needed }),
+                answer: format!("Approval recorded. This action needs {still_needed} more approver(s) before it runs"),
+            };
+            recorded.make(deps, click, case, &stored).await
+        }
+        Verdict::Execute { approved_by } => {
+            run_approved(deps, click, case, action, stored, approved_by, amount).await
+        }
+    }
+}
+
+/// The last approval: claim the move into `Executing`, fix the plan with
+/// its intent, and run it.
+async fn run_approved(
+    deps: &Deps,
+    click: &Click,
+    case: &Case,
+    action: &ProposedAction,
+    stored: ActionStatus,
+    approved_by: Vec<SlackUserId>,
+    amount: Option<Money>,
+) -> Result<Decided, WorkflowError> {
+    let executing = ActionStatus::Executing {
+        approved_by: approved_by.clone(),
+        at: now(),
+        owner: Some(deps.instance.clone()),
+    };
+    if claim(&deps.store, &case.id, &action.key, &stored, &executing).await? == Claim::Lost {
+        return Ok(Decided::Lost);
+    }
+    let plan = match fix_plan(
+        deps,
+        case,
+        action,
+        &stored,
+        &approved_by,
+        amount,
+        &click.actor,
+    )
+    .await
+    {
+        Ok(plan) => plan,
+        Err(e) => {
+            // Put it back so it can be approved again. If even that fails,
+            // the intent may or may not be in the audit: the reconciler
+            // resumes it or marks it failed, so say that.
+            let put_back = claim(&deps.store, &case.id, &action.key, &executing, &stored).await;
+            if matches!(put_back, Ok(Claim::Won)) {
+                return Err(e);
+            }
+            let reference = new_reference();
+            log_error(&e, &reference, "could not record the intent");
+            return Err(WorkflowError::User(format!(
+                "Redis failed while this approval was being recorded, and nothing has been sent to Stripe yet. The bot finishes it by itself (the card's thread will say what Stripe did) or marks it failed so it can be approved again; do not redo it by hand (ref {reference})"
+            )));
+        }
+    };
+    let private = execute::run(
+        deps,
+        case,
+        action,
+        &plan,
+        executing,
+        Actor::Slack(click.actor.clone()),
+        Mode::Execute,
+    )
+    .await?;
+    Ok(Decided::Answer(Outcome(private)))
 }
 
 /// Handles a Reject (after the modal gave a reason).
@@ -259,37 +188,88 @@ pub async fn approve(
 pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
     for _ in 0..MAX_RACES {
-        let stored = status_of(deps, &case.id, &action.key).await?;
-        let t = now();
-        if let Err(refusal) = policy::may_reject(&click.actor, &stored, &deps.policy, t) {
-            return refuse(deps, &case, click, &stored, refusal, "reject").await;
-        }
-        let next = ActionStatus::Rejected {
-            by: click.actor.clone(),
-            at: t,
-            reason: reason.to_owned(),
-        };
-        if !deps
-            .store
-            .transition(&case.id, &action.key, &stored, &next)
-            .await?
+        if let Decided::Answer(outcome) =
+            decide_rejection(deps, click, &case, &action, reason).await?
         {
-            continue;
+            return Ok(outcome);
         }
+    }
+    Ok(Outcome(RACES_LOST.to_owned()))
+}
+
+/// One decision on a Reject, from the state as stored now.
+async fn decide_rejection(
+    deps: &Deps,
+    click: &Click,
+    case: &Case,
+    action: &ProposedAction,
+    reason: &str,
+) -> Result<Decided, WorkflowError> {
+    let stored = status_of(deps, &case.id, &action.key).await?;
+    let t = now();
+    if let Err(refusal) = policy::may_reject(&click.actor, &stored, &deps.policy, t) {
+        return refuse(deps, case, click, &stored, refusal, "reject")
+            .await
+            .map(Decided::Answer);
+    }
+    let next = ActionStatus::Rejected {
+        by: click.actor.clone(),
+        at: t,
+        reason: reason.to_owned(),
+    };
+    let rejected = Move {
+        next,
+        kind: AuditKind::ActionRejected,
+        detail: json!({ "reason": reason }),
+        answer: format!("Rejected: {}", action.summary),
+    };
+    rejected.make(deps, click, case, &stored).await
+}
+
+/// A click's move of the action to a state that runs nothing.
+struct Move {
+    next: ActionStatus,
+    kind: AuditKind,
+    detail: serde_json::Value,
+    answer: String,
+}
+
+impl Move {
+    /// Moves the clicked action from `stored`; when this click's claim won,
+    /// audits the move as the clicker's, redraws the card and answers.
+    async fn make(
+        self,
+        deps: &Deps,
+        click: &Click,
+        case: &Case,
+        stored: &ActionStatus,
+    ) -> Result<Decided, WorkflowError> {
+        if claim(
+            &deps.store,
+            &case.id,
+            click.key.as_str(),
+            stored,
+            &self.next,
+        )
+        .await?
+            == Claim::Lost
+        {
+            return Ok(Decided::Lost);
+        }
+        let actor = Actor::Slack(click.actor.clone());
         audit(
             deps,
             &case.id,
-            &action.key,
-            AuditKind::ActionRejected,
-            Actor::Slack(click.actor.clone()),
+            click.key.as_str(),
+            self.kind,
+            actor,
             vec![],
-            json!({ "reason": reason }),
+            self.detail,
         )
         .await?;
-        refresh_card(deps, &case).await;
-        return Ok(Outcome(format!("Rejected: {}", action.summary)));
+        refresh_card(deps, case).await;
+        Ok(Decided::Answer(Outcome(self.answer)))
     }
-    Ok(Outcome(RACES_LOST.to_owned()))
 }
 
 /// A refused click: audited, an expired action marked so (and its card
@@ -326,54 +306,24 @@ async fn expire(
     key: &str,
     stored: &ActionStatus,
 ) -> Result<(), WorkflowError> {
-    if matches!(stored, ActionStatus::Proposed { .. }) {
-        let next = ActionStatus::Expired { at: now() };
-        if deps.store.transition(&case.id, key, stored, &next).await? {
-            audit(
-                deps,
-                &case.id,
-                key,
-                AuditKind::ActionExpired,
-                Actor::System,
-                vec![],
-                json!({}),
-            )
-            .await?;
-            refresh_card(deps, case).await;
-        }
+    if !matches!(stored, ActionStatus::Proposed { .. }) {
+        return Ok(());
+    }
+    let next = ActionStatus::Expired { at: now() };
+    if claim(&deps.store, &case.id, key, stored, &next).await? == Claim::Won {
+        audit(
+            deps,
+            &case.id,
+            key,
+            AuditKind::ActionExpired,
+            Actor::System,
+            vec![],
+            json!({}),
+        )
+        .await?;
+        refresh_card(deps, case).await;
     }
     Ok(())
-}
-
-/// Re-renders the card from the stored states (chat.update). Best effort:
-/// the action's outcome is already recorded; a stale card is logged.
-pub async fn refresh_card(deps: &Deps, case: &Case) {
-    let Some(slack) = &deps.slack else { return };
-    let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else {
-            return Ok(());
-        };
-        let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
-        let statuses = deps.store.action_statuses(&case.id, &keys).await?;
-        let t = now();
-        let view = CardView {
-            case,
-            statuses: &statuses,
-            now: t,
-        };
-        let message = Message {
-            text: card::fallback_text(case),
-            blocks: card::render_blocks(&view),
-        };
-        slack
-            .update_message(&location.channel, &location.ts, &message)
-            .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        log_error(&e, &new_reference(), "could not update the case card");
-    }
 }
 
 /// The amount a refund's current attempt is fixed at, when `amount` asks
@@ -395,85 +345,4 @@ async fn fixed_amount(
         .await?
         .and_then(|p| p.refund_amount());
     Ok(planned.filter(|p| *p != asked))
-}
-
-/// Fixes the plan of this run and writes it with the intent (write-ahead:
-/// no Stripe call without both). The first run makes the plan; a run after
-/// `Failed` (Stripe confirmed the last attempt did nothing) sends the same
-/// requests under the next attempt's keys, since Stripe would replay a saved
-/// answer for the old ones; a run after an interrupted claim reuses the plan
-/// as it is. Who clicked goes in the audit, never in Stripe's parameters.
-async fn fix_plan(
-    deps: &Deps,
-    case: &Case,
-    action: &ProposedAction,
-    stored: &ActionStatus,
-    approved_by: &[SlackUserId],
-    amount: Option<Money>,
-    clicker: &SlackUserId,
-) -> Result<Plan, WorkflowError> {
-    let plan = match (deps.store.plan(&case.id, &action.key).await?, stored) {
-        // A new attempt has new keys, so it may carry a new (partial) amount.
-        (Some(plan), ActionStatus::Failed { .. }) => match amount {
-            Some(asked) if Some(asked) != plan.refund_amount() => {
-                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(
-                    &case.id,
-                    &action.key,
-                    plan.attempt + 1,
-                )
-            }
-            _ => plan.next_attempt(&case.id, &action.key),
-        },
-        (Some(plan), _) => plan,
-        (None, _) => execution::plan(&case.id, action, approved_by, amount),
-    };
-    deps.store.save_plan(&case.id, &action.key, &plan).await?;
-    let steps: Vec<serde_json::Value> = plan
-        .steps
-        .iter()
-        .map(|s| json!({ "step": s.name, "request": s.step, "idempotency_key": s.idempotency_key, "metadata": s.metadata }))
-        .collect();
-    let detail = json!({
-        "action": action.kind.name(),
-        "approved_by": approved_by,
-        "amount_minor": plan.refund_amount().map(|m| m.minor),
-        "attempt": plan.attempt,
-        "new_keys": plan.attempt > 1,
-        "steps": steps,
-    });
-    let mut ids = target_ids(&action.kind);
-    for step in &plan.steps {
-        let target = execute::step_target(&step.step);
-        if !ids.contains(&target) {
-            ids.push(target);
-        }
-    }
-    audit(
-        deps,
-        &case.id,
-        &action.key,
-        AuditKind::ExecutionIntent,
-        Actor::Slack(clicker.clone()),
-        ids,
-        detail,
-    )
-    .await?;
-    Ok(plan)
-}
-
-/// The Stripe objects an action will touch, for the intent entry.
-fn target_ids(kind: &ActionKind) -> Vec<String> {
-    match kind {
-        ActionKind::PortalLink { customer } => vec![customer.to_string()],
-        ActionKind::InvoiceLink { invoice } => vec![invoice.to_string()],
-        ActionKind::CancelSubscription { subscription, .. } => vec![subscription.to_string()],
-        ActionKind::CancelDuplicate {
-            subscription,
-            refunds,
-        } => std::iter::once(subscription.to_string())
-            .chain(refunds.iter().map(|r| r.charge.to_string()))
-            .collect(),
-        ActionKind::Refund(target) => vec![target.charge.to_string()],
-        ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
-    }
 }

@@ -13,7 +13,7 @@ use crate::audit::{AuditKind, NewEntry};
 use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
 use crate::slack::api::Message;
 use crate::slack::request::ContextKind;
-use crate::store::cases::CaseVersion;
+use crate::store::cases::StoredCase;
 use serde_json::json;
 
 /// How much of the added text the audit entry keeps (it is scrubbed; the
@@ -36,7 +36,7 @@ pub struct Addition {
 /// Redis (nothing was changed unless the audit says so) or Stripe (the
 /// context is audited but the case is unchanged; adding it again is safe).
 pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, WorkflowError> {
-    let (old, _) = load(deps, &addition.case_id).await?;
+    let old = load(deps, &addition.case_id).await?.case;
     let text = addition.text.as_str();
     deps.store
         .append_audit(NewEntry {
@@ -58,9 +58,10 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
     // The record is replaced only if nobody changed it meanwhile (another
     // addition, an action chosen on the card): else read it and merge again.
     for _ in 0..MAX_RACES {
-        let (old, version) = load(deps, &addition.case_id).await?;
-        let case = merged(deps, &old, &addition, snapshot.clone(), t);
-        if !deps.store.replace_case(&version, &case).await? {
+        let read = load(deps, &addition.case_id).await?;
+        let old = &read.case;
+        let case = merged(deps, old, &addition, snapshot.clone(), t);
+        if !deps.store.replace_case(&read, &case).await? {
             continue;
         }
         let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
@@ -87,7 +88,7 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
                 detail: json!({ "triage": triage_label(&case.triage), "added_actions": keys }),
             })
             .await?;
-        super::approve::refresh_card(deps, &case).await;
+        super::action_state::refresh_card(deps, &case).await;
         post_draft(deps, &case).await;
         return Ok(answer(addition.kind, &case, &keys));
     }
@@ -99,8 +100,8 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
 /// Compare-and-set attempts when the case record changes under us.
 const MAX_RACES: usize = 5;
 
-async fn load(deps: &Deps, case_id: &CaseId) -> Result<(Case, CaseVersion), WorkflowError> {
-    deps.store.load_case_version(case_id).await?.ok_or_else(|| {
+async fn load(deps: &Deps, case_id: &CaseId) -> Result<StoredCase, WorkflowError> {
+    deps.store.load_case_stored(case_id).await?.ok_or_else(|| {
         WorkflowError::User(format!(
             "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
         ))

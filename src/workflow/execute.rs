@@ -11,11 +11,16 @@
 //! this module runs what it is handed and records the result with a
 //! compare-and-set from the state it was handed.
 
-use super::approve::{audit, refresh_card};
+use super::action_state::{audit, claim, refresh_card, Claim};
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::AuditKind;
-use crate::domain::{ActionKind, ActionStatus, Actor, Case, Money, ProposedAction, SubscriptionId};
-use crate::execution::{check_cancel, check_refund, CancelCheck, Plan, PlannedStep, Step};
+use crate::domain::{
+    ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
+    SubscriptionId,
+};
+use crate::execution::{
+    check_cancel, check_refund, CancelCheck, Plan, PlannedStep, Step, StepName,
+};
 use crate::followup::{self, DoneAction, Locale};
 use crate::slack::api::Message;
 use crate::store::StoreError;
@@ -67,9 +72,9 @@ enum End {
     /// state before sending) says.
     Refused { why: String },
     /// Stripe's answer was unclear; asking Stripe showed the step did nothing.
-    NothingHappened { step: String, why: String },
+    NothingHappened { step: StepName, why: String },
     /// Stripe's answer was unclear and Stripe could not be asked yet.
-    Unknown { step: String, why: String },
+    Unknown { step: StepName, why: String },
     /// Redis failed: the state could not be recorded.
     Unrecorded(StoreError),
 }
@@ -99,7 +104,7 @@ struct Runner<'a> {
     plan: &'a Plan,
     /// The stored state this run owns; every move is a compare-and-set from it.
     current: ActionStatus,
-    done: HashMap<String, String>,
+    done: HashMap<StepName, String>,
     progress: Progress,
     /// A write went to Stripe in this run (for what Redis trouble means).
     sent: bool,
@@ -154,13 +159,22 @@ impl Runner<'_> {
             }
             let end = match &planned.step {
                 Step::PortalSession { customer } => self.portal(planned, customer).await,
-                _ => self.money_step(planned, mode).await,
+                Step::Refund { .. } | Step::Cancel { .. } => self.money_step(planned, mode).await,
             };
             if let Some(end) = end {
                 return end;
             }
         }
-        self.local_action().await;
+        match &self.action.kind {
+            ActionKind::InvoiceLink { invoice } => self.invoice_link(invoice),
+            ActionKind::ClarifyBillingModel => self.clarify_billing_model(),
+            ActionKind::CloseNoAction => self.close_no_action().await,
+            // Their work is the plan's Stripe steps, done above.
+            ActionKind::PortalLink { .. }
+            | ActionKind::Refund(_)
+            | ActionKind::CancelDuplicate { .. }
+            | ActionKind::CancelSubscription { .. } => {}
+        }
         End::Done
     }
 
@@ -301,14 +315,9 @@ impl Runner<'_> {
                 at: now(),
                 owner: Some(self.deps.instance.clone()),
             };
-            match self
-                .deps
-                .store
-                .transition(&self.case.id, &self.action.key, &self.current, &executing)
-                .await
-            {
-                Ok(true) => self.current = executing,
-                Ok(false) => {}
+            match self.claim(&executing).await {
+                Ok(Claim::Won) => self.current = executing,
+                Ok(Claim::Lost) => {}
                 Err(e) => return Some(End::Unrecorded(e)),
             }
         }
@@ -319,12 +328,7 @@ impl Runner<'_> {
     /// as such and recorded, so the run goes on and never sends it.
     async fn done_by_others(&mut self, planned: &PlannedStep, note: String) -> Option<End> {
         self.progress.notes.push(note);
-        let target = match &planned.step {
-            Step::Cancel { subscription, .. } => subscription.to_string(),
-            Step::Refund { charge, .. } => charge.to_string(),
-            Step::PortalSession { customer } => customer.to_string(),
-        };
-        if let Err(end) = self.record(planned, target).await {
+        if let Err(end) = self.record(planned, planned.step.target()).await {
             return Some(end);
         }
         self.back_to_executing().await
@@ -386,45 +390,71 @@ impl Runner<'_> {
 
     /// Asks Stripe about one step: ours by metadata only.
     async fn observe(&self, planned: &PlannedStep) -> Result<Observed, StripeError> {
-        let (case, key, name) = (
-            &self.case.id,
-            self.action.key.as_str(),
-            planned.name.as_str(),
-        );
         match &planned.step {
             Step::Refund { charge, amount } => {
-                let current = self.deps.stripe.charge(charge).await?;
-                let check = check_refund(&current, case, key, name);
-                if let Some(ours) = check.ours {
-                    return Ok(Observed::Ours(ours.id.to_string(), Some(ours.amount)));
-                }
-                let others = check.others_text(charge);
-                let proceed = if amount.currency != check.left.currency
-                    || amount.minor <= 0
-                    || amount.minor > check.left.minor
-                {
-                    Err(format!("refusing to refund {amount} on {charge}: Stripe says only {} is left to refund", check.left))
-                } else {
-                    Ok(())
-                };
-                Ok(Observed::Absent { proceed, others })
+                self.observe_refund(&planned.name, charge, *amount).await
             }
             Step::Cancel {
                 subscription,
                 at_period_end,
             } => {
-                let sub = self.deps.stripe.subscription(subscription).await?;
-                Ok(match check_cancel(&sub, case, key, name, *at_period_end) {
-                    CancelCheck::Ours => Observed::Ours(subscription.to_string(), None),
-                    CancelCheck::ByOthers => Observed::DoneByOthers(format!("{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)")),
-                    CancelCheck::NotCanceled => Observed::Absent { proceed: Ok(()), others: Vec::new() },
-                })
+                self.observe_cancel(&planned.name, subscription, *at_period_end)
+                    .await
             }
+            // A session is new each time: nothing to find on Stripe.
             Step::PortalSession { .. } => Ok(Observed::Absent {
                 proceed: Ok(()),
                 others: Vec::new(),
             }),
         }
+    }
+
+    /// A refund step: ours if a refund on the charge carries our metadata;
+    /// otherwise it may go only if Stripe says enough is left to refund.
+    async fn observe_refund(
+        &self,
+        name: &StepName,
+        charge: &ChargeId,
+        amount: Money,
+    ) -> Result<Observed, StripeError> {
+        let current = self.deps.stripe.charge(charge).await?;
+        let check = check_refund(&current, &self.case.id, &self.action.key, name);
+        if let Some(ours) = check.ours {
+            return Ok(Observed::Ours(ours.id.to_string(), Some(ours.amount)));
+        }
+        let others = check.others_text(charge);
+        let proceed = if amount.currency != check.left.currency
+            || amount.minor <= 0
+            || amount.minor > check.left.minor
+        {
+            Err(format!(
+                "refusing to refund {amount} on {charge}: Stripe says only {} is left to refund",
+                check.left
+            ))
+        } else {
+            Ok(())
+        };
+        Ok(Observed::Absent { proceed, others })
+    }
+
+    /// A cancel step: ours only with our metadata on the subscription.
+    async fn observe_cancel(
+        &self,
+        name: &StepName,
+        subscription: &SubscriptionId,
+        at_period_end: bool,
+    ) -> Result<Observed, StripeError> {
+        let sub = self.deps.stripe.subscription(subscription).await?;
+        Ok(
+            match check_cancel(&sub, &self.case.id, &self.action.key, name, at_period_end) {
+                CancelCheck::Ours => Observed::Ours(subscription.to_string(), None),
+                CancelCheck::ByOthers => Observed::DoneByOthers(format!("{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)")),
+                CancelCheck::NotCanceled => Observed::Absent {
+                    proceed: Ok(()),
+                    others: Vec::new(),
+                },
+            },
+        )
     }
 
     /// Sends one step exactly as planned.
@@ -470,11 +500,7 @@ impl Runner<'_> {
 
     /// A portal session moves no money: any failure is shown as such and
     /// can be approved again.
-    async fn portal(
-        &mut self,
-        planned: &PlannedStep,
-        customer: &crate::domain::CustomerId,
-    ) -> Option<End> {
+    async fn portal(&mut self, planned: &PlannedStep, customer: &CustomerId) -> Option<End> {
         match self.send(planned).await {
             Ok(url) => {
                 self.progress.private = Some(format!(
@@ -522,43 +548,37 @@ impl Runner<'_> {
         }
     }
 
-    /// The actions with no Stripe write.
-    async fn local_action(&mut self) {
-        match &self.action.kind {
-            ActionKind::InvoiceLink { invoice } => {
-                let url = self
-                    .case
-                    .snapshot
-                    .invoices()
-                    .find(|i| &i.id == invoice)
-                    .and_then(|i| i.hosted_invoice_url.clone());
-                self.progress.private = Some(match url {
-                    Some(url) => {
-                        format!("Hosted page of {invoice} (safe to send to the customer): {url}")
-                    }
-                    None => {
-                        format!("{invoice} has no hosted page; open it in the Stripe dashboard")
-                    }
-                });
-                self.progress.stripe_ids.push(invoice.to_string());
+    /// An invoice link: the hosted page, read from the case's snapshot.
+    fn invoice_link(&mut self, invoice: &InvoiceId) {
+        let url = self
+            .case
+            .snapshot
+            .invoices()
+            .find(|i| &i.id == invoice)
+            .and_then(|i| i.hosted_invoice_url.clone());
+        self.progress.private = Some(match url {
+            Some(url) => {
+                format!("Hosted page of {invoice} (safe to send to the customer): {url}")
             }
-            ActionKind::ClarifyBillingModel => {
-                self.progress.private = Some(
-                    "Noted: explain the billing model to the customer; the draft is in the thread"
-                        .to_owned(),
-                );
-            }
-            ActionKind::CloseNoAction => {
-                self.progress.private = Some("Case closed with no action".to_owned());
-                let _ = self
-                    .audit_as(Actor::System, AuditKind::CaseClosed, vec![], json!({}))
-                    .await;
-            }
-            ActionKind::PortalLink { .. }
-            | ActionKind::Refund(_)
-            | ActionKind::CancelDuplicate { .. }
-            | ActionKind::CancelSubscription { .. } => {}
-        }
+            None => format!("{invoice} has no hosted page; open it in the Stripe dashboard"),
+        });
+        self.progress.stripe_ids.push(invoice.to_string());
+    }
+
+    /// No Stripe change: the draft in the thread explains the billing model.
+    fn clarify_billing_model(&mut self) {
+        self.progress.private = Some(
+            "Noted: explain the billing model to the customer; the draft is in the thread"
+                .to_owned(),
+        );
+    }
+
+    /// Closes the case: audited (best effort; the result entry records it too).
+    async fn close_no_action(&mut self) {
+        self.progress.private = Some("Case closed with no action".to_owned());
+        let _ = self
+            .audit_as(Actor::System, AuditKind::CaseClosed, vec![], json!({}))
+            .await;
     }
 
     /// Restarts the lease before a further step, so that a long multi-step
@@ -585,19 +605,25 @@ impl Runner<'_> {
             },
             _ => return Ok(()),
         };
-        if renewed != self.current
-            && self
-                .deps
-                .store
-                .transition(&self.case.id, &self.action.key, &self.current, &renewed)
-                .await?
-        {
+        if renewed != self.current && self.claim(&renewed).await? == Claim::Won {
             self.current = renewed;
         }
         Ok(())
     }
 
-    async fn enter_verifying(&mut self, step: &str, why: &str) -> Result<(), StoreError> {
+    /// Moves the action from the state this run owns to `to`.
+    async fn claim(&self, to: &ActionStatus) -> Result<Claim, StoreError> {
+        claim(
+            &self.deps.store,
+            &self.case.id,
+            &self.action.key,
+            &self.current,
+            to,
+        )
+        .await
+    }
+
+    async fn enter_verifying(&mut self, step: &StepName, why: &str) -> Result<(), StoreError> {
         let approved_by = approved_by(&self.current);
         let verifying = ActionStatus::Verifying {
             approved_by,
@@ -605,12 +631,7 @@ impl Runner<'_> {
             owner: Some(self.deps.instance.clone()),
             reason: why.to_owned(),
         };
-        if self
-            .deps
-            .store
-            .transition(&self.case.id, &self.action.key, &self.current, &verifying)
-            .await?
-        {
+        if self.claim(&verifying).await? == Claim::Won {
             self.current = verifying;
             self.audit(
                 AuditKind::ExecutionVerifying,
@@ -720,12 +741,7 @@ impl Runner<'_> {
         self.count(outcome);
         let ids = self.progress.stripe_ids.clone();
         let recorded: Result<bool, StoreError> = async {
-            if !self
-                .deps
-                .store
-                .transition(&self.case.id, &self.action.key, &self.current, &next)
-                .await?
-            {
+            if self.claim(&next).await? == Claim::Lost {
                 return Ok(false);
             }
             self.audit_as(actor, kind, ids, detail).await?;
@@ -892,14 +908,5 @@ fn unclear_reason(error: &StripeError) -> String {
         StripeError::Unreadable { .. } => "an unreadable answer".to_owned(),
         StripeError::Rejected { status, .. } => format!("HTTP {status}"),
         other => other.to_string(),
-    }
-}
-
-/// The charge a refund step targets (for the intent's Stripe ids).
-pub fn step_target(step: &Step) -> String {
-    match step {
-        Step::Refund { charge, .. } => charge.to_string(),
-        Step::Cancel { subscription, .. } => subscription.to_string(),
-        Step::PortalSession { customer } => customer.to_string(),
     }
 }

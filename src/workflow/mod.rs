@@ -5,10 +5,13 @@
 //! (shown as is, ephemeral) or an internal one (a short line with a reference
 //! id for the operator, the whole chain in the log).
 
+pub mod action_state;
 pub mod approve;
+pub mod choose;
 pub mod commands;
 pub mod context;
 pub mod execute;
+pub mod intent;
 pub mod lookup;
 pub mod reconcile;
 pub mod reports;

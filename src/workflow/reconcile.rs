@@ -6,7 +6,7 @@
 //! compare-and-set, so one replica does it. Nothing is guessed: an
 //! interrupted run first asks Stripe what its steps did (`execute`).
 
-use super::approve::{audit, claim, load, refresh_card, Claim};
+use super::action_state::{audit, claim, load, refresh_card, Claim};
 use super::execute::{self, Mode};
 use super::{now, Deps, WorkflowError};
 use crate::audit::AuditKind;
@@ -88,7 +88,7 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 reason: reason.clone(),
             },
         };
-        if claim(deps, &case_id, &key, &stored, &taken).await? == Claim::Lost {
+        if claim(&deps.store, &case_id, &key, &stored, &taken).await? == Claim::Lost {
             continue;
         }
         n += 1;
@@ -135,7 +135,7 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 error: "interrupted before Stripe was called; approve again".to_owned(),
                 notes: Vec::new(),
             };
-            if claim(deps, &case_id, &key, &taken, &failed).await? == Claim::Won {
+            if claim(&deps.store, &case_id, &key, &taken, &failed).await? == Claim::Won {
                 audit(
                     deps,
                     &case_id,

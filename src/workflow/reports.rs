@@ -24,7 +24,8 @@ use crate::reports::plans::{PlansReport, PlansTally};
 use crate::reports::Report;
 use crate::reports::ScannedSubscription;
 use crate::slack::api::{Message, SlackError};
-use crate::stripe::scan::{ScanStats, ScanStatus};
+use crate::stripe::scan::{ScanStats, ScanStatus, StripeScanner};
+use crate::stripe::StripeError;
 
 /// Default period of the reports, in days (issue 10).
 pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
@@ -111,11 +112,7 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
             while rx.changed().await.is_ok() {
                 let progress = *rx.borrow_and_update();
                 if let (Some(p), Some(slack)) = (progress, &deps.slack) {
-                    let about = p
-                        .estimated_total
-                        .map(|t| format!(" of about {t}"))
-                        .unwrap_or_default();
-                    let text = format!("{title}: scanned {}{about} subscriptions…", p.scanned);
+                    let text = progress_text(&title, p);
                     if let Err(e) = slack
                         .update_message(&channel, &ts, &Message::text(text))
                         .await
@@ -186,57 +183,90 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
             return Err(e);
         }
     };
-    let chunks = chunk_lines(&text, SECTION_CHARS);
-    let groups: Vec<&[String]> = chunks.chunks(SECTIONS_PER_MESSAGE).collect();
-    let n_groups = groups.len();
-    for (i, group) in groups.into_iter().enumerate() {
-        let mut blocks: Vec<SlackBlock> = Vec::with_capacity(group.len() + 1);
-        let header = if n_groups > 1 {
-            format!("*{title}* (part {} of {n_groups})", i + 1)
-        } else {
-            format!("*{title}*")
-        };
-        blocks.push(SlackSectionBlock::new().with_text(md!(header)).into());
-        for chunk in group {
-            blocks.push(
-                SlackSectionBlock::new()
-                    .with_text(md!(format!("```{chunk}```")))
-                    .into(),
-            );
+    let layout = layout(&title, &text, &triage_rows);
+    match &chart {
+        None => {
+            slack
+                .update_message(&job.channel, &ts, &layout.first)
+                .await?
         }
-        let mut message = Message {
-            text: format!("{title}: {}", text.lines().next().unwrap_or_default()),
-            blocks,
-        };
-        if i == 0 {
+        Some(chart) => {
             // The chart goes above the text table it pictures; the table
             // stays, as the fallback a workspace without charts shows.
-            let Some(chart) = &chart else {
-                slack.update_message(&job.channel, &ts, &message).await?;
-                continue;
-            };
-            let fallback = message.clone();
-            message.blocks.insert(1, chart.clone().into());
-            match slack.update_message(&job.channel, &ts, &message).await {
+            let mut with_chart = layout.first.clone();
+            with_chart.blocks.insert(1, chart.clone().into());
+            match slack.update_message(&job.channel, &ts, &with_chart).await {
                 Err(SlackError::Api { code }) if refuses_blocks(&code) => {
                     tracing::warn!(
                         code = %code,
                         "Slack refused the chart block: the report goes out as text alone"
                     );
-                    slack.update_message(&job.channel, &ts, &fallback).await?;
+                    slack
+                        .update_message(&job.channel, &ts, &layout.first)
+                        .await?;
                 }
                 other => other?,
             }
-        } else {
-            slack
-                .post_message(&job.channel, &message, Some(&ts))
-                .await?;
         }
     }
-    // A Triage button per actionable row, in the thread, paged so that no
-    // message passes Slack's 50 blocks and no row is dropped.
-    let n_pages = triage_rows.len().div_ceil(SECTIONS_PER_MESSAGE);
-    for (i, page) in triage_rows.chunks(SECTIONS_PER_MESSAGE).enumerate() {
+    for message in &layout.thread {
+        slack.post_message(&job.channel, message, Some(&ts)).await?;
+    }
+    Ok(())
+}
+
+/// The progress message's text.
+pub fn progress_text(title: &str, p: Progress) -> String {
+    let about = p
+        .estimated_total
+        .map(|t| format!(" of about {t}"))
+        .unwrap_or_default();
+    format!("{title}: scanned {}{about} subscriptions…", p.scanned)
+}
+
+/// A report's Slack messages: the first replaces the progress message (a
+/// chart, when there is one, goes in as its second block), the rest go on
+/// in its thread.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    pub first: Message,
+    pub thread: Vec<Message>,
+}
+
+/// Lays `text` out in code-fenced sections of at most [`SECTION_CHARS`],
+/// [`SECTIONS_PER_MESSAGE`] to a message ("part i of n" when more than
+/// one), then a **Triage** button per `rows` entry (label, customer id),
+/// paged the same way: no message passes Slack's 50 blocks, and nothing is
+/// cut.
+pub fn layout(title: &str, text: &str, rows: &[(String, String)]) -> Layout {
+    let chunks = chunk_lines(text, SECTION_CHARS);
+    let groups: Vec<&[String]> = chunks.chunks(SECTIONS_PER_MESSAGE).collect();
+    let n_groups = groups.len().max(1);
+    let summary = format!("{title}: {}", text.lines().next().unwrap_or_default());
+    let mut messages: Vec<Message> = (0..n_groups)
+        .map(|i| {
+            let header = if n_groups > 1 {
+                format!("*{title}* (part {} of {n_groups})", i + 1)
+            } else {
+                format!("*{title}*")
+            };
+            let mut blocks: Vec<SlackBlock> =
+                vec![SlackSectionBlock::new().with_text(md!(header)).into()];
+            for chunk in groups.get(i).copied().unwrap_or_default() {
+                blocks.push(
+                    SlackSectionBlock::new()
+                        .with_text(md!(format!("```{chunk}```")))
+                        .into(),
+                );
+            }
+            Message {
+                text: summary.clone(),
+                blocks,
+            }
+        })
+        .collect();
+    let n_pages = rows.len().div_ceil(SECTIONS_PER_MESSAGE);
+    for (i, page) in rows.chunks(SECTIONS_PER_MESSAGE).enumerate() {
         let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new()
             .with_text(md!(format!(
                 "*Triage* opens the customer's case card; every fix goes through the usual approvals ({} of {n_pages})",
@@ -256,15 +286,16 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
                     .into(),
             );
         }
-        let message = Message {
+        messages.push(Message {
             text: format!("{title}: customers to triage"),
             blocks,
-        };
-        slack
-            .post_message(&job.channel, &message, Some(&ts))
-            .await?;
+        });
     }
-    Ok(())
+    let first = messages.remove(0);
+    Layout {
+        first,
+        thread: messages,
+    }
 }
 
 /// Slack's answers to a message whose blocks it cannot take, as a workspace
@@ -326,7 +357,14 @@ pub async fn plans(
     audit_run(deps, actor, "plans", DEFAULT_DAYS).await?;
     let started = now();
     let mut tally = PlansTally::new(started - i64::from(DEFAULT_DAYS) * 86_400);
-    let stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
+    let stats = scan_subscriptions(
+        &deps.scanner,
+        workers_for(&deps.scanner),
+        started,
+        &mut progress,
+        &mut |s| tally.add(s),
+    )
+    .await?;
     let report = tally.finish(now(), DEFAULT_DAYS);
     let since_last = compare(deps, "plans", &Figures::of_plans(&report), "MRR").await;
     Ok(Finished {
@@ -336,9 +374,10 @@ pub async fn plans(
     })
 }
 
-/// Churn triage over the last `days` days: one scan of every subscription,
-/// then the failed-payment details of each at-risk one, read at the same
-/// rate.
+/// Churn triage over the last `days` days: one scan of every subscription
+/// and, alongside it at the same rate, one of the open invoice payments
+/// (each at-risk subscription's decline, attempts and next retry), so no
+/// subscription costs a read of its own.
 ///
 /// # Errors
 /// Redis (the run could not be audited, so nothing was read) or Stripe.
@@ -352,36 +391,9 @@ pub async fn churn(
     audit_run(deps, actor, "churn", days).await?;
     let started = now();
     let mut tally = ChurnTally::new(started - i64::from(days) * 86_400);
-    let mut stats = scan(deps, started, &mut progress, &mut |s| tally.add(s)).await?;
-    let detail_stats = std::sync::Mutex::new(ScanStats::default());
-    let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;
-    // Owned inputs: futures borrowing the tally would not be `Send` for
-    // every lifetime, which a spawned Slack report needs.
-    let wanted: Vec<(String, Option<String>)> = tally
-        .at_risk()
-        .iter()
-        .map(|c| (c.customer.clone(), c.latest_invoice.clone()))
-        .collect();
-    let mut details = Vec::with_capacity(wanted.len());
-    for batch in wanted.chunks(workers) {
-        let reads = batch.iter().cloned().map(|(customer, invoice)| {
-            let (scanner, stats) = (&deps.scanner, &detail_stats);
-            async move {
-                scanner
-                    .failed_payment(&customer, invoice.as_deref(), stats)
-                    .await
-            }
-        });
-        for found in futures::future::join_all(reads).await {
-            details.push(found?);
-        }
-    }
-    let extra = *detail_stats
-        .lock()
-        .expect("detail stats lock is never poisoned");
-    stats.requests += extra.requests;
-    stats.throttled += extra.throttled;
-    let report = tally.finish(&details, now(), days);
+    let workers = workers_for(&deps.scanner);
+    let stats = scan_churn(&deps.scanner, workers, started, &mut progress, &mut tally).await?;
+    let report = tally.finish(now(), days);
     let since_last = compare(
         deps,
         &format!("churn:{days}"),
@@ -447,24 +459,30 @@ async fn audit_run(
     Ok(())
 }
 
+/// Cursors per scan: enough to keep the rate busy while pages take up to
+/// a second.
+pub fn workers_for(scanner: &StripeScanner) -> usize {
+    scanner.limiter().rate().clamp(1, 128) as usize
+}
+
 /// Runs a scan of every subscription and feeds each one to `fold` as its
 /// page arrives; the channel is bounded, so a slow fold slows the scan
 /// instead of piling pages up in memory.
-async fn scan(
-    deps: &Deps,
+///
+/// # Errors
+/// The scan's first request that failed for good.
+pub async fn scan_subscriptions(
+    scanner: &StripeScanner,
+    workers: usize,
     now: i64,
     progress: &mut (dyn FnMut(Progress) + Send),
     fold: &mut (dyn FnMut(&ScannedSubscription) + Send),
-) -> Result<ScanStats, WorkflowError> {
-    // Enough cursors to keep the rate busy while pages take up to a second.
-    let workers = deps.scanner.limiter().rate().clamp(1, 128) as usize;
-    let (tx, mut rx) = mpsc::channel(workers * 2);
-    let scanning = deps
-        .scanner
-        .scan_subscriptions(ScanStatus::All, workers, now, tx);
+) -> Result<ScanStats, StripeError> {
+    let (tx, mut rx) = mpsc::channel(workers.max(1) * 2);
+    let scanning = scanner.scan_subscriptions(ScanStatus::All, workers, now, tx);
     let folding = async {
         while let Some(page) = rx.recv().await {
-            for sub in &page.subscriptions {
+            for sub in &page.items {
                 fold(sub);
             }
             progress(Progress {
@@ -474,5 +492,143 @@ async fn scan(
         }
     };
     let (stats, ()) = tokio::join!(scanning, folding);
-    Ok(stats?)
+    stats
+}
+
+/// Cursors for the open-payment scan beside `workers` for the subscriptions.
+fn payment_workers(workers: usize) -> usize {
+    (workers / 8).max(2)
+}
+
+/// The churn report's two scans at once, sharing the rate: every
+/// subscription, and the open invoice payments, both folded into `tally`
+/// as their pages arrive. Progress counts subscriptions.
+///
+/// # Errors
+/// The first request of either scan that failed for good.
+pub async fn scan_churn(
+    scanner: &StripeScanner,
+    workers: usize,
+    now: i64,
+    progress: &mut (dyn FnMut(Progress) + Send),
+    tally: &mut ChurnTally,
+) -> Result<ScanStats, StripeError> {
+    let (tx, mut subs) = mpsc::channel(workers.max(1) * 2);
+    let (ptx, mut payments) = mpsc::channel(workers.max(1) * 2);
+    let scanning = scanner.scan_subscriptions(ScanStatus::All, workers, now, tx);
+    // The open payments are a small list read alongside a large one: a
+    // few cursors finish it within the subscription scan, and fewer
+    // ranges mean fewer part-filled pages.
+    let paying = scanner.scan_open_payments(payment_workers(workers), now, ptx);
+    let folding = async {
+        let (mut subs_open, mut payments_open) = (true, true);
+        while subs_open || payments_open {
+            tokio::select! {
+                page = subs.recv(), if subs_open => match page {
+                    Some(page) => {
+                        for sub in &page.items {
+                            tally.add(sub);
+                        }
+                        progress(Progress {
+                            scanned: page.scanned,
+                            estimated_total: page.estimated_total,
+                        });
+                    }
+                    None => subs_open = false,
+                },
+                page = payments.recv(), if payments_open => match page {
+                    Some(page) => page.items.into_iter().for_each(|p| tally.add_open_payment(p)),
+                    None => payments_open = false,
+                },
+            }
+        }
+    };
+    let (subs_stats, payment_stats, ()) = tokio::join!(scanning, paying, folding);
+    Ok(subs_stats?.plus(payment_stats?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocks(m: &Message) -> Vec<serde_json::Value> {
+        serde_json::to_value(&m.blocks)
+            .expect("blocks serialise")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// "Show more" is the thread: a report of any length and any number
+    /// of rows is posted whole, every message within Slack's limits.
+    #[test]
+    fn a_long_report_goes_on_in_the_thread_within_slack_limits_and_loses_nothing() {
+        let text: String = (0..3000)
+            .map(|i| format!("row {i:05} {}\n", "x".repeat(60)))
+            .collect();
+        let rows: Vec<(String, String)> = (0..100)
+            .map(|i| (format!("`cus_{i:03}` past_due"), format!("cus_{i:03}")))
+            .collect();
+        let l = layout("Churn report", &text, &rows);
+        let messages: Vec<&Message> = std::iter::once(&l.first).chain(&l.thread).collect();
+        let mut fenced = String::new();
+        let mut buttons = Vec::new();
+        for (i, m) in messages.iter().enumerate() {
+            let b = blocks(m);
+            // The first message also takes the chart block.
+            let limit = if i == 0 { 49 } else { 50 };
+            assert!(b.len() <= limit, "message {i} has {} blocks", b.len());
+            for block in &b {
+                let t = block["text"]["text"].as_str().expect("section text");
+                assert!(t.chars().count() <= 3000, "a section of {}", t.len());
+                if let Some(inner) = t.strip_prefix("```").and_then(|t| t.strip_suffix("```")) {
+                    fenced.push_str(inner);
+                    fenced.push('\n');
+                }
+                if block["accessory"]["action_id"] == TRIAGE_ACTION_ID {
+                    buttons.push(block["accessory"]["value"].as_str().expect("id").to_owned());
+                }
+            }
+        }
+        assert_eq!(fenced, text, "the text is posted whole, in order");
+        let customers: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
+        assert_eq!(buttons, customers, "one Triage button per row, in order");
+        let headers: Vec<String> = messages
+            .iter()
+            .map(|m| {
+                blocks(m)[0]["text"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect();
+        assert!(headers[0].contains("(part 1 of 2)"), "{headers:?}");
+        assert!(headers[1].contains("(part 2 of 2)"), "{headers:?}");
+        assert!(headers[4].contains("(3 of 3)"), "{headers:?}");
+        assert_eq!(messages.len(), 5);
+    }
+
+    #[test]
+    fn a_short_report_is_one_message_and_progress_says_how_far() {
+        let l = layout("Plans report", "Plans: 3\nrow", &[]);
+        assert!(l.thread.is_empty());
+        assert_eq!(blocks(&l.first).len(), 2);
+        assert_eq!(l.first.text, "Plans report: Plans: 3");
+        let p = Progress {
+            scanned: 12_000,
+            estimated_total: Some(100_000),
+        };
+        assert_eq!(
+            progress_text("Churn report, last 30 days", p),
+            "Churn report, last 30 days: scanned 12000 of about 100000 subscriptions…"
+        );
+        let first = Progress {
+            scanned: 0,
+            estimated_total: None,
+        };
+        assert_eq!(
+            progress_text("Plans report", first),
+            "Plans report: scanned 0 subscriptions…"
+        );
+    }
 }

@@ -70,6 +70,7 @@ pub(crate) fn refund_case_for(
             kind: ActionKind::PortalLink { customer },
             summary: "Send a portal link".into(),
             rationale: "self-serve".into(),
+            origin: Origin::Proposed,
         },
         ProposedAction {
             key: "a2".into(),
@@ -79,12 +80,14 @@ pub(crate) fn refund_case_for(
             }),
             summary: format!("Refund {charge_id} {amount}"),
             rationale: "the outage day".into(),
+            origin: Origin::Proposed,
         },
         ProposedAction {
             key: "a3".into(),
             kind: ActionKind::CloseNoAction,
             summary: "Close".into(),
             rationale: "nothing to do".into(),
+            origin: Origin::Proposed,
         },
     ];
     let case = Case {
@@ -552,7 +555,7 @@ pub(crate) async fn refunds_in_localstripe(
     json["data"].as_array().cloned().unwrap_or_default()
 }
 
-async fn wait_until_settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
+pub(crate) async fn wait_until_settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
     for _ in 0..300 {
         let s = status(store, case, key).await;
         if !matches!(
@@ -637,6 +640,29 @@ async fn an_approved_refund_runs_once_updates_the_card_and_audits_intent_and_res
     );
 }
 
+/// Twenty Approve clicks on `key` at once, spread over two replicas and two
+/// users; returns the state the action settled in, once stragglers are done.
+pub(crate) async fn twenty_approvals(
+    apps: [&TestApp; 2],
+    case: &Case,
+    key: &str,
+    users: [&str; 2],
+) -> ActionStatus {
+    let clicks = (0..20).map(|i| {
+        let app = apps[i % 2];
+        let user = users[(i / 2) % 2];
+        let value = value(case, key);
+        async move { app.click("approve_action", &value, user).await }
+    });
+    for (reply, _) in futures::future::join_all(clicks).await {
+        assert_eq!(reply.status, 200);
+    }
+    let settled = wait_until_settled(&apps[0].store, case, key).await;
+    // Let any straggler finish before counting.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    settled
+}
+
 #[tokio::test]
 async fn twenty_concurrent_approvals_on_two_replicas_make_one_refund() {
     let stripe = localstripe::start().await;
@@ -648,25 +674,8 @@ async fn twenty_concurrent_approvals_on_two_replicas_make_one_refund() {
     let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
     put_case(&first.store, &case, &statuses).await;
 
-    let clicks = (0..20).map(|i| {
-        let (app, user) = match i % 4 {
-            0 => (&first, APPROVER_1),
-            1 => (&second, APPROVER_1),
-            2 => (&first, APPROVER_2),
-            _ => (&second, APPROVER_2),
-        };
-        let value = value(&case, "a2");
-        async move { app.click("approve_action", &value, user).await }
-    });
-    for (reply, _) in futures::future::join_all(clicks).await {
-        assert_eq!(reply.status, 200);
-    }
-    assert!(matches!(
-        wait_until_settled(&first.store, &case, "a2").await,
-        ActionStatus::Succeeded { .. }
-    ));
-    // Let any straggler finish before counting.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let settled = twenty_approvals([&first, &second], &case, "a2", [APPROVER_1, APPROVER_2]).await;
+    assert!(matches!(settled, ActionStatus::Succeeded { .. }));
     assert_eq!(
         refunds_in_localstripe(&stripe, &charge).await.len(),
         1,

@@ -68,6 +68,8 @@ pub struct SlackStandIn {
     calls: Arc<Mutex<Vec<SlackCall>>>,
     /// Method name → Slack error code to answer with instead of ok.
     failures: Arc<Mutex<HashMap<String, String>>>,
+    /// What `apps.connections.open` answers (a Socket Mode stand-in's URL).
+    socket_url: Arc<Mutex<String>>,
 }
 
 impl SlackStandIn {
@@ -78,7 +80,12 @@ impl SlackStandIn {
         let port = listener.local_addr().expect("local addr").port();
         let calls = Arc::new(Mutex::new(Vec::new()));
         let failures: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
-        let (c, f) = (Arc::clone(&calls), Arc::clone(&failures));
+        let socket_url = Arc::new(Mutex::new(String::new()));
+        let (c, f, s) = (
+            Arc::clone(&calls),
+            Arc::clone(&failures),
+            Arc::clone(&socket_url),
+        );
         tokio::spawn(async move {
             let mut ts_counter = 0u64;
             let ts_counter = Arc::new(Mutex::new(std::mem::take(&mut ts_counter)));
@@ -86,12 +93,21 @@ impl SlackStandIn {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (c, f, counter) = (Arc::clone(&c), Arc::clone(&f), Arc::clone(&ts_counter));
+                let (c, f, s, counter) = (
+                    Arc::clone(&c),
+                    Arc::clone(&f),
+                    Arc::clone(&s),
+                    Arc::clone(&ts_counter),
+                );
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |req: Request<hyper::body::Incoming>| {
-                            let (c, f, counter) =
-                                (Arc::clone(&c), Arc::clone(&f), Arc::clone(&counter));
+                            let (c, f, s, counter) = (
+                                Arc::clone(&c),
+                                Arc::clone(&f),
+                                Arc::clone(&s),
+                                Arc::clone(&counter),
+                            );
                             async move {
                                 let path = req.uri().path().to_owned();
                                 let is_json = req
@@ -157,6 +173,11 @@ impl SlackStandIn {
                                             "chat.postEphemeral" => {
                                                 serde_json::json!({ "ok": true, "message_ts": ts })
                                             }
+                                            "apps.connections.open" => {
+                                                let url =
+                                                    s.lock().expect("socket url lock").clone();
+                                                serde_json::json!({ "ok": true, "url": url })
+                                            }
                                             _ => serde_json::json!({
                                                 "ok": true, "channel": channel, "ts": ts, "text": text,
                                                 "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
@@ -184,7 +205,13 @@ impl SlackStandIn {
             base_url: format!("http://127.0.0.1:{port}"),
             calls,
             failures,
+            socket_url,
         }
+    }
+
+    /// Makes `apps.connections.open` hand out `url` (Socket Mode tests).
+    pub fn serve_socket_at(&self, url: &str) {
+        *self.socket_url.lock().expect("socket url lock") = url.to_owned();
     }
 
     /// A `response_url` that lands in this stand-in.
@@ -581,24 +608,102 @@ impl RedisProxy {
     }
 }
 
+/// A button click on a case card as Slack sends it (the `payload` of
+/// `/slack/interactions`, or of a Socket Mode `interactive` envelope).
+pub fn click_payload(
+    action_id: &str,
+    value: &str,
+    user: &str,
+    response_url: &str,
+) -> serde_json::Value {
+    let action = serde_json::json!({"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
+                 "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"});
+    block_actions_payload(action, user, response_url)
+}
+
+/// A `block_actions` interaction on the case card in [`CHANNEL`] carrying
+/// one action (a button, a select…), in the shape Slack sends.
+pub fn block_actions_payload(
+    action: serde_json::Value,
+    user: &str,
+    response_url: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": "op", "team_id": "T0001"},
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": CHANNEL, "is_ephemeral": false},
+        "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+        "team": {"id": "T0001", "domain": "example"},
+        "channel": {"id": CHANNEL, "name": "billing-ops"},
+        "message": {"type": "message", "ts": "1700000000.000001", "text": "case card"},
+        "response_url": response_url,
+        "actions": [action]
+    })
+}
+
+/// Reads a `billing-triage serve` child's JSON log lines until its
+/// "serving" line and returns the address it names (so no port is guessed
+/// and raced for); `seen` gets every line read.
+pub async fn serving_addr(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    mut seen: impl FnMut(&str),
+) -> String {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen(&line);
+            if !line.contains("\"serving\"") {
+                continue;
+            }
+            let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+            return json["addr"]
+                .as_str()
+                .expect("the serving line names its address")
+                .to_owned();
+        }
+        panic!("serve exited before it was serving");
+    })
+    .await
+    .expect("serve starts within 30 s")
+}
+
+/// Sends SIGTERM to a `serve` child, as an orchestrator does, and waits
+/// (25 s at most) for a clean exit.
+pub async fn terminate(child: &mut tokio::process::Child) {
+    let pid = child.id().expect("the child runs").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "SIGTERM delivered");
+    let status = tokio::time::timeout(Duration::from_secs(25), child.wait())
+        .await
+        .expect("the process exits within the grace period")
+        .expect("wait works");
+    assert!(status.success(), "a clean exit after SIGTERM: {status:?}");
+}
+
 impl TestApp {
     /// A button click on a case card, in the real `block_actions` shape.
     pub async fn click(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let action = serde_json::json!({"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
+                     "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"});
+        self.block_action(action, user).await
+    }
+
+    /// An option chosen in a card's "More actions…" menu (a static select).
+    pub async fn select(&self, action_id: &str, value: &str, user: &str) -> (Reply, String) {
+        let action = serde_json::json!({"type": "static_select", "action_id": action_id, "block_id": action_id,
+                     "selected_option": {"text": {"type": "plain_text", "text": "More actions…"}, "value": value},
+                     "action_ts": "1700000001.000001"});
+        self.block_action(action, user).await
+    }
+
+    /// One `block_actions` delivery on a case card; returns its `response_url`.
+    async fn block_action(&self, action: serde_json::Value, user: &str) -> (Reply, String) {
         let response_url = self.slack.response_url();
-        let payload = serde_json::json!({
-            "type": "block_actions",
-            "user": {"id": user, "username": "op", "team_id": "T0001"},
-            "api_app_id": "A123456",
-            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            "container": {"type": "message", "message_ts": "1700000000.000001", "channel_id": CHANNEL, "is_ephemeral": false},
-            "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
-            "team": {"id": "T0001", "domain": "example"},
-            "channel": {"id": CHANNEL, "name": "billing-ops"},
-            "message": {"type": "message", "ts": "1700000000.000001", "text": "case card"},
-            "response_url": response_url,
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "buttons_x", "value": value,
-                         "text": {"type": "plain_text", "text": "Approve"}, "action_ts": "1700000001.000001"}]
-        });
+        let payload = block_actions_payload(action, user, &response_url);
         (self.interact(&payload).await, response_url)
     }
 

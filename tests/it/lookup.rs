@@ -1,12 +1,14 @@
 //! `/billing lookup` end to end: signed slash command → acknowledgement →
 //! localstripe snapshot → case card posted through the Slack stand-in, its
-//! thread, the Redis records and the audit trail.
+//! thread, the Redis records and the audit trail. Also the card's headings in
+//! the playbook's order, in Slack and in the CLI's text.
 
 use crate::helpers::*;
 use crate::localstripe;
 use billing_triage::domain::{ActionStatus, CaseId, StripeKey};
 use billing_triage::stripe::sandbox::{seed, SeededCustomer};
 use billing_triage::stripe::StripeGateway;
+use std::process::Stdio;
 
 pub(crate) async fn seeded(base: &str) -> Vec<SeededCustomer> {
     let key = StripeKey::parse("sk_test_localstripe").expect("test key");
@@ -181,6 +183,117 @@ async fn a_card_slack_refuses_to_post_is_explained_to_the_operator() {
     let text = app.answer_at(&url).await;
     assert!(
         text.contains("not_in_channel") && text.contains("/invite"),
+        "{text}"
+    );
+}
+
+/// The playbook's headings (PLAYBOOK.md §5), in the card's order.
+const PLAYBOOK_ORDER: [&str; 6] = [
+    "Customer",
+    "Billing state",
+    "Decision",
+    "Actions",
+    "Follow-up",
+    "Product gap",
+];
+
+#[tokio::test]
+async fn the_card_in_slack_and_in_the_cli_text_reads_the_playbooks_headings_in_order() {
+    let stripe = localstripe::start().await;
+    let seeded = seeded(&stripe.base_url()).await;
+    let dup = scenario(&seeded, "duplicate personal subscription");
+    let app = spawn_app(&stripe.base_url()).await;
+
+    app.slash(&format!("lookup {}", dup.email), REQUESTER).await;
+    let posts = app.slack.wait_for("chat.postMessage", 2).await;
+    let card = card_of(&posts);
+    let sections: Vec<&str> = card["blocks"]
+        .as_array()
+        .expect("Block Kit blocks")
+        .iter()
+        .filter(|b| b["type"] == "section")
+        .filter_map(|b| b["text"]["text"].as_str())
+        .collect();
+    // A heading is a section's first line in bold alone; an action's first
+    // line is its bold key followed by its summary.
+    let headings: Vec<&str> = sections
+        .iter()
+        .filter_map(|t| t.lines().next())
+        .filter_map(|l| l.strip_prefix('*')?.strip_suffix('*'))
+        .filter(|h| !h.contains('*'))
+        .collect();
+    assert_eq!(headings, PLAYBOOK_ORDER, "{card}");
+    let billing = sections
+        .iter()
+        .position(|t| t.starts_with("*Billing state*\n_Subscriptions_\n"))
+        .expect("subscriptions under Billing state");
+    let decision = sections
+        .iter()
+        .position(|t| t.starts_with("*Decision*"))
+        .expect("a Decision part");
+    for part in ["_Invoices_", "_Charges_"] {
+        let at = sections
+            .iter()
+            .position(|t| t.starts_with(part))
+            .unwrap_or_else(|| panic!("no {part} on the card"));
+        assert!(billing < at && at < decision, "{part} under Billing state");
+    }
+    let followup = sections
+        .iter()
+        .find(|t| t.starts_with("*Follow-up*"))
+        .expect("a Follow-up part");
+    assert!(
+        followup.contains("safe to send now") && followup.contains("Full draft in the thread"),
+        "{followup}"
+    );
+    let thread = posts
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_some())
+        .and_then(|c| c.body["text"].as_str())
+        .expect("the draft in the thread");
+    let case = app
+        .store
+        .load_case(&case_id_of(&card))
+        .await
+        .expect("redis")
+        .expect("the case is stored");
+    assert!(
+        thread.contains(&case.followup.text),
+        "the whole draft is in the thread"
+    );
+    assert!(
+        !followup.contains(&case.followup.text),
+        "and not on the card: {followup}"
+    );
+
+    // The CLI prints the same parts in the same order, the draft under Follow-up.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
+        .args(["lookup", dup.email.as_str(), "--format", "text"])
+        .env("STRIPE_SECRET_KEY", "sk_test_localstripe")
+        .env("STRIPE_API_BASE", stripe.base_url())
+        .env("REDIS_URL", redis_url())
+        .env("REDIS_PREFIX", unique_prefix())
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("UTF-8 text");
+    let headings: Vec<&str> = text
+        .lines()
+        .skip(2)
+        .filter(|l| !l.is_empty() && !l.starts_with(' '))
+        .collect();
+    assert_eq!(headings, PLAYBOOK_ORDER, "{text}");
+    assert!(text.contains("Billing state\n  Subscriptions\n"), "{text}");
+    let draft_at = text.find("Full draft:").expect("the draft in the text");
+    assert!(
+        text.find("Follow-up").is_some_and(|f| f < draft_at)
+            && draft_at < text.find("Product gap").unwrap_or(0),
         "{text}"
     );
 }

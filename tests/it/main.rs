@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod charts;
+mod chosen;
 mod drafts;
 mod helpers;
 mod localstripe;
@@ -17,6 +18,7 @@ mod resilience;
 mod resilience_harness;
 mod sigterm;
 mod slack;
+mod socket;
 mod stripe;
 mod stripe_faults;
 mod triage;

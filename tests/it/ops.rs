@@ -53,6 +53,7 @@ async fn put_refund_case(store: &Store) -> Case {
             kind: ActionKind::Refund(RefundTarget { charge, amount }),
             summary: format!("Refund ch_Ops1 {amount}"),
             rationale: "the outage day".into(),
+            origin: Origin::Proposed,
         }],
         revenue: RevenueImpact::default(),
         followup: FollowUp {

@@ -305,20 +305,10 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     assert!(stderr.contains("answered 429 and retried"), "{stderr}");
 
     // Audited: who ran which report.
-    let client = redis::Client::open(redis_url()).expect("redis url");
-    let mut conn = client
-        .get_multiplexed_async_connection()
+    let entry = audit_entries(&prefix)
         .await
-        .expect("redis");
-    let entries: redis::streams::StreamRangeReply = conn
-        .xrange_all(format!("{prefix}audit"))
-        .await
-        .expect("audit stream");
-    let entry: Value = entries
-        .ids
-        .first()
-        .and_then(|e| e.get::<String>("entry"))
-        .map(|s| serde_json::from_str(&s).expect("entry JSON"))
+        .into_iter()
+        .next()
         .expect("one audit entry");
     assert_eq!(entry["kind"], "report_run");
     assert_eq!(entry["detail"]["report"], "plans");
@@ -332,6 +322,42 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
         stderr.contains("Since the last run (0 h ago): MRR EUR 170.75 (+0.00), MRR JPY 3600 (+0)"),
         "{stderr}"
     );
+}
+
+/// The audit stream under `prefix`, oldest first.
+async fn audit_entries(prefix: &str) -> Vec<Value> {
+    let client = redis::Client::open(redis_url()).expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let entries: redis::streams::StreamRangeReply = conn
+        .xrange_all(format!("{prefix}audit"))
+        .await
+        .expect("audit stream");
+    entries
+        .ids
+        .iter()
+        .filter_map(|e| e.get::<String>("entry"))
+        .map(|s| serde_json::from_str(&s).expect("entry JSON"))
+        .collect()
+}
+
+/// The `chat.update` that replaced the progress message with the report
+/// (a header and at least one section), waited for up to 15 s.
+async fn report_update(app: &crate::helpers::TestApp) -> crate::helpers::SlackCall {
+    for _ in 0..300 {
+        let report = app
+            .slack
+            .calls_to("chat.update")
+            .into_iter()
+            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
+        if let Some(report) = report {
+            return report;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the report did not replace the progress message");
 }
 
 /// Runs `billing-triage ARGS` against the proxy; returns (stdout JSON, stderr).
@@ -440,7 +466,23 @@ async fn churn_report_lists_canceled_pending_and_a_recoverable_decline_on_locals
     assert_eq!(at_risk[0]["decline"], "soft");
     assert_eq!(at_risk[0]["recoverable"], true);
     assert_eq!(at_risk[0]["mrr_minor"], 2000);
+    // From the invoice's open payment: localstripe's one attempt, and the
+    // customer's email makes it reachable.
+    assert_eq!(at_risk[0]["attempts"], 1);
+    assert_eq!(at_risk[0]["reachable"], true);
     assert_eq!(report["scanned_subscriptions"], 4);
+    // Two lists read, nothing per row, every request on the pinned version.
+    let paths = proxy.paths.lock().expect("path counts").clone();
+    assert_eq!(
+        paths.keys().map(String::as_str).collect::<Vec<_>>(),
+        vec!["/v1/invoice_payments", "/v1/subscriptions"],
+        "{paths:?}"
+    );
+    assert_eq!(
+        proxy.unpinned.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a scan request named no Stripe-Version"
+    );
 }
 
 #[tokio::test]
@@ -544,19 +586,7 @@ async fn slash_plans_acknowledges_at_once_then_replaces_its_progress_message_wit
 
     // The progress message is edited into the report: a header and the
     // text table in sections, every block within Slack's limits.
-    let mut report = None;
-    for _ in 0..300 {
-        report = app
-            .slack
-            .calls_to("chat.update")
-            .into_iter()
-            .find(|c| c.body["blocks"].as_array().is_some_and(|b| b.len() >= 2));
-        if report.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let report = report.expect("the report replaced the progress message");
+    let report = report_update(&app).await;
     let blocks = report.body["blocks"].as_array().expect("blocks");
     assert!(blocks.len() <= 50);
     let text: String = blocks
@@ -631,4 +661,300 @@ async fn slash_churn_posts_triage_buttons_that_open_the_customers_case_card() {
     let card = serde_json::to_string(&posts[2].body).expect("card JSON");
     assert!(card.contains(&customer), "{card}");
     assert!(card.contains("Failed payment"), "{card}");
+}
+
+/// A subscription in the pinned API version's shape: one item of `amount`
+/// per `interval` (EUR unless it says), `discounts` fully expanded.
+fn stripe_sub(id: &str, status: &str, amount: i64, interval: &str, extra: Value) -> Value {
+    let now = now_unix();
+    let mut sub = serde_json::json!({
+        "id": id, "object": "subscription", "customer": format!("cus_{id}"),
+        "status": status, "created": now - 200 * 86_400,
+        "canceled_at": null, "ended_at": null, "cancel_at_period_end": false, "cancel_at": null,
+        "cancellation_details": {"reason": null, "feedback": null, "comment": null},
+        "latest_invoice": format!("in_{id}"), "discounts": [],
+        "items": {"object": "list", "data": [{"id": format!("si_{id}"), "quantity": 1,
+            "current_period_end": now + 10 * 86_400,
+            "price": {"id": format!("price_{interval}"), "product": "prod_rules",
+                      "unit_amount": amount, "currency": "eur",
+                      "recurring": {"interval": interval, "interval_count": 1,
+                                    "usage_type": "licensed"}}}]}
+    });
+    if let (Some(s), Some(e)) = (sub.as_object_mut(), extra.as_object()) {
+        s.extend(e.clone());
+    }
+    sub
+}
+
+/// An invoice payment in the pinned version's shape, fully expanded.
+fn stripe_payment(
+    sub: &str,
+    status: &str,
+    created: i64,
+    error: Value,
+    email: Option<&str>,
+    next_retry: Option<i64>,
+) -> Value {
+    serde_json::json!({
+        "id": format!("inpay_{sub}_{created}"), "object": "invoice_payment",
+        "created": created, "status": status, "is_default": true,
+        "invoice": {"id": format!("in_{sub}"), "object": "invoice", "status": "open",
+            "attempt_count": 3, "next_payment_attempt": next_retry,
+            "customer": {"id": format!("cus_{sub}"), "object": "customer", "email": email},
+            "customer_email": email,
+            "parent": {"type": "subscription_details",
+                       "subscription_details": {"subscription": sub}}},
+        "payment": {"type": "payment_intent", "charge": null,
+            "payment_intent": {"id": format!("pi_{sub}_{created}"), "object": "payment_intent",
+                               "status": "requires_payment_method", "last_payment_error": error}}
+    })
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The churn rules localstripe cannot exercise (it has no cancellation
+/// reasons, one decline code, and no coupons on the pinned version's
+/// `discounts`), end to end through the binary, on a Stripe-shaped stand-in
+/// that expands only what the scan asks for and throttles every fifth
+/// request.
+#[tokio::test]
+async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
+    let now = now_unix();
+    let day = 86_400;
+    let canceled = |id: &str, days_ago: i64, reason: Value| {
+        stripe_sub(
+            id,
+            "canceled",
+            1000,
+            "month",
+            serde_json::json!({"canceled_at": now - days_ago * day, "ended_at": now - days_ago * day,
+                "cancellation_details": {"reason": reason, "feedback": "too_expensive",
+                                         "comment": "we moved"}}),
+        )
+    };
+    let coupon = |id: &str, duration: &str, percent: f64| {
+        serde_json::json!({"discounts": [{"id": format!("di_{id}"), "object": "discount",
+            "source": {"type": "coupon", "coupon": {"id": format!("co_{id}"), "object": "coupon",
+                "duration": duration, "percent_off": percent}}}]})
+    };
+    let subscriptions = vec![
+        canceled("sub_req", 2, serde_json::json!("cancellation_requested")),
+        canceled("sub_none", 3, Value::Null),
+        canceled("sub_failed", 4, serde_json::json!("payment_failed")),
+        canceled("sub_disputed", 5, serde_json::json!("payment_disputed")),
+        canceled("sub_old", 60, serde_json::json!("payment_failed")),
+        // Asked to cancel with a declined invoice still open: ended unpaid.
+        canceled("sub_owing", 6, serde_json::json!("cancellation_requested")),
+        // A once coupon does not reduce MRR; a forever one does.
+        stripe_sub(
+            "sub_soft",
+            "past_due",
+            3000,
+            "month",
+            coupon("soft", "once", 50.0),
+        ),
+        stripe_sub(
+            "sub_hard",
+            "past_due",
+            9000,
+            "month",
+            coupon("hard", "forever", 10.0),
+        ),
+        stripe_sub(
+            "sub_exp_reach",
+            "unpaid",
+            24_000,
+            "year",
+            serde_json::json!({}),
+        ),
+        stripe_sub(
+            "sub_exp_gone",
+            "past_due",
+            5000,
+            "month",
+            serde_json::json!({}),
+        ),
+        stripe_sub("sub_fine", "active", 1000, "month", serde_json::json!({})),
+    ];
+    let declined = |code: &str, decline: Value| serde_json::json!({"type": "card_error", "code": code, "decline_code": decline});
+    let card = |decline: &str| declined("card_declined", serde_json::json!(decline));
+    let expired = declined("expired_card", Value::Null);
+    let payments = vec![
+        stripe_payment(
+            "sub_soft",
+            "open",
+            now - day,
+            card("insufficient_funds"),
+            Some("s@example.com"),
+            Some(now + day),
+        ),
+        // Paid since: the `status` filter leaves it out.
+        stripe_payment(
+            "sub_soft",
+            "paid",
+            now - 3600,
+            card("fraudulent"),
+            Some("s@example.com"),
+            None,
+        ),
+        stripe_payment(
+            "sub_hard",
+            "open",
+            now - 9 * day,
+            card("do_not_honor"),
+            Some("h@example.com"),
+            None,
+        ),
+        stripe_payment(
+            "sub_hard",
+            "open",
+            now - 2 * day,
+            card("stolen_card"),
+            Some("h@example.com"),
+            Some(now + 2 * day),
+        ),
+        stripe_payment(
+            "sub_exp_reach",
+            "open",
+            now - 40 * day,
+            expired.clone(),
+            Some("e@example.com"),
+            None,
+        ),
+        stripe_payment(
+            "sub_exp_gone",
+            "open",
+            now - day,
+            expired,
+            None,
+            Some(now + day),
+        ),
+        stripe_payment(
+            "sub_owing",
+            "open",
+            now - 20 * day,
+            card("insufficient_funds"),
+            Some("o@example.com"),
+            None,
+        ),
+        // A fresh invoice of a healthy subscription, not yet attempted.
+        stripe_payment(
+            "sub_fine",
+            "open",
+            now - 60,
+            Value::Null,
+            Some("f@example.com"),
+            Some(now + 3600),
+        ),
+    ];
+    let stand_in = reports_harness::start_canned(subscriptions, payments, 5).await;
+    let (report, _) = run_report(
+        &stand_in,
+        &unique_prefix(),
+        &["churn", "--days", "30", "--format", "json"],
+    )
+    .await;
+
+    let canceled: Vec<(&str, bool)> = report["canceled"]
+        .as_array()
+        .expect("canceled")
+        .iter()
+        .map(|c| {
+            (
+                c["subscription"].as_str().expect("id"),
+                c["voluntary"].as_bool().expect("voluntary"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        canceled,
+        vec![
+            ("sub_req", true),
+            ("sub_none", true),
+            ("sub_failed", false),
+            ("sub_disputed", false),
+            ("sub_owing", false)
+        ],
+        "{report}"
+    );
+    assert_eq!(report["canceled"][0]["comment"], "we moved");
+    assert_eq!(report["canceled"][4]["ended_unpaid"], true);
+    assert_eq!(
+        (report["voluntary"].as_u64(), report["involuntary"].as_u64()),
+        (Some(2), Some(3))
+    );
+
+    let rows: Vec<(&str, &str, &str, bool, i64)> = report["at_risk"]
+        .as_array()
+        .expect("at_risk")
+        .iter()
+        .map(|r| {
+            (
+                r["subscription"].as_str().expect("id"),
+                r["decline_code"].as_str().unwrap_or("-"),
+                r["decline"].as_str().expect("decline"),
+                r["recoverable"].as_bool().expect("recoverable"),
+                r["mrr_minor"].as_i64().expect("mrr"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            // Recoverable first (a soft decline; an expired card on a
+            // customer with an email), then by MRR.
+            ("sub_soft", "insufficient_funds", "soft", true, 3000),
+            ("sub_exp_reach", "expired_card", "hard", true, 2000),
+            // The forever coupon: 90.00 less 10 %.
+            ("sub_hard", "stolen_card", "hard", false, 8100),
+            ("sub_exp_gone", "expired_card", "hard", false, 5000),
+        ],
+        "{report}"
+    );
+    let hard = &report["at_risk"][2];
+    assert_eq!(hard["attempts"], 3);
+    assert_eq!(hard["next_retry"], now + 2 * day);
+    assert!(stand_in.throttled.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(
+        stand_in.unpinned.load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+}
+
+/// `/billing gaps 30d` in Slack: acknowledged, the progress message
+/// replaced by the report, and the run audited under the Slack user who
+/// asked.
+#[tokio::test]
+async fn slash_gaps_posts_the_report_and_audits_the_slack_user_who_ran_it() {
+    let stripe = localstripe::start().await;
+    let proxy = reports_harness::start(stripe.direct_url(), 0).await;
+    let app = crate::helpers::spawn_app(&proxy.base_url).await;
+
+    let (reply, _) = app.slash("gaps 30d", "U0OPS00007").await;
+    assert_eq!(reply.status, 200);
+    let report = report_update(&app).await;
+    let header = report.body["blocks"][0]["text"]["text"]
+        .as_str()
+        .expect("header");
+    assert!(header.contains("Product gaps, last 30 days"), "{header}");
+
+    let runs: Vec<Value> = audit_entries(app.store.prefix())
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "report_run")
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["detail"]["report"], "gaps");
+    assert_eq!(runs[0]["detail"]["days"], 30);
+    assert!(
+        serde_json::to_string(&runs[0]["actor"])
+            .expect("actor")
+            .contains("U0OPS00007"),
+        "{}",
+        runs[0]["actor"]
+    );
 }

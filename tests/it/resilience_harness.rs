@@ -486,6 +486,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
             }),
             summary: "Refund ch_Throttled1 EUR 39.00".into(),
             rationale: "the outage day".into(),
+            origin: Origin::Proposed,
         }],
         revenue: RevenueImpact::default(),
         followup: FollowUp {

@@ -36,21 +36,7 @@ async fn serve(
         .expect("the binary starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let addr = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if !line.contains("\"serving\"") {
-                continue;
-            }
-            let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-            return json["addr"]
-                .as_str()
-                .expect("the serving line names its address")
-                .to_owned();
-        }
-        panic!("serve exited before it was serving");
-    })
-    .await
-    .expect("serve starts within 30 s");
+    let addr = serving_addr(&mut lines, |_| {}).await;
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, format!("http://{addr}"))
@@ -92,18 +78,7 @@ async fn sigterm_during_a_slow_lookup_posts_the_card_and_exits_cleanly() {
         "no card yet"
     );
 
-    let pid = child.id().expect("the child runs").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(sent.success(), "SIGTERM delivered");
-
-    let status = tokio::time::timeout(Duration::from_secs(25), child.wait())
-        .await
-        .expect("the process exits within the grace period")
-        .expect("wait works");
-    assert!(status.success(), "a clean exit after SIGTERM: {status:?}");
+    terminate(&mut child).await;
     let cards = app.slack.calls_to("chat.postMessage");
     assert!(
         cards

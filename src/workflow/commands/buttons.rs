@@ -7,8 +7,8 @@ use super::{tell_now, Ack};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::modals;
 use crate::domain::{
-    ActionKey, ActionKind, Actor, CaseAction, CaseId, ChannelId, LookupQuery, ResponseUrl,
-    SlackUserId, TriggerId,
+    ActionKind, Actor, CaseAction, CaseId, ChannelId, LookupQuery, ResponseUrl, SlackUserId,
+    TriggerId,
 };
 use crate::slack::request::{Button, ButtonsRequest};
 use crate::workflow::approve::Click;
@@ -56,6 +56,7 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
             }
             Button::LookUp(query) => look_up(deps, &clicks, query.clone(), true),
             Button::AddContext(case_id) => add_context(deps, &clicks, case_id),
+            Button::MoreActions(target) => super::more_actions::on_menu(deps, &clicks, target),
             Button::Unreadable { action_id } => {
                 tracing::warn!(%action_id, "button without a readable value");
             }
@@ -109,14 +110,7 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     deps.tasks.clone().spawn(async move {
         // Modal submissions carry no channel: the click that opened the
         // modal was checked here.
-        let on_card = from_card_channel(
-            &deps,
-            Clicker::from(&click),
-            &click.case_id,
-            Some(&click.key),
-            on.action_id(),
-        );
-        if !on_card.await {
+        if !from_card_channel(&deps, &CardClick::of(&click), on.action_id()).await {
             return;
         }
         match on {
@@ -128,16 +122,21 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     });
 }
 
-/// Who clicked, and where: what the channel check and its answers need.
-struct Clicker<'a> {
-    actor: &'a SlackUserId,
-    channel: Option<&'a ChannelId>,
-    response_url: Option<&'a ResponseUrl>,
+/// A click on a case card, for the channel check: the case, the action it
+/// names (none for the "More actions…" menu), who clicked and from where.
+pub(super) struct CardClick<'a> {
+    pub case_id: &'a CaseId,
+    pub key: Option<&'a str>,
+    pub actor: &'a SlackUserId,
+    pub channel: Option<&'a ChannelId>,
+    pub response_url: Option<&'a ResponseUrl>,
 }
 
-impl<'a> From<&'a Click> for Clicker<'a> {
-    fn from(click: &'a Click) -> Self {
+impl<'a> CardClick<'a> {
+    fn of(click: &'a Click) -> Self {
         Self {
+            case_id: &click.case_id,
+            key: Some(click.key.as_str()),
             actor: &click.actor,
             channel: click.channel.as_ref(),
             response_url: click.response_url.as_ref(),
@@ -149,34 +148,28 @@ impl<'a> From<&'a Click> for Clicker<'a> {
 /// part 8): a button's value only names a case, and the same value on a
 /// message elsewhere must not act on it. A click from anywhere else (or on
 /// a case with no card) is refused, audited and told to the clicker.
-async fn from_card_channel(
-    deps: &Deps,
-    who: Clicker<'_>,
-    case_id: &CaseId,
-    key: Option<&ActionKey>,
-    action_id: &str,
-) -> bool {
-    let location = match deps.store.card_location(case_id).await {
+pub(super) async fn from_card_channel(deps: &Deps, click: &CardClick<'_>, action_id: &str) -> bool {
+    let location = match deps.store.card_location(click.case_id).await {
         Ok(location) => location,
         Err(e) => {
             let text = WorkflowError::Store(e).report("card location lookup failed");
-            tell_now(deps, who.response_url, &text).await;
+            tell_now(deps, click.response_url, &text).await;
             return false;
         }
     };
     let card_channel = location.map(|l| l.channel);
-    if card_channel.is_some() && who.channel.map(ChannelId::as_str) == card_channel.as_deref() {
+    if card_channel.is_some() && click.channel.map(|c| c.as_str()) == card_channel.as_deref() {
         return true;
     }
-    tracing::warn!(%case_id, action = ?key.map(ActionKey::as_str), on = action_id, "click from outside the card's channel refused");
+    tracing::warn!(case_id = %click.case_id, action = ?click.key, on = action_id, "click from outside the card's channel refused");
     let entry = NewEntry {
-        case_id: Some(case_id.clone()),
-        action: key.map(ToString::to_string),
+        case_id: Some(click.case_id.clone()),
+        action: click.key.map(str::to_owned),
         kind: AuditKind::ApprovalRefused,
-        actor: Actor::Slack(who.actor.clone()),
+        actor: Actor::Slack(click.actor.clone()),
         at: now(),
         stripe_ids: Vec::new(),
-        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": who.channel, "card_channel": card_channel }),
+        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": click.channel, "card_channel": card_channel }),
     };
     if let Err(e) = deps.store.append_audit(entry).await {
         // The click is refused all the same; only its trace is missing.
@@ -186,9 +179,12 @@ async fn from_card_channel(
         Some(channel) => {
             format!("This button acts only on the case card in <#{channel}>; click it there")
         }
-        None => format!("Case `{case_id}` has no card in Slack to act on; run the lookup again"),
+        None => format!(
+            "Case `{}` has no card in Slack to act on; run the lookup again",
+            click.case_id
+        ),
     };
-    tell_now(deps, who.response_url, &text).await;
+    tell_now(deps, click.response_url, &text).await;
     false
 }
 
@@ -196,13 +192,14 @@ async fn from_card_channel(
 fn add_context(deps: &Arc<Deps>, clicks: &ButtonsRequest, case_id: &CaseId) {
     let (deps, clicks, case_id) = (Arc::clone(deps), clicks.clone(), case_id.clone());
     deps.tasks.clone().spawn(async move {
-        let who = Clicker {
+        let click = CardClick {
+            case_id: &case_id,
+            key: None,
             actor: &clicks.user,
             channel: clicks.channel.as_ref(),
             response_url: clicks.response_url.as_ref(),
         };
-        let action_id = crate::card::ADD_CONTEXT_ACTION_ID;
-        if !from_card_channel(&deps, who, &case_id, None, action_id).await {
+        if !from_card_channel(&deps, &click, crate::card::ADD_CONTEXT_ACTION_ID).await {
             return;
         }
         let Some(slack) = &deps.slack else { return };

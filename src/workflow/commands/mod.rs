@@ -7,6 +7,7 @@
 //! slow work, which reports back through the Web API or the `response_url`.
 
 mod buttons;
+mod more_actions;
 mod shortcut;
 mod slash;
 mod submissions;

@@ -1,0 +1,137 @@
+//! An action's stored state, shared by the approval, the execution and the
+//! reconciler: loading it, moving it by compare-and-set (a [`Claim`] says
+//! whether this call made the move), its audit entries and its card.
+
+use super::{log_error, new_reference, now, Deps, WorkflowError};
+use crate::audit::{AuditKind, NewEntry};
+use crate::card::{self, CardView};
+use crate::domain::{ActionStatus, Actor, Case, CaseId, ProposedAction};
+use crate::slack::api::Message;
+use crate::store::{Store, StoreError};
+
+/// The result of a compare-and-set on an action's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This call moved the state: it alone acts on it.
+    Won,
+    /// Another click or replica moved it first; re-read and decide again.
+    Lost,
+}
+
+/// Moves `key` of `case` from `from` to `to` if it is still `from`.
+///
+/// # Errors
+/// Redis errors: the move did not happen.
+pub async fn claim(
+    store: &Store,
+    case: &CaseId,
+    key: &str,
+    from: &ActionStatus,
+    to: &ActionStatus,
+) -> Result<Claim, StoreError> {
+    Ok(if store.transition(case, key, from, to).await? {
+        Claim::Won
+    } else {
+        Claim::Lost
+    })
+}
+
+/// Loads the case and the action, or says why not.
+///
+/// # Errors
+/// Redis errors; an unknown case or action is a [`WorkflowError::User`].
+pub async fn load(
+    deps: &Deps,
+    case_id: &CaseId,
+    key: &str,
+) -> Result<(Case, ProposedAction), WorkflowError> {
+    let case = deps.store.load_case(case_id).await?.ok_or_else(|| {
+        WorkflowError::User(format!(
+            "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
+        ))
+    })?;
+    let action = case
+        .actions
+        .iter()
+        .find(|a| a.key == key)
+        .cloned()
+        .ok_or_else(|| WorkflowError::User(format!("Case `{case_id}` has no action `{key}`")))?;
+    Ok((case, action))
+}
+
+/// The action's stored state, or why there is none.
+///
+/// # Errors
+/// Redis errors; a missing state is a [`WorkflowError::User`].
+pub async fn status_of(
+    deps: &Deps,
+    case_id: &CaseId,
+    key: &str,
+) -> Result<ActionStatus, WorkflowError> {
+    deps.store
+        .action_status(case_id, key)
+        .await?
+        .ok_or_else(|| {
+            WorkflowError::User(format!(
+                "Action `{key}` of `{case_id}` has no recorded state; run the lookup again"
+            ))
+        })
+}
+
+/// Appends an entry about action `key` of `case` to the audit stream.
+///
+/// # Errors
+/// Redis errors.
+pub async fn audit(
+    deps: &Deps,
+    case: &CaseId,
+    key: &str,
+    kind: AuditKind,
+    actor: Actor,
+    stripe_ids: Vec<String>,
+    detail: serde_json::Value,
+) -> Result<(), WorkflowError> {
+    deps.store
+        .append_audit(NewEntry {
+            case_id: Some(case.clone()),
+            action: Some(key.to_owned()),
+            kind,
+            actor,
+            at: now(),
+            stripe_ids,
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+/// Re-renders the card from the stored states (chat.update). Best effort:
+/// the action's outcome is already recorded; a stale card is logged.
+pub async fn refresh_card(deps: &Deps, case: &Case) {
+    let Some(slack) = &deps.slack else { return };
+    let result: Result<(), WorkflowError> = async {
+        let Some(location) = deps.store.card_location(&case.id).await? else {
+            return Ok(());
+        };
+        let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
+        let statuses = deps.store.action_statuses(&case.id, &keys).await?;
+        let t = now();
+        let view = CardView {
+            case,
+            statuses: &statuses,
+            now: t,
+        };
+        let message = Message {
+            text: card::fallback_text(case),
+            blocks: card::render_blocks(&view),
+        };
+        slack
+            .update_message(&location.channel, &location.ts, &message)
+            .await?;
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        log_error(&e, &new_reference(), "could not update the case card");
+    }
+}

@@ -1,0 +1,95 @@
+//! The write-ahead intent (issue 8 part 1): before the first Stripe call of
+//! a run, its [`Plan`] (every request, amount, metadata and idempotency
+//! key) is fixed, stored beside the action and written to the audit stream.
+//! No Stripe call is made without both.
+
+use super::action_state::audit;
+use super::{Deps, WorkflowError};
+use crate::audit::AuditKind;
+use crate::domain::{ActionKind, ActionStatus, Actor, Case, Money, ProposedAction, SlackUserId};
+use crate::execution::{self, Plan};
+use serde_json::json;
+
+/// Fixes the plan of this run and writes it with the intent. The first run
+/// makes the plan; a run after `Failed` (Stripe confirmed the last attempt
+/// did nothing) sends the same requests under the next attempt's keys,
+/// since Stripe would replay a saved answer for the old ones; a run after
+/// an interrupted claim reuses the plan as it is. Who clicked goes in the
+/// audit, never in Stripe's parameters.
+///
+/// # Errors
+/// Redis errors: the intent may or may not be recorded.
+pub async fn fix_plan(
+    deps: &Deps,
+    case: &Case,
+    action: &ProposedAction,
+    stored: &ActionStatus,
+    approved_by: &[SlackUserId],
+    amount: Option<Money>,
+    clicker: &SlackUserId,
+) -> Result<Plan, WorkflowError> {
+    let plan = match (deps.store.plan(&case.id, &action.key).await?, stored) {
+        // A new attempt has new keys, so it may carry a new (partial) amount.
+        (Some(plan), ActionStatus::Failed { .. }) => match amount {
+            Some(asked) if Some(asked) != plan.refund_amount() => {
+                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(
+                    &case.id,
+                    &action.key,
+                    plan.attempt + 1,
+                )
+            }
+            _ => plan.next_attempt(&case.id, &action.key),
+        },
+        (Some(plan), _) => plan,
+        (None, _) => execution::plan(&case.id, action, approved_by, amount),
+    };
+    deps.store.save_plan(&case.id, &action.key, &plan).await?;
+    let steps: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .map(|s| json!({ "step": s.name, "request": s.step, "idempotency_key": s.idempotency_key, "metadata": s.metadata }))
+        .collect();
+    let detail = json!({
+        "action": action.kind.name(),
+        "approved_by": approved_by,
+        "amount_minor": plan.refund_amount().map(|m| m.minor),
+        "attempt": plan.attempt,
+        "new_keys": plan.attempt > 1,
+        "steps": steps,
+    });
+    let mut ids = target_ids(&action.kind);
+    for step in &plan.steps {
+        let target = step.step.target();
+        if !ids.contains(&target) {
+            ids.push(target);
+        }
+    }
+    audit(
+        deps,
+        &case.id,
+        &action.key,
+        AuditKind::ExecutionIntent,
+        Actor::Slack(clicker.clone()),
+        ids,
+        detail,
+    )
+    .await?;
+    Ok(plan)
+}
+
+/// The Stripe objects an action will touch, for the intent entry.
+pub(super) fn target_ids(kind: &ActionKind) -> Vec<String> {
+    match kind {
+        ActionKind::PortalLink { customer } => vec![customer.to_string()],
+        ActionKind::InvoiceLink { invoice } => vec![invoice.to_string()],
+        ActionKind::CancelSubscription { subscription, .. } => vec![subscription.to_string()],
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => std::iter::once(subscription.to_string())
+            .chain(refunds.iter().map(|r| r.charge.to_string()))
+            .collect(),
+        ActionKind::Refund(target) => vec![target.charge.to_string()],
+        ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
+    }
+}
