@@ -54,6 +54,47 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         followup,
         product_gap,
         warnings,
+        context: crate::domain::CaseContext::default(),
+    }
+}
+
+/// A case triaged again with more context (issue 9 part 2): `fresh` is
+/// [`assess`] of the current Stripe state with the case's words now. The new
+/// triage, snapshot, draft and product gap replace the old ones; the old
+/// actions are kept exactly (keys, kinds, summaries, origins), whatever state
+/// they are in, since someone may have approved, chosen or run them; a fresh
+/// proposal is added, with a key after the last `aN`, only when no kept
+/// action already does the same thing or acts on the same object (a refund
+/// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
+/// actions theirs.
+pub fn retriage(old: &Case, fresh: Case) -> Case {
+    let mut actions = old.actions.clone();
+    let mut next = actions
+        .iter()
+        .filter_map(|a| a.key.strip_prefix('a')?.parse::<usize>().ok())
+        .max()
+        .unwrap_or(0);
+    for mut proposal in fresh.actions {
+        let targets = actions::choose::targets(&proposal.kind);
+        let taken = actions.iter().any(|a| {
+            a.kind == proposal.kind
+                || actions::choose::targets(&a.kind)
+                    .iter()
+                    .any(|t| targets.contains(t))
+        });
+        if taken {
+            continue;
+        }
+        next += 1;
+        proposal.key = format!("a{next}");
+        actions.push(proposal);
+    }
+    let revenue = actions::revenue_impact(&actions, &fresh.snapshot);
+    Case {
+        actions,
+        revenue,
+        context: old.context.clone(),
+        ..fresh
     }
 }
 
@@ -61,6 +102,44 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
 mod tests {
     use super::*;
     use crate::domain::{Actor, CaseId};
+
+    #[test]
+    fn a_retriage_keeps_every_action_and_adds_only_new_ones_after_them() {
+        let settings = FollowUpSettings {
+            portal_login_url: None,
+        };
+        let open = |message: Option<&str>| {
+            assess(
+                Intake {
+                    id: CaseId::from_random(7),
+                    requested_by: Actor::System,
+                    message,
+                    now: crate::triage::tests::NOW,
+                },
+                crate::triage::tests::load("healthy_jpy"),
+                &settings,
+            )
+        };
+        let mut old = open(None);
+        old.actions[0].summary = "as shown on the card before".to_owned();
+        let fresh = open(Some("how do I cancel my plan at the end of the period?"));
+        let merged = retriage(&old, fresh.clone());
+        assert_eq!(merged.actions[..old.actions.len()], old.actions[..]);
+        assert_eq!(merged.triage, fresh.triage);
+        let added: Vec<&str> = merged.actions[old.actions.len()..]
+            .iter()
+            .map(|a| a.key.as_str())
+            .collect();
+        let expected: Vec<String> = (old.actions.len() + 1..=merged.actions.len())
+            .map(|n| format!("a{n}"))
+            .collect();
+        assert_eq!(added, expected);
+        assert!(!added.is_empty(), "the question adds a proposal");
+        for action in &merged.actions[old.actions.len()..] {
+            assert!(!old.actions.iter().any(|a| a.kind == action.kind));
+        }
+        assert_eq!(merged.context, old.context);
+    }
 
     #[test]
     fn the_case_keeps_the_message_redacted() {

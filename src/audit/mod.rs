@@ -121,6 +121,10 @@ pub enum AuditKind {
     CaseClosed,
     /// Someone ran an account-wide report (`plans`, `churn`, `gaps`); read-only.
     ReportRun,
+    /// An operator added the customer's message or a note to a case.
+    ContextAdded,
+    /// The case was triaged again with its context; names the actions added.
+    CaseRetriaged,
 }
 
 /// The fields of an entry before it is chained.

@@ -5,8 +5,8 @@
 
 use super::{
     outline, truncate, ActionOutline, ActionsOutline, CardView, Markup, MenuOption, Part, Section,
-    APPROVE_ACTION_ID, MAX_BLOCKS, MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT,
-    MORE_ACTIONS_ACTION_ID, REJECT_ACTION_ID,
+    ADD_CONTEXT_ACTION_ID, APPROVE_ACTION_ID, CUSTOMER, DECISION, LOOK_UP_ACTION_ID, MAX_BLOCKS,
+    MAX_BUTTON_TEXT, MAX_HEADER_TEXT, MAX_SECTION_TEXT, MORE_ACTIONS_ACTION_ID, REJECT_ACTION_ID,
 };
 use slack_morphism::blocks::*;
 use slack_morphism::{md, pt, SlackActionId};
@@ -27,6 +27,16 @@ pub fn render_blocks(view: &CardView) -> Vec<SlackBlock> {
         .parts
         .iter()
         .map(|part| match part {
+            Part::Section(section) if section.title == CUSTOMER => {
+                let mut blocks = vec![section_block(section)];
+                blocks.extend(look_up_block(&outline.look_ups));
+                Some(blocks)
+            }
+            Part::Section(section) if section.title == DECISION => {
+                let mut blocks = vec![section_block(section)];
+                blocks.extend(outline.add_context.as_deref().map(add_context_block));
+                Some(blocks)
+            }
             Part::Section(section) => Some(vec![section_block(section)]),
             Part::Group { title, parts } => Some(group_blocks(title, parts)),
             Part::Actions(_) => None,
@@ -192,6 +202,39 @@ fn action_blocks(action: &ActionOutline) -> Vec<SlackBlock> {
             .with_block_id(SlackBlockId(format!("buttons_{}", action.key)))
             .into(),
     ]
+}
+
+/// One **Look up** button per other identifier the message named; none
+/// when it named one.
+fn look_up_block(look_ups: &[String]) -> Option<SlackBlock> {
+    if look_ups.is_empty() {
+        return None;
+    }
+    let elements: Vec<SlackActionBlockElement> = look_ups
+        .iter()
+        .map(|q| {
+            SlackBlockButtonElement::new(pt!(truncate(&format!("Look up {q}"), MAX_BUTTON_TEXT)))
+                .with_action_id(SlackActionId(LOOK_UP_ACTION_ID.to_owned()))
+                .with_value(q.clone())
+                .into()
+        })
+        .collect();
+    Some(
+        SlackActionsBlock::new(elements)
+            .with_block_id(SlackBlockId("look_ups".to_owned()))
+            .into(),
+    )
+}
+
+/// **Add context**: the customer's message or an operator note, in a
+/// modal; the case is then triaged again in place.
+fn add_context_block(case_id: &str) -> SlackBlock {
+    SlackActionsBlock::new(vec![SlackBlockButtonElement::new(pt!("Add context…"))
+        .with_action_id(SlackActionId(ADD_CONTEXT_ACTION_ID.to_owned()))
+        .with_value(case_id.to_owned())
+        .into()])
+    .with_block_id(SlackBlockId("add_context".to_owned()))
+    .into()
 }
 
 fn button(

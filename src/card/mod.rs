@@ -17,7 +17,7 @@ pub mod trail;
 
 use crate::actions::choose;
 use crate::domain::{
-    ActionStatus, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
+    ActionStatus, Actor, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
     Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
 };
 use std::collections::BTreeMap;
@@ -40,6 +40,16 @@ pub struct CardView<'a> {
 pub const APPROVE_ACTION_ID: &str = "approve_action";
 /// `action_id` of the Reject button.
 pub const REJECT_ACTION_ID: &str = "reject_action";
+/// `action_id` of a **Look up** button: another identifier the triaged
+/// message named; its value is the identifier.
+pub const LOOK_UP_ACTION_ID: &str = "look_up_named";
+/// `action_id` of the **Add context** button; its value is the case id.
+pub const ADD_CONTEXT_ACTION_ID: &str = "add_context";
+/// How much of the operator-given message and of each note the card quotes
+/// (the whole is in the case record and the CLI's JSON).
+const CONTEXT_SHOWN_CHARS: usize = 600;
+/// At most this many **Look up** buttons; the rest are named only.
+const MAX_LOOK_UPS: usize = 5;
 /// `action_id` of the "More actions…" menu; each option's value is
 /// `{case_id}/{choice code}` (`actions::choose::Choice::code`).
 pub const MORE_ACTIONS_ACTION_ID: &str = "more_actions";
@@ -233,6 +243,11 @@ pub(crate) const PRODUCT_GAP: &str = "Product gap";
 pub(crate) struct Outline {
     pub header: String,
     pub parts: Vec<Part>,
+    /// Identifiers to offer a **Look up** button for, under Customer.
+    pub look_ups: Vec<String>,
+    /// The case id, for the **Add context** button under Decision; `None`
+    /// when there is no customer to triage again.
+    pub add_context: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -321,9 +336,27 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
             lines,
         }));
     }
+    let mut customer = customer_lines(snapshot, view.now, m);
+    let also_named: Vec<String> = case
+        .context
+        .also_named
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    if !also_named.is_empty() {
+        let shown: Vec<String> = also_named.iter().map(|q| m.code(q)).collect();
+        let how = match m {
+            Markup::Slack => "look each up with its button below",
+            Markup::Plain => "look each up separately",
+        };
+        customer.push(format!(
+            "The message also names {}: {how}.",
+            collapse(shown, MAX_LIST, ", ")
+        ));
+    }
     parts.push(Part::Section(Section {
         title: CUSTOMER,
-        lines: customer_lines(snapshot, view.now, m),
+        lines: customer,
     }));
     parts.push(if snapshot.customers.is_empty() {
         Part::Section(Section {
@@ -352,6 +385,8 @@ pub(crate) fn outline(view: &CardView, m: Markup) -> Outline {
     Outline {
         header: format!("Billing case {}", case.id),
         parts,
+        look_ups: also_named.into_iter().take(MAX_LOOK_UPS).collect(),
+        add_context: (!snapshot.customers.is_empty()).then(|| case.id.to_string()),
     }
 }
 
@@ -802,10 +837,46 @@ fn decision_section(case: &Case, m: Markup) -> Section {
             ]
         }
     };
+    let mut context = context_lines(case, m);
+    context.extend(lines);
     Section {
         title: DECISION,
-        lines,
+        lines: context,
     }
+}
+
+/// What the decision read besides Stripe: the customer's message when an
+/// operator gave it, and the operators' notes (each clipped; scrubbed when
+/// they came in).
+fn context_lines(case: &Case, m: Markup) -> Vec<String> {
+    let who = |actor: &Actor| match actor {
+        Actor::Slack(user) => m.user(user),
+        other => m.esc(&other.to_string()),
+    };
+    let mut lines = Vec::new();
+    if let (Some(by), Some(message)) = (&case.context.message_given_by, &case.message) {
+        lines.push(format!(
+            "Context given by {}, the customer's message: “{}”",
+            who(by),
+            m.esc(&truncate(message, CONTEXT_SHOWN_CHARS))
+        ));
+    }
+    let notes: Vec<String> = case
+        .context
+        .notes
+        .iter()
+        .map(|note| {
+            format!(
+                "Note from {}: {}",
+                who(&note.by),
+                m.esc(&truncate(&note.text, CONTEXT_SHOWN_CHARS))
+            )
+        })
+        .collect();
+    if !notes.is_empty() {
+        lines.push(collapse(notes, MAX_LIST, "\n"));
+    }
+    lines
 }
 
 fn action_outline(

@@ -19,6 +19,16 @@ pub const AMOUNT_INPUT: &str = "amount";
 pub const REASON_MAX_CHARS: usize = 500;
 /// The button that opens the partial-refund modal.
 pub const PARTIAL_REFUND_ACTION_ID: &str = "partial_refund";
+pub const CONTEXT_CALLBACK: &str = "add_context";
+pub const CONTEXT_KIND_BLOCK: &str = "context_kind_block";
+pub const CONTEXT_KIND_INPUT: &str = "context_kind";
+pub const CONTEXT_TEXT_BLOCK: &str = "context_text_block";
+pub const CONTEXT_TEXT_INPUT: &str = "context_text";
+/// The context modal's choices: the customer's words, or the operator's.
+pub const CUSTOMER_MESSAGE: &str = "customer_message";
+pub const OPERATOR_NOTE: &str = "operator_note";
+/// Slack's limit on a plain-text input.
+pub const CONTEXT_MAX_CHARS: usize = 3000;
 /// "More actions…": the refund modal (its amount input is [`AMOUNT_BLOCK`]).
 pub const CHOOSE_REFUND_CALLBACK: &str = "choose_refund";
 /// "More actions…": the cancellation modal, with its now / period-end choice.
@@ -118,6 +128,47 @@ pub fn refund_modal(case: &CaseId, key: &str, summary: &str, proposed: Money) ->
     )
 }
 
+/// Asks for more context on a case: the customer's message (read by the
+/// triage) or an operator note (shown on the card). `private_metadata` is the
+/// case id.
+pub fn context_modal(case: &CaseId) -> SlackView {
+    let choice = |value: &str, label: &str| {
+        SlackBlockChoiceItem::new(SlackBlockText::Plain(pt!(label)), value.to_owned())
+    };
+    let customer = choice(
+        CUSTOMER_MESSAGE,
+        "What the customer wrote (the case is triaged again)",
+    );
+    let kind = SlackBlockRadioButtonsElement::new(vec![
+        customer.clone(),
+        choice(OPERATOR_NOTE, "A note from me (shown on the card)"),
+    ])
+    .with_action_id(SlackActionId::new(CONTEXT_KIND_INPUT.to_owned()))
+    .with_initial_option(customer);
+    let text = SlackBlockPlainTextInputElement::new()
+        .with_action_id(SlackActionId::new(CONTEXT_TEXT_INPUT.to_owned()))
+        .with_multiline(true)
+        .with_max_length(CONTEXT_MAX_CHARS as u64)
+        .with_placeholder(pt!("Paste the customer's message, or write your note"));
+    let blocks = slack_blocks![
+        some_into(
+            SlackInputBlock::new(pt!("This is"), SlackInputBlockElement::RadioButtons(kind))
+                .with_block_id(SlackBlockId::new(CONTEXT_KIND_BLOCK.to_owned()))
+        ),
+        some_into(
+            SlackInputBlock::new(pt!("Context"), SlackInputBlockElement::PlainTextInput(text))
+                .with_block_id(SlackBlockId::new(CONTEXT_TEXT_BLOCK.to_owned()))
+        )
+    ];
+    SlackView::Modal(
+        SlackModalView::new(pt!("Add context"), blocks)
+            .with_submit(pt!("Add and triage"))
+            .with_close(pt!("Cancel"))
+            .with_callback_id(SlackCallbackId::new(CONTEXT_CALLBACK.to_owned()))
+            .with_private_metadata(case.to_string()),
+    )
+}
+
 /// "More actions…", a refund: how much of `charge`, prefilled with all
 /// that is left. `code` is the choice's code, kept in `private_metadata`.
 pub fn choose_refund_modal(case: &CaseId, code: &str, charge: &ChargeId, left: Money) -> SlackView {
@@ -204,6 +255,22 @@ mod tests {
         assert!(json["title"]["text"]
             .as_str()
             .is_some_and(|t| t.chars().count() <= 24));
+    }
+
+    #[test]
+    fn context_modal_names_the_case_and_asks_which_kind() {
+        let json = serde_json::to_value(context_modal(&CaseId::from_random(3))).expect("json");
+        assert_eq!(json["callback_id"], CONTEXT_CALLBACK);
+        assert_eq!(json["private_metadata"], "case_000000000003");
+        assert_eq!(json["blocks"][0]["element"]["type"], "radio_buttons");
+        assert_eq!(
+            json["blocks"][0]["element"]["initial_option"]["value"],
+            CUSTOMER_MESSAGE
+        );
+        assert_eq!(
+            json["blocks"][1]["element"]["action_id"],
+            CONTEXT_TEXT_INPUT
+        );
     }
 
     #[test]

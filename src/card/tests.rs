@@ -231,6 +231,7 @@ pub(crate) mod fixtures {
             },
             product_gap: None,
             warnings: Vec::new(),
+            context: Default::default(),
         }
     }
 
@@ -430,11 +431,17 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
     );
 }
 
+/// The actions' button rows (not the card's own Add context / Look up).
 fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
     blocks
         .iter()
         .map(|b| serde_json::to_value(b).expect("block serialises"))
-        .filter(|b| b["type"] == "actions" && b["block_id"] != "more_actions")
+        .filter(|b| {
+            b["type"] == "actions"
+                && b["block_id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("buttons_"))
+        })
         .collect()
 }
 
@@ -1207,6 +1214,86 @@ fn the_actions_part_counts_where_each_action_stands_as_it_runs() {
     assert!(
         text.contains("Executing since 2026-11-25 14:03 UTC"),
         "{text}"
+    );
+}
+
+#[test]
+fn context_other_customers_and_add_context_sit_under_their_headings() {
+    let mut case = duplicate_case();
+    case.message = Some("Down nine days <please> refund".to_owned());
+    case.context = CaseContext {
+        message_given_by: Some(Actor::Slack(id("U0OPERATOR"))),
+        notes: vec![OperatorNote {
+            by: Actor::Slack(id("U0OTHEROP1")),
+            at: NOW,
+            text: "Called the customer".to_owned(),
+        }],
+        also_named: vec![
+            LookupQuery::parse("cus_Other1").expect("id"),
+            LookupQuery::parse("bo@example.com").expect("email"),
+        ],
+    };
+    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    check_limits(&blocks);
+    let json: Vec<serde_json::Value> = blocks
+        .iter()
+        .map(|b| serde_json::to_value(b).expect("serialises"))
+        .collect();
+    let at = |block_id: &str| {
+        json.iter()
+            .position(|b| b["block_id"] == block_id)
+            .unwrap_or_else(|| panic!("no {block_id} block"))
+    };
+    let heading = |title: &str| {
+        json.iter()
+            .position(|b| {
+                b["text"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with(&format!("*{title}*")))
+            })
+            .unwrap_or_else(|| panic!("no {title} section"))
+    };
+    assert_eq!(at("look_ups"), heading(CUSTOMER) + 1);
+    assert_eq!(at("add_context"), heading(DECISION) + 1);
+    let look_ups: Vec<&str> = json[at("look_ups")]["elements"]
+        .as_array()
+        .expect("buttons")
+        .iter()
+        .map(|e| e["value"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(look_ups, ["cus_Other1", "bo@example.com"]);
+    assert_eq!(
+        json[at("add_context")]["elements"][0]["value"],
+        case.id.as_str()
+    );
+    let decision = json[heading(DECISION)]["text"]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        decision.contains("Context given by <@U0OPERATOR>")
+            && decision.contains("&lt;please&gt;")
+            && decision.contains("Note from <@U0OTHEROP1>: Called the customer"),
+        "{decision}"
+    );
+    let text = render_text(&view);
+    assert!(
+        text.contains("also names cus_Other1, bo@example.com"),
+        "{text}"
+    );
+    assert!(text.contains("Context given by U0OPERATOR"), "{text}");
+    assert_eq!(
+        block_headings(&blocks),
+        with_subparts(
+            &PLAYBOOK_ORDER,
+            &["Subscriptions", "Invoices", "Charges", "Anomalies"],
+        ),
+        "the buttons add no heading"
     );
 }
 

@@ -4,7 +4,8 @@
 //! workflow.
 
 use super::{
-    BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, Money, SlackUserId, SubscriptionId,
+    BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, LookupQuery, Money, SlackUserId,
+    SubscriptionId,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -169,10 +170,48 @@ pub struct Case {
     /// or a charge is disputed (issue 7 part 4). Shown first on the card.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Where the case's words came from, operator notes, and the other
+    /// customers the message named.
+    #[serde(default, skip_serializing_if = "CaseContext::is_empty")]
+    pub context: CaseContext,
 }
 
 impl Case {
     pub const VERSION: u32 = 1;
+}
+
+/// What surrounds a case besides Stripe's state: who gave the customer's
+/// message (`Case::message`) when an operator typed it rather than the
+/// shortcut reading it from Slack, the operators' notes, and the other
+/// identifiers the triaged message named (each looked up on its own card).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseContext {
+    /// The operator who typed or pasted the customer's message; `None` when
+    /// it is the message the shortcut ran on (or there is none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_given_by: Option<Actor>,
+    /// Operator notes, scrubbed, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<OperatorNote>,
+    /// Identifiers the message named besides the one looked up, that are
+    /// not this case's customers: most trusted first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_named: Vec<LookupQuery>,
+}
+
+impl CaseContext {
+    pub fn is_empty(&self) -> bool {
+        self.message_given_by.is_none() && self.notes.is_empty() && self.also_named.is_empty()
+    }
+}
+
+/// A note an operator added to a case (scrubbed, clipped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorNote {
+    pub by: Actor,
+    /// Unix seconds.
+    pub at: i64,
+    pub text: String,
 }
 
 impl Category {

@@ -4,7 +4,7 @@
 //! # Format
 //!
 //! ```text
-//! /billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_… | cs_…>
+//! /billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_… | cs_…> [customer message…]
 //! /billing audit <case id>
 //! /billing churn [7d | 30d | 90d]      (any 1d to 365d)
 //! /billing plans
@@ -81,6 +81,13 @@ impl LookupQuery {
     /// first, in the playbook's order, then an email. `None` when the text
     /// holds neither.
     pub fn find_in(text: &str) -> Option<Self> {
+        Self::all_in(text).into_iter().next()
+    }
+
+    /// Every identifier in free text, each once, most trusted first
+    /// (PLAYBOOK.md §1: a `cus_` id, then another Stripe id, then an email);
+    /// among equally trusted ones, in the order written.
+    pub fn all_in(text: &str) -> Vec<Self> {
         let tokens = text
             .split(|c: char| {
                 c.is_whitespace()
@@ -92,9 +99,15 @@ impl LookupQuery {
             .map(|t| t.strip_prefix("mailto:").unwrap_or(t))
             .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?')))
             .filter(|t| !t.is_empty());
-        tokens
-            .filter_map(|t| Self::parse(t).ok())
-            .min_by_key(Self::trust_rank)
+        let mut found: Vec<Self> = Vec::new();
+        for query in tokens.filter_map(|t| Self::parse(t).ok()) {
+            if !found.contains(&query) {
+                found.push(query);
+            }
+        }
+        // A stable sort: equal ranks keep the order they were written in.
+        found.sort_by_key(Self::trust_rank);
+        found
     }
 
     /// 0 is the most trusted (PLAYBOOK.md §1).
@@ -146,7 +159,12 @@ impl fmt::Display for LookupQuery {
 /// A parsed `/billing` command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BillingCommand {
-    Lookup(LookupQuery),
+    /// `lookup <identifier> [what the customer said…]`: the text after the
+    /// identifier, as typed, is the customer's message for the triage.
+    Lookup {
+        query: LookupQuery,
+        message: Option<String>,
+    },
     Audit(CaseId),
     /// An account-wide report (`plans`, `churn [Nd]`, `gaps [Nd]`).
     Report(ReportRequest),
@@ -178,7 +196,7 @@ pub enum CommandError {
 
 /// The usage text every refusal ends with.
 pub const USAGE: &str = "Usage:\n\
-• `/billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_…>`: find the customer and triage the case\n\
+• `/billing lookup <email | cus_… | sub_… | in_… | ch_… | pi_…> [what the customer said…]`: find the customer and triage the case, reading the customer's words when given (*Add context* on a card adds them later)\n\
 • `/billing audit <case id>`: show a case's audit trail\n\
 • `/billing churn [7d | 30d | 90d]`: who churned and who is about to, recoverable first\n\
 • `/billing plans`: plan mix, seats and MRR per plan\n\
@@ -194,7 +212,7 @@ impl BillingCommand {
         match verb.to_ascii_lowercase().as_str() {
             "" => Err(CommandError::Empty),
             "help" | "?" => Ok(Self::Help),
-            "lookup" | "look" | "find" => Ok(Self::Lookup(LookupQuery::parse(rest)?)),
+            "lookup" | "look" | "find" => lookup(rest),
             "audit" => CaseId::parse(rest.trim())
                 .map(Self::Audit)
                 .map_err(|_| CommandError::CaseId(rest.trim().chars().take(40).collect())),
@@ -204,6 +222,22 @@ impl BillingCommand {
             other => Err(CommandError::Unknown(other.chars().take(40).collect())),
         }
     }
+}
+
+/// `<identifier> [message…]`. Free text without an identifier first is
+/// refused as a whole, as the playbook asks for a better identifier.
+fn lookup(rest: &str) -> Result<BillingCommand, CommandError> {
+    let rest = rest.trim();
+    let (first, said) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    let query = LookupQuery::parse(first).map_err(|e| match e {
+        QueryError::FreeText(_) => QueryError::FreeText(rest.chars().take(60).collect()),
+        other => other,
+    })?;
+    let said = said.trim();
+    Ok(BillingCommand::Lookup {
+        query,
+        message: (!said.is_empty()).then(|| said.to_owned()),
+    })
 }
 
 /// A period: `30d` or `30` (1 to 365 days); empty is the default 30.
@@ -226,6 +260,23 @@ pub const DEFAULT_REPORT_DAYS: u32 = 30;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_identifier_in_a_message_most_trusted_first() {
+        let found = LookupQuery::all_in(
+            "Both bob@example.com and ana@example.com pay twice: see ch_B2, cus_A1 and ch_B2 again",
+        );
+        let shown: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            ["cus_A1", "ch_B2", "bob@example.com", "ana@example.com"]
+        );
+        assert_eq!(
+            LookupQuery::find_in("ana@example.com, cus_A1").map(|q| q.to_string()),
+            Some("cus_A1".to_owned())
+        );
+        assert!(LookupQuery::all_in("no identifier here").is_empty());
+    }
 
     #[test]
     fn recognises_every_identifier_kind() {
@@ -282,12 +333,25 @@ mod tests {
         assert_eq!(BillingCommand::parse("help"), Ok(BillingCommand::Help));
         assert!(matches!(
             BillingCommand::parse("lookup ana@example.com"),
-            Ok(BillingCommand::Lookup(_))
+            Ok(BillingCommand::Lookup { message: None, .. })
         ));
         assert!(matches!(
             BillingCommand::parse("LOOKUP   cus_1 "),
-            Ok(BillingCommand::Lookup(_))
+            Ok(BillingCommand::Lookup { message: None, .. })
         ));
+        assert_eq!(
+            BillingCommand::parse("lookup cus_1  Down nine days,\nI want my money back "),
+            Ok(BillingCommand::Lookup {
+                query: LookupQuery::parse("cus_1").expect("id"),
+                message: Some("Down nine days,\nI want my money back".to_owned()),
+            })
+        );
+        assert_eq!(
+            BillingCommand::parse("lookup Ana from Acme"),
+            Err(CommandError::Query(QueryError::FreeText(
+                "Ana from Acme".to_owned()
+            )))
+        );
         assert!(matches!(
             BillingCommand::parse("audit case_0123456789ab"),
             Ok(BillingCommand::Audit(_))

@@ -253,6 +253,28 @@ impl BillingSnapshot {
     pub fn charges(&self) -> impl Iterator<Item = &Charge> {
         self.customers.iter().flat_map(|c| c.charges.iter())
     }
+
+    /// Whether `query` names something this snapshot already holds (one of
+    /// its customers, by id or email, or their subscriptions, invoices or
+    /// charges), so that looking it up again would find the same customer.
+    pub fn names(&self, query: &LookupQuery) -> bool {
+        if &self.query == query {
+            return true;
+        }
+        match query {
+            LookupQuery::Customer(id) => self.customers.iter().any(|c| &c.id == id),
+            LookupQuery::Subscription(id) => self.subscriptions().any(|s| &s.id == id),
+            LookupQuery::Invoice(id) => self.invoices().any(|i| &i.id == id),
+            LookupQuery::Charge(id) => self.charges().any(|c| &c.id == id),
+            LookupQuery::Email(email) => self.customers.iter().any(|c| {
+                c.email
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case(&email.to_string()))
+            }),
+            // Not kept in the snapshot by id: another lookup may find anyone.
+            LookupQuery::PaymentIntent(_) | LookupQuery::CheckoutSession(_) => false,
+        }
+    }
 }
 
 /// Civil (year, month) of a Unix time, UTC. Howard Hinnant's days-to-civil.

@@ -1,5 +1,5 @@
 //! One typed request per Slack delivery, read once at the edge. The HTTP
-//! routes (a form body) and Socket Mode (slack-morphism's event, as JSON)
+//! routes (a form body) and Socket Mode (an envelope's payload, as JSON)
 //! both read Slack's shapes through the lenient [`payloads`](super::payloads)
 //! types and then through [`Request::from_command`] /
 //! [`Request::from_interaction`], so `workflow::commands` receives the same
@@ -16,8 +16,8 @@ use crate::actions::choose::CaseChoice;
 use crate::audit::text::{OperatorText, TextError};
 use crate::card::{self, modals};
 use crate::domain::{
-    BillingCommand, CaseAction, ChannelId, CommandError, CustomerId, MessageTs, ResponseUrl,
-    SlackUserId, TriggerId,
+    BillingCommand, CaseAction, CaseId, ChannelId, CommandError, CustomerId, LookupQuery,
+    MessageTs, ResponseUrl, SlackUserId, TriggerId,
 };
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
@@ -116,6 +116,11 @@ pub enum Button {
     PartialRefund(CaseAction),
     /// A churn report row's **Triage**: look the customer up.
     TriageCustomer(CustomerId),
+    /// A card's **Add context**: opens the context modal for this case.
+    AddContext(CaseId),
+    /// A card's **Look up** of another identifier its message named: look
+    /// it up in the card's thread.
+    LookUp(LookupQuery),
     /// An option of a card's "More actions…" menu.
     MoreActions(CaseChoice),
     /// One of ours whose value is not what we put there.
@@ -139,6 +144,18 @@ impl Button {
             card::APPROVE_ACTION_ID => on_case(Button::Approve),
             card::REJECT_ACTION_ID => on_case(Button::Reject),
             modals::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
+            card::ADD_CONTEXT_ACTION_ID => match CaseId::parse(value) {
+                Ok(case_id) => Button::AddContext(case_id),
+                Err(_) => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
+            card::LOOK_UP_ACTION_ID => match LookupQuery::parse(value) {
+                Ok(query) => Button::LookUp(query),
+                Err(_) => Button::Unreadable {
+                    action_id: id.to_owned(),
+                },
+            },
             card::MORE_ACTIONS_ACTION_ID => match action
                 .selected_option
                 .as_ref()
@@ -183,6 +200,13 @@ pub enum Submission {
         target: CaseAction,
         amount: Result<TypedAmount, AmountTooLong>,
     },
+    /// The context modal: the customer's message or an operator note
+    /// (scrubbed here), for this case.
+    AddContext {
+        case_id: CaseId,
+        kind: ContextKind,
+        text: Result<OperatorText, TextError>,
+    },
     /// "More actions…": how much of the chosen charge to refund.
     ChooseRefund {
         target: CaseChoice,
@@ -198,6 +222,33 @@ pub enum Submission {
     Unreadable { callback_id: String },
     /// Not one of ours.
     Unknown { callback_id: String },
+}
+
+/// What an operator adds to a case through **Add context**.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextKind {
+    /// What the customer wrote: the case is triaged again with it.
+    CustomerMessage,
+    /// The operator's own note: shown on the card and audited.
+    OperatorNote,
+}
+
+impl ContextKind {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            modals::CUSTOMER_MESSAGE => Some(Self::CustomerMessage),
+            modals::OPERATOR_NOTE => Some(Self::OperatorNote),
+            _ => None,
+        }
+    }
+
+    /// As the audit names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CustomerMessage => modals::CUSTOMER_MESSAGE,
+            Self::OperatorNote => modals::OPERATOR_NOTE,
+        }
+    }
 }
 
 /// An amount as typed in major units ("12.50"), not yet in a currency: the
@@ -272,6 +323,24 @@ impl Submission {
             },
             (modals::REJECT_CALLBACK | modals::REFUND_CALLBACK, None) => {
                 Self::Unreadable { callback_id }
+            }
+            (modals::CONTEXT_CALLBACK, _) => {
+                let case_id = CaseId::parse(&view.private_metadata).ok();
+                let kind = view
+                    .state
+                    .selected(modals::CONTEXT_KIND_BLOCK, modals::CONTEXT_KIND_INPUT)
+                    .and_then(ContextKind::parse);
+                match (case_id, kind) {
+                    (Some(case_id), Some(kind)) => Self::AddContext {
+                        case_id,
+                        kind,
+                        text: OperatorText::parse(
+                            text(modals::CONTEXT_TEXT_BLOCK, modals::CONTEXT_TEXT_INPUT),
+                            modals::CONTEXT_MAX_CHARS,
+                        ),
+                    },
+                    _ => Self::Unreadable { callback_id },
+                }
             }
             _ => Self::Unknown {
                 callback_id: callback_id.chars().take(64).collect(),
@@ -383,7 +452,7 @@ impl Request {
         payloads::interaction(body).map(Self::from_interaction)
     }
 
-    /// A Socket Mode slash command (slack-morphism's event as JSON), typed.
+    /// A slash command as JSON (a Socket Mode envelope's payload), typed.
     ///
     /// # Errors
     /// When the JSON is not a slash command.
@@ -391,7 +460,7 @@ impl Request {
         Ok(Self::from_command(serde_json::from_value(value)?))
     }
 
-    /// A Socket Mode interaction (slack-morphism's event as JSON), typed.
+    /// An interaction as JSON (a Socket Mode envelope's payload), typed.
     ///
     /// # Errors
     /// When the JSON is not an interaction.
@@ -428,7 +497,7 @@ mod tests {
             cmd.response_url.as_str(),
             "https://hooks.slack.com/commands/1/2/3"
         );
-        assert!(matches!(cmd.command, Ok(BillingCommand::Lookup(_))));
+        assert!(matches!(cmd.command, Ok(BillingCommand::Lookup { .. })));
 
         let body = b"channel_id=C1&user_id=nobody&command=%2Fbilling&text=help&response_url=https%3A%2F%2Fhooks.slack.com%2Fx";
         assert!(matches!(
@@ -452,7 +521,7 @@ mod tests {
         );
     }
 
-    use crate::domain::{ActionKey, CaseId};
+    use crate::domain::ActionKey;
 
     #[test]
     fn buttons_are_read_by_their_action_id() {
@@ -552,6 +621,24 @@ mod tests {
             panic!("a submission");
         };
         assert!(matches!(s.form, Submission::Unreadable { .. }));
+    }
+
+    /// A Socket Mode envelope's payload (JSON) makes the same typed request
+    /// as the HTTP form, thread included.
+    #[test]
+    fn a_socket_mode_shortcut_in_a_thread_keeps_its_thread() {
+        let payload = serde_json::json!({
+            "type": "message_action", "callback_id": TRIAGE_SHORTCUT, "trigger_id": "1.2.3",
+            "team": {"id": "T1"}, "user": {"id": "U2"}, "channel": {"id": "C1", "name": "billing"},
+            "response_url": "https://hooks.slack.com/app/1",
+            "message": {"type": "message", "ts": "1700000000.000400", "thread_ts": "1700000000.000300", "text": "cus_A1"}
+        });
+        let request = Request::interaction_json(payload).expect("ours");
+        let Request::Shortcut(shortcut) = request else {
+            panic!("a shortcut: {request:?}");
+        };
+        assert_eq!(shortcut.message.thread().as_str(), "1700000000.000300");
+        assert_eq!(shortcut.message.text, "cus_A1");
     }
 
     #[test]

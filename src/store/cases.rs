@@ -33,8 +33,27 @@ pub struct StoredCase {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardLocation {
     pub channel: String,
+    /// The card's own ts (for chat.update).
     pub ts: String,
+    /// The thread the card was posted in, when it is a reply (the
+    /// shortcut's card, in the triaged message's thread).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_ts: Option<String>,
 }
+
+impl CardLocation {
+    /// Where replies about the card go: its thread, or the one it starts
+    /// (Slack asks for the parent's ts, never a reply's).
+    pub fn thread(&self) -> &str {
+        self.thread_ts.as_deref().unwrap_or(&self.ts)
+    }
+}
+
+const REPLACE: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+";
 
 impl Store {
     /// # Errors
@@ -95,6 +114,27 @@ impl Store {
             .await
             .map_err(map_err)?;
         Ok(added == 1)
+    }
+
+    /// Replaces the case record with `case` if it is still as `read`
+    /// (compare-and-set, so a concurrent change of the record, such as an
+    /// action chosen meanwhile, is not lost). Returns whether this call
+    /// replaced it.
+    ///
+    /// # Errors
+    /// Redis errors: nothing was replaced.
+    pub async fn replace_case(&self, read: &StoredCase, case: &Case) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut conn = self.conn().await?;
+        let replaced: i64 = redis::Script::new(REPLACE)
+            .key(self.key(&format!("case:{}", case.id)))
+            .arg(&read.raw)
+            .arg(json)
+            .arg(CASE_TTL_SECS)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(replaced == 1)
     }
 
     /// # Errors

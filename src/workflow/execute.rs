@@ -783,7 +783,7 @@ impl Runner<'_> {
                 .post_message(
                     &location.channel,
                     &Message::text(text.to_owned()),
-                    Some(&location.ts),
+                    Some(location.thread()),
                 )
                 .await?;
             Ok(())
@@ -859,7 +859,7 @@ impl Runner<'_> {
                 draft.locale, draft.text
             );
             slack
-                .post_message(&location.channel, &Message::text(text), Some(&location.ts))
+                .post_message(&location.channel, &Message::text(text), Some(location.thread()))
                 .await?;
             audit(
                 deps,

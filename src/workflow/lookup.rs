@@ -33,7 +33,14 @@ pub struct SlackLookup {
     /// message outside a conversation).
     pub response_url: Option<ResponseUrl>,
     pub query: LookupQuery,
+    /// The customer's words (scrubbed, clipped), when there are some.
     pub message: Option<String>,
+    /// Who typed `message`, when an operator did (`/billing lookup <id>
+    /// <message…>`) rather than the shortcut reading it from Slack.
+    pub message_given_by: Option<Actor>,
+    /// Other identifiers the message named: each gets a button on the card
+    /// that looks it up (those that are this case's customers are dropped).
+    pub also_named: Vec<LookupQuery>,
 }
 
 /// Audits the request, fetches and assesses. Returns the case (NotFound
@@ -168,7 +175,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         .slack
         .as_ref()
         .ok_or_else(|| WorkflowError::User("Slack is not configured".into()))?;
-    let case = open_case(
+    let mut case = open_case(
         deps,
         req.case_id,
         req.actor,
@@ -184,6 +191,12 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
             case.snapshot.query.kind()
         )));
     }
+    case.context.message_given_by = req.message_given_by;
+    case.context.also_named = req
+        .also_named
+        .into_iter()
+        .filter(|q| !case.snapshot.names(q))
+        .collect();
     deps.store.save_case(&case).await?;
     let now = now();
     let statuses = initial_statuses(&case, now);
@@ -210,6 +223,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
             &CardLocation {
                 channel: req.channel.to_string(),
                 ts: ts.clone(),
+                thread_ts: req.thread.as_ref().map(ToString::to_string),
             },
         )
         .await?;

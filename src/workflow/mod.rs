@@ -9,6 +9,7 @@ pub mod action_state;
 pub mod approve;
 pub mod choose;
 pub mod commands;
+pub mod context;
 pub mod execute;
 pub mod intent;
 pub mod lookup;

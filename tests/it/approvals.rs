@@ -108,6 +108,7 @@ pub(crate) fn refund_case_for(
         },
         product_gap: None,
         warnings: Vec::new(),
+        context: Default::default(),
     };
     let statuses = case
         .actions
@@ -138,6 +139,7 @@ pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(String, Ac
             &CardLocation {
                 channel: CHANNEL.into(),
                 ts: "1700000000.000001".into(),
+                thread_ts: None,
             },
         )
         .await

@@ -32,7 +32,7 @@ fn card_of(calls: &[SlackCall]) -> serde_json::Value {
         .expect("a card was posted")
 }
 
-fn case_id_of(card: &serde_json::Value) -> CaseId {
+pub(crate) fn case_id_of(card: &serde_json::Value) -> CaseId {
     let text = card.to_string();
     let at = text.find("case_").expect("the card names its case");
     CaseId::parse(&text[at..at + 17]).expect("a case id")
@@ -164,7 +164,9 @@ async fn the_shortcut_triages_the_customer_named_in_a_message() {
         "message": {"type": "message", "user": "U0CUSTOMER", "ts": "1700000000.000200", "text": text}
     });
     assert_eq!(app.interact(&payload).await.status, 200);
-    let card = card_of(&app.slack.wait_for("chat.postMessage", 1).await);
+    let card = app.slack.wait_for("chat.postMessage", 1).await[0]
+        .body
+        .clone();
     assert!(card.to_string().contains("Product failure"), "{card}");
 }
 

@@ -9,6 +9,7 @@ mod drafts;
 mod helpers;
 mod localstripe;
 mod lookup;
+mod operator;
 mod ops;
 mod redis_faults;
 mod reports;

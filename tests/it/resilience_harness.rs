@@ -468,6 +468,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         requested_by: Actor::Slack(SlackUserId::parse(crate::helpers::REQUESTER).expect("id")),
         message: Some("charged during the outage, please refund".into()),
         warnings: vec![],
+        context: Default::default(),
         snapshot: BillingSnapshot {
             query: LookupQuery::Customer(customer),
             customers: vec![record],
@@ -509,6 +510,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
     let location = billing_triage::store::cases::CardLocation {
         channel: crate::helpers::CHANNEL.into(),
         ts: "1700000000.000001".into(),
+        thread_ts: None,
     };
     store
         .save_card_location(&case.id, &location)

@@ -130,6 +130,7 @@ fn case() -> Case {
         },
         product_gap: None,
         warnings: vec![],
+        context: Default::default(),
     }
 }
 

@@ -7,8 +7,8 @@ use super::{tell_now, Ack};
 use crate::audit::{AuditKind, NewEntry};
 use crate::card::modals;
 use crate::domain::{
-    ActionKind, Actor, CaseAction, CaseId, ChannelId, CustomerId, LookupQuery, ResponseUrl,
-    SlackUserId, TriggerId,
+    ActionKind, Actor, CaseAction, CaseId, ChannelId, LookupQuery, ResponseUrl, SlackUserId,
+    TriggerId,
 };
 use crate::slack::request::{Button, ButtonsRequest};
 use crate::workflow::approve::Click;
@@ -46,7 +46,16 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
             Button::PartialRefund(target) => {
                 on_card(deps, &clicks, target, OnCard::PartialRefund);
             }
-            Button::TriageCustomer(customer) => triage_customer(deps, &clicks, customer),
+            Button::TriageCustomer(customer) => {
+                look_up(
+                    deps,
+                    &clicks,
+                    LookupQuery::Customer(customer.clone()),
+                    false,
+                );
+            }
+            Button::LookUp(query) => look_up(deps, &clicks, query.clone(), true),
+            Button::AddContext(case_id) => add_context(deps, &clicks, case_id),
             Button::MoreActions(target) => super::more_actions::on_menu(deps, &clicks, target),
             Button::Unreadable { action_id } => {
                 tracing::warn!(%action_id, "button without a readable value");
@@ -59,11 +68,18 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
     Ack::Empty
 }
 
-/// A churn report row: look the customer up as `/billing lookup` does.
-fn triage_customer(deps: &Arc<Deps>, clicks: &ButtonsRequest, customer: &CustomerId) {
+/// A churn report row's **Triage** (a new card in the channel) or a card's
+/// **Look up** of another customer its message named (a new card in the
+/// same thread): looks the customer up as `/billing lookup` does.
+fn look_up(deps: &Arc<Deps>, clicks: &ButtonsRequest, query: LookupQuery, in_thread: bool) {
     let Some(channel) = clicks.channel.clone() else {
-        tracing::warn!("Triage button outside a channel ignored");
+        tracing::warn!("lookup button outside a channel ignored");
         return;
+    };
+    let thread = if in_thread {
+        clicks.message.as_ref().map(|m| m.thread().clone())
+    } else {
+        None
     };
     spawn_slack_lookup(
         Arc::clone(deps),
@@ -71,10 +87,12 @@ fn triage_customer(deps: &Arc<Deps>, clicks: &ButtonsRequest, customer: &Custome
             case_id: new_case_id(),
             actor: Actor::Slack(clicks.user.clone()),
             channel,
-            thread: None,
+            thread,
             response_url: clicks.response_url.clone(),
-            query: LookupQuery::Customer(customer.clone()),
+            query,
             message: None,
+            message_given_by: None,
+            also_named: Vec::new(),
         },
     );
 }
@@ -168,6 +186,34 @@ pub(super) async fn from_card_channel(deps: &Deps, click: &CardClick<'_>, action
     };
     tell_now(deps, click.response_url, &text).await;
     false
+}
+
+/// **Add context** on a card: the context modal, from the card's channel only.
+fn add_context(deps: &Arc<Deps>, clicks: &ButtonsRequest, case_id: &CaseId) {
+    let (deps, clicks, case_id) = (Arc::clone(deps), clicks.clone(), case_id.clone());
+    deps.tasks.clone().spawn(async move {
+        let click = CardClick {
+            case_id: &case_id,
+            key: None,
+            actor: &clicks.user,
+            channel: clicks.channel.as_ref(),
+            response_url: clicks.response_url.as_ref(),
+        };
+        if !from_card_channel(&deps, &click, crate::card::ADD_CONTEXT_ACTION_ID).await {
+            return;
+        }
+        let Some(slack) = &deps.slack else { return };
+        let view = modals::context_modal(&case_id);
+        if let Err(e) = slack.open_modal(clicks.trigger_id.as_str(), view).await {
+            tracing::warn!(error = %e, "could not open the context modal");
+            tell_now(
+                &deps,
+                clicks.response_url.as_ref(),
+                "Slack did not open the form in time; click again",
+            )
+            .await;
+        }
+    });
 }
 
 async fn open_modal(deps: &Deps, click: &Click, trigger_id: &TriggerId, on: OnCard) {

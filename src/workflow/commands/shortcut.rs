@@ -1,5 +1,10 @@
 //! The "Triage billing case" message shortcut: the message names the
-//! customer, and is kept (scrubbed, clipped) as the case's context.
+//! customer, and is kept (scrubbed, clipped) as the case's context. The
+//! card, its draft and its product-gap note go in the message's thread.
+//! When the message names several customers, the card is for the most
+//! trusted identifier (PLAYBOOK.md §1: a `cus_` id, then another Stripe id,
+//! then an email; the first written among equals) and names the others,
+//! each with a button that looks it up in the same thread.
 
 use super::{tell, Ack, CONTEXT_MAX_CHARS};
 use crate::audit::text::OperatorText;
@@ -14,17 +19,20 @@ pub(super) fn on_shortcut(deps: &Arc<Deps>, shortcut: ShortcutRequest) -> Ack {
     // The identifier is read from the message as written; the message
     // itself is kept only scrubbed and clipped, as the case's context.
     let context = OperatorText::clipped(text, CONTEXT_MAX_CHARS).map(OperatorText::into_string);
-    match LookupQuery::find_in(text) {
+    let mut named = LookupQuery::all_in(text).into_iter();
+    match named.next() {
         Some(query) => spawn_slack_lookup(
             Arc::clone(deps),
             SlackLookup {
                 case_id: new_case_id(),
                 actor: Actor::Slack(shortcut.user),
                 channel: shortcut.channel,
-                thread: None,
+                thread: Some(shortcut.message.thread().clone()),
                 response_url: Some(shortcut.response_url),
                 query,
                 message: context,
+                message_given_by: None,
+                also_named: named.collect(),
             },
         ),
         None => {

@@ -1,7 +1,8 @@
 //! `/billing …`: one handler per command of the grammar (`BillingCommand`).
 
-use super::{ephemeral, tell_now, Ack};
+use super::{ephemeral, tell_now, Ack, CONTEXT_MAX_CHARS};
 use crate::audit::scrub_text;
+use crate::audit::text::OperatorText;
 use crate::card;
 use crate::domain::{Actor, BillingCommand, CaseId, LookupQuery, ReportRequest, USAGE};
 use crate::slack::request::CommandRequest;
@@ -12,7 +13,9 @@ use std::sync::Arc;
 pub(super) fn on_command(deps: &Arc<Deps>, cmd: CommandRequest) -> Ack {
     match &cmd.command {
         Ok(BillingCommand::Help) => help(deps),
-        Ok(BillingCommand::Lookup(query)) => lookup(deps, &cmd, query.clone()),
+        Ok(BillingCommand::Lookup { query, message }) => {
+            lookup(deps, &cmd, query.clone(), message.as_deref())
+        }
         Ok(BillingCommand::Audit(case_id)) => audit(deps, &cmd, case_id.clone()),
         Ok(BillingCommand::Report(request)) => report(deps, &cmd, *request),
         Err(e) => {
@@ -30,22 +33,36 @@ fn help(deps: &Deps) -> Ack {
     }
 }
 
-fn lookup(deps: &Arc<Deps>, cmd: &CommandRequest, query: LookupQuery) -> Ack {
+/// `lookup <identifier> [message…]`: the text after the identifier is the
+/// customer's message for the triage, kept scrubbed and clipped as the
+/// shortcut keeps its message, and shown on the card as given by the operator.
+fn lookup(deps: &Arc<Deps>, cmd: &CommandRequest, query: LookupQuery, said: Option<&str>) -> Ack {
     let case_id = new_case_id();
+    let message = said
+        .and_then(|text| OperatorText::clipped(text, CONTEXT_MAX_CHARS))
+        .map(OperatorText::into_string);
+    let with = if message.is_some() {
+        ", with the customer's message,"
+    } else {
+        ""
+    };
     let ack = format!(
-        "Looking up `{query}` ({}) as case `{case_id}`…",
+        "Looking up `{query}` ({}){with} as case `{case_id}`…",
         query.kind()
     );
+    let actor = Actor::Slack(cmd.user.clone());
     spawn_slack_lookup(
         Arc::clone(deps),
         SlackLookup {
             case_id,
-            actor: Actor::Slack(cmd.user.clone()),
+            actor: actor.clone(),
             channel: cmd.channel.clone(),
             thread: None,
             response_url: Some(cmd.response_url.clone()),
             query,
-            message: None,
+            message_given_by: message.is_some().then_some(actor),
+            message,
+            also_named: Vec::new(),
         },
     );
     ephemeral(ack)

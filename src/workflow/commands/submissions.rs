@@ -4,9 +4,10 @@
 use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
 use crate::audit::text::TextError;
 use crate::card::modals;
-use crate::domain::{ActionKind, CaseAction, Money};
+use crate::domain::{ActionKind, Actor, CaseAction, CaseId, ChannelId, Money};
 use crate::slack::request::{AmountTooLong, Submission, SubmissionRequest, TypedAmount};
 use crate::workflow::approve::{self, Click};
+use crate::workflow::context::{self, Addition};
 use crate::workflow::Deps;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -54,6 +55,32 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
                 }
             }
         }
+        Submission::AddContext {
+            case_id,
+            kind,
+            text,
+        } => match text {
+            Ok(text) => {
+                spawn_context(
+                    deps,
+                    Addition {
+                        case_id,
+                        actor: Actor::Slack(submission.user),
+                        kind,
+                        text,
+                    },
+                );
+                Ack::Empty
+            }
+            Err(TextError::Empty) => field_error(
+                modals::CONTEXT_TEXT_BLOCK,
+                "Paste the customer's message or write a note",
+            ),
+            Err(e) => {
+                tracing::warn!(refusal = ?e, "over-long context refused");
+                field_error(modals::CONTEXT_TEXT_BLOCK, &e.to_string())
+            }
+        },
         Submission::ChooseRefund { target, amount } => {
             super::more_actions::on_refund_amount(deps, &submission.user, target, amount).await
         }
@@ -150,18 +177,44 @@ fn spawn_rejection(deps: &Arc<Deps>, click: Click, reason: String) {
     );
 }
 
+fn spawn_context(deps: &Arc<Deps>, addition: Addition) {
+    let deps = Arc::clone(deps);
+    let span =
+        tracing::info_span!("add_context", case_id = %addition.case_id, actor = %addition.actor);
+    deps.tasks.clone().spawn(
+        async move {
+            let Actor::Slack(user) = addition.actor.clone() else {
+                return;
+            };
+            let case_id = addition.case_id.clone();
+            let answer = match context::add_context(&deps, addition).await {
+                Ok(answer) => answer,
+                Err(e) => e.report("adding context failed"),
+            };
+            if let Some(channel) = card_channel(&deps, &case_id).await {
+                tell_in_channel(&deps, &channel, &user, &answer).await;
+            }
+        }
+        .instrument(span),
+    );
+}
+
+/// The channel a case's card is in, when Redis says.
+async fn card_channel(deps: &Deps, case_id: &CaseId) -> Option<ChannelId> {
+    deps.store
+        .card_location(case_id)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|l| ChannelId::parse(&l.channel).ok())
+}
+
 /// Tells the clicker through the card's channel when there is no
 /// `response_url` (modal submissions have none).
 async fn tell_user(deps: &Deps, click: &Click, text: &str) {
     let channel = match &click.channel {
         Some(channel) => Some(channel.clone()),
-        None => deps
-            .store
-            .card_location(&click.case_id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|l| crate::domain::ChannelId::parse(&l.channel).ok()),
+        None => card_channel(deps, &click.case_id).await,
     };
     if let Some(channel) = channel {
         tell_in_channel(deps, &channel, &click.actor, text).await;
