@@ -86,20 +86,17 @@ pub(super) fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<Sla
             lines: actions.summary.clone(),
         }),
     ];
-    let mut used = 0;
-    let mut n_hidden = actions.n_hidden;
-    for (i, action) in actions.actions.iter().enumerate() {
-        let action = action_blocks(action);
-        if used + action.len() > budget {
-            n_hidden += actions.actions.len() - i;
-            break;
+    let sized: Vec<Vec<SlackBlock>> = actions.actions.iter().map(action_blocks).collect();
+    let shown = fitting(actions, &sized, budget);
+    let n_hidden = actions.n_hidden + shown.iter().filter(|shown| !**shown).count();
+    for (action, shown) in sized.into_iter().zip(shown) {
+        if shown {
+            blocks.extend(action);
         }
-        used += action.len();
-        blocks.extend(action);
     }
     if n_hidden > 0 {
         blocks.push(context(format!(
-            "…and {n_hidden} more actions: see `billing-triage lookup` for the full list"
+            "…and {n_hidden} more actions not shown (Slack allows 50 blocks a message); those awaiting a decision are shown first"
         )));
     }
     if !actions.more.is_empty() {
@@ -107,6 +104,26 @@ pub(super) fn actions_blocks(actions: &ActionsOutline, budget: usize) -> Vec<Sla
     }
     blocks.push(SlackDividerBlock::new().into());
     blocks
+}
+
+/// Which actions fit in `budget` blocks: every one when they all fit;
+/// otherwise those still awaiting a decision (with buttons: a chosen action
+/// just added must stay clickable) before settled ones, each group in card
+/// order. The card keeps its order among those shown.
+fn fitting(actions: &ActionsOutline, sized: &[Vec<SlackBlock>], budget: usize) -> Vec<bool> {
+    let mut shown = vec![false; sized.len()];
+    let awaiting = |i: &usize| actions.actions[*i].buttons.is_some();
+    let order = (0..sized.len())
+        .filter(awaiting)
+        .chain((0..sized.len()).filter(|i| !awaiting(i)));
+    let mut used = 0;
+    for i in order {
+        if used + sized[i].len() <= budget {
+            used += sized[i].len();
+            shown[i] = true;
+        }
+    }
+    shown
 }
 
 /// The "More actions…" menu: choosing an option adds that action to the
@@ -210,11 +227,13 @@ fn look_up_block(look_ups: &[String]) -> Option<SlackBlock> {
     if look_ups.is_empty() {
         return None;
     }
+    // Slack refuses a message whose actions block repeats an action_id.
     let elements: Vec<SlackActionBlockElement> = look_ups
         .iter()
-        .map(|q| {
+        .enumerate()
+        .map(|(i, q)| {
             SlackBlockButtonElement::new(pt!(truncate(&format!("Look up {q}"), MAX_BUTTON_TEXT)))
-                .with_action_id(SlackActionId(LOOK_UP_ACTION_ID.to_owned()))
+                .with_action_id(SlackActionId(format!("{LOOK_UP_ACTION_ID}:{i}")))
                 .with_value(q.clone())
                 .into()
         })

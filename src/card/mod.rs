@@ -42,7 +42,21 @@ pub const APPROVE_ACTION_ID: &str = "approve_action";
 pub const REJECT_ACTION_ID: &str = "reject_action";
 /// `action_id` of a **Look up** button: another identifier the triaged
 /// message named; its value is the identifier.
+/// Each Look up button's action_id is this, `:` and its position (Slack
+/// wants them distinct within a block); [`is_look_up`] reads them back.
 pub const LOOK_UP_ACTION_ID: &str = "look_up_named";
+
+/// Whether `action_id` is one of a card's Look up buttons.
+pub fn is_look_up(action_id: &str) -> bool {
+    action_id
+        .strip_prefix(LOOK_UP_ACTION_ID)
+        .is_some_and(|rest| {
+            rest.is_empty()
+                || rest
+                    .strip_prefix(':')
+                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+}
 /// `action_id` of the **Add context** button; its value is the case id.
 pub const ADD_CONTEXT_ACTION_ID: &str = "add_context";
 /// How much of the operator-given message and of each note the card quotes

@@ -323,7 +323,13 @@ fn check_limits(blocks: &[SlackBlock]) {
                 assert!(text.chars().count() <= MAX_HEADER_TEXT);
             }
             Some("actions") => {
-                for element in block["elements"].as_array().expect("elements") {
+                let elements = block["elements"].as_array().expect("elements");
+                let ids: std::collections::HashSet<&str> = elements
+                    .iter()
+                    .filter_map(|e| e["action_id"].as_str())
+                    .collect();
+                assert_eq!(ids.len(), elements.len(), "action_ids repeat in {block}");
+                for element in elements {
                     let text = element["text"]["text"].as_str().unwrap_or("");
                     assert!(text.chars().count() <= MAX_BUTTON_TEXT);
                     let options = element["options"].as_array().cloned().unwrap_or_default();
@@ -1268,6 +1274,18 @@ fn context_other_customers_and_add_context_sit_under_their_headings() {
         .map(|e| e["value"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(look_ups, ["cus_Other1", "bo@example.com"]);
+    // Slack refuses a message whose actions block repeats an action_id.
+    let ids: Vec<&str> = json[at("look_ups")]["elements"]
+        .as_array()
+        .expect("buttons")
+        .iter()
+        .map(|e| e["action_id"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ids, ["look_up_named:0", "look_up_named:1"]);
+    assert!(ids.iter().all(|id| crate::card::is_look_up(id)));
+    assert!(
+        !crate::card::is_look_up("look_up_namedX") && !crate::card::is_look_up("look_up_named:x")
+    );
     assert_eq!(
         json[at("add_context")]["elements"][0]["value"],
         case.id.as_str()
@@ -1347,4 +1365,65 @@ fn the_actions_take_only_the_blocks_the_other_parts_leave() {
             .is_some_and(|t| t.starts_with("…and 4 more actions")),
         "{blocks:?}"
     );
+}
+
+#[test]
+fn when_not_every_action_fits_those_awaiting_a_decision_are_shown_first() {
+    let mut case = duplicate_case();
+    case.actions = (1..=6).map(|i| close_no_action(&format!("a{i}"))).collect();
+    // a1…a4 are settled (rejected), a5 and a6 (say, just chosen) await a decision.
+    let statuses: Vec<(String, ActionStatus)> = case
+        .actions
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let status = if i < 4 {
+                ActionStatus::Rejected {
+                    by: id("U0APPROVER"),
+                    at: NOW,
+                    reason: "not needed".to_owned(),
+                }
+            } else {
+                proposed()
+            };
+            (a.key.clone(), status)
+        })
+        .collect();
+    let outline = outline(
+        &CardView {
+            case: &case,
+            statuses: &statuses,
+            now: NOW,
+        },
+        Markup::Slack,
+    );
+    let Some(Part::Actions(actions)) = outline.parts.iter().find(|p| matches!(p, Part::Actions(_)))
+    else {
+        panic!("the card has an Actions part");
+    };
+    let blocks =
+        serde_json::to_value(super::blocks::actions_blocks(actions, 5)).expect("blocks serialise");
+    let ids: Vec<&str> = blocks
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(|b| b["block_id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&"buttons_a5") && ids.contains(&"buttons_a6"),
+        "{ids:?}"
+    );
+    // The one block left goes to the first settled action, in card order.
+    assert_eq!(
+        ids,
+        [
+            "action_a1",
+            "action_a5",
+            "buttons_a5",
+            "action_a6",
+            "buttons_a6",
+            "more_actions"
+        ]
+    );
+    assert!(blocks.to_string().contains("…and 3 more actions not shown"));
 }

@@ -150,7 +150,7 @@ impl Button {
                     action_id: id.to_owned(),
                 },
             },
-            card::LOOK_UP_ACTION_ID => match LookupQuery::parse(value) {
+            id if card::is_look_up(id) => match LookupQuery::parse(value) {
                 Ok(query) => Button::LookUp(query),
                 Err(_) => Button::Unreadable {
                     action_id: id.to_owned(),

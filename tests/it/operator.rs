@@ -141,7 +141,11 @@ async fn a_message_naming_several_customers_gets_a_card_for_the_most_trusted_and
         .into_iter()
         .flatten()
         .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
-        .find(|e| e["action_id"] == "look_up_named")
+        .find(|e| {
+            e["action_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("look_up_named:"))
+        })
         .expect("a Look up button");
     assert_eq!(look_up["value"], failed.email.as_str());
 
@@ -152,7 +156,7 @@ async fn a_message_naming_several_customers_gets_a_card_for_the_most_trusted_and
         "container": {"type": "message", "message_ts": "1700000000.000900", "channel_id": CHANNEL},
         "message": {"type": "message", "ts": "1700000000.000900", "thread_ts": "1700000000.000200", "text": "case card"},
         "response_url": app.slack.response_url(),
-        "actions": [{"type": "button", "action_id": "look_up_named", "block_id": "look_ups",
+        "actions": [{"type": "button", "action_id": look_up["action_id"], "block_id": "look_ups",
                      "value": look_up["value"], "action_ts": "1700000001.000001"}]
     });
     assert_eq!(app.interact(&click).await.status, 200);
