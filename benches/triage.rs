@@ -61,6 +61,7 @@ fn time_once(snapshot: &BillingSnapshot, settings: &FollowUpSettings, message: &
             id: CaseId::from_random(1),
             requested_by: Actor::System,
             message: Some(message),
+            added: &[],
             now: NOW,
         },
         snapshot,

@@ -139,6 +139,7 @@ fn run(path: &str) -> Result<usize, String> {
                 id: CaseId::from_random(0),
                 requested_by: Actor::System,
                 message: Some(&item.message),
+                added: &[],
                 now: NOW,
             },
             snapshot,

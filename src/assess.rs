@@ -3,8 +3,11 @@
 //! follow-up draft → product gap). The lookup workflow and the CLI both call
 //! it, so Slack and the terminal always show the same decision.
 
-use crate::domain::{Actor, BillingSnapshot, Case, CaseId, Signal};
-use crate::followup::{self, FollowUpSettings};
+use crate::domain::{
+    ActionStatus, Actor, BillingSnapshot, Case, CaseId, FollowUp, OperatorNote, Signal,
+};
+use crate::followup::{self, FollowUpSettings, Locale};
+use crate::triage::text::Prepared;
 use crate::{actions, triage};
 
 /// Everything `assess` needs besides the snapshot.
@@ -13,6 +16,9 @@ pub struct Intake<'a> {
     pub requested_by: Actor,
     /// The customer's message, when the case came from one.
     pub message: Option<&'a str>,
+    /// The customer's messages added after it (Add context), oldest first;
+    /// each is read on its own (see [`Prepared::join`]).
+    pub added: &'a [OperatorNote],
     /// Unix seconds; the core never reads the clock.
     pub now: i64,
 }
@@ -21,7 +27,13 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     // Card numbers and codes are redacted here, before the message is kept
     // anywhere: the case record (Redis), the card and the CLI's JSON all hold
     // this form only. Only what the customer wrote now is read for signals.
-    let prepared = intake.message.map(triage::text::prepare);
+    let first = intake.message.map(triage::text::prepare);
+    let added: Vec<Prepared> = intake
+        .added
+        .iter()
+        .map(|m| triage::text::prepare(&m.text))
+        .collect();
+    let prepared = Prepared::join(first.iter().chain(&added));
     let mut signals = prepared
         .as_ref()
         .map(triage::read_prepared)
@@ -46,7 +58,7 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         version: Case::VERSION,
         id: intake.id,
         requested_by: intake.requested_by,
-        message: prepared.map(|p| p.redacted),
+        message: first.map(|p| p.redacted),
         snapshot,
         triage,
         actions,
@@ -66,7 +78,8 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
 /// proposal is added, with a key after the last `aN`, only when no kept
 /// action already does the same thing or acts on the same object (a refund
 /// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
-/// actions theirs.
+/// actions theirs, and replaces the draft with [`redraft`]'s (`fresh`'s
+/// knows nothing of what already ran).
 pub fn retriage(old: &Case, fresh: Case) -> Case {
     let mut actions = old.actions.clone();
     let mut next = actions
@@ -98,28 +111,44 @@ pub fn retriage(old: &Case, fresh: Case) -> Case {
     }
 }
 
+/// The follow-up draft of `case`, `old` triaged again ([`retriage`]): over
+/// every action on the card, saying what Stripe confirmed those that
+/// already ran did and what the team reviews next only for those that may
+/// still run ([`followup::progress`]; `statuses` are the actions' states as
+/// stored, `now` dates the expiries). The customer hears one language: the
+/// case's draft keeps its locale once it had the customer's words to go by
+/// (a case looked up without them gets the locale `case` was assessed in).
+pub fn redraft(
+    old: &Case,
+    case: &Case,
+    statuses: &[(String, ActionStatus)],
+    now: i64,
+    settings: &FollowUpSettings,
+) -> FollowUp {
+    let kept = Locale::from_tag(&old.followup.locale).filter(|_| old.messages().next().is_some());
+    let locale = kept
+        .or_else(|| Locale::from_tag(&case.followup.locale))
+        .unwrap_or(Locale::En);
+    let (standing, done) =
+        followup::progress(&case.id, &case.actions, statuses, &case.snapshot, now);
+    followup::draft(
+        &case.triage,
+        &case.snapshot,
+        &standing,
+        &done,
+        locale,
+        settings,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Actor, CaseId};
+    use crate::domain::{Actor, CaseId, Category, Triage};
 
     #[test]
     fn a_retriage_keeps_every_action_and_adds_only_new_ones_after_them() {
-        let settings = FollowUpSettings {
-            portal_login_url: None,
-        };
-        let open = |message: Option<&str>| {
-            assess(
-                Intake {
-                    id: CaseId::from_random(7),
-                    requested_by: Actor::System,
-                    message,
-                    now: crate::triage::tests::NOW,
-                },
-                crate::triage::tests::load("healthy_jpy"),
-                &settings,
-            )
-        };
+        let open = |message| open(message, crate::triage::tests::load("healthy_jpy"));
         let mut old = open(None);
         old.actions[0].summary = "as shown on the card before".to_owned();
         let fresh = open(Some("how do I cancel my plan at the end of the period?"));
@@ -141,6 +170,222 @@ mod tests {
         assert_eq!(merged.context, old.context);
     }
 
+    const SETTINGS: FollowUpSettings = FollowUpSettings {
+        portal_login_url: None,
+    };
+
+    /// A case opened on `snapshot` with `message`.
+    fn open(message: Option<&str>, snapshot: BillingSnapshot) -> Case {
+        assess(
+            Intake {
+                id: CaseId::from_random(7),
+                requested_by: Actor::System,
+                message,
+                added: &[],
+                now: crate::triage::tests::NOW,
+            },
+            snapshot,
+            &SETTINGS,
+        )
+    }
+
+    /// A case on `snapshot` assessed with `case`'s words now.
+    fn reassess(case: &Case, snapshot: BillingSnapshot) -> Case {
+        assess(
+            Intake {
+                id: case.id.clone(),
+                requested_by: Actor::System,
+                message: case.message.as_deref(),
+                added: &case.context.messages,
+                now: crate::triage::tests::NOW,
+            },
+            snapshot,
+            &SETTINGS,
+        )
+    }
+
+    fn given(text: &str) -> OperatorNote {
+        OperatorNote {
+            by: Actor::Cli("op".to_owned()),
+            at: crate::triage::tests::NOW,
+            text: text.to_owned(),
+        }
+    }
+
+    /// The JPY customer without a preferred locale: the draft's language
+    /// comes from the message.
+    fn no_locale() -> BillingSnapshot {
+        let mut snapshot = crate::triage::tests::load("healthy_jpy");
+        for customer in &mut snapshot.customers {
+            customer.preferred_locales.clear();
+        }
+        snapshot
+    }
+
+    #[test]
+    fn a_message_added_after_a_signed_one_changes_the_triage() {
+        let signed = "Hello, a question about my account.\n\nThanks,\nAna";
+        let outage = "The service was down for nine days during the outage and I want a refund for this month.";
+        let mut case = reassess(
+            &Case {
+                message: Some(signed.to_owned()),
+                ..open_jpy(None)
+            },
+            no_locale(),
+        );
+        let before = case.triage.clone();
+        assert!(!case.add_message(given(outage), 20_000));
+        let after = reassess(&case, no_locale());
+        assert!(
+            matches!(
+                after.triage,
+                Triage::Classified {
+                    category: Category::ProductFailure,
+                    ..
+                }
+            ),
+            "the added words are read: {:?}",
+            after.triage
+        );
+        assert_ne!(after.triage, before);
+        // Appended to the first message, they would be its signature.
+        let appended = reassess(
+            &Case {
+                message: Some(format!("{signed}\n\n{outage}")),
+                ..open_jpy(None)
+            },
+            no_locale(),
+        );
+        assert_eq!(appended.triage, before);
+        assert_eq!(
+            after.message.as_deref(),
+            Some(signed),
+            "the first message is kept as it was"
+        );
+    }
+
+    fn open_jpy(message: Option<&str>) -> Case {
+        open(message, no_locale())
+    }
+
+    #[test]
+    fn the_customers_words_keep_the_newest_within_the_limit() {
+        let mut case = open_jpy(None);
+        // A case without words takes the first message as its own.
+        assert!(!case.add_message(given("0123456789"), 25));
+        assert_eq!(case.message.as_deref(), Some("0123456789"));
+        assert_eq!(
+            case.context.message_given_by,
+            Some(Actor::Cli("op".to_owned()))
+        );
+        assert!(case.context.messages.is_empty());
+        // The next ones come after it, each apart.
+        assert!(!case.add_message(given("abcdefghij"), 25));
+        assert_eq!(case.context.messages.len(), 1);
+        // Over the limit, the oldest is cut from its start.
+        assert!(case.add_message(given("ABCDEFGHIJ"), 25));
+        let words: Vec<&str> = case.messages().collect();
+        assert_eq!(words, ["…6789", "abcdefghij", "ABCDEFGHIJ"]);
+        assert_eq!(words.iter().map(|w| w.chars().count()).sum::<usize>(), 25);
+        // An oldest text that cannot stay is dropped whole, with who gave it.
+        assert!(case.add_message(given("klmnopqrst"), 25));
+        let words: Vec<&str> = case.messages().collect();
+        assert_eq!(words, ["…ghij", "ABCDEFGHIJ", "klmnopqrst"]);
+        assert_eq!(case.message.as_deref(), None);
+        assert_eq!(case.context.message_given_by, None);
+        // A single text over the limit keeps its end.
+        let mut long = open_jpy(None);
+        assert!(long.add_message(given("xxxxxnewest"), 7));
+        assert_eq!(long.message.as_deref(), Some("…newest"));
+    }
+
+    #[test]
+    fn notes_keep_the_newest() {
+        let mut case = open_jpy(None);
+        for n in 1..=3 {
+            assert_eq!(case.context.add_note(given(&format!("note {n}")), 3), 0);
+        }
+        assert_eq!(case.context.add_note(given("note 4"), 3), 1);
+        let notes: Vec<&str> = case.context.notes.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(notes, ["note 2", "note 3", "note 4"]);
+    }
+
+    #[test]
+    fn a_redraft_states_what_already_ran_in_the_cases_language() {
+        use crate::domain::{ActionKind, ProposedAction, Refund, RefundTarget};
+        let spanish = "Hola, el servicio no funcionó durante nueve días y quiero un reembolso de este mes, por favor.";
+        let mut old = open_jpy(Some(spanish));
+        assert_eq!(old.followup.locale, "es");
+        let charge = old.snapshot.charges().next().expect("a charge").clone();
+        old.actions = vec![ProposedAction {
+            key: "a1".to_owned(),
+            kind: ActionKind::Refund(RefundTarget {
+                charge: charge.id.clone(),
+                amount: charge.amount,
+            }),
+            summary: "Refund".to_owned(),
+            rationale: "Outage".to_owned(),
+            origin: Default::default(),
+        }];
+        let statuses = [(
+            "a1".to_owned(),
+            ActionStatus::Succeeded {
+                approved_by: vec![],
+                at: crate::triage::tests::NOW,
+                stripe_ids: vec!["re_1".to_owned()],
+                notes: vec![],
+            },
+        )];
+        // Stripe now: the refund is there, ours by its metadata, and the
+        // customer has since set German as their language.
+        let mut now = no_locale();
+        for customer in &mut now.customers {
+            customer.preferred_locales = vec!["de".to_owned()];
+            for c in customer.charges.iter_mut().filter(|c| c.id == charge.id) {
+                c.refunds.push(Refund {
+                    id: "re_1".to_owned().try_into().expect("id"),
+                    amount: charge.amount,
+                    status: "succeeded".to_owned(),
+                    created: crate::triage::tests::NOW,
+                    metadata: [
+                        ("case_id", old.id.to_string()),
+                        ("action", "a1".to_owned()),
+                        ("step", format!("refund:{}", charge.id)),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+                });
+            }
+        }
+        let mut with = old.clone();
+        with.context.add_note(given("called them"), 20);
+        let case = retriage(&with, reassess(&with, now));
+        assert_eq!(case.followup.locale, "de", "assess alone would switch");
+        let draft = redraft(&old, &case, &statuses, crate::triage::tests::NOW, &SETTINGS);
+        assert_eq!(draft.locale, "es", "{draft:?}");
+        assert!(
+            draft.text.contains("le reembolsamos JPY 5000"),
+            "{}",
+            draft.text
+        );
+        assert!(
+            !draft.text.contains("revisará"),
+            "nothing said to be pending: {}",
+            draft.text
+        );
+
+        // A case looked up without the customer's words takes the language
+        // of the first message an operator gives.
+        let bare = open_jpy(None);
+        assert_eq!(bare.followup.locale, "en");
+        let mut with = bare.clone();
+        with.add_message(given(spanish), 20_000);
+        let case = retriage(&with, reassess(&with, no_locale()));
+        let draft = redraft(&bare, &case, &[], crate::triage::tests::NOW, &SETTINGS);
+        assert_eq!(draft.locale, "es", "{draft:?}");
+    }
+
     #[test]
     fn the_case_keeps_the_message_redacted() {
         let snapshot = crate::triage::tests::load("healthy_jpy");
@@ -148,6 +393,7 @@ mod tests {
             id: CaseId::from_random(1),
             requested_by: Actor::System,
             message: Some("new card 4111 1111 1111 1111 exp 09/29 cvc 737 please"),
+            added: &[],
             now: crate::triage::tests::NOW,
         };
         let case = assess(

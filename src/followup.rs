@@ -11,9 +11,10 @@
 //! Posting the draft in the card's thread is the workflow's job.
 
 use crate::domain::{
-    ActionKind, BillingSnapshot, Category, FollowUp, InvoiceStatus, Money, ProductGap,
-    ProposedAction, Signal, SubscriptionId, Triage,
+    ActionKind, ActionStatus, BillingSnapshot, CaseId, Category, FollowUp, InvoiceStatus, Money,
+    ProductGap, ProposedAction, Signal, SubscriptionId, Triage,
 };
+use crate::execution::{is_ours, StepName};
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::BTreeMap;
 
@@ -164,6 +165,98 @@ pub fn draft(
     FollowUp {
         locale: locale.tag().to_owned(),
         text: strip_session_links(&text),
+    }
+}
+
+/// Where a case's actions stand, for a draft written after some may have
+/// run (the redraft of Add context): the actions that ran or may still run
+/// (a rejected or expired one, or a failure past its retry window, is left
+/// out: the draft must not say the team reviews it), and what Stripe
+/// confirmed those that succeeded did. A refund counts only as found in
+/// `snapshot` (Stripe's state now) with metadata naming this case, action
+/// and step, never by amount; a succeeded cancellation ended its
+/// subscription. Pure.
+pub fn progress(
+    case: &CaseId,
+    actions: &[ProposedAction],
+    statuses: &[(String, ActionStatus)],
+    snapshot: &BillingSnapshot,
+    now: i64,
+) -> (Vec<ProposedAction>, Vec<DoneAction>) {
+    let status = |key: &str| statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s);
+    let mut standing = Vec::new();
+    let mut done = Vec::new();
+    for action in actions {
+        match status(&action.key) {
+            Some(ActionStatus::Succeeded { at, .. }) => {
+                done.push(done_action(case, action, snapshot, *at));
+            }
+            Some(ActionStatus::Rejected { .. } | ActionStatus::Expired { .. }) => continue,
+            Some(ActionStatus::Proposed { expires_at, .. }) if *expires_at <= now => continue,
+            Some(ActionStatus::Failed { at, .. })
+                if now > at + crate::policy::RETRY_WINDOW_SECS =>
+            {
+                continue
+            }
+            _ => {}
+        }
+        standing.push(action.clone());
+    }
+    (standing, done)
+}
+
+/// What Stripe's state says a succeeded action did.
+fn done_action(
+    case: &CaseId,
+    action: &ProposedAction,
+    snapshot: &BillingSnapshot,
+    at: i64,
+) -> DoneAction {
+    let (charges, canceled): (Vec<_>, _) = match &action.kind {
+        ActionKind::Refund(target) => (vec![&target.charge], None),
+        ActionKind::CancelDuplicate {
+            subscription,
+            refunds,
+        } => (
+            refunds.iter().map(|t| &t.charge).collect(),
+            Some(subscription.clone()),
+        ),
+        ActionKind::CancelSubscription { subscription, .. } => {
+            (Vec::new(), Some(subscription.clone()))
+        }
+        _ => (Vec::new(), None),
+    };
+    let refunds = snapshot
+        .charges()
+        .filter(|c| charges.contains(&&c.id))
+        .flat_map(|c| {
+            let step = StepName::Refund(c.id.clone());
+            c.refunds
+                .iter()
+                .filter(move |r| {
+                    !matches!(r.status.as_str(), "failed" | "canceled")
+                        && is_ours(&r.metadata, case, &action.key, &step)
+                })
+                .map(|r| r.amount)
+        });
+    let mut refunded: Option<Money> = None;
+    for amount in refunds {
+        refunded = Some(match refunded {
+            // Refunds of one action are of one customer's charges, in one
+            // currency; a second currency would be a corrupt record.
+            Some(total) if total.currency == amount.currency => Money {
+                minor: total.minor.saturating_add(amount.minor),
+                ..total
+            },
+            Some(total) => total,
+            None => amount,
+        });
+    }
+    DoneAction {
+        key: action.key.clone(),
+        refunded,
+        canceled,
+        at,
     }
 }
 

@@ -74,6 +74,15 @@ impl OperatorText {
         &self.0
     }
 
+    /// The SHA-256 of the (scrubbed) text, in hex: what an audit entry
+    /// keeps of text that must not live in the audit stream itself (a
+    /// customer's message), so that the copy in the case record can be
+    /// matched to the entry.
+    pub fn sha256(&self) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(self.0.as_bytes()))
+    }
+
     pub fn into_string(self) -> String {
         self.0
     }
@@ -158,6 +167,18 @@ mod tests {
         let text =
             OperatorText::parse("  refund 4242 4242 4242 4242 sk_live_x  ", 500).expect("fits");
         assert_eq!(text.as_str(), "refund [redacted] [redacted]");
+    }
+
+    #[test]
+    fn the_hash_is_of_the_scrubbed_text() {
+        let abc = OperatorText::parse("abc", 10).expect("fits");
+        assert_eq!(
+            abc.sha256(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let card = OperatorText::parse("card 4242 4242 4242 4242", 100).expect("fits");
+        let scrubbed = OperatorText::parse("card [redacted]", 100).expect("fits");
+        assert_eq!(card.sha256(), scrubbed.sha256());
     }
 
     #[test]

@@ -62,6 +62,16 @@ pub const ADD_CONTEXT_ACTION_ID: &str = "add_context";
 /// How much of the operator-given message and of each note the card quotes
 /// (the whole is in the case record and the CLI's JSON).
 const CONTEXT_SHOWN_CHARS: usize = 600;
+/// At most this many characters of the Decision part go to the context the
+/// decision read (the customer's messages operators gave, their notes); the
+/// decision's own lines come first and keep their room under
+/// [`MAX_SECTION_TEXT`] whatever is added.
+const CONTEXT_BUDGET: usize = 1500;
+/// Room kept for the line that counts the context entries not shown.
+const HIDDEN_LINE_CHARS: usize = 60;
+/// An entry cut to fit keeps at least this many characters of its text, or
+/// is not shown.
+const MIN_CUT_TEXT: usize = 40;
 /// At most this many **Look up** buttons; the rest are named only.
 const MAX_LOOK_UPS: usize = 5;
 /// `action_id` of the "More actions…" menu; each option's value is
@@ -822,7 +832,7 @@ fn anomalies(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<String> {
 }
 
 fn decision_section(case: &Case, m: Markup) -> Section {
-    let lines = match &case.triage {
+    let mut lines = match &case.triage {
         Triage::Classified { category, evidence } => {
             let mut lines = vec![m.bold(category.label())];
             lines.extend(bullets(evidence.iter().map(|e| m.esc(e)).collect()));
@@ -851,44 +861,105 @@ fn decision_section(case: &Case, m: Markup) -> Section {
             ]
         }
     };
-    let mut context = context_lines(case, m);
-    context.extend(lines);
+    // The decision first, then the context it read, within what Slack's
+    // section limit leaves: no note can push the category off the card.
+    let used =
+        DECISION.chars().count() + 3 + lines.iter().map(|l| l.chars().count() + 1).sum::<usize>();
+    let room = MAX_SECTION_TEXT.saturating_sub(used).min(CONTEXT_BUDGET);
+    lines.extend(context_lines(case, m, room));
     Section {
         title: DECISION,
-        lines: context,
+        lines,
     }
 }
 
-/// What the decision read besides Stripe: the customer's message when an
-/// operator gave it, and the operators' notes (each clipped; scrubbed when
-/// they came in).
-fn context_lines(case: &Case, m: Markup) -> Vec<String> {
+/// One piece of context as the card shows it: who gave it and when
+/// (marked up), then its text (raw, escaped when shown).
+struct ContextEntry<'a> {
+    head: String,
+    text: &'a str,
+    quoted: bool,
+}
+
+impl ContextEntry<'_> {
+    /// The line, its text cut to `max_text` characters.
+    fn line(&self, m: Markup, max_text: usize) -> String {
+        let text = m.esc(&truncate(self.text, max_text));
+        if self.quoted {
+            format!("{}“{text}”", self.head)
+        } else {
+            format!("{}{text}", self.head)
+        }
+    }
+}
+
+/// What the decision read besides Stripe, within `budget` characters: the
+/// customer's messages operators gave, newest first, then the operators'
+/// notes, newest first (each clipped; scrubbed when they came in). An entry
+/// that does not fit is cut, or left out and counted.
+fn context_lines(case: &Case, m: Markup, budget: usize) -> Vec<String> {
     let who = |actor: &Actor| match actor {
         Actor::Slack(user) => m.user(user),
         other => m.esc(&other.to_string()),
     };
-    let mut lines = Vec::new();
-    if let (Some(by), Some(message)) = (&case.context.message_given_by, &case.message) {
-        lines.push(format!(
-            "Context given by {}, the customer's message: “{}”",
-            who(by),
-            m.esc(&truncate(message, CONTEXT_SHOWN_CHARS))
-        ));
+    let mut entries = Vec::new();
+    for added in case.context.messages.iter().rev() {
+        entries.push(ContextEntry {
+            head: format!(
+                "Customer's message given by {} {}: ",
+                who(&added.by),
+                format_datetime(added.at)
+            ),
+            text: &added.text,
+            quoted: true,
+        });
     }
-    let notes: Vec<String> = case
-        .context
-        .notes
+    if let (Some(by), Some(message)) = (&case.context.message_given_by, &case.message) {
+        entries.push(ContextEntry {
+            head: format!("Context given by {}, the customer's message: ", who(by)),
+            text: message,
+            quoted: true,
+        });
+    }
+    for note in case.context.notes.iter().rev() {
+        entries.push(ContextEntry {
+            head: format!("Note from {} {}: ", who(&note.by), format_datetime(note.at)),
+            text: &note.text,
+            quoted: false,
+        });
+    }
+    let full: Vec<String> = entries
         .iter()
-        .map(|note| {
-            format!(
-                "Note from {}: {}",
-                who(&note.by),
-                m.esc(&truncate(&note.text, CONTEXT_SHOWN_CHARS))
-            )
-        })
+        .map(|e| e.line(m, CONTEXT_SHOWN_CHARS))
         .collect();
-    if !notes.is_empty() {
-        lines.push(collapse(notes, MAX_LIST, "\n"));
+    if full.iter().map(|l| l.chars().count() + 1).sum::<usize>() <= budget {
+        return full;
+    }
+    let mut room = budget.saturating_sub(HIDDEN_LINE_CHARS);
+    let mut lines = Vec::new();
+    for (entry, line) in entries.iter().zip(full) {
+        let len = line.chars().count() + 1;
+        if len <= room {
+            room -= len;
+            lines.push(line);
+            continue;
+        }
+        // Cut the text until the line fits (escaping can lengthen it).
+        let mut max_text = room.saturating_sub(entry.head.chars().count() + 3);
+        while max_text >= MIN_CUT_TEXT {
+            let cut = entry.line(m, max_text);
+            let over = (cut.chars().count() + 1).saturating_sub(room);
+            if over == 0 {
+                lines.push(cut);
+                break;
+            }
+            max_text = max_text.saturating_sub(over);
+        }
+        break;
+    }
+    let hidden = entries.len() - lines.len();
+    if hidden > 0 {
+        lines.push(format!("…and {hidden} older messages or notes not shown"));
     }
     lines
 }

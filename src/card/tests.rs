@@ -1229,6 +1229,11 @@ fn context_other_customers_and_add_context_sit_under_their_headings() {
     case.message = Some("Down nine days <please> refund".to_owned());
     case.context = CaseContext {
         message_given_by: Some(Actor::Slack(id("U0OPERATOR"))),
+        messages: vec![OperatorNote {
+            by: Actor::Slack(id("U0OTHEROP1")),
+            at: NOW,
+            text: "It is still down & I want my money".to_owned(),
+        }],
         notes: vec![OperatorNote {
             by: Actor::Slack(id("U0OTHEROP1")),
             at: NOW,
@@ -1296,7 +1301,16 @@ fn context_other_customers_and_add_context_sit_under_their_headings() {
     assert!(
         decision.contains("Context given by <@U0OPERATOR>")
             && decision.contains("&lt;please&gt;")
-            && decision.contains("Note from <@U0OTHEROP1>: Called the customer"),
+            && decision.contains(
+                "Customer's message given by <@U0OTHEROP1> 2026-11-25 14:03 UTC: “It is still down &amp; I want my money”"
+            )
+            && decision.contains("Note from <@U0OTHEROP1> 2026-11-25 14:03 UTC: Called the customer"),
+        "{decision}"
+    );
+    // The decision comes first, the context it read after it.
+    let category = decision.find("*Duplicate").expect("the category");
+    assert!(
+        category < decision.find("Context given by").expect("the context"),
         "{decision}"
     );
     let text = render_text(&view);
@@ -1313,6 +1327,83 @@ fn context_other_customers_and_add_context_sit_under_their_headings() {
         ),
         "the buttons add no heading"
     );
+}
+
+#[test]
+fn long_context_never_pushes_the_decision_off_the_card_and_the_newest_notes_show_first() {
+    let mut case = duplicate_case();
+    let Triage::Classified { evidence, .. } = &mut case.triage else {
+        panic!("the fixture is classified");
+    };
+    // A decision with as much evidence as the card lists, each line long.
+    *evidence = (1..=8)
+        .map(|n| format!("evidence {n}: {}", "e".repeat(150)))
+        .collect();
+    case.message = Some(format!("customer {}", "m".repeat(3000)));
+    case.context = CaseContext {
+        message_given_by: Some(Actor::Slack(id("U0OPERATOR"))),
+        notes: (1..=12)
+            .map(|n| OperatorNote {
+                by: Actor::Slack(id("U0OTHEROP1")),
+                at: NOW + n,
+                text: format!("note {n} <{}>", "n".repeat(700)),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let blocks = render_blocks(&view);
+    check_limits(&blocks);
+    let decision = blocks
+        .iter()
+        .map(|b| serde_json::to_value(b).expect("serialises"))
+        .find_map(|b| {
+            b["text"]["text"]
+                .as_str()
+                .filter(|t| t.starts_with(&format!("*{DECISION}*")))
+                .map(str::to_owned)
+        })
+        .expect("a Decision section");
+    assert!(
+        decision.chars().count() <= MAX_SECTION_TEXT && !decision.ends_with('…'),
+        "the section is within Slack's limit without being cut: {decision}"
+    );
+    assert!(decision.contains("*Duplicate"), "{decision}");
+    assert!(decision.contains("• evidence 8: "), "{decision}");
+    let context: usize = decision
+        .lines()
+        .skip_while(|l| !l.starts_with("Context given by"))
+        .map(|l| l.chars().count() + 1)
+        .sum();
+    assert!(context <= CONTEXT_BUDGET, "{context}: {decision}");
+    assert!(
+        decision.contains("Context given by <@U0OPERATOR>"),
+        "{decision}"
+    );
+    let newest = decision
+        .find("note 12 &lt;")
+        .expect("the newest note shows");
+    match decision.find("note 11 &lt;") {
+        Some(older) => assert!(newest < older, "newest first: {decision}"),
+        None => assert!(!decision.contains("note 1 &lt;"), "{decision}"),
+    }
+    assert!(
+        !decision.contains("note 1 &lt;"),
+        "the oldest is left out: {decision}"
+    );
+    assert!(
+        decision.contains("…and 10 older messages or notes not shown"),
+        "{decision}"
+    );
+    // The terminal page reads the same, within the same budget.
+    let text = render_text(&view);
+    assert!(text.contains("note 12 <"), "{text}");
+    assert!(!text.contains("note 1 <"), "{text}");
 }
 
 #[test]

@@ -178,18 +178,72 @@ pub struct Case {
 
 impl Case {
     pub const VERSION: u32 = 1;
+
+    /// The customer's words, oldest first: [`Case::message`], then the
+    /// messages added with Add context.
+    pub fn messages(&self) -> impl Iterator<Item = &str> {
+        self.message
+            .as_deref()
+            .into_iter()
+            .chain(self.context.messages.iter().map(|m| m.text.as_str()))
+    }
+
+    /// Adds a customer's message an operator gave (Add context): the case's
+    /// message when it has none yet, else after the others. Then keeps at
+    /// most `max_chars` characters of the customer's words in all, the
+    /// newest: the oldest text is cut from its start ("…" in its place) or
+    /// dropped. Returns whether older text was cut.
+    pub fn add_message(&mut self, given: OperatorNote, max_chars: usize) -> bool {
+        if self.message.is_none() && self.context.messages.is_empty() {
+            self.message = Some(given.text);
+            self.context.message_given_by = Some(given.by);
+        } else {
+            self.context.messages.push(given);
+        }
+        let mut total: usize = self.messages().map(|m| m.chars().count()).sum();
+        let cut = total > max_chars;
+        while total > max_chars {
+            let excess = total - max_chars;
+            let oldest = match (&mut self.message, self.context.messages.first_mut()) {
+                (Some(message), _) => message,
+                (None, Some(added)) => &mut added.text,
+                (None, None) => break,
+            };
+            let n = oldest.chars().count();
+            if n > excess + 1 {
+                // Its end stays, after "…".
+                let kept: String = oldest.chars().skip(excess + 1).collect();
+                *oldest = format!("…{kept}");
+                break;
+            }
+            total -= n;
+            if self.message.take().is_some() {
+                self.context.message_given_by = None;
+            } else if !self.context.messages.is_empty() {
+                self.context.messages.remove(0);
+            }
+        }
+        cut
+    }
 }
 
 /// What surrounds a case besides Stripe's state: who gave the customer's
 /// message (`Case::message`) when an operator typed it rather than the
-/// shortcut reading it from Slack, the operators' notes, and the other
-/// identifiers the triaged message named (each looked up on its own card).
+/// shortcut reading it from Slack, the customer's later messages and the
+/// operators' notes added with **Add context**, and the other identifiers
+/// the triaged message named (each looked up on its own card).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseContext {
     /// The operator who typed or pasted the customer's message; `None` when
     /// it is the message the shortcut ran on (or there is none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_given_by: Option<Actor>,
+    /// The customer's messages added after `Case::message` (Add context),
+    /// scrubbed, oldest first, each with the operator who gave it. Kept
+    /// apart so that each is read on its own: a sign-off or a reply header
+    /// in one does not hide the next from the triage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub messages: Vec<OperatorNote>,
     /// Operator notes, scrubbed, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<OperatorNote>,
@@ -200,12 +254,25 @@ pub struct CaseContext {
 }
 
 impl CaseContext {
+    /// Adds an operator's note, keeping the newest `max` notes. Returns how
+    /// many older notes were dropped.
+    pub fn add_note(&mut self, note: OperatorNote, max: usize) -> usize {
+        self.notes.push(note);
+        let dropped = self.notes.len().saturating_sub(max);
+        self.notes.drain(..dropped);
+        dropped
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.message_given_by.is_none() && self.notes.is_empty() && self.also_named.is_empty()
+        self.message_given_by.is_none()
+            && self.messages.is_empty()
+            && self.notes.is_empty()
+            && self.also_named.is_empty()
     }
 }
 
-/// A note an operator added to a case (scrubbed, clipped).
+/// A text an operator added to a case (scrubbed, clipped): a note, or a
+/// customer's message they gave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorNote {
     pub by: Actor,

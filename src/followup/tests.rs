@@ -787,3 +787,127 @@ fn product_gap_names_the_surface_per_category_and_signal() {
         assert!(gap.is_none_or(|g| !g.note.is_empty()));
     }
 }
+
+#[test]
+fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
+    let case_id = CaseId::from_random(3);
+    let mut snapshot = duplicate_snapshot("en-US");
+    let ours = |action: &str, charge: &str| {
+        std::collections::BTreeMap::from([
+            ("case_id".to_owned(), case_id.to_string()),
+            ("action".to_owned(), action.to_owned()),
+            ("step".to_owned(), format!("refund:{charge}")),
+        ])
+    };
+    let refund = |re: &str, minor: i64, metadata| Refund {
+        id: id(re),
+        amount: eur(minor),
+        status: "succeeded".to_owned(),
+        created: NOW,
+        metadata,
+    };
+    for charge in snapshot
+        .customers
+        .iter_mut()
+        .flat_map(|c| c.charges.iter_mut())
+    {
+        if charge.id.as_str() == "ch_Second" {
+            charge.refunds = vec![
+                refund("re_Ours", 3900, ours("a1", "ch_Second")),
+                // Someone else's refund of the same charge is not ours.
+                refund("re_Dashboard", 1000, Default::default()),
+            ];
+        }
+    }
+    let refund_of = |key: &str, minor: i64| ProposedAction {
+        key: key.to_owned(),
+        kind: ActionKind::Refund(RefundTarget {
+            charge: id("ch_First"),
+            amount: eur(minor),
+        }),
+        summary: format!("Refund ch_First {}", eur(minor)),
+        rationale: "The service failed the customer.".to_owned(),
+        origin: Origin::Proposed,
+    };
+    let actions = vec![
+        cancel_duplicate(),
+        close_no_action("a2"),
+        refund_of("a3", 3900),
+        refund_of("a4", 500),
+        refund_of("a5", 700),
+    ];
+    let approver: SlackUserId = id("U0APPROVER");
+    let statuses = vec![
+        (
+            "a1".to_owned(),
+            ActionStatus::Succeeded {
+                approved_by: vec![approver.clone()],
+                at: NOW - 60,
+                stripe_ids: vec!["re_Ours".to_owned()],
+                notes: vec![],
+            },
+        ),
+        (
+            "a2".to_owned(),
+            ActionStatus::Rejected {
+                by: approver.clone(),
+                at: NOW - 60,
+                reason: "not needed".to_owned(),
+            },
+        ),
+        (
+            "a3".to_owned(),
+            ActionStatus::Proposed {
+                approvals: vec![],
+                expires_at: NOW,
+            },
+        ),
+        (
+            "a4".to_owned(),
+            ActionStatus::Proposed {
+                approvals: vec![],
+                expires_at: NOW + 60,
+            },
+        ),
+        (
+            "a5".to_owned(),
+            ActionStatus::Failed {
+                approved_by: vec![approver],
+                at: NOW - crate::policy::RETRY_WINDOW_SECS - 1,
+                error: "card_declined".to_owned(),
+                notes: vec![],
+            },
+        ),
+    ];
+    let (standing, done) = progress(&case_id, &actions, &statuses, &snapshot, NOW);
+    let keys: Vec<&str> = standing.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["a1", "a4"]);
+    assert_eq!(
+        done,
+        [DoneAction {
+            key: "a1".to_owned(),
+            refunded: Some(eur(3900)),
+            canceled: Some(id("sub_Second")),
+            at: NOW - 60,
+        }]
+    );
+    // What Stripe does not show as ours is not said to be refunded.
+    let other_case = CaseId::from_random(4);
+    let (_, done) = progress(&other_case, &actions, &statuses, &snapshot, NOW);
+    assert_eq!(done[0].refunded, None);
+    let draft = draft(
+        &classified(Category::DuplicatePersonalSubscription),
+        &snapshot,
+        &standing,
+        &progress(&case_id, &actions, &statuses, &snapshot, NOW).1,
+        Locale::En,
+        &FollowUpSettings::default(),
+    );
+    assert!(
+        draft
+            .text
+            .contains("canceled the extra subscription and refunded EUR 39.00"),
+        "{}",
+        draft.text
+    );
+}

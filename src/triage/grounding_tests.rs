@@ -25,6 +25,7 @@ fn run(state: &str, message: &str) -> Case {
         id: CaseId::from_random(7),
         requested_by: Actor::System,
         message: Some(message),
+        added: &[],
         now: NOW,
     };
     assess(

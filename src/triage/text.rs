@@ -67,6 +67,34 @@ pub fn prepare(message: &str) -> Prepared {
     }
 }
 
+impl Prepared {
+    /// Messages prepared one by one (see [`prepare`]), read as one: the
+    /// customer's first message, then those added later. Each was split on
+    /// its own, so a sign-off, a reply header or a forward in one ends only
+    /// that one and the next message's words are read. `None` when there are
+    /// none.
+    pub fn join<'a>(parts: impl IntoIterator<Item = &'a Prepared>) -> Option<Prepared> {
+        let parts: Vec<&Prepared> = parts.into_iter().collect();
+        if parts.is_empty() {
+            return None;
+        }
+        let joined = |field: fn(&Prepared) -> &str| {
+            parts
+                .iter()
+                .map(|p| field(p).trim_end())
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        };
+        Some(Prepared {
+            redacted: joined(|p| &p.redacted),
+            current: joined(|p| &p.current),
+            folded: joined(|p| &p.folded),
+            quoted: joined(|p| &p.quoted),
+        })
+    }
+}
+
 /// NFKC, lower case, Latin accents removed, curly quotes straightened.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -503,6 +531,28 @@ mod tests {
         assert!(quoted.contains("Geschäftsführer"), "{quoted:?}");
         let (now, _) = split("Ana\n\n--\nAna Silva\nThis email is confidential");
         assert_eq!(now, "Ana\n\n");
+    }
+
+    #[test]
+    fn a_message_added_after_a_signed_one_is_read() {
+        let first = prepare("My card was declined yesterday.\n\nThanks,\nAna");
+        let added = prepare("Also I was charged twice, please refund one.");
+        // Appended to the first, the new words fall in its signature…
+        let appended = prepare(&format!("{}\n\n{}", first.redacted, added.redacted));
+        assert!(!appended.folded.contains("charged twice"), "{appended:?}");
+        // …prepared on their own, they are read, and the signature is not.
+        let joined = Prepared::join([&first, &added]).expect("two messages");
+        assert!(joined.folded.contains("card was declined"), "{joined:?}");
+        assert!(joined.folded.contains("charged twice"), "{joined:?}");
+        assert!(!joined.current.contains("Ana"), "{joined:?}");
+        assert!(joined.quoted.contains("Ana"), "{joined:?}");
+        assert!(
+            joined.redacted.contains("Thanks,\nAna\n\nAlso"),
+            "{joined:?}"
+        );
+        assert_eq!(Prepared::join(std::iter::empty()), None);
+        let one = Prepared::join([&added]).expect("one message");
+        assert_eq!(one.folded, added.folded.trim_end());
     }
 
     #[test]

@@ -1,13 +1,19 @@
 //! **Add context** (issue 9 part 2): an operator adds the customer's message
 //! or a note to a case, and the case is triaged again in place: audit who
-//! added what → fetch Stripe's state now → `assess` with the case's words →
-//! `assess::retriage` (every action kept exactly as it is, new proposals
-//! added after them) → store → new actions' states → audit the outcome →
-//! the card updated (chat.update) and the new draft in its thread.
+//! added what (its kind, length and hash; the text stays in the 30-day case
+//! record) → fetch Stripe's state now → `assess` with the case's words, each
+//! message read on its own → `assess::retriage` (every action kept exactly
+//! as it is, new proposals added after them) → `assess::redraft` (the draft
+//! states what already ran, in the case's language) → store → new actions'
+//! states → audit the outcome → the card updated (chat.update) and, when it
+//! changed, the new draft in its thread. The record stays bounded: the
+//! customer's words to [`CONTEXT_MAX_CHARS`] (the newest kept), notes to
+//! [`MAX_NOTES`].
 
+use super::commands::CONTEXT_MAX_CHARS;
 use super::lookup::APPROVAL_WINDOW_SECS;
 use super::{now, Deps, WorkflowError};
-use crate::assess::{assess, retriage, Intake};
+use crate::assess::{assess, redraft, retriage, Intake};
 use crate::audit::text::OperatorText;
 use crate::audit::{AuditKind, NewEntry};
 use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
@@ -16,9 +22,8 @@ use crate::slack::request::ContextKind;
 use crate::store::cases::StoredCase;
 use serde_json::json;
 
-/// How much of the added text the audit entry keeps (it is scrubbed; the
-/// whole is in the case record).
-const AUDITED_CHARS: usize = 500;
+/// At most this many operator notes stay on a case; the oldest go first.
+pub const MAX_NOTES: usize = 20;
 
 /// What was added, by whom.
 #[derive(Debug, Clone)]
@@ -46,10 +51,12 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
             actor: addition.actor.clone(),
             at: now(),
             stripe_ids: Vec::new(),
+            // Not the text: the audit stream is kept for good and read from
+            // any channel; the customer's words live in the case record.
             detail: json!({
                 "as": addition.kind.name(),
                 "chars": text.chars().count(),
-                "text": crate::card::truncate(text, AUDITED_CHARS),
+                "sha256": addition.text.sha256(),
             }),
         })
         .await?;
@@ -60,7 +67,9 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
     for _ in 0..MAX_RACES {
         let read = load(deps, &addition.case_id).await?;
         let old = &read.case;
-        let case = merged(deps, old, &addition, snapshot.clone(), t);
+        let keys: Vec<String> = old.actions.iter().map(|a| a.key.clone()).collect();
+        let statuses = deps.store.action_statuses(&old.id, &keys).await?;
+        let (case, trimmed) = merged(deps, old, &addition, snapshot.clone(), &statuses, t);
         if !deps.store.replace_case(&read, &case).await? {
             continue;
         }
@@ -89,8 +98,11 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
             })
             .await?;
         super::action_state::refresh_card(deps, &case).await;
-        post_draft(deps, &case).await;
-        return Ok(answer(addition.kind, &case, &keys));
+        // A note that changes nothing for the customer posts no new draft.
+        if case.followup != old.followup {
+            post_draft(deps, &case).await;
+        }
+        return Ok(answer(addition.kind, &case, &keys, trimmed));
     }
     Err(WorkflowError::User(
         "The case changed several times while the context was being added; the context is in the audit trail, add it again to triage the case with it".to_owned(),
@@ -108,45 +120,65 @@ async fn load(deps: &Deps, case_id: &CaseId) -> Result<StoredCase, WorkflowError
     })
 }
 
+/// What an addition pushed out of the case record to keep it bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trimmed {
+    Nothing,
+    /// The customer's oldest words were cut ([`CONTEXT_MAX_CHARS`]).
+    OldestWords,
+    /// This many of the oldest notes were dropped ([`MAX_NOTES`]).
+    OldestNotes(usize),
+}
+
 /// The case assessed again over `snapshot` with its words now, merged with
-/// `old` (pure).
-fn merged(deps: &Deps, old: &Case, addition: &Addition, snapshot: BillingSnapshot, t: i64) -> Case {
-    let text = addition.text.as_str();
-    let message = match addition.kind {
-        // The customer's words so far, then the new ones.
-        ContextKind::CustomerMessage => Some(match &old.message {
-            Some(before) => format!("{before}\n\n{text}"),
-            None => text.to_owned(),
-        }),
-        ContextKind::OperatorNote => old.message.clone(),
+/// `old` whose actions stand at `statuses` (pure).
+fn merged(
+    deps: &Deps,
+    old: &Case,
+    addition: &Addition,
+    snapshot: BillingSnapshot,
+    statuses: &[(String, ActionStatus)],
+    t: i64,
+) -> (Case, Trimmed) {
+    let given = OperatorNote {
+        by: addition.actor.clone(),
+        at: t,
+        text: addition.text.as_str().to_owned(),
+    };
+    // The case's words and notes with the addition, bounded.
+    let mut with = old.clone();
+    let trimmed = match addition.kind {
+        ContextKind::CustomerMessage => {
+            if with.add_message(given, CONTEXT_MAX_CHARS) {
+                Trimmed::OldestWords
+            } else {
+                Trimmed::Nothing
+            }
+        }
+        ContextKind::OperatorNote => match with.context.add_note(given, MAX_NOTES) {
+            0 => Trimmed::Nothing,
+            n => Trimmed::OldestNotes(n),
+        },
     };
     let fresh = assess(
         Intake {
             id: old.id.clone(),
             requested_by: old.requested_by.clone(),
-            message: message.as_deref(),
+            message: with.message.as_deref(),
+            added: &with.context.messages,
             now: t,
         },
         snapshot,
         &deps.followup,
     );
-    let mut case = retriage(old, fresh);
-    match addition.kind {
-        ContextKind::CustomerMessage => {
-            case.context.message_given_by = Some(addition.actor.clone());
-        }
-        ContextKind::OperatorNote => case.context.notes.push(OperatorNote {
-            by: addition.actor.clone(),
-            at: t,
-            text: text.to_owned(),
-        }),
-    }
-    case
+    let mut case = retriage(&with, fresh);
+    case.followup = redraft(old, &case, statuses, t, &deps.followup);
+    (case, trimmed)
 }
 
 /// What the operator is told.
-fn answer(kind: ContextKind, case: &Case, added: &[&str]) -> String {
-    match (kind, added.len()) {
+fn answer(kind: ContextKind, case: &Case, added: &[&str], trimmed: Trimmed) -> String {
+    let told = match (kind, added.len()) {
         (ContextKind::OperatorNote, 0) => {
             "Note added to the card and the audit trail; the case was triaged again, with no new proposals".to_owned()
         }
@@ -158,6 +190,15 @@ fn answer(kind: ContextKind, case: &Case, added: &[&str]) -> String {
             "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged",
             triage_label(&case.triage),
             added.join(", ")
+        ),
+    };
+    match trimmed {
+        Trimmed::Nothing => told,
+        Trimmed::OldestWords => format!(
+            "{told}. The customer's oldest words were cut: a case keeps the newest {CONTEXT_MAX_CHARS} characters of them"
+        ),
+        Trimmed::OldestNotes(n) => format!(
+            "{told}. The {n} oldest note(s) were dropped: a case keeps the newest {MAX_NOTES}"
         ),
     }
 }

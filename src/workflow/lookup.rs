@@ -95,6 +95,7 @@ pub async fn open_case(
         id: case_id,
         requested_by: actor.clone(),
         message,
+        added: &[],
         now: now(),
     };
     let case = assess(intake, snapshot, &deps.followup);
