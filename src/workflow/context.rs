@@ -105,7 +105,7 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         return Ok(answer(addition.kind, &case, &keys, trimmed));
     }
     Err(WorkflowError::User(
-        "The case changed several times while the context was being added; the context is in the audit trail, add it again to triage the case with it".to_owned(),
+        "The case changed several times while the context was being added, and it was not added: add it again to triage the case with it".to_owned(),
     ))
 }
 
@@ -180,7 +180,7 @@ fn merged(
 fn answer(kind: ContextKind, case: &Case, added: &[&str], trimmed: Trimmed) -> String {
     let told = match (kind, added.len()) {
         (ContextKind::OperatorNote, 0) => {
-            "Note added to the card and the audit trail; the case was triaged again, with no new proposals".to_owned()
+            "Note added to the card; the case was triaged again, with no new proposals".to_owned()
         }
         (_, 0) => format!(
             "Context added; the case was triaged again ({}), with no new proposals. Actions already on the card are unchanged",

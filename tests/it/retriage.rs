@@ -33,14 +33,14 @@ async fn stored_when(app: &TestApp, id: &CaseId, done: impl Fn(&Case) -> bool) -
     );
 }
 
-/// Waits for a thread reply containing `marker`; returns its text.
-async fn thread_post(app: &TestApp, marker: &str) -> String {
+/// Waits for a `method` call (a post, an ephemeral answer) whose text
+/// contains `marker`; returns the text.
+async fn said(app: &TestApp, method: &str, marker: &str) -> String {
     for _ in 0..300 {
         let found = app
             .slack
-            .calls_to("chat.postMessage")
+            .calls_to(method)
             .into_iter()
-            .filter(|c| c.body.get("thread_ts").is_some())
             .filter_map(|c| c.body["text"].as_str().map(str::to_owned))
             .find(|t| t.contains(marker));
         if let Some(text) = found {
@@ -48,7 +48,7 @@ async fn thread_post(app: &TestApp, marker: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("no thread post with {marker:?}: {:#?}", app.slack.calls());
+    panic!("no {method} with {marker:?}: {:#?}", app.slack.calls());
 }
 
 #[tokio::test]
@@ -149,7 +149,7 @@ async fn the_draft_after_add_context_states_a_refund_that_already_ran() {
         ))
         .await;
     assert_eq!(reply.status, 200);
-    let draft = thread_post(&app, "updated with the added context").await;
+    let draft = said(&app, "chat.postMessage", "updated with the added context").await;
     let refunded = format!("we refunded {}", target.amount);
     assert!(draft.contains(&refunded), "{draft}");
     assert!(!draft.contains("will review"), "{draft}");
@@ -168,4 +168,36 @@ async fn the_draft_after_add_context_states_a_refund_that_already_ran() {
         ran,
         "the refund's state is untouched"
     );
+}
+
+#[tokio::test]
+async fn a_case_keeps_the_newest_notes_and_says_when_older_ones_went() {
+    let (_stripe, seeded, app) = start().await;
+    let product = scenario(&seeded, "product failure or broken trust");
+    let case = lookup_case(&app, &format!("lookup {}", product.customer), 0).await;
+    let kept = billing_triage::workflow::context::MAX_NOTES;
+    for n in 1..=kept + 1 {
+        let reply = app
+            .interact(&context_submission(
+                &case.id,
+                "operator_note",
+                &format!("note {n}"),
+            ))
+            .await;
+        assert_eq!(reply.status, 200);
+        // One after the other: each is stored before the next is sent.
+        stored_when(&app, &case.id, |c| {
+            c.context
+                .notes
+                .last()
+                .is_some_and(|l| l.text == format!("note {n}"))
+        })
+        .await;
+    }
+    let after = stored_when(&app, &case.id, |_| true).await;
+    let notes: Vec<String> = after.context.notes.iter().map(|n| n.text.clone()).collect();
+    let newest: Vec<String> = (2..=kept + 1).map(|n| format!("note {n}")).collect();
+    assert_eq!(notes, newest);
+    let told = said(&app, "chat.postEphemeral", "oldest note(s) were dropped").await;
+    assert!(told.contains(&format!("keeps the newest {kept}")), "{told}");
 }
