@@ -12,6 +12,7 @@ use crate::helpers::*;
 use crate::operator::{context_submission, lookup_case, start, OUTAGE};
 use billing_triage::actions::choose::{targets, Target};
 use billing_triage::assess::{assess, Intake};
+use billing_triage::audit::AuditKind;
 use billing_triage::card::modals;
 use billing_triage::domain::*;
 use billing_triage::followup::FollowUpSettings;
@@ -119,6 +120,15 @@ async fn a_refund_proposed_from_an_approvers_added_context_needs_another_approve
     );
     let charge = target.charge.to_string();
     assert!(refunds_in_localstripe(&stripe, &charge).await.is_empty());
+    let trail = app.store.audit_trail(&after.id).await.expect("redis");
+    assert!(
+        trail
+            .iter()
+            .any(|(_, e)| e.kind == AuditKind::ApprovalRefused
+                && e.detail["reason"] == "PromptedIt"
+                && e.actor == Actor::Slack(slack_user(APPROVER_1))),
+        "the refusal is audited: {trail:?}"
+    );
 
     // …another approver can.
     app.click("approve_action", &value(&after, &refund.key), APPROVER_2)
