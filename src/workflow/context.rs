@@ -154,11 +154,18 @@ fn answer(kind: ContextKind, case: &Case, added: &[&str]) -> String {
             "Context added; the case was triaged again ({}), with no new proposals. Actions already on the card are unchanged",
             triage_label(&case.triage)
         ),
-        (_, n) => format!(
-            "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged",
-            triage_label(&case.triage),
-            added.join(", ")
-        ),
+        (_, n) => {
+            let money = case
+                .actions
+                .iter()
+                .any(|a| added.contains(&a.key.as_str()) && a.kind.is_money_moving());
+            format!(
+                "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged{}",
+                triage_label(&case.triage),
+                added.join(", "),
+                if money { ". They come from the context you added, so another approver approves their refunds and cancellations (four eyes)" } else { "" }
+            )
+        }
     }
 }
 

@@ -102,6 +102,15 @@ async fn a_refund_proposed_from_an_approvers_added_context_needs_another_approve
         card.contains(&format!("proposed from context added by <@{APPROVER_1}>")),
         "{card}"
     );
+    let told = app.slack.wait_for("chat.postEphemeral", 1).await;
+    assert_eq!(told[0].body["user"], APPROVER_1);
+    assert!(
+        told[0].body["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("another approver approves")),
+        "{:#}",
+        told[0].body
+    );
 
     // They cannot approve it alone…
     let (_, url) = app
