@@ -3,7 +3,7 @@
 //! follow-up draft → product gap). The lookup workflow and the CLI both call
 //! it, so Slack and the terminal always show the same decision.
 
-use crate::domain::{Actor, BillingSnapshot, Case, CaseId, Signal};
+use crate::domain::{Actor, BillingSnapshot, Case, CaseId, Origin, Signal};
 use crate::followup::{self, FollowUpSettings};
 use crate::{actions, triage};
 
@@ -66,8 +66,10 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
 /// proposal is added, with a key after the last `aN`, only when no kept
 /// action already does the same thing or acts on the same object (a refund
 /// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
-/// actions theirs.
-pub fn retriage(old: &Case, fresh: Case) -> Case {
+/// actions theirs. An added proposal is marked [`Origin::PromptedBy`]
+/// `prompted_by`, the operator whose context led to it: the four-eyes rule
+/// then keeps them from approving its money moves.
+pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
     let mut actions = old.actions.clone();
     let mut next = actions
         .iter()
@@ -87,6 +89,7 @@ pub fn retriage(old: &Case, fresh: Case) -> Case {
         }
         next += 1;
         proposal.key = format!("a{next}");
+        proposal.origin = Origin::PromptedBy(prompted_by.clone());
         actions.push(proposal);
     }
     let revenue = actions::revenue_impact(&actions, &fresh.snapshot);
@@ -103,27 +106,29 @@ mod tests {
     use super::*;
     use crate::domain::{Actor, CaseId};
 
+    /// The `healthy_jpy` case opened with `message`.
+    fn open(message: Option<&str>) -> Case {
+        assess(
+            Intake {
+                id: CaseId::from_random(7),
+                requested_by: Actor::System,
+                message,
+                now: crate::triage::tests::NOW,
+            },
+            crate::triage::tests::load("healthy_jpy"),
+            &FollowUpSettings {
+                portal_login_url: None,
+            },
+        )
+    }
+
     #[test]
     fn a_retriage_keeps_every_action_and_adds_only_new_ones_after_them() {
-        let settings = FollowUpSettings {
-            portal_login_url: None,
-        };
-        let open = |message: Option<&str>| {
-            assess(
-                Intake {
-                    id: CaseId::from_random(7),
-                    requested_by: Actor::System,
-                    message,
-                    now: crate::triage::tests::NOW,
-                },
-                crate::triage::tests::load("healthy_jpy"),
-                &settings,
-            )
-        };
         let mut old = open(None);
         old.actions[0].summary = "as shown on the card before".to_owned();
         let fresh = open(Some("how do I cancel my plan at the end of the period?"));
-        let merged = retriage(&old, fresh.clone());
+        let by = Actor::Slack(crate::domain::SlackUserId::parse("UAPPROVER1").expect("id"));
+        let merged = retriage(&old, fresh.clone(), &by);
         assert_eq!(merged.actions[..old.actions.len()], old.actions[..]);
         assert_eq!(merged.triage, fresh.triage);
         let added: Vec<&str> = merged.actions[old.actions.len()..]
@@ -137,8 +142,56 @@ mod tests {
         assert!(!added.is_empty(), "the question adds a proposal");
         for action in &merged.actions[old.actions.len()..] {
             assert!(!old.actions.iter().any(|a| a.kind == action.kind));
+            assert_eq!(action.origin, Origin::PromptedBy(by.clone()));
         }
         assert_eq!(merged.context, old.context);
+    }
+
+    #[test]
+    fn a_retriage_proposes_nothing_on_a_charge_a_kept_action_refunds() {
+        use crate::actions::choose::{targets, Target};
+        use crate::domain::{ActionKind, ProposedAction};
+        let outage = "The service was down for nine days and I want a refund for this month.";
+        let refunded = |case: &Case| -> Vec<Target> {
+            case.actions
+                .iter()
+                .filter(|a| matches!(a.kind, ActionKind::Refund(_)))
+                .flat_map(|a| targets(&a.kind))
+                .collect()
+        };
+        let fresh = open(Some(outage));
+        let wanted = refunded(&fresh);
+        assert!(!wanted.is_empty(), "the outage alone proposes a refund");
+        let by = Actor::Slack(crate::domain::SlackUserId::parse("UAPPROVER2").expect("id"));
+
+        // Whatever state the kept refund is in (the caller's, not retriage's
+        // concern), a refund of that charge is never proposed next to it:
+        // one the bot proposed before, or one an operator chose.
+        for origin in [
+            Origin::Proposed,
+            Origin::ChosenBy(crate::domain::SlackUserId::parse("UAPPROVER1").expect("id")),
+        ] {
+            let mut old = open(None);
+            assert!(refunded(&old).is_empty(), "no refund without the words");
+            let kept = fresh
+                .actions
+                .iter()
+                .find(|a| matches!(a.kind, ActionKind::Refund(_)))
+                .expect("a refund");
+            old.actions.push(ProposedAction {
+                key: "c1".to_owned(),
+                origin: origin.clone(),
+                ..kept.clone()
+            });
+            let merged = retriage(&old, fresh.clone(), &by);
+            assert_eq!(merged.actions[..old.actions.len()], old.actions[..]);
+            for added in &merged.actions[old.actions.len()..] {
+                assert!(
+                    !targets(&added.kind).iter().any(|t| wanted.contains(t)),
+                    "{origin:?}: {added:?}"
+                );
+            }
+        }
     }
 
     #[test]

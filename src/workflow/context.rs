@@ -2,7 +2,7 @@
 //! or a note to a case, and the case is triaged again in place: audit who
 //! added what → fetch Stripe's state now → `assess` with the case's words →
 //! `assess::retriage` (every action kept exactly as it is, new proposals
-//! added after them) → store → new actions' states → audit the outcome →
+//! added after them) → the record and new actions' states in one write → audit the outcome →
 //! the card updated (chat.update) and the new draft in its thread.
 
 use super::lookup::APPROVAL_WINDOW_SECS;
@@ -61,9 +61,6 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         let read = load(deps, &addition.case_id).await?;
         let old = &read.case;
         let case = merged(deps, old, &addition, snapshot.clone(), t);
-        if !deps.store.replace_case(&read, &case).await? {
-            continue;
-        }
         let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
             .iter()
             .map(|a| {
@@ -74,8 +71,11 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
                 (a.key.clone(), status)
             })
             .collect();
-        // SET NX: a key already tracked keeps its state.
-        deps.store.init_actions(&case.id, &added).await?;
+        // The record and the added actions' first states in one script:
+        // never an action on the card without a state.
+        if !deps.store.replace_case(&read, &case, &added).await? {
+            continue;
+        }
         let keys: Vec<&str> = added.iter().map(|(k, _)| k.as_str()).collect();
         deps.store
             .append_audit(NewEntry {
@@ -130,7 +130,7 @@ fn merged(deps: &Deps, old: &Case, addition: &Addition, snapshot: BillingSnapsho
         snapshot,
         &deps.followup,
     );
-    let mut case = retriage(old, fresh);
+    let mut case = retriage(old, fresh, &addition.actor);
     match addition.kind {
         ContextKind::CustomerMessage => {
             case.context.message_given_by = Some(addition.actor.clone());
@@ -154,11 +154,18 @@ fn answer(kind: ContextKind, case: &Case, added: &[&str]) -> String {
             "Context added; the case was triaged again ({}), with no new proposals. Actions already on the card are unchanged",
             triage_label(&case.triage)
         ),
-        (_, n) => format!(
-            "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged",
-            triage_label(&case.triage),
-            added.join(", ")
-        ),
+        (_, n) => {
+            let money = case
+                .actions
+                .iter()
+                .any(|a| added.contains(&a.key.as_str()) && a.kind.is_money_moving());
+            format!(
+                "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged{}",
+                triage_label(&case.triage),
+                added.join(", "),
+                if money { ". They come from the context you added, so another approver approves their refunds and cancellations (four eyes)" } else { "" }
+            )
+        }
     }
 }
 

@@ -13,7 +13,7 @@ use billing_triage::domain::{
 use billing_triage::stripe::sandbox::SeededCustomer;
 
 /// localstripe seeded with the sandbox's customers, and the app on it.
-async fn start() -> (localstripe::LocalStripe, Vec<SeededCustomer>, TestApp) {
+pub(crate) async fn start() -> (localstripe::LocalStripe, Vec<SeededCustomer>, TestApp) {
     let stripe = localstripe::start().await;
     let seeded = seeded(&stripe.base_url()).await;
     let app = spawn_app(&stripe.base_url()).await;
@@ -36,7 +36,7 @@ fn shortcut(app: &TestApp, text: &str, ts: &str, thread_ts: Option<&str>) -> ser
 }
 
 /// The first case card among `posts`, and its stored case.
-async fn card_and_case(app: &TestApp, posts: &[SlackCall]) -> (serde_json::Value, Case) {
+pub(crate) async fn card_and_case(app: &TestApp, posts: &[SlackCall]) -> (serde_json::Value, Case) {
     let card = cards(posts).remove(0);
     let case = app
         .store
@@ -167,11 +167,11 @@ async fn a_message_naming_several_customers_gets_a_card_for_the_most_trusted_and
 }
 
 /// The customer's complaint of an outage, asking for money back.
-const OUTAGE: &str =
+pub(crate) const OUTAGE: &str =
     "The service was down for nine days during the outage and I want a refund for this month.";
 
 /// Runs `/billing <text>` and returns the stored case its card shows.
-async fn lookup_case(app: &TestApp, text: &str, posts_before: usize) -> Case {
+pub(crate) async fn lookup_case(app: &TestApp, text: &str, posts_before: usize) -> Case {
     let (reply, _) = app.slash(text, REQUESTER).await;
     assert_eq!(reply.status, 200);
     let posts = app
@@ -392,7 +392,7 @@ async fn add_context_triages_again_in_place_and_keeps_an_action_already_run() {
 }
 
 /// The context modal, submitted.
-fn context_submission(case: &CaseId, kind: &str, text: &str) -> serde_json::Value {
+pub(crate) fn context_submission(case: &CaseId, kind: &str, text: &str) -> serde_json::Value {
     serde_json::json!({
         "type": "view_submission", "team": {"id": "T0001"},
         "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
