@@ -4,7 +4,7 @@
 //! it, so Slack and the terminal always show the same decision.
 
 use crate::domain::{
-    ActionStatus, Actor, BillingSnapshot, Case, CaseId, FollowUp, OperatorNote, Signal,
+    ActionStatus, Actor, BillingSnapshot, Case, CaseId, FollowUp, OperatorNote, Origin, Signal,
 };
 use crate::followup::{self, FollowUpSettings, Locale};
 use crate::triage::text::Prepared;
@@ -78,9 +78,11 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
 /// proposal is added, with a key after the last `aN`, only when no kept
 /// action already does the same thing or acts on the same object (a refund
 /// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
-/// actions theirs, and replaces the draft with [`redraft`]'s (`fresh`'s
-/// knows nothing of what already ran).
-pub fn retriage(old: &Case, fresh: Case) -> Case {
+/// actions theirs. An added proposal is marked [`Origin::PromptedBy`]
+/// `prompted_by`, the operator whose context led to it: the four-eyes rule
+/// then keeps them from approving its money moves. The caller replaces the
+/// draft with [`redraft`]'s (`fresh`'s knows nothing of what already ran).
+pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
     let mut actions = old.actions.clone();
     let mut next = actions
         .iter()
@@ -100,6 +102,7 @@ pub fn retriage(old: &Case, fresh: Case) -> Case {
         }
         next += 1;
         proposal.key = format!("a{next}");
+        proposal.origin = Origin::PromptedBy(prompted_by.clone());
         actions.push(proposal);
     }
     let revenue = actions::revenue_impact(&actions, &fresh.snapshot);
@@ -146,13 +149,30 @@ mod tests {
     use super::*;
     use crate::domain::{Actor, CaseId, Category, Triage};
 
+    /// The `healthy_jpy` case opened with `message`.
+    fn open(message: Option<&str>) -> Case {
+        assess(
+            Intake {
+                id: CaseId::from_random(7),
+                requested_by: Actor::System,
+                message,
+                added: &[],
+                now: crate::triage::tests::NOW,
+            },
+            crate::triage::tests::load("healthy_jpy"),
+            &FollowUpSettings {
+                portal_login_url: None,
+            },
+        )
+    }
+
     #[test]
     fn a_retriage_keeps_every_action_and_adds_only_new_ones_after_them() {
-        let open = |message| open(message, crate::triage::tests::load("healthy_jpy"));
         let mut old = open(None);
         old.actions[0].summary = "as shown on the card before".to_owned();
         let fresh = open(Some("how do I cancel my plan at the end of the period?"));
-        let merged = retriage(&old, fresh.clone());
+        let by = Actor::Slack(crate::domain::SlackUserId::parse("UAPPROVER1").expect("id"));
+        let merged = retriage(&old, fresh.clone(), &by);
         assert_eq!(merged.actions[..old.actions.len()], old.actions[..]);
         assert_eq!(merged.triage, fresh.triage);
         let added: Vec<&str> = merged.actions[old.actions.len()..]
@@ -166,8 +186,56 @@ mod tests {
         assert!(!added.is_empty(), "the question adds a proposal");
         for action in &merged.actions[old.actions.len()..] {
             assert!(!old.actions.iter().any(|a| a.kind == action.kind));
+            assert_eq!(action.origin, Origin::PromptedBy(by.clone()));
         }
         assert_eq!(merged.context, old.context);
+    }
+
+    #[test]
+    fn a_retriage_proposes_nothing_on_a_charge_a_kept_action_refunds() {
+        use crate::actions::choose::{targets, Target};
+        use crate::domain::{ActionKind, ProposedAction};
+        let outage = "The service was down for nine days and I want a refund for this month.";
+        let refunded = |case: &Case| -> Vec<Target> {
+            case.actions
+                .iter()
+                .filter(|a| matches!(a.kind, ActionKind::Refund(_)))
+                .flat_map(|a| targets(&a.kind))
+                .collect()
+        };
+        let fresh = open(Some(outage));
+        let wanted = refunded(&fresh);
+        assert!(!wanted.is_empty(), "the outage alone proposes a refund");
+        let by = Actor::Slack(crate::domain::SlackUserId::parse("UAPPROVER2").expect("id"));
+
+        // Whatever state the kept refund is in (the caller's, not retriage's
+        // concern), a refund of that charge is never proposed next to it:
+        // one the bot proposed before, or one an operator chose.
+        for origin in [
+            Origin::Proposed,
+            Origin::ChosenBy(crate::domain::SlackUserId::parse("UAPPROVER1").expect("id")),
+        ] {
+            let mut old = open(None);
+            assert!(refunded(&old).is_empty(), "no refund without the words");
+            let kept = fresh
+                .actions
+                .iter()
+                .find(|a| matches!(a.kind, ActionKind::Refund(_)))
+                .expect("a refund");
+            old.actions.push(ProposedAction {
+                key: "c1".to_owned(),
+                origin: origin.clone(),
+                ..kept.clone()
+            });
+            let merged = retriage(&old, fresh.clone(), &by);
+            assert_eq!(merged.actions[..old.actions.len()], old.actions[..]);
+            for added in &merged.actions[old.actions.len()..] {
+                assert!(
+                    !targets(&added.kind).iter().any(|t| wanted.contains(t)),
+                    "{origin:?}: {added:?}"
+                );
+            }
+        }
     }
 
     const SETTINGS: FollowUpSettings = FollowUpSettings {
@@ -175,7 +243,7 @@ mod tests {
     };
 
     /// A case opened on `snapshot` with `message`.
-    fn open(message: Option<&str>, snapshot: BillingSnapshot) -> Case {
+    fn open_on(message: Option<&str>, snapshot: BillingSnapshot) -> Case {
         assess(
             Intake {
                 id: CaseId::from_random(7),
@@ -265,7 +333,7 @@ mod tests {
     }
 
     fn open_jpy(message: Option<&str>) -> Case {
-        open(message, no_locale())
+        open_on(message, no_locale())
     }
 
     #[test]
@@ -360,7 +428,7 @@ mod tests {
         }
         let mut with = old.clone();
         with.context.add_note(given("called them"), 20);
-        let case = retriage(&with, reassess(&with, now));
+        let case = retriage(&with, reassess(&with, now), &Actor::System);
         assert_eq!(case.followup.locale, "de", "assess alone would switch");
         let draft = redraft(&old, &case, &statuses, crate::triage::tests::NOW, &SETTINGS);
         assert_eq!(draft.locale, "es", "{draft:?}");
@@ -381,7 +449,7 @@ mod tests {
         assert_eq!(bare.followup.locale, "en");
         let mut with = bare.clone();
         with.add_message(given(spanish), 20_000);
-        let case = retriage(&with, reassess(&with, no_locale()));
+        let case = retriage(&with, reassess(&with, no_locale()), &Actor::System);
         let draft = redraft(&bare, &case, &[], crate::triage::tests::NOW, &SETTINGS);
         assert_eq!(draft.locale, "es", "{draft:?}");
     }

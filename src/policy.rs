@@ -9,7 +9,9 @@
 //! - the person who requested the case never approves its money-moving
 //!   actions (refund, cancel): another approver must (four eyes); an action
 //!   an operator chose from "More actions…" has them as its requester too, so
-//!   neither the case's requester nor its chooser approves it;
+//!   neither the case's requester nor its chooser approves it; nor does the
+//!   operator whose **Add context** led the bot to propose it (the words they
+//!   gave are unverified, as a chooser's choice is);
 //! - a refund (or a duplicate fix that refunds) above the refund limit needs
 //!   two distinct approvers;
 //! - only a `Proposed` action before its expiry can be approved or rejected.
@@ -57,6 +59,8 @@ pub enum Refusal {
     SelfApproval,
     #[error("You chose this action, so another approver must approve it (four eyes)")]
     ChoseIt,
+    #[error("This action was proposed from the context you added, so another approver must approve it (four eyes)")]
+    PromptedIt,
     #[error("You already approved this action; it needs another approver")]
     AlreadyApprovedByYou,
     #[error("This action expired; run the lookup again for a fresh card")]
@@ -108,6 +112,9 @@ pub fn may_approve(
     }
     if action.kind.is_money_moving() && action.origin.chooser() == Some(actor) {
         return Verdict::Refused(Refusal::ChoseIt);
+    }
+    if action.kind.is_money_moving() && action.origin.prompted_by(actor) {
+        return Verdict::Refused(Refusal::PromptedIt);
     }
     if approvals.contains(actor) {
         return Verdict::Refused(Refusal::AlreadyApprovedByYou);
@@ -346,6 +353,63 @@ mod tests {
         check(
             "UAPPROVER1",
             &chosen(portal()),
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER1")],
+            },
+        );
+    }
+
+    #[test]
+    fn an_action_proposed_from_added_context_is_never_approved_by_who_added_it_alone() {
+        let prompted = |mut action: ProposedAction| {
+            action.origin = Origin::PromptedBy(Actor::Slack(user("UAPPROVER1")));
+            action
+        };
+        check(
+            "UAPPROVER1",
+            &prompted(refund(3_900)),
+            &proposed(&[]),
+            &Verdict::Refused(Refusal::PromptedIt),
+        );
+        check(
+            "UAPPROVER2",
+            &prompted(refund(3_900)),
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER2")],
+            },
+        );
+        check(
+            "UREQUESTER",
+            &prompted(refund(3_900)),
+            &proposed(&[]),
+            &Verdict::Refused(Refusal::SelfApproval),
+        );
+        // Above the refund limit: neither of the two approvers is them.
+        check(
+            "UAPPROVER1",
+            &prompted(refund(25_000)),
+            &proposed(&["UAPPROVER2"]),
+            &Verdict::Refused(Refusal::PromptedIt),
+        );
+        // A link moves no money: they may approve it.
+        check(
+            "UAPPROVER1",
+            &prompted(portal()),
+            &proposed(&[]),
+            &Verdict::Execute {
+                approved_by: vec![user("UAPPROVER1")],
+            },
+        );
+        // Someone else's context does not bind them.
+        let by_other = ProposedAction {
+            origin: Origin::PromptedBy(Actor::Slack(user("UAPPROVER2"))),
+            ..refund(3_900)
+        };
+        check(
+            "UAPPROVER1",
+            &by_other,
             &proposed(&[]),
             &Verdict::Execute {
                 approved_by: vec![user("UAPPROVER1")],

@@ -971,9 +971,19 @@ fn action_outline(
     now: i64,
     m: Markup,
 ) -> (ActionOutline, &'static str) {
-    let chosen = match action.origin.chooser() {
-        Some(user) => format!(" · chosen by {}", m.user(user)),
-        None => String::new(),
+    use crate::domain::Origin;
+    let chosen = match &action.origin {
+        Origin::ChosenBy(user) => format!(" · chosen by {}", m.user(user)),
+        Origin::PromptedBy(Actor::Slack(user)) => {
+            format!(" · proposed from context added by {}", m.user(user))
+        }
+        Origin::PromptedBy(other) => {
+            format!(
+                " · proposed from context added by {}",
+                m.esc(&other.to_string())
+            )
+        }
+        Origin::Proposed => String::new(),
     };
     let body = format!(
         "{} {}{chosen}\n{}",

@@ -653,11 +653,7 @@ fn menu_options(blocks: &[SlackBlock]) -> Vec<(String, String)> {
 #[test]
 fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_its_chooser() {
     let mut case = duplicate_case();
-    let statuses: Vec<(String, ActionStatus)> = case
-        .actions
-        .iter()
-        .map(|a| (a.key.clone(), proposed()))
-        .collect();
+    let statuses = all_proposed(&case);
     let view = CardView {
         case: &case,
         statuses: &statuses,
@@ -719,6 +715,37 @@ fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_
     assert!(
         menu_options(&blocks).is_empty(),
         "nothing to choose without a customer"
+    );
+}
+
+/// Every action of `case` awaiting approval.
+fn all_proposed(case: &Case) -> Vec<(String, ActionStatus)> {
+    case.actions
+        .iter()
+        .map(|a| (a.key.clone(), proposed()))
+        .collect()
+}
+
+#[test]
+fn an_action_proposed_from_added_context_names_who_added_it() {
+    let mut case = duplicate_case();
+    let last = case.actions.len() - 1;
+    case.actions[last].origin = Origin::PromptedBy(Actor::Slack(id("U0PROMPTER")));
+    let statuses = all_proposed(&case);
+    let view = CardView {
+        case: &case,
+        statuses: &statuses,
+        now: NOW,
+    };
+    let shown = serde_json::to_string(&render_blocks(&view)).expect("json");
+    assert!(
+        shown.contains("proposed from context added by <@U0PROMPTER>"),
+        "{shown}"
+    );
+    let text = render_text(&view);
+    assert!(
+        text.contains("proposed from context added by U0PROMPTER"),
+        "{text}"
     );
 }
 

@@ -111,6 +111,10 @@ pub enum Origin {
     /// Chosen by this operator; for the four-eyes rule they count as its
     /// requester, so they never approve it alone.
     ChosenBy(SlackUserId),
+    /// Proposed by the bot when this operator's **Add context** triaged the
+    /// case again: the words they gave (unverified) led to it, so for the
+    /// four-eyes rule they count as its requester, as a chooser does.
+    PromptedBy(Actor),
 }
 
 impl Origin {
@@ -121,9 +125,14 @@ impl Origin {
     /// The operator who chose the action, if one did.
     pub fn chooser(&self) -> Option<&SlackUserId> {
         match self {
-            Self::Proposed => None,
             Self::ChosenBy(user) => Some(user),
+            Self::Proposed | Self::PromptedBy(_) => None,
         }
+    }
+
+    /// Whether `user`'s added context led the bot to propose the action.
+    pub fn prompted_by(&self, user: &SlackUserId) -> bool {
+        matches!(self, Self::PromptedBy(Actor::Slack(id)) if id == user)
     }
 }
 

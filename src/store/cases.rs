@@ -49,9 +49,23 @@ impl CardLocation {
     }
 }
 
+/// Replaces a case record and adds the first states of its new actions,
+/// together: KEYS[1] (the case) is swapped from ARGV[1] to ARGV[2] only if
+/// it is still ARGV[1] (else 0) and none of KEYS[2..] (the new actions'
+/// states) exists yet (else -1). The record keeps its expiry; the new states
+/// get the record's (ARGV[3] seconds if it has none), so a case and its
+/// actions expire together and a replacement never extends a case's life.
 const REPLACE: &str = r"
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+for i = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return -1 end
+end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl <= 0 then ttl = tonumber(ARGV[3]) * 1000 end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[i + 2], 'PX', ttl)
+end
 return 1
 ";
 
@@ -118,23 +132,47 @@ impl Store {
 
     /// Replaces the case record with `case` if it is still as `read`
     /// (compare-and-set, so a concurrent change of the record, such as an
-    /// action chosen meanwhile, is not lost). Returns whether this call
-    /// replaced it.
+    /// action chosen meanwhile, is not lost), and records the first state of
+    /// each action in `added` (actions `case` has and `read` had not), in
+    /// one Lua script: either the record and every added state are written,
+    /// or nothing. The record keeps its expiry (a re-triage does not make a
+    /// case live longer than its actions' states) and the added states get
+    /// the same. Returns whether this call replaced it.
     ///
     /// # Errors
-    /// Redis errors: nothing was replaced.
-    pub async fn replace_case(&self, read: &StoredCase, case: &Case) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(case).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut conn = self.conn().await?;
-        let replaced: i64 = redis::Script::new(REPLACE)
+    /// Redis errors: nothing was replaced. [`StoreError::Corrupt`] when an
+    /// added action already has a state (a key the record does not know):
+    /// nothing was replaced either.
+    pub async fn replace_case(
+        &self,
+        read: &StoredCase,
+        case: &Case,
+        added: &[(String, ActionStatus)],
+    ) -> Result<bool, StoreError> {
+        let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+        let json = serde_json::to_string(case).map_err(corrupt)?;
+        let lua = redis::Script::new(REPLACE);
+        let mut script = lua.prepare_invoke();
+        script
             .key(self.key(&format!("case:{}", case.id)))
             .arg(&read.raw)
             .arg(json)
-            .arg(CASE_TTL_SECS)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(map_err)?;
-        Ok(replaced == 1)
+            .arg(CASE_TTL_SECS);
+        for (key, status) in added {
+            script
+                .key(self.action_key(&case.id, key))
+                .arg(serde_json::to_string(status).map_err(corrupt)?);
+        }
+        let mut conn = self.conn().await?;
+        let replaced: i64 = script.invoke_async(&mut conn).await.map_err(map_err)?;
+        match replaced {
+            1 => Ok(true),
+            0 => Ok(false),
+            _ => Err(StoreError::Corrupt(format!(
+                "case:{}: an action being added already has a state; run the lookup again for a fresh case",
+                case.id
+            ))),
+        }
     }
 
     /// # Errors

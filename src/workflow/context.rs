@@ -4,11 +4,11 @@
 //! record) → fetch Stripe's state now → `assess` with the case's words, each
 //! message read on its own → `assess::retriage` (every action kept exactly
 //! as it is, new proposals added after them) → `assess::redraft` (the draft
-//! states what already ran, in the case's language) → store → new actions'
-//! states → audit the outcome → the card updated (chat.update) and, when it
-//! changed, the new draft in its thread. The record stays bounded: the
-//! customer's words to [`CONTEXT_MAX_CHARS`] (the newest kept), notes to
-//! [`MAX_NOTES`].
+//! states what already ran, in the case's language) → the record and new
+//! actions' states in one write → audit the outcome → the card updated
+//! (chat.update) and, when it changed, the new draft in its thread. The
+//! record stays bounded: the customer's words to [`CONTEXT_MAX_CHARS`] (the
+//! newest kept), notes to [`MAX_NOTES`].
 
 use super::commands::CONTEXT_MAX_CHARS;
 use super::lookup::APPROVAL_WINDOW_SECS;
@@ -70,9 +70,6 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         let keys: Vec<String> = old.actions.iter().map(|a| a.key.clone()).collect();
         let statuses = deps.store.action_statuses(&old.id, &keys).await?;
         let (case, trimmed) = merged(deps, old, &addition, snapshot.clone(), &statuses, t);
-        if !deps.store.replace_case(&read, &case).await? {
-            continue;
-        }
         let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
             .iter()
             .map(|a| {
@@ -83,8 +80,11 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
                 (a.key.clone(), status)
             })
             .collect();
-        // SET NX: a key already tracked keeps its state.
-        deps.store.init_actions(&case.id, &added).await?;
+        // The record and the added actions' first states in one script:
+        // never an action on the card without a state.
+        if !deps.store.replace_case(&read, &case, &added).await? {
+            continue;
+        }
         let keys: Vec<&str> = added.iter().map(|(k, _)| k.as_str()).collect();
         deps.store
             .append_audit(NewEntry {
@@ -171,7 +171,7 @@ fn merged(
         snapshot,
         &deps.followup,
     );
-    let mut case = retriage(&with, fresh);
+    let mut case = retriage(&with, fresh, &addition.actor);
     case.followup = redraft(old, &case, statuses, t, &deps.followup);
     (case, trimmed)
 }
@@ -186,11 +186,18 @@ fn answer(kind: ContextKind, case: &Case, added: &[&str], trimmed: Trimmed) -> S
             "Context added; the case was triaged again ({}), with no new proposals. Actions already on the card are unchanged",
             triage_label(&case.triage)
         ),
-        (_, n) => format!(
-            "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged",
-            triage_label(&case.triage),
-            added.join(", ")
-        ),
+        (_, n) => {
+            let money = case
+                .actions
+                .iter()
+                .any(|a| added.contains(&a.key.as_str()) && a.kind.is_money_moving());
+            format!(
+                "Context added; the case was triaged again ({}): {n} new proposal(s) on the card ({}). Actions already on the card are unchanged{}",
+                triage_label(&case.triage),
+                added.join(", "),
+                if money { ". They come from the context you added, so another approver approves their refunds and cancellations (four eyes)" } else { "" }
+            )
+        }
     };
     match trimmed {
         Trimmed::Nothing => told,

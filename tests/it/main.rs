@@ -17,6 +17,7 @@ mod reports;
 mod reports_harness;
 mod resilience;
 mod resilience_harness;
+mod retriage;
 mod sigterm;
 mod slack;
 mod socket;

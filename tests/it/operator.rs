@@ -36,7 +36,7 @@ fn shortcut(app: &TestApp, text: &str, ts: &str, thread_ts: Option<&str>) -> ser
 }
 
 /// The first case card among `posts`, and its stored case.
-async fn card_and_case(app: &TestApp, posts: &[SlackCall]) -> (serde_json::Value, Case) {
+pub(crate) async fn card_and_case(app: &TestApp, posts: &[SlackCall]) -> (serde_json::Value, Case) {
     let card = cards(posts).remove(0);
     let case = app
         .store
