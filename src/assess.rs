@@ -151,19 +151,7 @@ mod tests {
 
     /// The `healthy_jpy` case opened with `message`.
     fn open(message: Option<&str>) -> Case {
-        assess(
-            Intake {
-                id: CaseId::from_random(7),
-                requested_by: Actor::System,
-                message,
-                added: &[],
-                now: crate::triage::tests::NOW,
-            },
-            crate::triage::tests::load("healthy_jpy"),
-            &FollowUpSettings {
-                portal_login_url: None,
-            },
-        )
+        open_on(message, crate::triage::tests::load("healthy_jpy"))
     }
 
     #[test]
