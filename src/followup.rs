@@ -205,6 +205,23 @@ pub fn progress(
     (standing, done)
 }
 
+/// [`progress`] right after the action `ran` was confirmed by Stripe: its
+/// own confirmed result replaces what `snapshot` (read before it ran) says
+/// of it; the other actions read as in [`progress`]. Pure.
+pub fn progress_after_run(
+    case: &CaseId,
+    actions: &[ProposedAction],
+    statuses: &[(String, ActionStatus)],
+    snapshot: &BillingSnapshot,
+    ran: DoneAction,
+    now: i64,
+) -> (Vec<ProposedAction>, Vec<DoneAction>) {
+    let (standing, mut done) = progress(case, actions, statuses, snapshot, now);
+    done.retain(|d| d.key != ran.key);
+    done.push(ran);
+    (standing, done)
+}
+
 /// What Stripe's state says a succeeded action did.
 fn done_action(
     case: &CaseId,

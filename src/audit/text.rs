@@ -19,7 +19,7 @@ pub struct OperatorText(String);
 /// never repeats the text itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
-    #[error("Write something: it goes in the audit trail")]
+    #[error("Write something: this field cannot be empty")]
     Empty,
     #[error("This is {given} characters long; at most {max} are kept. Shorten it")]
     TooLong { given: usize, max: usize },

@@ -891,6 +891,27 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
             at: NOW - 60,
         }]
     );
+    // Right after a4 ran, the redraft keeps a1 (done before) and states
+    // a4 as Stripe confirmed it, though the snapshot predates it.
+    let just_ran = DoneAction {
+        key: "a4".to_owned(),
+        refunded: Some(eur(500)),
+        canceled: None,
+        at: NOW,
+    };
+    let (standing, done) = progress_after_run(
+        &case_id,
+        &actions,
+        &statuses,
+        &snapshot,
+        just_ran.clone(),
+        NOW,
+    );
+    let keys: Vec<&str> = standing.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(keys, ["a1", "a4"], "the rejected and lapsed ones stay out");
+    let done_keys: Vec<&str> = done.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(done_keys, ["a1", "a4"]);
+    assert_eq!(done[1], just_ran);
     // What Stripe does not show as ours is not said to be refunded.
     let other_case = CaseId::from_random(4);
     let (_, done) = progress(&other_case, &actions, &statuses, &snapshot, NOW);

@@ -838,18 +838,43 @@ impl Runner<'_> {
             let Some(location) = deps.store.card_location(&case.id).await? else {
                 return Ok(());
             };
-            let done = [DoneAction {
+            // Over every action of the case as stored now (one chosen or
+            // added since included, rejected and expired ones left out), so
+            // the second action's draft does not forget the first; this
+            // action's result is what Stripe just confirmed, earlier ones
+            // what the stored snapshot shows (never more). Redis unreadable:
+            // the case at hand.
+            let t = now();
+            let stored = match deps.store.load_case(&case.id).await {
+                Ok(stored) => stored,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not re-read the case; the draft covers the copy at hand");
+                    None
+                }
+            };
+            let base = stored.as_ref().unwrap_or(case);
+            let keys: Vec<String> = base.actions.iter().map(|a| a.key.clone()).collect();
+            let statuses = deps.store.action_statuses(&case.id, &keys).await?;
+            let ran = DoneAction {
                 key: key.clone(),
                 refunded: self.progress.refunded,
                 canceled: self.progress.canceled.clone(),
-                at: now(),
-            }];
-            // The redraft keeps the first draft's language.
-            let locale = Locale::from_tag(&case.followup.locale).unwrap_or(Locale::En);
+                at: t,
+            };
+            let (standing, done) = followup::progress_after_run(
+                &case.id,
+                &base.actions,
+                &statuses,
+                &base.snapshot,
+                ran,
+                t,
+            );
+            // The redraft keeps the case's draft language.
+            let locale = Locale::from_tag(&base.followup.locale).unwrap_or(Locale::En);
             let draft = followup::draft(
-                &case.triage,
-                &case.snapshot,
-                &case.actions,
+                &base.triage,
+                &base.snapshot,
+                &standing,
                 &done,
                 locale,
                 &deps.followup,
