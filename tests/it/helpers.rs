@@ -290,12 +290,10 @@ pub async fn failing_stripe(status: u16, body: &'static str) -> String {
     format!("http://127.0.0.1:{port}/")
 }
 
-/// A base URL where nothing listens.
+/// A base URL where nothing listens (a port below the ephemeral range, so
+/// no test listener can take it meanwhile; see `localstripe::free_port`).
 pub fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}/")
+    format!("http://127.0.0.1:{}/", crate::localstripe::free_port())
 }
 
 /// The settings a test app runs with; tests change fields, not the env.

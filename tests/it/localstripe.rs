@@ -54,7 +54,7 @@ pub async fn start() -> LocalStripe {
         binary.display()
     );
     let port = free_port();
-    let child = Command::new(&binary)
+    let mut child = Command::new(&binary)
         .args(["--port", &port.to_string(), "--from-scratch"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -62,7 +62,7 @@ pub async fn start() -> LocalStripe {
         .spawn()
         .unwrap_or_else(|e| panic!("could not start localstripe at {}: {e}", binary.display()));
     let direct = SocketAddr::from(([127, 0, 0, 1], port));
-    wait_until_answering(direct).await;
+    wait_until_answering(direct, &mut child).await;
 
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
@@ -132,18 +132,27 @@ impl LocalStripe {
     }
 }
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now, below Linux's ephemeral range
+/// (32768–60999). The tests' own listeners bind port 0 and so get
+/// ephemeral ports: none of them can take this one between this check and
+/// localstripe's bind, which would leave localstripe dead and the test
+/// talking to another test's server.
 pub fn free_port() -> u16 {
-    let listener = StdListener::bind("127.0.0.1:0").expect("binding an ephemeral port");
-    listener
-        .local_addr()
-        .expect("bound listener has an address")
-        .port()
+    for _ in 0..200 {
+        let port = fastrand::u16(20_000..32_000);
+        if StdListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000-31999 after 200 tries");
 }
 
-async fn wait_until_answering(addr: SocketAddr) {
+async fn wait_until_answering(addr: SocketAddr, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("localstripe exited ({status}) before answering on {addr}: run it by hand to see why");
+        }
         if tokio::net::TcpStream::connect(addr).await.is_ok() {
             return;
         }
