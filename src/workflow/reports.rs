@@ -35,7 +35,7 @@ pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
 pub struct SlackReport {
     pub actor: Actor,
     pub channel: String,
-    pub response_url: String,
+    pub response_url: crate::domain::ResponseUrl,
     pub request: ReportRequest,
 }
 
@@ -74,7 +74,10 @@ pub fn spawn_slack_report(deps: Arc<Deps>, job: SlackReport) {
             if let Err(e) = run_slack_report(&deps, &job).await {
                 let text = e.report("report failed");
                 if let Some(slack) = &deps.slack {
-                    if let Err(e) = slack.respond(&job.response_url, &Message::text(text)).await {
+                    if let Err(e) = slack
+                        .respond(job.response_url.as_str(), &Message::text(text))
+                        .await
+                    {
                         tracing::warn!(error = %e, "could not answer through response_url");
                     }
                 }

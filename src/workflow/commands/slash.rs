@@ -91,7 +91,7 @@ fn report(deps: &Arc<Deps>, cmd: &CommandRequest, request: ReportRequest) -> Ack
         reports::SlackReport {
             actor: Actor::Slack(cmd.user.clone()),
             channel: cmd.channel.to_string(),
-            response_url: cmd.response_url.as_str().to_owned(),
+            response_url: cmd.response_url.clone(),
             request,
         },
     );
