@@ -11,9 +11,10 @@
 //!   step ([`is_ours`]); never by amount or time. Refunds made by anyone else
 //!   are reported as such, and what is left to refund comes from Stripe.
 
+use crate::actions::choose::{refundable, ChoiceRefusal};
 use crate::domain::{
-    ActionKind, CaseId, Charge, ChargeId, ChargeStatus, CustomerId, Money, ProposedAction, Refund,
-    RefundTarget, SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
+    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, RefundTarget,
+    SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -317,23 +318,19 @@ pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &StepNam
 /// checks this itself rather than rely on Stripe refusing.
 pub fn refund_refusal(charge: &Charge, amount: Money) -> Option<String> {
     let id = &charge.id;
-    if charge.disputed {
-        return Some(format!(
-            "refusing to refund {amount} on {id}: it is disputed, and the dispute already returns the money to the customer"
-        ));
-    }
-    if charge.status != ChargeStatus::Succeeded {
-        return Some(format!(
-            "refusing to refund {amount} on {id}: Stripe says it was not paid"
-        ));
-    }
     let left = charge.refundable();
-    if amount.currency != left.currency || amount.minor <= 0 || amount.minor > left.minor {
-        return Some(format!(
+    let refusal = refundable(charge, amount, left).err()?;
+    Some(match refusal {
+        ChoiceRefusal::Disputed(_) => format!(
+            "refusing to refund {amount} on {id}: it is disputed, and the dispute already returns the money to the customer"
+        ),
+        ChoiceRefusal::NotPaid(_) => {
+            format!("refusing to refund {amount} on {id}: Stripe says it was not paid")
+        }
+        _ => format!(
             "refusing to refund {amount} on {id}: Stripe says only {left} is left to refund"
-        ));
-    }
-    None
+        ),
+    })
 }
 
 impl RefundCheck {
@@ -382,7 +379,7 @@ pub fn check_cancel(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Currency, Origin, RefundId};
+    use crate::domain::{ChargeStatus, Currency, Origin, RefundId};
 
     fn case() -> CaseId {
         CaseId::from_random(42)

@@ -321,24 +321,41 @@ fn refund(
         .charges()
         .find(|c| &c.id == charge_id)
         .ok_or_else(|| ChoiceRefusal::NotThisCasesCharge(charge_id.clone()))?;
-    if charge.disputed {
-        return Err(ChoiceRefusal::Disputed(charge_id.clone()));
-    }
-    if charge.status != ChargeStatus::Succeeded {
-        return Err(ChoiceRefusal::NotPaid(charge_id.clone()));
-    }
     let left = left_to_refund(case, statuses, charge);
     let asked = amount.unwrap_or(left);
+    refundable(charge, asked, left)?;
+    Ok(ActionKind::Refund(RefundTarget {
+        charge: charge_id.clone(),
+        amount: asked,
+    }))
+}
+
+/// Whether `asked` may be refunded on `charge` with `left` still to
+/// refund: not disputed, paid, in its currency, more than nothing and at
+/// most `left`. The one check behind a choice (with what the case knows is
+/// left) and behind every refund step right before Stripe (with what
+/// Stripe says is left, `execution::refund_refusal`).
+///
+/// # Errors
+/// The first rule `asked` breaks, in that order.
+pub fn refundable(charge: &Charge, asked: Money, left: Money) -> Result<(), ChoiceRefusal> {
+    let id = &charge.id;
+    if charge.disputed {
+        return Err(ChoiceRefusal::Disputed(id.clone()));
+    }
+    if charge.status != ChargeStatus::Succeeded {
+        return Err(ChoiceRefusal::NotPaid(id.clone()));
+    }
     if asked.currency != charge.amount.currency {
         return Err(ChoiceRefusal::OtherCurrency {
-            charge: charge_id.clone(),
+            charge: id.clone(),
             asked,
             currency: charge.amount.currency,
         });
     }
     if asked.minor > left.minor {
         return Err(ChoiceRefusal::MoreThanLeft {
-            charge: charge_id.clone(),
+            charge: id.clone(),
             asked,
             left,
         });
@@ -346,10 +363,7 @@ fn refund(
     if asked.minor <= 0 {
         return Err(ChoiceRefusal::NotPositive);
     }
-    Ok(ActionKind::Refund(RefundTarget {
-        charge: charge_id.clone(),
-        amount: asked,
-    }))
+    Ok(())
 }
 
 fn cancel(
