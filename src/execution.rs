@@ -432,6 +432,7 @@ mod tests {
             status: ChargeStatus::Succeeded,
             created: 0,
             invoice: None,
+            invoice_unknown: false,
             description: None,
             failure_message: None,
             disputed: false,

@@ -225,7 +225,16 @@ fn propose_duplicate(snapshot: &BillingSnapshot, fallback: &CustomerId, drafts: 
                 amount: c.refundable(),
             })
             .collect();
+        let unlinked = snapshot.charges().any(|c| {
+            c.invoice_unknown
+                && c.status == ChargeStatus::Succeeded
+                && c.customer.as_ref() == Some(&extra.customer)
+                && c.created >= extra.created
+        });
         let what = match refunds.as_slice() {
+            // Stripe's lists could not tell which charge paid it: say so,
+            // never that there is none.
+            [] if unlinked => " (which of the customer's charges paid it could not be told: check its invoices in Stripe and refund from More actions…)".to_owned(),
             [] => " (it has no charge to refund)".to_owned(),
             [one] => format!(" and refund its charge {} ({})", one.charge, one.amount),
             many => format!(" and refund its charges {}", list_refunds(many)),

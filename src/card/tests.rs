@@ -89,6 +89,7 @@ pub(crate) mod fixtures {
             status: ChargeStatus::Succeeded,
             created,
             invoice: inv.map(id),
+            invoice_unknown: false,
             description: Some("Subscription creation".to_owned()),
             failure_message: None,
             disputed: false,

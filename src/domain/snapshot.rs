@@ -128,6 +128,8 @@ pub struct Invoice {
     /// The customer-facing invoice page; needs no login and does not expire
     /// soon, so it is safe in a follow-up draft (PLAYBOOK.md §3).
     pub hosted_invoice_url: Option<String>,
+    /// The charge that paid it (the newest succeeded one when several did),
+    /// found through its payments.
     pub charge: Option<ChargeId>,
 }
 
@@ -148,7 +150,13 @@ pub struct Charge {
     pub amount_refunded: i64,
     pub status: ChargeStatus,
     pub created: i64,
+    /// The invoice this charge paid, found through the invoice's payments.
     pub invoice: Option<InvoiceId>,
+    /// Whether the lists fetched could not tell which invoice, if any, this
+    /// charge paid (an older invoice not listed may be it). `invoice: None`
+    /// with this false means the charge paid no invoice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub invoice_unknown: bool,
     pub description: Option<String>,
     /// Stripe's decline text, for failed charges.
     pub failure_message: Option<String>,

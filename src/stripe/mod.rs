@@ -4,10 +4,14 @@
 //! responses are read into. Deciding what to do with the data is left to the
 //! core; checking whether an action is allowed is left to the caller.
 //!
-//! Requests go through async-stripe's client but are built by hand and read
-//! into our own [`models`], because its typed models follow the newest API
-//! while localstripe (and older pinned accounts) answer in an older shape
-//! (plans, not prices; refunds embedded in charges).
+//! One API version: every request names the version async-stripe pins
+//! (`stripe_shared::version::VERSION`, sent by `transport` whatever the
+//! account's default), is built with async-stripe's request builders where
+//! its crates have them, and its answer is read into the generated type of
+//! that version ([`models`]). Moving to a newer version is one change: the
+//! async-stripe crates' version in `Cargo.toml`, then what no longer
+//! compiles, then the test shape layer's changelog list
+//! (`scripts/stripe_pinned.py`).
 
 mod models;
 mod mutations;
@@ -19,8 +23,7 @@ mod transport;
 
 use std::time::Duration;
 
-use serde::de::DeserializeOwned;
-use stripe_client_core::{IdempotencyKey, RequestBuilder, StripeMethod};
+use stripe_client_core::{IdempotencyKey, RequestBuilder, StripeMethod, StripeRequest};
 
 use crate::domain::StripeKey;
 
@@ -147,65 +150,86 @@ impl StripeGateway {
         }
     }
 
-    /// GET `path` with `query`, read into `T`. `what` names the object for
-    /// error messages (an id, never an email).
-    async fn get<T: DeserializeOwned>(
+    /// Sends one request built by async-stripe's request builders (or by
+    /// hand where its crates have none) and reads the answer into its
+    /// generated type. `key` makes it a write: every retry sends the same
+    /// key, so Stripe replays instead of acting twice.
+    async fn call<T: miniserde::Deserialize>(
         &self,
-        path: &str,
-        query: &[(&str, &str)],
+        req: RequestBuilder,
+        key: Option<&str>,
         what: &str,
     ) -> Result<T, StripeError> {
-        let mut req = RequestBuilder::new(StripeMethod::Get, path);
-        req.query = encode(query)?;
-        self.send(req, None, what).await
+        let key = key.map(idempotent).transpose()?;
+        let body = self.send(req, key, what).await?;
+        read(&body, what)
     }
 
-    /// POST a form with `key`: every retry (throttling) sends the same key,
-    /// so Stripe replays instead of acting twice.
-    async fn post<T: DeserializeOwned>(
+    /// [`Self::call`] for a request of async-stripe's builders: the answer
+    /// is read into the builder's own output type.
+    async fn request<R>(&self, req: &R, key: Option<&str>, what: &str) -> Result<R::Output, StripeError>
+    where
+        R: StripeRequest,
+        R::Output: miniserde::Deserialize,
+    {
+        self.call(req.build(), key, what).await
+    }
+
+    /// POSTs a hand-built form (the sandbox's seeding calls) with `key`.
+    async fn post_form<T: miniserde::Deserialize>(
         &self,
         path: &str,
         form: &[(&str, &str)],
         key: &str,
         what: &str,
     ) -> Result<T, StripeError> {
-        let mut req = RequestBuilder::new(StripeMethod::Post, path);
-        req.body = Some(encode(form)?.unwrap_or_default());
-        self.send(req, Some(idempotent(key)?), what).await
+        let req = hand_built(StripeMethod::Post, path, form)?;
+        self.call(req, Some(key), what).await
     }
 
-    async fn delete<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, &str)],
-        key: &str,
-        what: &str,
-    ) -> Result<T, StripeError> {
-        let mut req = RequestBuilder::new(StripeMethod::Delete, path);
-        req.query = encode(query)?;
-        self.send(req, Some(idempotent(key)?), what).await
-    }
-
-    async fn send<T: DeserializeOwned>(
+    async fn send(
         &self,
         req: RequestBuilder,
         key: Option<IdempotencyKey>,
         what: &str,
-    ) -> Result<T, StripeError> {
+    ) -> Result<bytes::Bytes, StripeError> {
         let budget = if key.is_some() {
             retry::WRITE_BUDGET
         } else {
             retry::READ_BUDGET
         };
-        let body = retry::send(&self.transport, &self.limits, &req, key.as_ref(), budget)
+        retry::send(&self.transport, &self.limits, &req, key.as_ref(), budget)
             .await
-            .map_err(|failure| classify(failure.error, what))?;
-        serde_json::from_slice(&body).map_err(|e| StripeError::Unreadable {
-            what: what.to_owned(),
-            detail: "unexpected shape".into(),
-            source: Some(e),
-        })
+            .map_err(|failure| classify(failure.error, what))
     }
+}
+
+/// Reads an answer into the pinned version's generated type.
+fn read<T: miniserde::Deserialize>(body: &[u8], what: &str) -> Result<T, StripeError> {
+    let unreadable = |detail: &str| StripeError::Unreadable {
+        what: what.to_owned(),
+        detail: detail.to_owned(),
+        source: None,
+    };
+    let text = std::str::from_utf8(body).map_err(|_| unreadable("not UTF-8"))?;
+    miniserde::json::from_str(text)
+        .map_err(|_| unreadable("not the shape of the pinned API version"))
+}
+
+/// A hand-built request: `method` on `path` with form-encoded `pairs`
+/// (as the query of a GET or DELETE, the body of a POST).
+fn hand_built(
+    method: StripeMethod,
+    path: &str,
+    pairs: &[(&str, &str)],
+) -> Result<RequestBuilder, StripeError> {
+    let mut req = RequestBuilder::new(method, path);
+    let encoded = encode(pairs)?;
+    match method {
+        StripeMethod::Post => req.body = Some(encoded.unwrap_or_default()),
+        StripeMethod::Get | StripeMethod::Delete => req.query = encoded,
+    }
+    Ok(req)
 }
 
 /// Form-encodes repeated pairs (`expand[]` twice, `metadata[k]`) as Stripe

@@ -8,16 +8,26 @@
 //! Each write carries the case id and approver in `metadata` (PLAYBOOK.md,
 //! "Leave a trace in Stripe too").
 
-use serde::Deserialize;
+use std::collections::HashMap;
 
-use super::models::{HasId, StripeCharge, StripePortalSession, StripeSubscription};
+use stripe_billing::billing_portal_session::CreateBillingPortalSession;
+use stripe_billing::subscription::{CancelSubscription, RetrieveSubscription, UpdateSubscription};
+use stripe_core::charge::RetrieveCharge;
+use stripe_core::refund::CreateRefund;
+
+use super::models::{self, Bad};
 use super::{StripeError, StripeGateway};
 use crate::domain::{
     Charge, ChargeId, CustomerId, Money, PortalSessionUrl, RefundId, Subscription, SubscriptionId,
 };
 
-#[derive(Debug, Deserialize)]
-struct Ignored {}
+fn unreadable(what: &str) -> impl Fn(Bad) -> StripeError + '_ {
+    move |bad| StripeError::Unreadable {
+        what: what.to_owned(),
+        detail: bad.0,
+        source: None,
+    }
+}
 
 impl StripeGateway {
     /// Current state of one charge, refunds included.
@@ -25,18 +35,11 @@ impl StripeGateway {
     /// # Errors
     /// [`StripeError::NotFound`] for an unknown charge; any other failure.
     pub async fn charge(&self, id: &ChargeId) -> Result<Charge, StripeError> {
-        let raw: StripeCharge = self
-            .get(
-                &format!("/charges/{id}"),
-                &[("expand[]", "refunds")],
-                id.as_str(),
-            )
-            .await?;
-        raw.into_domain().map_err(|bad| StripeError::Unreadable {
-            what: id.to_string(),
-            detail: bad.0,
-            source: None,
-        })
+        let req = RetrieveCharge::new(id.as_str()).expand(vec!["refunds".to_owned()]);
+        let raw = self.request(&req, None, id.as_str()).await?;
+        models::charge(raw)
+            .map(|read| read.charge)
+            .map_err(unreadable(id.as_str()))
     }
 
     /// Current state of one subscription, metadata included: how a
@@ -45,14 +48,9 @@ impl StripeGateway {
     /// # Errors
     /// [`StripeError::NotFound`] for an unknown subscription; any other failure.
     pub async fn subscription(&self, id: &SubscriptionId) -> Result<Subscription, StripeError> {
-        let raw: StripeSubscription = self
-            .get(&format!("/subscriptions/{id}"), &[], id.as_str())
-            .await?;
-        raw.into_domain().map_err(|bad| StripeError::Unreadable {
-            what: id.to_string(),
-            detail: bad.0,
-            source: None,
-        })
+        let req = RetrieveSubscription::new(id.as_str());
+        let raw = self.request(&req, None, id.as_str()).await?;
+        models::subscription(raw).map_err(unreadable(id.as_str()))
     }
 
     /// Refunds `amount` of `charge`, with `metadata` pairs (e.g. `case_id`,
@@ -68,20 +66,13 @@ impl StripeGateway {
         idempotency_key: &str,
         metadata: &[(&str, &str)],
     ) -> Result<RefundId, StripeError> {
-        let amount_text = amount.minor.to_string();
-        let keys = metadata_keys(metadata);
-        let mut form: Vec<(&str, &str)> = vec![
-            ("charge", charge.as_str()),
-            ("amount", amount_text.as_str()),
-        ];
-        form.extend(
-            keys.iter()
-                .zip(metadata)
-                .map(|(k, (_, v))| (k.as_str(), *v)),
-        );
+        let req = CreateRefund::new()
+            .charge(charge.as_str())
+            .amount(amount.minor)
+            .metadata(metadata_map(metadata));
         let what = format!("refund of {charge}");
-        let refund: HasId = self.post("/refunds", &form, idempotency_key, &what).await?;
-        let id = RefundId::parse(&refund.id).map_err(|e| StripeError::Unreadable {
+        let refund = self.request(&req, Some(idempotency_key), &what).await?;
+        let id = RefundId::parse(refund.id.as_str()).map_err(|e| StripeError::Unreadable {
             what,
             detail: e.to_string(),
             source: None,
@@ -103,28 +94,23 @@ impl StripeGateway {
         idempotency_key: &str,
         metadata: &[(&str, &str)],
     ) -> Result<(), StripeError> {
-        let path = format!("/subscriptions/{sub}");
         let what = format!("cancellation of {sub}");
-        let keys = metadata_keys(metadata);
-        let mut form: Vec<(&str, &str)> = keys
-            .iter()
-            .zip(metadata)
-            .map(|(k, (_, v))| (k.as_str(), *v))
-            .collect();
+        let mut update = UpdateSubscription::new(sub.as_str());
+        if !metadata.is_empty() {
+            update = update.metadata(metadata_map(metadata));
+        }
         if at_period_end {
-            form.push(("cancel_at_period_end", "true"));
-            let _: Ignored = self.post(&path, &form, idempotency_key, &what).await?;
+            let req = update.cancel_at_period_end(true);
+            self.request(&req, Some(idempotency_key), &what).await?;
         } else {
-            // Stripe's cancel takes no metadata: set it first, so the
+            // The cancel itself takes no metadata: set it first, so the
             // dashboard shows why even if the cancel is retried later.
-            if !form.is_empty() {
-                let _: Ignored = self
-                    .post(&path, &form, &format!("{idempotency_key}-meta"), &what)
+            if !metadata.is_empty() {
+                self.request(&update, Some(&format!("{idempotency_key}-meta")), &what)
                     .await?;
             }
-            // `cancellation_details[comment]` would also work on Stripe, but
-            // localstripe's DELETE reads no parameters; metadata carries it.
-            let _: Ignored = self.delete(&path, &[], idempotency_key, &what).await?;
+            let req = CancelSubscription::new(sub.as_str());
+            self.request(&req, Some(idempotency_key), &what).await?;
         }
         tracing::info!("subscription cancellation sent");
         Ok(())
@@ -143,11 +129,8 @@ impl StripeGateway {
         idempotency_key: &str,
     ) -> Result<PortalSessionUrl, StripeError> {
         let what = format!("billing-portal session for {customer}");
-        let form = [("customer", customer.as_str())];
-        match self
-            .post::<StripePortalSession>("/billing_portal/sessions", &form, idempotency_key, &what)
-            .await
-        {
+        let req = CreateBillingPortalSession::new().customer(customer.as_str());
+        match self.request(&req, Some(idempotency_key), &what).await {
             Ok(session) => Ok(PortalSessionUrl::new(session.url)),
             Err(e) if portal_missing(&e) => Err(StripeError::PortalNotConfigured {
                 source: Box::new(e),
@@ -157,11 +140,10 @@ impl StripeGateway {
     }
 }
 
-/// `metadata[name]` for each pair, kept alive for the borrowed form.
-fn metadata_keys(metadata: &[(&str, &str)]) -> Vec<String> {
+fn metadata_map(metadata: &[(&str, &str)]) -> HashMap<String, String> {
     metadata
         .iter()
-        .map(|(k, _)| format!("metadata[{k}]"))
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 

@@ -37,9 +37,11 @@ use super::transport::{Failure, Transport};
 /// Requests in flight across the process: a burst of lookups queues here
 /// instead of tripping Stripe's rate limit (test mode allows 25 a second).
 pub const PROCESS_IN_FLIGHT: usize = 16;
-/// Requests in flight for one lookup: an email shared by 30 customers is
-/// 90 requests; they go a few at a time.
-pub const LOOKUP_IN_FLIGHT: usize = 4;
+/// Requests in flight for one lookup: room for two customers' lists (up
+/// to four requests each) in one round trip, so an email shared by two
+/// customers is two round trips deep like one; an email shared by 30
+/// customers is 120 requests, and they go eight at a time.
+pub const LOOKUP_IN_FLIGHT: usize = 8;
 
 /// How long a read keeps retrying: the operator is waiting for the card.
 pub const READ_BUDGET: Duration = Duration::from_secs(6);

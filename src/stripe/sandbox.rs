@@ -11,7 +11,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::models::HasId;
+use stripe_shared as ss;
+
 use super::{StripeError, StripeGateway};
 use crate::domain::{CustomerId, StripeKey};
 
@@ -148,8 +149,8 @@ pub async fn seed(
                 form.push(("metadata[team]", team));
             }
             let what = format!("demo subscription of {customer}");
-            let _: HasId = gateway
-                .post("/subscriptions", &form, &format!("{step}-sub{i}"), &what)
+            let _: ss::Subscription = gateway
+                .post_form("/subscriptions", &form, &format!("{step}-sub{i}"), &what)
                 .await?;
         }
         tracing::info!(customer_id = %customer, scenario = demo.scenario, "demo customer seeded");
@@ -188,10 +189,10 @@ async fn create_plan(gateway: &StripeGateway, tag: &str) -> Result<String, Strip
         ("nickname", "Personal monthly"),
         ("product[name]", "Triage demo: Personal"),
     ];
-    let plan: HasId = gateway
-        .post("/plans", &form, &format!("seed-{tag}-plan"), "demo plan")
+    let plan: ss::Plan = gateway
+        .post_form("/plans", &form, &format!("seed-{tag}-plan"), "demo plan")
         .await?;
-    Ok(plan.id)
+    Ok(plan.id.as_str().to_owned())
 }
 
 async fn create_customer(
@@ -211,15 +212,15 @@ async fn create_customer(
     if let Some(team) = demo.team {
         form.push(("metadata[team]", team));
     }
-    let created: HasId = gateway
-        .post(
+    let created: ss::Customer = gateway
+        .post_form(
             "/customers",
             &form,
             &format!("{step}-customer"),
             "demo customer",
         )
         .await?;
-    let customer = CustomerId::parse(&created.id).map_err(|e| StripeError::Unreadable {
+    let customer = CustomerId::parse(created.id.as_str()).map_err(|e| StripeError::Unreadable {
         what: "demo customer".into(),
         detail: e.to_string(),
         source: None,
@@ -228,8 +229,8 @@ async fn create_customer(
 
     // Attaching a test payment method returns a fresh `pm_…` owned by the customer.
     let attach = [("customer", customer.as_str())];
-    let pm: HasId = gateway
-        .post(
+    let pm: ss::PaymentMethod = gateway
+        .post_form(
             &format!("/payment_methods/{}/attach", demo.card),
             &attach,
             &format!("{step}-attach"),
@@ -237,8 +238,8 @@ async fn create_customer(
         )
         .await?;
     let default = [("invoice_settings[default_payment_method]", pm.id.as_str())];
-    let _: HasId = gateway
-        .post(
+    let _: ss::Customer = gateway
+        .post_form(
             &format!("/customers/{customer}"),
             &default,
             &format!("{step}-default"),

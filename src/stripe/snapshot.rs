@@ -8,19 +8,26 @@
 
 use futures::future::{join_all, try_join4};
 
-use super::models::{
-    Bad, List, OwnedByCustomer, StripeCard, StripeCharge, StripeCustomer, StripeInvoice,
-    StripePaymentMethod, StripeSubscription,
-};
+use stripe_billing::invoice::ListInvoice;
+use stripe_billing::subscription::{ListSubscription, ListSubscriptionStatus, RetrieveSubscription};
+use stripe_billing::invoice::RetrieveInvoice;
+use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
+use stripe_core::charge::{ListCharge, RetrieveCharge};
+use stripe_core::customer::{ListCustomer, RetrieveCustomer, RetrieveCustomerReturned};
+use stripe_core::payment_intent::RetrievePaymentIntent;
+use stripe_shared as ss;
+use stripe_types::{Expandable, List};
+
+use super::models::{self, Bad, ReadCharge, ReadInvoice};
 use super::{StripeError, StripeGateway};
 use crate::domain::{BillingSnapshot, CardSummary, CustomerRecord, LookupQuery};
 
 /// Recent history fetched per customer; enough for the card and the triage.
-const RECENT: &str = "20";
+const RECENT: i64 = 20;
 /// Subscriptions of every status; a person rarely has more.
-const MAX_SUBSCRIPTIONS: &str = "100";
+const MAX_SUBSCRIPTIONS: i64 = 100;
 /// Customers sharing one email.
-const MAX_CUSTOMERS: &str = "100";
+const MAX_CUSTOMERS: i64 = 100;
 
 /// Expanding the default payment method in the resolve call saves a round.
 const EXPAND_CARD: [&str; 2] = ["invoice_settings.default_payment_method", "default_source"];
@@ -49,7 +56,7 @@ impl StripeGateway {
         now: i64,
     ) -> Result<BillingSnapshot, StripeError> {
         let resolved = self.resolve(query).await?;
-        let primary: Vec<StripeCustomer> = resolved.into_iter().filter(|c| !c.deleted).collect();
+        let primary: Vec<ss::Customer> = resolved;
         if primary.is_empty() {
             return Ok(BillingSnapshot {
                 query: query.clone(),
@@ -81,7 +88,7 @@ impl StripeGateway {
         if let Some(siblings) = siblings? {
             let fresh = siblings
                 .into_iter()
-                .filter(|s| !s.deleted && !customers.iter().any(|c| c.id.as_str() == s.id));
+                .filter(|s| !customers.iter().any(|c| c.id.as_str() == s.id.as_str()));
             let more = join_all(fresh.map(|c| self.details(c))).await;
             customers.extend(more.into_iter().collect::<Result<Vec<_>, _>>()?);
         }
@@ -94,100 +101,133 @@ impl StripeGateway {
     }
 
     /// Round 1: the customers the identifier names.
-    async fn resolve(&self, query: &LookupQuery) -> Result<Vec<StripeCustomer>, StripeError> {
-        let owner_path = match query {
+    async fn resolve(&self, query: &LookupQuery) -> Result<Vec<ss::Customer>, StripeError> {
+        let owner_expand = || {
+            [
+                "customer",
+                "customer.invoice_settings.default_payment_method",
+                "customer.default_source",
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let (req, what) = match query {
             LookupQuery::Email(email) => return self.customers_by_email(email.as_str()).await,
             LookupQuery::Customer(id) => {
-                let expand = [("expand[]", EXPAND_CARD[0]), ("expand[]", EXPAND_CARD[1])];
-                let found = self
-                    .get::<StripeCustomer>(&format!("/customers/{id}"), &expand, id.as_str())
-                    .await;
-                return not_found_as_none(found).map(|c| c.into_iter().collect());
+                let req = RetrieveCustomer::new(id.as_str()).expand(expand(&EXPAND_CARD));
+                let found = self.request(&req, None, id.as_str()).await;
+                return Ok(match not_found_as_none(found)? {
+                    Some(RetrieveCustomerReturned::Customer(customer)) => vec![customer],
+                    Some(RetrieveCustomerReturned::DeletedCustomer(_)) | None => Vec::new(),
+                });
             }
-            LookupQuery::Subscription(id) => (format!("/subscriptions/{id}"), id.as_str()),
-            LookupQuery::Invoice(id) => (format!("/invoices/{id}"), id.as_str()),
-            LookupQuery::Charge(id) => (format!("/charges/{id}"), id.as_str()),
-            LookupQuery::PaymentIntent(id) => (format!("/payment_intents/{id}"), id.as_str()),
-            LookupQuery::CheckoutSession(id) => (format!("/checkout/sessions/{id}"), id.as_str()),
-        };
-        let (path, what) = owner_path;
-        let expand = [
-            ("expand[]", "customer"),
-            (
-                "expand[]",
-                "customer.invoice_settings.default_payment_method",
+            LookupQuery::Subscription(id) => (
+                RetrieveSubscription::new(id.as_str())
+                    .expand(owner_expand())
+                    .build(),
+                id.as_str(),
             ),
-            ("expand[]", "customer.default_source"),
-        ];
-        let owner = not_found_as_none(self.get::<OwnedByCustomer>(&path, &expand, what).await)?;
-        Ok(owner
-            .and_then(|o| o.customer)
-            .and_then(|c| match c {
-                super::models::Expandable::Object(customer) => Some(customer),
-                // Not expanded (a stand-in ignoring expand): treat as not found
-                // rather than spend a round on it.
-                super::models::Expandable::Id(_) => None,
-            })
-            .into_iter()
-            .collect())
+            LookupQuery::Invoice(id) => (
+                RetrieveInvoice::new(id.as_str()).expand(owner_expand()).build(),
+                id.as_str(),
+            ),
+            LookupQuery::Charge(id) => (
+                RetrieveCharge::new(id.as_str()).expand(owner_expand()).build(),
+                id.as_str(),
+            ),
+            LookupQuery::PaymentIntent(id) => (
+                RetrievePaymentIntent::new(id.as_str())
+                    .expand(owner_expand())
+                    .build(),
+                id.as_str(),
+            ),
+            // No request builder without one more crate (async-stripe-checkout)
+            // for this one GET: built by hand.
+            LookupQuery::CheckoutSession(id) => {
+                let expand = owner_expand();
+                let pairs: Vec<(&str, &str)> =
+                    expand.iter().map(|e| ("expand[]", e.as_str())).collect();
+                (
+                    super::hand_built(StripeMethod::Get, &format!("/checkout/sessions/{id}"), &pairs)?,
+                    id.as_str(),
+                )
+            }
+        };
+        let owner = not_found_as_none(self.owner(req, what).await)?;
+        Ok(owner.flatten().into_iter().collect())
     }
 
-    async fn customers_by_email(&self, email: &str) -> Result<Vec<StripeCustomer>, StripeError> {
-        let query = [
-            ("email", email),
-            ("limit", MAX_CUSTOMERS),
-            ("expand[]", "data.invoice_settings.default_payment_method"),
-            ("expand[]", "data.default_source"),
-        ];
+    /// The expanded `customer` of the object `req` reads; `None` when it
+    /// has none (or a stand-in ignored the expansion: treated as not found
+    /// rather than spend a round on it).
+    async fn owner(&self, req: RequestBuilder, what: &str) -> Result<Option<ss::Customer>, StripeError> {
+        #[derive(miniserde::Deserialize)]
+        struct Owner {
+            customer: Option<Expandable<ss::Customer>>,
+        }
+        let owner: Owner = self.call(req, None, what).await?;
+        Ok(owner.customer.and_then(Expandable::into_object))
+    }
+
+    async fn customers_by_email(&self, email: &str) -> Result<Vec<ss::Customer>, StripeError> {
+        let req = ListCustomer::new()
+            .email(email)
+            .limit(MAX_CUSTOMERS)
+            .expand(expand(&EXPAND_CARD.map(|e| format!("data.{e}"))));
         // The error names the filter, not the address: emails stay out of logs.
         let list = self
-            .get::<List<StripeCustomer>>("/customers", &query, "customers with that email")
+            .request(&req, None, "customers with that email")
             .await?;
         Ok(list.data)
     }
 
-    /// One customer's lists, fetched concurrently.
-    async fn details(&self, customer: StripeCustomer) -> Result<CustomerRecord, StripeError> {
-        let id = customer.id.clone();
+    /// One customer's lists, fetched concurrently: subscriptions, invoices
+    /// with their payments, charges with their refunds, and (only when the
+    /// customer did not come with one) a card.
+    async fn details(&self, customer: ss::Customer) -> Result<CustomerRecord, StripeError> {
+        let id = customer.id.as_str().to_owned();
         let what = |kind: &str| format!("{kind} of {id}");
-        let subs_q = [
-            ("customer", id.as_str()),
-            ("status", "all"),
-            ("limit", MAX_SUBSCRIPTIONS),
-        ];
-        let inv_q = [("customer", id.as_str()), ("limit", RECENT)];
-        let ch_q = [
-            ("customer", id.as_str()),
-            ("limit", RECENT),
-            ("expand[]", "data.refunds"),
-        ];
+        let subs_req = ListSubscription::new()
+            .customer(id.as_str())
+            .status(ListSubscriptionStatus::All)
+            .limit(MAX_SUBSCRIPTIONS);
+        let inv_req = ListInvoice::new()
+            .customer(id.as_str())
+            .limit(RECENT)
+            .expand(expand(&["data.payments"]));
+        let ch_req = ListCharge::new()
+            .customer(id.as_str())
+            .limit(RECENT)
+            .expand(expand(&["data.refunds"]));
         let (subs_what, inv_what, ch_what) =
             (what("subscriptions"), what("invoices"), what("charges"));
 
-        let expanded = customer.expanded_card();
+        let expanded = models::expanded_card(&customer);
         // Only when nothing usable came expanded: the first attached card.
         let card_fallback = async {
             if expanded.is_some() {
                 return Ok(None);
             }
-            let q = [("customer", id.as_str()), ("type", "card"), ("limit", "1")];
-            let list = self
-                .get::<List<StripePaymentMethod>>("/payment_methods", &q, &what("payment methods"))
-                .await;
+            // `GET /v1/payment_methods?customer=…`: its builder lives in one
+            // more crate (async-stripe-payment) for this one call.
+            let req = super::hand_built(
+                StripeMethod::Get,
+                "/payment_methods",
+                &[("customer", id.as_str()), ("type", "card"), ("limit", "1")],
+            )?;
+            let list: Result<List<ss::PaymentMethod>, _> =
+                self.call(req, None, &what("payment methods")).await;
             // A customer without cards, or a stand-in without this list, is "no card".
             match list {
-                Ok(list) => Ok(list
-                    .data
-                    .into_iter()
-                    .find_map(|pm| pm.card.as_ref().and_then(StripeCard::summary))),
+                Ok(list) => Ok(list.data.iter().find_map(models::payment_method_card)),
                 Err(e) if e.is_not_found() => Ok(None),
                 Err(e) => Err(e),
             }
         };
         let (subs, invoices, charges, fallback) = try_join4(
-            self.get::<List<StripeSubscription>>("/subscriptions", &subs_q, &subs_what),
-            self.get::<List<StripeInvoice>>("/invoices", &inv_q, &inv_what),
-            self.get::<List<StripeCharge>>("/charges", &ch_q, &ch_what),
+            self.request(&subs_req, None, &subs_what),
+            self.request(&inv_req, None, &inv_what),
+            self.request(&ch_req, None, &ch_what),
             card_fallback,
         )
         .await?;
@@ -200,28 +240,31 @@ impl StripeGateway {
                 source: None,
             }
         };
-        let mut record = customer
-            .into_record(card)
+        let mut record = models::customer_record(customer, card)
             .map_err(unreadable(format!("customer {id}")))?;
         record.subscriptions = subs
             .data
             .into_iter()
-            .map(StripeSubscription::into_domain)
+            .map(models::subscription)
             .collect::<Result<_, _>>()
             .map_err(unreadable(subs_what))?;
-        record.invoices = invoices
+        let invoices_complete = !invoices.has_more;
+        let mut invoices: Vec<ReadInvoice> = invoices
             .data
             .into_iter()
-            .map(StripeInvoice::into_domain)
+            .map(models::invoice)
             .collect::<Result<_, _>>()
             .map_err(unreadable(inv_what))?;
-        record.charges = charges
+        let mut charges: Vec<ReadCharge> = charges
             .data
             .into_iter()
-            .map(StripeCharge::into_domain)
+            .map(models::charge)
             .collect::<Result<_, _>>()
             .map_err(unreadable(ch_what))?;
-        // Stripe lists newest first; localstripe keeps insertion order.
+        models::link(&mut invoices, &mut charges, invoices_complete);
+        record.invoices = invoices.into_iter().map(|i| i.invoice).collect();
+        record.charges = charges.into_iter().map(|c| c.charge).collect();
+        // Stripe lists newest first; a stand-in may keep insertion order.
         record
             .subscriptions
             .sort_by_key(|x| std::cmp::Reverse(x.created));
@@ -231,6 +274,10 @@ impl StripeGateway {
         record.charges.sort_by_key(|x| std::cmp::Reverse(x.created));
         Ok(record)
     }
+}
+
+fn expand<S: AsRef<str>>(fields: &[S]) -> Vec<String> {
+    fields.iter().map(|f| f.as_ref().to_owned()).collect()
 }
 
 fn not_found_as_none<T>(result: Result<T, StripeError>) -> Result<Option<T>, StripeError> {

@@ -42,6 +42,7 @@ pub(crate) fn refund_case_for(
         status: ChargeStatus::Succeeded,
         created: now - 3600,
         invoice: None,
+        invoice_unknown: false,
         description: None,
         failure_message: None,
         disputed: false,

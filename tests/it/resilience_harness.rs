@@ -444,6 +444,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         status: ChargeStatus::Succeeded,
         created: now - 3600,
         invoice: None,
+        invoice_unknown: false,
         description: None,
         failure_message: None,
         disputed: false,

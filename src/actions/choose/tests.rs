@@ -36,6 +36,7 @@ fn charge(id: &str, minor: i64, refunded: i64, disputed: bool) -> Charge {
         status: ChargeStatus::Succeeded,
         created: NOW - 3600,
         invoice: None,
+        invoice_unknown: false,
         description: None,
         failure_message: None,
         disputed,
