@@ -167,7 +167,12 @@ impl StripeGateway {
 
     /// [`Self::call`] for a request of async-stripe's builders: the answer
     /// is read into the builder's own output type.
-    async fn request<R>(&self, req: &R, key: Option<&str>, what: &str) -> Result<R::Output, StripeError>
+    async fn request<R>(
+        &self,
+        req: &R,
+        key: Option<&str>,
+        what: &str,
+    ) -> Result<R::Output, StripeError>
     where
         R: StripeRequest,
         R::Output: miniserde::Deserialize,

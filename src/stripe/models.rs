@@ -107,7 +107,12 @@ fn subscription_status(status: &ss::SubscriptionStatus) -> Result<SubscriptionSt
         S::Paused => SubscriptionStatus::Paused,
         S::Trialing => SubscriptionStatus::Trialing,
         S::Unpaid => SubscriptionStatus::Unpaid,
-        other => return Err(Bad(format!("unknown subscription status `{}`", other.as_str()))),
+        other => {
+            return Err(Bad(format!(
+                "unknown subscription status `{}`",
+                other.as_str()
+            )))
+        }
     })
 }
 
@@ -126,12 +131,7 @@ pub(crate) fn interval(interval: &ss::RecurringInterval) -> Option<Interval> {
 pub(crate) fn subscription(sub: ss::Subscription) -> Result<Subscription, Bad> {
     let status = subscription_status(&sub.status)?;
     // On the pinned version the period lives on each item.
-    let current_period_end = sub
-        .items
-        .data
-        .iter()
-        .map(|i| i.current_period_end)
-        .max();
+    let current_period_end = sub.items.data.iter().map(|i| i.current_period_end).max();
     let items = sub
         .items
         .data
@@ -157,8 +157,12 @@ fn subscription_item(item: ss::SubscriptionItem) -> Result<SubscriptionItem, Bad
         .recurring
         .as_ref()
         .ok_or_else(|| Bad(format!("price {} is not recurring", price.id.as_str())))?;
-    let every = interval(&recurring.interval)
-        .ok_or_else(|| Bad(format!("price {} has an unknown interval", price.id.as_str())))?;
+    let every = interval(&recurring.interval).ok_or_else(|| {
+        Bad(format!(
+            "price {} has an unknown interval",
+            price.id.as_str()
+        ))
+    })?;
     Ok(SubscriptionItem {
         product_id: Some(price.product.id().as_str().to_owned()),
         plan_name: price.nickname.clone(),
@@ -201,7 +205,9 @@ fn invoice_status(status: Option<&ss::InvoiceStatus>) -> Result<InvoiceStatus, B
 
 /// The payer an InvoicePayment names (a payment intent first: that is what
 /// a charge of the pinned version names too).
-pub(crate) fn payer(payment: &ss::InvoicesPaymentsInvoicePaymentAssociatedPayment) -> Option<Payer> {
+pub(crate) fn payer(
+    payment: &ss::InvoicesPaymentsInvoicePaymentAssociatedPayment,
+) -> Option<Payer> {
     if let Some(pi) = &payment.payment_intent {
         return Some(Payer::PaymentIntent(pi.id().as_str().to_owned()));
     }
@@ -285,7 +291,10 @@ pub(crate) fn charge(raw: ss::Charge) -> Result<ReadCharge, Bad> {
         .collect::<Result<Vec<_>, _>>()?;
     refunds.sort_by_key(|r| std::cmp::Reverse(r.created));
     Ok(ReadCharge {
-        payment_intent: raw.payment_intent.as_ref().map(|p| p.id().as_str().to_owned()),
+        payment_intent: raw
+            .payment_intent
+            .as_ref()
+            .map(|p| p.id().as_str().to_owned()),
         charge: Charge {
             id: id(ChargeId::parse, raw.id.as_str())?,
             customer: raw
@@ -329,7 +338,11 @@ pub(crate) fn refund(raw: ss::Refund) -> Result<Refund, Bad> {
 /// came with all of its payments (`invoices_complete`: the list held all of
 /// the customer's invoices, or at least all created up to the charge).
 /// Otherwise the charge's invoice is unknown, never "none".
-pub(crate) fn link(invoices: &mut [ReadInvoice], charges: &mut [ReadCharge], invoices_complete: bool) {
+pub(crate) fn link(
+    invoices: &mut [ReadInvoice],
+    charges: &mut [ReadCharge],
+    invoices_complete: bool,
+) {
     let oldest_invoice = invoices.iter().map(|i| i.invoice.created).min();
     let all_payments = invoices.iter().all(|i| i.payments_complete);
     for read in charges.iter_mut() {
@@ -374,9 +387,8 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        miniserde::json::from_str(&text).unwrap_or_else(|e| {
-            panic!("{name} does not read as the pinned version's type: {e}")
-        })
+        miniserde::json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{name} does not read as the pinned version's type: {e}"))
     }
 
     #[test]
@@ -387,7 +399,10 @@ mod tests {
         assert!(!subs.data.is_empty());
         for sub in subs.data {
             let sub = subscription(sub).expect("a pinned subscription converts");
-            assert!(sub.current_period_end.is_some(), "the period comes from the items");
+            assert!(
+                sub.current_period_end.is_some(),
+                "the period comes from the items"
+            );
         }
         let invoices: stripe_types::List<ss::Invoice> = read("invoice_list_with_payments.json");
         let mut invoices: Vec<ReadInvoice> = invoices
@@ -477,14 +492,30 @@ mod tests {
             charges
                 .iter()
                 .find(|c| c.charge.id.as_str() == id)
-                .map(|c| (c.charge.invoice.as_ref().map(|i| i.to_string()), c.charge.invoice_unknown))
+                .map(|c| {
+                    (
+                        c.charge.invoice.as_ref().map(|i| i.to_string()),
+                        c.charge.invoice_unknown,
+                    )
+                })
         }
-        assert_eq!(by_id(&charges, "ch_new"), Some((Some("in_new".into()), false)));
-        assert_eq!(by_id(&charges, "ch_direct"), Some((Some("in_direct".into()), false)));
+        assert_eq!(
+            by_id(&charges, "ch_new"),
+            Some((Some("in_new".into()), false))
+        );
+        assert_eq!(
+            by_id(&charges, "ch_direct"),
+            Some((Some("in_direct".into()), false))
+        );
         assert_eq!(by_id(&charges, "ch_standalone"), Some((None, false)));
         assert_eq!(by_id(&charges, "ch_old"), Some((None, true)));
         assert_eq!(
-            invoices[0].invoice.charge.as_ref().map(|c| c.to_string()).as_deref(),
+            invoices[0]
+                .invoice
+                .charge
+                .as_ref()
+                .map(|c| c.to_string())
+                .as_deref(),
             Some("ch_new")
         );
 

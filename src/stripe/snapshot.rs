@@ -9,8 +9,10 @@
 use futures::future::{join_all, try_join4};
 
 use stripe_billing::invoice::ListInvoice;
-use stripe_billing::subscription::{ListSubscription, ListSubscriptionStatus, RetrieveSubscription};
 use stripe_billing::invoice::RetrieveInvoice;
+use stripe_billing::subscription::{
+    ListSubscription, ListSubscriptionStatus, RetrieveSubscription,
+};
 use stripe_client_core::{RequestBuilder, StripeMethod, StripeRequest};
 use stripe_core::charge::{ListCharge, RetrieveCharge};
 use stripe_core::customer::{ListCustomer, RetrieveCustomer, RetrieveCustomerReturned};
@@ -128,11 +130,15 @@ impl StripeGateway {
                 id.as_str(),
             ),
             LookupQuery::Invoice(id) => (
-                RetrieveInvoice::new(id.as_str()).expand(owner_expand()).build(),
+                RetrieveInvoice::new(id.as_str())
+                    .expand(owner_expand())
+                    .build(),
                 id.as_str(),
             ),
             LookupQuery::Charge(id) => (
-                RetrieveCharge::new(id.as_str()).expand(owner_expand()).build(),
+                RetrieveCharge::new(id.as_str())
+                    .expand(owner_expand())
+                    .build(),
                 id.as_str(),
             ),
             LookupQuery::PaymentIntent(id) => (
@@ -148,7 +154,11 @@ impl StripeGateway {
                 let pairs: Vec<(&str, &str)> =
                     expand.iter().map(|e| ("expand[]", e.as_str())).collect();
                 (
-                    super::hand_built(StripeMethod::Get, &format!("/checkout/sessions/{id}"), &pairs)?,
+                    super::hand_built(
+                        StripeMethod::Get,
+                        &format!("/checkout/sessions/{id}"),
+                        &pairs,
+                    )?,
                     id.as_str(),
                 )
             }
@@ -160,7 +170,11 @@ impl StripeGateway {
     /// The expanded `customer` of the object `req` reads; `None` when it
     /// has none (or a stand-in ignored the expansion: treated as not found
     /// rather than spend a round on it).
-    async fn owner(&self, req: RequestBuilder, what: &str) -> Result<Option<ss::Customer>, StripeError> {
+    async fn owner(
+        &self,
+        req: RequestBuilder,
+        what: &str,
+    ) -> Result<Option<ss::Customer>, StripeError> {
         #[derive(miniserde::Deserialize)]
         struct Owner {
             customer: Option<Expandable<ss::Customer>>,

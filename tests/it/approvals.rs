@@ -148,23 +148,36 @@ pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(String, Ac
 }
 
 fn charge_json(refunded: i64) -> String {
-    serde_json::json!({
-        "id": CHARGE, "object": "charge", "amount": 3900, "amount_refunded": refunded, "currency": "eur",
-        "customer": "cus_Approve1", "status": "succeeded", "paid": true, "created": 1_700_000_000, "invoice": null,
-        "disputed": false, "failure_message": null, "refunds": {"object": "list", "data": [], "has_more": false}
-    })
-    .to_string()
+    let refunds = if refunded > 0 {
+        vec![crate::pinned::refund(
+            "re_Earlier0",
+            CHARGE,
+            refunded,
+            serde_json::json!({}),
+        )]
+    } else {
+        Vec::new()
+    };
+    crate::pinned::charge(CHARGE, "cus_Approve1", 3900, refunds).to_string()
 }
 
 /// Stripe that knows the charge and refunds it (or fails refunds with 500).
 pub(crate) fn stripe_script(refunds_fail: bool) -> StripeScript {
-    Arc::new(move |method: &str, path: &str| {
-        match (method, path) {
+    Arc::new(move |method: &str, path: &str| match (method, path) {
         ("GET", p) if p.starts_with("/v1/charges/") => (200, charge_json(0)),
-        ("POST", "/v1/refunds") if refunds_fail => (500, r#"{"error":{"type":"api_error","message":"Something went wrong on Stripe's end"}}"#.to_owned()),
-        ("POST", "/v1/refunds") => (200, r#"{"id":"re_Scripted1","object":"refund","amount":3900,"currency":"eur","charge":"ch_Approve1","status":"succeeded","created":1700000000}"#.to_owned()),
-        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
-    }
+        ("POST", "/v1/refunds") if refunds_fail => (
+            500,
+            r#"{"error":{"type":"api_error","message":"Something went wrong on Stripe's end"}}"#
+                .to_owned(),
+        ),
+        ("POST", "/v1/refunds") => (
+            200,
+            crate::pinned::refund("re_Scripted1", CHARGE, 3900, serde_json::json!({})).to_string(),
+        ),
+        _ => (
+            404,
+            r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned(),
+        ),
     })
 }
 

@@ -483,6 +483,8 @@ pub struct StripeCall {
     pub method: String,
     pub path: String,
     pub idempotency_key: Option<String>,
+    /// The form body (POST) or query (GET, DELETE), as sent.
+    pub form: String,
 }
 
 /// How a scripted Stripe stand-in answers: (method, path) → (status, JSON body).
@@ -510,14 +512,28 @@ pub async fn scripted_stripe(script: StripeScript) -> (String, Arc<Mutex<Vec<Str
                         async move {
                             let (method, path) =
                                 (req.method().to_string(), req.uri().path().to_owned());
+                            let query = req.uri().query().unwrap_or_default().to_owned();
+                            let idempotency_key = req
+                                .headers()
+                                .get("idempotency-key")
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned);
+                            let body = req
+                                .into_body()
+                                .collect()
+                                .await
+                                .map(|b| b.to_bytes())
+                                .unwrap_or_default();
+                            let form = if body.is_empty() {
+                                query
+                            } else {
+                                String::from_utf8_lossy(&body).into_owned()
+                            };
                             recorded.lock().expect("calls lock").push(StripeCall {
                                 method: method.clone(),
                                 path: path.clone(),
-                                idempotency_key: req
-                                    .headers()
-                                    .get("idempotency-key")
-                                    .and_then(|v| v.to_str().ok())
-                                    .map(str::to_owned),
+                                idempotency_key,
+                                form,
                             });
                             let (status, body) = script(&method, &path);
                             let mut resp = Response::new(Full::new(Bytes::from(body)));

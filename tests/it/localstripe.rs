@@ -1,5 +1,6 @@
 //! Test harness for localstripe, the Stripe stand-in (PyPI `localstripe`):
-//! starts it on a free port, waits until it answers, kills it on drop. In
+//! starts it behind the layer that answers in the pinned API version's shape
+//! (`scripts/stripe_pinned.py`) on a free port, waits until it answers, kills it on drop. In
 //! front of it sits a small proxy that does what localstripe does not:
 //! replay a POST/DELETE's first answer when the same `Idempotency-Key` comes
 //! again, as Stripe does. The proxy also counts requests, so a test can tell
@@ -38,8 +39,11 @@ type Replays = Arc<Mutex<HashMap<String, (u16, Bytes)>>>;
 /// Every request that reached localstripe: method, path, form body.
 type Log = Arc<Mutex<Vec<(String, String, String)>>>;
 
-/// Starts localstripe (`LOCALSTRIPE`, or `./.venv/bin/localstripe`) on a free
-/// port and the proxy on another.
+/// Starts localstripe behind the pinned-shape layer (`scripts/stripe_pinned.py`,
+/// run by the Python of localstripe's virtualenv: `LOCALSTRIPE`, or
+/// `./.venv/bin/localstripe`) on a free port, and the proxy on another.
+/// Every request the bot sends names the pinned API version, so every
+/// answer it reads has that version's shape.
 ///
 /// # Panics
 /// When localstripe is missing or does not answer within 20 s: the tests need it.
@@ -53,14 +57,23 @@ pub async fn start() -> LocalStripe {
          at the repository root, or set LOCALSTRIPE to its path",
         binary.display()
     );
+    let python = binary.with_file_name("python");
+    let layer = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/stripe_pinned.py");
     let port = free_port();
-    let mut child = Command::new(&binary)
+    let mut child = Command::new(&python)
+        .arg(&layer)
         .args(["--port", &port.to_string(), "--from-scratch"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .unwrap_or_else(|e| panic!("could not start localstripe at {}: {e}", binary.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "could not start {} {}: {e}",
+                python.display(),
+                layer.display()
+            )
+        });
     let direct = SocketAddr::from(([127, 0, 0, 1], port));
     wait_until_answering(direct, &mut child).await;
 
@@ -89,7 +102,8 @@ impl LocalStripe {
         format!("http://{}/", self.proxy)
     }
 
-    /// localstripe itself, bypassing the proxy (for state checks).
+    /// The shape layer, bypassing the idempotency proxy (for state checks):
+    /// a request without `Stripe-Version` gets localstripe's own shape.
     pub fn direct_url(&self) -> String {
         format!("http://{}/", self.direct)
     }
@@ -112,15 +126,29 @@ impl LocalStripe {
     /// GET `path` (e.g. `v1/refunds?charge=ch_1`) straight from localstripe,
     /// without the code under test, as JSON.
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.get_json_as(path, None).await
+    }
+
+    /// [`Self::get_json`] naming the API version the bot pins, as it does.
+    pub async fn get_json_pinned(&self, path: &str) -> serde_json::Value {
+        self.get_json_as(path, Some(stripe_shared::version::VERSION.as_str()))
+            .await
+    }
+
+    async fn get_json_as(&self, path: &str, version: Option<&str>) -> serde_json::Value {
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-        let request = Request::get(format!(
+        let mut request = Request::get(format!(
             "{}{}",
             self.direct_url(),
             path.trim_start_matches('/')
         ))
-        .header("authorization", "Bearer sk_test_harness")
-        .body(Full::new(Bytes::new()))
-        .expect("a valid request");
+        .header("authorization", "Bearer sk_test_harness");
+        if let Some(version) = version {
+            request = request.header("stripe-version", version);
+        }
+        let request = request
+            .body(Full::new(Bytes::new()))
+            .expect("a valid request");
         let response = client.request(request).await.expect("localstripe answers");
         let body = response
             .into_body()

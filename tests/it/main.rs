@@ -12,6 +12,8 @@ mod localstripe;
 mod lookup;
 mod operator;
 mod ops;
+mod pinned;
+mod pinned_cases;
 mod redis_faults;
 mod reports;
 mod reports_harness;

@@ -5,6 +5,7 @@
 //! and an app whose shutdown the test triggers and waits for.
 
 use crate::helpers::{init_test_log, SlackStandIn, TestApp};
+use crate::pinned;
 use billing_triage::config::Config;
 use billing_triage::startup::App;
 use billing_triage::store::Store;
@@ -166,38 +167,43 @@ async fn answer(
 }
 
 fn customer(i: usize) -> serde_json::Value {
-    serde_json::json!({
-        "id": format!("cus_Shared{i:03}"), "object": "customer", "email": SHARED_EMAIL, "name": format!("Customer {i}"),
-        "created": 1_700_000_000 + i as i64, "metadata": {}, "invoice_settings": {"default_payment_method": null},
-        "default_source": null
-    })
+    let mut customer = pinned::customer(&format!("cus_Shared{i:03}"), Some(SHARED_EMAIL));
+    customer["name"] = format!("Customer {i}").into();
+    customer["created"] = (1_700_000_000 + i as i64).into();
+    customer
 }
 
-fn empty_list() -> String {
-    r#"{"object":"list","data":[],"has_more":false}"#.to_owned()
+fn empty_list(url: &str) -> String {
+    pinned::list(url, Vec::new(), false).to_string()
 }
 
 fn route(method: &str, path: &str, customers: usize) -> (u16, String) {
     match (method, path) {
         ("GET", "/v1/customers") => {
             let data: Vec<_> = (0..customers).map(customer).collect();
-            (200, serde_json::json!({"object": "list", "data": data, "has_more": false}).to_string())
+            (200, pinned::list("/v1/customers", data, false).to_string())
         }
-        ("GET", "/v1/subscriptions" | "/v1/invoices" | "/v1/charges" | "/v1/payment_methods") => (200, empty_list()),
+        ("GET", "/v1/subscriptions" | "/v1/invoices" | "/v1/charges" | "/v1/payment_methods") => {
+            (200, empty_list(path))
+        }
         ("GET", "/v1/charges/ch_Throttled1") => (
             200,
-            serde_json::json!({
-                "id": "ch_Throttled1", "object": "charge", "amount": 3900, "amount_refunded": 0, "currency": "eur",
-                "customer": "cus_Shared000", "status": "succeeded", "paid": true, "created": 1_700_000_000, "invoice": null,
-                "disputed": false, "failure_message": null, "refunds": {"object": "list", "data": [], "has_more": false}
-            })
-            .to_string(),
+            pinned::charge("ch_Throttled1", "cus_Shared000", 3900, Vec::new()).to_string(),
         ),
         ("POST", "/v1/refunds") => (
             200,
-            r#"{"id":"re_Throttled1","object":"refund","amount":3900,"currency":"eur","charge":"ch_Throttled1","status":"succeeded","created":1700000000}"#.to_owned(),
+            pinned::refund(
+                "re_Throttled1",
+                "ch_Throttled1",
+                3900,
+                serde_json::json!({}),
+            )
+            .to_string(),
         ),
-        _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
+        _ => (
+            404,
+            r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned(),
+        ),
     }
 }
 

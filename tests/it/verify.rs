@@ -642,11 +642,9 @@ fn subscription_json(status: &str, ours: Option<&Case>) -> String {
         }
         None => serde_json::json!({}),
     };
-    serde_json::json!({
-        "id": "sub_Cancel1", "object": "subscription", "customer": "cus_Approve1", "status": status,
-        "created": 1_700_000_000, "cancel_at_period_end": false, "items": {"object": "list", "data": []}, "metadata": metadata
-    })
-    .to_string()
+    let mut sub = crate::pinned::subscription("sub_Cancel1", "cus_Approve1", status, 3900);
+    sub["metadata"] = metadata;
+    sub.to_string()
 }
 
 /// A refund case whose `a2` cancels `sub_Cancel1` now.
@@ -858,16 +856,15 @@ async fn an_idempotency_error_is_not_taken_as_a_refusal_but_checked_with_stripe(
         match (method, path) {
         ("GET", "/v1/charges/ch_Approve1") => {
             let refunds = match script_reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
-                0 => serde_json::json!([]),
-                _ => serde_json::json!([{ "id": "re_Earlier1", "object": "refund", "amount": 3900, "currency": "eur", "status": "succeeded",
-                    "created": 1_700_000_100, "metadata": { "case_id": case_id, "action": "a2", "step": "refund:ch_Approve1" } }]),
+                0 => Vec::new(),
+                _ => {
+                    let mut refund = crate::pinned::refund("re_Earlier1", "ch_Approve1", 3900,
+                        serde_json::json!({ "case_id": case_id, "action": "a2", "step": "refund:ch_Approve1" }));
+                    refund["created"] = 1_700_000_100.into();
+                    vec![refund]
+                }
             };
-            let refunded = if refunds.as_array().is_some_and(|r| r.is_empty()) { 0 } else { 3900 };
-            (200, serde_json::json!({
-                "id": "ch_Approve1", "object": "charge", "amount": 3900, "amount_refunded": refunded, "currency": "eur",
-                "customer": "cus_Approve1", "status": "succeeded", "paid": true, "created": 1_700_000_000, "invoice": null,
-                "disputed": false, "failure_message": null, "refunds": {"object": "list", "data": refunds, "has_more": false}
-            }).to_string())
+            (200, crate::pinned::charge("ch_Approve1", "cus_Approve1", 3900, refunds).to_string())
         }
         ("POST", "/v1/refunds") => (400, r#"{"error":{"type":"idempotency_error","message":"Keys for idempotent requests can only be used with the same parameters they were first used with"}}"#.to_owned()),
         _ => (404, r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned()),
