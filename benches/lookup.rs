@@ -26,6 +26,8 @@ use tokio::sync::oneshot;
 /// The delay every Stripe stand-in response waits, as a far-away Stripe would.
 const STRIPE_DELAY: Duration = Duration::from_millis(50);
 const CUSTOMER: &str = "cus_Bench1";
+/// An email two customers share: the lookup reads both customers' lists.
+const PAIR_EMAIL: &str = "pair@example.com";
 const SIGNING_SECRET: &str = "bench-signing-secret-5d1c0a7e93f2";
 const BOT_TOKEN: &str = "xoxb-bench";
 const USER: &str = "U0BENCH001";
@@ -37,6 +39,11 @@ const LOAD_RPS: u64 = 500;
 const LOAD_SECS: u64 = 10;
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+/// Stripe objects in the pinned API version's shape, shared with the tests.
+#[path = "../tests/it/pinned.rs"]
+#[allow(dead_code)]
+mod pinned;
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -67,7 +74,24 @@ async fn run() {
     println!();
     println!("idle RSS after start-up: {} (goal <= 30 MB)", mb(idle_rss));
 
-    lookup_wall_time(&client, &server, &slack, &stripe).await;
+    lookup_wall_time(
+        &client,
+        &server,
+        &slack,
+        &stripe,
+        CUSTOMER,
+        "one customer by id",
+    )
+    .await;
+    lookup_wall_time(
+        &client,
+        &server,
+        &slack,
+        &stripe,
+        PAIR_EMAIL,
+        "an email two customers share",
+    )
+    .await;
     acknowledgement_latency(&client, &server, &slack).await;
 
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -109,20 +133,23 @@ async fn lookup_wall_time(
     server: &Server,
     slack: &SlackStandIn,
     stripe: &StripeStandIn,
+    query: &str,
+    label: &str,
 ) {
     let mut walls = Vec::new();
     let mut phases: Vec<Phases> = Vec::new();
+    let mut depths: Vec<usize> = Vec::new();
     // One unmeasured lookup first: it opens the server's connections to
     // Redis, Stripe and Slack.
     for i in 0..=N_LOOKUPS {
-        let channel = format!("C0LOOK{i:04}");
+        let channel = format!("C0LOOK{}{i:04}", label.len());
         let card = slack.expect_card(&channel);
         stripe.start_log();
         let started = Instant::now();
         let reply = post_command(
             client,
             &server.addr,
-            &format!("lookup {CUSTOMER}"),
+            &format!("lookup {query}"),
             &channel,
             &slack.response_url(),
         )
@@ -145,13 +172,15 @@ async fn lookup_wall_time(
             continue;
         }
         walls.push(wall);
-        if let Some(p) = Phases::from_log(started, acked, posted, &stripe.take_log()) {
+        let log = stripe.take_log();
+        depths.push(Phases::depth(&log));
+        if let Some(p) = Phases::from_log(started, acked, posted, &log) {
             phases.push(p);
         }
     }
     let goal = STRIPE_DELAY.mul_f64(2.2);
     println!(
-        "lookup wall time ({} sequential lookups of {CUSTOMER}, Stripe delayed {} per request): p50 {}, p90 {}, max {} (goal <= 2.2 x {} = {})",
+        "lookup wall time, {label} ({} sequential lookups of {query}, Stripe delayed {} per request): p50 {}, p90 {}, max {} (goal <= 2.2 x {} = {})",
         walls.len(),
         ms(STRIPE_DELAY),
         ms(pct(&walls, 0.5)),
@@ -160,6 +189,13 @@ async fn lookup_wall_time(
         ms(STRIPE_DELAY),
         ms(goal),
     );
+    depths.sort_unstable();
+    if let (Some(min), Some(max)) = (depths.first(), depths.last()) {
+        println!(
+            "  Stripe round trips on the critical path (depth): median {}, min {min}, max {max} (goal 2)",
+            depths[depths.len() / 2]
+        );
+    }
     if !phases.is_empty() {
         let median =
             |f: fn(&Phases) -> Duration| ms(pct(&phases.iter().map(f).collect::<Vec<_>>(), 0.5));
@@ -189,6 +225,25 @@ struct Phases {
 }
 
 impl Phases {
+    /// Stripe round trips one after another: requests that arrived while
+    /// an earlier one was still unanswered run in the same round; one that
+    /// arrived after an answer it may have waited for starts a new round.
+    fn depth(log: &[StripeEvent]) -> usize {
+        let mut depth = 0;
+        let mut round_open = false;
+        for event in log {
+            match (event.out, round_open) {
+                (false, false) => {
+                    depth += 1;
+                    round_open = true;
+                }
+                (true, true) => round_open = false,
+                _ => {}
+            }
+        }
+        depth
+    }
+
     /// Splits a lookup by the Stripe stand-in's log: round 1 is the single
     /// resolve request; round 2 is every request that arrived after it.
     fn from_log(
@@ -598,8 +653,13 @@ impl StripeStandIn {
                                         out: false,
                                     });
                                 }
-                                let (method, path) =
+                                let (method, mut path) =
                                     (req.method().clone(), req.uri().path().to_owned());
+                                if path == "/v1/customers"
+                                    && req.uri().query().unwrap_or_default().contains("pair%40")
+                                {
+                                    path.push_str("?pair");
+                                }
                                 *counts
                                     .lock()
                                     .expect("counts lock")
@@ -661,53 +721,73 @@ impl StripeStandIn {
     }
 }
 
-/// Path → JSON body: one customer whose renewal payment is failing, with the
-/// fields `src/stripe/models.rs` reads.
+/// Path → JSON body, in the pinned API version's shape: one customer whose
+/// renewal payment is failing (its invoices name their payments), and a
+/// second customer sharing an email with the first (`?pair`).
 fn canned_stripe(now: i64) -> HashMap<&'static str, String> {
     const DAY: i64 = 86_400;
-    let customer = json!({
-        "id": CUSTOMER, "object": "customer", "email": "bench.customer@example.com", "name": "Bench Customer",
-        "created": now - 400 * DAY, "address": { "country": "DE" }, "preferred_locales": ["de"],
-        "metadata": { "plan": "pro" }, "default_source": null,
-        "invoice_settings": { "default_payment_method": {
-            "id": "pm_Bench1", "object": "payment_method", "type": "card",
-            "card": { "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030 } } }
-    });
-    let subscriptions = json!({ "object": "list", "has_more": false, "data": [{
-        "id": "sub_Bench1", "object": "subscription", "customer": CUSTOMER, "status": "past_due",
-        "created": now - 300 * DAY, "current_period_end": now + 25 * DAY, "cancel_at_period_end": false,
-        "canceled_at": null, "metadata": {},
-        "items": { "object": "list", "data": [{
-            "price": { "id": "price_Bench1", "product": "prod_Bench1", "nickname": "Pro monthly", "unit_amount": 3900,
-                       "currency": "eur", "recurring": { "interval": "month", "interval_count": 1 } },
-            "quantity": 1, "current_period_end": now + 25 * DAY }] } }] });
-    let invoices = json!({ "object": "list", "has_more": false, "data": [
-        { "id": "in_Bench2", "object": "invoice", "customer": CUSTOMER, "status": "open", "subscription": "sub_Bench1",
-          "amount_due": 3900, "amount_paid": 0, "currency": "eur", "created": now - 5 * DAY, "attempt_count": 2,
-          "hosted_invoice_url": "https://invoice.stripe.com/i/acct_bench/in_Bench2", "charge": "ch_Bench2" },
-        { "id": "in_Bench1", "object": "invoice", "customer": CUSTOMER, "status": "paid", "subscription": "sub_Bench1",
-          "amount_due": 3900, "amount_paid": 3900, "currency": "eur", "created": now - 35 * DAY, "attempt_count": 1,
-          "hosted_invoice_url": "https://invoice.stripe.com/i/acct_bench/in_Bench1", "charge": "ch_Bench1" }] });
-    let charges = json!({ "object": "list", "has_more": false, "data": [
-        { "id": "ch_Bench2", "object": "charge", "customer": CUSTOMER, "amount": 3900, "amount_refunded": 0,
-          "currency": "eur", "status": "failed", "created": now - 5 * DAY, "invoice": "in_Bench2",
-          "description": "Subscription update", "failure_message": "Your card was declined.", "disputed": false,
-          "refunds": { "object": "list", "data": [] } },
-        { "id": "ch_Bench1", "object": "charge", "customer": CUSTOMER, "amount": 3900, "amount_refunded": 0,
-          "currency": "eur", "status": "succeeded", "created": now - 35 * DAY, "invoice": "in_Bench1",
-          "description": "Subscription update", "failure_message": null, "disputed": false,
-          "refunds": { "object": "list", "data": [] } }] });
-    let customers = json!({ "object": "list", "has_more": false, "data": [customer.clone()] });
+    let mut customer = pinned::customer(CUSTOMER, Some("bench.customer@example.com"));
+    customer["name"] = "Bench Customer".into();
+    customer["created"] = (now - 400 * DAY).into();
+    customer["address"] = json!({ "country": "DE", "city": null, "line1": null, "line2": null, "postal_code": null, "state": null });
+    customer["preferred_locales"] = json!(["de"]);
+    customer["metadata"] = json!({ "plan": "pro" });
+    customer["invoice_settings"]["default_payment_method"] =
+        pinned::card_payment_method("pm_Bench1", "4242");
+    let mut twin = customer.clone();
+    twin["id"] = "cus_Bench2".into();
+    let sub = pinned::subscription_at(
+        "sub_Bench1",
+        CUSTOMER,
+        "past_due",
+        3900,
+        "month",
+        now - 300 * DAY,
+    );
+    let subscriptions = pinned::list("/v1/subscriptions", vec![sub], false);
+    let mut open = pinned::invoice(
+        "in_Bench2",
+        CUSTOMER,
+        Some("sub_Bench1"),
+        3900,
+        now - 5 * DAY,
+        Some("pi_Bench2"),
+    );
+    open["status"] = "open".into();
+    open["amount_paid"] = 0.into();
+    open["amount_remaining"] = 3900.into();
+    open["attempt_count"] = 2.into();
+    open["payments"]["data"][0]["status"] = "open".into();
+    open["payments"]["data"][0]["amount_paid"] = serde_json::Value::Null;
+    let paid = pinned::invoice(
+        "in_Bench1",
+        CUSTOMER,
+        Some("sub_Bench1"),
+        3900,
+        now - 35 * DAY,
+        Some("pi_Bench1"),
+    );
+    let invoices = pinned::list("/v1/invoices", vec![open, paid], false);
+    let mut failed = pinned::charge_at("ch_Bench2", CUSTOMER, 3900, now - 5 * DAY, "pi_Bench2");
+    failed["status"] = "failed".into();
+    failed["paid"] = false.into();
+    failed["amount_captured"] = 0.into();
+    failed["failure_message"] = "Your card was declined.".into();
+    let succeeded = pinned::charge_at("ch_Bench1", CUSTOMER, 3900, now - 35 * DAY, "pi_Bench1");
+    let charges = pinned::list("/v1/charges", vec![failed, succeeded], false);
+    let customers = pinned::list("/v1/customers", vec![customer.clone()], false);
+    let pair = pinned::list("/v1/customers", vec![customer.clone(), twin], false);
     HashMap::from([
         ("/v1/customers/cus_Bench1", customer.to_string()),
         ("/v1/customers", customers.to_string()),
+        ("/v1/customers?pair", pair.to_string()),
         ("/v1/subscriptions", subscriptions.to_string()),
         ("/v1/invoices", invoices.to_string()),
         ("/v1/charges", charges.to_string()),
         // Only asked for when no card comes expanded; served in case.
         (
             "/v1/payment_methods",
-            json!({ "object": "list", "has_more": false, "data": [] }).to_string(),
+            pinned::list("/v1/payment_methods", Vec::new(), false).to_string(),
         ),
     ])
 }

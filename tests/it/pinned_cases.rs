@@ -379,3 +379,38 @@ async fn a_failed_payments_decline_is_on_the_card() {
     let shown = card_of(&posts).to_string();
     assert!(shown.contains("declined: "), "{shown}");
 }
+
+/// The stand-ins' objects read as the bot reads Stripe's: into the
+/// pinned version's generated types.
+#[test]
+fn the_stand_in_objects_read_as_the_pinned_version() {
+    let read = |v: &serde_json::Value| serde_json::to_string(v).expect("json");
+    let _: stripe_shared::Customer =
+        miniserde::json::from_str(&read(&pinned::customer("cus_1", Some("a@example.com"))))
+            .expect("customer");
+    let _: stripe_shared::PaymentMethod =
+        miniserde::json::from_str(&read(&pinned::card_payment_method("pm_1", "4242")))
+            .expect("payment method");
+    let _: stripe_shared::Subscription = miniserde::json::from_str(&read(&pinned::subscription(
+        "sub_1", "cus_1", "active", 900,
+    )))
+    .expect("subscription");
+    let refunds = vec![pinned::refund(
+        "re_1",
+        "ch_1",
+        100,
+        serde_json::json!({"case_id": "c"}),
+    )];
+    let _: stripe_shared::Charge =
+        miniserde::json::from_str(&read(&pinned::charge("ch_1", "cus_1", 900, refunds)))
+            .expect("charge");
+    let _: stripe_shared::Invoice = miniserde::json::from_str(&read(&pinned::invoice(
+        "in_1",
+        "cus_1",
+        Some("sub_1"),
+        900,
+        1_700_000_000,
+        Some("pi_1"),
+    )))
+    .expect("invoice");
+}
