@@ -42,7 +42,6 @@ type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 /// Stripe objects in the pinned API version's shape, shared with the tests.
 #[path = "../tests/it/pinned.rs"]
-#[allow(dead_code)]
 mod pinned;
 
 fn main() {

@@ -161,7 +161,7 @@ impl StripeGateway {
         what: &str,
     ) -> Result<T, StripeError> {
         let key = key.map(idempotent).transpose()?;
-        let body = self.send(req, key, what).await?;
+        let body = self.send(canonical(req)?, key, what).await?;
         read(&body, what)
     }
 
@@ -219,6 +219,27 @@ fn read<T: miniserde::Deserialize>(body: &[u8], what: &str) -> Result<T, StripeE
     let text = std::str::from_utf8(body).map_err(|_| unreadable("not UTF-8"))?;
     miniserde::json::from_str(text)
         .map_err(|_| unreadable("not the shape of the pinned API version"))
+}
+
+/// The request with its form pairs (query and body) in one fixed order, so
+/// the same request is the same bytes every time: the builders take
+/// metadata as a `HashMap`, whose order changes from process to process,
+/// and a retry under a new key must send exactly what the first attempt did.
+fn canonical(mut req: RequestBuilder) -> Result<RequestBuilder, StripeError> {
+    let sort = |encoded: &str| -> Result<String, StripeError> {
+        let mut pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(encoded).map_err(|e| StripeError::Config {
+                detail: format!("a request could not be encoded: {e}"),
+            })?;
+        // Stable: repeated keys (`expand[]`) keep their order.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        serde_urlencoded::to_string(&pairs).map_err(|e| StripeError::Config {
+            detail: format!("a request could not be encoded: {e}"),
+        })
+    };
+    req.query = req.query.as_deref().map(sort).transpose()?;
+    req.body = req.body.as_deref().map(sort).transpose()?;
+    Ok(req)
 }
 
 /// A hand-built request: `method` on `path` with form-encoded `pairs`

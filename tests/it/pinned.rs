@@ -150,6 +150,9 @@ pub fn invoice(
 /// A Stripe account of one customer, answering the lookup's reads, the
 /// charge read before a refund and the refund itself, all in the pinned
 /// shape. `invoices_have_more` says the invoice list was cut (`has_more`).
+/// How a scripted stand-in answers: (method, path) → (status, JSON body).
+pub type Script = std::sync::Arc<dyn Fn(&str, &str) -> (u16, String) + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Account {
     pub customer: Value,
@@ -160,7 +163,7 @@ pub struct Account {
 }
 
 impl Account {
-    pub fn script(self) -> std::sync::Arc<dyn Fn(&str, &str) -> (u16, String) + Send + Sync> {
+    pub fn script(self) -> Script {
         let id = self.customer["id"].as_str().unwrap_or_default().to_owned();
         std::sync::Arc::new(move |method: &str, path: &str| {
             let ok = |v: Value| (200, v.to_string());

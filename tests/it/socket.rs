@@ -514,3 +514,71 @@ async fn slacks_disconnect_closes_the_old_socket_and_opens_a_new_one() {
     socket.hello();
     readyz_becomes(&app, 200).await;
 }
+
+#[tokio::test]
+async fn a_duplicates_approve_through_the_socket_cancels_it_and_refunds_exactly_its_own_charge() {
+    let stripe = localstripe::start().await;
+    let seeded = seeded(&stripe.base_url()).await;
+    let dup = scenario(&seeded, "duplicate personal subscription");
+    let socket = SocketStandIn::start().await;
+    let app = spawn_socket_app(&stripe.base_url(), &socket).await;
+    socket.wait_connections(1).await;
+    socket.hello();
+    readyz_becomes(&app, 200).await;
+
+    let response_url = app.slack.response_url();
+    socket.send(slash_envelope(
+        "env-dup-1",
+        &format!("lookup {}", dup.customer),
+        REQUESTER,
+        &response_url,
+    ));
+    socket.ack_of("env-dup-1").await;
+    let posts = app.slack.wait_for("chat.postMessage", 1).await;
+    let card = posts
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_none())
+        .expect("a card was posted");
+    let case = app
+        .store
+        .load_case(&crate::lookup::case_id_of(&card.body))
+        .await
+        .expect("redis")
+        .expect("the case is stored");
+    let (key, refunds) = case
+        .actions
+        .iter()
+        .find_map(|a| match &a.kind {
+            billing_triage::domain::ActionKind::CancelDuplicate { refunds, .. } => {
+                Some((a.key.clone(), refunds.clone()))
+            }
+            _ => None,
+        })
+        .expect("a cancel-duplicate proposal");
+    assert_eq!(refunds.len(), 1, "the duplicate's own charge: {refunds:?}");
+    let own = refunds[0].charge.to_string();
+
+    let click = serde_json::json!({
+        "envelope_id": "env-dup-click", "type": "interactive", "accepts_response_payload": false,
+        "retry_attempt": 0, "retry_reason": "",
+        "payload": click_payload("approve_action", &value(&case, &key), APPROVER_1, &response_url)
+    });
+    socket.send_json(&click);
+    socket.ack_of("env-dup-click").await;
+    assert!(
+        app.answer_at(&response_url).await.contains("Done"),
+        "the approver hears it ran"
+    );
+    let refunded = crate::approvals::refunds_in_localstripe(&stripe, &own).await;
+    assert_eq!(refunded.len(), 1, "{refunded:?}");
+    assert_eq!(refunded[0]["amount"], refunds[0].amount.minor);
+    for other in case.snapshot.charges().filter(|c| c.id.as_str() != own) {
+        assert!(
+            crate::approvals::refunds_in_localstripe(&stripe, other.id.as_str())
+                .await
+                .is_empty(),
+            "{} is not refunded",
+            other.id
+        );
+    }
+}
