@@ -23,6 +23,19 @@ use crate::domain::{ActionKind, ActionStatus, Actor, ProposedAction, SlackUserId
 /// reuses idempotency keys Stripe still remembers (24 h).
 pub const RETRY_WINDOW_SECS: i64 = 23 * 3600;
 
+/// Pending actions can be approved for 24 h: inside Stripe's idempotency
+/// window, so a retried execution reuses a key Stripe still remembers.
+pub const APPROVAL_WINDOW_SECS: i64 = 24 * 3600;
+
+/// The first state of an action proposed or chosen at `now`: awaiting its
+/// approvals until the approval window closes.
+pub fn fresh_state(now: i64) -> ActionStatus {
+    ActionStatus::Proposed {
+        approvals: Vec::new(),
+        expires_at: now + APPROVAL_WINDOW_SECS,
+    }
+}
+
 /// The state an approval is decided on: a failed action counts as proposed
 /// again, with no approvals, until the retry window closes.
 pub fn approvable(status: &ActionStatus) -> ActionStatus {

@@ -13,6 +13,7 @@ pub mod modals;
 #[cfg(test)]
 pub(crate) mod tests;
 mod text;
+pub mod thread;
 pub mod trail;
 
 use crate::actions::choose;

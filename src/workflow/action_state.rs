@@ -2,11 +2,9 @@
 //! reconciler: loading it, moving it by compare-and-set (a [`Claim`] says
 //! whether this call made the move), its audit entries and its card.
 
-use super::{log_error, new_reference, now, Deps, WorkflowError};
+use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, NewEntry};
-use crate::card::{self, CardView};
 use crate::domain::{ActionStatus, Actor, Case, CaseId, ProposedAction};
-use crate::slack::api::Message;
 use crate::store::{Store, StoreError};
 
 /// The result of a compare-and-set on an action's state.
@@ -103,46 +101,4 @@ pub async fn audit(
         })
         .await?;
     Ok(())
-}
-
-/// Re-renders the card from the stored case and states (chat.update). The
-/// case is read again: an action chosen (or context added) while this click
-/// ran stays on the card; `case` is used only when that read fails. Best
-/// effort: the action's outcome is already recorded; a stale card is logged.
-pub async fn refresh_card(deps: &Deps, case: &Case) {
-    let Some(slack) = &deps.slack else { return };
-    let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else {
-            return Ok(());
-        };
-        let stored = match deps.store.load_case(&case.id).await {
-            Ok(Some(stored)) => Some(stored),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not re-read the case; the card is drawn from the copy at hand");
-                None
-            }
-        };
-        let case = stored.as_ref().unwrap_or(case);
-        let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
-        let statuses = deps.store.action_statuses(&case.id, &keys).await?;
-        let t = now();
-        let view = CardView {
-            case,
-            statuses: &statuses,
-            now: t,
-        };
-        let message = Message {
-            text: card::fallback_text(case),
-            blocks: card::render_blocks(&view),
-        };
-        slack
-            .update_message(&location.channel, &location.ts, &message)
-            .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        log_error(&e, &new_reference(), "could not update the case card");
-    }
 }

@@ -6,7 +6,8 @@
 //! and expiry live here too. The button's value only names the action: its
 //! state and targets are always re-read from Redis.
 
-use super::action_state::{audit, claim, load, refresh_card, status_of, Claim};
+use super::action_state::{audit, claim, load, status_of, Claim};
+use super::case_card::{refresh, CardPlace};
 use super::execute::{self, Mode};
 use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
@@ -33,6 +34,25 @@ pub struct Click {
     /// For an ephemeral answer to the clicker only.
     pub response_url: Option<ResponseUrl>,
     pub channel: Option<ChannelId>,
+    /// Where the case's card is, when the handler already read it (the
+    /// channel check does); otherwise read once when the click is handled.
+    pub card: Option<CardPlace>,
+}
+
+impl Click {
+    /// This click with its card's place read (once: a handler that read it
+    /// already passes it on).
+    async fn with_card(&self, deps: &Deps) -> Result<Click, WorkflowError> {
+        let mut click = self.clone();
+        if click.card.is_none() {
+            click.card = Some(CardPlace::of(deps, &click.case_id).await?);
+        }
+        Ok(click)
+    }
+
+    fn place(&self) -> &CardPlace {
+        self.card.as_ref().unwrap_or(&CardPlace::NONE)
+    }
 }
 
 /// What the clicker is told.
@@ -59,6 +79,7 @@ pub async fn approve(
     amount: Option<Money>,
 ) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
+    let click = &click.with_card(deps).await?;
     for _ in 0..MAX_RACES {
         if let Decided::Answer(outcome) =
             decide_approval(deps, click, &case, &action, amount).await?
@@ -110,7 +131,7 @@ async fn decide_approval(
         } => {
             let expires_at = match &stored {
                 ActionStatus::Proposed { expires_at, .. } => *expires_at,
-                _ => t + super::lookup::APPROVAL_WINDOW_SECS,
+                _ => t + policy::APPROVAL_WINDOW_SECS,
             };
             let next = ActionStatus::Proposed {
                 approvals,
@@ -196,11 +217,15 @@ async fn run_approved(
             )));
         }
     };
-    let private = execute::run(
-        deps,
+    let job = execute::Job {
         case,
         action,
-        &plan,
+        plan: &plan,
+        place: click.place(),
+    };
+    let private = execute::run(
+        deps,
+        job,
         executing,
         Actor::Slack(click.actor.clone()),
         Mode::Execute,
@@ -215,6 +240,7 @@ async fn run_approved(
 /// Redis errors; refusals are `Ok(Outcome)`.
 pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome, WorkflowError> {
     let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
+    let click = &click.with_card(deps).await?;
     for _ in 0..MAX_RACES {
         if let Decided::Answer(outcome) =
             decide_rejection(deps, click, &case, &action, reason).await?
@@ -295,7 +321,7 @@ impl Move {
             self.detail,
         )
         .await?;
-        refresh_card(deps, case).await;
+        refresh(deps, click.place(), case).await;
         Ok(Decided::Answer(Outcome(self.answer)))
     }
 }
@@ -322,7 +348,7 @@ async fn refuse(
     )
     .await?;
     if refusal == Refusal::Expired {
-        expire(deps, case, click.key.as_str(), stored).await?;
+        expire(deps, case, click.key.as_str(), stored, click.place()).await?;
     }
     tracing::warn!(case_id = %case.id, action = %click.key, reason = ?refusal, on, "click refused");
     Ok(Outcome(refusal.to_string()))
@@ -333,6 +359,7 @@ async fn expire(
     case: &Case,
     key: &str,
     stored: &ActionStatus,
+    place: &CardPlace,
 ) -> Result<(), WorkflowError> {
     if !matches!(stored, ActionStatus::Proposed { .. }) {
         return Ok(());
@@ -349,7 +376,7 @@ async fn expire(
             json!({}),
         )
         .await?;
-        refresh_card(deps, case).await;
+        refresh(deps, place, case).await;
     }
     Ok(())
 }

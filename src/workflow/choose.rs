@@ -5,10 +5,10 @@
 //! card with Approve / Reject. From there it is approved, executed and
 //! audited exactly as a proposal is (`approve`, `execute`).
 
-use super::action_state::{audit, refresh_card};
+use super::action_state::audit;
 use super::approve::{Outcome, MAX_RACES, RACES_LOST};
+use super::case_card::{refresh, CardPlace};
 use super::intent::target_ids;
-use super::lookup::APPROVAL_WINDOW_SECS;
 use super::{now, Deps, WorkflowError};
 use crate::actions::choose::{self, Choice, ChoiceRefusal};
 use crate::audit::{AuditKind, NewEntry};
@@ -81,6 +81,7 @@ pub async fn choose(
     case_id: &CaseId,
     chooser: &SlackUserId,
     choice: &Choice,
+    place: &CardPlace,
 ) -> Result<Outcome, WorkflowError> {
     for _ in 0..MAX_RACES {
         let Checked { stored, kind, .. } = check(deps, case_id, choice).await?;
@@ -91,10 +92,7 @@ pub async fn choose(
         let action = choose::chosen_action(&stored.case, kind, chooser);
         let mut updated = stored.case.clone();
         updated.actions.push(action.clone());
-        let first = ActionStatus::Proposed {
-            approvals: Vec::new(),
-            expires_at: now() + APPROVAL_WINDOW_SECS,
-        };
+        let first = crate::policy::fresh_state(now());
         if !deps
             .store
             .add_action(&stored, &updated, &action.key, &first)
@@ -116,7 +114,7 @@ pub async fn choose(
             json!({ "action": action.kind.name(), "amount_minor": amount_minor, "summary": action.summary }),
         )
         .await?;
-        refresh_card(deps, &updated).await;
+        refresh(deps, place, &updated).await;
         let who = if action.kind.is_money_moving() {
             "another approver (not you: you chose it)"
         } else {

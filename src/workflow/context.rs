@@ -10,14 +10,14 @@
 //! record stays bounded: the customer's words to [`CONTEXT_MAX_CHARS`] (the
 //! newest kept), notes to [`MAX_NOTES`].
 
+use super::case_card::{post_in_thread, refresh, CardPlace};
 use super::commands::CONTEXT_MAX_CHARS;
-use super::lookup::APPROVAL_WINDOW_SECS;
 use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, redraft, retriage, Intake};
 use crate::audit::text::OperatorText;
 use crate::audit::{AuditKind, NewEntry};
+use crate::card::thread::{self, DraftOccasion};
 use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
-use crate::slack::api::Message;
 use crate::slack::request::ContextKind;
 use crate::store::cases::StoredCase;
 use serde_json::json;
@@ -40,7 +40,11 @@ pub struct Addition {
 /// # Errors
 /// Redis (nothing was changed unless the audit says so) or Stripe (the
 /// context is audited but the case is unchanged; adding it again is safe).
-pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, WorkflowError> {
+pub async fn add_context(
+    deps: &Deps,
+    addition: Addition,
+    place: &CardPlace,
+) -> Result<String, WorkflowError> {
     let old = load(deps, &addition.case_id).await?.case;
     let text = addition.text.as_str();
     deps.store
@@ -73,10 +77,7 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
         let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
             .iter()
             .map(|a| {
-                let status = ActionStatus::Proposed {
-                    approvals: Vec::new(),
-                    expires_at: t + APPROVAL_WINDOW_SECS,
-                };
+                let status = crate::policy::fresh_state(t);
                 (a.key.clone(), status)
             })
             .collect();
@@ -97,10 +98,19 @@ pub async fn add_context(deps: &Deps, addition: Addition) -> Result<String, Work
                 detail: json!({ "triage": triage_label(&case.triage), "added_actions": keys }),
             })
             .await?;
-        super::action_state::refresh_card(deps, &case).await;
+        refresh(deps, place, &case).await;
         // A note that changes nothing for the customer posts no new draft.
         if case.followup != old.followup {
-            post_draft(deps, &case).await;
+            let text = thread::draft_message(
+                DraftOccasion::AfterContext,
+                &case.followup.locale,
+                None,
+                &case.followup.text,
+                None,
+            );
+            if let Err(e) = post_in_thread(deps, place, text).await {
+                e.report("could not post the updated draft");
+            }
         }
         return Ok(answer(addition.kind, &case, &keys, trimmed));
     }
@@ -215,31 +225,5 @@ fn triage_label(triage: &Triage) -> String {
         Triage::Classified { category, .. } => category.label().to_owned(),
         Triage::NeedsReview { .. } => "needs human review".to_owned(),
         Triage::NotFound => "no customer found".to_owned(),
-    }
-}
-
-/// The new draft, in the card's thread. Best effort: the case is stored.
-async fn post_draft(deps: &Deps, case: &Case) {
-    let Some(slack) = &deps.slack else { return };
-    let result: Result<(), WorkflowError> = async {
-        let Some(location) = deps.store.card_location(&case.id).await? else {
-            return Ok(());
-        };
-        let text = format!(
-            "*Customer follow-up (updated with the added context; draft, {})*\n{}",
-            case.followup.locale, case.followup.text
-        );
-        slack
-            .post_message(
-                &location.channel,
-                &Message::text(text),
-                Some(location.thread()),
-            )
-            .await?;
-        Ok(())
-    }
-    .await;
-    if let Err(e) = result {
-        e.report("could not post the updated draft");
     }
 }

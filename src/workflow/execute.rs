@@ -11,9 +11,11 @@
 //! this module runs what it is handed and records the result with a
 //! compare-and-set from the state it was handed.
 
-use super::action_state::{audit, claim, refresh_card, Claim};
+use super::action_state::{audit, claim, Claim};
+use super::case_card::{self, refresh, CardPlace, CaseCard};
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::AuditKind;
+use crate::card::thread::{self, DraftOccasion};
 use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
     SubscriptionId,
@@ -22,7 +24,6 @@ use crate::execution::{
     check_cancel, check_refund, refund_refusal, CancelCheck, Plan, PlannedStep, Step, StepName,
 };
 use crate::followup::{self, DoneAction, Locale};
-use crate::slack::api::Message;
 use crate::store::StoreError;
 use crate::stripe::StripeError;
 use serde_json::json;
@@ -102,6 +103,8 @@ struct Runner<'a> {
     case: &'a Case,
     action: &'a ProposedAction,
     plan: &'a Plan,
+    /// Where the case's card is, read once by the click or the reconciler.
+    place: &'a CardPlace,
     /// The stored state this run owns; every move is a compare-and-set from it.
     current: ActionStatus,
     done: HashMap<StepName, String>,
@@ -110,26 +113,41 @@ struct Runner<'a> {
     sent: bool,
 }
 
-/// Runs `plan` for an action already claimed into `claimed`, records the
-/// result, refreshes the card and returns what the approver is told.
+/// What a run acts on: the action of the case, its fixed plan, and where
+/// the case's card is.
+pub struct Job<'a> {
+    pub case: &'a Case,
+    pub action: &'a ProposedAction,
+    pub plan: &'a Plan,
+    pub place: &'a CardPlace,
+}
+
+/// Runs the job's plan for an action already claimed into `claimed`,
+/// records the result, refreshes the card and returns what the approver is
+/// told.
 ///
 /// # Errors
 /// Only [`WorkflowError::User`], when Redis failed after Stripe may have
 /// acted: its text says what Stripe did and that the bot finishes the record.
 pub async fn run(
     deps: &Deps,
-    case: &Case,
-    action: &ProposedAction,
-    plan: &Plan,
+    job: Job<'_>,
     claimed: ActionStatus,
     actor: Actor,
     mode: Mode,
 ) -> Result<String, WorkflowError> {
+    let Job {
+        case,
+        action,
+        plan,
+        place,
+    } = job;
     let mut runner = Runner {
         deps,
         case,
         action,
         plan,
+        place,
         current: claimed,
         done: HashMap::new(),
         progress: Progress::default(),
@@ -632,7 +650,7 @@ impl Runner<'_> {
                 json!({ "step": step, "reason": why }),
             )
             .await?;
-            refresh_card(self.deps, self.case).await;
+            refresh(self.deps, self.place, self.case).await;
         }
         Ok(())
     }
@@ -750,7 +768,7 @@ impl Runner<'_> {
             }
             Err(e) => return Err(self.unrecorded(&e)),
         }
-        refresh_card(self.deps, self.case).await;
+        refresh(self.deps, self.place, self.case).await;
         if matches!(end, End::Done) {
             self.post_updated_draft().await;
         }
@@ -772,24 +790,7 @@ impl Runner<'_> {
 
     /// Posts `text` in the card's thread. Best effort: the state is recorded.
     async fn tell_thread(&self, text: &str) {
-        let Some(slack) = &self.deps.slack else {
-            return;
-        };
-        let result: Result<(), WorkflowError> = async {
-            let Some(location) = self.deps.store.card_location(&self.case.id).await? else {
-                return Ok(());
-            };
-            slack
-                .post_message(
-                    &location.channel,
-                    &Message::text(text.to_owned()),
-                    Some(location.thread()),
-                )
-                .await?;
-            Ok(())
-        }
-        .await;
-        if let Err(e) = result {
+        if let Err(e) = case_card::post_in_thread(self.deps, self.place, text.to_owned()).await {
             log_error(
                 &e,
                 &new_reference(),
@@ -830,14 +831,11 @@ impl Runner<'_> {
     /// was done (the refund amount, the cancellation) and when (now: the time
     /// the result was recorded).
     async fn post_updated_draft(&self) {
-        let Some(slack) = &self.deps.slack else {
-            return;
-        };
         let (deps, case, key) = (self.deps, self.case, &self.action.key);
         let result: Result<(), WorkflowError> = async {
-            let Some(location) = deps.store.card_location(&case.id).await? else {
+            if self.place.location().is_none() {
                 return Ok(());
-            };
+            }
             // Over every action of the case as stored now (one chosen or
             // added since included, rejected and expired ones left out), so
             // the second action's draft does not forget the first; this
@@ -845,16 +843,10 @@ impl Runner<'_> {
             // what the stored snapshot shows (never more). Redis unreadable:
             // the case at hand.
             let t = now();
-            let stored = match deps.store.load_case(&case.id).await {
-                Ok(stored) => stored,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not re-read the case; the draft covers the copy at hand");
-                    None
-                }
-            };
-            let base = stored.as_ref().unwrap_or(case);
-            let keys: Vec<String> = base.actions.iter().map(|a| a.key.clone()).collect();
-            let statuses = deps.store.action_statuses(&case.id, &keys).await?;
+            let CaseCard {
+                case: base,
+                statuses,
+            } = CaseCard::reload(deps, case).await?;
             let ran = DoneAction {
                 key: key.clone(),
                 refunded: self.progress.refunded,
@@ -879,13 +871,14 @@ impl Runner<'_> {
                 locale,
                 &deps.followup,
             );
-            let text = format!(
-                "*Customer follow-up (updated after {key} ran: states what was done; draft, {})*\n{}",
-                draft.locale, draft.text
+            let text = thread::draft_message(
+                DraftOccasion::AfterRun { key },
+                &draft.locale,
+                None,
+                &draft.text,
+                None,
             );
-            slack
-                .post_message(&location.channel, &Message::text(text), Some(location.thread()))
-                .await?;
+            case_card::post_in_thread(deps, self.place, text).await?;
             audit(
                 deps,
                 &case.id,

@@ -3,10 +3,11 @@
 //! outcome. The command line uses the first half (`open_case`) and prints
 //! instead of posting.
 
+use super::case_card::{card_message, post_in_thread, CardPlace};
 use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, Intake};
 use crate::audit::{AuditKind, NewEntry};
-use crate::card::{self, CardView};
+use crate::card::{self, thread::DraftOccasion};
 use crate::domain::{
     ActionStatus, Actor, Case, CaseId, ChannelId, LookupQuery, MessageTs, ResponseUrl, Triage,
 };
@@ -15,10 +16,6 @@ use crate::store::cases::CardLocation;
 use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
-
-/// Pending actions can be approved for 24 h: inside Stripe's idempotency
-/// window, so a retried execution reuses a key Stripe still remembers.
-pub const APPROVAL_WINDOW_SECS: i64 = 24 * 3600;
 
 /// A lookup asked for in Slack.
 #[derive(Debug, Clone)]
@@ -139,15 +136,7 @@ pub async fn open_case(
 pub fn initial_statuses(case: &Case, now: i64) -> Vec<(String, ActionStatus)> {
     case.actions
         .iter()
-        .map(|a| {
-            (
-                a.key.clone(),
-                ActionStatus::Proposed {
-                    approvals: Vec::new(),
-                    expires_at: now + APPROVAL_WINDOW_SECS,
-                },
-            )
-        })
+        .map(|a| (a.key.clone(), crate::policy::fresh_state(now)))
         .collect()
 }
 
@@ -202,15 +191,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
     let now = now();
     let statuses = initial_statuses(&case, now);
     deps.store.init_actions(&case.id, &statuses).await?;
-    let view = CardView {
-        case: &case,
-        statuses: &statuses,
-        now,
-    };
-    let card = Message {
-        text: card::fallback_text(&case),
-        blocks: card::render_blocks(&view),
-    };
+    let card = card_message(&case, &statuses, now);
     let ts = slack
         .post_message(
             req.channel.as_str(),
@@ -218,37 +199,22 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
             req.thread.as_ref().map(MessageTs::as_str),
         )
         .await?;
-    deps.store
-        .save_card_location(
-            &case.id,
-            &CardLocation {
-                channel: req.channel.to_string(),
-                ts: ts.clone(),
-                thread_ts: req.thread.as_ref().map(ToString::to_string),
-            },
-        )
-        .await?;
+    let location = CardLocation {
+        channel: req.channel.to_string(),
+        ts,
+        thread_ts: req.thread.as_ref().map(ToString::to_string),
+    };
+    deps.store.save_card_location(&case.id, &location).await?;
     // The drafts go in the card's thread (PLAYBOOK.md §5): the one it was
     // posted in, or the one it starts.
-    let card_thread = req.thread.as_ref().map_or(ts.as_str(), MessageTs::as_str);
-    let mut thread = format!("*Customer follow-up (draft, {})*\n", case.followup.locale);
-    if let Some(note) = crate::followup::pending_note(&case.actions) {
-        thread.push_str(&format!("_{note}_\n"));
-    }
-    thread.push_str(&case.followup.text);
-    if let Some(gap) = &case.product_gap {
-        thread.push_str(&format!(
-            "\n\n*Product gap* (`{}`)\n{}",
-            gap.surface, gap.note
-        ));
-    }
-    slack
-        .post_message(
-            req.channel.as_str(),
-            &Message::text(thread),
-            Some(card_thread),
-        )
-        .await?;
+    let thread = card::thread::draft_message(
+        DraftOccasion::First,
+        &case.followup.locale,
+        crate::followup::pending_note(&case.actions).as_deref(),
+        &case.followup.text,
+        case.product_gap.as_ref(),
+    );
+    post_in_thread(deps, &CardPlace::at(location), thread).await?;
     tracing::info!(
         customers = case.snapshot.customers.len(),
         n_actions = case.actions.len(),

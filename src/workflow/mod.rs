@@ -7,6 +7,7 @@
 
 pub mod action_state;
 pub mod approve;
+pub mod case_card;
 pub mod choose;
 pub mod commands;
 pub mod context;

@@ -6,7 +6,8 @@
 //! compare-and-set, so one replica does it. Nothing is guessed: an
 //! interrupted run first asks Stripe what its steps did (`execute`).
 
-use super::action_state::{audit, claim, load, refresh_card, Claim};
+use super::action_state::{audit, claim, load, Claim};
+use super::case_card::{refresh, CardPlace};
 use super::execute::{self, Mode};
 use super::{now, Deps, WorkflowError};
 use crate::audit::AuditKind;
@@ -92,6 +93,7 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
             continue;
         }
         n += 1;
+        let place = CardPlace::of(deps, &case_id).await?;
         let from = json!({ "from_owner": owner, "owner_gone": gone });
         // A Verifying action is settled by asking Stripe only; an Executing
         // one whose intent is in the audit may have reached Stripe, so its run
@@ -123,8 +125,19 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 json!({ what: true, "owner": from }),
             )
             .await?;
-            if let Err(e) =
-                execute::run(deps, &case, &action, &plan, taken, Actor::System, mode).await
+            if let Err(e) = execute::run(
+                deps,
+                execute::Job {
+                    case: &case,
+                    action: &action,
+                    plan: &plan,
+                    place: &place,
+                },
+                taken,
+                Actor::System,
+                mode,
+            )
+            .await
             {
                 e.report(&format!("could not record a {what} action; will retry"));
             }
@@ -157,7 +170,7 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                     detail,
                 )
                 .await?;
-                refresh_card(deps, &case).await;
+                refresh(deps, &place, &case).await;
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::domain::{
 };
 use crate::slack::request::{Button, ButtonsRequest};
 use crate::workflow::approve::Click;
+use crate::workflow::case_card::CardPlace;
 use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
 use crate::workflow::{new_case_id, now, Deps, WorkflowError};
 use serde_json::json;
@@ -104,15 +105,21 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
         actor: clicks.user.clone(),
         response_url: clicks.response_url.clone(),
         channel: clicks.channel.clone(),
+        card: None,
     };
     let deps = Arc::clone(deps);
     let trigger_id = clicks.trigger_id.clone();
     deps.tasks.clone().spawn(async move {
         // Modal submissions carry no channel: the click that opened the
         // modal was checked here.
-        if !from_card_channel(&deps, &CardClick::of(&click), on.action_id()).await {
+        let Some(place) = from_card_channel(&deps, &CardClick::of(&click), on.action_id()).await
+        else {
             return;
-        }
+        };
+        let click = Click {
+            card: Some(place),
+            ..click
+        };
         match on {
             OnCard::Approve => spawn_approval(&deps, click, None),
             OnCard::Reject | OnCard::PartialRefund => {
@@ -147,20 +154,28 @@ impl<'a> CardClick<'a> {
 /// A click counts only from the channel where its case card lives (issue 8
 /// part 8): a button's value only names a case, and the same value on a
 /// message elsewhere must not act on it. A click from anywhere else (or on
-/// a case with no card) is refused, audited and told to the clicker.
-pub(super) async fn from_card_channel(deps: &Deps, click: &CardClick<'_>, action_id: &str) -> bool {
+/// a case with no card) is refused, audited and told to the clicker. The
+/// card's place, read here, is the click's for the rest of its handling.
+pub(super) async fn from_card_channel(
+    deps: &Deps,
+    click: &CardClick<'_>,
+    action_id: &str,
+) -> Option<CardPlace> {
     let location = match deps.store.card_location(click.case_id).await {
         Ok(location) => location,
         Err(e) => {
             let text = WorkflowError::Store(e).report("card location lookup failed");
             tell_now(deps, click.response_url, &text).await;
-            return false;
+            return None;
         }
     };
-    let card_channel = location.map(|l| l.channel);
-    if card_channel.is_some() && click.channel.map(|c| c.as_str()) == card_channel.as_deref() {
-        return true;
+    let from_card = location
+        .as_ref()
+        .is_some_and(|l| click.channel.map(ChannelId::as_str) == Some(l.channel.as_str()));
+    if from_card {
+        return location.map(CardPlace::at);
     }
+    let card_channel = location.map(|l| l.channel);
     tracing::warn!(case_id = %click.case_id, action = ?click.key, on = action_id, "click from outside the card's channel refused");
     let entry = NewEntry {
         case_id: Some(click.case_id.clone()),
@@ -185,7 +200,7 @@ pub(super) async fn from_card_channel(deps: &Deps, click: &CardClick<'_>, action
         ),
     };
     tell_now(deps, click.response_url, &text).await;
-    false
+    None
 }
 
 /// **Add context** on a card: the context modal, from the card's channel only.
@@ -199,7 +214,10 @@ fn add_context(deps: &Arc<Deps>, clicks: &ButtonsRequest, case_id: &CaseId) {
             channel: clicks.channel.as_ref(),
             response_url: clicks.response_url.as_ref(),
         };
-        if !from_card_channel(&deps, &click, crate::card::ADD_CONTEXT_ACTION_ID).await {
+        if from_card_channel(&deps, &click, crate::card::ADD_CONTEXT_ACTION_ID)
+            .await
+            .is_none()
+        {
             return;
         }
         let Some(slack) = &deps.slack else { return };

@@ -9,8 +9,9 @@ use super::buttons::{from_card_channel, CardClick};
 use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
 use crate::actions::choose::{left_to_refund, validate, CaseChoice, Choice};
 use crate::card::{self, modals};
-use crate::domain::{CaseId, ChannelId, SlackUserId, TriggerId};
+use crate::domain::{CaseId, SlackUserId, TriggerId};
 use crate::slack::request::{AmountTooLong, ButtonsRequest, TypedAmount};
+use crate::workflow::case_card::CardPlace;
 use crate::workflow::choose::{self, Checked};
 use crate::workflow::{now, Deps, WorkflowError};
 use std::sync::Arc;
@@ -36,9 +37,10 @@ pub(super) fn on_menu(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseCh
                 channel: channel.as_ref(),
                 response_url: response_url.as_ref(),
             };
-            if !from_card_channel(&deps, &click, card::MORE_ACTIONS_ACTION_ID).await {
+            let Some(place) = from_card_channel(&deps, &click, card::MORE_ACTIONS_ACTION_ID).await
+            else {
                 return;
-            }
+            };
             let answer = match &target.choice {
                 Choice::Refund { .. } | Choice::Cancel { .. } => {
                     match open_form(&deps, &target, &user, &trigger_id).await {
@@ -48,7 +50,9 @@ pub(super) fn on_menu(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseCh
                     }
                 }
                 Choice::PortalLink { .. } | Choice::InvoiceLink { .. } => {
-                    match choose::choose(&deps, &target.case_id, &user, &target.choice).await {
+                    match choose::choose(&deps, &target.case_id, &user, &target.choice, &place)
+                        .await
+                    {
                         Ok(outcome) => outcome.0,
                         Err(e) => e.report("more actions failed"),
                     }
@@ -204,18 +208,18 @@ fn spawn_choose(deps: &Arc<Deps>, case_id: CaseId, user: SlackUserId, choice: Ch
     let span = tracing::info_span!("choose", case_id = %case_id, actor = %user);
     deps.tasks.clone().spawn(
         async move {
-            let answer = match choose::choose(&deps, &case_id, &user, &choice).await {
+            let place = match CardPlace::of(&deps, &case_id).await {
+                Ok(place) => place,
+                Err(e) => {
+                    e.report("choosing an action failed");
+                    return;
+                }
+            };
+            let answer = match choose::choose(&deps, &case_id, &user, &choice, &place).await {
                 Ok(outcome) => outcome.0,
                 Err(e) => e.report("choosing an action failed"),
             };
-            let channel = deps
-                .store
-                .card_location(&case_id)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|l| ChannelId::parse(&l.channel).ok());
-            if let Some(channel) = channel {
+            if let Some(channel) = place.channel() {
                 tell_in_channel(&deps, &channel, &user, &answer).await;
             }
         }

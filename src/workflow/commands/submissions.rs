@@ -4,9 +4,10 @@
 use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
 use crate::audit::text::TextError;
 use crate::card::modals;
-use crate::domain::{ActionKind, Actor, CaseAction, CaseId, ChannelId, Money};
+use crate::domain::{ActionKind, Actor, CaseAction, ChannelId, Money};
 use crate::slack::request::{AmountTooLong, Submission, SubmissionRequest, TypedAmount};
 use crate::workflow::approve::{self, Click};
+use crate::workflow::case_card::CardPlace;
 use crate::workflow::context::{self, Addition};
 use crate::workflow::Deps;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
         actor: submission.user.clone(),
         response_url: None,
         channel: None,
+        card: None,
     };
     match submission.form {
         Submission::Reject { target, reason } => match reason {
@@ -186,12 +188,18 @@ fn spawn_context(deps: &Arc<Deps>, addition: Addition) {
             let Actor::Slack(user) = addition.actor.clone() else {
                 return;
             };
-            let case_id = addition.case_id.clone();
-            let answer = match context::add_context(&deps, addition).await {
+            let place = match CardPlace::of(&deps, &addition.case_id).await {
+                Ok(place) => place,
+                Err(e) => {
+                    e.report("adding context failed");
+                    return;
+                }
+            };
+            let answer = match context::add_context(&deps, addition, &place).await {
                 Ok(answer) => answer,
                 Err(e) => e.report("adding context failed"),
             };
-            if let Some(channel) = card_channel(&deps, &case_id).await {
+            if let Some(channel) = place.channel() {
                 tell_in_channel(&deps, &channel, &user, &answer).await;
             }
         }
@@ -199,14 +207,12 @@ fn spawn_context(deps: &Arc<Deps>, addition: Addition) {
     );
 }
 
-/// The channel a case's card is in, when Redis says.
-async fn card_channel(deps: &Deps, case_id: &CaseId) -> Option<ChannelId> {
-    deps.store
-        .card_location(case_id)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|l| ChannelId::parse(&l.channel).ok())
+/// The channel a click's card is in: as the click read it, else from Redis.
+async fn card_channel(deps: &Deps, click: &Click) -> Option<ChannelId> {
+    match &click.card {
+        Some(place) => place.channel(),
+        None => CardPlace::of(deps, &click.case_id).await.ok()?.channel(),
+    }
 }
 
 /// Tells the clicker through the card's channel when there is no
@@ -214,7 +220,7 @@ async fn card_channel(deps: &Deps, case_id: &CaseId) -> Option<ChannelId> {
 async fn tell_user(deps: &Deps, click: &Click, text: &str) {
     let channel = match &click.channel {
         Some(channel) => Some(channel.clone()),
-        None => card_channel(deps, &click.case_id).await,
+        None => card_channel(deps, click).await,
     };
     if let Some(channel) = channel {
         tell_in_channel(deps, &channel, &click.actor, text).await;
