@@ -42,26 +42,7 @@ pub struct StripeConfig {
     pub read_rate: u32,
 }
 
-/// Approval policy settings (CONTRACT.md).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PolicyConfig {
-    /// Who may approve or reject; empty means nobody can.
-    pub approvers: Vec<SlackUserId>,
-    /// Refunds above this many minor units need a second approver.
-    pub refund_limit_minor: i64,
-}
-
-/// Said at start-up and under `/billing help` when `BILLING_APPROVERS` is
-/// unset: the bot then only looks cases up.
-pub const READ_ONLY_WARNING: &str =
-    "BILLING_APPROVERS is unset, so the bot is read-only: nobody can approve or reject actions. Set it to the Slack user ids (U...) of the approvers";
-
-impl PolicyConfig {
-    /// [`READ_ONLY_WARNING`] when nobody can approve.
-    pub fn read_only_warning(&self) -> Option<&'static str> {
-        self.approvers.is_empty().then_some(READ_ONLY_WARNING)
-    }
-}
+pub use crate::policy::{PolicyConfig, READ_ONLY_WARNING};
 
 /// Everything the process needs; which parts are required depends on the
 /// command (the CLI lookup needs no Slack).

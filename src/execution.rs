@@ -435,6 +435,7 @@ mod tests {
             invoice_unknown: false,
             description: None,
             failure_message: None,
+            decline_code: None,
             disputed: false,
             refunds,
         }

@@ -16,12 +16,75 @@
 //!   two distinct approvers;
 //! - only a `Proposed` action before its expiry can be approved or rejected.
 
-use crate::config::PolicyConfig;
-use crate::domain::{ActionKind, ActionStatus, Actor, ProposedAction, SlackUserId};
+use crate::domain::{
+    ActionKind, ActionStatus, Actor, ChargeId, Money, ProposedAction, SlackUserId,
+};
+
+/// Approval policy settings (CONTRACT.md), read by `config` and handed to
+/// the policy as values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// Who may approve or reject; empty means nobody can.
+    pub approvers: Vec<SlackUserId>,
+    /// Refunds above this many minor units need a second approver.
+    pub refund_limit_minor: i64,
+}
+
+/// Said at start-up and under `/billing help` when `BILLING_APPROVERS` is
+/// unset: the bot then only looks cases up.
+pub const READ_ONLY_WARNING: &str =
+    "BILLING_APPROVERS is unset, so the bot is read-only: nobody can approve or reject actions. Set it to the Slack user ids (U...) of the approvers";
+
+impl PolicyConfig {
+    /// [`READ_ONLY_WARNING`] when nobody can approve.
+    pub fn read_only_warning(&self) -> Option<&'static str> {
+        self.approvers.is_empty().then_some(READ_ONLY_WARNING)
+    }
+}
 
 /// A failed action may be approved again within this time: a retry then
 /// reuses idempotency keys Stripe still remembers (24 h).
 pub const RETRY_WINDOW_SECS: i64 = 23 * 3600;
+
+/// Why a typed partial amount cannot be used on an action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PartialRefusal {
+    #[error("Only a refund can be partial")]
+    NotARefund,
+    #[error("A partial refund is more than nothing and at most {agreed}, in its currency: approve it as proposed, or reject it and choose the refund you want under More actions…")]
+    OutsideAgreed { agreed: Money },
+    #[error("At most {left} is left to refund on {charge}")]
+    MoreThanLeft { left: Money, charge: ChargeId },
+}
+
+/// The one rule for a partial refund, for the modal and for the approval
+/// that runs it: only a refund can be partial, in its own currency, for more
+/// than nothing, at most the amount its approvers (and its chooser) agreed
+/// to, and at most what is `left` on the charge as far as the caller knows
+/// (Stripe's own state is checked again right before the refund).
+///
+/// # Errors
+/// The first rule `asked` breaks, in that order.
+pub fn partial_refund(
+    action: &ProposedAction,
+    asked: Money,
+    left: Option<Money>,
+) -> Result<Money, PartialRefusal> {
+    let ActionKind::Refund(target) = &action.kind else {
+        return Err(PartialRefusal::NotARefund);
+    };
+    let agreed = target.amount;
+    if asked.currency != agreed.currency || asked.minor <= 0 || asked.minor > agreed.minor {
+        return Err(PartialRefusal::OutsideAgreed { agreed });
+    }
+    match left {
+        Some(left) if asked.minor > left.minor => Err(PartialRefusal::MoreThanLeft {
+            left,
+            charge: target.charge.clone(),
+        }),
+        _ => Ok(asked),
+    }
+}
 
 /// Pending actions can be approved for 24 h: inside Stripe's idempotency
 /// window, so a retried execution reuses a key Stripe still remembers.
@@ -183,7 +246,7 @@ pub fn state_name(status: &ActionStatus) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChargeId, Currency, Money, Origin, RefundTarget};
+    use crate::domain::{Currency, Origin, RefundTarget};
 
     const NOW: i64 = 1_700_000_000;
 
@@ -465,6 +528,35 @@ mod tests {
         assert_eq!(
             may_reject(&user("UAPPROVER2"), &rejected, &policy(), NOW),
             Err(Refusal::AlreadyResolved("rejected"))
+        );
+    }
+
+    #[test]
+    fn a_partial_refund_is_a_refund_within_what_was_agreed_and_what_is_left() {
+        let eur = |minor| Money::new(minor, Currency::parse("eur").expect("eur"));
+        let action = refund(1000);
+        assert_eq!(partial_refund(&action, eur(400), None), Ok(eur(400)));
+        assert_eq!(
+            partial_refund(&action, eur(1000), Some(eur(1000))),
+            Ok(eur(1000))
+        );
+        assert_eq!(
+            partial_refund(&action, eur(1001), None),
+            Err(PartialRefusal::OutsideAgreed { agreed: eur(1000) })
+        );
+        assert!(partial_refund(&action, eur(0), None).is_err());
+        let usd = Money::new(400, Currency::parse("usd").expect("usd"));
+        assert!(partial_refund(&action, usd, None).is_err());
+        assert_eq!(
+            partial_refund(&action, eur(600), Some(eur(500))),
+            Err(PartialRefusal::MoreThanLeft {
+                left: eur(500),
+                charge: ChargeId::parse("ch_1").expect("id"),
+            })
+        );
+        assert_eq!(
+            partial_refund(&portal(), eur(100), None),
+            Err(PartialRefusal::NotARefund)
         );
     }
 }

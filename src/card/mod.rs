@@ -741,8 +741,13 @@ fn billing_sections(snapshot: &BillingSnapshot, now: i64, m: Markup) -> Vec<Sect
             if c.disputed {
                 parts.push(m.bold("disputed"));
             }
-            if let Some(why) = &c.failure_message {
-                parts.push(format!("declined: {}", m.esc(why)));
+            match (&c.decline_code, &c.failure_message) {
+                (Some(code), Some(why)) => {
+                    parts.push(format!("declined ({}): {}", m.code(code), m.esc(why)));
+                }
+                (Some(code), None) => parts.push(format!("declined ({})", m.code(code))),
+                (None, Some(why)) => parts.push(format!("declined: {}", m.esc(why))),
+                (None, None) => {}
             }
             parts.join(" · ")
         })

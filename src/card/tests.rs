@@ -92,6 +92,7 @@ pub(crate) mod fixtures {
             invoice_unknown: false,
             description: Some("Subscription creation".to_owned()),
             failure_message: None,
+            decline_code: None,
             disputed: false,
             refunds: vec![],
         }

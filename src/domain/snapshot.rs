@@ -160,6 +160,10 @@ pub struct Charge {
     pub description: Option<String>,
     /// Stripe's decline text, for failed charges.
     pub failure_message: Option<String>,
+    /// The issuer's decline code (`outcome.reason`, e.g. `insufficient_funds`,
+    /// `expired_card`), else Stripe's failure code, for failed charges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decline_code: Option<String>,
     pub disputed: bool,
     pub refunds: Vec<Refund>,
 }

@@ -310,6 +310,14 @@ pub(crate) fn charge(raw: ss::Charge) -> Result<ReadCharge, Bad> {
             invoice: None,
             invoice_unknown: true,
             description: raw.description,
+            decline_code: (raw.status == ss::ChargeStatus::Failed)
+                .then(|| {
+                    raw.outcome
+                        .as_ref()
+                        .and_then(|o| o.reason.clone())
+                        .or_else(|| raw.failure_code.clone())
+                })
+                .flatten(),
             failure_message: raw.failure_message,
             disputed: raw.disputed,
             refunds,
@@ -467,6 +475,7 @@ mod tests {
                 invoice_unknown: true,
                 description: None,
                 failure_message: None,
+                decline_code: None,
                 disputed: false,
                 refunds: Vec::new(),
             },

@@ -22,7 +22,7 @@ use stripe_types::{Expandable, List};
 
 use super::models::{self, Bad, ReadCharge, ReadInvoice};
 use super::{StripeError, StripeGateway};
-use crate::domain::{BillingSnapshot, CardSummary, CustomerRecord, LookupQuery};
+use crate::domain::{BillingSnapshot, CustomerRecord, LookupQuery};
 
 /// Recent history fetched per customer; enough for the card and the triage.
 const RECENT: i64 = 20;
@@ -57,8 +57,7 @@ impl StripeGateway {
         query: &LookupQuery,
         now: i64,
     ) -> Result<BillingSnapshot, StripeError> {
-        let resolved = self.resolve(query).await?;
-        let primary: Vec<ss::Customer> = resolved;
+        let primary = self.resolve(query).await?;
         if primary.is_empty() {
             return Ok(BillingSnapshot {
                 query: query.clone(),
@@ -90,7 +89,7 @@ impl StripeGateway {
         if let Some(siblings) = siblings? {
             let fresh = siblings
                 .into_iter()
-                .filter(|s| !customers.iter().any(|c| c.id.as_str() == s.id.as_str()));
+                .filter(|s| !customers.iter().any(|c| c.id == s.id));
             let more = join_all(fresh.map(|c| self.details(c))).await;
             customers.extend(more.into_iter().collect::<Result<Vec<_>, _>>()?);
         }
@@ -103,7 +102,7 @@ impl StripeGateway {
     }
 
     /// Round 1: the customers the identifier names.
-    async fn resolve(&self, query: &LookupQuery) -> Result<Vec<ss::Customer>, StripeError> {
+    async fn resolve(&self, query: &LookupQuery) -> Result<Vec<CustomerRecord>, StripeError> {
         let owner_expand = || {
             [
                 "customer",
@@ -118,10 +117,10 @@ impl StripeGateway {
             LookupQuery::Customer(id) => {
                 let req = RetrieveCustomer::new(id.as_str()).expand(expand(&EXPAND_CARD));
                 let found = self.request(&req, None, id.as_str()).await;
-                return Ok(match not_found_as_none(found)? {
-                    Some(RetrieveCustomerReturned::Customer(customer)) => vec![customer],
-                    Some(RetrieveCustomerReturned::DeletedCustomer(_)) | None => Vec::new(),
-                });
+                return match not_found_as_none(found)? {
+                    Some(RetrieveCustomerReturned::Customer(customer)) => Ok(vec![lean(customer)?]),
+                    Some(RetrieveCustomerReturned::DeletedCustomer(_)) | None => Ok(Vec::new()),
+                };
             }
             LookupQuery::Subscription(id) => (
                 RetrieveSubscription::new(id.as_str())
@@ -164,7 +163,7 @@ impl StripeGateway {
             }
         };
         let owner = not_found_as_none(self.owner(req, what).await)?;
-        Ok(owner.flatten().into_iter().collect())
+        owner.flatten().into_iter().map(lean).collect()
     }
 
     /// The expanded `customer` of the object `req` reads; `None` when it
@@ -183,7 +182,7 @@ impl StripeGateway {
         Ok(owner.customer.and_then(Expandable::into_object))
     }
 
-    async fn customers_by_email(&self, email: &str) -> Result<Vec<ss::Customer>, StripeError> {
+    async fn customers_by_email(&self, email: &str) -> Result<Vec<CustomerRecord>, StripeError> {
         let req = ListCustomer::new()
             .email(email)
             .limit(MAX_CUSTOMERS)
@@ -192,14 +191,14 @@ impl StripeGateway {
         let list = self
             .request(&req, None, "customers with that email")
             .await?;
-        Ok(list.data)
+        list.data.into_iter().map(lean).collect()
     }
 
     /// One customer's lists, fetched concurrently: subscriptions, invoices
     /// with their payments, charges with their refunds, and (only when the
     /// customer did not come with one) a card.
-    async fn details(&self, customer: ss::Customer) -> Result<CustomerRecord, StripeError> {
-        let id = customer.id.as_str().to_owned();
+    async fn details(&self, mut record: CustomerRecord) -> Result<CustomerRecord, StripeError> {
+        let id = record.id.to_string();
         let what = |kind: &str| format!("{kind} of {id}");
         let subs_req = ListSubscription::new()
             .customer(id.as_str())
@@ -216,7 +215,7 @@ impl StripeGateway {
         let (subs_what, inv_what, ch_what) =
             (what("subscriptions"), what("invoices"), what("charges"));
 
-        let expanded = models::expanded_card(&customer);
+        let expanded = record.default_payment_method.clone();
         // Only when nothing usable came expanded: the first attached card.
         let card_fallback = async {
             if expanded.is_some() {
@@ -246,7 +245,7 @@ impl StripeGateway {
         )
         .await?;
 
-        let card: Option<CardSummary> = expanded.or(fallback);
+        record.default_payment_method = expanded.or(fallback);
         let unreadable = |what: String| {
             move |bad: Bad| StripeError::Unreadable {
                 what: what.clone(),
@@ -254,8 +253,6 @@ impl StripeGateway {
                 source: None,
             }
         };
-        let mut record = models::customer_record(customer, card)
-            .map_err(unreadable(format!("customer {id}")))?;
         record.subscriptions = subs
             .data
             .into_iter()
@@ -288,6 +285,19 @@ impl StripeGateway {
         record.charges.sort_by_key(|x| std::cmp::Reverse(x.created));
         Ok(record)
     }
+}
+
+/// The customer as the domain keeps it, with the card it came with
+/// expanded: the generated object (and its expanded payment method) is
+/// dropped at once, not held while the lookup waits for its next round.
+fn lean(customer: ss::Customer) -> Result<CustomerRecord, StripeError> {
+    let card = models::expanded_card(&customer);
+    let id = customer.id.as_str().to_owned();
+    models::customer_record(customer, card).map_err(|bad| StripeError::Unreadable {
+        what: format!("customer {id}"),
+        detail: bad.0,
+        source: None,
+    })
 }
 
 fn expand<S: AsRef<str>>(fields: &[S]) -> Vec<String> {

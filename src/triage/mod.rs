@@ -743,10 +743,12 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
             if charge.status == ChargeStatus::Failed
                 && last_success.is_none_or(|t| charge.created > t)
             {
-                let reason = charge
-                    .failure_message
-                    .as_deref()
-                    .unwrap_or("no reason given");
+                let reason = match (&charge.decline_code, &charge.failure_message) {
+                    (Some(code), Some(why)) => format!("{why} ({code})"),
+                    (Some(code), None) => code.clone(),
+                    (None, Some(why)) => why.clone(),
+                    (None, None) => "no reason given".to_owned(),
+                };
                 evidence.push(format!(
                     "{} for {} failed: {reason}",
                     charge.id, charge.amount

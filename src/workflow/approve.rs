@@ -13,8 +13,8 @@ use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::audit::AuditKind;
 use crate::domain::{
-    ActionKey, ActionKind, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction,
-    ResponseUrl, SlackUserId,
+    ActionKey, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction, ResponseUrl,
+    SlackUserId,
 };
 use crate::policy::{self, Refusal, Verdict};
 use serde_json::json;
@@ -151,24 +151,14 @@ async fn decide_approval(
     }
 }
 
-/// Why a typed partial amount cannot be used on `action`: only a refund
-/// can be partial, in its own currency, for more than nothing and at most
-/// the amount its approvers (and its chooser) agreed to. The modal checks
-/// this before Slack is answered; this holds it for every path.
+/// Why a typed partial amount cannot be used on `action`
+/// ([`policy::partial_refund`]): the modal checks it before Slack is
+/// answered; this holds it for every path.
 fn partial_refusal(action: &ProposedAction, amount: Option<Money>) -> Option<String> {
     let amount = amount?;
-    let ActionKind::Refund(target) = &action.kind else {
-        return Some("Only a refund can be partial".to_owned());
-    };
-    let fits = amount.currency == target.amount.currency
-        && amount.minor > 0
-        && amount.minor <= target.amount.minor;
-    (!fits).then(|| {
-        format!(
-            "A partial refund is more than nothing and at most {}; approve it as proposed or reject it and choose the refund under More actions…",
-            target.amount
-        )
-    })
+    policy::partial_refund(action, amount, None)
+        .err()
+        .map(|refusal| refusal.to_string())
 }
 
 /// The last approval: claim the move into `Executing`, fix the plan with

@@ -45,6 +45,7 @@ pub(crate) fn refund_case_for(
         invoice_unknown: false,
         description: None,
         failure_message: None,
+        decline_code: None,
         disputed: false,
         refunds: vec![],
     };

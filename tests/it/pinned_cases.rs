@@ -377,7 +377,10 @@ async fn a_failed_payments_decline_is_on_the_card() {
         .await;
     let posts = app.slack.wait_for("chat.postMessage", 2).await;
     let shown = card_of(&posts).to_string();
-    assert!(shown.contains("declined: "), "{shown}");
+    assert!(
+        shown.contains("declined (`generic_decline`): "),
+        "the decline code: {shown}"
+    );
 }
 
 /// The stand-ins' objects read as the bot reads Stripe's: into the

@@ -453,6 +453,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         invoice_unknown: false,
         description: None,
         failure_message: None,
+        decline_code: None,
         disputed: false,
         refunds: vec![],
     };

@@ -39,6 +39,7 @@ fn charge(id: &str, minor: i64, refunded: i64, disputed: bool) -> Charge {
         invoice_unknown: false,
         description: None,
         failure_message: None,
+        decline_code: None,
         disputed,
         refunds: vec![],
     }

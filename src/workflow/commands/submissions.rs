@@ -115,13 +115,11 @@ async fn partial_amount(
         Ok(None) => return Err("This case is unknown or expired; run the lookup again".to_owned()),
         Err(e) => return Err(format!("{e}; try again")),
     };
-    let Some(ActionKind::Refund(target)) = case
-        .actions
-        .iter()
-        .find(|a| click.key == a.key)
-        .map(|a| &a.kind)
-    else {
-        return Err("Only a refund can be partial".to_owned());
+    let Some(action) = case.actions.iter().find(|a| click.key == a.key) else {
+        return Err(crate::policy::PartialRefusal::NotARefund.to_string());
+    };
+    let ActionKind::Refund(target) = &action.kind else {
+        return Err(crate::policy::PartialRefusal::NotARefund.to_string());
     };
     let amount = typed
         .in_currency(target.amount.currency)
@@ -130,20 +128,8 @@ async fn partial_amount(
         .snapshot
         .charges()
         .find(|c| c.id == target.charge)
-        .map_or(target.amount, |c| c.refundable());
-    if amount.minor > left.minor {
-        return Err(format!(
-            "At most {left} is left to refund on {}",
-            target.charge
-        ));
-    }
-    if amount.minor > target.amount.minor {
-        return Err(format!(
-            "At most {}: a partial refund is less than the action's own amount. For more, reject this one and choose the refund under More actions…",
-            target.amount
-        ));
-    }
-    Ok(amount)
+        .map(|c| c.refundable());
+    crate::policy::partial_refund(action, amount, left).map_err(|refusal| refusal.to_string())
 }
 
 pub(super) fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
