@@ -10,13 +10,12 @@ use super::action_state::{audit, claim, load, refresh_card, status_of, Claim};
 use super::execute::{self, Mode};
 use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
-use crate::audit::AuditKind;
+use crate::audit::{ActionExpired, ActionRejected, ApprovalGranted, ApprovalRefused, AuditEvent};
 use crate::domain::{
     ActionKey, ActionKind, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction,
     ResponseUrl, SlackUserId,
 };
 use crate::policy::{self, Refusal, Verdict};
-use serde_json::json;
 
 /// Said when every compare-and-set lost to other clicks.
 pub(super) const RACES_LOST: &str =
@@ -118,8 +117,7 @@ async fn decide_approval(
             };
             let recorded = Move {
                 next,
-                kind: AuditKind::ApprovalGranted,
-                detail: json!({ "still_needed": still_needed }),
+                event: ApprovalGranted { still_needed }.into(),
                 answer: format!("Approval recorded. This action needs {still_needed} more approver(s) before it runs"),
             };
             recorded.make(deps, click, case, &stored).await
@@ -247,8 +245,10 @@ async fn decide_rejection(
     };
     let rejected = Move {
         next,
-        kind: AuditKind::ActionRejected,
-        detail: json!({ "reason": reason }),
+        event: ActionRejected {
+            reason: reason.to_owned(),
+        }
+        .into(),
         answer: format!("Rejected: {}", action.summary),
     };
     rejected.make(deps, click, case, &stored).await
@@ -257,8 +257,7 @@ async fn decide_rejection(
 /// A click's move of the action to a state that runs nothing.
 struct Move {
     next: ActionStatus,
-    kind: AuditKind,
-    detail: serde_json::Value,
+    event: AuditEvent,
     answer: String,
 }
 
@@ -289,10 +288,9 @@ impl Move {
             deps,
             &case.id,
             click.key.as_str(),
-            self.kind,
+            self.event,
             actor,
             vec![],
-            self.detail,
         )
         .await?;
         refresh_card(deps, case).await;
@@ -310,15 +308,13 @@ async fn refuse(
     refusal: Refusal,
     on: &str,
 ) -> Result<Outcome, WorkflowError> {
-    let detail = json!({ "reason": format!("{refusal:?}"), "on": on });
     audit(
         deps,
         &case.id,
         click.key.as_str(),
-        AuditKind::ApprovalRefused,
+        ApprovalRefused::by_policy(&refusal, on),
         Actor::Slack(click.actor.clone()),
         vec![],
-        detail,
     )
     .await?;
     if refusal == Refusal::Expired {
@@ -339,16 +335,7 @@ async fn expire(
     }
     let next = ActionStatus::Expired { at: now() };
     if claim(&deps.store, &case.id, key, stored, &next).await? == Claim::Won {
-        audit(
-            deps,
-            &case.id,
-            key,
-            AuditKind::ActionExpired,
-            Actor::System,
-            vec![],
-            json!({}),
-        )
-        .await?;
+        audit(deps, &case.id, key, ActionExpired {}, Actor::System, vec![]).await?;
         refresh_card(deps, case).await;
     }
     Ok(())
