@@ -7,7 +7,7 @@
 //!
 //! Run with `cargo bench --bench audit`.
 
-use billing_triage::audit::{chain, AuditKind, NewEntry, GENESIS};
+use billing_triage::audit::{chain, ExecutionSucceeded, NewEntry, GENESIS};
 use billing_triage::domain::{Actor, CaseId, SlackUserId};
 use billing_triage::store::audit::{AuditHead, ENTRY_FIELD, HEAD_KEY, STREAM_KEY};
 use billing_triage::store::Store;
@@ -19,15 +19,20 @@ const VERIFY_ENTRIES: u64 = 100_000;
 const PIPELINE_BATCH: u64 = 1_000;
 
 fn new_entry(n: u64) -> NewEntry {
-    NewEntry {
-        case_id: Some(CaseId::from_random(n % 500)),
-        action: Some("a2".to_owned()),
-        kind: AuditKind::ExecutionSucceeded,
-        actor: Actor::Slack(SlackUserId::parse("U024BE7LH").expect("a valid Slack user id")),
-        at: 1_700_000_000 + n as i64,
-        stripe_ids: vec!["ch_3NxAbCdEfGh".to_owned(), "re_3NxAbCdEfGh".to_owned()],
-        detail: serde_json::json!({"amount": {"minor": 3900, "currency": "eur"}, "reason": "duplicate subscription"}),
-    }
+    let succeeded = ExecutionSucceeded {
+        action: "refund".to_owned(),
+        refunded_minor: Some(3900),
+        note: None,
+        confirmed: vec!["refund re_3NxAbCdEfGh of EUR 39.00".to_owned()],
+    };
+    let actor = Actor::Slack(SlackUserId::parse("U024BE7LH").expect("a valid Slack user id"));
+    NewEntry::new(succeeded, actor, 1_700_000_000 + n as i64)
+        .for_case(CaseId::from_random(n % 500))
+        .on_action("a2")
+        .with_stripe_ids(vec![
+            "ch_3NxAbCdEfGh".to_owned(),
+            "re_3NxAbCdEfGh".to_owned(),
+        ])
 }
 
 fn redis_url() -> String {

@@ -127,18 +127,17 @@ impl fmt::Display for IndexReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::{chain, AuditKind, NewEntry};
+    use crate::audit::{chain, CaseOpened, NewEntry, TriageOutcome};
     use crate::domain::{Actor, CaseId};
 
     fn entry_of(case: Option<CaseId>) -> AuditEntry {
+        let opened = CaseOpened {
+            triage: TriageOutcome::NeedsReview,
+            n_actions: 0,
+        };
         let new = NewEntry {
             case_id: case,
-            action: None,
-            kind: AuditKind::CaseOpened,
-            actor: Actor::System,
-            at: 1_700_000_000,
-            stripe_ids: vec![],
-            detail: serde_json::json!({}),
+            ..NewEntry::new(opened, Actor::System, 1_700_000_000)
         };
         chain(new, 1, crate::audit::GENESIS)
     }

@@ -5,21 +5,13 @@
 //!
 //! # Entry format (version 1)
 //!
-//! Each entry is one JSON object, [`AuditEntry`]:
-//!
-//! | field | meaning |
-//! |---|---|
-//! | `v` | format version, `1` |
-//! | `seq` | position in the log, `1` for the first entry, no gaps |
-//! | `case_id` | `case_…`, or `null` for system events |
-//! | `action` | the action key (e.g. `"a2"`) or `null` |
-//! | `kind` | what happened, [`AuditKind`] in snake_case (`"execution_intent"`) |
-//! | `actor` | `{"kind":"slack","id":"U…"}`, `{"kind":"cli","id":"user"}` or `{"kind":"system"}` |
-//! | `at` | unix seconds |
-//! | `stripe_ids` | Stripe object ids involved (`cus_…`, `ch_…`, `re_…`) |
-//! | `detail` | free JSON, scrubbed of secrets and card numbers by [`scrub`] |
-//! | `prev_hash` | `hash` of the entry before, [`GENESIS`] for the first |
-//! | `hash` | SHA-256 of the canonical encoding below, lower-case hex |
+//! Each entry is one JSON object, [`AuditEntry`]: the envelope (`v`, `seq`,
+//! `case_id`, `action`, `kind`, `actor`, `at`, `stripe_ids`, `prev_hash`,
+//! `hash`) and a `detail` whose fields depend on the `kind`, written from a
+//! typed [`AuditEvent`] (`event`), scrubbed of secrets and card numbers by
+//! [`scrub`]. `docs/AUDIT.md` is the schema: every field of the envelope
+//! and of each kind's detail, the canonical encoding hashed, and how to add
+//! a kind; a unit test keeps it equal to the code.
 //!
 //! # Canonical encoding
 //!
@@ -51,8 +43,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
+pub mod event;
+#[cfg(test)]
+mod examples;
 pub mod index;
 pub mod text;
+
+pub use event::*;
 
 #[cfg(test)]
 mod tests;
@@ -85,7 +82,8 @@ pub struct AuditEntry {
     /// Unix seconds, given by the caller.
     pub at: i64,
     pub stripe_ids: Vec<String>,
-    /// Free-form detail, already scrubbed.
+    /// The event's payload as written (and scrubbed): [`AuditEntry::event`]
+    /// reads it back. Kept as JSON, since the hash covers it as stored.
     pub detail: serde_json::Value,
     /// `hash` of the previous entry; [`GENESIS`] for the first.
     pub prev_hash: String,
@@ -93,7 +91,7 @@ pub struct AuditEntry {
     pub hash: String,
 }
 
-/// What happened.
+/// What happened: an entry's `kind`, the name of its [`AuditEvent`].
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditKind {
@@ -127,16 +125,16 @@ pub enum AuditKind {
     CaseRetriaged,
 }
 
-/// The fields of an entry before it is chained.
+/// The fields of an entry before it is chained: its `kind` and `detail` are
+/// written from `event`, never by hand.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEntry {
     pub case_id: Option<CaseId>,
     pub action: Option<String>,
-    pub kind: AuditKind,
     pub actor: Actor,
     pub at: i64,
     pub stripe_ids: Vec<String>,
-    pub detail: serde_json::Value,
+    pub event: AuditEvent,
 }
 
 /// The first thing wrong in the log. `Display` names the entry (stream id
@@ -180,8 +178,8 @@ pub struct Verifier {
     checked: u64,
 }
 
-/// Chains `new` after the entry with `prev_hash` as number `seq`, scrubbing
-/// its detail first.
+/// Chains `new` after the entry with `prev_hash` as number `seq`, writing
+/// its event as `kind` and scrubbed `detail`.
 pub fn chain(new: NewEntry, seq: u64, prev_hash: &str) -> AuditEntry {
     let stripe_ids = new
         .stripe_ids
@@ -199,11 +197,11 @@ pub fn chain(new: NewEntry, seq: u64, prev_hash: &str) -> AuditEntry {
         seq,
         case_id: new.case_id,
         action: new.action,
-        kind: new.kind,
+        kind: new.event.kind(),
         actor: new.actor,
         at: new.at,
         stripe_ids,
-        detail: scrub(new.detail),
+        detail: scrub(new.event.detail()),
         prev_hash: prev_hash.to_owned(),
         hash: String::new(),
     };
@@ -305,6 +303,114 @@ pub fn scrub_text(text: &str) -> String {
         }
     }
     out
+}
+
+impl AuditEntry {
+    /// The entry's `kind` and `detail` read back as the typed event.
+    ///
+    /// # Errors
+    /// [`EventError`] naming the kind when the detail does not read as one.
+    pub fn event(&self) -> Result<AuditEvent, EventError> {
+        AuditEvent::read(self.kind, &self.detail)
+    }
+}
+
+impl AuditKind {
+    /// Every kind, in the order of the enum (and of docs/AUDIT.md).
+    pub const ALL: [AuditKind; 20] = [
+        Self::LookupRequested,
+        Self::CaseOpened,
+        Self::LookupFailed,
+        Self::ActionChosen,
+        Self::ApprovalGranted,
+        Self::ApprovalRefused,
+        Self::ActionRejected,
+        Self::ActionExpired,
+        Self::ExecutionIntent,
+        Self::ExecutionSucceeded,
+        Self::ExecutionFailed,
+        Self::ExecutionReconciled,
+        Self::ExecutionVerifying,
+        Self::ExecutionConfirmed,
+        Self::PortalLinkCreated,
+        Self::FollowUpPosted,
+        Self::CaseClosed,
+        Self::ReportRun,
+        Self::ContextAdded,
+        Self::CaseRetriaged,
+    ];
+
+    /// The name stored in `kind`, as serde writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::LookupRequested => "lookup_requested",
+            Self::CaseOpened => "case_opened",
+            Self::LookupFailed => "lookup_failed",
+            Self::ActionChosen => "action_chosen",
+            Self::ApprovalGranted => "approval_granted",
+            Self::ApprovalRefused => "approval_refused",
+            Self::ActionRejected => "action_rejected",
+            Self::ActionExpired => "action_expired",
+            Self::ExecutionIntent => "execution_intent",
+            Self::ExecutionSucceeded => "execution_succeeded",
+            Self::ExecutionFailed => "execution_failed",
+            Self::ExecutionReconciled => "execution_reconciled",
+            Self::ExecutionVerifying => "execution_verifying",
+            Self::ExecutionConfirmed => "execution_confirmed",
+            Self::PortalLinkCreated => "portal_link_created",
+            Self::FollowUpPosted => "follow_up_posted",
+            Self::CaseClosed => "case_closed",
+            Self::ReportRun => "report_run",
+            Self::ContextAdded => "context_added",
+            Self::CaseRetriaged => "case_retriaged",
+        }
+    }
+}
+
+impl fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl NewEntry {
+    /// An entry of no case, no action and no Stripe object; the builders
+    /// below add those.
+    pub fn new(event: impl Into<AuditEvent>, actor: Actor, at: i64) -> Self {
+        Self {
+            case_id: None,
+            action: None,
+            actor,
+            at,
+            stripe_ids: Vec::new(),
+            event: event.into(),
+        }
+    }
+
+    /// The entry belongs to `case_id`.
+    pub fn for_case(self, case_id: CaseId) -> Self {
+        Self {
+            case_id: Some(case_id),
+            ..self
+        }
+    }
+
+    /// The entry concerns the case's action `key`.
+    pub fn on_action(self, key: impl Into<String>) -> Self {
+        Self {
+            action: Some(key.into()),
+            ..self
+        }
+    }
+
+    /// The Stripe objects involved.
+    pub fn with_stripe_ids(self, stripe_ids: Vec<String>) -> Self {
+        Self { stripe_ids, ..self }
+    }
+
+    pub fn kind(&self) -> AuditKind {
+        self.event.kind()
+    }
 }
 
 impl Verifier {

@@ -5,16 +5,12 @@ use super::*;
 use crate::domain::SlackUserId;
 use serde_json::json;
 
-fn new_entry(kind: AuditKind, at: i64, detail: serde_json::Value) -> NewEntry {
-    NewEntry {
-        case_id: Some(CaseId::from_random(0xabc)),
-        action: Some("a1".to_owned()),
-        kind,
-        actor: Actor::Slack(SlackUserId::parse("U024BE7LH").expect("a valid Slack user id")),
-        at,
-        stripe_ids: vec!["ch_3Nx".to_owned()],
-        detail,
-    }
+fn new_entry(event: impl Into<AuditEvent>, at: i64) -> NewEntry {
+    let actor = Actor::Slack(SlackUserId::parse("U024BE7LH").expect("a valid Slack user id"));
+    NewEntry::new(event, actor, at)
+        .for_case(CaseId::from_random(0xabc))
+        .on_action("a1")
+        .with_stripe_ids(vec!["ch_3Nx".to_owned()])
 }
 
 /// A chained log of `n` entries with stream ids `1-0`, `2-0`, ….
@@ -26,9 +22,10 @@ fn log(n: u64) -> Vec<(String, AuditEntry)> {
             .map_or(GENESIS.to_owned(), |(_, entry)| entry.hash.clone());
         let entry = chain(
             new_entry(
-                AuditKind::ExecutionIntent,
+                ApprovalGranted {
+                    still_needed: seq as usize,
+                },
                 1_700_000_000 + seq as i64,
-                json!({"n": seq}),
             ),
             seq,
             &prev,
@@ -142,11 +139,7 @@ fn deleted_entry_with_rechained_tail_is_caught_by_the_head() {
 #[test]
 fn inserted_forged_entry_is_detected() {
     let entries = log(3);
-    let forged = chain(
-        new_entry(AuditKind::ApprovalGranted, 1, json!({})),
-        2,
-        &entries[0].1.hash,
-    );
+    let forged = chain(new_entry(ActionExpired {}, 1), 2, &entries[0].1.hash);
     let mut tampered = entries.clone();
     tampered.insert(1, ("1-5".to_owned(), forged.clone()));
     let head = head_of(&entries);
@@ -197,11 +190,7 @@ fn appended_entry_without_head_update_is_a_head_mismatch() {
     let entries = log(3);
     let head = head_of(&entries);
     let mut tampered = entries.clone();
-    let forged = chain(
-        new_entry(AuditKind::ApprovalGranted, 1, json!({})),
-        4,
-        &entries[2].1.hash,
-    );
+    let forged = chain(new_entry(ActionExpired {}, 1), 4, &entries[2].1.hash);
     tampered.push(("4-0".to_owned(), forged));
     check(
         &tampered,
@@ -293,19 +282,15 @@ fn errors_name_the_stream_id_and_seq() {
 
 #[test]
 fn canonical_encoding_is_sorted_compact_json_without_hash() {
-    let entry = chain(
-        NewEntry {
-            case_id: None,
-            action: None,
-            kind: AuditKind::LookupRequested,
-            actor: Actor::System,
-            at: 1_700_000_000,
-            stripe_ids: vec!["cus_A".to_owned()],
-            detail: json!({"z": [1, "é/\n"], "a": {"y": true, "b": null}}),
-        },
-        1,
-        GENESIS,
-    );
+    let event = LookupRequested {
+        identifier: "customer id".to_owned(),
+    };
+    let new = NewEntry::new(event, Actor::System, 1_700_000_000)
+        .with_stripe_ids(vec!["cus_A".to_owned()]);
+    let mut entry = chain(new, 1, GENESIS);
+    // Any detail, nested, is written in the same canonical form.
+    entry.detail = json!({"z": [1, "é/\n"], "a": {"y": true, "b": null}});
+    entry.hash = entry_hash(&entry);
     let expected = format!(
         concat!(
             r#"{{"action":null,"actor":{{"kind":"system"}},"at":1700000000,"case_id":null,"#,
@@ -404,14 +389,13 @@ fn scrub_keeps_ordinary_text_ids_and_short_numbers() {
 
 #[test]
 fn chain_scrubs_detail_and_stripe_ids() {
-    let mut new = new_entry(
-        AuditKind::LookupRequested,
-        1,
-        json!({"message": "my card is 4000 0566 5566 5556"}),
-    );
+    let rejected = ActionRejected {
+        reason: "my card is 4000 0566 5566 5556".to_owned(),
+    };
+    let mut new = new_entry(rejected, 1);
     new.stripe_ids.push("sk_live_oops".to_owned());
     let entry = chain(new, 1, GENESIS);
-    assert_eq!(entry.detail, json!({"message": REDACTED}));
+    assert_eq!(entry.detail, json!({"reason": REDACTED}));
     assert_eq!(
         entry.stripe_ids,
         vec!["ch_3Nx".to_owned(), REDACTED.to_owned()]

@@ -3,7 +3,7 @@
 //! whether this call made the move), its audit entries and its card.
 
 use super::{now, Deps, WorkflowError};
-use crate::audit::{AuditKind, NewEntry};
+use crate::audit::{AuditEvent, NewEntry};
 use crate::domain::{ActionStatus, Actor, Case, CaseId, ProposedAction};
 use crate::store::{Store, StoreError};
 
@@ -84,21 +84,17 @@ pub async fn audit(
     deps: &Deps,
     case: &CaseId,
     key: &str,
-    kind: AuditKind,
+    event: impl Into<AuditEvent>,
     actor: Actor,
     stripe_ids: Vec<String>,
-    detail: serde_json::Value,
 ) -> Result<(), WorkflowError> {
     deps.store
-        .append_audit(NewEntry {
-            case_id: Some(case.clone()),
-            action: Some(key.to_owned()),
-            kind,
-            actor,
-            at: now(),
-            stripe_ids,
-            detail,
-        })
+        .append_audit(
+            NewEntry::new(event, actor, now())
+                .for_case(case.clone())
+                .on_action(key)
+                .with_stripe_ids(stripe_ids),
+        )
         .await?;
     Ok(())
 }

@@ -11,13 +11,12 @@ use super::case_card::{refresh, CardPlace};
 use super::execute::{self, Mode};
 use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
-use crate::audit::AuditKind;
+use crate::audit::{ActionExpired, ActionRejected, ApprovalGranted, ApprovalRefused, AuditEvent};
 use crate::domain::{
     ActionKey, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction, ResponseUrl,
     SlackUserId,
 };
 use crate::policy::{self, Refusal, Verdict};
-use serde_json::json;
 
 /// Said when every compare-and-set lost to other clicks.
 pub(super) const RACES_LOST: &str =
@@ -139,8 +138,7 @@ async fn decide_approval(
             };
             let recorded = Move {
                 next,
-                kind: AuditKind::ApprovalGranted,
-                detail: json!({ "still_needed": still_needed }),
+                event: ApprovalGranted { still_needed }.into(),
                 answer: format!("Approval recorded. This action needs {still_needed} more approver(s) before it runs"),
             };
             recorded.make(deps, click, case, &stored).await
@@ -263,8 +261,10 @@ async fn decide_rejection(
     };
     let rejected = Move {
         next,
-        kind: AuditKind::ActionRejected,
-        detail: json!({ "reason": reason }),
+        event: ActionRejected {
+            reason: reason.to_owned(),
+        }
+        .into(),
         answer: format!("Rejected: {}", action.summary),
     };
     rejected.make(deps, click, case, &stored).await
@@ -273,8 +273,7 @@ async fn decide_rejection(
 /// A click's move of the action to a state that runs nothing.
 struct Move {
     next: ActionStatus,
-    kind: AuditKind,
-    detail: serde_json::Value,
+    event: AuditEvent,
     answer: String,
 }
 
@@ -305,10 +304,9 @@ impl Move {
             deps,
             &case.id,
             click.key.as_str(),
-            self.kind,
+            self.event,
             actor,
             vec![],
-            self.detail,
         )
         .await?;
         refresh(deps, click.place(), case).await;
@@ -326,15 +324,13 @@ async fn refuse(
     refusal: Refusal,
     on: &str,
 ) -> Result<Outcome, WorkflowError> {
-    let detail = json!({ "reason": format!("{refusal:?}"), "on": on });
     audit(
         deps,
         &case.id,
         click.key.as_str(),
-        AuditKind::ApprovalRefused,
+        ApprovalRefused::by_policy(&refusal, on),
         Actor::Slack(click.actor.clone()),
         vec![],
-        detail,
     )
     .await?;
     if refusal == Refusal::Expired {
@@ -356,16 +352,7 @@ async fn expire(
     }
     let next = ActionStatus::Expired { at: now() };
     if claim(&deps.store, &case.id, key, stored, &next).await? == Claim::Won {
-        audit(
-            deps,
-            &case.id,
-            key,
-            AuditKind::ActionExpired,
-            Actor::System,
-            vec![],
-            json!({}),
-        )
-        .await?;
+        audit(deps, &case.id, key, ActionExpired {}, Actor::System, vec![]).await?;
         refresh(deps, place, case).await;
     }
     Ok(())

@@ -11,10 +11,9 @@ use super::case_card::{refresh, CardPlace};
 use super::intent::target_ids;
 use super::{now, Deps, WorkflowError};
 use crate::actions::choose::{self, Choice, ChoiceRefusal};
-use crate::audit::{AuditKind, NewEntry};
+use crate::audit::{ActionChosen, ApprovalRefused, NewEntry};
 use crate::domain::{ActionKind, ActionStatus, Actor, CaseId, SlackUserId};
 use crate::store::cases::StoredCase;
-use serde_json::json;
 
 /// A case as stored now, with its actions' states, and what a choice comes
 /// to on it.
@@ -58,15 +57,12 @@ pub async fn refused(
     chooser: &SlackUserId,
     refusal: &ChoiceRefusal,
 ) -> Result<Outcome, WorkflowError> {
-    let entry = NewEntry {
-        case_id: Some(case_id.clone()),
-        action: None,
-        kind: AuditKind::ApprovalRefused,
-        actor: Actor::Slack(chooser.clone()),
-        at: now(),
-        stripe_ids: Vec::new(),
-        detail: json!({ "on": "choose", "reason": refusal.to_string() }),
-    };
+    let entry = NewEntry::new(
+        ApprovalRefused::choice(refusal),
+        Actor::Slack(chooser.clone()),
+        now(),
+    )
+    .for_case(case_id.clone());
     deps.store.append_audit(entry).await?;
     tracing::warn!(case_id = %case_id, reason = ?refusal, "choice refused");
     Ok(Outcome(format!("Not added: {refusal}")))
@@ -108,10 +104,13 @@ pub async fn choose(
             deps,
             case_id,
             &action.key,
-            AuditKind::ActionChosen,
+            ActionChosen {
+                action: action.kind.name().to_owned(),
+                amount_minor,
+                summary: action.summary.clone(),
+            },
             Actor::Slack(chooser.clone()),
             target_ids(&action.kind),
-            json!({ "action": action.kind.name(), "amount_minor": amount_minor, "summary": action.summary }),
         )
         .await?;
         refresh(deps, place, &updated).await;

@@ -15,12 +15,11 @@ use super::commands::CONTEXT_MAX_CHARS;
 use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, redraft, retriage, Intake};
 use crate::audit::text::OperatorText;
-use crate::audit::{AuditKind, NewEntry};
+use crate::audit::{CaseRetriaged, ContextAdded, NewEntry};
 use crate::card::thread::{self, DraftOccasion};
 use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
 use crate::slack::request::ContextKind;
 use crate::store::cases::StoredCase;
-use serde_json::json;
 
 /// At most this many operator notes stay on a case; the oldest go first.
 pub const MAX_NOTES: usize = 20;
@@ -48,21 +47,20 @@ pub async fn add_context(
     let old = load(deps, &addition.case_id).await?.case;
     let text = addition.text.as_str();
     deps.store
-        .append_audit(NewEntry {
-            case_id: Some(old.id.clone()),
-            action: None,
-            kind: AuditKind::ContextAdded,
-            actor: addition.actor.clone(),
-            at: now(),
-            stripe_ids: Vec::new(),
+        .append_audit(
             // Not the text: the audit stream is kept for good and read from
             // any channel; the customer's words live in the case record.
-            detail: json!({
-                "as": addition.kind.name(),
-                "chars": text.chars().count(),
-                "sha256": addition.text.sha256(),
-            }),
-        })
+            NewEntry::new(
+                ContextAdded {
+                    given_as: addition.kind.name().to_owned(),
+                    chars: text.chars().count(),
+                    sha256: addition.text.sha256(),
+                },
+                addition.actor.clone(),
+                now(),
+            )
+            .for_case(old.id.clone()),
+        )
         .await?;
     let t = now();
     let snapshot = deps.stripe.snapshot(&old.snapshot.query, t).await?;
@@ -88,15 +86,17 @@ pub async fn add_context(
         }
         let keys: Vec<&str> = added.iter().map(|(k, _)| k.as_str()).collect();
         deps.store
-            .append_audit(NewEntry {
-                case_id: Some(case.id.clone()),
-                action: None,
-                kind: AuditKind::CaseRetriaged,
-                actor: addition.actor.clone(),
-                at: now(),
-                stripe_ids: Vec::new(),
-                detail: json!({ "triage": triage_label(&case.triage), "added_actions": keys }),
-            })
+            .append_audit(
+                NewEntry::new(
+                    CaseRetriaged {
+                        triage: triage_label(&case.triage),
+                        added_actions: keys.iter().map(|k| (*k).to_owned()).collect(),
+                    },
+                    addition.actor.clone(),
+                    now(),
+                )
+                .for_case(case.id.clone()),
+            )
             .await?;
         refresh(deps, place, &case).await;
         // A note that changes nothing for the customer posts no new draft.

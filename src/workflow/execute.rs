@@ -14,7 +14,10 @@
 use super::action_state::{audit, claim, Claim};
 use super::case_card::{self, refresh, CardPlace, CaseCard};
 use super::{log_error, new_reference, now, Deps, WorkflowError};
-use crate::audit::AuditKind;
+use crate::audit::{
+    AuditEvent, CaseClosed, ExecutionConfirmed, ExecutionFailed, ExecutionSucceeded,
+    ExecutionVerifying, FollowUpPosted, PortalLinkCreated,
+};
 use crate::card::thread::{self, DraftOccasion};
 use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
@@ -26,7 +29,6 @@ use crate::execution::{
 use crate::followup::{self, DoneAction, Locale};
 use crate::store::StoreError;
 use crate::stripe::StripeError;
-use serde_json::json;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -257,11 +259,13 @@ impl Runner<'_> {
             tokio::time::sleep(pause).await;
             match self.observe(planned).await {
                 Ok(Observed::Ours(id, amount)) => {
-                    let detail = json!({ "step": planned.name, "found": id, "after": why });
-                    if let Err(e) = self
-                        .audit(AuditKind::ExecutionConfirmed, vec![id.clone()], detail)
-                        .await
-                    {
+                    let confirmed = ExecutionConfirmed {
+                        step: planned.name.clone(),
+                        found: Some(id.clone()),
+                        after: why.clone(),
+                        done_on_stripe: None,
+                    };
+                    if let Err(e) = self.audit(confirmed, vec![id.clone()]).await {
                         return Some(End::Unrecorded(e));
                     }
                     return self
@@ -276,21 +280,25 @@ impl Runner<'_> {
                 Ok(Observed::DoneByOthers(note)) => {
                     // Done on Stripe, but its metadata does not name this step:
                     // neither claimed nor called "nothing happened".
-                    let detail = json!({ "step": planned.name, "found": null, "done_on_stripe": note, "after": why });
-                    if let Err(e) = self
-                        .audit(AuditKind::ExecutionConfirmed, vec![], detail)
-                        .await
-                    {
+                    let confirmed = ExecutionConfirmed {
+                        step: planned.name.clone(),
+                        found: None,
+                        after: why.clone(),
+                        done_on_stripe: Some(note.clone()),
+                    };
+                    if let Err(e) = self.audit(confirmed, vec![]).await {
                         return Some(End::Unrecorded(e));
                     }
                     return self.done_by_others(planned, note).await;
                 }
                 Ok(Observed::Absent { .. }) => {
-                    let detail = json!({ "step": planned.name, "found": null, "after": why });
-                    if let Err(e) = self
-                        .audit(AuditKind::ExecutionConfirmed, vec![], detail)
-                        .await
-                    {
+                    let confirmed = ExecutionConfirmed {
+                        step: planned.name.clone(),
+                        found: None,
+                        after: why.clone(),
+                        done_on_stripe: None,
+                    };
+                    if let Err(e) = self.audit(confirmed, vec![]).await {
                         return Some(End::Unrecorded(e));
                     }
                     return Some(End::NothingHappened {
@@ -521,19 +529,12 @@ impl Runner<'_> {
                     Some("portal session created; URL not recorded".to_owned());
                 // A separate entry, as the contract asks: a link was created.
                 // Best effort: the result entry records it as well.
-                let shown_to = self
-                    .plan
-                    .approved_by
-                    .iter()
-                    .map(|u| u.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",");
+                let shown_to = self.plan.approved_by.clone();
                 let _ = self
                     .audit_as(
                         Actor::System,
-                        AuditKind::PortalLinkCreated,
+                        PortalLinkCreated { shown_to },
                         vec![customer.to_string()],
-                        json!({ "shown_to": shown_to }),
                     )
                     .await;
                 None
@@ -587,9 +588,7 @@ impl Runner<'_> {
     /// Closes the case: audited (best effort; the result entry records it too).
     async fn close_no_action(&mut self) {
         self.progress.private = Some("Case closed with no action".to_owned());
-        let _ = self
-            .audit_as(Actor::System, AuditKind::CaseClosed, vec![], json!({}))
-            .await;
+        let _ = self.audit_as(Actor::System, CaseClosed {}, vec![]).await;
     }
 
     /// Restarts the lease before a further step, so that a long multi-step
@@ -644,12 +643,11 @@ impl Runner<'_> {
         };
         if self.claim(&verifying).await? == Claim::Won {
             self.current = verifying;
-            self.audit(
-                AuditKind::ExecutionVerifying,
-                vec![],
-                json!({ "step": step, "reason": why }),
-            )
-            .await?;
+            let verifying = ExecutionVerifying {
+                step: step.clone(),
+                reason: why.to_owned(),
+            };
+            self.audit(verifying, vec![]).await?;
             refresh(self.deps, self.place, self.case).await;
         }
         Ok(())
@@ -657,28 +655,25 @@ impl Runner<'_> {
 
     async fn audit(
         &self,
-        kind: AuditKind,
+        event: impl Into<AuditEvent>,
         ids: Vec<String>,
-        detail: serde_json::Value,
     ) -> Result<(), StoreError> {
-        self.audit_as(Actor::System, kind, ids, detail).await
+        self.audit_as(Actor::System, event, ids).await
     }
 
     async fn audit_as(
         &self,
         actor: Actor,
-        kind: AuditKind,
+        event: impl Into<AuditEvent>,
         ids: Vec<String>,
-        detail: serde_json::Value,
     ) -> Result<(), StoreError> {
         audit(
             self.deps,
             &self.case.id,
             &self.action.key,
-            kind,
+            event,
             actor,
             ids,
-            detail,
         )
         .await
         .map_err(|e| match e {
@@ -699,7 +694,7 @@ impl Runner<'_> {
         } else {
             format!(" · {}", notes.join(" · "))
         };
-        let (next, kind, detail, answer, outcome) = match &end {
+        let (next, event, answer, outcome): (_, AuditEvent, _, _) = match &end {
             End::Done => (
                 ActionStatus::Succeeded {
                     approved_by,
@@ -707,8 +702,13 @@ impl Runner<'_> {
                     stripe_ids: self.progress.stripe_ids.clone(),
                     notes: notes.clone(),
                 },
-                AuditKind::ExecutionSucceeded,
-                json!({ "action": self.action.kind.name(), "refunded_minor": self.progress.refunded.map(|m| m.minor), "note": self.progress.audit_note, "confirmed": notes }),
+                ExecutionSucceeded {
+                    action: self.action.kind.name().to_owned(),
+                    refunded_minor: self.progress.refunded.map(|m| m.minor),
+                    note: self.progress.audit_note.clone(),
+                    confirmed: notes.clone(),
+                }
+                .into(),
                 self.progress
                     .private
                     .clone()
@@ -720,8 +720,7 @@ impl Runner<'_> {
                 tracing::warn!(reference, error = %why, "action refused");
                 (
                     ActionStatus::Failed { approved_by, at: t, error: format!("{why} (ref {reference})"), notes: notes.clone() },
-                    AuditKind::ExecutionFailed,
-                    json!({ "action": self.action.kind.name(), "error": why, "reference": reference, "confirmed": notes }),
+                    ExecutionFailed::refused(&self.action.kind, why, &reference, &notes).into(),
                     format!("The action failed: {why}. The card shows it; approve again to retry (ref {reference}){said}"),
                     "failed",
                 )
@@ -730,8 +729,7 @@ impl Runner<'_> {
                 let error = format!("nothing happened on Stripe for {step} ({why}, confirmed with Stripe); approve again");
                 (
                     ActionStatus::Failed { approved_by, at: t, error: error.clone(), notes: notes.clone() },
-                    AuditKind::ExecutionFailed,
-                    json!({ "action": self.action.kind.name(), "error": why, "step": step, "nothing_happened": true, "confirmed": notes }),
+                    ExecutionFailed::nothing_happened(&self.action.kind, why, step, &notes).into(),
                     format!("Stripe did not answer clearly ({why}); the bot asked Stripe: nothing happened for {step}. Approve again to retry{said}"),
                     "failed",
                 )
@@ -755,7 +753,7 @@ impl Runner<'_> {
             if self.claim(&next).await? == Claim::Lost {
                 return Ok(false);
             }
-            self.audit_as(actor, kind, ids, detail).await?;
+            self.audit_as(actor, event, ids).await?;
             Ok(true)
         }
         .await;
@@ -883,10 +881,11 @@ impl Runner<'_> {
                 deps,
                 &case.id,
                 key,
-                AuditKind::FollowUpPosted,
+                FollowUpPosted {
+                    locale: draft.locale.clone(),
+                },
                 Actor::System,
                 vec![],
-                json!({ "locale": draft.locale }),
             )
             .await?;
             Ok(())

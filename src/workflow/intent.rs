@@ -5,10 +5,9 @@
 
 use super::action_state::audit;
 use super::{Deps, WorkflowError};
-use crate::audit::AuditKind;
+use crate::audit::ExecutionIntent;
 use crate::domain::{ActionKind, ActionStatus, Actor, Case, Money, ProposedAction, SlackUserId};
 use crate::execution::{self, Plan};
-use serde_json::json;
 
 /// Fixes the plan of this run and writes it with the intent. The first run
 /// makes the plan; a run after `Failed` (Stripe confirmed the last attempt
@@ -44,19 +43,6 @@ pub async fn fix_plan(
         (None, _) => execution::plan(&case.id, action, approved_by, amount),
     };
     deps.store.save_plan(&case.id, &action.key, &plan).await?;
-    let steps: Vec<serde_json::Value> = plan
-        .steps
-        .iter()
-        .map(|s| json!({ "step": s.name, "request": s.step, "idempotency_key": s.idempotency_key, "metadata": s.metadata }))
-        .collect();
-    let detail = json!({
-        "action": action.kind.name(),
-        "approved_by": approved_by,
-        "amount_minor": plan.refund_amount().map(|m| m.minor),
-        "attempt": plan.attempt,
-        "new_keys": plan.attempt > 1,
-        "steps": steps,
-    });
     let mut ids = target_ids(&action.kind);
     for step in &plan.steps {
         let target = step.step.target();
@@ -68,10 +54,9 @@ pub async fn fix_plan(
         deps,
         &case.id,
         &action.key,
-        AuditKind::ExecutionIntent,
+        ExecutionIntent::of(&action.kind, approved_by, &plan),
         Actor::Slack(clicker.clone()),
         ids,
-        detail,
     )
     .await?;
     Ok(plan)

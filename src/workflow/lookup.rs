@@ -6,14 +6,13 @@
 use super::case_card::{card_message, post_in_thread, CardPlace};
 use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, Intake};
-use crate::audit::{AuditKind, NewEntry};
+use crate::audit::{AuditEvent, CaseOpened, LookupFailed, LookupRequested, NewEntry};
 use crate::card::{self, thread::DraftOccasion};
 use crate::domain::{
     ActionStatus, Actor, Case, CaseId, ChannelId, LookupQuery, MessageTs, ResponseUrl, Triage,
 };
 use crate::slack::api::Message;
 use crate::store::cases::CardLocation;
-use serde_json::json;
 use std::sync::Arc;
 use tracing::Instrument;
 
@@ -54,15 +53,17 @@ pub async fn open_case(
 ) -> Result<Case, WorkflowError> {
     let started = std::time::Instant::now();
     deps.store
-        .append_audit(NewEntry {
-            case_id: Some(case_id.clone()),
-            action: None,
-            kind: AuditKind::LookupRequested,
-            actor: actor.clone(),
-            at: now(),
-            stripe_ids: query_stripe_ids(query),
-            detail: json!({ "identifier": query.kind() }),
-        })
+        .append_audit(
+            NewEntry::new(
+                LookupRequested {
+                    identifier: query.kind().to_owned(),
+                },
+                actor.clone(),
+                now(),
+            )
+            .for_case(case_id.clone())
+            .with_stripe_ids(query_stripe_ids(query)),
+        )
         .await?;
     let snapshot = match deps.stripe.snapshot(query, now()).await {
         Ok(snapshot) => snapshot,
@@ -75,15 +76,9 @@ pub async fn open_case(
             // operator's error is the Stripe one.
             let _ = deps
                 .store
-                .append_audit(NewEntry {
-                    case_id: Some(case_id),
-                    action: None,
-                    kind: AuditKind::LookupFailed,
-                    actor,
-                    at: now(),
-                    stripe_ids: Vec::new(),
-                    detail: json!({ "reason": "stripe_error" }),
-                })
+                .append_audit(
+                    NewEntry::new(LookupFailed::stripe_error(), actor, now()).for_case(case_id),
+                )
                 .await;
             return Err(e.into());
         }
@@ -102,21 +97,16 @@ pub async fn open_case(
         .iter()
         .map(|c| c.id.to_string())
         .collect();
-    let (kind, label) = match &case.triage {
-        Triage::NotFound => (AuditKind::LookupFailed, "not_found".to_owned()),
-        Triage::NeedsReview { .. } => (AuditKind::CaseOpened, "needs_review".to_owned()),
-        Triage::Classified { category, .. } => (AuditKind::CaseOpened, format!("{category:?}")),
+    let event: AuditEvent = match &case.triage {
+        Triage::NotFound => LookupFailed::not_found(case.actions.len()).into(),
+        triage => CaseOpened::of(triage, case.actions.len()).into(),
     };
     deps.store
-        .append_audit(NewEntry {
-            case_id: Some(case.id.clone()),
-            action: None,
-            kind,
-            actor,
-            at: now(),
-            stripe_ids: customer_ids,
-            detail: json!({ "triage": label, "n_actions": case.actions.len() }),
-        })
+        .append_audit(
+            NewEntry::new(event, actor, now())
+                .for_case(case.id.clone())
+                .with_stripe_ids(customer_ids),
+        )
         .await?;
     deps.metrics
         .lookup_seconds

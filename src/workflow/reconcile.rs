@@ -10,10 +10,9 @@ use super::action_state::{audit, claim, load, Claim};
 use super::case_card::{refresh, CardPlace};
 use super::execute::{self, Mode};
 use super::{now, Deps, WorkflowError};
-use crate::audit::AuditKind;
+use crate::audit::{AuditKind, ExecutionFailed, ExecutionReconciled, PreviousOwner};
 use crate::domain::{ActionStatus, Actor};
 use crate::execution;
-use serde_json::json;
 
 /// How long an owner may hold an `Executing` / `Verifying` action without
 /// announcing its exit before another replica takes it over: longer than a
@@ -94,7 +93,10 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
         }
         n += 1;
         let place = CardPlace::of(deps, &case_id).await?;
-        let from = json!({ "from_owner": owner, "owner_gone": gone });
+        let from = PreviousOwner {
+            from_owner: owner.clone(),
+            owner_gone: gone,
+        };
         // A Verifying action is settled by asking Stripe only; an Executing
         // one whose intent is in the audit may have reached Stripe, so its run
         // resumes (checking Stripe before each step).
@@ -119,10 +121,12 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                 deps,
                 &case_id,
                 &key,
-                AuditKind::ExecutionReconciled,
+                match mode {
+                    Mode::VerifyOnly => ExecutionReconciled::verifying(from),
+                    Mode::Resume | Mode::Execute => ExecutionReconciled::resumed(true, from),
+                },
                 Actor::System,
                 vec![],
-                json!({ what: true, "owner": from }),
             )
             .await?;
             if let Err(e) = execute::run(
@@ -153,23 +157,16 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
                     deps,
                     &case_id,
                     &key,
-                    AuditKind::ExecutionReconciled,
+                    ExecutionReconciled::resumed(false, from),
                     Actor::System,
                     vec![],
-                    json!({ "resumed": false, "owner": from }),
                 )
                 .await?;
-                let detail = json!({ "action": action.kind.name(), "error": "interrupted before Stripe was called", "nothing_sent": true });
-                audit(
-                    deps,
-                    &case_id,
-                    &key,
-                    AuditKind::ExecutionFailed,
-                    Actor::System,
-                    vec![],
-                    detail,
-                )
-                .await?;
+                let failed = ExecutionFailed::nothing_sent(
+                    &action.kind,
+                    "interrupted before Stripe was called",
+                );
+                audit(deps, &case_id, &key, failed, Actor::System, vec![]).await?;
                 refresh(deps, &place, &case).await;
             }
         }

@@ -6,14 +6,13 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
 use slack_morphism::blocks::{SlackBlock, SlackBlockButtonElement, SlackSectionBlock};
 use slack_morphism::{md, pt, SlackActionId};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use super::{now, Deps, WorkflowError};
-use crate::audit::{AuditKind, NewEntry};
+use crate::audit::{NewEntry, ReportRun};
 use crate::domain::{Actor, ReportRequest};
 use crate::reports::change::{since_last, Figures};
 use crate::reports::charts;
@@ -450,15 +449,14 @@ async fn audit_run(
     days: u32,
 ) -> Result<(), WorkflowError> {
     deps.store
-        .append_audit(NewEntry {
-            case_id: None,
-            action: None,
-            kind: AuditKind::ReportRun,
+        .append_audit(NewEntry::new(
+            ReportRun {
+                report: report.to_owned(),
+                days,
+            },
             actor,
-            at: now(),
-            stripe_ids: Vec::new(),
-            detail: json!({ "report": report, "days": days }),
-        })
+            now(),
+        ))
         .await?;
     Ok(())
 }

@@ -5,7 +5,7 @@
 
 use crate::helpers::*;
 use crate::localstripe;
-use billing_triage::audit::AuditKind;
+use billing_triage::audit::{AuditEvent, AuditKind, ExecutionIntent};
 use billing_triage::domain::*;
 use billing_triage::store::cases::CardLocation;
 use billing_triage::store::Store;
@@ -343,11 +343,15 @@ async fn a_stripe_500_is_checked_with_stripe_and_the_retry_runs_under_a_new_key(
         .iter()
         .filter(|(_, e)| e.kind == AuditKind::ExecutionIntent)
         .collect();
+    let Ok(AuditEvent::ExecutionIntent(intent)) = intents[1].1.event() else {
+        panic!("an intent: {:?}", intents[1].1);
+    };
     assert_eq!(
-        intents[1].1.detail["attempt"], 2,
+        (intent.attempt, intent.new_keys),
+        (2, true),
         "the audit records the new key"
     );
-    assert_eq!(intents[1].1.detail["steps"][0]["idempotency_key"], second);
+    assert_eq!(intent.steps[0].idempotency_key, second);
 }
 
 #[tokio::test]
@@ -486,7 +490,10 @@ async fn partial_refund_over_what_is_left_and_empty_reasons_are_refused() {
         .iter()
         .find(|(_, e)| e.kind == AuditKind::ExecutionIntent)
         .expect("intent entry");
-    assert_eq!(intent.1.detail["amount_minor"], 1000);
+    let Ok(AuditEvent::ExecutionIntent(intent)) = intent.1.event() else {
+        panic!("an intent: {:?}", intent.1);
+    };
+    assert_eq!(intent.amount_minor, Some(1000));
 }
 
 #[tokio::test]
@@ -797,15 +804,16 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
     }
     // a2 got as far as its write-ahead intent; a3 did not.
     store
-        .append_audit(billing_triage::audit::NewEntry {
-            case_id: Some(case.id.clone()),
-            action: Some("a2".into()),
-            kind: AuditKind::ExecutionIntent,
-            actor: Actor::Slack(approver.clone()),
-            at: stale,
-            stripe_ids: vec![CHARGE.into()],
-            detail: serde_json::json!({}),
-        })
+        .append_audit(
+            billing_triage::audit::NewEntry::new(
+                bare_intent(&approver),
+                Actor::Slack(approver.clone()),
+                stale,
+            )
+            .for_case(case.id.clone())
+            .on_action("a2")
+            .with_stripe_ids(vec![CHARGE.into()]),
+        )
         .await
         .expect("audit");
 
@@ -828,4 +836,17 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
     assert!(audit_kinds(&app.store, &case)
         .await
         .contains(&AuditKind::ExecutionReconciled));
+}
+
+/// An intent with no steps, as a run that stopped right after writing it
+/// leaves in the audit for the reconciler to find.
+pub fn bare_intent(approver: &SlackUserId) -> ExecutionIntent {
+    ExecutionIntent {
+        action: "refund".to_owned(),
+        approved_by: vec![approver.clone()],
+        amount_minor: None,
+        attempt: 1,
+        new_keys: false,
+        steps: Vec::new(),
+    }
 }

@@ -3,7 +3,10 @@
 //! commands, which `verify_audit` must name.
 
 use crate::helpers::{store_on, test_store};
-use billing_triage::audit::{chain, AuditEntry, AuditKind, NewEntry, VerifyError};
+use billing_triage::audit::{
+    chain, ApprovalGranted, AuditEntry, AuditEvent, AuditKind, CaseClosed, CaseOpened,
+    ExecutionReconciled, LookupRequested, NewEntry, PreviousOwner, TriageOutcome, VerifyError,
+};
 use billing_triage::domain::{Actor, CaseId, SlackUserId};
 use billing_triage::store::audit::{ENTRY_FIELD, HEAD_KEY, STREAM_KEY};
 use billing_triage::store::{Store, StoreError};
@@ -11,14 +14,39 @@ use redis::AsyncCommands;
 use serde_json::json;
 
 fn new_entry(case_id: Option<&CaseId>, kind: AuditKind, n: u64) -> NewEntry {
+    let actor = Actor::Slack(SlackUserId::parse("U024BE7LH").expect("a valid Slack user id"));
     NewEntry {
         case_id: case_id.cloned(),
-        action: Some("a1".to_owned()),
-        kind,
-        actor: Actor::Slack(SlackUserId::parse("U024BE7LH").expect("a valid Slack user id")),
-        at: 1_700_000_000,
-        stripe_ids: vec!["ch_3Nx".to_owned()],
-        detail: json!({"n": n}),
+        ..NewEntry::new(event(kind, n), actor, 1_700_000_000)
+            .on_action("a1")
+            .with_stripe_ids(vec!["ch_3Nx".to_owned()])
+    }
+}
+
+/// An event of `kind`, made distinct by `n`, for the kinds these tests write.
+fn event(kind: AuditKind, n: u64) -> AuditEvent {
+    let n = usize::try_from(n).expect("a small test number");
+    match kind {
+        AuditKind::LookupRequested => LookupRequested {
+            identifier: format!("customer id {n}"),
+        }
+        .into(),
+        AuditKind::CaseOpened => CaseOpened {
+            triage: TriageOutcome::NeedsReview,
+            n_actions: n,
+        }
+        .into(),
+        AuditKind::ApprovalGranted => ApprovalGranted { still_needed: n }.into(),
+        AuditKind::ExecutionReconciled => ExecutionReconciled::resumed(
+            true,
+            PreviousOwner {
+                from_owner: Some(format!("inst_{n}")),
+                owner_gone: true,
+            },
+        )
+        .into(),
+        AuditKind::CaseClosed => CaseClosed {}.into(),
+        other => panic!("no test event of kind {other}"),
     }
 }
 
@@ -27,7 +55,7 @@ async fn write_log(store: &Store, n: u64) -> Vec<String> {
     let case = CaseId::from_random(1);
     for i in 1..=n {
         store
-            .append_audit(new_entry(Some(&case), AuditKind::ExecutionIntent, i))
+            .append_audit(new_entry(Some(&case), AuditKind::ApprovalGranted, i))
             .await
             .expect("append");
     }
@@ -104,6 +132,10 @@ async fn appended_entries_form_a_case_trail_and_verify() {
         vec![(1, AuditKind::LookupRequested), (4, AuditKind::CaseOpened)]
     );
     assert_eq!(trail[1].1, last);
+    assert_eq!(
+        last.event().expect("the detail reads back"),
+        event(AuditKind::CaseOpened, 4)
+    );
     assert!(store
         .audit_trail(&CaseId::from_random(0xc))
         .await

@@ -5,7 +5,10 @@
 
 use crate::helpers::*;
 use crate::localstripe;
-use billing_triage::audit::AuditKind;
+use billing_triage::audit::{
+    ApprovalGranted, AuditEvent, AuditKind, CaseClosed, CaseOpened, NewEntry, RefusalCode,
+    RefusalReason, TriageOutcome,
+};
 use billing_triage::domain::*;
 use billing_triage::store::cases::{CardLocation, CASE_TTL_SECS};
 use billing_triage::store::Store;
@@ -305,9 +308,19 @@ async fn a_click_from_another_channel_is_refused_audited_and_never_reaches_strip
         .filter(|(_, e)| e.kind == AuditKind::ApprovalRefused)
         .collect();
     assert_eq!(refusals.len(), 3, "{trail:#?}");
-    assert_eq!(refusals[0].1.detail["reason"], "WrongChannel");
-    assert_eq!(refusals[0].1.detail["channel"], "C0ELSEWHERE");
-    assert_eq!(refusals[0].1.detail["card_channel"], CHANNEL);
+    let Ok(AuditEvent::ApprovalRefused(refused)) = refusals[0].1.event() else {
+        panic!("a refusal: {:?}", refusals[0].1);
+    };
+    assert_eq!(
+        refused.reason,
+        RefusalReason::Code(RefusalCode::WrongChannel)
+    );
+    assert_eq!(refusals[0].1.detail["reason"], "wrong_channel");
+    assert_eq!(
+        refused.channel,
+        Some(Some(ChannelId::parse("C0ELSEWHERE").expect("id")))
+    );
+    assert_eq!(refused.card_channel, Some(Some(CHANNEL.to_owned())));
     assert!(matches!(
         app.store.action_status(&case.id, "a1").await.expect("redis"),
         Some(ActionStatus::Proposed { approvals, .. }) if approvals.is_empty()
@@ -566,14 +579,13 @@ async fn ten_entries(store: &Store) -> (CaseId, CaseId) {
             n if n % 2 == 1 => Some(a.clone()),
             _ => Some(b.clone()),
         };
-        let entry = billing_triage::audit::NewEntry {
+        let opened = CaseOpened {
+            triage: TriageOutcome::NeedsReview,
+            n_actions: usize::try_from(n).expect("small"),
+        };
+        let entry = NewEntry {
             case_id,
-            action: None,
-            kind: AuditKind::CaseOpened,
-            actor: Actor::System,
-            at: 1_700_000_000 + n as i64,
-            stripe_ids: vec![],
-            detail: serde_json::json!({ "n": n }),
+            ..NewEntry::new(opened, Actor::System, 1_700_000_000 + n as i64)
         };
         store.append_audit(entry).await.expect("append");
     }
@@ -669,15 +681,9 @@ async fn export_then_trim_then_verify_passes_and_export_resumes_at_the_anchor() 
 
     // New entries chain on as before, and trimming everything still verifies.
     store
-        .append_audit(billing_triage::audit::NewEntry {
-            case_id: Some(a.clone()),
-            action: None,
-            kind: AuditKind::CaseClosed,
-            actor: Actor::System,
-            at: 1_700_000_100,
-            stripe_ids: vec![],
-            detail: serde_json::json!({}),
-        })
+        .append_audit(
+            NewEntry::new(CaseClosed {}, Actor::System, 1_700_000_100).for_case(a.clone()),
+        )
         .await
         .expect("append after a trim");
     let (code, out, _) = cli(&store, &["audit", "trim", "--until", "11"]);
@@ -710,7 +716,7 @@ async fn after_a_trim_a_tampered_entry_or_a_removed_anchor_is_named() {
     let mut new_ids = Vec::new();
     for (_, json) in &stored[2..] {
         let json = if json.contains("\"seq\":7,") {
-            json.replace("\"n\":7", "\"n\":70")
+            json.replace("\"n_actions\":7", "\"n_actions\":70")
         } else {
             json.clone()
         };
@@ -928,16 +934,15 @@ async fn trim_keeps_recent_entries_that_actions_in_flight_may_read() {
     let store = test_store().await;
     ten_entries(&store).await; // written "in 2023"
     let case = CaseId::from_random(0xc33);
-    for kind in [AuditKind::ApprovalGranted, AuditKind::ExecutionIntent] {
-        let entry = billing_triage::audit::NewEntry {
-            case_id: Some(case.clone()),
-            action: Some("a1".into()),
-            kind,
-            actor: Actor::System,
-            at: now_ts(),
-            stripe_ids: vec![],
-            detail: serde_json::json!({}),
-        };
+    let approver = SlackUserId::parse(APPROVER_1).expect("id");
+    let events: [AuditEvent; 2] = [
+        ApprovalGranted { still_needed: 1 }.into(),
+        crate::approvals::bare_intent(&approver).into(),
+    ];
+    for event in events {
+        let entry = NewEntry::new(event, Actor::System, now_ts())
+            .for_case(case.clone())
+            .on_action("a1");
         store.append_audit(entry).await.expect("append");
     }
     let (code, out, err) = cli(&store, &["audit", "trim", "--until", "12"]);

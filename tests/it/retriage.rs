@@ -12,7 +12,7 @@ use crate::helpers::*;
 use crate::operator::{context_submission, lookup_case, start, OUTAGE};
 use billing_triage::actions::choose::{targets, Target};
 use billing_triage::assess::{assess, Intake};
-use billing_triage::audit::AuditKind;
+use billing_triage::audit::{AuditEvent, RefusalCode};
 use billing_triage::card::modals;
 use billing_triage::domain::*;
 use billing_triage::followup::FollowUpSettings;
@@ -132,11 +132,11 @@ async fn a_refund_proposed_from_an_approvers_added_context_needs_another_approve
     assert!(refunds_in_localstripe(&stripe, &charge).await.is_empty());
     let trail = app.store.audit_trail(&after.id).await.expect("redis");
     assert!(
-        trail
-            .iter()
-            .any(|(_, e)| e.kind == AuditKind::ApprovalRefused
-                && e.detail["reason"] == "PromptedIt"
-                && e.actor == Actor::Slack(slack_user(APPROVER_1))),
+        trail.iter().any(|(_, e)| matches!(
+            e.event(),
+            Ok(AuditEvent::ApprovalRefused(refused))
+                if refused.reason.code() == Some(RefusalCode::PromptedIt)
+        ) && e.actor == Actor::Slack(slack_user(APPROVER_1))),
         "the refusal is audited: {trail:?}"
     );
 

@@ -16,7 +16,7 @@ use crate::approvals::{
 use crate::helpers::*;
 use crate::localstripe::{self, LocalStripe};
 use crate::stripe_faults::{Fault, StripeFaults};
-use billing_triage::audit::AuditKind;
+use billing_triage::audit::{AuditEvent, AuditKind};
 use billing_triage::domain::*;
 use billing_triage::store::Store;
 use std::sync::Arc;
@@ -259,7 +259,10 @@ async fn after_a_500_stripe_is_asked_and_a_retry_by_another_approver_sends_the_s
         Actor::Slack(SlackUserId::parse(APPROVER_2).expect("id")),
         "who retried is in the audit"
     );
-    assert_eq!(intents[1].1.detail["attempt"], 2);
+    let Ok(AuditEvent::ExecutionIntent(intent)) = intents[1].1.event() else {
+        panic!("an intent: {:?}", intents[1].1);
+    };
+    assert_eq!(intent.attempt, 2);
     assert_records_match_stripe(&app.store, &app.slack, &stripe, &charge, &case).await;
 }
 
@@ -791,15 +794,16 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
         .await
         .expect("redis"));
     store
-        .append_audit(billing_triage::audit::NewEntry {
-            case_id: Some(case.id.clone()),
-            action: Some("a2".into()),
-            kind: AuditKind::ExecutionIntent,
-            actor: Actor::Slack(approver),
-            at: now_ts(),
-            stripe_ids: vec!["ch_Approve1".into()],
-            detail: serde_json::json!({}),
-        })
+        .append_audit(
+            billing_triage::audit::NewEntry::new(
+                crate::approvals::bare_intent(&approver),
+                Actor::Slack(approver),
+                now_ts(),
+            )
+            .for_case(case.id.clone())
+            .on_action("a2")
+            .with_stripe_ids(vec!["ch_Approve1".into()]),
+        )
         .await
         .expect("audit");
     // The reconciler of another replica, called directly (no timing involved).
@@ -836,8 +840,12 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
         .iter()
         .find(|(_, e)| e.kind == AuditKind::ExecutionReconciled)
         .expect("reconciled entry");
-    assert_eq!(reconciled.1.detail["owner"]["from_owner"], "inst_other");
-    assert_eq!(reconciled.1.detail["owner"]["owner_gone"], true);
+    let Ok(AuditEvent::ExecutionReconciled(reconciled)) = reconciled.1.event() else {
+        panic!("a takeover: {:?}", reconciled.1);
+    };
+    assert_eq!(reconciled.owner.from_owner.as_deref(), Some("inst_other"));
+    assert!(reconciled.owner.owner_gone);
+    assert_eq!(reconciled.resumed, Some(true));
 }
 
 #[tokio::test]

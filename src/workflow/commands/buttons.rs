@@ -4,7 +4,7 @@
 
 use super::submissions::spawn_approval;
 use super::{tell_now, Ack};
-use crate::audit::{AuditKind, NewEntry};
+use crate::audit::{ApprovalRefused, NewEntry};
 use crate::card::modals;
 use crate::domain::{
     ActionKind, Actor, CaseAction, CaseId, ChannelId, LookupQuery, ResponseUrl, SlackUserId,
@@ -15,7 +15,6 @@ use crate::workflow::approve::Click;
 use crate::workflow::case_card::CardPlace;
 use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
 use crate::workflow::{new_case_id, now, Deps, WorkflowError};
-use serde_json::json;
 use std::sync::Arc;
 
 /// What a case-card button asks for, once its click is known to come from
@@ -178,13 +177,13 @@ pub(super) async fn from_card_channel(
     let card_channel = location.map(|l| l.channel);
     tracing::warn!(case_id = %click.case_id, action = ?click.key, on = action_id, "click from outside the card's channel refused");
     let entry = NewEntry {
-        case_id: Some(click.case_id.clone()),
         action: click.key.map(str::to_owned),
-        kind: AuditKind::ApprovalRefused,
-        actor: Actor::Slack(click.actor.clone()),
-        at: now(),
-        stripe_ids: Vec::new(),
-        detail: json!({ "reason": "WrongChannel", "on": action_id, "channel": click.channel, "card_channel": card_channel }),
+        ..NewEntry::new(
+            ApprovalRefused::wrong_channel(action_id, click.channel.cloned(), card_channel.clone()),
+            Actor::Slack(click.actor.clone()),
+            now(),
+        )
+        .for_case(click.case_id.clone())
     };
     if let Err(e) = deps.store.append_audit(entry).await {
         // The click is refused all the same; only its trace is missing.
