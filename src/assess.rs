@@ -4,7 +4,8 @@
 //! it, so Slack and the terminal always show the same decision.
 
 use crate::domain::{
-    ActionStatus, Actor, BillingSnapshot, Case, CaseId, FollowUp, OperatorNote, Origin, Signal,
+    ActionKey, ActionStatus, Actor, BillingSnapshot, Case, CaseId, FollowUp, OperatorNote, Origin,
+    Signal,
 };
 use crate::followup::{self, FollowUpSettings, Locale};
 use crate::triage::text::Prepared;
@@ -86,7 +87,7 @@ pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
     let mut actions = old.actions.clone();
     let mut next = actions
         .iter()
-        .filter_map(|a| a.key.strip_prefix('a')?.parse::<usize>().ok())
+        .filter_map(|a| a.key.as_str().strip_prefix('a')?.parse::<usize>().ok())
         .max()
         .unwrap_or(0);
     for mut proposal in fresh.actions {
@@ -101,7 +102,7 @@ pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
             continue;
         }
         next += 1;
-        proposal.key = format!("a{next}");
+        proposal.key = ActionKey::proposed(next);
         proposal.origin = Origin::PromptedBy(prompted_by.clone());
         actions.push(proposal);
     }
@@ -124,7 +125,7 @@ pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
 pub fn redraft(
     old: &Case,
     case: &Case,
-    statuses: &[(String, ActionStatus)],
+    statuses: &[(ActionKey, ActionStatus)],
     now: i64,
     settings: &FollowUpSettings,
 ) -> FollowUp {
@@ -211,7 +212,7 @@ mod tests {
                 .find(|a| matches!(a.kind, ActionKind::Refund(_)))
                 .expect("a refund");
             old.actions.push(ProposedAction {
-                key: "c1".to_owned(),
+                key: crate::domain::test_key("c1"),
                 origin: origin.clone(),
                 ..kept.clone()
             });
@@ -374,7 +375,7 @@ mod tests {
         assert_eq!(old.followup.locale, "es");
         let charge = old.snapshot.charges().next().expect("a charge").clone();
         old.actions = vec![ProposedAction {
-            key: "a1".to_owned(),
+            key: crate::domain::test_key("a1"),
             kind: ActionKind::Refund(RefundTarget {
                 charge: charge.id.clone(),
                 amount: charge.amount,
@@ -384,7 +385,7 @@ mod tests {
             origin: Default::default(),
         }];
         let statuses = [(
-            "a1".to_owned(),
+            crate::domain::test_key("a1"),
             ActionStatus::Succeeded {
                 approved_by: vec![],
                 at: crate::triage::tests::NOW,

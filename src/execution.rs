@@ -13,8 +13,8 @@
 
 use crate::actions::choose::{refundable, ChoiceRefusal};
 use crate::domain::{
-    ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund, RefundTarget,
-    SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
+    ActionKey, ActionKind, CaseId, Charge, ChargeId, CustomerId, Money, ProposedAction, Refund,
+    RefundTarget, SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -142,12 +142,12 @@ impl Plan {
     pub const VERSION: u32 = 1;
 
     /// The same requests under the next attempt's keys.
-    pub fn next_attempt(&self, case: &CaseId, action: &str) -> Plan {
+    pub fn next_attempt(&self, case: &CaseId, action: &ActionKey) -> Plan {
         self.at_attempt(case, action, self.attempt + 1)
     }
 
     /// The same requests under the keys of `attempt`.
-    pub fn at_attempt(&self, case: &CaseId, action: &str, attempt: u32) -> Plan {
+    pub fn at_attempt(&self, case: &CaseId, action: &ActionKey, attempt: u32) -> Plan {
         let steps = self
             .steps
             .iter()
@@ -213,7 +213,7 @@ pub fn plan(
             let name = step.name();
             let metadata = BTreeMap::from([
                 ("case_id".to_owned(), case.to_string()),
-                ("action".to_owned(), action.key.clone()),
+                ("action".to_owned(), action.key.to_string()),
                 ("step".to_owned(), name.to_string()),
                 ("approved_by".to_owned(), approvers.clone()),
             ]);
@@ -256,7 +256,7 @@ fn cancel_duplicate_steps(subscription: &SubscriptionId, refunds: &[RefundTarget
 
 /// The idempotency key of one step: stable across clicks, retries and
 /// replicas within an attempt; `…:attemptN` from the second attempt on.
-pub fn idempotency_key(case: &CaseId, action: &str, step: &StepName, attempt: u32) -> String {
+pub fn idempotency_key(case: &CaseId, action: &ActionKey, step: &StepName, attempt: u32) -> String {
     if attempt <= 1 {
         format!("billing-triage:{case}:{action}:{step}")
     } else {
@@ -269,11 +269,11 @@ pub fn idempotency_key(case: &CaseId, action: &str, step: &StepName, attempt: u3
 pub fn is_ours(
     metadata: &BTreeMap<String, String>,
     case: &CaseId,
-    action: &str,
+    action: &ActionKey,
     step: &StepName,
 ) -> bool {
     let is = |k: &str, v: &str| metadata.get(k).is_some_and(|m| m == v);
-    is("case_id", case.as_str()) && is("action", action) && is("step", &step.to_string())
+    is("case_id", case.as_str()) && is("action", action.as_str()) && is("step", &step.to_string())
 }
 
 /// What a charge, read from Stripe, says about one refund step.
@@ -289,7 +289,12 @@ pub struct RefundCheck {
 }
 
 /// Reads `charge` for the refund step `step` of `case`/`action`.
-pub fn check_refund(charge: &Charge, case: &CaseId, action: &str, step: &StepName) -> RefundCheck {
+pub fn check_refund(
+    charge: &Charge,
+    case: &CaseId,
+    action: &ActionKey,
+    step: &StepName,
+) -> RefundCheck {
     let live = |r: &&Refund| !matches!(r.status.as_str(), "failed" | "canceled");
     let ours = charge
         .refunds
@@ -363,7 +368,7 @@ pub enum CancelCheck {
 pub fn check_cancel(
     sub: &Subscription,
     case: &CaseId,
-    action: &str,
+    action: &ActionKey,
     step: &StepName,
     at_period_end: bool,
 ) -> CancelCheck {
@@ -399,7 +404,7 @@ mod tests {
 
     fn refund_action(minor: i64) -> ProposedAction {
         ProposedAction {
-            key: "a2".into(),
+            key: crate::domain::test_key("a2"),
             kind: ActionKind::Refund(RefundTarget {
                 charge: ChargeId::parse("ch_1").expect("id"),
                 amount: eur(minor),
@@ -498,7 +503,7 @@ mod tests {
     #[test]
     fn a_new_attempt_changes_only_the_keys() {
         let first = plan(&case(), &refund_action(3900), &[user("U0APPROVE1")], None);
-        let second = first.next_attempt(&case(), "a2");
+        let second = first.next_attempt(&case(), &crate::domain::test_key("a2"));
         assert_eq!(second.attempt, 2);
         assert_eq!(
             second.steps[0].idempotency_key,
@@ -532,7 +537,7 @@ mod tests {
                 refund("re_other", 100, &other_case),
             ]),
             &c,
-            "a2",
+            &crate::domain::test_key("a2"),
             &refund_step_name("ch_1"),
         );
         assert_eq!(check.ours, None);
@@ -551,7 +556,7 @@ mod tests {
                 refund("re_dash", 500, &[]),
             ]),
             &c,
-            "a2",
+            &crate::domain::test_key("a2"),
             &refund_step_name("ch_1"),
         );
         assert_eq!(
@@ -571,7 +576,7 @@ mod tests {
         let wrong_step = check_refund(
             &charge(vec![refund("re_x", 1000, &ours)]),
             &c,
-            "a2",
+            &crate::domain::test_key("a2"),
             &refund_step_name("ch_2"),
         );
         assert_eq!(wrong_step.ours, None);
@@ -605,7 +610,7 @@ mod tests {
             check_cancel(
                 &sub(SubscriptionStatus::Canceled, false, &ours),
                 &c,
-                "a1",
+                &crate::domain::test_key("a1"),
                 &StepName::Cancel,
                 false
             ),
@@ -615,7 +620,7 @@ mod tests {
             check_cancel(
                 &sub(SubscriptionStatus::Canceled, false, &[]),
                 &c,
-                "a1",
+                &crate::domain::test_key("a1"),
                 &StepName::Cancel,
                 false
             ),
@@ -626,7 +631,7 @@ mod tests {
             check_cancel(
                 &sub(SubscriptionStatus::Active, false, &ours),
                 &c,
-                "a1",
+                &crate::domain::test_key("a1"),
                 &StepName::Cancel,
                 false
             ),
@@ -636,7 +641,7 @@ mod tests {
             check_cancel(
                 &sub(SubscriptionStatus::Active, true, &ours),
                 &c,
-                "a1",
+                &crate::domain::test_key("a1"),
                 &StepName::Cancel,
                 true
             ),
@@ -646,7 +651,7 @@ mod tests {
             check_cancel(
                 &sub(SubscriptionStatus::Active, true, &ours),
                 &c,
-                "a1",
+                &crate::domain::test_key("a1"),
                 &StepName::Cancel,
                 false
             ),
@@ -664,7 +669,12 @@ mod tests {
         ];
         let mut failed = refund("re_failed", 3900, &ours);
         failed.status = "failed".into();
-        let check = check_refund(&charge(vec![failed]), &c, "a2", &refund_step_name("ch_1"));
+        let check = check_refund(
+            &charge(vec![failed]),
+            &c,
+            &crate::domain::test_key("a2"),
+            &refund_step_name("ch_1"),
+        );
         assert_eq!(check.ours, None);
         assert!(check.others.is_empty());
     }

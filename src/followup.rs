@@ -10,6 +10,7 @@
 //!
 //! Posting the draft in the card's thread is the workflow's job.
 
+use crate::domain::ActionKey;
 use crate::domain::{
     ActionKind, ActionStatus, BillingSnapshot, CaseId, Category, FollowUp, InvoiceStatus, Money,
     ProductGap, ProposedAction, Signal, SubscriptionId, Triage,
@@ -37,7 +38,7 @@ pub struct FollowUpSettings {
 /// An action that already ran, and what Stripe confirmed it did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoneAction {
-    pub key: String,
+    pub key: ActionKey,
     pub refunded: Option<Money>,
     pub canceled: Option<SubscriptionId>,
     /// When it ran (Unix seconds): the draft states the date.
@@ -179,11 +180,11 @@ pub fn draft(
 pub fn progress(
     case: &CaseId,
     actions: &[ProposedAction],
-    statuses: &[(String, ActionStatus)],
+    statuses: &[(ActionKey, ActionStatus)],
     snapshot: &BillingSnapshot,
     now: i64,
 ) -> (Vec<ProposedAction>, Vec<DoneAction>) {
-    let status = |key: &str| statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s);
+    let status = |key: &ActionKey| statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s);
     let mut standing = Vec::new();
     let mut done = Vec::new();
     for action in actions {
@@ -211,7 +212,7 @@ pub fn progress(
 pub fn progress_after_run(
     case: &CaseId,
     actions: &[ProposedAction],
-    statuses: &[(String, ActionStatus)],
+    statuses: &[(ActionKey, ActionStatus)],
     snapshot: &BillingSnapshot,
     ran: DoneAction,
     now: i64,

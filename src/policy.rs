@@ -264,7 +264,7 @@ mod tests {
     fn refund(minor: i64) -> ProposedAction {
         let eur = Currency::parse("eur").expect("eur");
         ProposedAction {
-            key: "a2".into(),
+            key: crate::domain::test_key("a2"),
             kind: ActionKind::Refund(RefundTarget {
                 charge: ChargeId::parse("ch_1").expect("id"),
                 amount: Money::new(minor, eur),
@@ -277,7 +277,7 @@ mod tests {
 
     fn portal() -> ProposedAction {
         ProposedAction {
-            key: "a1".into(),
+            key: crate::domain::test_key("a1"),
             kind: ActionKind::PortalLink {
                 customer: crate::domain::CustomerId::parse("cus_1").expect("id"),
             },

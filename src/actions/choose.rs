@@ -14,8 +14,9 @@
 //! action still pending on the same target.
 
 use crate::domain::{
-    ActionKind, ActionStatus, Case, CaseId, Charge, ChargeId, ChargeStatus, Currency, CustomerId,
-    InvoiceId, Money, Origin, ProposedAction, RefundTarget, SlackUserId, SubscriptionId,
+    ActionKey, ActionKind, ActionStatus, Case, CaseId, Charge, ChargeId, ChargeStatus, Currency,
+    CustomerId, InvoiceId, Money, Origin, ProposedAction, RefundTarget, SlackUserId,
+    SubscriptionId,
 };
 use crate::policy::RETRY_WINDOW_SECS;
 use std::fmt;
@@ -81,7 +82,7 @@ impl Choice {
     }
 
     /// What the menu says: the target and what is left or due.
-    pub fn label(&self, case: &Case, statuses: &[(String, ActionStatus)]) -> String {
+    pub fn label(&self, case: &Case, statuses: &[(ActionKey, ActionStatus)]) -> String {
         match self {
             Self::Refund { charge, .. } => {
                 match case.snapshot.charges().find(|c| &c.id == charge) {
@@ -172,7 +173,7 @@ pub enum ChoiceRefusal {
     #[error(
         "{key} is already pending on {target}: approve or reject it instead of choosing it again"
     )]
-    Duplicate { key: String, target: Target },
+    Duplicate { key: ActionKey, target: Target },
 }
 
 /// What an action acts on, for the duplicate check: two pending actions
@@ -235,7 +236,7 @@ pub fn is_pending(status: &ActionStatus, now: i64) -> bool {
 /// The reason the choice is refused.
 pub fn validate(
     case: &Case,
-    statuses: &[(String, ActionStatus)],
+    statuses: &[(ActionKey, ActionStatus)],
     choice: &Choice,
     now: i64,
 ) -> Result<ActionKind, ChoiceRefusal> {
@@ -267,7 +268,7 @@ pub fn validate(
         }
     };
     let wanted = targets(&kind);
-    let status_of = |key: &str| statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s);
+    let status_of = |key: &ActionKey| statuses.iter().find(|(k, _)| k == key).map(|(_, s)| s);
     for action in &case.actions {
         if !status_of(&action.key).is_some_and(|s| is_pending(s, now)) {
             continue;
@@ -289,7 +290,11 @@ pub fn validate(
 /// snapshot's figure, less what this case's actions have refunded since
 /// (their full amounts: an upper bound). Stripe's own figure is checked
 /// again right before the refund.
-pub fn left_to_refund(case: &Case, statuses: &[(String, ActionStatus)], charge: &Charge) -> Money {
+pub fn left_to_refund(
+    case: &Case,
+    statuses: &[(ActionKey, ActionStatus)],
+    charge: &Charge,
+) -> Money {
     let refunded_since: i64 = case
         .actions
         .iter()
@@ -312,7 +317,7 @@ pub fn left_to_refund(case: &Case, statuses: &[(String, ActionStatus)], charge: 
 
 fn refund(
     case: &Case,
-    statuses: &[(String, ActionStatus)],
+    statuses: &[(ActionKey, ActionStatus)],
     charge_id: &ChargeId,
     amount: Option<Money>,
 ) -> Result<ActionKind, ChoiceRefusal> {
@@ -398,7 +403,7 @@ pub fn chosen_action(case: &Case, kind: ActionKind, chooser: &SlackUserId) -> Pr
     let n = case
         .actions
         .iter()
-        .filter_map(|a| a.key.strip_prefix('c')?.parse::<u32>().ok())
+        .filter_map(|a| a.key.as_str().strip_prefix('c')?.parse::<u32>().ok())
         .max()
         .unwrap_or(0)
         + 1;
@@ -433,7 +438,7 @@ pub fn chosen_action(case: &Case, kind: ActionKind, chooser: &SlackUserId) -> Pr
         other => other.name().to_owned(),
     };
     ProposedAction {
-        key: format!("c{n}"),
+        key: ActionKey::chosen(n as usize),
         kind,
         summary,
         rationale: "Chosen by an operator, not proposed by the bot; it needs the same approvals as a proposal".to_owned(),
@@ -445,7 +450,7 @@ pub fn chosen_action(case: &Case, kind: ActionKind, chooser: &SlackUserId) -> Pr
 /// card order: refunds, cancellations, portal links, invoice pages. A
 /// refund and a cancellation are offered once each; the amount and the
 /// timing are asked for afterwards.
-pub fn menu(case: &Case, statuses: &[(String, ActionStatus)], now: i64) -> Vec<Choice> {
+pub fn menu(case: &Case, statuses: &[(ActionKey, ActionStatus)], now: i64) -> Vec<Choice> {
     let snapshot = &case.snapshot;
     let refunds = snapshot.charges().map(|c| Choice::Refund {
         charge: c.id.clone(),

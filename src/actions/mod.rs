@@ -14,7 +14,7 @@ pub mod choose;
 mod tests;
 
 use crate::domain::{
-    ActionKind, BillingSnapshot, Category, Charge, ChargeStatus, Currency, CustomerId,
+    ActionKey, ActionKind, BillingSnapshot, Category, Charge, ChargeStatus, Currency, CustomerId,
     InvoiceStatus, Money, Origin, ProposedAction, RefundTarget, RevenueImpact, Signal,
     Subscription, SubscriptionId, Triage,
 };
@@ -111,7 +111,7 @@ pub fn propose(
         .into_iter()
         .enumerate()
         .map(|(i, d)| ProposedAction {
-            key: format!("a{}", i + 1),
+            key: ActionKey::proposed(i + 1),
             kind: d.kind,
             summary: d.summary,
             rationale: d.rationale,

@@ -17,6 +17,7 @@ pub mod thread;
 pub mod trail;
 
 use crate::actions::choose;
+use crate::domain::ActionKey;
 use crate::domain::{
     ActionStatus, Actor, BillingSnapshot, CardSummary, Case, CaseId, ChargeStatus, CustomerRecord,
     Interval, InvoiceStatus, LookupQuery, Money, ProposedAction, SlackUserId, Subscription, Triage,
@@ -32,7 +33,7 @@ pub struct CardView<'a> {
     pub case: &'a Case,
     /// By `ProposedAction.key`. A missing key means the store does not track
     /// the action yet: it shows as proposed, without buttons.
-    pub statuses: &'a [(String, ActionStatus)],
+    pub statuses: &'a [(ActionKey, ActionStatus)],
     /// Unix seconds; a `Proposed` action past its `expires_at` shows as expired.
     pub now: i64,
 }
@@ -99,7 +100,7 @@ const MAX_ACTIONS_SHOWN: usize = 15;
 
 /// The Approve/Reject button value: `{case_id}/{action_key}`. The handler
 /// does not trust it: it re-reads the action's state from the store.
-pub fn button_value(case: &CaseId, key: &str) -> String {
+pub fn button_value(case: &CaseId, key: &ActionKey) -> String {
     format!("{case}/{key}")
 }
 
@@ -486,7 +487,7 @@ fn followup_lines(
         .actions
         .iter()
         .filter(|a| matches!(status(a), Some(ActionStatus::Succeeded { .. })))
-        .map(|a| m.bold(&a.key))
+        .map(|a| m.bold(a.key.as_str()))
         .collect();
     let pending: Vec<String> =
         case.actions
@@ -501,7 +502,7 @@ fn followup_lines(
                     Some(_) => false,
                 }
             })
-            .map(|a| m.bold(&a.key))
+            .map(|a| m.bold(a.key.as_str()))
             .collect();
     let mut lines = vec![format!(
         "Customer message draft in {language}: safe to send now, it says what was found and promises nothing that has not happened."
@@ -993,7 +994,7 @@ fn action_outline(
     };
     let body = format!(
         "{} {}{chosen}\n{}",
-        m.bold(&action.key),
+        m.bold(action.key.as_str()),
         m.esc(&action.summary),
         m.esc(&action.rationale)
     );
@@ -1072,7 +1073,7 @@ fn action_outline(
         Some(ActionStatus::Expired { .. }) => "expired",
     };
     let outline = ActionOutline {
-        key: action.key.clone(),
+        key: action.key.to_string(),
         body,
         state,
         buttons,

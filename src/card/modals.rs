@@ -5,6 +5,7 @@
 //! `private_metadata` carries `{case_id}/{action_key}` (or the choice's
 //! code), which the handler treats as a name to look up, never as the truth.
 
+use crate::domain::ActionKey;
 use crate::domain::{CaseId, ChargeId, Money, SubscriptionId};
 use slack_morphism::prelude::*;
 
@@ -76,7 +77,7 @@ fn modal(
 }
 
 /// Asks why an action is rejected; an empty reason is refused on submit.
-pub fn reject_modal(case: &CaseId, key: &str, summary: &str) -> SlackView {
+pub fn reject_modal(case: &CaseId, key: &ActionKey, summary: &str) -> SlackView {
     let input = SlackBlockPlainTextInputElement::new()
         .with_action_id(SlackActionId::new(REASON_INPUT.to_owned()))
         .with_multiline(true)
@@ -97,13 +98,13 @@ pub fn reject_modal(case: &CaseId, key: &str, summary: &str) -> SlackView {
         "Reject",
         REJECT_CALLBACK,
         case,
-        key,
+        key.as_str(),
         blocks,
     )
 }
 
 /// Asks how much to refund, prefilled with the proposed amount.
-pub fn refund_modal(case: &CaseId, key: &str, summary: &str, proposed: Money) -> SlackView {
+pub fn refund_modal(case: &CaseId, key: &ActionKey, summary: &str, proposed: Money) -> SlackView {
     let input = SlackBlockPlainTextInputElement::new()
         .with_action_id(SlackActionId::new(AMOUNT_INPUT.to_owned()))
         .with_initial_value(proposed.major_text());
@@ -123,7 +124,7 @@ pub fn refund_modal(case: &CaseId, key: &str, summary: &str, proposed: Money) ->
         "Approve refund",
         REFUND_CALLBACK,
         case,
-        key,
+        key.as_str(),
         blocks,
     )
 }
@@ -245,8 +246,12 @@ mod tests {
     #[test]
     fn reject_modal_carries_the_action_and_a_reason_input() {
         let case = CaseId::from_random(1);
-        let json =
-            serde_json::to_value(reject_modal(&case, "a2", "Refund ch_1 EUR 39.00")).expect("json");
+        let json = serde_json::to_value(reject_modal(
+            &case,
+            &crate::domain::test_key("a2"),
+            "Refund ch_1 EUR 39.00",
+        ))
+        .expect("json");
         assert_eq!(json["type"], "modal");
         assert_eq!(json["callback_id"], REJECT_CALLBACK);
         assert_eq!(json["private_metadata"], "case_000000000001/a2");
@@ -334,7 +339,7 @@ mod tests {
         let jpy = Currency::parse("jpy").expect("jpy");
         let json = serde_json::to_value(refund_modal(
             &CaseId::from_random(2),
-            "a3",
+            &crate::domain::test_key("a3"),
             "Refund",
             Money::new(5000, jpy),
         ))

@@ -180,7 +180,7 @@ pub(crate) mod fixtures {
 
     pub fn cancel_duplicate() -> ProposedAction {
         ProposedAction {
-            key: "a1".to_owned(),
+            key: crate::domain::test_key("a1"),
             kind: ActionKind::CancelDuplicate {
                 subscription: id("sub_Second"),
                 refunds: vec![RefundTarget {
@@ -199,7 +199,7 @@ pub(crate) mod fixtures {
 
     pub fn close_no_action(key: &str) -> ProposedAction {
         ProposedAction {
-            key: key.to_owned(),
+            key: crate::domain::test_key(key),
             kind: ActionKind::CloseNoAction,
             summary: "Close the case with no action".to_owned(),
             rationale: "Nothing in billing needs to change.".to_owned(),
@@ -352,7 +352,10 @@ fn check_limits(blocks: &[SlackBlock]) {
 #[test]
 fn duplicate_case_shows_buttons_on_proposed_actions() {
     let case = duplicate_case();
-    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let statuses = [
+        (crate::domain::test_key("a1"), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
+    ];
     check(
         "duplicate_proposed",
         &CardView {
@@ -419,7 +422,7 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
     case.snapshot.query = LookupQuery::parse("sub_First").expect("a subscription id");
     let statuses = [
         (
-            "a1".to_owned(),
+            crate::domain::test_key("a1"),
             ActionStatus::Succeeded {
                 approved_by: vec![id("U0APPROVER")],
                 at: NOW + 10 * MIN,
@@ -427,7 +430,7 @@ fn succeeded_action_shows_who_when_and_stripe_ids_instead_of_buttons() {
                 notes: vec![],
             },
         ),
-        ("a2".to_owned(), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
     ];
     check(
         "duplicate_after_cancel",
@@ -456,7 +459,10 @@ fn actions_blocks(blocks: &[SlackBlock]) -> Vec<serde_json::Value> {
 #[test]
 fn only_money_moving_approvals_ask_for_confirmation() {
     let case = duplicate_case();
-    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let statuses = [
+        (crate::domain::test_key("a1"), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
+    ];
     let blocks = actions_blocks(&render_blocks(&CardView {
         case: &case,
         statuses: &statuses,
@@ -510,8 +516,8 @@ fn past_expiry_rejected_and_executing_actions_have_no_buttons() {
     ];
     for status in ended {
         let statuses = [
-            ("a1".to_owned(), status.clone()),
-            ("a2".to_owned(), status.clone()),
+            (crate::domain::test_key("a1"), status.clone()),
+            (crate::domain::test_key("a2"), status.clone()),
         ];
         let blocks = render_blocks(&CardView {
             case: &case,
@@ -533,7 +539,10 @@ fn a_recently_failed_action_offers_only_a_retry() {
         error: "card_declined".to_owned(),
         notes: vec![],
     };
-    let statuses = [("a1".to_owned(), failed.clone()), ("a2".to_owned(), failed)];
+    let statuses = [
+        (crate::domain::test_key("a1"), failed.clone()),
+        (crate::domain::test_key("a2"), failed),
+    ];
     let blocks = render_blocks(&CardView {
         case: &case,
         statuses: &statuses,
@@ -555,7 +564,7 @@ fn a_refund_can_also_be_approved_for_less() {
     let charge_id = crate::domain::ChargeId::parse("ch_Partial1").expect("id");
     let eur = crate::domain::Currency::parse("eur").expect("eur");
     case.actions = vec![ProposedAction {
-        key: "a1".to_owned(),
+        key: crate::domain::test_key("a1"),
         kind: crate::domain::ActionKind::Refund(crate::domain::RefundTarget {
             charge: charge_id,
             amount: Money::new(3900, eur),
@@ -564,7 +573,7 @@ fn a_refund_can_also_be_approved_for_less() {
         rationale: "the bad period".to_owned(),
         origin: Origin::Proposed,
     }];
-    let statuses = [("a1".to_owned(), proposed())];
+    let statuses = [(crate::domain::test_key("a1"), proposed())];
     let blocks = render_blocks(&CardView {
         case: &case,
         statuses: &statuses,
@@ -611,7 +620,7 @@ fn long_cards_stay_within_slack_limits() {
         category: Category::ProductFailure,
         evidence: vec![long.clone(); 20],
     };
-    let statuses: Vec<(String, ActionStatus)> = case
+    let statuses: Vec<(ActionKey, ActionStatus)> = case
         .actions
         .iter()
         .map(|a| (a.key.clone(), proposed()))
@@ -692,7 +701,7 @@ fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_
     let chosen = crate::actions::choose::chosen_action(&case, kind, &chooser);
     case.actions.push(chosen);
     let mut statuses = statuses;
-    statuses.push(("c1".to_owned(), proposed()));
+    statuses.push((crate::domain::test_key("c1"), proposed()));
     let view = CardView {
         case: &case,
         statuses: &statuses,
@@ -721,7 +730,7 @@ fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_
 }
 
 /// Every action of `case` awaiting approval.
-fn all_proposed(case: &Case) -> Vec<(String, ActionStatus)> {
+fn all_proposed(case: &Case) -> Vec<(ActionKey, ActionStatus)> {
     case.actions
         .iter()
         .map(|a| (a.key.clone(), proposed()))
@@ -761,7 +770,7 @@ fn truncate_cuts_on_char_boundaries() {
 #[test]
 fn button_values_round_trip_and_refuse_garbage() {
     let case = CaseId::from_random(0xabc);
-    let value = button_value(&case, "a2");
+    let value = button_value(&case, &crate::domain::test_key("a2"));
     assert_eq!(parse_button_value(&value), Some((case, "a2".to_owned())));
     for bad in [
         "",
@@ -832,7 +841,7 @@ fn card_line_shows_brand_last4_expiry_and_expired() {
 #[test]
 fn text_rendering_has_every_part_and_the_draft() {
     let case = duplicate_case();
-    let statuses = [("a1".to_owned(), proposed())];
+    let statuses = [(crate::domain::test_key("a1"), proposed())];
     let text = render_text(&CardView {
         case: &case,
         statuses: &statuses,
@@ -869,7 +878,7 @@ fn text_rendering_has_every_part_and_the_draft() {
 #[test]
 fn json_rendering_is_versioned_with_statuses_by_key() {
     let case = duplicate_case();
-    let statuses = [("a1".to_owned(), proposed())];
+    let statuses = [(crate::domain::test_key("a1"), proposed())];
     let json = render_json(&CardView {
         case: &case,
         statuses: &statuses,
@@ -900,7 +909,10 @@ fn a_verifying_action_says_it_is_being_checked_and_a_done_one_what_stripe_confir
                 .to_owned(),
         ],
     };
-    let statuses = [("a1".to_owned(), verifying), ("a2".to_owned(), done)];
+    let statuses = [
+        (crate::domain::test_key("a1"), verifying),
+        (crate::domain::test_key("a2"), done),
+    ];
     let blocks = render_blocks(&CardView {
         case: &case,
         statuses: &statuses,
@@ -926,7 +938,7 @@ fn a_verifying_action_says_it_is_being_checked_and_a_done_one_what_stripe_confir
 fn warnings_come_first_on_the_block_kit_card_and_in_text() {
     let mut case = duplicate_case();
     case.warnings = vec!["The message names cus_Other1 — look it up separately <now>".to_owned()];
-    let statuses = [("a1".to_owned(), proposed())];
+    let statuses = [(crate::domain::test_key("a1"), proposed())];
     let view = CardView {
         case: &case,
         statuses: &statuses,
@@ -1029,7 +1041,10 @@ fn with_subparts(top: &[&str], subparts: &[&str]) -> Vec<String> {
 #[test]
 fn block_kit_and_text_read_the_playbooks_headings_in_order() {
     let case = duplicate_case();
-    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let statuses = [
+        (crate::domain::test_key("a1"), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
+    ];
     let view = CardView {
         case: &case,
         statuses: &statuses,
@@ -1128,7 +1143,7 @@ fn a_large_account_keeps_every_heading_within_slack_limits() {
         surface: "payment_recovery".to_owned(),
         note: "n".repeat(5000),
     });
-    let statuses: Vec<(String, ActionStatus)> = case
+    let statuses: Vec<(ActionKey, ActionStatus)> = case
         .actions
         .iter()
         .map(|a| (a.key.clone(), proposed()))
@@ -1165,7 +1180,7 @@ fn a_large_account_keeps_every_heading_within_slack_limits() {
 #[test]
 fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
     let case = duplicate_case();
-    let slack = |statuses: &[(String, ActionStatus)]| {
+    let slack = |statuses: &[(ActionKey, ActionStatus)]| {
         let blocks = render_blocks(&CardView {
             case: &case,
             statuses,
@@ -1180,7 +1195,10 @@ fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
             .expect("a Follow-up section")
             .to_owned()
     };
-    let before = slack(&[("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())]);
+    let before = slack(&[
+        (crate::domain::test_key("a1"), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
+    ]);
     assert_eq!(
         before,
         "*Follow-up*\nCustomer message draft in English (en): safe to send now, it says what was found and promises nothing that has not happened.\nOnce *a1* has run, an updated draft stating what was done follows in the thread.\nFull draft in the thread."
@@ -1196,7 +1214,10 @@ fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
         stripe_ids: vec!["re_1".to_owned()],
         notes: vec![],
     };
-    let after = slack(&[("a1".to_owned(), done), ("a2".to_owned(), proposed())]);
+    let after = slack(&[
+        (crate::domain::test_key("a1"), done),
+        (crate::domain::test_key("a2"), proposed()),
+    ]);
     assert!(
         after.contains(
             "Updated after *a1* ran: the latest draft in the thread states what was done."
@@ -1209,7 +1230,10 @@ fn the_follow_up_part_says_what_the_draft_is_and_follows_the_actions() {
         approvals: vec![],
         expires_at: NOW - 1,
     };
-    let lapsed = slack(&[("a1".to_owned(), expired), ("a2".to_owned(), proposed())]);
+    let lapsed = slack(&[
+        (crate::domain::test_key("a1"), expired),
+        (crate::domain::test_key("a2"), proposed()),
+    ]);
     assert!(
         !lapsed.contains("updated draft"),
         "an expired proposal brings no redraft: {lapsed}"
@@ -1239,7 +1263,10 @@ fn the_actions_part_counts_where_each_action_stands_as_it_runs() {
     };
     let text = render_text(&CardView {
         case: &case,
-        statuses: &[("a1".to_owned(), running), ("a2".to_owned(), proposed())],
+        statuses: &[
+            (crate::domain::test_key("a1"), running),
+            (crate::domain::test_key("a2"), proposed()),
+        ],
         now: NOW,
     });
     assert!(
@@ -1273,7 +1300,10 @@ fn context_other_customers_and_add_context_sit_under_their_headings() {
             LookupQuery::parse("bo@example.com").expect("email"),
         ],
     };
-    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let statuses = [
+        (crate::domain::test_key("a1"), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
+    ];
     let view = CardView {
         case: &case,
         statuses: &statuses,
@@ -1380,7 +1410,10 @@ fn long_context_never_pushes_the_decision_off_the_card_and_the_newest_notes_show
             .collect(),
         ..Default::default()
     };
-    let statuses = [("a1".to_owned(), proposed()), ("a2".to_owned(), proposed())];
+    let statuses = [
+        (crate::domain::test_key("a1"), proposed()),
+        (crate::domain::test_key("a2"), proposed()),
+    ];
     let view = CardView {
         case: &case,
         statuses: &statuses,
@@ -1439,7 +1472,7 @@ fn long_context_never_pushes_the_decision_off_the_card_and_the_newest_notes_show
 fn the_actions_take_only_the_blocks_the_other_parts_leave() {
     let mut case = duplicate_case();
     case.actions = (1..=6).map(|i| close_no_action(&format!("a{i}"))).collect();
-    let statuses: Vec<(String, ActionStatus)> = case
+    let statuses: Vec<(ActionKey, ActionStatus)> = case
         .actions
         .iter()
         .map(|a| (a.key.clone(), proposed()))
@@ -1492,7 +1525,7 @@ fn when_not_every_action_fits_those_awaiting_a_decision_are_shown_first() {
     let mut case = duplicate_case();
     case.actions = (1..=6).map(|i| close_no_action(&format!("a{i}"))).collect();
     // a1…a4 are settled (rejected), a5 and a6 (say, just chosen) await a decision.
-    let statuses: Vec<(String, ActionStatus)> = case
+    let statuses: Vec<(ActionKey, ActionStatus)> = case
         .actions
         .iter()
         .enumerate()

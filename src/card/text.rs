@@ -73,7 +73,7 @@ pub fn render_json(view: &CardView) -> serde_json::Value {
                 .find(|(key, _)| *key == action.key)
                 .and_then(|(_, status)| serde_json::to_value(status).ok())
                 .unwrap_or(serde_json::Value::Null);
-            (action.key.clone(), status)
+            (action.key.to_string(), status)
         })
         .collect();
     json!({

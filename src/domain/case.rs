@@ -4,8 +4,8 @@
 //! workflow.
 
 use super::{
-    BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, LookupQuery, Money, SlackUserId,
-    SubscriptionId,
+    ActionKey, BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, LookupQuery, Money,
+    SlackUserId, SubscriptionId,
 };
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -88,8 +88,9 @@ pub struct RefundTarget {
 /// One proposal on the card, safest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposedAction {
-    /// `a1`, `a2`, … in card order; with the case id it names the action.
-    pub key: String,
+    /// `a1`, `a2`, … in card order (`c1`… when chosen); with the case id
+    /// it names the action.
+    pub key: ActionKey,
     pub kind: ActionKind,
     /// What the operator reads: "Cancel sub_… (created 4 min after sub_…)".
     pub summary: String,

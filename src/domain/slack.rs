@@ -142,6 +142,36 @@ impl ActionKey {
 }
 string_id!(ActionKey);
 
+impl ActionKey {
+    /// `a{n}`: the bot's n-th proposal on a case.
+    pub fn proposed(n: usize) -> Self {
+        Self(format!("a{n}"))
+    }
+
+    /// `c{n}`: the n-th action an operator chose from "More actions…".
+    pub fn chosen(n: usize) -> Self {
+        Self(format!("c{n}"))
+    }
+}
+
+/// An action key written in a test (`"a2"`).
+#[cfg(test)]
+pub(crate) fn test_key(raw: &str) -> ActionKey {
+    ActionKey::parse(raw).expect("a valid test action key")
+}
+
+impl AsRef<str> for ActionKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<&str> for ActionKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
 impl PartialEq<str> for ActionKey {
     fn eq(&self, other: &str) -> bool {
         self.0 == other

@@ -68,7 +68,7 @@ fn settings(login: Option<&str>) -> FollowUpSettings {
 
 fn refund_action() -> ProposedAction {
     ProposedAction {
-        key: "a2".to_owned(),
+        key: crate::domain::test_key("a2"),
         kind: ActionKind::Refund(RefundTarget {
             charge: id("ch_Li"),
             amount: eur(3900),
@@ -81,7 +81,7 @@ fn refund_action() -> ProposedAction {
 
 fn cancel_action(at_period_end: bool) -> ProposedAction {
     ProposedAction {
-        key: "a3".to_owned(),
+        key: crate::domain::test_key("a3"),
         kind: ActionKind::CancelSubscription {
             subscription: id("sub_Li"),
             at_period_end,
@@ -310,19 +310,19 @@ fn before_an_action_runs_no_draft_in_any_locale_says_it_was_done() {
 fn after_an_action_ran_the_redraft_states_amount_and_date_in_every_locale() {
     let date = iso_date(NOW);
     let duplicate = DoneAction {
-        key: "a1".to_owned(),
+        key: crate::domain::test_key("a1"),
         refunded: Some(eur(3900)),
         canceled: Some(id("sub_Second")),
         at: NOW,
     };
     let refund = DoneAction {
-        key: "a2".to_owned(),
+        key: crate::domain::test_key("a2"),
         refunded: Some(eur(3900)),
         canceled: None,
         at: NOW,
     };
     let cancel = DoneAction {
-        key: "a3".to_owned(),
+        key: crate::domain::test_key("a3"),
         refunded: None,
         canceled: Some(id("sub_Li")),
         at: NOW,
@@ -396,7 +396,7 @@ fn after_an_action_ran_the_redraft_states_amount_and_date_in_every_locale() {
     }
     let snapshot = duplicate_snapshot("en-US");
     let done = [DoneAction {
-        key: "a1".to_owned(),
+        key: crate::domain::test_key("a1"),
         refunded: Some(eur(3900)),
         canceled: Some(id("sub_Second")),
         at: NOW,
@@ -422,7 +422,7 @@ fn after_an_action_ran_the_redraft_states_amount_and_date_in_every_locale() {
 #[test]
 fn an_action_that_moved_no_money_leaves_the_pending_review_in_the_redraft() {
     let portal = ProposedAction {
-        key: "a1".to_owned(),
+        key: crate::domain::test_key("a1"),
         kind: ActionKind::PortalLink {
             customer: id("cus_Li1"),
         },
@@ -432,7 +432,7 @@ fn an_action_that_moved_no_money_leaves_the_pending_review_in_the_redraft() {
     };
     let actions = [portal, refund_action()];
     let done = [DoneAction {
-        key: "a1".to_owned(),
+        key: crate::domain::test_key("a1"),
         refunded: None,
         canceled: None,
         at: NOW,
@@ -448,7 +448,7 @@ fn an_action_that_moved_no_money_leaves_the_pending_review_in_the_redraft() {
     .text;
     assert!(text.contains("will review a refund of EUR 39.00"), "{text}");
     let done = [DoneAction {
-        key: "a2".to_owned(),
+        key: crate::domain::test_key("a2"),
         refunded: Some(eur(3900)),
         canceled: None,
         at: NOW,
@@ -507,19 +507,19 @@ fn refunds_in_several_currencies_are_summed_per_currency() {
     let jpy = Money::new(5000, Currency::parse("jpy").expect("jpy"));
     let done = [
         DoneAction {
-            key: "a1".to_owned(),
+            key: crate::domain::test_key("a1"),
             refunded: Some(eur(1000)),
             canceled: None,
             at: NOW - DAY,
         },
         DoneAction {
-            key: "a2".to_owned(),
+            key: crate::domain::test_key("a2"),
             refunded: Some(eur(2900)),
             canceled: None,
             at: NOW,
         },
         DoneAction {
-            key: "a3".to_owned(),
+            key: crate::domain::test_key("a3"),
             refunded: Some(jpy),
             canceled: None,
             at: NOW,
@@ -820,7 +820,7 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
         }
     }
     let refund_of = |key: &str, minor: i64| ProposedAction {
-        key: key.to_owned(),
+        key: crate::domain::test_key(key),
         kind: ActionKind::Refund(RefundTarget {
             charge: id("ch_First"),
             amount: eur(minor),
@@ -839,7 +839,7 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
     let approver: SlackUserId = id("U0APPROVER");
     let statuses = vec![
         (
-            "a1".to_owned(),
+            crate::domain::test_key("a1"),
             ActionStatus::Succeeded {
                 approved_by: vec![approver.clone()],
                 at: NOW - 60,
@@ -848,7 +848,7 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
             },
         ),
         (
-            "a2".to_owned(),
+            crate::domain::test_key("a2"),
             ActionStatus::Rejected {
                 by: approver.clone(),
                 at: NOW - 60,
@@ -856,21 +856,21 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
             },
         ),
         (
-            "a3".to_owned(),
+            crate::domain::test_key("a3"),
             ActionStatus::Proposed {
                 approvals: vec![],
                 expires_at: NOW,
             },
         ),
         (
-            "a4".to_owned(),
+            crate::domain::test_key("a4"),
             ActionStatus::Proposed {
                 approvals: vec![],
                 expires_at: NOW + 60,
             },
         ),
         (
-            "a5".to_owned(),
+            crate::domain::test_key("a5"),
             ActionStatus::Failed {
                 approved_by: vec![approver],
                 at: NOW - crate::policy::RETRY_WINDOW_SECS - 1,
@@ -885,7 +885,7 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
     assert_eq!(
         done,
         [DoneAction {
-            key: "a1".to_owned(),
+            key: crate::domain::test_key("a1"),
             refunded: Some(eur(3900)),
             canceled: Some(id("sub_Second")),
             at: NOW - 60,
@@ -894,7 +894,7 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
     // Right after a4 ran, the redraft keeps a1 (done before) and states
     // a4 as Stripe confirmed it, though the snapshot predates it.
     let just_ran = DoneAction {
-        key: "a4".to_owned(),
+        key: crate::domain::test_key("a4"),
         refunded: Some(eur(500)),
         canceled: None,
         at: NOW,

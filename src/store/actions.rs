@@ -15,6 +15,7 @@
 
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
+use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, CaseId};
 use crate::execution::{Plan, StepName};
 use redis::AsyncCommands;
@@ -38,7 +39,7 @@ fn encode(status: &ActionStatus) -> Result<String, StoreError> {
 }
 
 impl Store {
-    pub(super) fn action_key(&self, case: &CaseId, key: &str) -> String {
+    pub(super) fn action_key(&self, case: &CaseId, key: &ActionKey) -> String {
         self.key(&format!("action:{case}:{key}"))
     }
 
@@ -49,7 +50,7 @@ impl Store {
     pub async fn init_actions(
         &self,
         case: &CaseId,
-        statuses: &[(String, ActionStatus)],
+        statuses: &[(ActionKey, ActionStatus)],
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let mut pipe = redis::pipe();
@@ -70,7 +71,7 @@ impl Store {
     pub async fn action_status(
         &self,
         case: &CaseId,
-        key: &str,
+        key: &ActionKey,
     ) -> Result<Option<ActionStatus>, StoreError> {
         let mut conn = self.conn().await?;
         let json: Option<String> = conn
@@ -91,8 +92,8 @@ impl Store {
     pub async fn action_statuses(
         &self,
         case: &CaseId,
-        keys: &[String],
-    ) -> Result<Vec<(String, ActionStatus)>, StoreError> {
+        keys: &[ActionKey],
+    ) -> Result<Vec<(ActionKey, ActionStatus)>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -118,7 +119,7 @@ impl Store {
     pub async fn transition(
         &self,
         case: &CaseId,
-        key: &str,
+        key: &ActionKey,
         from: &ActionStatus,
         to: &ActionStatus,
     ) -> Result<bool, StoreError> {
@@ -145,7 +146,7 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn executing_actions(&self) -> Result<Vec<(CaseId, String)>, StoreError> {
+    pub async fn executing_actions(&self) -> Result<Vec<(CaseId, ActionKey)>, StoreError> {
         let mut conn = self.conn().await?;
         let members: Vec<String> = conn
             .smembers(self.key("actions:executing"))
@@ -155,7 +156,7 @@ impl Store {
             .iter()
             .filter_map(|m| {
                 let (case, key) = m.split_once('/')?;
-                Some((CaseId::parse(case).ok()?, key.to_owned()))
+                Some((CaseId::parse(case).ok()?, ActionKey::parse(key).ok()?))
             })
             .collect())
     }
@@ -167,7 +168,7 @@ impl Store {
     pub async fn record_step(
         &self,
         case: &CaseId,
-        key: &str,
+        key: &ActionKey,
         step: &StepName,
         result: &str,
     ) -> Result<(), StoreError> {
@@ -190,7 +191,7 @@ impl Store {
     pub async fn steps(
         &self,
         case: &CaseId,
-        key: &str,
+        key: &ActionKey,
     ) -> Result<HashMap<StepName, String>, StoreError> {
         let mut conn = self.conn().await?;
         let raw: HashMap<String, String> = conn
@@ -210,7 +211,12 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn save_plan(&self, case: &CaseId, key: &str, plan: &Plan) -> Result<(), StoreError> {
+    pub async fn save_plan(
+        &self,
+        case: &CaseId,
+        key: &ActionKey,
+        plan: &Plan,
+    ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let json = serde_json::to_string(plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let plan_key = format!("{}:plan", self.action_key(case, key));
@@ -223,7 +229,7 @@ impl Store {
     ///
     /// # Errors
     /// Redis errors, or a plan that no longer parses.
-    pub async fn plan(&self, case: &CaseId, key: &str) -> Result<Option<Plan>, StoreError> {
+    pub async fn plan(&self, case: &CaseId, key: &ActionKey) -> Result<Option<Plan>, StoreError> {
         let mut conn = self.conn().await?;
         let json: Option<String> = conn
             .get(format!("{}:plan", self.action_key(case, key)))

@@ -3,6 +3,7 @@
 //! after [`CASE_TTL_SECS`]; the audit stream keeps the history for good.
 
 use super::{map_err, Store, StoreError};
+use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Case, CaseId};
 use redis::AsyncCommands;
 
@@ -110,7 +111,7 @@ impl Store {
         &self,
         read: &StoredCase,
         updated: &Case,
-        key: &str,
+        key: &ActionKey,
         status: &ActionStatus,
     ) -> Result<bool, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
@@ -147,7 +148,7 @@ impl Store {
         &self,
         read: &StoredCase,
         case: &Case,
-        added: &[(String, ActionStatus)],
+        added: &[(ActionKey, ActionStatus)],
     ) -> Result<bool, StoreError> {
         let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
         let json = serde_json::to_string(case).map_err(corrupt)?;

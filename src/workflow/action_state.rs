@@ -4,6 +4,7 @@
 
 use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditEvent, NewEntry};
+use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Actor, Case, CaseId, ProposedAction};
 use crate::store::{Store, StoreError};
 
@@ -23,7 +24,7 @@ pub enum Claim {
 pub async fn claim(
     store: &Store,
     case: &CaseId,
-    key: &str,
+    key: &ActionKey,
     from: &ActionStatus,
     to: &ActionStatus,
 ) -> Result<Claim, StoreError> {
@@ -41,7 +42,7 @@ pub async fn claim(
 pub async fn load(
     deps: &Deps,
     case_id: &CaseId,
-    key: &str,
+    key: &ActionKey,
 ) -> Result<(Case, ProposedAction), WorkflowError> {
     let case = deps.store.load_case(case_id).await?.ok_or_else(|| {
         WorkflowError::User(format!(
@@ -51,7 +52,7 @@ pub async fn load(
     let action = case
         .actions
         .iter()
-        .find(|a| a.key == key)
+        .find(|a| &a.key == key)
         .cloned()
         .ok_or_else(|| WorkflowError::User(format!("Case `{case_id}` has no action `{key}`")))?;
     Ok((case, action))
@@ -64,7 +65,7 @@ pub async fn load(
 pub async fn status_of(
     deps: &Deps,
     case_id: &CaseId,
-    key: &str,
+    key: &ActionKey,
 ) -> Result<ActionStatus, WorkflowError> {
     deps.store
         .action_status(case_id, key)
@@ -83,7 +84,7 @@ pub async fn status_of(
 pub async fn audit(
     deps: &Deps,
     case: &CaseId,
-    key: &str,
+    key: &ActionKey,
     event: impl Into<AuditEvent>,
     actor: Actor,
     stripe_ids: Vec<String>,
@@ -92,7 +93,7 @@ pub async fn audit(
         .append_audit(
             NewEntry::new(event, actor, now())
                 .for_case(case.clone())
-                .on_action(key)
+                .on_action(key.as_str())
                 .with_stripe_ids(stripe_ids),
         )
         .await?;

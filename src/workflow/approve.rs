@@ -77,7 +77,7 @@ pub async fn approve(
     click: &Click,
     amount: Option<Money>,
 ) -> Result<Outcome, WorkflowError> {
-    let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
+    let (case, action) = load(deps, &click.case_id, &click.key).await?;
     let click = &click.with_card(deps).await?;
     for _ in 0..MAX_RACES {
         if let Decided::Answer(outcome) =
@@ -227,7 +227,7 @@ async fn run_approved(
 /// # Errors
 /// Redis errors; refusals are `Ok(Outcome)`.
 pub async fn reject(deps: &Deps, click: &Click, reason: &str) -> Result<Outcome, WorkflowError> {
-    let (case, action) = load(deps, &click.case_id, click.key.as_str()).await?;
+    let (case, action) = load(deps, &click.case_id, &click.key).await?;
     let click = &click.with_card(deps).await?;
     for _ in 0..MAX_RACES {
         if let Decided::Answer(outcome) =
@@ -287,28 +287,11 @@ impl Move {
         case: &Case,
         stored: &ActionStatus,
     ) -> Result<Decided, WorkflowError> {
-        if claim(
-            &deps.store,
-            &case.id,
-            click.key.as_str(),
-            stored,
-            &self.next,
-        )
-        .await?
-            == Claim::Lost
-        {
+        if claim(&deps.store, &case.id, &click.key, stored, &self.next).await? == Claim::Lost {
             return Ok(Decided::Lost);
         }
         let actor = Actor::Slack(click.actor.clone());
-        audit(
-            deps,
-            &case.id,
-            click.key.as_str(),
-            self.event,
-            actor,
-            vec![],
-        )
-        .await?;
+        audit(deps, &case.id, &click.key, self.event, actor, vec![]).await?;
         refresh(deps, click.place(), case).await;
         Ok(Decided::Answer(Outcome(self.answer)))
     }
@@ -327,14 +310,14 @@ async fn refuse(
     audit(
         deps,
         &case.id,
-        click.key.as_str(),
+        &click.key,
         ApprovalRefused::by_policy(&refusal, on),
         Actor::Slack(click.actor.clone()),
         vec![],
     )
     .await?;
     if refusal == Refusal::Expired {
-        expire(deps, case, click.key.as_str(), stored, click.place()).await?;
+        expire(deps, case, &click.key, stored, click.place()).await?;
     }
     tracing::warn!(case_id = %case.id, action = %click.key, reason = ?refusal, on, "click refused");
     Ok(Outcome(refusal.to_string()))
@@ -343,7 +326,7 @@ async fn refuse(
 async fn expire(
     deps: &Deps,
     case: &Case,
-    key: &str,
+    key: &ActionKey,
     stored: &ActionStatus,
     place: &CardPlace,
 ) -> Result<(), WorkflowError> {
@@ -392,7 +375,7 @@ mod tests {
 
     fn refund_of(minor: i64) -> ProposedAction {
         ProposedAction {
-            key: "c1".into(),
+            key: crate::domain::test_key("c1"),
             kind: ActionKind::Refund(RefundTarget {
                 charge: ChargeId::parse("ch_1").expect("id"),
                 amount: eur(minor),

@@ -7,6 +7,7 @@
 
 use super::{log_error, new_reference, now, Deps, WorkflowError};
 use crate::card::{self, CardView};
+use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Case, CaseId, ChannelId};
 use crate::slack::api::Message;
 use crate::store::cases::CardLocation;
@@ -15,7 +16,7 @@ use crate::store::cases::CardLocation;
 #[derive(Debug, Clone)]
 pub struct CaseCard {
     pub case: Case,
-    pub statuses: Vec<(String, ActionStatus)>,
+    pub statuses: Vec<(ActionKey, ActionStatus)>,
 }
 
 /// Where a case's card is in Slack, read once per click; `None` when the
@@ -109,7 +110,7 @@ impl CaseCard {
 }
 
 /// A case card's message (Block Kit and its fallback text) at `now`.
-pub fn card_message(case: &Case, statuses: &[(String, ActionStatus)], now: i64) -> Message {
+pub fn card_message(case: &Case, statuses: &[(ActionKey, ActionStatus)], now: i64) -> Message {
     let view = CardView {
         case,
         statuses,
@@ -161,6 +162,6 @@ pub async fn post_in_thread(
     Ok(())
 }
 
-fn keys(case: &Case) -> Vec<String> {
+fn keys(case: &Case) -> Vec<ActionKey> {
     case.actions.iter().map(|a| a.key.clone()).collect()
 }

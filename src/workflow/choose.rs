@@ -12,6 +12,7 @@ use super::intent::target_ids;
 use super::{now, Deps, WorkflowError};
 use crate::actions::choose::{self, Choice, ChoiceRefusal};
 use crate::audit::{ActionChosen, ApprovalRefused, NewEntry};
+use crate::domain::ActionKey;
 use crate::domain::{ActionKind, ActionStatus, Actor, CaseId, SlackUserId};
 use crate::store::cases::StoredCase;
 
@@ -19,7 +20,7 @@ use crate::store::cases::StoredCase;
 /// to on it.
 pub struct Checked {
     pub stored: StoredCase,
-    pub statuses: Vec<(String, ActionStatus)>,
+    pub statuses: Vec<(ActionKey, ActionStatus)>,
     pub kind: Result<ActionKind, ChoiceRefusal>,
 }
 
@@ -37,7 +38,7 @@ pub async fn check(
             "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
         ))
     })?;
-    let keys: Vec<String> = stored.case.actions.iter().map(|a| a.key.clone()).collect();
+    let keys: Vec<ActionKey> = stored.case.actions.iter().map(|a| a.key.clone()).collect();
     let statuses = deps.store.action_statuses(case_id, &keys).await?;
     let kind = choose::validate(&stored.case, &statuses, choice, now());
     Ok(Checked {

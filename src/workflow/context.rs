@@ -17,6 +17,7 @@ use crate::assess::{assess, redraft, retriage, Intake};
 use crate::audit::text::OperatorText;
 use crate::audit::{CaseRetriaged, ContextAdded, NewEntry};
 use crate::card::thread::{self, DraftOccasion};
+use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
 use crate::slack::request::ContextKind;
 use crate::store::cases::StoredCase;
@@ -69,10 +70,10 @@ pub async fn add_context(
     for _ in 0..MAX_RACES {
         let read = load(deps, &addition.case_id).await?;
         let old = &read.case;
-        let keys: Vec<String> = old.actions.iter().map(|a| a.key.clone()).collect();
+        let keys: Vec<ActionKey> = old.actions.iter().map(|a| a.key.clone()).collect();
         let statuses = deps.store.action_statuses(&old.id, &keys).await?;
         let (case, trimmed) = merged(deps, old, &addition, snapshot.clone(), &statuses, t);
-        let added: Vec<(String, ActionStatus)> = case.actions[old.actions.len()..]
+        let added: Vec<(ActionKey, ActionStatus)> = case.actions[old.actions.len()..]
             .iter()
             .map(|a| {
                 let status = crate::policy::fresh_state(t);
@@ -147,7 +148,7 @@ fn merged(
     old: &Case,
     addition: &Addition,
     snapshot: BillingSnapshot,
-    statuses: &[(String, ActionStatus)],
+    statuses: &[(ActionKey, ActionStatus)],
     t: i64,
 ) -> (Case, Trimmed) {
     let given = OperatorNote {

@@ -870,7 +870,7 @@ impl Runner<'_> {
                 &deps.followup,
             );
             let text = thread::draft_message(
-                DraftOccasion::AfterRun { key },
+                DraftOccasion::AfterRun { key: key.as_str() },
                 &draft.locale,
                 None,
                 &draft.text,

@@ -8,6 +8,7 @@ use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, Intake};
 use crate::audit::{AuditEvent, CaseOpened, LookupFailed, LookupRequested, NewEntry};
 use crate::card::{self, thread::DraftOccasion};
+use crate::domain::ActionKey;
 use crate::domain::{
     ActionStatus, Actor, Case, CaseId, ChannelId, LookupQuery, MessageTs, ResponseUrl, Triage,
 };
@@ -123,7 +124,7 @@ pub async fn open_case(
 }
 
 /// The initial state of every proposed action.
-pub fn initial_statuses(case: &Case, now: i64) -> Vec<(String, ActionStatus)> {
+pub fn initial_statuses(case: &Case, now: i64) -> Vec<(ActionKey, ActionStatus)> {
     case.actions
         .iter()
         .map(|a| (a.key.clone(), crate::policy::fresh_state(now)))

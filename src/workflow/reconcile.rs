@@ -11,6 +11,7 @@ use super::case_card::{refresh, CardPlace};
 use super::execute::{self, Mode};
 use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, ExecutionFailed, ExecutionReconciled, PreviousOwner};
+use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Actor};
 use crate::execution;
 
@@ -179,13 +180,13 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
 async fn intent_pending(
     deps: &Deps,
     case_id: &crate::domain::CaseId,
-    key: &str,
+    key: &ActionKey,
 ) -> Result<bool, WorkflowError> {
     let trail = deps.store.audit_trail(case_id).await?;
     let last = trail
         .iter()
         .rev()
-        .filter(|(_, e)| e.action.as_deref() == Some(key))
+        .filter(|(_, e)| e.action.as_deref() == Some(key.as_str()))
         .find(|(_, e)| {
             matches!(
                 e.kind,

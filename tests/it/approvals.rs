@@ -21,7 +21,7 @@ fn eur(minor: i64) -> Money {
 }
 
 /// A product-failure case with a portal link, a refund and a close.
-fn refund_case(expires_in: i64) -> (Case, Vec<(String, ActionStatus)>) {
+fn refund_case(expires_in: i64) -> (Case, Vec<(ActionKey, ActionStatus)>) {
     refund_case_for("cus_Approve1", CHARGE, eur(3900), expires_in)
 }
 
@@ -31,7 +31,7 @@ pub(crate) fn refund_case_for(
     charge_id: &str,
     amount: Money,
     expires_in: i64,
-) -> (Case, Vec<(String, ActionStatus)>) {
+) -> (Case, Vec<(ActionKey, ActionStatus)>) {
     let now = now_ts();
     let customer = CustomerId::parse(customer).expect("id");
     let charge = Charge {
@@ -68,14 +68,14 @@ pub(crate) fn refund_case_for(
     };
     let actions = vec![
         ProposedAction {
-            key: "a1".into(),
+            key: akey("a1"),
             kind: ActionKind::PortalLink { customer },
             summary: "Send a portal link".into(),
             rationale: "self-serve".into(),
             origin: Origin::Proposed,
         },
         ProposedAction {
-            key: "a2".into(),
+            key: akey("a2"),
             kind: ActionKind::Refund(RefundTarget {
                 charge: ChargeId::parse(charge_id).expect("id"),
                 amount,
@@ -85,7 +85,7 @@ pub(crate) fn refund_case_for(
             origin: Origin::Proposed,
         },
         ProposedAction {
-            key: "a3".into(),
+            key: akey("a3"),
             kind: ActionKind::CloseNoAction,
             summary: "Close".into(),
             rationale: "nothing to do".into(),
@@ -129,7 +129,7 @@ pub(crate) fn refund_case_for(
 }
 
 /// Stores the case as the lookup workflow does.
-pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(String, ActionStatus)]) {
+pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(ActionKey, ActionStatus)]) {
     store.save_case(case).await.expect("save case");
     store
         .init_actions(&case.id, statuses)
@@ -182,9 +182,9 @@ pub(crate) fn stripe_script(refunds_fail: bool) -> StripeScript {
     })
 }
 
-pub(crate) async fn status(store: &Store, case: &Case, key: &str) -> ActionStatus {
+pub(crate) async fn status(store: &Store, case: &Case, key: impl AsRef<str>) -> ActionStatus {
     store
-        .action_status(&case.id, key)
+        .action_status(&case.id, &akey(key.as_ref()))
         .await
         .expect("redis")
         .expect("state exists")
@@ -200,8 +200,8 @@ pub(crate) async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
         .collect()
 }
 
-pub(crate) fn value(case: &Case, key: &str) -> String {
-    format!("{}/{key}", case.id)
+pub(crate) fn value(case: &Case, key: impl AsRef<str>) -> String {
+    format!("{}/{}", case.id, key.as_ref())
 }
 
 #[tokio::test]
@@ -577,9 +577,13 @@ pub(crate) async fn refunds_in_localstripe(
     json["data"].as_array().cloned().unwrap_or_default()
 }
 
-pub(crate) async fn wait_until_settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
+pub(crate) async fn wait_until_settled(
+    store: &Store,
+    case: &Case,
+    key: impl AsRef<str>,
+) -> ActionStatus {
     for _ in 0..300 {
-        let s = status(store, case, key).await;
+        let s = status(store, case, key.as_ref()).await;
         if !matches!(
             s,
             ActionStatus::Proposed { .. } | ActionStatus::Executing { .. }
@@ -588,7 +592,7 @@ pub(crate) async fn wait_until_settled(store: &Store, case: &Case, key: &str) ->
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("action {key} never settled");
+    panic!("action {} never settled", key.as_ref());
 }
 
 #[tokio::test]
@@ -798,7 +802,7 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
             owner: None,
         };
         assert!(store
-            .transition(&case.id, key, &from, &to)
+            .transition(&case.id, &akey(key), &from, &to)
             .await
             .expect("redis"));
     }

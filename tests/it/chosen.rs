@@ -65,7 +65,7 @@ async fn a_chosen_action_is_added_with_its_state_only_to_the_case_as_read() {
         &chooser,
     ));
     assert!(!store
-        .add_action(&read, &other, "c1", &first)
+        .add_action(&read, &other, &akey("c1"), &first)
         .await
         .expect("redis"));
     let stored = store
@@ -76,7 +76,10 @@ async fn a_chosen_action_is_added_with_its_state_only_to_the_case_as_read() {
     assert_eq!(stored.actions.len(), 4);
     assert_eq!(stored.actions[3].origin, Origin::ChosenBy(chooser));
     assert_eq!(
-        store.action_status(&case.id, "c1").await.expect("redis"),
+        store
+            .action_status(&case.id, &akey("c1"))
+            .await
+            .expect("redis"),
         Some(first)
     );
 }
@@ -87,7 +90,7 @@ fn case_without_refund(
     customer: &str,
     charge: &str,
     amount: Money,
-) -> (Case, Vec<(String, ActionStatus)>) {
+) -> (Case, Vec<(ActionKey, ActionStatus)>) {
     let (mut case, mut statuses) = refund_case_for(customer, charge, amount, 3600);
     case.actions.retain(|a| a.key != "a2");
     statuses.retain(|(k, _)| k != "a2");

@@ -368,6 +368,11 @@ pub fn init_test_log() {
     }
 }
 
+/// An action key written in a test (`"a2"`).
+pub fn akey(raw: &str) -> billing_triage::domain::ActionKey {
+    billing_triage::domain::ActionKey::parse(raw).expect("a valid test action key")
+}
+
 pub fn now_ts() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -96,7 +96,8 @@ async fn an_email_lookup_posts_a_duplicate_card_with_every_customer_and_a_thread
         .expect("redis")
         .expect("the case is stored");
     assert_eq!(case.snapshot.customers.len(), 2);
-    let keys: Vec<String> = case.actions.iter().map(|a| a.key.clone()).collect();
+    let keys: Vec<billing_triage::domain::ActionKey> =
+        case.actions.iter().map(|a| a.key.clone()).collect();
     let statuses = app
         .store
         .action_statuses(&case_id, &keys)

@@ -256,7 +256,8 @@ async fn add_context_triages_again_in_place_and_keeps_an_action_already_run() {
         .expect("a close proposal")
         .key
         .clone();
-    let keys: Vec<String> = before.actions.iter().map(|a| a.key.clone()).collect();
+    let keys: Vec<billing_triage::domain::ActionKey> =
+        before.actions.iter().map(|a| a.key.clone()).collect();
 
     // Someone runs an action first.
     app.click(
@@ -349,7 +350,8 @@ async fn add_context_triages_again_in_place_and_keeps_an_action_already_run() {
             .expect("redis"),
         Some(run)
     );
-    let added_keys: Vec<String> = added.iter().map(|a| a.key.clone()).collect();
+    let added_keys: Vec<billing_triage::domain::ActionKey> =
+        added.iter().map(|a| a.key.clone()).collect();
     let added_statuses = app
         .store
         .action_statuses(&before.id, &added_keys)

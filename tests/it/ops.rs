@@ -52,7 +52,7 @@ async fn put_refund_case(store: &Store) -> Case {
             evidence: vec!["outage".into()],
         },
         actions: vec![ProposedAction {
-            key: "a1".into(),
+            key: akey("a1"),
             kind: ActionKind::Refund(RefundTarget { charge, amount }),
             summary: format!("Refund ch_Ops1 {amount}"),
             rationale: "the outage day".into(),
@@ -66,7 +66,7 @@ async fn put_refund_case(store: &Store) -> Case {
         product_gap: None,
     };
     let statuses = vec![(
-        "a1".to_owned(),
+        akey("a1"),
         ActionStatus::Proposed {
             approvals: vec![],
             expires_at: now + 3600,
@@ -322,7 +322,7 @@ async fn a_click_from_another_channel_is_refused_audited_and_never_reaches_strip
     );
     assert_eq!(refused.card_channel, Some(Some(CHANNEL.to_owned())));
     assert!(matches!(
-        app.store.action_status(&case.id, "a1").await.expect("redis"),
+        app.store.action_status(&case.id, &akey("a1")).await.expect("redis"),
         Some(ActionStatus::Proposed { approvals, .. }) if approvals.is_empty()
     ));
     assert!(
@@ -411,7 +411,7 @@ async fn a_reject_reason_with_a_card_number_and_a_live_key_is_scrubbed_on_the_ca
     let expected = "customer pasted [redacted] and key [redacted] in chat";
     match app
         .store
-        .action_status(&case.id, "a1")
+        .action_status(&case.id, &akey("a1"))
         .await
         .expect("redis")
     {
@@ -462,7 +462,7 @@ async fn an_over_long_reason_gets_a_modal_error_and_nothing_is_stored() {
 
     assert!(matches!(
         app.store
-            .action_status(&case.id, "a1")
+            .action_status(&case.id, &akey("a1"))
             .await
             .expect("redis"),
         Some(ActionStatus::Proposed { .. })

@@ -29,7 +29,7 @@ async fn stored_case(app: &TestApp, card: &serde_json::Value) -> Case {
 }
 
 /// The key of the case's action refunding `charge` (alone or with a cancel).
-fn refund_key(case: &Case, charge: &str) -> Option<String> {
+fn refund_key(case: &Case, charge: &str) -> Option<billing_triage::domain::ActionKey> {
     case.actions.iter().find_map(|a| {
         let refunds = match &a.kind {
             ActionKind::Refund(t) => vec![t.charge.to_string()],

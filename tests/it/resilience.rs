@@ -321,7 +321,7 @@ async fn a_shutdown_during_a_slow_refund_records_it_and_tells_the_approver() {
         .expect("no panic");
     let status = app
         .store
-        .action_status(&case.id, "a1")
+        .action_status(&case.id, &akey("a1"))
         .await
         .expect("redis")
         .expect("a state");

@@ -4,7 +4,7 @@
 //! answers `ratelimited`; a Redis proxy that hangs (accepts, never answers);
 //! and an app whose shutdown the test triggers and waits for.
 
-use crate::helpers::{init_test_log, SlackStandIn, TestApp};
+use crate::helpers::{akey, init_test_log, SlackStandIn, TestApp};
 use crate::pinned;
 use billing_triage::config::Config;
 use billing_triage::startup::App;
@@ -487,7 +487,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
             evidence: vec!["outage".into()],
         },
         actions: vec![ProposedAction {
-            key: "a1".into(),
+            key: akey("a1"),
             kind: ActionKind::Refund(RefundTarget {
                 charge: charge_id,
                 amount,
@@ -504,7 +504,7 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         product_gap: None,
     };
     let statuses = vec![(
-        "a1".to_owned(),
+        akey("a1"),
         ActionStatus::Proposed {
             approvals: vec![],
             expires_at: now + 3600,

@@ -160,7 +160,7 @@ async fn a_refund_proposed_from_an_approvers_added_context_needs_another_approve
 async fn adds_no_refund_of(
     app: &TestApp,
     before: &Case,
-    key: &str,
+    key: &billing_triage::domain::ActionKey,
     charge: &ChargeId,
     bot_alone: bool,
 ) {
@@ -232,7 +232,7 @@ async fn add_context_proposes_no_refund_of_a_charge_a_chosen_executing_or_done_r
     app.slack.wait_for("chat.update", updates + 1).await;
     let chosen = stored(&app, &bare.id).await;
     assert_eq!(chosen.actions.last().map(|a| a.key.as_str()), Some("c1"));
-    adds_no_refund_of(&app, &chosen, "c1", &charge.id, true).await;
+    adds_no_refund_of(&app, &chosen, &akey("c1"), &charge.id, true).await;
 
     // A proposed refund another replica is running.
     let (case, key, proposed) = with_proposed_refund(&app, product, &charge.id).await;
@@ -299,7 +299,7 @@ async fn with_proposed_refund(
     app: &TestApp,
     product: &billing_triage::stripe::sandbox::SeededCustomer,
     charge: &ChargeId,
-) -> (Case, String, ActionStatus) {
+) -> (Case, billing_triage::domain::ActionKey, ActionStatus) {
     let posts = app.slack.calls_to("chat.postMessage").len();
     let case = lookup_case(app, &format!("lookup {} {OUTAGE}", product.customer), posts).await;
     let key = case
@@ -335,7 +335,7 @@ async fn the_record_and_the_added_states_are_written_together_and_the_record_kee
     let with = |read: &Case, key: &str| {
         let mut case = read.clone();
         case.actions.push(ProposedAction {
-            key: key.to_owned(),
+            key: akey(key),
             kind: ActionKind::ClarifyBillingModel,
             summary: "Explain".into(),
             rationale: "asked".into(),
@@ -351,11 +351,14 @@ async fn the_record_and_the_added_states_are_written_together_and_the_record_kee
         .expect("stored");
     let updated = with(&read.case, "a4");
     assert!(store
-        .replace_case(&read, &updated, &[("a4".to_owned(), first.clone())])
+        .replace_case(&read, &updated, &[(akey("a4"), first.clone())])
         .await
         .expect("redis"));
     assert_eq!(
-        store.action_status(&case.id, "a4").await.expect("redis"),
+        store
+            .action_status(&case.id, &akey("a4"))
+            .await
+            .expect("redis"),
         Some(first.clone())
     );
     let record_ttl: i64 = redis::AsyncCommands::ttl(&mut conn, &case_key)
@@ -375,11 +378,14 @@ async fn the_record_and_the_added_states_are_written_together_and_the_record_kee
     // neither the record nor its added state.
     let stale = with(&read.case, "a5");
     assert!(!store
-        .replace_case(&read, &stale, &[("a5".to_owned(), first.clone())])
+        .replace_case(&read, &stale, &[(akey("a5"), first.clone())])
         .await
         .expect("redis"));
     assert_eq!(
-        store.action_status(&case.id, "a5").await.expect("redis"),
+        store
+            .action_status(&case.id, &akey("a5"))
+            .await
+            .expect("redis"),
         None
     );
     assert_eq!(
@@ -395,15 +401,18 @@ async fn the_record_and_the_added_states_are_written_together_and_the_record_kee
         .expect("stored");
     let leftover = ActionStatus::Expired { at: now_ts() };
     store
-        .init_actions(&case.id, &[("a5".to_owned(), leftover.clone())])
+        .init_actions(&case.id, &[(akey("a5"), leftover.clone())])
         .await
         .expect("redis");
     let result = store
-        .replace_case(&read, &with(&read.case, "a5"), &[("a5".to_owned(), first)])
+        .replace_case(&read, &with(&read.case, "a5"), &[(akey("a5"), first)])
         .await;
     assert!(matches!(result, Err(StoreError::Corrupt(_))), "{result:?}");
     assert_eq!(
-        store.action_status(&case.id, "a5").await.expect("redis"),
+        store
+            .action_status(&case.id, &akey("a5"))
+            .await
+            .expect("redis"),
         Some(leftover)
     );
     assert_eq!(

@@ -651,7 +651,7 @@ fn subscription_json(status: &str, ours: Option<&Case>) -> String {
 }
 
 /// A refund case whose `a2` cancels `sub_Cancel1` now.
-fn cancel_case() -> (Case, Vec<(String, ActionStatus)>) {
+fn cancel_case() -> (Case, Vec<(ActionKey, ActionStatus)>) {
     let (mut case, statuses) = refund_case_for(
         "cus_Approve1",
         "ch_Unused1",
@@ -790,7 +790,7 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
         owner: Some("inst_other".to_owned()),
     };
     assert!(store
-        .transition(&case.id, "a2", &proposed, &executing)
+        .transition(&case.id, &akey("a2"), &proposed, &executing)
         .await
         .expect("redis"));
     store

@@ -117,7 +117,7 @@ fn case() -> Case {
             missing: vec!["the customer's message".into()],
         },
         actions: vec![ProposedAction {
-            key: "a1".into(),
+            key: crate::domain::test_key("a1"),
             kind: ActionKind::PortalLink {
                 customer: customer.clone(),
             },
@@ -143,7 +143,7 @@ fn proposed() -> ActionStatus {
     }
 }
 
-fn statuses(case: &Case) -> Vec<(String, ActionStatus)> {
+fn statuses(case: &Case) -> Vec<(ActionKey, ActionStatus)> {
     case.actions
         .iter()
         .map(|a| (a.key.clone(), proposed()))
@@ -315,13 +315,13 @@ fn a_duplicate_of_a_pending_action_on_the_same_target_is_refused() {
             NOW
         ),
         Err(ChoiceRefusal::Duplicate {
-            key: "a1".into(),
+            key: crate::domain::test_key("a1"),
             target: Target::PortalFor(customer.clone())
         })
     );
     // Once it ran, another link may be chosen.
     let done = vec![(
-        "a1".to_owned(),
+        crate::domain::test_key("a1"),
         ActionStatus::Succeeded {
             approved_by: vec![user("UAPPROVER1")],
             at: NOW,
@@ -352,13 +352,13 @@ fn a_duplicate_of_a_pending_action_on_the_same_target_is_refused() {
     assert_eq!(
         err,
         Err(ChoiceRefusal::Duplicate {
-            key: "c1".into(),
+            key: crate::domain::test_key("c1"),
             target: Target::RefundOf(charge_id("ch_paid"))
         })
     );
     // Once that refund succeeded, nothing is left to refund on it.
-    let ran: Vec<(String, ActionStatus)> = vec![(
-        "c1".to_owned(),
+    let ran: Vec<(ActionKey, ActionStatus)> = vec![(
+        crate::domain::test_key("c1"),
         ActionStatus::Succeeded {
             approved_by: vec![user("UAPPROVER2")],
             at: NOW,
@@ -376,7 +376,7 @@ fn a_duplicate_of_a_pending_action_on_the_same_target_is_refused() {
     );
     // An expired proposal no longer blocks a choice.
     let expired = vec![(
-        "c1".to_owned(),
+        crate::domain::test_key("c1"),
         ActionStatus::Proposed {
             approvals: vec![],
             expires_at: NOW - 1,

@@ -210,7 +210,7 @@ fn an_intent_is_the_detail_the_workflow_wrote_by_hand() {
         SlackUserId::parse("U0APPROVE2").expect("id"),
     ];
     let action = ProposedAction {
-        key: "a2".to_owned(),
+        key: crate::domain::test_key("a2"),
         kind: ActionKind::Refund(RefundTarget {
             charge: ChargeId::parse("ch_1").expect("id"),
             amount: Money::new(3900, Currency::parse("eur").expect("eur")),
@@ -220,7 +220,10 @@ fn an_intent_is_the_detail_the_workflow_wrote_by_hand() {
         origin: Origin::Proposed,
     };
     let first = crate::execution::plan(&case, &action, &approved_by, None);
-    for plan in [first.clone(), first.next_attempt(&case, "a2")] {
+    for plan in [
+        first.clone(),
+        first.next_attempt(&case, &crate::domain::test_key("a2")),
+    ] {
         let event = ExecutionIntent::of(&action.kind, &approved_by, &plan);
         assert_eq!(
             AuditEvent::from(event).detail(),
