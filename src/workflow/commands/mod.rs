@@ -30,7 +30,7 @@ const BEFORE_ACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2)
 /// shortcut is run on): Slack allows 40 000 characters in a message, and a
 /// real customer's message, even a forwarded email, fits in half of that;
 /// the bound keeps the Redis record and the card from growing without end.
-pub const CONTEXT_MAX_CHARS: usize = 20_000;
+pub const CUSTOMER_WORDS_MAX_CHARS: usize = 20_000;
 /// How long a delivery is remembered: Slack's signature window is five
 /// minutes either side of the request's timestamp, so a replay accepted by
 /// the verifier arrives at most ten minutes after the first delivery.
