@@ -14,7 +14,7 @@ use crate::domain::{
     ActionKind, ActionStatus, BillingSnapshot, CaseId, Category, FollowUp, InvoiceStatus, Money,
     ProductGap, ProposedAction, Signal, SubscriptionId, Triage,
 };
-use crate::execution::{is_ours, StepName};
+use crate::plan::{is_ours, StepName};
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::BTreeMap;
 

@@ -334,7 +334,7 @@ fn refund(
 /// refund: not disputed, paid, in its currency, more than nothing and at
 /// most `left`. The one check behind a choice (with what the case knows is
 /// left) and behind every refund step right before Stripe (with what
-/// Stripe says is left, `execution::refund_refusal`).
+/// Stripe says is left, `plan::refund_refusal`).
 ///
 /// # Errors
 /// The first rule `asked` breaks, in that order.

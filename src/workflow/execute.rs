@@ -23,7 +23,7 @@ use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
     SubscriptionId,
 };
-use crate::execution::{
+use crate::plan::{
     check_cancel, check_refund, refund_refusal, CancelCheck, Plan, PlannedStep, Step, StepName,
 };
 use crate::followup::{self, DoneAction, Locale};

@@ -12,7 +12,7 @@ use super::execute::{self, Mode};
 use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, ExecutionFailed, ExecutionReconciled, PreviousOwner};
 use crate::domain::{ActionStatus, Actor};
-use crate::execution;
+use crate::plan;
 
 /// How long an owner may hold an `Executing` / `Verifying` action without
 /// announcing its exit before another replica takes it over: longer than a
@@ -115,7 +115,7 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
             tracing::info!(case_id = %case_id, action = %key, "{message}");
             let plan = match deps.store.plan(&case_id, &key).await? {
                 Some(plan) => plan,
-                None => execution::plan(&case_id, &action, approved_by, None),
+                None => plan::plan(&case_id, &action, approved_by, None),
             };
             audit(
                 deps,
