@@ -1,11 +1,11 @@
 //! One integration-test binary (z2p `tests/api/main.rs`): real Redis, a
 //! Stripe stand-in (localstripe, or a scripted server), a Slack stand-in.
 
+mod add_context;
 mod approvals;
 mod audit;
 mod charts;
 mod chosen;
-mod context_text;
 mod drafts;
 mod helpers;
 mod localstripe;
@@ -25,5 +25,5 @@ mod slack;
 mod socket;
 mod stripe;
 mod stripe_faults;
+mod stripe_outcomes;
 mod triage;
-mod verify;
