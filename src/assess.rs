@@ -151,7 +151,7 @@ mod tests {
 
     /// The `healthy_jpy` case opened with `message`.
     fn open(message: Option<&str>) -> Case {
-        open_on(message, crate::triage::tests::load("healthy_jpy"))
+        open_on(message, crate::testing::snapshots::load("healthy_jpy"))
     }
 
     #[test]
@@ -238,7 +238,7 @@ mod tests {
                 requested_by: Actor::System,
                 message,
                 added: &[],
-                now: crate::triage::tests::NOW,
+                now: crate::testing::snapshots::NOW,
             },
             snapshot,
             &SETTINGS,
@@ -253,7 +253,7 @@ mod tests {
                 requested_by: Actor::System,
                 message: case.message.as_deref(),
                 added: &case.context.messages,
-                now: crate::triage::tests::NOW,
+                now: crate::testing::snapshots::NOW,
             },
             snapshot,
             &SETTINGS,
@@ -263,7 +263,7 @@ mod tests {
     fn given(text: &str) -> OperatorNote {
         OperatorNote {
             by: Actor::Cli("op".to_owned()),
-            at: crate::triage::tests::NOW,
+            at: crate::testing::snapshots::NOW,
             text: text.to_owned(),
         }
     }
@@ -271,7 +271,7 @@ mod tests {
     /// The JPY customer without a preferred locale: the draft's language
     /// comes from the message.
     fn no_locale() -> BillingSnapshot {
-        let mut snapshot = crate::triage::tests::load("healthy_jpy");
+        let mut snapshot = crate::testing::snapshots::load("healthy_jpy");
         for customer in &mut snapshot.customers {
             customer.preferred_locales.clear();
         }
@@ -387,7 +387,7 @@ mod tests {
             "a1".to_owned(),
             ActionStatus::Succeeded {
                 approved_by: vec![],
-                at: crate::triage::tests::NOW,
+                at: crate::testing::snapshots::NOW,
                 stripe_ids: vec!["re_1".to_owned()],
                 notes: vec![],
             },
@@ -402,7 +402,7 @@ mod tests {
                     id: "re_1".to_owned().try_into().expect("id"),
                     amount: charge.amount,
                     status: "succeeded".to_owned(),
-                    created: crate::triage::tests::NOW,
+                    created: crate::testing::snapshots::NOW,
                     metadata: [
                         ("case_id", old.id.to_string()),
                         ("action", "a1".to_owned()),
@@ -418,7 +418,13 @@ mod tests {
         with.context.add_note(given("called them"), 20);
         let case = retriage(&with, reassess(&with, now), &Actor::System);
         assert_eq!(case.followup.locale, "de", "assess alone would switch");
-        let draft = redraft(&old, &case, &statuses, crate::triage::tests::NOW, &SETTINGS);
+        let draft = redraft(
+            &old,
+            &case,
+            &statuses,
+            crate::testing::snapshots::NOW,
+            &SETTINGS,
+        );
         assert_eq!(draft.locale, "es", "{draft:?}");
         assert!(
             draft.text.contains("le reembolsamos JPY 5000"),
@@ -438,19 +444,19 @@ mod tests {
         let mut with = bare.clone();
         with.add_message(given(spanish), 20_000);
         let case = retriage(&with, reassess(&with, no_locale()), &Actor::System);
-        let draft = redraft(&bare, &case, &[], crate::triage::tests::NOW, &SETTINGS);
+        let draft = redraft(&bare, &case, &[], crate::testing::snapshots::NOW, &SETTINGS);
         assert_eq!(draft.locale, "es", "{draft:?}");
     }
 
     #[test]
     fn the_case_keeps_the_message_redacted() {
-        let snapshot = crate::triage::tests::load("healthy_jpy");
+        let snapshot = crate::testing::snapshots::load("healthy_jpy");
         let intake = Intake {
             id: CaseId::from_random(1),
             requested_by: Actor::System,
             message: Some("new card 4111 1111 1111 1111 exp 09/29 cvc 737 please"),
             added: &[],
-            now: crate::triage::tests::NOW,
+            now: crate::testing::snapshots::NOW,
         };
         let case = assess(
             intake,

@@ -34,3 +34,7 @@ pub mod http;
 pub mod slack;
 pub mod store;
 pub mod stripe;
+
+// test-only builders shared by the unit tests
+#[cfg(test)]
+pub(crate) mod testing;

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::domain::{ChargeId, InvoiceId, Money};
-use crate::triage::tests::{load, NOW};
+use crate::testing::snapshots::{load, NOW};
 use crate::triage::{classify, read_signals};
 
 /// Classifies and proposes for `fixture` + `message`; checks the keys run

@@ -11,7 +11,7 @@
 mod blocks;
 pub mod modals;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 mod text;
 pub mod thread;
 pub mod trail;

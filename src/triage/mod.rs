@@ -64,9 +64,8 @@ pub mod text;
 
 #[cfg(test)]
 mod grounding_tests;
-/// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 pub use signals::{
     named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,

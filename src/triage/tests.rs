@@ -1,24 +1,9 @@
 //! Classification over the fixture snapshots in `tests/fixtures/snapshots/`,
 //! one per playbook category plus near misses, through one `check` helper.
-//! `load` and `NOW` are shared with `actions`' tests.
 
 use super::*;
 use crate::domain::{Category, Signal, Triage};
-
-/// Fixed "now" for every core test: 2026-05-28, after all fixture events.
-pub(crate) const NOW: i64 = 1_780_000_000;
-
-/// Reads `tests/fixtures/snapshots/<name>.json`.
-pub(crate) fn load(name: &str) -> BillingSnapshot {
-    let path = format!(
-        "{}/tests/fixtures/snapshots/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {path} must exist: {e}"));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("fixture {path} must be a BillingSnapshot: {e}"))
-}
+use crate::testing::snapshots::{load, NOW};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {

@@ -23,10 +23,10 @@ use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
     SubscriptionId,
 };
+use crate::followup::{self, DoneAction, Locale};
 use crate::plan::{
     check_cancel, check_refund, refund_refusal, CancelCheck, Plan, PlannedStep, Step, StepName,
 };
-use crate::followup::{self, DoneAction, Locale};
 use crate::store::StoreError;
 use crate::stripe::StripeError;
 use std::collections::HashMap;
