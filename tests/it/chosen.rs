@@ -3,7 +3,7 @@
 //! through the same approvals, exactly-once execution and audit as a
 //! proposal.
 
-use crate::approvals::{
+use crate::fixtures::{
     audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, stripe_script,
     twenty_approvals, value,
 };

@@ -7,6 +7,7 @@ mod audit;
 mod charts;
 mod chosen;
 mod drafts;
+mod fixtures;
 mod helpers;
 mod localstripe;
 mod lookup;

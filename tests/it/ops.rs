@@ -937,7 +937,7 @@ async fn trim_keeps_recent_entries_that_actions_in_flight_may_read() {
     let approver = SlackUserId::parse(APPROVER_1).expect("id");
     let events: [AuditEvent; 2] = [
         ApprovalGranted { still_needed: 1 }.into(),
-        crate::approvals::bare_intent(&approver).into(),
+        crate::fixtures::bare_intent(&approver).into(),
     ];
     for event in events {
         let entry = NewEntry::new(event, Actor::System, now_ts())

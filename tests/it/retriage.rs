@@ -5,7 +5,7 @@
 //! leaves that refund's state as it was; the record and the new actions'
 //! states are written together, and the record keeps its expiry.
 
-use crate::approvals::{
+use crate::fixtures::{
     put_case, refund_case_for, refunds_in_localstripe, value, wait_until_settled,
 };
 use crate::helpers::*;

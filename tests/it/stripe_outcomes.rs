@@ -9,7 +9,7 @@
 //! recorded as made, on the action's state, the audit and the card, and that
 //! `audit verify` passes.
 
-use crate::approvals::{
+use crate::fixtures::{
     audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status,
     stripe_script, value,
 };
@@ -796,7 +796,7 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
     store
         .append_audit(
             billing_triage::audit::NewEntry::new(
-                crate::approvals::bare_intent(&approver),
+                crate::fixtures::bare_intent(&approver),
                 Actor::Slack(approver),
                 now_ts(),
             )
