@@ -1,5 +1,5 @@
 //! Proposed actions for a triaged case, safest and most reversible first
-//! (PLAYBOOK.md §3.3), and the revenue impact if all of them ran (§5). Pure:
+//! (docs/PLAYBOOK.md §3.3), and the revenue impact if all of them ran (§5). Pure:
 //! no I/O, no clock. Targets come from the same `triage` helpers that wrote
 //! the evidence. Approving and executing them is the approve workflow's job;
 //! who may approve is `policy`'s.

@@ -702,7 +702,7 @@ fn warnings_come_first_on_the_block_kit_card_and_in_text() {
     );
 }
 
-/// The playbook's headings (PLAYBOOK.md §5) in the card's order.
+/// The playbook's headings (docs/PLAYBOOK.md §5) in the card's order.
 const PLAYBOOK_ORDER: [&str; 6] = [
     CUSTOMER,
     BILLING_STATE,

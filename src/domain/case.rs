@@ -1,5 +1,5 @@
 //! A triaged case: the snapshot, the category with its evidence, and the
-//! proposed actions (PLAYBOOK.md §2–§5). Built by the core from plain data;
+//! proposed actions (docs/PLAYBOOK.md §2–§5). Built by the core from plain data;
 //! rendered by `card`, drafted from by `followup`, acted on by the approve
 //! workflow.
 
@@ -20,7 +20,7 @@ pub enum Actor {
     System,
 }
 
-/// The five playbook categories, spelled as in PLAYBOOK.md §2.
+/// The five playbook categories, spelled as in docs/PLAYBOOK.md §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -329,7 +329,7 @@ impl fmt::Display for Actor {
 
 impl ActionKind {
     /// Moves money or ends a subscription: needs an approver other than the
-    /// requester (PLAYBOOK.md §3.4).
+    /// requester (docs/PLAYBOOK.md §3.4).
     pub fn is_money_moving(&self) -> bool {
         matches!(
             self,
@@ -360,7 +360,7 @@ impl Triage {
     }
 }
 
-/// A phrase family found in the customer's message (PLAYBOOK.md §2 signals).
+/// A phrase family found in the customer's message (docs/PLAYBOOK.md §2 signals).
 /// The phrase table lives in `triage::signals`; this is what it yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1,5 +1,5 @@
 //! Classification: billing snapshot + message signals → [`Triage`]
-//! (PLAYBOOK.md §2). Pure: no I/O, no clock (`now` is an argument). The
+//! (docs/PLAYBOOK.md §2). Pure: no I/O, no clock (`now` is an argument). The
 //! targets `actions::propose` acts on are found by the same helpers, so the
 //! card's evidence and its proposals never disagree. Preparing the message
 //! is `text`'s job, reading its signals `signals`' and `lang`'s; rendering

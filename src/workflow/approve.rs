@@ -1,4 +1,4 @@
-//! Approval (STYLE.md §2 step 5, issues 3 and 8): a click is decided by
+//! Approval (docs/STYLE.md §2 step 5, issues 3 and 8): a click is decided by
 //! `policy`; the action's state moves by compare-and-set in Redis, and only
 //! the click whose move into `Executing` is a won [`Claim`] runs it: it
 //! fixes the plan with the write-ahead intent (`intent`) and hands it to

@@ -187,7 +187,7 @@ async fn a_card_slack_refuses_to_post_is_explained_to_the_operator() {
     );
 }
 
-/// The playbook's headings (PLAYBOOK.md §5), in the card's order.
+/// The playbook's headings (docs/PLAYBOOK.md §5), in the card's order.
 const PLAYBOOK_ORDER: [&str; 6] = [
     "Customer",
     "Billing state",

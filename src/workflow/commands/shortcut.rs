@@ -2,7 +2,7 @@
 //! customer, and is kept (scrubbed, clipped) as the case's context. The
 //! card, its draft and its product-gap note go in the message's thread.
 //! When the message names several customers, the card is for the most
-//! trusted identifier (PLAYBOOK.md §1: a `cus_` id, then another Stripe id,
+//! trusted identifier (docs/PLAYBOOK.md §1: a `cus_` id, then another Stripe id,
 //! then an email; the first written among equals) and names the others,
 //! each with a button that looks it up in the same thread.
 
