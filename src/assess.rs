@@ -70,18 +70,19 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     }
 }
 
-/// A case triaged again with more context (issue 9 part 2): `fresh` is
-/// [`assess`] of the current Stripe state with the case's words now. The new
-/// triage, snapshot, draft and product gap replace the old ones; the old
-/// actions are kept exactly (keys, kinds, summaries, origins), whatever state
-/// they are in, since someone may have approved, chosen or run them; a fresh
-/// proposal is added, with a key after the last `aN`, only when no kept
-/// action already does the same thing or acts on the same object (a refund
-/// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
-/// actions theirs. An added proposal is marked [`Origin::PromptedBy`]
-/// `prompted_by`, the operator whose context led to it: the four-eyes rule
-/// then keeps them from approving its money moves. The caller replaces the
-/// draft with [`redraft`]'s (`fresh`'s knows nothing of what already ran).
+/// A case triaged again with more context: `fresh` is [`assess`] of the
+/// current Stripe state with the case's words now. The new triage, snapshot,
+/// draft and product gap replace the old ones; the old actions are kept
+/// exactly (keys, kinds, summaries, origins), whatever state they are in,
+/// since someone may have approved, chosen or run them; a fresh proposal is
+/// added, with a key after the last `aN`, only when no kept action already
+/// does the same thing or acts on the same object (a refund of the same
+/// charge, the cancellation of the same subscription…). The caller keeps the
+/// old states and gives the added actions theirs. An added proposal is marked
+/// [`Origin::PromptedBy`] `prompted_by`, the operator whose context led to
+/// it: the four-eyes rule then keeps them from approving its money moves. The
+/// caller replaces the draft with [`redraft`]'s (`fresh`'s knows nothing of
+/// what already ran).
 pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
     let mut actions = old.actions.clone();
     let mut next = actions

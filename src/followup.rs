@@ -1,6 +1,6 @@
-//! Customer follow-up drafts and product-gap notes (docs/PLAYBOOK.md §3 "Recovery
-//! links are credentials", §4; issue 7 part 5). Pure. The wording is data:
-//! one Project Fluent file per locale (`templates`), [`GAP_RULES`] keyed by
+//! Customer follow-up drafts and product-gap notes (docs/PLAYBOOK.md §3
+//! "Recovery links are credentials", §4). Pure. The wording is data: one
+//! Project Fluent file per locale (`templates`), [`GAP_RULES`] keyed by
 //! category and signal. Code only picks the messages and their values.
 //!
 //! A draft never promises what has not happened: before an action ran it

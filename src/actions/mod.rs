@@ -351,11 +351,11 @@ fn propose_product_failure(
         customer,
         "lets the customer check their billing and cancel themselves if they choose",
     ));
-    // A refund needs the state's support (issue 7 part 4): the charge after
-    // the cancellation, the renewal the customer did not expect, or the
-    // latest period of a stated outage or bug. A disputed charge is never
-    // refunded (the dispute already returns the money), and a customer who
-    // says they want no refund gets none.
+    // A refund needs the state's support: the charge after the cancellation,
+    // the renewal the customer did not expect, or the latest period of a
+    // stated outage or bug. A disputed charge is never refunded (the dispute
+    // already returns the money), and a customer who says they want no refund
+    // gets none.
     if signals.contains(&Signal::DeclinesRefund) {
         return;
     }

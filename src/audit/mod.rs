@@ -1,7 +1,7 @@
 //! Audit entries, chain hashing and verification (docs/CONTRACT.md "The audit
-//! log"; issue 3 part 4). Pure: no I/O, no clock. Where entries are stored
-//! (the Redis Stream, its head key and the per-case index) is
-//! `store::audit`'s business; when something happened is the caller's `at`.
+//! log"). Pure: no I/O, no clock. Where entries are stored (the Redis Stream,
+//! its head key and the per-case index) is `store::audit`'s business; when
+//! something happened is the caller's `at`.
 //!
 //! # Entry format (version 1)
 //!

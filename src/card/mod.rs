@@ -252,8 +252,8 @@ impl Markup {
 }
 
 /// The card's headings, in the playbook's order (docs/PLAYBOOK.md §5), the
-/// warnings first when there are any (issue 7: an operator reads them before
-/// any button). Block Kit and text both print them from [`Outline::parts`].
+/// warnings first when there are any (an operator reads them before any
+/// button). Block Kit and text both print them from [`Outline::parts`].
 pub(crate) const WARNINGS: &str = "⚠️ Warnings";
 pub(crate) const CUSTOMER: &str = "Customer";
 pub(crate) const BILLING_STATE: &str = "Billing state";

@@ -174,9 +174,9 @@ pub struct Case {
     pub revenue: RevenueImpact,
     pub followup: FollowUp,
     pub product_gap: Option<ProductGap>,
-    /// What the operator must not miss before approving anything: the
-    /// message addresses the bot or the approvers, names another customer,
-    /// or a charge is disputed (issue 7 part 4). Shown first on the card.
+    /// What the operator must not miss before approving anything: the message
+    /// addresses the bot or the approvers, names another customer, or a
+    /// charge is disputed. Shown first on the card.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Where the case's words came from, operator notes, and the other

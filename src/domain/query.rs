@@ -171,7 +171,7 @@ pub enum BillingCommand {
     Help,
 }
 
-/// Which report, over how many days (issue 10).
+/// Which report, over how many days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportRequest {
     Plans,

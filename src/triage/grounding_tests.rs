@@ -1,7 +1,7 @@
-//! Grounding and adversarial rules (issue 7 part 4) over the corpus state
-//! fixtures (`tests/fixtures/corpus/`), through the same `assess` the bot
-//! uses: what each message gives as category, which money-moving actions
-//! are proposed, and what the card warns about.
+//! Grounding and adversarial rules over the corpus state fixtures
+//! (`tests/fixtures/corpus/`), through the same `assess` the bot uses: what
+//! each message gives as category, which money-moving actions are proposed,
+//! and what the card warns about.
 
 use crate::assess::{assess, Intake};
 use crate::domain::{ActionKind, Actor, BillingSnapshot, Case, CaseId, Category, Triage};
@@ -560,8 +560,8 @@ fn check_all(
     );
 }
 
-// Issue 7 follow-up: kinds of wording a held-out set found, each written
-// anew here in several languages (none of these sentences is in the corpus).
+// Kinds of wording a held-out set found, each written anew here in several
+// languages (none of these sentences is in the corpus).
 
 /// Rule 6: the extra subscription is another person's and is wanted.
 #[test]

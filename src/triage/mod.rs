@@ -244,9 +244,9 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     Triage::NeedsReview { evidence, missing }
 }
 
-/// What the operator must see before approving anything (issue 7 part 4):
-/// instructions addressed to the bot or approvers, other customers the
-/// message names, disputed charges. Shown first on the card.
+/// What the operator must see before approving anything: instructions
+/// addressed to the bot or approvers, other customers the message names,
+/// disputed charges. Shown first on the card.
 pub fn warnings(
     signals: &[Signal],
     others: &[NamedAccount],

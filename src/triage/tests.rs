@@ -235,8 +235,8 @@ fn message_signals_decide_on_a_healthy_account() {
         ),
         ("I need to update my card", Is(MissingSelfServeControl)),
         ("服务宕机了，请退款", Is(ProductFailure)),
-        // A bare refund demand, or a surprise renewal the state does not
-        // show (this plan is monthly), moves nothing (issue 7).
+        // A bare refund demand, or a surprise renewal the state does not show
+        // (this plan is monthly), moves nothing.
         ("退款", Review),
         ("Your app was down all weekend", Is(ProductFailure)),
         (
@@ -279,7 +279,7 @@ fn charged_after_cancelling_needs_a_matching_charge() {
         has_line(&lines, "no charge after a cancellation is on record"),
         "{lines:?}"
     );
-    // The state alone shows it (issue 7): no wording needed.
+    // The state alone shows it: no wording needed.
     check("charged_after_cancel", "", Is(Category::ProductFailure));
 }
 

@@ -1,14 +1,14 @@
-//! **Add context** (issue 9 part 2): an operator adds the customer's message
-//! or a note to a case, and the case is triaged again in place: audit who
-//! added what (its kind, length and hash; the text stays in the 30-day case
-//! record) → fetch Stripe's state now → `assess` with the case's words, each
-//! message read on its own → `assess::retriage` (every action kept exactly
-//! as it is, new proposals added after them) → `assess::redraft` (the draft
-//! states what already ran, in the case's language) → the record and new
-//! actions' states in one write → audit the outcome → the card updated
-//! (chat.update) and, when it changed, the new draft in its thread. The
-//! record stays bounded: the customer's words to
-//! [`CUSTOMER_WORDS_MAX_CHARS`] (the newest kept), notes to [`MAX_NOTES`].
+//! **Add context**: an operator adds the customer's message or a note to a
+//! case, and the case is triaged again in place: audit who added what (its
+//! kind, length and hash; the text stays in the 30-day case record) → fetch
+//! Stripe's state now → `assess` with the case's words, each message read on
+//! its own → `assess::retriage` (every action kept exactly as it is, new
+//! proposals added after them) → `assess::redraft` (the draft states what
+//! already ran, in the case's language) → the record and new actions' states
+//! in one write → audit the outcome → the card updated (chat.update) and,
+//! when it changed, the new draft in its thread. The record stays bounded:
+//! the customer's words to [`CUSTOMER_WORDS_MAX_CHARS`] (the newest kept),
+//! notes to [`MAX_NOTES`].
 
 use super::case_card::{post_in_thread, refresh, CardPlace};
 use super::commands::CUSTOMER_WORDS_MAX_CHARS;

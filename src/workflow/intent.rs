@@ -1,7 +1,7 @@
-//! The write-ahead intent (issue 8 part 1): before the first Stripe call of
-//! a run, its [`Plan`] (every request, amount, metadata and idempotency
-//! key) is fixed, stored beside the action and written to the audit stream.
-//! No Stripe call is made without both.
+//! The write-ahead intent: before the first Stripe call of a run, its
+//! [`Plan`] (every request, amount, metadata and idempotency key) is fixed,
+//! stored beside the action and written to the audit stream. No Stripe call
+//! is made without both.
 
 use super::action_state::audit;
 use super::{Deps, WorkflowError};

@@ -1,7 +1,7 @@
-//! Add context, review findings 3, 5 and 7: the customer's words added after
-//! a signed message are read, the audit keeps no customer text, and the
-//! draft posted after a re-triage states what already ran. Signed
-//! Slack-shaped requests, localstripe, the Slack stand-in, real Redis.
+//! Add context: the customer's words added after a signed message are read,
+//! the audit keeps no customer text, and the draft posted after a re-triage
+//! states what already ran. Signed Slack-shaped requests, localstripe, the
+//! Slack stand-in, real Redis.
 
 use crate::helpers::*;
 use crate::lookup::scenario;

@@ -93,7 +93,7 @@ async fn refusals_are_answered_audited_and_never_reach_stripe() {
 #[tokio::test]
 async fn a_stripe_500_is_checked_with_stripe_and_the_retry_runs_under_a_new_key() {
     // Stripe replays a saved 500 for the same key, so after Stripe confirms
-    // that nothing happened the retry must use a new key (issue 8 part 3).
+    // that nothing happened the retry must use a new key.
     let (base, calls) = scripted_stripe(stripe_script(true)).await;
     let app = spawn_app(&base).await;
     let (case, statuses) = refund_case(3600);

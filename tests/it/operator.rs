@@ -1,7 +1,6 @@
-//! The operator in control (issue 9 parts 1 and 2): the shortcut's card in
-//! the triaged message's thread, a card per customer a message names, and
-//! context on every lookup. Signed Slack-shaped requests, localstripe, the
-//! Slack stand-in, real Redis.
+//! The operator in control: the shortcut's card in the triaged message's
+//! thread, a card per customer a message names, and context on every lookup.
+//! Signed Slack-shaped requests, localstripe, the Slack stand-in, real Redis.
 
 use crate::helpers::*;
 use crate::localstripe;

@@ -1,7 +1,7 @@
-//! Issue 8 parts 8 to 10 end to end: a request delivered twice runs once,
-//! a click counts only from its card's channel, operator text is scrubbed
-//! and length-limited everywhere it lands, the read-only warning, per-case
-//! index expiry, and the audit export / trim / verify cycle.
+//! Operations end to end: a request delivered twice runs once, a click counts
+//! only from its card's channel, operator text is scrubbed and length-limited
+//! everywhere it lands, the read-only warning, per-case index expiry, and the
+//! audit export / trim / verify cycle.
 
 use crate::helpers::*;
 use crate::localstripe;

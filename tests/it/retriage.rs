@@ -1,9 +1,9 @@
-//! Add context's money-critical path (issue 9 part 2, review findings 2, 4
-//! and 9): a proposal that an operator's added context led to is approved
-//! by someone else; a re-triage never proposes a refund of a charge that a
-//! refund on the card already acts on (chosen, executing or done), and
-//! leaves that refund's state as it was; the record and the new actions'
-//! states are written together, and the record keeps its expiry.
+//! Add context's money-critical path: a proposal that an operator's added
+//! context led to is approved by someone else; a re-triage never proposes a
+//! refund of a charge that a refund on the card already acts on (chosen,
+//! executing or done), and leaves that refund's state as it was; the record
+//! and the new actions' states are written together, and the record keeps its
+//! expiry.
 
 use crate::fixtures::{
     put_case, refund_case_for, refunds_in_localstripe, value, wait_until_settled,

@@ -67,9 +67,9 @@ fn is_field_error(ack: &Ack) -> bool {
     matches!(ack, Ack::Json(value) if value.get("response_action").and_then(|a| a.as_str()) == Some("errors"))
 }
 
-/// Whether this is the first delivery of a request (issue 8 part 8). When
-/// Redis cannot say in time, the request counts as new: a lost duplicate
-/// check must not lose the request.
+/// Whether this is the first delivery of a request: a Slack retry or a
+/// replayed signed request runs once. When Redis cannot say in time, the
+/// request counts as new: a lost duplicate check must not lose the request.
 pub async fn first_delivery(deps: &Deps, delivery: &DeliveryId) -> bool {
     let claim = deps
         .store
