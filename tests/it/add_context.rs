@@ -3,9 +3,8 @@
 //! states what already ran. Signed Slack-shaped requests, localstripe, the
 //! Slack stand-in, real Redis.
 
+use crate::fixtures::{context_submission, lookup_case, refunds, scenario, start, OUTAGE};
 use crate::helpers::*;
-use crate::lookup::scenario;
-use crate::operator::{context_submission, lookup_case, refunds, start, OUTAGE};
 use billing_triage::audit::AuditKind;
 use billing_triage::domain::{
     ActionKind, ActionStatus, Actor, Case, CaseId, Category, SlackUserId, Triage,

@@ -1,9 +1,10 @@
 //! Builders and readers the integration tests share: a refund case as the
 //! lookup leaves it in Redis ([`refund_case_for`], [`put_case`]), a button
-//! value, a scripted Stripe that knows its charge, a charge of the seeded
-//! localstripe sandbox, an intent as an interrupted run leaves it; and the
-//! reads of what happened (an action's state, the audit's kinds, localstripe's
-//! refunds, twenty concurrent approvals).
+//! value, a scripted Stripe that knows its charge, the seeded localstripe
+//! sandbox and its scenarios, an app started on it, an intent as an
+//! interrupted run leaves it, the context modal submitted; and the reads of
+//! what happened (an action's state, the audit's kinds, localstripe's
+//! refunds, the case a card shows, twenty concurrent approvals).
 
 use crate::helpers::*;
 use crate::localstripe;
@@ -11,7 +12,7 @@ use billing_triage::audit::{AuditKind, ExecutionIntent};
 use billing_triage::domain::*;
 use billing_triage::store::cases::CardLocation;
 use billing_triage::store::Store;
-use billing_triage::stripe::sandbox::seed;
+use billing_triage::stripe::sandbox::{seed, SeededCustomer};
 use billing_triage::stripe::StripeGateway;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -282,4 +283,93 @@ pub(crate) fn bare_intent(approver: &SlackUserId) -> ExecutionIntent {
         new_keys: false,
         steps: Vec::new(),
     }
+}
+
+/// The sandbox's customers, seeded into the localstripe at `base`.
+pub(crate) async fn seeded(base: &str) -> Vec<SeededCustomer> {
+    let key = StripeKey::parse("sk_test_localstripe").expect("test key");
+    let gateway = StripeGateway::new(&key, base).expect("gateway");
+    seed(&gateway, &key).await.expect("seed localstripe")
+}
+
+/// The seeded customer of the scenario `name`.
+pub(crate) fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
+    seeded
+        .iter()
+        .find(|s| s.scenario == name)
+        .unwrap_or_else(|| panic!("no {name} in {seeded:?}"))
+}
+
+/// The case a card's button values name.
+pub(crate) fn case_id_of(card: &serde_json::Value) -> CaseId {
+    let text = card.to_string();
+    let at = text.find("case_").expect("the card names its case");
+    CaseId::parse(&text[at..at + 17]).expect("a case id")
+}
+
+/// localstripe seeded with the sandbox's customers, and the app on it.
+pub(crate) async fn start() -> (localstripe::LocalStripe, Vec<SeededCustomer>, TestApp) {
+    let stripe = localstripe::start().await;
+    let seeded = seeded(&stripe.base_url()).await;
+    let app = spawn_app(&stripe.base_url()).await;
+    (stripe, seeded, app)
+}
+
+/// The first case card among `posts`, and its stored case.
+pub(crate) async fn card_and_case(app: &TestApp, posts: &[SlackCall]) -> (serde_json::Value, Case) {
+    let card = cards(posts).remove(0);
+    let case = app
+        .store
+        .load_case(&case_id_of(&card))
+        .await
+        .expect("redis")
+        .expect("stored");
+    (card, case)
+}
+
+/// The case cards (posts with blocks) among the calls.
+pub(crate) fn cards(calls: &[SlackCall]) -> Vec<serde_json::Value> {
+    calls
+        .iter()
+        .filter(|c| c.body["blocks"].as_array().is_some_and(|b| !b.is_empty()))
+        .map(|c| c.body.clone())
+        .collect()
+}
+
+/// The customer's complaint of an outage, asking for money back.
+pub(crate) const OUTAGE: &str =
+    "The service was down for nine days during the outage and I want a refund for this month.";
+
+/// Runs `/billing <text>` and returns the stored case its card shows.
+pub(crate) async fn lookup_case(app: &TestApp, text: &str, posts_before: usize) -> Case {
+    let (reply, _) = app.slash(text, REQUESTER).await;
+    assert_eq!(reply.status, 200);
+    let posts = app
+        .slack
+        .wait_for("chat.postMessage", posts_before + 2)
+        .await;
+    card_and_case(app, &posts[posts_before..]).await.1
+}
+
+/// The refunds the case proposes.
+pub(crate) fn refunds(case: &Case) -> Vec<&ProposedAction> {
+    case.actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Refund(_)))
+        .collect()
+}
+
+/// The context modal, submitted.
+pub(crate) fn context_submission(case: &CaseId, kind: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "view_submission", "team": {"id": "T0001"},
+        "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
+        "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
+        "view": {"id": "V0003", "type": "modal", "callback_id": "add_context",
+                 "private_metadata": case.as_str(),
+                 "state": {"values": {
+                     "context_kind_block": {"context_kind": {"type": "radio_buttons", "selected_option": {"value": kind}}},
+                     "context_text_block": {"context_text": {"type": "plain_text_input", "value": text}}
+                 }}}
+    })
 }

@@ -4,10 +4,9 @@
 //! shape layer in front of localstripe is itself checked here: a request
 //! without the version header gets localstripe's own (old) shape.
 
-use crate::fixtures::{value, wait_until_settled};
+use crate::fixtures::{case_id_of, scenario, seeded, value, wait_until_settled};
 use crate::helpers::*;
 use crate::localstripe;
-use crate::lookup::{case_id_of, scenario, seeded};
 use crate::pinned::{self, Account};
 use billing_triage::domain::{ActionKind, ActionStatus, Case};
 
