@@ -1,6 +1,6 @@
-//! Builds the running application from a `Config` value (z2p
-//! `src/startup.rs`): adapters, shared dependencies, the listener. Tests call
-//! `App::build` with their own config and stop it with `run_until`.
+//! Builds the running application from a `Config` value: adapters, shared
+//! dependencies, the listener. Tests call `App::build` with their own config
+//! and stop it with `run_until`.
 
 use crate::config::{Config, SlackMode};
 use crate::followup::FollowUpSettings;

@@ -81,8 +81,8 @@ pub fn propose(
     if signals.contains(&Signal::KeepsSubscriptions) {
         drafts.retain(|d| !moves_money(&d.kind));
     }
-    // "Don't cancel" forbids every cancellation, a duplicate's included
-    // (corpus rule 14); the refund that comes with one goes with it.
+    // "Don't cancel" forbids every cancellation, a duplicate's included; the
+    // refund that comes with one goes with it.
     if signals.contains(&Signal::DeclinesCancel) {
         drafts.retain(|d| {
             !matches!(

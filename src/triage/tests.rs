@@ -355,7 +355,8 @@ fn reads_english_and_chinese_phrases_case_insensitively() {
             &[WantsRefund, ChargedTwice],
         ),
         ("my card was declined", &[PaymentFailed]),
-        // Seats "for our team" are for other people (rule 6 when the state shows a duplicate).
+        // Seats "for our team" are for other people (no duplicate when the
+        // state shows one).
         (
             "we need 3 more seats for our team",
             &[MentionsTeamOrSeats, ForSomeoneElse],

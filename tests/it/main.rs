@@ -1,4 +1,4 @@
-//! One integration-test binary (z2p `tests/api/main.rs`): real Redis, a
+//! One integration-test binary (one link step for every test): real Redis, a
 //! Stripe stand-in (localstripe, or a scripted server), a Slack stand-in.
 
 mod add_context;
