@@ -1,9 +1,9 @@
 //! Audit log speed against a real Redis (`REDIS_URL` or
-//! `redis://127.0.0.1:6379`), printed as plain figures (issue 3, "Speed"):
-//! append throughput with one writer, with 8 writers on 8 connections (as
-//! 8 replicas would be) and with 8 tasks sharing one connection; and the
-//! time `verify_audit` takes over 100 000 entries. Each run uses its own key
-//! prefix and removes its keys afterwards. No timing asserts.
+//! `redis://127.0.0.1:6379`), printed as plain figures: append throughput
+//! with one writer, with 8 writers on 8 connections (as 8 replicas would be)
+//! and with 8 tasks sharing one connection; and the time `verify_audit` takes
+//! over 100 000 entries. Each run uses its own key prefix and removes its
+//! keys afterwards. No timing asserts.
 //!
 //! Run with `cargo bench --bench audit`.
 

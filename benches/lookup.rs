@@ -1,9 +1,9 @@
-//! Speed figures for issue 2 ("Speed"): runs the release server as a child
-//! process against in-process Slack and Stripe stand-ins (Stripe delayed by
-//! 50 ms per response) and a private Redis, then prints idle and peak RSS,
-//! lookup wall time, and acknowledgement latency at a steady 500 requests/s.
-//! It prints figures and goals only; it never fails on time, so a slow
-//! machine cannot break a build.
+//! Speed figures of a lookup: runs the release server as a child process
+//! against in-process Slack and Stripe stand-ins (Stripe delayed by 50 ms per
+//! response) and a private Redis, then prints idle and peak RSS, lookup wall
+//! time, and acknowledgement latency at a steady 500 requests/s. It prints
+//! figures and goals only; it never fails on time, so a slow machine cannot
+//! break a build.
 //!
 //! Run with `cargo bench --bench lookup`. Needs `redis-server` on the PATH,
 //! or `REDIS_URL` pointing at a Redis it may write to (under a unique prefix).
@@ -53,7 +53,7 @@ fn main() {
 }
 
 async fn run() {
-    println!("billing-triage speed bench (issue 2, \"Speed\"): figures only, nothing is asserted");
+    println!("billing-triage speed bench: figures only, nothing is asserted");
     println!("command: cargo bench --bench lookup");
 
     let slack = SlackStandIn::start().await;

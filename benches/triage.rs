@@ -1,9 +1,9 @@
-//! Classification speed (issue 7): the pure `assess` the bot runs per case
-//! (prepare the text, match ten languages' phrase tables, classify, propose,
-//! draft) on a one-line message and on a ~20 KB forwarded email thread with
-//! quoted replies and signatures, over a corpus state fixture. The first
-//! call builds the phrase automaton and is timed apart. Prints figures; it
-//! asserts nothing.
+//! Classification speed: the pure `assess` the bot runs per case (prepare the
+//! text, match ten languages' phrase tables, classify, propose, draft) on a
+//! one-line message and on a ~20 KB forwarded email thread with quoted
+//! replies and signatures, over a corpus state fixture. The first call builds
+//! the phrase automaton and is timed apart. Prints figures; it asserts
+//! nothing.
 //!
 //! `cargo bench --bench triage`
 

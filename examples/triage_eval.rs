@@ -1,4 +1,4 @@
-//! Evaluation of triage over the development corpus (issue 7 part 1).
+//! Evaluation of triage over the development corpus.
 //!
 //! Runs every message of `../shared/data/triage-corpus/messages.jsonl` (or
 //! the path given as the first argument) through the same pure `assess` the

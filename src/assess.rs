@@ -71,18 +71,19 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     }
 }
 
-/// A case triaged again with more context (issue 9 part 2): `fresh` is
-/// [`assess`] of the current Stripe state with the case's words now. The new
-/// triage, snapshot, draft and product gap replace the old ones; the old
-/// actions are kept exactly (keys, kinds, summaries, origins), whatever state
-/// they are in, since someone may have approved, chosen or run them; a fresh
-/// proposal is added, with a key after the last `aN`, only when no kept
-/// action already does the same thing or acts on the same object (a refund
-/// of the same charge, the cancellation of the same subscription…). The caller keeps the old states and gives the added
-/// actions theirs. An added proposal is marked [`Origin::PromptedBy`]
-/// `prompted_by`, the operator whose context led to it: the four-eyes rule
-/// then keeps them from approving its money moves. The caller replaces the
-/// draft with [`redraft`]'s (`fresh`'s knows nothing of what already ran).
+/// A case triaged again with more context: `fresh` is [`assess`] of the
+/// current Stripe state with the case's words now. The new triage, snapshot,
+/// draft and product gap replace the old ones; the old actions are kept
+/// exactly (keys, kinds, summaries, origins), whatever state they are in,
+/// since someone may have approved, chosen or run them; a fresh proposal is
+/// added, with a key after the last `aN`, only when no kept action already
+/// does the same thing or acts on the same object (a refund of the same
+/// charge, the cancellation of the same subscription…). The caller keeps the
+/// old states and gives the added actions theirs. An added proposal is marked
+/// [`Origin::PromptedBy`] `prompted_by`, the operator whose context led to
+/// it: the four-eyes rule then keeps them from approving its money moves. The
+/// caller replaces the draft with [`redraft`]'s (`fresh`'s knows nothing of
+/// what already ran).
 pub fn retriage(old: &Case, fresh: Case, prompted_by: &Actor) -> Case {
     let mut actions = old.actions.clone();
     let mut next = actions
@@ -152,7 +153,7 @@ mod tests {
 
     /// The `healthy_jpy` case opened with `message`.
     fn open(message: Option<&str>) -> Case {
-        open_on(message, crate::triage::tests::load("healthy_jpy"))
+        open_on(message, crate::testing::snapshots::load("healthy_jpy"))
     }
 
     #[test]
@@ -239,7 +240,7 @@ mod tests {
                 requested_by: Actor::System,
                 message,
                 added: &[],
-                now: crate::triage::tests::NOW,
+                now: crate::testing::snapshots::NOW,
             },
             snapshot,
             &SETTINGS,
@@ -254,7 +255,7 @@ mod tests {
                 requested_by: Actor::System,
                 message: case.message.as_deref(),
                 added: &case.context.messages,
-                now: crate::triage::tests::NOW,
+                now: crate::testing::snapshots::NOW,
             },
             snapshot,
             &SETTINGS,
@@ -264,7 +265,7 @@ mod tests {
     fn given(text: &str) -> OperatorNote {
         OperatorNote {
             by: Actor::Cli("op".to_owned()),
-            at: crate::triage::tests::NOW,
+            at: crate::testing::snapshots::NOW,
             text: text.to_owned(),
         }
     }
@@ -272,7 +273,7 @@ mod tests {
     /// The JPY customer without a preferred locale: the draft's language
     /// comes from the message.
     fn no_locale() -> BillingSnapshot {
-        let mut snapshot = crate::triage::tests::load("healthy_jpy");
+        let mut snapshot = crate::testing::snapshots::load("healthy_jpy");
         for customer in &mut snapshot.customers {
             customer.preferred_locales.clear();
         }
@@ -388,7 +389,7 @@ mod tests {
             crate::domain::test_key("a1"),
             ActionStatus::Succeeded {
                 approved_by: vec![],
-                at: crate::triage::tests::NOW,
+                at: crate::testing::snapshots::NOW,
                 stripe_ids: vec!["re_1".to_owned()],
                 notes: vec![],
             },
@@ -403,7 +404,7 @@ mod tests {
                     id: "re_1".to_owned().try_into().expect("id"),
                     amount: charge.amount,
                     status: "succeeded".to_owned(),
-                    created: crate::triage::tests::NOW,
+                    created: crate::testing::snapshots::NOW,
                     metadata: [
                         ("case_id", old.id.to_string()),
                         ("action", "a1".to_owned()),
@@ -419,7 +420,13 @@ mod tests {
         with.context.add_note(given("called them"), 20);
         let case = retriage(&with, reassess(&with, now), &Actor::System);
         assert_eq!(case.followup.locale, "de", "assess alone would switch");
-        let draft = redraft(&old, &case, &statuses, crate::triage::tests::NOW, &SETTINGS);
+        let draft = redraft(
+            &old,
+            &case,
+            &statuses,
+            crate::testing::snapshots::NOW,
+            &SETTINGS,
+        );
         assert_eq!(draft.locale, "es", "{draft:?}");
         assert!(
             draft.text.contains("le reembolsamos JPY 5000"),
@@ -439,19 +446,19 @@ mod tests {
         let mut with = bare.clone();
         with.add_message(given(spanish), 20_000);
         let case = retriage(&with, reassess(&with, no_locale()), &Actor::System);
-        let draft = redraft(&bare, &case, &[], crate::triage::tests::NOW, &SETTINGS);
+        let draft = redraft(&bare, &case, &[], crate::testing::snapshots::NOW, &SETTINGS);
         assert_eq!(draft.locale, "es", "{draft:?}");
     }
 
     #[test]
     fn the_case_keeps_the_message_redacted() {
-        let snapshot = crate::triage::tests::load("healthy_jpy");
+        let snapshot = crate::testing::snapshots::load("healthy_jpy");
         let intake = Intake {
             id: CaseId::from_random(1),
             requested_by: Actor::System,
             message: Some("new card 4111 1111 1111 1111 exp 09/29 cvc 737 please"),
             added: &[],
-            now: crate::triage::tests::NOW,
+            now: crate::testing::snapshots::NOW,
         };
         let case = assess(
             intake,

@@ -1,4 +1,4 @@
-//! The command line (CONTRACT.md "Binary and commands"), parsed by clap.
+//! The command line (docs/CONTRACT.md "Binary and commands"), parsed by clap.
 //! Each command reads its settings, runs one workflow and prints; errors are
 //! `anyhow` chains printed once by `main`.
 

@@ -1,4 +1,4 @@
-//! Settings: exactly the variables of CONTRACT.md, each parsed once into a
+//! Settings: exactly the variables of docs/CONTRACT.md, each parsed once into a
 //! type. An error names the variable and what it expects; `main` prints that
 //! one line and exits. Nothing reads `std::env` after start-up: `from_lookup`
 //! takes the environment as a function so tests pass values, not env vars.

@@ -1,6 +1,6 @@
-//! Customer follow-up drafts and product-gap notes (PLAYBOOK.md §3 "Recovery
-//! links are credentials", §4; issue 7 part 5). Pure. The wording is data:
-//! one Project Fluent file per locale (`templates`), [`GAP_RULES`] keyed by
+//! Customer follow-up drafts and product-gap notes (docs/PLAYBOOK.md §3
+//! "Recovery links are credentials", §4). Pure. The wording is data: one
+//! Project Fluent file per locale (`templates`), [`GAP_RULES`] keyed by
 //! category and signal. Code only picks the messages and their values.
 //!
 //! A draft never promises what has not happened: before an action ran it
@@ -15,7 +15,7 @@ use crate::domain::{
     ActionKind, ActionStatus, BillingSnapshot, CaseId, Category, FollowUp, InvoiceStatus, Money,
     ProductGap, ProposedAction, Signal, SubscriptionId, Triage,
 };
-use crate::execution::{is_ours, StepName};
+use crate::plan::{is_ours, StepName};
 use fluent_bundle::{FluentArgs, FluentValue};
 use std::collections::BTreeMap;
 
@@ -27,7 +27,7 @@ pub use locale::Locale;
 #[cfg(test)]
 mod tests;
 
-/// Deployment settings the drafts use (CONTRACT.md `BILLING_PORTAL_LOGIN_URL`).
+/// Deployment settings the drafts use (docs/CONTRACT.md `BILLING_PORTAL_LOGIN_URL`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FollowUpSettings {
     /// The customer portal's login link: asks the customer to sign in, so it
@@ -55,7 +55,7 @@ enum When {
     Signal(Signal),
 }
 
-/// Countable `surface` keys (PLAYBOOK.md §4): no_billing_portal,
+/// Countable `surface` keys (docs/PLAYBOOK.md §4): no_billing_portal,
 /// no_cancel_flow, no_invoice_download, no_plan_or_seat_explanation,
 /// no_usage_visibility, no_duplicate_guard, no_renewal_notice,
 /// payment_recovery, product_reliability.

@@ -2,7 +2,7 @@
 //!
 //! Functional core, imperative shell (see ARCHITECTURE.md):
 //! - core, synchronous and I/O-free: `domain`, `triage`, `actions`, `policy`,
-//!   `card`, `followup`, `audit`, `execution`, `reports`;
+//!   `card`, `followup`, `audit`, `plan`, `reports`;
 //! - shell: `workflow`, the only code that joins core and adapters;
 //! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`;
 //! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
@@ -13,8 +13,8 @@ pub mod assess;
 pub mod audit;
 pub mod card;
 pub mod domain;
-pub mod execution;
 pub mod followup;
+pub mod plan;
 pub mod policy;
 pub mod reports;
 pub mod triage;
@@ -34,3 +34,7 @@ pub mod http;
 pub mod slack;
 pub mod store;
 pub mod stripe;
+
+// test-only builders shared by the unit tests
+#[cfg(test)]
+pub(crate) mod testing;

@@ -1,4 +1,4 @@
-//! Approval policy (PLAYBOOK.md §3.4, CONTRACT.md `BILLING_APPROVERS`,
+//! Approval policy (docs/PLAYBOOK.md §3.4, docs/CONTRACT.md `BILLING_APPROVERS`,
 //! `BILLING_REFUND_LIMIT`): who may approve or reject which action, and when
 //! an action has collected enough approvals to run. Pure: the caller passes
 //! the action's current state and the time.
@@ -20,7 +20,7 @@ use crate::domain::{
     ActionKind, ActionStatus, Actor, ChargeId, Money, ProposedAction, SlackUserId,
 };
 
-/// Approval policy settings (CONTRACT.md), read by `config` and handed to
+/// Approval policy settings (docs/CONTRACT.md), read by `config` and handed to
 /// the policy as values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyConfig {

@@ -1,6 +1,6 @@
-//! Builds the running application from a `Config` value (z2p
-//! `src/startup.rs`): adapters, shared dependencies, the listener. Tests call
-//! `App::build` with their own config and stop it with `run_until`.
+//! Builds the running application from a `Config` value: adapters, shared
+//! dependencies, the listener. Tests call `App::build` with their own config
+//! and stop it with `run_until`.
 
 use crate::config::{Config, SlackMode};
 use crate::followup::FollowUpSettings;
@@ -50,9 +50,9 @@ pub struct App {
 /// # Errors
 /// When an adapter cannot be set up.
 pub fn deps(config: &Config) -> Result<Deps, StartupError> {
-    // One limiter for the process (issue 10 part 6): the gateway and the
-    // report scans share the in-flight slots and the 429 pause; only the
-    // scans are also paced by STRIPE_READ_RATE.
+    // One limiter for the process: the gateway and the report scans share the
+    // in-flight slots and the 429 pause; only the scans are also paced by
+    // STRIPE_READ_RATE.
     let limits = Limits::new(in_flight_for(config.stripe.read_rate));
     let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?
         .with_limits(limits.clone());
@@ -203,8 +203,8 @@ async fn drain(deps: &Deps, deadline: Instant) {
     }
 }
 
-/// How often a replica looks for actions another replica abandoned or
-/// handed over: a handed-over action waits at most this long (issue 8).
+/// How often a replica looks for actions another replica abandoned or handed
+/// over: a handed-over action waits at most this long.
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Finishes interrupted actions at start-up, then every 15 s (a replica

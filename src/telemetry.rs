@@ -1,6 +1,6 @@
 //! Tracing set-up. `serve` logs JSON lines; the CLI logs compact text to
 //! stderr. The subscriber takes a sink so tests stay quiet unless `TEST_LOG`
-//! is set (z2p `src/telemetry.rs`). Filter from `RUST_LOG`, default `info`.
+//! is set. Filter from `RUST_LOG`, default `info`.
 
 use tracing_subscriber::{fmt::MakeWriter, EnvFilter};
 

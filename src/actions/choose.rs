@@ -1,9 +1,8 @@
-//! "More actions…" (issue 9 part 3): what an operator may choose beyond the
-//! proposals, and whether a choice may be put on the card. Pure: the case,
-//! its stored action states and the time come in; a typed action or the
-//! reason it is refused goes out. A chosen action then goes through exactly
-//! the same policy, execution and audit as a proposal; only its
-//! [`Origin`] differs.
+//! "More actions…": what an operator may choose beyond the proposals, and
+//! whether a choice may be put on the card. Pure: the case, its stored action
+//! states and the time come in; a typed action or the reason it is refused
+//! goes out. A chosen action then goes through exactly the same policy,
+//! execution and audit as a proposal; only its [`Origin`] differs.
 //!
 //! May be chosen: a refund (all that is left, or part) of any refundable
 //! charge of the case's customers, the cancellation of any live
@@ -339,7 +338,7 @@ fn refund(
 /// refund: not disputed, paid, in its currency, more than nothing and at
 /// most `left`. The one check behind a choice (with what the case knows is
 /// left) and behind every refund step right before Stripe (with what
-/// Stripe says is left, `execution::refund_refusal`).
+/// Stripe says is left, `plan::refund_refusal`).
 ///
 /// # Errors
 /// The first rule `asked` breaks, in that order.

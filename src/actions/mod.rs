@@ -1,5 +1,5 @@
 //! Proposed actions for a triaged case, safest and most reversible first
-//! (PLAYBOOK.md §3.3), and the revenue impact if all of them ran (§5). Pure:
+//! (docs/PLAYBOOK.md §3.3), and the revenue impact if all of them ran (§5). Pure:
 //! no I/O, no clock. Targets come from the same `triage` helpers that wrote
 //! the evidence. Approving and executing them is the approve workflow's job;
 //! who may approve is `policy`'s.
@@ -81,8 +81,8 @@ pub fn propose(
     if signals.contains(&Signal::KeepsSubscriptions) {
         drafts.retain(|d| !moves_money(&d.kind));
     }
-    // "Don't cancel" forbids every cancellation, a duplicate's included
-    // (corpus rule 14); the refund that comes with one goes with it.
+    // "Don't cancel" forbids every cancellation, a duplicate's included; the
+    // refund that comes with one goes with it.
     if signals.contains(&Signal::DeclinesCancel) {
         drafts.retain(|d| {
             !matches!(
@@ -351,11 +351,11 @@ fn propose_product_failure(
         customer,
         "lets the customer check their billing and cancel themselves if they choose",
     ));
-    // A refund needs the state's support (issue 7 part 4): the charge after
-    // the cancellation, the renewal the customer did not expect, or the
-    // latest period of a stated outage or bug. A disputed charge is never
-    // refunded (the dispute already returns the money), and a customer who
-    // says they want no refund gets none.
+    // A refund needs the state's support: the charge after the cancellation,
+    // the renewal the customer did not expect, or the latest period of a
+    // stated outage or bug. A disputed charge is never refunded (the dispute
+    // already returns the money), and a customer who says they want no refund
+    // gets none.
     if signals.contains(&Signal::DeclinesRefund) {
         return;
     }

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::domain::{ChargeId, InvoiceId, Money};
-use crate::triage::tests::{load, NOW};
+use crate::testing::snapshots::{load, NOW};
 use crate::triage::{classify, read_signals};
 
 /// Classifies and proposes for `fixture` + `message`; checks the keys run
@@ -77,7 +77,7 @@ fn each_category_proposes_safest_first_and_closes_last() {
             "服务宕机，请退款",
             &["portal_link", "refund", "close_no_action"],
         ),
-        // An outage read from words alone moves no money unless asked (issue 7).
+        // An outage read from words alone moves no money unless asked.
         (
             "healthy_jpy",
             "服务宕机",
@@ -204,7 +204,7 @@ fn charged_after_cancelling_refunds_only_the_charge_after_the_cancellation() {
 
 #[test]
 fn outage_refunds_only_the_latest_charge_in_yen() {
-    // A bare "refund" never moves money (issue 7): the outage does.
+    // A bare "refund" never moves money: the outage does.
     check("healthy_jpy", "退款", &["portal_link", "close_no_action"]);
     let (actions, _) = check(
         "healthy_jpy",

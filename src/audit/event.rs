@@ -16,7 +16,7 @@
 use super::AuditKind;
 use crate::actions::choose::ChoiceRefusal;
 use crate::domain::{ActionKind, Category, ChannelId, SlackUserId, Triage};
-use crate::execution::{Plan, PlannedStep, Step, StepName};
+use crate::plan::{Plan, PlannedStep, Step, StepName};
 use crate::policy::Refusal;
 use serde::de::IntoDeserializer;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -230,7 +230,7 @@ pub struct ExecutionIntent {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct IntentStep {
     pub step: StepName,
-    /// The request: `execution::Step` (`{"kind":"refund","charge":…,"amount":{…}}`, …).
+    /// The request: `plan::Step` (`{"kind":"refund","charge":…,"amount":{…}}`, …).
     pub request: Step,
     pub idempotency_key: String,
     /// The metadata Stripe keeps on the object: what proves it ours.

@@ -7,7 +7,7 @@
 use super::event::*;
 use super::AuditKind;
 use crate::domain::{ChannelId, ChargeId, Currency, Money, SlackUserId, SubscriptionId};
-use crate::execution::{Step, StepName};
+use crate::plan::{Step, StepName};
 use crate::policy::Refusal;
 use std::collections::BTreeMap;
 

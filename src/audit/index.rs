@@ -1,9 +1,9 @@
-//! The check of the per-case indexes (`audit:case:<id>`, lists of stream
-//! ids that `audit show` reads): every id an index lists must be an entry of
-//! the stream, and an entry of that case (issue 8 part 10). The hash chain
-//! does not cover the indexes, so an index edited to point at another
-//! case's entry, or at nothing, is caught only here. Pure: the store reads
-//! the indexes and the entries they name, and hands them over.
+//! The check of the per-case indexes (`audit:case:<id>`, lists of stream ids
+//! that `audit show` reads): every id an index lists must be an entry of the
+//! stream, and an entry of that case. The hash chain does not cover the
+//! indexes, so an index edited to point at another case's entry, or at
+//! nothing, is caught only here. Pure: the store reads the indexes and the
+//! entries they name, and hands them over.
 
 use super::AuditEntry;
 use std::fmt;

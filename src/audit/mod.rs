@@ -1,7 +1,7 @@
-//! Audit entries, chain hashing and verification (CONTRACT.md "The audit
-//! log"; issue 3 part 4). Pure: no I/O, no clock. Where entries are stored
-//! (the Redis Stream, its head key and the per-case index) is
-//! `store::audit`'s business; when something happened is the caller's `at`.
+//! Audit entries, chain hashing and verification (docs/CONTRACT.md "The audit
+//! log"). Pure: no I/O, no clock. Where entries are stored (the Redis Stream,
+//! its head key and the per-case index) is `store::audit`'s business; when
+//! something happened is the caller's `at`.
 //!
 //! # Entry format (version 1)
 //!
@@ -654,7 +654,7 @@ fn write_str(out: &mut Vec<u8>, text: &str) {
     serde_json::to_writer(&mut *out, text).expect("writing a str into a Vec cannot fail");
 }
 
-/// Prefixes of tokens and keys that must never be written (CONTRACT.md).
+/// Prefixes of tokens and keys that must never be written (docs/CONTRACT.md).
 const SECRET_MARKERS: [&str; 8] = [
     "xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_",
 ];

@@ -1,10 +1,10 @@
 //! Free text typed by people (a reject reason, a customer's message given as
 //! context), made safe once, at the edge, before it is shown on a card,
-//! stored in Redis, logged or audited (issue 8 part 9). The detectors are the
-//! audit's own ([`super::secret_spans`]), so what the audit would redact is
-//! exactly what is redacted here; unlike [`super::scrub`], which replaces a
-//! whole JSON string, only the offending tokens are replaced, so a reason
-//! stays readable ("card [redacted] declined twice"). Pure.
+//! stored in Redis, logged or audited. The detectors are the audit's own
+//! ([`super::secret_spans`]), so what the audit would redact is exactly what
+//! is redacted here; unlike [`super::scrub`], which replaces a whole JSON
+//! string, only the offending tokens are replaced, so a reason stays readable
+//! ("card [redacted] declined twice"). Pure.
 
 use super::scrub_text;
 use std::fmt;

@@ -16,7 +16,7 @@ use slack_morphism::{md, pt, SlackActionId};
 /// "More actions…" menu.
 const ACTIONS_FRAME: usize = 5;
 
-/// The card's blocks, in the playbook's order (PLAYBOOK.md §5). Every part
+/// The card's blocks, in the playbook's order (docs/PLAYBOOK.md §5). Every part
 /// keeps its heading whatever the account's size: long lists collapse inside
 /// their section, and the actions take only the blocks the other parts leave
 /// under [`MAX_BLOCKS`], the rest counted in a note.

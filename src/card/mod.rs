@@ -1,4 +1,4 @@
-//! Case -> Block Kit, text and JSON (PLAYBOOK.md §5). Pure: the caller passes
+//! Case -> Block Kit, text and JSON (docs/PLAYBOOK.md §5). Pure: the caller passes
 //! the action statuses it read from the store and the current time.
 //!
 //! `mod.rs` owns what the three renderings share: the card's content as an
@@ -11,7 +11,7 @@
 mod blocks;
 pub mod modals;
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 mod text;
 pub mod thread;
 pub mod trail;
@@ -252,9 +252,9 @@ impl Markup {
     }
 }
 
-/// The card's headings, in the playbook's order (PLAYBOOK.md §5), the
-/// warnings first when there are any (issue 7: an operator reads them before
-/// any button). Block Kit and text both print them from [`Outline::parts`].
+/// The card's headings, in the playbook's order (docs/PLAYBOOK.md §5), the
+/// warnings first when there are any (an operator reads them before any
+/// button). Block Kit and text both print them from [`Outline::parts`].
 pub(crate) const WARNINGS: &str = "⚠️ Warnings";
 pub(crate) const CUSTOMER: &str = "Customer";
 pub(crate) const BILLING_STATE: &str = "Billing state";
@@ -1081,7 +1081,7 @@ fn action_outline(
     (outline, stage)
 }
 
-/// The revenue impact (PLAYBOOK.md §5) if every proposal runs.
+/// The revenue impact (docs/PLAYBOOK.md §5) if every proposal runs.
 fn revenue_line(case: &Case) -> String {
     let list = |money: &[Money]| {
         if money.is_empty() {

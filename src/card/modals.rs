@@ -28,8 +28,9 @@ pub const CONTEXT_TEXT_INPUT: &str = "context_text";
 /// The context modal's choices: the customer's words, or the operator's.
 pub const CUSTOMER_MESSAGE: &str = "customer_message";
 pub const OPERATOR_NOTE: &str = "operator_note";
-/// Slack's limit on a plain-text input.
-pub const CONTEXT_MAX_CHARS: usize = 3000;
+/// Slack's limit on a plain-text input: the most the **Add context**
+/// modal's text box takes.
+pub const CONTEXT_INPUT_MAX_CHARS: usize = 3000;
 /// "More actions…": the refund modal (its amount input is [`AMOUNT_BLOCK`]).
 pub const CHOOSE_REFUND_CALLBACK: &str = "choose_refund";
 /// "More actions…": the cancellation modal, with its now / period-end choice.
@@ -149,7 +150,7 @@ pub fn context_modal(case: &CaseId) -> SlackView {
     let text = SlackBlockPlainTextInputElement::new()
         .with_action_id(SlackActionId::new(CONTEXT_TEXT_INPUT.to_owned()))
         .with_multiline(true)
-        .with_max_length(CONTEXT_MAX_CHARS as u64)
+        .with_max_length(CONTEXT_INPUT_MAX_CHARS as u64)
         .with_placeholder(pt!("Paste the customer's message, or write your note"));
     let blocks = slack_blocks![
         some_into(

@@ -1,269 +1,15 @@
 //! Card tests: golden Block Kit JSON per card state, Slack's limits, the
-//! button value round trip, text and JSON renderings. Also the hand-built
-//! fixtures (`fixtures`) the follow-up tests reuse: realistic snapshots and
-//! cases that depend on neither the classifier nor the action proposer.
+//! button value round trip, text and JSON renderings, over the hand-built
+//! snapshots and cases of `crate::testing`.
 //!
 //! Golden files live in `tests/fixtures/cards/`; `UPDATE_GOLDEN=1 cargo test
 //! --lib card` rewrites them from the current output (then read the diff).
 
 use super::*;
 use crate::domain::*;
+use crate::testing::{self, *};
 use slack_morphism::blocks::SlackBlock;
 use std::path::PathBuf;
-
-pub(crate) mod fixtures {
-    use crate::domain::*;
-    use std::collections::BTreeMap;
-
-    /// 2026-11-25 14:03:20 UTC.
-    pub const NOW: i64 = 1_795_615_400;
-    pub const MIN: i64 = 60;
-    pub const DAY: i64 = 86_400;
-
-    pub fn eur(minor: i64) -> Money {
-        Money::new(minor, Currency::parse("eur").expect("eur is a currency"))
-    }
-
-    pub fn id<T: TryFrom<String>>(raw: &str) -> T
-    where
-        T::Error: std::fmt::Debug,
-    {
-        T::try_from(raw.to_owned()).expect("fixture ids are well formed")
-    }
-
-    pub fn customer(cus: &str, name: &str, email: &str, locale: &str) -> CustomerRecord {
-        CustomerRecord {
-            id: id(cus),
-            name: Some(name.to_owned()),
-            email: Some(email.to_owned()),
-            created: NOW - 200 * DAY,
-            country: Some("DE".to_owned()),
-            preferred_locales: vec![locale.to_owned()],
-            metadata: BTreeMap::new(),
-            default_payment_method: Some(CardSummary {
-                brand: "visa".to_owned(),
-                last4: "4242".to_owned(),
-                exp_month: 4,
-                exp_year: 2027,
-            }),
-            subscriptions: vec![],
-            invoices: vec![],
-            charges: vec![],
-        }
-    }
-
-    pub fn subscription(
-        sub: &str,
-        cus: &str,
-        status: SubscriptionStatus,
-        created: i64,
-        quantity: u64,
-    ) -> Subscription {
-        Subscription {
-            id: id(sub),
-            customer: id(cus),
-            status,
-            created,
-            current_period_end: Some(created + 30 * DAY),
-            cancel_at_period_end: false,
-            canceled_at: None,
-            items: vec![SubscriptionItem {
-                price_id: "price_pro_monthly".to_owned(),
-                product_id: Some("prod_pro".to_owned()),
-                plan_name: Some("Pro".to_owned()),
-                unit_amount: eur(3900),
-                interval: Interval::Month,
-                interval_count: 1,
-                quantity,
-            }],
-            metadata: BTreeMap::new(),
-        }
-    }
-
-    pub fn charge(ch: &str, cus: &str, inv: Option<&str>, created: i64) -> Charge {
-        Charge {
-            id: id(ch),
-            customer: Some(id(cus)),
-            amount: eur(3900),
-            amount_refunded: 0,
-            status: ChargeStatus::Succeeded,
-            created,
-            invoice: inv.map(id),
-            invoice_unknown: false,
-            description: Some("Subscription creation".to_owned()),
-            failure_message: None,
-            decline_code: None,
-            disputed: false,
-            refunds: vec![],
-        }
-    }
-
-    pub fn invoice(
-        inv: &str,
-        cus: &str,
-        sub: &str,
-        status: InvoiceStatus,
-        created: i64,
-    ) -> Invoice {
-        Invoice {
-            id: id(inv),
-            customer: id(cus),
-            status,
-            subscription: Some(id(sub)),
-            amount_due: eur(3900),
-            amount_paid: if status == InvoiceStatus::Paid {
-                eur(3900)
-            } else {
-                eur(0)
-            },
-            created,
-            attempt_count: 1,
-            hosted_invoice_url: Some(format!("https://invoice.stripe.com/i/acct_1/{inv}")),
-            charge: None,
-        }
-    }
-
-    pub fn snapshot(query: &str, customers: Vec<CustomerRecord>) -> BillingSnapshot {
-        BillingSnapshot {
-            query: LookupQuery::parse(query).expect("fixture query parses"),
-            customers,
-            fetched_at: NOW,
-        }
-    }
-
-    /// Ana bought Pro twice, four minutes apart, under two customers that
-    /// share her email.
-    pub fn duplicate_snapshot(locale: &str) -> BillingSnapshot {
-        let t0 = NOW - 3 * DAY;
-        let mut first = customer("cus_Ana1", "Ana Lima", "ana@example.com", locale);
-        first.subscriptions.push(subscription(
-            "sub_First",
-            "cus_Ana1",
-            SubscriptionStatus::Active,
-            t0,
-            1,
-        ));
-        first.invoices.push(invoice(
-            "in_First",
-            "cus_Ana1",
-            "sub_First",
-            InvoiceStatus::Paid,
-            t0,
-        ));
-        first
-            .charges
-            .push(charge("ch_First", "cus_Ana1", Some("in_First"), t0));
-        let mut second = customer("cus_Ana2", "Ana Lima", "ana@example.com", locale);
-        second.created = t0 + 3 * MIN;
-        second.subscriptions.push(subscription(
-            "sub_Second",
-            "cus_Ana2",
-            SubscriptionStatus::Active,
-            t0 + 4 * MIN,
-            1,
-        ));
-        second.invoices.push(invoice(
-            "in_Second",
-            "cus_Ana2",
-            "sub_Second",
-            InvoiceStatus::Paid,
-            t0 + 4 * MIN,
-        ));
-        second.charges.push(charge(
-            "ch_Second",
-            "cus_Ana2",
-            Some("in_Second"),
-            t0 + 4 * MIN,
-        ));
-        snapshot("ana@example.com", vec![first, second])
-    }
-
-    pub fn cancel_duplicate() -> ProposedAction {
-        ProposedAction {
-            key: crate::domain::test_key("a1"),
-            kind: ActionKind::CancelDuplicate {
-                subscription: id("sub_Second"),
-                refunds: vec![RefundTarget {
-                    charge: id("ch_Second"),
-                    amount: eur(3900),
-                }],
-            },
-            summary:
-                "Cancel sub_Second (created 4 min after sub_First) and refund ch_Second EUR 39.00"
-                    .to_owned(),
-            rationale: "Same price, same person, minutes apart: the second checkout was a mistake."
-                .to_owned(),
-            origin: Origin::Proposed,
-        }
-    }
-
-    pub fn close_no_action(key: &str) -> ProposedAction {
-        ProposedAction {
-            key: crate::domain::test_key(key),
-            kind: ActionKind::CloseNoAction,
-            summary: "Close the case with no action".to_owned(),
-            rationale: "Nothing in billing needs to change.".to_owned(),
-            origin: Origin::Proposed,
-        }
-    }
-
-    pub fn case(snapshot: BillingSnapshot, triage: Triage, actions: Vec<ProposedAction>) -> Case {
-        let locale = if snapshot
-            .customers
-            .first()
-            .and_then(|c| c.preferred_locales.first())
-            .is_some_and(|l| l.starts_with("zh"))
-        {
-            "zh"
-        } else {
-            "en"
-        };
-        Case {
-            version: Case::VERSION,
-            id: CaseId::from_random(0x1a2b_3c4d_5e6f),
-            requested_by: Actor::Slack(id("U0REQUEST")),
-            message: Some("I was charged twice for Pro".to_owned()),
-            snapshot,
-            triage,
-            actions,
-            revenue: RevenueImpact::default(),
-            followup: FollowUp {
-                locale: locale.to_owned(),
-                text: "Hi Ana,\n\n…".to_owned(),
-            },
-            product_gap: None,
-            warnings: Vec::new(),
-            context: Default::default(),
-        }
-    }
-
-    pub fn duplicate_case() -> Case {
-        let triage = Triage::Classified {
-            category: Category::DuplicatePersonalSubscription,
-            evidence: vec![
-                "2 live subscriptions to price_pro_monthly for ana@example.com".to_owned(),
-                "sub_Second was created 4 min after sub_First".to_owned(),
-            ],
-        };
-        let mut case = case(
-            duplicate_snapshot("en-US"),
-            triage,
-            vec![cancel_duplicate(), close_no_action("a2")],
-        );
-        case.revenue = RevenueImpact {
-            refunded: vec![eur(3900)],
-            mrr_lost: vec![eur(3900)],
-            mrr_kept: vec![eur(3900)],
-        };
-        case.product_gap = Some(ProductGap {
-            surface: "no_duplicate_guard".to_owned(),
-            note: "Checkout let the same person buy Pro twice.".to_owned(),
-        });
-        case
-    }
-}
-
-use fixtures::*;
 
 fn proposed() -> ActionStatus {
     ActionStatus::Proposed {
@@ -386,7 +132,7 @@ fn needs_review_case_says_what_is_missing() {
         evidence: vec!["One trialing subscription, nothing charged yet".to_owned()],
         missing: vec!["The customer's message, or a charge they dispute".to_owned()],
     };
-    let case = fixtures::case(
+    let case = testing::case(
         snapshot("cus_Bo1", vec![customer]),
         triage,
         vec![close_no_action("a1")],
@@ -404,7 +150,7 @@ fn needs_review_case_says_what_is_missing() {
 
 #[test]
 fn not_found_case_names_the_query_and_hints() {
-    let case = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    let case = testing::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
     check(
         "not_found",
         &CardView {
@@ -717,7 +463,7 @@ fn the_more_actions_menu_offers_the_snapshots_choices_and_a_chosen_action_names_
     let text = render_text(&view);
     assert!(text.contains("chosen by U0CHOOSER1"), "{text}");
 
-    let not_found = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    let not_found = testing::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
     let blocks = render_blocks(&CardView {
         case: &not_found,
         statuses: &[],
@@ -797,7 +543,7 @@ fn fallback_text_names_category_ids_and_count_but_no_email() {
         "Billing case case_1a2b3c4d5e6f: ⚠️ 1 warning · Customer cus_Ana1, cus_Ana2 · Decision: Duplicate personal subscription · Actions: 2 proposed actions",
         "warnings first, as on the card"
     );
-    let not_found = fixtures::case(
+    let not_found = testing::case(
         snapshot("nobody@example.com", vec![]),
         Triage::NotFound,
         vec![],
@@ -968,7 +714,7 @@ fn warnings_come_first_on_the_block_kit_card_and_in_text() {
     );
 }
 
-/// The playbook's headings (PLAYBOOK.md §5) in the card's order.
+/// The playbook's headings (docs/PLAYBOOK.md §5) in the card's order.
 const PLAYBOOK_ORDER: [&str; 6] = [
     CUSTOMER,
     BILLING_STATE,
@@ -1073,7 +819,7 @@ fn block_kit_and_text_read_the_playbooks_headings_in_order() {
 
 #[test]
 fn a_card_without_customer_or_actions_still_has_every_heading() {
-    let case = fixtures::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
+    let case = testing::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);
     let view = CardView {
         case: &case,
         statuses: &[],
@@ -1125,7 +871,7 @@ fn a_large_account_keeps_every_heading_within_slack_limits() {
             customer
         })
         .collect();
-    let mut case = fixtures::case(
+    let mut case = testing::case(
         snapshot("ops@big.example", customers),
         Triage::Classified {
             category: Category::FailedPayment,

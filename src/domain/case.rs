@@ -1,5 +1,5 @@
 //! A triaged case: the snapshot, the category with its evidence, and the
-//! proposed actions (PLAYBOOK.md §2–§5). Built by the core from plain data;
+//! proposed actions (docs/PLAYBOOK.md §2–§5). Built by the core from plain data;
 //! rendered by `card`, drafted from by `followup`, acted on by the approve
 //! workflow.
 
@@ -20,7 +20,7 @@ pub enum Actor {
     System,
 }
 
-/// The five playbook categories, spelled as in PLAYBOOK.md §2.
+/// The five playbook categories, spelled as in docs/PLAYBOOK.md §2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -175,9 +175,9 @@ pub struct Case {
     pub revenue: RevenueImpact,
     pub followup: FollowUp,
     pub product_gap: Option<ProductGap>,
-    /// What the operator must not miss before approving anything: the
-    /// message addresses the bot or the approvers, names another customer,
-    /// or a charge is disputed (issue 7 part 4). Shown first on the card.
+    /// What the operator must not miss before approving anything: the message
+    /// addresses the bot or the approvers, names another customer, or a
+    /// charge is disputed. Shown first on the card.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     /// Where the case's words came from, operator notes, and the other
@@ -330,7 +330,7 @@ impl fmt::Display for Actor {
 
 impl ActionKind {
     /// Moves money or ends a subscription: needs an approver other than the
-    /// requester (PLAYBOOK.md §3.4).
+    /// requester (docs/PLAYBOOK.md §3.4).
     pub fn is_money_moving(&self) -> bool {
         matches!(
             self,
@@ -361,7 +361,7 @@ impl Triage {
     }
 }
 
-/// A phrase family found in the customer's message (PLAYBOOK.md §2 signals).
+/// A phrase family found in the customer's message (docs/PLAYBOOK.md §2 signals).
 /// The phrase table lives in `triage::signals`; this is what it yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

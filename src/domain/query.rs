@@ -1,5 +1,5 @@
 //! What an operator can look a customer up by, in the playbook's order of
-//! trust (PLAYBOOK.md §1), and the `/billing …` command grammar.
+//! trust (docs/PLAYBOOK.md §1), and the `/billing …` command grammar.
 //!
 //! # Format
 //!
@@ -85,7 +85,7 @@ impl LookupQuery {
     }
 
     /// Every identifier in free text, each once, most trusted first
-    /// (PLAYBOOK.md §1: a `cus_` id, then another Stripe id, then an email);
+    /// (docs/PLAYBOOK.md §1: a `cus_` id, then another Stripe id, then an email);
     /// among equally trusted ones, in the order written.
     pub fn all_in(text: &str) -> Vec<Self> {
         let tokens = text
@@ -110,7 +110,7 @@ impl LookupQuery {
         found
     }
 
-    /// 0 is the most trusted (PLAYBOOK.md §1).
+    /// 0 is the most trusted (docs/PLAYBOOK.md §1).
     fn trust_rank(&self) -> u8 {
         match self {
             Self::Customer(_) => 0,
@@ -171,7 +171,7 @@ pub enum BillingCommand {
     Help,
 }
 
-/// Which report, over how many days (issue 10).
+/// Which report, over how many days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportRequest {
     Plans,

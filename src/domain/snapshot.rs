@@ -126,7 +126,7 @@ pub struct Invoice {
     /// Failed and successful collection attempts so far.
     pub attempt_count: u32,
     /// The customer-facing invoice page; needs no login and does not expire
-    /// soon, so it is safe in a follow-up draft (PLAYBOOK.md §3).
+    /// soon, so it is safe in a follow-up draft (docs/PLAYBOOK.md §3).
     pub hosted_invoice_url: Option<String>,
     /// The charge that paid it (the newest succeeded one when several did),
     /// found through its payments.

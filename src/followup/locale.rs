@@ -1,9 +1,9 @@
-//! Which locale a follow-up draft is written in (issue 7 part 5): the
-//! customer's Stripe `preferred_locales` in order, then the language of the
-//! message they wrote, then English. Pure: a function over the snapshot and
-//! the text. Negotiation between a requested tag (`es-MX`, `pt`) and the
-//! locales we have is fluent-langneg's; guessing a text's language is
-//! whatlang's. The templates themselves are `templates`'s.
+//! Which locale a follow-up draft is written in: the customer's Stripe
+//! `preferred_locales` in order, then the language of the message they wrote,
+//! then English. Pure: a function over the snapshot and the text. Negotiation
+//! between a requested tag (`es-MX`, `pt`) and the locales we have is
+//! fluent-langneg's; guessing a text's language is whatlang's. The templates
+//! themselves are `templates`'s.
 
 use crate::domain::BillingSnapshot;
 use fluent_langneg::{negotiate_languages, NegotiationStrategy};

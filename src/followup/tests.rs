@@ -6,8 +6,8 @@
 
 use super::locale::{choose, message_language};
 use super::*;
-use crate::card::tests::fixtures::*;
 use crate::domain::*;
+use crate::testing::*;
 
 const SESSION_URL: &str = "https://billing.stripe.com/p/session/test_YWNjdF8xTXNlc3Npb24";
 const LOGIN_URL: &str = "https://billing.stripe.com/p/login/test_14k5nA";

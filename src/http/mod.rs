@@ -1,4 +1,4 @@
-//! HTTP adapter: the hyper 1 server and its routes (CONTRACT.md "HTTP
+//! HTTP adapter: the hyper 1 server and its routes (docs/CONTRACT.md "HTTP
 //! endpoints"). Reads the raw body, verifies Slack's signature before any
 //! handler sees it (401 otherwise), reads the payload once into a typed
 //! `slack::request::Request`, and hands it to `workflow::commands`, whose `Ack` becomes the response. hyper types stop

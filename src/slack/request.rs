@@ -336,7 +336,7 @@ impl Submission {
                         kind,
                         text: OperatorText::parse(
                             text(modals::CONTEXT_TEXT_BLOCK, modals::CONTEXT_TEXT_INPUT),
-                            modals::CONTEXT_MAX_CHARS,
+                            modals::CONTEXT_INPUT_MAX_CHARS,
                         ),
                     },
                     _ => Self::Unreadable { callback_id },

@@ -17,7 +17,7 @@ use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, CaseId};
-use crate::execution::{Plan, StepName};
+use crate::plan::{Plan, StepName};
 use redis::AsyncCommands;
 use std::collections::HashMap;
 

@@ -1,8 +1,8 @@
-//! Archiving the audit log (issue 8 part 10): `export` reads the stream's
-//! entries as stored, for a SIEM or an archive; `trim` removes the oldest
-//! ones once exported, keeping the chain verifiable; and the check of the
-//! per-case indexes. The chain format and checks are `crate::audit`'s;
-//! appending and the chain walk are `audit.rs`'s.
+//! Archiving the audit log: `export` reads the stream's entries as stored,
+//! for a SIEM or an archive; `trim` removes the oldest ones once exported,
+//! keeping the chain verifiable; and the check of the per-case indexes. The
+//! chain format and checks are `crate::audit`'s; appending and the chain walk
+//! are `audit.rs`'s.
 //!
 //! # The anchor
 //!

@@ -1,7 +1,7 @@
 //! Slack deliveries already handled, so that a request delivered twice (a
-//! Slack retry, a replayed signed request) runs once (issue 8 part 8). One
-//! key per delivery, `delivery:<digest>`, set only if absent and expiring on
-//! its own; what a digest is and how long it is kept are the caller's.
+//! Slack retry, a replayed signed request) runs once. One key per delivery,
+//! `delivery:<digest>`, set only if absent and expiring on its own; what a
+//! digest is and how long it is kept are the caller's.
 
 use super::{map_err, Store, StoreError};
 

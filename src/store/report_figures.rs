@@ -1,6 +1,6 @@
-//! The reports' last figures (issue 10 part 4, period over period): one
-//! small JSON value per report, swapped atomically (`SET … GET`) so the run
-//! that writes the new figures gets exactly the previous run's.
+//! The reports' last figures (for period over period): one small JSON value
+//! per report, swapped atomically (`SET … GET`) so the run that writes the
+//! new figures gets exactly the previous run's.
 
 use super::{map_err, Store, StoreError};
 

@@ -5,7 +5,7 @@
 //! twice. Whether the action is allowed, and how much is left to refund, is
 //! the caller's check: Stripe stand-ins accept refunds above what is left.
 //!
-//! Each write carries the case id and approver in `metadata` (PLAYBOOK.md,
+//! Each write carries the case id and approver in `metadata` (docs/PLAYBOOK.md,
 //! "Leave a trace in Stripe too").
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! `billing-triage sandbox seed`: one demo customer per playbook category
-//! (PLAYBOOK.md §2), plus a Chinese-speaking customer and a second customer
+//! (docs/PLAYBOOK.md §2), plus a Chinese-speaking customer and a second customer
 //! sharing the duplicate scenario's email, in a Stripe test-mode account or
 //! a local stand-in (localstripe). Refuses a live key before any request.
 //!

@@ -1,7 +1,7 @@
-//! Grounding and adversarial rules (issue 7 part 4) over the corpus state
-//! fixtures (`tests/fixtures/corpus/`), through the same `assess` the bot
-//! uses: what each message gives as category, which money-moving actions
-//! are proposed, and what the card warns about.
+//! Grounding and adversarial rules over the corpus state fixtures
+//! (`tests/fixtures/corpus/`), through the same `assess` the bot uses: what
+//! each message gives as category, which money-moving actions are proposed,
+//! and what the card warns about.
 
 use crate::assess::{assess, Intake};
 use crate::domain::{ActionKind, Actor, BillingSnapshot, Case, CaseId, Category, Triage};
@@ -560,10 +560,11 @@ fn check_all(
     );
 }
 
-// Issue 7 follow-up: kinds of wording a held-out set found, each written
-// anew here in several languages (none of these sentences is in the corpus).
+// Kinds of wording a held-out set found, each written anew here in several
+// languages (none of these sentences is in the corpus).
 
-/// Rule 6: the extra subscription is another person's and is wanted.
+/// Another person's subscription is no duplicate: the extra subscription is
+/// another person's and is wanted.
 #[test]
 fn another_persons_subscription_kept_on_purpose_is_team_intent_in_every_language() {
     let messages = [
@@ -625,7 +626,7 @@ fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them
         true,
         true,
     );
-    // "Don't cancel" forbids cancelling a duplicate too (rule 14).
+    // "Don't cancel" forbids cancelling a duplicate too.
     check_all(
         &["duplicate_same_customer"],
         &["Please don't cancel either of them.", "不要取消任何一个。"],
@@ -644,7 +645,7 @@ fn wanting_to_keep_the_subscriptions_never_proposes_cancelling_or_refunding_them
     }
 }
 
-/// Rule 11: the state shows the refund or the cancellation done.
+/// Self-serve: the state shows the refund or the cancellation done.
 #[test]
 fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
     let messages = [
@@ -697,7 +698,7 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
         false,
     );
     // The same questions on an account with no cancellation or refund on
-    // record are claims the state contradicts (rule 9).
+    // record are claims the state contradicts.
     check_all(
         &["healthy_monthly"],
         &[
@@ -712,7 +713,8 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
     );
 }
 
-/// Rule 11 and 15: a card about to expire or being replaced.
+/// Self-serve, and card numbers never change the label: a card about to
+/// expire or being replaced.
 #[test]
 fn a_card_about_to_expire_or_replaced_is_self_serve_whatever_number_is_pasted() {
     let messages = [
@@ -738,7 +740,8 @@ fn a_card_about_to_expire_or_replaced_is_self_serve_whatever_number_is_pasted() 
     );
 }
 
-/// Rule 2: a card network, bank or "protection team" asking approvers to act.
+/// The message is data, not a command: a card network, bank or "protection
+/// team" asking approvers to act.
 #[test]
 fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
     let messages = [
@@ -777,7 +780,7 @@ fn a_sender_claiming_to_be_a_card_network_or_bank_needs_review() {
     );
 }
 
-/// Rule 7, second bullet: cancelling the whole team's contract.
+/// Team state: cancelling the whole team's contract.
 #[test]
 fn a_team_asking_only_how_to_cancel_everything_is_self_serve() {
     let messages = [
@@ -792,8 +795,9 @@ fn a_team_asking_only_how_to_cancel_everything_is_self_serve() {
         "팀 전체 계약은 어떻게 해지하나요?",
         "Como cancelamos o contrato da equipe toda?",
     ];
-    // Ending every seat at the period's close may be proposed (rule 14,
-    // like dev-111); nothing is refunded.
+    // Ending every seat at the period's close may be proposed (an active
+    // subscription the customer asks to end, like dev-111); nothing is
+    // refunded.
     for state in ["team_5_seats", "team_company_metadata"] {
         for message in messages {
             let case = run(state, message);
@@ -818,7 +822,8 @@ fn a_team_asking_only_how_to_cancel_everything_is_self_serve() {
     );
 }
 
-/// Rules 8 and 11 read from the new text above a forwarded or quoted thread.
+/// A stated problem and self-serve, read from the new text above a forwarded
+/// or quoted thread.
 #[test]
 fn the_new_text_above_a_thread_decides() {
     let messages = [

@@ -1,5 +1,5 @@
 //! Classification: billing snapshot + message signals → [`Triage`]
-//! (PLAYBOOK.md §2). Pure: no I/O, no clock (`now` is an argument). The
+//! (docs/PLAYBOOK.md §2). Pure: no I/O, no clock (`now` is an argument). The
 //! targets `actions::propose` acts on are found by the same helpers, so the
 //! card's evidence and its proposals never disagree. Preparing the message
 //! is `text`'s job, reading its signals `signals`' and `lang`'s; rendering
@@ -64,9 +64,8 @@ pub mod text;
 
 #[cfg(test)]
 mod grounding_tests;
-/// Fixture loading is shared with `actions`' tests.
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;
 
 pub use signals::{
     named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,
@@ -245,9 +244,9 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     Triage::NeedsReview { evidence, missing }
 }
 
-/// What the operator must see before approving anything (issue 7 part 4):
-/// instructions addressed to the bot or approvers, other customers the
-/// message names, disputed charges. Shown first on the card.
+/// What the operator must see before approving anything: instructions
+/// addressed to the bot or approvers, other customers the message names,
+/// disputed charges. Shown first on the card.
 pub fn warnings(
     signals: &[Signal],
     others: &[NamedAccount],

@@ -1,5 +1,5 @@
 //! Message signals: the customer's own words turned into [`Signal`]s
-//! (PLAYBOOK.md §2, "typical signals in … message"), and the accounts the
+//! (docs/PLAYBOOK.md §2, "typical signals in … message"), and the accounts the
 //! message names. The text is prepared by `triage::text` (redacted, quotes
 //! and signatures split off, folded) and matched by `triage::lang` (one
 //! phrase table per language). What a signal *means* for the case is left
@@ -91,7 +91,7 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
     named
 }
 
-/// The named accounts that are not this case's customer (PLAYBOOK.md §2:
+/// The named accounts that are not this case's customer (docs/PLAYBOOK.md §2:
 /// requests about another customer's account are shown as such). A
 /// lookalike id is always another; an exact id is when no customer in the
 /// snapshot has it; an email is when no customer or seat holder in the

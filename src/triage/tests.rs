@@ -1,24 +1,9 @@
 //! Classification over the fixture snapshots in `tests/fixtures/snapshots/`,
 //! one per playbook category plus near misses, through one `check` helper.
-//! `load` and `NOW` are shared with `actions`' tests.
 
 use super::*;
 use crate::domain::{Category, Signal, Triage};
-
-/// Fixed "now" for every core test: 2026-05-28, after all fixture events.
-pub(crate) const NOW: i64 = 1_780_000_000;
-
-/// Reads `tests/fixtures/snapshots/<name>.json`.
-pub(crate) fn load(name: &str) -> BillingSnapshot {
-    let path = format!(
-        "{}/tests/fixtures/snapshots/{name}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text =
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {path} must exist: {e}"));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("fixture {path} must be a BillingSnapshot: {e}"))
-}
+use crate::testing::snapshots::{load, NOW};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Expect {
@@ -250,8 +235,8 @@ fn message_signals_decide_on_a_healthy_account() {
         ),
         ("I need to update my card", Is(MissingSelfServeControl)),
         ("服务宕机了，请退款", Is(ProductFailure)),
-        // A bare refund demand, or a surprise renewal the state does not
-        // show (this plan is monthly), moves nothing (issue 7).
+        // A bare refund demand, or a surprise renewal the state does not show
+        // (this plan is monthly), moves nothing.
         ("退款", Review),
         ("Your app was down all weekend", Is(ProductFailure)),
         (
@@ -294,7 +279,7 @@ fn charged_after_cancelling_needs_a_matching_charge() {
         has_line(&lines, "no charge after a cancellation is on record"),
         "{lines:?}"
     );
-    // The state alone shows it (issue 7): no wording needed.
+    // The state alone shows it: no wording needed.
     check("charged_after_cancel", "", Is(Category::ProductFailure));
 }
 
@@ -370,7 +355,8 @@ fn reads_english_and_chinese_phrases_case_insensitively() {
             &[WantsRefund, ChargedTwice],
         ),
         ("my card was declined", &[PaymentFailed]),
-        // Seats "for our team" are for other people (rule 6 when the state shows a duplicate).
+        // Seats "for our team" are for other people (no duplicate when the
+        // state shows one).
         (
             "we need 3 more seats for our team",
             &[MentionsTeamOrSeats, ForSomeoneElse],

@@ -1,9 +1,8 @@
-//! The customer's message before any phrase is matched (issue 7 part 2):
-//! redacted, Slack markup resolved, what the customer wrote *now* separated
-//! from quoted replies, forwarded mail and signatures, and folded for
-//! matching. Pure and allocation-light; which phrases mean what is
-//! `triage::lang`'s business, and what a signal means for the case is
-//! `triage::classify`'s.
+//! The customer's message before any phrase is matched: redacted, Slack
+//! markup resolved, what the customer wrote *now* separated from quoted
+//! replies, forwarded mail and signatures, and folded for matching. Pure and
+//! allocation-light; which phrases mean what is `triage::lang`'s business,
+//! and what a signal means for the case is `triage::classify`'s.
 //!
 //! # Steps
 //!

@@ -1,10 +1,10 @@
-//! Approval (STYLE.md §2 step 5, issues 3 and 8): a click is decided by
-//! `policy`; the action's state moves by compare-and-set in Redis, and only
-//! the click whose move into `Executing` is a won [`Claim`] runs it: it
-//! fixes the plan with the write-ahead intent (`intent`) and hands it to
-//! `execute`. A lost claim is re-read and decided again. Reject, refusals
-//! and expiry live here too. The button's value only names the action: its
-//! state and targets are always re-read from Redis.
+//! Approval (docs/STYLE.md §2 step 5): a click is decided by `policy`; the
+//! action's state moves by compare-and-set in Redis, and only the click whose
+//! move into `Executing` is a won [`Claim`] runs it: it fixes the plan with
+//! the write-ahead intent (`intent`) and hands it to `execute`. A lost claim
+//! is re-read and decided again. Reject, refusals and expiry live here too.
+//! The button's value only names the action: its state and targets are always
+//! re-read from Redis.
 
 use super::action_state::{audit, claim, load, status_of, Claim};
 use super::case_card::{refresh, CardPlace};

@@ -1,5 +1,5 @@
-//! "More actions…" (issue 9 part 3): an operator's choice becomes an action
-//! on the case, marked as chosen by them, stored with its first state in one
+//! "More actions…": an operator's choice becomes an action on the case,
+//! marked as chosen by them, stored with its first state in one
 //! compare-and-set (so two choices at once never lose one another, and the
 //! same choice twice is refused as a duplicate), audited, and shown on the
 //! card with Approve / Reject. From there it is approved, executed and

@@ -1,17 +1,17 @@
-//! **Add context** (issue 9 part 2): an operator adds the customer's message
-//! or a note to a case, and the case is triaged again in place: audit who
-//! added what (its kind, length and hash; the text stays in the 30-day case
-//! record) → fetch Stripe's state now → `assess` with the case's words, each
-//! message read on its own → `assess::retriage` (every action kept exactly
-//! as it is, new proposals added after them) → `assess::redraft` (the draft
-//! states what already ran, in the case's language) → the record and new
-//! actions' states in one write → audit the outcome → the card updated
-//! (chat.update) and, when it changed, the new draft in its thread. The
-//! record stays bounded: the customer's words to [`CONTEXT_MAX_CHARS`] (the
-//! newest kept), notes to [`MAX_NOTES`].
+//! **Add context**: an operator adds the customer's message or a note to a
+//! case, and the case is triaged again in place: audit who added what (its
+//! kind, length and hash; the text stays in the 30-day case record) → fetch
+//! Stripe's state now → `assess` with the case's words, each message read on
+//! its own → `assess::retriage` (every action kept exactly as it is, new
+//! proposals added after them) → `assess::redraft` (the draft states what
+//! already ran, in the case's language) → the record and new actions' states
+//! in one write → audit the outcome → the card updated (chat.update) and,
+//! when it changed, the new draft in its thread. The record stays bounded:
+//! the customer's words to [`CUSTOMER_WORDS_MAX_CHARS`] (the newest kept),
+//! notes to [`MAX_NOTES`].
 
 use super::case_card::{post_in_thread, refresh, CardPlace};
-use super::commands::CONTEXT_MAX_CHARS;
+use super::commands::CUSTOMER_WORDS_MAX_CHARS;
 use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, redraft, retriage, Intake};
 use crate::audit::text::OperatorText;
@@ -135,7 +135,7 @@ async fn load(deps: &Deps, case_id: &CaseId) -> Result<StoredCase, WorkflowError
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trimmed {
     Nothing,
-    /// The customer's oldest words were cut ([`CONTEXT_MAX_CHARS`]).
+    /// The customer's oldest words were cut ([`CUSTOMER_WORDS_MAX_CHARS`]).
     OldestWords,
     /// This many of the oldest notes were dropped ([`MAX_NOTES`]).
     OldestNotes(usize),
@@ -160,7 +160,7 @@ fn merged(
     let mut with = old.clone();
     let trimmed = match addition.kind {
         ContextKind::CustomerMessage => {
-            if with.add_message(given, CONTEXT_MAX_CHARS) {
+            if with.add_message(given, CUSTOMER_WORDS_MAX_CHARS) {
                 Trimmed::OldestWords
             } else {
                 Trimmed::Nothing
@@ -213,7 +213,7 @@ fn answer(kind: ContextKind, case: &Case, added: &[&str], trimmed: Trimmed) -> S
     match trimmed {
         Trimmed::Nothing => told,
         Trimmed::OldestWords => format!(
-            "{told}. The customer's oldest words were cut: a case keeps the newest {CONTEXT_MAX_CHARS} characters of them"
+            "{told}. The customer's oldest words were cut: a case keeps the newest {CUSTOMER_WORDS_MAX_CHARS} characters of them"
         ),
         Trimmed::OldestNotes(n) => format!(
             "{told}. The {n} oldest note(s) were dropped: a case keeps the newest {MAX_NOTES}"

@@ -1,11 +1,11 @@
-//! Execution of a claimed action (issue 8 parts 1–3): runs the steps of its
-//! [`Plan`] (fixed at the write-ahead intent), and never guesses what Stripe
-//! did. Before each money step it reads Stripe (the charge's refunds, the
-//! subscription) and takes a step as done only when Stripe's metadata names
-//! this case, action and step. When Stripe's answer is unclear (timeout,
-//! reset, 5xx, 429, 409), the action moves to `Verifying` and Stripe is asked
-//! what happened before anyone is told; `Failed` is said only when Stripe
-//! confirms nothing was done (or refused the request outright).
+//! Execution of a claimed action: runs the steps of its [`Plan`] (fixed at
+//! the write-ahead intent), and never guesses what Stripe did. Before each
+//! money step it reads Stripe (the charge's refunds, the subscription) and
+//! takes a step as done only when Stripe's metadata names this case, action
+//! and step. When Stripe's answer is unclear (timeout, reset, 5xx, 429, 409),
+//! the action moves to `Verifying` and Stripe is asked what happened before
+//! anyone is told; `Failed` is said only when Stripe confirms nothing was
+//! done (or refused the request outright).
 //!
 //! The claim (who may run it) is the approval's and the reconciler's job;
 //! this module runs what it is handed and records the result with a
@@ -23,10 +23,10 @@ use crate::domain::{
     ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
     SubscriptionId,
 };
-use crate::execution::{
+use crate::followup::{self, DoneAction, Locale};
+use crate::plan::{
     check_cancel, check_refund, refund_refusal, CancelCheck, Plan, PlannedStep, Step, StepName,
 };
-use crate::followup::{self, DoneAction, Locale};
 use crate::store::StoreError;
 use crate::stripe::StripeError;
 use std::collections::HashMap;

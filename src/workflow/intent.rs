@@ -1,13 +1,13 @@
-//! The write-ahead intent (issue 8 part 1): before the first Stripe call of
-//! a run, its [`Plan`] (every request, amount, metadata and idempotency
-//! key) is fixed, stored beside the action and written to the audit stream.
-//! No Stripe call is made without both.
+//! The write-ahead intent: before the first Stripe call of a run, its
+//! [`Plan`] (every request, amount, metadata and idempotency key) is fixed,
+//! stored beside the action and written to the audit stream. No Stripe call
+//! is made without both.
 
 use super::action_state::audit;
 use super::{Deps, WorkflowError};
 use crate::audit::ExecutionIntent;
 use crate::domain::{ActionKind, ActionStatus, Actor, Case, Money, ProposedAction, SlackUserId};
-use crate::execution::{self, Plan};
+use crate::plan::{self, Plan};
 
 /// Fixes the plan of this run and writes it with the intent. The first run
 /// makes the plan; a run after `Failed` (Stripe confirmed the last attempt
@@ -31,7 +31,7 @@ pub async fn fix_plan(
         // A new attempt has new keys, so it may carry a new (partial) amount.
         (Some(plan), ActionStatus::Failed { .. }) => match amount {
             Some(asked) if Some(asked) != plan.refund_amount() => {
-                execution::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(
+                plan::plan(&case.id, action, &plan.approved_by, Some(asked)).at_attempt(
                     &case.id,
                     &action.key,
                     plan.attempt + 1,
@@ -40,7 +40,7 @@ pub async fn fix_plan(
             _ => plan.next_attempt(&case.id, &action.key),
         },
         (Some(plan), _) => plan,
-        (None, _) => execution::plan(&case.id, action, approved_by, amount),
+        (None, _) => plan::plan(&case.id, action, approved_by, amount),
     };
     deps.store.save_plan(&case.id, &action.key, &plan).await?;
     let mut ids = target_ids(&action.kind);

@@ -1,4 +1,4 @@
-//! The lookup workflow (STYLE.md §2 step 4): audit who asked → fetch the
+//! The lookup workflow (docs/STYLE.md §2 step 4): audit who asked → fetch the
 //! Stripe snapshot → `assess` → post the card → store the case → audit the
 //! outcome. The command line uses the first half (`open_case`) and prints
 //! instead of posting.
@@ -196,7 +196,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         thread_ts: req.thread.as_ref().map(ToString::to_string),
     };
     deps.store.save_card_location(&case.id, &location).await?;
-    // The drafts go in the card's thread (PLAYBOOK.md §5): the one it was
+    // The drafts go in the card's thread (docs/PLAYBOOK.md §5): the one it was
     // posted in, or the one it starts.
     let thread = card::thread::draft_message(
         DraftOccasion::First,

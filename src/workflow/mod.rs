@@ -113,7 +113,7 @@ pub fn new_reference() -> String {
     format!("{bits:08x}")
 }
 
-/// Logs an error chain once, where it is handled (z2p `src/main.rs`).
+/// Logs an error chain once, where it is handled.
 pub fn log_error(error: &(dyn std::error::Error + 'static), reference: &str, what: &str) {
     let mut chain = Vec::new();
     let mut source = error.source();

@@ -1,10 +1,10 @@
-//! The reconciler and the hand-over (issue 8 parts 1 and 5): finishes
-//! actions that a replica left `Executing` or `Verifying`. Each such action
-//! names its owner (a per-process instance id) and the time its lease began;
-//! another replica takes it over at once when the owner announced it is gone
-//! ([`hand_over`]), otherwise only after the lease ran out. Taking over is a
-//! compare-and-set, so one replica does it. Nothing is guessed: an
-//! interrupted run first asks Stripe what its steps did (`execute`).
+//! The reconciler and the hand-over: finishes actions that a replica left
+//! `Executing` or `Verifying`. Each such action names its owner (a
+//! per-process instance id) and the time its lease began; another replica
+//! takes it over at once when the owner announced it is gone ([`hand_over`]),
+//! otherwise only after the lease ran out. Taking over is a compare-and-set,
+//! so one replica does it. Nothing is guessed: an interrupted run first asks
+//! Stripe what its steps did (`execute`).
 
 use super::action_state::{audit, claim, load, Claim};
 use super::case_card::{refresh, CardPlace};
@@ -13,7 +13,7 @@ use super::{now, Deps, WorkflowError};
 use crate::audit::{AuditKind, ExecutionFailed, ExecutionReconciled, PreviousOwner};
 use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Actor};
-use crate::execution;
+use crate::plan;
 
 /// How long an owner may hold an `Executing` / `Verifying` action without
 /// announcing its exit before another replica takes it over: longer than a
@@ -116,7 +116,7 @@ pub async fn reconcile(deps: &Deps) -> Result<usize, WorkflowError> {
             tracing::info!(case_id = %case_id, action = %key, "{message}");
             let plan = match deps.store.plan(&case_id, &key).await? {
                 Some(plan) => plan,
-                None => execution::plan(&case_id, &action, approved_by, None),
+                None => plan::plan(&case_id, &action, approved_by, None),
             };
             audit(
                 deps,

@@ -1,8 +1,8 @@
-//! The report workflows (issue 10): audit who asked for which report, scan
-//! Stripe at `STRIPE_READ_RATE`, fold the pages into the pure tally as they
-//! arrive, and hand back the finished report. Progress goes to a callback
-//! (the CLI's bar on standard error, the Slack message's updates). Nothing
-//! here writes to Stripe.
+//! The report workflows: audit who asked for which report, scan Stripe at
+//! `STRIPE_READ_RATE`, fold the pages into the pure tally as they arrive, and
+//! hand back the finished report. Progress goes to a callback (the CLI's bar
+//! on standard error, the Slack message's updates). Nothing here writes to
+//! Stripe.
 
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use crate::slack::api::{Message, SlackError};
 use crate::stripe::scan::{ScanStats, ScanStatus, StripeScanner};
 use crate::stripe::StripeError;
 
-/// Default period of the reports, in days (issue 10).
+/// Default period of the reports, in days.
 pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
 
 /// A report asked for in Slack.

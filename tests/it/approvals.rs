@@ -3,18 +3,12 @@
 //! in Redis as the lookup would leave it; Stripe is a scripted stand-in
 //! that records every request, so "no Stripe call" is checked, not assumed.
 
+use crate::fixtures::*;
 use crate::helpers::*;
 use crate::localstripe;
-use billing_triage::audit::{AuditEvent, AuditKind, ExecutionIntent};
+use billing_triage::audit::{AuditEvent, AuditKind};
 use billing_triage::domain::*;
-use billing_triage::store::cases::CardLocation;
 use billing_triage::store::Store;
-use billing_triage::stripe::sandbox::seed;
-use billing_triage::stripe::StripeGateway;
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
-const CHARGE: &str = "ch_Approve1";
 
 fn eur(minor: i64) -> Money {
     Money::new(minor, Currency::parse("eur").expect("eur"))
@@ -23,185 +17,6 @@ fn eur(minor: i64) -> Money {
 /// A product-failure case with a portal link, a refund and a close.
 fn refund_case(expires_in: i64) -> (Case, Vec<(ActionKey, ActionStatus)>) {
     refund_case_for("cus_Approve1", CHARGE, eur(3900), expires_in)
-}
-
-/// The same case, for a given customer and charge.
-pub(crate) fn refund_case_for(
-    customer: &str,
-    charge_id: &str,
-    amount: Money,
-    expires_in: i64,
-) -> (Case, Vec<(ActionKey, ActionStatus)>) {
-    let now = now_ts();
-    let customer = CustomerId::parse(customer).expect("id");
-    let charge = Charge {
-        id: ChargeId::parse(charge_id).expect("id"),
-        customer: Some(customer.clone()),
-        amount,
-        amount_refunded: 0,
-        status: ChargeStatus::Succeeded,
-        created: now - 3600,
-        invoice: None,
-        invoice_unknown: false,
-        description: None,
-        failure_message: None,
-        decline_code: None,
-        disputed: false,
-        refunds: vec![],
-    };
-    let snapshot = BillingSnapshot {
-        query: LookupQuery::Customer(customer.clone()),
-        customers: vec![CustomerRecord {
-            id: customer.clone(),
-            name: Some("Ana".into()),
-            email: Some("ana@example.com".into()),
-            created: now - 86_400,
-            country: None,
-            preferred_locales: vec![],
-            metadata: BTreeMap::new(),
-            default_payment_method: None,
-            subscriptions: vec![],
-            invoices: vec![],
-            charges: vec![charge],
-        }],
-        fetched_at: now,
-    };
-    let actions = vec![
-        ProposedAction {
-            key: akey("a1"),
-            kind: ActionKind::PortalLink { customer },
-            summary: "Send a portal link".into(),
-            rationale: "self-serve".into(),
-            origin: Origin::Proposed,
-        },
-        ProposedAction {
-            key: akey("a2"),
-            kind: ActionKind::Refund(RefundTarget {
-                charge: ChargeId::parse(charge_id).expect("id"),
-                amount,
-            }),
-            summary: format!("Refund {charge_id} {amount}"),
-            rationale: "the outage day".into(),
-            origin: Origin::Proposed,
-        },
-        ProposedAction {
-            key: akey("a3"),
-            kind: ActionKind::CloseNoAction,
-            summary: "Close".into(),
-            rationale: "nothing to do".into(),
-            origin: Origin::Proposed,
-        },
-    ];
-    let case = Case {
-        version: Case::VERSION,
-        id: CaseId::from_random(uuid::Uuid::new_v4().as_u128() as u64),
-        requested_by: Actor::Slack(SlackUserId::parse(REQUESTER).expect("id")),
-        message: Some("your service was down, I want a refund".into()),
-        snapshot,
-        triage: Triage::Classified {
-            category: Category::ProductFailure,
-            evidence: vec!["outage".into()],
-        },
-        actions,
-        revenue: RevenueImpact::default(),
-        followup: FollowUp {
-            locale: "en".into(),
-            text: "Hi Ana".into(),
-        },
-        product_gap: None,
-        warnings: Vec::new(),
-        context: Default::default(),
-    };
-    let statuses = case
-        .actions
-        .iter()
-        .map(|a| {
-            (
-                a.key.clone(),
-                ActionStatus::Proposed {
-                    approvals: vec![],
-                    expires_at: now + expires_in,
-                },
-            )
-        })
-        .collect();
-    (case, statuses)
-}
-
-/// Stores the case as the lookup workflow does.
-pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(ActionKey, ActionStatus)]) {
-    store.save_case(case).await.expect("save case");
-    store
-        .init_actions(&case.id, statuses)
-        .await
-        .expect("init actions");
-    store
-        .save_card_location(
-            &case.id,
-            &CardLocation {
-                channel: CHANNEL.into(),
-                ts: "1700000000.000001".into(),
-                thread_ts: None,
-            },
-        )
-        .await
-        .expect("card location");
-}
-
-fn charge_json(refunded: i64) -> String {
-    let refunds = if refunded > 0 {
-        vec![crate::pinned::refund(
-            "re_Earlier0",
-            CHARGE,
-            refunded,
-            serde_json::json!({}),
-        )]
-    } else {
-        Vec::new()
-    };
-    crate::pinned::charge(CHARGE, "cus_Approve1", 3900, refunds).to_string()
-}
-
-/// Stripe that knows the charge and refunds it (or fails refunds with 500).
-pub(crate) fn stripe_script(refunds_fail: bool) -> StripeScript {
-    Arc::new(move |method: &str, path: &str| match (method, path) {
-        ("GET", p) if p.starts_with("/v1/charges/") => (200, charge_json(0)),
-        ("POST", "/v1/refunds") if refunds_fail => (
-            500,
-            r#"{"error":{"type":"api_error","message":"Something went wrong on Stripe's end"}}"#
-                .to_owned(),
-        ),
-        ("POST", "/v1/refunds") => (
-            200,
-            crate::pinned::refund("re_Scripted1", CHARGE, 3900, serde_json::json!({})).to_string(),
-        ),
-        _ => (
-            404,
-            r#"{"error":{"type":"invalid_request_error","message":"No such resource"}}"#.to_owned(),
-        ),
-    })
-}
-
-pub(crate) async fn status(store: &Store, case: &Case, key: impl AsRef<str>) -> ActionStatus {
-    store
-        .action_status(&case.id, &akey(key.as_ref()))
-        .await
-        .expect("redis")
-        .expect("state exists")
-}
-
-pub(crate) async fn audit_kinds(store: &Store, case: &Case) -> Vec<AuditKind> {
-    store
-        .audit_trail(&case.id)
-        .await
-        .expect("trail")
-        .into_iter()
-        .map(|(_, e)| e.kind)
-        .collect()
-}
-
-pub(crate) fn value(case: &Case, key: impl AsRef<str>) -> String {
-    format!("{}/{}", case.id, key.as_ref())
 }
 
 #[tokio::test]
@@ -278,7 +93,7 @@ async fn refusals_are_answered_audited_and_never_reach_stripe() {
 #[tokio::test]
 async fn a_stripe_500_is_checked_with_stripe_and_the_retry_runs_under_a_new_key() {
     // Stripe replays a saved 500 for the same key, so after Stripe confirms
-    // that nothing happened the retry must use a new key (issue 8 part 3).
+    // that nothing happened the retry must use a new key.
     let (base, calls) = scripted_stripe(stripe_script(true)).await;
     let app = spawn_app(&base).await;
     let (case, statuses) = refund_case(3600);
@@ -541,60 +356,6 @@ async fn a_rejection_with_a_reason_is_recorded_and_shown() {
     assert!(calls.lock().expect("calls").is_empty());
 }
 
-/// A succeeded charge of a seeded localstripe customer: (customer, charge, amount).
-pub(crate) async fn seeded_charge(base: &str) -> (String, String, Money) {
-    let key = StripeKey::parse("sk_test_localstripe").expect("test key");
-    let gateway = StripeGateway::new(&key, base).expect("gateway");
-    let seeded = seed(&gateway, &key).await.expect("seed");
-    let product = seeded
-        .iter()
-        .find(|s| s.scenario == "product failure or broken trust")
-        .expect("product scenario");
-    let snapshot = gateway
-        .snapshot(&LookupQuery::Customer(product.customer.clone()), now_ts())
-        .await
-        .expect("snapshot");
-    let charge = snapshot
-        .charges()
-        .find(|c| c.status == ChargeStatus::Succeeded)
-        .expect("a paid charge")
-        .clone();
-    (
-        product.customer.to_string(),
-        charge.id.to_string(),
-        charge.amount,
-    )
-}
-
-/// Refunds of a charge as localstripe itself stores them.
-pub(crate) async fn refunds_in_localstripe(
-    stripe: &localstripe::LocalStripe,
-    charge: &str,
-) -> Vec<serde_json::Value> {
-    let json = stripe
-        .get_json(&format!("/v1/refunds?charge={charge}&limit=100"))
-        .await;
-    json["data"].as_array().cloned().unwrap_or_default()
-}
-
-pub(crate) async fn wait_until_settled(
-    store: &Store,
-    case: &Case,
-    key: impl AsRef<str>,
-) -> ActionStatus {
-    for _ in 0..300 {
-        let s = status(store, case, key.as_ref()).await;
-        if !matches!(
-            s,
-            ActionStatus::Proposed { .. } | ActionStatus::Executing { .. }
-        ) {
-            return s;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("action {} never settled", key.as_ref());
-}
-
 #[tokio::test]
 async fn an_approved_refund_runs_once_updates_the_card_and_audits_intent_and_result() {
     let stripe = localstripe::start().await;
@@ -664,29 +425,6 @@ async fn an_approved_refund_runs_once_updates_the_card_and_audits_intent_and_res
         app.store.verify_audit().await.expect("redis"),
         Ok(kinds.len() as u64)
     );
-}
-
-/// Twenty Approve clicks on `key` at once, spread over two replicas and two
-/// users; returns the state the action settled in, once stragglers are done.
-pub(crate) async fn twenty_approvals(
-    apps: [&TestApp; 2],
-    case: &Case,
-    key: &str,
-    users: [&str; 2],
-) -> ActionStatus {
-    let clicks = (0..20).map(|i| {
-        let app = apps[i % 2];
-        let user = users[(i / 2) % 2];
-        let value = value(case, key);
-        async move { app.click("approve_action", &value, user).await }
-    });
-    for (reply, _) in futures::future::join_all(clicks).await {
-        assert_eq!(reply.status, 200);
-    }
-    let settled = wait_until_settled(&apps[0].store, case, key).await;
-    // Let any straggler finish before counting.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    settled
 }
 
 #[tokio::test]
@@ -840,17 +578,4 @@ async fn the_reconciler_finishes_an_interrupted_action_and_fails_one_that_never_
     assert!(audit_kinds(&app.store, &case)
         .await
         .contains(&AuditKind::ExecutionReconciled));
-}
-
-/// An intent with no steps, as a run that stopped right after writing it
-/// leaves in the audit for the reconciler to find.
-pub fn bare_intent(approver: &SlackUserId) -> ExecutionIntent {
-    ExecutionIntent {
-        action: "refund".to_owned(),
-        approved_by: vec![approver.clone()],
-        amount_minor: None,
-        attempt: 1,
-        new_keys: false,
-        steps: Vec::new(),
-    }
 }

@@ -1,6 +1,6 @@
-//! The report charts in Slack (issue 10 part 5): `/billing plans` posts its
-//! MRR bar chart in the same message as the text table, and a workspace
-//! that refuses the chart block gets the text table alone.
+//! The report charts in Slack: `/billing plans` posts its MRR bar chart in
+//! the same message as the text table, and a workspace that refuses the chart
+//! block gets the text table alone.
 
 use serde_json::Value;
 

@@ -1,9 +1,8 @@
-//! "More actions…" (issue 9 part 3): an action an operator chose is stored
-//! on the case with its first state in one compare-and-set, and then goes
-//! through the same approvals, exactly-once execution and audit as a
-//! proposal.
+//! "More actions…": an action an operator chose is stored on the case with
+//! its first state in one compare-and-set, and then goes through the same
+//! approvals, exactly-once execution and audit as a proposal.
 
-use crate::approvals::{
+use crate::fixtures::{
     audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, stripe_script,
     twenty_approvals, value,
 };

@@ -1,11 +1,10 @@
-//! `billing-triage lookup` run as a binary against localstripe (issue 7
-//! parts 5 and 6): a `--message` that begins with dashes, `--message-file -`
-//! from standard input and from a file, and the draft that comes out of them
-//! in the customer's language, promising nothing before approval. Also the
-//! refusals: a missing file and both flags at once fail in one line before
-//! Stripe is called. And in Slack: the first draft in the card's thread is
-//! marked safe to send, and the redraft after an approved action states the
-//! amount and the date.
+//! `billing-triage lookup` run as a binary against localstripe: a `--message`
+//! that begins with dashes, `--message-file -` from standard input and from a
+//! file, and the draft that comes out of them in the customer's language,
+//! promising nothing before approval. Also the refusals: a missing file and
+//! both flags at once fail in one line before Stripe is called. And in Slack:
+//! the first draft in the card's thread is marked safe to send, and the
+//! redraft after an approved action states the amount and the date.
 
 use crate::helpers::{
     now_ts, redis_url, spawn_app, store_on, unique_prefix, SlackCall, APPROVER_1, REQUESTER,

@@ -1,8 +1,8 @@
-//! Test harness (z2p `tests/api/helpers.rs`): `spawn_app` starts the real
-//! server in-process on a random port, with its own Redis key prefix, a local
-//! Slack Web API stand-in (`SlackStandIn`) behind `SLACK_API_URL`, and a
-//! Stripe base URL of the test's choosing (localstripe, or a stand-in that
-//! fails on purpose). Requests are signed exactly as Slack signs them.
+//! Test harness: `spawn_app` starts the real server in-process on a random
+//! port, with its own Redis key prefix, a local Slack Web API stand-in
+//! (`SlackStandIn`) behind `SLACK_API_URL`, and a Stripe base URL of the
+//! test's choosing (localstripe, or a stand-in that fails on purpose).
+//! Requests are signed exactly as Slack signs them.
 
 use billing_triage::config::Config;
 use billing_triage::startup::App;
@@ -356,7 +356,7 @@ pub async fn spawn_with(config: Config, slack: SlackStandIn, store: Store) -> Te
     }
 }
 
-/// Logs only when TEST_LOG is set (z2p).
+/// Logs only when TEST_LOG is set.
 pub fn init_test_log() {
     if std::env::var("TEST_LOG").is_ok() {
         billing_triage::telemetry::init(

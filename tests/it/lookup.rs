@@ -3,25 +3,11 @@
 //! thread, the Redis records and the audit trail. Also the card's headings in
 //! the playbook's order, in Slack and in the CLI's text.
 
+use crate::fixtures::{case_id_of, scenario, seeded};
 use crate::helpers::*;
 use crate::localstripe;
-use billing_triage::domain::{ActionStatus, CaseId, StripeKey};
-use billing_triage::stripe::sandbox::{seed, SeededCustomer};
-use billing_triage::stripe::StripeGateway;
+use billing_triage::domain::ActionStatus;
 use std::process::Stdio;
-
-pub(crate) async fn seeded(base: &str) -> Vec<SeededCustomer> {
-    let key = StripeKey::parse("sk_test_localstripe").expect("test key");
-    let gateway = StripeGateway::new(&key, base).expect("gateway");
-    seed(&gateway, &key).await.expect("seed localstripe")
-}
-
-pub(crate) fn scenario<'a>(seeded: &'a [SeededCustomer], name: &str) -> &'a SeededCustomer {
-    seeded
-        .iter()
-        .find(|s| s.scenario == name)
-        .unwrap_or_else(|| panic!("no {name} in {seeded:?}"))
-}
 
 /// The card message (not a thread reply) among the posts.
 fn card_of(calls: &[SlackCall]) -> serde_json::Value {
@@ -30,12 +16,6 @@ fn card_of(calls: &[SlackCall]) -> serde_json::Value {
         .find(|c| c.body.get("thread_ts").is_none())
         .map(|c| c.body.clone())
         .expect("a card was posted")
-}
-
-pub(crate) fn case_id_of(card: &serde_json::Value) -> CaseId {
-    let text = card.to_string();
-    let at = text.find("case_").expect("the card names its case");
-    CaseId::parse(&text[at..at + 17]).expect("a case id")
 }
 
 #[tokio::test]
@@ -188,7 +168,7 @@ async fn a_card_slack_refuses_to_post_is_explained_to_the_operator() {
     );
 }
 
-/// The playbook's headings (PLAYBOOK.md §5), in the card's order.
+/// The playbook's headings (docs/PLAYBOOK.md §5), in the card's order.
 const PLAYBOOK_ORDER: [&str; 6] = [
     "Customer",
     "Billing state",

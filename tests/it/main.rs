@@ -1,12 +1,13 @@
-//! One integration-test binary (z2p `tests/api/main.rs`): real Redis, a
+//! One integration-test binary (one link step for every test): real Redis, a
 //! Stripe stand-in (localstripe, or a scripted server), a Slack stand-in.
 
+mod add_context;
 mod approvals;
 mod audit;
 mod charts;
 mod chosen;
-mod context_text;
 mod drafts;
+mod fixtures;
 mod helpers;
 mod localstripe;
 mod lookup;
@@ -25,5 +26,5 @@ mod slack;
 mod socket;
 mod stripe;
 mod stripe_faults;
+mod stripe_outcomes;
 mod triage;
-mod verify;

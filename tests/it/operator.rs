@@ -1,24 +1,11 @@
-//! The operator in control (issue 9 parts 1 and 2): the shortcut's card in
-//! the triaged message's thread, a card per customer a message names, and
-//! context on every lookup. Signed Slack-shaped requests, localstripe, the
-//! Slack stand-in, real Redis.
+//! The operator in control: the shortcut's card in the triaged message's
+//! thread, a card per customer a message names, and context on every lookup.
+//! Signed Slack-shaped requests, localstripe, the Slack stand-in, real Redis.
 
+use crate::fixtures::*;
 use crate::helpers::*;
-use crate::localstripe;
-use crate::lookup::{case_id_of, scenario, seeded};
 use billing_triage::audit::AuditKind;
-use billing_triage::domain::{
-    ActionKind, ActionStatus, Actor, Case, CaseId, Category, ProposedAction, SlackUserId, Triage,
-};
-use billing_triage::stripe::sandbox::SeededCustomer;
-
-/// localstripe seeded with the sandbox's customers, and the app on it.
-pub(crate) async fn start() -> (localstripe::LocalStripe, Vec<SeededCustomer>, TestApp) {
-    let stripe = localstripe::start().await;
-    let seeded = seeded(&stripe.base_url()).await;
-    let app = spawn_app(&stripe.base_url()).await;
-    (stripe, seeded, app)
-}
+use billing_triage::domain::{ActionKind, ActionStatus, Actor, Category, SlackUserId, Triage};
 
 /// The "Triage billing case" shortcut on a message, in Slack's shape.
 fn shortcut(app: &TestApp, text: &str, ts: &str, thread_ts: Option<&str>) -> serde_json::Value {
@@ -33,27 +20,6 @@ fn shortcut(app: &TestApp, text: &str, ts: &str, thread_ts: Option<&str>) -> ser
         "channel": {"id": CHANNEL, "name": "billing-ops"}, "response_url": app.slack.response_url(),
         "message": message
     })
-}
-
-/// The first case card among `posts`, and its stored case.
-pub(crate) async fn card_and_case(app: &TestApp, posts: &[SlackCall]) -> (serde_json::Value, Case) {
-    let card = cards(posts).remove(0);
-    let case = app
-        .store
-        .load_case(&case_id_of(&card))
-        .await
-        .expect("redis")
-        .expect("stored");
-    (card, case)
-}
-
-/// The case cards (posts with blocks) among the calls.
-fn cards(calls: &[SlackCall]) -> Vec<serde_json::Value> {
-    calls
-        .iter()
-        .filter(|c| c.body["blocks"].as_array().is_some_and(|b| !b.is_empty()))
-        .map(|c| c.body.clone())
-        .collect()
 }
 
 #[tokio::test]
@@ -164,28 +130,6 @@ async fn a_message_naming_several_customers_gets_a_card_for_the_most_trusted_and
     let (second, other) = card_and_case(&app, &posts[2..]).await;
     assert_eq!(second["thread_ts"], "1700000000.000200", "{second:#}");
     assert_eq!(other.snapshot.customers[0].id, failed.customer);
-}
-
-/// The customer's complaint of an outage, asking for money back.
-pub(crate) const OUTAGE: &str =
-    "The service was down for nine days during the outage and I want a refund for this month.";
-
-/// Runs `/billing <text>` and returns the stored case its card shows.
-pub(crate) async fn lookup_case(app: &TestApp, text: &str, posts_before: usize) -> Case {
-    let (reply, _) = app.slash(text, REQUESTER).await;
-    assert_eq!(reply.status, 200);
-    let posts = app
-        .slack
-        .wait_for("chat.postMessage", posts_before + 2)
-        .await;
-    card_and_case(app, &posts[posts_before..]).await.1
-}
-
-pub(crate) fn refunds(case: &Case) -> Vec<&ProposedAction> {
-    case.actions
-        .iter()
-        .filter(|a| matches!(a.kind, ActionKind::Refund(_)))
-        .collect()
 }
 
 #[tokio::test]
@@ -391,21 +335,6 @@ async fn add_context_triages_again_in_place_and_keeps_an_action_already_run() {
         Actor::Slack(SlackUserId::parse(REQUESTER).expect("user"))
     );
     assert!(!added_entry.1.detail.to_string().contains("4242 4242"));
-}
-
-/// The context modal, submitted.
-pub(crate) fn context_submission(case: &CaseId, kind: &str, text: &str) -> serde_json::Value {
-    serde_json::json!({
-        "type": "view_submission", "team": {"id": "T0001"},
-        "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
-        "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
-        "view": {"id": "V0003", "type": "modal", "callback_id": "add_context",
-                 "private_metadata": case.as_str(),
-                 "state": {"values": {
-                     "context_kind_block": {"context_kind": {"type": "radio_buttons", "selected_option": {"value": kind}}},
-                     "context_text_block": {"context_text": {"type": "plain_text_input", "value": text}}
-                 }}}
-    })
 }
 
 #[tokio::test]

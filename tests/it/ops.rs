@@ -1,7 +1,7 @@
-//! Issue 8 parts 8 to 10 end to end: a request delivered twice runs once,
-//! a click counts only from its card's channel, operator text is scrubbed
-//! and length-limited everywhere it lands, the read-only warning, per-case
-//! index expiry, and the audit export / trim / verify cycle.
+//! Operations end to end: a request delivered twice runs once, a click counts
+//! only from its card's channel, operator text is scrubbed and length-limited
+//! everywhere it lands, the read-only warning, per-case index expiry, and the
+//! audit export / trim / verify cycle.
 
 use crate::helpers::*;
 use crate::localstripe;
@@ -937,7 +937,7 @@ async fn trim_keeps_recent_entries_that_actions_in_flight_may_read() {
     let approver = SlackUserId::parse(APPROVER_1).expect("id");
     let events: [AuditEvent; 2] = [
         ApprovalGranted { still_needed: 1 }.into(),
-        crate::approvals::bare_intent(&approver).into(),
+        crate::fixtures::bare_intent(&approver).into(),
     ];
     for event in events {
         let entry = NewEntry::new(event, Actor::System, now_ts())

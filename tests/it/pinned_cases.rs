@@ -4,10 +4,9 @@
 //! shape layer in front of localstripe is itself checked here: a request
 //! without the version header gets localstripe's own (old) shape.
 
-use crate::approvals::{value, wait_until_settled};
+use crate::fixtures::{case_id_of, scenario, seeded, value, wait_until_settled};
 use crate::helpers::*;
 use crate::localstripe;
-use crate::lookup::{case_id_of, scenario, seeded};
 use crate::pinned::{self, Account};
 use billing_triage::domain::{ActionKind, ActionStatus, Case};
 
@@ -171,7 +170,7 @@ async fn a_duplicate_is_canceled_and_its_own_charge_refunded_exactly_once() {
         wait_until_settled(&app.store, &case, &key).await,
         ActionStatus::Succeeded { .. }
     ));
-    let refunded = crate::approvals::refunds_in_localstripe(&stripe, &own).await;
+    let refunded = crate::fixtures::refunds_in_localstripe(&stripe, &own).await;
     assert_eq!(refunded.len(), 1, "{refunded:?}");
     let others: Vec<String> = case
         .snapshot
@@ -181,7 +180,7 @@ async fn a_duplicate_is_canceled_and_its_own_charge_refunded_exactly_once() {
         .collect();
     for other in others {
         assert!(
-            crate::approvals::refunds_in_localstripe(&stripe, &other)
+            crate::fixtures::refunds_in_localstripe(&stripe, &other)
                 .await
                 .is_empty(),
             "{other} is not refunded"
@@ -191,7 +190,7 @@ async fn a_duplicate_is_canceled_and_its_own_charge_refunded_exactly_once() {
     app.click("approve_action", &value(&case, &key), APPROVER_2)
         .await;
     assert_eq!(
-        crate::approvals::refunds_in_localstripe(&stripe, &own)
+        crate::fixtures::refunds_in_localstripe(&stripe, &own)
             .await
             .len(),
         1

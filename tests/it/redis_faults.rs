@@ -1,9 +1,8 @@
-//! A Redis proxy that cuts Redis at an exact step of an approval (issue 8
-//! tests): when a command carrying a marker (e.g. `execution_intent`, the
-//! kind inside the audit append) passes, it drops every connection and
-//! refuses new ones until restored, either before that command reaches Redis
-//! or right after it did (its answer lost). `helpers::RedisProxy` cuts on the
-//! test's word instead.
+//! A Redis proxy that cuts Redis at an exact step of an approval: when a
+//! command carrying a marker (e.g. `execution_intent`, the kind inside the
+//! audit append) passes, it drops every connection and refuses new ones until
+//! restored, either before that command reaches Redis or right after it did
+//! (its answer lost). `helpers::RedisProxy` cuts on the test's word instead.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
-//! Issue 8 parts 4-7 under injected faults: Stripe throttling (429 with
-//! `Retry-After`, a 25 requests/s limit), Slack `ratelimited`, a shutdown
-//! during a slow lookup, a trickling HTTP client, a hanging Redis, and
-//! `rediss://` against a plain port. Stand-ins live in `resilience_harness`.
+//! The bot under injected faults: Stripe throttling (429 with `Retry-After`,
+//! a 25 requests/s limit), Slack `ratelimited`, a shutdown during a slow
+//! lookup, a trickling HTTP client, a hanging Redis, and `rediss://` against
+//! a plain port. Stand-ins live in `resilience_harness`.
 
 use crate::helpers::*;
 use crate::resilience_harness::*;

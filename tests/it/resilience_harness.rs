@@ -1,8 +1,8 @@
-//! Fault-injecting stand-ins for the resilience tests (issue 8 parts 4-7):
-//! a Stripe that throttles (429 with `Retry-After`, or above a request
-//! rate) and can be slow; a proxy in front of the Slack stand-in that
-//! answers `ratelimited`; a Redis proxy that hangs (accepts, never answers);
-//! and an app whose shutdown the test triggers and waits for.
+//! Fault-injecting stand-ins for the resilience tests: a Stripe that
+//! throttles (429 with `Retry-After`, or above a request rate) and can be
+//! slow; a proxy in front of the Slack stand-in that answers `ratelimited`; a
+//! Redis proxy that hangs (accepts, never answers); and an app whose shutdown
+//! the test triggers and waits for.
 
 use crate::helpers::{akey, init_test_log, SlackStandIn, TestApp};
 use crate::pinned;

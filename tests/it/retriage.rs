@@ -1,15 +1,15 @@
-//! Add context's money-critical path (issue 9 part 2, review findings 2, 4
-//! and 9): a proposal that an operator's added context led to is approved
-//! by someone else; a re-triage never proposes a refund of a charge that a
-//! refund on the card already acts on (chosen, executing or done), and
-//! leaves that refund's state as it was; the record and the new actions'
-//! states are written together, and the record keeps its expiry.
+//! Add context's money-critical path: a proposal that an operator's added
+//! context led to is approved by someone else; a re-triage never proposes a
+//! refund of a charge that a refund on the card already acts on (chosen,
+//! executing or done), and leaves that refund's state as it was; the record
+//! and the new actions' states are written together, and the record keeps its
+//! expiry.
 
-use crate::approvals::{
-    put_case, refund_case_for, refunds_in_localstripe, value, wait_until_settled,
+use crate::fixtures::{
+    context_submission, lookup_case, put_case, refund_case_for, refunds_in_localstripe, start,
+    value, wait_until_settled, OUTAGE,
 };
 use crate::helpers::*;
-use crate::operator::{context_submission, lookup_case, start, OUTAGE};
 use billing_triage::actions::choose::{targets, Target};
 use billing_triage::assess::{assess, Intake};
 use billing_triage::audit::{AuditEvent, RefusalCode};
@@ -70,7 +70,7 @@ fn slack_user(id: &str) -> SlackUserId {
 #[tokio::test]
 async fn a_refund_proposed_from_an_approvers_added_context_needs_another_approver() {
     let (stripe, seeded, app) = start().await;
-    let product = crate::lookup::scenario(&seeded, "product failure or broken trust");
+    let product = crate::fixtures::scenario(&seeded, "product failure or broken trust");
     let before = lookup_case(&app, &format!("lookup {}", product.customer), 0).await;
     assert!(refunded(&before.actions).is_empty(), "{:?}", before.actions);
 
@@ -204,7 +204,7 @@ async fn adds_no_refund_of(
 #[tokio::test]
 async fn add_context_proposes_no_refund_of_a_charge_a_chosen_executing_or_done_refund_acts_on() {
     let (stripe, seeded, app) = start().await;
-    let product = crate::lookup::scenario(&seeded, "product failure or broken trust");
+    let product = crate::fixtures::scenario(&seeded, "product failure or broken trust");
 
     // A refund an operator chose (c1), awaiting approval.
     let bare = lookup_case(&app, &format!("lookup {}", product.customer), 0).await;

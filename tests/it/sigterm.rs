@@ -1,8 +1,8 @@
 //! A rollout, as an orchestrator does it: the real `billing-triage serve`
 //! binary gets SIGTERM while a lookup waits on a slow Stripe. The process
 //! stops accepting, finishes the lookup (the card reaches Slack) and exits 0
-//! within the grace period (issue 8 part 5). The in-process tests in
-//! `resilience.rs` cover the drain itself; this one covers the signal path.
+//! within the grace period. The in-process tests in `resilience.rs` cover the
+//! drain itself; this one covers the signal path.
 
 use crate::helpers::*;
 use crate::resilience_harness::*;

@@ -5,10 +5,9 @@
 //! as over HTTP; `/readyz` follows the connection; nothing of an envelope
 //! reaches the log.
 
-use crate::approvals::{put_case, refund_case_for, status, stripe_script, value};
+use crate::fixtures::{put_case, refund_case_for, scenario, seeded, status, stripe_script, value};
 use crate::helpers::*;
 use crate::localstripe;
-use crate::lookup::{scenario, seeded};
 use billing_triage::config::SlackMode;
 use billing_triage::domain::{ActionStatus, Currency, Money, SlackAppToken};
 use futures::{SinkExt, StreamExt};
@@ -541,7 +540,7 @@ async fn a_duplicates_approve_through_the_socket_cancels_it_and_refunds_exactly_
         .expect("a card was posted");
     let case = app
         .store
-        .load_case(&crate::lookup::case_id_of(&card.body))
+        .load_case(&crate::fixtures::case_id_of(&card.body))
         .await
         .expect("redis")
         .expect("the case is stored");
@@ -569,12 +568,12 @@ async fn a_duplicates_approve_through_the_socket_cancels_it_and_refunds_exactly_
         app.answer_at(&response_url).await.contains("Done"),
         "the approver hears it ran"
     );
-    let refunded = crate::approvals::refunds_in_localstripe(&stripe, &own).await;
+    let refunded = crate::fixtures::refunds_in_localstripe(&stripe, &own).await;
     assert_eq!(refunded.len(), 1, "{refunded:?}");
     assert_eq!(refunded[0]["amount"], refunds[0].amount.minor);
     for other in case.snapshot.charges().filter(|c| c.id.as_str() != own) {
         assert!(
-            crate::approvals::refunds_in_localstripe(&stripe, other.id.as_str())
+            crate::fixtures::refunds_in_localstripe(&stripe, other.id.as_str())
                 .await
                 .is_empty(),
             "{} is not refunded",

@@ -1,8 +1,8 @@
-//! A fault-injecting proxy in front of localstripe (issue 8 tests). It owns
-//! what happens between the bot and Stripe: the next request matching a
-//! method and path can lose its answer after localstripe committed it, get
-//! a 500, have its connection reset, hang, or run a hook (to cut Redis at
-//! that moment) before or after it is forwarded.
+//! A fault-injecting proxy in front of localstripe. It owns what happens
+//! between the bot and Stripe: the next request matching a method and path
+//! can lose its answer after localstripe committed it, get a 500, have its
+//! connection reset, hang, or run a hook (to cut Redis at that moment) before
+//! or after it is forwarded.
 //!
 //! localstripe ignores `Idempotency-Key`, so the proxy emulates Stripe's
 //! documented semantics (docs.stripe.com/api/idempotent_requests): the first

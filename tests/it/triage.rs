@@ -1,8 +1,8 @@
-//! Reading the customer's message end to end (issue 7): the **Triage billing
-//! case** shortcut on a message that pastes a card number and addresses the
-//! approvers → the Block Kit card warns first and proposes no money
-//! movement, and neither the card, the thread nor the case record in Redis
-//! holds the card number.
+//! Reading the customer's message end to end: the **Triage billing case**
+//! shortcut on a message that pastes a card number and addresses the
+//! approvers → the Block Kit card warns first and proposes no money movement,
+//! and neither the card, the thread nor the case record in Redis holds the
+//! card number.
 
 use crate::helpers::*;
 use crate::localstripe;

@@ -219,7 +219,7 @@ fn an_intent_is_the_detail_the_workflow_wrote_by_hand() {
         rationale: String::new(),
         origin: Origin::Proposed,
     };
-    let first = crate::execution::plan(&case, &action, &approved_by, None);
+    let first = crate::plan::plan(&case, &action, &approved_by, None);
     for plan in [
         first.clone(),
         first.next_attempt(&case, &crate::domain::test_key("a2")),

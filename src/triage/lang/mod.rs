@@ -1,11 +1,10 @@
-//! Message signals in ten languages (issue 7 part 3): one phrase table per
-//! language (`en.txt`, `zh.txt`, `es.txt`, `de.txt`, `fr.txt`, `pt.txt`,
-//! `ja.txt`, `ko.txt`, `it.txt`, `nl.txt`, embedded at build time), matched
-//! all at once with one Aho-Corasick automaton over the folded text (see
-//! `triage::text`), built once, on first use. Every table runs on every
-//! message: customers mix languages, and a phrase that never occurs in a
-//! language costs nothing there. What a signal means for the case is
-//! `triage::classify`'s business.
+//! Message signals in ten languages: one phrase table per language (`en.txt`,
+//! `zh.txt`, `es.txt`, `de.txt`, `fr.txt`, `pt.txt`, `ja.txt`, `ko.txt`,
+//! `it.txt`, `nl.txt`, embedded at build time), matched all at once with one
+//! Aho-Corasick automaton over the folded text (see `triage::text`), built
+//! once, on first use. Every table runs on every message: customers mix
+//! languages, and a phrase that never occurs in a language costs nothing
+//! there. What a signal means for the case is `triage::classify`'s business.
 //!
 //! # Table format
 //!

@@ -150,11 +150,11 @@ impl<'a> CardClick<'a> {
     }
 }
 
-/// A click counts only from the channel where its case card lives (issue 8
-/// part 8): a button's value only names a case, and the same value on a
-/// message elsewhere must not act on it. A click from anywhere else (or on
-/// a case with no card) is refused, audited and told to the clicker. The
-/// card's place, read here, is the click's for the rest of its handling.
+/// A click counts only from the channel where its case card lives: a button's
+/// value only names a case, and the same value on a message elsewhere must
+/// not act on it. A click from anywhere else (or on a case with no card) is
+/// refused, audited and told to the clicker. The card's place, read here, is
+/// the click's for the rest of its handling.
 pub(super) async fn from_card_channel(
     deps: &Deps,
     click: &CardClick<'_>,

@@ -30,7 +30,7 @@ const BEFORE_ACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2)
 /// shortcut is run on): Slack allows 40 000 characters in a message, and a
 /// real customer's message, even a forwarded email, fits in half of that;
 /// the bound keeps the Redis record and the card from growing without end.
-pub const CONTEXT_MAX_CHARS: usize = 20_000;
+pub const CUSTOMER_WORDS_MAX_CHARS: usize = 20_000;
 /// How long a delivery is remembered: Slack's signature window is five
 /// minutes either side of the request's timestamp, so a replay accepted by
 /// the verifier arrives at most ten minutes after the first delivery.
@@ -67,9 +67,9 @@ fn is_field_error(ack: &Ack) -> bool {
     matches!(ack, Ack::Json(value) if value.get("response_action").and_then(|a| a.as_str()) == Some("errors"))
 }
 
-/// Whether this is the first delivery of a request (issue 8 part 8). When
-/// Redis cannot say in time, the request counts as new: a lost duplicate
-/// check must not lose the request.
+/// Whether this is the first delivery of a request: a Slack retry or a
+/// replayed signed request runs once. When Redis cannot say in time, the
+/// request counts as new: a lost duplicate check must not lose the request.
 pub async fn first_delivery(deps: &Deps, delivery: &DeliveryId) -> bool {
     let claim = deps
         .store

@@ -2,11 +2,11 @@
 //! customer, and is kept (scrubbed, clipped) as the case's context. The
 //! card, its draft and its product-gap note go in the message's thread.
 //! When the message names several customers, the card is for the most
-//! trusted identifier (PLAYBOOK.md §1: a `cus_` id, then another Stripe id,
+//! trusted identifier (docs/PLAYBOOK.md §1: a `cus_` id, then another Stripe id,
 //! then an email; the first written among equals) and names the others,
 //! each with a button that looks it up in the same thread.
 
-use super::{tell, Ack, CONTEXT_MAX_CHARS};
+use super::{tell, Ack, CUSTOMER_WORDS_MAX_CHARS};
 use crate::audit::text::OperatorText;
 use crate::domain::{Actor, LookupQuery};
 use crate::slack::request::ShortcutRequest;
@@ -18,7 +18,8 @@ pub(super) fn on_shortcut(deps: &Arc<Deps>, shortcut: ShortcutRequest) -> Ack {
     let text = &shortcut.message.text;
     // The identifier is read from the message as written; the message
     // itself is kept only scrubbed and clipped, as the case's context.
-    let context = OperatorText::clipped(text, CONTEXT_MAX_CHARS).map(OperatorText::into_string);
+    let context =
+        OperatorText::clipped(text, CUSTOMER_WORDS_MAX_CHARS).map(OperatorText::into_string);
     let mut named = LookupQuery::all_in(text).into_iter();
     match named.next() {
         Some(query) => spawn_slack_lookup(

@@ -1,6 +1,6 @@
 //! `/billing …`: one handler per command of the grammar (`BillingCommand`).
 
-use super::{ephemeral, tell_now, Ack, CONTEXT_MAX_CHARS};
+use super::{ephemeral, tell_now, Ack, CUSTOMER_WORDS_MAX_CHARS};
 use crate::audit::scrub_text;
 use crate::audit::text::OperatorText;
 use crate::card;
@@ -39,7 +39,7 @@ fn help(deps: &Deps) -> Ack {
 fn lookup(deps: &Arc<Deps>, cmd: &CommandRequest, query: LookupQuery, said: Option<&str>) -> Ack {
     let case_id = new_case_id();
     let message = said
-        .and_then(|text| OperatorText::clipped(text, CONTEXT_MAX_CHARS))
+        .and_then(|text| OperatorText::clipped(text, CUSTOMER_WORDS_MAX_CHARS))
         .map(OperatorText::into_string);
     let with = if message.is_some() {
         ", with the customer's message,"

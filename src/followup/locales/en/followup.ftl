@@ -1,4 +1,4 @@
-## Customer follow-up drafts (PLAYBOOK.md §3 and §5): English, the reference
+## Customer follow-up drafts (docs/PLAYBOOK.md §3 and §5): English, the reference
 ## locale. Every other locale has the same message ids.
 ##
 ## Variables:

@@ -1,6 +1,6 @@
-//! Execution plans and what Stripe's state says about them (issue 8 parts
-//! 1–3). Pure: the workflow fetches the charge or subscription, this module
-//! decides.
+//! The fixed plan of an action's Stripe steps, and what Stripe's state says
+//! about them. Pure: `workflow::execute` runs the plan and fetches the charge
+//! or subscription, this module decides.
 //!
 //! - A [`Plan`] fixes every Stripe request of an approved action (amount,
 //!   metadata, idempotency key) when its write-ahead intent is written, so

@@ -1,15 +1,15 @@
-//! Issue 8 parts 1–3 and the hand-over of part 5: under every fault between
-//! the bot and Stripe or Redis, the records match what Stripe did. Stripe is
-//! localstripe behind the fault proxy (`stripe_faults`), which also emulates
-//! Stripe's idempotency keys since localstripe ignores them; Redis is cut
-//! at each step of an approval through `redis_faults` (before the intent,
-//! with the intent's answer lost, at the charge check, after the Stripe call,
-//! before the record; `approvals` covers a cut before the click). Each test
-//! ends by checking that exactly the refunds Stripe made for the case are
-//! recorded as made, on the action's state, the audit and the card, and that
-//! `audit verify` passes.
+//! Exactly-once refunds, and the hand-over of an action between replicas:
+//! under every fault between the bot and Stripe or Redis, the records match
+//! what Stripe did. Stripe is localstripe behind the fault proxy
+//! (`stripe_faults`), which also emulates Stripe's idempotency keys since
+//! localstripe ignores them; Redis is cut at each step of an approval through
+//! `redis_faults` (before the intent, with the intent's answer lost, at the
+//! charge check, after the Stripe call, before the record; `approvals` covers
+//! a cut before the click). Each test ends by checking that exactly the
+//! refunds Stripe made for the case are recorded as made, on the action's
+//! state, the audit and the card, and that `audit verify` passes.
 
-use crate::approvals::{
+use crate::fixtures::{
     audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status,
     stripe_script, value,
 };
@@ -796,7 +796,7 @@ async fn a_live_owners_action_waits_for_its_lease_and_a_gone_owners_is_taken_ove
     store
         .append_audit(
             billing_triage::audit::NewEntry::new(
-                crate::approvals::bare_intent(&approver),
+                crate::fixtures::bare_intent(&approver),
                 Actor::Slack(approver),
                 now_ts(),
             )

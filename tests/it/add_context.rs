@@ -1,11 +1,10 @@
-//! Add context, review findings 3, 5 and 7: the customer's words added after
-//! a signed message are read, the audit keeps no customer text, and the
-//! draft posted after a re-triage states what already ran. Signed
-//! Slack-shaped requests, localstripe, the Slack stand-in, real Redis.
+//! Add context: the customer's words added after a signed message are read,
+//! the audit keeps no customer text, and the draft posted after a re-triage
+//! states what already ran. Signed Slack-shaped requests, localstripe, the
+//! Slack stand-in, real Redis.
 
+use crate::fixtures::{context_submission, lookup_case, refunds, scenario, start, OUTAGE};
 use crate::helpers::*;
-use crate::lookup::scenario;
-use crate::operator::{context_submission, lookup_case, refunds, start, OUTAGE};
 use billing_triage::audit::AuditKind;
 use billing_triage::domain::{
     ActionKind, ActionStatus, Actor, Case, CaseId, Category, SlackUserId, Triage,
