@@ -1004,6 +1004,8 @@ impl RawSubscription {
             latest_invoice: self.latest_invoice.as_ref().and_then(id_of),
             items,
             discounts,
+            // Customers are not expanded yet: their own coupons are unknown.
+            customer_discount: None,
         })
     }
 }
