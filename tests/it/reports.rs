@@ -21,13 +21,32 @@ const KEY: &str = "sk_test_localstripe";
 
 /// POSTs a form straight to localstripe and returns the created object.
 async fn post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    post_as(base, path, form, None).await
+}
+
+/// [`post`] in the API version the bot pins: the shape layer in front of
+/// localstripe then takes what only that version has (or, like a
+/// customer's `coupon`, what older accounts still carry).
+async fn post_pinned(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    post_as(
+        base,
+        path,
+        form,
+        Some(stripe_shared::version::VERSION.as_str()),
+    )
+    .await
+}
+
+async fn post_as(base: &str, path: &str, form: &[(&str, &str)], version: Option<&str>) -> Value {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let body = serde_urlencoded::to_string(form).expect("form");
-    let request = Request::post(format!("{base}v1/{path}"))
+    let mut request = Request::post(format!("{base}v1/{path}"))
         .header("authorization", format!("Bearer {KEY}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(version) = version {
+        request = request.header("stripe-version", version);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).expect("request");
     let response = client.request(request).await.expect("localstripe answers");
     let status = response.status();
     let bytes = response
@@ -325,6 +344,84 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     );
 }
 
+/// End to end on localstripe behind the pinned-shape layer, with no list
+/// proxy: the scan's own requests (builders, expansions, `created` ranges,
+/// the coupon list) as the layer answers them. A coupon on a customer (as
+/// older accounts have them) counts in MRR by the same rules as a
+/// subscription's own, which replace it.
+#[tokio::test]
+async fn plans_counts_a_customers_own_coupon_unless_the_subscription_has_its_own() {
+    let stripe = localstripe::start().await;
+    let base = stripe.base_url();
+    let tag = unique_prefix().replace(':', "");
+    let (loyal, once) = (format!("loyal_{tag}"), format!("once_{tag}"));
+    for (id, duration, percent) in [(&loyal, "forever", "20"), (&once, "once", "50")] {
+        post_pinned(
+            &base,
+            "coupons",
+            &[("id", id), ("duration", duration), ("percent_off", percent)],
+        )
+        .await;
+    }
+    let price = post_pinned(
+        &base,
+        "prices",
+        &[
+            ("unit_amount", "1000"),
+            ("currency", "eur"),
+            ("recurring[interval]", "month"),
+            ("product_data[name]", "Team"),
+        ],
+    )
+    .await["id"]
+        .as_str()
+        .expect("price id")
+        .to_owned();
+    let subscribe = |discounts: Option<&str>| {
+        let (base, price, loyal) = (base.clone(), price.clone(), loyal.clone());
+        let discounts = discounts.map(str::to_owned);
+        async move {
+            let customer = post_pinned(
+                &base,
+                "customers",
+                &[("email", "c@example.com"), ("coupon", loyal.as_str())],
+            )
+            .await["id"]
+                .as_str()
+                .expect("customer id")
+                .to_owned();
+            let pm = post_pinned(
+                &base,
+                "payment_methods/pm_card_visa/attach",
+                &[("customer", customer.as_str())],
+            )
+            .await["id"]
+                .as_str()
+                .expect("pm id")
+                .to_owned();
+            let mut form = vec![
+                ("customer", customer.as_str()),
+                ("items[0][price]", price.as_str()),
+                ("items[0][quantity]", "2"),
+                ("default_payment_method", pm.as_str()),
+            ];
+            if let Some(coupon) = discounts.as_deref() {
+                form.push(("discounts[0][coupon]", coupon));
+            }
+            post_pinned(&base, "subscriptions", &form).await;
+        }
+    };
+    subscribe(None).await; // 2 × 10.00 less its customer's 20 %: 16.00
+    subscribe(Some(&once)).await; // its own once coupon replaces it: 20.00, 10.00 after all
+
+    let (report, stderr) =
+        run_report_at(&base, &unique_prefix(), &["plans", "--format", "json"]).await;
+    let eur = total(&report, "eur");
+    assert_eq!(eur["mrr_minor"], 1600 + 2000, "{report}");
+    assert_eq!(eur["mrr_after_discounts_minor"], 1600 + 1000, "{report}");
+    assert!(stderr.contains("scanned 2 subscriptions"), "{stderr}");
+}
+
 /// The audit stream under `prefix`, oldest first.
 async fn audit_entries(prefix: &str) -> Vec<Value> {
     let client = redis::Client::open(redis_url()).expect("redis url");
@@ -367,10 +464,15 @@ async fn run_report(
     prefix: &str,
     args: &[&str],
 ) -> (Value, String) {
+    run_report_at(&proxy.base_url, prefix, args).await
+}
+
+/// Runs the binary's report `args` against the Stripe at `base`.
+async fn run_report_at(base: &str, prefix: &str, args: &[&str]) -> (Value, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
         .args(args)
         .env("STRIPE_SECRET_KEY", KEY)
-        .env("STRIPE_API_BASE", &proxy.base_url)
+        .env("STRIPE_API_BASE", base)
         .env("STRIPE_READ_RATE", "50")
         .env("REDIS_URL", redis_url())
         .env("REDIS_PREFIX", prefix)

@@ -207,6 +207,50 @@ pub(super) fn open_payment(payment: ss::InvoicePayment) -> Option<OpenPayment> {
 mod tests {
     use super::*;
 
+    /// An answer recorded from the pinned-shape layer
+    /// (`tests/fixtures/stripe-pinned/`), read into its generated type.
+    fn recorded<T: miniserde::Deserialize>(name: &str) -> T {
+        let path = format!(
+            "{}/tests/fixtures/stripe-pinned/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        miniserde::json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn recorded_answers_become_the_reports_records() {
+        let coupons: stripe_types::List<ss::Coupon> = recorded("coupon_list.json");
+        let book: CouponBook = coupons
+            .data
+            .iter()
+            .map(|c| (c.id.as_str().to_owned(), discount(c)))
+            .collect();
+        assert!(book.values().all(Option::is_some), "{book:?}");
+        let subs: stripe_types::List<ss::Subscription> = recorded("subscription_list.json");
+        for sub in subs.data {
+            let s = subscription(sub, &book).expect("a recorded subscription is read");
+            assert!(s.current_period_end.is_some() && !s.items.is_empty());
+            assert!(s.items.iter().all(|i| i.unit_amount.is_some()));
+        }
+        let payments: stripe_types::List<ss::InvoicePayment> =
+            recorded("invoice_payment_list_open_expanded.json");
+        for payment in payments.data {
+            let p = open_payment(payment).expect("a recorded payment is read");
+            assert!(p.subscription.is_some() && p.details.decline_code.is_some());
+            assert!(p.details.attempts > 0 && p.details.reachable);
+        }
+        // A customer's own discount, its coupon expanded as recorded.
+        let customer: ss::Customer = recorded("customer.json");
+        let coupon = customer
+            .discount
+            .as_ref()
+            .and_then(|d| d.source.coupon.as_ref())
+            .and_then(Expandable::as_object)
+            .and_then(discount);
+        assert_eq!(coupon.map(|d| d.duration), Some(CouponDuration::Forever));
+    }
+
     fn read<T: miniserde::Deserialize>(value: serde_json::Value) -> T {
         miniserde::json::from_str(&value.to_string()).expect("the pinned version's shape")
     }
