@@ -1,4 +1,4 @@
-//! Speed figures for issue 10 ("Speed"): the reports' subscription scan
+//! Speed figures: the reports' subscription scan
 //! against a Stripe list stand-in with 100 000 synthetic subscriptions,
 //! 300 ms per page and HTTP 429 above 100 requests/s, at
 //! `STRIPE_READ_RATE=90`. Prints wall time, requests, 429s, peak RSS and
@@ -8,15 +8,21 @@
 //! The churn report reads a second list alongside the subscriptions: the
 //! open invoice payments, whose expanded payment intent, invoice and
 //! customer give each at-risk subscription its decline, attempts, next
-//! retry and reachability. The stand-in serves both lists as Stripe does
-//! (the pinned API version's shapes, expansions only when asked for), and
-//! the churn rows are checked against what the synthetic account says.
+//! retry and reachability. The stand-in serves both lists as Stripe does:
+//! the pinned API version's shapes (`tests/it/pinned_reports.rs`, every
+//! field its generated types require), rendered per request with the
+//! expansions asked for and no deeper than Stripe's four levels, and the
+//! churn rows are checked against what the synthetic account says. Some
+//! customers carry their own coupon (one of them older than the coupon
+//! list's first page, read by id), some subscriptions their own.
 //!
 //! The stand-in runs as a child process (this binary again, with
 //! `BENCH_STANDIN` set), so the peak RSS printed is the scanner's alone.
 //!
-//! Run with `cargo bench --bench reports` (add `--profile dev` for a quick
-//! build; the scan waits on the network, not the CPU).
+//! Run with `cargo bench --bench reports`. A `--profile dev` build is
+//! quicker to make, but unoptimised its stand-in (rendering every page in
+//! the pinned shape) and the scanner's parsing take the CPU the figures
+//! are meant to leave to the network.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader};
@@ -27,25 +33,30 @@ use std::time::{Duration, Instant};
 use billing_triage::domain::StripeKey;
 use billing_triage::reports::churn::{ChurnReport, ChurnTally};
 use billing_triage::reports::plans::PlansTally;
-use billing_triage::stripe::scan::{ReadLimiter, ScanStats, StripeScanner};
+use billing_triage::stripe::retry::Limits;
+use billing_triage::stripe::scan::{in_flight_for, ReadLimiter, ScanStats, StripeScanner};
+use billing_triage::stripe::StripeGateway;
 use billing_triage::workflow::reports::{scan_churn, scan_subscriptions, Progress};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-/// One list of the stand-in, newest first as (created, id, body), and each
-/// id's position. The body is the item's JSON (subscriptions) or its index
-/// in the synthetic account (invoice payments, rendered per request with
-/// the expansions asked for).
+#[path = "../tests/it/pinned_reports.rs"]
+mod pinned;
+
+/// One list of the stand-in, newest first as (created, id, index), and each
+/// id's position. The index is the item's in the synthetic account; the
+/// item is rendered per request, with the expansions asked for.
 struct Listing {
-    items: Vec<(i64, String, String)>,
+    items: Vec<(i64, String, usize)>,
     index: HashMap<String, usize>,
 }
 
 impl Listing {
-    fn new(mut items: Vec<(i64, String, String)>) -> Self {
+    fn new(mut items: Vec<(i64, String, usize)>) -> Self {
         items.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
         let index = items
             .iter()
@@ -58,6 +69,8 @@ impl Listing {
 
 /// The stand-in's lists: subscriptions, and invoice payments by status.
 struct Account {
+    /// Subscriptions in the synthetic account.
+    n: usize,
     subscriptions: Listing,
     open_payments: Listing,
     paid_payments: Listing,
@@ -85,13 +98,47 @@ fn main() {
     runtime.block_on(run());
 }
 
-/// One synthetic subscription: (created, id, status, JSON).
-fn synthetic(i: usize, n: usize) -> (i64, String, &'static str, String) {
+/// One synthetic subscription: (created, id, status).
+fn synthetic(i: usize, n: usize) -> (i64, String, &'static str) {
     // More subscriptions recently, as a growing business has.
     let share = ((i as f64 + 0.5) / n as f64).sqrt();
     let created = NOW - SPAN + (share * SPAN as f64) as i64;
-    let id = format!("sub_{i:07}");
-    let status = synthetic_status(i);
+    (created, format!("sub_{i:07}"), synthetic_status(i))
+}
+
+/// The coupons of the synthetic account: the first page of the coupon
+/// list, and one older (served by id only).
+fn coupons() -> (Vec<Value>, Value) {
+    (
+        vec![
+            pinned::coupon("co_loyal", "forever", Some(10.0), None),
+            pinned::coupon("co_once", "once", Some(20.0), None),
+        ],
+        pinned::coupon("co_old", "forever", Some(5.0), None),
+    )
+}
+
+/// Customer `c`'s own coupon, for some customers (older accounts).
+fn customer_coupon(c: usize) -> Option<&'static str> {
+    match c % 10 {
+        3 => Some("co_loyal"),
+        7 => Some("co_old"),
+        _ => None,
+    }
+}
+
+/// Customer `c` as an expansion shows it.
+fn customer_json(c: usize) -> Value {
+    let id = format!("cus_{c:07}");
+    let discount = customer_coupon(c)
+        .map(|coupon| pinned::discount(&format!("di_c{c:07}"), json!(coupon), Some(&id), None));
+    pinned::customer(&id, Some(&format!("c{c}@example.com")), discount)
+}
+
+/// Subscription `i` as Stripe renders it, with `expand`'s objects.
+fn subscription_json(i: usize, n: usize, expand: &[String]) -> Value {
+    let has = |p: &str| expand.iter().any(|e| e == p);
+    let (created, id, status) = synthetic(i, n);
     let (price, amount, currency, interval) = match i % 7 {
         0 => ("price_team_m", 1500, "eur", "month"),
         1 => ("price_team_y", 15000, "eur", "year"),
@@ -101,21 +148,50 @@ fn synthetic(i: usize, n: usize) -> (i64, String, &'static str, String) {
         5 => ("price_week", 300, "eur", "week"),
         _ => ("price_pro_m", 4900, "usd", "month"),
     };
-    let json = serde_json::json!({
-        "id": id, "object": "subscription", "customer": format!("cus_{:07}", i / 2),
-        "status": status, "created": created,
-        "ended_at": if status == "canceled" { Some(NOW - (i as i64 % 40) * 86_400) } else { None },
-        "cancel_at_period_end": i % 50 == 20,
-        "current_period_end": NOW + 86_400 * (i as i64 % 30),
-        "latest_invoice": format!("in_{i:07}"),
-        "discounts": [],
-        "cancellation_details": {"reason": if i % 2 == 0 { "cancellation_requested" } else { "payment_failed" }},
-        "items": {"object": "list", "data": [{"quantity": 1 + (i % 4) as u64,
-            "price": {"id": price, "product": format!("prod_{}", &price[6..]), "unit_amount": amount,
-                      "currency": currency, "recurring": {"interval": interval, "interval_count": 1, "usage_type": "licensed"}}}]}
-    })
-    .to_string();
-    (created, id, status, json)
+    let mut price = pinned::Price::new(price, amount, currency, interval);
+    price.product = format!("prod_{}", &price.id[6..]);
+    let item = pinned::item(
+        &id,
+        &price,
+        Some(1 + (i % 4) as u64),
+        NOW + 86_400 * (i as i64 % 30),
+    );
+    let c = i / 2;
+    let customer = if has("data.customer") {
+        customer_json(c)
+    } else {
+        json!(format!("cus_{c:07}"))
+    };
+    // Some subscriptions have their own once coupon; it replaces their
+    // customer's.
+    let discounts = if i % 11 == 0 {
+        let coupon = if has("data.discounts.source.coupon") {
+            coupons().0[1].clone()
+        } else {
+            json!("co_once")
+        };
+        vec![pinned::discount(
+            &format!("di_{i:07}"),
+            coupon,
+            None,
+            Some(&id),
+        )]
+    } else {
+        Vec::new()
+    };
+    let mut sub = pinned::subscription(&id, customer, status, created, vec![item], discounts);
+    if status == "canceled" {
+        sub["ended_at"] = json!(NOW - (i as i64 % 40) * 86_400);
+        sub["canceled_at"] = sub["ended_at"].clone();
+    }
+    sub["cancel_at_period_end"] = json!(i % 50 == 20);
+    sub["latest_invoice"] = json!(format!("in_{i:07}"));
+    sub["cancellation_details"]["reason"] = json!(if i % 2 == 0 {
+        "cancellation_requested"
+    } else {
+        "payment_failed"
+    });
+    sub
 }
 
 /// What the synthetic account says about subscription `i`'s failing
@@ -174,7 +250,7 @@ fn synthetic_payments(n: usize) -> Vec<(i64, String, &'static str, usize)> {
 }
 
 /// Invoice payment `i` as Stripe renders it, with `expand`'s objects.
-fn payment_json(i: usize, created: i64, status: &str, expand: &[String]) -> serde_json::Value {
+fn payment_json(i: usize, created: i64, status: &str, expand: &[String]) -> Value {
     let has = |p: &str| expand.iter().any(|e| e == p);
     let failing = matches!(synthetic_status(i), "past_due" | "unpaid");
     let (code, attempts, next_retry, reachable) = failure(i);
@@ -182,38 +258,47 @@ fn payment_json(i: usize, created: i64, status: &str, expand: &[String]) -> serd
     let email = reachable.then(|| format!("c{i}@example.com"));
     let intent_id = format!("pi_{i:07}");
     let intent = if has("data.payment.payment_intent") {
-        let error = failing.then(|| {
-            // An expired card is Stripe's `code`, with no `decline_code`.
-            if code == "expired_card" {
-                serde_json::json!({"type": "card_error", "code": "expired_card", "decline_code": null})
-            } else {
-                serde_json::json!({"type": "card_error", "code": "card_declined", "decline_code": code})
-            }
-        });
-        serde_json::json!({"id": intent_id, "object": "payment_intent",
-            "status": "requires_payment_method", "last_payment_error": error})
+        // An expired card is Stripe's `code`, with no `decline_code`.
+        let error = match (failing, code) {
+            (false, _) => Value::Null,
+            (true, "expired_card") => pinned::card_error("expired_card", None),
+            (true, code) => pinned::card_error("card_declined", Some(code)),
+        };
+        pinned::payment_intent(&intent_id, 1000, "eur", error)
     } else {
-        serde_json::json!(intent_id)
+        json!(intent_id)
     };
     let invoice_id = format!("in_{i:07}");
     let invoice = if expand.iter().any(|e| e.starts_with("data.invoice")) {
         let customer = if has("data.invoice.customer") {
-            serde_json::json!({"id": customer_id, "object": "customer", "email": email})
+            pinned::customer(&customer_id, email.as_deref(), None)
         } else {
-            serde_json::json!(customer_id)
+            json!(customer_id)
         };
-        serde_json::json!({"id": invoice_id, "object": "invoice", "status": "open",
-            "attempt_count": if failing { attempts } else { 0 },
-            "next_payment_attempt": if failing { next_retry } else { Some(NOW + 3600) },
-            "customer": customer, "customer_email": email,
-            "parent": {"type": "subscription_details",
-                       "subscription_details": {"subscription": format!("sub_{i:07}")}}})
+        pinned::open_invoice(
+            &invoice_id,
+            customer,
+            Some(&format!("sub_{i:07}")),
+            1000,
+            if failing { u64::from(attempts) } else { 0 },
+            if failing {
+                next_retry
+            } else {
+                Some(NOW + 3600)
+            },
+            email.as_deref(),
+        )
     } else {
-        serde_json::json!(invoice_id)
+        json!(invoice_id)
     };
-    serde_json::json!({"id": format!("inpay_{i:07}"), "object": "invoice_payment",
-        "created": created, "status": status, "is_default": true, "invoice": invoice,
-        "payment": {"type": "payment_intent", "payment_intent": intent}})
+    pinned::invoice_payment(
+        &format!("inpay_{i:07}"),
+        created,
+        status,
+        invoice,
+        intent,
+        1000,
+    )
 }
 
 /// The stand-in: Stripe's list semantics (newest first, `created` filters,
@@ -223,8 +308,8 @@ async fn stand_in(n: usize) {
     let subscriptions = Listing::new(
         (0..n)
             .map(|i| {
-                let (c, id, _, json) = synthetic(i, n);
-                (c, id, json)
+                let (c, id, _) = synthetic(i, n);
+                (c, id, i)
             })
             .collect(),
     );
@@ -234,11 +319,12 @@ async fn stand_in(n: usize) {
             payments
                 .iter()
                 .filter(|p| p.2 == status)
-                .map(|(c, id, _, i)| (*c, id.clone(), i.to_string()))
+                .map(|(c, id, _, i)| (*c, id.clone(), *i))
                 .collect(),
         )
     };
     let data = Arc::new(Account {
+        n,
         subscriptions,
         open_payments: by_status("open"),
         paid_payments: by_status("paid"),
@@ -301,26 +387,30 @@ fn answer(data: &Account, path: &str, query: &str) -> (u16, String) {
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
     };
+    // `expand[]`, or `expand[0]`, `expand[1]`… as async-stripe's builders send them.
     let expand: Vec<String> = pairs
         .iter()
-        .filter(|(k, _)| k == "expand[]")
+        .filter(|(k, _)| k.starts_with("expand[") && k.ends_with(']'))
         .map(|(_, v)| v.clone())
         .collect();
     // Stripe's limit: four levels, `data` counted.
     if expand.iter().any(|e| e.split('.').count() > 4) {
         return (
             400,
-            r#"{"error":{"message":"You cannot expand more than 4 levels of a property"}}"#.into(),
+            r#"{"error":{"type":"invalid_request_error","message":"You cannot expand more than 4 levels of a property"}}"#.into(),
         );
     }
+    let (listed, old) = coupons();
     let (list, payments) = match (path, get("status")) {
         ("/v1/subscriptions", _) => (&data.subscriptions, false),
         ("/v1/invoice_payments", Some("open")) => (&data.open_payments, true),
         ("/v1/invoice_payments", Some("paid")) => (&data.paid_payments, true),
+        ("/v1/coupons", _) => return (200, pinned::list(path, listed, false).to_string()),
+        ("/v1/coupons/co_old", _) => return (200, old.to_string()),
         _ => {
             return (
                 404,
-                r#"{"error":{"message":"the stand-in serves the two scanned lists only"}}"#.into(),
+                r#"{"error":{"type":"invalid_request_error","message":"the stand-in serves the scanned lists only"}}"#.into(),
             )
         }
     };
@@ -337,26 +427,18 @@ fn answer(data: &Account, path: &str, query: &str) -> (u16, String) {
     };
     let limit = num("limit").unwrap_or(10).clamp(1, 100) as usize;
     let stop = (start + limit).min(end.max(start));
-    let page: Vec<String> = items[start.min(stop)..stop]
+    let page: Vec<Value> = items[start.min(stop)..stop]
         .iter()
-        .map(|(created, _, body)| {
+        .map(|(created, _, i)| {
             if payments {
-                let i: usize = body.parse().unwrap_or_default();
                 let status = get("status").unwrap_or("open");
-                payment_json(i, *created, status, &expand).to_string()
+                payment_json(*i, *created, status, &expand)
             } else {
-                body.clone()
+                subscription_json(*i, data.n, &expand)
             }
         })
         .collect();
-    (
-        200,
-        format!(
-            r#"{{"object":"list","has_more":{},"data":[{}]}}"#,
-            stop < end,
-            page.join(",")
-        ),
-    )
+    (200, pinned::list(path, page, stop < end).to_string())
 }
 
 struct StandIn {
@@ -402,6 +484,15 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// A scanner as `startup::deps` makes it: from a gateway under the
+/// process's limits, paced at `rate`.
+fn scanner_at(key: &StripeKey, base: &str, rate: u32) -> StripeScanner {
+    let gateway = StripeGateway::new(key, base)
+        .expect("gateway")
+        .with_limits(Limits::new(in_flight_for(rate)));
+    StripeScanner::new(gateway, Arc::new(ReadLimiter::new(rate)))
+}
+
 /// Scans every subscription with `workers` cursors, as `/billing plans`
 /// does, folding into `fold`; returns stats and wall time.
 async fn scan(
@@ -439,9 +530,7 @@ fn churn_exact(churn: &ChurnReport, n: usize) -> bool {
 }
 
 async fn run() {
-    println!(
-        "billing-triage reports bench (issue 10, \"Speed\"): figures only, nothing is asserted"
-    );
+    println!("billing-triage reports bench: figures only, nothing is asserted");
     println!("command: cargo bench --bench reports");
     println!(
         "stand-in: {N_SUBSCRIPTIONS} subscriptions, {} ms per page, 429 above {STRIPE_LIMIT}/s; STRIPE_READ_RATE={READ_RATE}",
@@ -449,11 +538,10 @@ async fn run() {
     );
     let key = StripeKey::parse("sk_test_bench").expect("key");
     let expected_live = (0..N_SUBSCRIPTIONS)
-        .filter(|i| matches!(synthetic(*i, N_SUBSCRIPTIONS).2, "active" | "past_due"))
+        .filter(|i| matches!(synthetic_status(*i), "active" | "past_due"))
         .count() as u64;
     let stand_in = StandIn::start(N_SUBSCRIPTIONS);
-    let scanner = StripeScanner::new(&key, &stand_in.base, Arc::new(ReadLimiter::new(READ_RATE)))
-        .expect("scanner");
+    let scanner = scanner_at(&key, &stand_in.base, READ_RATE);
     let workers = READ_RATE as usize;
     let pages = N_SUBSCRIPTIONS.div_ceil(100);
     let ideal = pages as f64 / f64::from(READ_RATE);
@@ -507,8 +595,7 @@ async fn run() {
         peak_rss_mb()
     );
     // Above the stand-in's limit on purpose: the 429 path, still exact.
-    let fast =
-        StripeScanner::new(&key, &stand_in.base, Arc::new(ReadLimiter::new(130))).expect("scanner");
+    let fast = scanner_at(&key, &stand_in.base, 130);
     let mut over = PlansTally::new(NOW - 30 * 86_400);
     let (ostats, owall) = scan(&fast, 130, |s| over.add(s)).await;
     let over = over.finish(NOW, 30);
@@ -528,8 +615,7 @@ async fn run() {
     // One sequential cursor, on a tenth of the account (a full one would
     // take pages x 300 ms, about five minutes).
     let small = StandIn::start(N_SEQUENTIAL);
-    let scanner = StripeScanner::new(&key, &small.base, Arc::new(ReadLimiter::new(READ_RATE)))
-        .expect("scanner");
+    let scanner = scanner_at(&key, &small.base, READ_RATE);
     let mut n = 0u64;
     let (sstats, swall) = scan(&scanner, 1, |_| n += 1).await;
     let sequential_per_page = swall.as_secs_f64() / sstats.pages.max(1) as f64;

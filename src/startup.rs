@@ -50,12 +50,17 @@ pub struct App {
 /// # Errors
 /// When an adapter cannot be set up.
 pub fn deps(config: &Config) -> Result<Deps, StartupError> {
-    // One limiter for the process: the gateway and the report scans share the
-    // in-flight slots and the 429 pause; only the scans are also paced by
+    // One limiter for the process: the report scanner is
+    // made from the gateway, so both share the in-flight slots, the 429
+    // pause and the retry policy; only the scans are also paced by
     // STRIPE_READ_RATE.
     let limits = Limits::new(in_flight_for(config.stripe.read_rate));
-    let stripe = StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?
-        .with_limits(limits.clone());
+    let stripe =
+        StripeGateway::new(&config.stripe.key, &config.stripe.api_base)?.with_limits(limits);
+    let scanner = StripeScanner::new(
+        stripe.clone(),
+        Arc::new(ReadLimiter::new(config.stripe.read_rate)),
+    );
     let store = Store::new(&config.redis_url, &config.redis_prefix)?;
     let metrics = Metrics::new();
     let slack = config
@@ -76,12 +81,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         policy: config.policy.clone(),
         instance: crate::workflow::new_instance_id(),
         tasks: tokio_util::task::TaskTracker::new(),
-        scanner: StripeScanner::new(
-            &config.stripe.key,
-            &config.stripe.api_base,
-            Arc::new(ReadLimiter::new(config.stripe.read_rate)),
-        )?
-        .with_limits(limits),
+        scanner,
     })
 }
 

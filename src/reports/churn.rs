@@ -1,4 +1,4 @@
-//! Churn triage (issue 10 part 1): over the last N days, the canceled
+//! Churn triage: over the last N days, the canceled
 //! subscriptions split voluntary / involuntary, the pending cancellations,
 //! and the at-risk ones (past_due, unpaid) with their decline split soft /
 //! hard, ranked recoverable first, then by MRR at risk. [`ChurnTally`] keeps

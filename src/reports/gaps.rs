@@ -1,4 +1,4 @@
-//! Product gaps (issue 10 part 3): the product-gap surfaces the bot noted on
+//! Product gaps: the product-gap surfaces the bot noted on
 //! its cases (`followup::product_gap`, e.g. `no_duplicate_guard`), counted
 //! over the cases opened in the period, each with up to three example case
 //! ids. Cases are kept 30 days (`store::cases::CASE_TTL_SECS`), so a longer

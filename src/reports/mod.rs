@@ -1,4 +1,4 @@
-//! Reports over the whole account (PLAYBOOK.md §6, issue 10): plan analysis
+//! Reports over the whole account (docs/PLAYBOOK.md §6): plan analysis
 //! and churn triage. Pure: the records arrive one page at a time from the
 //! Stripe scan (`stripe::scan`), are folded into a tally whose size grows with
 //! the number of prices, not of subscriptions, and the tally becomes a report
@@ -49,6 +49,23 @@ pub struct ScannedSubscription {
     pub items: Vec<ScannedItem>,
     /// Subscription-level discounts (coupons), applied to every item.
     pub discounts: Vec<Discount>,
+    /// The customer's own discount (`Customer.discount`, which older
+    /// accounts use for every subscription of the customer); Stripe applies
+    /// it only to a subscription without discounts of its own
+    /// ([`Self::applied_discounts`]).
+    #[serde(default)]
+    pub customer_discount: Option<Discount>,
+}
+
+impl ScannedSubscription {
+    /// The discounts Stripe applies to this subscription's invoices: its
+    /// own, or, when it has none, its customer's.
+    pub fn applied_discounts(&self) -> &[Discount] {
+        match &self.customer_discount {
+            Some(customer) if self.discounts.is_empty() => std::slice::from_ref(customer),
+            _ => &self.discounts,
+        }
+    }
 }
 
 /// Stripe `cancellation_details`: why a subscription ended.
@@ -81,7 +98,8 @@ pub struct ScannedItem {
     pub metered: bool,
 }
 
-/// A coupon applied to a subscription.
+/// A coupon applied to a subscription (or to every subscription of a
+/// customer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Discount {
     pub duration: CouponDuration,
@@ -201,5 +219,6 @@ pub const MRR_RULES: &str = "MRR: per item unit_amount × quantity, normalised t
 (yearly ÷ 12, weekly × 52 ÷ 12, daily × 365 ÷ 12, divided by interval_count); \
 active and past_due subscriptions only (trialing, incomplete, incomplete_expired, canceled, unpaid and paused excluded; \
 past_due also shown as at risk); metered prices excluded and counted apart; \
-only forever coupons reduce MRR, \"after all discounts\" also applies once and repeating coupons; tax excluded; \
+only forever coupons reduce MRR, \"after all discounts\" also applies once and repeating coupons; \
+a customer's own coupon counts by the same rules on a subscription without discounts of its own; tax excluded; \
 totals are per currency, never summed across currencies";

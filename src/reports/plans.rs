@@ -1,4 +1,4 @@
-//! Plan analysis (issue 10 part 2): per price, the active subscriptions,
+//! Plan analysis: per price, the active subscriptions,
 //! seats and MRR; totals per currency; monthly vs yearly per product and the
 //! customers who switched in the period; seat confusion. [`PlansTally`] is
 //! fed one subscription at a time and keeps one line per price, so memory
@@ -450,7 +450,9 @@ fn push(finding: &mut Finding, example: SeatExample) {
 }
 
 /// Each item's amount per period (unit × quantity; 0 for metered or tiered
-/// items), after forever coupons and after every coupon. A percentage comes
+/// items), after forever coupons and after every coupon. The coupons are
+/// the subscription's own, or its customer's when it has none
+/// ([`ScannedSubscription::applied_discounts`]). A percentage comes
 /// off every item; an amount off the invoice is shared out in proportion to
 /// the items' amounts, in the coupon's currency only, never below zero.
 pub fn discounted_amounts(sub: &ScannedSubscription) -> (Vec<i128>, Vec<i128>) {
@@ -465,7 +467,7 @@ pub fn discounted_amounts(sub: &ScannedSubscription) -> (Vec<i128>, Vec<i128>) {
     let apply = |only_forever: bool| -> Vec<i128> {
         let mut amounts = gross.clone();
         for d in sub
-            .discounts
+            .applied_discounts()
             .iter()
             .filter(|d| !only_forever || d.duration == CouponDuration::Forever)
         {

@@ -43,6 +43,7 @@ fn sub(id: &str, customer: &str, status: &str, items: Vec<ScannedItem>) -> Scann
         latest_invoice: None,
         items,
         discounts: Vec::new(),
+        customer_discount: None,
     }
 }
 
@@ -256,6 +257,37 @@ fn only_forever_coupons_reduce_mrr_and_all_discounts_are_a_second_figure() {
     let p = plan(&r, "m");
     assert_eq!(p.mrr_minor, 1500 + 2000);
     assert_eq!(p.mrr_after_discounts_minor, 1500 + 1500);
+}
+
+#[test]
+fn a_customer_coupon_counts_by_the_same_rules_unless_the_subscription_has_its_own() {
+    let percent = |duration, bp| Discount {
+        duration,
+        percent_off_bp: Some(bp),
+        amount_off: None,
+        currency: None,
+    };
+    let monthly = || vec![item("m", 2000, "eur", Interval::Month, 1, 1)];
+    // The customer's forever coupon reduces MRR like the subscription's would.
+    let mut forever = sub("s1", "c1", "active", monthly());
+    forever.customer_discount = Some(percent(CouponDuration::Forever, 2500));
+    // A once coupon on the customer: only "after all discounts".
+    let mut once = sub("s2", "c2", "active", monthly());
+    once.customer_discount = Some(Discount {
+        duration: CouponDuration::Once,
+        percent_off_bp: None,
+        amount_off: Some(500),
+        currency: Currency::parse("eur").ok(),
+    });
+    // The subscription's own coupon replaces the customer's.
+    let mut own = sub("s3", "c3", "active", monthly());
+    own.discounts.push(percent(CouponDuration::Once, 1000));
+    own.customer_discount = Some(percent(CouponDuration::Forever, 5000));
+    let r = report(&[forever, once, own]);
+    let p = plan(&r, "m");
+    assert_eq!(p.mrr_minor, 1500 + 2000 + 2000);
+    assert_eq!(p.mrr_after_discounts_minor, 1500 + 1500 + 1800);
+    assert_eq!(r.totals[0].mrr_minor, 5500);
 }
 
 #[test]

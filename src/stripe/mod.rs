@@ -30,7 +30,9 @@ use crate::domain::StripeKey;
 pub use sandbox::{seed, SeededCustomer};
 
 /// A cloneable handle on Stripe (or a stand-in at another base URL). Every
-/// request goes through [`retry`]: in-flight limits and throttling retries.
+/// request, the report scans' included ([`scan::StripeScanner`] is built
+/// from a gateway), goes through [`retry`]: in-flight limits, pacing and
+/// one retry policy.
 #[derive(Clone)]
 pub struct StripeGateway {
     transport: transport::Transport,
@@ -131,9 +133,9 @@ impl StripeGateway {
         })
     }
 
-    /// The same gateway under `limits`, shared with the report scans
-    /// ([`scan::StripeScanner::with_limits`]), so a 429 met by either
-    /// pauses both.
+    /// The same gateway under `limits` (`startup::deps` builds them for
+    /// the process); the report scanner made from it shares them, so a 429
+    /// met by a scan or a lookup pauses both.
     #[must_use]
     pub fn with_limits(mut self, limits: retry::Limits) -> Self {
         self.limits = limits;
@@ -203,9 +205,47 @@ impl StripeGateway {
         } else {
             retry::READ_BUDGET
         };
-        retry::send(&self.transport, &self.limits, &req, key.as_ref(), budget)
-            .await
-            .map_err(|failure| classify(failure.error, what))
+        retry::send(
+            &self.transport,
+            &self.limits,
+            &req,
+            key.as_ref(),
+            budget,
+            None,
+        )
+        .await
+        .map_err(|failure| classify(failure.error, what))
+    }
+
+    /// The same gateway for the report scans: every request paced by
+    /// `limiter` (`STRIPE_READ_RATE`), still under the process's limits,
+    /// its connections kept open between pages.
+    fn paced(&self, limiter: std::sync::Arc<retry::ReadLimiter>) -> Self {
+        Self {
+            transport: self.transport.keep_alive(),
+            limits: self.limits.paced(limiter),
+        }
+    }
+
+    /// One read of a report scan: the scan's budget ([`retry::SCAN_BUDGET`]),
+    /// its attempts and 429s counted in `tally`; the body, for the scan to
+    /// read.
+    async fn scan_read(
+        &self,
+        req: &RequestBuilder,
+        what: &str,
+        tally: &retry::Tally,
+    ) -> Result<bytes::Bytes, StripeError> {
+        retry::send(
+            &self.transport,
+            &self.limits,
+            req,
+            None,
+            retry::SCAN_BUDGET,
+            Some(tally),
+        )
+        .await
+        .map_err(|failure| classify(failure.error, what))
     }
 }
 

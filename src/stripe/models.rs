@@ -31,7 +31,7 @@ use crate::domain::{
 #[derive(Debug)]
 pub(crate) struct Bad(pub String);
 
-fn currency(code: &stripe_types::Currency) -> Result<Currency, Bad> {
+pub(crate) fn currency(code: &stripe_types::Currency) -> Result<Currency, Bad> {
     Currency::parse(&code.to_string()).map_err(|e| Bad(e.to_string()))
 }
 

@@ -32,6 +32,16 @@ pub struct Failure {
 }
 
 impl Failure {
+    /// No answer came, for a reason a later attempt may not meet: a
+    /// timeout or a connection error (not a request that cannot be built).
+    pub fn is_transient(&self) -> bool {
+        self.status.is_none()
+            && matches!(
+                self.error,
+                ::stripe::StripeError::Timeout | ::stripe::StripeError::ClientError(_)
+            )
+    }
+
     fn local(error: ::stripe::StripeError) -> Self {
         Self {
             error,
@@ -53,6 +63,14 @@ pub struct Transport {
     timeout: Duration,
 }
 
+/// Idle connections a scan keeps for reuse: about the requests a scan has
+/// in flight at a usual rate, so each page reuses one; more would keep
+/// their read buffers (up to a page each) for nothing.
+const KEPT_ALIVE: usize = 32;
+
+/// The most a connection buffers of an answer before handing it on.
+const READ_BUFFER: usize = 64 * 1024;
+
 const USER_AGENT_VALUE: &str = concat!("billing-triage/", env!("CARGO_PKG_VERSION"));
 
 impl Transport {
@@ -63,23 +81,27 @@ impl Transport {
             ::stripe::StripeError::ConfigError("the key is not a valid header value".into())
         })?;
         auth.set_sensitive(true);
-        // Stripe itself is only ever HTTPS; plain HTTP is for local stand-ins.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
         // No idle keep-alive connections, as async-stripe's own client: a
         // stand-in (localstripe) may drop them under us.
-        let http = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(0)
-            .build(connector);
         Ok(Self {
-            http,
+            http: client(0),
             base,
             auth,
             timeout,
         })
+    }
+
+    /// The same transport keeping idle connections open for reuse, for the
+    /// report scans: thousands of pages at a steady rate, where a TLS
+    /// handshake per page would cost a round trip each. A connection the
+    /// server dropped meanwhile fails a read, which the retry policy
+    /// repeats.
+    #[must_use]
+    pub fn keep_alive(&self) -> Self {
+        Self {
+            http: client(KEPT_ALIVE),
+            ..self.clone()
+        }
     }
 
     /// Sends `req` once, with `key` as its `Idempotency-Key` when given.
@@ -114,9 +136,11 @@ impl Transport {
             builder = builder.header(CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let body = Bytes::from(req.body.clone().unwrap_or_default());
-        let request = builder
-            .body(Full::new(body))
-            .map_err(|e| Failure::local(e.into()))?;
+        let request = builder.body(Full::new(body)).map_err(|_| {
+            Failure::local(::stripe::StripeError::ConfigError(
+                "the request could not be built: check STRIPE_API_BASE".into(),
+            ))
+        })?;
 
         let attempt = async {
             let response = self
@@ -156,6 +180,22 @@ impl Transport {
             Err(_) => Err(Failure::local(::stripe::StripeError::Timeout)),
         }
     }
+}
+
+/// The HTTP client, keeping at most `idle` idle connections per host.
+fn client(idle: usize) -> Client<HttpsConnector<HttpConnector>, Full<Bytes>> {
+    // Stripe itself is only ever HTTPS; plain HTTP is for local stand-ins.
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(idle)
+        // Stripe's pages are read whole anyway; a connection's read buffer
+        // need not grow to hyper's 400 KB default for each of them.
+        .http1_max_buf_size(READ_BUFFER)
+        .build(connector)
 }
 
 /// Reads Stripe's `{"error": {...}}` body as async-stripe does.

@@ -756,11 +756,16 @@ impl TestApp {
 
     /// Waits until an answer arrived at this `response_url`; returns its text.
     pub async fn answer_at(&self, url: &str) -> String {
+        self.answer_within(url, Duration::from_secs(15)).await
+    }
+
+    /// [`Self::answer_at`], waiting up to `wait`.
+    pub async fn answer_within(&self, url: &str, wait: Duration) -> String {
         let path = url
             .split_once("/response/")
             .map(|(_, p)| format!("/response/{p}"))
             .unwrap_or_default();
-        for _ in 0..300 {
+        for _ in 0..wait.as_millis().div_ceil(50) {
             let found = self
                 .slack
                 .calls_to("response_url")

@@ -15,6 +15,7 @@ mod operator;
 mod ops;
 mod pinned;
 mod pinned_cases;
+mod pinned_reports;
 mod redis_faults;
 mod reports;
 mod reports_harness;

@@ -1,4 +1,4 @@
-//! The reports against localstripe (issue 10): `billing-triage plans` run as
+//! The reports against localstripe: `billing-triage plans` run as
 //! a binary, its scan going through the list proxy (`reports_harness`),
 //! which answers as Stripe does and throttles some requests with 429.
 
@@ -14,19 +14,39 @@ use serde_json::Value;
 
 use crate::helpers::{redis_url, unique_prefix};
 use crate::localstripe;
+use crate::pinned_reports as pinned;
 use crate::reports_harness;
 
 const KEY: &str = "sk_test_localstripe";
 
 /// POSTs a form straight to localstripe and returns the created object.
 async fn post(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    post_as(base, path, form, None).await
+}
+
+/// [`post`] in the API version the bot pins: the shape layer in front of
+/// localstripe then takes what only that version has (or, like a
+/// customer's `coupon`, what older accounts still carry).
+async fn post_pinned(base: &str, path: &str, form: &[(&str, &str)]) -> Value {
+    post_as(
+        base,
+        path,
+        form,
+        Some(stripe_shared::version::VERSION.as_str()),
+    )
+    .await
+}
+
+async fn post_as(base: &str, path: &str, form: &[(&str, &str)], version: Option<&str>) -> Value {
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
     let body = serde_urlencoded::to_string(form).expect("form");
-    let request = Request::post(format!("{base}v1/{path}"))
+    let mut request = Request::post(format!("{base}v1/{path}"))
         .header("authorization", format!("Bearer {KEY}"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(Full::new(Bytes::from(body)))
-        .expect("request");
+        .header("content-type", "application/x-www-form-urlencoded");
+    if let Some(version) = version {
+        request = request.header("stripe-version", version);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).expect("request");
     let response = client.request(request).await.expect("localstripe answers");
     let status = response.status();
     let bytes = response
@@ -324,6 +344,84 @@ async fn plans_report_applies_every_mrr_rule_on_localstripe_through_429s() {
     );
 }
 
+/// End to end on localstripe behind the pinned-shape layer, with no list
+/// proxy: the scan's own requests (builders, expansions, `created` ranges,
+/// the coupon list) as the layer answers them. A coupon on a customer (as
+/// older accounts have them) counts in MRR by the same rules as a
+/// subscription's own, which replace it.
+#[tokio::test]
+async fn plans_counts_a_customers_own_coupon_unless_the_subscription_has_its_own() {
+    let stripe = localstripe::start().await;
+    let base = stripe.base_url();
+    let tag = unique_prefix().replace(':', "");
+    let (loyal, once) = (format!("loyal_{tag}"), format!("once_{tag}"));
+    for (id, duration, percent) in [(&loyal, "forever", "20"), (&once, "once", "50")] {
+        post_pinned(
+            &base,
+            "coupons",
+            &[("id", id), ("duration", duration), ("percent_off", percent)],
+        )
+        .await;
+    }
+    let price = post_pinned(
+        &base,
+        "prices",
+        &[
+            ("unit_amount", "1000"),
+            ("currency", "eur"),
+            ("recurring[interval]", "month"),
+            ("product_data[name]", "Team"),
+        ],
+    )
+    .await["id"]
+        .as_str()
+        .expect("price id")
+        .to_owned();
+    let subscribe = |discounts: Option<&str>| {
+        let (base, price, loyal) = (base.clone(), price.clone(), loyal.clone());
+        let discounts = discounts.map(str::to_owned);
+        async move {
+            let customer = post_pinned(
+                &base,
+                "customers",
+                &[("email", "c@example.com"), ("coupon", loyal.as_str())],
+            )
+            .await["id"]
+                .as_str()
+                .expect("customer id")
+                .to_owned();
+            let pm = post_pinned(
+                &base,
+                "payment_methods/pm_card_visa/attach",
+                &[("customer", customer.as_str())],
+            )
+            .await["id"]
+                .as_str()
+                .expect("pm id")
+                .to_owned();
+            let mut form = vec![
+                ("customer", customer.as_str()),
+                ("items[0][price]", price.as_str()),
+                ("items[0][quantity]", "2"),
+                ("default_payment_method", pm.as_str()),
+            ];
+            if let Some(coupon) = discounts.as_deref() {
+                form.push(("discounts[0][coupon]", coupon));
+            }
+            post_pinned(&base, "subscriptions", &form).await;
+        }
+    };
+    subscribe(None).await; // 2 × 10.00 less its customer's 20 %: 16.00
+    subscribe(Some(&once)).await; // its own once coupon replaces it: 20.00, 10.00 after all
+
+    let (report, stderr) =
+        run_report_at(&base, &unique_prefix(), &["plans", "--format", "json"]).await;
+    let eur = total(&report, "eur");
+    assert_eq!(eur["mrr_minor"], 1600 + 2000, "{report}");
+    assert_eq!(eur["mrr_after_discounts_minor"], 1600 + 1000, "{report}");
+    assert!(stderr.contains("scanned 2 subscriptions"), "{stderr}");
+}
+
 /// The audit stream under `prefix`, oldest first.
 async fn audit_entries(prefix: &str) -> Vec<Value> {
     let client = redis::Client::open(redis_url()).expect("redis url");
@@ -366,10 +464,15 @@ async fn run_report(
     prefix: &str,
     args: &[&str],
 ) -> (Value, String) {
+    run_report_at(&proxy.base_url, prefix, args).await
+}
+
+/// Runs the binary's report `args` against the Stripe at `base`.
+async fn run_report_at(base: &str, prefix: &str, args: &[&str]) -> (Value, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
         .args(args)
         .env("STRIPE_SECRET_KEY", KEY)
-        .env("STRIPE_API_BASE", &proxy.base_url)
+        .env("STRIPE_API_BASE", base)
         .env("STRIPE_READ_RATE", "50")
         .env("REDIS_URL", redis_url())
         .env("REDIS_PREFIX", prefix)
@@ -471,11 +574,12 @@ async fn churn_report_lists_canceled_pending_and_a_recoverable_decline_on_locals
     assert_eq!(at_risk[0]["attempts"], 1);
     assert_eq!(at_risk[0]["reachable"], true);
     assert_eq!(report["scanned_subscriptions"], 4);
-    // Two lists read, nothing per row, every request on the pinned version.
+    // Two lists and the coupons' first page read, nothing per row, every
+    // request on the pinned version.
     let paths = proxy.paths.lock().expect("path counts").clone();
     assert_eq!(
         paths.keys().map(String::as_str).collect::<Vec<_>>(),
-        vec!["/v1/invoice_payments", "/v1/subscriptions"],
+        vec!["/v1/coupons", "/v1/invoice_payments", "/v1/subscriptions"],
         "{paths:?}"
     );
     assert_eq!(
@@ -664,29 +768,28 @@ async fn slash_churn_posts_triage_buttons_that_open_the_customers_case_card() {
 }
 
 /// A subscription in the pinned API version's shape: one item of `amount`
-/// per `interval` (EUR unless it says), `discounts` fully expanded.
+/// per `interval` (EUR), its customer `cus_<id>` and every discount fully
+/// expanded; `extra` replaces top-level fields.
 fn stripe_sub(id: &str, status: &str, amount: i64, interval: &str, extra: Value) -> Value {
     let now = now_unix();
-    let mut sub = serde_json::json!({
-        "id": id, "object": "subscription", "customer": format!("cus_{id}"),
-        "status": status, "created": now - 200 * 86_400,
-        "canceled_at": null, "ended_at": null, "cancel_at_period_end": false, "cancel_at": null,
-        "cancellation_details": {"reason": null, "feedback": null, "comment": null},
-        "latest_invoice": format!("in_{id}"), "discounts": [],
-        "items": {"object": "list", "data": [{"id": format!("si_{id}"), "quantity": 1,
-            "current_period_end": now + 10 * 86_400,
-            "price": {"id": format!("price_{interval}"), "product": "prod_rules",
-                      "unit_amount": amount, "currency": "eur",
-                      "recurring": {"interval": interval, "interval_count": 1,
-                                    "usage_type": "licensed"}}}]}
-    });
+    let price = pinned::Price::new(&format!("price_{interval}"), amount, "eur", interval);
+    let mut sub = pinned::subscription(
+        id,
+        pinned::customer(&format!("cus_{id}"), None, None),
+        status,
+        now - 200 * 86_400,
+        vec![pinned::item(id, &price, Some(1), now + 10 * 86_400)],
+        Vec::new(),
+    );
+    sub["latest_invoice"] = format!("in_{id}").into();
     if let (Some(s), Some(e)) = (sub.as_object_mut(), extra.as_object()) {
         s.extend(e.clone());
     }
     sub
 }
 
-/// An invoice payment in the pinned version's shape, fully expanded.
+/// An invoice payment of subscription `sub`'s invoice in the pinned
+/// version's shape, fully expanded.
 fn stripe_payment(
     sub: &str,
     status: &str,
@@ -695,19 +798,24 @@ fn stripe_payment(
     email: Option<&str>,
     next_retry: Option<i64>,
 ) -> Value {
-    serde_json::json!({
-        "id": format!("inpay_{sub}_{created}"), "object": "invoice_payment",
-        "created": created, "status": status, "is_default": true,
-        "invoice": {"id": format!("in_{sub}"), "object": "invoice", "status": "open",
-            "attempt_count": 3, "next_payment_attempt": next_retry,
-            "customer": {"id": format!("cus_{sub}"), "object": "customer", "email": email},
-            "customer_email": email,
-            "parent": {"type": "subscription_details",
-                       "subscription_details": {"subscription": sub}}},
-        "payment": {"type": "payment_intent", "charge": null,
-            "payment_intent": {"id": format!("pi_{sub}_{created}"), "object": "payment_intent",
-                               "status": "requires_payment_method", "last_payment_error": error}}
-    })
+    let invoice = pinned::open_invoice(
+        &format!("in_{sub}"),
+        pinned::customer(&format!("cus_{sub}"), email, None),
+        Some(sub),
+        1000,
+        3,
+        next_retry,
+        email,
+    );
+    let intent = pinned::payment_intent(&format!("pi_{sub}_{created}"), 1000, "eur", error);
+    pinned::invoice_payment(
+        &format!("inpay_{sub}_{created}"),
+        created,
+        status,
+        invoice,
+        intent,
+        1000,
+    )
 }
 
 fn now_unix() -> i64 {
@@ -717,10 +825,11 @@ fn now_unix() -> i64 {
 }
 
 /// The churn rules localstripe cannot exercise (it has no cancellation
-/// reasons, one decline code, and no coupons on the pinned version's
-/// `discounts`), end to end through the binary, on a Stripe-shaped stand-in
-/// that expands only what the scan asks for and throttles every fifth
-/// request.
+/// reasons, one decline code, no coupons on the pinned version's
+/// `discounts` and none on customers), end to end through the binary, on a
+/// Stripe-shaped stand-in that expands only what the scan asks for and
+/// throttles every fifth request. The same stand-in's plans report counts
+/// customers' own coupons by the MRR rules.
 #[tokio::test]
 async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
     let now = now_unix();
@@ -737,10 +846,38 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
         )
     };
     let coupon = |id: &str, duration: &str, percent: f64| {
-        serde_json::json!({"discounts": [{"id": format!("di_{id}"), "object": "discount",
-            "source": {"type": "coupon", "coupon": {"id": format!("co_{id}"), "object": "coupon",
-                "duration": duration, "percent_off": percent}}}]})
+        pinned::coupon(&format!("co_{id}"), duration, Some(percent), None)
     };
+    let own = |sub: &str, coupon: Value| {
+        serde_json::json!([pinned::discount(
+            &format!("di_{sub}"),
+            coupon,
+            None,
+            Some(sub)
+        )])
+    };
+    // A customer's own coupon (older accounts): it applies to the
+    // customer's subscriptions without discounts of their own.
+    let customer_with = |sub: &str, coupon: &str| {
+        let discount = pinned::discount(
+            &format!("di_c_{sub}"),
+            serde_json::json!(coupon),
+            Some(sub),
+            None,
+        );
+        pinned::customer(&format!("cus_{sub}"), None, Some(discount))
+    };
+    let coupons = vec![
+        coupon("soft", "once", 50.0),
+        coupon("hard", "forever", 10.0),
+        coupon("loyal", "forever", 20.0),
+        coupon("half", "forever", 50.0),
+        // Older than the coupon list's first page: read by id.
+        coupon("old", "forever", 10.0),
+    ];
+    let mut deleted_customer =
+        canceled("sub_gone", 90, serde_json::json!("cancellation_requested"));
+    deleted_customer["customer"] = pinned::deleted_customer("cus_sub_gone");
     let subscriptions = vec![
         canceled("sub_req", 2, serde_json::json!("cancellation_requested")),
         canceled("sub_none", 3, Value::Null),
@@ -755,30 +892,41 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
             "past_due",
             3000,
             "month",
-            coupon("soft", "once", 50.0),
+            serde_json::json!({"discounts": own("sub_soft", coupons[0].clone())}),
         ),
+        // Its own coupon, not its customer's, applies.
         stripe_sub(
             "sub_hard",
             "past_due",
             9000,
             "month",
-            coupon("hard", "forever", 10.0),
+            serde_json::json!({"discounts": own("sub_hard", coupons[1].clone()),
+                               "customer": customer_with("sub_hard", "co_half")}),
         ),
+        // Its customer's coupon is gone from Stripe: nothing is made up.
         stripe_sub(
             "sub_exp_reach",
             "unpaid",
             24_000,
             "year",
-            serde_json::json!({}),
+            serde_json::json!({"customer": customer_with("sub_exp_reach", "co_deleted")}),
         ),
         stripe_sub(
             "sub_exp_gone",
             "past_due",
             5000,
             "month",
-            serde_json::json!({}),
+            serde_json::json!({"customer": customer_with("sub_exp_gone", "co_loyal")}),
         ),
-        stripe_sub("sub_fine", "active", 1000, "month", serde_json::json!({})),
+        stripe_sub(
+            "sub_fine",
+            "active",
+            1000,
+            "month",
+            serde_json::json!({"customer": customer_with("sub_fine", "co_old")}),
+        ),
+        // A canceled subscription of a deleted customer still reads.
+        deleted_customer,
     ];
     let declined = |code: &str, decline: Value| serde_json::json!({"type": "card_error", "code": code, "decline_code": decline});
     let card = |decline: &str| declined("card_declined", serde_json::json!(decline));
@@ -851,7 +999,16 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
             Some(now + 3600),
         ),
     ];
-    let stand_in = reports_harness::start_canned(subscriptions, payments, 5).await;
+    let stand_in = reports_harness::start_canned(
+        reports_harness::Canned {
+            subscriptions,
+            payments,
+            coupons,
+            unlisted: vec!["co_old".into()],
+        },
+        5,
+    )
+    .await;
     let (report, _) = run_report(
         &stand_in,
         &unique_prefix(),
@@ -909,9 +1066,10 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
             // customer with an email), then by MRR.
             ("sub_soft", "insufficient_funds", "soft", true, 3000),
             ("sub_exp_reach", "expired_card", "hard", true, 2000),
-            // The forever coupon: 90.00 less 10 %.
+            // Its own forever coupon: 90.00 less 10 % (not its customer's 50 %).
             ("sub_hard", "stolen_card", "hard", false, 8100),
-            ("sub_exp_gone", "expired_card", "hard", false, 5000),
+            // Its customer's forever coupon: 50.00 less 20 %.
+            ("sub_exp_gone", "expired_card", "hard", false, 4000),
         ],
         "{report}"
     );
@@ -919,6 +1077,23 @@ async fn churn_rules_localstripe_lacks_hold_on_a_stripe_shaped_stand_in() {
     assert_eq!(hard["attempts"], 3);
     assert_eq!(hard["next_retry"], now + 2 * day);
     assert!(stand_in.throttled.load(std::sync::atomic::Ordering::SeqCst) > 0);
+
+    // Plans on the same account: past_due and active count; a customer's
+    // forever coupon reduces MRR, a once coupon only "after all discounts".
+    let (plans, _) = run_report(&stand_in, &unique_prefix(), &["plans", "--format", "json"]).await;
+    let eur = total(&plans, "eur");
+    // 30.00 (once coupon) + 81.00 + 40.00 + 9.00 (its customer's old coupon).
+    assert_eq!(eur["mrr_minor"], 3000 + 8100 + 4000 + 900, "{plans}");
+    assert_eq!(eur["mrr_after_discounts_minor"], 1500 + 8100 + 4000 + 900);
+    assert_eq!(plans["excluded"]["canceled"], 7, "{}", plans["excluded"]);
+    let paths = stand_in.paths.lock().expect("path counts").clone();
+    let requests_for = |path: &str| paths.get(path).copied().unwrap_or(0);
+    assert!(
+        requests_for("/v1/coupons") >= 2,
+        "one coupon page per scan: {paths:?}"
+    );
+    assert!(requests_for("/v1/coupons/co_old") >= 1, "{paths:?}");
+    assert!(requests_for("/v1/coupons/co_deleted") >= 1, "{paths:?}");
     assert_eq!(
         stand_in.unpinned.load(std::sync::atomic::Ordering::SeqCst),
         0

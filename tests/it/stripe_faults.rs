@@ -60,6 +60,9 @@ pub struct Seen {
 struct State {
     /// (method, path prefix, fault) for the next matching requests, in order.
     planned: VecDeque<(String, String, Fault)>,
+    /// (method, path prefix, fault) for every matching request nothing is
+    /// planned for, until lifted.
+    standing: Vec<(String, String, Fault)>,
     /// Idempotency key → (method, path and body it was first used with,
     /// status, answer).
     saved: HashMap<String, (String, u16, Bytes)>,
@@ -130,6 +133,26 @@ impl StripeFaults {
         ));
     }
 
+    /// Every request `method` on a path starting with `path` meets `fault`
+    /// (after the ones planned with [`Self::next`]) until [`Self::lift`]:
+    /// a Stripe that stays down however often it is asked again.
+    pub fn always(&self, method: &str, path: &str, fault: Fault) {
+        self.state.lock().expect("state lock").standing.push((
+            method.to_owned(),
+            path.to_owned(),
+            fault,
+        ));
+    }
+
+    /// Ends the standing faults on `method` and `path`.
+    pub fn lift(&self, method: &str, path: &str) {
+        self.state
+            .lock()
+            .expect("state lock")
+            .standing
+            .retain(|(m, p, _)| !(m == method && p == path));
+    }
+
     /// Requests `method` on paths starting with `path`, oldest first.
     pub fn seen(&self, method: &str, path: &str) -> Vec<Seen> {
         let state = self.state.lock().expect("state lock");
@@ -194,7 +217,15 @@ async fn handle(
             .planned
             .iter()
             .position(|(m, p, _)| *m == method && path.starts_with(p.as_str()));
-        at.and_then(|i| state.planned.remove(i)).map(|(_, _, f)| f)
+        at.and_then(|i| state.planned.remove(i))
+            .map(|(_, _, f)| f)
+            .or_else(|| {
+                state
+                    .standing
+                    .iter()
+                    .find(|(m, p, _)| *m == method && path.starts_with(p.as_str()))
+                    .map(|(_, _, f)| f.clone())
+            })
     };
     let save = |status: u16, answer: &Bytes| {
         if let Some(key) = &key {
