@@ -377,3 +377,12 @@ pub(crate) fn context_submission(case: &CaseId, kind: &str, text: &str) -> serde
                  }}}
     })
 }
+
+/// The card message (not a thread reply) among the posts.
+pub(crate) fn card_of(calls: &[SlackCall]) -> serde_json::Value {
+    calls
+        .iter()
+        .find(|c| c.body.get("thread_ts").is_none())
+        .map(|c| c.body.clone())
+        .expect("a card was posted")
+}

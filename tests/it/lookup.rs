@@ -3,20 +3,11 @@
 //! thread, the Redis records and the audit trail. Also the card's headings in
 //! the playbook's order, in Slack and in the CLI's text.
 
-use crate::fixtures::{case_id_of, scenario, seeded};
+use crate::fixtures::{card_of, case_id_of, scenario, seeded};
 use crate::helpers::*;
 use crate::localstripe;
 use billing_triage::domain::ActionStatus;
 use std::process::Stdio;
-
-/// The card message (not a thread reply) among the posts.
-fn card_of(calls: &[SlackCall]) -> serde_json::Value {
-    calls
-        .iter()
-        .find(|c| c.body.get("thread_ts").is_none())
-        .map(|c| c.body.clone())
-        .expect("a card was posted")
-}
 
 #[tokio::test]
 async fn an_email_lookup_posts_a_duplicate_card_with_every_customer_and_a_threaded_draft() {

@@ -4,20 +4,11 @@
 //! shape layer in front of localstripe is itself checked here: a request
 //! without the version header gets localstripe's own (old) shape.
 
-use crate::fixtures::{case_id_of, scenario, seeded, value, wait_until_settled};
+use crate::fixtures::{card_of, case_id_of, scenario, seeded, value, wait_until_settled};
 use crate::helpers::*;
 use crate::localstripe;
 use crate::pinned::{self, Account};
 use billing_triage::domain::{ActionKind, ActionStatus, Case};
-
-/// The card (not a thread reply) among the posts.
-fn card_of(calls: &[SlackCall]) -> serde_json::Value {
-    calls
-        .iter()
-        .find(|c| c.body.get("thread_ts").is_none())
-        .map(|c| c.body.clone())
-        .expect("a card was posted")
-}
 
 async fn stored_case(app: &TestApp, card: &serde_json::Value) -> Case {
     app.store
@@ -25,6 +16,17 @@ async fn stored_case(app: &TestApp, card: &serde_json::Value) -> Case {
         .await
         .expect("redis")
         .expect("the case is stored")
+}
+
+/// The form bodies of the refunds the stand-in was asked for.
+fn refunds_sent(calls: &std::sync::Mutex<Vec<StripeCall>>) -> Vec<String> {
+    calls
+        .lock()
+        .expect("calls")
+        .iter()
+        .filter(|c| c.method == "POST" && c.path == "/v1/refunds")
+        .map(|c| c.form.clone())
+        .collect()
 }
 
 /// The key of the case's action refunding `charge` (alone or with a cancel).
@@ -255,13 +257,7 @@ async fn a_charge_on_the_canceled_subscriptions_own_invoice_is_refunded_never_th
     app.click("approve_action", &value(&case, &key), APPROVER_1)
         .await;
     wait_until_settled(&app.store, &case, &key).await;
-    let refunds: Vec<String> = calls
-        .lock()
-        .expect("calls")
-        .iter()
-        .filter(|c| c.method == "POST" && c.path == "/v1/refunds")
-        .map(|c| c.form.clone())
-        .collect();
+    let refunds = refunds_sent(&calls);
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert!(refunds[0].contains("charge=ch_Old1"), "{refunds:?}");
 }
@@ -319,13 +315,7 @@ async fn an_unexpected_yearly_renewal_of_the_last_week_is_refunded() {
     app.click("approve_action", &value(&case, &key), APPROVER_2)
         .await;
     wait_until_settled(&app.store, &case, &key).await;
-    let refunds: Vec<String> = calls
-        .lock()
-        .expect("calls")
-        .iter()
-        .filter(|c| c.method == "POST" && c.path == "/v1/refunds")
-        .map(|c| c.form.clone())
-        .collect();
+    let refunds = refunds_sent(&calls);
     assert_eq!(refunds.len(), 1, "{refunds:?}");
     assert!(refunds[0].contains("charge=ch_Renew1"), "{refunds:?}");
 }
