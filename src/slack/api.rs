@@ -36,6 +36,10 @@ pub enum SlackError {
     RateLimited { retry_after: Option<Duration> },
     #[error("the response_url is not a URL")]
     BadResponseUrl,
+    /// Slack's answer held a field that is not what Slack sends (names the
+    /// field, never its value).
+    #[error("Slack answered with an unreadable {0}")]
+    Unreadable(&'static str),
     #[error("could not set up the HTTPS client: {0}")]
     Setup(String),
 }

@@ -4,7 +4,7 @@
 
 use super::{map_err, Store, StoreError};
 use crate::domain::ActionKey;
-use crate::domain::{ActionStatus, Case, CaseId};
+use crate::domain::{ActionStatus, Case, CaseId, ChannelId, MessageTs};
 use redis::AsyncCommands;
 
 /// Cases stay actionable and viewable for 30 days.
@@ -33,20 +33,20 @@ pub struct StoredCase {
 /// Where a case card lives in Slack.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardLocation {
-    pub channel: String,
+    pub channel: ChannelId,
     /// The card's own ts (for chat.update).
-    pub ts: String,
+    pub ts: MessageTs,
     /// The thread the card was posted in, when it is a reply (the
     /// shortcut's card, in the triaged message's thread).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thread_ts: Option<String>,
+    pub thread_ts: Option<MessageTs>,
 }
 
 impl CardLocation {
     /// Where replies about the card go: its thread, or the one it starts
     /// (Slack asks for the parent's ts, never a reply's).
-    pub fn thread(&self) -> &str {
-        self.thread_ts.as_deref().unwrap_or(&self.ts)
+    pub fn thread(&self) -> &MessageTs {
+        self.thread_ts.as_ref().unwrap_or(&self.ts)
     }
 }
 

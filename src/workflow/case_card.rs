@@ -51,9 +51,7 @@ impl CardPlace {
 
     /// The card's channel, when there is a card.
     pub fn channel(&self) -> Option<ChannelId> {
-        self.0
-            .as_ref()
-            .and_then(|l| ChannelId::parse(&l.channel).ok())
+        self.0.as_ref().map(|l| l.channel.clone())
     }
 }
 
@@ -103,7 +101,11 @@ impl CaseCard {
             return Ok(());
         };
         slack
-            .update_message(&location.channel, &location.ts, &self.message(now()))
+            .update_message(
+                location.channel.as_str(),
+                location.ts.as_str(),
+                &self.message(now()),
+            )
             .await?;
         Ok(())
     }
@@ -154,9 +156,9 @@ pub async fn post_in_thread(
     };
     slack
         .post_message(
-            &location.channel,
+            location.channel.as_str(),
             &Message::text(text),
-            Some(location.thread()),
+            Some(location.thread().as_str()),
         )
         .await?;
     Ok(())

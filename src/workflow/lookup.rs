@@ -12,7 +12,7 @@ use crate::domain::ActionKey;
 use crate::domain::{
     ActionStatus, Actor, Case, CaseId, ChannelId, LookupQuery, MessageTs, ResponseUrl, Triage,
 };
-use crate::slack::api::Message;
+use crate::slack::api::{Message, SlackError};
 use crate::store::cases::CardLocation;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -191,9 +191,9 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         )
         .await?;
     let location = CardLocation {
-        channel: req.channel.to_string(),
-        ts,
-        thread_ts: req.thread.as_ref().map(ToString::to_string),
+        channel: req.channel.clone(),
+        ts: MessageTs::parse(&ts).map_err(|_| SlackError::Unreadable("message ts"))?,
+        thread_ts: req.thread.clone(),
     };
     deps.store.save_card_location(&case.id, &location).await?;
     // The drafts go in the card's thread (docs/PLAYBOOK.md §5): the one it was

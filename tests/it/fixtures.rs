@@ -134,8 +134,9 @@ pub(crate) async fn put_case(store: &Store, case: &Case, statuses: &[(ActionKey,
         .save_card_location(
             &case.id,
             &CardLocation {
-                channel: CHANNEL.into(),
-                ts: "1700000000.000001".into(),
+                channel: billing_triage::domain::ChannelId::parse(CHANNEL).expect("channel id"),
+                ts: billing_triage::domain::MessageTs::parse("1700000000.000001")
+                    .expect("message ts"),
                 thread_ts: None,
             },
         )

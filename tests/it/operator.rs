@@ -65,7 +65,8 @@ async fn the_shortcuts_card_draft_and_gap_note_go_in_the_messages_thread() {
         .expect("redis")
         .expect("the card's place");
     assert_ne!(
-        location.ts, "1700000000.000200",
+        location.ts.as_str(),
+        "1700000000.000200",
         "the card's own ts is kept, for chat.update"
     );
 

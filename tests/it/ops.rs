@@ -81,8 +81,9 @@ async fn put_refund_case(store: &Store) -> Case {
         .save_card_location(
             &case.id,
             &CardLocation {
-                channel: CHANNEL.into(),
-                ts: "1700000000.000001".into(),
+                channel: billing_triage::domain::ChannelId::parse(CHANNEL).expect("channel id"),
+                ts: billing_triage::domain::MessageTs::parse("1700000000.000001")
+                    .expect("message ts"),
                 thread_ts: None,
             },
         )

@@ -516,8 +516,9 @@ pub async fn stored_refund_case(store: &Store) -> billing_triage::domain::Case {
         .await
         .expect("init actions");
     let location = billing_triage::store::cases::CardLocation {
-        channel: crate::helpers::CHANNEL.into(),
-        ts: "1700000000.000001".into(),
+        channel: billing_triage::domain::ChannelId::parse(crate::helpers::CHANNEL)
+            .expect("channel id"),
+        ts: billing_triage::domain::MessageTs::parse("1700000000.000001").expect("message ts"),
         thread_ts: None,
     };
     store

@@ -170,7 +170,7 @@ pub(super) async fn from_card_channel(
     };
     let from_card = location
         .as_ref()
-        .is_some_and(|l| click.channel.map(ChannelId::as_str) == Some(l.channel.as_str()));
+        .is_some_and(|l| click.channel == Some(&l.channel));
     if from_card {
         return location.map(CardPlace::at);
     }
@@ -179,7 +179,11 @@ pub(super) async fn from_card_channel(
     let entry = NewEntry {
         action: click.key.map(str::to_owned),
         ..NewEntry::new(
-            ApprovalRefused::wrong_channel(action_id, click.channel.cloned(), card_channel.clone()),
+            ApprovalRefused::wrong_channel(
+                action_id,
+                click.channel.cloned(),
+                card_channel.as_ref().map(ToString::to_string),
+            ),
             Actor::Slack(click.actor.clone()),
             now(),
         )
