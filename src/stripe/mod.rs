@@ -268,14 +268,10 @@ fn read<T: miniserde::Deserialize>(body: &[u8], what: &str) -> Result<T, StripeE
 fn canonical(mut req: RequestBuilder) -> Result<RequestBuilder, StripeError> {
     let sort = |encoded: &str| -> Result<String, StripeError> {
         let mut pairs: Vec<(String, String)> =
-            serde_urlencoded::from_str(encoded).map_err(|e| StripeError::Config {
-                detail: format!("a request could not be encoded: {e}"),
-            })?;
+            serde_urlencoded::from_str(encoded).map_err(not_encodable)?;
         // Stable: repeated keys (`expand[]`) keep their order.
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
-        serde_urlencoded::to_string(&pairs).map_err(|e| StripeError::Config {
-            detail: format!("a request could not be encoded: {e}"),
-        })
+        serde_urlencoded::to_string(&pairs).map_err(not_encodable)
     };
     req.query = req.query.as_deref().map(sort).transpose()?;
     req.body = req.body.as_deref().map(sort).transpose()?;
@@ -306,9 +302,13 @@ fn encode(pairs: &[(&str, &str)]) -> Result<Option<String>, StripeError> {
     }
     serde_urlencoded::to_string(pairs)
         .map(Some)
-        .map_err(|e| StripeError::Config {
-            detail: format!("a request could not be encoded: {e}"),
-        })
+        .map_err(not_encodable)
+}
+
+fn not_encodable(e: impl std::fmt::Display) -> StripeError {
+    StripeError::Config {
+        detail: format!("a request could not be encoded: {e}"),
+    }
 }
 
 fn idempotent(key: &str) -> Result<IdempotencyKey, StripeError> {

@@ -31,6 +31,17 @@ use crate::domain::{
 #[derive(Debug)]
 pub(crate) struct Bad(pub String);
 
+impl Bad {
+    /// The error an operator sees: Stripe's answer for `what` could not be read.
+    pub(crate) fn about(self, what: impl Into<String>) -> super::StripeError {
+        super::StripeError::Unreadable {
+            what: what.into(),
+            detail: self.0,
+            source: None,
+        }
+    }
+}
+
 pub(crate) fn currency(code: &stripe_types::Currency) -> Result<Currency, Bad> {
     Currency::parse(&code.to_string()).map_err(|e| Bad(e.to_string()))
 }

@@ -15,19 +15,11 @@ use stripe_billing::subscription::{CancelSubscription, RetrieveSubscription, Upd
 use stripe_core::charge::RetrieveCharge;
 use stripe_core::refund::CreateRefund;
 
-use super::models::{self, Bad};
+use super::models;
 use super::{StripeError, StripeGateway};
 use crate::domain::{
     Charge, ChargeId, CustomerId, Money, PortalSessionUrl, RefundId, Subscription, SubscriptionId,
 };
-
-fn unreadable(what: &str) -> impl Fn(Bad) -> StripeError + '_ {
-    move |bad| StripeError::Unreadable {
-        what: what.to_owned(),
-        detail: bad.0,
-        source: None,
-    }
-}
 
 impl StripeGateway {
     /// Current state of one charge, refunds included.
@@ -39,7 +31,7 @@ impl StripeGateway {
         let raw = self.request(&req, None, id.as_str()).await?;
         models::charge(raw)
             .map(|read| read.charge)
-            .map_err(unreadable(id.as_str()))
+            .map_err(|bad| bad.about(id.as_str()))
     }
 
     /// Current state of one subscription, metadata included: how a
@@ -50,7 +42,7 @@ impl StripeGateway {
     pub async fn subscription(&self, id: &SubscriptionId) -> Result<Subscription, StripeError> {
         let req = RetrieveSubscription::new(id.as_str());
         let raw = self.request(&req, None, id.as_str()).await?;
-        models::subscription(raw).map_err(unreadable(id.as_str()))
+        models::subscription(raw).map_err(|bad| bad.about(id.as_str()))
     }
 
     /// Refunds `amount` of `charge`, with `metadata` pairs (e.g. `case_id`,

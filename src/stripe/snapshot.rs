@@ -20,7 +20,7 @@ use stripe_core::payment_intent::RetrievePaymentIntent;
 use stripe_shared as ss;
 use stripe_types::{Expandable, List};
 
-use super::models::{self, Bad, ReadCharge, ReadInvoice};
+use super::models::{self, ReadCharge, ReadInvoice};
 use super::{StripeError, StripeGateway};
 use crate::domain::{BillingSnapshot, CustomerRecord, LookupQuery};
 
@@ -246,32 +246,25 @@ impl StripeGateway {
         .await?;
 
         record.default_payment_method = expanded.or(fallback);
-        let unreadable = |what: String| {
-            move |bad: Bad| StripeError::Unreadable {
-                what: what.clone(),
-                detail: bad.0,
-                source: None,
-            }
-        };
         record.subscriptions = subs
             .data
             .into_iter()
             .map(models::subscription)
             .collect::<Result<_, _>>()
-            .map_err(unreadable(subs_what))?;
+            .map_err(|bad| bad.about(subs_what))?;
         let invoices_complete = !invoices.has_more;
         let mut invoices: Vec<ReadInvoice> = invoices
             .data
             .into_iter()
             .map(models::invoice)
             .collect::<Result<_, _>>()
-            .map_err(unreadable(inv_what))?;
+            .map_err(|bad| bad.about(inv_what))?;
         let mut charges: Vec<ReadCharge> = charges
             .data
             .into_iter()
             .map(models::charge)
             .collect::<Result<_, _>>()
-            .map_err(unreadable(ch_what))?;
+            .map_err(|bad| bad.about(ch_what))?;
         models::link(&mut invoices, &mut charges, invoices_complete);
         record.invoices = invoices.into_iter().map(|i| i.invoice).collect();
         record.charges = charges.into_iter().map(|c| c.charge).collect();
@@ -293,11 +286,7 @@ impl StripeGateway {
 fn lean(customer: ss::Customer) -> Result<CustomerRecord, StripeError> {
     let card = models::expanded_card(&customer);
     let id = customer.id.as_str().to_owned();
-    models::customer_record(customer, card).map_err(|bad| StripeError::Unreadable {
-        what: format!("customer {id}"),
-        detail: bad.0,
-        source: None,
-    })
+    models::customer_record(customer, card).map_err(|bad| bad.about(format!("customer {id}")))
 }
 
 fn expand<S: AsRef<str>>(fields: &[S]) -> Vec<String> {
