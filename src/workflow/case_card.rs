@@ -56,19 +56,6 @@ impl CardPlace {
 }
 
 impl CaseCard {
-    /// The case as stored now and its states; `None` for an unknown or
-    /// expired case.
-    ///
-    /// # Errors
-    /// Redis errors.
-    pub async fn load(deps: &Deps, id: &CaseId) -> Result<Option<Self>, WorkflowError> {
-        let Some(case) = deps.store.load_case(id).await? else {
-            return Ok(None);
-        };
-        let statuses = deps.store.action_statuses(id, &keys(&case)).await?;
-        Ok(Some(Self { case, statuses }))
-    }
-
     /// The case as stored now, or `at_hand` when Redis cannot say (logged):
     /// what a card or a draft is drawn from after the outcome is recorded.
     ///
@@ -83,7 +70,7 @@ impl CaseCard {
                 at_hand.clone()
             }
         };
-        let statuses = deps.store.action_statuses(&case.id, &keys(&case)).await?;
+        let statuses = states_of(deps, &case).await?;
         Ok(Self { case, statuses })
     }
 
@@ -164,6 +151,14 @@ pub async fn post_in_thread(
     Ok(())
 }
 
-fn keys(case: &Case) -> Vec<ActionKey> {
-    case.actions.iter().map(|a| a.key.clone()).collect()
+/// The stored state of every action of `case`, in card order.
+///
+/// # Errors
+/// Redis errors.
+pub async fn states_of(
+    deps: &Deps,
+    case: &Case,
+) -> Result<Vec<(ActionKey, ActionStatus)>, WorkflowError> {
+    let keys: Vec<ActionKey> = case.actions.iter().map(|a| a.key.clone()).collect();
+    Ok(deps.store.action_statuses(&case.id, &keys).await?)
 }

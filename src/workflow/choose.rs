@@ -38,8 +38,7 @@ pub async fn check(
             "Case `{case_id}` is unknown or older than 30 days; run the lookup again"
         ))
     })?;
-    let keys: Vec<ActionKey> = stored.case.actions.iter().map(|a| a.key.clone()).collect();
-    let statuses = deps.store.action_statuses(case_id, &keys).await?;
+    let statuses = super::case_card::states_of(deps, &stored.case).await?;
     let kind = choose::validate(&stored.case, &statuses, choice, now());
     Ok(Checked {
         stored,

@@ -70,8 +70,7 @@ pub async fn add_context(
     for _ in 0..MAX_RACES {
         let read = load(deps, &addition.case_id).await?;
         let old = &read.case;
-        let keys: Vec<ActionKey> = old.actions.iter().map(|a| a.key.clone()).collect();
-        let statuses = deps.store.action_statuses(&old.id, &keys).await?;
+        let statuses = super::case_card::states_of(deps, old).await?;
         let (case, trimmed) = merged(deps, old, &addition, snapshot.clone(), &statuses, t);
         let added: Vec<(ActionKey, ActionStatus)> = case.actions[old.actions.len()..]
             .iter()
