@@ -3,7 +3,8 @@
 //! Functional core, imperative shell (see ARCHITECTURE.md):
 //! - core, synchronous and I/O-free: `domain`, `triage`, `actions`, `policy`,
 //!   `card`, `followup`, `audit`, `plan`, `reports`;
-//! - shell: `workflow`, the only code that joins core and adapters;
+//! - shell: `workflow`, the only code that joins core and adapters, and
+//!   `handlers`, which turn typed Slack requests into workflows;
 //! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`;
 //! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
 
@@ -20,6 +21,7 @@ pub mod reports;
 pub mod triage;
 
 // shell
+pub mod handlers;
 pub mod workflow;
 
 // process plumbing

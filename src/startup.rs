@@ -4,6 +4,7 @@
 
 use crate::config::{Config, SlackMode};
 use crate::followup::FollowUpSettings;
+use crate::handlers::Handlers;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::slack::socket::SocketHealth;
@@ -40,6 +41,7 @@ pub enum StartupError {
 /// A built, bound, not yet running app.
 pub struct App {
     listener: TcpListener,
+    deps: Arc<Deps>,
     state: Arc<AppState>,
     mode: Option<SlackMode>,
     shutdown_grace: Duration,
@@ -106,8 +108,11 @@ impl App {
         };
         Ok(Self {
             listener,
+            deps: Arc::clone(&deps),
             state: Arc::new(AppState {
-                deps,
+                handler: Arc::new(Handlers::new(Arc::clone(&deps))),
+                store: deps.store.clone(),
+                metrics: deps.metrics.clone(),
                 verifier,
                 socket,
             }),
@@ -122,7 +127,7 @@ impl App {
     }
 
     pub fn deps(&self) -> Arc<Deps> {
-        Arc::clone(&self.state.deps)
+        Arc::clone(&self.deps)
     }
 
     /// Serves until `shutdown` completes, then shuts down gracefully: stops
@@ -137,7 +142,7 @@ impl App {
             .map_or_else(|_| "unknown".to_owned(), |a| a.to_string());
         let socket_mode = matches!(self.mode, Some(SlackMode::Socket { .. }));
         tracing::info!(addr = %addr, socket_mode, "serving");
-        let deps = Arc::clone(&self.state.deps);
+        let deps = Arc::clone(&self.deps);
         let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
         let signalled: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
         let shutdown = {
@@ -162,10 +167,13 @@ impl App {
                 ));
                 // Returns once its close frames are written (at most
                 // `socket::CLOSE_WAIT` after the signal).
-                if let Err(e) =
-                    crate::slack::socket::run(Arc::clone(&deps), &app_token, health, shutdown).await
-                {
-                    tracing::error!(error = %e, "Socket Mode stopped");
+                match &deps.slack {
+                    Some(slack) => {
+                        let handler = Arc::clone(&self.state.handler);
+                        crate::slack::socket::run(slack, handler, &app_token, health, shutdown)
+                            .await;
+                    }
+                    None => tracing::error!("Socket Mode needs SLACK_BOT_TOKEN; not started"),
                 }
                 let _ = tx.send(());
                 let _ = http.await;

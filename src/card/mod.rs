@@ -38,29 +38,6 @@ pub struct CardView<'a> {
     pub now: i64,
 }
 
-/// `action_id` of the Approve button (read by the interactions handler).
-pub const APPROVE_ACTION_ID: &str = "approve_action";
-/// `action_id` of the Reject button.
-pub const REJECT_ACTION_ID: &str = "reject_action";
-/// `action_id` of a **Look up** button: another identifier the triaged
-/// message named; its value is the identifier.
-/// Each Look up button's action_id is this, `:` and its position (Slack
-/// wants them distinct within a block); [`is_look_up`] reads them back.
-pub const LOOK_UP_ACTION_ID: &str = "look_up_named";
-
-/// Whether `action_id` is one of a card's Look up buttons.
-pub fn is_look_up(action_id: &str) -> bool {
-    action_id
-        .strip_prefix(LOOK_UP_ACTION_ID)
-        .is_some_and(|rest| {
-            rest.is_empty()
-                || rest
-                    .strip_prefix(':')
-                    .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        })
-}
-/// `action_id` of the **Add context** button; its value is the case id.
-pub const ADD_CONTEXT_ACTION_ID: &str = "add_context";
 /// How much of the operator-given message and of each note the card quotes
 /// (the whole is in the case record and the CLI's JSON).
 const CONTEXT_SHOWN_CHARS: usize = 600;
@@ -76,9 +53,10 @@ const HIDDEN_LINE_CHARS: usize = 60;
 const MIN_CUT_TEXT: usize = 40;
 /// At most this many **Look up** buttons; the rest are named only.
 const MAX_LOOK_UPS: usize = 5;
-/// `action_id` of the "More actions…" menu; each option's value is
-/// `{case_id}/{choice code}` (`actions::choose::Choice::code`).
-pub const MORE_ACTIONS_ACTION_ID: &str = "more_actions";
+pub use crate::domain::surface::{
+    is_look_up, ADD_CONTEXT_ACTION_ID, APPROVE_ACTION_ID, LOOK_UP_ACTION_ID,
+    MORE_ACTIONS_ACTION_ID, REJECT_ACTION_ID,
+};
 /// Slack's limits on a select menu: 100 options, 75 characters of text and
 /// 150 of value each.
 pub const MAX_MENU_OPTIONS: usize = 100;

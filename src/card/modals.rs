@@ -9,45 +9,13 @@ use crate::domain::ActionKey;
 use crate::domain::{CaseId, ChargeId, Money, SubscriptionId};
 use slack_morphism::prelude::*;
 
-pub const REJECT_CALLBACK: &str = "reject_reason";
-pub const REFUND_CALLBACK: &str = "refund_amount";
-pub const REASON_BLOCK: &str = "reason_block";
-pub const REASON_INPUT: &str = "reason";
-pub const AMOUNT_BLOCK: &str = "amount_block";
-pub const AMOUNT_INPUT: &str = "amount";
-/// The longest reject reason kept: the modal's `max_length`, enforced
-/// again on submission since a request need not come from the modal.
-pub const REASON_MAX_CHARS: usize = 500;
-/// The button that opens the partial-refund modal.
-pub const PARTIAL_REFUND_ACTION_ID: &str = "partial_refund";
-pub const CONTEXT_CALLBACK: &str = "add_context";
-pub const CONTEXT_KIND_BLOCK: &str = "context_kind_block";
-pub const CONTEXT_KIND_INPUT: &str = "context_kind";
-pub const CONTEXT_TEXT_BLOCK: &str = "context_text_block";
-pub const CONTEXT_TEXT_INPUT: &str = "context_text";
-/// The context modal's choices: the customer's words, or the operator's.
-pub const CUSTOMER_MESSAGE: &str = "customer_message";
-pub const OPERATOR_NOTE: &str = "operator_note";
-/// Slack's limit on a plain-text input: the most the **Add context**
-/// modal's text box takes.
-pub const CONTEXT_INPUT_MAX_CHARS: usize = 3000;
-/// "More actions…": the refund modal (its amount input is [`AMOUNT_BLOCK`]).
-pub const CHOOSE_REFUND_CALLBACK: &str = "choose_refund";
-/// "More actions…": the cancellation modal, with its now / period-end choice.
-pub const CHOOSE_CANCEL_CALLBACK: &str = "choose_cancel";
-pub const WHEN_BLOCK: &str = "when_block";
-pub const WHEN_INPUT: &str = "when";
-const WHEN_NOW: &str = "now";
-const WHEN_PERIOD_END: &str = "period_end";
-
-/// Reads the cancellation modal's choice: at the period's end or not.
-pub fn when_at_period_end(value: &str) -> Option<bool> {
-    match value {
-        WHEN_NOW => Some(false),
-        WHEN_PERIOD_END => Some(true),
-        _ => None,
-    }
-}
+pub use crate::domain::surface::{
+    when_at_period_end, AMOUNT_BLOCK, AMOUNT_INPUT, CHOOSE_CANCEL_CALLBACK, CHOOSE_REFUND_CALLBACK,
+    CONTEXT_CALLBACK, CONTEXT_INPUT_MAX_CHARS, CONTEXT_KIND_BLOCK, CONTEXT_KIND_INPUT,
+    CONTEXT_TEXT_BLOCK, CONTEXT_TEXT_INPUT, CUSTOMER_MESSAGE, OPERATOR_NOTE,
+    PARTIAL_REFUND_ACTION_ID, REASON_BLOCK, REASON_INPUT, REASON_MAX_CHARS, REFUND_CALLBACK,
+    REJECT_CALLBACK, WHEN_BLOCK, WHEN_INPUT, WHEN_NOW, WHEN_PERIOD_END,
+};
 
 /// Slack's limits: modal title 24 characters, section text 3000.
 fn clip(text: &str, max: usize) -> String {

@@ -2,13 +2,20 @@
 //! snapshot and the case. Plain data checked once at the edge; no I/O.
 
 mod case;
+pub mod choice;
 mod email;
 mod ids;
 mod money;
+pub mod plan;
 mod query;
+pub mod redact;
+pub mod scanned;
 mod secret;
 mod slack;
 mod snapshot;
+pub mod surface;
+pub mod text;
+pub mod trail;
 
 pub use case::*;
 pub use email::{Email, EmailError};

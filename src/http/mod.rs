@@ -1,16 +1,17 @@
 //! HTTP adapter: the hyper 1 server and its routes (docs/CONTRACT.md "HTTP
 //! endpoints"). Reads the raw body, verifies Slack's signature before any
 //! handler sees it (401 otherwise), reads the payload once into a typed
-//! `slack::request::Request`, and hands it to `workflow::commands`, whose `Ack` becomes the response. hyper types stop
-//! here. Slow and numerous clients are bounded: [`READ_TIMEOUT`] for the
+//! `slack::request::Request`, and hands it to the `slack::Handler` it was
+//! given, whose `Ack` becomes the response. hyper types stop here. Slow and numerous clients are bounded: [`READ_TIMEOUT`] for the
 //! headers and again for the body, [`MAX_CONNECTIONS`] open at once.
 
+use crate::metrics::Metrics;
 use crate::slack::payloads;
 use crate::slack::request::Request as SlackRequest;
 use crate::slack::socket::SocketHealth;
 use crate::slack::verify::{Verifier, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use crate::workflow::commands::{self, Ack};
-use crate::workflow::Deps;
+use crate::slack::{Ack, Handler};
+use crate::store::Store;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -36,7 +37,11 @@ pub const MAX_CONNECTIONS: usize = 1024;
 
 /// What every request handler shares.
 pub struct AppState {
-    pub deps: Arc<Deps>,
+    /// Where typed Slack requests go (the bot's `handlers`).
+    pub handler: Arc<dyn Handler>,
+    /// Pinged by `/readyz`.
+    pub store: Store,
+    pub metrics: Metrics,
     /// Present in HTTP mode; in Socket Mode the `/slack/*` routes are off.
     pub verifier: Option<Verifier>,
     /// Present in Socket Mode: `/readyz` is 503 while it is not connected.
@@ -133,7 +138,6 @@ async fn route(state: &AppState, req: Request<Incoming>) -> Resp {
         _ => ("other", text(StatusCode::NOT_FOUND, "not found")),
     };
     state
-        .deps
         .metrics
         .http_requests
         .get_or_create(&crate::metrics::RequestLabels {
@@ -155,7 +159,7 @@ async fn readyz(state: &AppState) -> Resp {
             format!("not ready: {link}"),
         );
     }
-    match state.deps.store.ping().await {
+    match state.store.ping().await {
         Ok(()) => text(StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
@@ -165,7 +169,7 @@ async fn readyz(state: &AppState) -> Resp {
 }
 
 fn metrics(state: &AppState) -> Resp {
-    let mut resp = Response::new(Full::new(Bytes::from(state.deps.metrics.encode())));
+    let mut resp = Response::new(Full::new(Bytes::from(state.metrics.encode())));
     resp.headers_mut().insert(
         CONTENT_TYPE,
         HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
@@ -225,14 +229,14 @@ async fn slack(state: &AppState, req: Request<Incoming>, route: SlackRoute) -> R
         match route {
             SlackRoute::Commands if payloads::is_ssl_check(&body) => Ok(Ack::Empty),
             SlackRoute::Commands => match SlackRequest::command_body(&body) {
-                Ok(request) => Ok(commands::on_request_once(&state.deps, &delivery, request).await),
+                Ok(request) => Ok(state.handler.on_request(&delivery, request).await),
                 Err(e) => Err(e),
             },
             SlackRoute::Interactions => match SlackRequest::interaction_body(&body) {
-                Ok(request) => Ok(commands::on_request_once(&state.deps, &delivery, request).await),
+                Ok(request) => Ok(state.handler.on_request(&delivery, request).await),
                 Err(e) => Err(e),
             },
-            SlackRoute::Events => payloads::event(&body).map(commands::on_event),
+            SlackRoute::Events => payloads::event(&body).map(|event| state.handler.on_event(event)),
         }
     }
     .instrument(span)

@@ -3,6 +3,7 @@
 
 use super::plans::{PlansReport, PlansTally};
 use super::*;
+use crate::domain::Currency;
 
 const NOW: i64 = 1_790_000_000;
 const DAY: i64 = 86_400;

@@ -4,9 +4,11 @@
 //! client and hyper types stop here; the rest of the crate sees plain data.
 
 pub mod api;
+pub mod handler;
 pub mod payloads;
 pub mod request;
 pub mod socket;
 pub mod verify;
 
 pub use api::{SlackApi, SlackError};
+pub use handler::{Ack, Handler};

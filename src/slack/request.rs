@@ -2,19 +2,19 @@
 //! routes (a form body) and Socket Mode (an envelope's payload, as JSON)
 //! both read Slack's shapes through the lenient [`payloads`](super::payloads)
 //! types and then through [`Request::from_command`] /
-//! [`Request::from_interaction`], so `workflow::commands` receives the same
+//! [`Request::from_interaction`], so the `slack::Handler` receives the same
 //! [`Request`] either way: Slack ids, timestamps, the `response_url`, the
 //! trigger, the case and action a button names, and what was typed into a
 //! modal are types here, and the workflow only dispatches on them.
 //!
 //! Adding a button: a constant for its `action_id` beside the code that
 //! renders it, a [`Button`] variant and its arm in [`Button::parse`], and
-//! its handler in `workflow::commands`.
+//! its handler in `crate::handlers`.
 
 use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand, View};
-use crate::actions::choose::CaseChoice;
-use crate::audit::text::{OperatorText, TextError};
-use crate::card::{self, modals};
+use crate::domain::choice::CaseChoice;
+use crate::domain::surface;
+use crate::domain::text::{OperatorText, TextError};
 use crate::domain::{
     BillingCommand, CaseAction, CaseId, ChannelId, CommandError, CustomerId, LookupQuery,
     MessageTs, ResponseUrl, SlackUserId, TriggerId,
@@ -141,22 +141,22 @@ impl Button {
             },
         };
         match id {
-            card::APPROVE_ACTION_ID => on_case(Button::Approve),
-            card::REJECT_ACTION_ID => on_case(Button::Reject),
-            modals::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
-            card::ADD_CONTEXT_ACTION_ID => match CaseId::parse(value) {
+            surface::APPROVE_ACTION_ID => on_case(Button::Approve),
+            surface::REJECT_ACTION_ID => on_case(Button::Reject),
+            surface::PARTIAL_REFUND_ACTION_ID => on_case(Button::PartialRefund),
+            surface::ADD_CONTEXT_ACTION_ID => match CaseId::parse(value) {
                 Ok(case_id) => Button::AddContext(case_id),
                 Err(_) => Button::Unreadable {
                     action_id: id.to_owned(),
                 },
             },
-            id if card::is_look_up(id) => match LookupQuery::parse(value) {
+            id if surface::is_look_up(id) => match LookupQuery::parse(value) {
                 Ok(query) => Button::LookUp(query),
                 Err(_) => Button::Unreadable {
                     action_id: id.to_owned(),
                 },
             },
-            card::MORE_ACTIONS_ACTION_ID => match action
+            surface::MORE_ACTIONS_ACTION_ID => match action
                 .selected_option
                 .as_ref()
                 .and_then(|o| CaseChoice::parse(&o.value))
@@ -166,7 +166,7 @@ impl Button {
                     action_id: id.to_owned(),
                 },
             },
-            crate::workflow::reports::TRIAGE_ACTION_ID => match CustomerId::parse(value) {
+            surface::TRIAGE_ACTION_ID => match CustomerId::parse(value) {
                 Ok(customer) => Button::TriageCustomer(customer),
                 Err(_) => Button::Unreadable {
                     action_id: id.to_owned(),
@@ -236,8 +236,8 @@ pub enum ContextKind {
 impl ContextKind {
     fn parse(value: &str) -> Option<Self> {
         match value {
-            modals::CUSTOMER_MESSAGE => Some(Self::CustomerMessage),
-            modals::OPERATOR_NOTE => Some(Self::OperatorNote),
+            surface::CUSTOMER_MESSAGE => Some(Self::CustomerMessage),
+            surface::OPERATOR_NOTE => Some(Self::OperatorNote),
             _ => None,
         }
     }
@@ -245,8 +245,8 @@ impl ContextKind {
     /// As the audit names it.
     pub fn name(self) -> &'static str {
         match self {
-            Self::CustomerMessage => modals::CUSTOMER_MESSAGE,
-            Self::OperatorNote => modals::OPERATOR_NOTE,
+            Self::CustomerMessage => surface::CUSTOMER_MESSAGE,
+            Self::OperatorNote => surface::OPERATOR_NOTE,
         }
     }
 }
@@ -291,52 +291,54 @@ impl Submission {
         let callback_id = view.callback_id.clone();
         let chosen = CaseChoice::parse(&view.private_metadata);
         match (view.callback_id.as_str(), chosen) {
-            (modals::CHOOSE_REFUND_CALLBACK, Some(target)) => {
+            (surface::CHOOSE_REFUND_CALLBACK, Some(target)) => {
                 return Self::ChooseRefund {
                     target,
-                    amount: TypedAmount::parse(text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)),
+                    amount: TypedAmount::parse(text(surface::AMOUNT_BLOCK, surface::AMOUNT_INPUT)),
                 }
             }
-            (modals::CHOOSE_CANCEL_CALLBACK, Some(target)) => {
-                let picked = view.state.selected(modals::WHEN_BLOCK, modals::WHEN_INPUT);
+            (surface::CHOOSE_CANCEL_CALLBACK, Some(target)) => {
+                let picked = view
+                    .state
+                    .selected(surface::WHEN_BLOCK, surface::WHEN_INPUT);
                 return Self::ChooseCancel {
                     target,
-                    at_period_end: picked.and_then(modals::when_at_period_end),
+                    at_period_end: picked.and_then(surface::when_at_period_end),
                 };
             }
-            (modals::CHOOSE_REFUND_CALLBACK | modals::CHOOSE_CANCEL_CALLBACK, None) => {
+            (surface::CHOOSE_REFUND_CALLBACK | surface::CHOOSE_CANCEL_CALLBACK, None) => {
                 return Self::Unreadable { callback_id }
             }
             _ => {}
         }
         match (view.callback_id.as_str(), target) {
-            (modals::REJECT_CALLBACK, Some(target)) => Self::Reject {
+            (surface::REJECT_CALLBACK, Some(target)) => Self::Reject {
                 target,
                 reason: OperatorText::parse(
-                    text(modals::REASON_BLOCK, modals::REASON_INPUT),
-                    modals::REASON_MAX_CHARS,
+                    text(surface::REASON_BLOCK, surface::REASON_INPUT),
+                    surface::REASON_MAX_CHARS,
                 ),
             },
-            (modals::REFUND_CALLBACK, Some(target)) => Self::PartialRefund {
+            (surface::REFUND_CALLBACK, Some(target)) => Self::PartialRefund {
                 target,
-                amount: TypedAmount::parse(text(modals::AMOUNT_BLOCK, modals::AMOUNT_INPUT)),
+                amount: TypedAmount::parse(text(surface::AMOUNT_BLOCK, surface::AMOUNT_INPUT)),
             },
-            (modals::REJECT_CALLBACK | modals::REFUND_CALLBACK, None) => {
+            (surface::REJECT_CALLBACK | surface::REFUND_CALLBACK, None) => {
                 Self::Unreadable { callback_id }
             }
-            (modals::CONTEXT_CALLBACK, _) => {
+            (surface::CONTEXT_CALLBACK, _) => {
                 let case_id = CaseId::parse(&view.private_metadata).ok();
                 let kind = view
                     .state
-                    .selected(modals::CONTEXT_KIND_BLOCK, modals::CONTEXT_KIND_INPUT)
+                    .selected(surface::CONTEXT_KIND_BLOCK, surface::CONTEXT_KIND_INPUT)
                     .and_then(ContextKind::parse);
                 match (case_id, kind) {
                     (Some(case_id), Some(kind)) => Self::AddContext {
                         case_id,
                         kind,
                         text: OperatorText::parse(
-                            text(modals::CONTEXT_TEXT_BLOCK, modals::CONTEXT_TEXT_INPUT),
-                            modals::CONTEXT_INPUT_MAX_CHARS,
+                            text(surface::CONTEXT_TEXT_BLOCK, surface::CONTEXT_TEXT_INPUT),
+                            surface::CONTEXT_INPUT_MAX_CHARS,
                         ),
                     },
                     _ => Self::Unreadable { callback_id },
@@ -587,12 +589,13 @@ mod tests {
             interaction(serde_json::json!({
                 "type": "view_submission", "user": {"id": "U2"},
                 "view": {"callback_id": callback, "private_metadata": metadata, "state": {"values": {
-                    modals::REASON_BLOCK: {modals::REASON_INPUT: {"value": value}},
-                    modals::AMOUNT_BLOCK: {modals::AMOUNT_INPUT: {"value": value}}
+                    surface::REASON_BLOCK: {surface::REASON_INPUT: {"value": value}},
+                    surface::AMOUNT_BLOCK: {surface::AMOUNT_INPUT: {"value": value}}
                 }}}
             }))
         };
-        let Request::Submission(s) = submitted(modals::REJECT_CALLBACK, "case_0123456789ab/a1", "")
+        let Request::Submission(s) =
+            submitted(surface::REJECT_CALLBACK, "case_0123456789ab/a1", "")
         else {
             panic!("a submission");
         };
@@ -604,7 +607,7 @@ mod tests {
             }
         ));
         let Request::Submission(s) = submitted(
-            modals::REFUND_CALLBACK,
+            surface::REFUND_CALLBACK,
             "case_0123456789ab/a1",
             &"9".repeat(40),
         ) else {
@@ -617,7 +620,7 @@ mod tests {
                 ..
             }
         ));
-        let Request::Submission(s) = submitted(modals::REFUND_CALLBACK, "nonsense", "1") else {
+        let Request::Submission(s) = submitted(surface::REFUND_CALLBACK, "nonsense", "1") else {
             panic!("a submission");
         };
         assert!(matches!(s.form, Submission::Unreadable { .. }));
@@ -643,13 +646,13 @@ mod tests {
 
     #[test]
     fn the_more_actions_menu_and_its_modals_are_typed() {
-        use crate::actions::choose::Choice;
+        use crate::domain::choice::Choice;
         let request = interaction(serde_json::json!({
             "type": "block_actions", "user": {"id": "U2"}, "channel": {"id": "C1"}, "trigger_id": "t",
             "actions": [
-                {"action_id": card::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/refund:ch_1"}},
-                {"action_id": card::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/drop:ch_1"}},
-                {"action_id": card::MORE_ACTIONS_ACTION_ID}
+                {"action_id": surface::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/refund:ch_1"}},
+                {"action_id": surface::MORE_ACTIONS_ACTION_ID, "selected_option": {"value": "case_0123456789ab/drop:ch_1"}},
+                {"action_id": surface::MORE_ACTIONS_ACTION_ID}
             ]
         }));
         let Request::Buttons(clicks) = request else {
@@ -657,7 +660,7 @@ mod tests {
         };
         let case_id = crate::domain::CaseId::parse("case_0123456789ab").expect("case");
         let unreadable = Button::Unreadable {
-            action_id: card::MORE_ACTIONS_ACTION_ID.into(),
+            action_id: surface::MORE_ACTIONS_ACTION_ID.into(),
         };
         assert_eq!(
             clicks.buttons,
@@ -682,8 +685,8 @@ mod tests {
             }))
         };
         let Request::Submission(s) = submitted(
-            modals::CHOOSE_CANCEL_CALLBACK,
-            serde_json::json!({ modals::WHEN_BLOCK: { modals::WHEN_INPUT: { "selected_option": { "value": "period_end" } } } }),
+            surface::CHOOSE_CANCEL_CALLBACK,
+            serde_json::json!({ surface::WHEN_BLOCK: { surface::WHEN_INPUT: { "selected_option": { "value": "period_end" } } } }),
         ) else {
             panic!("a submission");
         };
@@ -695,7 +698,7 @@ mod tests {
             }
         ));
         let Request::Submission(s) =
-            submitted(modals::CHOOSE_CANCEL_CALLBACK, serde_json::json!({}))
+            submitted(surface::CHOOSE_CANCEL_CALLBACK, serde_json::json!({}))
         else {
             panic!("a submission");
         };
@@ -708,7 +711,7 @@ mod tests {
         ));
         let Request::Submission(s) = interaction(serde_json::json!({
             "type": "view_submission", "user": {"id": "U2"},
-            "view": {"callback_id": modals::CHOOSE_REFUND_CALLBACK, "private_metadata": "case_0123456789ab/a1"}
+            "view": {"callback_id": surface::CHOOSE_REFUND_CALLBACK, "private_metadata": "case_0123456789ab/a1"}
         })) else {
             panic!("a submission");
         };

@@ -3,7 +3,7 @@
 //! gives a `wss://` URL; Slack says `hello`, then sends envelopes, each acked
 //! with its `envelope_id` (and the slash command's answer as its payload).
 //! An envelope's payload is read through the same payload types as the HTTP
-//! routes and handed to the same `workflow::commands` functions, so both
+//! routes and handed to the same `slack::Handler`, so both
 //! modes behave alike.
 //!
 //! Why not slack-morphism's listener: it logs an envelope it cannot read
@@ -18,12 +18,11 @@
 //! "connected" is logged once with its reason.
 
 use super::api::SocketUrl;
+use super::handler::{Ack, Handler};
 use super::payloads::{DeliveryId, EventEnvelope, Interaction, SlashCommand};
 use super::request::Request as SlackRequest;
 use super::{SlackApi, SlackError};
 use crate::domain::SlackAppToken;
-use crate::workflow::commands::{self, Ack};
-use crate::workflow::Deps;
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::fmt;
@@ -149,30 +148,24 @@ impl SocketHealth {
 /// Connects, serves envelopes, and reconnects (with backoff) until
 /// `shutdown` completes; then acks what is in flight and closes the
 /// websocket, waiting at most [`CLOSE_WAIT`] for the close frames.
-///
-/// # Errors
-/// Only when Socket Mode cannot start at all (no bot token for the Web API).
 pub async fn run(
-    deps: Arc<Deps>,
+    slack: &SlackApi,
+    handler: Arc<dyn Handler>,
     app_token: &SlackAppToken,
     health: SocketHealth,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), SlackError> {
-    let slack = deps
-        .slack
-        .clone()
-        .ok_or_else(|| SlackError::Setup("Socket Mode needs SLACK_BOT_TOKEN".to_owned()))?;
+) {
     let mut shutdown = std::pin::pin!(shutdown);
     let mut backoff = retry_delays();
     loop {
         let opened = tokio::select! {
-            opened = open(&slack, app_token) => opened,
+            opened = open(slack, app_token) => opened,
             () = shutdown.as_mut() => break,
         };
         let (link, wait) = match opened {
             Ok(socket) => {
                 health.set(Link::Opened);
-                match serve(&deps, &health, socket, shutdown.as_mut()).await {
+                match serve(&handler, &health, socket, shutdown.as_mut()).await {
                     End::Shutdown => break,
                     // Slack asked for a new connection: opened at once when
                     // it is a routine refresh, else (e.g. `link_disabled`)
@@ -209,7 +202,6 @@ pub async fn run(
         }
     }
     health.set(Link::Stopped);
-    Ok(())
 }
 
 fn retry_delays() -> impl Iterator<Item = Duration> {
@@ -258,7 +250,7 @@ enum End {
 /// Serves one connection until it ends; then acks what is in flight and
 /// closes it (bounded by [`CLOSE_WAIT`]).
 async fn serve(
-    deps: &Arc<Deps>,
+    handler: &Arc<dyn Handler>,
     health: &SocketHealth,
     socket: Socket,
     mut shutdown: Pin<&mut impl Future<Output = ()>>,
@@ -290,8 +282,8 @@ async fn serve(
                     }
                     Incoming::Disconnect { reason } => break End::Refresh { reason },
                     Incoming::Envelope(envelope) => {
-                        let deps = Arc::clone(deps);
-                        in_flight.spawn(async move { answer(&deps, *envelope).await });
+                        let handler = Arc::clone(handler);
+                        in_flight.spawn(async move { answer(handler.as_ref(), *envelope).await });
                     }
                     Incoming::Unreadable(unreadable) => {
                         unreadable.log();
@@ -406,7 +398,7 @@ fn handled(done: Result<Option<String>, tokio::task::JoinError>) -> Option<Strin
 }
 
 /// Runs one envelope through the workflows; returns its ack frame.
-async fn answer(deps: &Arc<Deps>, envelope: Envelope) -> Option<String> {
+async fn answer(handler: &dyn Handler, envelope: Envelope) -> Option<String> {
     let Envelope {
         id,
         delivery,
@@ -414,7 +406,8 @@ async fn answer(deps: &Arc<Deps>, envelope: Envelope) -> Option<String> {
     } = envelope;
     let payload = match request {
         Request::Command(command) => {
-            match commands::on_request_once(deps, &delivery, SlackRequest::from_command(command))
+            match handler
+                .on_request(&delivery, SlackRequest::from_command(command))
                 .await
             {
                 Ack::Json(value) => Some(value),
@@ -424,19 +417,16 @@ async fn answer(deps: &Arc<Deps>, envelope: Envelope) -> Option<String> {
         Request::Interaction {
             interaction,
             accepts_response_payload,
-        } => match commands::on_request_once(
-            deps,
-            &delivery,
-            SlackRequest::from_interaction(interaction),
-        )
-        .await
+        } => match handler
+            .on_request(&delivery, SlackRequest::from_interaction(interaction))
+            .await
         {
             // Field errors of a modal submission, where Slack takes them.
             Ack::Json(value) if accepts_response_payload => Some(value),
             Ack::Json(_) | Ack::Empty => None,
         },
         Request::Event(event) => {
-            let _ = commands::on_event(event);
+            let _ = handler.on_event(event);
             None
         }
     };

@@ -15,9 +15,9 @@
 
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
+use crate::domain::plan::{Plan, StepName};
 use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, CaseId};
-use crate::plan::{Plan, StepName};
 use redis::AsyncCommands;
 use std::collections::HashMap;
 

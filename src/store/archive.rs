@@ -19,8 +19,8 @@ use super::audit::{
     fetch_page, parse_stream_entry, AuditHead, CASE_INDEX_KEY, ENTRY_FIELD, STREAM_KEY, VERIFY_PAGE,
 };
 use super::{map_err, Store, StoreError};
-use crate::audit::index::IndexReport;
-use crate::audit::VerifyError;
+use crate::domain::trail::index::IndexReport;
+use crate::domain::trail::VerifyError;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::AsyncCommands;
 use std::sync::LazyLock;

@@ -36,7 +36,7 @@
 
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
-use crate::audit::{chain, entry_hash, AuditEntry, NewEntry, Verifier, VerifyError};
+use crate::domain::trail::{entry_hash, AuditEntry, Verifier, VerifyError, GENESIS};
 use crate::domain::CaseId;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::AsyncCommands;
@@ -91,8 +91,10 @@ impl AuditHead {
 }
 
 impl Store {
-    /// Chains `new` onto the log and appends it, as one consistent chain
-    /// whatever the number of concurrent writers (module doc).
+    /// Chains `entry` onto the log (its `seq`, `prev_hash` and `hash` are
+    /// set here from the head) and appends it, as one consistent chain
+    /// whatever the number of concurrent writers (module doc). The core
+    /// writes the rest of the entry (`crate::audit`'s `NewEntry` converts).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] when Redis cannot be reached;
@@ -100,7 +102,11 @@ impl Store {
     /// the stream has entries (the log was tampered with: appending would
     /// start a second chain); [`StoreError::Contended`]
     /// after [`MAX_APPEND_TRIES`] lost races.
-    pub async fn append_audit(&self, new: NewEntry) -> Result<AuditEntry, StoreError> {
+    pub async fn append_audit(
+        &self,
+        entry: impl Into<AuditEntry>,
+    ) -> Result<AuditEntry, StoreError> {
+        let mut entry: AuditEntry = entry.into();
         let cache = std::sync::Arc::clone(&self.audit_head);
         // Time-boxed: while Redis hangs, appends must not queue up behind
         // each other (each would wait a full timeout in turn).
@@ -112,7 +118,7 @@ impl Store {
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
         let head_key = self.key(HEAD_KEY);
-        let index_key = new
+        let index_key = entry
             .case_id
             .as_ref()
             .map(|case_id| self.key(&format!("{CASE_INDEX_KEY}{case_id}")));
@@ -126,10 +132,9 @@ impl Store {
                 .await
                 .map_err(map_err)?,
         };
-        let mut entry = chain(new, 0, "");
         for _ in 0..MAX_APPEND_TRIES {
             let (seq, prev_hash) = match head.as_deref() {
-                None => (1, crate::audit::GENESIS.to_owned()),
+                None => (1, GENESIS.to_owned()),
                 Some(raw) => {
                     let parsed = AuditHead::parse(raw).ok_or_else(|| {
                         StoreError::Corrupt(format!(

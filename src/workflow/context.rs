@@ -11,12 +11,12 @@
 //! notes to [`MAX_NOTES`].
 
 use super::case_card::{post_in_thread, refresh, CardPlace};
-use super::commands::CUSTOMER_WORDS_MAX_CHARS;
 use super::{now, Deps, WorkflowError};
 use crate::assess::{assess, redraft, retriage, Intake};
 use crate::audit::text::OperatorText;
 use crate::audit::{CaseRetriaged, ContextAdded, NewEntry};
 use crate::card::thread::{self, DraftOccasion};
+use crate::domain::text::CUSTOMER_WORDS_MAX_CHARS;
 use crate::domain::ActionKey;
 use crate::domain::{ActionStatus, Actor, BillingSnapshot, Case, CaseId, OperatorNote, Triage};
 use crate::slack::request::ContextKind;

@@ -9,7 +9,6 @@ pub mod action_state;
 pub mod approve;
 pub mod case_card;
 pub mod choose;
-pub mod commands;
 pub mod context;
 pub mod execute;
 pub mod intent;

@@ -27,6 +27,8 @@ use crate::stripe::scan::{ScanStats, ScanStatus, StripeScanner};
 use crate::stripe::StripeError;
 
 /// Default period of the reports, in days.
+pub use crate::domain::surface::TRIAGE_ACTION_ID;
+
 pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
 
 /// A report asked for in Slack.
@@ -46,10 +48,6 @@ const SECTIONS_PER_MESSAGE: usize = 45;
 /// How often the progress message is edited (Slack allows about one
 /// `chat.update` per second per channel).
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The action id of a churn row's **Triage** button; its value is the
-/// customer id, and the click opens a case card through the usual lookup.
-pub const TRIAGE_ACTION_ID: &str = "report_triage";
 
 /// The report's name, as the command spells it.
 pub fn name(request: ReportRequest) -> &'static str {

@@ -9,6 +9,7 @@ mod chosen;
 mod drafts;
 mod fixtures;
 mod helpers;
+mod layers;
 mod localstripe;
 mod lookup;
 mod operator;

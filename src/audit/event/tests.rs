@@ -3,7 +3,8 @@
 //! unreadable details, and docs/AUDIT.md (every kind, every field).
 
 use super::*;
-use crate::audit::{chain, entry_hash, write_value, AuditEntry, NewEntry, GENESIS};
+use crate::audit::{chain, entry_hash, AuditEntry, NewEntry, GENESIS};
+use crate::domain::trail::write_value;
 use crate::domain::{
     ActionKind, Actor, CaseId, ChargeId, Currency, Money, Origin, ProposedAction, RefundTarget,
 };

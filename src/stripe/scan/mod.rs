@@ -66,7 +66,7 @@ use tokio::sync::mpsc;
 
 use super::retry::{self, Tally};
 use super::{StripeError, StripeGateway};
-use crate::reports::{OpenPayment, ScannedSubscription};
+use crate::domain::scanned::{OpenPayment, ScannedSubscription};
 use records::CouponBook;
 use timeline::Timeline;
 
@@ -202,7 +202,7 @@ trait Listed: Sync {
         Vec::new()
     }
     /// Keeps a coupon read for [`Self::unknown_coupons`].
-    fn learn_coupon(&self, _id: String, _coupon: Option<crate::reports::Discount>) {}
+    fn learn_coupon(&self, _id: String, _coupon: Option<crate::domain::scanned::Discount>) {}
     /// Held while a worker reads the coupons its page names, so workers
     /// meeting the same unknown coupon read it once.
     fn coupon_reads(&self) -> Option<&tokio::sync::Mutex<()>> {
@@ -280,7 +280,7 @@ impl Listed for Subscriptions {
         unknown.dedup();
         unknown
     }
-    fn learn_coupon(&self, id: String, coupon: Option<crate::reports::Discount>) {
+    fn learn_coupon(&self, id: String, coupon: Option<crate::domain::scanned::Discount>) {
         self.book().insert(id, coupon);
     }
     fn coupon_reads(&self) -> Option<&tokio::sync::Mutex<()>> {
@@ -477,7 +477,7 @@ impl StripeScanner {
         &self,
         id: &str,
         tally: &Tally,
-    ) -> Result<Option<crate::reports::Discount>, StripeError> {
+    ) -> Result<Option<crate::domain::scanned::Discount>, StripeError> {
         let what = format!("coupon {id}");
         let req = RetrieveCoupon::new(id).build();
         let body = match self.gateway.scan_read(&req, &what, tally).await {

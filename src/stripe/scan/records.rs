@@ -13,7 +13,7 @@ use stripe_shared as ss;
 use stripe_types::Expandable;
 
 use super::super::models;
-use crate::reports::{
+use crate::domain::scanned::{
     Cancellation, CouponDuration, Discount, FailedPayment, OpenPayment, ScannedItem,
     ScannedSubscription,
 };

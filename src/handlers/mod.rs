@@ -12,11 +12,13 @@ mod shortcut;
 mod slash;
 mod submissions;
 
-use super::Deps;
 use crate::domain::{ChannelId, ResponseUrl, SlackUserId};
 use crate::slack::api::Message;
 use crate::slack::payloads::{DeliveryId, EventEnvelope};
 use crate::slack::request::Request;
+pub use crate::slack::Ack;
+use crate::workflow::Deps;
+use futures::future::BoxFuture;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -26,11 +28,7 @@ pub use crate::slack::request::TRIAGE_SHORTCUT;
 /// answer stays inside Slack's 3 s even when Redis hangs.
 const BEFORE_ACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// The longest customer message kept as a case's context (the message a
-/// shortcut is run on): Slack allows 40 000 characters in a message, and a
-/// real customer's message, even a forwarded email, fits in half of that;
-/// the bound keeps the Redis record and the card from growing without end.
-pub const CUSTOMER_WORDS_MAX_CHARS: usize = 20_000;
+pub use crate::domain::text::CUSTOMER_WORDS_MAX_CHARS;
 /// How long a delivery is remembered: Slack's signature window is five
 /// minutes either side of the request's timestamp, so a replay accepted by
 /// the verifier arrives at most ten minutes after the first delivery.
@@ -45,13 +43,26 @@ const DELIVERY_CLAIM_TIMEOUT: std::time::Duration = std::time::Duration::from_mi
 /// The acknowledgement of a slash command delivered again.
 const DUPLICATE_COMMAND: &str = "This request reached the bot already; it runs once, and its answer comes from the first delivery";
 
-/// The immediate HTTP answer to Slack.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Ack {
-    /// 200 with an empty body.
-    Empty,
-    /// 200 with this JSON (an ephemeral reply, a challenge…).
-    Json(serde_json::Value),
+/// The bot's handlers, as both Slack modes see them (`slack::Handler`).
+#[derive(Clone)]
+pub struct Handlers {
+    deps: Arc<Deps>,
+}
+
+impl Handlers {
+    pub fn new(deps: Arc<Deps>) -> Self {
+        Self { deps }
+    }
+}
+
+impl crate::slack::Handler for Handlers {
+    fn on_request<'a>(&'a self, delivery: &'a DeliveryId, request: Request) -> BoxFuture<'a, Ack> {
+        Box::pin(on_request_once(&self.deps, delivery, request))
+    }
+
+    fn on_event(&self, event: EventEnvelope) -> Ack {
+        on_event(event)
+    }
 }
 
 fn ephemeral(text: impl Into<String>) -> Ack {

@@ -1,13 +1,19 @@
 //! Free text typed by people (a reject reason, a customer's message given as
 //! context), made safe once, at the edge, before it is shown on a card,
 //! stored in Redis, logged or audited. The detectors are the audit's own
-//! ([`super::secret_spans`]), so what the audit would redact is exactly what
-//! is redacted here; unlike [`super::scrub`], which replaces a whole JSON
+//! ([`super::redact::secret_spans`]), so what the audit would redact is exactly what
+//! is redacted here; unlike [`super::redact::scrub`], which replaces a whole JSON
 //! string, only the offending tokens are replaced, so a reason stays readable
 //! ("card [redacted] declined twice"). Pure.
 
-use super::scrub_text;
+use super::redact::scrub_text;
 use std::fmt;
+
+/// The longest customer message kept as a case's context (the message a
+/// shortcut is run on): Slack allows 40 000 characters in a message, and a
+/// real customer's message, even a forwarded email, fits in half of that;
+/// the bound keeps the Redis record and the card from growing without end.
+pub const CUSTOMER_WORDS_MAX_CHARS: usize = 20_000;
 
 /// Text from a person, trimmed, within a length limit and scrubbed. The only
 /// ways in are [`OperatorText::parse`] (refuses over-long text) and
@@ -133,10 +139,10 @@ mod tests {
         for (typed, _) in CASES {
             let scrubbed = scrub_text(typed);
             let audit_redacts =
-                crate::audit::scrub(serde_json::json!(typed)) != serde_json::json!(typed);
+                crate::domain::redact::scrub(serde_json::json!(typed)) != serde_json::json!(typed);
             assert_eq!(scrubbed != typed, audit_redacts, "{typed:?}");
             assert_eq!(
-                crate::audit::scrub(serde_json::json!(scrubbed.clone())),
+                crate::domain::redact::scrub(serde_json::json!(scrubbed.clone())),
                 serde_json::json!(scrubbed)
             );
         }

@@ -1,0 +1,91 @@
+//! What an operator picked from "More actions…", typed at the edge: a
+//! [`Choice`] and the [`CaseChoice`] that names its case. Whether it may be
+//! put on the card is `actions::choose`'s.
+
+use super::{CaseId, ChargeId, CustomerId, InvoiceId, Money, SubscriptionId};
+
+/// What an operator picked, typed at the edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Choice {
+    /// Refund `amount` of `charge`, or all that is left when `None`.
+    Refund {
+        charge: ChargeId,
+        amount: Option<Money>,
+    },
+    Cancel {
+        subscription: SubscriptionId,
+        at_period_end: bool,
+    },
+    PortalLink {
+        customer: CustomerId,
+    },
+    InvoiceLink {
+        invoice: InvoiceId,
+    },
+}
+
+impl Choice {
+    /// The choice as a short code for a menu option or a modal's metadata:
+    /// `refund:ch_…`, `cancel:sub_…`, `cancel_at_period_end:sub_…`,
+    /// `portal:cus_…`, `invoice:in_…`. A refund's amount is not in it: it
+    /// is typed in the modal.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Refund { charge, .. } => format!("refund:{charge}"),
+            Self::Cancel {
+                subscription,
+                at_period_end: false,
+            } => format!("cancel:{subscription}"),
+            Self::Cancel { subscription, .. } => format!("cancel_at_period_end:{subscription}"),
+            Self::PortalLink { customer } => format!("portal:{customer}"),
+            Self::InvoiceLink { invoice } => format!("invoice:{invoice}"),
+        }
+    }
+
+    /// Reads a [`Choice::code`]; a refund reads as "all that is left".
+    pub fn parse_code(code: &str) -> Option<Self> {
+        let (what, id) = code.split_once(':')?;
+        Some(match what {
+            "refund" => Self::Refund {
+                charge: ChargeId::parse(id).ok()?,
+                amount: None,
+            },
+            "cancel" | "cancel_at_period_end" => Self::Cancel {
+                subscription: SubscriptionId::parse(id).ok()?,
+                at_period_end: what == "cancel_at_period_end",
+            },
+            "portal" => Self::PortalLink {
+                customer: CustomerId::parse(id).ok()?,
+            },
+            "invoice" => Self::InvoiceLink {
+                invoice: InvoiceId::parse(id).ok()?,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// A choice on a case: the value of a "More actions…" option and the
+/// `private_metadata` of the modal that asks for the rest,
+/// `{case_id}/{choice code}`. A name to look up, never the truth: the
+/// choice is validated against the stored case before anything is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseChoice {
+    pub case_id: CaseId,
+    pub choice: Choice,
+}
+
+impl CaseChoice {
+    /// Reads `{case_id}/{choice code}`; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (case, code) = value.split_once('/')?;
+        Some(Self {
+            case_id: CaseId::parse(case).ok()?,
+            choice: Choice::parse_code(code)?,
+        })
+    }
+
+    pub fn value(&self) -> String {
+        format!("{}/{}", self.case_id, self.choice.code())
+    }
+}

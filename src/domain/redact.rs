@@ -1,0 +1,219 @@
+//! What must never be written: secrets (Slack and Stripe tokens, signing
+//! secrets), card numbers and card verification codes. [`scrub`] redacts
+//! whole strings of an audit entry's detail; [`scrub_text`] redacts just the
+//! spans in free text, so a customer's message stays readable. Used wherever
+//! text is stored or shown: the audit trail, operator text, triage.
+
+/// What replaces a secret or a card number in `detail`.
+pub const REDACTED: &str = "[redacted]";
+/// Replaces every string in `detail` (at any depth) that holds a secret
+/// (`xoxb-`, `xoxp-`, `xapp-`, `sk_live`/`sk_test`, `rk_live`/`rk_test`,
+/// `whsec_`) or a card-number-looking run (13 or more digits, possibly
+/// grouped by single spaces or dashes) with [`REDACTED`]. Integers of 13 or
+/// more digits are replaced too, since a card number fits in one. Keys are
+/// kept: they are the code's own names, not data.
+pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match detail {
+        Value::String(text) if looks_secret(&text) => Value::String(REDACTED.to_owned()),
+        Value::Number(number)
+            if number
+                .as_u64()
+                .is_some_and(|n| digit_count(n) >= CARD_DIGITS_MIN) =>
+        {
+            Value::String(REDACTED.to_owned())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(scrub).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| (key, scrub(value)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Redacts free text in place of dropping it: every card-number-looking run
+/// (as [`scrub`] finds them), every card verification code written after its
+/// name ("cvc 737", "security code: 884", "安全码 456") and every token holding
+/// a secret become [`REDACTED`]; the rest of the text is kept, so a customer's
+/// message stays readable on the card, in Redis and in the CLI's JSON. Expiry
+/// dates and last fours stay: the playbook allows them.
+pub fn scrub_text(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut hide = vec![false; chars.len()];
+    // Card-number runs and secret tokens: the audit's own detector, in bytes.
+    let spans = secret_spans(text);
+    if !spans.is_empty() {
+        let mut spans = spans.iter().peekable();
+        for (i, (at, _)) in text.char_indices().enumerate() {
+            while spans.peek().is_some_and(|span| span.end <= at) {
+                spans.next();
+            }
+            hide[i] = spans.peek().is_some_and(|span| span.contains(&at));
+        }
+    }
+    // The scan below is skipped unless a code's name occurs at all: a long
+    // forwarded thread rarely holds one.
+    let lower = text.to_lowercase();
+    if VERIFICATION_CODE_NAMES
+        .iter()
+        .any(|name| lower.contains(name))
+    {
+        mark_verification_codes(&chars, &mut hide);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if hide[i] {
+            out.push_str(REDACTED);
+            while i < chars.len() && hide[i] {
+                i += 1;
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+/// Prefixes of tokens and keys that must never be written (docs/CONTRACT.md).
+const SECRET_MARKERS: [&str; 8] = [
+    "xoxb-", "xoxp-", "xapp-", "sk_live", "sk_test", "rk_live", "rk_test", "whsec_",
+];
+
+pub fn looks_secret(text: &str) -> bool {
+    !secret_spans(text).is_empty()
+}
+
+/// Card numbers have 13 to 19 digits; longer runs are redacted as well,
+/// since one may hide inside.
+const CARD_DIGITS_MIN: usize = 13;
+
+/// Where `text` holds something that must not be written: every token
+/// around a [`SECRET_MARKERS`] prefix (the marker and the letters, digits,
+/// `_` and `-` joined to it on either side) and every card-number-looking
+/// run, as sorted, non-overlapping byte ranges. [`scrub`] redacts a whole
+/// string when there is any; [`scrub_text`] redacts just these ranges.
+/// All boundaries fall on ASCII bytes, so they are char boundaries.
+pub fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
+    let mut spans = card_number_runs(bytes);
+    for marker in SECRET_MARKERS {
+        for (at, _) in text.match_indices(marker) {
+            let start = bytes[..at]
+                .iter()
+                .rposition(|&b| !is_token(b))
+                .map_or(0, |i| i + 1);
+            let end = bytes[at..]
+                .iter()
+                .position(|&b| !is_token(b))
+                .map_or(bytes.len(), |i| at + i);
+            spans.push(start..end);
+        }
+    }
+    spans.sort_by_key(|span| span.start);
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => merged.push(span),
+        }
+    }
+    merged
+}
+
+/// Runs of 13 or more digits, where single spaces or dashes between digits
+/// (`4242 4242 4242 4242`, `4242-4242-…`) do not end the run. No Luhn
+/// check: a mistyped card number is still one, and a redacted non-card
+/// number costs little in an audit log.
+fn card_number_runs(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let (mut digits, mut start, mut end) = (0usize, 0usize, 0usize);
+    for (i, &byte) in bytes.iter().enumerate() {
+        if byte.is_ascii_digit() {
+            if digits == 0 {
+                start = i;
+            }
+            digits += 1;
+            end = i + 1;
+            continue;
+        }
+        let joins_digits = (byte == b' ' || byte == b'-')
+            && digits > 0
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+        if joins_digits {
+            continue;
+        }
+        if digits >= CARD_DIGITS_MIN {
+            runs.push(start..end);
+        }
+        digits = 0;
+    }
+    if digits >= CARD_DIGITS_MIN {
+        runs.push(start..end);
+    }
+    runs
+}
+
+fn digit_count(mut n: u64) -> usize {
+    let mut count = 1;
+    while n >= 10 {
+        n /= 10;
+        count += 1;
+    }
+    count
+}
+
+/// Names customers give the 3-4 digit code on the back of a card, lower case.
+const VERIFICATION_CODE_NAMES: [&str; 12] = [
+    "cvc",
+    "cvv",
+    "cvv2",
+    "cid",
+    "csc",
+    "security code",
+    "card code",
+    "安全码",
+    "安全碼",
+    "セキュリティコード",
+    "보안코드",
+    "código de seguridad",
+];
+
+/// Marks the 3 or 4 digits that follow a verification-code name within a
+/// few separator characters ("CVC: 737", "cvv 321").
+fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
+    for name in VERIFICATION_CODE_NAMES {
+        let name: Vec<char> = name.chars().collect();
+        let mut at = 0;
+        while at + name.len() <= lower.len() {
+            if lower[at..at + name.len()] != name[..] {
+                at += 1;
+                continue;
+            }
+            let mut i = at + name.len();
+            let mut gap = 0;
+            while i < chars.len() && gap < 4 && !chars[i].is_ascii_digit() {
+                if chars[i].is_alphanumeric() && !matches!(lower[i], 'i' | 's' | 'o') {
+                    break;
+                }
+                i += 1;
+                gap += 1;
+            }
+            let start = i;
+            while i < chars.len() && chars[i].is_ascii_digit() {
+                i += 1;
+            }
+            if (3..=4).contains(&(i - start)) {
+                hide[start..i].iter_mut().for_each(|h| *h = true);
+            }
+            at += name.len();
+        }
+    }
+}
