@@ -2394,6 +2394,13 @@ class Layer:
                 value = b.pop(name)
                 if name == 'days_until_due':
                     value = to_int(value, name)
+                if name == 'pause_collection' and isinstance(value, dict):
+                    # Stripe answers {behavior, resumes_at: timestamp|null};
+                    # `pause_collection=` (empty) clears it.
+                    resumes = value.get('resumes_at')
+                    value = {'behavior': value.get('behavior'),
+                             'resumes_at': (to_int(resumes, 'pause_collection[resumes_at]')
+                                            if resumes not in (None, '') else None)}
                 keep[name] = value or None
         mode = b.get('billing_mode')
         if isinstance(mode, dict) and mode.get('type'):
@@ -2481,9 +2488,20 @@ class Layer:
         if b.get('cancel_at_period_end') in ('false', 'False'):
             keep['cancellation_details'] = None
             keep['canceled_at'] = None
+        # localstripe takes `metadata` on a subscription update but never
+        # stores it; Stripe merges it (an empty value removes a key).
+        metadata = b.pop('metadata') if b.has('metadata') else None
 
         def after(data=None):
             h.update(keep)
+            if isinstance(metadata, dict):
+                merged = dict(obj.metadata or {})
+                for key, value in metadata.items():
+                    if value in (None, ''):
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = str(value)
+                obj.metadata = merged
             self.apply_discount(obj, coupon, obj.customer, obj.id)
             return obj._export()
         if not b.pairs:

@@ -395,7 +395,11 @@ fn next_sentence(actions: &[ProposedAction], locale: Locale) -> Option<String> {
         (Some(_), true) => "next-cancel",
         (Some(_), false) => "next-cancel-refund",
         (None, false) => "next-refund",
-        (None, true) => return None,
+        (None, true) => actions.iter().find_map(|a| match &a.kind {
+            ActionKind::PauseCollection { pause: Some(_), .. } => Some("next-pause"),
+            ActionKind::PauseCollection { pause: None, .. } => Some("next-resume"),
+            _ => None,
+        })?,
     };
     let mut args = FluentArgs::new();
     args.set("amount", amount);
@@ -442,6 +446,20 @@ fn done_sentence(
         }
         if !refunded.is_empty() {
             ids.push("done-refunded");
+        }
+    }
+    // A pause or resume Stripe confirmed (the action succeeded).
+    for d in done {
+        let kind = actions.iter().find(|a| a.key == d.key).map(|a| &a.kind);
+        if let Some(ActionKind::PauseCollection { pause, .. }) = kind {
+            ids.push(match pause.and_then(|p| p.resumes_at) {
+                Some(until) => {
+                    args.set("until", iso_date(until));
+                    "done-paused-until"
+                }
+                None if pause.is_some() => "done-paused",
+                None => "done-resumed",
+            });
         }
     }
     if ids.is_empty() {

@@ -13,6 +13,7 @@
 
 use crate::actions::choose::{refundable, ChoiceRefusal};
 pub use crate::domain::plan::{idempotency_key, Plan, PlannedStep, Step, StepName, StepNameError};
+use crate::domain::Pause;
 use crate::domain::{
     ActionKey, ActionKind, CaseId, Charge, ChargeId, Money, ProposedAction, Refund, RefundTarget,
     SlackUserId, Subscription, SubscriptionId, SubscriptionStatus,
@@ -41,6 +42,13 @@ pub fn plan(
         } => vec![cancel_step(subscription, *at_period_end)],
         ActionKind::PortalLink { customer } => vec![Step::PortalSession {
             customer: customer.clone(),
+        }],
+        ActionKind::PauseCollection {
+            subscription,
+            pause,
+        } => vec![Step::PauseCollection {
+            subscription: subscription.clone(),
+            pause: *pause,
         }],
         ActionKind::InvoiceLink { .. }
         | ActionKind::ClarifyBillingModel
@@ -187,15 +195,37 @@ impl RefundCheck {
     }
 }
 
-/// What a subscription, read from Stripe, says about one cancel step.
+/// What a subscription, read from Stripe, says about one step that changes
+/// it (a cancellation, a pause or a resume).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CancelCheck {
-    /// Canceled (or set to cancel at period end) with our metadata on it.
+pub enum SubscriptionCheck {
+    /// Done (canceled, set to cancel at period end, paused as asked) with
+    /// our metadata on it.
     Ours,
-    /// Canceled, but not by this step.
+    /// Done, but not by this step.
     ByOthers,
-    /// Not canceled.
-    NotCanceled,
+    /// Not done.
+    NotDone,
+}
+
+/// Reads `sub` for the pause (or resume) step `step` of `case`/`action`:
+/// done when its `pause_collection` is what the step sets (the same
+/// behaviour and resume date, or none), ours only with our metadata on it.
+pub fn check_pause(
+    sub: &Subscription,
+    case: &CaseId,
+    action: &ActionKey,
+    step: &StepName,
+    pause: Option<Pause>,
+) -> SubscriptionCheck {
+    match (
+        sub.pause_collection == pause,
+        is_ours(&sub.metadata, case, action, step),
+    ) {
+        (false, _) => SubscriptionCheck::NotDone,
+        (true, true) => SubscriptionCheck::Ours,
+        (true, false) => SubscriptionCheck::ByOthers,
+    }
 }
 
 /// Reads `sub` for the cancel step `step` of `case`/`action`.
@@ -205,13 +235,13 @@ pub fn check_cancel(
     action: &ActionKey,
     step: &StepName,
     at_period_end: bool,
-) -> CancelCheck {
+) -> SubscriptionCheck {
     let canceled =
         sub.status == SubscriptionStatus::Canceled || (at_period_end && sub.cancel_at_period_end);
     match (canceled, is_ours(&sub.metadata, case, action, step)) {
-        (false, _) => CancelCheck::NotCanceled,
-        (true, true) => CancelCheck::Ours,
-        (true, false) => CancelCheck::ByOthers,
+        (false, _) => SubscriptionCheck::NotDone,
+        (true, true) => SubscriptionCheck::Ours,
+        (true, false) => SubscriptionCheck::ByOthers,
     }
 }
 
@@ -433,6 +463,7 @@ mod tests {
                     .iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect(),
+                pause_collection: None,
             }
         };
         let ours = [
@@ -448,7 +479,7 @@ mod tests {
                 &StepName::Cancel,
                 false
             ),
-            CancelCheck::Ours
+            SubscriptionCheck::Ours
         );
         assert_eq!(
             check_cancel(
@@ -458,7 +489,7 @@ mod tests {
                 &StepName::Cancel,
                 false
             ),
-            CancelCheck::ByOthers
+            SubscriptionCheck::ByOthers
         );
         // Our metadata is set before the cancel: on an active one it proves nothing.
         assert_eq!(
@@ -469,7 +500,7 @@ mod tests {
                 &StepName::Cancel,
                 false
             ),
-            CancelCheck::NotCanceled
+            SubscriptionCheck::NotDone
         );
         assert_eq!(
             check_cancel(
@@ -479,7 +510,7 @@ mod tests {
                 &StepName::Cancel,
                 true
             ),
-            CancelCheck::Ours
+            SubscriptionCheck::Ours
         );
         assert_eq!(
             check_cancel(
@@ -489,7 +520,7 @@ mod tests {
                 &StepName::Cancel,
                 false
             ),
-            CancelCheck::NotCanceled
+            SubscriptionCheck::NotDone
         );
     }
 

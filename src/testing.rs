@@ -69,6 +69,7 @@ pub fn subscription(
             quantity,
         }],
         metadata: BTreeMap::new(),
+        pause_collection: None,
     }
 }
 

@@ -15,8 +15,8 @@
 pub use crate::domain::choice::{CaseChoice, Choice};
 use crate::domain::{
     ActionKey, ActionKind, ActionStatus, Case, Charge, ChargeId, ChargeStatus, Currency,
-    CustomerId, InvoiceId, Money, Origin, ProposedAction, RefundTarget, SlackUserId,
-    SubscriptionId,
+    CustomerId, InvoiceId, Money, Origin, Pause, PauseBehavior, ProposedAction, RefundTarget,
+    SlackUserId, Subscription, SubscriptionId,
 };
 use crate::policy::RETRY_WINDOW_SECS;
 use std::fmt;
@@ -35,6 +35,13 @@ impl Choice {
                 }
             }
             Self::Cancel { subscription, .. } => format!("Cancel {subscription}…"),
+            Self::PauseCollection {
+                subscription,
+                pause: Some(_),
+            } => format!("Pause collecting payment on {subscription}…"),
+            Self::PauseCollection { subscription, .. } => {
+                format!("Resume collecting payment on {subscription}")
+            }
             Self::PortalLink { customer } => format!("Billing-portal link for {customer}"),
             Self::InvoiceLink { invoice } => {
                 match case.snapshot.invoices().find(|i| &i.id == invoice) {
@@ -86,6 +93,12 @@ pub enum ChoiceRefusal {
     AlreadyEnding(SubscriptionId),
     #[error("{0} has no hosted page to send")]
     NoHostedPage(InvoiceId),
+    #[error("collection on {0} is already paused; resume it instead")]
+    AlreadyPaused(SubscriptionId),
+    #[error("collection on {0} is not paused, so there is nothing to resume")]
+    NotPaused(SubscriptionId),
+    #[error("the resume date must be in the future")]
+    ResumeNotAhead,
     #[error(
         "{key} is already pending on {target}: approve or reject it instead of choosing it again"
     )]
@@ -98,6 +111,7 @@ pub enum ChoiceRefusal {
 pub enum Target {
     RefundOf(ChargeId),
     CancelOf(SubscriptionId),
+    CollectionOf(SubscriptionId),
     PortalFor(CustomerId),
     PageOf(InvoiceId),
 }
@@ -107,6 +121,7 @@ impl fmt::Display for Target {
         match self {
             Self::RefundOf(charge) => write!(f, "a refund of {charge}"),
             Self::CancelOf(subscription) => write!(f, "the cancellation of {subscription}"),
+            Self::CollectionOf(subscription) => write!(f, "the collection of {subscription}"),
             Self::PortalFor(customer) => write!(f, "a portal link for {customer}"),
             Self::PageOf(invoice) => write!(f, "the page of {invoice}"),
         }
@@ -125,6 +140,9 @@ pub fn targets(kind: &ActionKind) -> Vec<Target> {
             .collect(),
         ActionKind::CancelSubscription { subscription, .. } => {
             vec![Target::CancelOf(subscription.clone())]
+        }
+        ActionKind::PauseCollection { subscription, .. } => {
+            vec![Target::CollectionOf(subscription.clone())]
         }
         ActionKind::PortalLink { customer } => vec![Target::PortalFor(customer.clone())],
         ActionKind::InvoiceLink { invoice } => vec![Target::PageOf(invoice.clone())],
@@ -162,6 +180,10 @@ pub fn validate(
             subscription,
             at_period_end,
         } => cancel(case, subscription, *at_period_end)?,
+        Choice::PauseCollection {
+            subscription,
+            pause,
+        } => pause_collection(case, subscription, *pause, now)?,
         Choice::PortalLink { customer } => {
             if !case.snapshot.customers.iter().any(|c| &c.id == customer) {
                 return Err(ChoiceRefusal::NotThisCasesCustomer(customer.clone()));
@@ -287,11 +309,11 @@ pub fn refundable(charge: &Charge, asked: Money, left: Money) -> Result<(), Choi
     Ok(())
 }
 
-fn cancel(
-    case: &Case,
+/// The case's subscription `subscription`, if it is live.
+fn live_subscription<'a>(
+    case: &'a Case,
     subscription: &SubscriptionId,
-    at_period_end: bool,
-) -> Result<ActionKind, ChoiceRefusal> {
+) -> Result<&'a Subscription, ChoiceRefusal> {
     let sub = case
         .snapshot
         .subscriptions()
@@ -303,12 +325,48 @@ fn cancel(
             status: sub.status.as_str(),
         });
     }
+    Ok(sub)
+}
+
+fn cancel(
+    case: &Case,
+    subscription: &SubscriptionId,
+    at_period_end: bool,
+) -> Result<ActionKind, ChoiceRefusal> {
+    let sub = live_subscription(case, subscription)?;
     if at_period_end && sub.cancel_at_period_end {
         return Err(ChoiceRefusal::AlreadyEnding(subscription.clone()));
     }
     Ok(ActionKind::CancelSubscription {
         subscription: subscription.clone(),
         at_period_end,
+    })
+}
+
+/// A pause of a live subscription's collection that is not paused, with
+/// a resume date ahead of `now`; or the resume of a paused one.
+fn pause_collection(
+    case: &Case,
+    subscription: &SubscriptionId,
+    pause: Option<Pause>,
+    now: i64,
+) -> Result<ActionKind, ChoiceRefusal> {
+    let sub = live_subscription(case, subscription)?;
+    match (pause, sub.pause_collection) {
+        (Some(_), Some(_)) => return Err(ChoiceRefusal::AlreadyPaused(subscription.clone())),
+        (None, None) => return Err(ChoiceRefusal::NotPaused(subscription.clone())),
+        (
+            Some(Pause {
+                resumes_at: Some(at),
+                ..
+            }),
+            None,
+        ) if at <= now => return Err(ChoiceRefusal::ResumeNotAhead),
+        _ => {}
+    }
+    Ok(ActionKind::PauseCollection {
+        subscription: subscription.clone(),
+        pause,
     })
 }
 
@@ -351,6 +409,13 @@ pub fn chosen_action(case: &Case, kind: ActionKind, chooser: &SlackUserId) -> Pr
             format!("Create a billing-portal link for {customer}")
         }
         ActionKind::InvoiceLink { invoice } => format!("Send the hosted page of {invoice}"),
+        ActionKind::PauseCollection {
+            subscription,
+            pause: Some(pause),
+        } => pause_summary(subscription, pause),
+        ActionKind::PauseCollection { subscription, .. } => {
+            format!("Resume collecting payment on {subscription}")
+        }
         other => other.name().to_owned(),
     };
     ProposedAction {
@@ -360,6 +425,25 @@ pub fn chosen_action(case: &Case, kind: ActionKind, chooser: &SlackUserId) -> Pr
         rationale: "Chosen by an operator, not proposed by the bot; it needs the same approvals as a proposal".to_owned(),
         origin: Origin::ChosenBy(chooser.clone()),
     }
+}
+
+/// "Pause collecting payment on sub_… (invoices kept as drafts) until
+/// 2027-01-01".
+pub fn pause_summary(subscription: &SubscriptionId, pause: &Pause) -> String {
+    const DAY: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]");
+    let day = pause
+        .resumes_at
+        .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
+        .and_then(|at| at.format(DAY).ok());
+    let until = match day {
+        Some(day) => format!("until {day}"),
+        None => "until resumed".to_owned(),
+    };
+    format!(
+        "Pause collecting payment on {subscription} ({}) {until}",
+        pause.behavior.describe()
+    )
 }
 
 /// Every choice the case's snapshot offers that would be accepted now, in
@@ -379,6 +463,23 @@ pub fn menu(case: &Case, statuses: &[(ActionKey, ActionStatus)], now: i64) -> Ve
             at_period_end,
         })
     });
+    // A pause (its terms asked for afterwards) or a resume, whichever the
+    // subscription's collection allows.
+    let pauses = snapshot.subscriptions().flat_map(|s| {
+        [
+            Choice::PauseCollection {
+                subscription: s.id.clone(),
+                pause: Some(Pause {
+                    behavior: PauseBehavior::KeepAsDraft,
+                    resumes_at: None,
+                }),
+            },
+            Choice::PauseCollection {
+                subscription: s.id.clone(),
+                pause: None,
+            },
+        ]
+    });
     let portals = snapshot.customers.iter().map(|c| Choice::PortalLink {
         customer: c.id.clone(),
     });
@@ -386,7 +487,12 @@ pub fn menu(case: &Case, statuses: &[(ActionKey, ActionStatus)], now: i64) -> Ve
         invoice: i.id.clone(),
     });
     let mut out: Vec<Choice> = Vec::new();
-    for choice in refunds.chain(cancels).chain(portals).chain(pages) {
+    for choice in refunds
+        .chain(cancels)
+        .chain(pauses)
+        .chain(portals)
+        .chain(pages)
+    {
         if validate(case, statuses, &choice, now).is_err() {
             continue;
         }

@@ -79,7 +79,7 @@ pub fn propose(
     // The customer's word that they keep their subscriptions outranks every
     // other phrase in the message: nothing of them is cancelled or refunded.
     if signals.contains(&Signal::KeepsSubscriptions) {
-        drafts.retain(|d| !moves_money(&d.kind));
+        drafts.retain(|d| !d.kind.is_money_moving());
     }
     // "Don't cancel" forbids every cancellation, a duplicate's included; the
     // refund that comes with one goes with it.
@@ -140,7 +140,9 @@ pub fn revenue_impact(actions: &[ProposedAction], snapshot: &BillingSnapshot) ->
             ActionKind::CancelSubscription { subscription, .. } => {
                 canceled.insert(subscription);
             }
-            ActionKind::PortalLink { .. }
+            // Collection paused or resumed: the subscription and its MRR stay.
+            ActionKind::PauseCollection { .. }
+            | ActionKind::PortalLink { .. }
             | ActionKind::InvoiceLink { .. }
             | ActionKind::ClarifyBillingModel
             | ActionKind::CloseNoAction => {}
@@ -159,19 +161,6 @@ pub fn revenue_impact(actions: &[ProposedAction], snapshot: &BillingSnapshot) ->
         refunded: refunded.into_vec(),
         mrr_lost: lost.into_vec(),
         mrr_kept: kept.into_vec(),
-    }
-}
-
-/// Whether an action cancels a subscription or refunds a charge.
-fn moves_money(kind: &ActionKind) -> bool {
-    match kind {
-        ActionKind::Refund(_)
-        | ActionKind::CancelDuplicate { .. }
-        | ActionKind::CancelSubscription { .. } => true,
-        ActionKind::PortalLink { .. }
-        | ActionKind::InvoiceLink { .. }
-        | ActionKind::ClarifyBillingModel
-        | ActionKind::CloseNoAction => false,
     }
 }
 

@@ -191,6 +191,9 @@ pub enum RefusalCode {
     NotLive,
     AlreadyEnding,
     NoHostedPage,
+    AlreadyPaused,
+    NotPaused,
+    ResumeNotAhead,
     Duplicate,
 }
 
@@ -628,6 +631,9 @@ impl From<&ChoiceRefusal> for RefusalCode {
             ChoiceRefusal::NotLive { .. } => Self::NotLive,
             ChoiceRefusal::AlreadyEnding(_) => Self::AlreadyEnding,
             ChoiceRefusal::NoHostedPage(_) => Self::NoHostedPage,
+            ChoiceRefusal::AlreadyPaused(_) => Self::AlreadyPaused,
+            ChoiceRefusal::NotPaused(_) => Self::NotPaused,
+            ChoiceRefusal::ResumeNotAhead => Self::ResumeNotAhead,
             ChoiceRefusal::Duplicate { .. } => Self::Duplicate,
         }
     }

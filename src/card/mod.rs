@@ -641,6 +641,17 @@ fn subscription_line(sub: &Subscription, several_customers: bool, m: Markup) -> 
         };
         parts.push(format!("{what} {}", format_date(end)));
     }
+    if let Some(pause) = &sub.pause_collection {
+        let until = match pause.resumes_at {
+            Some(at) => format!("until {}", format_date(at)),
+            None => "until resumed".to_owned(),
+        };
+        parts.push(format!(
+            "{} ({}) {until}",
+            m.bold("collection paused"),
+            pause.behavior.describe()
+        ));
+    }
     if several_customers {
         parts.push(m.code(sub.customer.as_str()));
     }

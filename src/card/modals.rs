@@ -6,15 +6,16 @@
 //! code), which the handler treats as a name to look up, never as the truth.
 
 use crate::domain::ActionKey;
-use crate::domain::{CaseId, ChargeId, Money, SubscriptionId};
+use crate::domain::{CaseId, ChargeId, Money, PauseBehavior, SubscriptionId};
 use slack_morphism::prelude::*;
 
 pub use crate::domain::surface::{
-    when_at_period_end, AMOUNT_BLOCK, AMOUNT_INPUT, CHOOSE_CANCEL_CALLBACK, CHOOSE_REFUND_CALLBACK,
-    CONTEXT_CALLBACK, CONTEXT_INPUT_MAX_CHARS, CONTEXT_KIND_BLOCK, CONTEXT_KIND_INPUT,
-    CONTEXT_TEXT_BLOCK, CONTEXT_TEXT_INPUT, CUSTOMER_MESSAGE, OPERATOR_NOTE,
-    PARTIAL_REFUND_ACTION_ID, REASON_BLOCK, REASON_INPUT, REASON_MAX_CHARS, REFUND_CALLBACK,
-    REJECT_CALLBACK, WHEN_BLOCK, WHEN_INPUT, WHEN_NOW, WHEN_PERIOD_END,
+    when_at_period_end, AMOUNT_BLOCK, AMOUNT_INPUT, BEHAVIOR_BLOCK, BEHAVIOR_INPUT,
+    CHOOSE_CANCEL_CALLBACK, CHOOSE_PAUSE_CALLBACK, CHOOSE_REFUND_CALLBACK, CONTEXT_CALLBACK,
+    CONTEXT_INPUT_MAX_CHARS, CONTEXT_KIND_BLOCK, CONTEXT_KIND_INPUT, CONTEXT_TEXT_BLOCK,
+    CONTEXT_TEXT_INPUT, CUSTOMER_MESSAGE, OPERATOR_NOTE, PARTIAL_REFUND_ACTION_ID, REASON_BLOCK,
+    REASON_INPUT, REASON_MAX_CHARS, REFUND_CALLBACK, REJECT_CALLBACK, RESUME_BLOCK, RESUME_INPUT,
+    WHEN_BLOCK, WHEN_INPUT, WHEN_NOW, WHEN_PERIOD_END,
 };
 
 /// Slack's limits: modal title 24 characters, section text 3000.
@@ -201,6 +202,61 @@ pub fn choose_cancel_modal(
         "Choose a cancellation",
         "Add to the card",
         CHOOSE_CANCEL_CALLBACK,
+        case,
+        code,
+        blocks,
+    )
+}
+
+/// "More actions…": pause collecting payment on `subscription`: what
+/// happens to its invoices meanwhile, and optionally when Stripe resumes by
+/// itself.
+pub fn choose_pause_modal(case: &CaseId, code: &str, subscription: &SubscriptionId) -> SlackView {
+    let option = |behavior: PauseBehavior, label: &str| {
+        SlackBlockChoiceItem::new(
+            SlackBlockText::Plain(pt!(label)),
+            behavior.as_str().to_owned(),
+        )
+    };
+    let draft = option(
+        PauseBehavior::KeepAsDraft,
+        "Keep invoices as drafts (collected after the pause)",
+    );
+    let options = vec![
+        draft.clone(),
+        option(
+            PauseBehavior::MarkUncollectible,
+            "Mark invoices uncollectible",
+        ),
+        option(
+            PauseBehavior::Void,
+            "Void invoices (the paused time is free)",
+        ),
+    ];
+    let radio = SlackBlockRadioButtonsElement::new(options)
+        .with_action_id(SlackActionId::new(BEHAVIOR_INPUT.to_owned()))
+        .with_initial_option(draft);
+    let date = SlackBlockDatePickerElement::new()
+        .with_action_id(SlackActionId::new(RESUME_INPUT.to_owned()));
+    let blocks = slack_blocks![
+        some_into(SlackSectionBlock::new().with_text(md!(
+            "*Pause collecting payment on {}*\nThe subscription stays; Stripe stops collecting until the date below, or until someone resumes it. Submitting adds the pause to the card as chosen by you; it runs only when another approver approves it.",
+            subscription
+        ))),
+        some_into(
+            SlackInputBlock::new(pt!("Invoices meanwhile"), SlackInputBlockElement::RadioButtons(radio))
+                .with_block_id(SlackBlockId::new(BEHAVIOR_BLOCK.to_owned()))
+        ),
+        some_into(
+            SlackInputBlock::new(pt!("Resume on (UTC)"), SlackInputBlockElement::DatePicker(date))
+                .with_block_id(SlackBlockId::new(RESUME_BLOCK.to_owned()))
+                .with_optional(true)
+        )
+    ];
+    modal(
+        "Choose a pause",
+        "Add to the card",
+        CHOOSE_PAUSE_CALLBACK,
         case,
         code,
         blocks,

@@ -4,7 +4,7 @@
 //! workflow.
 
 use super::{
-    ActionKey, BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, LookupQuery, Money,
+    ActionKey, BillingSnapshot, CaseId, ChargeId, CustomerId, InvoiceId, LookupQuery, Money, Pause,
     SlackUserId, SubscriptionId,
 };
 use serde::{Deserialize, Serialize};
@@ -73,6 +73,14 @@ pub enum ActionKind {
     },
     /// Refund (part of) one charge; never more than is left on it.
     Refund(RefundTarget),
+    /// Pause payment collection on one subscription (`pause: Some`, for a
+    /// customer who asks to pause rather than cancel), or resume it
+    /// (`pause: None`). Stripe's `pause_collection`; the subscription
+    /// itself stays.
+    PauseCollection {
+        subscription: SubscriptionId,
+        pause: Option<Pause>,
+    },
     /// No Stripe change: explain the billing model to the customer.
     ClarifyBillingModel,
     /// Close the case with no action.
@@ -329,15 +337,6 @@ impl fmt::Display for Actor {
 }
 
 impl ActionKind {
-    /// Moves money or ends a subscription: needs an approver other than the
-    /// requester (docs/PLAYBOOK.md §3.4).
-    pub fn is_money_moving(&self) -> bool {
-        matches!(
-            self,
-            Self::CancelSubscription { .. } | Self::CancelDuplicate { .. } | Self::Refund(_)
-        )
-    }
-
     /// Stable machine name, for audit entries and metrics.
     pub fn name(&self) -> &'static str {
         match self {
@@ -346,8 +345,44 @@ impl ActionKind {
             Self::CancelSubscription { .. } => "cancel_subscription",
             Self::CancelDuplicate { .. } => "cancel_duplicate",
             Self::Refund(_) => "refund",
+            Self::PauseCollection { pause: Some(_), .. } => "pause_collection",
+            Self::PauseCollection { pause: None, .. } => "resume_collection",
             Self::ClarifyBillingModel => "clarify_billing_model",
             Self::CloseNoAction => "close_no_action",
+        }
+    }
+
+    /// Moves money, ends a subscription or changes what the customer is
+    /// billed: needs an approver other than the requester (docs/PLAYBOOK.md
+    /// §3.4), and the card asks to confirm it.
+    pub fn is_money_moving(&self) -> bool {
+        match self {
+            Self::Refund(_)
+            | Self::CancelDuplicate { .. }
+            | Self::CancelSubscription { .. }
+            | Self::PauseCollection { .. } => true,
+            Self::PortalLink { .. }
+            | Self::InvoiceLink { .. }
+            | Self::ClarifyBillingModel
+            | Self::CloseNoAction => false,
+        }
+    }
+
+    /// The Stripe objects it touches (for the intent's audit entry).
+    pub fn stripe_ids(&self) -> Vec<String> {
+        match self {
+            Self::PortalLink { customer } => vec![customer.to_string()],
+            Self::InvoiceLink { invoice } => vec![invoice.to_string()],
+            Self::CancelSubscription { subscription, .. }
+            | Self::PauseCollection { subscription, .. } => vec![subscription.to_string()],
+            Self::CancelDuplicate {
+                subscription,
+                refunds,
+            } => std::iter::once(subscription.to_string())
+                .chain(refunds.iter().map(|r| r.charge.to_string()))
+                .collect(),
+            Self::Refund(target) => vec![target.charge.to_string()],
+            Self::ClarifyBillingModel | Self::CloseNoAction => Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! [`Choice`] and the [`CaseChoice`] that names its case. Whether it may be
 //! put on the card is `actions::choose`'s.
 
-use super::{CaseId, ChargeId, CustomerId, InvoiceId, Money, SubscriptionId};
+use super::{CaseId, ChargeId, CustomerId, InvoiceId, Money, Pause, SubscriptionId};
 
 /// What an operator picked, typed at the edge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,13 +22,19 @@ pub enum Choice {
     InvoiceLink {
         invoice: InvoiceId,
     },
+    /// Pause collection (`Some`, asked for in a modal) or resume it (`None`).
+    PauseCollection {
+        subscription: SubscriptionId,
+        pause: Option<Pause>,
+    },
 }
 
 impl Choice {
     /// The choice as a short code for a menu option or a modal's metadata:
     /// `refund:ch_…`, `cancel:sub_…`, `cancel_at_period_end:sub_…`,
-    /// `portal:cus_…`, `invoice:in_…`. A refund's amount is not in it: it
-    /// is typed in the modal.
+    /// `portal:cus_…`, `invoice:in_…`, `pause:sub_…`, `resume:sub_…`. A
+    /// refund's amount and a pause's terms are not in it: they are given in
+    /// the modal.
     pub fn code(&self) -> String {
         match self {
             Self::Refund { charge, .. } => format!("refund:{charge}"),
@@ -39,6 +45,11 @@ impl Choice {
             Self::Cancel { subscription, .. } => format!("cancel_at_period_end:{subscription}"),
             Self::PortalLink { customer } => format!("portal:{customer}"),
             Self::InvoiceLink { invoice } => format!("invoice:{invoice}"),
+            Self::PauseCollection {
+                subscription,
+                pause: Some(_),
+            } => format!("pause:{subscription}"),
+            Self::PauseCollection { subscription, .. } => format!("resume:{subscription}"),
         }
     }
 
@@ -59,6 +70,15 @@ impl Choice {
             },
             "invoice" => Self::InvoiceLink {
                 invoice: InvoiceId::parse(id).ok()?,
+            },
+            // The pause's terms are asked for in its modal; until then it
+            // is a pause with Stripe's gentlest behaviour and no end.
+            "pause" | "resume" => Self::PauseCollection {
+                subscription: SubscriptionId::parse(id).ok()?,
+                pause: (what == "pause").then_some(Pause {
+                    behavior: super::PauseBehavior::KeepAsDraft,
+                    resumes_at: None,
+                }),
             },
             _ => return None,
         })

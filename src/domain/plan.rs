@@ -3,7 +3,7 @@
 //! write-ahead intent and stored beside the action. What the plan is for an
 //! action, and what Stripe's state says about its steps, is `crate::plan`'s.
 
-use super::{ActionKey, CaseId, ChargeId, CustomerId, Money, SlackUserId, SubscriptionId};
+use super::{ActionKey, CaseId, ChargeId, CustomerId, Money, Pause, SlackUserId, SubscriptionId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,9 +50,14 @@ pub enum Step {
     PortalSession {
         customer: CustomerId,
     },
+    /// Set (`Some`) or clear (`None`) the subscription's `pause_collection`.
+    PauseCollection {
+        subscription: SubscriptionId,
+        pause: Option<Pause>,
+    },
 }
 
-/// The name of a step: `refund:ch_…`, `cancel` or `portal` in Redis, the
+/// The name of a step: `refund:ch_…`, `cancel`, `portal` or `pause_collection` in Redis, the
 /// audit, idempotency keys and Stripe's metadata; a value everywhere else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -60,11 +65,12 @@ pub enum StepName {
     Refund(ChargeId),
     Cancel,
     Portal,
+    PauseCollection,
 }
 
 /// A stored step name that is none of [`StepName`]'s.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a step name (refund:ch_…, cancel, portal)")]
+#[error("`{0}` is not a step name (refund:ch_…, cancel, portal, pause_collection)")]
 pub struct StepNameError(String);
 
 impl StepName {
@@ -74,6 +80,7 @@ impl StepName {
         match raw {
             "cancel" => Ok(Self::Cancel),
             "portal" => Ok(Self::Portal),
+            "pause_collection" => Ok(Self::PauseCollection),
             other => other
                 .strip_prefix("refund:")
                 .and_then(|charge| ChargeId::parse(charge).ok())
@@ -89,6 +96,7 @@ impl std::fmt::Display for StepName {
             Self::Refund(charge) => write!(f, "refund:{charge}"),
             Self::Cancel => f.write_str("cancel"),
             Self::Portal => f.write_str("portal"),
+            Self::PauseCollection => f.write_str("pause_collection"),
         }
     }
 }
@@ -113,6 +121,7 @@ impl Step {
             Self::Refund { charge, .. } => StepName::Refund(charge.clone()),
             Self::Cancel { .. } => StepName::Cancel,
             Self::PortalSession { .. } => StepName::Portal,
+            Self::PauseCollection { .. } => StepName::PauseCollection,
         }
     }
 
@@ -120,7 +129,9 @@ impl Step {
     pub fn target(&self) -> String {
         match self {
             Self::Refund { charge, .. } => charge.to_string(),
-            Self::Cancel { subscription, .. } => subscription.to_string(),
+            Self::Cancel { subscription, .. } | Self::PauseCollection { subscription, .. } => {
+                subscription.to_string()
+            }
             Self::PortalSession { customer } => customer.to_string(),
         }
     }

@@ -77,6 +77,58 @@ pub struct Subscription {
     pub canceled_at: Option<i64>,
     pub items: Vec<SubscriptionItem>,
     pub metadata: BTreeMap<String, String>,
+    /// Stripe `pause_collection`: payment collection is paused (the
+    /// subscription stays as it is; its invoices are handled as `behavior`
+    /// says until `resumes_at`, or until it is resumed).
+    #[serde(default)]
+    pub pause_collection: Option<Pause>,
+}
+
+/// A pause of payment collection (Stripe `pause_collection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub behavior: PauseBehavior,
+    /// Unix seconds when Stripe resumes collecting by itself; `None`: until
+    /// someone resumes it.
+    pub resumes_at: Option<i64>,
+}
+
+/// What Stripe does with the invoices of a paused subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseBehavior {
+    /// Invoices stay drafts, to be collected later (the gentlest pause).
+    KeepAsDraft,
+    /// Invoices are finalised and marked uncollectible.
+    MarkUncollectible,
+    /// Invoices are finalised and voided: the paused period is free.
+    Void,
+}
+
+impl PauseBehavior {
+    pub const ALL: [PauseBehavior; 3] = [Self::KeepAsDraft, Self::MarkUncollectible, Self::Void];
+
+    /// Stripe's name, as sent and as read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeepAsDraft => "keep_as_draft",
+            Self::MarkUncollectible => "mark_uncollectible",
+            Self::Void => "void",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|b| b.as_str() == raw)
+    }
+
+    /// For people: what happens to the invoices meanwhile.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::KeepAsDraft => "invoices kept as drafts",
+            Self::MarkUncollectible => "invoices marked uncollectible",
+            Self::Void => "invoices voided",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -75,6 +75,14 @@ pub fn when_at_period_end(value: &str) -> Option<bool> {
     }
 }
 
+/// "More actions…": the pause modal, with what happens to the invoices
+/// meanwhile (a `PauseBehavior`'s Stripe name) and an optional resume date.
+pub const CHOOSE_PAUSE_CALLBACK: &str = "choose_pause";
+pub const BEHAVIOR_BLOCK: &str = "behavior_block";
+pub const BEHAVIOR_INPUT: &str = "behavior";
+pub const RESUME_BLOCK: &str = "resume_block";
+pub const RESUME_INPUT: &str = "resume_on";
+
 // The reports (`workflow::reports`).
 
 /// The action id of a churn row's **Triage** button; its value is the

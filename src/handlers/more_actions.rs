@@ -1,6 +1,6 @@
 //! "More actions…" on a case card: the menu's option (from the card's
 //! channel only), then a modal where the choice needs more (a refund's
-//! amount; a cancellation's timing), then `workflow::choose`, which adds
+//! amount; a cancellation's timing; a pause's terms), then `workflow::choose`, which adds
 //! the action to the card as chosen by the operator. A choice the case
 //! does not allow is refused with its reason: in the modal, under the
 //! field, or in an ephemeral answer.
@@ -9,7 +9,7 @@ use super::buttons::{from_card_channel, CardClick};
 use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
 use crate::actions::choose::{left_to_refund, validate, CaseChoice, Choice};
 use crate::card::{self, modals};
-use crate::domain::{CaseId, SlackUserId, TriggerId};
+use crate::domain::{CaseId, Pause, PauseBehavior, SlackUserId, TriggerId};
 use crate::slack::request::{AmountTooLong, ButtonsRequest, TypedAmount};
 use crate::workflow::case_card::CardPlace;
 use crate::workflow::choose::{self, Checked};
@@ -42,14 +42,18 @@ pub(super) fn on_menu(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseCh
                 return;
             };
             let answer = match &target.choice {
-                Choice::Refund { .. } | Choice::Cancel { .. } => {
+                Choice::Refund { .. }
+                | Choice::Cancel { .. }
+                | Choice::PauseCollection { pause: Some(_), .. } => {
                     match open_form(&deps, &target, &user, &trigger_id).await {
                         Ok(None) => return,
                         Ok(Some(answer)) => answer,
                         Err(e) => e.report("more actions failed"),
                     }
                 }
-                Choice::PortalLink { .. } | Choice::InvoiceLink { .. } => {
+                Choice::PortalLink { .. }
+                | Choice::InvoiceLink { .. }
+                | Choice::PauseCollection { pause: None, .. } => {
                     match choose::choose(&deps, &target.case_id, &user, &target.choice, &place)
                         .await
                     {
@@ -102,7 +106,13 @@ async fn open_form(
             let offer_end = validate(case, &statuses, &at_end, now()).is_ok();
             modals::choose_cancel_modal(&case.id, &code, subscription, offer_end)
         }
-        Choice::PortalLink { .. } | Choice::InvoiceLink { .. } => return Ok(None),
+        Choice::PauseCollection {
+            subscription,
+            pause: Some(_),
+        } => modals::choose_pause_modal(&case.id, &code, subscription),
+        Choice::PortalLink { .. }
+        | Choice::InvoiceLink { .. }
+        | Choice::PauseCollection { pause: None, .. } => return Ok(None),
     };
     let Some(slack) = &deps.slack else {
         return Ok(None);
@@ -196,6 +206,38 @@ pub(super) fn on_cancel_timing(
     let choice = Choice::Cancel {
         subscription,
         at_period_end,
+    };
+    spawn_choose(deps, target.case_id, user.clone(), choice);
+    Ack::Empty
+}
+
+/// The pause modal: what happens to the invoices, and an optional resume
+/// date, which must be after today.
+pub(super) fn on_pause_terms(
+    deps: &Arc<Deps>,
+    user: &SlackUserId,
+    target: CaseChoice,
+    behavior: Option<PauseBehavior>,
+    resumes_at: Option<i64>,
+) -> Ack {
+    let Choice::PauseCollection { subscription, .. } = target.choice else {
+        return Ack::Empty;
+    };
+    let Some(behavior) = behavior else {
+        return field_error(modals::BEHAVIOR_BLOCK, "Pick what happens to the invoices");
+    };
+    if resumes_at.is_some_and(|at| at <= now()) {
+        return field_error(
+            modals::RESUME_BLOCK,
+            "Pick a day after today, or leave it empty",
+        );
+    }
+    let choice = Choice::PauseCollection {
+        subscription,
+        pause: Some(Pause {
+            behavior,
+            resumes_at,
+        }),
     };
     spawn_choose(deps, target.case_id, user.clone(), choice);
     Ack::Empty

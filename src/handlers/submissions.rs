@@ -90,6 +90,17 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
             target,
             at_period_end,
         } => super::more_actions::on_cancel_timing(deps, &submission.user, target, at_period_end),
+        Submission::ChoosePause {
+            target,
+            behavior,
+            resumes_at,
+        } => super::more_actions::on_pause_terms(
+            deps,
+            &submission.user,
+            target,
+            behavior,
+            resumes_at,
+        ),
         Submission::Unreadable { callback_id } => {
             tracing::warn!(%callback_id, "modal without a readable case/action");
             Ack::Empty

@@ -84,6 +84,16 @@ impl ViewState {
             .as_str()
     }
 
+    /// The date picked (`YYYY-MM-DD`) in the date picker `action_id` of
+    /// block `block_id`.
+    pub fn date(&self, block_id: &str, action_id: &str) -> Option<&str> {
+        self.values
+            .get(block_id)?
+            .get(action_id)?
+            .get("selected_date")?
+            .as_str()
+    }
+
     /// The text typed into the input `action_id` of block `block_id`.
     pub fn text(&self, block_id: &str, action_id: &str) -> Option<&str> {
         self.values

@@ -17,7 +17,7 @@ use crate::domain::surface;
 use crate::domain::text::{OperatorText, TextError};
 use crate::domain::{
     BillingCommand, CaseAction, CaseId, ChannelId, CommandError, CustomerId, LookupQuery,
-    MessageTs, ResponseUrl, SlackUserId, TriggerId,
+    MessageTs, PauseBehavior, ResponseUrl, SlackUserId, TriggerId,
 };
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
@@ -218,6 +218,14 @@ pub enum Submission {
         target: CaseChoice,
         at_period_end: Option<bool>,
     },
+    /// "More actions…": pause the chosen subscription's collection with
+    /// this behaviour (`None` when none was picked) until `resumes_at` (the
+    /// picked day at 00:00 UTC; `None`: until resumed).
+    ChoosePause {
+        target: CaseChoice,
+        behavior: Option<PauseBehavior>,
+        resumes_at: Option<i64>,
+    },
     /// One of ours whose `private_metadata` is not what we put there.
     Unreadable { callback_id: String },
     /// Not one of ours.
@@ -284,6 +292,20 @@ impl TypedAmount {
     }
 }
 
+/// A date picker's `YYYY-MM-DD` as Unix seconds at 00:00 UTC.
+fn start_of_day(day: &str) -> Option<i64> {
+    let mut parts = day.splitn(3, '-').map(str::parse::<u16>);
+    let (year, month, day) = (
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+        parts.next()?.ok()?,
+    );
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date =
+        time::Date::from_calendar_date(i32::from(year), month, u8::try_from(day).ok()?).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp())
+}
+
 impl Submission {
     fn read(view: &View) -> Self {
         let target = CaseAction::parse(&view.private_metadata);
@@ -306,9 +328,33 @@ impl Submission {
                     at_period_end: picked.and_then(surface::when_at_period_end),
                 };
             }
-            (surface::CHOOSE_REFUND_CALLBACK | surface::CHOOSE_CANCEL_CALLBACK, None) => {
-                return Self::Unreadable { callback_id }
+            (surface::CHOOSE_PAUSE_CALLBACK, Some(target)) => {
+                let behavior = view
+                    .state
+                    .selected(surface::BEHAVIOR_BLOCK, surface::BEHAVIOR_INPUT)
+                    .and_then(PauseBehavior::parse);
+                let resumes_at = match view
+                    .state
+                    .date(surface::RESUME_BLOCK, surface::RESUME_INPUT)
+                {
+                    None => None,
+                    Some(day) => match start_of_day(day) {
+                        Some(at) => Some(at),
+                        None => return Self::Unreadable { callback_id },
+                    },
+                };
+                return Self::ChoosePause {
+                    target,
+                    behavior,
+                    resumes_at,
+                };
             }
+            (
+                surface::CHOOSE_REFUND_CALLBACK
+                | surface::CHOOSE_CANCEL_CALLBACK
+                | surface::CHOOSE_PAUSE_CALLBACK,
+                None,
+            ) => return Self::Unreadable { callback_id },
             _ => {}
         }
         match (view.callback_id.as_str(), target) {

@@ -23,8 +23,8 @@ use stripe_types::Expandable;
 
 use crate::domain::{
     CardSummary, Charge, ChargeId, ChargeStatus, Currency, CustomerId, CustomerRecord, Interval,
-    Invoice, InvoiceId, InvoiceStatus, Money, Refund, RefundId, Subscription, SubscriptionId,
-    SubscriptionItem, SubscriptionStatus,
+    Invoice, InvoiceId, InvoiceStatus, Money, Pause, PauseBehavior, Refund, RefundId, Subscription,
+    SubscriptionId, SubscriptionItem, SubscriptionStatus,
 };
 
 /// Why a Stripe object could not become a domain record: the field at fault.
@@ -159,6 +159,19 @@ pub(crate) fn subscription(sub: ss::Subscription) -> Result<Subscription, Bad> {
         canceled_at: sub.canceled_at,
         items,
         metadata: sub.metadata.into_iter().collect(),
+        pause_collection: sub.pause_collection.map(pause).transpose()?,
+    })
+}
+
+/// A subscription's `pause_collection`; a behaviour Stripe adds later is
+/// refused as unreadable rather than guessed.
+fn pause(pause: ss::SubscriptionsResourcePauseCollection) -> Result<Pause, Bad> {
+    let raw = pause.behavior.as_str();
+    let behavior = PauseBehavior::parse(raw)
+        .ok_or_else(|| Bad(format!("unknown pause_collection behavior `{raw}`")))?;
+    Ok(Pause {
+        behavior,
+        resumes_at: pause.resumes_at,
     })
 }
 

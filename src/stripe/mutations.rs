@@ -1,5 +1,6 @@
 //! The Stripe calls behind approved actions: read a charge, refund it,
-//! cancel a subscription, create a billing-portal session. Each write is sent
+//! cancel a subscription, pause or resume its collection, create a
+//! billing-portal session. Each write is sent
 //! once with the caller's idempotency key (derived from the action id), so a
 //! retry or a second replica replays Stripe's first answer instead of acting
 //! twice. Whether the action is allowed, and how much is left to refund, is
@@ -11,14 +12,18 @@
 use std::collections::HashMap;
 
 use stripe_billing::billing_portal_session::CreateBillingPortalSession;
-use stripe_billing::subscription::{CancelSubscription, RetrieveSubscription, UpdateSubscription};
+use stripe_billing::subscription::{
+    CancelSubscription, RetrieveSubscription, UpdateSubscription,
+    UpdateSubscriptionPauseCollection, UpdateSubscriptionPauseCollectionBehavior,
+};
 use stripe_core::charge::RetrieveCharge;
 use stripe_core::refund::CreateRefund;
 
 use super::models;
 use super::{StripeError, StripeGateway};
 use crate::domain::{
-    Charge, ChargeId, CustomerId, Money, PortalSessionUrl, RefundId, Subscription, SubscriptionId,
+    Charge, ChargeId, CustomerId, Money, Pause, PauseBehavior, PortalSessionUrl, RefundId,
+    Subscription, SubscriptionId,
 };
 
 impl StripeGateway {
@@ -108,6 +113,52 @@ impl StripeGateway {
         Ok(())
     }
 
+    /// Pauses payment collection on `sub` as `pause` says, or resumes it
+    /// (`None`), in one update that also sets the metadata. A resume sends
+    /// `pause_collection=` (Stripe's way to clear a field), which
+    /// async-stripe's builder cannot say, so it is a hand-built form.
+    ///
+    /// # Errors
+    /// Any [`StripeError`].
+    #[tracing::instrument(skip_all, fields(subscription_id = %sub, paused = pause.is_some()))]
+    pub async fn pause_collection(
+        &self,
+        sub: &SubscriptionId,
+        pause: Option<Pause>,
+        idempotency_key: &str,
+        metadata: &[(&str, &str)],
+    ) -> Result<(), StripeError> {
+        let what = format!("collection pause of {sub}");
+        match pause {
+            Some(pause) => {
+                let mut terms = UpdateSubscriptionPauseCollection::new(behavior(pause.behavior));
+                terms.resumes_at = pause.resumes_at;
+                let mut update = UpdateSubscription::new(sub.as_str()).pause_collection(terms);
+                if !metadata.is_empty() {
+                    update = update.metadata(metadata_map(metadata));
+                }
+                self.request(&update, Some(idempotency_key), &what).await?;
+            }
+            None => {
+                let keys: Vec<String> = metadata
+                    .iter()
+                    .map(|(k, _)| format!("metadata[{k}]"))
+                    .collect();
+                let mut form = vec![("pause_collection", "")];
+                form.extend(
+                    keys.iter()
+                        .map(String::as_str)
+                        .zip(metadata.iter().map(|(_, v)| *v)),
+                );
+                let path = format!("/subscriptions/{sub}");
+                let _: stripe_shared::Subscription =
+                    self.post_form(&path, &form, idempotency_key, &what).await?;
+            }
+        }
+        tracing::info!("subscription collection pause sent");
+        Ok(())
+    }
+
     /// A billing-portal session URL for `customer`. The URL is a credential:
     /// the caller shows it only to the operator and never logs it.
     ///
@@ -129,6 +180,16 @@ impl StripeGateway {
             }),
             Err(e) => Err(e),
         }
+    }
+}
+
+fn behavior(behavior: PauseBehavior) -> UpdateSubscriptionPauseCollectionBehavior {
+    match behavior {
+        PauseBehavior::KeepAsDraft => UpdateSubscriptionPauseCollectionBehavior::KeepAsDraft,
+        PauseBehavior::MarkUncollectible => {
+            UpdateSubscriptionPauseCollectionBehavior::MarkUncollectible
+        }
+        PauseBehavior::Void => UpdateSubscriptionPauseCollectionBehavior::Void,
     }
 }
 

@@ -8,7 +8,6 @@
 use super::action_state::audit;
 use super::approve::{Outcome, MAX_RACES, RACES_LOST};
 use super::case_card::{refresh, CardPlace};
-use super::intent::target_ids;
 use super::{now, Deps, WorkflowError};
 use crate::actions::choose::{self, Choice, ChoiceRefusal};
 use crate::audit::{ActionChosen, ApprovalRefused, NewEntry};
@@ -110,7 +109,7 @@ pub async fn choose(
                 summary: action.summary.clone(),
             },
             Actor::Slack(chooser.clone()),
-            target_ids(&action.kind),
+            action.kind.stripe_ids(),
         )
         .await?;
         refresh(deps, place, &updated).await;

@@ -25,7 +25,8 @@ use crate::domain::{
 };
 use crate::followup::{self, DoneAction, Locale};
 use crate::plan::{
-    check_cancel, check_refund, refund_refusal, CancelCheck, Plan, PlannedStep, Step, StepName,
+    check_cancel, check_pause, check_refund, refund_refusal, Plan, PlannedStep, Step, StepName,
+    SubscriptionCheck,
 };
 use crate::store::StoreError;
 use crate::stripe::StripeError;
@@ -179,7 +180,9 @@ impl Runner<'_> {
             }
             let end = match &planned.step {
                 Step::PortalSession { customer } => self.portal(planned, customer).await,
-                Step::Refund { .. } | Step::Cancel { .. } => self.money_step(planned, mode).await,
+                Step::Refund { .. } | Step::Cancel { .. } | Step::PauseCollection { .. } => {
+                    self.money_step(planned, mode).await
+                }
             };
             if let Some(end) = end {
                 return end;
@@ -193,7 +196,8 @@ impl Runner<'_> {
             ActionKind::PortalLink { .. }
             | ActionKind::Refund(_)
             | ActionKind::CancelDuplicate { .. }
-            | ActionKind::CancelSubscription { .. } => {}
+            | ActionKind::CancelSubscription { .. }
+            | ActionKind::PauseCollection { .. } => {}
         }
         End::Done
     }
@@ -407,6 +411,18 @@ impl Runner<'_> {
                     .push(format!("{subscription} {when}{how}"));
                 self.progress.canceled = Some(subscription.clone());
             }
+            Step::PauseCollection {
+                subscription,
+                pause,
+            } => {
+                let what = match pause {
+                    Some(_) => "collection paused",
+                    None => "collection resumed",
+                };
+                self.progress
+                    .notes
+                    .push(format!("{subscription} {what}{how}"));
+            }
             Step::PortalSession { .. } => {}
         }
         if !id.is_empty() && !self.progress.stripe_ids.contains(&id) {
@@ -426,6 +442,19 @@ impl Runner<'_> {
             } => {
                 self.observe_cancel(&planned.name, subscription, *at_period_end)
                     .await
+            }
+            Step::PauseCollection {
+                subscription,
+                pause,
+            } => {
+                let sub = self.deps.stripe.subscription(subscription).await?;
+                let check =
+                    check_pause(&sub, &self.case.id, &self.action.key, &planned.name, *pause);
+                Ok(subscription_observed(
+                    check,
+                    subscription,
+                    format!("{subscription}'s collection on Stripe is already as this action sets it, but not with its metadata (changed elsewhere)"),
+                ))
             }
             // A session is new each time: nothing to find on Stripe.
             Step::PortalSession { .. } => Ok(Observed::Absent {
@@ -464,16 +493,12 @@ impl Runner<'_> {
         at_period_end: bool,
     ) -> Result<Observed, StripeError> {
         let sub = self.deps.stripe.subscription(subscription).await?;
-        Ok(
-            match check_cancel(&sub, &self.case.id, &self.action.key, name, at_period_end) {
-                CancelCheck::Ours => Observed::Ours(subscription.to_string(), None),
-                CancelCheck::ByOthers => Observed::DoneByOthers(format!("{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)")),
-                CancelCheck::NotCanceled => Observed::Absent {
-                    proceed: Ok(()),
-                    others: Vec::new(),
-                },
-            },
-        )
+        let check = check_cancel(&sub, &self.case.id, &self.action.key, name, at_period_end);
+        Ok(subscription_observed(
+            check,
+            subscription,
+            format!("{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)"),
+        ))
     }
 
     /// Sends one step exactly as planned.
@@ -503,6 +528,16 @@ impl Runner<'_> {
                         &planned.idempotency_key,
                         &metadata,
                     )
+                    .await?;
+                Ok(subscription.to_string())
+            }
+            Step::PauseCollection {
+                subscription,
+                pause,
+            } => {
+                self.deps
+                    .stripe
+                    .pause_collection(subscription, *pause, &planned.idempotency_key, &metadata)
                     .await?;
                 Ok(subscription.to_string())
             }
@@ -918,5 +953,22 @@ fn unclear_reason(error: &StripeError) -> String {
         StripeError::Unreadable { .. } => "an unreadable answer".to_owned(),
         StripeError::Rejected { status, .. } => format!("HTTP {status}"),
         other => other.to_string(),
+    }
+}
+
+/// What a subscription check means for a step: `by_others` says what
+/// Stripe shows when the step's effect is there without our metadata.
+fn subscription_observed(
+    check: SubscriptionCheck,
+    subscription: &SubscriptionId,
+    by_others: String,
+) -> Observed {
+    match check {
+        SubscriptionCheck::Ours => Observed::Ours(subscription.to_string(), None),
+        SubscriptionCheck::ByOthers => Observed::DoneByOthers(by_others),
+        SubscriptionCheck::NotDone => Observed::Absent {
+            proceed: Ok(()),
+            others: Vec::new(),
+        },
     }
 }

@@ -6,7 +6,7 @@
 use super::action_state::audit;
 use super::{Deps, WorkflowError};
 use crate::audit::ExecutionIntent;
-use crate::domain::{ActionKind, ActionStatus, Actor, Case, Money, ProposedAction, SlackUserId};
+use crate::domain::{ActionStatus, Actor, Case, Money, ProposedAction, SlackUserId};
 use crate::plan::{self, Plan};
 
 /// Fixes the plan of this run and writes it with the intent. The first run
@@ -43,7 +43,7 @@ pub async fn fix_plan(
         (None, _) => plan::plan(&case.id, action, approved_by, amount),
     };
     deps.store.save_plan(&case.id, &action.key, &plan).await?;
-    let mut ids = target_ids(&action.kind);
+    let mut ids = action.kind.stripe_ids();
     for step in &plan.steps {
         let target = step.step.target();
         if !ids.contains(&target) {
@@ -60,21 +60,4 @@ pub async fn fix_plan(
     )
     .await?;
     Ok(plan)
-}
-
-/// The Stripe objects an action will touch, for the intent entry.
-pub(super) fn target_ids(kind: &ActionKind) -> Vec<String> {
-    match kind {
-        ActionKind::PortalLink { customer } => vec![customer.to_string()],
-        ActionKind::InvoiceLink { invoice } => vec![invoice.to_string()],
-        ActionKind::CancelSubscription { subscription, .. } => vec![subscription.to_string()],
-        ActionKind::CancelDuplicate {
-            subscription,
-            refunds,
-        } => std::iter::once(subscription.to_string())
-            .chain(refunds.iter().map(|r| r.charge.to_string()))
-            .collect(),
-        ActionKind::Refund(target) => vec![target.charge.to_string()],
-        ActionKind::ClarifyBillingModel | ActionKind::CloseNoAction => Vec::new(),
-    }
 }

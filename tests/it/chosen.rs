@@ -326,6 +326,7 @@ async fn a_chosen_cancellation_asks_now_or_at_period_end_and_lands_on_the_card()
         canceled_at: None,
         items: vec![],
         metadata: Default::default(),
+        pause_collection: None,
     });
     put_case(&app.store, &case, &statuses).await;
     let metadata = format!("{}/cancel:sub_Chosen3", case.id);
@@ -345,15 +346,7 @@ async fn a_chosen_cancellation_asks_now_or_at_period_end_and_lands_on_the_card()
                 "type": "radio_buttons", "selected_option": null
             }}}),
         };
-        serde_json::json!({
-            "type": "view_submission",
-            "team": {"id": "T0001", "domain": "example"},
-            "user": {"id": REQUESTER, "username": "op", "team_id": "T0001"},
-            "api_app_id": "A123456",
-            "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
-            "view": {"id": "V0002", "type": "modal", "callback_id": modals::CHOOSE_CANCEL_CALLBACK,
-                     "private_metadata": metadata, "state": {"values": state}, "hash": "156772938.1827395"}
-        })
+        view_submission(modals::CHOOSE_CANCEL_CALLBACK, &metadata, state, REQUESTER)
     };
     let reply = app.interact(&submit(None)).await;
     assert_eq!(

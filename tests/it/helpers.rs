@@ -736,22 +736,15 @@ impl TestApp {
         value: &str,
         user: &str,
     ) -> Reply {
-        let payload = serde_json::json!({
-            "type": "view_submission",
-            "team": {"id": "T0001", "domain": "example"},
-            "user": {"id": user, "username": "op", "team_id": "T0001"},
-            "api_app_id": "A123456",
-            "token": "gIkuvaNzQIHg97ATvDxqgjtO",
-            // Slack gives every submission its own trigger id; the bot runs
-            // a delivery once, so two equal submissions must differ here too.
-            "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
-            "view": {
-                "id": "V0001", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
-                "state": {"values": {block: {input: {"type": "plain_text_input", "value": value}}}},
-                "hash": "156772938.1827394"
-            }
-        });
-        self.interact(&payload).await
+        let values =
+            serde_json::json!({block: {input: {"type": "plain_text_input", "value": value}}});
+        self.interact(&view_submission(
+            callback_id,
+            private_metadata,
+            values,
+            user,
+        ))
+        .await
     }
 
     /// Waits until an answer arrived at this `response_url`; returns its text.
@@ -781,4 +774,28 @@ impl TestApp {
             self.slack.calls()
         );
     }
+}
+
+/// A modal submission in the real `view_submission` shape, with its
+/// `state.values`.
+pub fn view_submission(
+    callback_id: &str,
+    private_metadata: &str,
+    values: serde_json::Value,
+    user: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": "view_submission",
+        "team": {"id": "T0001", "domain": "example"},
+        "user": {"id": user, "username": "op", "team_id": "T0001"},
+        "api_app_id": "A123456",
+        "token": "gIkuvaNzQIHg97ATvDxqgjtO",
+        // Slack gives every submission its own trigger id; the bot runs a
+        // delivery once, so two equal submissions must differ here too.
+        "trigger_id": format!("12321423423.333649436676.{}", uuid::Uuid::new_v4().simple()),
+        "view": {
+            "id": "V0001", "type": "modal", "callback_id": callback_id, "private_metadata": private_metadata,
+            "state": {"values": values}, "hash": "156772938.1827394"
+        }
+    })
 }

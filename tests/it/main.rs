@@ -14,6 +14,7 @@ mod localstripe;
 mod lookup;
 mod operator;
 mod ops;
+mod pause;
 mod pinned;
 mod pinned_cases;
 mod pinned_reports;

@@ -56,6 +56,7 @@ fn subscription(id: &str, status: SubscriptionStatus, ending: bool) -> Subscript
         canceled_at: None,
         items: vec![],
         metadata: BTreeMap::new(),
+        pause_collection: None,
     }
 }
 
@@ -414,6 +415,9 @@ fn the_menu_offers_what_would_be_accepted() {
                 subscription: sub_id("sub_ending"),
                 at_period_end: false
             },
+            // Neither is paused: a pause is offered, not a resume.
+            pause("sub_active", None),
+            pause("sub_ending", None),
             // No portal link: a1 is pending for cus_1.
             Choice::InvoiceLink {
                 invoice: InvoiceId::parse("in_open").expect("id")
@@ -457,4 +461,55 @@ fn a_choice_reads_back_from_its_code() {
         refund("ch_half", None).label(&case, &[]),
         "Refund ch_half (EUR 19.50 left)…"
     );
+}
+
+fn pause(sub: &str, resumes_at: Option<i64>) -> Choice {
+    Choice::PauseCollection {
+        subscription: sub_id(sub),
+        pause: Some(Pause {
+            behavior: PauseBehavior::KeepAsDraft,
+            resumes_at,
+        }),
+    }
+}
+
+#[test]
+fn a_pause_needs_a_live_unpaused_subscription_and_a_resume_date_ahead() {
+    let mut case = case();
+    let kind = validate(&case, &[], &pause("sub_active", Some(NOW + 86_400)), NOW).expect("ok");
+    let action = chosen_action(&case, kind, &user("UAPPROVER1"));
+    assert!(action.kind.is_money_moving());
+    assert!(
+        action
+            .summary
+            .contains("Pause collecting payment on sub_active (invoices kept as drafts) until "),
+        "{}",
+        action.summary
+    );
+    assert_eq!(
+        validate(&case, &[], &pause("sub_active", Some(NOW)), NOW),
+        Err(ChoiceRefusal::ResumeNotAhead)
+    );
+    let resume = Choice::PauseCollection {
+        subscription: sub_id("sub_active"),
+        pause: None,
+    };
+    assert_eq!(
+        validate(&case, &[], &resume, NOW),
+        Err(ChoiceRefusal::NotPaused(sub_id("sub_active")))
+    );
+    // Once paused, a resume is offered and another pause is refused.
+    for sub in &mut case.snapshot.customers[0].subscriptions {
+        sub.pause_collection = Some(Pause {
+            behavior: PauseBehavior::Void,
+            resumes_at: None,
+        });
+    }
+    assert_eq!(
+        validate(&case, &[], &pause("sub_active", None), NOW),
+        Err(ChoiceRefusal::AlreadyPaused(sub_id("sub_active")))
+    );
+    assert!(validate(&case, &[], &resume, NOW).is_ok());
+    assert!(menu(&case, &[], NOW).contains(&resume));
+    assert_eq!(Choice::parse_code(&resume.code()), Some(resume));
 }

@@ -47,9 +47,14 @@ next-cancel-extra-refund = Als Nächstes prüft unser Abrechnungsteam die Kündi
 next-cancel = Als Nächstes prüft unser Abrechnungsteam die Kündigung Ihres Abonnements. Bisher wurde nichts geändert; wir melden uns wieder und bestätigen, was erledigt wurde.
 next-cancel-refund = Als Nächstes prüft unser Abrechnungsteam die Kündigung Ihres Abonnements und eine Erstattung von { $amount }. Bisher wurde nichts geändert; wir melden uns wieder und bestätigen, was erledigt wurde.
 next-refund = Als Nächstes prüft unser Abrechnungsteam eine Erstattung von { $amount }. Bisher wurde nichts geändert; wir melden uns wieder und bestätigen, was erledigt wurde.
+next-pause = Als Nächstes prüft unser Abrechnungsteam, den Zahlungseinzug für Ihr Abonnement zu pausieren. Noch wurde nichts geändert; wir melden uns, sobald es erledigt ist.
+next-resume = Als Nächstes prüft unser Abrechnungsteam, den Zahlungseinzug für Ihr Abonnement wieder aufzunehmen. Noch wurde nichts geändert; wir melden uns, sobald es erledigt ist.
 
 done-refunded = Am { $date } haben wir Ihnen { $amount } erstattet; es kann 5 bis 10 Werktage dauern, bis der Betrag auf Ihrem Kontoauszug erscheint.
 done-canceled-extra = Am { $date } haben wir das doppelte Abonnement gekündigt; dafür wird Ihnen nichts mehr berechnet.
 done-canceled-extra-refunded = Am { $date } haben wir das doppelte Abonnement gekündigt und Ihnen { $amount } erstattet; es kann 5 bis 10 Werktage dauern, bis die Erstattung auf Ihrem Kontoauszug erscheint.
 done-canceled = Am { $date } haben wir Ihr Abonnement gekündigt; es wird Ihnen nichts mehr berechnet.
 done-cancel-scheduled = Am { $date } haben wir Ihr Abonnement zum Ende des laufenden Abrechnungszeitraums gekündigt; danach wird Ihnen nichts mehr berechnet.
+done-paused = Am { $date } haben wir den Zahlungseinzug für Ihr Abonnement pausiert; das Abonnement bleibt bestehen, und bis zur Wiederaufnahme wird nichts abgebucht.
+done-paused-until = Am { $date } haben wir den Zahlungseinzug für Ihr Abonnement bis zum { $until } pausiert; das Abonnement bleibt bestehen, und ab diesem Datum wird wieder abgebucht.
+done-resumed = Am { $date } haben wir den Zahlungseinzug für Ihr Abonnement wieder aufgenommen; ab Ihrem nächsten Abrechnungsdatum wird wieder abgebucht.

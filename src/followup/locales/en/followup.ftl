@@ -64,6 +64,8 @@ next-cancel-extra-refund = Next, our billing team will review cancelling the ext
 next-cancel = Next, our billing team will review cancelling your subscription. Nothing has been changed yet; we will write again to confirm what was done.
 next-cancel-refund = Next, our billing team will review cancelling your subscription and refunding { $amount }. Nothing has been changed yet; we will write again to confirm what was done.
 next-refund = Next, our billing team will review a refund of { $amount }. Nothing has been changed yet; we will write again to confirm what was done.
+next-pause = Next, our billing team will review pausing payment collection on your subscription. Nothing has been changed yet; we will write again to confirm what was done.
+next-resume = Next, our billing team will review resuming payment collection on your subscription. Nothing has been changed yet; we will write again to confirm what was done.
 
 ## After Stripe confirmed the action: what was done, with amount and date.
 
@@ -72,3 +74,6 @@ done-canceled-extra = On { $date } we canceled the extra subscription, so you wi
 done-canceled-extra-refunded = On { $date } we canceled the extra subscription and refunded { $amount }; the refund can take 5 to 10 business days to show on your statement.
 done-canceled = On { $date } we canceled your subscription, so you will not be charged again.
 done-cancel-scheduled = On { $date } we set your subscription to end at the close of the current billing period, so you will not be charged again.
+done-paused = On { $date } we paused payment collection on your subscription; your subscription stays in place, and you will not be charged until it is resumed.
+done-paused-until = On { $date } we paused payment collection on your subscription until { $until }; your subscription stays in place, and charges resume on that date.
+done-resumed = On { $date } we resumed payment collection on your subscription; charges continue from your next billing date.

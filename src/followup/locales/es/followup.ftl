@@ -47,9 +47,14 @@ next-cancel-extra-refund = A continuación, nuestro equipo de facturación revis
 next-cancel = A continuación, nuestro equipo de facturación revisará la cancelación de su suscripción. Todavía no se ha cambiado nada; le escribiremos de nuevo para confirmar lo que se haya hecho.
 next-cancel-refund = A continuación, nuestro equipo de facturación revisará la cancelación de su suscripción y el reembolso de { $amount }. Todavía no se ha cambiado nada; le escribiremos de nuevo para confirmar lo que se haya hecho.
 next-refund = A continuación, nuestro equipo de facturación revisará un reembolso de { $amount }. Todavía no se ha cambiado nada; le escribiremos de nuevo para confirmar lo que se haya hecho.
+next-pause = A continuación, nuestro equipo de facturación revisará pausar el cobro de tu suscripción. Todavía no se ha cambiado nada; te escribiremos de nuevo para confirmar lo que se haya hecho.
+next-resume = A continuación, nuestro equipo de facturación revisará reanudar el cobro de tu suscripción. Todavía no se ha cambiado nada; te escribiremos de nuevo para confirmar lo que se haya hecho.
 
 done-refunded = El { $date } le reembolsamos { $amount }; puede tardar entre 5 y 10 días hábiles en aparecer en su extracto.
 done-canceled-extra = El { $date } cancelamos la suscripción duplicada, así que no se le volverá a cobrar por ella.
 done-canceled-extra-refunded = El { $date } cancelamos la suscripción duplicada y le reembolsamos { $amount }; el reembolso puede tardar entre 5 y 10 días hábiles en aparecer en su extracto.
 done-canceled = El { $date } cancelamos su suscripción, así que no se le volverá a cobrar.
 done-cancel-scheduled = El { $date } programamos el fin de su suscripción al cierre del periodo de facturación actual, así que no se le volverá a cobrar.
+done-paused = El { $date } pausamos el cobro de tu suscripción; la suscripción se mantiene y no se te cobrará hasta que se reanude.
+done-paused-until = El { $date } pausamos el cobro de tu suscripción hasta el { $until }; la suscripción se mantiene y los cobros se reanudan en esa fecha.
+done-resumed = El { $date } reanudamos el cobro de tu suscripción; los cargos continúan a partir de tu próxima fecha de facturación.

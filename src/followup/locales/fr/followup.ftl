@@ -47,9 +47,14 @@ next-cancel-extra-refund = Prochaine étape : notre équipe facturation va exami
 next-cancel = Prochaine étape : notre équipe facturation va examiner la résiliation de votre abonnement. Rien n'a encore été modifié ; nous vous écrirons à nouveau pour confirmer ce qui a été fait.
 next-cancel-refund = Prochaine étape : notre équipe facturation va examiner la résiliation de votre abonnement et le remboursement de { $amount }. Rien n'a encore été modifié ; nous vous écrirons à nouveau pour confirmer ce qui a été fait.
 next-refund = Prochaine étape : notre équipe facturation va examiner un remboursement de { $amount }. Rien n'a encore été modifié ; nous vous écrirons à nouveau pour confirmer ce qui a été fait.
+next-pause = Ensuite, notre équipe de facturation étudiera la suspension des prélèvements de votre abonnement. Rien n'a encore été modifié ; nous vous écrirons à nouveau pour confirmer ce qui aura été fait.
+next-resume = Ensuite, notre équipe de facturation étudiera la reprise des prélèvements de votre abonnement. Rien n'a encore été modifié ; nous vous écrirons à nouveau pour confirmer ce qui aura été fait.
 
 done-refunded = Le { $date }, nous vous avons remboursé { $amount } ; le montant peut mettre 5 à 10 jours ouvrés à apparaître sur votre relevé.
 done-canceled-extra = Le { $date }, nous avons résilié l'abonnement en double : il ne vous sera plus facturé.
 done-canceled-extra-refunded = Le { $date }, nous avons résilié l'abonnement en double et vous avons remboursé { $amount } ; le remboursement peut mettre 5 à 10 jours ouvrés à apparaître sur votre relevé.
 done-canceled = Le { $date }, nous avons résilié votre abonnement : rien ne vous sera plus facturé.
 done-cancel-scheduled = Le { $date }, nous avons programmé la fin de votre abonnement à la clôture de la période de facturation en cours : rien ne vous sera plus facturé ensuite.
+done-paused = Le { $date }, nous avons suspendu les prélèvements de votre abonnement ; l'abonnement est conservé et rien ne vous sera prélevé avant sa reprise.
+done-paused-until = Le { $date }, nous avons suspendu les prélèvements de votre abonnement jusqu'au { $until } ; l'abonnement est conservé et les prélèvements reprennent à cette date.
+done-resumed = Le { $date }, nous avons repris les prélèvements de votre abonnement ; ils continuent à partir de votre prochaine date de facturation.

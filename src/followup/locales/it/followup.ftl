@@ -47,9 +47,14 @@ next-cancel-extra-refund = Come prossimo passo, il nostro team di fatturazione v
 next-cancel = Come prossimo passo, il nostro team di fatturazione valuterà la disdetta del suo abbonamento. Per ora non è stato modificato nulla; le scriveremo di nuovo per confermare cosa è stato fatto.
 next-cancel-refund = Come prossimo passo, il nostro team di fatturazione valuterà la disdetta del suo abbonamento e il rimborso di { $amount }. Per ora non è stato modificato nulla; le scriveremo di nuovo per confermare cosa è stato fatto.
 next-refund = Come prossimo passo, il nostro team di fatturazione valuterà un rimborso di { $amount }. Per ora non è stato modificato nulla; le scriveremo di nuovo per confermare cosa è stato fatto.
+next-pause = Il nostro team di fatturazione valuterà ora la sospensione degli addebiti del tuo abbonamento. Per ora non è stato modificato nulla; ti scriveremo di nuovo per confermare quanto fatto.
+next-resume = Il nostro team di fatturazione valuterà ora la ripresa degli addebiti del tuo abbonamento. Per ora non è stato modificato nulla; ti scriveremo di nuovo per confermare quanto fatto.
 
 done-refunded = Il { $date } le abbiamo rimborsato { $amount }; l'importo può impiegare da 5 a 10 giorni lavorativi per comparire sull'estratto conto.
 done-canceled-extra = Il { $date } abbiamo disdetto l'abbonamento doppio, quindi non le verrà più addebitato.
 done-canceled-extra-refunded = Il { $date } abbiamo disdetto l'abbonamento doppio e le abbiamo rimborsato { $amount }; il rimborso può impiegare da 5 a 10 giorni lavorativi per comparire sull'estratto conto.
 done-canceled = Il { $date } abbiamo disdetto il suo abbonamento, quindi non le verrà più addebitato nulla.
 done-cancel-scheduled = Il { $date } abbiamo impostato la fine del suo abbonamento alla chiusura del periodo di fatturazione in corso, quindi non le verrà più addebitato nulla.
+done-paused = Il { $date } abbiamo sospeso gli addebiti del tuo abbonamento; l'abbonamento resta attivo e non ti verrà addebitato nulla finché non riprenderanno.
+done-paused-until = Il { $date } abbiamo sospeso gli addebiti del tuo abbonamento fino al { $until }; l'abbonamento resta attivo e gli addebiti riprendono da quella data.
+done-resumed = Il { $date } abbiamo ripreso gli addebiti del tuo abbonamento; proseguono dalla prossima data di fatturazione.

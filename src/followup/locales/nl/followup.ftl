@@ -47,9 +47,14 @@ next-cancel-extra-refund = Als volgende stap bekijkt ons facturatieteam het opze
 next-cancel = Als volgende stap bekijkt ons facturatieteam het opzeggen van uw abonnement. Er is nog niets gewijzigd; we schrijven u opnieuw om te bevestigen wat er is gedaan.
 next-cancel-refund = Als volgende stap bekijkt ons facturatieteam het opzeggen van uw abonnement en een terugbetaling van { $amount }. Er is nog niets gewijzigd; we schrijven u opnieuw om te bevestigen wat er is gedaan.
 next-refund = Als volgende stap bekijkt ons facturatieteam een terugbetaling van { $amount }. Er is nog niets gewijzigd; we schrijven u opnieuw om te bevestigen wat er is gedaan.
+next-pause = Ons factuurteam bekijkt nu het pauzeren van de incasso voor uw abonnement. Er is nog niets gewijzigd; we laten u weten wat er is gedaan.
+next-resume = Ons factuurteam bekijkt nu het hervatten van de incasso voor uw abonnement. Er is nog niets gewijzigd; we laten u weten wat er is gedaan.
 
 done-refunded = Op { $date } hebben we { $amount } terugbetaald; het kan 5 tot 10 werkdagen duren voordat dit op uw afschrift staat.
 done-canceled-extra = Op { $date } hebben we het dubbele abonnement opgezegd, zodat u daarvoor niet meer betaalt.
 done-canceled-extra-refunded = Op { $date } hebben we het dubbele abonnement opgezegd en { $amount } terugbetaald; het kan 5 tot 10 werkdagen duren voordat de terugbetaling op uw afschrift staat.
 done-canceled = Op { $date } hebben we uw abonnement opgezegd, zodat u niet meer betaalt.
 done-cancel-scheduled = Op { $date } hebben we uw abonnement zo ingesteld dat het eindigt aan het einde van de huidige factuurperiode, zodat u daarna niet meer betaalt.
+done-paused = Op { $date } hebben we de incasso voor uw abonnement gepauzeerd; uw abonnement blijft bestaan en er wordt niets afgeschreven tot de incasso wordt hervat.
+done-paused-until = Op { $date } hebben we de incasso voor uw abonnement gepauzeerd tot { $until }; uw abonnement blijft bestaan en vanaf die datum wordt weer afgeschreven.
+done-resumed = Op { $date } hebben we de incasso voor uw abonnement hervat; er wordt weer afgeschreven vanaf uw volgende factuurdatum.

@@ -47,9 +47,14 @@ next-cancel-extra-refund = Próximo passo: nossa equipe de cobrança vai analisa
 next-cancel = Próximo passo: nossa equipe de cobrança vai analisar o cancelamento da sua assinatura. Nada foi alterado ainda; escreveremos novamente para confirmar o que foi feito.
 next-cancel-refund = Próximo passo: nossa equipe de cobrança vai analisar o cancelamento da sua assinatura e o reembolso de { $amount }. Nada foi alterado ainda; escreveremos novamente para confirmar o que foi feito.
 next-refund = Próximo passo: nossa equipe de cobrança vai analisar um reembolso de { $amount }. Nada foi alterado ainda; escreveremos novamente para confirmar o que foi feito.
+next-pause = Em seguida, nossa equipe de cobrança vai analisar a pausa das cobranças da sua assinatura. Nada foi alterado ainda; escreveremos novamente para confirmar o que foi feito.
+next-resume = Em seguida, nossa equipe de cobrança vai analisar a retomada das cobranças da sua assinatura. Nada foi alterado ainda; escreveremos novamente para confirmar o que foi feito.
 
 done-refunded = Em { $date }, reembolsamos { $amount }; o valor pode levar de 5 a 10 dias úteis para aparecer na sua fatura do cartão.
 done-canceled-extra = Em { $date }, cancelamos a assinatura duplicada, então você não será mais cobrado por ela.
 done-canceled-extra-refunded = Em { $date }, cancelamos a assinatura duplicada e reembolsamos { $amount }; o reembolso pode levar de 5 a 10 dias úteis para aparecer na sua fatura do cartão.
 done-canceled = Em { $date }, cancelamos sua assinatura, então você não será mais cobrado.
 done-cancel-scheduled = Em { $date }, programamos o fim da sua assinatura para o encerramento do período de cobrança atual, então você não será mais cobrado.
+done-paused = Em { $date } pausamos as cobranças da sua assinatura; a assinatura continua ativa e nada será cobrado até que as cobranças sejam retomadas.
+done-paused-until = Em { $date } pausamos as cobranças da sua assinatura até { $until }; a assinatura continua ativa e as cobranças voltam nessa data.
+done-resumed = Em { $date } retomamos as cobranças da sua assinatura; elas continuam a partir da sua próxima data de cobrança.

@@ -44,9 +44,14 @@ next-cancel-extra-refund = 接下来，我们的账单团队会审核是否取�
 next-cancel = 接下来，我们的账单团队会审核是否取消您的订阅。目前尚未做任何更改；有了结果后我们会再次写信告知。
 next-cancel-refund = 接下来，我们的账单团队会审核是否取消您的订阅并退款 { $amount }。目前尚未做任何更改；有了结果后我们会再次写信告知。
 next-refund = 接下来，我们的账单团队会审核是否退款 { $amount }。目前尚未做任何更改；有了结果后我们会再次写信告知。
+next-pause = 接下来，我们的账务团队会审核暂停您订阅的扣款。目前尚未做任何更改；处理完成后我们会再次写信确认。
+next-resume = 接下来，我们的账务团队会审核恢复您订阅的扣款。目前尚未做任何更改；处理完成后我们会再次写信确认。
 
 done-refunded = 我们已于 { $date } 为您退款 { $amount }，款项可能需要 5 至 10 个工作日到账。
 done-canceled-extra = 我们已于 { $date } 取消多余的订阅，今后不会再因此扣费。
 done-canceled-extra-refunded = 我们已于 { $date } 取消多余的订阅，并为您退款 { $amount }，款项可能需要 5 至 10 个工作日到账。
 done-canceled = 我们已于 { $date } 取消您的订阅，今后不会再扣费。
 done-cancel-scheduled = 我们已于 { $date } 将您的订阅设置为在当前计费周期结束时终止，今后不会再扣费。
+done-paused = 我们已于 { $date } 暂停您订阅的扣款；订阅保持不变，恢复之前不会向您收费。
+done-paused-until = 我们已于 { $date } 暂停您订阅的扣款，直至 { $until }；订阅保持不变，届时将恢复扣款。
+done-resumed = 我们已于 { $date } 恢复您订阅的扣款；将从您的下一个账单日起继续收费。
