@@ -395,11 +395,10 @@ fn next_sentence(actions: &[ProposedAction], locale: Locale) -> Option<String> {
         (Some(_), true) => "next-cancel",
         (Some(_), false) => "next-cancel-refund",
         (None, false) => "next-refund",
-        (None, true) => actions.iter().find_map(|a| match &a.kind {
-            ActionKind::PauseCollection { pause: Some(_), .. } => Some("next-pause"),
-            ActionKind::PauseCollection { pause: None, .. } => Some("next-resume"),
-            _ => None,
-        })?,
+        (None, true) => actions
+            .iter()
+            .find_map(|a| a.kind.draft_lines())
+            .map(|lines| lines.next)?,
     };
     let mut args = FluentArgs::new();
     args.set("amount", amount);
@@ -448,18 +447,14 @@ fn done_sentence(
             ids.push("done-refunded");
         }
     }
-    // A pause or resume Stripe confirmed (the action succeeded).
+    // Kinds with lines of their own (a pause), once Stripe confirmed them.
     for d in done {
         let kind = actions.iter().find(|a| a.key == d.key).map(|a| &a.kind);
-        if let Some(ActionKind::PauseCollection { pause, .. }) = kind {
-            ids.push(match pause.and_then(|p| p.resumes_at) {
-                Some(until) => {
-                    args.set("until", iso_date(until));
-                    "done-paused-until"
-                }
-                None if pause.is_some() => "done-paused",
-                None => "done-resumed",
-            });
+        if let Some(lines) = kind.and_then(ActionKind::draft_lines) {
+            if let Some(until) = lines.until {
+                args.set("until", iso_date(until));
+            }
+            ids.push(lines.done);
         }
     }
     if ids.is_empty() {

@@ -12,7 +12,9 @@
 //!   are reported as such, and what is left to refund comes from Stripe.
 
 use crate::actions::choose::{refundable, ChoiceRefusal};
-pub use crate::domain::plan::{idempotency_key, Plan, PlannedStep, Step, StepName, StepNameError};
+pub use crate::domain::plan::{
+    idempotency_key, Plan, PlannedStep, Step, StepName, StepNameError, StepState,
+};
 use crate::domain::Pause;
 use crate::domain::{
     ActionKey, ActionKind, CaseId, Charge, ChargeId, Money, ProposedAction, Refund, RefundTarget,
@@ -104,6 +106,110 @@ fn cancel_duplicate_steps(subscription: &SubscriptionId, refunds: &[RefundTarget
     std::iter::once(cancel_step(subscription, false))
         .chain(refunds.iter().map(|t| refund_step(&t.charge, t.amount)))
         .collect()
+}
+
+/// A step's current state on Stripe, as [`observe`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    /// Stripe has this step's work (by its metadata): the object id, and
+    /// for a refund the amount Stripe refunded.
+    Ours(String, Option<Money>),
+    /// Not done (yet). `proceed` is an error when the step must not be sent
+    /// (a refund larger than what Stripe says is left); `others` names work
+    /// someone else did on the same object (refunds from the dashboard or
+    /// another case).
+    Absent {
+        proceed: Result<(), String>,
+        others: Vec<String>,
+    },
+    /// Already true on Stripe, done by someone else (a canceled subscription).
+    DoneByOthers(String),
+}
+
+/// What `state`, read from Stripe right now, says about `planned`, a step
+/// of `case`'s `action`: ours only by its metadata, never by amount or time.
+pub fn observe(
+    planned: &PlannedStep,
+    state: &StepState,
+    case: &CaseId,
+    action: &ActionKey,
+) -> Observed {
+    let name = &planned.name;
+    let absent =
+        |proceed: Result<(), String>, others: Vec<String>| Observed::Absent { proceed, others };
+    match (&planned.step, state) {
+        (Step::Refund { charge, amount }, StepState::Charge(current)) => {
+            let check = check_refund(current, case, action, name);
+            if let Some(ours) = check.ours {
+                return Observed::Ours(ours.id.to_string(), Some(ours.amount));
+            }
+            let proceed = match refund_refusal(current, *amount) {
+                Some(refusal) => Err(refusal),
+                None => Ok(()),
+            };
+            absent(proceed, check.others_text(charge))
+        }
+        (
+            Step::Cancel {
+                subscription,
+                at_period_end,
+            },
+            StepState::Subscription(sub),
+        ) => match check_cancel(sub, case, action, name, *at_period_end) {
+            SubscriptionCheck::Ours => Observed::Ours(subscription.to_string(), None),
+            SubscriptionCheck::ByOthers => Observed::DoneByOthers(format!(
+                "{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)"
+            )),
+            SubscriptionCheck::NotDone => absent(Ok(()), Vec::new()),
+        },
+        (
+            Step::PauseCollection {
+                subscription,
+                pause,
+            },
+            StepState::Subscription(sub),
+        ) => match check_pause(sub, case, action, name, *pause) {
+            SubscriptionCheck::Ours => Observed::Ours(subscription.to_string(), None),
+            SubscriptionCheck::ByOthers => Observed::DoneByOthers(format!(
+                "{subscription}'s collection on Stripe is already as this action sets it, but not with its metadata (changed elsewhere)"
+            )),
+            SubscriptionCheck::NotDone => absent(Ok(()), Vec::new()),
+        },
+        // A session is new each time: nothing to find on Stripe.
+        (Step::PortalSession { .. }, _) => absent(Ok(()), Vec::new()),
+        (step, _) => absent(
+            Err(format!(
+                "Stripe's answer about {} is not the object the step changes, so nothing was sent",
+                step.target()
+            )),
+            Vec::new(),
+        ),
+    }
+}
+
+/// The line the card and the approver read for a step Stripe confirmed:
+/// `id` is what Stripe made or changed, `refunded` Stripe's own amount when
+/// known. `None` for a step that leaves no line (a portal session).
+pub fn done_note(step: &Step, id: &str, refunded: Option<Money>) -> Option<String> {
+    match step {
+        Step::Refund { charge, amount } => {
+            let amount = refunded.unwrap_or(*amount);
+            Some(format!("refunded {id} ({amount} of {charge})"))
+        }
+        Step::Cancel {
+            subscription,
+            at_period_end: true,
+        } => Some(format!("{subscription} set to cancel at period end")),
+        Step::Cancel { subscription, .. } => Some(format!("{subscription} canceled")),
+        Step::PauseCollection {
+            subscription,
+            pause: Some(_),
+        } => Some(format!("{subscription} collection paused")),
+        Step::PauseCollection { subscription, .. } => {
+            Some(format!("{subscription} collection resumed"))
+        }
+        Step::PortalSession { .. } => None,
+    }
 }
 
 /// Stripe metadata names this case, action and step: the only proof that
@@ -559,5 +665,77 @@ mod tests {
         for bad in ["", "refund:", "refund:sub_1", "cancel2", "Portal"] {
             assert!(StepName::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_pause_is_observed_done_only_as_asked_and_with_our_metadata() {
+        let c = case();
+        let key = crate::domain::test_key("c1");
+        let pause = Some(Pause {
+            behavior: crate::domain::PauseBehavior::Void,
+            resumes_at: Some(4_070_908_800),
+        });
+        let action = ProposedAction {
+            key: key.clone(),
+            kind: ActionKind::PauseCollection {
+                subscription: SubscriptionId::parse("sub_1").expect("id"),
+                pause,
+            },
+            summary: String::new(),
+            rationale: String::new(),
+            origin: Origin::Proposed,
+        };
+        let planned = plan(&c, &action, &[user("UAPPROVER1")], None)
+            .steps
+            .remove(0);
+        assert_eq!(planned.name, StepName::PauseCollection);
+        assert_eq!(planned.metadata["step"], "pause_collection");
+        let sub = |paused: Option<Pause>, metadata: &BTreeMap<String, String>| {
+            StepState::Subscription(Subscription {
+                id: SubscriptionId::parse("sub_1").expect("id"),
+                customer: CustomerId::parse("cus_1").expect("id"),
+                status: SubscriptionStatus::Active,
+                created: 0,
+                current_period_end: None,
+                cancel_at_period_end: false,
+                canceled_at: None,
+                items: vec![],
+                metadata: metadata.clone(),
+                pause_collection: paused,
+            })
+        };
+        let ours = planned.metadata.clone();
+        assert_eq!(
+            observe(&planned, &sub(pause, &ours), &c, &key),
+            Observed::Ours("sub_1".to_owned(), None)
+        );
+        assert!(matches!(
+            observe(&planned, &sub(pause, &BTreeMap::new()), &c, &key),
+            Observed::DoneByOthers(_)
+        ));
+        // Paused otherwise (another behaviour) is not this step's work.
+        let other = Some(Pause {
+            behavior: crate::domain::PauseBehavior::KeepAsDraft,
+            resumes_at: None,
+        });
+        assert!(matches!(
+            observe(&planned, &sub(other, &ours), &c, &key),
+            Observed::Absent {
+                proceed: Ok(()),
+                ..
+            }
+        ));
+        // An answer about another kind of object never lets the step go.
+        assert!(matches!(
+            observe(&planned, &StepState::Nothing, &c, &key),
+            Observed::Absent {
+                proceed: Err(_),
+                ..
+            }
+        ));
+        assert_eq!(
+            done_note(&planned.step, "sub_1", None).as_deref(),
+            Some("sub_1 collection paused")
+        );
     }
 }

@@ -10,6 +10,7 @@
 //! `CloseNoAction`. Keys are `a1`, `a2`, … in that order.
 
 pub mod choose;
+pub mod terms;
 #[cfg(test)]
 mod tests;
 

@@ -5,17 +5,18 @@
 //! `private_metadata` carries `{case_id}/{action_key}` (or the choice's
 //! code), which the handler treats as a name to look up, never as the truth.
 
+use crate::actions::terms::{Form, Input};
+use crate::domain::surface::field_block;
 use crate::domain::ActionKey;
-use crate::domain::{CaseId, ChargeId, Money, PauseBehavior, SubscriptionId};
+use crate::domain::{CaseId, Money};
 use slack_morphism::prelude::*;
 
 pub use crate::domain::surface::{
-    when_at_period_end, AMOUNT_BLOCK, AMOUNT_INPUT, BEHAVIOR_BLOCK, BEHAVIOR_INPUT,
-    CHOOSE_CANCEL_CALLBACK, CHOOSE_PAUSE_CALLBACK, CHOOSE_REFUND_CALLBACK, CONTEXT_CALLBACK,
+    AMOUNT_BLOCK, AMOUNT_INPUT, CHOOSE_CANCEL_CALLBACK, CHOOSE_REFUND_CALLBACK, CONTEXT_CALLBACK,
     CONTEXT_INPUT_MAX_CHARS, CONTEXT_KIND_BLOCK, CONTEXT_KIND_INPUT, CONTEXT_TEXT_BLOCK,
     CONTEXT_TEXT_INPUT, CUSTOMER_MESSAGE, OPERATOR_NOTE, PARTIAL_REFUND_ACTION_ID, REASON_BLOCK,
-    REASON_INPUT, REASON_MAX_CHARS, REFUND_CALLBACK, REJECT_CALLBACK, RESUME_BLOCK, RESUME_INPUT,
-    WHEN_BLOCK, WHEN_INPUT, WHEN_NOW, WHEN_PERIOD_END,
+    REASON_INPUT, REASON_MAX_CHARS, REFUND_CALLBACK, REJECT_CALLBACK, WHEN_BLOCK, WHEN_INPUT,
+    WHEN_NOW, WHEN_PERIOD_END,
 };
 
 /// Slack's limits: modal title 24 characters, section text 3000.
@@ -140,123 +141,49 @@ pub fn context_modal(case: &CaseId) -> SlackView {
     )
 }
 
-/// "More actions…", a refund: how much of `charge`, prefilled with all
-/// that is left. `code` is the choice's code, kept in `private_metadata`.
-pub fn choose_refund_modal(case: &CaseId, code: &str, charge: &ChargeId, left: Money) -> SlackView {
-    let input = SlackBlockPlainTextInputElement::new()
-        .with_action_id(SlackActionId::new(AMOUNT_INPUT.to_owned()))
-        .with_initial_value(left.major_text());
-    let blocks = slack_blocks![
-        some_into(SlackSectionBlock::new().with_text(md!(
-            "*Refund {charge}*\n{left} is left to refund. Enter all of it or part, in {}. Submitting adds the refund to the card as chosen by you; it runs only when another approver approves it.",
-            left.currency
-        ))),
-        some_into(
-            SlackInputBlock::new(pt!("Amount ({})", left.currency), SlackInputBlockElement::PlainTextInput(input))
-                .with_block_id(SlackBlockId::new(AMOUNT_BLOCK.to_owned()))
-        )
-    ];
-    modal(
-        "Choose a refund",
-        "Add to the card",
-        CHOOSE_REFUND_CALLBACK,
-        case,
-        code,
-        blocks,
-    )
-}
-
-/// "More actions…", a cancellation: now, or at the end of the period (the
-/// default, being reversible; not offered when it is already set).
-pub fn choose_cancel_modal(
-    case: &CaseId,
-    code: &str,
-    subscription: &SubscriptionId,
-    offer_period_end: bool,
-) -> SlackView {
-    let option = |value: &str, label: &str| {
-        SlackBlockChoiceItem::new(SlackBlockText::Plain(pt!(label)), value.to_owned())
-    };
-    let now = option(WHEN_NOW, "Now: ends it and its billing today");
-    let mut options = vec![now.clone()];
-    let mut initial = now;
-    if offer_period_end {
-        let end = option(WHEN_PERIOD_END, "At the end of the period (can be undone)");
-        options.push(end.clone());
-        initial = end;
+/// "More actions…": the form a choice needs (`actions::terms::form`), one
+/// input block per field (`surface::field_block`); `private_metadata` is
+/// the choice's code, a name the handler looks up again.
+pub fn choice_modal(case: &CaseId, code: &str, form: &Form) -> SlackView {
+    let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new()
+        .with_text(md!("{}", form.intro))
+        .into()];
+    for field in &form.fields {
+        let action = SlackActionId::new(field.name.to_owned());
+        let element = match &field.input {
+            Input::Text { initial } => {
+                let mut text = SlackBlockPlainTextInputElement::new().with_action_id(action);
+                if let Some(initial) = initial {
+                    text = text.with_initial_value(initial.clone());
+                }
+                SlackInputBlockElement::PlainTextInput(text)
+            }
+            Input::Pick { options, initial } => {
+                let item = |(value, label): &(String, String)| {
+                    SlackBlockChoiceItem::new(SlackBlockText::Plain(pt!(label)), value.clone())
+                };
+                let items: Vec<_> = options.iter().map(item).collect();
+                let mut radio = SlackBlockRadioButtonsElement::new(items).with_action_id(action);
+                if let Some(first) = options.iter().find(|(v, _)| Some(v) == initial.as_ref()) {
+                    radio = radio.with_initial_option(item(first));
+                }
+                SlackInputBlockElement::RadioButtons(radio)
+            }
+            Input::Date => SlackInputBlockElement::DatePicker(
+                SlackBlockDatePickerElement::new().with_action_id(action),
+            ),
+        };
+        let mut input = SlackInputBlock::new(pt!(field.label.clone()), element)
+            .with_block_id(SlackBlockId::new(field_block(field.name)));
+        if field.optional {
+            input = input.with_optional(true);
+        }
+        blocks.push(input.into());
     }
-    let radio = SlackBlockRadioButtonsElement::new(options)
-        .with_action_id(SlackActionId::new(WHEN_INPUT.to_owned()))
-        .with_initial_option(initial);
-    let blocks = slack_blocks![
-        some_into(SlackSectionBlock::new().with_text(md!(
-            "*Cancel {}*\nSubmitting adds the cancellation to the card as chosen by you; it runs only when another approver approves it.",
-            subscription
-        ))),
-        some_into(
-            SlackInputBlock::new(pt!("When"), SlackInputBlockElement::RadioButtons(radio))
-                .with_block_id(SlackBlockId::new(WHEN_BLOCK.to_owned()))
-        )
-    ];
     modal(
-        "Choose a cancellation",
+        form.title,
         "Add to the card",
-        CHOOSE_CANCEL_CALLBACK,
-        case,
-        code,
-        blocks,
-    )
-}
-
-/// "More actions…": pause collecting payment on `subscription`: what
-/// happens to its invoices meanwhile, and optionally when Stripe resumes by
-/// itself.
-pub fn choose_pause_modal(case: &CaseId, code: &str, subscription: &SubscriptionId) -> SlackView {
-    let option = |behavior: PauseBehavior, label: &str| {
-        SlackBlockChoiceItem::new(
-            SlackBlockText::Plain(pt!(label)),
-            behavior.as_str().to_owned(),
-        )
-    };
-    let draft = option(
-        PauseBehavior::KeepAsDraft,
-        "Keep invoices as drafts (collected after the pause)",
-    );
-    let options = vec![
-        draft.clone(),
-        option(
-            PauseBehavior::MarkUncollectible,
-            "Mark invoices uncollectible",
-        ),
-        option(
-            PauseBehavior::Void,
-            "Void invoices (the paused time is free)",
-        ),
-    ];
-    let radio = SlackBlockRadioButtonsElement::new(options)
-        .with_action_id(SlackActionId::new(BEHAVIOR_INPUT.to_owned()))
-        .with_initial_option(draft);
-    let date = SlackBlockDatePickerElement::new()
-        .with_action_id(SlackActionId::new(RESUME_INPUT.to_owned()));
-    let blocks = slack_blocks![
-        some_into(SlackSectionBlock::new().with_text(md!(
-            "*Pause collecting payment on {}*\nThe subscription stays; Stripe stops collecting until the date below, or until someone resumes it. Submitting adds the pause to the card as chosen by you; it runs only when another approver approves it.",
-            subscription
-        ))),
-        some_into(
-            SlackInputBlock::new(pt!("Invoices meanwhile"), SlackInputBlockElement::RadioButtons(radio))
-                .with_block_id(SlackBlockId::new(BEHAVIOR_BLOCK.to_owned()))
-        ),
-        some_into(
-            SlackInputBlock::new(pt!("Resume on (UTC)"), SlackInputBlockElement::DatePicker(date))
-                .with_block_id(SlackBlockId::new(RESUME_BLOCK.to_owned()))
-                .with_optional(true)
-        )
-    ];
-    modal(
-        "Choose a pause",
-        "Add to the card",
-        CHOOSE_PAUSE_CALLBACK,
+        form.callback,
         case,
         code,
         blocks,
@@ -304,59 +231,58 @@ mod tests {
     }
 
     #[test]
-    fn the_more_actions_modals_carry_the_choice_and_ask_for_the_rest() {
+    fn a_choice_form_draws_each_field_in_its_block_with_the_choice_as_metadata() {
+        use crate::actions::terms::{Field, CHOOSE_PAUSE_CALLBACK, RESUME_INPUT};
         let case = CaseId::from_random(3);
-        let eur = Currency::parse("eur").expect("eur");
-        let charge = ChargeId::parse("ch_1").expect("id");
-        let json = serde_json::to_value(choose_refund_modal(
-            &case,
-            "refund:ch_1",
-            &charge,
-            Money::new(1950, eur),
-        ))
-        .expect("json");
-        assert_eq!(json["callback_id"], CHOOSE_REFUND_CALLBACK);
-        assert_eq!(json["private_metadata"], "case_000000000003/refund:ch_1");
+        let form = Form {
+            callback: CHOOSE_PAUSE_CALLBACK,
+            title: "Choose a pause, with a title too long for Slack",
+            intro: "*Pause sub_1*".to_owned(),
+            fields: vec![
+                Field {
+                    name: AMOUNT_INPUT,
+                    label: "Amount (EUR)".to_owned(),
+                    input: Input::Text {
+                        initial: Some("19.50".to_owned()),
+                    },
+                    optional: false,
+                },
+                Field {
+                    name: WHEN_INPUT,
+                    label: "When".to_owned(),
+                    input: Input::Pick {
+                        options: vec![
+                            (WHEN_NOW.to_owned(), "Now".to_owned()),
+                            (WHEN_PERIOD_END.to_owned(), "Later".to_owned()),
+                        ],
+                        initial: Some(WHEN_PERIOD_END.to_owned()),
+                    },
+                    optional: false,
+                },
+                Field {
+                    name: RESUME_INPUT,
+                    label: "Resume on".to_owned(),
+                    input: Input::Date,
+                    optional: true,
+                },
+            ],
+        };
+        let json = serde_json::to_value(choice_modal(&case, "pause:sub_1", &form)).expect("json");
+        assert_eq!(json["callback_id"], CHOOSE_PAUSE_CALLBACK);
+        assert_eq!(json["private_metadata"], "case_000000000003/pause:sub_1");
+        assert!(json["title"]["text"]
+            .as_str()
+            .is_some_and(|t| t.chars().count() <= 24));
         assert_eq!(json["blocks"][1]["block_id"], AMOUNT_BLOCK);
         assert_eq!(json["blocks"][1]["element"]["initial_value"], "19.50");
-        assert!(json["title"]["text"]
-            .as_str()
-            .is_some_and(|t| t.chars().count() <= 24));
-
-        let sub = SubscriptionId::parse("sub_1").expect("id");
-        let json = serde_json::to_value(choose_cancel_modal(&case, "cancel:sub_1", &sub, true))
-            .expect("json");
-        assert_eq!(json["callback_id"], CHOOSE_CANCEL_CALLBACK);
-        assert!(json["title"]["text"]
-            .as_str()
-            .is_some_and(|t| t.chars().count() <= 24));
-        let radio = &json["blocks"][1]["element"];
-        assert_eq!(json["blocks"][1]["block_id"], WHEN_BLOCK);
+        let radio = &json["blocks"][2]["element"];
+        assert_eq!(json["blocks"][2]["block_id"], WHEN_BLOCK);
         assert_eq!(radio["action_id"], WHEN_INPUT);
-        let values: Vec<&str> = radio["options"]
-            .as_array()
-            .expect("options")
-            .iter()
-            .filter_map(|o| o["value"].as_str())
-            .collect();
-        assert_eq!(values, [WHEN_NOW, WHEN_PERIOD_END]);
         assert_eq!(radio["initial_option"]["value"], WHEN_PERIOD_END);
-        assert_eq!(
-            values
-                .iter()
-                .map(|v| when_at_period_end(v))
-                .collect::<Vec<_>>(),
-            [Some(false), Some(true)]
-        );
-        assert_eq!(when_at_period_end("tomorrow"), None);
-        let json = serde_json::to_value(choose_cancel_modal(&case, "cancel:sub_1", &sub, false))
-            .expect("json");
-        assert_eq!(
-            json["blocks"][1]["element"]["options"]
-                .as_array()
-                .map(Vec::len),
-            Some(1)
-        );
+        assert_eq!(radio["options"].as_array().map(Vec::len), Some(2));
+        assert_eq!(json["blocks"][3]["block_id"], "resume_on_block");
+        assert_eq!(json["blocks"][3]["element"]["type"], "datepicker");
+        assert_eq!(json["blocks"][3]["optional"], true);
     }
 
     #[test]

@@ -110,6 +110,19 @@ pub struct ProposedAction {
     pub origin: Origin,
 }
 
+/// A kind's own lines in the customer's draft: the ids of its messages in
+/// every `followup/locales/<tag>/followup.ftl` (`$date`, and `$until` when
+/// it names a day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DraftLines {
+    /// Before it ran: what the team reviews next.
+    pub next: &'static str,
+    /// After Stripe confirmed it.
+    pub done: &'static str,
+    /// Unix seconds of the day the done line names.
+    pub until: Option<i64>,
+}
+
 /// Where an action on the card came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "by")]
@@ -365,6 +378,37 @@ impl ActionKind {
             | Self::InvoiceLink { .. }
             | Self::ClarifyBillingModel
             | Self::CloseNoAction => false,
+        }
+    }
+
+    /// The follow-up lines of a kind the draft states on its own (refunds
+    /// and cancellations are worded together by `followup`): `None` for
+    /// those and for kinds that change nothing the customer sees.
+    pub fn draft_lines(&self) -> Option<DraftLines> {
+        match self {
+            Self::PauseCollection {
+                pause: Some(pause), ..
+            } => Some(DraftLines {
+                next: "next-pause",
+                done: if pause.resumes_at.is_some() {
+                    "done-paused-until"
+                } else {
+                    "done-paused"
+                },
+                until: pause.resumes_at,
+            }),
+            Self::PauseCollection { pause: None, .. } => Some(DraftLines {
+                next: "next-resume",
+                done: "done-resumed",
+                until: None,
+            }),
+            Self::PortalLink { .. }
+            | Self::InvoiceLink { .. }
+            | Self::CancelSubscription { .. }
+            | Self::CancelDuplicate { .. }
+            | Self::Refund(_)
+            | Self::ClarifyBillingModel
+            | Self::CloseNoAction => None,
         }
     }
 

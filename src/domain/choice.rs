@@ -1,6 +1,9 @@
 //! What an operator picked from "More actions…", typed at the edge: a
-//! [`Choice`] and the [`CaseChoice`] that names its case. Whether it may be
+//! [`Choice`], the [`CaseChoice`] that names its case, and the [`Terms`]
+//! entered in its form. Whether it may be
 //! put on the card is `actions::choose`'s.
+
+use std::collections::BTreeMap;
 
 use super::{CaseId, ChargeId, CustomerId, InvoiceId, Money, Pause, SubscriptionId};
 
@@ -107,5 +110,31 @@ impl CaseChoice {
 
     pub fn value(&self) -> String {
         format!("{}/{}", self.case_id, self.choice.code())
+    }
+}
+
+/// What an operator entered in a choice's form (`actions::terms`): the raw
+/// values Slack sent, by field name (the input's `action_id`), each cut to
+/// [`Terms::MAX_CHARS`]. Read at the edge, understood by the core.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Terms(BTreeMap<String, String>);
+
+impl Terms {
+    /// No value is longer than any term a form asks for.
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+}
+
+impl FromIterator<(String, String)> for Terms {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k, v.chars().take(Self::MAX_CHARS).collect()))
+                .collect(),
+        )
     }
 }

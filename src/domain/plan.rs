@@ -3,7 +3,10 @@
 //! write-ahead intent and stored beside the action. What the plan is for an
 //! action, and what Stripe's state says about its steps, is `crate::plan`'s.
 
-use super::{ActionKey, CaseId, ChargeId, CustomerId, Money, Pause, SlackUserId, SubscriptionId};
+use super::{
+    ActionKey, CaseId, Charge, ChargeId, CustomerId, Money, Pause, SlackUserId, Subscription,
+    SubscriptionId,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -182,4 +185,15 @@ pub fn idempotency_key(case: &CaseId, action: &ActionKey, step: &StepName, attem
     } else {
         format!("billing-triage:{case}:{action}:{step}:attempt{attempt}")
     }
+}
+
+/// What Stripe holds now for a step, as the Stripe adapter reads it
+/// (`StripeGateway::step_state`): the object the step changes. `plan::observe`
+/// decides what it means.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepState {
+    Charge(Charge),
+    Subscription(Subscription),
+    /// Nothing to read: a portal session is new each time.
+    Nothing,
 }

@@ -66,22 +66,15 @@ pub const WHEN_INPUT: &str = "when";
 pub const WHEN_NOW: &str = "now";
 pub const WHEN_PERIOD_END: &str = "period_end";
 
-/// Reads the cancellation modal's choice: at the period's end or not.
-pub fn when_at_period_end(value: &str) -> Option<bool> {
-    match value {
-        WHEN_NOW => Some(false),
-        WHEN_PERIOD_END => Some(true),
-        _ => None,
-    }
-}
+/// Every "More actions…" form's `callback_id` starts with this; its
+/// `private_metadata` is the `CaseChoice`.
+pub const CHOICE_FORM_PREFIX: &str = "choose_";
 
-/// "More actions…": the pause modal, with what happens to the invoices
-/// meanwhile (a `PauseBehavior`'s Stripe name) and an optional resume date.
-pub const CHOOSE_PAUSE_CALLBACK: &str = "choose_pause";
-pub const BEHAVIOR_BLOCK: &str = "behavior_block";
-pub const BEHAVIOR_INPUT: &str = "behavior";
-pub const RESUME_BLOCK: &str = "resume_block";
-pub const RESUME_INPUT: &str = "resume_on";
+/// The block of a form field: its name (the input's `action_id`) and
+/// `_block`.
+pub fn field_block(name: &str) -> String {
+    format!("{name}_block")
+}
 
 // The reports (`workflow::reports`).
 

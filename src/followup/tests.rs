@@ -933,3 +933,59 @@ fn progress_reads_what_ran_from_stripe_and_leaves_out_what_can_no_longer_run() {
         draft.text
     );
 }
+
+fn pause_action(resumes_at: Option<i64>) -> ProposedAction {
+    ProposedAction {
+        key: crate::domain::test_key("c1"),
+        kind: ActionKind::PauseCollection {
+            subscription: id("sub_Second"),
+            pause: Some(crate::domain::Pause {
+                behavior: crate::domain::PauseBehavior::KeepAsDraft,
+                resumes_at,
+            }),
+        },
+        summary: "Pause collecting payment on sub_Second".to_owned(),
+        rationale: "The customer asked to pause rather than cancel.".to_owned(),
+        origin: Origin::ChosenBy(id("UCHOOSER")),
+    }
+}
+
+#[test]
+fn a_pause_is_drafted_as_reviewed_then_as_done_with_its_day_in_every_locale() {
+    let snapshot = duplicate_snapshot("en-US");
+    let until = NOW + 30 * 86_400;
+    let pause = [pause_action(Some(until))];
+    for locale in Locale::ALL {
+        let before = draft(
+            &classified(Category::MissingSelfServeControl),
+            &snapshot,
+            &pause,
+            &[],
+            locale,
+            &settings(None),
+        );
+        assert_clean(&before.text, &format!("{locale:?} before"));
+        let next = templates::format(locale, "next-pause", &FluentArgs::new());
+        assert!(before.text.contains(&next), "{locale:?}: {}", before.text);
+        let done = [DoneAction {
+            key: crate::domain::test_key("c1"),
+            refunded: None,
+            canceled: None,
+            at: NOW,
+        }];
+        let after = draft(
+            &classified(Category::MissingSelfServeControl),
+            &snapshot,
+            &pause,
+            &done,
+            locale,
+            &settings(None),
+        );
+        assert_clean(&after.text, &format!("{locale:?} after"));
+        assert!(
+            after.text.contains(&iso_date(until)) && !after.text.contains(&next),
+            "{locale:?}: {}",
+            after.text
+        );
+    }
+}

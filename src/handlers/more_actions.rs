@@ -7,10 +7,13 @@
 
 use super::buttons::{from_card_channel, CardClick};
 use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
-use crate::actions::choose::{left_to_refund, validate, CaseChoice, Choice};
+use crate::actions::choose::{validate, CaseChoice, Choice};
+use crate::actions::terms;
 use crate::card::{self, modals};
-use crate::domain::{CaseId, Pause, PauseBehavior, SlackUserId, TriggerId};
-use crate::slack::request::{AmountTooLong, ButtonsRequest, TypedAmount};
+use crate::domain::choice::Terms;
+use crate::domain::surface::field_block;
+use crate::domain::{CaseId, SlackUserId, TriggerId};
+use crate::slack::request::ButtonsRequest;
 use crate::workflow::case_card::CardPlace;
 use crate::workflow::choose::{self, Checked};
 use crate::workflow::{now, Deps, WorkflowError};
@@ -41,26 +44,10 @@ pub(super) fn on_menu(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseCh
             else {
                 return;
             };
-            let answer = match &target.choice {
-                Choice::Refund { .. }
-                | Choice::Cancel { .. }
-                | Choice::PauseCollection { pause: Some(_), .. } => {
-                    match open_form(&deps, &target, &user, &trigger_id).await {
-                        Ok(None) => return,
-                        Ok(Some(answer)) => answer,
-                        Err(e) => e.report("more actions failed"),
-                    }
-                }
-                Choice::PortalLink { .. }
-                | Choice::InvoiceLink { .. }
-                | Choice::PauseCollection { pause: None, .. } => {
-                    match choose::choose(&deps, &target.case_id, &user, &target.choice, &place)
-                        .await
-                    {
-                        Ok(outcome) => outcome.0,
-                        Err(e) => e.report("more actions failed"),
-                    }
-                }
+            let answer = match open_form(&deps, &target, &user, &trigger_id, &place).await {
+                Ok(None) => return,
+                Ok(Some(answer)) => answer,
+                Err(e) => e.report("more actions failed"),
             };
             tell_now(&deps, response_url.as_ref(), &answer).await;
         }
@@ -68,13 +55,15 @@ pub(super) fn on_menu(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseCh
     );
 }
 
-/// Opens the modal that asks for the rest of a refund or a cancellation,
-/// once the case allows the choice; otherwise the refusal's text.
+/// Opens the form the choice needs (`actions::terms::form`), once the case
+/// allows it; a choice that needs none is added at once. `None` when there
+/// is nothing more to say (the modal is open); otherwise what to tell.
 async fn open_form(
     deps: &Deps,
     target: &CaseChoice,
     user: &SlackUserId,
     trigger_id: &TriggerId,
+    place: &CardPlace,
 ) -> Result<Option<String>, WorkflowError> {
     let Checked {
         stored,
@@ -89,31 +78,11 @@ async fn open_form(
         ));
     }
     let case = &stored.case;
-    let code = target.choice.code();
-    let view = match &target.choice {
-        Choice::Refund { charge, .. } => {
-            let Some(found) = case.snapshot.charges().find(|c| &c.id == charge) else {
-                return Ok(Some(format!("{charge} is not on this case")));
-            };
-            let left = left_to_refund(case, &statuses, found);
-            modals::choose_refund_modal(&case.id, &code, charge, left)
-        }
-        Choice::Cancel { subscription, .. } => {
-            let at_end = Choice::Cancel {
-                subscription: subscription.clone(),
-                at_period_end: true,
-            };
-            let offer_end = validate(case, &statuses, &at_end, now()).is_ok();
-            modals::choose_cancel_modal(&case.id, &code, subscription, offer_end)
-        }
-        Choice::PauseCollection {
-            subscription,
-            pause: Some(_),
-        } => modals::choose_pause_modal(&case.id, &code, subscription),
-        Choice::PortalLink { .. }
-        | Choice::InvoiceLink { .. }
-        | Choice::PauseCollection { pause: None, .. } => return Ok(None),
+    let Some(form) = terms::form(case, &statuses, &target.choice, now()) else {
+        let added = choose::choose(deps, &target.case_id, user, &target.choice, place).await?;
+        return Ok(Some(added.0));
     };
+    let view = modals::choice_modal(&case.id, &target.choice.code(), &form);
     let Some(slack) = &deps.slack else {
         return Ok(None);
     };
@@ -128,37 +97,25 @@ async fn open_form(
     }
 }
 
-/// The refund modal: the amount is checked against the stored case before
-/// Slack is answered, so a refusal shows under the field with its reason.
-pub(super) async fn on_refund_amount(
+/// A "More actions…" form submitted: its terms are read into the choice
+/// and the choice is checked against the stored case before Slack is
+/// answered, so a refusal shows under its field with its reason.
+pub(super) async fn on_terms(
     deps: &Arc<Deps>,
     user: &SlackUserId,
     target: CaseChoice,
-    typed: Result<TypedAmount, AmountTooLong>,
+    entered: Terms,
 ) -> Ack {
-    let Choice::Refund { charge, .. } = &target.choice else {
-        return Ack::Empty;
-    };
     let checked = async {
-        let typed = typed.map_err(|e| e.to_string())?;
         let Checked {
             stored, statuses, ..
         } = choose::check(deps, &target.case_id, &target.choice)
             .await
-            .map_err(|e| e.user_message("-"))?;
-        let currency = stored
-            .case
-            .snapshot
-            .charges()
-            .find(|c| &c.id == charge)
-            .map(|c| c.amount.currency)
-            .ok_or_else(|| format!("{charge} is not on this case"))?;
-        let amount = typed.in_currency(currency).map_err(|e| e.to_string())?;
-        let choice = Choice::Refund {
-            charge: charge.clone(),
-            amount: Some(amount),
-        };
-        match validate(&stored.case, &statuses, &choice, now()) {
+            .map_err(|e| (None, e.user_message("-")))?;
+        let case = &stored.case;
+        let choice = terms::with_terms(case, &target.choice, &entered, now())
+            .map_err(|e| (Some(e.field), e.message))?;
+        match validate(case, &statuses, &choice, now()) {
             Ok(_) => Ok(choice),
             Err(refusal) => {
                 let reason = refusal.to_string();
@@ -170,77 +127,29 @@ pub(super) async fn on_refund_amount(
                         e.report("could not audit a refused choice");
                     }
                 });
-                Err(reason)
+                Err((None, reason))
             }
         }
     };
     // Slack waits 3 s for this answer, Redis or not.
     let checked = tokio::time::timeout(BEFORE_ACK_BUDGET, checked)
         .await
-        .unwrap_or_else(|_| Err("Redis did not answer in time, so the amount could not be checked; submit again in a moment".to_owned()));
+        .unwrap_or_else(|_| Err((None, "Redis did not answer in time, so the choice could not be checked; submit again in a moment".to_owned())));
     match checked {
         Ok(choice) => {
             spawn_choose(deps, target.case_id, user.clone(), choice);
             Ack::Empty
         }
-        Err(message) => {
-            tracing::warn!("chosen refund refused");
-            field_error(modals::AMOUNT_BLOCK, &message)
+        Err((field, message)) => {
+            tracing::warn!(choice = %target.choice.code(), "chosen terms refused");
+            // A refusal of the whole choice shows under its form's first field.
+            match field.or_else(|| terms::first_field(&target.choice)) {
+                Some(field) => field_error(&field_block(field), &message),
+                // A choice with no form is never submitted by Slack.
+                None => Ack::Empty,
+            }
         }
     }
-}
-
-/// The cancellation modal: now or at the period's end.
-pub(super) fn on_cancel_timing(
-    deps: &Arc<Deps>,
-    user: &SlackUserId,
-    target: CaseChoice,
-    at_period_end: Option<bool>,
-) -> Ack {
-    let Choice::Cancel { subscription, .. } = target.choice else {
-        return Ack::Empty;
-    };
-    let Some(at_period_end) = at_period_end else {
-        return field_error(modals::WHEN_BLOCK, "Pick now or at the end of the period");
-    };
-    let choice = Choice::Cancel {
-        subscription,
-        at_period_end,
-    };
-    spawn_choose(deps, target.case_id, user.clone(), choice);
-    Ack::Empty
-}
-
-/// The pause modal: what happens to the invoices, and an optional resume
-/// date, which must be after today.
-pub(super) fn on_pause_terms(
-    deps: &Arc<Deps>,
-    user: &SlackUserId,
-    target: CaseChoice,
-    behavior: Option<PauseBehavior>,
-    resumes_at: Option<i64>,
-) -> Ack {
-    let Choice::PauseCollection { subscription, .. } = target.choice else {
-        return Ack::Empty;
-    };
-    let Some(behavior) = behavior else {
-        return field_error(modals::BEHAVIOR_BLOCK, "Pick what happens to the invoices");
-    };
-    if resumes_at.is_some_and(|at| at <= now()) {
-        return field_error(
-            modals::RESUME_BLOCK,
-            "Pick a day after today, or leave it empty",
-        );
-    }
-    let choice = Choice::PauseCollection {
-        subscription,
-        pause: Some(Pause {
-            behavior,
-            resumes_at,
-        }),
-    };
-    spawn_choose(deps, target.case_id, user.clone(), choice);
-    Ack::Empty
 }
 
 /// Adds the choice in the background and tells the chooser, ephemerally

@@ -83,24 +83,9 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
                 field_error(modals::CONTEXT_TEXT_BLOCK, &e.to_string())
             }
         },
-        Submission::ChooseRefund { target, amount } => {
-            super::more_actions::on_refund_amount(deps, &submission.user, target, amount).await
+        Submission::ChooseTerms { target, terms } => {
+            super::more_actions::on_terms(deps, &submission.user, target, terms).await
         }
-        Submission::ChooseCancel {
-            target,
-            at_period_end,
-        } => super::more_actions::on_cancel_timing(deps, &submission.user, target, at_period_end),
-        Submission::ChoosePause {
-            target,
-            behavior,
-            resumes_at,
-        } => super::more_actions::on_pause_terms(
-            deps,
-            &submission.user,
-            target,
-            behavior,
-            resumes_at,
-        ),
         Submission::Unreadable { callback_id } => {
             tracing::warn!(%callback_id, "modal without a readable case/action");
             Ack::Empty

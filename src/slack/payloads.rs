@@ -84,14 +84,27 @@ impl ViewState {
             .as_str()
     }
 
-    /// The date picked (`YYYY-MM-DD`) in the date picker `action_id` of
-    /// block `block_id`.
-    pub fn date(&self, block_id: &str, action_id: &str) -> Option<&str> {
-        self.values
-            .get(block_id)?
-            .get(action_id)?
-            .get("selected_date")?
-            .as_str()
+    /// Every input's value by its `action_id`, whatever its block and kind:
+    /// the option picked (select, radio), the day picked (`YYYY-MM-DD`), or
+    /// the text typed; inputs left empty are left out.
+    pub fn inputs(&self) -> Vec<(String, String)> {
+        let Some(blocks) = self.values.as_object() else {
+            return Vec::new();
+        };
+        blocks
+            .values()
+            .filter_map(serde_json::Value::as_object)
+            .flat_map(|inputs| inputs.iter())
+            .filter_map(|(action_id, input)| {
+                let value = input
+                    .get("selected_option")
+                    .and_then(|o| o.get("value"))
+                    .or_else(|| input.get("selected_date"))
+                    .or_else(|| input.get("value"))?
+                    .as_str()?;
+                Some((action_id.clone(), value.to_owned()))
+            })
+            .collect()
     }
 
     /// The text typed into the input `action_id` of block `block_id`.

@@ -12,12 +12,12 @@
 //! its handler in `crate::handlers`.
 
 use super::payloads::{self, BlockAction, Interaction, PayloadError, SlashCommand, View};
-use crate::domain::choice::CaseChoice;
+use crate::domain::choice::{CaseChoice, Terms};
 use crate::domain::surface;
 use crate::domain::text::{OperatorText, TextError};
 use crate::domain::{
     BillingCommand, CaseAction, CaseId, ChannelId, CommandError, CustomerId, LookupQuery,
-    MessageTs, PauseBehavior, ResponseUrl, SlackUserId, TriggerId,
+    MessageTs, ResponseUrl, SlackUserId, TriggerId,
 };
 
 /// The callback id of the "Triage billing case" message shortcut (manifest.yml).
@@ -207,25 +207,8 @@ pub enum Submission {
         kind: ContextKind,
         text: Result<OperatorText, TextError>,
     },
-    /// "More actions…": how much of the chosen charge to refund.
-    ChooseRefund {
-        target: CaseChoice,
-        amount: Result<TypedAmount, AmountTooLong>,
-    },
-    /// "More actions…": cancel the chosen subscription now (`Some(false)`)
-    /// or at the end of its period (`Some(true)`); `None` when neither was picked.
-    ChooseCancel {
-        target: CaseChoice,
-        at_period_end: Option<bool>,
-    },
-    /// "More actions…": pause the chosen subscription's collection with
-    /// this behaviour (`None` when none was picked) until `resumes_at` (the
-    /// picked day at 00:00 UTC; `None`: until resumed).
-    ChoosePause {
-        target: CaseChoice,
-        behavior: Option<PauseBehavior>,
-        resumes_at: Option<i64>,
-    },
+    /// A "More actions…" form (`actions::terms`), with what was entered.
+    ChooseTerms { target: CaseChoice, terms: Terms },
     /// One of ours whose `private_metadata` is not what we put there.
     Unreadable { callback_id: String },
     /// Not one of ours.
@@ -292,70 +275,20 @@ impl TypedAmount {
     }
 }
 
-/// A date picker's `YYYY-MM-DD` as Unix seconds at 00:00 UTC.
-fn start_of_day(day: &str) -> Option<i64> {
-    let mut parts = day.splitn(3, '-').map(str::parse::<u16>);
-    let (year, month, day) = (
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-        parts.next()?.ok()?,
-    );
-    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
-    let date =
-        time::Date::from_calendar_date(i32::from(year), month, u8::try_from(day).ok()?).ok()?;
-    Some(date.midnight().assume_utc().unix_timestamp())
-}
-
 impl Submission {
     fn read(view: &View) -> Self {
         let target = CaseAction::parse(&view.private_metadata);
         let text = |block, input| view.state.text(block, input).unwrap_or_default();
         let callback_id = view.callback_id.clone();
         let chosen = CaseChoice::parse(&view.private_metadata);
-        match (view.callback_id.as_str(), chosen) {
-            (surface::CHOOSE_REFUND_CALLBACK, Some(target)) => {
-                return Self::ChooseRefund {
+        if view.callback_id.starts_with(surface::CHOICE_FORM_PREFIX) {
+            return match chosen {
+                Some(target) => Self::ChooseTerms {
                     target,
-                    amount: TypedAmount::parse(text(surface::AMOUNT_BLOCK, surface::AMOUNT_INPUT)),
-                }
-            }
-            (surface::CHOOSE_CANCEL_CALLBACK, Some(target)) => {
-                let picked = view
-                    .state
-                    .selected(surface::WHEN_BLOCK, surface::WHEN_INPUT);
-                return Self::ChooseCancel {
-                    target,
-                    at_period_end: picked.and_then(surface::when_at_period_end),
-                };
-            }
-            (surface::CHOOSE_PAUSE_CALLBACK, Some(target)) => {
-                let behavior = view
-                    .state
-                    .selected(surface::BEHAVIOR_BLOCK, surface::BEHAVIOR_INPUT)
-                    .and_then(PauseBehavior::parse);
-                let resumes_at = match view
-                    .state
-                    .date(surface::RESUME_BLOCK, surface::RESUME_INPUT)
-                {
-                    None => None,
-                    Some(day) => match start_of_day(day) {
-                        Some(at) => Some(at),
-                        None => return Self::Unreadable { callback_id },
-                    },
-                };
-                return Self::ChoosePause {
-                    target,
-                    behavior,
-                    resumes_at,
-                };
-            }
-            (
-                surface::CHOOSE_REFUND_CALLBACK
-                | surface::CHOOSE_CANCEL_CALLBACK
-                | surface::CHOOSE_PAUSE_CALLBACK,
-                None,
-            ) => return Self::Unreadable { callback_id },
-            _ => {}
+                    terms: view.state.inputs().into_iter().collect(),
+                },
+                None => Self::Unreadable { callback_id },
+            };
         }
         match (view.callback_id.as_str(), target) {
             (surface::REJECT_CALLBACK, Some(target)) => Self::Reject {
@@ -731,30 +664,24 @@ mod tests {
             }))
         };
         let Request::Submission(s) = submitted(
-            surface::CHOOSE_CANCEL_CALLBACK,
-            serde_json::json!({ surface::WHEN_BLOCK: { surface::WHEN_INPUT: { "selected_option": { "value": "period_end" } } } }),
+            "choose_pause",
+            serde_json::json!({
+                surface::WHEN_BLOCK: { surface::WHEN_INPUT: { "type": "radio_buttons", "selected_option": { "value": "period_end" } } },
+                "resume_on_block": { "resume_on": { "type": "datepicker", "selected_date": "2099-01-01" } },
+                surface::AMOUNT_BLOCK: { surface::AMOUNT_INPUT: { "type": "plain_text_input", "value": "12.50" } },
+                "empty_block": { "empty": { "type": "datepicker", "selected_date": null } }
+            }),
         ) else {
             panic!("a submission");
         };
-        assert!(matches!(
-            s.form,
-            Submission::ChooseCancel {
-                at_period_end: Some(true),
-                ..
-            }
-        ));
-        let Request::Submission(s) =
-            submitted(surface::CHOOSE_CANCEL_CALLBACK, serde_json::json!({}))
-        else {
-            panic!("a submission");
+        let Submission::ChooseTerms { target, terms } = s.form else {
+            panic!("a choice's terms: {:?}", s.form);
         };
-        assert!(matches!(
-            s.form,
-            Submission::ChooseCancel {
-                at_period_end: None,
-                ..
-            }
-        ));
+        assert_eq!(target.choice.code(), "cancel:sub_1");
+        assert_eq!(terms.get(surface::WHEN_INPUT), Some("period_end"));
+        assert_eq!(terms.get("resume_on"), Some("2099-01-01"));
+        assert_eq!(terms.get(surface::AMOUNT_INPUT), Some("12.50"));
+        assert_eq!(terms.get("empty"), None);
         let Request::Submission(s) = interaction(serde_json::json!({
             "type": "view_submission", "user": {"id": "U2"},
             "view": {"callback_id": surface::CHOOSE_REFUND_CALLBACK, "private_metadata": "case_0123456789ab/a1"}

@@ -21,12 +21,68 @@ use stripe_core::refund::CreateRefund;
 
 use super::models;
 use super::{StripeError, StripeGateway};
+use crate::domain::plan::{PlannedStep, Step, StepState};
 use crate::domain::{
     Charge, ChargeId, CustomerId, Money, Pause, PauseBehavior, PortalSessionUrl, RefundId,
     Subscription, SubscriptionId,
 };
 
 impl StripeGateway {
+    /// What Stripe holds now for `step`: the object it changes.
+    ///
+    /// # Errors
+    /// Any [`StripeError`] of the read.
+    pub async fn step_state(&self, step: &Step) -> Result<StepState, StripeError> {
+        Ok(match step {
+            Step::Refund { charge, .. } => StepState::Charge(self.charge(charge).await?),
+            Step::Cancel { subscription, .. } | Step::PauseCollection { subscription, .. } => {
+                StepState::Subscription(self.subscription(subscription).await?)
+            }
+            Step::PortalSession { .. } => StepState::Nothing,
+        })
+    }
+
+    /// Sends one planned step exactly as planned (its idempotency key and
+    /// metadata); returns the id of what Stripe made or changed, or for a
+    /// portal session its URL, which the caller shows to the approver only.
+    ///
+    /// # Errors
+    /// Any [`StripeError`].
+    pub async fn apply(&self, planned: &PlannedStep) -> Result<String, StripeError> {
+        let key = planned.idempotency_key.as_str();
+        let metadata: Vec<(&str, &str)> = planned
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        match &planned.step {
+            Step::Refund { charge, amount } => Ok(self
+                .refund(charge, *amount, key, &metadata)
+                .await?
+                .to_string()),
+            Step::Cancel {
+                subscription,
+                at_period_end,
+            } => {
+                self.cancel_subscription(subscription, *at_period_end, key, &metadata)
+                    .await?;
+                Ok(subscription.to_string())
+            }
+            Step::PauseCollection {
+                subscription,
+                pause,
+            } => {
+                self.pause_collection(subscription, *pause, key, &metadata)
+                    .await?;
+                Ok(subscription.to_string())
+            }
+            Step::PortalSession { customer } => self
+                .portal_session(customer, key)
+                .await
+                .map(|url| url.expose().to_owned()),
+        }
+    }
+
     /// Current state of one charge, refunds included.
     ///
     /// # Errors

@@ -20,14 +20,11 @@ use crate::audit::{
 };
 use crate::card::thread::{self, DraftOccasion};
 use crate::domain::{
-    ActionKind, ActionStatus, Actor, Case, ChargeId, CustomerId, InvoiceId, Money, ProposedAction,
+    ActionKind, ActionStatus, Actor, Case, CustomerId, InvoiceId, Money, ProposedAction,
     SubscriptionId,
 };
 use crate::followup::{self, DoneAction, Locale};
-use crate::plan::{
-    check_cancel, check_pause, check_refund, refund_refusal, Plan, PlannedStep, Step, StepName,
-    SubscriptionCheck,
-};
+use crate::plan::{self, Observed, Plan, PlannedStep, Step, StepName};
 use crate::store::StoreError;
 use crate::stripe::StripeError;
 use std::collections::HashMap;
@@ -81,23 +78,6 @@ enum End {
     Unknown { step: StepName, why: String },
     /// Redis failed: the state could not be recorded.
     Unrecorded(StoreError),
-}
-
-/// A step's current state, read from Stripe.
-enum Observed {
-    /// Stripe has this step's work (by its metadata): the object id, and
-    /// for a refund the amount Stripe refunded.
-    Ours(String, Option<Money>),
-    /// Not done (yet). `proceed` is an error when the step must not be sent
-    /// (a refund larger than what Stripe says is left); `others` names work
-    /// someone else did on the same object (refunds from the dashboard or
-    /// another case).
-    Absent {
-        proceed: Result<(), String>,
-        others: Vec<String>,
-    },
-    /// Already true on Stripe, done by someone else (a canceled subscription).
-    DoneByOthers(String),
 }
 
 /// The run's moving parts: the state it owns, what is done so far.
@@ -180,9 +160,7 @@ impl Runner<'_> {
             }
             let end = match &planned.step {
                 Step::PortalSession { customer } => self.portal(planned, customer).await,
-                Step::Refund { .. } | Step::Cancel { .. } | Step::PauseCollection { .. } => {
-                    self.money_step(planned, mode).await
-                }
+                _ => self.money_step(planned, mode).await,
             };
             if let Some(end) = end {
                 return end;
@@ -192,12 +170,8 @@ impl Runner<'_> {
             ActionKind::InvoiceLink { invoice } => self.invoice_link(invoice),
             ActionKind::ClarifyBillingModel => self.clarify_billing_model(),
             ActionKind::CloseNoAction => self.close_no_action().await,
-            // Their work is the plan's Stripe steps, done above.
-            ActionKind::PortalLink { .. }
-            | ActionKind::Refund(_)
-            | ActionKind::CancelDuplicate { .. }
-            | ActionKind::CancelSubscription { .. }
-            | ActionKind::PauseCollection { .. } => {}
+            // Every other kind's work is its plan's Stripe steps, done above.
+            _ => {}
         }
         End::Done
     }
@@ -383,173 +357,45 @@ impl Runner<'_> {
         how: Option<&str>,
     ) {
         let how = how.map(|h| format!(" ({h})")).unwrap_or_default();
+        if let Some(note) = plan::done_note(&planned.step, &id, refunded) {
+            self.progress.notes.push(format!("{note}{how}"));
+        }
         match &planned.step {
-            Step::Refund { charge, amount } => {
-                let amount = &refunded.unwrap_or(*amount);
-                self.progress
-                    .notes
-                    .push(format!("refunded {id} ({amount} of {charge}){how}"));
+            Step::Refund { amount, .. } => {
+                let amount = refunded.unwrap_or(*amount);
                 self.progress.refunded = Some(match self.progress.refunded {
                     Some(t) if t.currency == amount.currency => {
                         t.with_minor(t.minor + amount.minor)
                     }
                     Some(t) => t,
-                    None => *amount,
+                    None => amount,
                 });
             }
-            Step::Cancel {
-                subscription,
-                at_period_end,
-            } => {
-                let when = if *at_period_end {
-                    "set to cancel at period end"
-                } else {
-                    "canceled"
-                };
-                self.progress
-                    .notes
-                    .push(format!("{subscription} {when}{how}"));
+            Step::Cancel { subscription, .. } => {
                 self.progress.canceled = Some(subscription.clone());
             }
-            Step::PauseCollection {
-                subscription,
-                pause,
-            } => {
-                let what = match pause {
-                    Some(_) => "collection paused",
-                    None => "collection resumed",
-                };
-                self.progress
-                    .notes
-                    .push(format!("{subscription} {what}{how}"));
-            }
-            Step::PortalSession { .. } => {}
+            _ => {}
         }
         if !id.is_empty() && !self.progress.stripe_ids.contains(&id) {
             self.progress.stripe_ids.push(id);
         }
     }
 
-    /// Asks Stripe about one step: ours by metadata only.
+    /// Asks Stripe about one step: ours by metadata only (`plan::observe`).
     async fn observe(&self, planned: &PlannedStep) -> Result<Observed, StripeError> {
-        match &planned.step {
-            Step::Refund { charge, amount } => {
-                self.observe_refund(&planned.name, charge, *amount).await
-            }
-            Step::Cancel {
-                subscription,
-                at_period_end,
-            } => {
-                self.observe_cancel(&planned.name, subscription, *at_period_end)
-                    .await
-            }
-            Step::PauseCollection {
-                subscription,
-                pause,
-            } => {
-                let sub = self.deps.stripe.subscription(subscription).await?;
-                let check =
-                    check_pause(&sub, &self.case.id, &self.action.key, &planned.name, *pause);
-                Ok(subscription_observed(
-                    check,
-                    subscription,
-                    format!("{subscription}'s collection on Stripe is already as this action sets it, but not with its metadata (changed elsewhere)"),
-                ))
-            }
-            // A session is new each time: nothing to find on Stripe.
-            Step::PortalSession { .. } => Ok(Observed::Absent {
-                proceed: Ok(()),
-                others: Vec::new(),
-            }),
-        }
-    }
-
-    /// A refund step: ours if a refund on the charge carries our metadata;
-    /// otherwise it may go only if Stripe says enough is left to refund.
-    async fn observe_refund(
-        &self,
-        name: &StepName,
-        charge: &ChargeId,
-        amount: Money,
-    ) -> Result<Observed, StripeError> {
-        let current = self.deps.stripe.charge(charge).await?;
-        let check = check_refund(&current, &self.case.id, &self.action.key, name);
-        if let Some(ours) = check.ours {
-            return Ok(Observed::Ours(ours.id.to_string(), Some(ours.amount)));
-        }
-        let others = check.others_text(charge);
-        let proceed = match refund_refusal(&current, amount) {
-            Some(refusal) => Err(refusal),
-            None => Ok(()),
-        };
-        Ok(Observed::Absent { proceed, others })
-    }
-
-    /// A cancel step: ours only with our metadata on the subscription.
-    async fn observe_cancel(
-        &self,
-        name: &StepName,
-        subscription: &SubscriptionId,
-        at_period_end: bool,
-    ) -> Result<Observed, StripeError> {
-        let sub = self.deps.stripe.subscription(subscription).await?;
-        let check = check_cancel(&sub, &self.case.id, &self.action.key, name, at_period_end);
-        Ok(subscription_observed(
-            check,
-            subscription,
-            format!("{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)"),
+        let state = self.deps.stripe.step_state(&planned.step).await?;
+        Ok(plan::observe(
+            planned,
+            &state,
+            &self.case.id,
+            &self.action.key,
         ))
     }
 
     /// Sends one step exactly as planned.
     async fn send(&mut self, planned: &PlannedStep) -> Result<String, StripeError> {
         self.sent = true;
-        let metadata: Vec<(&str, &str)> = planned
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        match &planned.step {
-            Step::Refund { charge, amount } => Ok(self
-                .deps
-                .stripe
-                .refund(charge, *amount, &planned.idempotency_key, &metadata)
-                .await?
-                .to_string()),
-            Step::Cancel {
-                subscription,
-                at_period_end,
-            } => {
-                self.deps
-                    .stripe
-                    .cancel_subscription(
-                        subscription,
-                        *at_period_end,
-                        &planned.idempotency_key,
-                        &metadata,
-                    )
-                    .await?;
-                Ok(subscription.to_string())
-            }
-            Step::PauseCollection {
-                subscription,
-                pause,
-            } => {
-                self.deps
-                    .stripe
-                    .pause_collection(subscription, *pause, &planned.idempotency_key, &metadata)
-                    .await?;
-                Ok(subscription.to_string())
-            }
-            Step::PortalSession { customer } => {
-                self.deps
-                    .stripe
-                    .portal_session(customer, &planned.idempotency_key)
-                    .await
-                    // Into the approver's private message only (`portal`).
-                    .map(|url| url.expose().to_owned())
-            }
-        }
+        self.deps.stripe.apply(planned).await
     }
 
     /// A portal session moves no money: any failure is shown as such and
@@ -953,22 +799,5 @@ fn unclear_reason(error: &StripeError) -> String {
         StripeError::Unreadable { .. } => "an unreadable answer".to_owned(),
         StripeError::Rejected { status, .. } => format!("HTTP {status}"),
         other => other.to_string(),
-    }
-}
-
-/// What a subscription check means for a step: `by_others` says what
-/// Stripe shows when the step's effect is there without our metadata.
-fn subscription_observed(
-    check: SubscriptionCheck,
-    subscription: &SubscriptionId,
-    by_others: String,
-) -> Observed {
-    match check {
-        SubscriptionCheck::Ours => Observed::Ours(subscription.to_string(), None),
-        SubscriptionCheck::ByOthers => Observed::DoneByOthers(by_others),
-        SubscriptionCheck::NotDone => Observed::Absent {
-            proceed: Ok(()),
-            others: Vec::new(),
-        },
     }
 }

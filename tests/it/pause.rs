@@ -6,7 +6,8 @@
 use crate::fixtures::{card_of, case_id_of, scenario, seeded, value, wait_until_settled};
 use crate::helpers::*;
 use crate::localstripe;
-use billing_triage::card::modals;
+use billing_triage::actions::terms;
+use billing_triage::domain::surface::field_block;
 use billing_triage::domain::{ActionKind, ActionStatus, Case, Pause, PauseBehavior};
 
 async fn stored_case(app: &TestApp, id: &billing_triage::domain::CaseId) -> Case {
@@ -31,13 +32,13 @@ async fn chosen(app: &TestApp, id: &billing_triage::domain::CaseId, key: &str) -
 
 /// The pause modal submitted with `behavior` and an optional resume day.
 fn pause_terms(metadata: &str, behavior: &str, day: Option<&str>) -> serde_json::Value {
-    let mut values = serde_json::json!({ modals::BEHAVIOR_BLOCK: { modals::BEHAVIOR_INPUT: {
+    let mut values = serde_json::json!({ field_block(terms::BEHAVIOR_INPUT): { terms::BEHAVIOR_INPUT: {
         "type": "radio_buttons", "selected_option": {"text": {"type": "plain_text", "text": behavior}, "value": behavior}
     }}});
-    values[modals::RESUME_BLOCK] = serde_json::json!({ modals::RESUME_INPUT: {
+    values[field_block(terms::RESUME_INPUT)] = serde_json::json!({ terms::RESUME_INPUT: {
         "type": "datepicker", "selected_date": day
     }});
-    view_submission(modals::CHOOSE_PAUSE_CALLBACK, metadata, values, REQUESTER)
+    view_submission(terms::CHOOSE_PAUSE_CALLBACK, metadata, values, REQUESTER)
 }
 
 #[tokio::test]
@@ -68,13 +69,13 @@ async fn a_pause_chosen_from_more_actions_is_approved_sent_once_and_resumed() {
     let opened = app.slack.wait_for("views.open", 1).await;
     assert_eq!(
         opened[0].body["view"]["callback_id"],
-        modals::CHOOSE_PAUSE_CALLBACK
+        terms::CHOOSE_PAUSE_CALLBACK
     );
     let past = app
         .interact(&pause_terms(&pause_value, "void", Some("2001-01-01")))
         .await;
     assert!(
-        past.json()["errors"][modals::RESUME_BLOCK].is_string(),
+        past.json()["errors"][field_block(terms::RESUME_INPUT)].is_string(),
         "{:?}",
         past.json()
     );
