@@ -10,6 +10,7 @@
 
 mod blocks;
 pub mod modals;
+pub mod report;
 #[cfg(test)]
 mod tests;
 mod text;

@@ -225,7 +225,7 @@ fn add_context(deps: &Arc<Deps>, clicks: &ButtonsRequest, case_id: &CaseId) {
         }
         let Some(slack) = &deps.slack else { return };
         let view = modals::context_modal(&case_id);
-        if let Err(e) = slack.open_modal(clicks.trigger_id.as_str(), view).await {
+        if let Err(e) = slack.open_modal(&clicks.trigger_id, view).await {
             tracing::warn!(error = %e, "could not open the context modal");
             tell_now(
                 &deps,
@@ -259,7 +259,7 @@ async fn open_modal(deps: &Deps, click: &Click, trigger_id: &TriggerId, on: OnCa
         }
         _ => modals::reject_modal(&click.case_id, &action.key, &action.summary),
     };
-    if let Err(e) = slack.open_modal(trigger_id.as_str(), view).await {
+    if let Err(e) = slack.open_modal(trigger_id, view).await {
         tracing::warn!(error = %e, "could not open the modal");
         tell_now(
             deps,

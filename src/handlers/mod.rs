@@ -176,7 +176,7 @@ pub fn on_event(event: EventEnvelope) -> Ack {
 async fn tell_in_channel(deps: &Deps, channel: &ChannelId, user: &SlackUserId, text: &str) {
     let Some(slack) = &deps.slack else { return };
     if let Err(e) = slack
-        .post_ephemeral(channel.as_str(), user.as_str(), &Message::text(text))
+        .post_ephemeral(channel, user, &Message::text(text))
         .await
     {
         tracing::warn!(error = %e, "could not answer the user");
@@ -187,7 +187,7 @@ async fn tell_now(deps: &Deps, response_url: Option<&ResponseUrl>, text: &str) {
     let (Some(slack), Some(url)) = (&deps.slack, response_url) else {
         return;
     };
-    if let Err(e) = slack.respond(url.as_str(), &Message::text(text)).await {
+    if let Err(e) = slack.respond(url, &Message::text(text)).await {
         tracing::warn!(error = %e, "could not answer through response_url");
     }
 }

@@ -86,7 +86,7 @@ async fn open_form(
     let Some(slack) = &deps.slack else {
         return Ok(None);
     };
-    match slack.open_modal(trigger_id.as_str(), view).await {
+    match slack.open_modal(trigger_id, view).await {
         Ok(()) => Ok(None),
         Err(e) => {
             tracing::warn!(error = %e, "could not open the modal");

@@ -90,7 +90,7 @@ fn report(deps: &Arc<Deps>, cmd: &CommandRequest, request: ReportRequest) -> Ack
         Arc::clone(deps),
         reports::SlackReport {
             actor: Actor::Slack(cmd.user.clone()),
-            channel: cmd.channel.to_string(),
+            channel: cmd.channel.clone(),
             response_url: cmd.response_url.clone(),
             request,
         },

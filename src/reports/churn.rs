@@ -185,6 +185,32 @@ pub struct ChurnReport {
     pub totals: Vec<ChurnTotal>,
 }
 
+impl ChurnReport {
+    /// The rows a person can act on, as (what the row says in Slack
+    /// markdown, customer id): at-risk subscriptions (recoverable first, as
+    /// the report ranks them), then pending cancellations.
+    pub fn triage_rows(&self) -> Vec<(String, String)> {
+        let at_risk = self.at_risk.iter().map(|r| {
+            let recoverable = if r.recoverable { "*recoverable* " } else { "" };
+            let decline = r.decline_code.as_deref().unwrap_or("no decline code");
+            (
+                format!(
+                    "{recoverable}`{}` {} · {decline} · {}",
+                    r.customer, r.status, r.subscription
+                ),
+                r.customer.clone(),
+            )
+        });
+        let pending = self.pending_cancellations.iter().map(|r| {
+            (
+                format!("`{}` pending cancellation · {}", r.customer, r.subscription),
+                r.customer.clone(),
+            )
+        });
+        at_risk.chain(pending).collect()
+    }
+}
+
 /// One subscription's MRR and currency, by the plans report's rule.
 pub fn subscription_mrr(sub: &ScannedSubscription) -> (i64, Option<Currency>) {
     let (forever, _) = discounted_amounts(sub);

@@ -8,7 +8,10 @@
 //! [`RATE_LIMIT_BUDGET`]; its final outcome is counted in `/metrics`
 //! (`slack_posts`), so a lost post shows as failed.
 
-use crate::domain::{SlackAppToken, SlackBotToken};
+use crate::domain::{
+    ChannelId, MessageTs, ResponseUrl, SlackAppToken, SlackBotToken, SlackUserId as UserId,
+    TriggerId,
+};
 use crate::metrics::{Metrics, SlackPostLabels};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -34,8 +37,6 @@ pub enum SlackError {
     /// Still `ratelimited` after waiting out [`RATE_LIMIT_BUDGET`].
     #[error("Slack kept rate-limiting the call (ratelimited)")]
     RateLimited { retry_after: Option<Duration> },
-    #[error("the response_url is not a URL")]
-    BadResponseUrl,
     /// Slack's answer held a field that is not what Slack sends (names the
     /// field, never its value).
     #[error("Slack answered with an unreadable {0}")]
@@ -215,22 +216,23 @@ impl SlackApi {
         Ok(SocketUrl(String::from(resp.url.0)))
     }
 
-    /// `chat.postMessage`; returns the message `ts`.
+    /// `chat.postMessage`; returns the message `ts`, read as one.
     ///
     /// # Errors
-    /// See [`SlackError`].
+    /// See [`SlackError`]; [`SlackError::Unreadable`] when the `ts` Slack
+    /// answers is not one.
     pub async fn post_message(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         message: &Message,
-        thread_ts: Option<&str>,
-    ) -> Result<String, SlackError> {
+        thread_ts: Option<&MessageTs>,
+    ) -> Result<MessageTs, SlackError> {
         let mut req = SlackApiChatPostMessageRequest::new(
-            SlackChannelId::new(channel.to_owned()),
+            SlackChannelId::new(channel.as_str().to_owned()),
             message.content(),
         );
         if let Some(ts) = thread_ts {
-            req = req.with_thread_ts(SlackTs::new(ts.to_owned()));
+            req = req.with_thread_ts(SlackTs::new(ts.as_str().to_owned()));
         }
         let resp = self
             .call("chat.postMessage", || async {
@@ -241,7 +243,7 @@ impl SlackApi {
                     .await?)
             })
             .await?;
-        Ok(resp.ts.0)
+        MessageTs::parse(&resp.ts.0).map_err(|_| SlackError::Unreadable("message ts"))
     }
 
     /// `chat.update` of a message we posted.
@@ -250,14 +252,14 @@ impl SlackApi {
     /// See [`SlackError`].
     pub async fn update_message(
         &self,
-        channel: &str,
-        ts: &str,
+        channel: &ChannelId,
+        ts: &MessageTs,
         message: &Message,
     ) -> Result<(), SlackError> {
         let req = SlackApiChatUpdateRequest::new(
-            SlackChannelId::new(channel.to_owned()),
+            SlackChannelId::new(channel.as_str().to_owned()),
             message.content(),
-            SlackTs::new(ts.to_owned()),
+            SlackTs::new(ts.as_str().to_owned()),
         );
         self.call("chat.update", || async {
             Ok(self
@@ -275,8 +277,12 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn respond(&self, response_url: &str, message: &Message) -> Result<(), SlackError> {
-        let url = url::Url::parse(response_url).map_err(|_| SlackError::BadResponseUrl)?;
+    pub async fn respond(
+        &self,
+        response_url: &ResponseUrl,
+        message: &Message,
+    ) -> Result<(), SlackError> {
+        let url = response_url.url().clone();
         let req = SlackApiPostWebhookMessageRequest::new(message.content());
         self.call("response_url", || async {
             Ok(self.client.post_webhook_message(&url, &req).await?)
@@ -291,13 +297,13 @@ impl SlackApi {
     /// See [`SlackError`].
     pub async fn post_ephemeral(
         &self,
-        channel: &str,
-        user: &str,
+        channel: &ChannelId,
+        user: &UserId,
         message: &Message,
     ) -> Result<(), SlackError> {
         let req = SlackApiChatPostEphemeralRequest::new(
-            SlackChannelId::new(channel.to_owned()),
-            SlackUserId::new(user.to_owned()),
+            SlackChannelId::new(channel.as_str().to_owned()),
+            SlackUserId::new(user.as_str().to_owned()),
             message.content(),
         );
         self.call("chat.postEphemeral", || async {
@@ -315,8 +321,15 @@ impl SlackApi {
     ///
     /// # Errors
     /// See [`SlackError`].
-    pub async fn open_modal(&self, trigger_id: &str, view: SlackView) -> Result<(), SlackError> {
-        let req = SlackApiViewsOpenRequest::new(SlackTriggerId::new(trigger_id.to_owned()), view);
+    pub async fn open_modal(
+        &self,
+        trigger_id: &TriggerId,
+        view: SlackView,
+    ) -> Result<(), SlackError> {
+        let req = SlackApiViewsOpenRequest::new(
+            SlackTriggerId::new(trigger_id.as_str().to_owned()),
+            view,
+        );
         self.call("views.open", || async {
             Ok(self
                 .client

@@ -88,11 +88,7 @@ impl CaseCard {
             return Ok(());
         };
         slack
-            .update_message(
-                location.channel.as_str(),
-                location.ts.as_str(),
-                &self.message(now()),
-            )
+            .update_message(&location.channel, &location.ts, &self.message(now()))
             .await?;
         Ok(())
     }
@@ -143,9 +139,9 @@ pub async fn post_in_thread(
     };
     slack
         .post_message(
-            location.channel.as_str(),
+            &location.channel,
             &Message::text(text),
-            Some(location.thread().as_str()),
+            Some(location.thread()),
         )
         .await?;
     Ok(())

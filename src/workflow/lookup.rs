@@ -12,7 +12,7 @@ use crate::domain::ActionKey;
 use crate::domain::{
     ActionStatus, Actor, Case, CaseId, ChannelId, LookupQuery, MessageTs, ResponseUrl, Triage,
 };
-use crate::slack::api::{Message, SlackError};
+use crate::slack::api::Message;
 use crate::store::cases::CardLocation;
 use std::sync::Arc;
 use tracing::Instrument;
@@ -141,7 +141,7 @@ pub fn spawn_slack_lookup(deps: Arc<Deps>, req: SlackLookup) {
             if let Err(e) = slack_lookup(&deps, req).await {
                 let text = e.report("lookup failed");
                 if let (Some(slack), Some(url)) = (&deps.slack, &response_url) {
-                    if let Err(e) = slack.respond(url.as_str(), &Message::text(text)).await {
+                    if let Err(e) = slack.respond(url, &Message::text(text)).await {
                         tracing::warn!(error = %e, "could not tell the operator");
                     }
                 }
@@ -184,15 +184,11 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
     deps.store.init_actions(&case.id, &statuses).await?;
     let card = card_message(&case, &statuses, now);
     let ts = slack
-        .post_message(
-            req.channel.as_str(),
-            &card,
-            req.thread.as_ref().map(MessageTs::as_str),
-        )
+        .post_message(&req.channel, &card, req.thread.as_ref())
         .await?;
     let location = CardLocation {
         channel: req.channel.clone(),
-        ts: MessageTs::parse(&ts).map_err(|_| SlackError::Unreadable("message ts"))?,
+        ts,
         thread_ts: req.thread.clone(),
     };
     deps.store.save_card_location(&case.id, &location).await?;

@@ -6,17 +6,15 @@
 
 use std::sync::Arc;
 
-use slack_morphism::blocks::{SlackBlock, SlackBlockButtonElement, SlackSectionBlock};
-use slack_morphism::{md, pt, SlackActionId};
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use super::{now, Deps, WorkflowError};
 use crate::audit::{NewEntry, ReportRun};
+use crate::card::report::{layout as report_layout, Page};
 use crate::domain::{Actor, ReportRequest};
 use crate::reports::change::{since_last, Figures};
 use crate::reports::charts;
-use crate::reports::chunk_lines;
 use crate::reports::churn::{ChurnReport, ChurnTally};
 use crate::reports::gaps::{GapsReport, GapsTally, ANSWERABLE_DAYS};
 use crate::reports::plans::{PlansReport, PlansTally};
@@ -35,16 +33,11 @@ pub const DEFAULT_DAYS: u32 = crate::domain::DEFAULT_REPORT_DAYS;
 #[derive(Debug, Clone)]
 pub struct SlackReport {
     pub actor: Actor,
-    pub channel: String,
+    pub channel: crate::domain::ChannelId,
     pub response_url: crate::domain::ResponseUrl,
     pub request: ReportRequest,
 }
 
-/// A Slack section's text limit is 3000 characters; the code fence takes 6.
-const SECTION_CHARS: usize = 2900;
-/// Slack allows 50 blocks per message; the header takes one and the chart
-/// one more.
-const SECTIONS_PER_MESSAGE: usize = 45;
 /// How often the progress message is edited (Slack allows about one
 /// `chat.update` per second per channel).
 const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -71,10 +64,7 @@ pub fn spawn_slack_report(deps: Arc<Deps>, job: SlackReport) {
             if let Err(e) = run_slack_report(&deps, &job).await {
                 let text = e.report("report failed");
                 if let Some(slack) = &deps.slack {
-                    if let Err(e) = slack
-                        .respond(job.response_url.as_str(), &Message::text(text))
-                        .await
-                    {
+                    if let Err(e) = slack.respond(&job.response_url, &Message::text(text)).await {
                         tracing::warn!(error = %e, "could not answer through response_url");
                     }
                 }
@@ -128,8 +118,6 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
     let report = move |p: Progress| {
         let _ = tx.send(Some(p));
     };
-    // Churn rows a person can act on: (what the row says, customer id),
-    // recoverable first, as the report ranks them.
     let result = match job.request {
         ReportRequest::Plans => plans(deps, job.actor.clone(), report).await.map(|f| {
             let chart = charts::mrr_by_plan(&f.report);
@@ -141,30 +129,7 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
         }),
         ReportRequest::Churn { days } => {
             churn(deps, job.actor.clone(), days, report).await.map(|f| {
-                let rows: Vec<(String, String)> = f
-                    .report
-                    .at_risk
-                    .iter()
-                    .map(|r| {
-                        (
-                            format!(
-                                "{}`{}` {} · {} · {}",
-                                if r.recoverable { "*recoverable* " } else { "" },
-                                r.customer,
-                                r.status,
-                                r.decline_code.as_deref().unwrap_or("no decline code"),
-                                r.subscription
-                            ),
-                            r.customer.clone(),
-                        )
-                    })
-                    .chain(f.report.pending_cancellations.iter().map(|r| {
-                        (
-                            format!("`{}` pending cancellation · {}", r.customer, r.subscription),
-                            r.customer.clone(),
-                        )
-                    }))
-                    .collect();
+                let rows = f.report.triage_rows();
                 let chart = charts::churn_reasons(&f.report);
                 (with_change(f.report.to_text(), f.since_last), rows, chart)
             })
@@ -184,17 +149,17 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
             return Err(e);
         }
     };
-    let layout = layout(&title, &text, &triage_rows);
+    let layout = report_layout(&title, &text, &triage_rows);
+    let (first, thread): (Message, Vec<Message>) = (
+        page(layout.first),
+        layout.thread.into_iter().map(page).collect(),
+    );
     match &chart {
-        None => {
-            slack
-                .update_message(&job.channel, &ts, &layout.first)
-                .await?
-        }
+        None => slack.update_message(&job.channel, &ts, &first).await?,
         Some(chart) => {
             // The chart goes above the text table it pictures; the table
             // stays, as the fallback a workspace without charts shows.
-            let mut with_chart = layout.first.clone();
+            let mut with_chart = first.clone();
             with_chart.blocks.insert(1, chart.clone().into());
             match slack.update_message(&job.channel, &ts, &with_chart).await {
                 Err(SlackError::Api { code }) if refuses_blocks(&code) => {
@@ -202,15 +167,13 @@ async fn run_slack_report(deps: &Arc<Deps>, job: &SlackReport) -> Result<(), Wor
                         code = %code,
                         "Slack refused the chart block: the report goes out as text alone"
                     );
-                    slack
-                        .update_message(&job.channel, &ts, &layout.first)
-                        .await?;
+                    slack.update_message(&job.channel, &ts, &first).await?;
                 }
                 other => other?,
             }
         }
     }
-    for message in &layout.thread {
+    for message in &thread {
         slack.post_message(&job.channel, message, Some(&ts)).await?;
     }
     Ok(())
@@ -225,77 +188,11 @@ pub fn progress_text(title: &str, p: Progress) -> String {
     format!("{title}: scanned {}{about} subscriptions…", p.scanned)
 }
 
-/// A report's Slack messages: the first replaces the progress message (a
-/// chart, when there is one, goes in as its second block), the rest go on
-/// in its thread.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Layout {
-    pub first: Message,
-    pub thread: Vec<Message>,
-}
-
-/// Lays `text` out in code-fenced sections of at most [`SECTION_CHARS`],
-/// [`SECTIONS_PER_MESSAGE`] to a message ("part i of n" when more than
-/// one), then a **Triage** button per `rows` entry (label, customer id),
-/// paged the same way: no message passes Slack's 50 blocks, and nothing is
-/// cut.
-pub fn layout(title: &str, text: &str, rows: &[(String, String)]) -> Layout {
-    let chunks = chunk_lines(text, SECTION_CHARS);
-    let groups: Vec<&[String]> = chunks.chunks(SECTIONS_PER_MESSAGE).collect();
-    let n_groups = groups.len().max(1);
-    let summary = format!("{title}: {}", text.lines().next().unwrap_or_default());
-    let mut messages: Vec<Message> = (0..n_groups)
-        .map(|i| {
-            let header = if n_groups > 1 {
-                format!("*{title}* (part {} of {n_groups})", i + 1)
-            } else {
-                format!("*{title}*")
-            };
-            let mut blocks: Vec<SlackBlock> =
-                vec![SlackSectionBlock::new().with_text(md!(header)).into()];
-            for chunk in groups.get(i).copied().unwrap_or_default() {
-                blocks.push(
-                    SlackSectionBlock::new()
-                        .with_text(md!(format!("```{chunk}```")))
-                        .into(),
-                );
-            }
-            Message {
-                text: summary.clone(),
-                blocks,
-            }
-        })
-        .collect();
-    let n_pages = rows.len().div_ceil(SECTIONS_PER_MESSAGE);
-    for (i, page) in rows.chunks(SECTIONS_PER_MESSAGE).enumerate() {
-        let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new()
-            .with_text(md!(format!(
-                "*Triage* opens the customer's case card; every fix goes through the usual approvals ({} of {n_pages})",
-                i + 1
-            )))
-            .into()];
-        for (label, customer) in page {
-            blocks.push(
-                SlackSectionBlock::new()
-                    .with_text(md!(label.clone()))
-                    .with_accessory(
-                        SlackBlockButtonElement::new(pt!("Triage"))
-                            .with_action_id(SlackActionId(TRIAGE_ACTION_ID.into()))
-                            .with_value(customer.clone())
-                            .into(),
-                    )
-                    .into(),
-            );
-        }
-        messages.push(Message {
-            text: format!("{title}: customers to triage"),
-            blocks,
-        });
-    }
-    let first = messages.remove(0);
-    Layout {
-        first,
-        thread: messages,
+/// A laid-out page as the Web API's message.
+fn page(page: Page) -> Message {
+    Message {
+        text: page.text,
+        blocks: page.blocks,
     }
 }
 
@@ -551,69 +448,8 @@ pub async fn scan_churn(
 mod tests {
     use super::*;
 
-    fn blocks(m: &Message) -> Vec<serde_json::Value> {
-        serde_json::to_value(&m.blocks)
-            .expect("blocks serialise")
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// "Show more" is the thread: a report of any length and any number
-    /// of rows is posted whole, every message within Slack's limits.
     #[test]
-    fn a_long_report_goes_on_in_the_thread_within_slack_limits_and_loses_nothing() {
-        let text: String = (0..3000)
-            .map(|i| format!("row {i:05} {}\n", "x".repeat(60)))
-            .collect();
-        let rows: Vec<(String, String)> = (0..100)
-            .map(|i| (format!("`cus_{i:03}` past_due"), format!("cus_{i:03}")))
-            .collect();
-        let l = layout("Churn report", &text, &rows);
-        let messages: Vec<&Message> = std::iter::once(&l.first).chain(&l.thread).collect();
-        let mut fenced = String::new();
-        let mut buttons = Vec::new();
-        for (i, m) in messages.iter().enumerate() {
-            let b = blocks(m);
-            // The first message also takes the chart block.
-            let limit = if i == 0 { 49 } else { 50 };
-            assert!(b.len() <= limit, "message {i} has {} blocks", b.len());
-            for block in &b {
-                let t = block["text"]["text"].as_str().expect("section text");
-                assert!(t.chars().count() <= 3000, "a section of {}", t.len());
-                if let Some(inner) = t.strip_prefix("```").and_then(|t| t.strip_suffix("```")) {
-                    fenced.push_str(inner);
-                    fenced.push('\n');
-                }
-                if block["accessory"]["action_id"] == TRIAGE_ACTION_ID {
-                    buttons.push(block["accessory"]["value"].as_str().expect("id").to_owned());
-                }
-            }
-        }
-        assert_eq!(fenced, text, "the text is posted whole, in order");
-        let customers: Vec<String> = rows.iter().map(|r| r.1.clone()).collect();
-        assert_eq!(buttons, customers, "one Triage button per row, in order");
-        let headers: Vec<String> = messages
-            .iter()
-            .map(|m| {
-                blocks(m)[0]["text"]["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned()
-            })
-            .collect();
-        assert!(headers[0].contains("(part 1 of 2)"), "{headers:?}");
-        assert!(headers[1].contains("(part 2 of 2)"), "{headers:?}");
-        assert!(headers[4].contains("(3 of 3)"), "{headers:?}");
-        assert_eq!(messages.len(), 5);
-    }
-
-    #[test]
-    fn a_short_report_is_one_message_and_progress_says_how_far() {
-        let l = layout("Plans report", "Plans: 3\nrow", &[]);
-        assert!(l.thread.is_empty());
-        assert_eq!(blocks(&l.first).len(), 2);
-        assert_eq!(l.first.text, "Plans report: Plans: 3");
+    fn progress_says_how_far() {
         let p = Progress {
             scanned: 12_000,
             estimated_total: Some(100_000),

@@ -5,7 +5,9 @@
 
 use crate::helpers::*;
 use crate::resilience_harness::*;
-use billing_triage::domain::{ChargeId, Currency, Money, SlackBotToken, StripeKey};
+use billing_triage::domain::{
+    ChannelId, ChargeId, Currency, MessageTs, Money, ResponseUrl, SlackBotToken, StripeKey,
+};
 use billing_triage::slack::api::Message;
 use billing_triage::slack::SlackApi;
 use billing_triage::store::Store;
@@ -193,7 +195,9 @@ async fn chat_update_and_response_url_posts_wait_out_rate_limits() {
 
     let proxy = rate_limiting_slack(&slack, "chat.update", 2, 1).await;
     let api = SlackApi::new(&token, &format!("{proxy}/api")).expect("client");
-    api.update_message(CHANNEL, "1700000000.000001", &Message::text("updated"))
+    let channel = ChannelId::parse(CHANNEL).expect("channel");
+    let ts = MessageTs::parse("1700000000.000001").expect("ts");
+    api.update_message(&channel, &ts, &Message::text("updated"))
         .await
         .expect("the update goes through");
     assert_eq!(
@@ -204,7 +208,7 @@ async fn chat_update_and_response_url_posts_wait_out_rate_limits() {
 
     let proxy = rate_limiting_slack(&slack, "response_url", 1, 1).await;
     let api = SlackApi::new(&token, &format!("{proxy}/api")).expect("client");
-    let url = format!("{proxy}/response/T1/abc");
+    let url = ResponseUrl::parse(&format!("{proxy}/response/T1/abc")).expect("url");
     api.respond(&url, &Message::text("answer"))
         .await
         .expect("the answer goes through");
