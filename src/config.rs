@@ -3,7 +3,9 @@
 //! one line and exits. Nothing reads `std::env` after start-up: `from_lookup`
 //! takes the environment as a function so tests pass values, not env vars.
 
-use crate::domain::{SigningSecret, SlackAppToken, SlackBotToken, SlackUserId, StripeKey};
+use crate::domain::{
+    ChannelId, SigningSecret, SlackAppToken, SlackBotToken, SlackUserId, StripeKey, UserGroupId,
+};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -42,6 +44,7 @@ pub struct StripeConfig {
     pub read_rate: u32,
 }
 
+pub use crate::access::{AccessConfig, Operators};
 pub use crate::policy::{PolicyConfig, READ_ONLY_WARNING};
 
 /// Everything the process needs; which parts are required depends on the
@@ -54,6 +57,8 @@ pub struct Config {
     pub redis_prefix: String,
     pub bind_addr: SocketAddr,
     pub policy: PolicyConfig,
+    /// Who may see billing, and where (`BILLING_OPERATORS`, `BILLING_CHANNELS`).
+    pub access: AccessConfig,
     pub portal_login_url: Option<String>,
     /// How long `serve` lets work in flight finish after SIGTERM.
     pub shutdown_grace: Duration,
@@ -205,6 +210,28 @@ impl Config {
                 })
                 .collect::<Result<_, _>>()?,
         };
+        let access = AccessConfig {
+            operators: get("BILLING_OPERATORS")
+                .map(|raw| operators(&raw, &err))
+                .transpose()?,
+            channels: get("BILLING_CHANNELS")
+                .map(|raw| {
+                    ids(&raw)
+                        .map(|id| {
+                            ChannelId::parse(id).map_err(|_| {
+                                err(
+                                    "BILLING_CHANNELS",
+                                    &format!(
+                                        "`{}` is not a Slack channel id (C...)",
+                                        id.chars().take(20).collect::<String>()
+                                    ),
+                                )
+                            })
+                        })
+                        .collect::<Result<_, _>>()
+                })
+                .transpose()?,
+        };
         let refund_limit_minor = match get("BILLING_REFUND_LIMIT") {
             None => DEFAULT_REFUND_LIMIT_MINOR,
             Some(raw) => raw.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
@@ -256,10 +283,40 @@ impl Config {
                 approvers,
                 refund_limit_minor,
             },
+            access,
             portal_login_url,
             shutdown_grace,
         })
     }
+}
+
+/// The comma-separated ids of a setting, trimmed, empty ones left out.
+fn ids(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// `BILLING_OPERATORS`: user ids (`U…`, `W…`) and user group ids (`S…`).
+fn operators(
+    raw: &str,
+    err: &impl Fn(&'static str, &str) -> ConfigError,
+) -> Result<Operators, ConfigError> {
+    let mut out = Operators::default();
+    for id in ids(raw) {
+        if let Ok(group) = UserGroupId::parse(id) {
+            out.groups.push(group);
+        } else if let Ok(user) = SlackUserId::parse(id) {
+            out.users.insert(user);
+        } else {
+            return Err(err(
+                "BILLING_OPERATORS",
+                &format!(
+                    "`{}` is neither a Slack user id (U...) nor a user group id (S...)",
+                    id.chars().take(20).collect::<String>()
+                ),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// Just the Redis settings, for commands that need nothing else

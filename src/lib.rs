@@ -1,7 +1,7 @@
 //! billing-triage: a Slack bot that triages customer-billing cases on Stripe.
 //!
 //! Functional core, imperative shell (see ARCHITECTURE.md):
-//! - core, synchronous and I/O-free: `domain`, `triage`, `actions`, `policy`,
+//! - core, synchronous and I/O-free: `domain`, `triage`, `access`, `actions`, `policy`,
 //!   `card`, `followup`, `audit`, `plan`, `reports`;
 //! - shell: `workflow`, the only code that joins core and adapters, and
 //!   `handlers`, which turn typed Slack requests into workflows;
@@ -9,6 +9,7 @@
 //! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
 
 // core: no I/O, clock or randomness
+pub mod access;
 pub mod actions;
 pub mod assess;
 pub mod audit;

@@ -84,6 +84,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         instance: crate::workflow::new_instance_id(),
         tasks: tokio_util::task::TaskTracker::new(),
         scanner,
+        access: crate::workflow::access::AccessGate::new(config.access.clone()),
     })
 }
 
@@ -94,6 +95,9 @@ impl App {
         let slack = config.slack.clone().ok_or(StartupError::NoSlack)?;
         if let Some(warning) = config.policy.read_only_warning() {
             tracing::warn!(setting = "BILLING_APPROVERS", "{warning}");
+        }
+        for warning in config.access.warnings() {
+            tracing::warn!("{warning}");
         }
         let deps = Arc::new(deps(&config)?);
         let listener = TcpListener::bind(config.bind_addr)

@@ -44,6 +44,7 @@ pub enum AuditEvent {
     FollowUpPosted(FollowUpPosted),
     CaseClosed(CaseClosed),
     ReportRun(ReportRun),
+    AccessRefused(AccessRefused),
     ContextAdded(ContextAdded),
     CaseRetriaged(CaseRetriaged),
 }
@@ -351,6 +352,23 @@ pub struct ReportRun {
     pub days: u32,
 }
 
+/// `access_refused`: someone who may not see billing there tried; nothing
+/// was fetched, posted or stored.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AccessRefused {
+    /// What was tried: `lookup`, `churn`, `shortcut`, a button's or a
+    /// modal's id.
+    pub on: String,
+    /// Where, when Slack said (a modal has no channel).
+    pub channel: Option<String>,
+    /// `guest`, `other_organisation`, `not_operator`, `shared_channel`,
+    /// `channel_not_allowed`, or `unchecked` (Slack could not say in time).
+    pub reason: String,
+    /// The customer identifier asked for, as a salted SHA-256 (hex), never
+    /// in clear; `null` when none was named.
+    pub subject: Option<String>,
+}
+
 /// `context_added`: an operator added the customer's message or a note.
 /// Never the text, which stays in the case record.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -413,6 +431,7 @@ impl AuditEvent {
             Self::FollowUpPosted(_) => AuditKind::FollowUpPosted,
             Self::CaseClosed(_) => AuditKind::CaseClosed,
             Self::ReportRun(_) => AuditKind::ReportRun,
+            Self::AccessRefused(_) => AuditKind::AccessRefused,
             Self::ContextAdded(_) => AuditKind::ContextAdded,
             Self::CaseRetriaged(_) => AuditKind::CaseRetriaged,
         }
@@ -439,6 +458,7 @@ impl AuditEvent {
             Self::FollowUpPosted(p) => to_detail(p),
             Self::CaseClosed(p) => to_detail(p),
             Self::ReportRun(p) => to_detail(p),
+            Self::AccessRefused(p) => to_detail(p),
             Self::ContextAdded(p) => to_detail(p),
             Self::CaseRetriaged(p) => to_detail(p),
         }
@@ -475,6 +495,7 @@ impl AuditEvent {
             AuditKind::FollowUpPosted => payload(detail).map(Self::FollowUpPosted),
             AuditKind::CaseClosed => payload(detail).map(Self::CaseClosed),
             AuditKind::ReportRun => payload(detail).map(Self::ReportRun),
+            AuditKind::AccessRefused => payload(detail).map(Self::AccessRefused),
             AuditKind::ContextAdded => payload(detail).map(Self::ContextAdded),
             AuditKind::CaseRetriaged => payload(detail).map(Self::CaseRetriaged),
         };
@@ -514,6 +535,7 @@ payload_into_event!(
     ReportRun,
     ContextAdded,
     CaseRetriaged,
+    AccessRefused,
 );
 
 impl CaseOpened {

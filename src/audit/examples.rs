@@ -160,6 +160,13 @@ impl AuditEvent {
                 days: 30,
             }
             .into()],
+            AuditKind::AccessRefused => vec![AccessRefused {
+                on: "lookup".to_owned(),
+                channel: Some("C0GENERAL1".to_owned()),
+                reason: "not_operator".to_owned(),
+                subject: Some("ab".repeat(32)),
+            }
+            .into()],
             AuditKind::ContextAdded => vec![ContextAdded {
                 given_as: "customer_message".to_owned(),
                 chars: 42,

@@ -16,6 +16,16 @@ fn refuse(raw: &str, what: &'static str, prefix: &'static str) -> IdError {
     }
 }
 
+/// One of Slack's ids: one of `prefixes`, then upper-case letters and
+/// digits, 2 to 32 characters in all.
+fn is_slack_id(raw: &str, prefixes: &[char]) -> bool {
+    raw.starts_with(prefixes)
+        && (2..=32).contains(&raw.len())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
 /// A Slack conversation id: `C…` (channel), `G…` (private channel or group
 /// DM) or `D…` (direct message), upper-case letters and digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -26,12 +36,7 @@ impl ChannelId {
     /// # Errors
     /// When `raw` is not `C`, `G` or `D` followed by upper-case letters and digits.
     pub fn parse(raw: &str) -> Result<Self, IdError> {
-        let ok = raw.starts_with(['C', 'G', 'D'])
-            && (2..=32).contains(&raw.len())
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-        if ok {
+        if is_slack_id(raw, &['C', 'G', 'D']) {
             Ok(Self(raw.to_owned()))
         } else {
             Err(refuse(raw, "Slack channel", "C"))
@@ -39,6 +44,24 @@ impl ChannelId {
     }
 }
 string_id!(ChannelId);
+
+/// A Slack user group id (`S…`), as `BILLING_OPERATORS` names one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct UserGroupId(String);
+
+impl UserGroupId {
+    /// # Errors
+    /// When `raw` is not `S` followed by upper-case letters and digits.
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        if is_slack_id(raw, &['S']) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(refuse(raw, "Slack user group", "S"))
+        }
+    }
+}
+string_id!(UserGroupId);
 
 /// A message's timestamp, Slack's id of a message within its channel
 /// (`1700000000.000100`), and what `thread_ts` names.

@@ -12,12 +12,14 @@ mod shortcut;
 mod slash;
 mod submissions;
 
+use crate::domain::BillingCommand;
 use crate::domain::{ChannelId, ResponseUrl, SlackUserId};
 use crate::slack::api::Message;
 use crate::slack::payloads::{DeliveryId, EventEnvelope};
 use crate::slack::request::Request;
 pub use crate::slack::Ack;
-use crate::workflow::Deps;
+use crate::workflow::access::{self, Denied};
+use crate::workflow::{reports, Deps};
 use futures::future::BoxFuture;
 use serde_json::json;
 use std::sync::Arc;
@@ -118,6 +120,18 @@ pub async fn on_request_once(deps: &Arc<Deps>, delivery: &DeliveryId, request: R
             _ => Ack::Empty,
         };
     }
+    if let Some(guarded) = Guarded::of(&request) {
+        // Slack waits 3 s; a check that cannot finish lets nobody through.
+        let checked = tokio::time::timeout(
+            BEFORE_ACK_BUDGET,
+            access::check(deps, guarded.user, guarded.channel),
+        )
+        .await
+        .unwrap_or_else(|_| Err(Denied::Unchecked("timed out".to_owned())));
+        if let Err(denied) = checked {
+            return refuse(deps, &request, &guarded, &denied);
+        }
+    }
     let ack = on_request(deps, request).await;
     if is_field_error(&ack) {
         // Time-boxed like the claim: Slack's 3 s must not wait on Redis.
@@ -129,6 +143,111 @@ pub async fn on_request_once(deps: &Arc<Deps>, delivery: &DeliveryId, request: R
         }
     }
     ack
+}
+
+/// Who acted, where and on what, for the access check of a request that
+/// shows or changes billing.
+struct Guarded<'a> {
+    user: &'a SlackUserId,
+    channel: Option<&'a ChannelId>,
+    on: String,
+    /// The customer identifier asked for, audited only as a salted hash.
+    identifier: Option<String>,
+}
+
+impl<'a> Guarded<'a> {
+    /// `None` for what shows no billing: `/billing help`, a usage reply, an
+    /// interaction that is not ours.
+    fn of(request: &'a Request) -> Option<Self> {
+        let guarded = |user, channel, on: &str, identifier: Option<String>| Guarded {
+            user,
+            channel,
+            on: on.to_owned(),
+            identifier,
+        };
+        match request {
+            Request::Command(cmd) => {
+                let (on, identifier) = match cmd.command.as_ref().ok()? {
+                    BillingCommand::Lookup { query, .. } => ("lookup", Some(query.to_string())),
+                    BillingCommand::Audit(case) => ("audit", Some(case.to_string())),
+                    BillingCommand::Report(report) => (reports::name(*report), None),
+                    BillingCommand::Help => return None,
+                };
+                Some(guarded(&cmd.user, Some(&cmd.channel), on, identifier))
+            }
+            Request::Shortcut(s) => Some(guarded(&s.user, Some(&s.channel), TRIAGE_SHORTCUT, None)),
+            Request::Buttons(clicks) => {
+                let first = clicks.buttons.first()?;
+                Some(guarded(
+                    &clicks.user,
+                    clicks.channel.as_ref(),
+                    first.action_id(),
+                    first.identifier(),
+                ))
+            }
+            Request::Submission(s) => Some(guarded(&s.user, None, s.form.callback_id(), None)),
+            Request::Ignored { .. } | Request::Unreadable(_) => None,
+        }
+    }
+}
+
+/// A refusal, private and complete: said only to who tried (ephemerally,
+/// or in the modal), audited, and nothing else done.
+fn refuse(deps: &Arc<Deps>, request: &Request, guarded: &Guarded<'_>, denied: &Denied) -> Ack {
+    tracing::warn!(
+        actor = %guarded.user,
+        channel = guarded.channel.map(|c| c.to_string()),
+        on = %guarded.on,
+        reason = denied.code(),
+        "access refused"
+    );
+    {
+        let (deps, user, channel, on, identifier, denied) = (
+            Arc::clone(deps),
+            guarded.user.clone(),
+            guarded.channel.cloned(),
+            guarded.on.clone(),
+            guarded.identifier.clone(),
+            denied.clone(),
+        );
+        deps.tasks.clone().spawn(async move {
+            if let Err(e) = access::audit_refusal(
+                &deps,
+                &user,
+                channel.as_ref(),
+                &on,
+                identifier.as_deref(),
+                &denied,
+            )
+            .await
+            {
+                e.report("could not audit a refused access");
+            }
+        });
+    }
+    let text = denied.text(&deps.access.config);
+    match request {
+        Request::Command(_) => ephemeral(text),
+        Request::Shortcut(s) => {
+            tell(deps, s.response_url.clone(), text);
+            Ack::Empty
+        }
+        Request::Buttons(clicks) => {
+            if let Some(url) = &clicks.response_url {
+                tell(deps, url.clone(), text);
+            }
+            Ack::Empty
+        }
+        Request::Submission(_) => Ack::Json(json!({
+            "response_action": "update",
+            "view": {
+                "type": "modal",
+                "title": {"type": "plain_text", "text": "Not allowed"},
+                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+            }
+        })),
+        Request::Ignored { .. } | Request::Unreadable(_) => Ack::Empty,
+    }
 }
 
 /// Dispatches one typed request to its handler.

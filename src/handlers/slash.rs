@@ -27,9 +27,17 @@ pub(super) fn on_command(deps: &Arc<Deps>, cmd: CommandRequest) -> Ack {
 }
 
 fn help(deps: &Deps) -> Ack {
-    match deps.policy.read_only_warning() {
-        Some(warning) => ephemeral(format!("{USAGE}\n\n:warning: {warning}")),
-        None => ephemeral(USAGE),
+    let warnings: Vec<String> = deps
+        .policy
+        .read_only_warning()
+        .into_iter()
+        .chain(deps.access.config.warnings())
+        .map(|w| format!(":warning: {w}"))
+        .collect();
+    if warnings.is_empty() {
+        ephemeral(USAGE)
+    } else {
+        ephemeral(format!("{USAGE}\n\n{}", warnings.join("\n")))
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::domain::{
     ChannelId, MessageTs, ResponseUrl, SlackAppToken, SlackBotToken, SlackUserId as UserId,
-    TriggerId,
+    TriggerId, UserGroupId,
 };
 use crate::metrics::{Metrics, SlackPostLabels};
 use slack_morphism::errors::SlackClientError;
@@ -195,6 +195,83 @@ impl SlackApi {
         result
     }
 
+    /// One read of the Web API into our own shape (only the fields the
+    /// bot reads), rate limits waited out like every call.
+    async fn read<RS>(
+        &self,
+        method: &'static str,
+        params: Vec<(&'static str, Option<String>)>,
+    ) -> Result<RS, SlackError>
+    where
+        RS: serde::de::DeserializeOwned + Send,
+    {
+        self.call(method, || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .http_session_api
+                .http_get::<RS, _, String>(method, &params, None)
+                .await?)
+        })
+        .await
+    }
+
+    /// `users.info`: whether `user` is a guest or of another organisation
+    /// (`users:read`).
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn user_info(&self, user: &UserId) -> Result<UserInfo, SlackError> {
+        let answer: UserInfoAnswer = self
+            .read("users.info", vec![("user", Some(user.as_str().to_owned()))])
+            .await?;
+        Ok(answer.user)
+    }
+
+    /// `conversations.info`: whether `channel` is shared with another
+    /// organisation, or a direct message (`channels:read`, `groups:read`,
+    /// `im:read`, `mpim:read`).
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn channel_info(&self, channel: &ChannelId) -> Result<ChannelInfo, SlackError> {
+        let answer: ChannelInfoAnswer = self
+            .read(
+                "conversations.info",
+                vec![("channel", Some(channel.as_str().to_owned()))],
+            )
+            .await?;
+        Ok(answer.channel)
+    }
+
+    /// `usergroups.users.list`: the members of `group` (`usergroups:read`).
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn group_members(&self, group: &UserGroupId) -> Result<Vec<UserId>, SlackError> {
+        let answer: GroupMembersAnswer = self
+            .read(
+                "usergroups.users.list",
+                vec![("usergroup", Some(group.as_str().to_owned()))],
+            )
+            .await?;
+        // An id Slack lists that is not a user id is nobody we know.
+        Ok(answer
+            .users
+            .iter()
+            .filter_map(|id| UserId::parse(id).ok())
+            .collect())
+    }
+
+    /// `auth.test`: the workspace (team) the bot is installed in.
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn team_id(&self) -> Result<String, SlackError> {
+        let answer: AuthTestAnswer = self.read("auth.test", Vec::new()).await?;
+        Ok(answer.team_id)
+    }
+
     /// `apps.connections.open` with the app-level token: the URL of a new
     /// Socket Mode websocket. A refused token is `SlackError::Api` with
     /// Slack's code (`invalid_auth`, `token_revoked`, …).
@@ -340,6 +417,55 @@ impl SlackApi {
         .await?;
         Ok(())
     }
+}
+
+/// What `users.info` says of a user, as far as access is decided.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct UserInfo {
+    #[serde(default)]
+    pub team_id: Option<String>,
+    #[serde(default)]
+    pub is_restricted: bool,
+    #[serde(default)]
+    pub is_ultra_restricted: bool,
+    #[serde(default)]
+    pub is_stranger: bool,
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// What `conversations.info` says of a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct ChannelInfo {
+    #[serde(default)]
+    pub is_shared: bool,
+    #[serde(default)]
+    pub is_ext_shared: bool,
+    #[serde(default)]
+    pub is_pending_ext_shared: bool,
+    #[serde(default)]
+    pub is_im: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct UserInfoAnswer {
+    user: UserInfo,
+}
+
+#[derive(serde::Deserialize)]
+struct ChannelInfoAnswer {
+    channel: ChannelInfo,
+}
+
+#[derive(serde::Deserialize)]
+struct GroupMembersAnswer {
+    #[serde(default)]
+    users: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct AuthTestAnswer {
+    team_id: String,
 }
 
 /// The wait before retrying a rate-limited call: Slack's `Retry-After`, or

@@ -130,6 +130,29 @@ pub enum Button {
 }
 
 impl Button {
+    /// Its `action_id` as the audit names what was tried.
+    pub fn action_id(&self) -> &str {
+        match self {
+            Self::Approve(_) => surface::APPROVE_ACTION_ID,
+            Self::Reject(_) => surface::REJECT_ACTION_ID,
+            Self::PartialRefund(_) => surface::PARTIAL_REFUND_ACTION_ID,
+            Self::TriageCustomer(_) => surface::TRIAGE_ACTION_ID,
+            Self::AddContext(_) => surface::ADD_CONTEXT_ACTION_ID,
+            Self::LookUp(_) => surface::LOOK_UP_ACTION_ID,
+            Self::MoreActions(_) => surface::MORE_ACTIONS_ACTION_ID,
+            Self::Unreadable { action_id } | Self::Unknown { action_id } => action_id,
+        }
+    }
+
+    /// The customer identifier it asks about, when it names one.
+    pub fn identifier(&self) -> Option<String> {
+        match self {
+            Self::TriageCustomer(customer) => Some(customer.to_string()),
+            Self::LookUp(query) => Some(query.to_string()),
+            _ => None,
+        }
+    }
+
     /// Reads one clicked button by its `action_id`.
     pub fn parse(action: &BlockAction) -> Self {
         let id = action.action_id.as_str();
@@ -276,6 +299,17 @@ impl TypedAmount {
 }
 
 impl Submission {
+    /// The modal's `callback_id`, as the audit names what was tried.
+    pub fn callback_id(&self) -> &str {
+        match self {
+            Self::Reject { .. } => surface::REJECT_CALLBACK,
+            Self::PartialRefund { .. } => surface::REFUND_CALLBACK,
+            Self::AddContext { .. } => surface::CONTEXT_CALLBACK,
+            Self::ChooseTerms { .. } => "choose_terms",
+            Self::Unreadable { callback_id } | Self::Unknown { callback_id } => callback_id,
+        }
+    }
+
     fn read(view: &View) -> Self {
         let target = CaseAction::parse(&view.private_metadata);
         let text = |block, input| view.state.text(block, input).unwrap_or_default();

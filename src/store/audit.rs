@@ -44,6 +44,8 @@ use std::sync::LazyLock;
 
 /// Key suffix of the stream.
 pub const STREAM_KEY: &str = "audit";
+/// Key suffix of the audit salt (never expires, like the trail).
+pub const SALT_KEY: &str = "audit:salt";
 /// Key suffix of the head, `"<seq> <hash>"`.
 pub const HEAD_KEY: &str = "audit:head";
 /// Key suffix of a case's index, followed by the case id.
@@ -91,6 +93,32 @@ impl AuditHead {
 }
 
 impl Store {
+    /// The deployment's audit salt (`audit:salt`): made once, by whichever
+    /// replica asks first, and shared by all; it keeps customer
+    /// identifiers out of the trail in clear while letting an auditor
+    /// match repeated attempts (`access_refused.subject`).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis cannot be reached.
+    pub async fn audit_salt(&self) -> Result<String, StoreError> {
+        let mut conn = self.conn().await?;
+        let key = self.key(SALT_KEY);
+        let fresh = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let _: Option<String> = redis::cmd("SET")
+            .arg(&key)
+            .arg(&fresh)
+            .arg("NX")
+            .query_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        let salt: Option<String> = conn.get(&key).await.map_err(map_err)?;
+        salt.ok_or_else(|| StoreError::Corrupt(format!("{key} vanished right after it was set")))
+    }
+
     /// Chains `entry` onto the log (its `seq`, `prev_hash` and `hash` are
     /// set here from the head) and appends it, as one consistent chain
     /// whatever the number of concurrent writers (module doc). The core

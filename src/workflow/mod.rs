@@ -5,6 +5,7 @@
 //! (shown as is, ephemeral) or an internal one (a short line with a reference
 //! id for the operator, the whole chain in the log).
 
+pub mod access;
 pub mod action_state;
 pub mod approve;
 pub mod case_card;
@@ -42,6 +43,8 @@ pub struct Deps {
     pub tasks: tokio_util::task::TaskTracker,
     /// Account-wide list scans for the reports, paced by `STRIPE_READ_RATE`.
     pub scanner: StripeScanner,
+    /// Who may see billing, and where; what Slack said recently.
+    pub access: access::AccessGate,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

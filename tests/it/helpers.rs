@@ -70,6 +70,57 @@ pub struct SlackStandIn {
     failures: Arc<Mutex<HashMap<String, String>>>,
     /// What `apps.connections.open` answers (a Socket Mode stand-in's URL).
     socket_url: Arc<Mutex<String>>,
+    /// What `users.info`, `conversations.info` and `usergroups.users.list`
+    /// answer, by id; unnamed users are full members of this workspace and
+    /// unnamed channels its own.
+    facts: Facts,
+}
+
+/// The Web API's facts about users, channels and user groups.
+#[derive(Clone, Default)]
+pub struct Facts {
+    users: Arc<Mutex<HashMap<String, serde_json::Value>>>,
+    channels: Arc<Mutex<HashMap<String, serde_json::Value>>>,
+    groups: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+/// The stand-in's workspace.
+pub const TEAM: &str = "T0001";
+
+impl Facts {
+    fn answer(&self, method: &str, body: &serde_json::Value) -> Option<serde_json::Value> {
+        let arg = |name: &str| body[name].as_str().unwrap_or_default().to_owned();
+        Some(match method {
+            "auth.test" => {
+                serde_json::json!({"ok": true, "team_id": TEAM, "user_id": "U0BOT00001"})
+            }
+            "users.info" => {
+                let id = arg("user");
+                let user = self.users.lock().expect("facts").get(&id).cloned().unwrap_or_else(
+                    || serde_json::json!({"id": id, "team_id": TEAM, "is_restricted": false, "is_ultra_restricted": false}),
+                );
+                serde_json::json!({"ok": true, "user": user})
+            }
+            "conversations.info" => {
+                let id = arg("channel");
+                let channel = self.channels.lock().expect("facts").get(&id).cloned().unwrap_or_else(
+                    || serde_json::json!({"id": id, "is_channel": !id.starts_with('D'), "is_im": id.starts_with('D'), "is_shared": false, "is_ext_shared": false}),
+                );
+                serde_json::json!({"ok": true, "channel": channel})
+            }
+            "usergroups.users.list" => {
+                let users = self
+                    .groups
+                    .lock()
+                    .expect("facts")
+                    .get(&arg("usergroup"))
+                    .cloned()
+                    .unwrap_or_default();
+                serde_json::json!({"ok": true, "users": users})
+            }
+            _ => return None,
+        })
+    }
 }
 
 impl SlackStandIn {
@@ -81,10 +132,12 @@ impl SlackStandIn {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let failures: Arc<Mutex<HashMap<String, String>>> = Arc::new(Mutex::new(HashMap::new()));
         let socket_url = Arc::new(Mutex::new(String::new()));
-        let (c, f, s) = (
+        let facts = Facts::default();
+        let (c, f, s, facts_in) = (
             Arc::clone(&calls),
             Arc::clone(&failures),
             Arc::clone(&socket_url),
+            facts.clone(),
         );
         tokio::spawn(async move {
             let mut ts_counter = 0u64;
@@ -93,23 +146,26 @@ impl SlackStandIn {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
-                let (c, f, s, counter) = (
+                let (c, f, s, counter, facts) = (
                     Arc::clone(&c),
                     Arc::clone(&f),
                     Arc::clone(&s),
                     Arc::clone(&ts_counter),
+                    facts_in.clone(),
                 );
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |req: Request<hyper::body::Incoming>| {
-                            let (c, f, s, counter) = (
+                            let (c, f, s, counter, facts) = (
                                 Arc::clone(&c),
                                 Arc::clone(&f),
                                 Arc::clone(&s),
                                 Arc::clone(&counter),
+                                facts.clone(),
                             );
                             async move {
                                 let path = req.uri().path().to_owned();
+                                let query = req.uri().query().unwrap_or_default().to_owned();
                                 let is_json = req
                                     .headers()
                                     .get("content-type")
@@ -124,8 +180,14 @@ impl SlackStandIn {
                                 let body: serde_json::Value = if is_json {
                                     serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)
                                 } else {
+                                    // A read's arguments are in the query (GET).
+                                    let raw: &[u8] = if body.is_empty() {
+                                        query.as_bytes()
+                                    } else {
+                                        &body
+                                    };
                                     let form: HashMap<String, String> =
-                                        serde_urlencoded::from_bytes(&body).unwrap_or_default();
+                                        serde_urlencoded::from_bytes(raw).unwrap_or_default();
                                     serde_json::to_value(form).unwrap_or(serde_json::Value::Null)
                                 };
                                 let method = if path.starts_with("/response/") {
@@ -166,22 +228,26 @@ impl SlackStandIn {
                                             .cloned()
                                             .unwrap_or(serde_json::json!(""));
                                         // The shapes Slack answers with, as far as clients read them.
-                                        match method.as_str() {
-                                            "views.open" => {
-                                                serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() })
+                                        if let Some(answer) = facts.answer(&method, &body) {
+                                            answer
+                                        } else {
+                                            match method.as_str() {
+                                                "views.open" => {
+                                                    serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() })
+                                                }
+                                                "chat.postEphemeral" => {
+                                                    serde_json::json!({ "ok": true, "message_ts": ts })
+                                                }
+                                                "apps.connections.open" => {
+                                                    let url =
+                                                        s.lock().expect("socket url lock").clone();
+                                                    serde_json::json!({ "ok": true, "url": url })
+                                                }
+                                                _ => serde_json::json!({
+                                                    "ok": true, "channel": channel, "ts": ts, "text": text,
+                                                    "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
+                                                }),
                                             }
-                                            "chat.postEphemeral" => {
-                                                serde_json::json!({ "ok": true, "message_ts": ts })
-                                            }
-                                            "apps.connections.open" => {
-                                                let url =
-                                                    s.lock().expect("socket url lock").clone();
-                                                serde_json::json!({ "ok": true, "url": url })
-                                            }
-                                            _ => serde_json::json!({
-                                                "ok": true, "channel": channel, "ts": ts, "text": text,
-                                                "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001" }
-                                            }),
                                         }
                                     }
                                 };
@@ -206,7 +272,43 @@ impl SlackStandIn {
             calls,
             failures,
             socket_url,
+            facts,
         }
+    }
+
+    /// `users.info` answers this for `user` (merged over a full member).
+    pub fn set_user(&self, user: &str, fields: serde_json::Value) {
+        let mut facts = serde_json::json!({"id": user, "team_id": TEAM});
+        if let (Some(into), Some(from)) = (facts.as_object_mut(), fields.as_object()) {
+            into.extend(from.clone());
+        }
+        self.facts
+            .users
+            .lock()
+            .expect("facts")
+            .insert(user.to_owned(), facts);
+    }
+
+    /// `conversations.info` answers this for `channel` (merged over an
+    /// internal channel).
+    pub fn set_channel(&self, channel: &str, fields: serde_json::Value) {
+        let mut facts = serde_json::json!({"id": channel, "is_channel": true, "is_im": false});
+        if let (Some(into), Some(from)) = (facts.as_object_mut(), fields.as_object()) {
+            into.extend(from.clone());
+        }
+        self.facts
+            .channels
+            .lock()
+            .expect("facts")
+            .insert(channel.to_owned(), facts);
+    }
+
+    /// `usergroups.users.list` answers these members for `group`.
+    pub fn set_group(&self, group: &str, members: &[&str]) {
+        self.facts.groups.lock().expect("facts").insert(
+            group.to_owned(),
+            members.iter().map(|m| (*m).to_owned()).collect(),
+        );
     }
 
     /// Makes `apps.connections.open` hand out `url` (Socket Mode tests).
@@ -440,6 +542,11 @@ impl TestApp {
 
     /// `/billing <text>` as `user`, in the real form shape Slack sends.
     pub async fn slash(&self, text: &str, user: &str) -> (Reply, String) {
+        self.slash_in(text, user, CHANNEL).await
+    }
+
+    /// [`Self::slash`] typed in `channel`.
+    pub async fn slash_in(&self, text: &str, user: &str, channel: &str) -> (Reply, String) {
         let response_url = self.slack.response_url();
         let body = serde_urlencoded::to_string([
             ("token", "gIkuvaNzQIHg97ATvDxqgjtO"),
@@ -447,7 +554,7 @@ impl TestApp {
             ("team_domain", "example"),
             ("enterprise_id", "E0001"),
             ("enterprise_name", "Globular%20Construct%20Inc"),
-            ("channel_id", CHANNEL),
+            ("channel_id", channel),
             ("channel_name", "billing-ops"),
             ("user_id", user),
             ("user_name", "operator"),
@@ -798,4 +905,23 @@ pub fn view_submission(
             "state": {"values": values}, "hash": "156772938.1827394"
         }
     })
+}
+
+/// Every audit entry under the store's prefix, in order.
+pub async fn audit_entries_of_all(store: &Store) -> Vec<billing_triage::audit::AuditEntry> {
+    let mut conn = store.conn().await.expect("connection");
+    let reply: redis::streams::StreamRangeReply =
+        redis::AsyncCommands::xrange_all(&mut conn, store.key("audit"))
+            .await
+            .expect("XRANGE");
+    reply
+        .ids
+        .iter()
+        .map(|id| {
+            let redis::Value::BulkString(bytes) = &id.map["entry"] else {
+                panic!("entry is not a string")
+            };
+            serde_json::from_slice(bytes).expect("entry")
+        })
+        .collect()
 }

@@ -2,7 +2,7 @@
 //! module names (outside its `#[cfg(test)]` tests) must point inward.
 //!
 //! - `domain` names only itself.
-//! - The core (`triage`, `actions`, `assess`, `policy`, `card`, `followup`,
+//! - The core (`triage`, `access`, `actions`, `assess`, `policy`, `card`, `followup`,
 //!   `audit`, `plan`, `reports`) names the domain and the core, never the
 //!   shell, the adapters or the process plumbing.
 //! - The adapters (`stripe`, `store`, `slack`, `http`) name the domain, each
@@ -12,8 +12,9 @@
 
 use std::path::{Path, PathBuf};
 
-const CORE: [&str; 9] = [
-    "triage", "actions", "assess", "policy", "card", "followup", "audit", "plan", "reports",
+const CORE: [&str; 10] = [
+    "triage", "access", "actions", "assess", "policy", "card", "followup", "audit", "plan",
+    "reports",
 ];
 const ADAPTERS: [&str; 4] = ["stripe", "store", "slack", "http"];
 

@@ -1,6 +1,7 @@
 //! One integration-test binary (one link step for every test): real Redis, a
 //! Stripe stand-in (localstripe, or a scripted server), a Slack stand-in.
 
+mod access;
 mod add_context;
 mod approvals;
 mod audit;

@@ -246,20 +246,10 @@ async fn a_slack_retry_of_a_slash_command_posts_one_card() {
 
 /// Every audit entry's kind under the app's prefix, in order.
 async fn audit_kinds_of_all(store: &Store) -> Vec<AuditKind> {
-    let mut conn = store.conn().await.expect("connection");
-    let reply: redis::streams::StreamRangeReply =
-        conn.xrange_all(store.key("audit")).await.expect("XRANGE");
-    reply
-        .ids
-        .iter()
-        .map(|id| {
-            let redis::Value::BulkString(bytes) = &id.map["entry"] else {
-                panic!("entry is not a string")
-            };
-            serde_json::from_slice::<billing_triage::audit::AuditEntry>(bytes)
-                .expect("entry")
-                .kind
-        })
+    audit_entries_of_all(store)
+        .await
+        .into_iter()
+        .map(|entry| entry.kind)
         .collect()
 }
 

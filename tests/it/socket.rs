@@ -256,6 +256,48 @@ async fn ready_only_after_hello_and_a_lookup_through_the_socket_posts_the_card()
 }
 
 #[tokio::test]
+async fn a_guest_is_refused_through_the_socket_too_with_nothing_fetched_or_posted() {
+    let (base, calls) = scripted_stripe(Arc::new(|_, _| (500, "{}".to_owned()))).await;
+    let socket = SocketStandIn::start().await;
+    let slack = SlackStandIn::start().await;
+    slack.set_user(
+        "U0AGUEST01",
+        serde_json::json!({"is_ultra_restricted": true}),
+    );
+    let app = spawn_socket_app_with(&base, slack, &socket).await;
+    socket.wait_connections(1).await;
+    socket.hello();
+    readyz_becomes(&app, 200).await;
+
+    let response_url = app.slack.response_url();
+    socket.send(slash_envelope(
+        "env-guest-1",
+        "lookup ana@example.com",
+        "U0AGUEST01",
+        &response_url,
+    ));
+    let ack = socket.ack_of("env-guest-1").await;
+    assert_eq!(ack["payload"]["response_type"], "ephemeral", "{ack}");
+    let text = ack["payload"]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.starts_with("Not shown") && text.contains("guests"),
+        "{text}"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.slack.calls_to("chat.postMessage").is_empty());
+    assert!(
+        calls.lock().expect("calls").is_empty(),
+        "Stripe never called"
+    );
+    let kinds: Vec<_> = audit_entries_of_all(&app.store)
+        .await
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, [billing_triage::audit::AuditKind::AccessRefused]);
+}
+
+#[tokio::test]
 async fn a_click_through_the_socket_approves_and_a_redelivery_runs_nothing_again() {
     let (base, calls) = scripted_stripe(stripe_script(false)).await;
     let socket = SocketStandIn::start().await;

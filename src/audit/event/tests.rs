@@ -148,6 +148,10 @@ fn details_as_written_before_the_types_read_and_write_back_byte_for_byte() {
         (AuditKind::CaseClosed, r#"{}"#),
         (AuditKind::ReportRun, r#"{"days":30,"report":"churn"}"#),
         (
+            AuditKind::AccessRefused,
+            r#"{"channel":"C0GENERAL1","on":"lookup","reason":"not_operator","subject":"5d41402abc4b2a76"}"#,
+        ),
+        (
             AuditKind::ContextAdded,
             r#"{"as":"customer_message","chars":87,"sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}"#,
         ),

@@ -78,6 +78,8 @@ pub enum AuditKind {
     ContextAdded,
     /// The case was triaged again with its context; names the actions added.
     CaseRetriaged,
+    /// Someone who may not see billing there tried (`access`).
+    AccessRefused,
 }
 
 /// The first thing wrong in the log. `Display` names the entry (stream id
@@ -146,7 +148,7 @@ pub fn verify<'a>(
 }
 impl AuditKind {
     /// Every kind, in the order of the enum (and of docs/AUDIT.md).
-    pub const ALL: [AuditKind; 20] = [
+    pub const ALL: [AuditKind; 21] = [
         Self::LookupRequested,
         Self::CaseOpened,
         Self::LookupFailed,
@@ -167,6 +169,7 @@ impl AuditKind {
         Self::ReportRun,
         Self::ContextAdded,
         Self::CaseRetriaged,
+        Self::AccessRefused,
     ];
 
     /// The name stored in `kind`, as serde writes it.
@@ -192,6 +195,7 @@ impl AuditKind {
             Self::ReportRun => "report_run",
             Self::ContextAdded => "context_added",
             Self::CaseRetriaged => "case_retriaged",
+            Self::AccessRefused => "access_refused",
         }
     }
 }
