@@ -169,6 +169,19 @@ impl AccessConfig {
         text
     }
 
+    /// Approvers who are surely not operators (named nowhere in
+    /// `BILLING_OPERATORS`, which names no group they could be in): every
+    /// click of theirs will be refused, so start-up says so.
+    pub fn approvers_outside<'a>(&self, approvers: &'a [SlackUserId]) -> Vec<&'a SlackUserId> {
+        match &self.operators {
+            Some(operators) if operators.groups.is_empty() => approvers
+                .iter()
+                .filter(|a| !operators.users.contains(a))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Said at start-up and under `/billing help` for what is unset.
     pub fn warnings(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -329,6 +342,19 @@ mod tests {
         let text = config.refusal_text(&AccessRefusal::ChannelNotAllowed);
         assert!(text.contains("<#C0BILLING1>"), "{text}");
         assert!(config.warnings().is_empty());
+        let approvers = [user("U0OPS0001"), user("U0APPROVE9")];
+        assert!(
+            config.approvers_outside(&approvers).is_empty(),
+            "a group may hold them"
+        );
+        let named_only = AccessConfig {
+            operators: Some(Operators {
+                users: BTreeSet::from([user("U0OPS0001")]),
+                groups: Vec::new(),
+            }),
+            channels: None,
+        };
+        assert_eq!(named_only.approvers_outside(&approvers), [&approvers[1]]);
         assert_eq!(AccessConfig::default().warnings().len(), 2);
     }
 }

@@ -99,6 +99,9 @@ impl App {
         for warning in config.access.warnings() {
             tracing::warn!("{warning}");
         }
+        for approver in config.access.approvers_outside(&config.policy.approvers) {
+            tracing::warn!(approver = %approver, "this approver is not in BILLING_OPERATORS, so their clicks will be refused; approvers must be operators");
+        }
         let deps = Arc::new(deps(&config)?);
         let listener = TcpListener::bind(config.bind_addr)
             .await

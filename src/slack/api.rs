@@ -350,7 +350,7 @@ impl SlackApi {
     }
 
     /// Answers through a `response_url`: ephemeral, seen only by the person
-    /// who acted.
+    /// who acted, beside the message acted on (`replace_original: false`).
     ///
     /// # Errors
     /// See [`SlackError`].
@@ -360,7 +360,9 @@ impl SlackApi {
         message: &Message,
     ) -> Result<(), SlackError> {
         let url = response_url.url().clone();
-        let req = SlackApiPostWebhookMessageRequest::new(message.content());
+        // Never replaces the message acted on (a card stays a card).
+        let req =
+            SlackApiPostWebhookMessageRequest::new(message.content()).with_replace_original(false);
         self.call("response_url", || async {
             Ok(self.client.post_webhook_message(&url, &req).await?)
         })
