@@ -24,6 +24,10 @@ use std::time::{Duration, Instant};
 pub const RATE_LIMIT_BUDGET: Duration = Duration::from_secs(20);
 /// Waits when Slack sends no `Retry-After`.
 const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// A card post or update that met a 5xx is sent once more after this. A
+/// second copy of a card is harmless (both act on the same case's actions,
+/// exactly once), and the card's location is the one Slack answered last.
+pub const SERVER_ERROR_PAUSE: Duration = Duration::from_millis(500);
 const MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// A failed Web API call; `Display` is safe to log (no token, no body).
@@ -34,6 +38,9 @@ pub enum SlackError {
     Api { code: String },
     #[error("Slack could not be reached: {0}")]
     Unreachable(String),
+    /// Slack answered with a 5xx: worth one more try for a post.
+    #[error("Slack had a server error (HTTP status {status})")]
+    ServerError { status: u16 },
     /// Still `ratelimited` after waiting out [`RATE_LIMIT_BUDGET`].
     #[error("Slack kept rate-limiting the call (ratelimited)")]
     RateLimited { retry_after: Option<Duration> },
@@ -70,6 +77,11 @@ impl From<SlackClientError> for SlackError {
             },
             // Their `Display` carries the answer's body (a Socket Mode URL,
             // say): only the status or the JSON error's category is kept.
+            SlackClientError::HttpError(http) if http.status_code.is_server_error() => {
+                Self::ServerError {
+                    status: http.status_code.as_u16(),
+                }
+            }
             SlackClientError::HttpError(http) => {
                 Self::Unreachable(format!("HTTP status {}", http.status_code))
             }
@@ -311,15 +323,16 @@ impl SlackApi {
         if let Some(ts) = thread_ts {
             req = req.with_thread_ts(SlackTs::new(ts.as_str().to_owned()));
         }
-        let resp = self
-            .call("chat.postMessage", || async {
+        let post = || {
+            self.call("chat.postMessage", || async {
                 Ok(self
                     .client
                     .open_session(&self.token)
                     .chat_post_message(&req)
                     .await?)
             })
-            .await?;
+        };
+        let resp = once_more_after_5xx("chat.postMessage", post).await?;
         MessageTs::parse(&resp.ts.0).map_err(|_| SlackError::Unreadable("message ts"))
     }
 
@@ -338,14 +351,16 @@ impl SlackApi {
             message.content(),
             SlackTs::new(ts.as_str().to_owned()),
         );
-        self.call("chat.update", || async {
-            Ok(self
-                .client
-                .open_session(&self.token)
-                .chat_update(&req)
-                .await?)
-        })
-        .await?;
+        let update = || {
+            self.call("chat.update", || async {
+                Ok(self
+                    .client
+                    .open_session(&self.token)
+                    .chat_update(&req)
+                    .await?)
+            })
+        };
+        once_more_after_5xx("chat.update", update).await?;
         Ok(())
     }
 
@@ -418,6 +433,27 @@ impl SlackApi {
         })
         .await?;
         Ok(())
+    }
+}
+
+/// Runs `send`, and once more after [`SERVER_ERROR_PAUSE`] when Slack
+/// answered with a 5xx: a single server error should not lose a card.
+async fn once_more_after_5xx<T, F, Fut>(method: &'static str, send: F) -> Result<T, SlackError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SlackError>>,
+{
+    match send().await {
+        Err(SlackError::ServerError { status }) => {
+            tracing::warn!(
+                method,
+                status,
+                "Slack answered with a server error; sending once more"
+            );
+            tokio::time::sleep(SERVER_ERROR_PAUSE).await;
+            send().await
+        }
+        other => other,
     }
 }
 

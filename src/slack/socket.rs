@@ -294,9 +294,16 @@ async fn serve(
                             }
                         }
                     }
-                    Incoming::Other { kind } => {
-                        tracing::debug!(kind = %kind, "Socket Mode frame ignored");
-                    }
+                    Incoming::Other { kind, envelope_id } => match envelope_id {
+                        // A type Slack added: acked, or Slack sends it again.
+                        Some(id) => {
+                            tracing::info!(kind = %kind, envelope_id = id.as_str(), "Socket Mode envelope of an unknown type acknowledged, not handled");
+                            if let Err(e) = sink.send(Frame::text(ack(&id, None))).await {
+                                break lost(format!("could not ack: {}", ws_error_kind(&e)), had_hello);
+                            }
+                        }
+                        None => tracing::debug!(kind = %kind, "Socket Mode frame ignored"),
+                    },
                 }
             }
             Some(done) = in_flight.join_next() => {
@@ -512,9 +519,11 @@ pub enum Incoming {
     /// Boxed: a block action's payload is far larger than the control frames.
     Envelope(Box<Envelope>),
     Unreadable(Unreadable),
-    /// A frame type we do not handle; its type, if it is a plain word.
+    /// A frame type we do not handle; its type, if it is a plain word, and
+    /// its envelope id when it has one (then it is acked all the same).
     Other {
         kind: String,
+        envelope_id: Option<EnvelopeId>,
     },
 }
 
@@ -573,7 +582,8 @@ pub fn read_frame(text: &str) -> Incoming {
             } else {
                 "unknown".to_owned()
             };
-            return Incoming::Other { kind };
+            let envelope_id = frame.envelope_id.as_deref().and_then(EnvelopeId::parse);
+            return Incoming::Other { kind, envelope_id };
         }
     };
     let envelope_id = frame.envelope_id.as_deref().and_then(EnvelopeId::parse);

@@ -211,6 +211,31 @@ impl SlackStandIn {
                                             .find_map(|t| f.get(&format!("{method}:{t}")).cloned())
                                     })
                                 };
+                                // `http:<status>x<times>`: an HTTP error, `times` times.
+                                if let Some((status, times)) = refused
+                                    .as_deref()
+                                    .and_then(|r| r.strip_prefix("http:"))
+                                    .and_then(|r| r.split_once('x'))
+                                    .and_then(|(s, t)| {
+                                        Some((s.parse::<u16>().ok()?, t.parse::<u32>().ok()?))
+                                    })
+                                {
+                                    let mut f = f.lock().expect("failures lock");
+                                    if times <= 1 {
+                                        f.remove(&method);
+                                    } else {
+                                        f.insert(
+                                            method.clone(),
+                                            format!("http:{status}x{}", times - 1),
+                                        );
+                                    }
+                                    let mut resp = Response::new(Full::new(Bytes::from_static(
+                                        b"upstream error",
+                                    )));
+                                    *resp.status_mut() =
+                                        hyper::StatusCode::from_u16(status).expect("status");
+                                    return Ok::<_, std::convert::Infallible>(resp);
+                                }
                                 let answer = match refused {
                                     Some(code) => serde_json::json!({ "ok": false, "error": code }),
                                     None => {
@@ -328,6 +353,11 @@ impl SlackStandIn {
     /// Makes the stand-in refuse `method` with `code`; `method:block_type`
     /// (e.g. `chat.update:data_visualization`) refuses only the calls whose
     /// blocks hold that type, as a workspace without the block does.
+    /// `method` answers HTTP `status` the next `times` times.
+    pub fn fail_http(&self, method: &str, status: u16, times: u32) {
+        self.fail(method, &format!("http:{status}x{times}"));
+    }
+
     pub fn fail(&self, method: &str, code: &str) {
         self.failures
             .lock()

@@ -189,6 +189,51 @@ async fn a_card_post_slack_rate_limits_is_posted_after_the_wait() {
 }
 
 #[tokio::test]
+async fn a_card_post_or_update_that_meets_one_5xx_is_sent_once_more_and_two_are_reported() {
+    let slack = SlackStandIn::start().await;
+    let token = SlackBotToken::parse("xoxb-test-token").expect("token");
+    let api = SlackApi::new(&token, &format!("{}/api", slack.base_url)).expect("client");
+    let channel = ChannelId::parse(CHANNEL).expect("channel");
+
+    slack.fail_http("chat.postMessage", 503, 1);
+    let ts = api
+        .post_message(&channel, &Message::text("card"), None)
+        .await
+        .expect("the second try goes through");
+    assert_eq!(slack.calls_to("chat.postMessage").len(), 2);
+    slack.fail_http("chat.update", 500, 1);
+    api.update_message(&channel, &ts, &Message::text("card, updated"))
+        .await
+        .expect("the second try goes through");
+    assert_eq!(slack.calls_to("chat.update").len(), 2);
+
+    slack.fail_http("chat.postMessage", 502, 2);
+    let e = api
+        .post_message(&channel, &Message::text("card"), None)
+        .await
+        .expect_err("two 5xx in a row are reported");
+    assert!(
+        matches!(
+            e,
+            billing_triage::slack::SlackError::ServerError { status: 502 }
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        slack.calls_to("chat.postMessage").len(),
+        4,
+        "once more, not more"
+    );
+    // A refusal is not a server error: sent once.
+    slack.fail("chat.postMessage", "not_in_channel");
+    assert!(api
+        .post_message(&channel, &Message::text("card"), None)
+        .await
+        .is_err());
+    assert_eq!(slack.calls_to("chat.postMessage").len(), 5);
+}
+
+#[tokio::test]
 async fn chat_update_and_response_url_posts_wait_out_rate_limits() {
     let slack = SlackStandIn::start().await;
     let token = SlackBotToken::parse("xoxb-test-token").expect("token");

@@ -298,6 +298,27 @@ async fn a_guest_is_refused_through_the_socket_too_with_nothing_fetched_or_poste
 }
 
 #[tokio::test]
+async fn an_envelope_of_a_type_slack_added_later_is_acked_so_it_is_not_redelivered() {
+    let (base, calls) = scripted_stripe(Arc::new(|_, _| (500, "{}".to_owned()))).await;
+    let socket = SocketStandIn::start().await;
+    let app = spawn_socket_app(&base, &socket).await;
+    socket.wait_connections(1).await;
+    socket.hello();
+    readyz_becomes(&app, 200).await;
+    socket.send_json(&serde_json::json!({
+        "envelope_id": "env-new-type-1", "type": "shiny_new_thing",
+        "accepts_response_payload": false, "payload": {"anything": [1, 2, 3]}
+    }));
+    let ack = socket.ack_of("env-new-type-1").await;
+    assert!(ack.get("payload").is_none(), "a bare ack: {ack}");
+    // A frame without an id (not an envelope) is not acked: nothing to ack.
+    socket.send_json(&serde_json::json!({"type": "shiny_new_notice"}));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(socket.acks_of("env-new-type-1"), 1, "acked once");
+    assert!(calls.lock().expect("calls").is_empty());
+}
+
+#[tokio::test]
 async fn a_click_through_the_socket_approves_and_a_redelivery_runs_nothing_again() {
     let (base, calls) = scripted_stripe(stripe_script(false)).await;
     let socket = SocketStandIn::start().await;
