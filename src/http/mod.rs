@@ -159,11 +159,20 @@ async fn readyz(state: &AppState) -> Resp {
             format!("not ready: {link}"),
         );
     }
-    match state.store.ping().await {
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "not ready");
+        return text(StatusCode::SERVICE_UNAVAILABLE, "redis unavailable");
+    }
+    // Every action writes the audit first: a log that refuses appends is
+    // a bot that can do nothing.
+    match state.store.audit_writable().await {
         Ok(()) => text(StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
-            text(StatusCode::SERVICE_UNAVAILABLE, "redis unavailable")
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit log refuses appends (its head is missing); run `billing-triage audit verify`",
+            )
         }
     }
 }

@@ -93,6 +93,30 @@ impl AuditHead {
 }
 
 impl Store {
+    /// Whether the log can take appends: its head key is there whenever
+    /// the stream has entries. With the head deleted every append is
+    /// refused as corrupt, so `/readyz` asks this.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the head is missing but entries are
+    /// not; [`StoreError::Unavailable`] when Redis cannot be reached.
+    pub async fn audit_writable(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let head_key = self.key(HEAD_KEY);
+        let (head, entries): (bool, u64) = redis::pipe()
+            .exists(&head_key)
+            .xlen(self.key(STREAM_KEY))
+            .query_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        if !head && entries > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "the audit head {head_key} is missing while the log has {entries} entries, so every append is refused; run `billing-triage audit verify`"
+            )));
+        }
+        Ok(())
+    }
+
     /// The deployment's audit salt (`audit:salt`): made once, by whichever
     /// replica asks first, and shared by all; it keeps customer
     /// identifiers out of the trail in clear while letting an auditor

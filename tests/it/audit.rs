@@ -2,7 +2,7 @@
 //! concurrent writers on two connections, and tampering through raw Redis
 //! commands, which `verify_audit` must name.
 
-use crate::helpers::{store_on, test_store};
+use crate::helpers::{closed_port_url, spawn_app, store_on, test_store};
 use billing_triage::audit::{
     chain, ApprovalGranted, AuditEntry, AuditEvent, AuditKind, CaseClosed, CaseOpened,
     ExecutionReconciled, LookupRequested, NewEntry, PreviousOwner, TriageOutcome, VerifyError,
@@ -298,6 +298,26 @@ async fn append_refuses_to_start_a_second_chain_when_the_head_is_gone() {
             ..
         })
     ));
+}
+
+#[tokio::test]
+async fn readyz_is_503_while_the_head_is_gone_and_200_once_it_is_back() {
+    let app = spawn_app(&closed_port_url()).await;
+    assert_eq!(
+        app.get("/readyz").await.status,
+        200,
+        "an empty log is writable"
+    );
+    write_log(&app.store, 2).await;
+    assert_eq!(app.get("/readyz").await.status, 200);
+    let mut conn = app.store.conn().await.expect("connection");
+    let head: String = conn.get(app.store.key(HEAD_KEY)).await.expect("GET");
+    let _: i64 = conn.del(app.store.key(HEAD_KEY)).await.expect("DEL");
+    let gone = app.get("/readyz").await;
+    assert_eq!(gone.status, 503);
+    assert!(gone.body.contains("audit verify"), "{}", gone.body);
+    let _: () = conn.set(app.store.key(HEAD_KEY), head).await.expect("SET");
+    assert_eq!(app.get("/readyz").await.status, 200);
 }
 
 #[tokio::test]

@@ -437,6 +437,57 @@ async fn a_client_trickling_its_body_is_answered_408_and_closed() {
     );
 }
 
+/// Slow-loris clients, trickling their head or their body to any route
+/// (also one that never reads the body, or after a first answered request
+/// on a kept connection): every connection is closed within `READ_TIMEOUT`
+/// of its first byte, however slowly the bytes come.
+#[tokio::test]
+async fn twenty_clients_trickling_a_request_to_any_route_are_all_closed_at_the_deadline() {
+    let app = spawn_app(&closed_port_url()).await;
+    let addr = app.addr.trim_start_matches("http://").to_owned();
+    let started = Instant::now();
+    let mut clients = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let addr = addr.clone();
+        let head = match i % 4 {
+            0 => "POST /healthz HTTP/1.1\r\nhost: bot\r\ncontent-length: 100000\r\n\r\n",
+            // A request answered, then the connection kept and trickled into.
+            3 => "GET /healthz HTTP/1.1\r\nhost: bot\r\n\r\nGET /healthz HTTP/1.1\r\nx-slow: ",
+            1 => "POST /slack/commands HTTP/1.1\r\nhost: bot\r\ncontent-length: 100000\r\n\r\n",
+            // The head itself never ends: one more header byte at a time.
+            _ => "POST /slack/commands HTTP/1.1\r\nhost: bot\r\nx-slow: ",
+        };
+        clients.spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(&addr)
+                .await
+                .expect("connect");
+            stream.write_all(head.as_bytes()).await.expect("head");
+            let mut buf = [0u8; 1024];
+            loop {
+                // One byte every 2 s, for as long as the server listens.
+                if stream.write_all(b"a").await.is_err() {
+                    return;
+                }
+                match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await {
+                    Ok(Ok(0)) | Ok(Err(_)) => return,
+                    Ok(Ok(_)) | Err(_) => {}
+                }
+            }
+        });
+    }
+    let all_closed = tokio::time::timeout(Duration::from_secs(40), async {
+        while clients.join_next().await.is_some() {}
+    })
+    .await;
+    println!("20 trickling clients closed after {:?}", started.elapsed());
+    assert!(all_closed.is_ok(), "every trickling connection was closed");
+    assert_eq!(
+        app.get("/healthz").await.status,
+        200,
+        "and the server still serves"
+    );
+}
+
 #[tokio::test]
 async fn while_redis_hangs_every_ack_is_prompt_and_the_first_request_after_it_returns_works() {
     let (base, _log) = throttling_stripe(1, Faults::default()).await;
