@@ -558,6 +558,15 @@ impl SlackState {
             let text = body.get("text").cloned().unwrap_or(json!(""));
             match method {
                 "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
+                // The access check's reads: one workspace, full members,
+                // internal channels.
+                "auth.test" => json!({ "ok": true, "team_id": "T0001", "user_id": "U0BOT00001" }),
+                "users.info" => {
+                    json!({ "ok": true, "user": { "id": "U0LOAD0001", "team_id": "T0001" } })
+                }
+                "conversations.info" => {
+                    json!({ "ok": true, "channel": { "id": channel, "is_channel": true } })
+                }
                 _ => json!({
                     "ok": true, "channel": channel, "ts": ts,
                     "message": { "type": "message", "text": text, "ts": ts, "user": "U0BOT00001", "bot_id": "B0BOT00001" }
