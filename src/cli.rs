@@ -283,7 +283,7 @@ fn read_message(path: &Path) -> anyhow::Result<String> {
 async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
     let redis = crate::config::RedisConfig::from_env()?;
     telemetry::init(LogFormat::Text, std::io::stderr);
-    let store = crate::store::Store::new(&redis.url, &redis.prefix)?;
+    let store = crate::store::Store::connect(&redis.url, &redis.prefix, &redis.tls)?;
     match command {
         AuditCommand::Show { case_id } => {
             let case_id = crate::domain::CaseId::parse(&case_id)?;

@@ -46,6 +46,7 @@ pub struct StripeConfig {
 
 pub use crate::access::{AccessConfig, Operators};
 pub use crate::policy::{PolicyConfig, READ_ONLY_WARNING};
+pub use crate::store::RedisTls;
 
 /// Everything the process needs; which parts are required depends on the
 /// command (the CLI lookup needs no Slack).
@@ -55,6 +56,8 @@ pub struct Config {
     pub stripe: StripeConfig,
     pub redis_url: String,
     pub redis_prefix: String,
+    /// `REDIS_CA_CERT`, `REDIS_CLIENT_CERT`, `REDIS_CLIENT_KEY`.
+    pub redis_tls: RedisTls,
     pub bind_addr: SocketAddr,
     pub policy: PolicyConfig,
     /// Who may see billing, and where (`BILLING_OPERATORS`, `BILLING_CHANNELS`).
@@ -181,6 +184,7 @@ impl Config {
         let RedisConfig {
             url: redis_url,
             prefix: redis_prefix,
+            tls: redis_tls,
         } = RedisConfig::from_lookup(&get)?;
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned());
@@ -278,6 +282,7 @@ impl Config {
             },
             redis_url,
             redis_prefix,
+            redis_tls,
             bind_addr,
             policy: PolicyConfig {
                 approvers,
@@ -325,6 +330,7 @@ fn operators(
 pub struct RedisConfig {
     pub url: String,
     pub prefix: String,
+    pub tls: RedisTls,
 }
 
 impl RedisConfig {
@@ -355,7 +361,42 @@ impl RedisConfig {
         if prefix.chars().any(char::is_whitespace) {
             return Err(err("REDIS_PREFIX", "must not contain spaces"));
         }
-        Ok(Self { url, prefix })
+        let pem = |name: &'static str, marker: &str| -> Result<Option<Vec<u8>>, ConfigError> {
+            let Some(path) = get(name) else {
+                return Ok(None);
+            };
+            let bytes = std::fs::read(&path)
+                .map_err(|e| err(name, &format!("cannot read the PEM file: {}", e.kind())))?;
+            if !String::from_utf8_lossy(&bytes).contains(marker) {
+                return Err(err(
+                    name,
+                    &format!("expected a PEM file with a {marker} block"),
+                ));
+            }
+            Ok(Some(bytes))
+        };
+        let ca_cert = pem("REDIS_CA_CERT", "BEGIN CERTIFICATE")?;
+        let client = match (
+            pem("REDIS_CLIENT_CERT", "BEGIN CERTIFICATE")?,
+            pem("REDIS_CLIENT_KEY", "PRIVATE KEY")?,
+        ) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => {
+                return Err(err(
+                    "REDIS_CLIENT_CERT",
+                    "set REDIS_CLIENT_CERT and REDIS_CLIENT_KEY together",
+                ))
+            }
+        };
+        let tls = RedisTls { ca_cert, client };
+        if !tls.is_empty() && !url.starts_with("rediss://") {
+            return Err(err(
+                "REDIS_CA_CERT",
+                "certificates need a rediss:// REDIS_URL (TLS)",
+            ));
+        }
+        Ok(Self { url, prefix, tls })
     }
 }
 

@@ -63,7 +63,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         stripe.clone(),
         Arc::new(ReadLimiter::new(config.stripe.read_rate)),
     );
-    let store = Store::new(&config.redis_url, &config.redis_prefix)?;
+    let store = Store::connect(&config.redis_url, &config.redis_prefix, &config.redis_tls)?;
     let metrics = Metrics::new();
     let slack = config
         .slack

@@ -43,6 +43,31 @@ pub enum StoreError {
     Contended { tries: u32 },
 }
 
+/// What a `rediss://` connection trusts and shows beyond the public web
+/// roots: a private CA (`REDIS_CA_CERT`), and a client certificate and key
+/// (`REDIS_CLIENT_CERT`, `REDIS_CLIENT_KEY`), each PEM. `Debug` shows only
+/// which are set: a key never reaches a log.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RedisTls {
+    pub ca_cert: Option<Vec<u8>>,
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl RedisTls {
+    pub fn is_empty(&self) -> bool {
+        self.ca_cert.is_none() && self.client.is_none()
+    }
+}
+
+impl std::fmt::Debug for RedisTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisTls")
+            .field("ca_cert", &self.ca_cert.is_some())
+            .field("client_cert", &self.client.is_some())
+            .finish()
+    }
+}
+
 /// Handle to Redis; cheap to clone, shared by all tasks of a replica.
 #[derive(Clone)]
 pub struct Store {
@@ -203,7 +228,34 @@ impl Store {
     /// # Errors
     /// When `url` is not a Redis URL.
     pub fn new(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::Unavailable)?;
+        Self::connect(url, prefix, &RedisTls::default())
+    }
+
+    /// [`Store::new`] for a `rediss://` Redis with its own CA and, when the
+    /// server asks for one, a client certificate.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when the URL or the certificates cannot
+    /// be used.
+    pub fn connect(url: &str, prefix: &str, tls: &RedisTls) -> Result<Self, StoreError> {
+        let client = if tls.is_empty() {
+            redis::Client::open(url)
+        } else {
+            redis::Client::build_with_tls(
+                url,
+                redis::TlsCertificates {
+                    client_tls: tls
+                        .client
+                        .as_ref()
+                        .map(|(cert, key)| redis::ClientTlsConfig {
+                            client_cert: cert.clone(),
+                            client_key: key.clone(),
+                        }),
+                    root_cert: tls.ca_cert.clone(),
+                },
+            )
+        }
+        .map_err(StoreError::Unavailable)?;
         Ok(Self {
             client,
             prefix: prefix.to_owned(),
@@ -320,7 +372,8 @@ fn unavailable_text(error: &RedisError) -> String {
         )
     } else if tls_words.iter().any(|w| detail.contains(w)) {
         "Redis TLS failed (the TLS handshake did not complete): check that a rediss:// REDIS_URL points at a TLS port \
-         and that the server's certificate is valid for its host"
+         and that the server's certificate is valid for its host and signed by a CA the bot trusts (a private CA: \
+         REDIS_CA_CERT; a server that asks for a client certificate: REDIS_CLIENT_CERT and REDIS_CLIENT_KEY)"
             .to_owned()
     } else if error.kind() == redis::ErrorKind::AuthenticationFailed
         || ["noauth", "wrongpass", "invalid password", "authentication"]

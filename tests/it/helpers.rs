@@ -430,22 +430,29 @@ pub fn closed_port_url() -> String {
 
 /// The settings a test app runs with; tests change fields, not the env.
 pub fn test_config(stripe_base: &str, slack: &SlackStandIn, prefix: &str) -> Config {
-    let vars: HashMap<&str, String> = HashMap::from([
+    let mut vars = test_env(slack);
+    vars.insert("STRIPE_API_BASE", stripe_base.to_owned());
+    vars.insert("REDIS_PREFIX", prefix.to_owned());
+    Config::from_lookup(|name| vars.get(name).cloned(), true).expect("test config is valid")
+}
+
+/// The settings the tests run with, as environment variables.
+pub fn test_env(slack: &SlackStandIn) -> HashMap<&'static str, String> {
+    HashMap::from([
         ("SLACK_SIGNING_SECRET", SIGNING_SECRET.to_owned()),
         ("SLACK_BOT_TOKEN", "xoxb-test-token".to_owned()),
         ("SLACK_API_URL", format!("{}/api/", slack.base_url)),
         ("STRIPE_SECRET_KEY", "sk_test_localstripe".to_owned()),
-        ("STRIPE_API_BASE", stripe_base.to_owned()),
+        ("STRIPE_API_BASE", "http://127.0.0.1:1/".to_owned()),
         ("REDIS_URL", redis_url()),
-        ("REDIS_PREFIX", prefix.to_owned()),
+        ("REDIS_PREFIX", "test:".to_owned()),
         ("BIND_ADDR", "127.0.0.1:0".to_owned()),
         (
             "BILLING_APPROVERS",
             format!("{APPROVER_1},{APPROVER_2},{REQUESTER}"),
         ),
         ("BILLING_REFUND_LIMIT", "10000".to_owned()),
-    ]);
-    Config::from_lookup(|name| vars.get(name).cloned(), true).expect("test config is valid")
+    ])
 }
 
 pub struct TestApp {

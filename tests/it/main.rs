@@ -20,6 +20,7 @@ mod pinned;
 mod pinned_cases;
 mod pinned_reports;
 mod redis_faults;
+mod redis_tls;
 mod reports;
 mod reports_harness;
 mod resilience;
