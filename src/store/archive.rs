@@ -227,8 +227,12 @@ impl Store {
         }
     }
 
-    /// Checks every per-case index: each id it lists must be a stream entry
-    /// of that case (`crate::audit::index`).
+    /// Checks every per-case index both ways: each id it lists must be a
+    /// stream entry of that case, and each stream entry of a case that still
+    /// has an index must be listed in it (`crate::audit::index`). The stream
+    /// is walked first and the indexes read after, so an entry appended
+    /// meanwhile is not taken for an unlisted one (an entry and its index id
+    /// are written in one step).
     ///
     /// # Errors
     /// Redis errors.
@@ -256,6 +260,14 @@ impl Store {
             cursor = next;
         }
         let keys: Vec<String> = keys.into_iter().collect();
+        let indexed: std::collections::HashSet<&str> = keys
+            .iter()
+            .map(|key| key.strip_prefix(&index_prefix).unwrap_or(key))
+            .collect();
+        let mut in_stream = self
+            .entries_of_cases(&mut conn, &stream_key, &indexed)
+            .await?;
+        let mut listed_cases = std::collections::HashSet::new();
         let mut report = IndexReport {
             indexes: keys.len() as u64,
             ..IndexReport::default()
@@ -266,6 +278,12 @@ impl Store {
                 pipe.lrange(key, 0, -1);
             }
             let lists: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(map_err)?;
+            for (key, ids) in chunk.iter().zip(&lists) {
+                if !ids.is_empty() {
+                    let case_id = key.strip_prefix(&index_prefix).unwrap_or(key);
+                    listed_cases.insert(case_id.to_owned());
+                }
+            }
             let listed: Vec<(&str, String)> = chunk
                 .iter()
                 .zip(lists)
@@ -282,6 +300,9 @@ impl Store {
                 pipe.query_async(&mut conn).await.map_err(map_err)?;
             let mut replies = replies.into_iter();
             for (case_id, id) in &listed {
+                if let Some(ids) = in_stream.get_mut(*case_id) {
+                    ids.remove(id);
+                }
                 if !is_stream_id(id) {
                     report.check(case_id, id, Some(Err("not a stream id".to_owned())));
                     continue;
@@ -295,7 +316,60 @@ impl Store {
                 );
             }
         }
+        // What is left was never listed; an index that expired meanwhile
+        // (read empty) names nothing.
+        for (case_id, ids) in in_stream {
+            if listed_cases.contains(&case_id) {
+                for id in ids {
+                    report.unlisted(&case_id, &id);
+                }
+            }
+        }
         Ok(report)
+    }
+
+    /// The stream ids of every entry of the cases in `cases`, by case: one
+    /// walk of the stream in pages.
+    async fn entries_of_cases(
+        &self,
+        conn: &mut super::Conn,
+        stream_key: &str,
+        cases: &std::collections::HashSet<&str>,
+    ) -> Result<std::collections::HashMap<String, std::collections::BTreeSet<String>>, StoreError>
+    {
+        let mut out: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+            std::collections::HashMap::new();
+        let last: StreamRangeReply = conn
+            .xrevrange_count(stream_key, "+", "-", 1)
+            .await
+            .map_err(map_err)?;
+        let Some(end_id) = last.ids.into_iter().next().map(|e| e.id) else {
+            return Ok(out);
+        };
+        let mut start = "-".to_owned();
+        loop {
+            let page =
+                fetch_page(conn.clone(), stream_key.to_owned(), start, end_id.clone()).await?;
+            for stream_entry in &page.ids {
+                // Unreadable entries are `audit verify`'s to report.
+                let Ok(entry) = parse_stream_entry(stream_entry) else {
+                    continue;
+                };
+                if let Some(case) = entry.case_id.as_ref().map(|c| c.as_str()) {
+                    if cases.contains(case) {
+                        out.entry(case.to_owned())
+                            .or_default()
+                            .insert(stream_entry.id.clone());
+                    }
+                }
+            }
+            match page.ids.last() {
+                Some(last) if page.ids.len() == VERIFY_PAGE && last.id != end_id => {
+                    start = format!("({}", last.id);
+                }
+                _ => return Ok(out),
+            }
+        }
     }
 }
 

@@ -691,6 +691,39 @@ async fn export_then_trim_then_verify_passes_and_export_resumes_at_the_anchor() 
 }
 
 #[tokio::test]
+async fn an_entry_removed_from_its_case_index_is_named_by_the_index_check() {
+    let store = test_store().await;
+    let (a, _b) = ten_entries(&store).await;
+    let report = store.verify_case_indexes().await.expect("redis");
+    assert!(report.is_clean(), "{report}");
+    assert_eq!((report.indexes, report.ids), (2, 9));
+
+    // Someone with Redis access drops an entry of `a` from its index: the
+    // hash chain does not cover indexes, so only this check sees it.
+    let key = store.key(&format!("audit:case:{a}"));
+    let mut conn = store.conn().await.expect("connection");
+    let ids: Vec<String> = conn.lrange(&key, 0, -1).await.expect("LRANGE");
+    let _: i64 = conn.lrem(&key, 1, &ids[1]).await.expect("LREM");
+    let report = store.verify_case_indexes().await.expect("redis");
+    assert_eq!(report.problems.len(), 1, "{report}");
+    let problem = &report.problems[0];
+    assert_eq!(
+        (problem.case_id.as_str(), problem.stream_id.as_str()),
+        (a.as_str(), ids[1].as_str())
+    );
+    assert!(
+        problem.to_string().contains("does not list it"),
+        "{problem}"
+    );
+    let (code, out, err) = cli(&store, &["audit", "verify"]);
+    assert_ne!(code, Some(0), "{out}");
+    assert!(
+        format!("{out}{err}").contains("does not list it"),
+        "{out}{err}"
+    );
+}
+
+#[tokio::test]
 async fn after_a_trim_a_tampered_entry_or_a_removed_anchor_is_named() {
     let store = test_store().await;
     ten_entries(&store).await;

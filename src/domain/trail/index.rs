@@ -17,6 +17,8 @@ pub enum IndexFault {
     OtherCase { found: Option<String> },
     /// The stream entry is not a readable audit entry.
     Unreadable { reason: String },
+    /// An entry of this case the index does not list (removed from it).
+    Unlisted,
 }
 
 /// One bad id in one index.
@@ -64,6 +66,16 @@ impl IndexReport {
         }
     }
 
+    /// Records an entry of `case_id` at `stream_id` that its index does
+    /// not list.
+    pub fn unlisted(&mut self, case_id: &str, stream_id: &str) {
+        self.problems.push(IndexProblem {
+            case_id: case_id.to_owned(),
+            stream_id: stream_id.to_owned(),
+            fault: IndexFault::Unlisted,
+        });
+    }
+
     pub fn is_clean(&self) -> bool {
         self.problems.is_empty()
     }
@@ -99,6 +111,12 @@ impl fmt::Display for IndexProblem {
                 write!(
                     f,
                     "the index of {case_id} lists {stream_id}, which is unreadable ({reason})"
+                )
+            }
+            IndexFault::Unlisted => {
+                write!(
+                    f,
+                    "{stream_id} is an entry of {case_id}, but the case's index does not list it"
                 )
             }
         }
