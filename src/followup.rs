@@ -470,11 +470,7 @@ fn done_sentence(
 
 /// `2026-11-26`: unambiguous in every locale, unlike 11/26 or 26/11.
 fn iso_date(unix: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .unwrap_or_default()
+    crate::domain::iso_day(unix).unwrap_or_default()
 }
 
 /// `EUR 39.00 and USD 5.00`: totals per currency, in a stable order.

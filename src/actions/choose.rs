@@ -430,19 +430,9 @@ pub fn chosen_action(case: &Case, kind: ActionKind, chooser: &SlackUserId) -> Pr
 /// "Pause collecting payment on sub_… (invoices kept as drafts) until
 /// 2027-01-01".
 pub fn pause_summary(subscription: &SubscriptionId, pause: &Pause) -> String {
-    const DAY: &[time::format_description::BorrowedFormatItem<'_>] =
-        time::macros::format_description!("[year]-[month]-[day]");
-    let day = pause
-        .resumes_at
-        .and_then(|at| time::OffsetDateTime::from_unix_timestamp(at).ok())
-        .and_then(|at| at.format(DAY).ok());
-    let until = match day {
-        Some(day) => format!("until {day}"),
-        None => "until resumed".to_owned(),
-    };
     format!(
-        "Pause collecting payment on {subscription} ({}) {until}",
-        pause.behavior.describe()
+        "Pause collecting payment on {subscription} {}",
+        pause.terms()
     )
 }
 

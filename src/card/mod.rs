@@ -137,9 +137,8 @@ pub fn fallback_text(case: &Case) -> String {
 
 /// `2026-11-25` (UTC).
 pub fn format_date(unix: i64) -> String {
-    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
-        time::macros::format_description!("[year]-[month]-[day]");
-    format_unix(unix, FORMAT)
+    // Out of range only for corrupt data; show the raw number rather than fail.
+    crate::domain::iso_day(unix).unwrap_or_else(|| format!("@{unix}"))
 }
 
 /// `2026-11-25 14:03 UTC`.
@@ -643,15 +642,7 @@ fn subscription_line(sub: &Subscription, several_customers: bool, m: Markup) -> 
         parts.push(format!("{what} {}", format_date(end)));
     }
     if let Some(pause) = &sub.pause_collection {
-        let until = match pause.resumes_at {
-            Some(at) => format!("until {}", format_date(at)),
-            None => "until resumed".to_owned(),
-        };
-        parts.push(format!(
-            "{} ({}) {until}",
-            m.bold("collection paused"),
-            pause.behavior.describe()
-        ));
+        parts.push(format!("{} {}", m.bold("collection paused"), pause.terms()));
     }
     if several_customers {
         parts.push(m.code(sub.customer.as_str()));

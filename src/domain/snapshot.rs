@@ -93,6 +93,30 @@ pub struct Pause {
     pub resumes_at: Option<i64>,
 }
 
+/// `2026-11-25`: the UTC day of `unix`, unambiguous in every locale;
+/// `None` only for a time out of range (corrupt data), which each caller
+/// shows in its own way.
+pub fn iso_day(unix: i64) -> Option<String> {
+    const DAY: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(DAY).ok())
+}
+
+impl Pause {
+    /// How long, and what happens to the invoices meanwhile, as the card
+    /// and the action's summary say it: "(invoices voided) until
+    /// 2027-01-01", "(invoices kept as drafts) until resumed".
+    pub fn terms(&self) -> String {
+        let until = match self.resumes_at {
+            Some(at) => format!("until {}", iso_day(at).unwrap_or_else(|| format!("@{at}"))),
+            None => "until resumed".to_owned(),
+        };
+        format!("({}) {until}", self.behavior.describe())
+    }
+}
+
 /// What Stripe does with the invoices of a paused subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -418,13 +418,7 @@ fn date(ts: Option<i64>) -> String {
     let Some(ts) = ts else {
         return "-".into();
     };
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|d| {
-            d.format(time::macros::format_description!("[year]-[month]-[day]"))
-                .ok()
-        })
-        .unwrap_or_else(|| ts.to_string())
+    crate::domain::iso_day(ts).unwrap_or_else(|| ts.to_string())
 }
 
 impl super::Report for ChurnReport {
