@@ -4,7 +4,7 @@
 
 use crate::fixtures::{
     audit_kinds, put_case, refund_case_for, refunds_in_localstripe, seeded_charge, stripe_script,
-    twenty_approvals, value,
+    twenty_approvals, value, wait_for_action,
 };
 use crate::helpers::*;
 use crate::localstripe;
@@ -94,25 +94,6 @@ fn case_without_refund(
     case.actions.retain(|a| a.key != "a2");
     statuses.retain(|(k, _)| k != "a2");
     (case, statuses)
-}
-
-async fn wait_for_action(
-    store: &billing_triage::store::Store,
-    case: &Case,
-    key: &str,
-) -> ProposedAction {
-    for _ in 0..200 {
-        let stored = store
-            .load_case(&case.id)
-            .await
-            .expect("redis")
-            .expect("case");
-        if let Some(action) = stored.actions.into_iter().find(|a| a.key == key) {
-            return action;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("action {key} never added");
 }
 
 #[tokio::test]

@@ -387,3 +387,20 @@ pub(crate) fn card_of(calls: &[SlackCall]) -> serde_json::Value {
         .map(|c| c.body.clone())
         .expect("a card was posted")
 }
+
+/// Waits until the stored `case` has the action `key` (added in the
+/// background); panics after 10 s.
+pub(crate) async fn wait_for_action(store: &Store, case: &Case, key: &str) -> ProposedAction {
+    for _ in 0..200 {
+        let stored = store
+            .load_case(&case.id)
+            .await
+            .expect("redis")
+            .expect("case");
+        if let Some(action) = stored.actions.into_iter().find(|a| a.key == key) {
+            return action;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("action {key} never added");
+}

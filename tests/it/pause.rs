@@ -3,7 +3,9 @@
 //! actions…", its terms asked in a modal, approved by someone else, sent
 //! once with our metadata, then resumed the same way.
 
-use crate::fixtures::{card_of, case_id_of, scenario, seeded, value, wait_until_settled};
+use crate::fixtures::{
+    card_of, case_id_of, scenario, seeded, value, wait_for_action, wait_until_settled,
+};
 use crate::helpers::*;
 use crate::localstripe;
 use billing_triage::actions::terms;
@@ -18,16 +20,10 @@ async fn stored_case(app: &TestApp, id: &billing_triage::domain::CaseId) -> Case
         .expect("the case is stored")
 }
 
-/// Waits for the chosen action `key` on the stored case.
-async fn chosen(app: &TestApp, id: &billing_triage::domain::CaseId, key: &str) -> Case {
-    for _ in 0..200 {
-        let case = stored_case(app, id).await;
-        if case.actions.iter().any(|a| a.key == key) {
-            return case;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("action {key} never added");
+/// The stored case once its chosen action `key` is on it.
+async fn chosen(app: &TestApp, case: &Case, key: &str) -> Case {
+    wait_for_action(&app.store, case, key).await;
+    stored_case(app, &case.id).await
 }
 
 /// The pause modal submitted with `behavior` and an optional resume day.
@@ -83,7 +79,7 @@ async fn a_pause_chosen_from_more_actions_is_approved_sent_once_and_resumed() {
         .interact(&pause_terms(&pause_value, "void", Some("2099-01-01")))
         .await;
     assert_eq!(reply.status, 200);
-    let case = chosen(&app, &case.id, "c1").await;
+    let case = chosen(&app, &case, "c1").await;
     let resumes_at = 4_070_908_800; // 2099-01-01 00:00 UTC
     let wanted = Pause {
         behavior: PauseBehavior::Void,
@@ -151,7 +147,7 @@ async fn a_pause_chosen_from_more_actions_is_approved_sent_once_and_resumed() {
         "a resume is offered"
     );
     app.select("more_actions", &resume_value, REQUESTER).await;
-    let again = chosen(&app, &again.id, "c1").await;
+    let again = chosen(&app, &again, "c1").await;
     let (_, url) = app
         .click("approve_action", &value(&again, "c1"), APPROVER_2)
         .await;
