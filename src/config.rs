@@ -46,7 +46,7 @@ pub struct StripeConfig {
 
 pub use crate::access::{AccessConfig, Operators};
 pub use crate::policy::{PolicyConfig, READ_ONLY_WARNING};
-pub use crate::store::RedisTls;
+pub use crate::store::{RedisTls, ReplicaWait};
 
 /// Everything the process needs; which parts are required depends on the
 /// command (the CLI lookup needs no Slack).
@@ -58,6 +58,8 @@ pub struct Config {
     pub redis_prefix: String,
     /// `REDIS_CA_CERT`, `REDIS_CLIENT_CERT`, `REDIS_CLIENT_KEY`.
     pub redis_tls: RedisTls,
+    /// `REDIS_WAIT_REPLICAS`, `REDIS_WAIT_TIMEOUT_MS`.
+    pub redis_wait: ReplicaWait,
     pub bind_addr: SocketAddr,
     pub policy: PolicyConfig,
     /// Who may see billing, and where (`BILLING_OPERATORS`, `BILLING_CHANNELS`).
@@ -185,6 +187,7 @@ impl Config {
             url: redis_url,
             prefix: redis_prefix,
             tls: redis_tls,
+            wait: redis_wait,
         } = RedisConfig::from_lookup(&get)?;
 
         let bind_addr = get("BIND_ADDR").unwrap_or_else(|| DEFAULT_BIND_ADDR.to_owned());
@@ -283,6 +286,7 @@ impl Config {
             redis_url,
             redis_prefix,
             redis_tls,
+            redis_wait,
             bind_addr,
             policy: PolicyConfig {
                 approvers,
@@ -331,6 +335,7 @@ pub struct RedisConfig {
     pub url: String,
     pub prefix: String,
     pub tls: RedisTls,
+    pub wait: ReplicaWait,
 }
 
 impl RedisConfig {
@@ -351,12 +356,10 @@ impl RedisConfig {
             problem: problem.to_owned(),
         };
         let url = get("REDIS_URL").unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
-        if !(url.starts_with("redis://")
-            || url.starts_with("rediss://")
-            || url.starts_with("unix://"))
-        {
-            return Err(err("REDIS_URL", "expected a redis://host:port URL"));
-        }
+        let target = crate::store::RedisTarget::parse(&url).map_err(|e| ConfigError {
+            name: "REDIS_URL",
+            problem: e.problem().to_owned(),
+        })?;
         let prefix = get("REDIS_PREFIX").unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned());
         if prefix.chars().any(char::is_whitespace) {
             return Err(err("REDIS_PREFIX", "must not contain spaces"));
@@ -390,13 +393,43 @@ impl RedisConfig {
             }
         };
         let tls = RedisTls { ca_cert, client };
-        if !tls.is_empty() && !url.starts_with("rediss://") {
+        if !tls.is_empty() && !target.is_tls() {
             return Err(err(
                 "REDIS_CA_CERT",
-                "certificates need a rediss:// REDIS_URL (TLS)",
+                "certificates need a rediss:// or rediss+sentinel:// REDIS_URL (TLS)",
             ));
         }
-        Ok(Self { url, prefix, tls })
+        // Behind Sentinel there are replicas to wait for; one server has none.
+        let default_replicas = u32::from(target.is_sentinel());
+        let replicas = match get("REDIS_WAIT_REPLICAS") {
+            None => default_replicas,
+            Some(raw) => raw.parse::<u32>().ok().filter(|n| *n <= 16).ok_or_else(|| {
+                err(
+                    "REDIS_WAIT_REPLICAS",
+                    "expected how many replicas must hold an approval before money moves, 0 (off) to 16",
+                )
+            })?,
+        };
+        let timeout = match get("REDIS_WAIT_TIMEOUT_MS") {
+            None => ReplicaWait::DEFAULT_TIMEOUT,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=900).contains(ms))
+                .map(Duration::from_millis)
+                .ok_or_else(|| {
+                    err(
+                        "REDIS_WAIT_TIMEOUT_MS",
+                        "expected milliseconds, 1 to 900 (a Redis call is given 1 s)",
+                    )
+                })?,
+        };
+        Ok(Self {
+            url,
+            prefix,
+            tls,
+            wait: ReplicaWait { replicas, timeout },
+        })
     }
 }
 
@@ -461,6 +494,35 @@ mod tests {
             socket.slack.map(|s| s.mode),
             Some(SlackMode::Socket { .. })
         ));
+    }
+
+    #[test]
+    fn a_sentinel_url_waits_for_a_replica_by_default_and_the_wait_is_checked() {
+        let redis = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            RedisConfig::from_lookup(&|name: &str| vars.get(name).cloned())
+        };
+        let sentinel = "redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/billing";
+        let c = redis(&[("REDIS_URL", sentinel)]).expect("sentinel");
+        assert_eq!(c.wait.replicas, 1);
+        assert_eq!(c.wait.timeout, ReplicaWait::DEFAULT_TIMEOUT);
+        let plain = redis(&[]).expect("default");
+        assert_eq!(plain.wait.replicas, 0);
+        let off = redis(&[("REDIS_URL", sentinel), ("REDIS_WAIT_REPLICAS", "0")]).expect("off");
+        assert_eq!(off.wait.replicas, 0);
+        for (name, value) in [
+            ("REDIS_WAIT_REPLICAS", "one"),
+            ("REDIS_WAIT_TIMEOUT_MS", "1000"),
+            ("REDIS_WAIT_TIMEOUT_MS", "0"),
+            ("REDIS_URL", "redis+sentinel://:pw@h1/"),
+        ] {
+            let e = redis(&[("REDIS_URL", sentinel), (name, value)]).expect_err(value);
+            assert_eq!(e.name, name);
+            assert!(!e.to_string().contains("pw"), "{e}");
+        }
     }
 
     #[test]

@@ -111,9 +111,15 @@ fn cancel_duplicate_steps(subscription: &SubscriptionId, refunds: &[RefundTarget
 /// A step's current state on Stripe, as [`observe`] reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Observed {
-    /// Stripe has this step's work (by its metadata): the object id, and
-    /// for a refund the amount Stripe refunded.
-    Ours(String, Option<Money>),
+    /// Stripe has this step's work (by its metadata): the object id, for
+    /// a refund the amount Stripe refunded, and the approvers its metadata
+    /// names (the run that sent it; a record lost in Redis is rebuilt from
+    /// them, not from whoever clicked now).
+    Ours {
+        id: String,
+        amount: Option<Money>,
+        approved_by: Vec<SlackUserId>,
+    },
     /// Not done (yet). `proceed` is an error when the step must not be sent
     /// (a refund larger than what Stripe says is left); `others` names work
     /// someone else did on the same object (refunds from the dashboard or
@@ -141,7 +147,11 @@ pub fn observe(
         (Step::Refund { charge, amount }, StepState::Charge(current)) => {
             let check = check_refund(current, case, action, name);
             if let Some(ours) = check.ours {
-                return Observed::Ours(ours.id.to_string(), Some(ours.amount));
+                return Observed::Ours {
+                    id: ours.id.to_string(),
+                    amount: Some(ours.amount),
+                    approved_by: approvers_in(&ours.metadata),
+                };
             }
             let proceed = match refund_refusal(current, *amount) {
                 Some(refusal) => Err(refusal),
@@ -156,7 +166,11 @@ pub fn observe(
             },
             StepState::Subscription(sub),
         ) => match check_cancel(sub, case, action, name, *at_period_end) {
-            SubscriptionCheck::Ours => Observed::Ours(subscription.to_string(), None),
+            SubscriptionCheck::Ours => Observed::Ours {
+                id: subscription.to_string(),
+                amount: None,
+                approved_by: approvers_in(&sub.metadata),
+            },
             SubscriptionCheck::ByOthers => Observed::DoneByOthers(format!(
                 "{subscription} is canceled on Stripe, but not with this action's metadata (canceled elsewhere)"
             )),
@@ -169,7 +183,11 @@ pub fn observe(
             },
             StepState::Subscription(sub),
         ) => match check_pause(sub, case, action, name, *pause) {
-            SubscriptionCheck::Ours => Observed::Ours(subscription.to_string(), None),
+            SubscriptionCheck::Ours => Observed::Ours {
+                id: subscription.to_string(),
+                amount: None,
+                approved_by: approvers_in(&sub.metadata),
+            },
             SubscriptionCheck::ByOthers => Observed::DoneByOthers(format!(
                 "{subscription}'s collection on Stripe is already as this action sets it, but not with its metadata (changed elsewhere)"
             )),
@@ -210,6 +228,19 @@ pub fn done_note(step: &Step, id: &str, refunded: Option<Money>) -> Option<Strin
         }
         Step::PortalSession { .. } => None,
     }
+}
+
+/// The approvers Stripe's metadata names (`approved_by`, comma-separated
+/// as [`plan`] wrote it); what is not a Slack user id is left out.
+pub fn approvers_in(metadata: &BTreeMap<String, String>) -> Vec<SlackUserId> {
+    metadata
+        .get("approved_by")
+        .map(|all| {
+            all.split(',')
+                .filter_map(|id| SlackUserId::parse(id.trim()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Stripe metadata names this case, action and step: the only proof that
@@ -707,7 +738,11 @@ mod tests {
         let ours = planned.metadata.clone();
         assert_eq!(
             observe(&planned, &sub(pause, &ours), &c, &key),
-            Observed::Ours("sub_1".to_owned(), None)
+            Observed::Ours {
+                id: "sub_1".to_owned(),
+                amount: None,
+                approved_by: vec![user("UAPPROVER1")],
+            }
         );
         assert!(matches!(
             observe(&planned, &sub(pause, &BTreeMap::new()), &c, &key),

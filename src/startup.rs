@@ -63,7 +63,8 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         stripe.clone(),
         Arc::new(ReadLimiter::new(config.stripe.read_rate)),
     );
-    let store = Store::connect(&config.redis_url, &config.redis_prefix, &config.redis_tls)?;
+    let store = Store::connect(&config.redis_url, &config.redis_prefix, &config.redis_tls)?
+        .with_replica_wait(config.redis_wait);
     let metrics = Metrics::new();
     let slack = config
         .slack

@@ -322,6 +322,14 @@ pub struct ExecutionConfirmed {
     /// Done on Stripe, but not by this step's metadata: what Stripe shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub done_on_stripe: Option<String>,
+    /// Found before sending: the approvers Stripe's metadata names, stored
+    /// comma-separated (`"U1,U2"`).
+    #[serde(
+        default,
+        with = "comma_separated",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub approved_on_stripe: Vec<SlackUserId>,
 }
 
 /// `portal_link_created`: a billing-portal session was made (its URL never

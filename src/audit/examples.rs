@@ -136,6 +136,15 @@ impl AuditEvent {
                     found: Some("re_1".to_owned()),
                     after: "no answer in time".to_owned(),
                     done_on_stripe: None,
+                    approved_on_stripe: Vec::new(),
+                }
+                .into(),
+                ExecutionConfirmed {
+                    step: StepName::Refund(charge()),
+                    found: Some("re_1".to_owned()),
+                    after: "found on Stripe before sending".to_owned(),
+                    done_on_stripe: None,
+                    approved_on_stripe: vec![user("UAPPROVER1"), user("UAPPROVER2")],
                 }
                 .into(),
                 ExecutionConfirmed {
@@ -143,6 +152,7 @@ impl AuditEvent {
                     found: None,
                     after: "HTTP 500".to_owned(),
                     done_on_stripe: Some(format!("{} is already canceled", subscription())),
+                    approved_on_stripe: Vec::new(),
                 }
                 .into(),
             ],

@@ -13,6 +13,11 @@
 //! stays inside its 3 s). A connection that timed out is dropped, not
 //! reused: the next call connects afresh, so the first request after Redis
 //! comes back succeeds. `rediss://` URLs use TLS (rustls, webpki roots).
+//!
+//! Behind Redis Sentinel (`redis+sentinel://`, see [`target`]) each new
+//! connection asks the sentinels for the current primary. A connection that
+//! breaks, times out or meets a primary demoted to replica (`READONLY`) is
+//! dropped, so the next call follows a failover without a restart.
 
 pub mod actions;
 pub mod archive;
@@ -21,12 +26,15 @@ pub mod case_scan;
 pub mod cases;
 pub mod deliveries;
 pub mod report_figures;
+pub mod target;
 
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::sentinel::{SentinelClient, SentinelClientBuilder, SentinelServerType};
+use redis::{Cmd, ConnectionAddr, Pipeline, RedisError, RedisFuture, TlsMode, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+pub use target::RedisTarget;
 use tokio::sync::Mutex;
 
 /// Everything that can go wrong talking to Redis.
@@ -41,7 +49,38 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the audit log kept losing the race to other writers ({tries} tries); try again")]
     Contended { tries: u32 },
+    /// `WAIT`: fewer replicas than asked acknowledged the writes in time.
+    #[error(
+        "Redis did not confirm the write on {wanted} replica(s) within {} ms ({got} did): a failover now could lose it",
+        .timeout.as_millis()
+    )]
+    NotReplicated {
+        wanted: u32,
+        got: u32,
+        timeout: Duration,
+    },
 }
+
+/// How many replicas must acknowledge the writes before money moves
+/// (`REDIS_WAIT_REPLICAS`, `REDIS_WAIT_TIMEOUT_MS`): see
+/// [`Store::replicated`]. `replicas: 0` turns it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReplicaWait {
+    pub replicas: u32,
+    pub timeout: Duration,
+}
+
+impl ReplicaWait {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
+    pub const OFF: Self = Self {
+        replicas: 0,
+        timeout: Self::DEFAULT_TIMEOUT,
+    };
+}
+
+/// After a `WAIT` came up short, later ones fail at once for this long
+/// instead of each holding the shared connection for the whole timeout.
+const WAIT_SHORT_FOR: Duration = Duration::from_secs(5);
 
 /// What a `rediss://` connection trusts and shows beyond the public web
 /// roots: a private CA (`REDIS_CA_CERT`), and a client certificate and key
@@ -71,7 +110,7 @@ impl std::fmt::Debug for RedisTls {
 /// Handle to Redis; cheap to clone, shared by all tasks of a replica.
 #[derive(Clone)]
 pub struct Store {
-    client: redis::Client,
+    source: Source,
     /// Prefix of every key, ending in `:`.
     prefix: String,
     /// The live connection, made lazily.
@@ -79,6 +118,38 @@ pub struct Store {
     /// The audit append lock of this replica, holding the head it last
     /// wrote (see `audit.rs`): clones share it, separate stores do not.
     audit_head: Arc<Mutex<Option<String>>>,
+    wait: ReplicaWait,
+    /// When a `WAIT` last came up short, and what it got.
+    wait_short: Arc<std::sync::Mutex<Option<(std::time::Instant, u32)>>>,
+}
+
+/// Where connections come from: one server, or the primary the sentinels
+/// name at the time of connecting.
+#[derive(Clone)]
+enum Source {
+    Server(redis::Client),
+    Sentinel(Arc<Mutex<SentinelClient>>),
+}
+
+impl Source {
+    fn tls(&self) -> bool {
+        match self {
+            Self::Server(client) => matches!(
+                client.get_connection_info().addr,
+                ConnectionAddr::TcpTls { .. }
+            ),
+            Self::Sentinel(_) => false,
+        }
+    }
+
+    /// The client of the server to connect to now: for Sentinel, the
+    /// primary the sentinels name (and which says it is one).
+    async fn client(&self) -> Result<redis::Client, RedisError> {
+        match self {
+            Self::Server(client) => Ok(client.clone()),
+            Self::Sentinel(sentinel) => sentinel.lock().await.async_get_client().await,
+        }
+    }
 }
 
 /// The shared connection and who is making it.
@@ -176,7 +247,12 @@ impl Conn {
     ) -> Result<T, RedisError> {
         let result = result.unwrap_or_else(|_| Err(timed_out("a command")));
         if let Err(e) = &result {
-            if e.is_timeout() || e.is_io_error() || e.is_connection_dropped() {
+            // READONLY: the server was demoted to a replica by a failover.
+            if e.is_timeout()
+                || e.is_io_error()
+                || e.is_connection_dropped()
+                || e.kind() == redis::ErrorKind::ReadOnly
+            {
                 self.slot.forget(self.id);
             }
         }
@@ -238,30 +314,138 @@ impl Store {
     /// [`StoreError::Unavailable`] when the URL or the certificates cannot
     /// be used.
     pub fn connect(url: &str, prefix: &str, tls: &RedisTls) -> Result<Self, StoreError> {
-        let client = if tls.is_empty() {
-            redis::Client::open(url)
-        } else {
-            redis::Client::build_with_tls(
-                url,
-                redis::TlsCertificates {
-                    client_tls: tls
-                        .client
-                        .as_ref()
-                        .map(|(cert, key)| redis::ClientTlsConfig {
-                            client_cert: cert.clone(),
-                            client_key: key.clone(),
-                        }),
-                    root_cert: tls.ca_cert.clone(),
-                },
-            )
+        let target = RedisTarget::parse(url).map_err(|e| {
+            StoreError::Unavailable(RedisError::from((
+                redis::ErrorKind::InvalidClientConfig,
+                "REDIS_URL cannot be used",
+                e.to_string(),
+            )))
+        })?;
+        let certificates = || redis::TlsCertificates {
+            client_tls: tls
+                .client
+                .as_ref()
+                .map(|(cert, key)| redis::ClientTlsConfig {
+                    client_cert: cert.clone(),
+                    client_key: key.clone(),
+                }),
+            root_cert: tls.ca_cert.clone(),
+        };
+        let source = match target {
+            RedisTarget::Server(url) if tls.is_empty() => {
+                redis::Client::open(url).map(Source::Server)
+            }
+            RedisTarget::Server(url) => {
+                redis::Client::build_with_tls(url, certificates()).map(Source::Server)
+            }
+            RedisTarget::Sentinel(s) => {
+                let addrs = s.sentinels.iter().map(|(host, port)| {
+                    if s.tls {
+                        ConnectionAddr::TcpTls {
+                            host: host.clone(),
+                            port: *port,
+                            insecure: false,
+                            tls_params: None,
+                        }
+                    } else {
+                        ConnectionAddr::Tcp(host.clone(), *port)
+                    }
+                });
+                SentinelClientBuilder::new(addrs, s.master.clone(), SentinelServerType::Master)
+                    .map(|b| {
+                        let mut b = b.set_client_to_redis_db(s.db);
+                        if let Some(user) = &s.username {
+                            b = b
+                                .set_client_to_redis_username(user.clone())
+                                .set_client_to_sentinel_username(user.clone());
+                        }
+                        if let Some(password) = &s.password {
+                            b = b
+                                .set_client_to_redis_password(password.clone())
+                                .set_client_to_sentinel_password(password.clone());
+                        }
+                        if s.tls {
+                            b = b
+                                .set_client_to_redis_tls_mode(TlsMode::Secure)
+                                .set_client_to_sentinel_tls_mode(TlsMode::Secure);
+                            if !tls.is_empty() {
+                                b = b
+                                    .set_client_to_redis_certificates(certificates())
+                                    .set_client_to_sentinel_certificates(certificates());
+                            }
+                        }
+                        b
+                    })
+                    .and_then(SentinelClientBuilder::build)
+                    .map(|client| Source::Sentinel(Arc::new(Mutex::new(client))))
+            }
         }
         .map_err(StoreError::Unavailable)?;
         Ok(Self {
-            client,
+            source,
             prefix: prefix.to_owned(),
             conn: Arc::new(Slot::default()),
             audit_head: Arc::new(Mutex::new(None)),
+            wait: ReplicaWait::OFF,
+            wait_short: Arc::default(),
         })
+    }
+
+    /// This store with [`Store::replicated`] asking for `wait`.
+    #[must_use]
+    pub fn with_replica_wait(mut self, wait: ReplicaWait) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Waits until `REDIS_WAIT_REPLICAS` replicas hold every write made so
+    /// far on this replica's connection (Redis `WAIT`), so that a failover
+    /// cannot lose them. Called once per run, after the write-ahead intent
+    /// and before the first Stripe write: the claim and the intent are what
+    /// keeps a second approver, after a failover, from sending the money
+    /// move again. Off (`Ok` at once) with `replicas: 0`.
+    ///
+    /// # Errors
+    /// [`StoreError::NotReplicated`] when fewer replicas answered in time
+    /// (and for [`WAIT_SHORT_FOR`] after that, without asking: a `WAIT`
+    /// holds the shared connection for its whole timeout).
+    pub async fn replicated(&self) -> Result<(), StoreError> {
+        let ReplicaWait { replicas, timeout } = self.wait;
+        if replicas == 0 {
+            return Ok(());
+        }
+        let short = |got| StoreError::NotReplicated {
+            wanted: replicas,
+            got,
+            timeout,
+        };
+        let recent = *self
+            .wait_short
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, got)) = recent {
+            if at.elapsed() < WAIT_SHORT_FOR {
+                return Err(short(got));
+            }
+        }
+        let mut conn = self.conn().await?;
+        let got: u32 = redis::cmd("WAIT")
+            .arg(replicas)
+            .arg(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX))
+            .query_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        let mut recent = self
+            .wait_short
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if got >= replicas {
+            *recent = None;
+            Ok(())
+        } else {
+            *recent = Some((std::time::Instant::now(), got));
+            Err(short(got))
+        }
     }
 
     /// `{prefix}{suffix}`.
@@ -299,19 +483,19 @@ impl Store {
             .set_number_of_retries(0);
         // A TLS handshake with a server that does not speak TLS does not
         // fail: it waits. Say so rather than "timed out".
-        let tls = matches!(
-            self.client.get_connection_info().addr,
-            redis::ConnectionAddr::TcpTls { .. }
-        );
-        let step = if tls {
-            "connecting over TLS (rediss://)"
-        } else {
-            "connecting"
+        let tls = self.source.tls();
+        let step = match (&self.source, tls) {
+            (Source::Sentinel(_), _) => "asking the sentinels for the primary and connecting",
+            (_, true) => "connecting over TLS (rediss://)",
+            (_, false) => "connecting",
         };
-        let manager = tokio::time::timeout(
-            CALL_TIMEOUT,
-            self.client.get_connection_manager_with_config(config),
-        )
+        let manager = tokio::time::timeout(CALL_TIMEOUT, async {
+            self.source
+                .client()
+                .await?
+                .get_connection_manager_with_config(config)
+                .await
+        })
         .await
         .unwrap_or_else(|_| Err(timed_out(step)))
         .map_err(|e| {
@@ -374,6 +558,15 @@ fn unavailable_text(error: &RedisError) -> String {
         "Redis TLS failed (the TLS handshake did not complete): check that a rediss:// REDIS_URL points at a TLS port \
          and that the server's certificate is valid for its host and signed by a CA the bot trusts (a private CA: \
          REDIS_CA_CERT; a server that asks for a client certificate: REDIS_CLIENT_CERT and REDIS_CLIENT_KEY)"
+            .to_owned()
+    } else if matches!(
+        error.kind(),
+        redis::ErrorKind::MasterNameNotFoundBySentinel
+            | redis::ErrorKind::NoValidReplicasFoundBySentinel
+    ) || detail.contains("sentinel")
+    {
+        "Redis Sentinel named no reachable primary: check the sentinels' addresses and the master name in \
+         REDIS_URL (redis+sentinel://host:port,…/master-name); during a failover this lasts seconds, retry shortly"
             .to_owned()
     } else if error.kind() == redis::ErrorKind::AuthenticationFailed
         || ["noauth", "wrongpass", "invalid password", "authentication"]

@@ -94,6 +94,9 @@ struct Runner<'a> {
     progress: Progress,
     /// A write went to Stripe in this run (for what Redis trouble means).
     sent: bool,
+    /// The approvers Stripe's metadata names for work an earlier run did,
+    /// when they are not this run's: the record names them.
+    approved_on_stripe: Option<Vec<crate::domain::SlackUserId>>,
 }
 
 /// What a run acts on: the action of the case, its fixed plan, and where
@@ -135,6 +138,7 @@ pub async fn run(
         done: HashMap::new(),
         progress: Progress::default(),
         sent: false,
+        approved_on_stripe: None,
     };
     let end = match deps.store.steps(&case.id, &action.key).await {
         Ok(done) => {
@@ -179,9 +183,13 @@ impl Runner<'_> {
     /// One refund or cancellation; `None` when it is done and the run goes on.
     async fn money_step(&mut self, planned: &PlannedStep, mode: Mode) -> Option<End> {
         match self.observe(planned).await {
-            Ok(Observed::Ours(id, amount)) => {
+            Ok(Observed::Ours {
+                id,
+                amount,
+                approved_by,
+            }) => {
                 return self
-                    .confirmed(planned, id, amount, "confirmed with Stripe")
+                    .found_before_sending(planned, id, amount, approved_by)
                     .await
             }
             Ok(Observed::DoneByOthers(note)) => return self.done_by_others(planned, note).await,
@@ -236,12 +244,13 @@ impl Runner<'_> {
         for pause in VERIFY_PAUSES {
             tokio::time::sleep(pause).await;
             match self.observe(planned).await {
-                Ok(Observed::Ours(id, amount)) => {
+                Ok(Observed::Ours { id, amount, .. }) => {
                     let confirmed = ExecutionConfirmed {
                         step: planned.name.clone(),
                         found: Some(id.clone()),
                         after: why.clone(),
                         done_on_stripe: None,
+                        approved_on_stripe: Vec::new(),
                     };
                     if let Err(e) = self.audit(confirmed, vec![id.clone()]).await {
                         return Some(End::Unrecorded(e));
@@ -263,6 +272,7 @@ impl Runner<'_> {
                         found: None,
                         after: why.clone(),
                         done_on_stripe: Some(note.clone()),
+                        approved_on_stripe: Vec::new(),
                     };
                     if let Err(e) = self.audit(confirmed, vec![]).await {
                         return Some(End::Unrecorded(e));
@@ -275,6 +285,7 @@ impl Runner<'_> {
                         found: None,
                         after: why.clone(),
                         done_on_stripe: None,
+                        approved_on_stripe: Vec::new(),
                     };
                     if let Err(e) = self.audit(confirmed, vec![]).await {
                         return Some(End::Unrecorded(e));
@@ -292,6 +303,47 @@ impl Runner<'_> {
             step: planned.name.clone(),
             why: format!("{why}; Stripe could not be asked yet: {read}"),
         })
+    }
+
+    /// A step already on Stripe with this step's metadata before anything
+    /// was sent: an earlier run made it and its record is not in Redis (a
+    /// crash before the record, or a Redis failover that lost it). Audited
+    /// as found, naming the approvers Stripe's metadata names; when they are
+    /// not this run's, the record names them (see `finish`), not who
+    /// clicked now.
+    async fn found_before_sending(
+        &mut self,
+        planned: &PlannedStep,
+        id: String,
+        amount: Option<Money>,
+        approved_by: Vec<crate::domain::SlackUserId>,
+    ) -> Option<End> {
+        let earlier = !approved_by.is_empty() && approved_by != approved_by_of(&self.current);
+        let found = ExecutionConfirmed {
+            step: planned.name.clone(),
+            found: Some(id.clone()),
+            after: "found on Stripe before sending: an earlier run made it, and Redis had no record of it"
+                .to_owned(),
+            done_on_stripe: None,
+            approved_on_stripe: approved_by.clone(),
+        };
+        if let Err(e) = self.audit(found, vec![id.clone()]).await {
+            return Some(End::Unrecorded(e));
+        }
+        let how = if earlier {
+            let names = approved_by
+                .iter()
+                .map(|u| format!("<@{u}>"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.approved_on_stripe = Some(approved_by);
+            format!(
+                "found on Stripe: made earlier under the approval of {names}; nothing sent again"
+            )
+        } else {
+            "confirmed with Stripe".to_owned()
+        };
+        self.confirmed(planned, id, amount, &how).await
     }
 
     /// A step Stripe confirmed: recorded, and the run goes on (back in
@@ -515,7 +567,7 @@ impl Runner<'_> {
     }
 
     async fn enter_verifying(&mut self, step: &StepName, why: &str) -> Result<(), StoreError> {
-        let approved_by = approved_by(&self.current);
+        let approved_by = approved_by_of(&self.current);
         let verifying = ActionStatus::Verifying {
             approved_by,
             at: now(),
@@ -566,7 +618,10 @@ impl Runner<'_> {
     /// Records how the run ended and says it: card, audit, approver.
     async fn finish(mut self, end: End, actor: Actor) -> Result<String, WorkflowError> {
         let actor_kind = actor.clone();
-        let approved_by = approved_by(&self.current);
+        let approved_by = self
+            .approved_on_stripe
+            .clone()
+            .unwrap_or_else(|| approved_by_of(&self.current));
         let t = now();
         let summary = &self.action.summary;
         let notes = self.progress.notes.clone();
@@ -779,7 +834,7 @@ impl Runner<'_> {
 }
 
 /// The approvers of a claimed state.
-fn approved_by(status: &ActionStatus) -> Vec<crate::domain::SlackUserId> {
+fn approved_by_of(status: &ActionStatus) -> Vec<crate::domain::SlackUserId> {
     match status {
         ActionStatus::Executing { approved_by, .. }
         | ActionStatus::Verifying { approved_by, .. }

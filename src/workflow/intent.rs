@@ -59,5 +59,9 @@ pub async fn fix_plan(
         ids,
     )
     .await?;
+    // Before money moves, the claim and this intent are on a replica
+    // (`REDIS_WAIT_REPLICAS`): a failover cannot hand the action back to a
+    // second approver while this run's Stripe call is in flight.
+    deps.store.replicated().await?;
     Ok(plan)
 }

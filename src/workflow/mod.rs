@@ -69,6 +69,9 @@ impl WorkflowError {
             Self::Store(StoreError::Unavailable(_)) => format!(
                 "Redis is unavailable, so the bot cannot record this in the audit trail and did nothing. Try again shortly (ref {reference})"
             ),
+            Self::Store(StoreError::NotReplicated { .. }) => format!(
+                "Redis could not confirm this approval on a replica in time, so nothing was sent to Stripe (a Redis failover now could have lost the approval). Approve again in a minute; if it keeps happening, Redis's replicas are down or lagging (ref {reference})"
+            ),
             Self::Store(_) => format!("The bot's store failed; nothing was changed (ref {reference})"),
             Self::Slack(e) => format!("Slack refused to post the case card: {}; {} (ref {reference})", e, e.hint()),
             Self::User(text) => text.clone(),

@@ -8,6 +8,7 @@ mod audit;
 mod charts;
 mod chosen;
 mod drafts;
+mod failover;
 mod fixtures;
 mod helpers;
 mod layers;

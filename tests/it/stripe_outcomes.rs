@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Waits until the action is `Succeeded` or `Failed`.
-async fn settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
+pub(crate) async fn settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
     for _ in 0..400 {
         let s = status(store, case, key).await;
         if matches!(
@@ -41,7 +41,11 @@ async fn settled(store: &Store, case: &Case, key: &str) -> ActionStatus {
 }
 
 /// The refunds localstripe holds that name `case` in their metadata.
-async fn refunds_of_case(stripe: &LocalStripe, charge: &str, case: &Case) -> Vec<String> {
+pub(crate) async fn refunds_of_case(
+    stripe: &LocalStripe,
+    charge: &str,
+    case: &Case,
+) -> Vec<String> {
     refunds_in_localstripe(stripe, charge)
         .await
         .iter()
@@ -52,7 +56,7 @@ async fn refunds_of_case(stripe: &LocalStripe, charge: &str, case: &Case) -> Vec
 
 /// The records say what Stripe did: exactly the case's refunds on Stripe
 /// are recorded as made (state, audit, card), and the audit chain verifies.
-async fn assert_records_match_stripe(
+pub(crate) async fn assert_records_match_stripe(
     store: &Store,
     slack: &SlackStandIn,
     stripe: &LocalStripe,
@@ -111,7 +115,7 @@ async fn assert_records_match_stripe(
 
 /// The newest card once it shows `text` (the card is redrawn after the
 /// state is recorded); panics after 10 s with the last card.
-async fn card_showing(slack: &SlackStandIn, text: &str) -> String {
+pub(crate) async fn card_showing(slack: &SlackStandIn, text: &str) -> String {
     let mut card = String::new();
     for _ in 0..200 {
         card = slack
@@ -128,7 +132,7 @@ async fn card_showing(slack: &SlackStandIn, text: &str) -> String {
 }
 
 /// A message in the card's thread containing `text`; panics after 10 s.
-async fn thread_message_containing(slack: &SlackStandIn, text: &str) -> String {
+pub(crate) async fn thread_message_containing(slack: &SlackStandIn, text: &str) -> String {
     for _ in 0..200 {
         let found = slack
             .calls_to("chat.postMessage")
@@ -149,7 +153,7 @@ async fn thread_message_containing(slack: &SlackStandIn, text: &str) -> String {
 
 /// localstripe with a seeded paid charge, the fault proxy in front, and a
 /// refund case on that charge stored for `app`.
-async fn refund_setup() -> (LocalStripe, StripeFaults, String, String, Money) {
+pub(crate) async fn refund_setup() -> (LocalStripe, StripeFaults, String, String, Money) {
     let stripe = localstripe::start().await;
     let (customer, charge, amount) = seeded_charge(&stripe.base_url()).await;
     let faults = StripeFaults::start(&stripe.direct_url()).await;
