@@ -9,6 +9,7 @@
 //! updating and reading statuses are the workflow's job.
 
 mod blocks;
+pub mod home;
 pub mod modals;
 pub mod report;
 #[cfg(test)]

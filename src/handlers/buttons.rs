@@ -108,11 +108,23 @@ fn on_card(deps: &Arc<Deps>, clicks: &ButtonsRequest, target: &CaseAction, on: O
     };
     let deps = Arc::clone(deps);
     let trigger_id = clicks.trigger_id.clone();
+    let in_home = clicks.in_view;
     deps.tasks.clone().spawn(async move {
         // Modal submissions carry no channel: the click that opened the
-        // modal was checked here.
-        let Some(place) = from_card_channel(&deps, &CardClick::of(&click), on.action_id()).await
-        else {
+        // modal was checked here. A click in the App Home (a view only the
+        // bot publishes) acts on the card wherever it is.
+        let place = if in_home {
+            match CardPlace::of(&deps, &click.case_id).await {
+                Ok(place) => Some(place),
+                Err(e) => {
+                    e.report("card location lookup failed");
+                    None
+                }
+            }
+        } else {
+            from_card_channel(&deps, &CardClick::of(&click), on.action_id()).await
+        };
+        let Some(place) = place else {
             return;
         };
         let click = Click {

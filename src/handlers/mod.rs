@@ -7,6 +7,7 @@
 //! slow work, which reports back through the Web API or the `response_url`.
 
 mod buttons;
+mod home;
 mod more_actions;
 mod shortcut;
 mod slash;
@@ -15,7 +16,7 @@ mod submissions;
 use crate::domain::BillingCommand;
 use crate::domain::{ChannelId, ResponseUrl, SlackUserId};
 use crate::slack::api::Message;
-use crate::slack::payloads::{DeliveryId, EventEnvelope};
+use crate::slack::payloads::{DeliveryId, Event, EventEnvelope};
 use crate::slack::request::Request;
 pub use crate::slack::Ack;
 use crate::workflow::access::{self, Denied};
@@ -63,6 +64,15 @@ impl crate::slack::Handler for Handlers {
     }
 
     fn on_event(&self, event: EventEnvelope) -> Ack {
+        if let EventEnvelope::EventCallback {
+            event_id,
+            event: Event::AppHomeOpened { user, tab },
+        } = &event
+        {
+            if tab.as_deref().is_none_or(|t| t == "home") {
+                home::opened(&self.deps, event_id, user);
+            }
+        }
         on_event(event)
     }
 }
@@ -286,7 +296,7 @@ pub fn on_event(event: EventEnvelope) -> Ack {
         EventEnvelope::UrlVerification { challenge } => {
             Ack::Json(json!({ "challenge": challenge }))
         }
-        EventEnvelope::Other => Ack::Empty,
+        EventEnvelope::EventCallback { .. } | EventEnvelope::Other => Ack::Empty,
     }
 }
 

@@ -411,6 +411,24 @@ impl SlackApi {
         Ok(())
     }
 
+    /// `views.publish`: `view` becomes `user`'s App Home.
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn publish_home(&self, user: &UserId, view: SlackView) -> Result<(), SlackError> {
+        let req =
+            SlackApiViewsPublishRequest::new(SlackUserId::new(user.as_str().to_owned()), view);
+        self.call("views.publish", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .views_publish(&req)
+                .await?)
+        })
+        .await?;
+        Ok(())
+    }
+
     /// `views.open` for a modal.
     ///
     /// # Errors

@@ -124,6 +124,9 @@ pub enum Interaction {
     /// A button on one of our messages.
     BlockActions {
         user: User,
+        /// Where the buttons are: `message`, or `view` (a modal, the Home).
+        #[serde(default)]
+        container: Option<Container>,
         #[serde(default)]
         channel: Option<Channel>,
         #[serde(default)]
@@ -149,12 +152,40 @@ pub enum Interaction {
     Other,
 }
 
+/// What holds clicked buttons.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Container {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
 /// The JSON body of `/slack/events`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventEnvelope {
     UrlVerification {
         challenge: String,
+    },
+    /// An event the app subscribed to (`manifest.yml`). Slack sends it again
+    /// when the answer is slow (`X-Slack-Retry-Num`) with the same
+    /// `event_id`, which names the delivery.
+    EventCallback {
+        event_id: String,
+        event: Event,
+    },
+    #[serde(other)]
+    Other,
+}
+
+/// The events the bot acts on.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A user opened one of the app's tabs (`tab`: `home` or `messages`).
+    AppHomeOpened {
+        user: String,
+        #[serde(default)]
+        tab: Option<String>,
     },
     #[serde(other)]
     Other,
@@ -288,5 +319,30 @@ mod tests {
         let e =
             event(br#"{"token":"x","challenge":"abc","type":"url_verification"}"#).expect("event");
         assert!(matches!(e, EventEnvelope::UrlVerification { challenge } if challenge == "abc"));
+    }
+
+    #[test]
+    fn reads_app_home_opened_and_passes_over_other_events() {
+        let home = event(br#"{"token":"x","team_id":"T1","api_app_id":"A1","type":"event_callback","event_id":"Ev1","event_time":1,"event":{"type":"app_home_opened","user":"U1","channel":"D1","tab":"home","event_ts":"1.2"}}"#).expect("event");
+        assert!(matches!(
+            home,
+            EventEnvelope::EventCallback { ref event_id, event: Event::AppHomeOpened { ref user, ref tab } }
+                if event_id == "Ev1" && user == "U1" && tab.as_deref() == Some("home")
+        ));
+        let other = event(
+            br#"{"type":"event_callback","event_id":"Ev2","event":{"type":"message","text":"hi"}}"#,
+        )
+        .expect("event");
+        assert!(matches!(
+            other,
+            EventEnvelope::EventCallback {
+                event: Event::Other,
+                ..
+            }
+        ));
+        assert!(matches!(
+            event(br#"{"type":"app_rate_limited"}"#).expect("event"),
+            EventEnvelope::Other
+        ));
     }
 }

@@ -103,6 +103,8 @@ pub struct ButtonsRequest {
     pub response_url: Option<ResponseUrl>,
     pub trigger_id: TriggerId,
     pub buttons: Vec<Button>,
+    /// Clicked in a view (the App Home), not on a message.
+    pub in_view: bool,
 }
 
 /// One clicked button, by its `action_id`, with its value read.
@@ -422,6 +424,7 @@ impl Request {
                 },
                 Interaction::BlockActions {
                     user,
+                    container,
                     channel,
                     message,
                     actions,
@@ -439,6 +442,7 @@ impl Request {
                         response_url: optional(response_url.as_deref(), ResponseUrl::parse),
                         trigger_id: field(KIND, "trigger id", TriggerId::parse(&trigger_id))?,
                         buttons: actions.iter().map(Button::parse).collect(),
+                        in_view: container.is_some_and(|c| c.kind == "view"),
                     })
                 }
                 Interaction::ViewSubmission { user, view } => Self::Submission(SubmissionRequest {

@@ -138,6 +138,9 @@ impl Store {
             .invoke_async(&mut conn)
             .await
             .map_err(map_err)?;
+        if moved == 1 {
+            self.touch_home(case, &Self::named_in(to)).await;
+        }
         Ok(moved == 1)
     }
 

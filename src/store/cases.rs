@@ -74,7 +74,9 @@ impl Store {
     /// # Errors
     /// Redis errors.
     pub async fn save_case(&self, case: &Case) -> Result<(), StoreError> {
-        self.set_json(&format!("case:{}", case.id), case).await
+        self.set_json(&format!("case:{}", case.id), case).await?;
+        self.touch_home_case(case).await;
+        Ok(())
     }
 
     /// # Errors
@@ -128,6 +130,9 @@ impl Store {
             .invoke_async(&mut conn)
             .await
             .map_err(map_err)?;
+        if added == 1 {
+            self.touch_home_case(updated).await;
+        }
         Ok(added == 1)
     }
 
@@ -167,7 +172,10 @@ impl Store {
         let mut conn = self.conn().await?;
         let replaced: i64 = script.invoke_async(&mut conn).await.map_err(map_err)?;
         match replaced {
-            1 => Ok(true),
+            1 => {
+                self.touch_home_case(case).await;
+                Ok(true)
+            }
             0 => Ok(false),
             _ => Err(StoreError::Corrupt(format!(
                 "case:{}: an action being added already has a state; run the lookup again for a fresh case",

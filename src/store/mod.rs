@@ -25,6 +25,7 @@ pub mod audit;
 pub mod case_scan;
 pub mod cases;
 pub mod deliveries;
+pub mod home;
 pub mod report_figures;
 pub mod target;
 

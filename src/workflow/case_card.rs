@@ -123,6 +123,7 @@ pub async fn refresh(deps: &Deps, place: &CardPlace, case: &Case) {
     if let Err(e) = result {
         log_error(&e, &new_reference(), "could not update the case card");
     }
+    super::home::refresh_viewers(deps).await;
 }
 
 /// Posts `text` in the card's thread.

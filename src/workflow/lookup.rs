@@ -202,6 +202,8 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         case.product_gap.as_ref(),
     );
     post_in_thread(deps, &CardPlace::at(location), thread).await?;
+    // Its actions may wait on someone whose Home is open.
+    super::home::refresh_viewers(deps).await;
     tracing::info!(
         customers = case.snapshot.customers.len(),
         n_actions = case.actions.len(),

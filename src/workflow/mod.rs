@@ -12,6 +12,7 @@ pub mod case_card;
 pub mod choose;
 pub mod context;
 pub mod execute;
+pub mod home;
 pub mod intent;
 pub mod lookup;
 pub mod reconcile;

@@ -257,7 +257,7 @@ impl SlackStandIn {
                                             answer
                                         } else {
                                             match method.as_str() {
-                                                "views.open" => {
+                                                "views.open" | "views.publish" => {
                                                     serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() })
                                                 }
                                                 "chat.postEphemeral" => {

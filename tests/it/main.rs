@@ -11,6 +11,7 @@ mod drafts;
 mod failover;
 mod fixtures;
 mod helpers;
+mod home;
 mod layers;
 mod localstripe;
 mod lookup;

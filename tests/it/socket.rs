@@ -644,3 +644,34 @@ async fn a_duplicates_approve_through_the_socket_cancels_it_and_refunds_exactly_
         );
     }
 }
+
+#[tokio::test]
+async fn app_home_opened_through_the_socket_publishes_the_home_once_per_event() {
+    let (base, _calls) = scripted_stripe(Arc::new(|_, _| (500, "{}".to_owned()))).await;
+    let socket = SocketStandIn::start().await;
+    let app = spawn_socket_app(&base, &socket).await;
+    socket.wait_connections(1).await;
+    socket.hello();
+    readyz_becomes(&app, 200).await;
+    let event = serde_json::json!({
+        "type": "event_callback", "event_id": "Ev0SOCKHOME", "event_time": 1,
+        "event": {"type": "app_home_opened", "user": APPROVER_1, "tab": "home", "event_ts": "1.2"}
+    });
+    // Slack redelivers an unacknowledged envelope with a new envelope id.
+    for envelope in ["env-home-1", "env-home-2"] {
+        socket.send_json(&serde_json::json!({
+            "envelope_id": envelope, "type": "events_api", "accepts_response_payload": false,
+            "retry_attempt": 0, "retry_reason": "", "payload": event
+        }));
+        socket.ack_of(envelope).await;
+    }
+    let published = app.slack.wait_for("views.publish", 1).await;
+    assert_eq!(published[0].body["user_id"], APPROVER_1);
+    assert_eq!(published[0].body["view"]["type"], "home");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(
+        app.slack.calls_to("views.publish").len(),
+        1,
+        "one event, one Home"
+    );
+}

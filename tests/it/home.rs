@@ -1,0 +1,219 @@
+//! The App Home through real deliveries: a signed `app_home_opened` event
+//! (and Slack's retry of it), the Home published with `views.publish`
+//! (asserted on its Block Kit), four eyes in "Waiting on you", and an
+//! approval from the Home that runs once on localstripe.
+
+use crate::fixtures::{
+    put_case, refund_case_for, refunds_in_localstripe, seeded_charge, status, value,
+};
+use crate::helpers::*;
+use crate::localstripe;
+use billing_triage::domain::ActionStatus;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const OUTSIDER: &str = "U0OUTSIDE1";
+
+fn home_opened(user: &str, event_id: &str) -> String {
+    json!({
+        "token": "x", "team_id": TEAM, "api_app_id": "A123456", "type": "event_callback",
+        "event_id": event_id, "event_time": now_ts(),
+        "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME0001", "tab": "home", "event_ts": "1700000000.000100"}
+    })
+    .to_string()
+}
+
+/// The views published for `user` so far.
+fn homes_of(app: &TestApp, user: &str) -> Vec<Value> {
+    app.slack
+        .calls_to("views.publish")
+        .into_iter()
+        .filter(|c| c.body["user_id"] == user)
+        .map(|c| c.body["view"].clone())
+        .collect()
+}
+
+async fn wait_homes(app: &TestApp, user: &str, n: usize) -> Vec<Value> {
+    for _ in 0..200 {
+        let homes = homes_of(app, user);
+        if homes.len() >= n {
+            return homes;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{user}'s Home was published {} times, not {n}",
+        homes_of(app, user).len()
+    );
+}
+
+/// The values of the Approve buttons in a Home.
+fn approve_values(home: &Value) -> Vec<String> {
+    home["blocks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["elements"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["action_id"] == "approve_action")
+        .filter_map(|e| e["value"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn home_click(user: &str, value: &str) -> Value {
+    json!({
+        "type": "block_actions",
+        "user": {"id": user, "username": "op", "team_id": TEAM},
+        "api_app_id": "A123456",
+        "container": {"type": "view", "view_id": "V0HOME0001"},
+        "view": {"id": "V0HOME0001", "type": "home", "blocks": []},
+        "trigger_id": "12321423423.333649436676.d8c1bb837935619ccad0f624c448ffb3",
+        "team": {"id": TEAM, "domain": "example"},
+        "actions": [{"action_id": "approve_action", "block_id": "home_b", "type": "button", "value": value, "action_ts": "1700000000.000200"}]
+    })
+}
+
+#[tokio::test]
+async fn the_home_shows_each_user_what_waits_on_them_and_approves_from_there_once() {
+    let stripe = localstripe::start().await;
+    let (customer, charge, amount) = seeded_charge(&stripe.base_url()).await;
+    let app = spawn_app(&stripe.base_url()).await;
+    let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
+    put_case(&app.store, &case, &statuses).await;
+    let refund = value(&case, "a2");
+
+    // Opened, and the same event again as Slack retries it: published once.
+    for _ in 0..2 {
+        let reply = app
+            .post_signed(
+                "/slack/events",
+                "application/json",
+                home_opened(APPROVER_1, "Ev0HOME1"),
+            )
+            .await;
+        assert_eq!(reply.status, 200);
+    }
+    let home = wait_homes(&app, APPROVER_1, 1).await.remove(0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        homes_of(&app, APPROVER_1).len(),
+        1,
+        "a retried event publishes once"
+    );
+    assert_eq!(home["type"], "home");
+    let text = home.to_string();
+    assert!(
+        text.contains("Waiting on you") && text.contains(case.id.as_str()),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("<@{REQUESTER}>")),
+        "who asked: {text}"
+    );
+    assert!(
+        approve_values(&home).contains(&refund),
+        "the refund waits on an approver: {text}"
+    );
+    assert!(home["blocks"].as_array().is_some_and(|b| b.len() <= 100));
+
+    // The requester approves too, but never their own money move.
+    app.post_signed(
+        "/slack/events",
+        "application/json",
+        home_opened(REQUESTER, "Ev0HOME2"),
+    )
+    .await;
+    let own = wait_homes(&app, REQUESTER, 1).await.remove(0);
+    assert!(!approve_values(&own).contains(&refund), "four eyes: {own}");
+    let own_text = own.to_string();
+    assert!(
+        own_text.contains("Your cases") && own_text.contains(case.id.as_str()),
+        "{own_text}"
+    );
+    assert!(own_text.contains("awaiting approval"), "{own_text}");
+
+    // Someone who is not an approver sees no buttons and who approves.
+    app.post_signed(
+        "/slack/events",
+        "application/json",
+        home_opened(OUTSIDER, "Ev0HOME3"),
+    )
+    .await;
+    let outsider = wait_homes(&app, OUTSIDER, 1).await.remove(0);
+    assert!(approve_values(&outsider).is_empty());
+    assert!(
+        outsider
+            .to_string()
+            .contains(&format!("Approvals are given by <@{APPROVER_1}>")),
+        "{outsider}"
+    );
+
+    // Approve from the Home: the same path as the card, once.
+    let before = homes_of(&app, APPROVER_1).len();
+    let reply = app.interact(&home_click(APPROVER_1, &refund)).await;
+    assert_eq!(reply.status, 200);
+    let mut state = status(&app.store, &case, "a2").await;
+    for _ in 0..200 {
+        if matches!(
+            state,
+            ActionStatus::Succeeded { .. } | ActionStatus::Failed { .. }
+        ) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = status(&app.store, &case, "a2").await;
+    }
+    assert!(matches!(state, ActionStatus::Succeeded { .. }), "{state:?}");
+    assert_eq!(refunds_in_localstripe(&stripe, &charge).await.len(), 1);
+    let card = app.slack.wait_for("chat.update", 1).await;
+    assert!(
+        card.last()
+            .is_some_and(|c| c.body.to_string().contains("Done")),
+        "the card says it ran"
+    );
+
+    // Every open Home is refreshed: the action waits on nobody now.
+    let refreshed = wait_homes(&app, APPROVER_1, before + 1).await;
+    let mut latest = refreshed.last().cloned().unwrap_or_default();
+    for _ in 0..100 {
+        latest = homes_of(&app, APPROVER_1)
+            .last()
+            .cloned()
+            .unwrap_or_default();
+        if latest.to_string().contains("Recently done")
+            && !approve_values(&latest).contains(&refund)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!approve_values(&latest).contains(&refund), "{latest}");
+    assert!(latest.to_string().contains("done"), "{latest}");
+
+    // A stale click on an old Home never acts twice.
+    app.interact(&home_click(APPROVER_2, &refund)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(
+        refunds_in_localstripe(&stripe, &charge).await.len(),
+        1,
+        "one refund in all"
+    );
+    assert!(matches!(
+        status(&app.store, &case, "a2").await,
+        ActionStatus::Succeeded { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_url_verification_is_answered_and_other_events_are_acknowledged() {
+    let app = spawn_app(&closed_port_url()).await;
+    let reply = app
+        .post_signed(
+            "/slack/events",
+            "application/json",
+            json!({"type": "event_callback", "event_id": "Ev0OTHER1", "event": {"type": "app_uninstalled"}}).to_string(),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(app.slack.calls_to("views.publish").is_empty());
+}
