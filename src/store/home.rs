@@ -97,19 +97,9 @@ impl Store {
     /// # Errors
     /// Redis errors.
     pub async fn home_viewers(&self, limit: usize) -> Result<Vec<SlackUserId>, StoreError> {
-        let mut conn = self.conn().await?;
-        let users: Vec<String> = redis::cmd("ZRANGE")
-            .arg(self.key("home:viewers"))
-            .arg("+inf")
-            .arg(unix_now() - VIEWER_SECS)
-            .arg("BYSCORE")
-            .arg("REV")
-            .arg("LIMIT")
-            .arg(0)
-            .arg(limit)
-            .query_async(&mut conn)
-            .await
-            .map_err(map_err)?;
+        let users = self
+            .newest_members(&self.key("home:viewers"), unix_now() - VIEWER_SECS, limit)
+            .await?;
         Ok(users
             .iter()
             .filter_map(|u| SlackUserId::parse(u).ok())
@@ -161,8 +151,20 @@ impl Store {
     }
 
     async fn newest(&self, key: &str, since: i64, limit: usize) -> Result<Vec<CaseId>, StoreError> {
+        let ids = self.newest_members(key, since, limit).await?;
+        Ok(ids.iter().filter_map(|id| CaseId::parse(id).ok()).collect())
+    }
+
+    /// The members of the sorted set `key` scored `since` or later, highest
+    /// first, at most `limit`.
+    async fn newest_members(
+        &self,
+        key: &str,
+        since: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
         let mut conn = self.conn().await?;
-        let ids: Vec<String> = redis::cmd("ZRANGE")
+        redis::cmd("ZRANGE")
             .arg(key)
             .arg("+inf")
             .arg(since)
@@ -173,8 +175,7 @@ impl Store {
             .arg(limit)
             .query_async(&mut conn)
             .await
-            .map_err(map_err)?;
-        Ok(ids.iter().filter_map(|id| CaseId::parse(id).ok()).collect())
+            .map_err(map_err)
     }
 
     /// The cases `ids` with their actions' states, in order, in two round
