@@ -65,6 +65,8 @@ pub struct Config {
     /// Who may see billing, and where (`BILLING_OPERATORS`, `BILLING_CHANNELS`).
     pub access: AccessConfig,
     pub portal_login_url: Option<String>,
+    /// `BILLING_APPROVAL_NOTIFY`: how approvers hear that something waits.
+    pub approval_notify: crate::domain::ApprovalNotify,
     /// How long `serve` lets work in flight finish after SIGTERM.
     pub shutdown_grace: Duration,
 }
@@ -248,6 +250,15 @@ impl Config {
                 )
             })?,
         };
+        let approval_notify = match get("BILLING_APPROVAL_NOTIFY") {
+            None => crate::domain::ApprovalNotify::default(),
+            Some(raw) => crate::domain::ApprovalNotify::parse(&raw).map_err(|_| {
+                err(
+                    "BILLING_APPROVAL_NOTIFY",
+                    "expected dm, channel:C… (a channel id) or off",
+                )
+            })?,
+        };
         let portal_login_url = match get("BILLING_PORTAL_LOGIN_URL") {
             None => None,
             Some(url) if url.starts_with("https://") && !url.contains(char::is_whitespace) => {
@@ -294,6 +305,7 @@ impl Config {
             },
             access,
             portal_login_url,
+            approval_notify,
             shutdown_grace,
         })
     }

@@ -86,6 +86,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         tasks: tokio_util::task::TaskTracker::new(),
         scanner,
         access: crate::workflow::access::AccessGate::new(config.access.clone()),
+        notify: config.approval_notify.clone(),
     })
 }
 

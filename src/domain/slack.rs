@@ -275,3 +275,35 @@ mod tests {
         assert!(TriggerId::parse("a b").is_err());
     }
 }
+
+/// Where approvers are told that something waits on them
+/// (`BILLING_APPROVAL_NOTIFY`): a direct message each, one message in a
+/// channel naming them, or not at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ApprovalNotify {
+    #[default]
+    DirectMessage,
+    Channel(ChannelId),
+    Off,
+}
+
+impl ApprovalNotify {
+    /// `dm`, `channel:C…` or `off`.
+    ///
+    /// # Errors
+    /// Anything else, or a channel that is not a Slack channel id.
+    pub fn parse(raw: &str) -> Result<Self, IdError> {
+        match raw.trim() {
+            "dm" => Ok(Self::DirectMessage),
+            "off" => Ok(Self::Off),
+            other => match other.strip_prefix("channel:") {
+                Some(channel) => ChannelId::parse(channel.trim()).map(Self::Channel),
+                None => Err(refuse(
+                    other,
+                    "approval notification (dm, channel:C…, off)",
+                    "dm",
+                )),
+            },
+        }
+    }
+}

@@ -336,6 +336,51 @@ impl SlackApi {
         MessageTs::parse(&resp.ts.0).map_err(|_| SlackError::Unreadable("message ts"))
     }
 
+    /// `chat.postMessage` to a user: a direct message from the bot.
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn post_to_user(&self, user: &UserId, message: &Message) -> Result<(), SlackError> {
+        let req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId::new(user.as_str().to_owned()),
+            message.content(),
+        );
+        self.call("chat.postMessage", || async {
+            Ok(self
+                .client
+                .open_session(&self.token)
+                .chat_post_message(&req)
+                .await?)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `chat.getPermalink`: a link to one of our messages.
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn permalink(
+        &self,
+        channel: &ChannelId,
+        ts: &MessageTs,
+    ) -> Result<String, SlackError> {
+        let req = SlackApiChatGetPermalinkRequest::new(
+            SlackChannelId::new(channel.as_str().to_owned()),
+            SlackTs::new(ts.as_str().to_owned()),
+        );
+        let resp = self
+            .call("chat.getPermalink", || async {
+                Ok(self
+                    .client
+                    .open_session(&self.token)
+                    .chat_get_permalink(&req)
+                    .await?)
+            })
+            .await?;
+        Ok(resp.permalink.to_string())
+    }
+
     /// `chat.update` of a message we posted.
     ///
     /// # Errors

@@ -113,6 +113,7 @@ pub async fn choose(
         )
         .await?;
         refresh(deps, place, &updated).await;
+        super::notify::waiting(deps, &updated, place).await;
         let who = if action.kind.is_money_moving() {
             "another approver (not you: you chose it)"
         } else {

@@ -201,8 +201,10 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
         &case.followup.text,
         case.product_gap.as_ref(),
     );
-    post_in_thread(deps, &CardPlace::at(location), thread).await?;
-    // Its actions may wait on someone whose Home is open.
+    let place = CardPlace::at(location);
+    post_in_thread(deps, &place, thread).await?;
+    // Its actions may wait on someone: told once, and on open Homes.
+    super::notify::waiting(deps, &case, &place).await;
     super::home::refresh_viewers(deps).await;
     tracing::info!(
         customers = case.snapshot.customers.len(),

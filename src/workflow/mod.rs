@@ -15,6 +15,7 @@ pub mod execute;
 pub mod home;
 pub mod intent;
 pub mod lookup;
+pub mod notify;
 pub mod reconcile;
 pub mod reports;
 
@@ -46,6 +47,8 @@ pub struct Deps {
     pub scanner: StripeScanner,
     /// Who may see billing, and where; what Slack said recently.
     pub access: access::AccessGate,
+    /// How approvers are told that something waits on them.
+    pub notify: crate::domain::ApprovalNotify,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

@@ -260,6 +260,9 @@ impl SlackStandIn {
                                                 "views.open" | "views.publish" => {
                                                     serde_json::json!({ "ok": true, "view": body.get("view").cloned().unwrap_or_default() })
                                                 }
+                                                "chat.getPermalink" => {
+                                                    serde_json::json!({ "ok": true, "channel": channel, "permalink": format!("https://example.slack.com/archives/{}/p1700000000000001", channel.as_str().unwrap_or(CHANNEL)) })
+                                                }
                                                 "chat.postEphemeral" => {
                                                     serde_json::json!({ "ok": true, "message_ts": ts })
                                                 }
@@ -452,6 +455,9 @@ pub fn test_env(slack: &SlackStandIn) -> HashMap<&'static str, String> {
             format!("{APPROVER_1},{APPROVER_2},{REQUESTER}"),
         ),
         ("BILLING_REFUND_LIMIT", "10000".to_owned()),
+        // Tests that count posts are not about the approvers' DMs; the
+        // App Home tests turn them on.
+        ("BILLING_APPROVAL_NOTIFY", "off".to_owned()),
     ])
 }
 

@@ -217,3 +217,54 @@ async fn a_url_verification_is_answered_and_other_events_are_acknowledged() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(app.slack.calls_to("views.publish").is_empty());
 }
+
+/// A lookup whose card proposes a money move tells each approver who may
+/// approve it once (a direct message with the card's link), never the
+/// requester.
+#[tokio::test]
+async fn the_approvers_who_may_approve_are_told_once_and_the_requester_is_not() {
+    let stripe = localstripe::start().await;
+    let seeded = crate::fixtures::seeded(&stripe.base_url()).await;
+    let duplicate = crate::fixtures::scenario(&seeded, "duplicate personal subscription");
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let mut config = test_config(&stripe.base_url(), &slack, store.prefix());
+    config.approval_notify = billing_triage::domain::ApprovalNotify::DirectMessage;
+    let app = spawn_with(config, slack, store).await;
+
+    let case = crate::fixtures::lookup_case(&app, &format!("lookup {}", duplicate.email), 0).await;
+    assert!(
+        case.actions.iter().any(|a| a.kind.is_money_moving()),
+        "{:?}",
+        case.actions
+    );
+    let dm_to = |user: &str| {
+        app.slack
+            .calls_to("chat.postMessage")
+            .into_iter()
+            .filter(|c| c.body["channel"] == user)
+            .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    for _ in 0..100 {
+        if !dm_to(APPROVER_1).is_empty() && !dm_to(APPROVER_2).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for approver in [APPROVER_1, APPROVER_2] {
+        let told = dm_to(approver);
+        assert_eq!(told.len(), 1, "{approver} is told once: {told:?}");
+        assert!(
+            told[0].contains(case.id.as_str()) && told[0].contains(&format!("<@{REQUESTER}>")),
+            "{}",
+            told[0]
+        );
+        assert!(
+            told[0].contains("https://example.slack.com/archives/"),
+            "the card's link: {}",
+            told[0]
+        );
+    }
+    assert!(dm_to(REQUESTER).is_empty(), "never the requester");
+}
