@@ -331,7 +331,7 @@ async fn a_click_from_another_channel_is_refused_audited_and_never_reaches_strip
 }
 
 /// Every value stored under the app's prefix, as text: strings, hashes,
-/// lists and stream entries.
+/// sorted sets (the App Home's indexes), lists and stream entries.
 async fn everything_in_redis(store: &Store) -> String {
     let mut conn = store.conn().await.expect("connection");
     let keys: Vec<String> = conn
@@ -352,6 +352,12 @@ async fn everything_in_redis(store: &Store) -> String {
                 conn.hgetall::<_, Vec<(String, String)>>(&key)
                     .await
                     .expect("HGETALL")
+            ),
+            "zset" => format!(
+                "{:?}",
+                conn.zrange::<_, Vec<String>>(&key, 0, -1)
+                    .await
+                    .expect("ZRANGE")
             ),
             "list" => format!(
                 "{:?}",
