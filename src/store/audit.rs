@@ -36,7 +36,7 @@
 
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
-use crate::domain::trail::{entry_hash, AuditEntry, Verifier, VerifyError, GENESIS};
+use crate::domain::trail::{entry_hash, is_hash, AuditEntry, Verifier, VerifyError, GENESIS};
 use crate::domain::CaseId;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::AsyncCommands;
@@ -76,11 +76,7 @@ impl AuditHead {
     /// Reads `"<seq> <hash>"`; `None` when it is not that.
     pub fn parse(raw: &str) -> Option<Self> {
         let (seq, hash) = raw.split_once(' ')?;
-        let valid_hash = hash.len() == 64
-            && hash
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid_hash.then_some(())?;
+        is_hash(hash).then_some(())?;
         Some(Self {
             seq: seq.parse().ok()?,
             hash: hash.to_owned(),
