@@ -16,6 +16,7 @@ pub mod intent;
 pub mod lookup;
 pub mod reconcile;
 pub mod reports;
+pub mod witness;
 
 use crate::config::PolicyConfig;
 use crate::domain::CaseId;

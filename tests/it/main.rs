@@ -33,3 +33,4 @@ mod stripe;
 mod stripe_faults;
 mod stripe_outcomes;
 mod triage;
+mod witness;
