@@ -59,6 +59,11 @@ impl FromStr for WitnessTarget {
 
     fn from_str(raw: &str) -> Result<Self, Self::Err> {
         let raw = raw.trim();
+        if raw.eq_ignore_ascii_case("off") {
+            return Err(TargetError(
+                "off names no witness: expected slack:<channel id> or file:<path>",
+            ));
+        }
         if let Some(channel) = raw.strip_prefix("slack:") {
             return ChannelId::parse(channel.trim()).map(Self::Slack).map_err(|_| {
                 TargetError(
