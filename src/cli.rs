@@ -4,6 +4,7 @@
 
 use crate::card::{self, CardView};
 use crate::config::Config;
+use crate::domain::trail::witness::WitnessTarget;
 use crate::domain::{Actor, LookupQuery};
 use crate::reports::Report;
 use crate::startup::{self, App};
@@ -91,7 +92,13 @@ pub enum AuditCommand {
         case_id: String,
     },
     /// Check the audit log's hash chain (from the anchor, after a trim) and the per-case indexes; exits non-zero on tampering
-    Verify,
+    Verify {
+        /// Also check the chain against every head published outside Redis (AUDIT_WITNESS):
+        /// slack:<channel id> (reads its history with SLACK_BOT_TOKEN) or file:<path>. With
+        /// AUDIT_SIGNING_KEY set, a head without its valid signature is a finding
+        #[arg(long, value_name = "slack:C…|file:PATH")]
+        witness: Option<WitnessTarget>,
+    },
     /// Write the audit stream as JSON lines (the stored entries, unchanged) on stdout, for a SIEM or an archive
     Export {
         /// Stop after the entry with this seq
@@ -294,42 +301,7 @@ async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
             println!("{}", card::trail::render_trail(&case_id, &entries));
             Ok(Exit::Ok)
         }
-        AuditCommand::Verify => {
-            match store
-                .verify_audit()
-                .await
-                .context("reading the audit log")?
-            {
-                Ok(n) => {
-                    // The walk has read the anchor already (an unreadable one is tampering).
-                    let anchor = store
-                        .audit_anchor()
-                        .await
-                        .context("reading the audit anchor")?;
-                    let from = anchor
-                        .map(|a| format!(" after the anchor at seq {}", a.seq))
-                        .unwrap_or_default();
-                    println!("audit log intact: {n} entries verified{from}");
-                }
-                Err(e) => {
-                    eprintln!("audit log tampered: {e}");
-                    return Ok(Exit::Failed(1));
-                }
-            }
-            let report = store
-                .verify_case_indexes()
-                .await
-                .context("reading the case indexes")?;
-            if report.is_clean() {
-                println!("{report}");
-                return Ok(Exit::Ok);
-            }
-            eprintln!("{report}; find who wrote to Redis (`billing-triage audit show` reads these indexes):");
-            for problem in &report.problems {
-                eprintln!("  {problem}");
-            }
-            Ok(Exit::Failed(1))
-        }
+        AuditCommand::Verify { witness } => verify_cmd(&store, witness.as_ref()).await,
         AuditCommand::Export { until } => {
             use std::io::Write;
             let stdout = std::io::stdout();
@@ -377,6 +349,89 @@ async fn audit_cmd(command: AuditCommand) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
     }
+}
+
+/// `audit verify [--witness …]`: the chain, the witness when named, then
+/// the case indexes; exits 1 when any of them finds something.
+async fn verify_cmd(
+    store: &crate::store::Store,
+    witness: Option<&WitnessTarget>,
+) -> anyhow::Result<Exit> {
+    let (chain, witness_report) = match witness {
+        None => (
+            store
+                .verify_audit()
+                .await
+                .context("reading the audit log")?,
+            None,
+        ),
+        Some(target) => {
+            let key = crate::config::signing_key_from_env()?;
+            let slack = match target {
+                WitnessTarget::Slack(_) => {
+                    let reader =
+                        crate::config::SlackReader::from_env("to read the witness channel")?;
+                    Some(crate::slack::SlackApi::new(
+                        &reader.bot_token,
+                        &reader.api_url,
+                    )?)
+                }
+                WitnessTarget::File(_) => None,
+            };
+            let witness = crate::witness::Witness::new(target, slack.as_ref())?;
+            let verified = workflow::witness::verify(store, &witness, key.as_ref())
+                .await
+                .with_context(|| format!("checking the audit log against the witness {target}"))?;
+            (verified.chain, verified.witness)
+        }
+    };
+    match chain {
+        Ok(n) => {
+            // The walk has read the anchor already (an unreadable one is tampering).
+            let anchor = store
+                .audit_anchor()
+                .await
+                .context("reading the audit anchor")?;
+            let from = anchor
+                .map(|a| format!(" after the anchor at seq {}", a.seq))
+                .unwrap_or_default();
+            println!("audit log intact: {n} entries verified{from}");
+        }
+        Err(e) => {
+            eprintln!("audit log tampered: {e}");
+            return Ok(Exit::Failed(1));
+        }
+    }
+    let mut failed = false;
+    if let Some(report) = witness_report {
+        if report.is_clean() {
+            println!("{report}");
+        } else {
+            failed = true;
+            eprintln!("{report}");
+            if report.findings.len() > 1 {
+                for finding in &report.findings {
+                    eprintln!("  {finding}");
+                }
+            }
+        }
+    }
+    let report = store
+        .verify_case_indexes()
+        .await
+        .context("reading the case indexes")?;
+    if report.is_clean() {
+        println!("{report}");
+    } else {
+        failed = true;
+        eprintln!(
+            "{report}; find who wrote to Redis (`billing-triage audit show` reads these indexes):"
+        );
+        for problem in &report.problems {
+            eprintln!("  {problem}");
+        }
+    }
+    Ok(if failed { Exit::Failed(1) } else { Exit::Ok })
 }
 
 async fn sandbox(command: SandboxCommand) -> anyhow::Result<Exit> {

@@ -3,8 +3,10 @@
 //! one line and exits. Nothing reads `std::env` after start-up: `from_lookup`
 //! takes the environment as a function so tests pass values, not env vars.
 
+use crate::domain::trail::witness::WitnessTarget;
 use crate::domain::{
-    ChannelId, SigningSecret, SlackAppToken, SlackBotToken, SlackUserId, StripeKey, UserGroupId,
+    AuditSigningKey, ChannelId, SigningSecret, SlackAppToken, SlackBotToken, SlackUserId,
+    StripeKey, UserGroupId,
 };
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -69,6 +71,122 @@ pub struct Config {
     pub approval_notify: crate::domain::ApprovalNotify,
     /// How long `serve` lets work in flight finish after SIGTERM.
     pub shutdown_grace: Duration,
+    /// Where and how often the audit head is published outside Redis.
+    pub witness: WitnessConfig,
+}
+
+/// `AUDIT_WITNESS`, `AUDIT_WITNESS_INTERVAL`, `AUDIT_SIGNING_KEY`.
+#[derive(Debug, Clone)]
+pub struct WitnessConfig {
+    /// `None`: `off`.
+    pub target: Option<WitnessTarget>,
+    /// How often a replica publishes the head when it moved.
+    pub interval: Duration,
+    /// Signs each head; never stored in Redis.
+    pub key: Option<AuditSigningKey>,
+}
+
+/// Default `AUDIT_WITNESS_INTERVAL`: a rewrite of entries older than a
+/// minute contradicts a published head.
+pub const DEFAULT_WITNESS_INTERVAL_SECS: u64 = 60;
+/// A day: the longest interval accepted.
+pub const MAX_WITNESS_INTERVAL_SECS: u64 = 86_400;
+
+impl WitnessConfig {
+    fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let target = match get("AUDIT_WITNESS") {
+            None => None,
+            Some(raw) => WitnessTarget::setting(&raw).map_err(|e| ConfigError {
+                name: "AUDIT_WITNESS",
+                problem: e.to_string(),
+            })?,
+        };
+        let interval = match get("AUDIT_WITNESS_INTERVAL") {
+            None => DEFAULT_WITNESS_INTERVAL_SECS,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=MAX_WITNESS_INTERVAL_SECS).contains(n))
+                .ok_or_else(|| ConfigError {
+                    name: "AUDIT_WITNESS_INTERVAL",
+                    problem: "expected whole seconds, 1 to 86400 (default 60)".to_owned(),
+                })?,
+        };
+        Ok(Self {
+            target,
+            interval: Duration::from_secs(interval),
+            key: signing_key(get)?,
+        })
+    }
+}
+
+/// `AUDIT_SIGNING_KEY`, for `audit verify --witness` too.
+///
+/// # Errors
+/// A key too short or with spaces (the error never shows it).
+pub fn signing_key_from_env() -> Result<Option<AuditSigningKey>, ConfigError> {
+    signing_key(&env_lookup)
+}
+
+fn signing_key(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<AuditSigningKey>, ConfigError> {
+    get("AUDIT_SIGNING_KEY")
+        .map(|raw| {
+            AuditSigningKey::parse(&raw).map_err(|e| ConfigError {
+                name: "AUDIT_SIGNING_KEY",
+                problem: e.to_string(),
+            })
+        })
+        .transpose()
+}
+
+/// Just what reading Slack needs (`audit verify --witness slack:…`): the
+/// bot token and the Web API base.
+#[derive(Debug, Clone)]
+pub struct SlackReader {
+    pub bot_token: SlackBotToken,
+    /// Web API base without a trailing slash.
+    pub api_url: String,
+}
+
+impl SlackReader {
+    /// # Errors
+    /// `SLACK_BOT_TOKEN` missing or malformed, or a malformed `SLACK_API_URL`.
+    pub fn from_env(purpose: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(&env_lookup, purpose)
+    }
+
+    fn from_lookup(
+        get: &dyn Fn(&str) -> Option<String>,
+        purpose: &str,
+    ) -> Result<Self, ConfigError> {
+        let raw = get("SLACK_BOT_TOKEN").ok_or_else(|| ConfigError {
+            name: "SLACK_BOT_TOKEN",
+            problem: format!(
+                "required {purpose}: the bot token (xoxb-...) from OAuth & Permissions"
+            ),
+        })?;
+        let bot_token = SlackBotToken::parse(&raw).map_err(|e| ConfigError {
+            name: "SLACK_BOT_TOKEN",
+            problem: e.to_string(),
+        })?;
+        let api_url = get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned());
+        Ok(Self {
+            bot_token,
+            api_url: http_base(&api_url, "SLACK_API_URL")?
+                .trim_end_matches('/')
+                .to_owned(),
+        })
+    }
+}
+
+/// The process environment, trimmed; empty values count as unset.
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// Default `BILLING_REFUND_LIMIT`: 100.00 in two-decimal currencies (EUR,
@@ -119,14 +237,7 @@ impl Config {
         };
 
         let slack = if needs_slack {
-            let bot_token = get("SLACK_BOT_TOKEN").ok_or_else(|| {
-                err(
-                    "SLACK_BOT_TOKEN",
-                    "required: the bot token (xoxb-...) from OAuth & Permissions",
-                )
-            })?;
-            let bot_token = SlackBotToken::parse(&bot_token)
-                .map_err(|e| err("SLACK_BOT_TOKEN", &e.to_string()))?;
+            let SlackReader { bot_token, api_url } = SlackReader::from_lookup(&get, "for serve")?;
             let mode = match get("SLACK_APP_TOKEN") {
                 Some(raw) => SlackMode::Socket {
                     app_token: SlackAppToken::parse(&raw)
@@ -145,12 +256,9 @@ impl Config {
                     }
                 }
             };
-            let api_url = get("SLACK_API_URL").unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned());
             Some(SlackConfig {
                 bot_token,
-                api_url: http_base(&api_url, "SLACK_API_URL")?
-                    .trim_end_matches('/')
-                    .to_owned(),
+                api_url,
                 mode,
             })
         } else {
@@ -287,6 +395,8 @@ impl Config {
                 })?,
         };
 
+        let witness = WitnessConfig::from_lookup(&get)?;
+
         Ok(Self {
             slack,
             stripe: StripeConfig {
@@ -307,6 +417,7 @@ impl Config {
             portal_login_url,
             approval_notify,
             shutdown_grace,
+            witness,
         })
     }
 }
@@ -354,12 +465,7 @@ impl RedisConfig {
     /// # Errors
     /// A malformed `REDIS_URL` or `REDIS_PREFIX`.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(&|name: &str| {
-            std::env::var(name)
-                .ok()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        })
+        Self::from_lookup(&env_lookup)
     }
 
     fn from_lookup(get: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -584,6 +690,55 @@ mod tests {
         )
         .expect("set");
         assert_eq!(set.stripe.read_rate, 90);
+    }
+
+    #[test]
+    fn the_witness_settings_are_read_once_with_their_defaults() {
+        let base = ("STRIPE_SECRET_KEY", "sk_test_1");
+        let off = load(&[base], false).expect("config");
+        assert_eq!(off.witness.target, None);
+        assert_eq!(
+            off.witness.interval,
+            Duration::from_secs(DEFAULT_WITNESS_INTERVAL_SECS)
+        );
+        assert!(off.witness.key.is_none());
+        let on = load(
+            &[
+                base,
+                ("AUDIT_WITNESS", "slack:C0AUDIT01"),
+                ("AUDIT_WITNESS_INTERVAL", "5"),
+                ("AUDIT_SIGNING_KEY", "k3y-0123456789abcdef0123456789abcdef"),
+            ],
+            false,
+        )
+        .expect("config");
+        assert_eq!(
+            on.witness
+                .target
+                .as_ref()
+                .map(ToString::to_string)
+                .as_deref(),
+            Some("slack:C0AUDIT01")
+        );
+        assert_eq!(on.witness.interval, Duration::from_secs(5));
+        assert!(
+            !format!("{on:?}").contains("0123456789abcdef"),
+            "the key never shows"
+        );
+        for (name, value) in [
+            ("AUDIT_WITNESS", "slack:#audit"),
+            ("AUDIT_WITNESS", "s3://bucket"),
+            ("AUDIT_WITNESS_INTERVAL", "0"),
+            ("AUDIT_WITNESS_INTERVAL", "a minute"),
+            ("AUDIT_SIGNING_KEY", "short-secret-key"),
+        ] {
+            let e = load(&[base, (name, value)], false).expect_err(value);
+            assert_eq!(e.name, name);
+            assert!(
+                name != "AUDIT_SIGNING_KEY" || !e.to_string().contains(value),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //!   `card`, `followup`, `audit`, `plan`, `reports`;
 //! - shell: `workflow`, the only code that joins core and adapters, and
 //!   `handlers`, which turn typed Slack requests into workflows;
-//! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`;
+//! - adapters at the edge: `stripe`, `store` (Redis), `slack`, `http`, `witness`
+//!   (the audit heads published outside Redis);
 //! - process plumbing: `config`, `telemetry`, `startup`, `cli`.
 
 // core: no I/O, clock or randomness
@@ -37,6 +38,7 @@ pub mod http;
 pub mod slack;
 pub mod store;
 pub mod stripe;
+pub mod witness;
 
 // test-only builders shared by the unit tests
 #[cfg(test)]

@@ -1,6 +1,10 @@
 //! Entry point: clap → command → exit code. Errors are printed as one line
 //! (with their causes) and never as a panic or a stack trace.
 
+// `serve`'s future nests the HTTP server, Socket Mode, the reconciler and
+// the witness publisher; its layout needs more than the default 128.
+#![recursion_limit = "256"]
+
 use billing_triage::cli::{self, Cli, Exit};
 use clap::Parser;
 

@@ -42,6 +42,8 @@ pub struct Metrics {
     pub lookup_seconds: Histogram,
     pub actions: Family<ActionLabels, Counter>,
     pub slack_posts: Family<SlackPostLabels, Counter>,
+    /// Audit heads sent to the witness (`AUDIT_WITNESS`): `published` or `failed`.
+    pub witness_heads: Family<OutcomeLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -79,6 +81,12 @@ impl Metrics {
             "Slack Web API calls and response_url posts by final outcome",
             slack_posts.clone(),
         );
+        let witness_heads = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "audit_witness_heads",
+            "Audit heads sent to the witness outside Redis, by outcome (published, failed)",
+            witness_heads.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             http_requests,
@@ -86,6 +94,7 @@ impl Metrics {
             lookup_seconds,
             actions,
             slack_posts,
+            witness_heads,
         }
     }
 

@@ -14,6 +14,8 @@ use crate::store::{Store, StoreError};
 use crate::stripe::retry::Limits;
 use crate::stripe::scan::{in_flight_for, ReadLimiter, StripeScanner};
 use crate::stripe::{StripeError, StripeGateway};
+use crate::witness::{Witness, WitnessError};
+use crate::workflow::witness::Publisher;
 use crate::workflow::Deps;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -36,6 +38,8 @@ pub enum StartupError {
     Slack(#[from] SlackError),
     #[error("SLACK_BOT_TOKEN: required for `serve`")]
     NoSlack,
+    #[error("AUDIT_WITNESS: {0}")]
+    Witness(#[from] WitnessError),
 }
 
 /// A built, bound, not yet running app.
@@ -45,7 +49,14 @@ pub struct App {
     state: Arc<AppState>,
     mode: Option<SlackMode>,
     shutdown_grace: Duration,
+    /// Publishes the audit head outside Redis (`AUDIT_WITNESS`), and how often.
+    witness: Option<(Arc<Publisher>, Duration)>,
 }
+
+/// The shortest time the last head publication on shutdown gets, even when
+/// the grace period is spent: a file append takes milliseconds, a Slack
+/// post well under a second.
+const LAST_PUBLICATION: Duration = Duration::from_secs(3);
 
 /// The shared dependencies, for `serve` and for command-line workflows.
 ///
@@ -105,6 +116,7 @@ impl App {
             tracing::warn!(approver = %approver, "this approver is not in BILLING_OPERATORS, so their clicks will be refused; approvers must be operators");
         }
         let deps = Arc::new(deps(&config)?);
+        let witness = witness_publisher(&config, &deps).await?;
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .map_err(|source| StartupError::Bind {
@@ -127,6 +139,7 @@ impl App {
             }),
             mode: Some(slack.mode),
             shutdown_grace: config.shutdown_grace,
+            witness,
         })
     }
 
@@ -153,6 +166,10 @@ impl App {
         tracing::info!(addr = %addr, socket_mode, "serving");
         let deps = Arc::clone(&self.deps);
         let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
+        let witness = self.witness.map(|(publisher, every)| {
+            let task = tokio::spawn(Arc::clone(&publisher).run(every));
+            (publisher, task)
+        });
         let signalled: Arc<OnceLock<Instant>> = Arc::new(OnceLock::new());
         let shutdown = {
             let signalled = Arc::clone(&signalled);
@@ -192,6 +209,19 @@ impl App {
         let deadline = signalled.get().copied().unwrap_or_else(Instant::now) + self.shutdown_grace;
         drain(&deps, deadline).await;
         reconciler.abort();
+        if let Some((publisher, task)) = witness {
+            // After the drain, so the head published is the one this
+            // replica leaves behind.
+            task.abort();
+            let _ = task.await;
+            let until = deadline.max(Instant::now() + LAST_PUBLICATION);
+            if tokio::time::timeout_at(until.into(), publisher.publish_logged("shutdown"))
+                .await
+                .is_err()
+            {
+                tracing::warn!("the last audit head publication did not finish in time");
+            }
+        }
         // Work still in flight after the drain is handed to the other
         // replicas' reconcilers at once, not after its lease runs out.
         if let Err(e) = crate::workflow::reconcile::hand_over(&deps).await {
@@ -199,6 +229,48 @@ impl App {
         }
         tracing::info!("stopped");
     }
+}
+
+/// The head's publisher when `AUDIT_WITNESS` names a place, its file
+/// checked writable now; warns when a deployment that moves money has no
+/// witness, or publishes unsigned heads.
+async fn witness_publisher(
+    config: &Config,
+    deps: &Deps,
+) -> Result<Option<(Arc<Publisher>, Duration)>, StartupError> {
+    let settings = &config.witness;
+    let Some(target) = &settings.target else {
+        if config.policy.read_only_warning().is_none() {
+            tracing::warn!(
+                setting = "AUDIT_WITNESS",
+                "AUDIT_WITNESS is off: the audit chain is only as strong as Redis's access control (anyone who can write Redis can rewrite it and `audit verify` passes); publish its head to a file or a Slack channel"
+            );
+        }
+        if settings.key.is_some() {
+            tracing::warn!(
+                setting = "AUDIT_SIGNING_KEY",
+                "AUDIT_SIGNING_KEY is set but AUDIT_WITNESS is off: nothing is signed"
+            );
+        }
+        return Ok(None);
+    };
+    if settings.key.is_none() {
+        tracing::warn!(
+            setting = "AUDIT_SIGNING_KEY",
+            "AUDIT_SIGNING_KEY is unset: audit heads are published unsigned, so anyone who can write to the witness can forge one"
+        );
+    }
+    let witness = Witness::new(target, deps.slack.as_ref())?;
+    witness.check().await?;
+    tracing::info!(witness = %target, every_secs = settings.interval.as_secs(), signed = settings.key.is_some(), "publishing the audit head outside Redis");
+    let publisher = Publisher::new(
+        witness,
+        settings.key.clone(),
+        deps.store.clone(),
+        deps.metrics.clone(),
+        deps.instance.clone(),
+    );
+    Ok(Some((Arc::new(publisher), settings.interval)))
 }
 
 /// Waits for the background tasks until `deadline`; says how many did not

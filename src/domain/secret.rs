@@ -1,9 +1,12 @@
-//! Secrets as types: Stripe keys, Slack tokens and the signing secret. Each
+//! Secrets as types: Stripe keys, Slack tokens, the signing secret and the
+//! audit witness's signing key. Each
 //! is checked once when configuration is read; `Debug` shows only the kind
 //! and length, never the value, and there is no `Display`, so a secret cannot
 //! reach a log line, an error or a Slack message by accident.
 
+use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
 use std::fmt;
 
 /// Why a secret setting is unusable; names what was expected, never the value.
@@ -113,6 +116,56 @@ impl SigningSecret {
     }
 }
 
+/// `AUDIT_SIGNING_KEY`: signs each audit head published to the witness
+/// (HMAC-SHA-256). It lives in the deployment's secrets, never in Redis, so
+/// someone who can rewrite Redis cannot sign a head. At least 32 characters
+/// (`openssl rand -hex 32` makes one); the key is the string's bytes.
+#[derive(Clone)]
+pub struct AuditSigningKey(SecretString);
+
+/// A new HMAC-SHA-256 over `key`.
+fn hmac_of(key: &AuditSigningKey) -> Hmac<Sha256> {
+    <Hmac<Sha256> as Mac>::new_from_slice(key.0.expose_secret().as_bytes())
+        .expect("HMAC takes a key of any length")
+}
+
+impl AuditSigningKey {
+    /// The shortest key accepted: 32 characters, 256 bits of a hex key.
+    pub const MIN_LEN: usize = 32;
+
+    /// # Errors
+    /// When `raw` is shorter than [`Self::MIN_LEN`] or has spaces or control
+    /// characters.
+    pub fn parse(raw: &str) -> Result<Self, SecretError> {
+        let raw = raw.trim();
+        if raw.len() >= Self::MIN_LEN && raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(SecretString::from(raw.to_owned())))
+        } else {
+            Err(SecretError {
+                expected: "at least 32 printable characters without spaces (openssl rand -hex 32)",
+            })
+        }
+    }
+
+    /// HMAC-SHA-256 of `bytes`, lower-case hex.
+    pub fn sign(&self, bytes: &[u8]) -> String {
+        let mut mac = hmac_of(self);
+        mac.update(bytes);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` (hex) is this key's HMAC of `bytes`, compared in
+    /// constant time.
+    pub fn verifies(&self, bytes: &[u8], signature: &str) -> bool {
+        let Ok(signature) = hex::decode(signature) else {
+            return false;
+        };
+        let mut mac = hmac_of(self);
+        mac.update(bytes);
+        mac.verify_slice(&signature).is_ok()
+    }
+}
+
 /// A billing-portal session URL: it logs whoever holds it into the
 /// customer's portal, so it is a credential. Shown only to the approver who
 /// asked for it, through [`PortalSessionUrl::expose`]; never logged, audited
@@ -146,7 +199,8 @@ redacted_debug!(
     SlackBotToken,
     SlackAppToken,
     SigningSecret,
-    PortalSessionUrl
+    PortalSessionUrl,
+    AuditSigningKey
 );
 
 #[cfg(test)]
@@ -171,6 +225,22 @@ mod tests {
             url.expose(),
             "https://billing.stripe.com/p/session/test_secret"
         );
+    }
+
+    #[test]
+    fn an_audit_signing_key_signs_verifies_and_hides() {
+        let key = AuditSigningKey::parse("0123456789abcdef0123456789abcdef").expect("32 chars");
+        let shown = format!("{key:?}");
+        assert!(!shown.contains("0123"), "{shown}");
+        let sig = key.sign(b"head");
+        assert_eq!(sig.len(), 64);
+        assert!(key.verifies(b"head", &sig));
+        assert!(!key.verifies(b"head 2", &sig));
+        assert!(!key.verifies(b"head", "not hex"));
+        let other = AuditSigningKey::parse("fedcba9876543210fedcba9876543210").expect("key");
+        assert!(!other.verifies(b"head", &sig));
+        assert!(AuditSigningKey::parse("short").is_err());
+        assert!(AuditSigningKey::parse("0123456789abcdef 0123456789abcdef").is_err());
     }
 
     #[test]

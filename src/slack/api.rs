@@ -284,6 +284,29 @@ impl SlackApi {
         Ok(answer.team_id)
     }
 
+    /// `conversations.history`: one page (up to 200, newest first) of a
+    /// channel's messages, from `cursor` (`channels:history`, or
+    /// `groups:history` for a private channel). The audit witness reads
+    /// its published heads back with it.
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn channel_history(
+        &self,
+        channel: &ChannelId,
+        cursor: Option<&str>,
+    ) -> Result<HistoryPage, SlackError> {
+        self.read(
+            "conversations.history",
+            vec![
+                ("channel", Some(channel.as_str().to_owned())),
+                ("limit", Some(HISTORY_PAGE.to_string())),
+                ("cursor", cursor.map(str::to_owned)),
+            ],
+        )
+        .await
+    }
+
     /// `apps.connections.open` with the app-level token: the URL of a new
     /// Socket Mode websocket. A refused token is `SlackError::Api` with
     /// Slack's code (`invalid_auth`, `token_revoked`, …).
@@ -546,6 +569,43 @@ pub struct ChannelInfo {
     pub is_pending_ext_shared: bool,
     #[serde(default)]
     pub is_im: bool,
+}
+
+/// Messages per `conversations.history` page: Slack's recommended most.
+const HISTORY_PAGE: u32 = 200;
+
+/// One page of `conversations.history`, as far as the bot reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct HistoryPage {
+    #[serde(default)]
+    pub messages: Vec<HistoryMessage>,
+    #[serde(default)]
+    response_metadata: Option<ResponseMetadata>,
+}
+
+impl HistoryPage {
+    /// The cursor of the next page; `None` on the last.
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.response_metadata
+            .as_ref()
+            .map(|meta| meta.next_cursor.as_str())
+            .filter(|cursor| !cursor.is_empty())
+    }
+}
+
+/// A message of a channel's history: its `ts` and text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct HistoryMessage {
+    #[serde(default)]
+    pub ts: String,
+    #[serde(default)]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+struct ResponseMetadata {
+    #[serde(default)]
+    next_cursor: String,
 }
 
 #[derive(serde::Deserialize)]

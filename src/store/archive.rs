@@ -89,17 +89,7 @@ impl Store {
     /// # Errors
     /// Redis errors; [`StoreError::Corrupt`] when the anchor is not `<seq> <hash>`.
     pub async fn audit_anchor(&self) -> Result<Option<AuditHead>, StoreError> {
-        let mut conn = self.conn().await?;
-        let raw: Option<String> = conn.get(self.key(ANCHOR_KEY)).await.map_err(map_err)?;
-        raw.map(|raw| {
-            AuditHead::parse(&raw).ok_or_else(|| {
-                StoreError::Corrupt(format!(
-                    "the audit anchor {} is not `<seq> <hash>`",
-                    self.key(ANCHOR_KEY)
-                ))
-            })
-        })
-        .transpose()
+        self.seq_and_hash(ANCHOR_KEY, "anchor").await
     }
 
     /// Hands every stored entry, oldest first (from the anchor on, after a

@@ -36,10 +36,12 @@
 
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
-use crate::domain::trail::{entry_hash, AuditEntry, Verifier, VerifyError, GENESIS};
+use crate::domain::trail::witness::StoredChain;
+use crate::domain::trail::{entry_hash, is_hash, AuditEntry, Verifier, VerifyError, GENESIS};
 use crate::domain::CaseId;
 use redis::streams::{StreamId, StreamRangeReply};
 use redis::AsyncCommands;
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 /// Key suffix of the stream.
@@ -76,11 +78,7 @@ impl AuditHead {
     /// Reads `"<seq> <hash>"`; `None` when it is not that.
     pub fn parse(raw: &str) -> Option<Self> {
         let (seq, hash) = raw.split_once(' ')?;
-        let valid_hash = hash.len() == 64
-            && hash
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid_hash.then_some(())?;
+        is_hash(hash).then_some(())?;
         Some(Self {
             seq: seq.parse().ok()?,
             hash: hash.to_owned(),
@@ -93,6 +91,32 @@ impl AuditHead {
 }
 
 impl Store {
+    /// The head key: seq and hash of the last entry appended; `None` before
+    /// the first. What the witness publishes.
+    ///
+    /// # Errors
+    /// Redis errors; [`StoreError::Corrupt`] when the head is not `<seq> <hash>`.
+    pub async fn audit_head(&self) -> Result<Option<AuditHead>, StoreError> {
+        self.seq_and_hash(HEAD_KEY, "head").await
+    }
+
+    /// A `"<seq> <hash>"` key (`what`: head, anchor).
+    pub(super) async fn seq_and_hash(
+        &self,
+        suffix: &str,
+        what: &str,
+    ) -> Result<Option<AuditHead>, StoreError> {
+        let mut conn = self.conn().await?;
+        let key = self.key(suffix);
+        let raw: Option<String> = conn.get(&key).await.map_err(map_err)?;
+        raw.map(|raw| {
+            AuditHead::parse(&raw).ok_or_else(|| {
+                StoreError::Corrupt(format!("the audit {what} {key} is not `<seq> <hash>`"))
+            })
+        })
+        .transpose()
+    }
+
     /// Whether the log can take appends: its head key is there whenever
     /// the stream has entries. With the head deleted every append is
     /// refused as corrupt, so `/readyz` asks this.
@@ -290,6 +314,35 @@ impl Store {
     /// # Errors
     /// [`StoreError::Unavailable`] when Redis cannot be reached.
     pub async fn verify_audit(&self) -> Result<Result<u64, VerifyError>, StoreError> {
+        let (verdict, _) = self.verify_audit_noting(&BTreeSet::new()).await?;
+        Ok(verdict)
+    }
+
+    /// [`Store::verify_audit`], also noting in a [`StoredChain`] the anchor,
+    /// the last seq and the entries at the seqs `wanted` (the heads a
+    /// witness published), in the same walk. The chain is complete only
+    /// when the verdict is `Ok`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] when Redis cannot be reached.
+    pub async fn verify_audit_noting(
+        &self,
+        wanted: &BTreeSet<u64>,
+    ) -> Result<(Result<u64, VerifyError>, StoredChain), StoreError> {
+        let mut chain = StoredChain::default();
+        let mut anchor = None;
+        let verdict = self
+            .walk_audit(&mut |entry| chain.note(entry, wanted), &mut anchor)
+            .await?;
+        chain.anchor = anchor;
+        Ok((verdict, chain))
+    }
+
+    async fn walk_audit(
+        &self,
+        note: &mut (dyn FnMut(&AuditEntry) + Send),
+        anchor_out: &mut Option<(u64, String)>,
+    ) -> Result<Result<u64, VerifyError>, StoreError> {
         let mut conn = self.conn().await?;
         let stream_key = self.key(STREAM_KEY);
         let head_key = self.key(HEAD_KEY);
@@ -319,7 +372,11 @@ impl Store {
         // A trimmed log is walked from its anchor (`archive.rs`).
         let mut verifier = match anchor_raw.as_deref().map(AuditHead::parse) {
             None => Verifier::new(),
-            Some(Some(anchor)) => Verifier::from_anchor(anchor.seq, &anchor.hash),
+            Some(Some(anchor)) => {
+                let verifier = Verifier::from_anchor(anchor.seq, &anchor.hash);
+                *anchor_out = Some((anchor.seq, anchor.hash));
+                verifier
+            }
             Some(None) => {
                 return Ok(Err(VerifyError::Unreadable {
                     stream_id: self.key(super::archive::ANCHOR_KEY),
@@ -370,6 +427,7 @@ impl Store {
                 if let Err(err) = verifier.check(&stream_entry.id, &entry) {
                     return Ok(Err(err));
                 }
+                note(&entry);
             }
             if done {
                 break;

@@ -18,6 +18,7 @@ pub mod lookup;
 pub mod notify;
 pub mod reconcile;
 pub mod reports;
+pub mod witness;
 
 use crate::config::PolicyConfig;
 use crate::domain::CaseId;

@@ -266,6 +266,10 @@ impl SlackStandIn {
                                                 "chat.postEphemeral" => {
                                                     serde_json::json!({ "ok": true, "message_ts": ts })
                                                 }
+                                                "conversations.history" => channel_history(
+                                                    &c.lock().expect("calls lock"),
+                                                    &body,
+                                                ),
                                                 "apps.connections.open" => {
                                                     let url =
                                                         s.lock().expect("socket url lock").clone();
@@ -368,6 +372,15 @@ impl SlackStandIn {
             .insert(method.to_owned(), code.to_owned());
     }
 
+    /// A message someone else posts in `channel` (a person, another app).
+    pub fn someone_posts(&self, channel: &str, text: &str) {
+        self.calls.lock().expect("calls lock").push(SlackCall {
+            method: "chat.postMessage".to_owned(),
+            path: "/api/chat.postMessage".to_owned(),
+            body: serde_json::json!({"channel": channel, "text": text}),
+        });
+    }
+
     pub fn calls(&self) -> Vec<SlackCall> {
         self.calls.lock().expect("calls lock").clone()
     }
@@ -394,6 +407,47 @@ impl SlackStandIn {
             self.calls()
         );
     }
+}
+
+/// Messages per `conversations.history` page in the stand-in, whatever
+/// `limit` asks (Slack may answer fewer): reading a witness channel then
+/// takes several pages, as it does in a real one.
+const HISTORY_PAGE: usize = 3;
+
+/// What `conversations.history` answers: the top-level messages posted in
+/// the channel, newest first, in pages; the cursor is an offset.
+fn channel_history(calls: &[SlackCall], body: &serde_json::Value) -> serde_json::Value {
+    let channel = body["channel"].as_str().unwrap_or_default();
+    let posted: Vec<serde_json::Value> = calls
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            c.method == "chat.postMessage"
+                && c.body["channel"] == channel
+                && c.body.get("thread_ts").is_none()
+        })
+        .map(|(i, c)| {
+            serde_json::json!({"type": "message", "ts": format!("1700000000.{:06}", i + 1), "text": c.body["text"]})
+        })
+        .rev()
+        .collect();
+    let from: usize = body["cursor"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let page: Vec<serde_json::Value> = posted
+        .iter()
+        .skip(from)
+        .take(HISTORY_PAGE)
+        .cloned()
+        .collect();
+    let next = from + page.len();
+    let cursor = if next < posted.len() {
+        next.to_string()
+    } else {
+        String::new()
+    };
+    serde_json::json!({"ok": true, "messages": page, "has_more": !cursor.is_empty(), "response_metadata": {"next_cursor": cursor}})
 }
 
 /// A stand-in Stripe that answers every request with one status and body.
@@ -952,6 +1006,17 @@ pub fn view_submission(
 
 /// Every audit entry under the store's prefix, in order.
 pub async fn audit_entries_of_all(store: &Store) -> Vec<billing_triage::audit::AuditEntry> {
+    audit_entries_with_ids(store)
+        .await
+        .into_iter()
+        .map(|(_, entry)| entry)
+        .collect()
+}
+
+/// [`audit_entries_of_all`], each with its stream id.
+pub async fn audit_entries_with_ids(
+    store: &Store,
+) -> Vec<(String, billing_triage::audit::AuditEntry)> {
     let mut conn = store.conn().await.expect("connection");
     let reply: redis::streams::StreamRangeReply =
         redis::AsyncCommands::xrange_all(&mut conn, store.key("audit"))
@@ -964,7 +1029,7 @@ pub async fn audit_entries_of_all(store: &Store) -> Vec<billing_triage::audit::A
             let redis::Value::BulkString(bytes) = &id.map["entry"] else {
                 panic!("entry is not a string")
             };
-            serde_json::from_slice(bytes).expect("entry")
+            (id.id.clone(), serde_json::from_slice(bytes).expect("entry"))
         })
         .collect()
 }

@@ -5,7 +5,7 @@
 //! - The core (`triage`, `access`, `actions`, `assess`, `policy`, `card`, `followup`,
 //!   `audit`, `plan`, `reports`) names the domain and the core, never the
 //!   shell, the adapters or the process plumbing.
-//! - The adapters (`stripe`, `store`, `slack`, `http`) name the domain, each
+//! - The adapters (`stripe`, `store`, `slack`, `http`, `witness`) name the domain, each
 //!   other and `metrics`, never the core, `workflow` or `handlers`: what
 //!   they hand on goes through a port they define (`slack::Handler`).
 //! - `workflow` never names `handlers`, which sit above it.
@@ -16,7 +16,7 @@ const CORE: [&str; 10] = [
     "triage", "access", "actions", "assess", "policy", "card", "followup", "audit", "plan",
     "reports",
 ];
-const ADAPTERS: [&str; 4] = ["stripe", "store", "slack", "http"];
+const ADAPTERS: [&str; 5] = ["stripe", "store", "slack", "http", "witness"];
 
 /// The top-level module a file of `src/` belongs to (`src/card/mod.rs` →
 /// `card`, `src/policy.rs` → `policy`).

@@ -35,3 +35,4 @@ mod stripe;
 mod stripe_faults;
 mod stripe_outcomes;
 mod triage;
+mod witness;

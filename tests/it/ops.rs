@@ -554,10 +554,20 @@ async fn case_index_keys_expire_with_their_case() {
 
 /// Runs `billing-triage` on `store`'s Redis prefix: (exit code, stdout, stderr).
 fn cli(store: &Store, args: &[&str]) -> (Option<i32>, String, String) {
+    cli_with(store, args, &[])
+}
+
+/// [`cli`] with more settings in its environment.
+pub fn cli_with(
+    store: &Store,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Option<i32>, String, String) {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_billing-triage"))
         .args(args)
         .env("REDIS_URL", redis_url())
         .env("REDIS_PREFIX", store.prefix())
+        .envs(env.iter().copied())
         .output()
         .expect("the binary runs");
     (

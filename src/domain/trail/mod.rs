@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 pub mod index;
+pub mod witness;
 
 /// The format version written by [`chain`] and accepted by [`verify`].
 pub const FORMAT_VERSION: u32 = 1;
@@ -121,6 +122,15 @@ pub struct Verifier {
     /// Stream id, seq and hash of the last entry checked.
     last: Option<(String, u64, String)>,
     checked: u64,
+}
+
+/// Whether `text` is a hash as the chain writes them: 64 lower-case hex
+/// digits.
+pub fn is_hash(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// SHA-256, lower-case hex, of the canonical encoding of every field but
