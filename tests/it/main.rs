@@ -11,6 +11,7 @@ mod drafts;
 mod fixtures;
 mod helpers;
 mod layers;
+mod load_verdict;
 mod localstripe;
 mod lookup;
 mod operator;
