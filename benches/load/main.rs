@@ -184,6 +184,7 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     let logs = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("load-{run_id}"));
     std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
     println!("billing-triage: three replicas under load");
+    println!("{}", load_average());
     println!(
         "machine: {} cores; replicas: {}; Stripe: localstripe (pinned layer, --in-memory) + {}-{} ms per call",
         std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -235,6 +236,17 @@ async fn run(args: Args) -> anyhow::Result<bool> {
     println!("overall verdict: {}", if all { "PASS" } else { "FAIL" });
     println!("logs: {}", ctx.logs.display());
     Ok(all)
+}
+
+/// The machine's load average: other work on it slows every figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg").map_or_else(
+        |_| "load average: unknown (no /proc)".to_owned(),
+        |l| {
+            let avg: Vec<&str> = l.split_whitespace().take(3).collect();
+            format!("machine load average (1, 5, 15 min): {}", avg.join(" "))
+        },
+    )
 }
 
 /// How many customers a phase needs at `rate` per second.
@@ -402,6 +414,7 @@ async fn phase(
             every.as_secs()
         ),
     }
+    println!("  {}", load_average());
     let layer = stripe::Layer::start(&ctx.logs.join(format!("{name}-localstripe.log"))).await?;
     let proxy = stripe::LatencyProxy::start(&layer.direct, ctx.args.stripe_latency).await?;
     let (n_a, n_l) = (
@@ -500,6 +513,11 @@ struct Settled {
     lookups: usize,
     run_again: usize,
     click_to_answer: Vec<Duration>,
+    /// When the last of those answers came, since the load began.
+    last_answer: Duration,
+    /// Done without an answer to the click: a kill took the replica
+    /// running it, and the reconciler of another finished it.
+    unanswered_done: usize,
     lookup_to_card: Vec<Duration>,
     /// Executing / Verifying actions left, and how long the wait for the
     /// reconciler took (from the end of the load).
@@ -594,8 +612,10 @@ async fn settle(
         ends: HashMap::new(),
         cards: 0,
         lookups: 0,
-        run_again: resent.lookups,
+        run_again: resent.run.len(),
         click_to_answer: Vec::new(),
+        last_answer: Duration::ZERO,
+        unanswered_done: 0,
         lookup_to_card: Vec::new(),
         left,
         recovered_after,
@@ -612,8 +632,14 @@ async fn settle(
         match s.kind {
             Kind::Approval => {
                 let state = state_of(status_of(store, &cases[s.index]).await?);
+                if state == State::Succeeded && shown.is_none() {
+                    settled.unanswered_done += 1;
+                }
                 if state == State::Succeeded && !resent.clicked.contains(&s.index) {
                     settled.click_to_answer.extend(shown);
+                    if let Some(at) = shown_at(ctx, s, lookups, t0) {
+                        settled.last_answer = settled.last_answer.max(at);
+                    }
                 }
                 settled.ends.insert(
                     s.index,
@@ -633,9 +659,10 @@ async fn settle(
                     .first()
                 {
                     settled.cards += 1;
-                    settled
-                        .lookup_to_card
-                        .extend(card.at.saturating_duration_since(t0).checked_sub(first));
+                    if !resent.run.contains(&s.index) {
+                        let posted = card.at.saturating_duration_since(t0);
+                        settled.lookup_to_card.extend(posted.checked_sub(first));
+                    }
                 } else if let Some(answer) = ctx.slack.answer(&s.response_url) {
                     settled
                         .errors
@@ -652,7 +679,8 @@ async fn settle(
 struct Resent {
     /// Case indexes clicked again.
     clicked: HashSet<usize>,
-    lookups: usize,
+    /// Lookup indexes run again.
+    run: HashSet<usize>,
     /// (kind, index, response_url) of each.
     due: Vec<(Kind, usize, String)>,
     errors: Vec<String>,
@@ -674,11 +702,10 @@ impl Resent {
             };
             match drive::again(sender, &ctx.slack, target).await {
                 Ok(url) => {
-                    if kind == Kind::Approval {
-                        self.clicked.insert(index);
-                    } else {
-                        self.lookups += 1;
-                    }
+                    match kind {
+                        Kind::Approval => self.clicked.insert(index),
+                        Kind::Lookup => self.run.insert(index),
+                    };
                     self.due.push((kind, index, url));
                 }
                 Err(e) => self.errors.push(format!("sending again: {e:#}")),
@@ -861,13 +888,15 @@ fn report(r: &Report<'_>) {
         .values()
         .filter(|e| e.state == State::Succeeded)
         .count();
+    let answered = Figures::of(&r.settled.click_to_answer);
     println!(
-        "  click -> answer (refund done): {}; {done} approvals done, {:.1}/s over the load",
-        Figures::of(&r.settled.click_to_answer).line(),
-        done as f64 / r.load_end.as_secs_f64().max(f64::EPSILON),
+        "  click -> answer (refund done): {}; {done} approvals done; the last answer {:.1} s after the first click ({:.1} refunds/s end to end)",
+        answered.line(),
+        r.settled.last_answer.as_secs_f64(),
+        answered.n as f64 / r.settled.last_answer.as_secs_f64().max(f64::EPSILON),
     );
     println!(
-        "  lookup -> card posted: {}",
+        "  lookup -> card posted: {} (not counting those run again)",
         Figures::of(&r.settled.lookup_to_card).line()
     );
     for k in &r.load.kills {
@@ -881,7 +910,8 @@ fn report(r: &Report<'_>) {
     if !r.load.kills.is_empty() {
         match r.settled.recovered_after {
             Some(after) => println!(
-                "  recovery: nothing left executing {:.1} s after the load ended ({:.1} s after the last kill)",
+                "  recovery: {} approvals a kill interrupted were finished by the reconciler; nothing left executing {:.1} s after the load ended ({:.1} s after the last kill)",
+                r.settled.unanswered_done,
                 after.as_secs_f64(),
                 (r.load_end + after)
                     .saturating_sub(r.load.kills.last().map_or(Duration::ZERO, |k| k.kill.at))
