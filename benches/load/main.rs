@@ -552,7 +552,7 @@ async fn settle(
 ) -> anyhow::Result<Settled> {
     let t0 = sender.t0;
     let kills: Vec<verdict::Kill> = load.kills.iter().map(|k| k.kill).collect();
-    let hit = |s: &drive::Sent| hit_by_kill(&s.delivery.attempts, &kills, None);
+    let hit = |s: &drive::Sent| hit_by_kill(&s.delivery.attempts, &kills);
     let pending = |s: &drive::Sent| shown_at(ctx, s, lookups, t0).is_none();
     let acked: Vec<&drive::Sent> = load
         .sent

@@ -68,13 +68,13 @@ pub struct Attempt {
 }
 
 /// Whether a replica that was handed this request was killed after it was
-/// handed it and before `settled` (when its card or answer came; `None`:
-/// never): the request's work may have died with that replica.
-pub fn hit_by_kill(attempts: &[Attempt], kills: &[Kill], settled: Option<Duration>) -> bool {
+/// handed it: for a request whose card or answer never came, its work may
+/// have died with that replica.
+pub fn hit_by_kill(attempts: &[Attempt], kills: &[Kill]) -> bool {
     attempts.iter().any(|a| {
         kills
             .iter()
-            .any(|k| k.replica == a.replica && k.at >= a.sent && settled.is_none_or(|s| k.at <= s))
+            .any(|k| k.replica == a.replica && k.at >= a.sent)
     })
 }
 
