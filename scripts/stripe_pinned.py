@@ -13,7 +13,7 @@ PINNED_VERSION (the version the bot sends in `Stripe-Version`).  It is written
 from Stripe's changelog and API reference (and async-stripe's types generated
 for the pinned version), not from the bot's code.
 
-    .venv/bin/python scripts/stripe_pinned.py --port 8420 [--from-scratch]
+    .venv/bin/python scripts/stripe_pinned.py --port 8420 [--from-scratch] [--in-memory]
 
   * no `Stripe-Version` header, or one older than 2025-03-31: the request is
     forwarded as it came and localstripe's answer is returned unchanged;
@@ -27,7 +27,14 @@ for the pinned version), not from the bot's code.
   * one process: the harness may SIGKILL it, so nothing else is spawned.
     SIGTERM/SIGINT stop it cleanly.  `--from-scratch` is localstripe's: start
     with an empty store (otherwise localstripe loads /tmp/localstripe.pickle;
-    it writes that file after every change either way).
+    it writes that file after every change unless `--in-memory`).
+  * `--in-memory`: for a store of thousands of objects (the load test,
+    benches/load).  localstripe pickles its whole store to
+    /tmp/localstripe.pickle on every change and lists an object kind by
+    scanning every object: both O(store) per request, which holds it under
+    ten refunds a second with a few thousand customers.  With the flag the
+    file is never written, and lists (localstripe's and this layer's) read a
+    per-kind index kept by the store itself, in the same order.
 
 Stripe changelog entries implemented (pinned: 2026-09-30.endive)
 ----------------------------------------------------------------
@@ -194,6 +201,8 @@ def raw(kind, id):
 
 
 def raw_all(kind):
+    if INDEX is not None:
+        return INDEX.values(kind)
     prefix = kind + ':'
     return [v for k, v in list(R.store.items()) if k.startswith(prefix)]
 
@@ -208,7 +217,66 @@ def hidden(obj):
 
 
 def store_order():
+    if INDEX is not None:
+        return INDEX.seq
     return {k: i for i, k in enumerate(R.store.keys())}
+
+
+class KindIndex:
+    """localstripe's store by kind (`customer`, `charge`...), each in
+    insertion order, with every key's insertion rank (what store_order()
+    compares): kept by the store's own __setitem__/__delitem__ once
+    `--in-memory` installs it."""
+
+    def __init__(self):
+        self.kinds = {}
+        self.seq = {}
+        self.next = 0
+
+    def add(self, key, value):
+        self.kinds.setdefault(key.split(':', 1)[0], {})[key] = value
+        if key not in self.seq:
+            self.seq[key] = self.next
+            self.next += 1
+
+    def remove(self, key):
+        self.kinds.get(key.split(':', 1)[0], {}).pop(key, None)
+        self.seq.pop(key, None)
+
+    def values(self, kind):
+        return list(self.kinds.get(kind, {}).values())
+
+
+INDEX = None
+
+
+def keep_in_memory():
+    """`--in-memory`: no pickle after every change; lists read the index."""
+    global INDEX
+    INDEX = KindIndex()
+    for key, value in R.store.items():
+        INDEX.add(key, value)
+
+    def setitem(store, key, value):
+        dict.__setitem__(store, key, value)
+        INDEX.add(key, value)
+
+    def delitem(store, key):
+        dict.__delitem__(store, key)
+        INDEX.remove(key)
+
+    def list_all(cls, url, limit=None, starting_after=None, **kwargs):
+        # localstripe's StripeObject._api_list_all, reading the index.
+        if kwargs:
+            raise UserError(400, 'Unexpected ' + ', '.join(kwargs.keys()))
+        li = R.List(url, limit=limit, starting_after=starting_after)
+        li._list = INDEX.values(cls.object)
+        return li
+
+    R.Store.__setitem__ = setitem
+    R.Store.__delitem__ = delitem
+    R.Store.dump_to_disk = lambda store: None
+    R.StripeObject._api_list_all = classmethod(list_all)
 
 
 def raw_payment_method(id):
@@ -2793,6 +2861,8 @@ def bind(port):
 async def serve(args):
     if not args.from_scratch:
         R.store.try_load_from_disk()
+    if args.in_memory:
+        keep_in_memory()
 
     inner_sock = bind(args.internal_port)
     inner_port = inner_sock.getsockname()[1]
@@ -2828,6 +2898,9 @@ def main(argv=None):
     parser.add_argument('--port', type=int, required=True)
     parser.add_argument('--from-scratch', action='store_true',
                         help="localstripe's: start with an empty store")
+    parser.add_argument('--in-memory', action='store_true',
+                        help='never write /tmp/localstripe.pickle, and list '
+                             'from a per-kind index (a store of thousands)')
     parser.add_argument('--internal-port', type=int, default=0,
                         help="localstripe's own loopback port (default: any "
                              "free one)")

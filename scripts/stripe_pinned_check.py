@@ -802,6 +802,9 @@ def main():
     parser.add_argument('--record', metavar='DIR',
                         help='write the fixtures there')
     parser.add_argument('-v', '--verbose', action='store_true')
+    parser.add_argument('--in-memory', action='store_true',
+                        help="check the layer's --in-memory mode (the load "
+                             "test's: no pickle, lists from a per-kind index)")
     args = parser.parse_args()
 
     port, inner_port = free_port(), free_port()
@@ -811,7 +814,7 @@ def main():
     proc = subprocess.Popen(
         [python, os.path.join(HERE, 'stripe_pinned.py'),
          '--port', str(port), '--internal-port', str(inner_port),
-         '--from-scratch'],
+         '--from-scratch'] + (['--in-memory'] if args.in_memory else []),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ck = Check(args.verbose)
     try:

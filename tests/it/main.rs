@@ -13,6 +13,7 @@ mod fixtures;
 mod helpers;
 mod home;
 mod layers;
+mod load_verdict;
 mod localstripe;
 mod lookup;
 mod operator;
