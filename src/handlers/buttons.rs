@@ -3,7 +3,7 @@
 //! and action, whose state is always re-read from Redis.
 
 use super::submissions::spawn_approval;
-use super::{tell_now, Ack};
+use super::tell_now;
 use crate::audit::{ApprovalRefused, NewEntry};
 use crate::card::modals;
 use crate::domain::{
@@ -38,7 +38,8 @@ impl OnCard {
     }
 }
 
-pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
+/// Runs after the answer (an empty one), for an allowed operator.
+pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) {
     for button in &clicks.buttons {
         match button {
             Button::Approve(target) => on_card(deps, &clicks, target, OnCard::Approve),
@@ -65,7 +66,6 @@ pub(super) fn on_buttons(deps: &Arc<Deps>, clicks: ButtonsRequest) -> Ack {
             }
         }
     }
-    Ack::Empty
 }
 
 /// A churn report row's **Triage** (a new card in the channel) or a card's

@@ -2,9 +2,17 @@
 //! `slack::request`, the same from HTTP and Socket Mode) into workflows.
 //! This module only dispatches: each kind of request has its own module
 //! (`slash` for `/billing …`, `shortcut` for the message shortcut, `buttons`
-//! for clicks on our messages, `submissions` for our modals). Each handler
-//! answers at once (Slack waits 3 s at most) with an [`Ack`], and spawns the
-//! slow work, which reports back through the Web API or the `response_url`.
+//! for clicks on our messages, `submissions` for our modals).
+//!
+//! The answer comes first. Slack waits 3 s at most, and before the answer
+//! only the adapter's signature check and parsing run, and here what the
+//! answer itself is made of: a command's acknowledgement, a modal's field
+//! errors. Everything that may wait on Redis or Slack runs after it, in the
+//! request's [`Answer::then`] work: the duplicate check (a delivery runs
+//! once), the access check (a refusal is told through the `response_url`),
+//! then the work. The one exception is a modal submission, whose answer
+//! decides the modal (kept open with a field error, or closed) and may read
+//! the stored case: its sender is checked before it is answered.
 
 mod buttons;
 mod home;
@@ -23,28 +31,26 @@ use crate::workflow::access::{self, Denied};
 use crate::workflow::{reports, Deps};
 use futures::future::BoxFuture;
 use serde_json::json;
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use crate::slack::request::TRIAGE_SHORTCUT;
 
-/// Redis work done before acknowledging Slack gets this long, so the
-/// answer stays inside Slack's 3 s even when Redis hangs.
-const BEFORE_ACK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+/// Redis work done before acknowledging Slack (a modal's checks) gets this
+/// long, so the answer stays inside Slack's 3 s even when Redis hangs.
+const BEFORE_ACK_BUDGET: Duration = Duration::from_secs(2);
+/// The access check after the answer: Slack's reads behind it retry a
+/// `ratelimited` for up to 20 s, which is still worth waiting for (the
+/// `response_url` takes answers for 30 minutes); a check that does not end
+/// lets nobody through.
+const AFTER_ACK_CHECK_BUDGET: Duration = Duration::from_secs(25);
 
 pub use crate::domain::text::CUSTOMER_WORDS_MAX_CHARS;
 /// How long a delivery is remembered: Slack's signature window is five
 /// minutes either side of the request's timestamp, so a replay accepted by
 /// the verifier arrives at most ten minutes after the first delivery.
 pub const DELIVERY_TTL_SECS: u64 = 600;
-/// The claim of a delivery (and forgetting a refused submission) is one
-/// Redis round trip each before the acknowledgement; past this, the request
-/// is handled rather than keep Slack waiting (its own steps need Redis and
-/// say so when it is down). A quarter second is a hundred times a round
-/// trip to a Redis in the same region, and leaves the rest of Slack's 3 s to
-/// the handler.
-const DELIVERY_CLAIM_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(250);
-/// The acknowledgement of a slash command delivered again.
-const DUPLICATE_COMMAND: &str = "This request reached the bot already; it runs once, and its answer comes from the first delivery";
 
 /// The bot's handlers, as both Slack modes see them (`slack::Handler`).
 #[derive(Clone)]
@@ -77,6 +83,28 @@ impl crate::slack::Handler for Handlers {
     }
 }
 
+/// What a request gets: the answer Slack waits for, and the work that
+/// follows it (once per delivery, for someone allowed).
+struct Answer {
+    ack: Ack,
+    work: Option<BoxFuture<'static, ()>>,
+}
+
+impl Answer {
+    /// An answer with nothing after it (help, a usage reply, a field error).
+    fn only(ack: Ack) -> Self {
+        Self { ack, work: None }
+    }
+
+    /// An answer, then `work`, which spawns what takes long.
+    fn then(ack: Ack, work: impl Future<Output = ()> + Send + 'static) -> Self {
+        Self {
+            ack,
+            work: Some(Box::pin(work)),
+        }
+    }
+}
+
 fn ephemeral(text: impl Into<String>) -> Ack {
     Ack::Json(json!({ "response_type": "ephemeral", "text": text.into() }))
 }
@@ -86,19 +114,17 @@ fn field_error(block: &str, message: &str) -> Ack {
     Ack::Json(json!({ "response_action": "errors", "errors": { block: message } }))
 }
 
-fn is_field_error(ack: &Ack) -> bool {
-    matches!(ack, Ack::Json(value) if value.get("response_action").and_then(|a| a.as_str()) == Some("errors"))
-}
-
 /// Whether this is the first delivery of a request: a Slack retry or a
-/// replayed signed request runs once. When Redis cannot say in time, the
-/// request counts as new: a lost duplicate check must not lose the request.
+/// replayed signed request runs once. When Redis cannot say (each call is
+/// cut off by the store's own timeout), the request counts as new: a lost
+/// duplicate check must not lose the request.
 pub async fn first_delivery(deps: &Deps, delivery: &DeliveryId) -> bool {
-    let claim = deps
+    match deps
         .store
-        .claim_delivery(delivery.as_str(), DELIVERY_TTL_SECS);
-    match tokio::time::timeout(DELIVERY_CLAIM_TIMEOUT, claim).await {
-        Ok(Ok(first)) => {
+        .claim_delivery(delivery.as_str(), DELIVERY_TTL_SECS)
+        .await
+    {
+        Ok(first) => {
             if !first {
                 tracing::info!(
                     delivery = &delivery.as_str()[..12],
@@ -107,73 +133,75 @@ pub async fn first_delivery(deps: &Deps, delivery: &DeliveryId) -> bool {
             }
             first
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::warn!(error = %e, "could not check for a duplicate delivery; handling it");
-            true
-        }
-        Err(_) => {
-            tracing::warn!("duplicate check timed out; handling the delivery");
             true
         }
     }
 }
 
-/// A request, run once per delivery: a second delivery of a command gets an
-/// acknowledgement of the same kind, of an interaction an empty one, and
-/// runs nothing. A modal submission refused with a field error ran nothing
-/// and is forgotten: the same submission again is checked again and gets
-/// the same error, rather than an empty answer that would close the modal.
+/// A request, answered at once; its work runs after the answer, once per
+/// delivery: a second delivery gets the same answer and runs nothing (a
+/// command's answer names the case of the first's lookup). Only a work
+/// that runs claims its delivery, so a modal submission refused with a
+/// field error is checked again when it comes again.
 pub async fn on_request_once(deps: &Arc<Deps>, delivery: &DeliveryId, request: Request) -> Ack {
-    if !first_delivery(deps, delivery).await {
-        return match request {
-            Request::Command(_) => ephemeral(DUPLICATE_COMMAND),
-            _ => Ack::Empty,
-        };
-    }
-    if let Some(guarded) = Guarded::of(&request) {
+    let mut guarded = Guarded::of(&request);
+    if let (Request::Submission(_), Some(guard)) = (&request, &guarded) {
         // Slack waits 3 s; a check that cannot finish lets nobody through.
-        let checked = tokio::time::timeout(
-            BEFORE_ACK_BUDGET,
-            access::check(deps, guarded.user, guarded.channel),
-        )
-        .await
-        .unwrap_or_else(|_| Err(Denied::Unchecked("timed out".to_owned())));
-        if let Err(denied) = checked {
-            return refuse(deps, &request, &guarded, &denied);
+        if let Err(denied) = guard.check(deps, BEFORE_ACK_BUDGET).await {
+            let text = guard.refused(deps, &denied);
+            return not_allowed_view(&text);
         }
+        guarded = None;
     }
-    let ack = on_request(deps, request).await;
-    if is_field_error(&ack) {
-        // Time-boxed like the claim: Slack's 3 s must not wait on Redis.
-        let forget = deps.store.forget_delivery(delivery.as_str());
-        match tokio::time::timeout(DELIVERY_CLAIM_TIMEOUT, forget).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "could not forget a refused submission; the same text again will close the modal"),
-            Err(_) => tracing::warn!("forgetting a refused submission timed out; the same text again will close the modal"),
-        }
+    let Answer { ack, work } = on_request(deps, delivery, request).await;
+    if let Some(work) = work {
+        let tasks = deps.tasks.clone();
+        let (deps, delivery) = (Arc::clone(deps), delivery.clone());
+        tasks.spawn(async move {
+            if !first_delivery(&deps, &delivery).await {
+                return;
+            }
+            if let Some(guard) = guarded {
+                if let Err(denied) = guard.check(&deps, AFTER_ACK_CHECK_BUDGET).await {
+                    let text = guard.refused(&deps, &denied);
+                    tell_now(&deps, guard.response_url.as_ref(), &text).await;
+                    return;
+                }
+            }
+            work.await;
+        });
     }
     ack
 }
 
 /// Who acted, where and on what, for the access check of a request that
-/// shows or changes billing.
-struct Guarded<'a> {
-    user: &'a SlackUserId,
-    channel: Option<&'a ChannelId>,
+/// shows or changes billing, and where a refusal is told.
+struct Guarded {
+    user: SlackUserId,
+    channel: Option<ChannelId>,
     on: String,
     /// The customer identifier asked for, audited only as a salted hash.
     identifier: Option<String>,
+    /// Where a refusal after the answer goes (a modal's is its answer).
+    response_url: Option<ResponseUrl>,
 }
 
-impl<'a> Guarded<'a> {
+impl Guarded {
     /// `None` for what shows no billing: `/billing help`, a usage reply, an
     /// interaction that is not ours.
-    fn of(request: &'a Request) -> Option<Self> {
-        let guarded = |user, channel, on: &str, identifier: Option<String>| Guarded {
-            user,
-            channel,
+    fn of(request: &Request) -> Option<Self> {
+        let guarded = |user: &SlackUserId,
+                       channel: Option<&ChannelId>,
+                       on: &str,
+                       identifier: Option<String>,
+                       response_url: Option<&ResponseUrl>| Guarded {
+            user: user.clone(),
+            channel: channel.cloned(),
             on: on.to_owned(),
             identifier,
+            response_url: response_url.cloned(),
         };
         match request {
             Request::Command(cmd) => {
@@ -183,9 +211,21 @@ impl<'a> Guarded<'a> {
                     BillingCommand::Report(report) => (reports::name(*report), None),
                     BillingCommand::Help => return None,
                 };
-                Some(guarded(&cmd.user, Some(&cmd.channel), on, identifier))
+                Some(guarded(
+                    &cmd.user,
+                    Some(&cmd.channel),
+                    on,
+                    identifier,
+                    Some(&cmd.response_url),
+                ))
             }
-            Request::Shortcut(s) => Some(guarded(&s.user, Some(&s.channel), TRIAGE_SHORTCUT, None)),
+            Request::Shortcut(s) => Some(guarded(
+                &s.user,
+                Some(&s.channel),
+                TRIAGE_SHORTCUT,
+                None,
+                Some(&s.response_url),
+            )),
             Request::Buttons(clicks) => {
                 let first = clicks.buttons.first()?;
                 Some(guarded(
@@ -193,34 +233,47 @@ impl<'a> Guarded<'a> {
                     clicks.channel.as_ref(),
                     first.action_id(),
                     first.identifier(),
+                    clicks.response_url.as_ref(),
                 ))
             }
-            Request::Submission(s) => Some(guarded(&s.user, None, s.form.callback_id(), None)),
+            Request::Submission(s) => {
+                Some(guarded(&s.user, None, s.form.callback_id(), None, None))
+            }
             Request::Ignored { .. } | Request::Unreadable(_) => None,
         }
     }
-}
 
-/// A refusal, private and complete: said only to who tried (ephemerally,
-/// or in the modal), audited, and nothing else done.
-fn refuse(deps: &Arc<Deps>, request: &Request, guarded: &Guarded<'_>, denied: &Denied) -> Ack {
-    tracing::warn!(
-        actor = %guarded.user,
-        channel = guarded.channel.map(|c| c.to_string()),
-        on = %guarded.on,
-        reason = denied.code(),
-        "access refused"
-    );
-    {
+    /// Whether the sender may see billing here, within `budget`.
+    async fn check(&self, deps: &Deps, budget: Duration) -> Result<(), Denied> {
+        tokio::time::timeout(
+            budget,
+            access::check(deps, &self.user, self.channel.as_ref()),
+        )
+        .await
+        .unwrap_or_else(|_| Err(Denied::Unchecked("timed out".to_owned())))
+    }
+
+    /// A refusal, private and complete: logged, audited in the background,
+    /// and nothing else done. Returns what to tell who tried.
+    fn refused(&self, deps: &Arc<Deps>, denied: &Denied) -> String {
+        tracing::warn!(
+            actor = %self.user,
+            channel = self.channel.as_ref().map(|c| c.to_string()),
+            on = %self.on,
+            reason = denied.code(),
+            "access refused"
+        );
+        let text = denied.text(&deps.access.config);
+        let tasks = deps.tasks.clone();
         let (deps, user, channel, on, identifier, denied) = (
             Arc::clone(deps),
-            guarded.user.clone(),
-            guarded.channel.cloned(),
-            guarded.on.clone(),
-            guarded.identifier.clone(),
+            self.user.clone(),
+            self.channel.clone(),
+            self.on.clone(),
+            self.identifier.clone(),
             denied.clone(),
         );
-        deps.tasks.clone().spawn(async move {
+        tasks.spawn(async move {
             if let Err(e) = access::audit_refusal(
                 &deps,
                 &user,
@@ -234,42 +287,43 @@ fn refuse(deps: &Arc<Deps>, request: &Request, guarded: &Guarded<'_>, denied: &D
                 e.report("could not audit a refused access");
             }
         });
-    }
-    let text = denied.text(&deps.access.config);
-    match request {
-        Request::Command(_) => ephemeral(text),
-        Request::Shortcut(s) => {
-            tell(deps, s.response_url.clone(), text);
-            Ack::Empty
-        }
-        Request::Buttons(clicks) => {
-            if let Some(url) = &clicks.response_url {
-                tell(deps, url.clone(), text);
-            }
-            Ack::Empty
-        }
-        Request::Submission(_) => Ack::Json(json!({
-            "response_action": "update",
-            "view": {
-                "type": "modal",
-                "title": {"type": "plain_text", "text": "Not allowed"},
-                "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-            }
-        })),
-        Request::Ignored { .. } | Request::Unreadable(_) => Ack::Empty,
+        text
     }
 }
 
-/// Dispatches one typed request to its handler.
-pub async fn on_request(deps: &Arc<Deps>, request: Request) -> Ack {
+/// A modal submission refused: the modal says so in place of its form.
+fn not_allowed_view(text: &str) -> Ack {
+    Ack::Json(json!({
+        "response_action": "update",
+        "view": {
+            "type": "modal",
+            "title": {"type": "plain_text", "text": "Not allowed"},
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        }
+    }))
+}
+
+/// Dispatches one typed request to its handler: the answer, and what
+/// runs after it.
+async fn on_request(deps: &Arc<Deps>, delivery: &DeliveryId, request: Request) -> Answer {
     match request {
-        Request::Command(cmd) => slash::on_command(deps, cmd),
-        Request::Shortcut(shortcut) => shortcut::on_shortcut(deps, shortcut),
-        Request::Buttons(clicks) => buttons::on_buttons(deps, clicks),
+        Request::Command(cmd) => slash::on_command(deps, delivery, cmd),
+        Request::Shortcut(shortcut) => {
+            let deps = Arc::clone(deps);
+            Answer::then(Ack::Empty, async move {
+                shortcut::on_shortcut(&deps, shortcut);
+            })
+        }
+        Request::Buttons(clicks) => {
+            let deps = Arc::clone(deps);
+            Answer::then(Ack::Empty, async move {
+                buttons::on_buttons(&deps, clicks);
+            })
+        }
         Request::Submission(submission) => submissions::on_submission(deps, submission).await,
         Request::Ignored { kind } => {
             tracing::info!(kind, "interaction ignored");
-            Ack::Empty
+            Answer::only(Ack::Empty)
         }
         Request::Unreadable(unreadable) => {
             tracing::warn!(
@@ -277,14 +331,14 @@ pub async fn on_request(deps: &Arc<Deps>, request: Request) -> Ack {
                 field = unreadable.field,
                 "unreadable Slack request"
             );
-            if unreadable.kind == crate::slack::request::COMMAND_KIND {
+            Answer::only(if unreadable.kind == crate::slack::request::COMMAND_KIND {
                 ephemeral(format!(
                     "Slack sent a {} the bot cannot read; try again",
                     unreadable.field
                 ))
             } else {
                 Ack::Empty
-            }
+            })
         }
     }
 }

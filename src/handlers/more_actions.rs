@@ -6,7 +6,7 @@
 //! field, or in an ephemeral answer.
 
 use super::buttons::{from_card_channel, CardClick};
-use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
+use super::{field_error, tell_in_channel, tell_now, Ack, Answer, BEFORE_ACK_BUDGET};
 use crate::actions::choose::{validate, CaseChoice, Choice};
 use crate::actions::terms;
 use crate::card::{self, modals};
@@ -99,13 +99,14 @@ async fn open_form(
 
 /// A "More actions…" form submitted: its terms are read into the choice
 /// and the choice is checked against the stored case before Slack is
-/// answered, so a refusal shows under its field with its reason.
+/// answered, so a refusal shows under its field with its reason; the
+/// choice is added after the answer.
 pub(super) async fn on_terms(
     deps: &Arc<Deps>,
     user: &SlackUserId,
     target: CaseChoice,
     entered: Terms,
-) -> Ack {
+) -> Answer {
     let checked = async {
         let Checked {
             stored, statuses, ..
@@ -136,44 +137,47 @@ pub(super) async fn on_terms(
         .await
         .unwrap_or_else(|_| Err((None, "Redis did not answer in time, so the choice could not be checked; submit again in a moment".to_owned())));
     match checked {
-        Ok(choice) => {
-            spawn_choose(deps, target.case_id, user.clone(), choice);
-            Ack::Empty
-        }
+        Ok(choice) => Answer::then(
+            Ack::Empty,
+            chosen(deps, target.case_id, user.clone(), choice),
+        ),
         Err((field, message)) => {
             tracing::warn!(choice = %target.choice.code(), "chosen terms refused");
             // A refusal of the whole choice shows under its form's first field.
-            match field.or_else(|| terms::first_field(&target.choice)) {
+            Answer::only(match field.or_else(|| terms::first_field(&target.choice)) {
                 Some(field) => field_error(&field_block(field), &message),
                 // A choice with no form is never submitted by Slack.
                 None => Ack::Empty,
-            }
+            })
         }
     }
 }
 
-/// Adds the choice in the background and tells the chooser, ephemerally
-/// in the card's channel (a modal submission has no `response_url`).
-fn spawn_choose(deps: &Arc<Deps>, case_id: CaseId, user: SlackUserId, choice: Choice) {
+/// Adds the choice and tells the chooser, ephemerally in the card's
+/// channel (a modal submission has no `response_url`).
+fn chosen(
+    deps: &Arc<Deps>,
+    case_id: CaseId,
+    user: SlackUserId,
+    choice: Choice,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let deps = Arc::clone(deps);
     let span = tracing::info_span!("choose", case_id = %case_id, actor = %user);
-    deps.tasks.clone().spawn(
-        async move {
-            let place = match CardPlace::of(&deps, &case_id).await {
-                Ok(place) => place,
-                Err(e) => {
-                    e.report("choosing an action failed");
-                    return;
-                }
-            };
-            let answer = match choose::choose(&deps, &case_id, &user, &choice, &place).await {
-                Ok(outcome) => outcome.0,
-                Err(e) => e.report("choosing an action failed"),
-            };
-            if let Some(channel) = place.channel() {
-                tell_in_channel(&deps, &channel, &user, &answer).await;
+    async move {
+        let place = match CardPlace::of(&deps, &case_id).await {
+            Ok(place) => place,
+            Err(e) => {
+                e.report("choosing an action failed");
+                return;
             }
+        };
+        let answer = match choose::choose(&deps, &case_id, &user, &choice, &place).await {
+            Ok(outcome) => outcome.0,
+            Err(e) => e.report("choosing an action failed"),
+        };
+        if let Some(channel) = place.channel() {
+            tell_in_channel(&deps, &channel, &user, &answer).await;
         }
-        .instrument(span),
-    );
+    }
+    .instrument(span)
 }

@@ -6,7 +6,7 @@
 //! then an email; the first written among equals) and names the others,
 //! each with a button that looks it up in the same thread.
 
-use super::{tell, Ack, CUSTOMER_WORDS_MAX_CHARS};
+use super::{tell, CUSTOMER_WORDS_MAX_CHARS};
 use crate::audit::text::OperatorText;
 use crate::domain::{Actor, LookupQuery};
 use crate::slack::request::ShortcutRequest;
@@ -14,7 +14,8 @@ use crate::workflow::lookup::{spawn_slack_lookup, SlackLookup};
 use crate::workflow::{new_case_id, Deps};
 use std::sync::Arc;
 
-pub(super) fn on_shortcut(deps: &Arc<Deps>, shortcut: ShortcutRequest) -> Ack {
+/// Runs after the answer (an empty one), for an allowed operator.
+pub(super) fn on_shortcut(deps: &Arc<Deps>, shortcut: ShortcutRequest) {
     let text = &shortcut.message.text;
     // The identifier is read from the message as written; the message
     // itself is kept only scrubbed and clipped, as the case's context.
@@ -41,5 +42,4 @@ pub(super) fn on_shortcut(deps: &Arc<Deps>, shortcut: ShortcutRequest) -> Ack {
             tell(deps, shortcut.response_url, "That message has no email or Stripe id (cus_, sub_, in_, ch_, pi_) to find the customer by. Use `/billing lookup <email or id>` instead".to_owned());
         }
     }
-    Ack::Empty
 }

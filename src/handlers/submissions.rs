@@ -1,7 +1,9 @@
 //! Our modals, submitted: one handler per [`Submission`]. A refused field
-//! keeps the modal open with the reason under it.
+//! keeps the modal open with the reason under it; that answer is the
+//! modal's, so it is decided before Slack is answered. What the submission
+//! starts runs after the answer.
 
-use super::{field_error, tell_in_channel, tell_now, Ack, BEFORE_ACK_BUDGET};
+use super::{field_error, tell_in_channel, tell_now, Ack, Answer, BEFORE_ACK_BUDGET};
 use crate::audit::text::TextError;
 use crate::card::modals;
 use crate::domain::{ActionKind, Actor, CaseAction, ChannelId, Money};
@@ -10,10 +12,11 @@ use crate::workflow::approve::{self, Click};
 use crate::workflow::case_card::CardPlace;
 use crate::workflow::context::{self, Addition};
 use crate::workflow::Deps;
+use std::future::Future;
 use std::sync::Arc;
 use tracing::Instrument;
 
-pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionRequest) -> Ack {
+pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionRequest) -> Answer {
     let click = |target: CaseAction| Click {
         case_id: target.case_id,
         key: target.key,
@@ -24,20 +27,20 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
     };
     match submission.form {
         Submission::Reject { target, reason } => match reason {
-            Ok(reason) => {
-                spawn_rejection(deps, click(target), reason.into_string());
-                Ack::Empty
-            }
+            Ok(reason) => Answer::then(
+                Ack::Empty,
+                rejection(deps, click(target), reason.into_string()),
+            ),
             Err(TextError::Empty) => {
                 tracing::warn!("rejection without a reason refused");
-                field_error(
+                Answer::only(field_error(
                     modals::REASON_BLOCK,
                     "Give a reason: it goes in the audit trail",
-                )
+                ))
             }
             Err(e) => {
                 tracing::warn!(refusal = ?e, "over-long rejection reason refused");
-                field_error(modals::REASON_BLOCK, &e.to_string())
+                Answer::only(field_error(modals::REASON_BLOCK, &e.to_string()))
             }
         },
         Submission::PartialRefund { target, amount } => {
@@ -47,13 +50,10 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
                 .await
                 .unwrap_or_else(|_| Err("Redis did not answer in time, so the amount could not be checked; submit again in a moment".to_owned()));
             match checked {
-                Ok(amount) => {
-                    spawn_approval(deps, click, Some(amount));
-                    Ack::Empty
-                }
+                Ok(amount) => Answer::then(Ack::Empty, approval(deps, click, Some(amount))),
                 Err(message) => {
                     tracing::warn!("partial refund amount refused");
-                    field_error(modals::AMOUNT_BLOCK, &message)
+                    Answer::only(field_error(modals::AMOUNT_BLOCK, &message))
                 }
             }
         }
@@ -63,24 +63,21 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
             text,
         } => match text {
             Ok(text) => {
-                spawn_context(
-                    deps,
-                    Addition {
-                        case_id,
-                        actor: Actor::Slack(submission.user),
-                        kind,
-                        text,
-                    },
-                );
-                Ack::Empty
+                let addition = Addition {
+                    case_id,
+                    actor: Actor::Slack(submission.user),
+                    kind,
+                    text,
+                };
+                Answer::then(Ack::Empty, context_added(deps, addition))
             }
-            Err(TextError::Empty) => field_error(
+            Err(TextError::Empty) => Answer::only(field_error(
                 modals::CONTEXT_TEXT_BLOCK,
                 "Paste the customer's message or write a note",
-            ),
+            )),
             Err(e) => {
                 tracing::warn!(refusal = ?e, "over-long context refused");
-                field_error(modals::CONTEXT_TEXT_BLOCK, &e.to_string())
+                Answer::only(field_error(modals::CONTEXT_TEXT_BLOCK, &e.to_string()))
             }
         },
         Submission::ChooseTerms { target, terms } => {
@@ -88,11 +85,11 @@ pub(super) async fn on_submission(deps: &Arc<Deps>, submission: SubmissionReques
         }
         Submission::Unreadable { callback_id } => {
             tracing::warn!(%callback_id, "modal without a readable case/action");
-            Ack::Empty
+            Answer::only(Ack::Empty)
         }
         Submission::Unknown { callback_id } => {
             tracing::info!(%callback_id, "unknown modal ignored");
-            Ack::Empty
+            Answer::only(Ack::Empty)
         }
     }
 }
@@ -129,64 +126,76 @@ async fn partial_amount(
 }
 
 pub(super) fn spawn_approval(deps: &Arc<Deps>, click: Click, amount: Option<Money>) {
+    deps.tasks.clone().spawn(approval(deps, click, amount));
+}
+
+/// Approves, then tells the approver.
+fn approval(
+    deps: &Arc<Deps>,
+    click: Click,
+    amount: Option<Money>,
+) -> impl Future<Output = ()> + Send + 'static {
     let deps = Arc::clone(deps);
     let span = tracing::info_span!("approve", case_id = %click.case_id, action = %click.key, actor = %click.actor);
-    deps.tasks.clone().spawn(
-        async move {
-            let answer = match approve::approve(&deps, &click, amount).await {
-                Ok(outcome) => outcome.0,
-                Err(e) => e.report("interaction failed"),
-            };
-            tell_now(&deps, click.response_url.as_ref(), &answer).await;
-            if click.response_url.is_none() {
-                tell_user(&deps, &click, &answer).await;
-            }
-        }
-        .instrument(span),
-    );
-}
-
-fn spawn_rejection(deps: &Arc<Deps>, click: Click, reason: String) {
-    let deps = Arc::clone(deps);
-    let span = tracing::info_span!("reject", case_id = %click.case_id, action = %click.key, actor = %click.actor);
-    deps.tasks.clone().spawn(
-        async move {
-            let answer = match approve::reject(&deps, &click, &reason).await {
-                Ok(outcome) => outcome.0,
-                Err(e) => e.report("interaction failed"),
-            };
+    async move {
+        let answer = match approve::approve(&deps, &click, amount).await {
+            Ok(outcome) => outcome.0,
+            Err(e) => e.report("interaction failed"),
+        };
+        tell_now(&deps, click.response_url.as_ref(), &answer).await;
+        if click.response_url.is_none() {
             tell_user(&deps, &click, &answer).await;
         }
-        .instrument(span),
-    );
+    }
+    .instrument(span)
 }
 
-fn spawn_context(deps: &Arc<Deps>, addition: Addition) {
+/// Rejects, then tells the rejecter.
+fn rejection(
+    deps: &Arc<Deps>,
+    click: Click,
+    reason: String,
+) -> impl Future<Output = ()> + Send + 'static {
+    let deps = Arc::clone(deps);
+    let span = tracing::info_span!("reject", case_id = %click.case_id, action = %click.key, actor = %click.actor);
+    async move {
+        let answer = match approve::reject(&deps, &click, &reason).await {
+            Ok(outcome) => outcome.0,
+            Err(e) => e.report("interaction failed"),
+        };
+        tell_user(&deps, &click, &answer).await;
+    }
+    .instrument(span)
+}
+
+/// Adds the context, then tells who added it.
+fn context_added(
+    deps: &Arc<Deps>,
+    addition: Addition,
+) -> impl Future<Output = ()> + Send + 'static {
     let deps = Arc::clone(deps);
     let span =
         tracing::info_span!("add_context", case_id = %addition.case_id, actor = %addition.actor);
-    deps.tasks.clone().spawn(
-        async move {
-            let Actor::Slack(user) = addition.actor.clone() else {
+    async move {
+        let Actor::Slack(user) = addition.actor.clone() else {
+            return;
+        };
+        let place = match CardPlace::of(&deps, &addition.case_id).await {
+            Ok(place) => place,
+            Err(e) => {
+                e.report("adding context failed");
                 return;
-            };
-            let place = match CardPlace::of(&deps, &addition.case_id).await {
-                Ok(place) => place,
-                Err(e) => {
-                    e.report("adding context failed");
-                    return;
-                }
-            };
-            let answer = match context::add_context(&deps, addition, &place).await {
-                Ok(answer) => answer,
-                Err(e) => e.report("adding context failed"),
-            };
-            if let Some(channel) = place.channel() {
-                tell_in_channel(&deps, &channel, &user, &answer).await;
             }
+        };
+        let answer = match context::add_context(&deps, addition, &place).await {
+            Ok(answer) => answer,
+            Err(e) => e.report("adding context failed"),
+        };
+        if let Some(channel) = place.channel() {
+            tell_in_channel(&deps, &channel, &user, &answer).await;
         }
-        .instrument(span),
-    );
+    }
+    .instrument(span)
 }
 
 /// The channel a click's card is in: as the click read it, else from Redis.

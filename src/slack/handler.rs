@@ -20,9 +20,10 @@ pub enum Ack {
 
 /// What a Slack delivery is handed to.
 pub trait Handler: Send + Sync {
-    /// Runs one delivery of a command or an interaction (once per
-    /// `delivery`, however often Slack sends it) and answers within Slack's
-    /// 3 s; slow work goes on in the background.
+    /// Answers one delivery of a command or an interaction at once (the
+    /// answer waits on no Redis or Slack call, a modal's checks excepted);
+    /// what it starts runs in the background, once per `delivery` however
+    /// often Slack sends it.
     fn on_request<'a>(&'a self, delivery: &'a DeliveryId, request: Request) -> BoxFuture<'a, Ack>;
 
     /// Answers an Events API envelope.

@@ -214,6 +214,15 @@ impl DeliveryId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The digest's first 64 bits: the same for every delivery of one
+    /// request, so what is named after them (a lookup's case) is too.
+    pub fn leading_bits(&self) -> u64 {
+        self.0
+            .get(..16)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// Why a body could not be read; the caller answers 400 and logs it.
@@ -307,6 +316,14 @@ mod tests {
         assert_eq!(a, DeliveryId::of_body(b"command=%2Fbilling&trigger_id=1"));
         assert_ne!(a, DeliveryId::of_body(b"command=%2Fbilling&trigger_id=2"));
         assert_eq!(a.as_str().len(), 64);
+        assert_eq!(
+            a.leading_bits(),
+            u64::from_str_radix(&a.as_str()[..16], 16).expect("hex")
+        );
+        assert_ne!(
+            a.leading_bits(),
+            DeliveryId::of_body(b"command=%2Fbilling&trigger_id=2").leading_bits()
+        );
         let json = serde_json::json!({"type": "block_actions", "trigger_id": "t"});
         assert_eq!(
             DeliveryId::of_json(&json),

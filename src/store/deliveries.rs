@@ -28,18 +28,4 @@ impl Store {
             .map_err(map_err)?;
         Ok(set.is_some())
     }
-
-    /// Forgets the delivery `digest`, so that the same request counts as new
-    /// again (a modal submission refused with a field error ran nothing).
-    ///
-    /// # Errors
-    /// Redis errors.
-    pub async fn forget_delivery(&self, digest: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        redis::cmd("DEL")
-            .arg(self.key(&format!("{DELIVERY_KEY}{digest}")))
-            .query_async::<()>(&mut conn)
-            .await
-            .map_err(map_err)
-    }
 }

@@ -1,6 +1,7 @@
 //! Who may see billing, and where: each refusal (a non-operator, a guest, a
 //! channel outside `BILLING_CHANNELS`, a Slack Connect channel, a button
-//! clicked by a non-operator) through signed HTTP requests, with nothing
+//! clicked by a non-operator) through signed HTTP requests, told privately
+//! through the `response_url` after the answer, with nothing
 //! fetched from Stripe, posted or stored, and the attempt audited with the
 //! customer identifier hashed; the allowed paths unchanged.
 
@@ -90,6 +91,26 @@ async fn nothing_shown_or_stored(app: &TestApp) {
     );
 }
 
+/// The action is untouched: still proposed.
+async fn assert_still_proposed(
+    app: &TestApp,
+    case: &billing_triage::domain::CaseId,
+    key: &billing_triage::domain::ActionKey,
+) {
+    let states = app
+        .store
+        .action_statuses(case, std::slice::from_ref(key))
+        .await
+        .expect("redis");
+    assert!(
+        matches!(
+            states[0].1,
+            billing_triage::domain::ActionStatus::Proposed { .. }
+        ),
+        "the action is untouched: {states:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_non_operator_guest_other_channel_or_slack_connect_channel_is_refused_privately() {
     let (base, calls) = silent_stripe().await;
@@ -110,7 +131,7 @@ async fn a_non_operator_guest_other_channel_or_slack_connect_channel_is_refused_
         ),
     ];
     for (user, channel, _, says) in cases {
-        let (reply, _) = app
+        let (reply, url) = app
             .slash_in(
                 &format!("lookup {email} I was charged twice"),
                 user,
@@ -120,7 +141,8 @@ async fn a_non_operator_guest_other_channel_or_slack_connect_channel_is_refused_
         assert_eq!(reply.status, 200);
         let json = reply.json();
         assert_eq!(json["response_type"], "ephemeral", "{json}");
-        let text = json["text"].as_str().unwrap_or_default();
+        // Answered before the check; the refusal follows, to them alone.
+        let text = app.answer_at(&url).await;
         assert!(
             text.starts_with("Not shown") && text.contains(says),
             "{user} in {channel}: {text}"
@@ -157,14 +179,12 @@ async fn a_slack_connect_channel_and_another_organisations_user_are_refused_even
     let app = app_with(&base, false).await;
     app.slack
         .set_user("U0STRANGER", serde_json::json!({"team_id": "T0OTHER01"}));
-    let (reply, _) = app.slash_in("churn 30d", OPERATOR, CONNECT).await;
-    assert!(reply.json()["text"]
-        .as_str()
-        .is_some_and(|t| t.contains("shared with another organisation")));
-    let (reply, _) = app.slash("lookup ana@example.com", "U0STRANGER").await;
-    assert!(reply.json()["text"]
-        .as_str()
-        .is_some_and(|t| t.contains("another organisation")));
+    let (_, url) = app.slash_in("churn 30d", OPERATOR, CONNECT).await;
+    let text = app.answer_at(&url).await;
+    assert!(text.contains("shared with another organisation"), "{text}");
+    let (_, url) = app.slash("lookup ana@example.com", "U0STRANGER").await;
+    let text = app.answer_at(&url).await;
+    assert!(text.contains("another organisation"), "{text}");
     nothing_shown_or_stored(&app).await;
     assert!(calls.lock().expect("calls").is_empty());
     let reasons: Vec<String> = refusals(&app).await.into_iter().map(|r| r.reason).collect();
@@ -202,20 +222,26 @@ async fn allowed_operators_see_the_card_and_a_non_operators_click_on_it_does_not
         answer.contains("not one of the billing operators"),
         "{answer}"
     );
-    let states = app
-        .store
-        .action_statuses(&case.id, std::slice::from_ref(&key))
-        .await
-        .expect("redis");
-    assert!(
-        matches!(
-            states[0].1,
-            billing_triage::domain::ActionStatus::Proposed { .. }
-        ),
-        "the action is untouched: {states:?}"
-    );
+    assert_still_proposed(&app, &case.id, &key).await;
     let refused = refusals(&app).await;
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].on, "approve_action");
     assert_eq!(refused[0].reason, "not_operator");
+
+    // Their submission of a reject form is refused in the modal itself,
+    // before it is answered (its answer is the modal's).
+    let reply = app
+        .submit_view(
+            "reject_reason",
+            &format!("{}/{key}", case.id),
+            "reason_block",
+            "reason",
+            "not needed",
+            OUTSIDER,
+        )
+        .await;
+    let json = reply.json();
+    assert_eq!(json["response_action"], "update", "{json}");
+    assert_eq!(json["view"]["title"]["text"], "Not allowed", "{json}");
+    assert_still_proposed(&app, &case.id, &key).await;
 }

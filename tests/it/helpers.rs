@@ -765,12 +765,16 @@ pub async fn scripted_stripe(script: StripeScript) -> (String, Arc<Mutex<Vec<Str
 }
 
 /// A TCP proxy in front of Redis that a test can cut and restore, to see
-/// the bot with Redis unreachable and then back.
+/// the bot with Redis unreachable and then back, or hold (Redis hears
+/// nothing, so answers nothing, until released).
 #[derive(Clone)]
 pub struct RedisProxy {
     pub url: String,
     up: Arc<std::sync::atomic::AtomicBool>,
     generation: Arc<std::sync::atomic::AtomicU64>,
+    hold: Arc<tokio::sync::watch::Sender<bool>>,
+    /// What reached the proxy while it held, not yet forwarded.
+    held: Arc<Mutex<Vec<u8>>>,
 }
 
 impl RedisProxy {
@@ -783,40 +787,75 @@ impl RedisProxy {
             .await
             .expect("bind the Redis proxy");
         let port = listener.local_addr().expect("local addr").port();
-        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
-        let generation = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (up2, gen2) = (Arc::clone(&up), Arc::clone(&generation));
+        let proxy = Self {
+            url: format!("redis://127.0.0.1:{port}"),
+            up: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            hold: Arc::new(tokio::sync::watch::channel(false).0),
+            held: Arc::new(Mutex::new(Vec::new())),
+        };
+        let shared = proxy.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((mut inbound, _)) = listener.accept().await else {
+                let Ok((inbound, _)) = listener.accept().await else {
                     continue;
                 };
-                if !up2.load(std::sync::atomic::Ordering::SeqCst) {
+                if !shared.up.load(std::sync::atomic::Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let target = target.clone();
-                let gen2 = Arc::clone(&gen2);
-                let born = gen2.load(std::sync::atomic::Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(&target).await else {
-                        return;
-                    };
-                    let copy = tokio::io::copy_bidirectional(&mut inbound, &mut outbound);
-                    let cut = async {
-                        while gen2.load(std::sync::atomic::Ordering::SeqCst) == born {
-                            tokio::time::sleep(Duration::from_millis(10)).await;
-                        }
-                    };
-                    tokio::select! { _ = copy => {}, () = cut => {} }
-                });
+                tokio::spawn(shared.clone().pipe(inbound, target.clone()));
             }
         });
-        Self {
-            url: format!("redis://127.0.0.1:{port}"),
-            up,
-            generation,
-        }
+        proxy
+    }
+
+    /// One connection, until either side ends or the proxy is cut.
+    async fn pipe(self, inbound: tokio::net::TcpStream, target: String) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
+            return;
+        };
+        let born = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        let (mut from_bot, mut to_bot) = inbound.into_split();
+        let (mut from_redis, mut to_redis) = outbound.into_split();
+        // Read on while held (so everything the bot sent shows in `held`);
+        // forward only once released.
+        let (chunks, mut to_forward) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+        let read = async {
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                let n = match from_bot.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                if *self.hold.borrow() {
+                    self.held.lock().expect("held").extend_from_slice(&buf[..n]);
+                }
+                if chunks.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        };
+        let forward = async {
+            let mut hold = self.hold.subscribe();
+            while let Some(chunk) = to_forward.recv().await {
+                let _ = hold.wait_for(|held| !*held).await;
+                if to_redis.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let commands = async {
+            tokio::join!(read, forward);
+        };
+        let answers = tokio::io::copy(&mut from_redis, &mut to_bot);
+        let cut = async {
+            while self.generation.load(std::sync::atomic::Ordering::SeqCst) == born {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::select! { () = commands => {}, _ = answers => {}, () = cut => {} }
     }
 
     /// Drops every open connection and refuses new ones.
@@ -828,6 +867,23 @@ impl RedisProxy {
 
     pub fn restore(&self) {
         self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Keeps every command from Redis (so no answer comes) until
+    /// [`Self::release`]; the connections stay open.
+    pub fn hold(&self) {
+        self.hold.send_replace(true);
+    }
+
+    /// Forwards what was held, and everything after it.
+    pub fn release(&self) {
+        self.held.lock().expect("held").clear();
+        self.hold.send_replace(false);
+    }
+
+    /// What the bot sent Redis while held, as text (RESP is text enough).
+    pub fn held_text(&self) -> String {
+        String::from_utf8_lossy(&self.held.lock().expect("held")).into_owned()
     }
 }
 

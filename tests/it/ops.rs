@@ -192,22 +192,14 @@ async fn a_replayed_signed_slash_command_posts_one_card() {
 
     let first = post_at(&app, "/slack/commands", &body, ts, &[]).await;
     assert!(ack_text(&first).starts_with("Looking up"), "{}", first.body);
-    // The same signed bytes again, inside the five-minute window.
+    // The same signed bytes again, inside the five-minute window: answered
+    // as the first was, naming the first's case, and not run.
     let replay = post_at(&app, "/slack/commands", &body, ts, &[]).await;
-    assert!(
-        ack_text(&replay).contains("runs once"),
-        "the replay is acknowledged but not run: {}",
-        replay.body
-    );
+    assert_eq!(ack_text(&replay), ack_text(&first));
 
     app.slack.wait_for("chat.postMessage", 2).await; // the card and its thread
     assert_eq!(cards(&app), 1);
-    let requested = audit_kinds_of_all(&app.store)
-        .await
-        .iter()
-        .filter(|k| **k == AuditKind::LookupRequested)
-        .count();
-    assert_eq!(requested, 1, "one lookup audited");
+    assert_eq!(lookups_requested(&app).await, 1, "one lookup audited");
 }
 
 #[tokio::test]
@@ -226,7 +218,7 @@ async fn a_slack_retry_of_a_slash_command_posts_one_card() {
         ("x-slack-retry-reason", "http_timeout".to_owned()),
     ];
     let retry = post_at(&app, "/slack/commands", &body, ts + 1, &retry_headers).await;
-    assert!(ack_text(&retry).contains("runs once"), "{}", retry.body);
+    assert_eq!(ack_text(&retry), ack_text(&first), "the first's case");
 
     app.slack.wait_for("chat.postMessage", 2).await;
     assert_eq!(cards(&app), 1);
@@ -242,6 +234,15 @@ async fn a_slack_retry_of_a_slash_command_posts_one_card() {
     assert!(ack_text(&again).starts_with("Looking up"));
     app.slack.wait_for("chat.postMessage", 4).await;
     assert_eq!(cards(&app), 2);
+}
+
+/// How many lookups the audit trail records.
+async fn lookups_requested(app: &TestApp) -> usize {
+    audit_kinds_of_all(&app.store)
+        .await
+        .iter()
+        .filter(|k| **k == AuditKind::LookupRequested)
+        .count()
 }
 
 /// Every audit entry's kind under the app's prefix, in order.
@@ -939,34 +940,118 @@ async fn with_redis_unreachable_commands_are_still_answered_and_replays_count_ag
     let app = spawn_with(config, slack, store).await;
     proxy.cut();
 
-    // The duplicate check fails open: the request is answered as usual.
-    let body = slash_body("help", &app.slack.response_url());
+    // Nothing before the answer needs Redis, and the duplicate check after
+    // it fails open: each delivery is answered and runs (a lost check must
+    // not lose the request), here to say that Redis is unavailable.
+    let case = CaseId::from_random(0xdead);
+    let url = app.slack.response_url();
+    let body = slash_body(&format!("audit {case}"), &url);
     let ts = now_ts();
     for _ in 0..2 {
         let text = ack_text(&post_at(&app, "/slack/commands", &body, ts, &[]).await);
-        assert!(text.starts_with("Usage:"), "{text}");
+        assert!(text.starts_with("Fetching the audit trail"), "{text}");
     }
+    assert_eq!(answers_at(&app, &url, 2).await.len(), 2);
+
     // Once Redis is back, deliveries are counted again.
     proxy.restore();
     // Reconnecting is the store's business (and its own tests'); wait for it.
-    let mut ready = false;
+    wait_ready(&app).await;
+    let url = app.slack.response_url();
+    let body = slash_body(&format!("audit {case}"), &url);
+    for _ in 0..2 {
+        let text = ack_text(&post_at(&app, "/slack/commands", &body, ts, &[]).await);
+        assert!(text.starts_with("Fetching the audit trail"), "{text}");
+    }
+    let answers = answers_at(&app, &url, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(answers_at(&app, &url, 1).await, answers, "one run of two");
+}
+
+#[tokio::test]
+async fn the_answer_does_not_wait_for_redis_and_a_duplicate_still_runs_once() {
+    let stripe = localstripe::start().await;
+    let customer = localstripe_customer(&stripe).await;
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let proxy = RedisProxy::start().await;
+    let mut config = test_config(&stripe.base_url(), &slack, store.prefix());
+    config.redis_url = proxy.url.clone();
+    let app = spawn_with(config, slack, store).await;
+    wait_ready(&app).await;
+
+    // Redis hears nothing from here on, so it answers nothing: the command
+    // and its replay are answered all the same.
+    proxy.hold();
+    let body = slash_body(&format!("lookup {customer}"), &app.slack.response_url());
+    let ts = now_ts();
+    let first = ack_text(&post_at(&app, "/slack/commands", &body, ts, &[]).await);
+    assert!(first.starts_with("Looking up"), "{first}");
+    let replay = ack_text(&post_at(&app, "/slack/commands", &body, ts, &[]).await);
+    assert_eq!(replay, first, "the same answer, naming the same case");
+
+    // Both duplicate checks went out after the answers and wait on Redis.
+    // Released well inside the store's 1 s per call, so neither check
+    // times out (and fails open).
+    let mut held = String::new();
+    for _ in 0..100 {
+        held = proxy.held_text();
+        if held.matches("delivery:").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    proxy.release();
+    assert_eq!(
+        held.matches("delivery:").count(),
+        2,
+        "both deliveries' checks were waiting on Redis after their answers: {held}"
+    );
+
+    app.slack.wait_for("chat.postMessage", 2).await; // the card and its thread
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(cards(&app), 1, "two deliveries, one lookup");
+    assert_eq!(lookups_requested(&app).await, 1, "one lookup audited");
+    let case = first
+        .split('`')
+        .find(|part| part.starts_with("case_"))
+        .expect("the answer names the case");
+    let card = app.slack.calls_to("chat.postMessage")[0].body.to_string();
+    assert!(card.contains(case), "the card is the answer's case {case}");
+}
+
+/// Waits until `/readyz` is 200 (Redis answers through the proxy).
+async fn wait_ready(app: &TestApp) {
     for _ in 0..300 {
         if app.get("/readyz").await.status == 200 {
-            ready = true;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("Redis never answered through the proxy");
+}
+
+/// The answers posted to `url`, once at least `least` came (up to 15 s).
+async fn answers_at(app: &TestApp, url: &str, least: usize) -> Vec<String> {
+    let path = url
+        .split_once("/response/")
+        .map(|(_, p)| format!("/response/{p}"))
+        .unwrap_or_default();
+    let mut answers = Vec::new();
+    for _ in 0..300 {
+        answers = app
+            .slack
+            .calls_to("response_url")
+            .into_iter()
+            .filter(|c| c.path == path)
+            .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if answers.len() >= least {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(ready, "Redis never came back through the proxy");
-    let body = slash_body("help", &app.slack.response_url());
-    let mut answers = Vec::new();
-    for _ in 0..2 {
-        answers.push(ack_text(
-            &post_at(&app, "/slack/commands", &body, ts, &[]).await,
-        ));
-    }
-    assert!(answers[0].starts_with("Usage:"), "{answers:?}");
-    assert!(answers[1].contains("runs once"), "{answers:?}");
+    answers
 }
 
 #[tokio::test]
