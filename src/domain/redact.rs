@@ -95,13 +95,19 @@ const CARD_DIGITS_MIN: usize = 13;
 /// `_` and `-` joined to it on either side) and every card-number-looking
 /// run, as sorted, non-overlapping byte ranges. [`scrub`] redacts a whole
 /// string when there is any; [`scrub_text`] redacts just these ranges.
-/// All boundaries fall on ASCII bytes, so they are char boundaries.
+/// All boundaries are char boundaries. Linear in the text: a marker inside
+/// a token already found is skipped, so `xoxb-xoxb-…` (1 MiB of it) is one
+/// walk, not one per marker.
 pub fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
     let bytes = text.as_bytes();
     let is_token = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'-';
-    let mut spans = card_number_runs(bytes);
+    let mut spans = card_number_runs(text);
     for marker in SECRET_MARKERS {
+        let mut covered = 0;
         for (at, _) in text.match_indices(marker) {
+            if at < covered {
+                continue;
+            }
             let start = bytes[..at]
                 .iter()
                 .rposition(|&b| !is_token(b))
@@ -110,6 +116,7 @@ pub fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
                 .iter()
                 .position(|&b| !is_token(b))
                 .map_or(bytes.len(), |i| at + i);
+            covered = end;
             spans.push(start..end);
         }
     }
@@ -127,22 +134,25 @@ pub fn secret_spans(text: &str) -> Vec<std::ops::Range<usize>> {
 /// Runs of 13 or more digits, where single spaces or dashes between digits
 /// (`4242 4242 4242 4242`, `4242-4242-…`) do not end the run. No Luhn
 /// check: a mistyped card number is still one, and a redacted non-card
-/// number costs little in an audit log.
-fn card_number_runs(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+/// number costs little in an audit log. A digit is any character that
+/// reads as one once NFKC-normalised (`４２４２` typed with a Japanese or
+/// Chinese input method is a card number too), and so is a space or dash.
+fn card_number_runs(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut runs = Vec::new();
     let (mut digits, mut start, mut end) = (0usize, 0usize, 0usize);
-    for (i, &byte) in bytes.iter().enumerate() {
-        if byte.is_ascii_digit() {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if is_digit(c) {
             if digits == 0 {
                 start = i;
             }
             digits += 1;
-            end = i + 1;
+            end = i + c.len_utf8();
             continue;
         }
-        let joins_digits = (byte == b' ' || byte == b'-')
+        let joins_digits = matches!(as_ascii(c), Some(b' ' | b'-'))
             && digits > 0
-            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit);
+            && chars.peek().is_some_and(|&(_, next)| is_digit(next));
         if joins_digits {
             continue;
         }
@@ -155,6 +165,31 @@ fn card_number_runs(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
         runs.push(start..end);
     }
     runs
+}
+
+/// `c` as the one ASCII character its compatibility form is (`４` → `4`,
+/// `\u{3000}` → ` `), when it is one.
+fn as_ascii(c: char) -> Option<u8> {
+    if c.is_ascii() {
+        return u8::try_from(c).ok();
+    }
+    // Only digits, spaces and dashes are asked about: other characters
+    // skip the decomposition (it costs a table walk).
+    if !(c.is_numeric() || c.is_whitespace() || c == '\u{ff0d}') {
+        return None;
+    }
+    let mut one = None;
+    let mut count = 0;
+    unicode_normalization::char::decompose_compatible(c, |part| {
+        count += 1;
+        one = Some(part);
+    });
+    one.filter(|part| count == 1 && part.is_ascii())
+        .and_then(|part| u8::try_from(part).ok())
+}
+
+fn is_digit(c: char) -> bool {
+    as_ascii(c).is_some_and(|b| b.is_ascii_digit())
 }
 
 fn digit_count(mut n: u64) -> usize {
@@ -199,7 +234,7 @@ fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
             }
             let mut i = at + name.len();
             let mut gap = 0;
-            while i < chars.len() && gap < 4 && !chars[i].is_ascii_digit() {
+            while i < chars.len() && gap < 4 && !is_digit(chars[i]) {
                 if chars[i].is_alphanumeric() && !matches!(lower[i], 'i' | 's' | 'o') {
                     break;
                 }
@@ -207,7 +242,7 @@ fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
                 gap += 1;
             }
             let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
+            while i < chars.len() && is_digit(chars[i]) {
                 i += 1;
             }
             if (3..=4).contains(&(i - start)) {

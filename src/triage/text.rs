@@ -50,7 +50,10 @@ pub struct Prepared {
 /// Runs the steps of the module doc.
 pub fn prepare(message: &str) -> Prepared {
     let redacted = crate::audit::scrub_text(message);
-    let resolved = resolve_slack(&redacted);
+    // Resolving markup, NFKC and lower case can join what redaction saw
+    // apart (`4242 4242 4242 <!x|>4242`, `⑩⑩⑩⑩⑩⑩⑩`): each derived form is
+    // checked again.
+    let resolved = rescrub(resolve_slack(&redacted));
     let (current, quoted) = split(&resolved);
     // Only what is matched is normalised: a long quoted thread costs one pass.
     let current: String = if current.trim().is_empty() {
@@ -58,11 +61,21 @@ pub fn prepare(message: &str) -> Prepared {
     } else {
         current.nfkc().collect()
     };
+    let current = rescrub(current);
     Prepared {
-        folded: fold(&current),
+        folded: rescrub(fold(&current)),
         current,
         quoted,
         redacted,
+    }
+}
+
+/// `text` scrubbed again when a card number or secret shows in it.
+fn rescrub(text: String) -> String {
+    if crate::audit::looks_secret(&text) {
+        crate::audit::scrub_text(&text)
+    } else {
+        text
     }
 }
 
@@ -120,14 +133,20 @@ pub fn fold(text: &str) -> String {
 
 /// Slack's `<…>` markup replaced by what a reader sees, then its three
 /// escapes undone. `<…>` that is not Slack markup (an email header's
-/// `<a@b>`) is kept.
+/// `<a@b>`) is kept. Markup holds no `<` and no line break (Slack escapes
+/// a typed `<` as `&lt;`), so a `<` is markup only when a `>` comes before
+/// the next `<` or line break: each character is looked at a bounded
+/// number of times, however many `<` a message holds.
 pub fn resolve_slack(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('<') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let Some(close) = after.find('>').filter(|&c| !after[..c].contains('\n')) else {
+        let Some(close) = after
+            .find(['<', '>', '\n'])
+            .filter(|&c| after.as_bytes()[c] == b'>')
+        else {
             out.push('<');
             rest = after;
             continue;
