@@ -101,7 +101,9 @@ impl LookupQuery {
             })
             .map(|t| t.strip_prefix("mailto:").unwrap_or(t))
             .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?')))
-            .filter(|t| !t.is_empty());
+            // Only a Stripe id (`_`) or an address (`@`) is an identifier:
+            // other words are not parsed (their refusal would be built).
+            .filter(|t| t.contains(['_', '@']));
         let mut found: Vec<Self> = Vec::new();
         // A set, so that a message of many identifiers is not compared pairwise.
         let mut seen = std::collections::HashSet::new();

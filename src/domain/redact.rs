@@ -40,41 +40,28 @@ pub fn scrub(detail: serde_json::Value) -> serde_json::Value {
 /// message stays readable on the card, in Redis and in the CLI's JSON. Expiry
 /// dates and last fours stay: the playbook allows them.
 pub fn scrub_text(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut hide = vec![false; chars.len()];
-    // Card-number runs and secret tokens: the audit's own detector, in bytes.
-    let spans = secret_spans(text);
-    if !spans.is_empty() {
-        let mut spans = spans.iter().peekable();
-        for (i, (at, _)) in text.char_indices().enumerate() {
-            while spans.peek().is_some_and(|span| span.end <= at) {
-                spans.next();
-            }
-            hide[i] = spans.peek().is_some_and(|span| span.contains(&at));
-        }
+    // Card-number runs and secret tokens (the audit's own detector), and
+    // the codes after a code's name, as byte ranges; touching or
+    // overlapping ones become one [`REDACTED`].
+    let mut spans = secret_spans(text);
+    spans.extend(verification_codes(text));
+    if spans.is_empty() {
+        return text.to_owned();
     }
-    // The scan below is skipped unless a code's name occurs at all: a long
-    // forwarded thread rarely holds one.
-    let lower = text.to_lowercase();
-    if VERIFICATION_CODE_NAMES
-        .iter()
-        .any(|name| lower.contains(name))
-    {
-        mark_verification_codes(&chars, &mut hide);
-    }
+    spans.sort_by_key(|span| span.start);
     let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if hide[i] {
-            out.push_str(REDACTED);
-            while i < chars.len() && hide[i] {
-                i += 1;
-            }
-        } else {
-            out.push(chars[i]);
-            i += 1;
+    let mut at = 0;
+    let mut spans = spans.into_iter().peekable();
+    while let Some(span) = spans.next() {
+        let mut end = span.end;
+        while let Some(next) = spans.next_if(|next| next.start <= end) {
+            end = end.max(next.end);
         }
+        out.push_str(&text[at..span.start.max(at)]);
+        out.push_str(REDACTED);
+        at = end;
     }
+    out.push_str(&text[at..]);
     out
 }
 /// Prefixes of tokens and keys that must never be written (docs/CONTRACT.md).
@@ -174,7 +161,11 @@ fn as_ascii(c: char) -> Option<u8> {
         return u8::try_from(c).ok();
     }
     // Only digits, spaces and dashes are asked about: other characters
-    // skip the decomposition (it costs a table walk).
+    // skip the decomposition (it costs a table walk), and kana, CJK
+    // ideographs and Hangul syllables skip even the question.
+    if ('\u{3040}'..='\u{9fff}').contains(&c) || ('\u{ac00}'..='\u{d7a3}').contains(&c) {
+        return None;
+    }
     if !(c.is_numeric() || c.is_whitespace() || c == '\u{ff0d}') {
         return None;
     }
@@ -217,38 +208,72 @@ const VERIFICATION_CODE_NAMES: [&str; 12] = [
     "código de seguridad",
 ];
 
-/// Marks the 3 or 4 digits that follow a verification-code name within a
-/// few separator characters ("CVC: 737", "cvv 321").
-fn mark_verification_codes(chars: &[char], hide: &mut [bool]) {
-    let lower: Vec<char> = chars
-        .iter()
-        .map(|c| c.to_lowercase().next().unwrap_or(*c))
-        .collect();
-    for name in VERIFICATION_CODE_NAMES {
-        let name: Vec<char> = name.chars().collect();
-        let mut at = 0;
-        while at + name.len() <= lower.len() {
-            if lower[at..at + name.len()] != name[..] {
-                at += 1;
-                continue;
+/// The names as matched: ASCII letters in any case, and each name with its
+/// other letters upper-cased (`cÓdigo`), by the name's index.
+static CODE_NAMES: std::sync::LazyLock<(aho_corasick::AhoCorasick, Vec<usize>)> =
+    std::sync::LazyLock::new(|| {
+        let mut patterns = Vec::new();
+        let mut names = Vec::new();
+        for (n, name) in VERIFICATION_CODE_NAMES.iter().enumerate() {
+            patterns.push((*name).to_owned());
+            names.push(n);
+            let upper: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii() {
+                        c
+                    } else {
+                        c.to_uppercase().next().unwrap_or(c)
+                    }
+                })
+                .collect();
+            if upper != *name {
+                patterns.push(upper);
+                names.push(n);
             }
-            let mut i = at + name.len();
-            let mut gap = 0;
-            while i < chars.len() && gap < 4 && !is_digit(chars[i]) {
-                if chars[i].is_alphanumeric() && !matches!(lower[i], 'i' | 's' | 'o') {
-                    break;
-                }
-                i += 1;
-                gap += 1;
+        }
+        let automaton = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .expect("twelve short names build an automaton");
+        (automaton, names)
+    });
+
+/// The 3 or 4 digits that follow a verification-code name within a few
+/// separator characters ("CVC: 737", "cvv 321"), as byte ranges. A name is
+/// not looked for again inside its own last match.
+fn verification_codes(text: &str) -> Vec<std::ops::Range<usize>> {
+    let (automaton, names) = &*CODE_NAMES;
+    let mut resume = vec![0usize; VERIFICATION_CODE_NAMES.len()];
+    let mut codes = Vec::new();
+    for found in automaton.find_overlapping_iter(text) {
+        let name = names[found.pattern().as_usize()];
+        if found.start() < resume[name] {
+            continue;
+        }
+        resume[name] = found.end();
+        let mut rest = text[found.end()..].char_indices().peekable();
+        let mut gap = 0;
+        while let Some(&(_, c)) = rest.peek() {
+            let lower = c.to_lowercase().next().unwrap_or(c);
+            if gap == 4 || is_digit(c) || (c.is_alphanumeric() && !matches!(lower, 'i' | 's' | 'o'))
+            {
+                break;
             }
-            let start = i;
-            while i < chars.len() && is_digit(chars[i]) {
-                i += 1;
-            }
-            if (3..=4).contains(&(i - start)) {
-                hide[start..i].iter_mut().for_each(|h| *h = true);
-            }
-            at += name.len();
+            rest.next();
+            gap += 1;
+        }
+        let Some(&(start, _)) = rest.peek() else {
+            continue;
+        };
+        let (mut digits, mut end) = (0, start);
+        while let Some((at, c)) = rest.next_if(|&(_, c)| is_digit(c)) {
+            digits += 1;
+            end = at + c.len_utf8();
+        }
+        if (3..=4).contains(&digits) {
+            codes.push(found.end() + start..found.end() + end);
         }
     }
+    codes
 }

@@ -7,7 +7,7 @@
 //! that once took quadratic time are kept as tests of their results (their
 //! speed is printed by `cargo bench --bench triage`).
 
-use super::text::{fold, prepare, resolve_slack, split, Prepared};
+use super::text::{fold, nfkc, prepare, resolve_slack, split, Prepared};
 use crate::assess::{assess, Intake};
 use crate::audit::secret_spans;
 use crate::domain::{Actor, CaseId, LookupQuery};
@@ -104,6 +104,14 @@ proptest! {
         prop_assert_eq!(prepared.folded.lines().count(), fold(&prepared.current).lines().count());
         let joined = Prepared::join([&prepared, &prepared]).map(|j| j.folded);
         prop_assert!(joined.is_some_and(|j| j.len() <= 2 * prepared.folded.len() + 2));
+    }
+
+    /// The ASCII shortcut of [`nfkc`] changes nothing: it is the
+    /// normaliser's own answer, combining marks after ASCII included.
+    #[test]
+    fn fuzz_nfkc_is_the_normalisers(message in message()) {
+        use unicode_normalization::UnicodeNormalization;
+        prop_assert_eq!(nfkc(&message), message.nfkc().collect::<String>());
     }
 
     #[test]

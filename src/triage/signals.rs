@@ -69,6 +69,14 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
                 text: token.to_lowercase(),
                 kind: NamedKind::Email,
             })
+        } else if !token
+            .chars()
+            .take(4)
+            .map(|c| latin_lookalike(c).to_ascii_lowercase())
+            .eq("cus_".chars())
+        {
+            // Not `cus_` (or its lookalike): no id, and nothing allocated.
+            None
         } else {
             let id: String = token
                 .chars()

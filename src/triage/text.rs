@@ -57,13 +57,14 @@ pub fn prepare(message: &str) -> Prepared {
     let (current, quoted) = split(&resolved);
     // Only what is matched is normalised: a long quoted thread costs one pass.
     let current: String = if current.trim().is_empty() {
-        quoted.nfkc().collect()
+        nfkc(&quoted)
     } else {
-        current.nfkc().collect()
+        nfkc(&current)
     };
     let current = rescrub(current);
     Prepared {
-        folded: rescrub(fold(&current)),
+        // `current` is NFKC already: folding it again would only repeat that.
+        folded: rescrub(fold_normalized(&current)),
         current,
         quoted,
         redacted,
@@ -107,10 +108,59 @@ impl Prepared {
     }
 }
 
+/// `text` in NFKC. ASCII is its own NFKC, and no character composes with
+/// one before it when it is ASCII, so the text may be cut before any ASCII
+/// character and each piece normalised alone: runs of ASCII are copied as
+/// they are, and the rest goes through the normaliser with the ASCII
+/// character just before it (a combining mark joins it: `e\u{301}`). A
+/// message that is mostly ASCII costs a copy, not a normalisation.
+pub fn nfkc(text: &str) -> String {
+    // Most text is NFKC already (ASCII, CJK, kana, Hangul): one quick check.
+    if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(non_ascii) = bytes[at..].iter().position(|b| !b.is_ascii()) else {
+            out.push_str(&text[at..]);
+            break;
+        };
+        let from = at + non_ascii.saturating_sub(1);
+        out.push_str(&text[at..from]);
+        let to = bytes[at + non_ascii..]
+            .iter()
+            .position(u8::is_ascii)
+            .map_or(bytes.len(), |n| at + non_ascii + n);
+        out.extend(text[from..to].nfkc());
+        at = to;
+    }
+    out
+}
+
 /// NFKC, lower case, Latin accents removed, curly quotes straightened.
 pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.nfkc() {
+    if text.is_ascii() {
+        return fold_normalized(text);
+    }
+    fold_normalized(&nfkc(text))
+}
+
+/// [`fold`] of text that is NFKC already.
+fn fold_normalized(normal: &str) -> String {
+    let mut out = String::with_capacity(normal.len());
+    for c in normal.chars() {
+        if c.is_ascii() {
+            out.push(if c == '`' {
+                '\''
+            } else {
+                c.to_ascii_lowercase()
+            });
+            continue;
+        }
         for lower in c.to_lowercase() {
             match lower {
                 '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '´' => out.push('\''),

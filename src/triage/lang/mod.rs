@@ -33,7 +33,7 @@
 
 use crate::domain::Signal;
 use aho_corasick::{AhoCorasick, MatchKind};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
 /// (language, table, phrases must start a word).
@@ -67,7 +67,8 @@ enum Meaning {
 
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    lang: &'static str,
+    /// The language's place in [`TABLES`].
+    lang: usize,
     meaning: Meaning,
     word_start: bool,
 }
@@ -116,7 +117,7 @@ impl Matcher {
     fn build() -> Self {
         let mut patterns = Vec::new();
         let mut rows = Vec::new();
-        for (lang, table, word_start) in TABLES {
+        for (lang, (_, table, word_start)) in TABLES.into_iter().enumerate() {
             // A line that does not parse is reported by the tables test;
             // at run time it is skipped rather than stopping the bot.
             for (phrase, meaning) in parse(table).into_iter().flatten() {
@@ -170,51 +171,47 @@ fn judge(text: &str, hits: &[Hit]) -> Vec<Signal> {
 /// [`judge`], and how many cues and gaps it looked at: the regression
 /// tests hold that count linear in the hits.
 fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
+    // Phrases by start, then end, then meaning: the same phrase from
+    // several tables ("crash" is English and Dutch) sits together.
+    let signal_of = |h: &Hit| match h.row.meaning {
+        Meaning::Signal(signal) => Some(signal),
+        _ => None,
+    };
     let mut phrases: Vec<&Hit> = hits
         .iter()
         .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
         .collect();
-    phrases.sort_by_key(|h| (h.start, h.end));
+    phrases.sort_unstable_by_key(|h| (h.start, h.end, signal_of(h)));
     let cues = Cues::new(text, hits);
-    // Whether any phrase of a span and meaning is negated by a cue of its
-    // own language: the same phrase may sit in several tables ("crash" is
-    // English and Dutch), and a cue of any of them negates it.
-    let mut negated_spans: BTreeMap<(usize, usize, Signal), bool> = BTreeMap::new();
-    for hit in &phrases {
-        if let Meaning::Signal(signal) = hit.row.meaning {
-            if NEGATABLE.contains(&signal) {
-                let negated = cues.negate(hit);
-                *negated_spans
-                    .entry((hit.start, hit.end, signal))
-                    .or_default() |= negated;
-            }
-        }
-    }
     let mut found = BTreeSet::new();
     // A phrase is inside a longer one when one starts before it and ends at
     // or after its end, or starts with it and ends after it.
-    let mut max_end_before = 0;
-    let mut group = 0;
-    while group < phrases.len() {
-        let start = phrases[group].start;
-        let len = phrases[group..]
-            .iter()
-            .take_while(|h| h.start == start)
-            .count();
-        let same_start = &phrases[group..group + len];
-        let max_end_here = same_start.iter().map(|h| h.end).max().unwrap_or(start);
-        for hit in same_start {
-            let Meaning::Signal(signal) = hit.row.meaning else {
+    let mut max_end_before: Option<usize> = None;
+    let mut rest = phrases.as_slice();
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|h| h.start == first.start).count();
+        let (same_start, after) = rest.split_at(n);
+        rest = after;
+        let max_end_here = same_start.last().map_or(first.end, |h| h.end);
+        let mut spans = same_start;
+        while let Some(hit) = spans.first() {
+            let key = (hit.end, signal_of(hit));
+            let n = spans
+                .iter()
+                .take_while(|o| (o.end, signal_of(o)) == key)
+                .count();
+            let (same, others) = spans.split_at(n);
+            spans = others;
+            let Some(signal) = key.1 else {
                 continue;
             };
-            let inside_longer = (group > 0 && max_end_before >= hit.end) || max_end_here > hit.end;
+            let inside_longer =
+                max_end_before.is_some_and(|end| end >= hit.end) || max_end_here > hit.end;
             if inside_longer {
                 continue;
             }
-            let negated = negated_spans
-                .get(&(hit.start, hit.end, signal))
-                .copied()
-                .unwrap_or(false);
+            // A cue of any of the phrase's languages negates it.
+            let negated = NEGATABLE.contains(&signal) && same.iter().any(|o| cues.negate(o));
             if !negated {
                 found.insert(signal);
                 continue;
@@ -229,8 +226,7 @@ fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
                 _ => {}
             }
         }
-        max_end_before = max_end_before.max(max_end_here);
-        group += len;
+        max_end_before = Some(max_end_before.map_or(max_end_here, |end| end.max(max_end_here)));
     }
     (found.into_iter().collect(), cues.looked_at.get())
 }
@@ -241,9 +237,9 @@ fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
 struct Cues<'t> {
     text: &'t str,
     /// Per language: `(end, start)` of its `negation_before` cues, sorted.
-    before: BTreeMap<&'static str, Vec<(usize, usize)>>,
+    before: Vec<Vec<(usize, usize)>>,
     /// Per language: the starts of its `negation_after` cues, sorted.
-    after: BTreeMap<&'static str, Vec<usize>>,
+    after: Vec<Vec<usize>>,
     /// Byte offsets of the characters that end a clause, ascending.
     clause_ends: Vec<usize>,
     /// Byte offsets of whitespace characters, ascending.
@@ -256,22 +252,21 @@ struct Cues<'t> {
 
 impl<'t> Cues<'t> {
     fn new(text: &'t str, hits: &[Hit]) -> Self {
-        let mut before: BTreeMap<&'static str, Vec<(usize, usize)>> = BTreeMap::new();
-        let mut after: BTreeMap<&'static str, Vec<usize>> = BTreeMap::new();
+        let mut before: Vec<Vec<(usize, usize)>> = vec![Vec::new(); TABLES.len()];
+        let mut after: Vec<Vec<usize>> = vec![Vec::new(); TABLES.len()];
+        let mut any = false;
         for hit in hits {
             match hit.row.meaning {
-                Meaning::NegationBefore => before
-                    .entry(hit.row.lang)
-                    .or_default()
-                    .push((hit.end, hit.start)),
-                Meaning::NegationAfter => after.entry(hit.row.lang).or_default().push(hit.start),
-                _ => {}
+                Meaning::NegationBefore => before[hit.row.lang].push((hit.end, hit.start)),
+                Meaning::NegationAfter => after[hit.row.lang].push(hit.start),
+                _ => continue,
             }
+            any = true;
         }
-        before.values_mut().for_each(|v| v.sort_unstable());
-        after.values_mut().for_each(|v| v.sort_unstable());
+        before.iter_mut().for_each(|v| v.sort_unstable());
+        after.iter_mut().for_each(|v| v.sort_unstable());
         let (mut clause_ends, mut spaces, mut word_starts) = (Vec::new(), Vec::new(), Vec::new());
-        if !before.is_empty() || !after.is_empty() {
+        if any {
             let mut was_space = false;
             for (at, c) in text.char_indices() {
                 if ends_clause(c) {
@@ -311,7 +306,7 @@ impl<'t> Cues<'t> {
     }
 
     fn negated_before(&self, hit: &Hit) -> bool {
-        let Some(cues) = self.before.get(hit.row.lang) else {
+        let Some(cues) = self.before.get(hit.row.lang).filter(|c| !c.is_empty()) else {
             return false;
         };
         // A cue ending inside the phrase (it shares its last characters
@@ -374,7 +369,7 @@ impl<'t> Cues<'t> {
     }
 
     fn negated_after(&self, hit: &Hit) -> bool {
-        let Some(starts) = self.after.get(hit.row.lang) else {
+        let Some(starts) = self.after.get(hit.row.lang).filter(|s| !s.is_empty()) else {
             return false;
         };
         // The nearest cue after the phrase leaves the smallest gap.
