@@ -51,23 +51,41 @@ pub struct Prepared {
 pub fn prepare(message: &str) -> Prepared {
     let redacted = crate::audit::scrub_text(message);
     // Resolving markup, NFKC and lower case can join what redaction saw
-    // apart (`4242 4242 4242 <!x|>4242`, `⑩⑩⑩⑩⑩⑩⑩`): each derived form is
-    // checked again.
-    let resolved = rescrub(resolve_slack(&redacted));
+    // apart (`4242 4242 4242 <!x|>4242`, `⑩⑩⑩⑩⑩⑩⑩`, `SK_LIVE`): each
+    // derived form that changed is checked again.
+    let resolved = rescrub_if_changed(&redacted, resolve_slack(&redacted));
     let (current, quoted) = split(&resolved);
     // Only what is matched is normalised: a long quoted thread costs one pass.
-    let current: String = if current.trim().is_empty() {
-        nfkc(&quoted)
+    let source = if current.trim().is_empty() {
+        &quoted
     } else {
-        nfkc(&current)
+        &current
     };
-    let current = rescrub(current);
+    let current = rescrub_if_changed(source, nfkc(source));
+    // `current` is NFKC already: folding it again would only repeat that.
+    // Lower case and accents removed can make a secret's marker, never a
+    // card number (digits, spaces and dashes are as they were).
+    let folded = fold_normalized(&current);
+    let folded = if crate::domain::redact::has_secret_marker(&folded) {
+        crate::audit::scrub_text(&folded)
+    } else {
+        folded
+    };
     Prepared {
-        // `current` is NFKC already: folding it again would only repeat that.
-        folded: rescrub(fold_normalized(&current)),
+        folded,
         current,
         quoted,
         redacted,
+    }
+}
+
+/// `after`, made from the scrubbed `before`, scrubbed again when it
+/// differs and a card number or secret shows in it.
+fn rescrub_if_changed(before: &str, after: String) -> String {
+    if after == before {
+        after
+    } else {
+        rescrub(after)
     }
 }
 
@@ -115,6 +133,9 @@ impl Prepared {
 /// character just before it (a combining mark joins it: `e\u{301}`). A
 /// message that is mostly ASCII costs a copy, not a normalisation.
 pub fn nfkc(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_owned();
+    }
     // Most text is NFKC already (ASCII, CJK, kana, Hangul): one quick check.
     if unicode_normalization::is_nfkc_quick(text.chars())
         == unicode_normalization::IsNormalized::Yes
