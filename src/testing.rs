@@ -4,6 +4,8 @@
 //! [`snapshots`]: the snapshot files in `tests/fixtures/snapshots/`, read
 //! at their own "now" (the triage, actions and assess tests).
 
+pub mod fuzz;
+
 use crate::domain::*;
 use std::collections::BTreeMap;
 

@@ -17,6 +17,9 @@ pub mod surface;
 pub mod text;
 pub mod trail;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use case::*;
 pub use email::{Email, EmailError};
 pub use ids::*;

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One identifier, already checked. Variants are ordered by trust.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum LookupQuery {
     Customer(CustomerId),
@@ -49,8 +49,8 @@ pub enum QueryError {
 }
 
 impl LookupQuery {
-    /// Parses one identifier. Stripe ids are recognised by prefix; anything
-    /// with an `@` is an email; the rest is free text and refused, because the
+    /// Parses one identifier. Anything with an `@` is an email; Stripe ids
+    /// are recognised by prefix; the rest is free text and refused, because the
     /// playbook says to ask for a better identifier rather than guess.
     ///
     /// # Errors
@@ -63,6 +63,10 @@ impl LookupQuery {
         if text.split_whitespace().count() > 1 {
             return Err(QueryError::FreeText(text.chars().take(60).collect()));
         }
+        // No Stripe id holds an `@`: `in_house@acme.com` is an address.
+        if text.contains('@') {
+            return Ok(Self::Email(Email::parse(text)?));
+        }
         let q = match text.split_once('_').map(|(p, _)| p) {
             Some("cus") => Self::Customer(CustomerId::parse(text)?),
             Some("sub") => Self::Subscription(SubscriptionId::parse(text)?),
@@ -70,7 +74,6 @@ impl LookupQuery {
             Some("ch") => Self::Charge(ChargeId::parse(text)?),
             Some("pi") => Self::PaymentIntent(PaymentIntentId::parse(text)?),
             Some("cs") => Self::CheckoutSession(CheckoutSessionId::parse(text)?),
-            _ if text.contains('@') => Self::Email(Email::parse(text)?),
             _ => return Err(QueryError::FreeText(text.chars().take(60).collect())),
         };
         Ok(q)
@@ -98,10 +101,14 @@ impl LookupQuery {
             })
             .map(|t| t.strip_prefix("mailto:").unwrap_or(t))
             .map(|t| t.trim_matches(|c: char| matches!(c, '.' | ':' | '!' | '?')))
-            .filter(|t| !t.is_empty());
+            // Only a Stripe id (`_`) or an address (`@`) is an identifier:
+            // other words are not parsed (their refusal would be built).
+            .filter(|t| t.contains(['_', '@']));
         let mut found: Vec<Self> = Vec::new();
+        // A set, so that a message of many identifiers is not compared pairwise.
+        let mut seen = std::collections::HashSet::new();
         for query in tokens.filter_map(|t| Self::parse(t).ok()) {
-            if !found.contains(&query) {
+            if seen.insert(query.clone()) {
                 found.push(query);
             }
         }

@@ -136,6 +136,10 @@ static DETECTOR: LazyLock<whatlang::Detector> = LazyLock::new(|| {
     ])
 });
 
+/// How much of a message language detection reads: six times the longest
+/// message of the development corpus.
+const LANGUAGE_SAMPLE_BYTES: usize = 32 * 1024;
+
 /// The language a customer's message is written in, when whatlang is
 /// confident enough. A one-word or mixed message gives `None`, so the chain
 /// falls through to English rather than guess.
@@ -143,9 +147,16 @@ pub fn message_language(text: &str) -> Option<Locale> {
     // Emails, links, Slack mentions and Stripe ids are Latin letters in any
     // language: "给 li.na.backup@example.cn 退款" would otherwise read as
     // Italian.
+    // A language shows in its first pages: a 1 MiB paste is judged by its
+    // first LANGUAGE_SAMPLE_BYTES, so detection costs the same for any size.
+    let mut sampled = 0;
     let words: Vec<&str> = text
         .split_whitespace()
         .filter(|w| !is_identifier(w))
+        .take_while(|w| {
+            sampled += w.len() + 1;
+            sampled <= LANGUAGE_SAMPLE_BYTES
+        })
         .collect();
     let info = DETECTOR.detect(&words.join(" "))?;
     if info.confidence() < MIN_CONFIDENCE {

@@ -11,4 +11,7 @@ pub mod socket;
 pub mod verify;
 
 pub use api::{SlackApi, SlackError};
+
+#[cfg(test)]
+mod fuzz_tests;
 pub use handler::{Ack, Handler};

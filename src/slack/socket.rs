@@ -547,14 +547,12 @@ pub fn read_frame(text: &str) -> Incoming {
     let frame: RawFrame = match serde_json::from_str(text) {
         Ok(frame) => frame,
         Err(e) => {
-            // Still try for the id, so the envelope is acked, not redelivered.
-            #[derive(Deserialize)]
-            struct IdOnly {
-                envelope_id: String,
-            }
-            let envelope_id = serde_json::from_str::<IdOnly>(text)
+            // Still try for the id, so the envelope is acked, not
+            // redelivered: from any JSON object, one with a key written
+            // twice included (the last is kept, as JSON readers do).
+            let envelope_id = serde_json::from_str::<serde_json::Value>(text)
                 .ok()
-                .and_then(|f| EnvelopeId::parse(&f.envelope_id));
+                .and_then(|v| v.get("envelope_id")?.as_str().and_then(EnvelopeId::parse));
             return Incoming::Unreadable(Unreadable {
                 envelope_id,
                 kind: None,

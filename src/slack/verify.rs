@@ -12,13 +12,16 @@ use slack_morphism::signature_verifier::SlackEventSignatureVerifier;
 pub const SIGNATURE_HEADER: &str = "x-slack-signature";
 pub const TIMESTAMP_HEADER: &str = "x-slack-request-timestamp";
 
+/// Seconds since 1970 fit in 11 digits until the year 5138.
+const MAX_TIMESTAMP_DIGITS: usize = 11;
+
 /// Why a request was refused; never echoed to the caller (it gets a bare 401).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum VerifyError {
     #[error("the request has no {0} header")]
     MissingHeader(&'static str),
-    #[error("the body is not UTF-8")]
-    NotText,
+    #[error("the body is not UTF-8: {0}")]
+    NotText(#[source] std::str::Utf8Error),
     #[error("the signature does not match")]
     BadSignature,
     #[error("the timestamp is malformed or more than five minutes off")]
@@ -46,7 +49,17 @@ impl Verifier {
     ) -> Result<(), VerifyError> {
         let signature = signature.ok_or(VerifyError::MissingHeader(SIGNATURE_HEADER))?;
         let timestamp = timestamp.ok_or(VerifyError::MissingHeader(TIMESTAMP_HEADER))?;
-        let body = std::str::from_utf8(body).map_err(|_| VerifyError::NotText)?;
+        let body = std::str::from_utf8(body).map_err(VerifyError::NotText)?;
+        // Slack's timestamp is a count of seconds. Anything else is refused
+        // here, before slack-morphism's age check subtracts it from the
+        // clock: `-9223372036854775808`, signed, overflowed that
+        // subtraction (a panic in a debug build).
+        if timestamp.is_empty()
+            || timestamp.len() > MAX_TIMESTAMP_DIGITS
+            || !timestamp.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(VerifyError::StaleTimestamp);
+        }
         self.0.verify(signature, body, timestamp).map_err(|e| {
             use slack_morphism::signature_verifier::SlackEventSignatureVerifierError as E;
             match e {

@@ -21,6 +21,9 @@ pub mod scan;
 mod snapshot;
 mod transport;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 use std::time::Duration;
 
 use stripe_client_core::{IdempotencyKey, RequestBuilder, StripeMethod, StripeRequest};

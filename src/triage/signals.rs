@@ -9,14 +9,14 @@ use super::{lang, text};
 use crate::domain::{BillingSnapshot, Signal};
 
 /// A customer id or email written in the message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct NamedAccount {
     /// As written (NFKC), e.g. `cus_HМ01` or `dana.k@example.com`.
     pub text: String,
     pub kind: NamedKind,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NamedKind {
     CustomerId,
     /// A `cus_…` id with non-Latin letters that look like Latin ones.
@@ -37,6 +37,9 @@ pub fn read_prepared(prepared: &text::Prepared) -> Vec<Signal> {
 /// The `cus_…` ids and emails in `current` (what the customer wrote now).
 pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
     let mut named: Vec<NamedAccount> = Vec::new();
+    // Each once, in the order written; a set, so that a message of a
+    // hundred thousand different ids is not compared pairwise.
+    let mut seen: std::collections::HashSet<NamedAccount> = std::collections::HashSet::new();
     let tokens = current.split(|c: char| {
         c.is_whitespace()
             || matches!(
@@ -66,6 +69,14 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
                 text: token.to_lowercase(),
                 kind: NamedKind::Email,
             })
+        } else if !token
+            .chars()
+            .take(4)
+            .map(|c| latin_lookalike(c).to_ascii_lowercase())
+            .eq("cus_".chars())
+        {
+            // Not `cus_` (or its lookalike): no id, and nothing allocated.
+            None
         } else {
             let id: String = token
                 .chars()
@@ -84,8 +95,10 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
                 text: id,
             })
         };
-        if let Some(account) = found.filter(|a| !named.contains(a)) {
-            named.push(account);
+        if let Some(account) = found {
+            if seen.insert(account.clone()) {
+                named.push(account);
+            }
         }
     }
     named

@@ -50,19 +50,51 @@ pub struct Prepared {
 /// Runs the steps of the module doc.
 pub fn prepare(message: &str) -> Prepared {
     let redacted = crate::audit::scrub_text(message);
-    let resolved = resolve_slack(&redacted);
+    // Resolving markup, NFKC and lower case can join what redaction saw
+    // apart (`4242 4242 4242 <!x|>4242`, `⑩⑩⑩⑩⑩⑩⑩`, `SK_LIVE`): each
+    // derived form that changed is checked again.
+    let resolved = rescrub_if_changed(&redacted, resolve_slack(&redacted));
     let (current, quoted) = split(&resolved);
     // Only what is matched is normalised: a long quoted thread costs one pass.
-    let current: String = if current.trim().is_empty() {
-        quoted.nfkc().collect()
+    let source = if current.trim().is_empty() {
+        &quoted
     } else {
-        current.nfkc().collect()
+        &current
+    };
+    let current = rescrub_if_changed(source, nfkc(source));
+    // `current` is NFKC already: folding it again would only repeat that.
+    // Lower case and accents removed can make a secret's marker, never a
+    // card number (digits, spaces and dashes are as they were).
+    let folded = fold_normalized(&current);
+    let folded = if crate::domain::redact::has_secret_marker(&folded) {
+        crate::audit::scrub_text(&folded)
+    } else {
+        folded
     };
     Prepared {
-        folded: fold(&current),
+        folded,
         current,
         quoted,
         redacted,
+    }
+}
+
+/// `after`, made from the scrubbed `before`, scrubbed again when it
+/// differs and a card number or secret shows in it.
+fn rescrub_if_changed(before: &str, after: String) -> String {
+    if after == before {
+        after
+    } else {
+        rescrub(after)
+    }
+}
+
+/// `text` scrubbed again when a card number or secret shows in it.
+fn rescrub(text: String) -> String {
+    if crate::audit::looks_secret(&text) {
+        crate::audit::scrub_text(&text)
+    } else {
+        text
     }
 }
 
@@ -94,10 +126,62 @@ impl Prepared {
     }
 }
 
+/// `text` in NFKC. ASCII is its own NFKC, and no character composes with
+/// one before it when it is ASCII, so the text may be cut before any ASCII
+/// character and each piece normalised alone: runs of ASCII are copied as
+/// they are, and the rest goes through the normaliser with the ASCII
+/// character just before it (a combining mark joins it: `e\u{301}`). A
+/// message that is mostly ASCII costs a copy, not a normalisation.
+pub fn nfkc(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_owned();
+    }
+    // Most text is NFKC already (ASCII, CJK, kana, Hangul): one quick check.
+    if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let Some(non_ascii) = bytes[at..].iter().position(|b| !b.is_ascii()) else {
+            out.push_str(&text[at..]);
+            break;
+        };
+        let from = at + non_ascii.saturating_sub(1);
+        out.push_str(&text[at..from]);
+        let to = bytes[at + non_ascii..]
+            .iter()
+            .position(u8::is_ascii)
+            .map_or(bytes.len(), |n| at + non_ascii + n);
+        out.extend(text[from..to].nfkc());
+        at = to;
+    }
+    out
+}
+
 /// NFKC, lower case, Latin accents removed, curly quotes straightened.
 pub fn fold(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.nfkc() {
+    if text.is_ascii() {
+        return fold_normalized(text);
+    }
+    fold_normalized(&nfkc(text))
+}
+
+/// [`fold`] of text that is NFKC already.
+fn fold_normalized(normal: &str) -> String {
+    let mut out = String::with_capacity(normal.len());
+    for c in normal.chars() {
+        if c.is_ascii() {
+            out.push(if c == '`' {
+                '\''
+            } else {
+                c.to_ascii_lowercase()
+            });
+            continue;
+        }
         for lower in c.to_lowercase() {
             match lower {
                 '\u{2018}' | '\u{2019}' | '\u{02bc}' | '`' | '´' => out.push('\''),
@@ -120,14 +204,20 @@ pub fn fold(text: &str) -> String {
 
 /// Slack's `<…>` markup replaced by what a reader sees, then its three
 /// escapes undone. `<…>` that is not Slack markup (an email header's
-/// `<a@b>`) is kept.
+/// `<a@b>`) is kept. Markup holds no `<` and no line break (Slack escapes
+/// a typed `<` as `&lt;`), so a `<` is markup only when a `>` comes before
+/// the next `<` or line break: each character is looked at a bounded
+/// number of times, however many `<` a message holds.
 pub fn resolve_slack(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(open) = rest.find('<') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let Some(close) = after.find('>').filter(|&c| !after[..c].contains('\n')) else {
+        let Some(close) = after
+            .find(['<', '>', '\n'])
+            .filter(|&c| after.as_bytes()[c] == b'>')
+        else {
             out.push('<');
             rest = after;
             continue;

@@ -67,7 +67,8 @@ enum Meaning {
 
 #[derive(Debug, Clone, Copy)]
 struct Row {
-    lang: &'static str,
+    /// The language's place in [`TABLES`].
+    lang: usize,
     meaning: Meaning,
     word_start: bool,
 }
@@ -116,7 +117,7 @@ impl Matcher {
     fn build() -> Self {
         let mut patterns = Vec::new();
         let mut rows = Vec::new();
-        for (lang, table, word_start) in TABLES {
+        for (lang, (_, table, word_start)) in TABLES.into_iter().enumerate() {
             // A line that does not parse is reported by the tables test;
             // at run time it is skipped rather than stopping the bot.
             for (phrase, meaning) in parse(table).into_iter().flatten() {
@@ -137,51 +138,80 @@ impl Matcher {
 
     fn read(&self, folded: &str) -> Vec<Signal> {
         let text = squeeze(folded);
-        let hits: Vec<Hit> = self
-            .automaton
-            .find_overlapping_iter(&text)
+        judge(&text, &self.hits(&text))
+    }
+
+    /// Every phrase and cue of the tables in `text` (squeezed), on its
+    /// word boundaries, in the automaton's order.
+    fn hits(&self, text: &str) -> Vec<Hit> {
+        self.automaton
+            .find_overlapping_iter(text)
             .map(|m| Hit {
                 start: m.start(),
                 end: m.end(),
                 row: self.rows[m.pattern().as_usize()],
             })
-            .filter(|hit| on_boundaries(&text, hit))
-            .collect();
-        let phrases: Vec<&Hit> = hits
-            .iter()
-            .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
-            .collect();
-        let cues: Vec<&Hit> = hits
-            .iter()
-            .filter(|h| {
-                matches!(
-                    h.row.meaning,
-                    Meaning::NegationBefore | Meaning::NegationAfter
-                )
-            })
-            .collect();
-        let mut found = BTreeSet::new();
-        for hit in &phrases {
-            let Meaning::Signal(signal) = hit.row.meaning else {
+            .filter(|hit| on_boundaries(text, hit))
+            .collect()
+    }
+}
+
+/// The signals `hits` yield in `text` (module doc, "Matching"): a phrase
+/// inside a longer one is dropped, a negated one flips or vanishes.
+///
+/// Linear in the text (up to a log factor): a message of a million
+/// repeated phrases and cues has as many hits, and each is judged by
+/// binary searches over the sorted hits and cue positions, never by a
+/// walk over all the others. `lang/fuzz_tests.rs` holds this to the
+/// pairwise definition.
+fn judge(text: &str, hits: &[Hit]) -> Vec<Signal> {
+    judge_counting(text, hits).0
+}
+
+/// [`judge`], and how many cues and gaps it looked at: the regression
+/// tests hold that count linear in the hits.
+fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
+    // Phrases by start, then end, then meaning: the same phrase from
+    // several tables ("crash" is English and Dutch) sits together.
+    let signal_of = |h: &Hit| match h.row.meaning {
+        Meaning::Signal(signal) => Some(signal),
+        _ => None,
+    };
+    let mut phrases: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
+        .collect();
+    phrases.sort_unstable_by_key(|h| (h.start, h.end, signal_of(h)));
+    let cues = Cues::new(text, hits);
+    let mut found = BTreeSet::new();
+    // A phrase is inside a longer one when one starts before it and ends at
+    // or after its end, or starts with it and ends after it.
+    let mut max_end_before: Option<usize> = None;
+    let mut rest = phrases.as_slice();
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|h| h.start == first.start).count();
+        let (same_start, after) = rest.split_at(n);
+        rest = after;
+        let max_end_here = same_start.last().map_or(first.end, |h| h.end);
+        let mut spans = same_start;
+        while let Some(hit) = spans.first() {
+            let key = (hit.end, signal_of(hit));
+            let n = spans
+                .iter()
+                .take_while(|o| (o.end, signal_of(o)) == key)
+                .count();
+            let (same, others) = spans.split_at(n);
+            spans = others;
+            let Some(signal) = key.1 else {
                 continue;
             };
-            let inside_longer = phrases.iter().any(|other| {
-                other.start <= hit.start
-                    && hit.end <= other.end
-                    && other.end - other.start > hit.end - hit.start
-            });
+            let inside_longer =
+                max_end_before.is_some_and(|end| end >= hit.end) || max_end_here > hit.end;
             if inside_longer {
                 continue;
             }
-            // The same phrase may sit in several tables ("crash" is English
-            // and Dutch): a cue of any of their languages negates it.
-            let negated = NEGATABLE.contains(&signal)
-                && phrases
-                    .iter()
-                    .filter(|o| {
-                        (o.start, o.end) == (hit.start, hit.end) && o.row.meaning == hit.row.meaning
-                    })
-                    .any(|o| negated(&text, o, &cues));
+            // A cue of any of the phrase's languages negates it.
+            let negated = NEGATABLE.contains(&signal) && same.iter().any(|o| cues.negate(o));
             if !negated {
                 found.insert(signal);
                 continue;
@@ -196,8 +226,170 @@ impl Matcher {
                 _ => {}
             }
         }
-        found.into_iter().collect()
+        max_end_before = Some(max_end_before.map_or(max_end_here, |end| end.max(max_end_here)));
     }
+    (found.into_iter().collect(), cues.looked_at.get())
+}
+
+/// The negation cues of a text, by language, and where its clauses and
+/// words break: what [`Cues::negate`] needs to judge a phrase by binary
+/// search.
+struct Cues<'t> {
+    text: &'t str,
+    /// Per language: `(end, start)` of its `negation_before` cues, sorted.
+    before: Vec<Vec<(usize, usize)>>,
+    /// Per language: the starts of its `negation_after` cues, sorted.
+    after: Vec<Vec<usize>>,
+    /// Byte offsets of the characters that end a clause, ascending.
+    clause_ends: Vec<usize>,
+    /// Byte offsets of whitespace characters, ascending.
+    spaces: Vec<usize>,
+    /// Byte offsets where a word starts after whitespace, ascending.
+    word_starts: Vec<usize>,
+    /// Cues and gaps looked at so far (see [`judge_counting`]).
+    looked_at: std::cell::Cell<usize>,
+}
+
+impl<'t> Cues<'t> {
+    fn new(text: &'t str, hits: &[Hit]) -> Self {
+        let mut before: Vec<Vec<(usize, usize)>> = vec![Vec::new(); TABLES.len()];
+        let mut after: Vec<Vec<usize>> = vec![Vec::new(); TABLES.len()];
+        let mut any = false;
+        for hit in hits {
+            match hit.row.meaning {
+                Meaning::NegationBefore => before[hit.row.lang].push((hit.end, hit.start)),
+                Meaning::NegationAfter => after[hit.row.lang].push(hit.start),
+                _ => continue,
+            }
+            any = true;
+        }
+        before.iter_mut().for_each(|v| v.sort_unstable());
+        after.iter_mut().for_each(|v| v.sort_unstable());
+        let (mut clause_ends, mut spaces, mut word_starts) = (Vec::new(), Vec::new(), Vec::new());
+        if any {
+            let mut was_space = false;
+            for (at, c) in text.char_indices() {
+                if ends_clause(c) {
+                    clause_ends.push(at);
+                }
+                let space = c.is_whitespace();
+                if space {
+                    spaces.push(at);
+                } else if was_space {
+                    word_starts.push(at);
+                }
+                was_space = space;
+            }
+        }
+        Self {
+            text,
+            before,
+            after,
+            clause_ends,
+            spaces,
+            word_starts,
+            looked_at: std::cell::Cell::new(0),
+        }
+    }
+
+    fn look(&self, n: usize) {
+        self.looked_at.set(self.looked_at.get() + n);
+    }
+
+    /// Whether a cue of the hit's language negates it: a `negation_before`
+    /// cue that starts before it, ends by its end, and leaves a gap with no
+    /// clause end and at most three words (three characters in a script
+    /// without spaces), or a `negation_after` cue within four characters
+    /// after it in the same clause.
+    fn negate(&self, hit: &Hit) -> bool {
+        self.negated_before(hit) || self.negated_after(hit)
+    }
+
+    fn negated_before(&self, hit: &Hit) -> bool {
+        let Some(cues) = self.before.get(hit.row.lang).filter(|c| !c.is_empty()) else {
+            return false;
+        };
+        // A cue ending inside the phrase (it shares its last characters
+        // with it) leaves no gap at all.
+        let inside = cues.partition_point(|&(end, _)| end <= hit.start);
+        let until = cues.partition_point(|&(end, _)| end <= hit.end);
+        self.look(until - inside);
+        if cues[inside..until]
+            .iter()
+            .any(|&(_, start)| start < hit.start)
+        {
+            return true;
+        }
+        // The other cues end before the phrase: whether one negates it
+        // depends only on the gap from its end, and a nearer cue leaves a
+        // gap inside a farther one's. So only the nearest cue counts, and,
+        // in a script without spaces, the nearest whose gap holds a space
+        // (there the word count applies rather than the character count).
+        let Some(&(nearest, _)) = cues[..inside].last() else {
+            return false;
+        };
+        if self.gap_negates(nearest, hit) {
+            return true;
+        }
+        let last_space = last_below(&self.spaces, hit.start);
+        match last_space {
+            Some(space) if !hit.row.word_start && nearest > space => {
+                let farther = cues[..inside].partition_point(|&(end, _)| end <= space);
+                cues[..farther]
+                    .last()
+                    .is_some_and(|&(end, _)| self.gap_negates(end, hit))
+            }
+            _ => false,
+        }
+    }
+
+    /// The gap `from..hit.start` (`from` at most `hit.start`), as
+    /// `negated_before` reads it.
+    fn gap_negates(&self, from: usize, hit: &Hit) -> bool {
+        self.look(1);
+        let to = hit.start;
+        if last_below(&self.clause_ends, to).is_some_and(|at| at >= from) {
+            return false;
+        }
+        let has_space = last_below(&self.spaces, to).is_some_and(|at| at >= from);
+        if has_space || hit.row.word_start {
+            // Words in the gap: those starting after a space inside it, and
+            // one more when the gap itself starts inside a word.
+            let after_space = self.word_starts.partition_point(|&at| at < to)
+                - self.word_starts.partition_point(|&at| at <= from);
+            let starts_in_word = self.text[from..to]
+                .chars()
+                .next()
+                .is_some_and(|c| !c.is_whitespace());
+            after_space + usize::from(starts_in_word) <= 3
+        } else {
+            // Three characters are at most twelve bytes.
+            to - from <= 12 && self.text[from..to].chars().count() <= 3
+        }
+    }
+
+    fn negated_after(&self, hit: &Hit) -> bool {
+        let Some(starts) = self.after.get(hit.row.lang).filter(|s| !s.is_empty()) else {
+            return false;
+        };
+        // The nearest cue after the phrase leaves the smallest gap.
+        let nearest = starts.partition_point(|&start| start < hit.end);
+        self.look(1);
+        starts.get(nearest).is_some_and(|&start| {
+            // Four characters are at most sixteen bytes.
+            start - hit.end <= 16 && {
+                let gap = &self.text[hit.end..start];
+                !gap.chars().any(ends_clause) && gap.chars().count() <= 4
+            }
+        })
+    }
+}
+
+/// The largest offset in `sorted` below `limit`.
+fn last_below(sorted: &[usize], limit: usize) -> Option<usize> {
+    sorted[..sorted.partition_point(|&at| at < limit)]
+        .last()
+        .copied()
 }
 
 /// Phrases start a word where their language asks for it; negation cues
@@ -225,32 +417,6 @@ fn on_boundaries(text: &str, hit: &Hit) -> bool {
         _ if hit.row.word_start => !(starts_alnum && word_before),
         _ => true,
     }
-}
-
-/// Whether a cue of the hit's language negates it (module doc).
-fn negated(text: &str, hit: &Hit, cues: &[&Hit]) -> bool {
-    cues.iter()
-        .filter(|c| c.row.lang == hit.row.lang)
-        .any(|cue| {
-            match cue.row.meaning {
-                // A cue may share its last characters with the phrase ("不要取消"
-                // holds the cue "不要" and the phrase "要取消").
-                Meaning::NegationBefore if cue.start < hit.start && cue.end <= hit.end => {
-                    let gap = &text[cue.end.min(hit.start)..hit.start];
-                    !gap.chars().any(ends_clause)
-                        && if gap.chars().any(char::is_whitespace) || hit.row.word_start {
-                            gap.split_whitespace().count() <= 3
-                        } else {
-                            gap.chars().count() <= 3
-                        }
-                }
-                Meaning::NegationAfter if cue.start >= hit.end => {
-                    let gap = &text[hit.end..cue.start];
-                    !gap.chars().any(ends_clause) && gap.chars().count() <= 4
-                }
-                _ => false,
-            }
-        })
 }
 
 /// Collapses runs of one ASCII letter, so that spellings differing only in
@@ -307,5 +473,7 @@ fn section_meaning(name: &str) -> Option<Meaning> {
     }
 }
 
+#[cfg(test)]
+mod fuzz_tests;
 #[cfg(test)]
 mod tests;
