@@ -240,12 +240,14 @@ struct Cues<'t> {
     before: Vec<Vec<(usize, usize)>>,
     /// Per language: the starts of its `negation_after` cues, sorted.
     after: Vec<Vec<usize>>,
-    /// Byte offsets of the characters that end a clause, ascending.
-    clause_ends: Vec<usize>,
+    /// By byte offset `i`: how many characters before `i` end a clause.
+    clause_ends_before: Vec<u32>,
+    /// By byte offset: how many whitespace characters come before it.
+    spaces_before: Vec<u32>,
+    /// By byte offset: how many words start (after whitespace) before it.
+    word_starts_before: Vec<u32>,
     /// Byte offsets of whitespace characters, ascending.
     spaces: Vec<usize>,
-    /// Byte offsets where a word starts after whitespace, ascending.
-    word_starts: Vec<usize>,
     /// Cues and gaps looked at so far (see [`judge_counting`]).
     looked_at: std::cell::Cell<usize>,
 }
@@ -265,29 +267,47 @@ impl<'t> Cues<'t> {
         }
         before.iter_mut().for_each(|v| v.sort_unstable());
         after.iter_mut().for_each(|v| v.sort_unstable());
-        let (mut clause_ends, mut spaces, mut word_starts) = (Vec::new(), Vec::new(), Vec::new());
+        // Counts by byte offset make every question about a gap (a clause
+        // end in it? a space? how many words?) two array reads.
+        let (mut clause_ends_before, mut spaces_before, mut word_starts_before, mut spaces) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         if any {
+            let n = text.len() + 1;
+            clause_ends_before.resize(n, 0);
+            spaces_before.resize(n, 0);
+            word_starts_before.resize(n, 0);
+            let (mut clauses, mut blanks, mut words) = (0u32, 0u32, 0u32);
             let mut was_space = false;
             for (at, c) in text.char_indices() {
-                if ends_clause(c) {
-                    clause_ends.push(at);
-                }
+                clause_ends_before[at] = clauses;
+                spaces_before[at] = blanks;
+                word_starts_before[at] = words;
                 let space = c.is_whitespace();
+                clauses += u32::from(ends_clause(c));
+                blanks += u32::from(space);
+                words += u32::from(!space && was_space);
+                was_space = space;
                 if space {
                     spaces.push(at);
-                } else if was_space {
-                    word_starts.push(at);
                 }
-                was_space = space;
+                for inside in at + 1..at + c.len_utf8() {
+                    clause_ends_before[inside] = clauses;
+                    spaces_before[inside] = blanks;
+                    word_starts_before[inside] = words;
+                }
             }
+            clause_ends_before[text.len()] = clauses;
+            spaces_before[text.len()] = blanks;
+            word_starts_before[text.len()] = words;
         }
         Self {
             text,
             before,
             after,
-            clause_ends,
+            clause_ends_before,
+            spaces_before,
+            word_starts_before,
             spaces,
-            word_starts,
             looked_at: std::cell::Cell::new(0),
         }
     }
@@ -312,7 +332,11 @@ impl<'t> Cues<'t> {
         // A cue ending inside the phrase (it shares its last characters
         // with it) leaves no gap at all.
         let inside = cues.partition_point(|&(end, _)| end <= hit.start);
-        let until = cues.partition_point(|&(end, _)| end <= hit.end);
+        let until = inside
+            + cues[inside..]
+                .iter()
+                .take_while(|&&(end, _)| end <= hit.end)
+                .count();
         self.look(until - inside);
         if cues[inside..until]
             .iter()
@@ -331,15 +355,18 @@ impl<'t> Cues<'t> {
         if self.gap_negates(nearest, hit) {
             return true;
         }
-        let last_space = last_below(&self.spaces, hit.start);
-        match last_space {
-            Some(space) if !hit.row.word_start && nearest > space => {
+        let spaces_in_gap = self.spaces_before[hit.start] - self.spaces_before[nearest];
+        if hit.row.word_start || spaces_in_gap > 0 {
+            return false;
+        }
+        match last_below(&self.spaces, hit.start) {
+            Some(space) => {
                 let farther = cues[..inside].partition_point(|&(end, _)| end <= space);
                 cues[..farther]
                     .last()
                     .is_some_and(|&(end, _)| self.gap_negates(end, hit))
             }
-            _ => false,
+            None => false,
         }
     }
 
@@ -348,20 +375,20 @@ impl<'t> Cues<'t> {
     fn gap_negates(&self, from: usize, hit: &Hit) -> bool {
         self.look(1);
         let to = hit.start;
-        if last_below(&self.clause_ends, to).is_some_and(|at| at >= from) {
+        if self.clause_ends_before[to] > self.clause_ends_before[from] {
             return false;
         }
-        let has_space = last_below(&self.spaces, to).is_some_and(|at| at >= from);
+        let has_space = self.spaces_before[to] > self.spaces_before[from];
         if has_space || hit.row.word_start {
             // Words in the gap: those starting after a space inside it, and
             // one more when the gap itself starts inside a word.
-            let after_space = self.word_starts.partition_point(|&at| at < to)
-                - self.word_starts.partition_point(|&at| at <= from);
+            let after_space =
+                self.word_starts_before[to] - self.word_starts_before[(from + 1).min(to)];
             let starts_in_word = self.text[from..to]
                 .chars()
                 .next()
                 .is_some_and(|c| !c.is_whitespace());
-            after_space + usize::from(starts_in_word) <= 3
+            after_space + u32::from(starts_in_word) <= 3
         } else {
             // Three characters are at most twelve bytes.
             to - from <= 12 && self.text[from..to].chars().count() <= 3
