@@ -401,9 +401,10 @@ async fn replica(
     let slack = SlackStandIn::start().await;
     let mut config = test_config(&faults.url, &slack, prefix);
     config.redis_url = cluster.url();
+    // The longest WAIT allowed: a loaded CI machine is slow to ack.
     config.redis_wait = ReplicaWait {
         replicas: wait,
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_millis(900),
     };
     spawn_with(config, slack, store).await
 }
@@ -556,6 +557,17 @@ async fn primary_killed_during_an_approval(kill: Kill) {
         // failed by the next replica (or lost with the primary), then
         // approved again.
         cluster.restart_old_primary().await;
+        // Until a replica acknowledges writes again (WAIT, as the bot asks).
+        for _ in 0..20 {
+            if store.replicated().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        store
+            .replicated()
+            .await
+            .expect("the restarted primary acknowledges as a replica");
         if owner.is_some() {
             let state = settled(store, case, "a2").await;
             assert!(matches!(state, ActionStatus::Failed { .. }), "{state:?}");
