@@ -98,6 +98,7 @@ pub fn deps(config: &Config) -> Result<Deps, StartupError> {
         scanner,
         access: crate::workflow::access::AccessGate::new(config.access.clone()),
         notify: config.approval_notify.clone(),
+        homes: crate::workflow::home::HomeRedraws::default(),
     })
 }
 
@@ -166,6 +167,7 @@ impl App {
         tracing::info!(addr = %addr, socket_mode, "serving");
         let deps = Arc::clone(&self.deps);
         let reconciler = tokio::spawn(reconcile_forever(Arc::clone(&deps)));
+        let homes = tokio::spawn(crate::workflow::home::redraw_forever(Arc::clone(&deps)));
         let witness = self.witness.map(|(publisher, every)| {
             let task = tokio::spawn(Arc::clone(&publisher).run(every));
             (publisher, task)
@@ -209,6 +211,7 @@ impl App {
         let deadline = signalled.get().copied().unwrap_or_else(Instant::now) + self.shutdown_grace;
         drain(&deps, deadline).await;
         reconciler.abort();
+        homes.abort();
         if let Some((publisher, task)) = witness {
             // After the drain, so the head published is the one this
             // replica leaves behind.
@@ -297,7 +300,8 @@ async fn drain(deps: &Deps, deadline: Instant) {
 const RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// Finishes interrupted actions at start-up, then every 15 s (a replica
-/// that died mid-action may never start again).
+/// that died mid-action may never start again), and marks the proposals
+/// whose approval window closed as lapsed (so a lapse is told within 15 s).
 async fn reconcile_forever(deps: Arc<Deps>) {
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
     loop {
@@ -306,6 +310,11 @@ async fn reconcile_forever(deps: Arc<Deps>) {
             Ok(0) => {}
             Ok(n) => tracing::info!(n, "reconciled interrupted actions"),
             Err(e) => tracing::warn!(error = %e, "reconciler could not run; will retry"),
+        }
+        match crate::workflow::lapse::sweep(&deps).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(n, "marked lapsed actions"),
+            Err(e) => tracing::warn!(error = %e, "could not look for lapsed actions; will retry"),
         }
     }
 }

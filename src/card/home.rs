@@ -7,7 +7,9 @@
 //! move, never the chooser's, never the prompter's.
 
 use super::{button_value, APPROVE_ACTION_ID, REJECT_ACTION_ID};
-use crate::domain::{ActionKey, ActionStatus, Actor, Case, ProposedAction, SlackUserId, Triage};
+use crate::domain::{
+    ActionKey, ActionStatus, Actor, Case, CaseId, ProposedAction, SlackUserId, Triage,
+};
 use crate::policy::{self, PolicyConfig, Verdict};
 use serde_json::{json, Value};
 
@@ -174,59 +176,104 @@ fn truncate(text: &str, max: usize) -> String {
     }
 }
 
-/// The Home view (`views.publish`'s `view`) of `home` for a user who is
-/// (`approver`) or is not an approver; `approvers` are named to the others.
-/// At most [`MAX_HOME_BLOCKS`] blocks: what does not fit is counted.
-pub fn home_view(home: &Home<'_>, approver: bool, approvers: &[SlackUserId], now: i64) -> Value {
+/// The links to the cases' cards (`chat.getPermalink`), by case id; a case
+/// without one is shown without a link.
+pub type Links = std::collections::HashMap<CaseId, String>;
+
+/// How many items of each list fit: waiting (two blocks each, up to half
+/// the budget), the user's cases (up to three quarters with what waits),
+/// and what was done (the rest).
+fn fits(home: &Home<'_>) -> (usize, usize, usize) {
     let budget = MAX_HOME_BLOCKS - RESERVED_BLOCKS;
+    let waiting = home.waiting.len().min(budget / 4);
+    let mine = home.mine.len().min(budget * 3 / 4 - 2 * waiting);
+    let done = home.done.len().min(budget - 2 * waiting - mine);
+    (waiting, mine, done)
+}
+
+/// The cases `home_view` shows, each once, in the order it shows them:
+/// whose card links it needs, and whose changes should redraw this Home.
+pub fn shown_cases(home: &Home<'_>) -> Vec<CaseId> {
+    let (waiting, mine, done) = fits(home);
+    let mut ids: Vec<CaseId> = Vec::new();
+    let all = home.waiting[..waiting]
+        .iter()
+        .map(|w| &w.case.id)
+        .chain(home.mine[..mine].iter().map(|(c, _)| &c.id))
+        .chain(home.done[..done].iter().map(|(c, _, _)| &c.id));
+    for id in all {
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    ids
+}
+
+/// The Home view (`views.publish`'s `view`) of `home` for a user who is
+/// (`approver`) or is not an approver; `approvers` are named to the others,
+/// and each item links to its card where `links` has it. At most
+/// [`MAX_HOME_BLOCKS`] blocks: what does not fit is counted.
+pub fn home_view(
+    home: &Home<'_>,
+    approver: bool,
+    approvers: &[SlackUserId],
+    links: &Links,
+    now: i64,
+) -> Value {
+    let (fit_waiting, fit_mine, fit_done) = fits(home);
+    let link = |case: &Case| {
+        links
+            .get(&case.id)
+            .map(|url| format!(" · <{url}|Open the card>"))
+            .unwrap_or_default()
+    };
     let mut blocks = vec![header("Waiting on you")];
-    let mut used = 0;
-    if !approver {
+    let empty = if !approver {
         let names = approvers
             .iter()
             .map(|u| format!("<@{u}>"))
             .collect::<Vec<_>>()
             .join(", ");
-        blocks.push(context(if names.is_empty() {
+        Some(if names.is_empty() {
             "You are not an approver, and nobody is (BILLING_APPROVERS is unset).".to_owned()
         } else {
             format!("You are not an approver. Approvals are given by {names}.")
-        }));
-    } else if home.waiting.is_empty() {
-        blocks.push(context("Nothing waits on you.".to_owned()));
-    }
-    let mut shown = 0;
-    for w in &home.waiting {
-        if used + 2 > budget / 2 {
-            break;
-        }
-        let needs = if w.approvals > 0 {
-            format!(" · {} approval(s) given, one more needed", w.approvals)
-        } else {
-            String::new()
-        };
-        blocks.push(section(format!(
-            "*{}* · {}\n{}\nAsked by {} · {}{needs}",
-            decision(w.case),
-            w.case.id,
-            w.action.summary,
-            who(&w.case.requested_by),
-            time_left(w.expires_at - now),
-        )));
-        let value = button_value(&w.case.id, &w.action.key);
-        blocks.push(json!({"type": "actions", "block_id": format!("home_{}_{}", w.case.id, w.action.key), "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": "Approve"}, "style": "primary", "action_id": APPROVE_ACTION_ID, "value": value},
-            {"type": "button", "text": {"type": "plain_text", "text": "Reject"}, "style": "danger", "action_id": REJECT_ACTION_ID, "value": value},
-        ]}));
-        used += 2;
-        shown += 1;
-    }
-    if home.waiting.len() > shown {
-        blocks.push(context(format!(
-            "{} more waiting on you, not shown (Slack shows 100 blocks in a Home).",
-            home.waiting.len() - shown
-        )));
-    }
+        })
+    } else {
+        home.waiting
+            .is_empty()
+            .then(|| "Nothing waits on you.".to_owned())
+    };
+    blocks.extend(empty.map(context));
+    listed(
+        &mut blocks,
+        &home.waiting,
+        fit_waiting,
+        "more waiting on you, not shown (Slack shows 100 blocks in a Home).",
+        |w| {
+            let needs = if w.approvals > 0 {
+                format!(" · {} approval(s) given, one more needed", w.approvals)
+            } else {
+                String::new()
+            };
+            let value = button_value(&w.case.id, &w.action.key);
+            vec![
+                section(format!(
+                    "*{}* · {}\n{}\nAsked by {} · {}{needs}{}",
+                    decision(w.case),
+                    w.case.id,
+                    w.action.summary,
+                    who(&w.case.requested_by),
+                    time_left(w.expires_at - now),
+                    link(w.case),
+                )),
+                json!({"type": "actions", "block_id": format!("home_{}_{}", w.case.id, w.action.key), "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": "Approve"}, "style": "primary", "action_id": APPROVE_ACTION_ID, "value": value},
+                    {"type": "button", "text": {"type": "plain_text", "text": "Reject"}, "style": "danger", "action_id": REJECT_ACTION_ID, "value": value},
+                ]}),
+            ]
+        },
+    );
 
     blocks.push(header("Your cases"));
     if home.mine.is_empty() {
@@ -234,38 +281,33 @@ pub fn home_view(home: &Home<'_>, approver: bool, approvers: &[SlackUserId], now
             "No cases opened by you in the last 30 days.".to_owned(),
         ));
     }
-    let mut shown = 0;
-    for (case, states) in &home.mine {
-        if used + 1 > budget * 3 / 4 {
-            break;
-        }
-        let lines = case
-            .actions
-            .iter()
-            .filter_map(|a| {
-                let (_, status) = states.iter().find(|(k, _)| *k == a.key)?;
-                Some(format!("• {}: {}", a.summary, stands(status, now)))
-            })
-            .collect::<Vec<_>>();
-        let lines = if lines.is_empty() {
-            "no actions".to_owned()
-        } else {
-            lines.join("\n")
-        };
-        blocks.push(section(format!(
-            "*{}* · {}\n{lines}",
-            decision(case),
-            case.id
-        )));
-        used += 1;
-        shown += 1;
-    }
-    if home.mine.len() > shown {
-        blocks.push(context(format!(
-            "{} more of your cases, not shown.",
-            home.mine.len() - shown
-        )));
-    }
+    listed(
+        &mut blocks,
+        &home.mine,
+        fit_mine,
+        "more of your cases, not shown.",
+        |(case, states)| {
+            let lines = case
+                .actions
+                .iter()
+                .filter_map(|a| {
+                    let (_, status) = states.iter().find(|(k, _)| *k == a.key)?;
+                    Some(format!("• {}: {}", a.summary, stands(status, now)))
+                })
+                .collect::<Vec<_>>();
+            let lines = if lines.is_empty() {
+                "no actions".to_owned()
+            } else {
+                lines.join("\n")
+            };
+            vec![section(format!(
+                "*{}* · {}{}\n{lines}",
+                decision(case),
+                case.id,
+                link(case),
+            ))]
+        },
+    );
 
     blocks.push(header("Recently done"));
     if home.done.is_empty() {
@@ -273,34 +315,46 @@ pub fn home_view(home: &Home<'_>, approver: bool, approvers: &[SlackUserId], now
             "Nothing you took part in ran in the last 7 days.".to_owned(),
         ));
     }
-    let mut shown = 0;
-    for (case, action, status) in &home.done {
-        if used + 1 > budget {
-            break;
-        }
-        blocks.push(section(format!(
-            "*{}* · {}\n{}: {}",
-            decision(case),
-            case.id,
-            action.summary,
-            stands(status, now)
-        )));
-        used += 1;
-        shown += 1;
-    }
-    if home.done.len() > shown {
-        blocks.push(context(format!(
-            "{} more done, not shown.",
-            home.done.len() - shown
-        )));
-    }
+    listed(
+        &mut blocks,
+        &home.done,
+        fit_done,
+        "more done, not shown.",
+        |(case, action, status)| {
+            vec![section(format!(
+                "*{}* · {}{}\n{}: {}",
+                decision(case),
+                case.id,
+                link(case),
+                action.summary,
+                stands(status, now)
+            ))]
+        },
+    );
     json!({"type": "home", "blocks": blocks})
+}
+
+/// Appends the blocks of the first `fit` of `items`, and a line counting
+/// the rest ("N {more}") when some did not fit.
+fn listed<T>(
+    blocks: &mut Vec<Value>,
+    items: &[T],
+    fit: usize,
+    more: &str,
+    render: impl Fn(&T) -> Vec<Value>,
+) {
+    for item in &items[..fit.min(items.len())] {
+        blocks.extend(render(item));
+    }
+    if items.len() > fit {
+        blocks.push(context(format!("{} {more}", items.len() - fit)));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CaseId, Origin};
+    use crate::domain::Origin;
     use crate::testing::{cancel_duplicate, close_no_action, duplicate_case, id};
 
     const NOW: i64 = 1_800_000_000;
@@ -339,6 +393,18 @@ mod tests {
             ),
         ];
         vec![(case, states)]
+    }
+
+    /// `n` copies of the case, each under its own id.
+    fn copies(n: u64) -> Vec<CaseStates> {
+        let (case, states) = cases().remove(0);
+        (0..n)
+            .map(|i| {
+                let mut c = case.clone();
+                c.id = CaseId::from_random(i);
+                (c, states.clone())
+            })
+            .collect()
     }
 
     fn keys(home: &Home<'_>) -> Vec<String> {
@@ -386,17 +452,10 @@ mod tests {
 
     #[test]
     fn a_full_home_stays_within_slacks_limit_and_counts_what_it_leaves_out() {
-        let (case, states) = cases().remove(0);
-        let many: Vec<CaseStates> = (0..200)
-            .map(|i| {
-                let mut c = case.clone();
-                c.id = CaseId::from_random(i);
-                (c, states.clone())
-            })
-            .collect();
+        let many = copies(200);
         let sorted = home(&id("U0APPROVE1"), &many, &policy(), NOW);
         assert_eq!(sorted.waiting.len(), 400);
-        let view = home_view(&sorted, true, &policy().approvers, NOW);
+        let view = home_view(&sorted, true, &policy().approvers, &Links::new(), NOW);
         let blocks = view["blocks"].as_array().cloned().unwrap_or_default();
         assert!(blocks.len() <= MAX_HOME_BLOCKS, "{}", blocks.len());
         let text = view.to_string();
@@ -405,10 +464,47 @@ mod tests {
     }
 
     #[test]
+    fn each_item_links_to_its_card_and_shown_cases_are_the_ones_drawn() {
+        let many = copies(60);
+        let sorted = home(&id("U0APPROVE1"), &many, &policy(), NOW);
+        let shown = shown_cases(&sorted);
+        assert!(
+            !shown.is_empty() && shown.len() < many.len(),
+            "{}",
+            shown.len()
+        );
+        let links: Links = shown
+            .iter()
+            .map(|id| (id.clone(), format!("https://t.slack.com/archives/C1/p{id}")))
+            .collect();
+        let text = home_view(&sorted, true, &policy().approvers, &links, NOW).to_string();
+        for id in &shown {
+            assert!(
+                text.contains(&format!(
+                    "<https://t.slack.com/archives/C1/p{id}|Open the card>"
+                )),
+                "{id} has its link"
+            );
+        }
+        let hidden: Vec<_> = many
+            .iter()
+            .map(|(c, _)| &c.id)
+            .filter(|id| !shown.contains(id))
+            .collect();
+        assert!(!hidden.is_empty());
+        for id in hidden {
+            assert!(
+                !text.contains(id.as_str()),
+                "{id} is not drawn, so not shown"
+            );
+        }
+    }
+
+    #[test]
     fn someone_who_is_not_an_approver_is_told_who_approves_and_gets_no_buttons() {
         let cases = cases();
         let sorted = home(&id("U0OTHER"), &cases, &policy(), NOW);
-        let view = home_view(&sorted, false, &policy().approvers, NOW);
+        let view = home_view(&sorted, false, &policy().approvers, &Links::new(), NOW);
         let text = view.to_string();
         assert!(
             text.contains("Approvals are given by <@U0REQUEST>, <@U0APPROVE1>"),

@@ -339,8 +339,27 @@ impl SlackApi {
         message: &Message,
         thread_ts: Option<&MessageTs>,
     ) -> Result<MessageTs, SlackError> {
+        self.post(channel.as_str(), message, thread_ts).await
+    }
+
+    /// `chat.postMessage` to a user: a direct message from the bot.
+    ///
+    /// # Errors
+    /// See [`SlackError`].
+    pub async fn post_to_user(&self, user: &UserId, message: &Message) -> Result<(), SlackError> {
+        self.post(user.as_str(), message, None).await.map(|_| ())
+    }
+
+    /// `chat.postMessage` to a conversation: a channel's id, or a user's
+    /// for a direct message.
+    async fn post(
+        &self,
+        conversation: &str,
+        message: &Message,
+        thread_ts: Option<&MessageTs>,
+    ) -> Result<MessageTs, SlackError> {
         let mut req = SlackApiChatPostMessageRequest::new(
-            SlackChannelId::new(channel.as_str().to_owned()),
+            SlackChannelId::new(conversation.to_owned()),
             message.content(),
         );
         if let Some(ts) = thread_ts {
@@ -357,26 +376,6 @@ impl SlackApi {
         };
         let resp = once_more_after_5xx("chat.postMessage", post).await?;
         MessageTs::parse(&resp.ts.0).map_err(|_| SlackError::Unreadable("message ts"))
-    }
-
-    /// `chat.postMessage` to a user: a direct message from the bot.
-    ///
-    /// # Errors
-    /// See [`SlackError`].
-    pub async fn post_to_user(&self, user: &UserId, message: &Message) -> Result<(), SlackError> {
-        let req = SlackApiChatPostMessageRequest::new(
-            SlackChannelId::new(user.as_str().to_owned()),
-            message.content(),
-        );
-        self.call("chat.postMessage", || async {
-            Ok(self
-                .client
-                .open_session(&self.token)
-                .chat_post_message(&req)
-                .await?)
-        })
-        .await?;
-        Ok(())
     }
 
     /// `chat.getPermalink`: a link to one of our messages.

@@ -21,6 +21,12 @@ use crate::domain::{ActionStatus, CaseId};
 use redis::AsyncCommands;
 use std::collections::HashMap;
 
+/// Reads a `{case}/{key}` member of the action indexes.
+fn parse_member(member: &str) -> Option<(CaseId, ActionKey)> {
+    let (case, key) = member.split_once('/')?;
+    Some((CaseId::parse(case).ok()?, ActionKey::parse(key).ok()?))
+}
+
 /// How long a "gone" marker is kept: longer than any lease.
 const GONE_TTL_SECS: u64 = 86_400;
 
@@ -63,7 +69,9 @@ impl Store {
                 .arg(CASE_TTL_SECS)
                 .ignore();
         }
-        pipe.query_async::<()>(&mut conn).await.map_err(map_err)
+        pipe.query_async::<()>(&mut conn).await.map_err(map_err)?;
+        self.note_due(case, statuses).await;
+        Ok(())
     }
 
     /// # Errors
@@ -140,8 +148,77 @@ impl Store {
             .map_err(map_err)?;
         if moved == 1 {
             self.touch_home(case, &Self::named_in(to)).await;
+            self.note_due(case, &[(key.clone(), to.clone())]).await;
         }
         Ok(moved == 1)
+    }
+
+    fn due_key(&self) -> String {
+        self.key("actions:due")
+    }
+
+    /// Notes when each proposed action of `statuses` lapses, for
+    /// [`Self::due_actions`]. Best effort: the state is written; a failure
+    /// is logged, and that action is marked lapsed at the next click on it.
+    pub(super) async fn note_due(&self, case: &CaseId, statuses: &[(ActionKey, ActionStatus)]) {
+        let due: Vec<(i64, String)> = statuses
+            .iter()
+            .filter_map(|(key, status)| match status {
+                ActionStatus::Proposed { expires_at, .. } => {
+                    Some((*expires_at, format!("{case}/{key}")))
+                }
+                _ => None,
+            })
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let result = async {
+            let mut conn = self.conn().await?;
+            conn.zadd_multiple::<_, _, _, ()>(self.due_key(), &due)
+                .await
+                .map_err(map_err)
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(case_id = %case, error = %e, "could not note when the actions lapse");
+        }
+    }
+
+    /// Proposed actions whose approval window closed by `now`, oldest
+    /// first, at most `limit`: what the lapse sweep looks at.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn due_actions(
+        &self,
+        now: i64,
+        limit: usize,
+    ) -> Result<Vec<(CaseId, ActionKey)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let members: Vec<String> = redis::cmd("ZRANGE")
+            .arg(self.due_key())
+            .arg("-inf")
+            .arg(now)
+            .arg("BYSCORE")
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(members.iter().filter_map(|m| parse_member(m)).collect())
+    }
+
+    /// Takes an action off the lapse index (it lapsed, or left `Proposed`).
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn forget_due(&self, case: &CaseId, key: &ActionKey) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.zrem::<_, _, ()>(self.due_key(), format!("{case}/{key}"))
+            .await
+            .map_err(map_err)
     }
 
     /// Actions some replica moved to `Executing` or `Verifying` and has not
@@ -155,13 +232,7 @@ impl Store {
             .smembers(self.key("actions:executing"))
             .await
             .map_err(map_err)?;
-        Ok(members
-            .iter()
-            .filter_map(|m| {
-                let (case, key) = m.split_once('/')?;
-                Some((CaseId::parse(case).ok()?, ActionKey::parse(key).ok()?))
-            })
-            .collect())
+        Ok(members.iter().filter_map(|m| parse_member(m)).collect())
     }
 
     /// Records that `step` of an action ran, with what Stripe returned.

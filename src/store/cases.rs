@@ -132,6 +132,8 @@ impl Store {
             .map_err(map_err)?;
         if added == 1 {
             self.touch_home_case(updated).await;
+            self.note_due(&updated.id, &[(key.clone(), status.clone())])
+                .await;
         }
         Ok(added == 1)
     }
@@ -174,6 +176,7 @@ impl Store {
         match replaced {
             1 => {
                 self.touch_home_case(case).await;
+                self.note_due(&case.id, added).await;
                 Ok(true)
             }
             0 => Ok(false),

@@ -14,6 +14,7 @@
 use super::cases::CASE_TTL_SECS;
 use super::{map_err, Store, StoreError};
 use crate::domain::{ActionKey, ActionStatus, Actor, Case, CaseId, SlackUserId};
+use redis::AsyncCommands;
 
 /// How long a case stays in the indexes: as long as the case itself.
 pub const KEEP_SECS: i64 = CASE_TTL_SECS as i64;
@@ -104,6 +105,81 @@ impl Store {
             .iter()
             .filter_map(|u| SlackUserId::parse(u).ok())
             .collect())
+    }
+
+    fn shown_key(&self, case: &CaseId) -> String {
+        self.key(&format!("home:shown:{case}"))
+    }
+
+    /// Notes that `user`'s Home now shows `cases`: a change to any of them
+    /// redraws it ([`Self::home_audience`]). One round trip.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn note_home_shown(
+        &self,
+        user: &SlackUserId,
+        cases: &[CaseId],
+    ) -> Result<(), StoreError> {
+        if cases.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn().await?;
+        let mut pipe = redis::pipe();
+        for case in cases {
+            let key = self.shown_key(case);
+            pipe.sadd(&key, user.as_str())
+                .ignore()
+                .expire(&key, CASE_TTL_SECS as i64)
+                .ignore();
+        }
+        pipe.query_async::<()>(&mut conn).await.map_err(map_err)
+    }
+
+    /// Whose Home has shown `case`.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn home_audience(&self, case: &CaseId) -> Result<Vec<SlackUserId>, StoreError> {
+        let mut conn = self.conn().await?;
+        let users: Vec<String> = conn.smembers(self.shown_key(case)).await.map_err(map_err)?;
+        Ok(users
+            .iter()
+            .filter_map(|u| SlackUserId::parse(u).ok())
+            .collect())
+    }
+
+    fn link_key(&self, case: &CaseId) -> String {
+        self.key(&format!("case:{case}:link"))
+    }
+
+    /// The cards' links (`chat.getPermalink`) of `cases`, in order, where
+    /// known. One round trip.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn card_links(&self, cases: &[CaseId]) -> Result<Vec<Option<String>>, StoreError> {
+        if cases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = cases.iter().map(|c| self.link_key(c)).collect();
+        let mut conn = self.conn().await?;
+        redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(map_err)
+    }
+
+    /// Keeps `case`'s card link as long as the case.
+    ///
+    /// # Errors
+    /// Redis errors.
+    pub async fn save_card_link(&self, case: &CaseId, url: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        conn.set_ex::<_, _, ()>(self.link_key(case), url, CASE_TTL_SECS)
+            .await
+            .map_err(map_err)
     }
 
     /// The users a state names: who approved, or who rejected.

@@ -11,7 +11,7 @@ use super::case_card::{refresh, CardPlace};
 use super::execute::{self, Mode};
 use super::intent::fix_plan;
 use super::{log_error, new_reference, now, Deps, WorkflowError};
-use crate::audit::{ActionExpired, ActionRejected, ApprovalGranted, ApprovalRefused, AuditEvent};
+use crate::audit::{ActionRejected, ApprovalGranted, ApprovalRefused, AuditEvent};
 use crate::domain::{
     ActionKey, ActionStatus, Actor, Case, CaseId, ChannelId, Money, ProposedAction, ResponseUrl,
     SlackUserId,
@@ -317,28 +317,10 @@ async fn refuse(
     )
     .await?;
     if refusal == Refusal::Expired {
-        expire(deps, case, &click.key, stored, click.place()).await?;
+        super::lapse::expire(deps, case, &click.key, stored, click.place()).await?;
     }
     tracing::warn!(case_id = %case.id, action = %click.key, reason = ?refusal, on, "click refused");
     Ok(Outcome(refusal.to_string()))
-}
-
-async fn expire(
-    deps: &Deps,
-    case: &Case,
-    key: &ActionKey,
-    stored: &ActionStatus,
-    place: &CardPlace,
-) -> Result<(), WorkflowError> {
-    if !matches!(stored, ActionStatus::Proposed { .. }) {
-        return Ok(());
-    }
-    let next = ActionStatus::Expired { at: now() };
-    if claim(&deps.store, &case.id, key, stored, &next).await? == Claim::Won {
-        audit(deps, &case.id, key, ActionExpired {}, Actor::System, vec![]).await?;
-        refresh(deps, place, case).await;
-    }
-    Ok(())
 }
 
 /// The amount a refund's current attempt is fixed at, when `amount` asks

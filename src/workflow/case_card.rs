@@ -123,7 +123,34 @@ pub async fn refresh(deps: &Deps, place: &CardPlace, case: &Case) {
     if let Err(e) = result {
         log_error(&e, &new_reference(), "could not update the case card");
     }
-    super::home::refresh_viewers(deps).await;
+    deps.homes.changed(case, &deps.policy.approvers);
+}
+
+/// The link to `case`'s card (`chat.getPermalink`), kept in Redis once
+/// asked; `None` without a card or when Slack or Redis fails (logged).
+pub async fn link(deps: &Deps, case: &CaseId) -> Option<String> {
+    let slack = deps.slack.as_ref()?;
+    let result = async {
+        if let Some(Some(url)) = deps
+            .store
+            .card_links(std::slice::from_ref(case))
+            .await?
+            .pop()
+        {
+            return Ok(Some(url));
+        }
+        let Some(at) = deps.store.card_location(case).await? else {
+            return Ok(None);
+        };
+        let url = slack.permalink(&at.channel, &at.ts).await?;
+        deps.store.save_card_link(case, &url).await?;
+        Ok::<_, WorkflowError>(Some(url))
+    }
+    .await;
+    result.unwrap_or_else(|e| {
+        tracing::warn!(case_id = %case, error = %e, "could not find the card's link");
+        None
+    })
 }
 
 /// Posts `text` in the card's thread.

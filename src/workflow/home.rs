@@ -4,49 +4,143 @@
 //! `views.publish`. Someone who may not see billing data
 //! (`BILLING_OPERATORS`, guests) gets a Home that says so and shows none.
 
-use super::access;
+use super::{access, case_card};
 use super::{now, Deps, WorkflowError};
-use crate::card::home::{self, YOUR_CASES_SECS};
-use crate::domain::SlackUserId;
+use crate::card::home::{self, Links, YOUR_CASES_SECS};
+use crate::domain::{Actor, Case, CaseId, SlackUserId};
 use crate::policy::APPROVAL_WINDOW_SECS;
 use serde_json::json;
+use std::sync::Arc;
 
 /// At most this many recent cases are read for "Waiting on you" and
 /// "Recently done"; at most this many of the user's own for "Your cases".
 const MAX_RECENT: usize = 2_000;
 const MAX_MINE: usize = 200;
 
-/// At most this many Homes are republished after a change.
-const MAX_VIEWERS: usize = 50;
+/// At most this many changed cases wait for their Homes to be redrawn;
+/// past it a change is dropped (logged) and those Homes catch up at the
+/// next change or opening.
+const MAX_PENDING: usize = 1_000;
+
+/// Cases that changed, whose viewers' Homes are to be redrawn by
+/// [`redraw_forever`] off the request's path. Changes that arrive while a
+/// batch is drawn are merged, so a burst redraws each Home once.
+#[derive(Default)]
+pub struct HomeRedraws {
+    pending: std::sync::Mutex<Vec<Changed>>,
+    wake: tokio::sync::Notify,
+}
+
+/// A changed case, and who it may newly show for (its requester, and the
+/// approvers when something on it may wait for them).
+struct Changed {
+    case: CaseId,
+    involved: Vec<SlackUserId>,
+}
+
+impl HomeRedraws {
+    /// Notes that `case` changed. Never waits.
+    pub fn changed(&self, case: &Case, approvers: &[SlackUserId]) {
+        let mut involved = approvers.to_vec();
+        if let Actor::Slack(user) = &case.requested_by {
+            involved.push(user.clone());
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        if pending.iter().any(|c| c.case == case.id) {
+            return;
+        }
+        if pending.len() >= MAX_PENDING {
+            tracing::warn!(case_id = %case.id, "too many App Home redraws waiting; this change shows at the next one");
+            return;
+        }
+        pending.push(Changed {
+            case: case.id.clone(),
+            involved,
+        });
+        drop(pending);
+        self.wake.notify_one();
+    }
+
+    /// The changes noted since the last call; waits while there are none.
+    async fn next(&self) -> Vec<Changed> {
+        loop {
+            let taken =
+                std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.wake.notified().await;
+        }
+    }
+}
+
+/// Redraws, for as long as the replica runs, the Homes a change touches:
+/// everyone whose Home showed the case, and those it may newly show for
+/// (its requester, the approvers) among the users who opened their Home in
+/// the last 7 days. Each Home once per batch; failures are logged.
+pub async fn redraw_forever(deps: Arc<Deps>) {
+    loop {
+        let batch = deps.homes.next().await;
+        if deps.slack.is_none() {
+            continue;
+        }
+        for user in audience(&deps, &batch).await {
+            if let Err(e) = publish(&deps, &user).await {
+                tracing::warn!(error = %e, "could not redraw an App Home");
+            }
+        }
+    }
+}
+
+/// Whose Homes `batch` touches, each once.
+async fn audience(deps: &Deps, batch: &[Changed]) -> Vec<SlackUserId> {
+    let viewers = match deps.store.home_viewers(MAX_VIEWERS).await {
+        Ok(viewers) => viewers,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read whose App Home to redraw");
+            return Vec::new();
+        }
+    };
+    let mut users: Vec<SlackUserId> = Vec::new();
+    for changed in batch {
+        let shown = deps
+            .store
+            .home_audience(&changed.case)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(case_id = %changed.case, error = %e, "could not read whose App Home shows the case");
+                Vec::new()
+            });
+        let newly = changed
+            .involved
+            .iter()
+            .filter(|u| viewers.contains(u))
+            .cloned();
+        for user in shown.into_iter().chain(newly) {
+            if !users.contains(&user) {
+                users.push(user);
+            }
+        }
+    }
+    users
+}
+
+/// At most this many recent viewers are read to find who a change may
+/// newly show for.
+const MAX_VIEWERS: usize = 1_000;
+
+/// At most this many card links are asked of Slack while drawing one Home;
+/// the others show without a link until a later drawing.
+const MAX_NEW_LINKS: usize = 10;
 
 /// Publishes `user`'s Home when they open it, and keeps it up to date from
-/// then on (see [`refresh_viewers`]).
+/// then on (see [`redraw_forever`]).
 ///
 /// # Errors
 /// Redis or Slack errors.
 pub async fn opened(deps: &Deps, user: &SlackUserId) -> Result<(), WorkflowError> {
     deps.store.note_home_viewer(user).await?;
     publish(deps, user).await
-}
-
-/// Republishes the Home of everyone who opened theirs lately, after a case
-/// changed (a card posted or redrawn). Best effort: a failure is logged.
-pub async fn refresh_viewers(deps: &Deps) {
-    if deps.slack.is_none() {
-        return;
-    }
-    let viewers = match deps.store.home_viewers(MAX_VIEWERS).await {
-        Ok(viewers) => viewers,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read whose App Home to refresh");
-            return;
-        }
-    };
-    for user in viewers {
-        if let Err(e) = publish(deps, &user).await {
-            tracing::warn!(error = %e, "could not refresh an App Home");
-        }
-    }
 }
 
 /// Publishes `user`'s Home.
@@ -90,12 +184,42 @@ pub async fn view_for(deps: &Deps, user: &SlackUserId) -> Result<serde_json::Val
     let cases = deps.store.cases_with_states(&ids).await?;
     let sorted = home::home(user, &cases, &deps.policy, t);
     let approver = deps.policy.approvers.contains(user);
+    let shown = home::shown_cases(&sorted);
+    deps.store.note_home_shown(user, &shown).await?;
+    let links = links(deps, &shown).await?;
     Ok(home::home_view(
         &sorted,
         approver,
         &deps.policy.approvers,
+        &links,
         t,
     ))
+}
+
+/// The card links of `cases`: kept ones from Redis (one round trip), and
+/// up to [`MAX_NEW_LINKS`] more asked of Slack now and kept.
+async fn links(deps: &Deps, cases: &[CaseId]) -> Result<Links, WorkflowError> {
+    let kept = deps.store.card_links(cases).await?;
+    let mut links = Links::new();
+    let mut missing = Vec::new();
+    for (case, link) in cases.iter().zip(kept) {
+        match link {
+            Some(url) => {
+                links.insert(case.clone(), url);
+            }
+            None => missing.push(case),
+        }
+    }
+    let asked = missing
+        .into_iter()
+        .take(MAX_NEW_LINKS)
+        .map(|case| async move { (case, case_card::link(deps, case).await) });
+    for (case, url) in futures::future::join_all(asked).await {
+        if let Some(url) = url {
+            links.insert(case.clone(), url);
+        }
+    }
+    Ok(links)
 }
 
 fn refused_view(text: &str) -> serde_json::Value {

@@ -14,6 +14,7 @@ pub mod context;
 pub mod execute;
 pub mod home;
 pub mod intent;
+pub mod lapse;
 pub mod lookup;
 pub mod notify;
 pub mod reconcile;
@@ -50,6 +51,8 @@ pub struct Deps {
     pub access: access::AccessGate,
     /// How approvers are told that something waits on them.
     pub notify: crate::domain::ApprovalNotify,
+    /// The App Homes to redraw after cases change (`home::redraw_forever`).
+    pub homes: home::HomeRedraws,
 }
 
 /// How a workflow failed; `user_message` is what the operator reads.

@@ -8,7 +8,7 @@
 use super::case_card::CardPlace;
 use super::{now, Deps};
 use crate::card::home::{self, CaseStates};
-use crate::domain::{Actor, ApprovalNotify, Case, SlackUserId};
+use crate::domain::{Actor, ApprovalNotify, Case, ChannelId, ProposedAction, SlackUserId};
 use crate::slack::api::Message;
 use crate::store::cases::CASE_TTL_SECS;
 
@@ -18,7 +18,9 @@ pub async fn waiting(deps: &Deps, case: &Case, place: &CardPlace) {
     if deps.notify == ApprovalNotify::Off {
         return;
     }
-    let Some(slack) = &deps.slack else { return };
+    if deps.slack.is_none() {
+        return;
+    }
     let states = match deps.store.action_statuses(&case.id, &keys(case)).await {
         Ok(states) => states,
         Err(e) => {
@@ -59,14 +61,7 @@ pub async fn waiting(deps: &Deps, case: &Case, place: &CardPlace) {
     if asked.is_empty() {
         return;
     }
-    let link = match place.location() {
-        Some(at) => slack
-            .permalink(&at.channel, &at.ts)
-            .await
-            .map(|url| format!(" <{url}|Open the card>"))
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let link = card_link(deps, case, place).await;
     let who = requester.map_or_else(|| "the command line".to_owned(), |u| format!("<@{u}>"));
     let text = |lines: &[String]| {
         format!(
@@ -75,35 +70,22 @@ pub async fn waiting(deps: &Deps, case: &Case, place: &CardPlace) {
             lines.join("\n")
         )
     };
+    let told = |to: &str| format!("notify:{}:{to}:{}", case.id, waiting_keys.join(","));
     match &deps.notify {
         ApprovalNotify::Off => {}
         ApprovalNotify::DirectMessage => {
             for (approver, lines) in &asked {
-                if !first(
+                tell(
                     deps,
-                    &format!("notify:{}:{approver}:{}", case.id, waiting_keys.join(",")),
+                    case,
+                    &told(approver.as_str()),
+                    Place::User(approver),
+                    &text(lines),
                 )
-                .await
-                {
-                    continue;
-                }
-                if let Err(e) = slack
-                    .post_to_user(approver, &Message::text(text(lines)))
-                    .await
-                {
-                    tracing::warn!(case_id = %case.id, error = %e, "could not tell an approver");
-                }
+                .await;
             }
         }
         ApprovalNotify::Channel(channel) => {
-            if !first(
-                deps,
-                &format!("notify:{}:{channel}:{}", case.id, waiting_keys.join(",")),
-            )
-            .await
-            {
-                return;
-            }
             let names = asked
                 .iter()
                 .map(|(u, _)| format!("<@{u}>"))
@@ -117,12 +99,79 @@ pub async fn waiting(deps: &Deps, case: &Case, place: &CardPlace) {
                     }
                 }
             }
-            let message = Message::text(format!("{names} {}", text(&lines)));
-            if let Err(e) = slack.post_message(channel, &message, None).await {
-                tracing::warn!(case_id = %case.id, error = %e, "could not tell the approvers' channel");
-            }
+            let message = format!("{names} {}", text(&lines));
+            tell(
+                deps,
+                case,
+                &told(channel.as_str()),
+                Place::Channel(channel),
+                &message,
+            )
+            .await;
         }
     }
+}
+
+/// Tells `case`'s requester, once, that `action` lapsed without approval:
+/// a direct message, or a line naming them in `BILLING_APPROVAL_NOTIFY`'s
+/// channel; nothing when it is `off` or the case came from the command
+/// line.
+pub async fn lapsed(deps: &Deps, case: &Case, action: &ProposedAction, place: &CardPlace) {
+    let Actor::Slack(requester) = &case.requested_by else {
+        return;
+    };
+    let link = card_link(deps, case, place).await;
+    let text = format!(
+        "An action on your case `{}` lapsed without approval, so nothing was done: {}. Look the customer up again to propose it anew.{link}",
+        case.id, action.summary
+    );
+    let once = format!("lapsed:{}:{}", case.id, action.key);
+    match &deps.notify {
+        ApprovalNotify::Off => {}
+        ApprovalNotify::DirectMessage => {
+            tell(deps, case, &once, Place::User(requester), &text).await;
+        }
+        ApprovalNotify::Channel(channel) => {
+            let text = format!("<@{requester}> {text}");
+            tell(deps, case, &once, Place::Channel(channel), &text).await;
+        }
+    }
+}
+
+/// Where a message goes.
+enum Place<'a> {
+    User(&'a SlackUserId),
+    Channel(&'a ChannelId),
+}
+
+/// Posts `text` at `to` unless `once` was told before. Best effort.
+async fn tell(deps: &Deps, case: &Case, once: &str, to: Place<'_>, text: &str) {
+    let Some(slack) = &deps.slack else { return };
+    if !first(deps, once).await {
+        return;
+    }
+    let message = Message::text(text.to_owned());
+    let sent = match to {
+        Place::User(user) => slack.post_to_user(user, &message).await,
+        Place::Channel(channel) => slack
+            .post_message(channel, &message, None)
+            .await
+            .map(|_| ()),
+    };
+    if let Err(e) = sent {
+        tracing::warn!(case_id = %case.id, error = %e, "could not tell about the case");
+    }
+}
+
+/// " <link|Open the card>", or nothing without a card.
+async fn card_link(deps: &Deps, case: &Case, place: &CardPlace) -> String {
+    if place.location().is_none() {
+        return String::new();
+    }
+    super::case_card::link(deps, &case.id)
+        .await
+        .map(|url| format!(" <{url}|Open the card>"))
+        .unwrap_or_default()
 }
 
 fn keys(case: &Case) -> Vec<crate::domain::ActionKey> {

@@ -59,6 +59,16 @@ fn approve_values(home: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The texts of the direct messages the bot sent `user`.
+fn dms_to(app: &TestApp, user: &str) -> Vec<String> {
+    app.slack
+        .calls_to("chat.postMessage")
+        .into_iter()
+        .filter(|c| c.body["channel"] == user)
+        .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 fn home_click(user: &str, value: &str) -> Value {
     json!({
         "type": "block_actions",
@@ -238,14 +248,7 @@ async fn the_approvers_who_may_approve_are_told_once_and_the_requester_is_not() 
         "{:?}",
         case.actions
     );
-    let dm_to = |user: &str| {
-        app.slack
-            .calls_to("chat.postMessage")
-            .into_iter()
-            .filter(|c| c.body["channel"] == user)
-            .map(|c| c.body["text"].as_str().unwrap_or_default().to_owned())
-            .collect::<Vec<_>>()
-    };
+    let dm_to = |user: &str| dms_to(&app, user);
     for _ in 0..100 {
         if !dm_to(APPROVER_1).is_empty() && !dm_to(APPROVER_2).is_empty() {
             break;
@@ -267,4 +270,128 @@ async fn the_approvers_who_may_approve_are_told_once_and_the_requester_is_not() 
         );
     }
     assert!(dm_to(REQUESTER).is_empty(), "never the requester");
+}
+
+/// An action whose approval window closed is marked lapsed by the sweep of
+/// whichever replica gets there first: once in the state and the audit, its
+/// card redrawn, its requester told once (with the card's link), and no
+/// approver told anything.
+#[tokio::test]
+async fn a_lapsed_action_is_marked_once_and_its_requester_is_told_once() {
+    let slack = SlackStandIn::start().await;
+    let store = test_store().await;
+    let amount = billing_triage::domain::Money::new(
+        1_900,
+        billing_triage::domain::Currency::parse("usd").expect("currency"),
+    );
+    // Lapsed a minute ago, before any replica ran.
+    let (case, statuses) = refund_case_for("cus_Lapsed01", "ch_Lapsed01", amount, -60);
+    put_case(&store, &case, &statuses).await;
+    let mut config = test_config(&closed_port_url(), &slack, store.prefix());
+    config.approval_notify = billing_triage::domain::ApprovalNotify::DirectMessage;
+    // Two replicas sweep at start-up, on the same Redis.
+    let second_store = crate::helpers::store_on(store.prefix()).await;
+    let first = spawn_with(config.clone(), slack.clone(), store).await;
+    let _second = spawn_with(config, slack, second_store).await;
+
+    for key in ["a1", "a2", "a3"] {
+        let mut state = status(&first.store, &case, key).await;
+        for _ in 0..100 {
+            if matches!(state, ActionStatus::Expired { .. }) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            state = status(&first.store, &case, key).await;
+        }
+        assert!(
+            matches!(state, ActionStatus::Expired { .. }),
+            "{key}: {state:?}"
+        );
+    }
+    let expired = crate::fixtures::audit_kinds(&first.store, &case)
+        .await
+        .into_iter()
+        .filter(|k| *k == billing_triage::audit::AuditKind::ActionExpired)
+        .count();
+    assert_eq!(expired, 3, "each action's lapse audited once");
+    let card = first.slack.wait_for("chat.update", 1).await;
+    assert!(
+        card.last()
+            .is_some_and(|c| c.body.to_string().contains("Expired")),
+        "the card says so"
+    );
+    let dm_to = |user: &str| dms_to(&first, user);
+    for _ in 0..100 {
+        if dm_to(REQUESTER).len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let told = dm_to(REQUESTER);
+    assert_eq!(told.len(), 3, "once per action, by one replica: {told:?}");
+    for text in &told {
+        assert!(
+            text.contains("lapsed without approval") && text.contains(case.id.as_str()),
+            "{text}"
+        );
+        assert!(
+            text.contains("https://example.slack.com/archives/"),
+            "{text}"
+        );
+    }
+    assert!(
+        told.iter().any(|t| t.contains("Refund ch_Lapsed01")),
+        "names the action: {told:?}"
+    );
+    assert!(dm_to(APPROVER_1).is_empty() && dm_to(APPROVER_2).is_empty());
+}
+
+/// A change to a case redraws the Homes that showed it, and those it now
+/// shows for (its requester, its approvers) among users who opened their
+/// Home, and no other; each item links to its card.
+#[tokio::test]
+async fn a_change_redraws_only_the_homes_it_touches_and_items_link_to_their_cards() {
+    let stripe = localstripe::start().await;
+    let (customer, charge, amount) = seeded_charge(&stripe.base_url()).await;
+    let app = spawn_app(&stripe.base_url()).await;
+    let (case, statuses) = refund_case_for(&customer, &charge, amount, 3600);
+    put_case(&app.store, &case, &statuses).await;
+
+    for (user, event) in [(APPROVER_1, "Ev0SCOPE1"), (OUTSIDER, "Ev0SCOPE2")] {
+        app.post_signed(
+            "/slack/events",
+            "application/json",
+            home_opened(user, event),
+        )
+        .await;
+        wait_homes(&app, user, 1).await;
+    }
+    let home = homes_of(&app, APPROVER_1).remove(0).to_string();
+    assert!(
+        home.contains("https://example.slack.com/archives/") && home.contains("|Open the card>"),
+        "each item links to its card: {home}"
+    );
+    assert_eq!(
+        app.slack.calls_to("chat.getPermalink").len(),
+        1,
+        "the link is asked once and kept"
+    );
+
+    // Approving the refund changes the case: the approver's Home (which
+    // showed it) is redrawn; the outsider's (which did not) is not.
+    app.interact(&home_click(APPROVER_1, &value(&case, "a2")))
+        .await;
+    wait_homes(&app, APPROVER_1, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        homes_of(&app, OUTSIDER).len(),
+        1,
+        "an untouched Home is not redrawn"
+    );
+    assert_eq!(
+        app.slack.calls_to("chat.getPermalink").len(),
+        1,
+        "the kept link is reused"
+    );
 }
