@@ -107,12 +107,13 @@ impl Store {
             .collect())
     }
 
-    fn shown_key(&self, case: &CaseId) -> String {
-        self.key(&format!("home:shown:{case}"))
+    fn showing_key(&self, user: &SlackUserId) -> String {
+        self.key(&format!("home:showing:{user}"))
     }
 
-    /// Notes that `user`'s Home now shows `cases`: a change to any of them
-    /// redraws it ([`Self::home_audience`]). One round trip.
+    /// Notes that `user`'s Home now shows `cases` (replacing what it
+    /// showed), for [`VIEWER_SECS`]: a change to any of them redraws it.
+    /// One command.
     ///
     /// # Errors
     /// Redis errors.
@@ -121,31 +122,44 @@ impl Store {
         user: &SlackUserId,
         cases: &[CaseId],
     ) -> Result<(), StoreError> {
-        if cases.is_empty() {
-            return Ok(());
-        }
+        let ids = cases
+            .iter()
+            .map(CaseId::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut conn = self.conn().await?;
-        let mut pipe = redis::pipe();
-        for case in cases {
-            let key = self.shown_key(case);
-            pipe.sadd(&key, user.as_str())
-                .ignore()
-                .expire(&key, CASE_TTL_SECS as i64)
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut conn).await.map_err(map_err)
+        conn.set_ex::<_, _, ()>(self.showing_key(user), ids, VIEWER_SECS as u64)
+            .await
+            .map_err(map_err)
     }
 
-    /// Whose Home has shown `case`.
+    /// The cases each of `users`' Homes showed when last drawn, in order
+    /// (empty when unknown). One round trip.
     ///
     /// # Errors
     /// Redis errors.
-    pub async fn home_audience(&self, case: &CaseId) -> Result<Vec<SlackUserId>, StoreError> {
+    pub async fn homes_showing(
+        &self,
+        users: &[SlackUserId],
+    ) -> Result<Vec<Vec<CaseId>>, StoreError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = users.iter().map(|u| self.showing_key(u)).collect();
         let mut conn = self.conn().await?;
-        let users: Vec<String> = conn.smembers(self.shown_key(case)).await.map_err(map_err)?;
-        Ok(users
-            .iter()
-            .filter_map(|u| SlackUserId::parse(u).ok())
+        let raw: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(map_err)?;
+        Ok(raw
+            .into_iter()
+            .map(|ids| {
+                ids.unwrap_or_default()
+                    .split(' ')
+                    .filter_map(|id| CaseId::parse(id).ok())
+                    .collect()
+            })
             .collect())
     }
 

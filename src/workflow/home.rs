@@ -92,7 +92,9 @@ pub async fn redraw_forever(deps: Arc<Deps>) {
     }
 }
 
-/// Whose Homes `batch` touches, each once.
+/// Whose Homes `batch` touches, among the users who opened theirs in the
+/// last 7 days: those whose Home showed a changed case, and those a case
+/// may newly show for. Two round trips.
 async fn audience(deps: &Deps, batch: &[Changed]) -> Vec<SlackUserId> {
     let viewers = match deps.store.home_viewers(MAX_VIEWERS).await {
         Ok(viewers) => viewers,
@@ -101,28 +103,25 @@ async fn audience(deps: &Deps, batch: &[Changed]) -> Vec<SlackUserId> {
             return Vec::new();
         }
     };
-    let mut users: Vec<SlackUserId> = Vec::new();
-    for changed in batch {
-        let shown = deps
-            .store
-            .home_audience(&changed.case)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(case_id = %changed.case, error = %e, "could not read whose App Home shows the case");
-                Vec::new()
-            });
-        let newly = changed
-            .involved
-            .iter()
-            .filter(|u| viewers.contains(u))
-            .cloned();
-        for user in shown.into_iter().chain(newly) {
-            if !users.contains(&user) {
-                users.push(user);
-            }
-        }
-    }
-    users
+    let showing = deps
+        .store
+        .homes_showing(&viewers)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read what the open App Homes show");
+            Vec::new()
+        });
+    let touched = |user: &SlackUserId, shown: Option<&Vec<CaseId>>| {
+        batch.iter().any(|changed| {
+            changed.involved.contains(user) || shown.is_some_and(|s| s.contains(&changed.case))
+        })
+    };
+    viewers
+        .iter()
+        .enumerate()
+        .filter(|(i, user)| touched(user, showing.get(*i)))
+        .map(|(_, user)| user.clone())
+        .collect()
 }
 
 /// At most this many recent viewers are read to find who a change may
