@@ -13,6 +13,7 @@
 
 use crate::fixtures::{put_case, refund_case_for, status, value};
 use crate::helpers::*;
+use crate::relay::{relay, Answer, Request};
 use crate::stripe_faults::{Fault, Hook, StripeFaults};
 use crate::stripe_outcomes::{assert_records_match_stripe, refund_setup, refunds_of_case, settled};
 use billing_triage::audit::{AuditEvent, AuditKind};
@@ -24,7 +25,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const MASTER: &str = "billing";
@@ -154,66 +154,40 @@ fn kill(state: &FrontState) {
 }
 
 async fn pipe(state: Arc<FrontState>, inbound: TcpStream, outbound: TcpStream) {
-    let (mut client_read, mut client_write) = inbound.into_split();
-    let (mut server_read, mut server_write) = outbound.into_split();
     let replication = AtomicBool::new(false);
-    let requests = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match client_read.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            let chunk = &buf[..n];
-            let has = |m: &[u8]| chunk.windows(m.len()).any(|w| w == m);
-            if has(b"PSYNC") || has(b"SYNC") {
-                replication.store(true, Ordering::SeqCst);
-            }
-            let hit = {
-                let mut armed = state.armed.lock().expect("lock");
-                let hit = armed.as_deref().is_some_and(has);
-                if hit {
-                    *armed = None;
-                }
-                hit
-            };
+    let killed = || state.killed.load(Ordering::SeqCst);
+    let on_request = |chunk: &[u8]| {
+        let has = |m: &[u8]| chunk.windows(m.len()).any(|w| w == m);
+        if has(b"PSYNC") || has(b"SYNC") {
+            replication.store(true, Ordering::SeqCst);
+        }
+        let hit = {
+            let mut armed = state.armed.lock().expect("lock");
+            let hit = armed.as_deref().is_some_and(has);
             if hit {
-                kill(&state);
-                return;
+                *armed = None;
             }
-            if server_write.write_all(chunk).await.is_err() {
-                return;
-            }
+            hit
+        };
+        if hit {
+            kill(&state);
+            Request::End
+        } else {
+            Request::Forward
         }
     };
-    let answers = async {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            // A held replication link reads nothing: what the primary sends
-            // stays in its buffers and dies with it.
-            while replication.load(Ordering::SeqCst) && state.frozen.load(Ordering::SeqCst) {
-                if state.killed.load(Ordering::SeqCst) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-            let n = match server_read.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            if state.killed.load(Ordering::SeqCst)
-                || client_write.write_all(&buf[..n]).await.is_err()
-            {
-                return;
-            }
+    // A held replication link reads nothing: what the primary sends stays
+    // in its buffers and dies with it.
+    let on_answer = || {
+        if killed() {
+            Answer::End
+        } else if replication.load(Ordering::SeqCst) && state.frozen.load(Ordering::SeqCst) {
+            Answer::Hold
+        } else {
+            Answer::Pass
         }
     };
-    let dead = async {
-        while !state.killed.load(Ordering::SeqCst) {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
-    tokio::select! { () = requests => {}, () = answers => {}, () = dead => {} }
+    relay(inbound, outbound, on_request, on_answer, killed).await;
 }
 
 /// A primary (behind `front`), a replica and three sentinels.

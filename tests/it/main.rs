@@ -24,6 +24,7 @@ mod pinned_cases;
 mod pinned_reports;
 mod redis_faults;
 mod redis_tls;
+mod relay;
 mod reports;
 mod reports_harness;
 mod resilience;

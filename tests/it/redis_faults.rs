@@ -4,10 +4,10 @@
 //! restored, either before that command reaches Redis or right after it did
 //! (its answer lost). `helpers::RedisProxy` cuts on the test's word instead.
 
+use crate::relay::{relay, Answer, Request};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// When the marker is seen: cut before forwarding the command, or after.
@@ -85,70 +85,49 @@ impl RedisTrip {
 
     async fn pipe(self, inbound: TcpStream, outbound: TcpStream) {
         let born = self.generation.load(Ordering::SeqCst);
-        let (mut client_read, mut client_write) = inbound.into_split();
-        let (mut server_read, mut server_write) = outbound.into_split();
+        let cut = || self.generation.load(Ordering::SeqCst) != born;
         // Set once the tripping command is forwarded: its answer is lost.
         let mute = AtomicBool::new(false);
-        let requests = async {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match client_read.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                let chunk = &buf[..n];
-                let trip = {
-                    let mut armed = self.armed.lock().expect("armed lock");
-                    let hit = armed.as_ref().is_some_and(|(marker, _)| {
-                        chunk.windows(marker.len()).any(|w| w == marker.as_slice())
-                    });
-                    if hit {
-                        armed.take().map(|(_, trip)| trip)
-                    } else {
-                        None
-                    }
-                };
-                if trip == Some(Trip::Before) {
+        let on_request = |chunk: &[u8]| {
+            let trip = {
+                let mut armed = self.armed.lock().expect("armed lock");
+                let hit = armed.as_ref().is_some_and(|(marker, _)| {
+                    chunk.windows(marker.len()).any(|w| w == marker.as_slice())
+                });
+                if hit {
+                    armed.take().map(|(_, trip)| trip)
+                } else {
+                    None
+                }
+            };
+            match trip {
+                None => Request::Forward,
+                Some(Trip::Before) => {
                     self.cut();
-                    return;
+                    Request::End
                 }
-                if trip == Some(Trip::After) {
-                    mute.store(true, Ordering::SeqCst);
-                }
-                if server_write.write_all(chunk).await.is_err() {
-                    return;
-                }
-                if trip == Some(Trip::After) {
+                Some(Trip::After) => {
                     // Let Redis run it, then lose its answer.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    self.cut();
-                    return;
+                    mute.store(true, Ordering::SeqCst);
+                    let proxy = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        proxy.cut();
+                    });
+                    Request::ForwardLast
                 }
             }
         };
-        let answers = async {
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = match server_read.read(&mut buf).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                // Once muted or cut, nothing more reaches the client.
-                if mute.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if self.generation.load(Ordering::SeqCst) != born
-                    || client_write.write_all(&buf[..n]).await.is_err()
-                {
-                    return;
-                }
+        // Once muted or cut, nothing more reaches the client.
+        let on_answer = || {
+            if cut() {
+                Answer::End
+            } else if mute.load(Ordering::SeqCst) {
+                Answer::Drop
+            } else {
+                Answer::Pass
             }
         };
-        let cut = async {
-            while self.generation.load(Ordering::SeqCst) == born {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::select! { () = requests => {}, () = answers => {}, () = cut => {} }
+        relay(inbound, outbound, on_request, on_answer, cut).await;
     }
 }
