@@ -124,7 +124,10 @@ impl State {
         }
         let channel = body["channel"].as_str().unwrap_or("C0UNKNOWN").to_owned();
         let ts = self.next_ts();
-        if method == "chat.postMessage" && body.get("thread_ts").is_none() {
+        // A card: a message in a channel, outside a thread (not a direct
+        // message to a user).
+        let direct = channel.starts_with('U');
+        if method == "chat.postMessage" && body.get("thread_ts").is_none() && !direct {
             self.remember_card(&channel, &ts, &body, arrived);
         }
         let answer = match method.as_str() {
@@ -137,6 +140,14 @@ impl State {
             "conversations.info" => json!({ "ok": true, "channel": {
                 "id": channel, "is_channel": true, "is_im": false, "is_shared": false, "is_ext_shared": false } }),
             "chat.postEphemeral" => json!({ "ok": true, "message_ts": ts }),
+            "chat.getPermalink" => {
+                let at = body["message_ts"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .replace('.', "");
+                json!({ "ok": true, "channel": channel,
+                        "permalink": format!("https://load.slack.example/archives/{channel}/p{at}") })
+            }
             _ => {
                 // chat.update answers with the message's own ts.
                 let ts = body.get("ts").cloned().unwrap_or(json!(ts));

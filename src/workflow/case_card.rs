@@ -148,7 +148,8 @@ pub async fn link(deps: &Deps, case: &CaseId) -> Option<String> {
     }
     .await;
     result.unwrap_or_else(|e| {
-        tracing::warn!(case_id = %case, error = %e, "could not find the card's link");
+        let cause = std::error::Error::source(&e).map(ToString::to_string);
+        tracing::warn!(case_id = %case, error = %e, cause, "could not find the card's link");
         None
     })
 }
