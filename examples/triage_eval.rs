@@ -164,13 +164,14 @@ fn run(path: &str) -> Result<usize, String> {
             .or_default() += 1;
         if !lenient {
             misses.push(format!(
-                "{} [{} {}] expected {}, got {}: {}",
+                "{} [{} {}] expected {}, got {}: {} (signals: {:?})",
                 item.id,
                 item.lang,
                 item.state,
                 item.label,
                 got,
-                snippet(&item.message)
+                snippet(&item.message),
+                billing_triage::triage::read_signals(&item.message)
             ));
         }
         let (refunds, cancels) = proposes(&case);

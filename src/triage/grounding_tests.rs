@@ -20,7 +20,7 @@ fn load(state: &str) -> BillingSnapshot {
         .unwrap_or_else(|e| panic!("fixture {path} must be a BillingSnapshot: {e}"))
 }
 
-fn run(state: &str, message: &str) -> Case {
+pub(super) fn run(state: &str, message: &str) -> Case {
     let intake = Intake {
         id: CaseId::from_random(7),
         requested_by: Actor::System,
@@ -532,7 +532,7 @@ impl Case {
 
 /// [`check`] over many messages, reporting every one that fails at once
 /// (with its signals), so a kind of wording is seen whole.
-fn check_all(
+pub(super) fn check_all(
     states: &[&str],
     messages: &[&str],
     expected: Option<Category>,

@@ -63,6 +63,8 @@ pub mod signals;
 pub mod text;
 
 #[cfg(test)]
+mod everyday_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod grounding_tests;

@@ -29,10 +29,31 @@ pub fn read_signals(message: &str) -> Vec<Signal> {
     read_prepared(&text::prepare(message))
 }
 
-/// [`read_signals`] for a message already prepared.
+/// [`read_signals`] for a message already prepared. When the customer's
+/// own words carry no signal and they forward mail ("see below", "can you
+/// help with this?"), the self-serve asks of the forward are theirs: a
+/// colleague's request for an invoice or a card change is passed on. Nothing
+/// else of a forward is read (a refund, an outage or an instruction in it
+/// never decides the case).
 pub fn read_prepared(prepared: &text::Prepared) -> Vec<Signal> {
-    lang::read(&prepared.folded)
+    let signals = lang::read(&prepared.folded);
+    if !signals.is_empty() || prepared.forwarded.is_empty() {
+        return signals;
+    }
+    lang::read(&text::fold(&prepared.forwarded))
+        .into_iter()
+        .filter(|s| PASSED_ON.contains(s))
+        .collect()
 }
+
+/// The asks a customer may pass on by forwarding them: self-serve only,
+/// nothing that moves money or ends a subscription.
+const PASSED_ON: [Signal; 4] = [
+    Signal::AsksForInvoice,
+    Signal::AsksToUpdateCard,
+    Signal::AsksToChangePlan,
+    Signal::AsksAboutAccount,
+];
 
 /// The `cus_…` ids and emails in `current` (what the customer wrote now).
 pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
