@@ -6,7 +6,7 @@
 //! cancellation of the subscription), a charge after cancelling forwarded
 //! with the bank's alert. None of these sentences is in a corpus or a blind set.
 
-use super::grounding_tests::check_all;
+use super::grounding_tests::{check_all, run};
 use crate::domain::Category::{self, *};
 
 /// `messages` on both healthy corpus states give `category`, propose a
@@ -167,6 +167,79 @@ fn a_charge_after_cancelling_forwarded_with_the_banks_alert_is_a_product_failure
         &messages,
         Some(ProductFailure),
         true,
+        false,
+    );
+}
+
+/// Chasing a refund the state shows as made, with a chargeback, legal or
+/// regulator threat: an escalation a person answers (needs review), the card
+/// warns and states the refund with its date and amount, nothing is proposed
+/// again, and the draft says when the refund was made.
+#[test]
+fn chasing_a_refund_already_made_with_a_threat_is_an_escalation_in_every_language() {
+    let messages = [
+        "Where is my refund?? It's been days. If the money isn't back by Friday I'm filing a chargeback with my bank.",
+        "我的退款到底什么时候到账？再不到我就找银行拒付。",
+        "¿Dónde está mi reembolso? Si no llega esta semana abriré una disputa con el banco.",
+        "Wo bleibt meine Rückerstattung? Wenn das Geld nicht bis Freitag da ist, buche ich es über meine Bank zurück.",
+        "Où en est mon remboursement ? Sans nouvelles d'ici vendredi, je fais opposition auprès de ma banque.",
+        "Cadê meu reembolso? Se não cair até sexta vou abrir uma contestação no banco.",
+        "返金はいつ届くんですか？届かなければカード会社にチャージバックを申請します。",
+        "환불은 언제 들어오나요? 이번 주까지 안 들어오면 카드사에 차지백 신청하겠습니다.",
+        "Dov'è il mio rimborso? Se non arriva entro venerdì apro una contestazione con la banca.",
+        "Waar blijft mijn terugbetaling? Als het geld er vrijdag niet is, laat ik mijn bank het terugboeken.",
+        "Still no refund on my card. Next step is a complaint to the consumer protection authority and my lawyer.",
+        "Immer noch keine Erstattung. Sonst gehe ich zur Verbraucherzentrale und zum Anwalt.",
+        "Toujours pas de remboursement. Sinon je saisis la DGCCRF et mon avocat.",
+        "Sigo sin ver el reembolso. Si no, lo denuncio ante consumo y en redes sociales.",
+        "退款还没到账，再不处理我就去消协投诉，还要发微博曝光。",
+    ];
+    check_all(&["refunded_charge"], &messages, None, false, false);
+    for message in messages {
+        let case = run("refunded_charge", message);
+        let warned = |needle: &str| case.warnings.iter().any(|w| w.contains(needle));
+        assert!(
+            warned("threatens to escalate"),
+            "{message:?}: {:#?}",
+            case.warnings
+        );
+        assert!(
+            warned("A refund of USD 19.00 (re_RC01) of ch_RC01_2506 was made on 2025-06-10"),
+            "{message:?}: {:#?}",
+            case.warnings
+        );
+        assert!(
+            case.followup.text.contains("2025-06-10") && case.followup.text.contains("19.00"),
+            "{message:?}: {}",
+            case.followup.text
+        );
+    }
+}
+
+/// The state decides by itself (rules 4-5) whatever the threat: a duplicate
+/// stays a duplicate, a charge after cancelling or a dispute a product
+/// failure; elsewhere the threat makes the case a person's.
+#[test]
+fn an_escalation_goes_to_review_unless_the_state_decides() {
+    let threat = "Fix this or I'm calling my lawyer and filing a chargeback.";
+    let case = run("duplicate_same_customer", threat);
+    assert_eq!(case.triage.category(), Some(DuplicatePersonalSubscription));
+    let case = run("canceled_then_charged", threat);
+    assert_eq!(case.triage.category(), Some(ProductFailure));
+    assert!(case
+        .warnings
+        .iter()
+        .any(|w| w.contains("threatens to escalate")));
+    check_all(
+        &["healthy_monthly", "healthy_yearly", "team_5_seats"],
+        &[
+            "Send me the June invoice today or I'll report you to the consumer authority.",
+            "Die Rechnung fehlt immer noch, sonst geht das an meinen Anwalt.",
+            "发票再不给我就去12315投诉。",
+            "請求書をください。対応がなければ消費者センターに相談します。",
+        ],
+        None,
+        false,
         false,
     );
 }

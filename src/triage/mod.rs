@@ -37,6 +37,10 @@
 //!    after a cancellation that paid the canceled subscription's own invoice
 //!    (or came when nothing live was left) → *product failure*, no wording
 //!    needed.
+//!    Then **escalation**: a chargeback or dispute threat, legal action, a
+//!    regulator or consumer authority, the bank investigating, the press →
+//!    `NeedsReview` (the card warns, and states a refund already made with
+//!    its date and amount); only rules 4-5 decide before it.
 //! 6. **Team state** (a live team-marked subscription): "I'm one person" →
 //!    `NeedsReview`; a message about seats, amounts or duplication, or none →
 //!    *genuine multi-seat*; only a self-serve question → *missing self-serve
@@ -140,6 +144,21 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         evidence.extend(after_cancel.iter().map(AfterCancel::evidence));
         evidence.extend(signal_evidence(signals));
         return classified(Category::ProductFailure, evidence);
+    }
+
+    // Rule 5, escalation.
+    if has(ThreatensEscalation) {
+        let mut evidence = signal_evidence(signals);
+        evidence.push(state_summary(snapshot));
+        evidence.extend(state_notes(snapshot, now));
+        let mut missing = vec!["a person's answer: the customer threatens to escalate (a chargeback, legal action, a regulator, the bank or the press); reply calmly with the facts, and promise nothing before it is done".to_owned()];
+        missing.extend(refunds_made(snapshot).iter().map(|made| {
+            format!(
+                "{}: no second refund; tell the customer when it was made and that it can take 5 to 10 business days to reach their statement",
+                made.line()
+            )
+        }));
+        return Triage::NeedsReview { evidence, missing };
     }
 
     let problem = has(ReportsOutage) || has(ReportsBug);
@@ -266,10 +285,52 @@ pub fn warnings(
             NamedKind::CustomerId | NamedKind::Email => format!("The message names {} — look it up separately; nothing is proposed against this customer because of it", other.text),
         });
     }
+    if signals.contains(&Signal::ThreatensEscalation) {
+        lines.push("The customer threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press): a person answers, calmly and with the facts; nothing is proposed because of the threat".to_owned());
+        for made in refunds_made(snapshot) {
+            lines.push(format!("{}: it is not proposed again; it can take 5 to 10 business days to reach the customer's statement", made.line()));
+        }
+    }
     for charge in snapshot.charges().filter(|c| c.disputed) {
         lines.push(format!("{} ({}) is disputed: the dispute already returns the money to the customer, so no refund is proposed; answer the dispute in the Stripe dashboard", charge.id, charge.amount));
     }
     lines
+}
+
+/// A refund on record: what was refunded, of which charge, when.
+pub struct RefundMade<'a> {
+    pub charge: &'a Charge,
+    pub refund: &'a crate::domain::Refund,
+}
+
+impl RefundMade<'_> {
+    /// "A refund of USD 19.00 (re_1) of ch_1 was made on 2025-06-10".
+    fn line(&self) -> String {
+        format!(
+            "A refund of {} ({}) of {} was made on {}",
+            self.refund.amount,
+            self.refund.id,
+            self.charge.id,
+            crate::domain::iso_day(self.refund.created).unwrap_or_default()
+        )
+    }
+}
+
+/// The refunds on record that went through (not failed or canceled),
+/// oldest first.
+pub fn refunds_made(snapshot: &BillingSnapshot) -> Vec<RefundMade<'_>> {
+    let mut made: Vec<RefundMade<'_>> = snapshot
+        .charges()
+        .flat_map(|charge| {
+            charge
+                .refunds
+                .iter()
+                .filter(|r| !matches!(r.status.as_str(), "failed" | "canceled"))
+                .map(move |refund| RefundMade { charge, refund })
+        })
+        .collect();
+    made.sort_by_key(|m| m.refund.created);
+    made
 }
 
 /// Rule 10's questions, with the state they need.
@@ -851,6 +912,7 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::DeclinesRefund => "says they do not want a refund",
         Signal::DeclinesCancel => "says not to cancel",
         Signal::KeepsSubscriptions => "says to keep the subscriptions",
+        Signal::ThreatensEscalation => "threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press)",
     }
 }
 
