@@ -243,3 +243,73 @@ fn an_escalation_goes_to_review_unless_the_state_decides() {
         false,
     );
 }
+
+/// The evidence lines read from the message quote the words they were read
+/// from: whole words, one line, at most 60 characters, never a card number.
+#[test]
+fn evidence_from_the_message_quotes_its_words_scrubbed_in_any_language() {
+    use crate::domain::Triage;
+    let lines = |state: &str, message: &str| -> Vec<String> {
+        match run(state, message).triage {
+            Triage::Classified { evidence, .. } => evidence,
+            Triage::NeedsReview { evidence, .. } => evidence,
+            Triage::NotFound => Vec::new(),
+        }
+    };
+    let has = |lines: &[String], line: &str| lines.iter().any(|l| l == line);
+    let en = lines(
+        "refunded_charge",
+        "Where is my refund?? 4242 4242 4242 4242 cvc 123. Otherwise I'm filing a chargeback with my bank.",
+    );
+    assert!(
+        has(
+            &en,
+            "the message asks about a refund already made: “my refund”"
+        ),
+        "{en:#?}"
+    );
+    assert!(
+        en.iter().any(|l| l.starts_with(
+            "the message threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press): “chargeback"
+        )),
+        "{en:#?}"
+    );
+    assert!(!en.iter().any(|l| l.contains("4242")), "{en:#?}");
+    let ja = lines(
+        "healthy_monthly",
+        "昨日からずっとサービスが落ちていて、ログインできません。今月分を返金してほしいです。",
+    );
+    assert!(
+        ja.iter()
+            .any(|l| l.starts_with("the message reports an outage: “")
+                && !l.contains("the message reports an outage: “”")),
+        "{ja:#?}"
+    );
+    assert!(has(&ja, "the message asks for a refund: “返金”"), "{ja:#?}");
+    // A phrase is a prefix: the quote is the whole word the customer wrote.
+    let de = lines(
+        "healthy_monthly",
+        "Die Rechnung fehlt, sonst übernimmt das mein Rechtsanwalt.",
+    );
+    assert!(
+        de.iter().any(|l| l.ends_with(": “Rechtsanwalt”")),
+        "{de:#?}"
+    );
+    let fr = lines(
+        "healthy_monthly",
+        "Bonjour, comment changer la carte bancaire utilisée pour mon abonnement ?",
+    );
+    assert!(
+        has(
+            &fr,
+            "the message asks to update the card: “changer la carte”"
+        ),
+        "{fr:#?}"
+    );
+    for line in en.iter().chain(&ja).chain(&de).chain(&fr) {
+        if let Some((_, quoted)) = line.split_once('“') {
+            assert!(quoted.chars().count() <= 61, "{line}");
+            assert!(!quoted.contains('\n'), "{line}");
+        }
+    }
+}

@@ -76,7 +76,8 @@ mod grounding_tests;
 mod tests;
 
 pub use signals::{
-    named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,
+    named_accounts, other_customers, read_prepared, read_quoted, read_signals, NamedAccount,
+    NamedKind, Quote,
 };
 
 use crate::domain::{
@@ -91,6 +92,17 @@ pub const RENEWAL_WINDOW_DAYS: i64 = 7;
 
 /// Classifies one case; see the module doc for the rules and their order.
 pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Triage {
+    classify_quoted(snapshot, signals, &[], now)
+}
+
+/// [`classify`], with each evidence line read from the message quoting the
+/// customer's words (`quotes`, from [`read_quoted`]).
+pub fn classify_quoted(
+    snapshot: &BillingSnapshot,
+    signals: &[Signal],
+    quotes: &[Quote],
+    now: i64,
+) -> Triage {
     use Signal::*;
     if snapshot.customers.is_empty() {
         return Triage::NotFound;
@@ -100,7 +112,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
 
     // Rules 2-3: the anomaly stays in the evidence, nothing is decided on it.
     if has(AddressesApprovers) || has(NamesAnotherCustomer) {
-        let mut evidence = signal_evidence(signals);
+        let mut evidence = signal_evidence(signals, quotes);
         evidence.push(state_summary(snapshot));
         evidence.extend(anomaly_lines(snapshot, now));
         let mut missing = Vec::new();
@@ -117,7 +129,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     let duplicates = duplicates(snapshot);
     if !duplicates.is_empty() {
         let mut evidence: Vec<String> = duplicates.iter().map(Duplicate::evidence).collect();
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         // Saying they keep both is the customer's choice even without naming
         // who uses the other one: cancelling it would go against their word.
         if has(ForSomeoneElse) || has(KeepsSubscriptions) {
@@ -129,7 +141,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     let failures = payment_failures(snapshot, now);
     if !failures.is_empty() {
         let mut evidence = failures;
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         return classified(Category::FailedPayment, evidence);
     }
 
@@ -142,13 +154,13 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
             .map(|c| format!("{} ({}) is disputed by the customer", c.id, c.amount))
             .collect();
         evidence.extend(after_cancel.iter().map(AfterCancel::evidence));
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         return classified(Category::ProductFailure, evidence);
     }
 
     // Rule 5, escalation.
     if has(ThreatensEscalation) {
-        let mut evidence = signal_evidence(signals);
+        let mut evidence = signal_evidence(signals, quotes);
         evidence.push(state_summary(snapshot));
         evidence.extend(state_notes(snapshot, now));
         let mut missing = vec!["a person's answer: the customer threatens to escalate (a chargeback, legal action, a regulator, the bank or the press); reply calmly with the facts, and promise nothing before it is done".to_owned()];
@@ -169,7 +181,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     let team_topic = has(MentionsTeamOrSeats) || has(ChargedTwice);
     if !team.is_empty() && (team_topic || !problem) {
         let mut evidence = team;
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         if has(OnlyOnePerson) {
             return Triage::NeedsReview {
                 evidence,
@@ -182,7 +194,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         return classified(Category::GenuineMultiSeatIntent, evidence);
     }
 
-    let mut evidence = signal_evidence(signals);
+    let mut evidence = signal_evidence(signals, quotes);
     evidence.push(state_summary(snapshot));
     evidence.extend(state_notes(snapshot, now));
 
@@ -879,11 +891,16 @@ fn team_intent(snapshot: &BillingSnapshot) -> Vec<String> {
     evidence
 }
 
-/// One line per message signal, in the signal order.
-fn signal_evidence(signals: &[Signal]) -> Vec<String> {
+/// One line per message signal, in the signal order, quoting the words it
+/// was read from when there are any: `the message asks for a refund:
+/// “refund me”`.
+fn signal_evidence(signals: &[Signal], quotes: &[Quote]) -> Vec<String> {
     signals
         .iter()
-        .map(|&s| format!("the message {}", describe_signal(s)))
+        .map(|&s| match quotes.iter().find(|q| q.signal == s) {
+            Some(quote) => format!("the message {}: “{}”", describe_signal(s), quote.words),
+            None => format!("the message {}", describe_signal(s)),
+        })
         .collect()
 }
 

@@ -189,13 +189,21 @@ pub fn fold(text: &str) -> String {
 fn fold_normalized(normal: &str) -> String {
     let mut out = String::with_capacity(normal.len());
     for c in normal.chars() {
+        fold_char(c, &mut out);
+    }
+    out
+}
+
+/// One character of NFKC text, folded as [`fold`] does, onto `out`.
+pub fn fold_char(c: char, out: &mut String) {
+    {
         if c.is_ascii() {
             out.push(if c == '`' {
                 '\''
             } else {
                 c.to_ascii_lowercase()
             });
-            continue;
+            return;
         }
         for lower in c.to_lowercase() {
             match lower {
@@ -214,7 +222,6 @@ fn fold_normalized(normal: &str) -> String {
             }
         }
     }
-    out
 }
 
 /// Slack's `<…>` markup replaced by what a reader sees, then its three
