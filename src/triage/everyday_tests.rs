@@ -6,8 +6,21 @@
 //! cancellation of the subscription), a charge after cancelling forwarded
 //! with the bank's alert. None of these sentences is in a corpus or a blind set.
 
-use super::grounding_tests::{check_all, run};
+use super::grounding_tests::{check_all, run, self_serve_once_cancelled};
 use crate::domain::Category::{self, *};
+
+/// `messages` on `healthy_monthly` give `category` (whatever is proposed).
+fn category_on_healthy_monthly(messages: &[&str], category: Category) {
+    for message in messages {
+        let case = run("healthy_monthly", message);
+        assert_eq!(
+            case.triage.category(),
+            Some(category),
+            "{message:?}: {:#?}",
+            case.triage
+        );
+    }
+}
 
 /// `messages` on both healthy corpus states give `category`, propose a
 /// refund only when `refund` and never a cancellation.
@@ -312,4 +325,111 @@ fn evidence_from_the_message_quotes_its_words_scrubbed_in_any_language() {
             assert!(!quoted.contains('\n'), "{line}");
         }
     }
+}
+
+// Kinds of wording blind set 2 found (tests/fixtures/triage-blind-2), each
+// written anew here in several languages (none of these sentences is in it).
+
+#[test]
+fn removing_a_card_or_paying_another_way_is_self_serve_in_every_language() {
+    let messages = [
+        "Can I pay with PayPal instead and remove the card?",
+        "Je voudrais supprimer ma carte et payer autrement.",
+        "¿Puedo eliminar mi tarjeta y pagar de otra forma?",
+        "Ich möchte meine Karte löschen und anders bezahlen.",
+        "Quero remover o cartão e pagar de outra forma.",
+        "Vorrei rimuovere la carta e pagare in altro modo.",
+        "Ik wil mijn kaart verwijderen en anders betalen.",
+        "登録したカードを削除して、別の支払い方法にしたいです。",
+        "등록된 카드를 삭제하고 다른 결제 방법으로 바꾸고 싶어요.",
+        "我想删除银行卡，换其他支付方式。",
+        "Nos han bloqueado la visa por fraude, ¿dónde pongo la nueva?",
+        "La banca ha bloccato la carta, come la aggiorno?",
+    ];
+    on_healthy_accounts(&messages, MissingSelfServeControl, false);
+}
+
+#[test]
+fn turning_off_the_renewal_is_self_serve_in_every_language() {
+    let messages = [
+        "Please make sure it does not renew next time.",
+        "Wie kann ich die automatische Verlängerung ausschalten?",
+        "Comment désactiver le renouvellement automatique ?",
+        "¿Cómo quito la renovación automática?",
+        "Como desativar a renovação automática?",
+        "Come posso disattivare il rinnovo automatico?",
+        "Hoe zet ik de automatische verlenging uit?",
+        "自動更新を停止したいです。",
+        "자동 갱신 해제는 어떻게 하나요?",
+        "怎么关闭自动续费？",
+    ];
+    category_on_healthy_monthly(&messages, MissingSelfServeControl);
+}
+
+#[test]
+fn a_blank_screen_or_a_sync_that_never_ends_is_an_outage_in_every_language() {
+    let messages = [
+        "Since this morning the app keeps spinning forever.",
+        "Seit gestern sehe ich nur einen weißen Bildschirm.",
+        "Depuis hier, écran blanc à chaque connexion.",
+        "Desde ayer solo veo una pantalla en blanco.",
+        "Desde ontem só aparece uma tela branca.",
+        "Da ieri vedo solo una schermata bianca.",
+        "Sinds gisteren krijg ik een wit scherm.",
+        "昨日から画面が真っ白です。",
+        "어제부터 흰 화면만 나와요.",
+        "从昨天开始一直白屏。",
+    ];
+    category_on_healthy_monthly(&messages, ProductFailure);
+}
+
+/// A customer who does not want the money back gets no refund proposed,
+/// even for a surprise renewal.
+#[test]
+fn not_wanting_the_money_back_proposes_no_refund_in_every_language() {
+    let messages = [
+        "The renewal came without any reminder. I don't want my money back, just remind me next year.",
+        "Die Verlängerung kam ohne Erinnerung. Ich will das Geld nicht zurück.",
+        "年額の更新は予想外でしたが、返金は不要です。",
+        "没想到会自动续费，不需要退款，下次提醒我就行。",
+    ];
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &messages,
+        Some(ProductFailure),
+        false,
+        false,
+    );
+}
+
+/// "Charged again" after a cancellation the state shows no charge after is a
+/// claim it contradicts.
+#[test]
+fn charged_again_after_cancelling_with_no_such_charge_needs_review() {
+    let messages = [
+        "Ich habe gekündigt, aber es wurde wieder abgebucht.",
+        "J'ai résilié mais j'ai encore été prélevé.",
+        "Cancelé en mayo y me volvieron a cobrar.",
+        "Ik heb opgezegd en er is toch afgeschreven.",
+        "解約したのにまた請求されました。",
+        "해지했는데 또 결제됐어요.",
+        "我取消了，你们又扣款了。",
+    ];
+    check_all(&["canceled_clean"], &messages, None, false, false);
+}
+
+#[test]
+fn asking_for_a_written_confirmation_or_the_last_day_is_self_serve() {
+    let messages = [
+        "Können Sie mir schriftlich bestätigen, dass mein Abo beendet ist?",
+        "Pouvez-vous me confirmer par écrit que c'est bien résilié ?",
+        "¿Me lo podéis confirmar por escrito?",
+        "Podem confirmar por escrito que foi cancelado?",
+        "Potete confermare per iscritto la disdetta?",
+        "Kunnen jullie schriftelijk bevestigen dat het is opgezegd?",
+        "解約予約済みですが、最終日はいつですか？",
+        "마지막 날이 언제인가요?",
+        "请书面确认已经取消了。",
+    ];
+    self_serve_once_cancelled(&messages);
 }

@@ -51,7 +51,8 @@
 //!    *product failure*.
 //! 8. **A claim the state contradicts** → `NeedsReview`: charged after
 //!    cancelling with no such charge, "I cancelled" with no cancellation on
-//!    record, charged twice with no duplicate, a refund asked again or said
+//!    record (unless the message asks to cancel: "nothing more charged"
+//!    then speaks of the future), charged twice with no duplicate, a refund asked again or said
 //!    missing.
 //! 9. **A bare refund demand** (no stated problem, nothing wrong in the state)
 //!    → `NeedsReview`.
@@ -218,7 +219,7 @@ pub fn classify_quoted(
     if has(ChargedAfterCancelling) {
         contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
     }
-    if has(SaysCancelled) && !has_cancellation(snapshot) {
+    if has(SaysCancelled) && !has_cancellation(snapshot) && !has(AsksHowToCancel) {
         contradicted.push("when and how the customer cancelled: no subscription of this customer is canceled or set to cancel".to_owned());
     }
     if has(ChargedTwice) {
