@@ -64,7 +64,7 @@ pub fn read(folded: &str) -> Vec<Signal> {
 pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) {
     let text = squeeze(folded);
     let (signals, spans, _) = judge_spans(&text, &MATCHER.hits(&text));
-    (signals, locate(current, &spans))
+    (signals, locate(current, &text, &spans))
 }
 
 /// Where in the customer's text a signal was read.
@@ -77,8 +77,12 @@ pub struct Located {
 
 /// Maps spans of the squeezed folded text back to `current`, folding it
 /// again character by character (as `triage::text::fold` does) and
-/// squeezing as [`squeeze`] does; stops once every span is placed.
-fn locate(current: &str, spans: &[(Signal, usize, usize)]) -> Vec<Located> {
+/// squeezing as [`squeeze`] does; stops once every span is placed. A place
+/// is kept only when its words fold back to the matched phrase (`text` is
+/// the squeezed folded text the spans are in): where `current` and `text`
+/// disagree (a secret scrubbed from the folded text alone), nothing is
+/// quoted rather than the wrong words.
+fn locate(current: &str, text: &str, spans: &[(Signal, usize, usize)]) -> Vec<Located> {
     let mut found: Vec<Option<(usize, Option<usize>)>> = vec![None; spans.len()];
     let mut left = spans.len();
     let (mut at, mut last) = (0usize, None::<char>);
@@ -116,11 +120,17 @@ fn locate(current: &str, spans: &[(Signal, usize, usize)]) -> Vec<Located> {
     spans
         .iter()
         .zip(found)
-        .filter_map(|(&(signal, _, _), slot)| match slot {
-            Some((start, Some(end))) => Some(Located {
-                signal,
-                range: start..end,
-            }),
+        .filter_map(|(&(signal, from, to), slot)| match slot {
+            Some((start, Some(end))) => {
+                let words = current.get(start..end)?;
+                let phrase = text.get(from..to)?;
+                squeeze(&crate::triage::text::fold(words))
+                    .contains(phrase)
+                    .then_some(Located {
+                        signal,
+                        range: start..end,
+                    })
+            }
             _ => None,
         })
         .collect()
