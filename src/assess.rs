@@ -35,9 +35,9 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         .map(|m| triage::text::prepare(&m.text))
         .collect();
     let prepared = Prepared::join(first.iter().chain(&added));
-    let mut signals = prepared
+    let (mut signals, quotes) = prepared
         .as_ref()
-        .map(triage::read_prepared)
+        .map(triage::read_quoted)
         .unwrap_or_default();
     let named = prepared
         .as_ref()
@@ -49,7 +49,7 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         signals.sort();
     }
     let warnings = triage::warnings(&signals, &others, &snapshot);
-    let triage = triage::classify(&snapshot, &signals, intake.now);
+    let triage = triage::classify_quoted(&snapshot, &signals, &quotes, intake.now);
     let actions = actions::propose(&triage, &snapshot, &signals, intake.now);
     let revenue = actions::revenue_impact(&actions, &snapshot);
     let locale = followup::locale::choose(&snapshot, intake.message);

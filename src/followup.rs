@@ -155,6 +155,20 @@ pub fn draft(
         .cloned()
         .collect();
     let action = done_sentence(actions, done, locale).or_else(|| next_sentence(&pending, locale));
+    // A refund already made is stated, with its date and amount, where the
+    // customer asks about it or chases it (self-serve, needs review): never
+    // a second one, and nothing promised.
+    let states_refunds = matches!(
+        case_triage,
+        Triage::NeedsReview { .. }
+            | Triage::Classified {
+                category: Category::MissingSelfServeControl,
+                ..
+            }
+    );
+    if action.is_none() && states_refunds {
+        paragraphs.extend(refunds_made_sentences(snapshot, locale));
+    }
     paragraphs.extend(action);
     paragraphs.push(say("sign-off", &args));
     let text = paragraphs
@@ -403,6 +417,25 @@ fn next_sentence(actions: &[ProposedAction], locale: Locale) -> Option<String> {
     let mut args = FluentArgs::new();
     args.set("amount", amount);
     Some(templates::format(locale, id, &args))
+}
+
+/// How recent a refund on record must be for the draft to state it.
+const REFUND_STATED_DAYS: i64 = 60;
+
+/// "On 2025-06-10 we refunded USD 19.00; it can take 5 to 10 business days
+/// to show on your statement.", one per refund of the last
+/// [`REFUND_STATED_DAYS`] before the snapshot was read.
+fn refunds_made_sentences(snapshot: &BillingSnapshot, locale: Locale) -> Vec<String> {
+    crate::triage::refunds_made(snapshot)
+        .iter()
+        .filter(|made| snapshot.fetched_at - made.refund.created < REFUND_STATED_DAYS * 86_400)
+        .map(|made| {
+            let mut args = FluentArgs::new();
+            args.set("amount", made.refund.amount.to_string());
+            args.set("date", iso_date(made.refund.created));
+            templates::format(locale, "done-refunded", &args)
+        })
+        .collect()
 }
 
 /// After Stripe confirmed: what was done, with the amount and the date.

@@ -148,6 +148,40 @@ fn needs_review_case_says_what_is_missing() {
     );
 }
 
+/// A refund already made, chased with a chargeback threat (the corpus's
+/// `refunded_charge` state, through `assess`): the warning names the
+/// escalation and the refund with its date and amount, the evidence quotes
+/// the customer's words, and nothing is proposed again.
+#[test]
+fn an_escalation_card_warns_states_the_refund_made_and_quotes_the_words() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/corpus/refunded_charge.json");
+    let text = std::fs::read_to_string(&path).expect("the corpus fixture is readable");
+    let snapshot: BillingSnapshot = serde_json::from_str(&text).expect("a BillingSnapshot");
+    let now = snapshot.fetched_at;
+    let case = crate::assess::assess(
+        crate::assess::Intake {
+            id: CaseId::from_random(19),
+            requested_by: Actor::System,
+            message: Some("Where is my refund?? If it's not back by Friday I'm filing a chargeback with my bank."),
+            added: &[],
+            now,
+        },
+        snapshot,
+        &crate::followup::FollowUpSettings {
+            portal_login_url: None,
+        },
+    );
+    check(
+        "escalation_refund_made",
+        &CardView {
+            case: &case,
+            statuses: &[],
+            now,
+        },
+    );
+}
+
 #[test]
 fn not_found_case_names_the_query_and_hints() {
     let case = testing::case(snapshot("sub_Nobody", vec![]), Triage::NotFound, vec![]);

@@ -483,6 +483,10 @@ pub enum Signal {
     /// Wants to keep the subscriptions ("keep both", "it is not a
     /// mistake"): nothing of them is cancelled or refunded.
     KeepsSubscriptions,
+    /// Threatens to escalate: a chargeback or dispute with the bank, legal
+    /// action, a regulator or consumer authority, the bank investigating,
+    /// the press or social media. A person answers it.
+    ThreatensEscalation,
 }
 
 /// Where one proposed action stands. The approve workflow moves it through

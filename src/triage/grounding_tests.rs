@@ -20,7 +20,7 @@ fn load(state: &str) -> BillingSnapshot {
         .unwrap_or_else(|e| panic!("fixture {path} must be a BillingSnapshot: {e}"))
 }
 
-fn run(state: &str, message: &str) -> Case {
+pub(super) fn run(state: &str, message: &str) -> Case {
     let intake = Intake {
         id: CaseId::from_random(7),
         requested_by: Actor::System,
@@ -532,7 +532,19 @@ impl Case {
 
 /// [`check`] over many messages, reporting every one that fails at once
 /// (with its signals), so a kind of wording is seen whole.
-fn check_all(
+/// `messages` on the two states with a cancellation on record are
+/// self-serve, and propose no refund or cancellation.
+pub(super) fn self_serve_once_cancelled(messages: &[&str]) {
+    check_all(
+        &["canceled_clean", "pending_cancellation"],
+        messages,
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+}
+
+pub(super) fn check_all(
     states: &[&str],
     messages: &[&str],
     expected: Option<Category>,
@@ -690,13 +702,7 @@ fn status_of_a_refund_or_cancellation_already_done_is_self_serve() {
         "Can I get a confirmation of the cancellation?",
         "구독이 제대로 해지되었는지 확인하고 싶어요.",
     ];
-    check_all(
-        &["canceled_clean", "pending_cancellation"],
-        &messages,
-        Some(MissingSelfServeControl),
-        false,
-        false,
-    );
+    self_serve_once_cancelled(&messages);
     // The same questions on an account with no cancellation or refund on
     // record are claims the state contradicts.
     check_all(

@@ -37,6 +37,10 @@
 //!    after a cancellation that paid the canceled subscription's own invoice
 //!    (or came when nothing live was left) → *product failure*, no wording
 //!    needed.
+//!    Then **escalation**: a chargeback or dispute threat, legal action, a
+//!    regulator or consumer authority, the bank investigating, the press →
+//!    `NeedsReview` (the card warns, and states a refund already made with
+//!    its date and amount); only rules 4-5 decide before it.
 //! 6. **Team state** (a live team-marked subscription): "I'm one person" →
 //!    `NeedsReview`; a message about seats, amounts or duplication, or none →
 //!    *genuine multi-seat*; only a self-serve question → *missing self-serve
@@ -47,7 +51,8 @@
 //!    *product failure*.
 //! 8. **A claim the state contradicts** → `NeedsReview`: charged after
 //!    cancelling with no such charge, "I cancelled" with no cancellation on
-//!    record, charged twice with no duplicate, a refund asked again or said
+//!    record (unless the message asks to cancel: "nothing more charged"
+//!    then speaks of the future), charged twice with no duplicate, a refund asked again or said
 //!    missing.
 //! 9. **A bare refund demand** (no stated problem, nothing wrong in the state)
 //!    → `NeedsReview`.
@@ -63,6 +68,8 @@ pub mod signals;
 pub mod text;
 
 #[cfg(test)]
+mod everyday_tests;
+#[cfg(test)]
 mod fuzz_tests;
 #[cfg(test)]
 mod grounding_tests;
@@ -70,7 +77,8 @@ mod grounding_tests;
 mod tests;
 
 pub use signals::{
-    named_accounts, other_customers, read_prepared, read_signals, NamedAccount, NamedKind,
+    named_accounts, other_customers, read_prepared, read_quoted, read_signals, NamedAccount,
+    NamedKind, Quote,
 };
 
 use crate::domain::{
@@ -85,6 +93,17 @@ pub const RENEWAL_WINDOW_DAYS: i64 = 7;
 
 /// Classifies one case; see the module doc for the rules and their order.
 pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Triage {
+    classify_quoted(snapshot, signals, &[], now)
+}
+
+/// [`classify`], with each evidence line read from the message quoting the
+/// customer's words (`quotes`, from [`read_quoted`]).
+pub fn classify_quoted(
+    snapshot: &BillingSnapshot,
+    signals: &[Signal],
+    quotes: &[Quote],
+    now: i64,
+) -> Triage {
     use Signal::*;
     if snapshot.customers.is_empty() {
         return Triage::NotFound;
@@ -94,7 +113,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
 
     // Rules 2-3: the anomaly stays in the evidence, nothing is decided on it.
     if has(AddressesApprovers) || has(NamesAnotherCustomer) {
-        let mut evidence = signal_evidence(signals);
+        let mut evidence = signal_evidence(signals, quotes);
         evidence.push(state_summary(snapshot));
         evidence.extend(anomaly_lines(snapshot, now));
         let mut missing = Vec::new();
@@ -111,7 +130,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     let duplicates = duplicates(snapshot);
     if !duplicates.is_empty() {
         let mut evidence: Vec<String> = duplicates.iter().map(Duplicate::evidence).collect();
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         // Saying they keep both is the customer's choice even without naming
         // who uses the other one: cancelling it would go against their word.
         if has(ForSomeoneElse) || has(KeepsSubscriptions) {
@@ -123,7 +142,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     let failures = payment_failures(snapshot, now);
     if !failures.is_empty() {
         let mut evidence = failures;
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         return classified(Category::FailedPayment, evidence);
     }
 
@@ -136,8 +155,23 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
             .map(|c| format!("{} ({}) is disputed by the customer", c.id, c.amount))
             .collect();
         evidence.extend(after_cancel.iter().map(AfterCancel::evidence));
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         return classified(Category::ProductFailure, evidence);
+    }
+
+    // Rule 5, escalation.
+    if has(ThreatensEscalation) {
+        let mut evidence = signal_evidence(signals, quotes);
+        evidence.push(state_summary(snapshot));
+        evidence.extend(state_notes(snapshot, now));
+        let mut missing = vec!["a person's answer: the customer threatens to escalate (a chargeback, legal action, a regulator, the bank or the press); reply calmly with the facts, and promise nothing before it is done".to_owned()];
+        missing.extend(refunds_made(snapshot).iter().map(|made| {
+            format!(
+                "{}: no second refund; tell the customer when it was made and that it can take 5 to 10 business days to reach their statement",
+                made.line()
+            )
+        }));
+        return Triage::NeedsReview { evidence, missing };
     }
 
     let problem = has(ReportsOutage) || has(ReportsBug);
@@ -148,7 +182,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     let team_topic = has(MentionsTeamOrSeats) || has(ChargedTwice);
     if !team.is_empty() && (team_topic || !problem) {
         let mut evidence = team;
-        evidence.extend(signal_evidence(signals));
+        evidence.extend(signal_evidence(signals, quotes));
         if has(OnlyOnePerson) {
             return Triage::NeedsReview {
                 evidence,
@@ -161,7 +195,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
         return classified(Category::GenuineMultiSeatIntent, evidence);
     }
 
-    let mut evidence = signal_evidence(signals);
+    let mut evidence = signal_evidence(signals, quotes);
     evidence.push(state_summary(snapshot));
     evidence.extend(state_notes(snapshot, now));
 
@@ -185,7 +219,7 @@ pub fn classify(snapshot: &BillingSnapshot, signals: &[Signal], now: i64) -> Tri
     if has(ChargedAfterCancelling) {
         contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
     }
-    if has(SaysCancelled) && !has_cancellation(snapshot) {
+    if has(SaysCancelled) && !has_cancellation(snapshot) && !has(AsksHowToCancel) {
         contradicted.push("when and how the customer cancelled: no subscription of this customer is canceled or set to cancel".to_owned());
     }
     if has(ChargedTwice) {
@@ -264,10 +298,52 @@ pub fn warnings(
             NamedKind::CustomerId | NamedKind::Email => format!("The message names {} — look it up separately; nothing is proposed against this customer because of it", other.text),
         });
     }
+    if signals.contains(&Signal::ThreatensEscalation) {
+        lines.push("The customer threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press): a person answers, calmly and with the facts; nothing is proposed because of the threat".to_owned());
+        for made in refunds_made(snapshot) {
+            lines.push(format!("{}: it is not proposed again; it can take 5 to 10 business days to reach the customer's statement", made.line()));
+        }
+    }
     for charge in snapshot.charges().filter(|c| c.disputed) {
         lines.push(format!("{} ({}) is disputed: the dispute already returns the money to the customer, so no refund is proposed; answer the dispute in the Stripe dashboard", charge.id, charge.amount));
     }
     lines
+}
+
+/// A refund on record: what was refunded, of which charge, when.
+pub struct RefundMade<'a> {
+    pub charge: &'a Charge,
+    pub refund: &'a crate::domain::Refund,
+}
+
+impl RefundMade<'_> {
+    /// "A refund of USD 19.00 (re_1) of ch_1 was made on 2025-06-10".
+    fn line(&self) -> String {
+        format!(
+            "A refund of {} ({}) of {} was made on {}",
+            self.refund.amount,
+            self.refund.id,
+            self.charge.id,
+            crate::domain::iso_day(self.refund.created).unwrap_or_default()
+        )
+    }
+}
+
+/// The refunds on record that went through (not failed or canceled),
+/// oldest first.
+pub fn refunds_made(snapshot: &BillingSnapshot) -> Vec<RefundMade<'_>> {
+    let mut made: Vec<RefundMade<'_>> = snapshot
+        .charges()
+        .flat_map(|charge| {
+            charge
+                .refunds
+                .iter()
+                .filter(|r| !matches!(r.status.as_str(), "failed" | "canceled"))
+                .map(move |refund| RefundMade { charge, refund })
+        })
+        .collect();
+    made.sort_by_key(|m| m.refund.created);
+    made
 }
 
 /// Rule 10's questions, with the state they need.
@@ -816,11 +892,16 @@ fn team_intent(snapshot: &BillingSnapshot) -> Vec<String> {
     evidence
 }
 
-/// One line per message signal, in the signal order.
-fn signal_evidence(signals: &[Signal]) -> Vec<String> {
+/// One line per message signal, in the signal order, quoting the words it
+/// was read from when there are any: `the message asks for a refund:
+/// “refund me”`.
+fn signal_evidence(signals: &[Signal], quotes: &[Quote]) -> Vec<String> {
     signals
         .iter()
-        .map(|&s| format!("the message {}", describe_signal(s)))
+        .map(|&s| match quotes.iter().find(|q| q.signal == s) {
+            Some(quote) => format!("the message {}: “{}”", describe_signal(s), quote.words),
+            None => format!("the message {}", describe_signal(s)),
+        })
         .collect()
 }
 
@@ -849,6 +930,7 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::DeclinesRefund => "says they do not want a refund",
         Signal::DeclinesCancel => "says not to cancel",
         Signal::KeepsSubscriptions => "says to keep the subscriptions",
+        Signal::ThreatensEscalation => "threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press)",
     }
 }
 

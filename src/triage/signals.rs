@@ -29,10 +29,114 @@ pub fn read_signals(message: &str) -> Vec<Signal> {
     read_prepared(&text::prepare(message))
 }
 
-/// [`read_signals`] for a message already prepared.
-pub fn read_prepared(prepared: &text::Prepared) -> Vec<Signal> {
-    lang::read(&prepared.folded)
+/// The words of the message a signal was read from, as the card quotes
+/// them: whole words, one line, at most [`QUOTE_CHARS`] characters, with no
+/// card number or secret (the text was redacted before it was read, and the
+/// quote is checked again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    pub signal: Signal,
+    pub words: String,
 }
+
+/// The longest quote, in characters (an ellipsis marks a cut).
+pub const QUOTE_CHARS: usize = 60;
+
+/// [`read_prepared`], with a [`Quote`] for each signal read from the
+/// customer's words (a signal whose words cannot be placed has none): what
+/// the card's evidence cites, so a reviewer sees why in any language.
+pub fn read_quoted(prepared: &text::Prepared) -> (Vec<Signal>, Vec<Quote>) {
+    let (signals, located) = lang::read_located(&prepared.current, &prepared.folded);
+    if !signals.is_empty() || prepared.forwarded.is_empty() {
+        return (signals, quotes(&prepared.current, &located));
+    }
+    let (forwarded, located) =
+        lang::read_located(&prepared.forwarded, &text::fold(&prepared.forwarded));
+    let signals: Vec<Signal> = forwarded
+        .into_iter()
+        .filter(|s| PASSED_ON.contains(s))
+        .collect();
+    let located: Vec<lang::Located> = located
+        .into_iter()
+        .filter(|l| signals.contains(&l.signal))
+        .collect();
+    (signals, quotes(&prepared.forwarded, &located))
+}
+
+fn quotes(source: &str, located: &[lang::Located]) -> Vec<Quote> {
+    located
+        .iter()
+        .filter_map(|l| {
+            Some(Quote {
+                signal: l.signal,
+                words: quote(source, l.range.clone())?,
+            })
+        })
+        .collect()
+}
+
+/// The words of `source` around `range`: widened to whole words in scripts
+/// written with spaces (a phrase is a prefix: "refund" quotes "refunded"),
+/// on one line, cut to [`QUOTE_CHARS`], scrubbed again.
+fn quote(source: &str, range: std::ops::Range<usize>) -> Option<String> {
+    let in_word = |c: char| c.is_alphanumeric() && (c as u32) < 0x2e80;
+    let matched = source.get(range.clone())?;
+    let before = source.get(..range.start)?;
+    let after = source.get(range.end..)?;
+    let starts_in_word = matched.chars().next().is_some_and(in_word);
+    let ends_in_word = matched.chars().next_back().is_some_and(in_word);
+    let head: usize = if starts_in_word {
+        before
+            .chars()
+            .rev()
+            .take_while(|&c| in_word(c))
+            .map(char::len_utf8)
+            .sum()
+    } else {
+        0
+    };
+    let tail: usize = if ends_in_word {
+        after
+            .chars()
+            .take_while(|&c| in_word(c))
+            .map(char::len_utf8)
+            .sum()
+    } else {
+        0
+    };
+    let words = source.get(range.start - head..range.end + tail)?;
+    let flat = words.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = flat.chars().take(QUOTE_CHARS).collect();
+    if flat.chars().count() > QUOTE_CHARS {
+        cut.pop();
+        cut.push('…');
+    }
+    let cut = if crate::audit::looks_secret(&cut) {
+        crate::audit::scrub_text(&cut)
+    } else {
+        cut
+    };
+    (!cut.is_empty()).then_some(cut)
+}
+
+/// [`read_signals`] for a message already prepared. When the customer's
+/// own words carry no signal and they forward mail ("see below", "can you
+/// help with this?"), the self-serve asks of the forward are theirs: a
+/// colleague's request for an invoice or a card change is passed on. Nothing
+/// else of a forward is read (a refund, an outage or an instruction in it
+/// never decides the case).
+pub fn read_prepared(prepared: &text::Prepared) -> Vec<Signal> {
+    read_quoted(prepared).0
+}
+
+/// The asks a customer may pass on by forwarding them: self-serve only,
+/// nothing that moves money or ends a subscription.
+const PASSED_ON: [Signal; 4] = [
+    Signal::AsksForInvoice,
+    Signal::AsksToUpdateCard,
+    Signal::AsksToChangePlan,
+    Signal::AsksAboutAccount,
+];
 
 /// The `cus_…` ids and emails in `current` (what the customer wrote now).
 pub fn named_accounts(current: &str) -> Vec<NamedAccount> {

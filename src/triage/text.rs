@@ -45,6 +45,13 @@ pub struct Prepared {
     /// Quoted replies, forwarded mail and signatures (redacted, markup
     /// resolved); they never decide the case.
     pub quoted: String,
+    /// The body of forwarded mail under what the customer wrote (redacted,
+    /// markup resolved, NFKC; its `>` lines left out), a part of `quoted`:
+    /// read only for the self-serve ask the customer passes on when their
+    /// own words carry none ("see below" above a colleague's request for
+    /// an invoice). Empty when the message forwards nothing or is only a
+    /// forward (then the forward is `current`).
+    pub forwarded: String,
 }
 
 /// Runs the steps of the module doc.
@@ -54,12 +61,18 @@ pub fn prepare(message: &str) -> Prepared {
     // apart (`4242 4242 4242 <!x|>4242`, `⑩⑩⑩⑩⑩⑩⑩`, `SK_LIVE`): each
     // derived form that changed is checked again.
     let resolved = rescrub_if_changed(&redacted, resolve_slack(&redacted));
-    let (current, quoted) = split(&resolved);
+    let Parts {
+        current,
+        quoted,
+        forwarded,
+    } = split_parts(&resolved);
     // Only what is matched is normalised: a long quoted thread costs one pass.
-    let source = if current.trim().is_empty() {
-        &quoted
+    let only_quoted = current.trim().is_empty();
+    let source = if only_quoted { &quoted } else { &current };
+    let forwarded = if only_quoted || forwarded.trim().is_empty() {
+        String::new()
     } else {
-        &current
+        rescrub_if_changed(&forwarded, nfkc(&forwarded))
     };
     let current = rescrub_if_changed(source, nfkc(source));
     // `current` is NFKC already: folding it again would only repeat that.
@@ -75,6 +88,7 @@ pub fn prepare(message: &str) -> Prepared {
         folded,
         current,
         quoted,
+        forwarded,
         redacted,
     }
 }
@@ -122,6 +136,7 @@ impl Prepared {
             current: joined(|p| &p.current),
             folded: joined(|p| &p.folded),
             quoted: joined(|p| &p.quoted),
+            forwarded: joined(|p| &p.forwarded),
         })
     }
 }
@@ -174,13 +189,21 @@ pub fn fold(text: &str) -> String {
 fn fold_normalized(normal: &str) -> String {
     let mut out = String::with_capacity(normal.len());
     for c in normal.chars() {
+        fold_char(c, &mut out);
+    }
+    out
+}
+
+/// One character of NFKC text, folded as [`fold`] does, onto `out`.
+pub fn fold_char(c: char, out: &mut String) {
+    {
         if c.is_ascii() {
             out.push(if c == '`' {
                 '\''
             } else {
                 c.to_ascii_lowercase()
             });
-            continue;
+            return;
         }
         for lower in c.to_lowercase() {
             match lower {
@@ -199,7 +222,6 @@ fn fold_normalized(normal: &str) -> String {
             }
         }
     }
-    out
 }
 
 /// Slack's `<…>` markup replaced by what a reader sees, then its three
@@ -263,6 +285,21 @@ pub fn resolve_slack(text: &str) -> String {
 
 /// (what the customer wrote now, everything quoted, forwarded or signed).
 pub fn split(text: &str) -> (String, String) {
+    let parts = split_parts(text);
+    (parts.current, parts.quoted)
+}
+
+/// A message cut by [`split_parts`].
+struct Parts {
+    current: String,
+    /// Everything quoted, forwarded or signed.
+    quoted: String,
+    /// The lines of forwarded mail that are not `>`-quoted (in `quoted` too).
+    forwarded: String,
+}
+
+/// [`split`], keeping the forwarded body apart as well.
+fn split_parts(text: &str) -> Parts {
     #[derive(PartialEq, Clone, Copy)]
     enum Part {
         Now,
@@ -270,7 +307,7 @@ pub fn split(text: &str) -> (String, String) {
         Forward,
         Signature,
     }
-    let (mut current, mut quoted) = (String::new(), String::new());
+    let (mut current, mut quoted, mut forwarded) = (String::new(), String::new(), String::new());
     let mut part = Part::Now;
     let lines: Vec<&str> = text.lines().collect();
     for (n, &line) in lines.iter().enumerate() {
@@ -311,6 +348,10 @@ pub fn split(text: &str) -> (String, String) {
             (part, None) => part,
         };
         let quoted_line = part != Part::Now || trimmed.starts_with('>');
+        if part == Part::Forward && !trimmed.starts_with('>') {
+            forwarded.push_str(line);
+            forwarded.push('\n');
+        }
         let into = if quoted_line {
             &mut quoted
         } else {
@@ -319,7 +360,11 @@ pub fn split(text: &str) -> (String, String) {
         into.push_str(line);
         into.push('\n');
     }
-    (current, quoted)
+    Parts {
+        current,
+        quoted,
+        forwarded,
+    }
 }
 
 /// Longest line read for a reply header, forward marker or sign-off, in bytes.
@@ -506,6 +551,28 @@ const SIGN_OFFS: &[&str] = &[
     "よろしくお願いいたします",
     "よろしくお願いします",
     "감사합니다",
+    // "Thanks" alone on its line, as in English, in the other languages.
+    "gracias",
+    "muchas gracias",
+    "merci",
+    "merci d'avance",
+    "danke",
+    "vielen dank",
+    "obrigado",
+    "obrigada",
+    "grazie",
+    "grazie mille",
+    "bedankt",
+    "dank je",
+    "dank u",
+    "谢谢",
+    "谢谢您",
+    "多谢",
+    "祝好",
+    "ありがとうございます",
+    "宜しくお願いいたします",
+    "고맙습니다",
+    "감사드립니다",
 ];
 
 fn is_sign_off(folded: &str) -> bool {

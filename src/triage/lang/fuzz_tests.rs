@@ -122,6 +122,23 @@ proptest! {
         let (fast, pairwise) = both(&message);
         prop_assert_eq!(fast, pairwise, "{:?}", message);
     }
+
+    /// Every signal read is placed in the customer's text (the evidence
+    /// quotes it), on character boundaries, at words that fold back to it.
+    #[test]
+    fn fuzz_every_signal_read_is_placed_in_the_text(message in phrase_message()) {
+        let current = crate::triage::text::nfkc(&message);
+        let folded = fold(&current);
+        let (signals, located) = read_located(&current, &folded);
+        prop_assert_eq!(&signals, &read(&folded), "{:?}", message);
+        let placed: Vec<Signal> = located.iter().map(|l| l.signal).collect();
+        let mut sorted = placed.clone();
+        sorted.sort();
+        prop_assert_eq!(&sorted, &signals, "{:?}: {:?}", message, located);
+        for l in &located {
+            prop_assert!(current.get(l.range.clone()).is_some(), "{:?}: {:?}", message, l);
+        }
+    }
 }
 
 /// The shapes that were super-linear: a long message of one repeated

@@ -56,6 +56,86 @@ pub fn read(folded: &str) -> Vec<Signal> {
     MATCHER.read(folded)
 }
 
+/// [`read`], with where each signal was first read in `current`: `folded`
+/// must be `current` folded (`triage::text::fold`), and each range is the
+/// bytes of `current` whose folding holds the matched phrase (a phrase
+/// negated into another signal gives that signal its place). A signal whose
+/// place cannot be found in `current` (the two texts disagree) has none.
+pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) {
+    let text = squeeze(folded);
+    let (signals, spans, _) = judge_spans(&text, &MATCHER.hits(&text));
+    (signals, locate(current, &text, &spans))
+}
+
+/// Where in the customer's text a signal was read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub signal: Signal,
+    /// Byte range in the text given to [`read_located`] as `current`.
+    pub range: std::ops::Range<usize>,
+}
+
+/// Maps spans of the squeezed folded text back to `current`, folding it
+/// again character by character (as `triage::text::fold` does) and
+/// squeezing as [`squeeze`] does; stops once every span is placed. A place
+/// is kept only when its words fold back to the matched phrase (`text` is
+/// the squeezed folded text the spans are in): where `current` and `text`
+/// disagree (a secret scrubbed from the folded text alone), nothing is
+/// quoted rather than the wrong words.
+fn locate(current: &str, text: &str, spans: &[(Signal, usize, usize)]) -> Vec<Located> {
+    let mut found: Vec<Option<(usize, Option<usize>)>> = vec![None; spans.len()];
+    let mut left = spans.len();
+    let (mut at, mut last) = (0usize, None::<char>);
+    let mut folded = String::new();
+    for (i, c) in current.char_indices() {
+        if left == 0 {
+            break;
+        }
+        folded.clear();
+        crate::triage::text::fold_char(c, &mut folded);
+        let before = at;
+        for f in folded.chars() {
+            if f.is_ascii_alphabetic() && last == Some(f) {
+                continue;
+            }
+            last = Some(f);
+            at += f.len_utf8();
+        }
+        for (slot, &(_, start, end)) in found.iter_mut().zip(spans) {
+            match slot {
+                None if (before..at).contains(&start) => {
+                    *slot = Some((i, (end <= at).then_some(i + c.len_utf8())));
+                    if end <= at {
+                        left -= 1;
+                    }
+                }
+                Some((_, end_at @ None)) if end <= at => {
+                    *end_at = Some(i + c.len_utf8());
+                    left -= 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    spans
+        .iter()
+        .zip(found)
+        .filter_map(|(&(signal, from, to), slot)| match slot {
+            Some((start, Some(end))) => {
+                let words = current.get(start..end)?;
+                let phrase = text.get(from..to)?;
+                squeeze(&crate::triage::text::fold(words))
+                    .contains(phrase)
+                    .then_some(Located {
+                        signal,
+                        range: start..end,
+                    })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// What a table row means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Meaning {
@@ -171,6 +251,14 @@ fn judge(text: &str, hits: &[Hit]) -> Vec<Signal> {
 /// [`judge`], and how many cues and gaps it looked at: the regression
 /// tests hold that count linear in the hits.
 fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
+    let (signals, _, looked_at) = judge_spans(text, hits);
+    (signals, looked_at)
+}
+
+/// [`judge_counting`], with the first span (in `text`) each signal was read
+/// from.
+#[allow(clippy::type_complexity)]
+fn judge_spans(text: &str, hits: &[Hit]) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
     // Phrases by start, then end, then meaning: the same phrase from
     // several tables ("crash" is English and Dutch) sits together.
     let signal_of = |h: &Hit| match h.row.meaning {
@@ -184,6 +272,12 @@ fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
     phrases.sort_unstable_by_key(|h| (h.start, h.end, signal_of(h)));
     let cues = Cues::new(text, hits);
     let mut found = BTreeSet::new();
+    let mut spans: Vec<(Signal, usize, usize)> = Vec::new();
+    let mut keep = |found: &mut BTreeSet<Signal>, signal: Signal, hit: &Hit| {
+        if found.insert(signal) {
+            spans.push((signal, hit.start, hit.end));
+        }
+    };
     // A phrase is inside a longer one when one starts before it and ends at
     // or after its end, or starts with it and ends after it.
     let mut max_end_before: Option<usize> = None;
@@ -213,22 +307,18 @@ fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
             // A cue of any of the phrase's languages negates it.
             let negated = NEGATABLE.contains(&signal) && same.iter().any(|o| cues.negate(o));
             if !negated {
-                found.insert(signal);
+                keep(&mut found, signal, hit);
                 continue;
             }
             match signal {
-                Signal::WantsRefund => {
-                    found.insert(Signal::DeclinesRefund);
-                }
-                Signal::AsksHowToCancel => {
-                    found.insert(Signal::DeclinesCancel);
-                }
+                Signal::WantsRefund => keep(&mut found, Signal::DeclinesRefund, hit),
+                Signal::AsksHowToCancel => keep(&mut found, Signal::DeclinesCancel, hit),
                 _ => {}
             }
         }
         max_end_before = Some(max_end_before.map_or(max_end_here, |end| end.max(max_end_here)));
     }
-    (found.into_iter().collect(), cues.looked_at.get())
+    (found.into_iter().collect(), spans, cues.looked_at.get())
 }
 
 /// The negation cues of a text, by language, and where its clauses and
