@@ -443,7 +443,7 @@ fn declining_a_refund_with_an_outage_proposes_no_refund_in_every_language() {
         "The app has been down all morning. No refund needed, just get it working again.",
         "Our dashboard is down since lunch, I don't need the money back, please fix it.",
         "De app ligt plat sinds vanochtend. Geen refund nodig, los het gewoon op.",
-        "Die App ist down, schon seit heute früh. Eine Erstattung ist nicht nötig, bitte nur reparieren.",
+        "Die App ist down seit heute früh. Eine Erstattung ist nicht nötig, bitte nur reparieren.",
         "L'application est en panne depuis ce matin. Pas besoin de remboursement, réparez-la juste.",
         "El servicio está caído desde esta mañana. No hace falta reembolso, arreglenlo ya.",
         "O sistema está fora do ar desde cedo. Não precisa reembolsar, só consertem.",
@@ -648,7 +648,7 @@ fn a_surprise_renewal_without_a_reminder_is_a_product_failure_in_every_language(
 fn an_outage_without_accents_is_a_product_failure() {
     let messages = [
         "la piattaforma e giu da stamattina, voglio il rimborso",
-        "il sito e ancora giu, rimborsatemi il mese",
+        "il sito e giu dal weekend, rimborsatemi il mese",
         "Llevamos toda la manana sin poder acceder, quiero un reembolso.",
         "Estamos sem conseguir acessar desde ontem, quero reembolso.",
     ];
