@@ -655,14 +655,16 @@ fn an_outage_without_accents_is_a_product_failure() {
     expect_on(&["healthy_monthly"], &messages, Some(ProductFailure), true);
 }
 
-/// "Only" before a number or a verb is no person working alone: a seat
-/// reduction on a team.
+/// "Only" ("solo") before a number or a verb is no person working alone: a
+/// seat question on a team. A sender who says they work solo is one.
 #[test]
 fn only_using_some_seats_is_a_seat_question_not_one_person() {
     let messages = [
         "abbiamo 5 licenze ma ne usiamo solo 3, come le riduco?",
         "volevo solo capire quante postazioni paghiamo",
         "Pagamos 5 puestos y usamos solo 3, ¿cómo los reduzco?",
+        "Solo una domanda: quante postazioni stiamo pagando?",
+        "Solo una pregunta: ¿cuántos puestos pagamos?",
     ];
     expect_on(
         &["team_5_seats"],
@@ -670,6 +672,12 @@ fn only_using_some_seats_is_a_seat_question_not_one_person() {
         Some(GenuineMultiSeatIntent),
         false,
     );
+}
+
+#[test]
+fn working_solo_on_a_team_account_needs_review() {
+    let messages = ["I'm solo, I never chose five seats."];
+    expect_on(&["team_5_seats"], &messages, None, false);
 }
 
 /// Adding colleagues to a personal plan is a plan change.
