@@ -55,7 +55,8 @@
 //!    then speaks of the future), charged twice with no duplicate, a refund asked again or said
 //!    missing.
 //! 9. **A bare refund demand** (no stated problem, nothing wrong in the state)
-//!    → `NeedsReview`.
+//!    → `NeedsReview`; asking where a refund on record stands, or for its
+//!    paperwork (an invoice or credit note of it), is no demand.
 //! 10. **Self-serve**: how to cancel or undo it, change plan, invoices, the
 //!     card, the account's dates or status, a refund or cancellation the
 //!     state shows as done → *missing self-serve control*; a team or seats
@@ -242,7 +243,9 @@ pub fn classify_quoted(
     }
 
     // Rule 9.
-    let refund_status = has(AsksRefundStatus) && refund_on_record;
+    // A refund on record, asked about or asked to be documented (a credit
+    // note or invoice of it), is no new refund demand.
+    let refund_status = (has(AsksRefundStatus) || has(AsksForInvoice)) && refund_on_record;
     if has(WantsRefund) && !refund_status {
         return Triage::NeedsReview {
             evidence,
