@@ -306,7 +306,11 @@ fn propose_self_serve(
     // "Cancel" proposed only when asked for and not refused in the same
     // message, and only when the lookup found one customer: with several
     // sharing an email, which account the customer means is the operator's call.
+    // Not beside a card to change either: "the bank cancelled my card", "I'm
+    // cancelling that Visa, how do I put the new one in" speak of the card,
+    // and the portal (proposed above) lets them do either themselves.
     if signals.contains(&Signal::AsksHowToCancel)
+        && !signals.contains(&Signal::AsksToUpdateCard)
         && !signals.contains(&Signal::DeclinesCancel)
         && snapshot.customers.len() == 1
     {

@@ -730,3 +730,26 @@ fn adding_colleagues_on_a_team_is_a_seat_question() {
         false,
     );
 }
+
+/// A card to change beside a cancel word: the card is what the customer (or
+/// their bank) cancels, so the portal is proposed and never a cancellation
+/// of the subscription.
+#[test]
+fn cancelling_the_old_card_while_changing_it_proposes_no_cancellation() {
+    self_serve_on(
+        &["healthy_monthly", "healthy_yearly"],
+        &[
+            "How do I change the card? I'm cancelling the Visa that's on file next week.",
+            "¿Cómo cambio la tarjeta? La visa que tengo la voy a dar de baja.",
+            "Como troco o cartão? Vou cancelar o Visa que está cadastrado.",
+            "Wie ändere ich die Karte? Die alte Visa kündige ich nächste Woche.",
+            "Comment changer de carte ? Je vais résilier l'ancienne Visa.",
+            "Come cambio la carta? La vecchia Visa la disdico.",
+            "Hoe wijzig ik de kaart? De oude Visa zeg ik op.",
+            "怎么换绑信用卡？旧的Visa卡我要注销了。",
+            "カードを変更したいです。古いVisaカードは解約します。",
+            "카드를 바꾸고 싶어요. 예전 비자카드는 해지할 거예요.",
+        ],
+        false,
+    );
+}
