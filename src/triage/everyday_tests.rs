@@ -753,3 +753,17 @@ fn cancelling_the_old_card_while_changing_it_proposes_no_cancellation() {
         false,
     );
 }
+
+/// "Still no refund" chases a refund: English "no" before the word is no
+/// refusal of one, though Spanish and Italian share the word "no".
+#[test]
+fn still_no_refund_for_an_outage_chases_one_and_declines_nothing() {
+    on_healthy_accounts(
+        &[
+            "Still no refund for the three days of outage. Thanks,",
+            "The app was down all week and still no refund.",
+        ],
+        ProductFailure,
+        true,
+    );
+}
