@@ -753,3 +753,75 @@ fn cancelling_the_old_card_while_changing_it_proposes_no_cancellation() {
         false,
     );
 }
+
+/// Asking when the next charge comes, said with the verb or the payment
+/// ("when will I be billed next", "下次扣费是哪天").
+#[test]
+fn asking_when_the_next_charge_comes_is_self_serve_in_every_language() {
+    let messages = [
+        "quick one: what day do I get charged next month?",
+        "下次扣费大概是哪一天？",
+        "¿Cuándo me cobran el próximo pago?",
+        "Wann ist die nächste Zahlung fällig?",
+        "Pouvez-vous m'indiquer quand mon forfait sera renouvelé ?",
+        "Quando è previsto il prossimo pagamento?",
+        "Qual a data do próximo pagamento?",
+        "次の引き落としはいつですか？",
+        "다음 결제는 며칠인가요?",
+        "Wanneer is de volgende betaling?",
+    ];
+    on_healthy_accounts(&messages, MissingSelfServeControl, false);
+}
+
+/// Turning off the automatic renewal, said as the plan not auto-renewing or
+/// as how to switch it off.
+#[test]
+fn switching_off_the_automatic_renewal_is_self_serve_in_every_language() {
+    let messages = [
+        "I'd like the plan to not auto-renew next time, please.",
+        "请问自动续费怎么取消？",
+        "Quiero desactivar la renovación automática.",
+        "Bitte die automatische Verlängerung abstellen.",
+        "Comment couper le renouvellement de mon abonnement ?",
+        "Come faccio a disattivare il rinnovo automatico?",
+        "Quero desligar a renovação automática.",
+        "自動更新を解除したいです。",
+        "자동 갱신 해제는 어디서 하나요?",
+        "Hoe kan ik de automatische verlenging uitzetten?",
+    ];
+    category_on_healthy_monthly(&messages, MissingSelfServeControl);
+}
+
+/// An outage said as not reaching or connecting to the service, or as the
+/// app that will not let one in.
+#[test]
+fn not_reaching_the_service_is_an_outage_in_every_language() {
+    let messages = [
+        "Since this morning I can't connect to the dashboard at all.",
+        "从早上开始一直连不上你们的服务。",
+        "Desde anoche la app no me deja entrar.",
+        "Der Dienst ist seit heute früh nicht erreichbar.",
+        "Depuis ce matin, impossible de me connecter au tableau de bord.",
+        "La piattaforma è irraggiungibile da stamattina.",
+        "O aplicativo vive caindo desde segunda.",
+        "今朝からアプリに接続できません。",
+        "오늘 아침부터 접속이 안 돼요.",
+        "De site is sinds vanochtend onbereikbaar.",
+    ];
+    category_on_healthy_monthly(&messages, ProductFailure);
+}
+
+/// A saved card named by its brand, a card change said with "die Karte", a
+/// switch to yearly billing said as "op jaarbasis".
+#[test]
+fn a_card_named_by_brand_or_a_yearly_basis_is_self_serve() {
+    self_serve_on(
+        &["healthy_monthly"],
+        &[
+            "Could you remove the Mastercard from my account? I use another one now.",
+            "Wie ändere ich die Karte für die nächste Abbuchung?",
+            "Kan mijn plan op jaarbasis? Wat kost dat?",
+        ],
+        false,
+    );
+}
