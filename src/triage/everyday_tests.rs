@@ -825,3 +825,43 @@ fn a_card_named_by_brand_or_a_yearly_basis_is_self_serve() {
         false,
     );
 }
+
+/// Asking where a refund already made has got to ("waar blijft mijn
+/// terugbetaling"): the state shows it made, so no second refund.
+#[test]
+fn asking_where_a_made_refund_is_is_self_serve_in_every_language() {
+    self_serve_on(
+        &["refunded_charge"],
+        &[
+            "Hi, what happened to my refund? Support told me it was sorted last week.",
+            "退款怎么还没到？客服说已经处理了。",
+            "¿Qué pasó con mi reembolso? Me dijeron que ya estaba hecho.",
+            "Wo bleibt die Rückerstattung? Sie war doch schon bestätigt.",
+            "Où en est mon remboursement ? On m'a dit que c'était fait.",
+            "Che fine ha fatto il rimborso? Mi avevate detto che era fatto.",
+            "Cadê o estorno? Disseram que já tinha sido feito.",
+            "返金はどうなっていますか？処理済みと聞きました。",
+            "환불은 어떻게 됐나요? 처리됐다고 들었어요.",
+            "Waar blijft de terugbetaling? Het zou al geregeld zijn.",
+        ],
+        false,
+    );
+}
+
+/// An export that comes out as blank pages is a product failure.
+#[test]
+fn an_export_of_blank_pages_is_a_product_failure_in_every_language() {
+    let messages = [
+        "Since Tuesday every report I export comes out as blank pages.",
+        "从周二开始导出的报告全是空白页。",
+        "Desde el martes los informes salen como páginas en blanco.",
+        "Seit Dienstag exportiert der Bericht nur leere Seiten.",
+        "Depuis mardi, l'export sort en pages blanches.",
+        "Da martedì l'esportazione produce solo pagine bianche.",
+        "Desde terça o relatório exporta páginas em branco.",
+        "火曜日からエクスポートすると白紙のページになります。",
+        "화요일부터 내보내기 하면 빈 페이지만 나와요.",
+        "Sinds dinsdag levert de export alleen lege pagina's op.",
+    ];
+    category_on_healthy_monthly(&messages, ProductFailure);
+}
