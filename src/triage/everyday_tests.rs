@@ -767,3 +767,115 @@ fn still_no_refund_for_an_outage_chases_one_and_declines_nothing() {
         true,
     );
 }
+
+/// Asking when the next charge comes, said with the verb or the payment
+/// ("when will I be billed next", "下次扣费是哪天").
+#[test]
+fn asking_when_the_next_charge_comes_is_self_serve_in_every_language() {
+    let messages = [
+        "quick one: what day do I get charged next month?",
+        "下次扣费大概是哪一天？",
+        "¿Cuándo me cobran el próximo pago?",
+        "Wann ist die nächste Zahlung fällig?",
+        "Pouvez-vous m'indiquer quand mon forfait sera renouvelé ?",
+        "Quando è previsto il prossimo pagamento?",
+        "Qual a data do próximo pagamento?",
+        "次の引き落としはいつですか？",
+        "다음 결제는 며칠인가요?",
+        "Wanneer is de volgende betaling?",
+    ];
+    on_healthy_accounts(&messages, MissingSelfServeControl, false);
+}
+
+/// Turning off the automatic renewal, said as the plan not auto-renewing or
+/// as how to switch it off.
+#[test]
+fn switching_off_the_automatic_renewal_is_self_serve_in_every_language() {
+    let messages = [
+        "I'd like the plan to not auto-renew next time, please.",
+        "请问自动续费怎么取消？",
+        "Quiero desactivar la renovación automática.",
+        "Bitte die automatische Verlängerung abstellen.",
+        "Comment couper le renouvellement de mon abonnement ?",
+        "Come faccio a disattivare il rinnovo automatico?",
+        "Quero desligar a renovação automática.",
+        "自動更新を解除したいです。",
+        "자동 갱신 해제는 어디서 하나요?",
+        "Hoe kan ik de automatische verlenging uitzetten?",
+    ];
+    category_on_healthy_monthly(&messages, MissingSelfServeControl);
+}
+
+/// An outage said as not reaching or connecting to the service, or as the
+/// app that will not let one in.
+#[test]
+fn not_reaching_the_service_is_an_outage_in_every_language() {
+    let messages = [
+        "Since this morning I can't connect to the dashboard at all.",
+        "从早上开始一直连不上你们的服务。",
+        "Desde anoche la app no me deja entrar.",
+        "Der Dienst ist seit heute früh nicht erreichbar.",
+        "Depuis ce matin, impossible de me connecter au tableau de bord.",
+        "La piattaforma è irraggiungibile da stamattina.",
+        "O aplicativo vive caindo desde segunda.",
+        "今朝からアプリに接続できません。",
+        "오늘 아침부터 접속이 안 돼요.",
+        "De site is sinds vanochtend onbereikbaar.",
+    ];
+    category_on_healthy_monthly(&messages, ProductFailure);
+}
+
+/// A saved card named by its brand, a card change said with "die Karte", a
+/// switch to yearly billing said as "op jaarbasis".
+#[test]
+fn a_card_named_by_brand_or_a_yearly_basis_is_self_serve() {
+    self_serve_on(
+        &["healthy_monthly"],
+        &[
+            "Could you remove the Mastercard from my account? I use another one now.",
+            "Wie ändere ich die Karte für die nächste Abbuchung?",
+            "Kan mijn plan op jaarbasis? Wat kost dat?",
+        ],
+        false,
+    );
+}
+
+/// Asking where a refund already made has got to ("waar blijft mijn
+/// terugbetaling"): the state shows it made, so no second refund.
+#[test]
+fn asking_where_a_made_refund_is_is_self_serve_in_every_language() {
+    self_serve_on(
+        &["refunded_charge"],
+        &[
+            "Hi, what happened to my refund? Support told me it was sorted last week.",
+            "退款怎么还没到？客服说已经处理了。",
+            "¿Qué pasó con mi reembolso? Me dijeron que ya estaba hecho.",
+            "Wo bleibt die Rückerstattung? Sie war doch schon bestätigt.",
+            "Où en est mon remboursement ? On m'a dit que c'était fait.",
+            "Che fine ha fatto il rimborso? Mi avevate detto che era fatto.",
+            "Cadê o estorno? Disseram que já tinha sido feito.",
+            "返金はどうなっていますか？処理済みと聞きました。",
+            "환불은 어떻게 됐나요? 처리됐다고 들었어요.",
+            "Waar blijft de terugbetaling? Het zou al geregeld zijn.",
+        ],
+        false,
+    );
+}
+
+/// An export that comes out as blank pages is a product failure.
+#[test]
+fn an_export_of_blank_pages_is_a_product_failure_in_every_language() {
+    let messages = [
+        "Since Tuesday every report I export comes out as blank pages.",
+        "从周二开始导出的报告全是空白页。",
+        "Desde el martes los informes salen como páginas en blanco.",
+        "Seit Dienstag exportiert der Bericht nur leere Seiten.",
+        "Depuis mardi, l'export sort en pages blanches.",
+        "Da martedì l'esportazione produce solo pagine bianche.",
+        "Desde terça o relatório exporta páginas em branco.",
+        "火曜日からエクスポートすると白紙のページになります。",
+        "화요일부터 내보내기 하면 빈 페이지만 나와요.",
+        "Sinds dinsdag levert de export alleen lege pagina's op.",
+    ];
+    category_on_healthy_monthly(&messages, ProductFailure);
+}
