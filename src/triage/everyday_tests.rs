@@ -879,3 +879,24 @@ fn an_export_of_blank_pages_is_a_product_failure_in_every_language() {
     ];
     category_on_healthy_monthly(&messages, ProductFailure);
 }
+
+/// Saying a refund was made when none is on record, beside an outage: the
+/// state contradicts the claim, so a person looks and nothing is proposed
+/// on the word that one was made.
+#[test]
+fn a_refund_said_made_when_none_is_on_record_needs_review_even_with_an_outage() {
+    expect_on(
+        &["healthy_monthly"],
+        &[
+            "I was refunded for the downtime last week, right? I can't find it.",
+            "Ich wurde doch für den Ausfall schon erstattet? Ich sehe nichts.",
+            "J'ai été remboursé pour la panne, non ? Je ne vois rien.",
+            "Me reembolsaron por la caída, ¿verdad? No lo veo.",
+            "Sono stato rimborsato per il disservizio, giusto? Non lo trovo.",
+            "Ik ben terugbetaald voor de storing toch? Ik zie niets.",
+            "服务中断那次你们说已经退款了，但我没看到。",
+        ],
+        None,
+        false,
+    );
+}

@@ -200,6 +200,17 @@ pub fn classify_quoted(
     evidence.push(state_summary(snapshot));
     evidence.extend(state_notes(snapshot, now));
 
+    // Rule 8 before rule 7 for one claim: a refund the customer says was
+    // made, or asks after, when none is on record. Whatever problem they
+    // state, no refund is proposed on the word that one was made.
+    let refund_on_record = snapshot.charges().any(|c| c.amount_refunded > 0);
+    if problem && has(AsksRefundStatus) && !refund_on_record {
+        return Triage::NeedsReview {
+            evidence,
+            missing: vec!["the refund the customer means: no refund is on record, though they say one was made or ask where it is".to_owned()],
+        };
+    }
+
     // Rule 7.
     let renewal = recent_annual_renewal(snapshot, now);
     if problem || (has(SurpriseRenewal) && renewal.is_some()) {
@@ -215,7 +226,6 @@ pub fn classify_quoted(
     }
 
     // Rule 8.
-    let refund_on_record = snapshot.charges().any(|c| c.amount_refunded > 0);
     let mut contradicted = Vec::new();
     if has(ChargedAfterCancelling) {
         contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
