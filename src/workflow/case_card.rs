@@ -123,22 +123,32 @@ pub async fn refresh(deps: &Deps, place: &CardPlace, case: &Case) {
     if let Err(e) = result {
         log_error(&e, &new_reference(), "could not update the case card");
     }
-    deps.homes.changed(case, &deps.policy.approvers);
+    deps.homes.changed(case);
 }
 
 /// The link to `case`'s card (`chat.getPermalink`), kept in Redis once
 /// asked; `None` without a card or when Slack or Redis fails (logged).
 pub async fn link(deps: &Deps, case: &CaseId) -> Option<String> {
+    deps.slack.as_ref()?;
+    match deps.store.card_links(std::slice::from_ref(case)).await {
+        Ok(mut kept) => match kept.pop().flatten() {
+            Some(url) => Some(url),
+            None => new_link(deps, case).await,
+        },
+        Err(e) => {
+            tracing::warn!(case_id = %case, error = %e, "could not read the card's link");
+            None
+        }
+    }
+}
+
+/// Asks Slack for the link to `case`'s card and keeps it: what [`link`]
+/// does when none is kept, and what the Home does for those its one read
+/// did not find. `None` without a card or when Slack or Redis fails
+/// (logged).
+pub async fn new_link(deps: &Deps, case: &CaseId) -> Option<String> {
     let slack = deps.slack.as_ref()?;
     let result = async {
-        if let Some(Some(url)) = deps
-            .store
-            .card_links(std::slice::from_ref(case))
-            .await?
-            .pop()
-        {
-            return Ok(Some(url));
-        }
         let Some(at) = deps.store.card_location(case).await? else {
             return Ok(None);
         };

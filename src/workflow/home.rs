@@ -31,20 +31,20 @@ pub struct HomeRedraws {
     wake: tokio::sync::Notify,
 }
 
-/// A changed case, and who it may newly show for (its requester, and the
-/// approvers when something on it may wait for them).
+/// A changed case, and its requester (it may newly show for them, as for
+/// the approvers).
 struct Changed {
     case: CaseId,
-    involved: Vec<SlackUserId>,
+    requester: Option<SlackUserId>,
 }
 
 impl HomeRedraws {
     /// Notes that `case` changed. Never waits.
-    pub fn changed(&self, case: &Case, approvers: &[SlackUserId]) {
-        let mut involved = approvers.to_vec();
-        if let Actor::Slack(user) = &case.requested_by {
-            involved.push(user.clone());
-        }
+    pub fn changed(&self, case: &Case) {
+        let requester = match &case.requested_by {
+            Actor::Slack(user) => Some(user.clone()),
+            _ => None,
+        };
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         if pending.iter().any(|c| c.case == case.id) {
             return;
@@ -55,7 +55,7 @@ impl HomeRedraws {
         }
         pending.push(Changed {
             case: case.id.clone(),
-            involved,
+            requester,
         });
         drop(pending);
         self.wake.notify_one();
@@ -111,9 +111,12 @@ async fn audience(deps: &Deps, batch: &[Changed]) -> Vec<SlackUserId> {
             tracing::warn!(error = %e, "could not read what the open App Homes show");
             Vec::new()
         });
+    let approver = |user: &SlackUserId| deps.policy.approvers.contains(user);
     let touched = |user: &SlackUserId, shown: Option<&Vec<CaseId>>| {
         batch.iter().any(|changed| {
-            changed.involved.contains(user) || shown.is_some_and(|s| s.contains(&changed.case))
+            approver(user)
+                || changed.requester.as_ref() == Some(user)
+                || shown.is_some_and(|s| s.contains(&changed.case))
         })
     };
     viewers
@@ -196,7 +199,8 @@ pub async fn view_for(deps: &Deps, user: &SlackUserId) -> Result<serde_json::Val
 }
 
 /// The card links of `cases`: kept ones from Redis (one round trip), and
-/// up to [`MAX_NEW_LINKS`] more asked of Slack now and kept.
+/// up to [`MAX_NEW_LINKS`] more asked of Slack now and kept
+/// ([`case_card::new_link`]).
 async fn links(deps: &Deps, cases: &[CaseId]) -> Result<Links, WorkflowError> {
     let kept = deps.store.card_links(cases).await?;
     let mut links = Links::new();
@@ -212,7 +216,7 @@ async fn links(deps: &Deps, cases: &[CaseId]) -> Result<Links, WorkflowError> {
     let asked = missing
         .into_iter()
         .take(MAX_NEW_LINKS)
-        .map(|case| async move { (case, case_card::link(deps, case).await) });
+        .map(|case| async move { (case, case_card::new_link(deps, case).await) });
     for (case, url) in futures::future::join_all(asked).await {
         if let Some(url) = url {
             links.insert(case.clone(), url);

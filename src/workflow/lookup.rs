@@ -205,7 +205,7 @@ async fn slack_lookup(deps: &Deps, req: SlackLookup) -> Result<(), WorkflowError
     post_in_thread(deps, &place, thread).await?;
     // Its actions may wait on someone: told once, and on open Homes.
     super::notify::waiting(deps, &case, &place).await;
-    deps.homes.changed(&case, &deps.policy.approvers);
+    deps.homes.changed(&case);
     tracing::info!(
         customers = case.snapshot.customers.len(),
         n_actions = case.actions.len(),
