@@ -56,9 +56,13 @@ async fn app_with(stripe_base: &str, scoped: bool) -> TestApp {
 }
 
 /// The `access_refused` entries of the trail.
-async fn refusals(app: &TestApp) -> Vec<billing_triage::audit::AccessRefused> {
-    for _ in 0..100 {
-        let found: Vec<_> = audit_entries_of_all(&app.store)
+async fn refusals(app: &TestApp, expected: usize) -> Vec<billing_triage::audit::AccessRefused> {
+    // Refusals are audited in the background after the answer: wait (up to
+    // 10 s) until `expected` have been written, then read once more so a
+    // stray extra one shows too.
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        found = audit_entries_of_all(&app.store)
             .await
             .into_iter()
             .filter(|e| e.kind == AuditKind::AccessRefused)
@@ -67,12 +71,12 @@ async fn refusals(app: &TestApp) -> Vec<billing_triage::audit::AccessRefused> {
                 _ => None,
             })
             .collect();
-        if !found.is_empty() {
-            return found;
+        if found.len() >= expected {
+            break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    Vec::new()
+    found
 }
 
 /// Nothing posted in a channel, nothing stored on a case.
@@ -154,7 +158,7 @@ async fn a_non_operator_guest_other_channel_or_slack_connect_channel_is_refused_
         "Stripe never called"
     );
 
-    let refused = refusals(&app).await;
+    let refused = refusals(&app, cases.len()).await;
     let reasons: Vec<&str> = refused.iter().map(|r| r.reason.as_str()).collect();
     assert_eq!(reasons.len(), cases.len(), "{refused:?}");
     for (_, channel, reason, _) in cases {
@@ -187,7 +191,11 @@ async fn a_slack_connect_channel_and_another_organisations_user_are_refused_even
     assert!(text.contains("another organisation"), "{text}");
     nothing_shown_or_stored(&app).await;
     assert!(calls.lock().expect("calls").is_empty());
-    let reasons: Vec<String> = refusals(&app).await.into_iter().map(|r| r.reason).collect();
+    let reasons: Vec<String> = refusals(&app, 2)
+        .await
+        .into_iter()
+        .map(|r| r.reason)
+        .collect();
     assert!(
         reasons.contains(&"shared_channel".to_owned()),
         "{reasons:?}"
@@ -223,7 +231,7 @@ async fn allowed_operators_see_the_card_and_a_non_operators_click_on_it_does_not
         "{answer}"
     );
     assert_still_proposed(&app, &case.id, &key).await;
-    let refused = refusals(&app).await;
+    let refused = refusals(&app, 1).await;
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert_eq!(refused[0].on, "approve_action");
     assert_eq!(refused[0].reason, "not_operator");
