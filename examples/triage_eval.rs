@@ -15,6 +15,9 @@
 //! printed, not asserted. Exits 2 when the corpus or a fixture cannot be read.
 //!
 //! `cargo run --example triage_eval [-- PATH]`
+//!
+//! `cargo run --example triage_eval -- --signals MESSAGE…` prints the
+//! signals read from each message instead: what a table change reads.
 
 use billing_triage::assess::{assess, Intake};
 use billing_triage::domain::{ActionKind, Actor, BillingSnapshot, Case, CaseId, Triage};
@@ -92,6 +95,14 @@ struct Tally {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--signals") {
+        for message in &args[1..] {
+            let signals = billing_triage::triage::read_signals(message);
+            println!("{signals:?}  {message}");
+        }
+        return ExitCode::SUCCESS;
+    }
     let path = std::env::args().nth(1).unwrap_or_else(|| {
         concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -30,6 +30,21 @@
 //!   A negated refund request becomes [`Signal::DeclinesRefund`], a negated
 //!   cancellation [`Signal::DeclinesCancel`]; other negated signals are
 //!   dropped. Instructions to approvers are never negated.
+//!
+//! # Concepts
+//!
+//! A `[concept:<name>]` section lists words of one kind that mean nothing
+//! alone but name a signal beside a word of another kind: a card and
+//! changing it, a renewal and stopping it, the service and its being down
+//! ([`PAIRS`]). So "vervang ik mijn pas" and "pas ... hoe vervang ik hem"
+//! are read without a phrase for every order and inflection. A pair counts
+//! when both words come from one language's table, lie within
+//! [`NEAR`] characters of each other, and neither sits inside a longer
+//! phrase of the tables (which may thus veto a pair, like "downgrade"
+//! hiding "down"); a negated word negates the pair as it would a phrase.
+//! Where phrases start words, a concept word must also end one unless it
+//! is written with a trailing `*` ("renew*" finds "renewal"): English
+//! "add" is not in Italian "addebitato".
 
 use crate::domain::Signal;
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -63,7 +78,15 @@ pub fn read(folded: &str) -> Vec<Signal> {
 /// place cannot be found in `current` (the two texts disagree) has none.
 pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) {
     let text = squeeze(folded);
-    let (signals, spans, _) = judge_spans(&text, &MATCHER.hits(&text));
+    let hits = MATCHER.hits(&text);
+    let (mut signals, mut spans, _) = judge_spans(&text, &hits);
+    for (signal, start, end) in pair_up(&text, &hits) {
+        if !signals.contains(&signal) {
+            signals.push(signal);
+            spans.push((signal, start, end));
+        }
+    }
+    signals.sort_unstable();
     (signals, locate(current, &text, &spans))
 }
 
@@ -143,7 +166,95 @@ enum Meaning {
     Neutral,
     NegationBefore,
     NegationAfter,
+    Concept(Concept),
 }
+
+/// A kind of word that names a signal only beside another kind
+/// (module doc, "Concepts").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Concept {
+    /// A card or payment method.
+    Card,
+    /// Changing, replacing or adding something.
+    Change,
+    /// A billing interval: monthly, yearly.
+    Interval,
+    /// A plan or tier.
+    Plan,
+    /// The renewal, automatic or not.
+    Renewal,
+    /// Stopping or turning something off.
+    Stop,
+    /// Without notice or reminder, unexpected.
+    Unannounced,
+    /// Charged, debited, billed.
+    Charged,
+    /// The service, app, site or server.
+    Service,
+    /// Down, unreachable, not loading.
+    Down,
+    /// A refund.
+    Refund,
+    /// Processed, received, arrived: where something stands.
+    Status,
+}
+
+impl Concept {
+    const ALL: [Concept; 12] = [
+        Concept::Card,
+        Concept::Change,
+        Concept::Interval,
+        Concept::Plan,
+        Concept::Renewal,
+        Concept::Stop,
+        Concept::Unannounced,
+        Concept::Charged,
+        Concept::Service,
+        Concept::Down,
+        Concept::Refund,
+        Concept::Status,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Concept::Card => "card",
+            Concept::Change => "change",
+            Concept::Interval => "interval",
+            Concept::Plan => "plan",
+            Concept::Renewal => "renewal",
+            Concept::Stop => "stop",
+            Concept::Unannounced => "unannounced",
+            Concept::Charged => "charged",
+            Concept::Service => "service",
+            Concept::Down => "down",
+            Concept::Refund => "refund",
+            Concept::Status => "status",
+        }
+    }
+}
+
+/// Two kinds of word near each other, and the signal they name.
+const PAIRS: [(Concept, Concept, Signal); 8] = [
+    (Concept::Card, Concept::Change, Signal::AsksToUpdateCard),
+    (Concept::Interval, Concept::Change, Signal::AsksToChangePlan),
+    (Concept::Plan, Concept::Change, Signal::AsksToChangePlan),
+    (Concept::Renewal, Concept::Stop, Signal::AsksHowToCancel),
+    (
+        Concept::Renewal,
+        Concept::Unannounced,
+        Signal::SurpriseRenewal,
+    ),
+    (
+        Concept::Charged,
+        Concept::Unannounced,
+        Signal::SurpriseRenewal,
+    ),
+    (Concept::Service, Concept::Down, Signal::ReportsOutage),
+    (Concept::Refund, Concept::Status, Signal::AsksRefundStatus),
+];
+
+/// How many characters may lie between the two words of a pair.
+const NEAR: usize = 40;
 
 #[derive(Debug, Clone, Copy)]
 struct Row {
@@ -151,6 +262,9 @@ struct Row {
     lang: usize,
     meaning: Meaning,
     word_start: bool,
+    /// A concept word that must end a word too (in a language whose
+    /// phrases start words): written without a trailing `*`.
+    word_end: bool,
 }
 
 struct Matcher {
@@ -201,11 +315,15 @@ impl Matcher {
             // A line that does not parse is reported by the tables test;
             // at run time it is skipped rather than stopping the bot.
             for (phrase, meaning) in parse(table).into_iter().flatten() {
-                patterns.push(squeeze(&crate::triage::text::fold(&phrase)));
+                let stem = phrase.strip_suffix('*');
+                patterns.push(squeeze(&crate::triage::text::fold(stem.unwrap_or(&phrase))));
                 rows.push(Row {
                     lang,
                     meaning,
                     word_start,
+                    word_end: word_start
+                        && stem.is_none()
+                        && matches!(meaning, Meaning::Concept(_)),
                 });
             }
         }
@@ -218,7 +336,15 @@ impl Matcher {
 
     fn read(&self, folded: &str) -> Vec<Signal> {
         let text = squeeze(folded);
-        judge(&text, &self.hits(&text))
+        let hits = self.hits(&text);
+        let mut signals = judge(&text, &hits);
+        for (signal, _, _) in pair_up(&text, &hits) {
+            if !signals.contains(&signal) {
+                signals.push(signal);
+            }
+        }
+        signals.sort_unstable();
+        signals
     }
 
     /// Every phrase and cue of the tables in `text` (squeezed), on its
@@ -502,6 +628,117 @@ impl<'t> Cues<'t> {
     }
 }
 
+/// The signals named by pairs of concept words in `text` (module doc,
+/// "Concepts"), each once, with the span from the first word to the last.
+///
+/// Linear in the hits up to a log factor: each word looks for its partner
+/// by binary search among the other kind's words, sorted by start.
+fn pair_up(text: &str, hits: &[Hit]) -> Vec<(Signal, usize, usize)> {
+    let concepts: Vec<&Hit> = hits
+        .iter()
+        .filter(|h| matches!(h.row.meaning, Meaning::Concept(_)))
+        .collect();
+    if concepts.is_empty() {
+        return Vec::new();
+    }
+    // A word inside a longer phrase belongs to that phrase.
+    let mut phrases: Vec<(usize, usize)> = hits
+        .iter()
+        .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
+        .map(|h| (h.start, h.end))
+        .collect();
+    phrases.sort_unstable();
+    let mut reach = Vec::with_capacity(phrases.len());
+    let mut furthest = 0;
+    for &(_, end) in &phrases {
+        furthest = furthest.max(end);
+        reach.push(furthest);
+    }
+    // Is the word inside a longer phrase: one that starts before it and
+    // reaches the end of its word, or starts with it and ends after that?
+    // (A stem is read to its word's end: "renew*" in "renewal" is not
+    // inside the phrase "renewal".)
+    let inside_phrase = |h: &Hit| {
+        let word_end = h.end
+            + text[h.end..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+        let end = if text[..h.end]
+            .bytes()
+            .next_back()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+        {
+            word_end
+        } else {
+            h.end
+        };
+        let before = phrases.partition_point(|&(start, _)| start < h.start);
+        let at = phrases.partition_point(|&(start, _)| start <= h.start);
+        (before > 0 && reach[before - 1] >= end)
+            || phrases[before..at].iter().any(|&(_, e)| e > end)
+    };
+    let mut by_concept: Vec<Vec<&Hit>> = vec![Vec::new(); Concept::ALL.len()];
+    for hit in concepts {
+        if let Meaning::Concept(c) = hit.row.meaning {
+            if !inside_phrase(hit) {
+                by_concept[c as usize].push(hit);
+            }
+        }
+    }
+    by_concept
+        .iter_mut()
+        .for_each(|v| v.sort_unstable_by_key(|h| (h.start, h.end)));
+    let cues = std::cell::OnceCell::new();
+    let mut found = Vec::new();
+    for (a, b, signal) in PAIRS {
+        if found.iter().any(|&(s, _, _)| s == signal) {
+            continue;
+        }
+        let (words_a, words_b) = (&by_concept[a as usize], &by_concept[b as usize]);
+        if words_a.is_empty() || words_b.is_empty() {
+            continue;
+        }
+        let near = |x: &Hit, y: &Hit| {
+            let (first, second) = if x.start <= y.start { (x, y) } else { (y, x) };
+            second.start >= first.end
+                && text
+                    .get(first.end..second.start)
+                    .is_some_and(|gap| gap.chars().nth(NEAR).is_none())
+        };
+        'pairs: for x in words_a {
+            // Words of the other kind that may lie within reach: they start
+            // at most NEAR characters (4 bytes each) around this one.
+            let from =
+                words_b.partition_point(|h| h.start + 4 * NEAR + (h.end - h.start) < x.start);
+            for y in &words_b[from..] {
+                if y.start > x.end + 4 * NEAR {
+                    break;
+                }
+                if y.row.lang != x.row.lang || !near(x, y) {
+                    continue;
+                }
+                // The second kind is the verb or state ("change", "down"):
+                // its negation is the pair's, for the signals a negation
+                // flips or drops ("not arrived yet" still asks where a
+                // refund is).
+                let negated = NEGATABLE.contains(&signal)
+                    && cues.get_or_init(|| Cues::new(text, hits)).negate(y);
+                let named = match (negated, signal) {
+                    (false, _) => Some(signal),
+                    (true, Signal::AsksHowToCancel) => Some(Signal::DeclinesCancel),
+                    (true, _) => None,
+                };
+                if let Some(named) = named {
+                    found.push((named, x.start.min(y.start), x.end.max(y.end)));
+                }
+                break 'pairs;
+            }
+        }
+    }
+    found
+}
+
 /// The largest offset in `sorted` below `limit`.
 fn last_below(sorted: &[usize], limit: usize) -> Option<usize> {
     sorted[..sorted.partition_point(|&at| at < limit)]
@@ -531,7 +768,9 @@ fn on_boundaries(text: &str, hit: &Hit) -> bool {
         Meaning::NegationBefore | Meaning::NegationAfter if hit.row.word_start || latin => {
             !((starts_alnum && word_before) || (ends_alnum && word_after))
         }
-        _ if hit.row.word_start => !(starts_alnum && word_before),
+        _ if hit.row.word_start => {
+            !((starts_alnum && word_before) || (hit.row.word_end && ends_alnum && word_after))
+        }
         _ => true,
     }
 }
@@ -584,6 +823,10 @@ fn section_meaning(name: &str) -> Option<Meaning> {
         "neutral" => Some(Meaning::Neutral),
         "negation_before" => Some(Meaning::NegationBefore),
         "negation_after" => Some(Meaning::NegationAfter),
+        _ if name.starts_with("concept:") => Concept::ALL
+            .into_iter()
+            .find(|c| Some(c.name()) == name.strip_prefix("concept:"))
+            .map(Meaning::Concept),
         _ => serde_json::from_value::<Signal>(serde_json::Value::String(name.to_owned()))
             .ok()
             .map(Meaning::Signal),

@@ -200,3 +200,107 @@ fn the_whole_team_is_not_a_seat_topic() {
         ("we need two more seats", &[MentionsTeamOrSeats]),
     ]);
 }
+
+#[test]
+fn concept_pairs_name_card_changes_in_every_language() {
+    check(&[
+        (
+            "my card got swapped by the bank, need to put in the other one",
+            &[AsksToUpdateCard],
+        ),
+        ("wo kann ich die Karte tauschen?", &[AsksToUpdateCard]),
+        (
+            "je voudrais remplacer la carte enregistrée",
+            &[AsksToUpdateCard],
+        ),
+        (
+            "¿puedo poner otra tarjeta para el cobro?",
+            &[AsksToUpdateCard],
+        ),
+        (
+            "quero trocar o cartão que está no cadastro",
+            &[AsksToUpdateCard],
+        ),
+        ("vorrei sostituire la carta salvata", &[AsksToUpdateCard]),
+        ("ik wil een andere creditcard koppelen", &[AsksToUpdateCard]),
+        ("登録のカードを差し替えたいです", &[AsksToUpdateCard]),
+        ("결제 카드를 교체하려면 어떻게 하나요", &[AsksToUpdateCard]),
+        ("我想把银行卡换一下", &[AsksToUpdateCard]),
+    ]);
+}
+
+#[test]
+fn concept_pairs_name_interval_changes_renewals_outages_and_refund_status() {
+    check(&[
+        ("can we move to yearly billing?", &[AsksToChangePlan]),
+        ("vorrei passare al pagamento annuale", &[AsksToChangePlan]),
+        ("연간으로 전환할 수 있나요", &[AsksToChangePlan]),
+        (
+            "how do I disable the auto-renewal?",
+            &[AsksHowToCancel, AsksAboutAccount],
+        ),
+        ("hoe schakel je de verlenging uit", &[AsksHowToCancel]),
+        ("自動更新を停止したい", &[AsksHowToCancel]),
+        (
+            "the yearly renewal came through out of the blue",
+            &[SurpriseRenewal, AsksAboutAccount],
+        ),
+        ("续费的时候没有任何提醒", &[SurpriseRenewal]),
+        (
+            "your website has been unreachable all morning",
+            &[ReportsOutage],
+        ),
+        (
+            "la plateforme est indisponible depuis ce matin",
+            &[ReportsOutage],
+        ),
+        ("サーバーが落ちているようです", &[ReportsOutage]),
+        ("has my refund been processed yet?", &[AsksRefundStatus]),
+        (
+            "die Erstattung ist noch nicht angekommen",
+            &[WantsRefund, AsksRefundStatus],
+        ),
+    ]);
+}
+
+#[test]
+fn a_concept_pair_needs_both_words_in_one_language_near_each_other() {
+    check(&[
+        // Each word alone names nothing.
+        ("the card", &[]),
+        ("I'd like to change", &[]),
+        // Too far apart.
+        (
+            "my card is fine and everyone here likes the product a lot, thanks; I only wanted to change the colour",
+            &[],
+        ),
+        // English "add" is not in Italian "addebitato", nor "annual" in "annuale"
+        // beside it.
+        ("addebitato annuale", &[]),
+    ]);
+}
+
+#[test]
+fn a_longer_phrase_or_a_negation_takes_a_pair_apart() {
+    check(&[
+        ("where can I download it from the dashboard", &[]),
+        ("대시보드에서 다운로드하고 싶어요", &[]),
+        (
+            "the site is not down, I just want the receipt",
+            &[AsksForInvoice],
+        ),
+        (
+            "please don't turn off the renewal",
+            &[DeclinesCancel, AsksAboutAccount],
+        ),
+    ]);
+}
+
+#[test]
+fn a_pair_is_quoted_from_its_first_word_to_its_last() {
+    let message = "Goedemorgen! De omgeving ligt er weer uit.";
+    let (signals, located) = read_located(message, &fold(message));
+    assert_eq!(signals, vec![ReportsOutage]);
+    assert_eq!(located.len(), 1, "{located:?}");
+    assert_eq!(&message[located[0].range.clone()], "omgeving ligt er");
+}
