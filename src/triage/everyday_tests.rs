@@ -900,3 +900,102 @@ fn a_refund_said_made_when_none_is_on_record_needs_review_even_with_an_outage() 
         false,
     );
 }
+
+#[test]
+fn a_subscription_id_not_this_customers_or_with_lookalike_letters_is_another_customers() {
+    // `с` and `о` below are Cyrillic; sub_ZZ99 is nobody's here.
+    check_all(
+        &["healthy_monthly", "team_company_metadata"],
+        &[
+            "Bitte kündigt sub_TC0с2 zum Monatsende.",
+            "请帮我取消 sub_ZZ99，那是我同事的。",
+            "Cancel sub_HM0о1 please, it's an old one",
+        ],
+        None,
+        false,
+        false,
+    );
+}
+
+#[test]
+fn turning_off_the_renewal_is_asked_how_or_said_done_by_kind_in_every_language() {
+    // Asked how: ending it (rule 14), self-serve.
+    check_all(
+        &["healthy_yearly"],
+        &[
+            "Where do I switch off the automatic renewal?",
+            "Comment on désactive le renouvellement automatique ?",
+            "Wie kann ich die automatische Verlängerung abschalten?",
+            "¿Dónde desactivo la renovación automática?",
+            "Onde eu desligo a renovação automática?",
+            "Come si disattiva il rinnovo automatico?",
+            "Waar kan ik de automatische verlenging uitschakelen?",
+            "自動更新を停止するにはどうすればいいですか",
+            "자동 갱신을 해지하고 싶어요",
+            "怎么关闭自动续费？",
+        ],
+        Some(MissingSelfServeControl),
+        false,
+        true,
+    );
+    // Said done, on an account with no cancellation: a claim the state
+    // contradicts, and nothing is cancelled on it.
+    check_all(
+        &["healthy_yearly"],
+        &[
+            "I already turned off auto-renew last month, why does it still say it renews?",
+            "J'ai déjà désactivé le renouvellement, pourquoi est-il encore prévu ?",
+            "Ich habe die Verlängerung schon abgeschaltet, warum steht sie noch da?",
+            "我已经关闭自动续费了，为什么还显示会续订？",
+        ],
+        None,
+        false,
+        false,
+    );
+}
+
+#[test]
+fn lost_or_vanishing_work_is_a_product_failure_in_every_language() {
+    on_healthy_accounts(
+        &[
+            "Half of my notes disappeared after the last sync.",
+            "Meine Dateien sind seit gestern verschwunden.",
+            "Mes fichiers ont disparu depuis la mise à jour.",
+            "Se han borrado mis archivos al sincronizar.",
+            "Meus arquivos sumiram depois da atualização.",
+            "I miei file sono spariti dopo l'aggiornamento.",
+            "Mijn bestanden zijn verdwenen sinds gisteren.",
+            "同期したらファイルが消えました。",
+            "동기화 후에 파일이 사라졌어요.",
+            "同步之后文件丢了。",
+        ],
+        ProductFailure,
+        false,
+    );
+}
+
+#[test]
+fn a_refund_declined_after_it_is_named_is_never_proposed() {
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &[
+            "The renewal came without any warning. I'll keep the plan, a refund is not needed.",
+            "Die Verlängerung kam ohne Vorwarnung. Ich bleibe, eine Erstattung brauche ich nicht.",
+            "更新の通知もなく請求されました。継続しますので、返金は不要です。",
+        ],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+}
+
+#[test]
+fn a_colleagues_request_quoted_under_a_bare_question_is_passed_on() {
+    category_on_healthy_monthly(
+        &[
+            "Can you help with this?\n\n> From: finance@example.org\n> Please send me the receipt for May, with our VAT number.",
+            "Si può fare?\n\n> Mi serve la ricevuta di maggio intestata alla ditta.",
+        ],
+        MissingSelfServeControl,
+    );
+}

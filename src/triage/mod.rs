@@ -307,8 +307,9 @@ pub fn warnings(
     }
     for other in others {
         lines.push(match other.kind {
-            NamedKind::LookalikeId => format!("The message names {}, which mixes lookalike non-Latin letters into a customer id — look it up separately; nothing is proposed against this customer because of it", other.text),
+            NamedKind::LookalikeId => format!("The message names {}, which mixes lookalike non-Latin letters into an id — look it up separately; nothing is proposed against this customer because of it", other.text),
             NamedKind::CustomerId | NamedKind::Email => format!("The message names {} — look it up separately; nothing is proposed against this customer because of it", other.text),
+            NamedKind::SubscriptionId => format!("The message names {}, which is not a subscription of this customer — look it up separately; nothing is proposed against this customer because of it", other.text),
         });
     }
     if signals.contains(&Signal::ThreatensEscalation) {

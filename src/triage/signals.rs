@@ -19,7 +19,11 @@ pub struct NamedAccount {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NamedKind {
     CustomerId,
-    /// A `cus_…` id with non-Latin letters that look like Latin ones.
+    /// A `sub_…` id: another customer's when this one has no such
+    /// subscription.
+    SubscriptionId,
+    /// A `cus_…` or `sub_…` id with non-Latin letters that look like Latin
+    /// ones.
     LookalikeId,
     Email,
 }
@@ -47,20 +51,27 @@ pub const QUOTE_CHARS: usize = 60;
 /// the card's evidence cites, so a reviewer sees why in any language.
 pub fn read_quoted(prepared: &text::Prepared) -> (Vec<Signal>, Vec<Quote>) {
     let (signals, located) = lang::read_located(&prepared.current, &prepared.folded);
-    if !signals.is_empty() || prepared.forwarded.is_empty() {
+    if !signals.is_empty() {
         return (signals, quotes(&prepared.current, &located));
     }
-    let (forwarded, located) =
-        lang::read_located(&prepared.forwarded, &text::fold(&prepared.forwarded));
-    let signals: Vec<Signal> = forwarded
-        .into_iter()
-        .filter(|s| PASSED_ON.contains(s))
-        .collect();
-    let located: Vec<lang::Located> = located
-        .into_iter()
-        .filter(|l| signals.contains(&l.signal))
-        .collect();
-    (signals, quotes(&prepared.forwarded, &located))
+    // The customer's own words ask nothing: what they pass on may (the
+    // forward's body first, then what they quote).
+    for passed in [&prepared.forwarded, &prepared.quoted] {
+        if passed.is_empty() {
+            continue;
+        }
+        let (read, located) = lang::read_located(passed, &text::fold(passed));
+        let signals: Vec<Signal> = read.into_iter().filter(|s| PASSED_ON.contains(s)).collect();
+        if signals.is_empty() {
+            continue;
+        }
+        let located: Vec<lang::Located> = located
+            .into_iter()
+            .filter(|l| signals.contains(&l.signal))
+            .collect();
+        return (signals, quotes(passed, &located));
+    }
+    (Vec::new(), Vec::new())
 }
 
 fn quotes(source: &str, located: &[lang::Located]) -> Vec<Quote> {
@@ -120,11 +131,11 @@ fn quote(source: &str, range: std::ops::Range<usize>) -> Option<String> {
 }
 
 /// [`read_signals`] for a message already prepared. When the customer's
-/// own words carry no signal and they forward mail ("see below", "can you
-/// help with this?"), the self-serve asks of the forward are theirs: a
-/// colleague's request for an invoice or a card change is passed on. Nothing
-/// else of a forward is read (a refund, an outage or an instruction in it
-/// never decides the case).
+/// own words carry no signal and they forward or quote mail ("see below",
+/// "can you help with this?", a colleague's `>`-quoted lines), the
+/// self-serve asks of what they pass on are theirs: a colleague's request
+/// for an invoice or a card change. Nothing else of it is read (a refund,
+/// an outage or an instruction in it never decides the case).
 pub fn read_prepared(prepared: &text::Prepared) -> Vec<Signal> {
     read_quoted(prepared).0
 }
@@ -173,30 +184,33 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
                 text: token.to_lowercase(),
                 kind: NamedKind::Email,
             })
-        } else if !token
-            .chars()
-            .take(4)
-            .map(|c| latin_lookalike(c).to_ascii_lowercase())
-            .eq("cus_".chars())
-        {
-            // Not `cus_` (or its lookalike): no id, and nothing allocated.
-            None
         } else {
-            let id: String = token
+            let prefix: String = token
                 .chars()
-                // Only Latin letters (or their lookalikes) make an id, so
-                // "cus_DX02那个" ends at the Chinese text.
-                .take_while(|&c| latin_lookalike(c).is_ascii_alphanumeric() || c == '_')
+                .take(4)
+                .map(|c| latin_lookalike(c).to_ascii_lowercase())
                 .collect();
-            let skeleton: String = id.chars().map(latin_lookalike).collect();
-            let is_id = skeleton.to_ascii_lowercase().starts_with("cus_") && skeleton.len() > 4;
-            is_id.then(|| NamedAccount {
-                kind: if id.is_ascii() {
-                    NamedKind::CustomerId
-                } else {
-                    NamedKind::LookalikeId
-                },
-                text: id,
+            // Not `cus_` or `sub_` (or a lookalike): no id.
+            let kind = match prefix.as_str() {
+                "cus_" => Some(NamedKind::CustomerId),
+                "sub_" => Some(NamedKind::SubscriptionId),
+                _ => None,
+            };
+            kind.and_then(|kind| {
+                let id: String = token
+                    .chars()
+                    // Only Latin letters (or their lookalikes) make an id, so
+                    // "cus_DX02那个" ends at the Chinese text.
+                    .take_while(|&c| latin_lookalike(c).is_ascii_alphanumeric() || c == '_')
+                    .collect();
+                (id.chars().count() > 4).then(|| NamedAccount {
+                    kind: if id.is_ascii() {
+                        kind
+                    } else {
+                        NamedKind::LookalikeId
+                    },
+                    text: id,
+                })
             })
         };
         if let Some(account) = found {
@@ -229,6 +243,11 @@ pub fn other_customers(
                 .customers
                 .iter()
                 .any(|c| c.id.as_str() == account.text),
+            NamedKind::SubscriptionId => !snapshot
+                .customers
+                .iter()
+                .flat_map(|c| &c.subscriptions)
+                .any(|s| s.id.as_str() == account.text),
             NamedKind::Email => {
                 let known = snapshot.customers.iter().any(|c| {
                     c.email

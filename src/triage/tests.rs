@@ -348,7 +348,7 @@ fn reads_english_and_chinese_phrases_case_insensitively() {
         ),
         (
             "I cancelled but was still charged, refund please",
-            &[ChargedAfterCancelling, WantsRefund],
+            &[ChargedAfterCancelling, WantsRefund, SaysCancelled],
         ),
         (
             "charged twice, refund, refund!",

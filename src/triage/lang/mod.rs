@@ -44,7 +44,8 @@
 //! hiding "down"); a negated word negates the pair as it would a phrase.
 //! Where phrases start words, a concept word must also end one unless it
 //! is written with a trailing `*` ("renew*" finds "renewal"): English
-//! "add" is not in Italian "addebitato".
+//! "add" is not in Italian "addebitato". A phrase written with a trailing
+//! `$` must end a word as well.
 
 use crate::domain::Signal;
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -86,8 +87,18 @@ pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) 
             spans.push((signal, start, end));
         }
     }
+    declined(&mut signals);
+    spans.retain(|(signal, _, _)| signals.contains(signal));
     signals.sort_unstable();
     (signals, locate(current, &text, &spans))
+}
+
+/// A refund declined in so many words ("no need for the money back") is
+/// no refund asked for: the refund word was read as both.
+fn declined(signals: &mut Vec<Signal>) {
+    if signals.contains(&Signal::DeclinesRefund) {
+        signals.retain(|&s| s != Signal::WantsRefund);
+    }
 }
 
 /// Where in the customer's text a signal was read.
@@ -195,12 +206,32 @@ enum Concept {
     Down,
     /// A refund.
     Refund,
-    /// Processed, received, arrived: where something stands.
+    /// Processed, received, arrived, done: where something stands.
     Status,
+    /// Turned off, disabled, stopped: done already.
+    Stopped,
+    /// No need, not wanted: declining what the other word names.
+    Decline,
+    /// When, which date, next.
+    When,
+    /// A cancellation, or cancelling.
+    Cancellation,
+    /// A relative, friend or colleague.
+    Relative,
+    /// Keeping or using something.
+    Keep,
+    /// Cancelled already (past).
+    Cancelled,
+    /// The customer's files, notes, data or their syncing.
+    Data,
+    /// Lost, gone, deleted, failing to save.
+    Lost,
+    /// Charged, said as done (a verb, not "a charge").
+    WasCharged,
 }
 
 impl Concept {
-    const ALL: [Concept; 12] = [
+    const ALL: [Concept; 22] = [
         Concept::Card,
         Concept::Change,
         Concept::Interval,
@@ -213,6 +244,16 @@ impl Concept {
         Concept::Down,
         Concept::Refund,
         Concept::Status,
+        Concept::Stopped,
+        Concept::Decline,
+        Concept::When,
+        Concept::Cancellation,
+        Concept::Relative,
+        Concept::Keep,
+        Concept::Cancelled,
+        Concept::Data,
+        Concept::Lost,
+        Concept::WasCharged,
     ];
 
     fn name(self) -> &'static str {
@@ -229,12 +270,22 @@ impl Concept {
             Concept::Down => "down",
             Concept::Refund => "refund",
             Concept::Status => "status",
+            Concept::Stopped => "stopped",
+            Concept::Decline => "decline",
+            Concept::When => "when",
+            Concept::Cancellation => "cancellation",
+            Concept::Relative => "relative",
+            Concept::Keep => "keep",
+            Concept::Cancelled => "cancelled",
+            Concept::Data => "data",
+            Concept::Lost => "lost",
+            Concept::WasCharged => "was_charged",
         }
     }
 }
 
 /// Two kinds of word near each other, and the signal they name.
-const PAIRS: [(Concept, Concept, Signal); 8] = [
+const PAIRS: [(Concept, Concept, Signal); 17] = [
     (Concept::Card, Concept::Change, Signal::AsksToUpdateCard),
     (Concept::Interval, Concept::Change, Signal::AsksToChangePlan),
     (Concept::Plan, Concept::Change, Signal::AsksToChangePlan),
@@ -251,6 +302,23 @@ const PAIRS: [(Concept, Concept, Signal); 8] = [
     ),
     (Concept::Service, Concept::Down, Signal::ReportsOutage),
     (Concept::Refund, Concept::Status, Signal::AsksRefundStatus),
+    (Concept::Refund, Concept::Decline, Signal::DeclinesRefund),
+    (Concept::Renewal, Concept::Stopped, Signal::SaysCancelled),
+    (
+        Concept::Cancellation,
+        Concept::Status,
+        Signal::SaysCancelled,
+    ),
+    (Concept::When, Concept::Charged, Signal::AsksAboutAccount),
+    (Concept::When, Concept::Renewal, Signal::AsksAboutAccount),
+    (Concept::Relative, Concept::Keep, Signal::ForSomeoneElse),
+    (
+        Concept::Cancelled,
+        Concept::WasCharged,
+        Signal::ChargedAfterCancelling,
+    ),
+    (Concept::Data, Concept::Lost, Signal::ReportsBug),
+    (Concept::When, Concept::Stop, Signal::AsksAboutAccount),
 ];
 
 /// How many characters may lie between the two words of a pair.
@@ -262,8 +330,10 @@ struct Row {
     lang: usize,
     meaning: Meaning,
     word_start: bool,
-    /// A concept word that must end a word too (in a language whose
-    /// phrases start words): written without a trailing `*`.
+    /// The phrase must end a word too (in a language whose phrases start
+    /// words): a concept word written without a trailing `*`, or a phrase
+    /// written with a trailing `$` (Portuguese "erro$" is not in Dutch
+    /// "erop").
     word_end: bool,
 }
 
@@ -316,14 +386,17 @@ impl Matcher {
             // at run time it is skipped rather than stopping the bot.
             for (phrase, meaning) in parse(table).into_iter().flatten() {
                 let stem = phrase.strip_suffix('*');
-                patterns.push(squeeze(&crate::triage::text::fold(stem.unwrap_or(&phrase))));
+                let whole = phrase.strip_suffix('$');
+                patterns.push(squeeze(&crate::triage::text::fold(
+                    stem.or(whole).unwrap_or(&phrase),
+                )));
                 rows.push(Row {
                     lang,
                     meaning,
                     word_start,
                     word_end: word_start
-                        && stem.is_none()
-                        && matches!(meaning, Meaning::Concept(_)),
+                        && (whole.is_some()
+                            || (stem.is_none() && matches!(meaning, Meaning::Concept(_)))),
                 });
             }
         }
@@ -343,6 +416,7 @@ impl Matcher {
                 signals.push(signal);
             }
         }
+        declined(&mut signals);
         signals.sort_unstable();
         signals
     }
@@ -678,8 +752,26 @@ fn pair_up(text: &str, hits: &[Hit]) -> Vec<(Signal, usize, usize)> {
         (before > 0 && reach[before - 1] >= end)
             || phrases[before..at].iter().any(|&(_, e)| e > end)
     };
-    let mut by_concept: Vec<Vec<&Hit>> = vec![Vec::new(); Concept::ALL.len()];
+    // A word inside a longer word of another kind is that word: "turned
+    // off" (stopped) is not "turn off" (stop), "désactivé" not "désactiv".
+    let mut concepts = concepts;
+    concepts.sort_unstable_by_key(|h| (h.start, std::cmp::Reverse(h.end)));
+    let mut kept: Vec<&Hit> = Vec::with_capacity(concepts.len());
+    // The word reaching furthest so far: (start, end, kind).
+    let mut longest: Option<(usize, usize, Meaning)> = None;
     for hit in concepts {
+        let inside = longest.is_some_and(|(start, end, meaning)| {
+            end >= hit.end && (start < hit.start || end > hit.end) && meaning != hit.row.meaning
+        });
+        if !inside {
+            kept.push(hit);
+        }
+        if longest.is_none_or(|(_, end, _)| hit.end > end) {
+            longest = Some((hit.start, hit.end, hit.row.meaning));
+        }
+    }
+    let mut by_concept: Vec<Vec<&Hit>> = vec![Vec::new(); Concept::ALL.len()];
+    for hit in kept {
         if let Meaning::Concept(c) = hit.row.meaning {
             if !inside_phrase(hit) {
                 by_concept[c as usize].push(hit);
@@ -722,7 +814,8 @@ fn pair_up(text: &str, hits: &[Hit]) -> Vec<(Signal, usize, usize)> {
                 // its negation is the pair's, for the signals a negation
                 // flips or drops ("not arrived yet" still asks where a
                 // refund is).
-                let negated = NEGATABLE.contains(&signal)
+                let negated = (NEGATABLE.contains(&signal)
+                    || signal == Signal::ChargedAfterCancelling)
                     && cues.get_or_init(|| Cues::new(text, hits)).negate(y);
                 let named = match (negated, signal) {
                     (false, _) => Some(signal),

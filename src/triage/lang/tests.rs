@@ -304,3 +304,12 @@ fn a_pair_is_quoted_from_its_first_word_to_its_last() {
     assert_eq!(located.len(), 1, "{located:?}");
     assert_eq!(&message[located[0].range.clone()], "omgeving ligt er");
 }
+
+#[test]
+fn a_phrase_marked_to_end_a_word_is_not_read_inside_another_languages_word() {
+    // Portuguese "erro$" (an error) is not in Dutch "erop" (on it).
+    check(&[
+        ("met mijn naam erop", &[]),
+        ("deu erro ao salvar", &[ReportsBug]),
+    ]);
+}
