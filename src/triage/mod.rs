@@ -270,8 +270,13 @@ pub fn classify_quoted(
         );
         return classified(Category::MissingSelfServeControl, evidence);
     }
+    // Seats or a team asked for on an account without them: a plan
+    // change, which the customer makes (PLAYBOOK §2 reads team intent from
+    // the state: a quantity, team metadata, several seat holders).
     if has(MentionsTeamOrSeats) {
-        return classified(Category::GenuineMultiSeatIntent, evidence);
+        evidence
+            .push("the account has one seat and no team: adding seats is a plan change".to_owned());
+        return classified(Category::MissingSelfServeControl, evidence);
     }
 
     // Rule 11.

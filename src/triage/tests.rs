@@ -244,9 +244,11 @@ fn message_signals_decide_on_a_healthy_account() {
             Review,
         ),
         ("How do I cancel? Also I want a refund", Review),
+        // Seats asked for on a one-seat account: a plan change (PLAYBOOK
+        // §2 reads team intent from the state: quantity, team metadata).
         (
             "I want to add seats for my team",
-            Is(GenuineMultiSeatIntent),
+            Is(MissingSelfServeControl),
         ),
         ("", Review),
         ("hello", Review),

@@ -228,10 +228,12 @@ enum Concept {
     Lost,
     /// Charged, said as done (a verb, not "a charge").
     WasCharged,
+    /// The price or cost.
+    Price,
 }
 
 impl Concept {
-    const ALL: [Concept; 22] = [
+    const ALL: [Concept; 23] = [
         Concept::Card,
         Concept::Change,
         Concept::Interval,
@@ -254,6 +256,7 @@ impl Concept {
         Concept::Data,
         Concept::Lost,
         Concept::WasCharged,
+        Concept::Price,
     ];
 
     fn name(self) -> &'static str {
@@ -280,12 +283,13 @@ impl Concept {
             Concept::Data => "data",
             Concept::Lost => "lost",
             Concept::WasCharged => "was_charged",
+            Concept::Price => "price",
         }
     }
 }
 
 /// Two kinds of word near each other, and the signal they name.
-const PAIRS: [(Concept, Concept, Signal); 17] = [
+const PAIRS: [(Concept, Concept, Signal); 18] = [
     (Concept::Card, Concept::Change, Signal::AsksToUpdateCard),
     (Concept::Interval, Concept::Change, Signal::AsksToChangePlan),
     (Concept::Plan, Concept::Change, Signal::AsksToChangePlan),
@@ -319,6 +323,7 @@ const PAIRS: [(Concept, Concept, Signal); 17] = [
     ),
     (Concept::Data, Concept::Lost, Signal::ReportsBug),
     (Concept::When, Concept::Stop, Signal::AsksAboutAccount),
+    (Concept::When, Concept::Price, Signal::AsksAboutAccount),
 ];
 
 /// How many characters may lie between the two words of a pair.
