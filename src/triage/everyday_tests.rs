@@ -999,3 +999,64 @@ fn a_colleagues_request_quoted_under_a_bare_question_is_passed_on() {
         MissingSelfServeControl,
     );
 }
+
+#[test]
+fn i_never_cancelled_on_a_scheduled_cancellation_goes_to_a_person() {
+    check_all(
+        &["pending_cancellation"],
+        &[
+            "I never cancelled anything! Why does it say my plan ends this month?",
+            "我没有取消啊，为什么显示月底结束？",
+            "Ich wollte nie kündigen! Warum endet mein Abo?",
+        ],
+        None,
+        false,
+        false,
+    );
+}
+
+#[test]
+fn i_cancelled_above_a_forwarded_bank_alert_claims_a_charge_after_cancelling() {
+    // No charge after the cancellation is on record: a claim to check.
+    check_all(
+        &["pending_cancellation", "canceled_clean"],
+        &[
+            "See what my bank sent:\n\n> Purchase of USD 19.00 at PROAPP approved\n\nI cancelled on the 2nd!",
+            "Regardez :\n\n> Un prélèvement de 19,00 EUR a été effectué.\n\nJ'ai résilié la semaine dernière !",
+        ],
+        None,
+        false,
+        false,
+    );
+}
+
+#[test]
+fn money_asked_back_and_forgetting_to_cancel_state_no_problem() {
+    // A bare refund demand (rule 10): a person decides, nothing is proposed.
+    check_all(
+        &["healthy_monthly", "yearly_renewed_yesterday"],
+        &[
+            "Ich habe das kaum genutzt. Bekomme ich die 19 € zurück?",
+            "Ik heb het niet gebruikt, krijg ik het geld terug?",
+            "我忘了取消，昨天又扣了。能退吗？",
+        ],
+        None,
+        false,
+        false,
+    );
+}
+
+#[test]
+fn ending_the_subscription_in_other_words_is_asking_to_cancel() {
+    check_all(
+        &["healthy_monthly"],
+        &[
+            "Please end my subscription at the end of this month.",
+            "Bitte das Abo zum Monatsende beenden.",
+            "Podéis dar de baja mi suscripción, por favor.",
+        ],
+        Some(MissingSelfServeControl),
+        false,
+        true,
+    );
+}

@@ -230,7 +230,7 @@ pub fn classify_quoted(
     if has(ChargedAfterCancelling) {
         contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
     }
-    if has(SaysCancelled) && !has_cancellation(snapshot) && !has(AsksHowToCancel) {
+    if has(SaysCancelled) && !has_cancellation(snapshot) {
         contradicted.push("when and how the customer cancelled: no subscription of this customer is canceled or set to cancel".to_owned());
     }
     if has(ChargedTwice) {
@@ -260,6 +260,29 @@ pub fn classify_quoted(
         return Triage::NeedsReview {
             evidence,
             missing: vec!["the problem behind the refund request: the message states none (no outage, bug or unexpected charge) and nothing in billing is wrong".to_owned()],
+        };
+    }
+
+    // Rule 8, a claim: "I never cancelled" when the subscription is set to
+    // cancel or canceled, and nothing else asked.
+    // (Asking why the account says it ends is part of that claim.)
+    let other_asks = [
+        AsksHowToCancel,
+        AsksForInvoice,
+        AsksToChangePlan,
+        AsksToUpdateCard,
+    ];
+    // Ending or ended: a live subscription set to cancel, or none live.
+    let ending = snapshot
+        .subscriptions()
+        .any(|s| s.cancel_at_period_end && s.status.is_live())
+        || (has_cancellation(snapshot) && !snapshot.subscriptions().any(|s| s.status.is_live()));
+    if has(DeclinesCancel) && ending && !other_asks.into_iter().any(has) {
+        return Triage::NeedsReview {
+            evidence,
+            missing: vec![
+                "who set the subscription to cancel: the customer says they did not".to_owned(),
+            ],
         };
     }
 

@@ -50,8 +50,17 @@ pub const QUOTE_CHARS: usize = 60;
 /// customer's words (a signal whose words cannot be placed has none): what
 /// the card's evidence cites, so a reviewer sees why in any language.
 pub fn read_quoted(prepared: &text::Prepared) -> (Vec<Signal>, Vec<Quote>) {
-    let (signals, located) = lang::read_located(&prepared.current, &prepared.folded);
+    let (mut signals, located) = lang::read_located(&prepared.current, &prepared.folded);
     if !signals.is_empty() {
+        // "I cancelled" above a forwarded or quoted bank alert of a charge
+        // says they were charged after cancelling.
+        if signals.contains(&Signal::SaysCancelled)
+            && !signals.contains(&Signal::ChargedAfterCancelling)
+            && lang::names_a_charge(&text::fold(&prepared.quoted))
+        {
+            signals.push(Signal::ChargedAfterCancelling);
+            signals.sort_unstable();
+        }
         return (signals, quotes(&prepared.current, &located));
     }
     // The customer's own words ask nothing: what they pass on may (the

@@ -72,6 +72,18 @@ pub fn read(folded: &str) -> Vec<Signal> {
     MATCHER.read(folded)
 }
 
+/// Whether `folded` (text folded by `triage::text::fold`) names a charge
+/// in any language: a bank's alert forwarded under "I cancelled".
+pub fn names_a_charge(folded: &str) -> bool {
+    let text = squeeze(folded);
+    MATCHER.hits(&text).iter().any(|h| {
+        matches!(
+            h.row.meaning,
+            Meaning::Concept(Concept::Charged | Concept::WasCharged)
+        )
+    })
+}
+
 /// [`read`], with where each signal was first read in `current`: `folded`
 /// must be `current` folded (`triage::text::fold`), and each range is the
 /// bytes of `current` whose folding holds the matched phrase (a phrase
@@ -230,10 +242,16 @@ enum Concept {
     WasCharged,
     /// The price or cost.
     Price,
+    /// An amount of money: a currency, "the money".
+    Money,
+    /// Back: returned to the customer.
+    Back,
+    /// The subscription, plan or account itself.
+    Subscription,
 }
 
 impl Concept {
-    const ALL: [Concept; 23] = [
+    const ALL: [Concept; 26] = [
         Concept::Card,
         Concept::Change,
         Concept::Interval,
@@ -257,6 +275,9 @@ impl Concept {
         Concept::Lost,
         Concept::WasCharged,
         Concept::Price,
+        Concept::Money,
+        Concept::Back,
+        Concept::Subscription,
     ];
 
     fn name(self) -> &'static str {
@@ -284,12 +305,15 @@ impl Concept {
             Concept::Lost => "lost",
             Concept::WasCharged => "was_charged",
             Concept::Price => "price",
+            Concept::Money => "money",
+            Concept::Back => "back",
+            Concept::Subscription => "subscription",
         }
     }
 }
 
 /// Two kinds of word near each other, and the signal they name.
-const PAIRS: [(Concept, Concept, Signal); 18] = [
+const PAIRS: [(Concept, Concept, Signal); 20] = [
     (Concept::Card, Concept::Change, Signal::AsksToUpdateCard),
     (Concept::Interval, Concept::Change, Signal::AsksToChangePlan),
     (Concept::Plan, Concept::Change, Signal::AsksToChangePlan),
@@ -324,6 +348,12 @@ const PAIRS: [(Concept, Concept, Signal); 18] = [
     (Concept::Data, Concept::Lost, Signal::ReportsBug),
     (Concept::When, Concept::Stop, Signal::AsksAboutAccount),
     (Concept::When, Concept::Price, Signal::AsksAboutAccount),
+    (Concept::Money, Concept::Back, Signal::WantsRefund),
+    (
+        Concept::Subscription,
+        Concept::Stop,
+        Signal::AsksHowToCancel,
+    ),
 ];
 
 /// How many characters may lie between the two words of a pair.
@@ -390,11 +420,21 @@ impl Matcher {
             // A line that does not parse is reported by the tables test;
             // at run time it is skipped rather than stopping the bot.
             for (phrase, meaning) in parse(table).into_iter().flatten() {
-                let stem = phrase.strip_suffix('*');
-                let whole = phrase.strip_suffix('$');
-                patterns.push(squeeze(&crate::triage::text::fold(
+                // A marker only after a letter: "$" alone is a currency.
+                let marked = |marker: char| {
+                    phrase
+                        .strip_suffix(marker)
+                        .filter(|rest| rest.chars().next_back().is_some_and(char::is_alphabetic))
+                };
+                let (stem, whole) = (marked('*'), marked('$'));
+                let pattern = squeeze(&crate::triage::text::fold(
                     stem.or(whole).unwrap_or(&phrase),
-                )));
+                ));
+                // An empty pattern would match inside every character.
+                if pattern.is_empty() {
+                    continue;
+                }
+                patterns.push(pattern);
                 rows.push(Row {
                     lang,
                     meaning,
