@@ -483,6 +483,9 @@ pub enum Signal {
     /// Wants to keep the subscriptions ("keep both", "it is not a
     /// mistake"): nothing of them is cancelled or refunded.
     KeepsSubscriptions,
+    /// Asks why the amount, price or quantity billed is what it is: on a
+    /// team, a question about the seats (corpus rule 7).
+    QuestionsTheAmount,
     /// Threatens to escalate: a chargeback or dispute with the bank, legal
     /// action, a regulator or consumer authority, the bank investigating,
     /// the press or social media. A person answers it.

@@ -1060,3 +1060,57 @@ fn ending_the_subscription_in_other_words_is_asking_to_cancel() {
         true,
     );
 }
+
+#[test]
+fn on_a_team_an_outage_is_a_product_failure_and_a_question_about_the_amount_is_about_the_seats() {
+    check_all(
+        &["team_5_seats"],
+        &[
+            "Since Monday our staff only get error 403 when they open projects.",
+            "Seit gestern ist die App für unsere Mitarbeiter nicht erreichbar.",
+        ],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+    check_all(
+        &["team_5_seats"],
+        &[
+            "Why is the invoice total 60 euros and not 12?",
+            "¿Por qué la factura pone cantidad 5? No entiendo el importe.",
+            "发票上为什么是5行？是不是搞错了？",
+        ],
+        Some(GenuineMultiSeatIntent),
+        false,
+        false,
+    );
+}
+
+#[test]
+fn a_forwarded_senders_address_is_not_another_customer() {
+    check_all(
+        &["canceled_then_charged"],
+        &["Fwd: Card alert\nFrom: alerts@mybank.example\n\n> A payment of 19.00 EUR was made on 13/06.\n\nI cancelled weeks ago, refund this please."],
+        Some(ProductFailure),
+        true,
+        false,
+    );
+}
+
+#[test]
+fn asking_whether_it_is_a_duplicate_keeps_nothing_and_an_employers_reimbursement_is_no_refund() {
+    check_all(
+        &["duplicate_same_customer"],
+        &["我的账单上同一天有两笔，是不是重复订阅了？"],
+        Some(DuplicatePersonalSubscription),
+        true,
+        true,
+    );
+    category_on_healthy_monthly(
+        &[
+            "I need the June receipt with my full name for an expense report.",
+            "Preciso do recibo de junho, é pra reembolso da firma.",
+        ],
+        MissingSelfServeControl,
+    );
+}

@@ -178,10 +178,13 @@ pub fn classify_quoted(
     let problem = has(ReportsOutage) || has(ReportsBug);
     let self_serve = self_serve_asks(snapshot, signals);
 
-    // Rule 6.
+    // Rule 6. With a problem stated, only the amount, the charges or the
+    // seats' count keep a team's case about its seats ("our staff get
+    // errors" is an outage on a team).
     let team = team_intent(snapshot);
-    let team_topic = has(MentionsTeamOrSeats) || has(ChargedTwice);
-    if !team.is_empty() && (team_topic || !problem) {
+    let amount_topic = has(ChargedTwice) || has(QuestionsTheAmount);
+    let team_topic = has(MentionsTeamOrSeats) || amount_topic;
+    if !team.is_empty() && (amount_topic || !problem) {
         let mut evidence = team;
         evidence.extend(signal_evidence(signals, quotes));
         if has(OnlyOnePerson) {
@@ -972,6 +975,7 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::DeclinesRefund => "says they do not want a refund",
         Signal::DeclinesCancel => "says not to cancel",
         Signal::KeepsSubscriptions => "says to keep the subscriptions",
+        Signal::QuestionsTheAmount => "asks why the amount or quantity billed is what it is",
         Signal::ThreatensEscalation => "threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press)",
     }
 }

@@ -164,27 +164,34 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
     // Each once, in the order written; a set, so that a message of a
     // hundred thousand different ids is not compared pairwise.
     let mut seen: std::collections::HashSet<NamedAccount> = std::collections::HashSet::new();
-    let tokens = current.split(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                ',' | ';'
-                    | '('
-                    | ')'
-                    | '['
-                    | ']'
-                    | '<'
-                    | '>'
-                    | '"'
-                    | '\''
-                    | '，'
-                    | '、'
-                    | '：'
-                    | '。'
-                    | '（'
-                    | '）'
-            )
-    });
+    // A forwarded mail's sender line names its sender (the bank's alerts
+    // address), not a customer the message asks about.
+    let tokens = current
+        .lines()
+        .filter(|line| !text::names_a_sender(line))
+        .flat_map(|line| {
+            line.split(|c: char| {
+                c.is_whitespace()
+                    || matches!(
+                        c,
+                        ',' | ';'
+                            | '('
+                            | ')'
+                            | '['
+                            | ']'
+                            | '<'
+                            | '>'
+                            | '"'
+                            | '\''
+                            | '，'
+                            | '、'
+                            | '：'
+                            | '。'
+                            | '（'
+                            | '）'
+                    )
+            })
+        });
     for token in tokens {
         let token = token.trim_matches(|c: char| !c.is_alphanumeric());
         let found = if token.contains('@') {

@@ -436,6 +436,14 @@ const SENDER_PREFIXES: &[&str] = &[
     "보낸 사람:",
 ];
 
+/// Whether `line` (as written) is a forwarded mail's sender line ("From:
+/// Bank <alerts@bank.example>", "De : …", "发件人: …").
+pub fn names_a_sender(line: &str) -> bool {
+    is_sender_line(&fold(
+        line.trim_start_matches(|c: char| c == '>' || c.is_whitespace()),
+    ))
+}
+
 fn is_forward_marker(folded: &str) -> bool {
     FORWARD_MARKERS.iter().any(|m| folded.contains(m))
         || FORWARD_PREFIXES.iter().any(|p| folded.starts_with(p))

@@ -248,10 +248,12 @@ enum Concept {
     Back,
     /// The subscription, plan or account itself.
     Subscription,
+    /// Why, explain, not understand.
+    Why,
 }
 
 impl Concept {
-    const ALL: [Concept; 26] = [
+    const ALL: [Concept; 27] = [
         Concept::Card,
         Concept::Change,
         Concept::Interval,
@@ -278,6 +280,7 @@ impl Concept {
         Concept::Money,
         Concept::Back,
         Concept::Subscription,
+        Concept::Why,
     ];
 
     fn name(self) -> &'static str {
@@ -308,12 +311,13 @@ impl Concept {
             Concept::Money => "money",
             Concept::Back => "back",
             Concept::Subscription => "subscription",
+            Concept::Why => "why",
         }
     }
 }
 
 /// Two kinds of word near each other, and the signal they name.
-const PAIRS: [(Concept, Concept, Signal); 20] = [
+const PAIRS: [(Concept, Concept, Signal); 22] = [
     (Concept::Card, Concept::Change, Signal::AsksToUpdateCard),
     (Concept::Interval, Concept::Change, Signal::AsksToChangePlan),
     (Concept::Plan, Concept::Change, Signal::AsksToChangePlan),
@@ -353,6 +357,12 @@ const PAIRS: [(Concept, Concept, Signal); 20] = [
         Concept::Subscription,
         Concept::Stop,
         Signal::AsksHowToCancel,
+    ),
+    (Concept::Why, Concept::Price, Signal::QuestionsTheAmount),
+    (
+        Concept::Subscription,
+        Concept::Keep,
+        Signal::AsksToChangePlan,
     ),
 ];
 
