@@ -1114,3 +1114,44 @@ fn asking_whether_it_is_a_duplicate_keeps_nothing_and_an_employers_reimbursement
         MissingSelfServeControl,
     );
 }
+
+#[test]
+fn keeping_a_surprise_renewal_or_saying_it_is_no_cancellation_moves_no_money() {
+    // A renewal that came unannounced is a product failure; the customer
+    // keeping it declines the refund.
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &[
+            "Gisteren is mijn jaarabonnement verlengd zonder herinnering. Ik wil het wel houden.",
+            "The yearly renewal came with no reminder email. I'll keep it, just warn me next time.",
+        ],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+    // "I'm not asking to cancel" is no request to cancel.
+    check_all(
+        &["healthy_monthly"],
+        &[
+            "下次什么时候扣款？我不是要取消订阅，只是想知道日期。",
+            "When is the next charge? I'm not trying to cancel.",
+        ],
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+}
+
+#[test]
+fn thanks_for_a_refund_on_record_is_no_new_refund_demand() {
+    check_all(
+        &["refunded_charge"],
+        &[
+            "Danke für die Rückerstattung! Wie ändere ich jetzt meine Kartendaten?",
+            "Thanks for the refund. How do I download the June invoice?",
+        ],
+        Some(MissingSelfServeControl),
+        false,
+        false,
+    );
+}
