@@ -92,8 +92,9 @@ pub fn names_a_charge(folded: &str) -> bool {
 pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) {
     let text = squeeze(folded);
     let hits = MATCHER.hits(&text);
-    let (mut signals, mut spans, _) = judge_spans(&text, &hits);
-    for (signal, start, end) in pair_up(&text, &hits) {
+    let cues = Cues::new(&text, &hits);
+    let (mut signals, mut spans, _) = judge_spans_with(&hits, &cues);
+    for (signal, start, end) in pair_up(&text, &hits, &cues) {
         if !signals.contains(&signal) {
             signals.push(signal);
             spans.push((signal, start, end));
@@ -465,8 +466,9 @@ impl Matcher {
     fn read(&self, folded: &str) -> Vec<Signal> {
         let text = squeeze(folded);
         let hits = self.hits(&text);
-        let mut signals = judge(&text, &hits);
-        for (signal, _, _) in pair_up(&text, &hits) {
+        let cues = Cues::new(&text, &hits);
+        let mut signals = judge_spans_with(&hits, &cues).0;
+        for (signal, _, _) in pair_up(&text, &hits, &cues) {
             if !signals.contains(&signal) {
                 signals.push(signal);
             }
@@ -499,12 +501,14 @@ impl Matcher {
 /// binary searches over the sorted hits and cue positions, never by a
 /// walk over all the others. `lang/fuzz_tests.rs` holds this to the
 /// pairwise definition.
+#[cfg(test)]
 fn judge(text: &str, hits: &[Hit]) -> Vec<Signal> {
     judge_counting(text, hits).0
 }
 
 /// [`judge`], and how many cues and gaps it looked at: the regression
 /// tests hold that count linear in the hits.
+#[cfg(test)]
 fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
     let (signals, _, looked_at) = judge_spans(text, hits);
     (signals, looked_at)
@@ -513,7 +517,18 @@ fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
 /// [`judge_counting`], with the first span (in `text`) each signal was read
 /// from.
 #[allow(clippy::type_complexity)]
+#[cfg(test)]
 fn judge_spans(text: &str, hits: &[Hit]) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
+    judge_spans_with(hits, &Cues::new(text, hits))
+}
+
+/// [`judge_spans`] with the text's cues already found (they are shared
+/// with [`pair_up`]).
+#[allow(clippy::type_complexity)]
+fn judge_spans_with(
+    hits: &[Hit],
+    cues: &Cues<'_>,
+) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
     // Phrases by start, then end, then meaning: the same phrase from
     // several tables ("crash" is English and Dutch) sits together.
     let signal_of = |h: &Hit| match h.row.meaning {
@@ -525,7 +540,6 @@ fn judge_spans(text: &str, hits: &[Hit]) -> (Vec<Signal>, Vec<(Signal, usize, us
         .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
         .collect();
     phrases.sort_unstable_by_key(|h| (h.start, h.end, signal_of(h)));
-    let cues = Cues::new(text, hits);
     let mut found = BTreeSet::new();
     let mut spans: Vec<(Signal, usize, usize)> = Vec::new();
     let mut keep = |found: &mut BTreeSet<Signal>, signal: Signal, hit: &Hit| {
@@ -762,7 +776,7 @@ impl<'t> Cues<'t> {
 ///
 /// Linear in the hits up to a log factor: each word looks for its partner
 /// by binary search among the other kind's words, sorted by start.
-fn pair_up(text: &str, hits: &[Hit]) -> Vec<(Signal, usize, usize)> {
+fn pair_up(text: &str, hits: &[Hit], cues: &Cues<'_>) -> Vec<(Signal, usize, usize)> {
     let concepts: Vec<&Hit> = hits
         .iter()
         .filter(|h| matches!(h.row.meaning, Meaning::Concept(_)))
@@ -836,7 +850,6 @@ fn pair_up(text: &str, hits: &[Hit]) -> Vec<(Signal, usize, usize)> {
     by_concept
         .iter_mut()
         .for_each(|v| v.sort_unstable_by_key(|h| (h.start, h.end)));
-    let cues = std::cell::OnceCell::new();
     let mut found = Vec::new();
     for (a, b, signal) in PAIRS {
         if found.iter().any(|&(s, _, _)| s == signal) {
@@ -871,7 +884,7 @@ fn pair_up(text: &str, hits: &[Hit]) -> Vec<(Signal, usize, usize)> {
                 // refund is).
                 let negated = (NEGATABLE.contains(&signal)
                     || signal == Signal::ChargedAfterCancelling)
-                    && cues.get_or_init(|| Cues::new(text, hits)).negate(y);
+                    && cues.negate(y);
                 let named = match (negated, signal) {
                     (false, _) => Some(signal),
                     (true, Signal::AsksHowToCancel) => Some(Signal::DeclinesCancel),
