@@ -882,8 +882,11 @@ fn pair_up(text: &str, hits: &[Hit], cues: &Cues<'_>) -> Vec<(Signal, usize, usi
                 // its negation is the pair's, for the signals a negation
                 // flips or drops ("not arrived yet" still asks where a
                 // refund is).
+                // Words of absence ("no reminder") carry their own
+                // negation: "je n'ai reçu aucun rappel" is no less unannounced.
                 let negated = (NEGATABLE.contains(&signal)
                     || signal == Signal::ChargedAfterCancelling)
+                    && b != Concept::Unannounced
                     && cues.negate(y);
                 let named = match (negated, signal) {
                     (false, _) => Some(signal),
