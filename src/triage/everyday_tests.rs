@@ -1208,3 +1208,25 @@ fn contesting_the_payment_or_a_claimed_approval_moves_no_money() {
         false,
     );
 }
+
+#[test]
+fn refunds_declined_in_the_plural_threats_to_call_the_card_company_and_a_card_the_bank_cancelled() {
+    check_all(
+        &["canceled_then_charged"],
+        &["Ho visto l'addebito di giugno. Se è così va bene, non voglio rimborsi."],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &["Surprise annual charge with no warning. Refund it or I'm calling my card company."],
+        None,
+        false,
+        false,
+    );
+    category_on_healthy_monthly(
+        &["My bank flagged fraud on my Visa and cancelled it. How do I add the new one? Don't let the plan lapse."],
+        MissingSelfServeControl,
+    );
+}

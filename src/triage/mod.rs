@@ -233,7 +233,8 @@ pub fn classify_quoted(
     if has(ChargedAfterCancelling) {
         contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
     }
-    if has(SaysCancelled) && !has_cancellation(snapshot) {
+    // (Beside a card change, "cancelled" is the bank cancelling the card.)
+    if has(SaysCancelled) && !has_cancellation(snapshot) && !has(AsksToUpdateCard) {
         contradicted.push("when and how the customer cancelled: no subscription of this customer is canceled or set to cancel".to_owned());
     }
     if has(ChargedTwice) {

@@ -370,6 +370,15 @@ const PAIRS: [(Concept, Concept, Signal); 22] = [
 /// How many characters may lie between the two words of a pair.
 const NEAR: usize = 40;
 
+/// [`NEAR`], or more for a pair whose words a whole clause often parts
+/// ("I cancelled in May, but yesterday you charged me again").
+fn near_for(signal: Signal) -> usize {
+    match signal {
+        Signal::ChargedAfterCancelling => 60,
+        _ => NEAR,
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Row {
     /// The language's place in [`TABLES`].
@@ -859,20 +868,21 @@ fn pair_up(text: &str, hits: &[Hit], cues: &Cues<'_>) -> Vec<(Signal, usize, usi
         if words_a.is_empty() || words_b.is_empty() {
             continue;
         }
+        let near_chars = near_for(signal);
         let near = |x: &Hit, y: &Hit| {
             let (first, second) = if x.start <= y.start { (x, y) } else { (y, x) };
             second.start >= first.end
                 && text
                     .get(first.end..second.start)
-                    .is_some_and(|gap| gap.chars().nth(NEAR).is_none())
+                    .is_some_and(|gap| gap.chars().nth(near_chars).is_none())
         };
         'pairs: for x in words_a {
             // Words of the other kind that may lie within reach: they start
             // at most NEAR characters (4 bytes each) around this one.
             let from =
-                words_b.partition_point(|h| h.start + 4 * NEAR + (h.end - h.start) < x.start);
+                words_b.partition_point(|h| h.start + 4 * near_chars + (h.end - h.start) < x.start);
             for y in &words_b[from..] {
-                if y.start > x.end + 4 * NEAR {
+                if y.start > x.end + 4 * near_chars {
                     break;
                 }
                 if y.row.lang != x.row.lang || !near(x, y) {
