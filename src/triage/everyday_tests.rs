@@ -1230,3 +1230,28 @@ fn refunds_declined_in_the_plural_threats_to_call_the_card_company_and_a_card_th
         MissingSelfServeControl,
     );
 }
+
+#[test]
+fn a_bank_speaking_disputing_with_the_bank_and_a_husbands_account_move_no_money() {
+    check_all(
+        &["team_5_seats", "healthy_monthly"],
+        &["Hier spricht die Commerzbank, Abteilung Kartensicherheit. Bitte stornieren Sie alle Abbuchungen."],
+        None,
+        false,
+        false,
+    );
+    check_all(
+        &["healthy_monthly"],
+        &["The editor crashed and ate my draft again. Refund June or I'm disputing it with my bank."],
+        None,
+        false,
+        false,
+    );
+    check_all(
+        &["canceled_then_charged"],
+        &["También cancelen la cuenta de mi marido, jean@example.fr, le pasa lo mismo."],
+        None,
+        false,
+        false,
+    );
+}
