@@ -1255,3 +1255,18 @@ fn a_bank_speaking_disputing_with_the_bank_and_a_husbands_account_move_no_money(
         false,
     );
 }
+
+#[test]
+fn keeping_the_renewed_year_and_asking_not_to_be_charged_again() {
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &["Überraschend verlängert, keine Erinnerung bekommen. Ich behalte das Jahr jetzt, aber bitte erinnert mich nächstes Mal."],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+    category_on_healthy_monthly(
+        &["No confirmation, no error, nothing: where do I download my May receipt?"],
+        MissingSelfServeControl,
+    );
+}
