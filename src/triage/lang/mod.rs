@@ -93,8 +93,9 @@ pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) 
     let text = squeeze(folded);
     let hits = MATCHER.hits(&text);
     let cues = Cues::new(&text, &hits);
-    let (mut signals, mut spans, _) = judge_spans_with(&hits, &cues);
-    for (signal, start, end) in pair_up(&text, &hits, &cues) {
+    let phrases = sorted_phrases(&hits);
+    let (mut signals, mut spans, _) = judge_spans_with(&phrases, &cues);
+    for (signal, start, end) in pair_up(&text, &hits, &phrases, &cues) {
         if !signals.contains(&signal) {
             signals.push(signal);
             spans.push((signal, start, end));
@@ -476,8 +477,9 @@ impl Matcher {
         let text = squeeze(folded);
         let hits = self.hits(&text);
         let cues = Cues::new(&text, &hits);
-        let mut signals = judge_spans_with(&hits, &cues).0;
-        for (signal, _, _) in pair_up(&text, &hits, &cues) {
+        let phrases = sorted_phrases(&hits);
+        let mut signals = judge_spans_with(&phrases, &cues).0;
+        for (signal, _, _) in pair_up(&text, &hits, &phrases, &cues) {
             if !signals.contains(&signal) {
                 signals.push(signal);
             }
@@ -528,18 +530,13 @@ fn judge_counting(text: &str, hits: &[Hit]) -> (Vec<Signal>, usize) {
 #[allow(clippy::type_complexity)]
 #[cfg(test)]
 fn judge_spans(text: &str, hits: &[Hit]) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
-    judge_spans_with(hits, &Cues::new(text, hits))
+    judge_spans_with(&sorted_phrases(hits), &Cues::new(text, hits))
 }
 
-/// [`judge_spans`] with the text's cues already found (they are shared
-/// with [`pair_up`]).
-#[allow(clippy::type_complexity)]
-fn judge_spans_with(
-    hits: &[Hit],
-    cues: &Cues<'_>,
-) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
-    // Phrases by start, then end, then meaning: the same phrase from
-    // several tables ("crash" is English and Dutch) sits together.
+/// The phrase hits (signals and neutral phrases) by start, then end, then
+/// meaning: the same phrase from several tables ("crash" is English and
+/// Dutch) sits together. [`judge_spans_with`] and [`pair_up`] share them.
+fn sorted_phrases(hits: &[Hit]) -> Vec<&Hit> {
     let signal_of = |h: &Hit| match h.row.meaning {
         Meaning::Signal(signal) => Some(signal),
         _ => None,
@@ -549,6 +546,20 @@ fn judge_spans_with(
         .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
         .collect();
     phrases.sort_unstable_by_key(|h| (h.start, h.end, signal_of(h)));
+    phrases
+}
+
+/// [`judge_spans`] with the text's cues already found (they are shared
+/// with [`pair_up`]).
+#[allow(clippy::type_complexity)]
+fn judge_spans_with(
+    phrases: &[&Hit],
+    cues: &Cues<'_>,
+) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
+    let signal_of = |h: &Hit| match h.row.meaning {
+        Meaning::Signal(signal) => Some(signal),
+        _ => None,
+    };
     let mut found = BTreeSet::new();
     let mut spans: Vec<(Signal, usize, usize)> = Vec::new();
     let mut keep = |found: &mut BTreeSet<Signal>, signal: Signal, hit: &Hit| {
@@ -559,7 +570,7 @@ fn judge_spans_with(
     // A phrase is inside a longer one when one starts before it and ends at
     // or after its end, or starts with it and ends after it.
     let mut max_end_before: Option<usize> = None;
-    let mut rest = phrases.as_slice();
+    let mut rest = phrases;
     while let Some(first) = rest.first() {
         let n = rest.iter().take_while(|h| h.start == first.start).count();
         let (same_start, after) = rest.split_at(n);
@@ -785,7 +796,12 @@ impl<'t> Cues<'t> {
 ///
 /// Linear in the hits up to a log factor: each word looks for its partner
 /// by binary search among the other kind's words, sorted by start.
-fn pair_up(text: &str, hits: &[Hit], cues: &Cues<'_>) -> Vec<(Signal, usize, usize)> {
+fn pair_up(
+    text: &str,
+    hits: &[Hit],
+    phrases: &[&Hit],
+    cues: &Cues<'_>,
+) -> Vec<(Signal, usize, usize)> {
     let concepts: Vec<&Hit> = hits
         .iter()
         .filter(|h| matches!(h.row.meaning, Meaning::Concept(_)))
@@ -794,12 +810,7 @@ fn pair_up(text: &str, hits: &[Hit], cues: &Cues<'_>) -> Vec<(Signal, usize, usi
         return Vec::new();
     }
     // A word inside a longer phrase belongs to that phrase.
-    let mut phrases: Vec<(usize, usize)> = hits
-        .iter()
-        .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
-        .map(|h| (h.start, h.end))
-        .collect();
-    phrases.sort_unstable();
+    let phrases: Vec<(usize, usize)> = phrases.iter().map(|h| (h.start, h.end)).collect();
     let mut reach = Vec::with_capacity(phrases.len());
     let mut furthest = 0;
     for &(_, end) in &phrases {
