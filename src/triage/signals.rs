@@ -201,16 +201,21 @@ pub fn named_accounts(current: &str) -> Vec<NamedAccount> {
                 kind: NamedKind::Email,
             })
         } else {
-            let prefix: String = token
-                .chars()
-                .take(4)
-                .map(|c| latin_lookalike(c).to_ascii_lowercase())
-                .collect();
-            // Not `cus_` or `sub_` (or a lookalike): no id.
-            let kind = match prefix.as_str() {
-                "cus_" => Some(NamedKind::CustomerId),
-                "sub_" => Some(NamedKind::SubscriptionId),
-                _ => None,
+            let starts_with = |prefix: &str| {
+                token
+                    .chars()
+                    .take(4)
+                    .map(|c| latin_lookalike(c).to_ascii_lowercase())
+                    .eq(prefix.chars())
+            };
+            // Not `cus_` or `sub_` (or a lookalike): no id, and nothing
+            // allocated.
+            let kind = if starts_with("cus_") {
+                Some(NamedKind::CustomerId)
+            } else if starts_with("sub_") {
+                Some(NamedKind::SubscriptionId)
+            } else {
+                None
             };
             kind.and_then(|kind| {
                 let id: String = token
@@ -260,9 +265,7 @@ pub fn other_customers(
                 .iter()
                 .any(|c| c.id.as_str() == account.text),
             NamedKind::SubscriptionId => !snapshot
-                .customers
-                .iter()
-                .flat_map(|c| &c.subscriptions)
+                .subscriptions()
                 .any(|s| s.id.as_str() == account.text),
             NamedKind::Email => {
                 let known = snapshot.customers.iter().any(|c| {

@@ -91,19 +91,7 @@ pub fn names_a_charge(folded: &str) -> bool {
 /// place cannot be found in `current` (the two texts disagree) has none.
 pub fn read_located(current: &str, folded: &str) -> (Vec<Signal>, Vec<Located>) {
     let text = squeeze(folded);
-    let hits = MATCHER.hits(&text);
-    let cues = Cues::new(&text, &hits);
-    let phrases = sorted_phrases(&hits);
-    let (mut signals, mut spans, _) = judge_spans_with(&phrases, &cues);
-    for (signal, start, end) in pair_up(&text, &hits, &phrases, &cues) {
-        if !signals.contains(&signal) {
-            signals.push(signal);
-            spans.push((signal, start, end));
-        }
-    }
-    declined(&mut signals);
-    spans.retain(|(signal, _, _)| signals.contains(signal));
-    signals.sort_unstable();
+    let (signals, spans) = MATCHER.read_spans(&text);
     (signals, locate(current, &text, &spans))
 }
 
@@ -474,19 +462,27 @@ impl Matcher {
     }
 
     fn read(&self, folded: &str) -> Vec<Signal> {
-        let text = squeeze(folded);
-        let hits = self.hits(&text);
-        let cues = Cues::new(&text, &hits);
+        self.read_spans(&squeeze(folded)).0
+    }
+
+    /// The signals of `text` (squeezed), sorted, each with the first span
+    /// it was read from: its phrases, then the pairs of its concept words,
+    /// less a refund asked for and declined in one breath.
+    fn read_spans(&self, text: &str) -> (Vec<Signal>, Vec<(Signal, usize, usize)>) {
+        let hits = self.hits(text);
+        let cues = Cues::new(text, &hits);
         let phrases = sorted_phrases(&hits);
-        let mut signals = judge_spans_with(&phrases, &cues).0;
-        for (signal, _, _) in pair_up(&text, &hits, &phrases, &cues) {
+        let (mut signals, mut spans, _) = judge_spans_with(&phrases, &cues);
+        for (signal, start, end) in pair_up(text, &hits, &phrases, &cues) {
             if !signals.contains(&signal) {
                 signals.push(signal);
+                spans.push((signal, start, end));
             }
         }
         declined(&mut signals);
+        spans.retain(|(signal, _, _)| signals.contains(signal));
         signals.sort_unstable();
-        signals
+        (signals, spans)
     }
 
     /// Every phrase and cue of the tables in `text` (squeezed), on its
@@ -533,14 +529,18 @@ fn judge_spans(text: &str, hits: &[Hit]) -> (Vec<Signal>, Vec<(Signal, usize, us
     judge_spans_with(&sorted_phrases(hits), &Cues::new(text, hits))
 }
 
+/// The signal a phrase hit names (none for a neutral phrase or a cue).
+fn signal_of(hit: &Hit) -> Option<Signal> {
+    match hit.row.meaning {
+        Meaning::Signal(signal) => Some(signal),
+        _ => None,
+    }
+}
+
 /// The phrase hits (signals and neutral phrases) by start, then end, then
 /// meaning: the same phrase from several tables ("crash" is English and
 /// Dutch) sits together. [`judge_spans_with`] and [`pair_up`] share them.
 fn sorted_phrases(hits: &[Hit]) -> Vec<&Hit> {
-    let signal_of = |h: &Hit| match h.row.meaning {
-        Meaning::Signal(signal) => Some(signal),
-        _ => None,
-    };
     let mut phrases: Vec<&Hit> = hits
         .iter()
         .filter(|h| matches!(h.row.meaning, Meaning::Signal(_) | Meaning::Neutral))
@@ -556,10 +556,6 @@ fn judge_spans_with(
     phrases: &[&Hit],
     cues: &Cues<'_>,
 ) -> (Vec<Signal>, Vec<(Signal, usize, usize)>, usize) {
-    let signal_of = |h: &Hit| match h.row.meaning {
-        Meaning::Signal(signal) => Some(signal),
-        _ => None,
-    };
     let mut found = BTreeSet::new();
     let mut spans: Vec<(Signal, usize, usize)> = Vec::new();
     let mut keep = |found: &mut BTreeSet<Signal>, signal: Signal, hit: &Hit| {
