@@ -17,7 +17,8 @@
 //! `cargo run --example triage_eval [-- PATH]`
 //!
 //! `cargo run --example triage_eval -- --signals MESSAGE…` prints the
-//! signals read from each message instead: what a table change reads.
+//! signals read from each message instead, and the screen's two scores
+//! (`triage::screen`): what a table change reads.
 
 use billing_triage::assess::{assess, Intake};
 use billing_triage::domain::{ActionKind, Actor, BillingSnapshot, Case, CaseId, Triage};
@@ -99,7 +100,11 @@ fn main() -> ExitCode {
     if args.first().map(String::as_str) == Some("--signals") {
         for message in &args[1..] {
             let signals = billing_triage::triage::read_signals(message);
-            println!("{signals:?}  {message}");
+            let screen = billing_triage::triage::screen::screen(message).unwrap_or_default();
+            println!(
+                "{signals:?} (screen: instruction {:.2}, threat {:.2})  {message}",
+                screen.instruction, screen.threat
+            );
         }
         return ExitCode::SUCCESS;
     }

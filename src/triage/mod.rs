@@ -65,6 +65,7 @@
 //!     would settle it.
 
 pub mod lang;
+pub mod screen;
 pub mod signals;
 pub mod text;
 
