@@ -99,12 +99,16 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--signals") {
         for message in &args[1..] {
-            let signals = billing_triage::triage::read_signals(message);
+            let prepared = billing_triage::triage::text::prepare(message);
+            let (signals, quotes) = billing_triage::triage::read_quoted(&prepared);
             let screen = billing_triage::triage::screen::screen(message).unwrap_or_default();
             println!(
                 "{signals:?} (screen: instruction {:.2}, threat {:.2})  {message}",
                 screen.instruction, screen.threat
             );
+            for quote in quotes {
+                println!("    {:?}: \"{}\"", quote.signal, quote.words);
+            }
         }
         return ExitCode::SUCCESS;
     }

@@ -254,8 +254,13 @@ pub fn other_customers(
     snapshot: &BillingSnapshot,
     signals: &[Signal],
 ) -> Vec<NamedAccount> {
-    let asks_money =
-        signals.contains(&Signal::WantsRefund) || signals.contains(&Signal::AsksHowToCancel);
+    // A refund or cancellation asked beside an email, or a change asked for
+    // someone else's account ("upgrade my wife's account too, her email is
+    // …"): rule 3. A colleague's email beside an invoice request is not.
+    let asks_money = signals.contains(&Signal::WantsRefund)
+        || signals.contains(&Signal::AsksHowToCancel)
+        || (signals.contains(&Signal::ForSomeoneElse)
+            && signals.contains(&Signal::AsksToChangePlan));
     named
         .iter()
         .filter(|account| match account.kind {
