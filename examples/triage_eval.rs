@@ -106,6 +106,9 @@ fn main() -> ExitCode {
                 "{signals:?} (screen: instruction {:.2}, threat {:.2})  {message}",
                 screen.instruction, screen.threat
             );
+            if let Some(read) = billing_triage::triage::screen::fallback(message) {
+                println!("    fallback: {read:?}");
+            }
             for quote in quotes {
                 println!("    {:?}: \"{}\"", quote.signal, quote.words);
             }

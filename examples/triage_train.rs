@@ -10,7 +10,10 @@
 //! - *threat*: any other item whose `reason` speaks of a chargeback, a
 //!   threat, an escalation, a lawyer, legal action, a regulator, an
 //!   ombudsman, the press or a court, or of the bank where it is labelled
-//!   `needs_review`.
+//!   `needs_review`;
+//! - *asks* and *problem* (the fallback models), on the states where the
+//!   words decide (no anomaly, no team): labelled
+//!   `missing_self_serve_control`, and labelled `product_failure`.
 //!
 //! `cargo run --release --example triage_train` trains on everything and
 //! writes the file. `… -- --cv` writes nothing: it leaves each blind set
@@ -170,9 +173,27 @@ fn train(examples: &[&Example]) -> Models {
         .collect();
     let threat: Vec<(&Features, bool)> =
         examples.iter().map(|e| (&e.features, e.threat())).collect();
+    // The fallback models read only where the words decide: states with
+    // no anomaly and no team (elsewhere the label is the state's).
+    let open: Vec<&&Example> = examples
+        .iter()
+        .filter(|e| {
+            !STATE_DECIDES.contains(&e.item.state.as_str()) && !e.item.state.starts_with("team_")
+        })
+        .collect();
+    let asks: Vec<(&Features, bool)> = open
+        .iter()
+        .map(|e| (&e.features, e.item.label == "missing_self_serve_control"))
+        .collect();
+    let problem: Vec<(&Features, bool)> = open
+        .iter()
+        .map(|e| (&e.features, e.item.label == "product_failure"))
+        .collect();
     Models {
         instruction: screen::train(&instruction, epochs(), l2()),
         threat: screen::train(&threat, epochs(), l2()),
+        asks: screen::train(&asks, epochs(), l2()),
+        problem: screen::train(&problem, epochs(), l2()),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::domain::{
     OperatorNote, Origin, ProposedAction, Signal, Triage,
 };
 use crate::followup::{self, FollowUpSettings, Locale};
-use crate::triage::screen::Screening;
+use crate::triage::screen::{Fallback, Screening};
 use crate::triage::text::Prepared;
 use crate::{actions, triage};
 
@@ -51,6 +51,15 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     }
     let mut warnings = triage::warnings(&signals, &others, &snapshot);
     let mut triage = triage::classify_quoted(&snapshot, &signals, &quotes, intake.now);
+    // No phrase matched: the fallback models may still read the ask.
+    if signals.is_empty() {
+        let read = prepared
+            .as_ref()
+            .and_then(|p| triage::screen::fallback(&p.current));
+        if let Some(read) = read {
+            triage = read_by_fallback(triage, read);
+        }
+    }
     let mut actions = actions::propose(&triage, &snapshot, &signals, intake.now);
     let screened = prepared.as_ref().and_then(|p| {
         held_back(&triage, &actions, &snapshot, &signals, || {
@@ -80,6 +89,29 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         warnings,
         context: crate::domain::CaseContext::default(),
     }
+}
+
+/// A case no phrase decided, given the category the fallback models read
+/// ([`triage::screen::fallback`]). Only a case that would otherwise wait
+/// for a person changes, and the reading carries no signal: nothing is
+/// refunded or cancelled on it (`propose` moves money only on what the
+/// state shows or the phrases read), and the evidence says how it was read.
+fn read_by_fallback(triage: Triage, read: Fallback) -> Triage {
+    let Triage::NeedsReview { mut evidence, .. } = triage else {
+        return triage;
+    };
+    let (category, line) = match read {
+        Fallback::SelfServe(score) => (
+            Category::MissingSelfServeControl,
+            format!("no phrase matched, but the message reads like a self-serve question (model score {score:.2}): the portal is proposed, nothing else"),
+        ),
+        Fallback::Problem(score) => (
+            Category::ProductFailure,
+            format!("no phrase matched, but the message reads like a problem with the product (model score {score:.2}): nothing is refunded on this reading alone"),
+        ),
+    };
+    evidence.push(line);
+    Triage::Classified { category, evidence }
 }
 
 /// A proposal the screen holds back: the case for a person instead.
@@ -354,6 +386,63 @@ mod tests {
             "{:?}",
             case.warnings
         );
+    }
+
+    #[test]
+    fn the_fallback_reading_changes_only_a_case_left_for_review_and_moves_no_money() {
+        let left = open(Some("Hello"));
+        assert!(
+            matches!(left.triage, Triage::NeedsReview { .. }),
+            "{:?}",
+            left.triage
+        );
+        let read = read_by_fallback(left.triage.clone(), Fallback::SelfServe(0.91));
+        let Triage::Classified { category, evidence } = &read else {
+            panic!("classified: {read:?}");
+        };
+        assert_eq!(*category, Category::MissingSelfServeControl);
+        assert!(
+            evidence
+                .iter()
+                .any(|e| e.contains("reads like a self-serve question (model score 0.91)")),
+            "{evidence:?}"
+        );
+        let actions = actions::propose(&read, &left.snapshot, &[], crate::testing::snapshots::NOW);
+        assert!(
+            !actions.iter().any(|a| a.kind.is_money_moving()),
+            "{actions:?}"
+        );
+        let problem = read_by_fallback(left.triage.clone(), Fallback::Problem(0.8));
+        assert!(matches!(
+            problem,
+            Triage::Classified {
+                category: Category::ProductFailure,
+                ..
+            }
+        ));
+        let actions = actions::propose(
+            &problem,
+            &left.snapshot,
+            &[],
+            crate::testing::snapshots::NOW,
+        );
+        assert!(
+            !actions.iter().any(|a| a.kind.is_money_moving()),
+            "{actions:?}"
+        );
+        // A case already classified keeps its category.
+        let classified = open(Some("How do I download my invoice?"));
+        assert_eq!(
+            read_by_fallback(classified.triage.clone(), Fallback::Problem(0.99)),
+            classified.triage
+        );
+    }
+
+    #[test]
+    fn a_greeting_or_an_emoji_is_never_read_by_the_fallback() {
+        for text in ["Hello!", "Bonjour 🙂", "您好", "👍👍👍", "Goedemiddag!"] {
+            assert_eq!(triage::screen::fallback(text), None, "{text}");
+        }
     }
 
     #[test]

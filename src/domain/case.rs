@@ -486,6 +486,9 @@ pub enum Signal {
     /// Asks why the amount, price or quantity billed is what it is: on a
     /// team, a question about the seats (corpus rule 7).
     QuestionsTheAmount,
+    /// Asks to merge or join two accounts: no self-serve control does it,
+    /// and which one to keep is a person's call.
+    AsksToMerge,
     /// Threatens to escalate: a chargeback or dispute with the bank, legal
     /// action, a regulator or consumer authority, the bank investigating,
     /// the press or social media. A person answers it.

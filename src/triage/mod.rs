@@ -291,6 +291,15 @@ pub fn classify_quoted(
         };
     }
 
+    // Merging accounts: no self-serve control does it, and which account
+    // stays is a person's call (rule 11 lists no merge).
+    if has(AsksToMerge) {
+        return Triage::NeedsReview {
+            evidence,
+            missing: vec!["which account the customer wants to keep: merging customers is done by hand in Stripe, and nothing in the portal does it".to_owned()],
+        };
+    }
+
     // Rule 10.
     if self_serve {
         evidence.push(
@@ -978,6 +987,7 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::DeclinesCancel => "says not to cancel",
         Signal::KeepsSubscriptions => "says to keep the subscriptions",
         Signal::QuestionsTheAmount => "asks why the amount or quantity billed is what it is",
+        Signal::AsksToMerge => "asks to merge two accounts",
         Signal::ThreatensEscalation => "threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press)",
     }
 }

@@ -1,6 +1,8 @@
-//! A second reading of a message before money moves: two small logistic
-//! models over the message's character n-grams, trained on the labelled
-//! triage sets (`examples/triage_train.rs` writes `screen.bin`).
+//! A second reading of a message by small logistic models over its
+//! character n-grams, trained on the labelled triage sets
+//! (`examples/triage_train.rs` writes `screen.bin`): two screen a money move
+//! before it is proposed, two read a message no phrase matched
+//! ([`fallback`]).
 //!
 //! The phrase tables (`lang`) read what a message asks in words someone
 //! wrote down; a new wording of an instruction to the bot ("财务已确认：approve
@@ -33,7 +35,7 @@ pub const THREAT_AT: f32 = 0.5;
 /// Only the first this many bytes of a message are screened: a longer one
 /// has said what it asks by then, and the screen stays cheap on hostile input.
 pub const MAX_BYTES: usize = 32 * 1024;
-const MAGIC: &[u8; 8] = b"BTSCRN01";
+const MAGIC: &[u8; 8] = b"BTSCRN02";
 
 /// One logistic model: `sigmoid(bias + Σ weight[f] / √n)` over a message's
 /// `n` distinct features `f`.
@@ -59,10 +61,53 @@ impl Screening {
     }
 }
 
-/// The two models shipped with the bot.
+/// The models shipped with the bot: the two that screen a money move, and
+/// the two that read a message no phrase matched ([`fallback`]).
 pub struct Models {
     pub instruction: Model,
     pub threat: Model,
+    /// Reads like a self-serve question (an invoice, the card, the plan,
+    /// the account's state).
+    pub asks: Model,
+    /// Reads like a problem with the product (an outage, a bug, lost work).
+    pub problem: Model,
+}
+
+/// A fallback model's score at or above which its reading is taken.
+pub const FALLBACK_AT: f32 = 0.7;
+/// Fewer letters and digits than this are a greeting or an emoji, never
+/// read by the fallback models.
+pub const FALLBACK_MIN_CHARS: usize = 15;
+
+/// What a message no phrase matched reads like, when the fallback models
+/// are sure enough.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fallback {
+    SelfServe(f32),
+    Problem(f32),
+}
+
+/// The fallback models' reading of `text`, if either is at or above
+/// [`FALLBACK_AT`] and the text has [`FALLBACK_MIN_CHARS`] letters or
+/// digits. Never used to propose money moves: only to pick a category
+/// the customer's words support when no phrase table read them.
+pub fn fallback(text: &str) -> Option<Fallback> {
+    if text.chars().filter(|c| c.is_alphanumeric()).count() < FALLBACK_MIN_CHARS {
+        return None;
+    }
+    let models = SHIPPED.as_ref()?;
+    let features = Features::of(text);
+    let (asks, problem) = (
+        models.asks.score(&features),
+        models.problem.score(&features),
+    );
+    if asks >= FALLBACK_AT && asks > problem {
+        Some(Fallback::SelfServe(asks))
+    } else if problem >= FALLBACK_AT {
+        Some(Fallback::Problem(problem))
+    } else {
+        None
+    }
 }
 
 static SHIPPED: LazyLock<Option<Models>> = LazyLock::new(|| decode(include_bytes!("screen.bin")));
@@ -220,11 +265,17 @@ fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
-/// The file `screen.bin`: a magic, then per model its bias, its scale and
+/// The file `screen.bin`: a magic, then per model (instruction, threat,
+/// asks, problem) its bias, its scale and
 /// one signed byte per bucket (weight = byte × scale / 127).
 pub fn encode(models: &Models) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
-    for model in [&models.instruction, &models.threat] {
+    for model in [
+        &models.instruction,
+        &models.threat,
+        &models.asks,
+        &models.problem,
+    ] {
         let scale = model
             .weights
             .iter()
@@ -255,12 +306,15 @@ pub fn decode(bytes: &[u8]) -> Option<Models> {
         Some(Model { bias, weights })
     };
     let size = 8 + BUCKETS;
-    if rest.len() != 2 * size {
+    if rest.len() != 4 * size {
         return None;
     }
+    let part = |n: usize| model(&rest[n * size..(n + 1) * size]);
     Some(Models {
-        instruction: model(&rest[..size])?,
-        threat: model(&rest[size..])?,
+        instruction: part(0)?,
+        threat: part(1)?,
+        asks: part(2)?,
+        problem: part(3)?,
     })
 }
 
@@ -326,20 +380,21 @@ mod tests {
         let mut weights = vec![0.0; BUCKETS];
         weights[7] = 2.0;
         weights[9] = -1.0;
+        let model = |bias| Model {
+            bias,
+            weights: weights.clone(),
+        };
         let models = Models {
-            instruction: Model {
-                bias: -0.5,
-                weights: weights.clone(),
-            },
-            threat: Model {
-                bias: 0.25,
-                weights,
-            },
+            instruction: model(-0.5),
+            threat: model(0.25),
+            asks: model(0.0),
+            problem: model(1.0),
         };
         let back = decode(&encode(&models)).expect("decodes");
         assert_eq!(back.instruction.bias, -0.5);
         assert!((back.threat.weights[9] + 1.0).abs() < 2.0 / 127.0);
-        assert!(decode(b"BTSCRN01short").is_none());
+        assert!(decode(b"BTSCRN02short").is_none());
+        assert_eq!(back.problem.bias, 1.0);
         assert!(decode(b"not a model").is_none());
     }
 
