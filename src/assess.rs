@@ -59,6 +59,13 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         if let Some(read) = read {
             triage = read_by_fallback(triage, read);
         }
+        // A greeting on a team asks nothing about its seats (rule 11).
+        let greeting = prepared
+            .as_ref()
+            .is_none_or(|p| triage::screen::says_little(&p.current));
+        if greeting && intake.message.is_some() {
+            triage = greeting_on_a_team(triage);
+        }
     }
     let mut actions = actions::propose(&triage, &snapshot, &signals, intake.now);
     let screened = prepared.as_ref().and_then(|p| {
@@ -112,6 +119,22 @@ fn read_by_fallback(triage: Triage, read: Fallback) -> Triage {
     };
     evidence.push(line);
     Triage::Classified { category, evidence }
+}
+
+/// A team's case that only says hello: the seats are not its topic, so it
+/// waits for a person (a team's case whose words no phrase read but that
+/// say more stays about the seats, corpus rule 7).
+fn greeting_on_a_team(triage: Triage) -> Triage {
+    match triage {
+        Triage::Classified {
+            category: Category::GenuineMultiSeatIntent,
+            evidence,
+        } => Triage::NeedsReview {
+            evidence,
+            missing: vec!["what the customer asks: the message is only a greeting or an emoji, and says nothing about the seats, the amount or the account".to_owned()],
+        },
+        other => other,
+    }
 }
 
 /// A proposal the screen holds back: the case for a person instead.
@@ -442,6 +465,42 @@ mod tests {
     fn a_greeting_or_an_emoji_is_never_read_by_the_fallback() {
         for text in ["Hello!", "Bonjour 🙂", "您好", "👍👍👍", "Goedemiddag!"] {
             assert_eq!(triage::screen::fallback(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_greeting_on_a_team_waits_for_a_person_but_an_unread_question_stays_about_the_seats() {
+        let team = || crate::testing::snapshots::load("multi_seat_company");
+        for hello in ["Hallo daar 👋", "Bonjour 🙂", "您好"] {
+            let case = open_on(Some(hello), team());
+            assert!(
+                matches!(case.triage, Triage::NeedsReview { .. }),
+                "{hello}: {:?}",
+                case.triage
+            );
+        }
+        let question = open_on(Some("三个订阅分别是谁的？财务要对账。"), team());
+        assert!(
+            matches!(
+                case_category(&question),
+                Some(Category::GenuineMultiSeatIntent)
+            ),
+            "{:?}",
+            question.triage
+        );
+        // Without any message, the state alone speaks.
+        let bare = open_on(None, team());
+        assert!(
+            matches!(case_category(&bare), Some(Category::GenuineMultiSeatIntent)),
+            "{:?}",
+            bare.triage
+        );
+    }
+
+    fn case_category(case: &Case) -> Option<Category> {
+        match &case.triage {
+            Triage::Classified { category, .. } => Some(*category),
+            _ => None,
         }
     }
 

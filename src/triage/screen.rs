@@ -79,6 +79,21 @@ pub const FALLBACK_AT: f32 = 0.7;
 /// read by the fallback models.
 pub const FALLBACK_MIN_CHARS: usize = 15;
 
+/// A greeting, an emoji, a word or two: fewer than [`FALLBACK_MIN_CHARS`]
+/// letters or digits, a Chinese, Japanese or Korean character counting two
+/// (one says about as much as a short word).
+pub fn says_little(text: &str) -> bool {
+    let weight = |c: char| if (c as u32) >= 0x2e80 { 2 } else { 1 };
+    let mut seen = 0;
+    for c in text.chars().filter(|c| c.is_alphanumeric()) {
+        seen += weight(c);
+        if seen >= FALLBACK_MIN_CHARS {
+            return false;
+        }
+    }
+    true
+}
+
 /// What a message no phrase matched reads like, when the fallback models
 /// are sure enough.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,11 +103,11 @@ pub enum Fallback {
 }
 
 /// The fallback models' reading of `text`, if either is at or above
-/// [`FALLBACK_AT`] and the text has [`FALLBACK_MIN_CHARS`] letters or
-/// digits. Never used to propose money moves: only to pick a category
+/// [`FALLBACK_AT`] and the text says more than a greeting
+/// ([`says_little`]). Never used to propose money moves: only to pick a category
 /// the customer's words support when no phrase table read them.
 pub fn fallback(text: &str) -> Option<Fallback> {
-    if text.chars().filter(|c| c.is_alphanumeric()).count() < FALLBACK_MIN_CHARS {
+    if says_little(text) {
         return None;
     }
     let models = SHIPPED.as_ref()?;
@@ -359,6 +374,26 @@ mod tests {
         )
         .expect("shipped models");
         assert!(s.threat(), "{s:?}");
+    }
+
+    #[test]
+    fn a_greeting_says_little_in_any_script_and_a_question_more() {
+        for text in [
+            "Hello!",
+            "Hallo daar 👋",
+            "您好",
+            "안녕하세요",
+            "こんにちは",
+            "👍👍",
+        ] {
+            assert!(says_little(text), "{text}");
+        }
+        for text in [
+            "三个订阅分别是谁的？财务要对账。",
+            "Wat kost een extra gebruiker?",
+        ] {
+            assert!(!says_little(text), "{text}");
+        }
     }
 
     #[test]
