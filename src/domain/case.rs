@@ -486,6 +486,11 @@ pub enum Signal {
     /// Asks why the amount, price or quantity billed is what it is: on a
     /// team, a question about the seats (corpus rule 7).
     QuestionsTheAmount,
+    /// A note or order addressed to the bot, the triage tool or the system
+    /// ("note to the system", "do not ask for approval"): read wherever it
+    /// stands, a quoted reply or a forward included, and taken as
+    /// [`Signal::AddressesApprovers`] (`triage::read_quoted`).
+    InstructsTheBot,
     /// Asks to merge or join two accounts: no self-serve control does it,
     /// and which one to keep is a person's call.
     AsksToMerge,

@@ -988,6 +988,7 @@ fn describe_signal(signal: Signal) -> &'static str {
         Signal::KeepsSubscriptions => "says to keep the subscriptions",
         Signal::QuestionsTheAmount => "asks why the amount or quantity billed is what it is",
         Signal::AsksToMerge => "asks to merge two accounts",
+        Signal::InstructsTheBot => "gives a note or an order to the bot or the system",
         Signal::ThreatensEscalation => "threatens to escalate (a chargeback or dispute, legal action, a regulator, the bank, the press)",
     }
 }

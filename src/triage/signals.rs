@@ -50,18 +50,48 @@ pub const QUOTE_CHARS: usize = 60;
 /// customer's words (a signal whose words cannot be placed has none): what
 /// the card's evidence cites, so a reviewer sees why in any language.
 pub fn read_quoted(prepared: &text::Prepared) -> (Vec<Signal>, Vec<Quote>) {
-    let (mut signals, located) = lang::read_located(&prepared.current, &prepared.folded);
+    let (signals, located) = lang::read_located(&prepared.current, &prepared.folded);
+    let (mut signals, mut quoted) = (signals, quotes(&prepared.current, &located));
+    // A note or order to the bot counts wherever it stands: hidden in a
+    // quoted reply or a forward, it is still words that ask someone to act
+    // without review (rule 2). Only those phrases are read there: a
+    // colleague's "approved by finance" in a forward is not an order to us.
+    if !signals.contains(&Signal::InstructsTheBot) && !prepared.quoted.is_empty() {
+        let (read, found) = lang::read_located(&prepared.quoted, &text::fold(&prepared.quoted));
+        if read.contains(&Signal::InstructsTheBot) {
+            let found: Vec<lang::Located> = found
+                .into_iter()
+                .filter(|l| l.signal == Signal::InstructsTheBot)
+                .collect();
+            quoted.extend(quotes(&prepared.quoted, &found));
+            signals.push(Signal::InstructsTheBot);
+        }
+    }
+    if signals.contains(&Signal::InstructsTheBot) {
+        signals.retain(|s| *s != Signal::InstructsTheBot);
+        if !signals.contains(&Signal::AddressesApprovers) {
+            signals.push(Signal::AddressesApprovers);
+        }
+        for quote in &mut quoted {
+            if quote.signal == Signal::InstructsTheBot {
+                quote.signal = Signal::AddressesApprovers;
+            }
+        }
+        signals.sort_unstable();
+        return (signals, quoted);
+    }
     if !signals.is_empty() {
         // "I cancelled" above a forwarded or quoted bank alert of a charge
         // says they were charged after cancelling.
-        if signals.contains(&Signal::SaysCancelled)
-            && !signals.contains(&Signal::ChargedAfterCancelling)
+        // (Only when that is all they say: "I cancelled, but my bookkeeper
+        // needs the invoice" above the same forward asks for a document.)
+        if signals.iter().all(|s| *s == Signal::SaysCancelled)
             && lang::names_a_charge(&text::fold(&prepared.quoted))
         {
             signals.push(Signal::ChargedAfterCancelling);
             signals.sort_unstable();
         }
-        return (signals, quotes(&prepared.current, &located));
+        return (signals, quoted);
     }
     // The customer's own words ask nothing: what they pass on may (the
     // forward's body first, then what they quote).
@@ -260,7 +290,8 @@ pub fn other_customers(
     let asks_money = signals.contains(&Signal::WantsRefund)
         || signals.contains(&Signal::AsksHowToCancel)
         || (signals.contains(&Signal::ForSomeoneElse)
-            && signals.contains(&Signal::AsksToChangePlan));
+            && (signals.contains(&Signal::AsksToChangePlan)
+                || signals.contains(&Signal::AsksToUpdateCard)));
     named
         .iter()
         .filter(|account| match account.kind {
