@@ -1,6 +1,8 @@
 //! Classification speed: the pure `assess` the bot runs per case (prepare the
 //! text, match ten languages' phrase tables, classify, propose, draft) on a
-//! one-line message and on a ~20 KB forwarded email thread with quoted
+//! one-line message (one that reads a phrase, one the screen reads before a
+//! refund, one no phrase matches and the fallback models read) and on a
+//! ~20 KB forwarded email thread with quoted
 //! replies and signatures, over a corpus state fixture. The first call builds
 //! the phrase automaton and is timed apart.
 //!
@@ -42,8 +44,14 @@ fn main() {
     let first = time_once(&snapshot, &settings, one_line);
     println!("triage bench: assess() over tests/fixtures/corpus/healthy_monthly.json");
     println!("  first call (builds the phrase tables once): {first:?}");
+    // The screen reads a message before a money move (an outage with a
+    // refund asked); the fallback models read one no phrase matched.
+    let screened = "the app was down all week, refund this month please";
+    let unread = "hi, something looks off with my account, could someone have a look";
     for (name, message, runs) in [
         ("one-line message", one_line, 2_000),
+        ("screened one-line", screened, 2_000),
+        ("no phrase matched", unread, 2_000),
         ("forwarded email", email.as_str(), 200),
     ] {
         let mut times: Vec<Duration> = (0..runs)
