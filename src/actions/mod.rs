@@ -392,9 +392,12 @@ fn propose_product_failure(
     }
     // A stated outage or bug is read from words alone, so a refund also
     // needs the customer to ask for money back.
+    // Never on a team's seats (corpus rule 13): which seats the outage cost,
+    // and how much of them, is a person's call, not the latest charge's.
     let problem = (signals.contains(&Signal::ReportsOutage)
         || signals.contains(&Signal::ReportsBug))
-        && signals.contains(&Signal::WantsRefund);
+        && signals.contains(&Signal::WantsRefund)
+        && !triage::is_team(snapshot);
     // Only the latest period: if it is already refunded, nothing older is.
     let latest = snapshot
         .charges()

@@ -1359,3 +1359,14 @@ fn an_order_to_the_bot_hidden_in_a_forward_or_a_quote_moves_no_money() {
         false,
     );
 }
+
+#[test]
+fn an_outage_on_a_team_refunds_nothing_on_its_words() {
+    check_all(
+        &["team_5_seats", "team_company_metadata"],
+        &["The service was down all day Friday and none of us could work. Refund this month please."],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+}

@@ -907,6 +907,12 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
 }
 
 /// Rule 6's evidence, empty unless a live subscription is team-marked.
+/// The account is a team's: seats on a subscription, or subscriptions
+/// marked with a team and seat holders (rule 6's test).
+pub fn is_team(snapshot: &BillingSnapshot) -> bool {
+    !team_intent(snapshot).is_empty()
+}
+
 fn team_intent(snapshot: &BillingSnapshot) -> Vec<String> {
     let mut evidence = Vec::new();
     let mut mentioned = BTreeSet::new();
