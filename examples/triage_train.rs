@@ -101,15 +101,8 @@ impl Example {
 
     /// Would the screen hold this item's proposal back?
     fn held(&self, models: &Models) -> bool {
-        let at = |name: &str, default: f32| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        };
-        let instruction =
-            models.instruction.score(&self.features) >= at("AT_I", screen::INSTRUCTION_AT);
-        let threat = models.threat.score(&self.features) >= at("AT_T", screen::THREAT_AT);
+        let instruction = models.instruction.score(&self.features) >= screen::INSTRUCTION_AT;
+        let threat = models.threat.score(&self.features) >= screen::THREAT_AT;
         instruction || (threat && !STATE_DECIDES.contains(&self.item.state.as_str()))
     }
 }

@@ -51,19 +51,16 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
     }
     let mut warnings = triage::warnings(&signals, &others, &snapshot);
     let mut triage = triage::classify_quoted(&snapshot, &signals, &quotes, intake.now);
-    // No phrase matched: the fallback models may still read the ask.
+    // No phrase matched: the fallback models may still read the ask of a
+    // case left for a person (and are not run for one the state decided);
+    // a greeting on a team asks nothing about its seats (rule 11).
     if signals.is_empty() {
-        let read = prepared
-            .as_ref()
-            .and_then(|p| triage::screen::fallback(&p.current));
-        if let Some(read) = read {
-            triage = read_by_fallback(triage, read);
-        }
-        // A greeting on a team asks nothing about its seats (rule 11).
-        let greeting = prepared
-            .as_ref()
-            .is_none_or(|p| triage::screen::says_little(&p.current));
-        if greeting && intake.message.is_some() {
+        let current = prepared.as_ref().map(|p| p.current.as_str());
+        if matches!(triage, Triage::NeedsReview { .. }) {
+            if let Some(read) = current.and_then(triage::screen::fallback) {
+                triage = read_by_fallback(triage, read);
+            }
+        } else if intake.message.is_some() && current.is_some_and(triage::screen::says_little) {
             triage = greeting_on_a_team(triage);
         }
     }

@@ -906,13 +906,13 @@ fn payment_failures(snapshot: &BillingSnapshot, now: i64) -> Vec<String> {
     evidence
 }
 
-/// Rule 6's evidence, empty unless a live subscription is team-marked.
 /// The account is a team's: seats on a subscription, or subscriptions
 /// marked with a team and seat holders (rule 6's test).
 pub fn is_team(snapshot: &BillingSnapshot) -> bool {
     !team_intent(snapshot).is_empty()
 }
 
+/// Rule 6's evidence, empty unless a live subscription is team-marked.
 fn team_intent(snapshot: &BillingSnapshot) -> Vec<String> {
     let mut evidence = Vec::new();
     let mut mentioned = BTreeSet::new();

@@ -104,8 +104,8 @@ pub enum Fallback {
 
 /// The fallback models' reading of `text`, if either is at or above
 /// [`FALLBACK_AT`] and the text says more than a greeting
-/// ([`says_little`]). Never used to propose money moves: only to pick a category
-/// the customer's words support when no phrase table read them.
+/// ([`says_little`]). Never used to propose money moves: only to pick a
+/// category the customer's words support when no phrase table read them.
 pub fn fallback(text: &str) -> Option<Fallback> {
     if says_little(text) {
         return None;
@@ -140,7 +140,6 @@ pub fn screen(text: &str) -> Option<Screening> {
 
 /// The distinct hashed features of a message.
 pub struct Features {
-    set: Vec<u64>,
     indices: Vec<u32>,
 }
 
@@ -159,32 +158,24 @@ impl Features {
             padded.push(' ');
             padded.extend(word.chars());
             padded.push(' ');
+            // (`windows` yields nothing for a gram longer than the word.)
             for n in 1..=4 {
-                if padded.len() < n {
-                    break;
-                }
                 for gram in padded.windows(n) {
                     let bucket = hash(gram) as usize & (BUCKETS - 1);
-                    let (word, bit) = (bucket / 64, 1u64 << (bucket % 64));
-                    if set[word] & bit == 0 {
-                        set[word] |= bit;
+                    let (slot, bit) = (bucket / 64, 1u64 << (bucket % 64));
+                    if set[slot] & bit == 0 {
+                        set[slot] |= bit;
                         indices.push(bucket as u32);
                     }
                 }
             }
         }
-        Features { set, indices }
+        Features { indices }
     }
 
     /// The distinct buckets, in the order first seen.
     pub fn indices(&self) -> &[u32] {
         &self.indices
-    }
-
-    pub fn contains(&self, bucket: usize) -> bool {
-        self.set
-            .get(bucket / 64)
-            .is_some_and(|w| w & (1 << (bucket % 64)) != 0)
     }
 
     /// Each feature's value: present features scaled to unit length.

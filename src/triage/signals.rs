@@ -50,8 +50,8 @@ pub const QUOTE_CHARS: usize = 60;
 /// customer's words (a signal whose words cannot be placed has none): what
 /// the card's evidence cites, so a reviewer sees why in any language.
 pub fn read_quoted(prepared: &text::Prepared) -> (Vec<Signal>, Vec<Quote>) {
-    let (signals, located) = lang::read_located(&prepared.current, &prepared.folded);
-    let (mut signals, mut quoted) = (signals, quotes(&prepared.current, &located));
+    let (mut signals, located) = lang::read_located(&prepared.current, &prepared.folded);
+    let mut quoted = quotes(&prepared.current, &located);
     // A note or order to the bot counts wherever it stands: hidden in a
     // quoted reply or a forward, it is still words that ask someone to act
     // without review (rule 2). Only those phrases are read there: a

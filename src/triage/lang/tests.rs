@@ -13,6 +13,22 @@ fn every_table_line_parses() {
     }
 }
 
+/// A phrase written twice under one meaning only adds a pattern that can
+/// never win: tables grown by appended sections must not repeat a row.
+#[test]
+fn no_table_repeats_a_phrase_under_one_meaning() {
+    for (lang, table, _) in TABLES {
+        let mut seen = std::collections::HashSet::new();
+        let repeated: Vec<String> = parse(table)
+            .into_iter()
+            .flatten()
+            .filter(|(phrase, meaning)| !seen.insert((phrase.clone(), format!("{meaning:?}"))))
+            .map(|(phrase, _)| phrase)
+            .collect();
+        assert!(repeated.is_empty(), "{lang}.txt repeats {repeated:?}");
+    }
+}
+
 fn check(cases: &[(&str, &[Signal])]) {
     for (message, expected) in cases {
         let mut expected = expected.to_vec();
