@@ -153,6 +153,8 @@ fn run(path: &str) -> Result<usize, String> {
     );
     let mut matrix: BTreeMap<(String, String), usize> = BTreeMap::new();
     let (mut misses, mut costly) = (Vec::new(), Vec::new());
+    // Refunds allowed, of them proposed; cancellations allowed, proposed.
+    let mut moved = [0usize; 4];
     for item in &items {
         if !fixtures.contains_key(&item.state) {
             fixtures.insert(item.state.clone(), load(&item.state)?);
@@ -199,6 +201,13 @@ fn run(path: &str) -> Result<usize, String> {
             ));
         }
         let (refunds, cancels) = proposes(&case);
+        // Where the labels allow a money move, was one proposed?
+        for (allowed, proposed, slot) in
+            [(item.refund_ok, refunds, 0), (item.cancel_ok, cancels, 2)]
+        {
+            moved[slot] += usize::from(allowed);
+            moved[slot + 1] += usize::from(allowed && proposed);
+        }
         if refunds && !item.refund_ok {
             costly.push(format!(
                 "{} [{}] refund proposed, refund_ok is false: {}",
@@ -312,6 +321,11 @@ fn run(path: &str) -> Result<usize, String> {
         weakest.map_or("-".to_owned(), |(lang, t)| format!("{lang} {}", pct(t.lenient, t.n))),
         pct(review_hit, review_predicted),
         costly.len()
+    );
+    println!(
+        "Money moves proposed where the labels allow one: refunds {} · cancellations {}",
+        pct(moved[1], moved[0]),
+        pct(moved[3], moved[2])
     );
     println!("\nCostly errors: {}", costly.len());
     for c in &costly {

@@ -4,7 +4,7 @@
 //! it, so Slack and the terminal always show the same decision.
 
 use crate::domain::{
-    ActionKey, ActionStatus, Actor, BillingSnapshot, Case, CaseId, Category, FollowUp,
+    ActionKey, ActionKind, ActionStatus, Actor, BillingSnapshot, Case, CaseId, Category, FollowUp,
     OperatorNote, Origin, ProposedAction, Signal, Triage,
 };
 use crate::followup::{self, FollowUpSettings, Locale};
@@ -65,15 +65,25 @@ pub fn assess(intake: Intake<'_>, snapshot: BillingSnapshot, settings: &FollowUp
         }
     }
     let mut actions = actions::propose(&triage, &snapshot, &signals, intake.now);
-    let screened = prepared.as_ref().and_then(|p| {
-        held_back(&triage, &actions, &snapshot, &signals, || {
-            triage::screen::screen(&p.redacted)
-        })
-    });
-    if let Some(held) = screened {
-        warnings.push(held.warning);
-        triage = held.triage;
-        actions = actions::propose(&triage, &snapshot, &signals, intake.now);
+    // The screen's second reading of everything the customer wrote (quoted
+    // and forwarded parts too), their own ids and emails masked.
+    let screening = prepared
+        .as_ref()
+        .filter(|_| !matches!(triage, Triage::NotFound))
+        .and_then(|p| {
+            let screening =
+                triage::screen::screen(&triage::screen::mask_own(&p.redacted, &snapshot))?;
+            Some((screening, triage::screen::says_little(&p.redacted)))
+        });
+    if let Some((screening, little)) = screening {
+        if let Some(held) = held_back(&triage, &actions, &snapshot, &signals, &screening, little) {
+            warnings.push(held.warning);
+            triage = held.triage;
+            actions = actions::propose(&triage, &snapshot, &signals, intake.now);
+        } else if let Some(doubt) = doubted(&triage, &actions, &snapshot, &signals, &screening) {
+            warnings.push(doubt.warning);
+            actions = actions::propose(&triage, &snapshot, &doubt.signals, intake.now);
+        }
     }
     let revenue = actions::revenue_impact(&actions, &snapshot);
     let locale = followup::locale::choose(&snapshot, intake.message);
@@ -140,19 +150,24 @@ struct HeldBack {
     warning: String,
 }
 
-/// The screen's second reading ([`triage::screen`]), only where money would
-/// move: a refund or cancellation waits for a person when the message reads
-/// like an instruction to the bot or the approvers (or a request about
-/// another customer), or, where the message and not the billing state
-/// moves the money, like a threat to escalate. A duplicate, a failed
-/// payment, a dispute and a charge after cancelling are the state's to
-/// decide whoever threatens; an instruction holds even those back.
+/// The screen's second reading ([`triage::screen`]): a case waits for a
+/// person when the message reads like an instruction to the bot or the
+/// approvers (or a request about another customer): one that would move
+/// money at [`triage::screen::INSTRUCTION_AT`], any other (corpus rule 2
+/// comes before the state's rules) at the surer
+/// [`triage::screen::INSTRUCTION_ANY_CASE_AT`], unless it says too `little`
+/// to instruct anyone; and a refund or
+/// cancellation waits when, where the message and not the billing state
+/// moves the money, it reads like a threat to escalate. A duplicate, a
+/// failed payment, a dispute and a charge after cancelling are the state's
+/// to decide whoever threatens.
 fn held_back(
     triage: &Triage,
     actions: &[ProposedAction],
     snapshot: &BillingSnapshot,
     signals: &[Signal],
-    screen: impl FnOnce() -> Option<Screening>,
+    screening: &Screening,
+    little: bool,
 ) -> Option<HeldBack> {
     let moving: Vec<&str> = actions
         .iter()
@@ -162,10 +177,6 @@ fn held_back(
     let Triage::Classified { category, evidence } = triage else {
         return None;
     };
-    if moving.is_empty() {
-        return None;
-    }
-    let screening = screen()?;
     let state_decides = match category {
         Category::DuplicatePersonalSubscription | Category::FailedPayment => true,
         Category::ProductFailure => {
@@ -174,12 +185,17 @@ fn held_back(
         }
         _ => false,
     };
-    let (warning, missing) = if screening.instruction() {
+    let instructed = if moving.is_empty() {
+        !little && screening.instruction_beyond_doubt()
+    } else {
+        screening.instruction()
+    };
+    let (warning, missing) = if instructed {
         (
             format!("The message reads like an instruction to the bot or the approvers, a sender speaking for someone else, or a request about another customer (screen score {:.2}): nothing is proposed until a person has read it", screening.instruction),
-            "a person's reading of the message: the screen holds back a refund or cancellation when a message reads like an instruction to the bot or the approvers, and words in a message are never an approval",
+            "a person's reading of the message: the screen sends a case to a person when its message reads like an instruction to the bot or the approvers, and words in a message are never an approval",
         )
-    } else if screening.threat() && !state_decides {
+    } else if screening.threat() && !moving.is_empty() && !state_decides {
         (
             format!("The message reads like a threat to escalate (a chargeback, the bank, legal action, a regulator, the press; screen score {:.2}): a person answers, calmly and with the facts; nothing is proposed because of it", screening.threat),
             "a person's answer: the message reads like a threat to escalate, and only the billing state, not a threat, moves money without one",
@@ -188,17 +204,83 @@ fn held_back(
         return None;
     };
     let mut evidence = evidence.clone();
-    evidence.push(format!(
-        "without the screen: {}, proposing {}",
-        category.label(),
-        moving.join("; ")
-    ));
+    evidence.push(if moving.is_empty() {
+        format!("without the screen: {}", category.label())
+    } else {
+        format!(
+            "without the screen: {}, proposing {}",
+            category.label(),
+            moving.join("; ")
+        )
+    });
     Some(HeldBack {
         triage: Triage::NeedsReview {
             evidence,
             missing: vec![missing.to_owned()],
         },
         warning,
+    })
+}
+
+/// A cancellation or refund read from the customer's words that the
+/// screen's intent models do not support: the signals to propose without,
+/// and the card's warning.
+struct Doubt {
+    signals: Vec<Signal>,
+    warning: String,
+}
+
+/// A phrase can match words that ask for no cancellation or refund ("my
+/// flight was cancelled", "keep the money, just fix it"): where the words
+/// and not the billing state would move money, and the message as a whole
+/// does not read like a request for it ([`Screening::doubts_cancel`],
+/// [`Screening::doubts_refund`]), the case keeps its category and that
+/// money move is not proposed. A duplicate's, a failed payment's and a
+/// charge after cancelling's are the state's, never doubted.
+fn doubted(
+    triage: &Triage,
+    actions: &[ProposedAction],
+    snapshot: &BillingSnapshot,
+    signals: &[Signal],
+    screening: &Screening,
+) -> Option<Doubt> {
+    let Triage::Classified { category, .. } = triage else {
+        return None;
+    };
+    let proposes = |kind: fn(&ActionKind) -> bool| actions.iter().any(|a| kind(&a.kind));
+    let cancels = proposes(|k| matches!(k, ActionKind::CancelSubscription { .. }));
+    let refunds_on_words = *category == Category::ProductFailure
+        && triage::broken_trust_after_cancel(snapshot, signals).is_empty()
+        && proposes(|k| matches!(k, ActionKind::Refund(_)));
+    let mut dropped = Vec::new();
+    let mut not_proposed = Vec::new();
+    if cancels && screening.doubts_cancel() {
+        dropped.push(Signal::AsksHowToCancel);
+        not_proposed.push(format!(
+            "a cancellation (the message scores {:.2} as a request to cancel)",
+            screening.cancel
+        ));
+    }
+    if refunds_on_words && screening.doubts_refund() {
+        dropped.extend([Signal::WantsRefund, Signal::SurpriseRenewal]);
+        not_proposed.push(format!(
+            "a refund (the message scores {:.2} as a request for money back)",
+            screening.refund
+        ));
+    }
+    if dropped.is_empty() {
+        return None;
+    }
+    Some(Doubt {
+        signals: signals
+            .iter()
+            .copied()
+            .filter(|s| !dropped.contains(s))
+            .collect(),
+        warning: format!(
+            "Not proposed: {}. A phrase in the message reads that way, but the message as a whole does not read like a request for it: a person decides whether to offer it",
+            not_proposed.join(" and ")
+        ),
     })
 }
 
@@ -295,12 +377,14 @@ mod tests {
     fn screened(state: &str, message: &str, scores: Screening) -> (Case, Option<HeldBack>) {
         let case = open_on(Some(message), crate::testing::snapshots::load(state));
         let signals = triage::read_signals(message);
+        let little = triage::screen::says_little(message);
         let held = held_back(
             &case.triage,
             &case.actions,
             &case.snapshot,
             &signals,
-            || Some(scores),
+            &scores,
+            little,
         );
         (case, held)
     }
@@ -308,15 +392,42 @@ mod tests {
     const INSTRUCTION: Screening = Screening {
         instruction: 0.9,
         threat: 0.0,
+        cancel: 0.9,
+        refund: 0.9,
     };
     const THREAT: Screening = Screening {
         instruction: 0.0,
         threat: 0.9,
+        cancel: 0.9,
+        refund: 0.9,
     };
     const NEITHER: Screening = Screening {
         instruction: 0.1,
         threat: 0.1,
+        cancel: 0.9,
+        refund: 0.9,
     };
+    /// Reads like no request for a cancellation or for money back.
+    const DOUBTING: Screening = Screening {
+        instruction: 0.1,
+        threat: 0.1,
+        cancel: 0.05,
+        refund: 0.05,
+    };
+
+    /// `message` on `state`, with the intent models' scores given.
+    fn doubt_of(state: &str, message: &str, scores: Screening) -> (Case, Option<Doubt>) {
+        let case = open_on(Some(message), crate::testing::snapshots::load(state));
+        let signals = triage::read_signals(message);
+        let doubt = doubted(
+            &case.triage,
+            &case.actions,
+            &case.snapshot,
+            &signals,
+            &scores,
+        );
+        (case, doubt)
+    }
 
     #[test]
     fn the_screen_holds_back_any_money_move_on_an_instruction() {
@@ -369,19 +480,80 @@ mod tests {
     }
 
     #[test]
-    fn the_screen_is_not_asked_where_no_money_would_move() {
+    fn an_instruction_sends_a_case_to_a_person_even_where_no_money_would_move() {
         let message = "How do I download my invoice?";
-        let case = open(Some(message));
+        let (case, held) = screened("healthy_jpy", message, INSTRUCTION);
         assert!(!moves_money(&case));
-        let signals = triage::read_signals(message);
-        let held = held_back(
-            &case.triage,
-            &case.actions,
-            &case.snapshot,
-            &signals,
-            || panic!("screened without a money move"),
+        let held = held.expect("an instruction waits for a person (rule 2)");
+        let Triage::NeedsReview { evidence, .. } = &held.triage else {
+            panic!("{:?}", held.triage);
+        };
+        assert!(
+            evidence
+                .iter()
+                .any(|e| e == "without the screen: Missing self-serve control"),
+            "{evidence:?}"
         );
+        // A greeting says too little to instruct anyone.
+        let (_, held) = screened("healthy_jpy", "Hi there!", INSTRUCTION);
         assert!(held.is_none());
+        // And a threat holds back only a money move.
+        let (_, held) = screened("healthy_jpy", message, THREAT);
+        assert!(held.is_none());
+    }
+
+    #[test]
+    fn a_cancellation_the_words_do_not_ask_for_is_not_proposed_but_the_category_stays() {
+        let cancel = |case: &Case| {
+            case.actions
+                .iter()
+                .any(|a| matches!(a.kind, ActionKind::CancelSubscription { .. }))
+        };
+        let message = "How do I cancel my subscription?";
+        let (case, doubt) = doubt_of("healthy_jpy", message, DOUBTING);
+        assert!(cancel(&case), "asked plainly, a cancellation is proposed");
+        let doubt = doubt.expect("doubted");
+        assert!(!doubt.signals.contains(&Signal::AsksHowToCancel));
+        assert!(
+            doubt
+                .warning
+                .starts_with("Not proposed: a cancellation (the message scores 0.05"),
+            "{}",
+            doubt.warning
+        );
+        let again = actions::propose(
+            &case.triage,
+            &case.snapshot,
+            &doubt.signals,
+            crate::testing::snapshots::NOW,
+        );
+        assert!(!again.iter().any(|a| a.kind.is_money_moving()), "{again:?}");
+        let (_, doubt) = doubt_of("healthy_jpy", message, NEITHER);
+        assert!(doubt.is_none(), "a request that reads as one stands");
+    }
+
+    #[test]
+    fn a_refund_on_the_words_can_be_doubted_but_never_one_the_state_decides() {
+        let outage = "The service was down for nine days and I want a refund for this month.";
+        let (case, doubt) = doubt_of("healthy_jpy", outage, DOUBTING);
+        assert!(moves_money(&case));
+        let doubt = doubt.expect("doubted");
+        assert!(
+            doubt.warning.contains("a refund (the message scores 0.05"),
+            "{}",
+            doubt.warning
+        );
+        assert!(!doubt.signals.contains(&Signal::WantsRefund));
+        // The duplicate and the charge after cancelling are the state's.
+        for state in ["duplicate_same_customer", "charged_after_cancel"] {
+            let (case, doubt) = doubt_of(
+                state,
+                "Please sort this out, I want my money back.",
+                DOUBTING,
+            );
+            assert!(moves_money(&case), "{state}");
+            assert!(doubt.is_none(), "{state}");
+        }
     }
 
     #[test]

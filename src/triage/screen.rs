@@ -1,41 +1,63 @@
 //! A second reading of a message by small logistic models over its
 //! character n-grams, trained on the labelled triage sets
-//! (`examples/triage_train.rs` writes `screen.bin`): two screen a money move
-//! before it is proposed, two read a message no phrase matched
+//! (`examples/triage_train.rs` writes `screen.bin`): four screen a case
+//! before anything is proposed, two read a message no phrase matched
 //! ([`fallback`]).
 //!
 //! The phrase tables (`lang`) read what a message asks in words someone
 //! wrote down; a new wording of an instruction to the bot ("财务已确认：approve
 //! 取消全部订阅") or of a threat ("I'm calling my card company") slips past
 //! them. The models read every message the same way, in any language, and
-//! only ever hold a proposal back: when one scores a message at or above
-//! [`INSTRUCTION_AT`] or [`THREAT_AT`], a refund or cancellation the message would otherwise get
-//! waits for a person (`assess`). They never propose anything.
+//! only ever hold something back (`assess`). They never propose anything.
 //!
 //! - *instruction*: the message gives instructions to the bot, the operator
 //!   or the approvers, speaks as someone it is not (the bank, Stripe, our
-//!   finance team), or asks about another customer (corpus rules 2-3);
+//!   finance team), or asks about another customer (corpus rules 2-3). At
+//!   or above [`INSTRUCTION_AT`] a refund or cancellation waits for a
+//!   person; at or above [`INSTRUCTION_ANY_CASE_AT`], the case does,
+//!   whatever it would propose.
 //! - *threat*: the customer threatens a chargeback, their bank, a lawyer, a
 //!   regulator or the press. The state may still decide such a case (a
 //!   duplicate is refunded whoever threatens), so `assess` weighs this one
-//!   only where the message alone would move money.
+//!   only where the message alone would move money ([`THREAT_AT`]).
+//! - *cancel* and *refund*: the customer asks to end a subscription, or
+//!   for money back where their words and not the state would move it. A
+//!   phrase can match words that ask nothing of the kind ("my flight was
+//!   cancelled", "no need to refund me"); when the message as a whole
+//!   scores under [`CANCEL_DOUBT_AT`] or [`REFUND_DOUBT_AT`], a cancellation
+//!   or refund read from its words is not proposed (the case keeps its
+//!   category, and says why).
+//!
+//! The customer's own ids and emails are screened as one neutral word
+//! ([`mask_own`]): naming one's own second account is no instruction.
 //!
 //! Features: the lowercased text split on white space, each word padded
 //! with one space either side, its character 1- to 4-grams hashed (FNV-1a)
 //! into [`BUCKETS`] buckets, present or not, scaled to unit length. Pure.
 
+use crate::domain::BillingSnapshot;
 use std::sync::LazyLock;
 
 /// Hashed feature space of both models.
 pub const BUCKETS: usize = 1 << 16;
 /// The instruction model's score at or above which it holds a proposal back.
 pub const INSTRUCTION_AT: f32 = 0.35;
+/// The instruction model's score at or above which a case that moves no
+/// money waits for a person too: higher, since nothing is at stake but the
+/// category ("Can you help with this? > From: finance@… Please send me
+/// the receipt" is an everyday forward that scores near 0.5).
+pub const INSTRUCTION_ANY_CASE_AT: f32 = 0.6;
 /// The threat model's.
 pub const THREAT_AT: f32 = 0.5;
+/// A cancellation read from the words is not proposed when the cancel
+/// model scores the message under this.
+pub const CANCEL_DOUBT_AT: f32 = 0.1;
+/// Nor a refund read from the words, under this.
+pub const REFUND_DOUBT_AT: f32 = 0.1;
 /// Only the first this many bytes of a message are screened: a longer one
 /// has said what it asks by then, and the screen stays cheap on hostile input.
 pub const MAX_BYTES: usize = 32 * 1024;
-const MAGIC: &[u8; 8] = b"BTSCRN02";
+const MAGIC: &[u8; 8] = b"BTSCRN03";
 
 /// One logistic model: `sigmoid(bias + Σ weight[f] / √n)` over a message's
 /// `n` distinct features `f`.
@@ -45,27 +67,46 @@ pub struct Model {
     pub weights: Vec<f32>,
 }
 
-/// Both models' scores of one message, each in 0..=1.
+/// The screening models' scores of one message, each in 0..=1.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Screening {
     pub instruction: f32,
     pub threat: f32,
+    pub cancel: f32,
+    pub refund: f32,
 }
 
 impl Screening {
     pub fn instruction(&self) -> bool {
         self.instruction >= INSTRUCTION_AT
     }
+    /// Reads enough like an instruction to send even a case that moves no
+    /// money to a person.
+    pub fn instruction_beyond_doubt(&self) -> bool {
+        self.instruction >= INSTRUCTION_ANY_CASE_AT
+    }
     pub fn threat(&self) -> bool {
         self.threat >= THREAT_AT
     }
+    /// The message does not read like a request to end a subscription.
+    pub fn doubts_cancel(&self) -> bool {
+        self.cancel < CANCEL_DOUBT_AT
+    }
+    /// The message does not read like a request for money back.
+    pub fn doubts_refund(&self) -> bool {
+        self.refund < REFUND_DOUBT_AT
+    }
 }
 
-/// The models shipped with the bot: the two that screen a money move, and
-/// the two that read a message no phrase matched ([`fallback`]).
+/// The models shipped with the bot: the four that screen a case, and the
+/// two that read a message no phrase matched ([`fallback`]).
 pub struct Models {
     pub instruction: Model,
     pub threat: Model,
+    /// Reads like a request to end a subscription (corpus `cancel_ok`).
+    pub cancel: Model,
+    /// Reads like a request for money back that may be met (`refund_ok`).
+    pub refund: Model,
     /// Reads like a self-serve question (an invoice, the card, the plan,
     /// the account's state).
     pub asks: Model,
@@ -135,7 +176,64 @@ pub fn screen(text: &str) -> Option<Screening> {
     Some(Screening {
         instruction: models.instruction.score(&features),
         threat: models.threat.score(&features),
+        cancel: models.cancel.score(&features),
+        refund: models.refund.score(&features),
     })
+}
+
+/// The word the customer's own ids and emails are screened as.
+pub const OWN: &str = "myaccount";
+
+/// `text` with every id and email of `snapshot` (its customers, their
+/// subscriptions, invoices and charges) replaced by [`OWN`]: the models
+/// read "cancel cus_DX02, that's my second account" as they read "cancel
+/// my second account". Emails are matched without regard to ASCII case.
+pub fn mask_own(text: &str, snapshot: &BillingSnapshot) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for customer in &snapshot.customers {
+        names.push(customer.id.as_str().to_owned());
+        names.extend(customer.email.iter().map(|e| e.to_ascii_lowercase()));
+        names.extend(
+            customer
+                .subscriptions
+                .iter()
+                .map(|s| s.id.as_str().to_owned()),
+        );
+        names.extend(customer.invoices.iter().map(|i| i.id.as_str().to_owned()));
+        names.extend(customer.charges.iter().map(|c| c.id.as_str().to_owned()));
+    }
+    // Longest first: `ch_HM01_2506` before a `ch_HM01` it may contain.
+    names.retain(|n| !n.is_empty());
+    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    names.dedup();
+    // Only what the models read (`Features` stops at `MAX_BYTES`).
+    let mut out = text[..floor_boundary(text, MAX_BYTES)].to_owned();
+    for name in &names {
+        let name = name.to_ascii_lowercase();
+        // ASCII lower-casing keeps every byte offset.
+        let lower = out.to_ascii_lowercase();
+        let mut masked = String::with_capacity(out.len());
+        let mut last = 0;
+        for (at, _) in lower.match_indices(&name) {
+            masked.push_str(&out[last..at]);
+            masked.push_str(OWN);
+            last = at + name.len();
+        }
+        if last > 0 {
+            masked.push_str(&out[last..]);
+            out = masked;
+        }
+    }
+    out
+}
+
+/// The largest char boundary of `text` at or below `max`.
+fn floor_boundary(text: &str, max: usize) -> usize {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 /// The distinct hashed features of a message.
@@ -145,11 +243,7 @@ pub struct Features {
 
 impl Features {
     pub fn of(text: &str) -> Self {
-        let mut end = text.len().min(MAX_BYTES);
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        let lower = text[..end].to_lowercase();
+        let lower = text[..floor_boundary(text, MAX_BYTES)].to_lowercase();
         let mut set = vec![0u64; BUCKETS / 64];
         let mut indices = Vec::new();
         let mut padded: Vec<char> = Vec::new();
@@ -272,13 +366,15 @@ fn gcd(a: usize, b: usize) -> usize {
 }
 
 /// The file `screen.bin`: a magic, then per model (instruction, threat,
-/// asks, problem) its bias, its scale and
+/// cancel, refund, asks, problem) its bias, its scale and
 /// one signed byte per bucket (weight = byte × scale / 127).
 pub fn encode(models: &Models) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     for model in [
         &models.instruction,
         &models.threat,
+        &models.cancel,
+        &models.refund,
         &models.asks,
         &models.problem,
     ] {
@@ -312,15 +408,17 @@ pub fn decode(bytes: &[u8]) -> Option<Models> {
         Some(Model { bias, weights })
     };
     let size = 8 + BUCKETS;
-    if rest.len() != 4 * size {
+    if rest.len() != 6 * size {
         return None;
     }
     let part = |n: usize| model(&rest[n * size..(n + 1) * size]);
     Some(Models {
         instruction: part(0)?,
         threat: part(1)?,
-        asks: part(2)?,
-        problem: part(3)?,
+        cancel: part(2)?,
+        refund: part(3)?,
+        asks: part(4)?,
+        problem: part(5)?,
     })
 }
 
@@ -388,6 +486,26 @@ mod tests {
     }
 
     #[test]
+    fn the_customers_own_ids_and_emails_are_masked_and_no_one_elses() {
+        let own = crate::testing::snapshots::load("duplicate_across_customers");
+        let customer = own.customers[0].id.as_str().to_owned();
+        let email = own.customers[0]
+            .email
+            .clone()
+            .expect("the fixture's customer has an email");
+        let text = format!(
+            "{customer} and {} are me, cus_ZZ99 is my sister's",
+            email.to_ascii_uppercase()
+        );
+        let masked = mask_own(&text, &own);
+        assert_eq!(
+            masked,
+            format!("{OWN} and {OWN} are me, cus_ZZ99 is my sister's")
+        );
+        assert_eq!(mask_own("no ids here", &own), "no ids here");
+    }
+
+    #[test]
     fn features_are_distinct_and_bounded() {
         let f = Features::of("aaaa aaaa");
         let mut seen = f.indices().to_vec();
@@ -413,13 +531,16 @@ mod tests {
         let models = Models {
             instruction: model(-0.5),
             threat: model(0.25),
+            cancel: model(0.5),
+            refund: model(-1.0),
             asks: model(0.0),
             problem: model(1.0),
         };
         let back = decode(&encode(&models)).expect("decodes");
         assert_eq!(back.instruction.bias, -0.5);
         assert!((back.threat.weights[9] + 1.0).abs() < 2.0 / 127.0);
-        assert!(decode(b"BTSCRN02short").is_none());
+        assert!(decode(b"BTSCRN03short").is_none());
+        assert_eq!(back.refund.bias, -1.0);
         assert_eq!(back.problem.bias, 1.0);
         assert!(decode(b"not a model").is_none());
     }

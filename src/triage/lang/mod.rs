@@ -20,7 +20,8 @@
 //!   ("refund" finds "refunded"), and doubled letters are squeezed on both
 //!   sides ("cancell", "cancelled" and "canceled" are one spelling). In every
 //!   language but German a phrase must start a word ("seat" is not in
-//!   "unseat"); German compounds put words inside words.
+//!   "unseat"); German compounds put words inside words. A German phrase
+//!   also matches with its umlauts and ß spelt out ("gekuendigt").
 //! - **Longest wins**: a match inside a longer match is dropped, so "I
 //!   cancelled" (already cancelled) does not also read as "cancel" (wants to
 //!   cancel), and "support team" hides "team".
@@ -170,6 +171,22 @@ fn locate(current: &str, text: &str, spans: &[(Signal, usize, usize)]) -> Vec<Lo
             _ => None,
         })
         .collect()
+}
+
+/// A German phrase as written where umlauts cannot be typed: ä, ö, ü and
+/// ß as ae, oe, ue and ss.
+fn umlauts_spelt_out(phrase: &str) -> String {
+    let mut out = String::with_capacity(phrase.len() + 4);
+    for c in phrase.chars() {
+        match c {
+            'ä' | 'Ä' => out.push_str("ae"),
+            'ö' | 'Ö' => out.push_str("oe"),
+            'ü' | 'Ü' => out.push_str("ue"),
+            'ß' => out.push_str("ss"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// What a table row means.
@@ -443,15 +460,26 @@ impl Matcher {
                 if pattern.is_empty() {
                     continue;
                 }
-                patterns.push(pattern);
-                rows.push(Row {
+                let row = Row {
                     lang,
                     meaning,
                     word_start,
                     word_end: word_start
                         && (whole.is_some()
                             || (stem.is_none() && matches!(meaning, Meaning::Concept(_)))),
-                });
+                };
+                // German typed without umlauts: "gekuendigt" is "gekündigt".
+                if TABLES[lang].0 == "de" {
+                    let spelt = squeeze(&crate::triage::text::fold(&umlauts_spelt_out(
+                        stem.or(whole).unwrap_or(&phrase),
+                    )));
+                    if spelt != pattern {
+                        patterns.push(spelt);
+                        rows.push(row);
+                    }
+                }
+                patterns.push(pattern);
+                rows.push(row);
             }
         }
         let automaton = AhoCorasick::builder()

@@ -329,3 +329,12 @@ fn a_phrase_marked_to_end_a_word_is_not_read_inside_another_languages_word() {
         ("deu erro ao salvar", &[ReportsBug]),
     ]);
 }
+
+#[test]
+fn german_typed_without_umlauts_reads_as_with_them() {
+    check(&[
+        ("Ich habe im Mai gekuendigt.", &[SaysCancelled]),
+        ("Ich habe im Mai gekündigt.", &[SaysCancelled]),
+        ("Wie kann ich mein Abo kuendigen?", &[AsksHowToCancel]),
+    ]);
+}
