@@ -103,8 +103,8 @@ fn main() -> ExitCode {
             let (signals, quotes) = billing_triage::triage::read_quoted(&prepared);
             let screen = billing_triage::triage::screen::screen(message).unwrap_or_default();
             println!(
-                "{signals:?} (screen: instruction {:.2}, threat {:.2})  {message}",
-                screen.instruction, screen.threat
+                "{signals:?} (screen: instruction {:.2}, threat {:.2}, cancel {:.2}, refund {:.2})  {message}",
+                screen.instruction, screen.threat, screen.cancel, screen.refund
             );
             if let Some(read) = billing_triage::triage::screen::fallback(message) {
                 println!("    fallback: {read:?}");

@@ -380,8 +380,11 @@ fn propose_product_failure(
     if snapshot.charges().any(|c| c.disputed) {
         return;
     }
-    let renewal = triage::recent_annual_renewal(snapshot, now)
-        .filter(|_| signals.contains(&Signal::SurpriseRenewal));
+    // A renewal the customer believed cancelled, with no cancellation on
+    // record, was due: refunding it is a person's call.
+    let renewal = triage::recent_annual_renewal(snapshot, now).filter(|_| {
+        signals.contains(&Signal::SurpriseRenewal) && !triage::believes_cancelled(snapshot, signals)
+    });
     if let Some(charge) = renewal.filter(|c| c.amount_refunded == 0) {
         drafts.push(Draft {
             kind: ActionKind::Refund(RefundTarget { charge: charge.id.clone(), amount: charge.refundable() }),

@@ -1370,3 +1370,28 @@ fn an_outage_on_a_team_refunds_nothing_on_its_words() {
         false,
     );
 }
+
+/// A yearly renewal the customer believed cancelled, with no cancellation
+/// on record, was due: still a surprise to them (a product failure), but
+/// its refund is a person's call, never a proposal.
+#[test]
+fn a_renewal_the_customer_believed_cancelled_is_not_refunded_on_their_word() {
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &[
+            "You charged me for another year without any warning?! I thought I had cancelled ages ago. Refund me.",
+            "Ohne jede Vorwarnung eine weitere Jahresgebühr? Ich dachte, ich hätte längst gekündigt. Erstattet mir das.",
+        ],
+        Some(ProductFailure),
+        false,
+        false,
+    );
+    // Without the belief, the unexpected renewal is refunded.
+    check_all(
+        &["yearly_renewed_yesterday"],
+        &["You charged me for another year without any warning! Refund me."],
+        Some(ProductFailure),
+        true,
+        false,
+    );
+}

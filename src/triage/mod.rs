@@ -225,6 +225,9 @@ pub fn classify_quoted(
                 charge.amount,
                 gap(now - charge.created)
             ));
+            if believes_cancelled(snapshot, signals) {
+                evidence.push("the customer says they had cancelled, but no cancellation is on record: the renewal was due, so no refund is proposed; whether to offer one is a person's call".to_owned());
+            }
         }
         return classified(Category::ProductFailure, evidence);
     }
@@ -417,6 +420,18 @@ fn self_serve_asks(snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
 }
 
 /// A subscription is canceled or set to cancel.
+/// The customer says they had cancelled (or were charged after
+/// cancelling) where no cancellation is on record: a belief the state
+/// contradicts, so a renewal it complains of was due, and refunding it is
+/// a person's call, not a proposal (beside a card change, "cancelled" is
+/// the bank cancelling the card).
+pub(crate) fn believes_cancelled(snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
+    !has_cancellation(snapshot)
+        && (signals.contains(&Signal::ChargedAfterCancelling)
+            || (signals.contains(&Signal::SaysCancelled)
+                && !signals.contains(&Signal::AsksToUpdateCard)))
+}
+
 fn has_cancellation(snapshot: &BillingSnapshot) -> bool {
     snapshot
         .subscriptions()
