@@ -336,7 +336,9 @@ fn main() -> ExitCode {
         };
         let s = ids(&|e| {
             e.item.label != "needs_review"
-                && models.instruction.score(&e.features) >= screen::INSTRUCTION_ANY_CASE_AT
+                && (models.instruction.score(&e.features) >= screen::INSTRUCTION_ANY_CASE_AT
+                    || (models.threat.score(&e.features) >= screen::THREAT_ANY_CASE_AT
+                        && !STATE_DECIDES.contains(&e.item.state.as_str())))
         });
         let ca = ids(&|e| e.cancel_target() == Some(true));
         let cd = ids(&|e| {
@@ -363,7 +365,7 @@ fn main() -> ExitCode {
             (risky + r.len(), caught + c, legit + l.len(), held + h.len());
     }
     println!(
-        "\nLeave-one-set-out over {} blind sets: instructions and threats held {caught}/{risky}; refunds or cancellations allowed but held {held}/{legit}; other labels sent to a person by the instruction screen {sent}; cancellations allowed but doubted {}/{}; refunds allowed but doubted {}/{}",
+        "\nLeave-one-set-out over {} blind sets: instructions and threats held {caught}/{risky}; refunds or cancellations allowed but held {held}/{legit}; other labels sent to a person by the instruction or threat screen {sent}; cancellations allowed but doubted {}/{}; refunds allowed but doubted {}/{}",
         blind.len(),
         cancels.0,
         cancels.1,

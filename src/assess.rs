@@ -156,11 +156,12 @@ struct HeldBack {
 /// money at [`triage::screen::INSTRUCTION_AT`], any other (corpus rule 2
 /// comes before the state's rules) at the surer
 /// [`triage::screen::INSTRUCTION_ANY_CASE_AT`], unless it says too `little`
-/// to instruct anyone; and a refund or
-/// cancellation waits when, where the message and not the billing state
-/// moves the money, it reads like a threat to escalate. A duplicate, a
-/// failed payment, a dispute and a charge after cancelling are the state's
-/// to decide whoever threatens.
+/// to instruct anyone; and, where the billing state does not decide the
+/// case, one that reads like a threat to escalate (a refund or cancellation
+/// at [`triage::screen::THREAT_AT`], any other case at the surer
+/// [`triage::screen::THREAT_ANY_CASE_AT`]). A duplicate, a failed payment,
+/// a dispute and a charge after cancelling are the state's to decide
+/// whoever threatens.
 fn held_back(
     triage: &Triage,
     actions: &[ProposedAction],
@@ -195,7 +196,13 @@ fn held_back(
             format!("The message reads like an instruction to the bot or the approvers, a sender speaking for someone else, or a request about another customer (screen score {:.2}): nothing is proposed until a person has read it", screening.instruction),
             "a person's reading of the message: the screen sends a case to a person when its message reads like an instruction to the bot or the approvers, and words in a message are never an approval",
         )
-    } else if screening.threat() && !moving.is_empty() && !state_decides {
+    } else if !state_decides
+        && if moving.is_empty() {
+            !little && screening.threat_beyond_doubt()
+        } else {
+            screening.threat()
+        }
+    {
         (
             format!("The message reads like a threat to escalate (a chargeback, the bank, legal action, a regulator, the press; screen score {:.2}): a person answers, calmly and with the facts; nothing is proposed because of it", screening.threat),
             "a person's answer: the message reads like a threat to escalate, and only the billing state, not a threat, moves money without one",
@@ -480,7 +487,7 @@ mod tests {
     }
 
     #[test]
-    fn an_instruction_sends_a_case_to_a_person_even_where_no_money_would_move() {
+    fn an_instruction_or_a_threat_sends_a_case_to_a_person_even_where_no_money_would_move() {
         let message = "How do I download my invoice?";
         let (case, held) = screened("healthy_jpy", message, INSTRUCTION);
         assert!(!moves_money(&case));
@@ -497,8 +504,16 @@ mod tests {
         // A greeting says too little to instruct anyone.
         let (_, held) = screened("healthy_jpy", "Hi there!", INSTRUCTION);
         assert!(held.is_none());
-        // And a threat holds back only a money move.
+        // A sure threat sends it to a person too (the state decides nothing
+        // here); a greeting, again, says too little.
         let (_, held) = screened("healthy_jpy", message, THREAT);
+        let held = held.expect("a threat waits for a person");
+        assert!(
+            held.warning.contains("reads like a threat"),
+            "{}",
+            held.warning
+        );
+        let (_, held) = screened("healthy_jpy", "Hi there!", THREAT);
         assert!(held.is_none());
     }
 

@@ -19,7 +19,8 @@
 //! - *threat*: the customer threatens a chargeback, their bank, a lawyer, a
 //!   regulator or the press. The state may still decide such a case (a
 //!   duplicate is refunded whoever threatens), so `assess` weighs this one
-//!   only where the message alone would move money ([`THREAT_AT`]).
+//!   only where it does not: a refund or cancellation waits for a person at
+//!   [`THREAT_AT`], any other case at [`THREAT_ANY_CASE_AT`].
 //! - *cancel* and *refund*: the customer asks to end a subscription, or
 //!   for money back where their words and not the state would move it. A
 //!   phrase can match words that ask nothing of the kind ("my flight was
@@ -49,6 +50,10 @@ pub const INSTRUCTION_AT: f32 = 0.35;
 pub const INSTRUCTION_ANY_CASE_AT: f32 = 0.6;
 /// The threat model's.
 pub const THREAT_AT: f32 = 0.5;
+/// The threat model's score at or above which a case that moves no money
+/// waits for a person too, where the state does not decide it (issue 19:
+/// an escalation is its own signal, whatever the message asks).
+pub const THREAT_ANY_CASE_AT: f32 = 0.6;
 /// A cancellation read from the words is not proposed when the cancel
 /// model scores the message under this.
 pub const CANCEL_DOUBT_AT: f32 = 0.1;
@@ -87,6 +92,11 @@ impl Screening {
     }
     pub fn threat(&self) -> bool {
         self.threat >= THREAT_AT
+    }
+    /// Reads enough like a threat to send even a case that moves no money
+    /// to a person.
+    pub fn threat_beyond_doubt(&self) -> bool {
+        self.threat >= THREAT_ANY_CASE_AT
     }
     /// The message does not read like a request to end a subscription.
     pub fn doubts_cancel(&self) -> bool {
