@@ -57,8 +57,9 @@ pub const THREAT_ANY_CASE_AT: f32 = 0.6;
 /// A cancellation read from the words is not proposed when the cancel
 /// model scores the message under this.
 pub const CANCEL_DOUBT_AT: f32 = 0.1;
-/// Nor a refund read from the words, under this.
-pub const REFUND_DOUBT_AT: f32 = 0.1;
+/// Nor a refund read from the words, under this (lower: "il sito e giù
+/// dal weekend, rimborsatemi il mese" scores 0.10).
+pub const REFUND_DOUBT_AT: f32 = 0.08;
 /// Only the first this many bytes of a message are screened: a longer one
 /// has said what it asks by then, and the screen stays cheap on hostile input.
 pub const MAX_BYTES: usize = 32 * 1024;
