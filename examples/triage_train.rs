@@ -151,20 +151,22 @@ fn sets() -> Result<Vec<PathBuf>, String> {
     Ok(paths)
 }
 
-/// The state's snapshot, as the evaluation builds it.
-fn snapshot(
+/// The state's snapshot, as the evaluation builds it, read once.
+fn snapshot<'a>(
     state: &str,
-    cache: &mut BTreeMap<String, BillingSnapshot>,
-) -> Result<BillingSnapshot, String> {
-    if let Some(snapshot) = cache.get(state) {
-        return Ok(snapshot.clone());
+    cache: &'a mut BTreeMap<String, BillingSnapshot>,
+) -> Result<&'a BillingSnapshot, String> {
+    if !cache.contains_key(state) {
+        let path = Path::new("tests/fixtures/corpus").join(format!("{state}.json"));
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let snapshot: BillingSnapshot =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        cache.insert(state.to_owned(), snapshot);
     }
-    let path = Path::new("tests/fixtures/corpus").join(format!("{state}.json"));
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let snapshot: BillingSnapshot =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    cache.insert(state.to_owned(), snapshot.clone());
-    Ok(snapshot)
+    cache
+        .get(state)
+        .ok_or_else(|| format!("{state}: no snapshot"))
 }
 
 fn load() -> Result<Vec<Example>, String> {
@@ -190,7 +192,7 @@ fn load() -> Result<Vec<Example>, String> {
                 continue;
             }
             let own = snapshot(&item.state, &mut snapshots)?;
-            let features = Features::of(&screen::mask_own(&item.message, &own));
+            let features = Features::of(&screen::mask_own(&item.message, own));
             examples.push(Example {
                 set: set.clone(),
                 item,

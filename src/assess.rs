@@ -178,31 +178,22 @@ fn held_back(
     let Triage::Classified { category, evidence } = triage else {
         return None;
     };
-    let state_decides = match category {
-        Category::DuplicatePersonalSubscription | Category::FailedPayment => true,
-        Category::ProductFailure => {
-            snapshot.charges().any(|c| c.disputed)
-                || !triage::broken_trust_after_cancel(snapshot, signals).is_empty()
-        }
-        _ => false,
-    };
-    let instructed = if moving.is_empty() {
-        !little && screening.instruction_beyond_doubt()
+    // Where no money moves, only a sure score counts, and never on a
+    // greeting.
+    let (instructed, threatened) = if moving.is_empty() {
+        (
+            !little && screening.instruction_beyond_doubt(),
+            !little && screening.threat_beyond_doubt(),
+        )
     } else {
-        screening.instruction()
+        (screening.instruction(), screening.threat())
     };
     let (warning, missing) = if instructed {
         (
             format!("The message reads like an instruction to the bot or the approvers, a sender speaking for someone else, or a request about another customer (screen score {:.2}): nothing is proposed until a person has read it", screening.instruction),
             "a person's reading of the message: the screen sends a case to a person when its message reads like an instruction to the bot or the approvers, and words in a message are never an approval",
         )
-    } else if !state_decides
-        && if moving.is_empty() {
-            !little && screening.threat_beyond_doubt()
-        } else {
-            screening.threat()
-        }
-    {
+    } else if threatened && !state_decides(*category, snapshot, signals) {
         (
             format!("The message reads like a threat to escalate (a chargeback, the bank, legal action, a regulator, the press; screen score {:.2}): a person answers, calmly and with the facts; nothing is proposed because of it", screening.threat),
             "a person's answer: the message reads like a threat to escalate, and only the billing state, not a threat, moves money without one",
@@ -227,6 +218,19 @@ fn held_back(
         },
         warning,
     })
+}
+
+/// The billing state, not the message, decides a case of `category`: a
+/// duplicate, a failed payment, a dispute, a charge after cancelling.
+fn state_decides(category: Category, snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
+    match category {
+        Category::DuplicatePersonalSubscription | Category::FailedPayment => true,
+        Category::ProductFailure => {
+            snapshot.charges().any(|c| c.disputed)
+                || !triage::broken_trust_after_cancel(snapshot, signals).is_empty()
+        }
+        _ => false,
+    }
 }
 
 /// A cancellation or refund read from the customer's words that the
@@ -256,8 +260,7 @@ fn doubted(
     };
     let proposes = |kind: fn(&ActionKind) -> bool| actions.iter().any(|a| kind(&a.kind));
     let cancels = proposes(|k| matches!(k, ActionKind::CancelSubscription { .. }));
-    let refunds_on_words = *category == Category::ProductFailure
-        && triage::broken_trust_after_cancel(snapshot, signals).is_empty()
+    let refunds_on_words = !state_decides(*category, snapshot, signals)
         && proposes(|k| matches!(k, ActionKind::Refund(_)));
     let mut dropped = Vec::new();
     let mut not_proposed = Vec::new();

@@ -237,8 +237,7 @@ pub fn classify_quoted(
     if has(ChargedAfterCancelling) {
         contradicted.push("the charge the customer means and when they cancelled: no charge after a cancellation is on record".to_owned());
     }
-    // (Beside a card change, "cancelled" is the bank cancelling the card.)
-    if has(SaysCancelled) && !has_cancellation(snapshot) && !has(AsksToUpdateCard) {
+    if says_cancelled_unrecorded(snapshot, signals) {
         contradicted.push("when and how the customer cancelled: no subscription of this customer is canceled or set to cancel".to_owned());
     }
     if has(ChargedTwice) {
@@ -419,19 +418,24 @@ fn self_serve_asks(snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
         || (has(SaysCancelled) && has_cancellation(snapshot))
 }
 
-/// A subscription is canceled or set to cancel.
 /// The customer says they had cancelled (or were charged after
 /// cancelling) where no cancellation is on record: a belief the state
 /// contradicts, so a renewal it complains of was due, and refunding it is
-/// a person's call, not a proposal (beside a card change, "cancelled" is
-/// the bank cancelling the card).
+/// a person's call, not a proposal.
 pub(crate) fn believes_cancelled(snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
-    !has_cancellation(snapshot)
-        && (signals.contains(&Signal::ChargedAfterCancelling)
-            || (signals.contains(&Signal::SaysCancelled)
-                && !signals.contains(&Signal::AsksToUpdateCard)))
+    says_cancelled_unrecorded(snapshot, signals)
+        || (signals.contains(&Signal::ChargedAfterCancelling) && !has_cancellation(snapshot))
 }
 
+/// "I cancelled" where no subscription is canceled or set to cancel
+/// (beside a card change, "cancelled" is the bank cancelling the card).
+fn says_cancelled_unrecorded(snapshot: &BillingSnapshot, signals: &[Signal]) -> bool {
+    signals.contains(&Signal::SaysCancelled)
+        && !signals.contains(&Signal::AsksToUpdateCard)
+        && !has_cancellation(snapshot)
+}
+
+/// A subscription is canceled or set to cancel.
 fn has_cancellation(snapshot: &BillingSnapshot) -> bool {
     snapshot
         .subscriptions()

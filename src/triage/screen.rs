@@ -37,6 +37,7 @@
 //! into [`BUCKETS`] buckets, present or not, scaled to unit length. Pure.
 
 use crate::domain::BillingSnapshot;
+use aho_corasick::{AhoCorasick, MatchKind};
 use std::sync::LazyLock;
 
 /// Hashed feature space of both models.
@@ -200,42 +201,31 @@ pub const OWN: &str = "myaccount";
 /// read "cancel cus_DX02, that's my second account" as they read "cancel
 /// my second account". Emails are matched without regard to ASCII case.
 pub fn mask_own(text: &str, snapshot: &BillingSnapshot) -> String {
-    let mut names: Vec<String> = Vec::new();
-    for customer in &snapshot.customers {
-        names.push(customer.id.as_str().to_owned());
-        names.extend(customer.email.iter().map(|e| e.to_ascii_lowercase()));
-        names.extend(
-            customer
-                .subscriptions
-                .iter()
-                .map(|s| s.id.as_str().to_owned()),
-        );
-        names.extend(customer.invoices.iter().map(|i| i.id.as_str().to_owned()));
-        names.extend(customer.charges.iter().map(|c| c.id.as_str().to_owned()));
-    }
-    // Longest first: `ch_HM01_2506` before a `ch_HM01` it may contain.
-    names.retain(|n| !n.is_empty());
-    names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    names.dedup();
+    let names: Vec<&str> = snapshot
+        .customers
+        .iter()
+        .flat_map(|c| {
+            std::iter::once(c.id.as_str())
+                .chain(c.email.as_deref())
+                .chain(c.subscriptions.iter().map(|s| s.id.as_str()))
+                .chain(c.invoices.iter().map(|i| i.id.as_str()))
+                .chain(c.charges.iter().map(|ch| ch.id.as_str()))
+        })
+        .filter(|n| !n.is_empty())
+        .collect();
     // Only what the models read (`Features` stops at `MAX_BYTES`).
-    let mut out = text[..floor_boundary(text, MAX_BYTES)].to_owned();
-    for name in &names {
-        let name = name.to_ascii_lowercase();
-        // ASCII lower-casing keeps every byte offset.
-        let lower = out.to_ascii_lowercase();
-        let mut masked = String::with_capacity(out.len());
-        let mut last = 0;
-        for (at, _) in lower.match_indices(&name) {
-            masked.push_str(&out[last..at]);
-            masked.push_str(OWN);
-            last = at + name.len();
-        }
-        if last > 0 {
-            masked.push_str(&out[last..]);
-            out = masked;
-        }
+    let text = &text[..floor_boundary(text, MAX_BYTES)];
+    // One pass; leftmost-longest, so `ch_HM01_2506` is masked whole, not a
+    // `ch_HM01` inside it. A few dozen short ids always build; were they
+    // ever too many, the text is screened as written.
+    match AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(&names)
+    {
+        Ok(own) => own.replace_all(text, &vec![OWN; names.len()]),
+        Err(_) => text.to_owned(),
     }
-    out
 }
 
 /// The largest char boundary of `text` at or below `max`.
